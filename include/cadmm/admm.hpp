@@ -1,0 +1,77 @@
+#pragma once
+/// \file Consensus ADMM (Boyd et al. 2011, sections 7.1 and 8.2) over a LocalSolver and a Communicator.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cadmm/communicator.hpp"
+#include "cadmm/local_solver.hpp"
+#include "cadmm/penalty.hpp"
+#include "cadmm/settings.hpp"
+
+namespace cadmm {
+
+/// How a solve ended; reaching max_iter is an outcome, not an error.
+enum class Status { converged, max_iter, diverged };
+/// "converged", "max_iter" or "diverged".
+std::string to_string(Status s);
+
+/// One row of /history.
+struct IterationRecord {
+  int iteration = 0;      ///< 1-based
+  double r_norm = 0;      ///< primal residual, Boyd et al. (7.8)
+  double s_norm = 0;      ///< dual residual, Boyd et al. (7.8)
+  double eps_pri = 0;     ///< primal threshold, Boyd et al. (3.12)
+  double eps_dual = 0;    ///< dual threshold, Boyd et al. (3.12)
+  double rho = 0;         ///< rho used in this iteration
+  double objective = 0;   ///< objective at z, NaN where not computed
+  double gap = 0;         ///< duality gap at z, NaN where not computed
+  double seconds = 0;     ///< elapsed since the loop started
+};
+
+/// The iterate that warm starts or resumes a solve: z is global (identical on all ranks), u is this rank's.
+struct AdmmState {
+  Matrix z;        ///< consensus variable, d x k
+  Matrix u;        ///< this rank's scaled dual variable, d x k
+  double rho = 0;  ///< penalty parameter the scaled u belongs to
+  int iteration = 0;
+};
+
+/// Objective and duality gap at a point (both with the 1/(2n) loss scaling).
+struct Optimality {
+  double objective = 0;
+  double gap = 0;
+};
+
+/// Outcome of a solve.
+struct AdmmResult {
+  AdmmState state;   ///< final iterate (z is the solution)
+  Status status = Status::max_iter;
+  double r_norm = 0, s_norm = 0;
+  Optimality optimality;
+  std::vector<IterationRecord> history;
+};
+
+/// Hooks into the loop: progress for printing, checkpoint every checkpoint_every iterations.
+struct AdmmObserver {
+  std::function<void(const IterationRecord&)> progress;            ///< called on every iteration
+  std::function<void(const AdmmState&)> checkpoint;                ///< collective: called on every rank
+  int checkpoint_every = 0;                                        ///< 0 disables checkpoints
+};
+
+/// Problem-wide facts the loop needs besides the local term.
+struct AdmmProblem {
+  const LocalSolver* local = nullptr;  ///< this rank's term (no rows: takes no part in the average)
+  PenaltySpec penalty;                 ///< lambda * P
+  int active_ranks = 1;                ///< number of ranks with rows (N in Boyd et al.)
+  double rho_auto = 1;                 ///< initial rho when Settings::rho is unset
+};
+
+/// Objective and duality gap at z; collective.
+Optimality evaluate(const AdmmProblem& problem, const Matrix& z, Communicator& comm);
+
+/// Runs consensus ADMM from warm (or from zero); collective, identical decisions on every rank.
+AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Communicator& comm,
+                      const AdmmState* warm = nullptr, const AdmmObserver& observer = {});
+
+}  // namespace cadmm

@@ -1,0 +1,64 @@
+#pragma once
+/// \file The collective operations the solver needs, behind an interface so the ADMM loop never sees MPI.
+#include <cstddef>
+#include <exception>
+#include <string>
+
+namespace cadmm {
+
+/// Collective operations over the ranks that share one solve. Every call is collective: every rank must
+/// make it, in the same order, with the same sizes.
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  /// This process's index, 0-based.
+  virtual int rank() const = 0;
+  /// Number of processes.
+  virtual int size() const = 0;
+  /// In-place elementwise sum over ranks; the result is bitwise identical on every rank.
+  virtual void sum(double* data, std::size_t n) = 0;
+  /// In-place elementwise max over ranks.
+  virtual void max(double* data, std::size_t n) = 0;
+  /// Copies n bytes from root to every rank.
+  virtual void broadcast(void* data, std::size_t bytes, int root) = 0;
+  /// Seconds spent inside collective calls so far (the "communication" phase of the summary).
+  virtual double seconds_in_collectives() const = 0;
+
+  /// Sums one scalar over ranks.
+  double sum(double value) {
+    sum(&value, 1);
+    return value;
+  }
+  /// Copies a string from root to every rank.
+  void broadcast(std::string& s, int root);
+};
+
+/// A communicator of one rank: the solver on in-memory data in one process, and unit tests.
+class SerialCommunicator final : public Communicator {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  void sum(double*, std::size_t) override {}
+  void max(double*, std::size_t) override {}
+  void broadcast(void*, std::size_t, int) override {}
+  double seconds_in_collectives() const override { return 0; }
+};
+
+/// Makes a local failure collective: every rank calls it after a step that may fail on some ranks only.
+/// If any rank passed an exception, all ranks throw the same cadmm::Error (code and message of the
+/// lowest failing rank, tagged with that rank); otherwise it returns.
+void raise_if_any(Communicator& comm, std::exception_ptr local_failure);
+
+/// Runs f and then raise_if_any with whatever it threw, so no rank is left waiting in a later collective.
+template <class F>
+void collectively(Communicator& comm, F&& f) {
+  std::exception_ptr failure;
+  try {
+    f();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  raise_if_any(comm, failure);
+}
+
+}  // namespace cadmm

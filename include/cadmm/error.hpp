@@ -1,0 +1,42 @@
+#pragma once
+/// \file Exceptions with the process exit code they map to (SPEC section 6).
+#include <stdexcept>
+#include <string>
+
+namespace cadmm {
+
+/// Process exit codes of the command-line tool.
+enum class ExitCode : int {
+  ok = 0,         ///< finished (also when max_iter was reached)
+  failure = 1,    ///< numerical breakdown, I/O failure, interruption
+  usage = 2,      ///< unknown option, bad value, inconsistent configuration
+  bad_data = 3,   ///< missing file or dataset, shape mismatch, NaN/Inf, unsupported type, empty
+};
+
+/// Base exception: a message that names the file/dataset/option, plus the exit code it maps to.
+class Error : public std::runtime_error {
+ public:
+  Error(ExitCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  /// Exit code the process should end with.
+  ExitCode code() const { return code_; }
+
+ private:
+  ExitCode code_;
+};
+
+/// Misuse: bad option value or inconsistent settings.
+struct UsageError : Error {
+  explicit UsageError(const std::string& m) : Error(ExitCode::usage, m) {}
+};
+
+/// Bad input data: missing file/dataset, wrong shape or type, non-finite values.
+struct DataError : Error {
+  explicit DataError(const std::string& m) : Error(ExitCode::bad_data, m) {}
+};
+
+/// Failure while running: I/O failure on output, numerical breakdown.
+struct RuntimeFailure : Error {
+  explicit RuntimeFailure(const std::string& m) : Error(ExitCode::failure, m) {}
+};
+
+}  // namespace cadmm

@@ -1,0 +1,33 @@
+#pragma once
+/// \file Communicator over an MPI communicator (the only MPI type in the public API).
+#include <mpi.h>
+
+#include "cadmm/communicator.hpp"
+
+namespace cadmm {
+
+/// Communicator implemented with MPI; sums are reduced to rank 0 and broadcast so every rank sees the
+/// same bits (MPI_Allreduce does not promise that), which keeps every stop decision identical.
+class MpiCommunicator final : public Communicator {
+ public:
+  /// Wraps comm (not owned, not freed).
+  explicit MpiCommunicator(MPI_Comm comm = MPI_COMM_WORLD);
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  void sum(double* data, std::size_t n) override;
+  void max(double* data, std::size_t n) override;
+  void broadcast(void* data, std::size_t bytes, int root) override;
+  double seconds_in_collectives() const override { return seconds_; }
+  /// The wrapped MPI communicator (for MPI-IO).
+  MPI_Comm handle() const { return comm_; }
+  /// Number of ranks sharing this rank's node (to size BLAS thread pools).
+  int ranks_on_node() const;
+
+ private:
+  MPI_Comm comm_;
+  int rank_ = 0;
+  int size_ = 1;
+  double seconds_ = 0;
+};
+
+}  // namespace cadmm

@@ -1,0 +1,27 @@
+#pragma once
+/// \file Synthetic regression data with known truth; every value is a pure function of (seed, row, column),
+/// so any rank count produces the same data set.
+#include <cstdint>
+
+#include "cadmm/types.hpp"
+
+namespace cadmm {
+
+/// Shape and distribution of a synthetic data set.
+struct SyntheticSpec {
+  std::int64_t rows = 0;      ///< n
+  std::int64_t features = 0;  ///< d
+  std::int64_t targets = 1;   ///< k
+  double correlation = 0;     ///< AR(1) correlation between neighbouring features, in [0, 1)
+  double noise = 1;           ///< standard deviation of the additive Gaussian noise
+  double intercept = 1;       ///< added to every target
+  std::uint64_t seed = 0;     ///< random seed
+};
+
+/// True coefficients (d x k): about d/10 + 1 evenly spread features are nonzero, shared by all targets.
+Matrix synthetic_truth(const SyntheticSpec& spec);
+
+/// Rows [first, first + x.rows()) of X and Y = X W + intercept + noise, written into x (rows x d) and y.
+void synthetic_rows(const SyntheticSpec& spec, const Matrix& truth, std::int64_t first, RowMatrix& x, RowMatrix& y);
+
+}  // namespace cadmm

@@ -1,0 +1,76 @@
+// `cadmm info`: describe a data set and the memory and solver plan for P ranks.
+#include <filesystem>
+#include <iostream>
+
+#include "cadmm/error.hpp"
+#include "cadmm/partition.hpp"
+#include "cli/commands.hpp"
+#include "cli/options.hpp"
+#include "cli/report.hpp"
+#include "io/dataset_reader.hpp"
+
+namespace cadmm::cli {
+
+namespace {
+std::string bytes_text(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024 && u < 4) b /= 1024, ++u;
+  return fmt(b, "%.1f") + " " + units[u];
+}
+}  // namespace
+
+int run_info(const Args& args, MpiCommunicator& comm) {
+  po::options_description desc("Options");
+  desc.add_options()
+    ("help,h", "print this help and exit")
+    ("file", po::value<std::string>()->value_name("FILE"), "HDF5 data file")
+    ("x-dataset", po::value<std::string>()->default_value("/X")->value_name("PATH"), "dataset of X")
+    ("y-dataset", po::value<std::string>()->default_value("/y")->value_name("PATH"), "dataset of y")
+    ("ranks", po::value<int>()->value_name("P"), "plan for P ranks (default: the ranks of this run)");
+  po::positional_options_description pos;
+  pos.add("file", 1);
+  const auto vm = parse(args, desc, &pos);
+  if (vm.count("help")) {
+    if (comm.rank() == 0) std::cout << "Usage: cadmm info FILE [--ranks P]\n\n" << desc << std::endl;
+    return 0;
+  }
+  if (!vm.count("file")) throw UsageError("info: give the data file (cadmm info FILE)");
+  const int ranks = vm.count("ranks") ? vm["ranks"].as<int>() : comm.size();
+  if (ranks < 1) throw UsageError("--ranks: must be >= 1");
+  const std::string file = vm["file"].as<std::string>();
+  std::unique_ptr<io::DenseReader> reader;
+  collectively(comm, [&] {
+    reader = std::make_unique<io::DenseReader>(file, vm["x-dataset"].as<std::string>(),
+                                               vm["y-dataset"].as<std::string>(), comm.handle());
+  });
+  if (comm.rank() != 0) return 0;
+  const io::DataLayout& l = reader->layout();
+  const double d = static_cast<double>(l.features), k = static_cast<double>(l.targets);
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(file, ec);
+  std::printf("%s (%s)\n", file.c_str(), ec ? "?" : bytes_text(static_cast<double>(size)).c_str());
+  std::printf("  X  %s: %lld rows x %lld features, %s, %s\n", l.x_name.c_str(), static_cast<long long>(l.rows),
+              static_cast<long long>(l.features), l.x_float32 ? "float32" : "float64",
+              l.x_chunked ? ("chunked by " + std::to_string(l.x_chunk_rows) + " rows").c_str() : "contiguous");
+  std::printf("  y  %s: %lld target(s)%s\n", l.y_name.c_str(), static_cast<long long>(l.targets),
+              l.y_is_1d ? " (1-D)" : "");
+  std::printf("\nPlan for %d rank(s):\n", ranks);
+  std::printf("  %6s %12s %10s %14s\n", "rank", "rows", "solver", "memory");
+  for (int r = 0; r < ranks; ++r) {
+    const RowRange range = partition_rows(l.rows, r, ranks);
+    const double m = static_cast<double>(range.size());
+    const bool tall = m >= d && m > 0;
+    // Gram form: Gram + eigenvectors (d x d each); Woodbury: the rows, their d-sized products and m x m factors.
+    const double mem = tall ? 8 * (2 * d * d + 4 * d * k) : 8 * (m * d + 2 * m * m + m * k + 4 * d * k);
+    if (ranks <= 16 || r < 4 || r >= ranks - 2)
+      std::printf("  %6d %12lld %10s %14s\n", r, static_cast<long long>(range.size()),
+                  m == 0 ? "idle" : tall ? "gram" : "woodbury", bytes_text(mem).c_str());
+    else if (r == 4)
+      std::printf("  %6s\n", "...");
+  }
+  std::printf("  plus a read buffer of 8 MiB per rank (--read-buffer-mb)\n");
+  return 0;
+}
+
+}  // namespace cadmm::cli

@@ -1,0 +1,79 @@
+// cadmm: thin driver. Starts MPI, sizes the BLAS thread pool, dispatches to a command, and turns a
+// collective cadmm::Error into the same exit code on every rank.
+#include <mpi.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <thread>
+
+#include "cadmm/error.hpp"
+#include "cadmm/mpi_communicator.hpp"
+#include "cadmm/version.hpp"
+#include "cli/commands.hpp"
+#include "core/lapack.hpp"
+
+namespace {
+
+const char* kUsage =
+    "Usage: cadmm COMMAND [options]        (or: mpirun -np P cadmm COMMAND [options])\n\n"
+    "Distributed regularized least squares (lasso, ridge, elastic net, multi-task) by consensus ADMM.\n\n"
+    "Commands:\n"
+    "  solve      fit one lambda\n"
+    "  generate   write a synthetic data set with known truth\n"
+    "  info       describe a data set and the per-rank plan\n\n"
+    "Run 'cadmm COMMAND --help' for the options of a command; 'cadmm --version' for the version.\n"
+    "Exit codes: 0 finished, 1 failure while running, 2 usage error, 3 bad input data.\n";
+
+// Each rank gets its share of the node's cores unless the user set a BLAS thread count.
+void size_blas_threads(const cadmm::MpiCommunicator& comm) {
+  if (std::getenv("OPENBLAS_NUM_THREADS") || std::getenv("OMP_NUM_THREADS")) return;
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  cadmm::lapack::set_threads(std::max(1, cores / std::max(1, comm.ranks_on_node())));
+}
+
+int dispatch(int argc, char** argv, cadmm::MpiCommunicator& comm) {
+  const bool root = comm.rank() == 0;
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    if (root) std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (!std::strcmp(argv[1], "--version")) {
+    if (root) std::printf("cadmm %s\n", cadmm::version());
+    return 0;
+  }
+  const std::string command = argv[1];
+  const cadmm::cli::Args args(argv + 2, argv + argc);
+  if (command == "solve") return cadmm::cli::run_solve(args, comm);
+  if (command == "generate") return cadmm::cli::run_generate(args, comm);
+  if (command == "info") return cadmm::cli::run_info(args, comm);
+  if (command == "path" || command == "cv" || command == "predict" || command == "convert")
+    throw cadmm::UsageError("'" + command + "' is not available in this version (see cadmm --help)");
+  throw cadmm::UsageError("unknown command '" + command + "' (see cadmm --help)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  int code = 0;
+  {
+    cadmm::MpiCommunicator comm(MPI_COMM_WORLD);
+    size_blas_threads(comm);
+    try {
+      code = dispatch(argc, argv, comm);
+    } catch (const cadmm::Error& e) {
+      // Errors reaching here are collective (same on every rank) or come from option parsing, which every
+      // rank does identically: print once, exit with the same code everywhere.
+      if (comm.rank() == 0) std::fprintf(stderr, "cadmm: error: %s\n", e.what());
+      code = static_cast<int>(e.code());
+    } catch (const std::exception& e) {
+      // Not agreed among ranks: others may wait in a collective, so abort the whole job.
+      std::fprintf(stderr, "cadmm: internal error on rank %d: %s\n", comm.rank(), e.what());
+      MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+  }
+  MPI_Finalize();
+  return code;
+}

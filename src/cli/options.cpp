@@ -1,0 +1,122 @@
+#include "cli/options.hpp"
+
+#include <algorithm>
+#include <fstream>
+
+#include "cadmm/error.hpp"
+
+namespace cadmm::cli {
+
+bool parse_bool(const std::string& option, const std::string& text) {
+  std::string t = text;
+  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (t == "true" || t == "1" || t == "yes") return true;
+  if (t == "false" || t == "0" || t == "no") return false;
+  throw UsageError("--" + option + ": expected true/false/1/0/yes/no, got '" + text + "'");
+}
+
+bool bool_option(const po::variables_map& vm, const std::string& name, bool fallback) {
+  return vm.count(name) ? parse_bool(name, vm[name].as<std::string>()) : fallback;
+}
+
+po::variables_map parse(const std::vector<std::string>& args, const po::options_description& desc,
+                        const po::positional_options_description* positional) {
+  po::variables_map vm;
+  try {
+    po::command_line_parser parser(args);
+    parser.options(desc);
+    if (positional) parser.positional(*positional);
+    po::store(parser.run(), vm);
+    if (vm.count("config")) {
+      const std::string path = vm["config"].as<std::string>();
+      std::ifstream in(path);
+      if (!in) throw UsageError("--config: cannot open '" + path + "'");
+      // Values already stored from the command line are kept: the command line wins.
+      po::store(po::parse_config_file(in, desc, false), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  return vm;
+}
+
+po::options_description general_options() {
+  po::options_description o("General");
+  o.add_options()
+    ("help,h", "print this help and exit")
+    ("config", po::value<std::string>()->value_name("FILE"),
+     "INI file with any of these options as 'key = value' (command line wins)")
+    ("quiet,q", "no progress lines and no summary (warnings and errors still print)");
+  return o;
+}
+
+po::options_description data_options() {
+  po::options_description o("Data");
+  o.add_options()
+    ("data", po::value<std::string>()->value_name("FILE"), "HDF5 file with X (n x d) and y (n or n x k) [required]")
+    ("x-dataset", po::value<std::string>()->default_value("/X")->value_name("PATH"), "dataset of X inside the file")
+    ("y-dataset", po::value<std::string>()->default_value("/y")->value_name("PATH"), "dataset of y inside the file")
+    ("read-buffer-mb", po::value<double>()->default_value(8)->value_name("MB"),
+     "rows are streamed through a reused buffer of this size");
+  return o;
+}
+
+po::options_description model_options() {
+  po::options_description o("Model");
+  o.add_options()
+    ("penalty", po::value<std::string>()->default_value("l1")->value_name("NAME"),
+     "l1 (lasso), l2 (ridge), elasticnet, l21 (multi-task / row-group)")
+    ("lambda", po::value<double>()->value_name("VALUE"), "absolute regularization strength")
+    ("lambda-ratio", po::value<double>()->value_name("R"),
+     "lambda = R * lambda_max (default 0.1); lambda_max is the smallest lambda with all coefficients 0")
+    ("l1-ratio", po::value<double>()->value_name("A"), "l1 share a: default 0.5 for elasticnet, 1 for l21")
+    ("fit-intercept", po::value<std::string>()->value_name("BOOL"), "fit an unpenalized intercept (default true)")
+    ("standardize", po::value<std::string>()->value_name("BOOL"),
+     "scale columns to unit variance before fitting, report on the original scale (default false)");
+  return o;
+}
+
+po::options_description solver_options() {
+  const Settings def;
+  po::options_description o("Solver");
+  o.add_options()
+    ("rho", po::value<double>()->value_name("VALUE"), "initial ADMM penalty (default: from the data's spectrum)")
+    ("adaptive-rho", po::value<std::string>()->value_name("BOOL"), "adapt rho by residual balancing (default true)")
+    ("over-relaxation", po::value<double>()->default_value(def.over_relaxation)->value_name("ALPHA"),
+     "over-relaxation alpha in (0, 2)")
+    ("max-iter", po::value<int>()->default_value(def.max_iter)->value_name("N"), "iteration limit")
+    ("abs-tol", po::value<double>()->default_value(def.abs_tol)->value_name("EPS"), "absolute residual tolerance")
+    ("rel-tol", po::value<double>()->default_value(def.rel_tol)->value_name("EPS"), "relative residual tolerance")
+    ("gap-tol", po::value<double>()->default_value(def.gap_tol)->value_name("EPS"),
+     "relative duality gap required to stop as well (0: residuals only)")
+    ("gap-every", po::value<int>()->default_value(def.gap_every)->value_name("N"),
+     "evaluate objective and duality gap every N iterations")
+    ("progress-seconds", po::value<double>()->default_value(1.0)->value_name("S"),
+     "print a progress line at most every S seconds");
+  return o;
+}
+
+Settings settings_from(const po::variables_map& vm) {
+  Settings s;
+  s.penalty = parse_penalty(vm["penalty"].as<std::string>());
+  if (vm.count("lambda") && vm.count("lambda-ratio"))
+    throw UsageError("--lambda and --lambda-ratio: give one or the other");
+  if (vm.count("lambda")) s.lambda = vm["lambda"].as<double>();
+  if (vm.count("lambda-ratio")) s.lambda_ratio = vm["lambda-ratio"].as<double>();
+  if (vm.count("l1-ratio")) s.l1_ratio = vm["l1-ratio"].as<double>();
+  s.fit_intercept = bool_option(vm, "fit-intercept", s.fit_intercept);
+  s.standardize = bool_option(vm, "standardize", s.standardize);
+  if (vm.count("rho")) s.rho = vm["rho"].as<double>();
+  s.adaptive_rho = bool_option(vm, "adaptive-rho", s.adaptive_rho);
+  s.over_relaxation = vm["over-relaxation"].as<double>();
+  s.max_iter = vm["max-iter"].as<int>();
+  s.abs_tol = vm["abs-tol"].as<double>();
+  s.rel_tol = vm["rel-tol"].as<double>();
+  s.gap_tol = vm["gap-tol"].as<double>();
+  s.gap_every = vm["gap-every"].as<int>();
+  s.validate();
+  return s;
+}
+
+}  // namespace cadmm::cli

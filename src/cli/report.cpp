@@ -1,0 +1,40 @@
+#include "cli/report.hpp"
+
+#include <cmath>
+
+namespace cadmm::cli {
+
+void ProgressPrinter::operator()(const IterationRecord& r) {
+  if (!enabled_) return;
+  if (last_ < 0 || r.seconds - last_ >= interval_) print(r);
+}
+
+void ProgressPrinter::finish(const IterationRecord& r) {
+  if (enabled_ && r.iteration != last_iteration_) print(r);
+}
+
+void ProgressPrinter::print(const IterationRecord& r) {
+  if (!header_) {
+    std::printf("%8s %11s %11s %11s %11s %10s %16s %10s %9s\n", "iter", "primal r", "eps_pri", "dual s", "eps_dual",
+                "rho", "objective", "gap", "time");
+    header_ = true;
+  }
+  char obj[32] = "-", gap[32] = "-";
+  if (std::isfinite(r.objective)) std::snprintf(obj, sizeof obj, "%.10e", r.objective);
+  if (std::isfinite(r.gap)) std::snprintf(gap, sizeof gap, "%.2e", r.gap);
+  std::printf("%8d %11.3e %11.3e %11.3e %11.3e %10.3e %16s %10s %8.2fs\n", r.iteration, r.r_norm, r.eps_pri, r.s_norm,
+              r.eps_dual, r.rho, obj, gap, r.seconds);
+  std::fflush(stdout);
+  last_ = r.seconds;
+  last_iteration_ = r.iteration;
+}
+
+std::string fmt(double v, const char* format) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+void warn(const std::string& message) { std::fprintf(stderr, "cadmm: warning: %s\n", message.c_str()); }
+
+}  // namespace cadmm::cli

@@ -1,0 +1,49 @@
+#pragma once
+// What rank 0 prints while a solve runs and when it ends.
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "cadmm/admm.hpp"
+
+namespace cadmm::cli {
+
+/// Prints a progress line on the first iteration and then at most every `interval` seconds.
+class ProgressPrinter {
+ public:
+  ProgressPrinter(bool enabled, double interval) : enabled_(enabled), interval_(interval) {}
+  void operator()(const IterationRecord& r);
+  /// Prints the last record if it was not printed yet.
+  void finish(const IterationRecord& r);
+
+ private:
+  void print(const IterationRecord& r);
+  bool enabled_;
+  double interval_;
+  double last_ = -1;
+  int last_iteration_ = 0;
+  bool header_ = false;
+};
+
+/// Wall-clock phase timer.
+class Stopwatch {
+ public:
+  /// Seconds since construction or the last lap(), and restarts.
+  double lap() {
+    const auto now = std::chrono::steady_clock::now();
+    const double s = std::chrono::duration<double>(now - t_).count();
+    t_ = now;
+    return s;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point t_ = std::chrono::steady_clock::now();
+};
+
+/// Formats a number compactly for summaries.
+std::string fmt(double v, const char* format = "%.6g");
+
+/// Prints a message to stderr prefixed with "cadmm: warning: ".
+void warn(const std::string& message);
+
+}  // namespace cadmm::cli

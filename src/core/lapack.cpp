@@ -1,0 +1,46 @@
+#include "core/lapack.hpp"
+
+#include <string>
+#include <vector>
+
+#include "cadmm/error.hpp"
+
+extern "C" {
+void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha, const double* a,
+            const int* lda, const double* beta, double* c, const int* ldc);
+void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w, double* work,
+             const int* lwork, int* iwork, const int* liwork, int* info);
+void openblas_set_num_threads(int n);
+}
+
+namespace cadmm::lapack {
+
+void add_gram_upper(Matrix& g, const double* block, Eigen::Index rows) {
+  if (rows == 0) return;
+  const int n = static_cast<int>(g.rows()), k = static_cast<int>(rows), ld = n;
+  const double one = 1.0;
+  // A row-major rows x d block is the column-major d x rows matrix B, so B^T B of the block is B B^T: "N".
+  dsyrk_("U", "N", &n, &k, &one, block, &ld, &one, g.data(), &ld);
+}
+
+void symmetrize_from_upper(Matrix& g) { g.triangularView<Eigen::StrictlyLower>() = g.transpose(); }
+
+void symmetric_eigen(const Matrix& a, Vector& values, Matrix& vectors) {
+  const int n = static_cast<int>(a.rows());
+  vectors = a;
+  values.resize(n);
+  if (n == 0) return;
+  int info = 0, lwork = -1, liwork = -1, iwork_query = 0;
+  double work_query = 0;
+  dsyevd_("V", "U", &n, vectors.data(), &n, values.data(), &work_query, &lwork, &iwork_query, &liwork, &info);
+  lwork = static_cast<int>(work_query);
+  liwork = iwork_query;
+  std::vector<double> work(static_cast<std::size_t>(lwork));
+  std::vector<int> iwork(static_cast<std::size_t>(liwork));
+  dsyevd_("V", "U", &n, vectors.data(), &n, values.data(), work.data(), &lwork, iwork.data(), &liwork, &info);
+  if (info != 0) throw RuntimeFailure("eigen-decomposition failed (dsyevd info " + std::to_string(info) + ")");
+}
+
+void set_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
+
+}  // namespace cadmm::lapack

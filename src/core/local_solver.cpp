@@ -1,0 +1,99 @@
+#include "cadmm/local_solver.hpp"
+
+#include <algorithm>
+
+#include "core/lapack.hpp"
+
+namespace cadmm {
+
+namespace {
+
+// H = V diag(lambda) V^T, so (H + rho I)^{-1} = V diag(1 / (lambda + rho)) V^T for every rho.
+class GramSolver final : public LocalSolver {
+ public:
+  GramSolver(const Matrix& h, Matrix q, double yy, std::int64_t rows) : q_(std::move(q)), yy_(yy), rows_(rows) {
+    lapack::symmetric_eigen(h, eig_, vec_);
+    eig_ = eig_.cwiseMax(0.0);  // a Gram matrix is PSD; drop rounding noise below zero
+    trace_ = h.trace();
+  }
+  void solve(const Matrix& rhs, double rho, Matrix& x) const override {
+    Matrix t = vec_.transpose() * rhs;
+    t.array().colwise() /= (eig_.array() + rho);
+    x.noalias() = vec_ * t;
+  }
+  LocalFit fit_at(const Matrix& z) const override {
+    Matrix t = vec_.transpose() * z;
+    const double zq = (z.array() * q_.array()).sum();
+    const double zhz = (t.array().square().colwise() * eig_.array()).sum();
+    t.array().colwise() *= eig_.array();
+    LocalFit f;
+    f.grad = q_ - vec_ * t;
+    f.rss = std::max(0.0, zhz - 2 * zq + yy_);
+    f.ry = yy_ - zq;
+    return f;
+  }
+  const Matrix& q() const override { return q_; }
+  double trace() const override { return trace_; }
+  std::int64_t rows() const override { return rows_; }
+  const char* kind() const override { return "gram"; }
+  std::size_t bytes() const override { return sizeof(double) * (vec_.size() + eig_.size() + q_.size()); }
+
+ private:
+  Matrix q_;
+  double yy_;
+  std::int64_t rows_;
+  Vector eig_;
+  Matrix vec_;
+  double trace_ = 0;
+};
+
+// (B^T B + rho I)^{-1} = (I - B^T (rho I + B B^T)^{-1} B) / rho, with B B^T = U diag(s) U^T (Boyd 4.2.4).
+class WoodburySolver final : public LocalSolver {
+ public:
+  WoodburySolver(Matrix b, Matrix c) : b_(std::move(b)), c_(std::move(c)) {
+    Matrix k = b_ * b_.transpose();
+    lapack::symmetric_eigen(k, eig_, vec_);
+    eig_ = eig_.cwiseMax(0.0);
+    q_ = b_.transpose() * c_;
+  }
+  void solve(const Matrix& rhs, double rho, Matrix& x) const override {
+    Matrix t = vec_.transpose() * (b_ * rhs);
+    t.array().colwise() /= (eig_.array() + rho);
+    x = rhs;
+    x.noalias() -= b_.transpose() * (vec_ * t);
+    x /= rho;
+  }
+  LocalFit fit_at(const Matrix& z) const override {
+    Matrix r = c_;
+    r.noalias() -= b_ * z;
+    LocalFit f;
+    f.grad = b_.transpose() * r;
+    f.rss = r.squaredNorm();
+    f.ry = (r.array() * c_.array()).sum();
+    return f;
+  }
+  const Matrix& q() const override { return q_; }
+  double trace() const override { return b_.squaredNorm(); }
+  std::int64_t rows() const override { return b_.rows(); }
+  const char* kind() const override { return "woodbury"; }
+  std::size_t bytes() const override {
+    return sizeof(double) * (b_.size() + c_.size() + vec_.size() + eig_.size() + q_.size());
+  }
+
+ private:
+  Matrix b_, c_, q_;
+  Vector eig_;
+  Matrix vec_;
+};
+
+}  // namespace
+
+std::unique_ptr<LocalSolver> make_gram_solver(const Matrix& h, Matrix q, double yy, std::int64_t rows) {
+  return std::make_unique<GramSolver>(h, std::move(q), yy, rows);
+}
+
+std::unique_ptr<LocalSolver> make_woodbury_solver(Matrix b_mat, Matrix c) {
+  return std::make_unique<WoodburySolver>(std::move(b_mat), std::move(c));
+}
+
+}  // namespace cadmm

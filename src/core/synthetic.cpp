@@ -1,0 +1,59 @@
+#include "cadmm/synthetic.hpp"
+
+#include <cmath>
+
+namespace cadmm {
+
+namespace {
+
+std::uint64_t mix(std::uint64_t z) {  // splitmix64 finalizer
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// A counter-based stream: one independent uniform in (0, 1) per (seed, stream, i, j).
+double uniform(std::uint64_t seed, std::uint64_t stream, std::uint64_t i, std::uint64_t j) {
+  const std::uint64_t h = mix(mix(mix(mix(seed) ^ stream) ^ i) ^ j);
+  return (static_cast<double>(h >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+double normal(std::uint64_t seed, std::uint64_t stream, std::uint64_t i, std::uint64_t j) {
+  const double u1 = uniform(seed, stream, i, 2 * j), u2 = uniform(seed, stream, i, 2 * j + 1);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+enum Stream : std::uint64_t { kX = 1, kNoise = 2, kTruth = 3 };
+
+}  // namespace
+
+Matrix synthetic_truth(const SyntheticSpec& spec) {
+  Matrix w = Matrix::Zero(spec.features, spec.targets);
+  const std::int64_t nonzero = spec.features / 10 + 1;
+  const std::int64_t step = std::max<std::int64_t>(1, spec.features / nonzero);
+  for (std::int64_t j = 0; j < spec.features; j += step)
+    for (std::int64_t t = 0; t < spec.targets; ++t) {
+      const double sign = uniform(spec.seed, kTruth, j, 2 * t) < 0.5 ? -1.0 : 1.0;
+      w(j, t) = sign * (0.5 + 1.5 * uniform(spec.seed, kTruth, j, 2 * t + 1));
+    }
+  return w;
+}
+
+void synthetic_rows(const SyntheticSpec& spec, const Matrix& truth, std::int64_t first, RowMatrix& x, RowMatrix& y) {
+  const double c = spec.correlation, s = std::sqrt(1 - c * c);
+  for (Eigen::Index r = 0; r < x.rows(); ++r) {
+    const std::uint64_t i = static_cast<std::uint64_t>(first + r);
+    double prev = 0;
+    for (Eigen::Index j = 0; j < x.cols(); ++j) {
+      const double e = normal(spec.seed, kX, i, static_cast<std::uint64_t>(j));
+      prev = j == 0 ? e : c * prev + s * e;  // AR(1): corr(x_j, x_l) = c^|j-l|, unit variance
+      x(r, j) = prev;
+    }
+    for (Eigen::Index t = 0; t < y.cols(); ++t)
+      y(r, t) = spec.intercept + spec.noise * normal(spec.seed, kNoise, i, static_cast<std::uint64_t>(t));
+  }
+  y.noalias() += x * truth;
+}
+
+}  // namespace cadmm

@@ -1,0 +1,118 @@
+#include "io/dataset_reader.hpp"
+
+#include <algorithm>
+
+#include "cadmm/error.hpp"
+
+namespace cadmm::io {
+
+namespace {
+
+std::string where(const std::string& file, const std::string& name) { return "dataset '" + name + "' in '" + file + "'"; }
+
+Handle open_dataset(hid_t file, const std::string& path, const std::string& name) {
+  if (!object_exists(file, name)) throw DataError(where(path, name) + " does not exist");
+  Handle obj(H5Oopen(file, name.c_str(), H5P_DEFAULT), H5Oclose);
+  if (!obj.valid() || H5Iget_type(obj.get()) != H5I_DATASET) {
+    if (obj.valid() && read_string_attribute(obj.get(), "encoding-type") == "csr_matrix")
+      throw DataError(where(path, name) + " is a sparse CSR group; this build reads dense X only");
+    throw DataError(where(path, name) + " is not a dataset");
+  }
+  Handle ds(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!ds.valid()) throw DataError("cannot open " + where(path, name));
+  Handle type(H5Dget_type(ds.get()), H5Tclose);
+  const std::size_t size = H5Tget_size(type.get());
+  if (H5Tget_class(type.get()) != H5T_FLOAT || (size != 4 && size != 8))
+    throw DataError(where(path, name) + " has an unsupported element type (expected float32 or float64)");
+  return ds;
+}
+
+}  // namespace
+
+DenseReader::DenseReader(const std::string& file, const std::string& x_name, const std::string& y_name,
+                         MPI_Comm comm) {
+  layout_.file = file;
+  layout_.x_name = x_name;
+  layout_.y_name = y_name;
+  file_ = open_file_read(file, comm);
+  x_ = open_dataset(file_.get(), file, x_name);
+  y_ = open_dataset(file_.get(), file, y_name);
+
+  const auto xs = dataset_shape(x_.get()), ys = dataset_shape(y_.get());
+  if (xs.size() != 2)
+    throw DataError(where(file, x_name) + " must be 2-D (rows, features); it has " + std::to_string(xs.size()) +
+                    " dimensions");
+  if (ys.size() != 1 && ys.size() != 2)
+    throw DataError(where(file, y_name) + " must be 1-D (rows,) or 2-D (rows, targets)");
+  layout_.rows = xs[0];
+  layout_.features = xs[1];
+  layout_.y_is_1d = ys.size() == 1;
+  layout_.targets = layout_.y_is_1d ? 1 : ys[1];
+  if (layout_.rows == 0 || layout_.features == 0) throw DataError(where(file, x_name) + " is empty");
+  if (layout_.targets == 0) throw DataError(where(file, y_name) + " has no targets");
+  if (ys[0] != layout_.rows)
+    throw DataError("shape mismatch in '" + file + "': " + x_name + " has " + std::to_string(layout_.rows) +
+                    " rows but " + y_name + " has " + std::to_string(ys[0]));
+
+  Handle type(H5Dget_type(x_.get()), H5Tclose);
+  layout_.x_float32 = H5Tget_size(type.get()) == 4;
+  Handle dcpl(H5Dget_create_plist(x_.get()), H5Pclose);
+  layout_.x_chunked = H5Pget_layout(dcpl.get()) == H5D_CHUNKED;
+  if (layout_.x_chunked) {
+    hsize_t chunk[2] = {0, 0};
+    H5Pget_chunk(dcpl.get(), 2, chunk);
+    layout_.x_chunk_rows = static_cast<std::int64_t>(chunk[0]);
+  }
+}
+
+namespace {
+
+void read_block(hid_t ds, std::int64_t first, std::int64_t rows, std::int64_t cols, bool one_d, double* out,
+                const std::string& what) {
+  Handle fspace(H5Dget_space(ds), H5Sclose);
+  hsize_t start[2] = {static_cast<hsize_t>(first), 0};
+  hsize_t count[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
+  const int rank = one_d ? 1 : 2;
+  H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
+  Handle mspace(H5Screate_simple(rank, count, nullptr), H5Sclose);
+  if (H5Dread(ds, H5T_NATIVE_DOUBLE, mspace.get(), fspace.get(), H5P_DEFAULT, out) < 0)
+    throw RuntimeFailure("reading rows " + std::to_string(first) + ".." + std::to_string(first + rows - 1) + " of " +
+                         what + " failed");
+}
+
+// Index of the first row holding a NaN or Inf, or -1.
+Eigen::Index first_bad_row(const RowMatrix& m) {
+  for (Eigen::Index i = 0; i < m.rows(); ++i)
+    if (!m.row(i).allFinite()) return i;
+  return -1;
+}
+
+}  // namespace
+
+void DenseReader::read_rows(RowRange range, std::size_t block_bytes,
+                            const std::function<void(RowMatrix&, RowMatrix&)>& sink) const {
+  const std::int64_t d = layout_.features, k = layout_.targets;
+  std::int64_t block = std::max<std::int64_t>(1, static_cast<std::int64_t>(block_bytes / (8 * d)));
+  // Whole chunks per read avoid decoding a chunk twice.
+  if (layout_.x_chunked && layout_.x_chunk_rows > 0 && block > layout_.x_chunk_rows)
+    block -= block % layout_.x_chunk_rows;
+  block = std::min(block, std::max<std::int64_t>(range.size(), 1));
+  RowMatrix x(block, d), y(block, k);
+  for (std::int64_t r0 = range.begin; r0 < range.end; r0 += block) {
+    const std::int64_t m = std::min(block, range.end - r0);
+    if (m != x.rows()) {
+      x.resize(m, d);
+      y.resize(m, k);
+    }
+    read_block(x_.get(), r0, m, d, false, x.data(), where(layout_.file, layout_.x_name));
+    read_block(y_.get(), r0, m, k, layout_.y_is_1d, y.data(), where(layout_.file, layout_.y_name));
+    for (auto [mat, name] : {std::pair<RowMatrix*, const std::string*>{&x, &layout_.x_name}, {&y, &layout_.y_name}}) {
+      const Eigen::Index bad = first_bad_row(*mat);
+      if (bad >= 0)
+        throw DataError(where(layout_.file, *name) + " contains NaN or Inf at row " + std::to_string(r0 + bad));
+    }
+    sink(x, y);
+  }
+}
+
+}  // namespace cadmm::io

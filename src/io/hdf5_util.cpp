@@ -1,0 +1,156 @@
+#include "io/hdf5_util.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "cadmm/error.hpp"
+
+namespace cadmm::io {
+
+void silence_hdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+Handle open_file_read(const std::string& path, MPI_Comm comm) {
+  silence_hdf5();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw DataError("data file '" + path + "' does not exist");
+  if (std::filesystem::is_directory(path, ec)) throw DataError("data file '" + path + "' is a directory");
+  if (H5Fis_hdf5(path.c_str()) <= 0)
+    throw DataError("data file '" + path + "' is not a readable HDF5 file");
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  if (comm != MPI_COMM_NULL) H5Pset_fapl_mpio(fapl.get(), comm, MPI_INFO_NULL);
+  Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
+  if (!f.valid()) throw DataError("cannot open data file '" + path + "' as HDF5");
+  return f;
+}
+
+bool object_exists(hid_t file, const std::string& path) {
+  if (path.empty() || path == "/") return true;
+  // H5Lexists needs every intermediate link to exist, so check the path one component at a time.
+  for (std::size_t next = path.find('/', 1);; next = path.find('/', next + 1)) {
+    const std::string prefix = path.substr(0, next);
+    if (H5Lexists(file, prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+    if (next == std::string::npos) break;
+  }
+  return H5Oexists_by_name(file, path.c_str(), H5P_DEFAULT) > 0;
+}
+
+std::vector<std::int64_t> dataset_shape(hid_t dataset) {
+  Handle space(H5Dget_space(dataset), H5Sclose);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  std::vector<hsize_t> dims(static_cast<std::size_t>(std::max(rank, 0)));
+  if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  return std::vector<std::int64_t>(dims.begin(), dims.end());
+}
+
+std::string read_string_attribute(hid_t object, const std::string& name) {
+  if (H5Aexists(object, name.c_str()) <= 0) return {};
+  Handle attr(H5Aopen(object, name.c_str(), H5P_DEFAULT), H5Aclose);
+  Handle type(H5Aget_type(attr.get()), H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_STRING) return {};
+  if (H5Tis_variable_str(type.get()) > 0) {
+    Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(mem.get(), H5T_VARIABLE);
+    char* s = nullptr;
+    if (H5Aread(attr.get(), mem.get(), &s) < 0 || !s) return {};
+    std::string out(s);
+    H5free_memory(s);
+    return out;
+  }
+  const std::size_t size = H5Tget_size(type.get());
+  std::string out(size, '\0');
+  if (H5Aread(attr.get(), type.get(), out.data()) < 0) return {};
+  out.resize(out.find('\0') == std::string::npos ? out.size() : out.find('\0'));
+  return out;
+}
+
+AtomicH5File::AtomicH5File(const std::string& path)
+    : path_(path), tmp_(path + ".tmp-" + std::to_string(::getpid())) {
+  silence_hdf5();
+  file_ = Handle(H5Fcreate(tmp_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+  if (!file_.valid()) throw RuntimeFailure("cannot create output file '" + path_ + "' (temporary " + tmp_ + ")");
+}
+
+AtomicH5File::~AtomicH5File() {
+  if (!committed_) {
+    file_.close();
+    std::remove(tmp_.c_str());
+  }
+}
+
+void AtomicH5File::commit() {
+  if (!file_.close()) throw RuntimeFailure("writing output file '" + path_ + "' failed while closing it");
+  std::error_code ec;
+  std::filesystem::rename(tmp_, path_, ec);
+  if (ec) throw RuntimeFailure("cannot move '" + tmp_ + "' to output file '" + path_ + "': " + ec.message());
+  committed_ = true;
+}
+
+namespace {
+void check_write(herr_t rc, const std::string& what, const std::string& path) {
+  if (rc < 0) throw RuntimeFailure("writing " + what + " to '" + path + "' failed");
+}
+
+// Creates missing intermediate groups on the way to a dataset.
+Handle link_props() {
+  Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  return lcpl;
+}
+}  // namespace
+
+void AtomicH5File::write_dataset(const std::string& name, const std::vector<std::int64_t>& shape,
+                                 const double* data) {
+  std::vector<hsize_t> dims(shape.begin(), shape.end());
+  Handle space(shape.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+               H5Sclose);
+  Handle lcpl = link_props();
+  Handle ds(H5Dcreate2(file_.get(), name.c_str(), H5T_IEEE_F64LE, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+            H5Dclose);
+  if (!ds.valid()) check_write(-1, "dataset " + name, path_);
+  check_write(H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "dataset " + name, path_);
+}
+
+void AtomicH5File::write_dataset(const std::string& name, const std::vector<std::int64_t>& data) {
+  hsize_t dim = data.size();
+  Handle space(H5Screate_simple(1, &dim, nullptr), H5Sclose);
+  Handle lcpl = link_props();
+  Handle ds(H5Dcreate2(file_.get(), name.c_str(), H5T_STD_I64LE, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+            H5Dclose);
+  if (!ds.valid()) check_write(-1, "dataset " + name, path_);
+  check_write(H5Dwrite(ds.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), "dataset " + name,
+              path_);
+}
+
+namespace {
+template <class Writer>
+void put_attribute(hid_t file, const std::string& object, const std::string& name, hid_t file_type,
+                   const std::string& path, Writer&& write) {
+  Handle obj(H5Oopen(file, object.c_str(), H5P_DEFAULT), H5Oclose);
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  Handle attr(H5Acreate2(obj.get(), name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  if (!obj.valid() || !attr.valid() || write(attr.get()) < 0)
+    throw RuntimeFailure("writing attribute " + name + " to '" + path + "' failed");
+}
+}  // namespace
+
+void AtomicH5File::attribute(const std::string& name, double value, const std::string& object) {
+  put_attribute(file_.get(), object, name, H5T_IEEE_F64LE, path_,
+                [&](hid_t a) { return H5Awrite(a, H5T_NATIVE_DOUBLE, &value); });
+}
+
+void AtomicH5File::attribute(const std::string& name, std::int64_t value, const std::string& object) {
+  put_attribute(file_.get(), object, name, H5T_STD_I64LE, path_,
+                [&](hid_t a) { return H5Awrite(a, H5T_NATIVE_INT64, &value); });
+}
+
+void AtomicH5File::attribute(const std::string& name, const std::string& value, const std::string& object) {
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  const char* s = value.c_str();
+  put_attribute(file_.get(), object, name, type.get(), path_, [&](hid_t a) { return H5Awrite(a, type.get(), &s); });
+}
+
+}  // namespace cadmm::io

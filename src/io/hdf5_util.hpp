@@ -1,0 +1,88 @@
+#pragma once
+// RAII handles and small helpers over the HDF5 C API; the only HDF5-aware code besides src/io/*.cpp.
+#include <hdf5.h>
+#include <mpi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cadmm::io {
+
+/// Owns an hid_t and closes it with the right H5*close.
+class Handle {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Handle() = default;
+  Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
+  Handle(Handle&& o) noexcept : id_(o.id_), closer_(o.closer_) { o.id_ = -1; }
+  Handle& operator=(Handle&& o) noexcept {
+    if (this != &o) {
+      reset();
+      id_ = o.id_;
+      closer_ = o.closer_;
+      o.id_ = -1;
+    }
+    return *this;
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle() { reset(); }
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+  /// Closes now; returns false if the close failed (a failed file close means data may be lost).
+  bool close() {
+    herr_t rc = 0;
+    if (id_ >= 0 && closer_) rc = closer_(id_);
+    id_ = -1;
+    return rc >= 0;
+  }
+
+ private:
+  void reset() { close(); }
+  hid_t id_ = -1;
+  Closer closer_ = nullptr;
+};
+
+/// Turns off HDF5's automatic error-stack printing; cadmm reports errors itself.
+void silence_hdf5();
+
+/// Opens an existing file read-only; through MPI-IO on comm when comm != MPI_COMM_NULL (collective).
+/// Throws DataError naming the file when it is missing or not HDF5.
+Handle open_file_read(const std::string& path, MPI_Comm comm);
+
+/// True if an object (dataset or group) exists at path inside the file.
+bool object_exists(hid_t file, const std::string& path);
+
+/// Shape of a dataset.
+std::vector<std::int64_t> dataset_shape(hid_t dataset);
+
+/// Reads a variable- or fixed-length string attribute of an object; empty if absent.
+std::string read_string_attribute(hid_t object, const std::string& name);
+
+/// Writes a file to a temporary name and renames it into place on commit, so an existing file is never
+/// left truncated or half-written. Serial (one rank writes).
+class AtomicH5File {
+ public:
+  /// Creates path + ".tmp-<pid>" next to path; throws RuntimeFailure naming path on failure.
+  explicit AtomicH5File(const std::string& path);
+  ~AtomicH5File();  // removes the temporary if commit() was not reached
+  hid_t get() const { return file_.get(); }
+  /// Closes and renames into place.
+  void commit();
+
+  /// A float64 dataset of the given shape (row-major data); an empty shape makes a scalar.
+  void write_dataset(const std::string& name, const std::vector<std::int64_t>& shape, const double* data);
+  /// A 1-D dataset of int64.
+  void write_dataset(const std::string& name, const std::vector<std::int64_t>& data);
+  void attribute(const std::string& name, double value, const std::string& object = "/");
+  void attribute(const std::string& name, std::int64_t value, const std::string& object = "/");
+  void attribute(const std::string& name, const std::string& value, const std::string& object = "/");
+
+ private:
+  std::string path_, tmp_;
+  Handle file_;
+  bool committed_ = false;
+};
+
+}  // namespace cadmm::io

@@ -1,0 +1,21 @@
+#pragma once
+// The result file of SPEC section 5, written by one rank to a temporary name and renamed into place.
+#include <string>
+
+#include "cadmm/fit.hpp"
+
+namespace cadmm::io {
+
+/// Facts about the run that the result file records besides the fit itself.
+struct RunFacts {
+  Settings settings;
+  int n_ranks = 1;
+  std::int64_t n_rows = 0, n_features = 0, n_targets = 1;
+  bool y_is_1d = true;
+  double solve_seconds = 0;
+};
+
+/// Writes /coef, /intercept, /history and the root attributes. Throws RuntimeFailure naming path.
+void write_result(const std::string& path, const FitResult& fit, const RunFacts& facts);
+
+}  // namespace cadmm::io

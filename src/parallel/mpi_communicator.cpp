@@ -1,0 +1,68 @@
+#include "cadmm/mpi_communicator.hpp"
+
+#include <climits>
+#include <string>
+
+#include "cadmm/error.hpp"
+
+namespace cadmm {
+
+namespace {
+void check(int rc, const char* what) {
+  if (rc != MPI_SUCCESS) throw RuntimeFailure(std::string("MPI call failed: ") + what);
+}
+
+// Splits counts above INT_MAX into several calls (MPI counts are int).
+template <class F>
+void in_chunks(std::size_t n, std::size_t elem, F&& f) {
+  const std::size_t max_chunk = static_cast<std::size_t>(INT_MAX) / elem;
+  for (std::size_t off = 0; off < n; off += max_chunk) f(off, static_cast<int>(std::min(max_chunk, n - off)));
+}
+
+struct Timer {
+  double& total;
+  double start = MPI_Wtime();
+  ~Timer() { total += MPI_Wtime() - start; }
+};
+}  // namespace
+
+MpiCommunicator::MpiCommunicator(MPI_Comm comm) : comm_(comm) {
+  MPI_Comm_rank(comm_, &rank_);
+  MPI_Comm_size(comm_, &size_);
+}
+
+void MpiCommunicator::sum(double* data, std::size_t n) {
+  Timer t{seconds_};
+  in_chunks(n, sizeof(double), [&](std::size_t off, int count) {
+    if (rank_ == 0)
+      check(MPI_Reduce(MPI_IN_PLACE, data + off, count, MPI_DOUBLE, MPI_SUM, 0, comm_), "MPI_Reduce");
+    else
+      check(MPI_Reduce(data + off, nullptr, count, MPI_DOUBLE, MPI_SUM, 0, comm_), "MPI_Reduce");
+    check(MPI_Bcast(data + off, count, MPI_DOUBLE, 0, comm_), "MPI_Bcast");
+  });
+}
+
+void MpiCommunicator::max(double* data, std::size_t n) {
+  Timer t{seconds_};
+  in_chunks(n, sizeof(double), [&](std::size_t off, int count) {
+    check(MPI_Allreduce(MPI_IN_PLACE, data + off, count, MPI_DOUBLE, MPI_MAX, comm_), "MPI_Allreduce");
+  });
+}
+
+void MpiCommunicator::broadcast(void* data, std::size_t bytes, int root) {
+  Timer t{seconds_};
+  in_chunks(bytes, 1, [&](std::size_t off, int count) {
+    check(MPI_Bcast(static_cast<char*>(data) + off, count, MPI_BYTE, root, comm_), "MPI_Bcast");
+  });
+}
+
+int MpiCommunicator::ranks_on_node() const {
+  MPI_Comm node;
+  MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  int n = 1;
+  MPI_Comm_size(node, &n);
+  MPI_Comm_free(&node);
+  return n;
+}
+
+}  // namespace cadmm
