@@ -16,8 +16,20 @@ struct FitResult {
   AdmmResult admm;        ///< status, residuals, objective, history, final iterate
 };
 
+/// Smallest lambda with W = 0 for the penalty settings name.
+double problem_lambda_max(const PreparedProblem& problem, const Settings& settings);
 /// The lambda that settings ask for (absolute, or a ratio of lambda_max).
 double resolve_lambda(const PreparedProblem& problem, const Settings& settings);
+
+/// Internal column scaling of one solve. ADMM with one scalar rho converges slowly when features'
+/// curvatures differ, so the solver works on A = X_c diag(column), scaled so that loss plus ridge has unit
+/// curvature per feature (Jacobi); the penalty weights make the scaled problem the same problem.
+struct ColumnScaling {
+  Vector column;          ///< s_j; coefficient on the original scale = s_j * scaled coefficient (0: constant)
+  Vector penalty_weight;  ///< c_j of PenaltySpec on the scaled coefficients
+};
+/// The scaling for a ridge weight l2_weight = lambda * (1 - a).
+ColumnScaling column_scaling(const PreparedProblem& problem, double l2_weight);
 
 /// Solves at the lambda settings ask for; collective. warm may carry a previous iterate (paths).
 FitResult fit(const PreparedProblem& problem, const Settings& settings, Communicator& comm,

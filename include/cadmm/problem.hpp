@@ -1,6 +1,6 @@
 #pragma once
-/// \file From this rank's raw rows to the centered, scaled local term: streaming accumulation and the
-/// few reductions that make means and scales global.
+/// \file From this rank's raw rows to the centered local data: streaming accumulation and the few
+/// reductions that make means and variances global.
 #include <cstdint>
 #include <memory>
 
@@ -10,6 +10,29 @@
 
 namespace cadmm {
 
+/// This rank's rows centered with the global means, unscaled: Gram sums for tall blocks, the rows for wide.
+class CenteredBlock {
+ public:
+  /// Factors the local term for A = X_c diag(column_scale), b = Y_c, loss divided by n.
+  std::unique_ptr<LocalSolver> factor(const Vector& column_scale, double n) const;
+  /// X_c^T Y_c (d x k).
+  Matrix xty() const;
+  /// Column sums of squares of X_c (d).
+  Vector column_squares() const;
+  /// Local rows.
+  std::int64_t rows() const { return rows_; }
+  /// True when held as Gram sums (rows >= d).
+  bool tall() const { return tall_; }
+
+ private:
+  friend class LocalDataBuilder;
+  bool tall_ = false;
+  std::int64_t rows_ = 0;
+  Matrix gram_, xty_;  // tall
+  double yy_ = 0;      // tall
+  Matrix x_, y_;       // wide
+};
+
 /// Accumulates this rank's rows block by block. Tall blocks (rows >= d) keep only Gram-type sums, so
 /// X is streamed through one reused buffer; wide blocks keep the rows for the matrix-inversion lemma.
 class LocalDataBuilder {
@@ -18,20 +41,14 @@ class LocalDataBuilder {
   LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eigen::Index k);
   /// Adds the next rows (x: rows x d, y: rows x k). x may be modified (it is shifted in place).
   void add_rows(RowMatrix& x, const RowMatrix& y);
-  /// True when this rank uses the Gram form.
-  bool tall() const { return tall_; }
   /// Rows added so far.
   std::int64_t rows() const { return added_; }
   Eigen::Index features() const { return d_; }
   Eigen::Index targets() const { return k_; }
-
   /// Column sums of X (d) followed by column sums of Y (k), for the global means.
   Vector sums() const;
-  /// Sum over local rows of (x_ij - mean_j)^2, for the global scales.
-  Vector centered_squares(const Vector& x_mean) const;
-  /// Builds the local term for A = (X - 1 x_mean^T) diag(inv_scale), b = Y - 1 y_mean^T, loss / n.
-  std::unique_ptr<LocalSolver> build(const Vector& x_mean, const Vector& inv_scale, const Vector& y_mean,
-                                     double n) const;
+  /// Moves the data out, centered at the given means.
+  CenteredBlock center(const Vector& x_mean, const Vector& y_mean) &&;
 
  private:
   std::int64_t expected_;
@@ -39,7 +56,7 @@ class LocalDataBuilder {
   Eigen::Index d_, k_;
   bool tall_;
   // Tall: sums of the rows shifted by a per-rank guess of the mean (the first block's), which keeps the
-  // later correction to the global mean free of cancellation.
+  // later move to the global mean free of cancellation.
   Vector x_shift_, y_shift_, x_sum_, y_sum_;
   Matrix gram_, xty_;
   double yy_ = 0;
@@ -47,30 +64,23 @@ class LocalDataBuilder {
   Matrix x_rows_, y_rows_;
 };
 
-/// Centering and scaling shared by all ranks: A = (X - 1 x_mean^T) diag(inv_scale), b = Y - 1 y_mean^T.
-struct Transform {
-  Vector x_mean;     ///< column means (zero without intercept)
-  Vector x_scale;    ///< column scales (1 without standardize; 0 for constant columns)
-  Vector inv_scale;  ///< 1 / x_scale, or 0 where x_scale is 0 (the coefficient is then 0)
-  Vector y_mean;     ///< target means (zero without intercept)
-
-  /// Coefficients (d x k) and intercept (k) on the original scale from a solution w of the scaled problem.
-  void to_original(const Matrix& w, Matrix& coef, Vector& intercept) const;
-};
-
-/// The local term plus the global facts every rank shares after preparation.
+/// The centered local data plus the global facts every rank shares.
 struct PreparedProblem {
-  std::unique_ptr<LocalSolver> local;  ///< this rank's term
-  Transform transform;                 ///< global centering/scaling
-  std::int64_t n_rows = 0;             ///< global rows
+  CenteredBlock block;          ///< this rank's data
+  std::int64_t n_rows = 0;      ///< global rows
   Eigen::Index n_features = 0, n_targets = 0;
-  Matrix q_global;                     ///< X^T Y / n of the scaled data (gradient of the loss at 0)
-  double trace_global = 0;             ///< sum over ranks of trace(A_i^T A_i / n)
-  int active_ranks = 0;                ///< ranks holding rows
-  int constant_columns = 0;            ///< columns with zero variance (standardize only)
+  Vector x_mean, y_mean;        ///< global means (zero without intercept)
+  Vector x_var;                 ///< global column variances (1/n; uncentered without intercept); 0: constant
+  bool standardize = false;     ///< the penalty acts on standardized coefficients (glmnet)
+  Matrix q_global;              ///< X_c^T Y_c / n, the negative loss gradient at W = 0
+  int active_ranks = 0;         ///< ranks holding rows
+  int constant_columns = 0;     ///< zero-variance columns (their coefficient is 0)
+
+  /// p_j: the penalized coefficient of feature j is p_j * w_j (sd_j with standardize, else 1).
+  Vector penalty_scale() const;
 };
 
-/// Makes means and scales global and builds the local term; collective. Throws DataError on no rows.
-PreparedProblem prepare(const LocalDataBuilder& data, bool fit_intercept, bool standardize, Communicator& comm);
+/// Makes means and variances global and centers the local data; collective. Throws DataError on no rows.
+PreparedProblem prepare(LocalDataBuilder data, bool fit_intercept, bool standardize, Communicator& comm);
 
 }  // namespace cadmm

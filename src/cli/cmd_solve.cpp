@@ -45,7 +45,7 @@ void print_summary(const FitResult& r, const PreparedProblem& p, const io::RunFa
               static_cast<long long>(facts.n_rows), static_cast<long long>(facts.n_features),
               static_cast<long long>(facts.n_targets), facts.n_ranks, kinds.c_str());
   if (p.constant_columns > 0)
-    std::printf("              %d constant column(s) get coefficient 0 (standardize)\n", p.constant_columns);
+    std::printf("              %d constant column(s) get coefficient 0\n", p.constant_columns);
   std::printf("  objective   %.12e   duality gap %.3e   nonzero coefficients %lld of %lld\n", a.optimality.objective,
               a.optimality.gap, static_cast<long long>(nnz), static_cast<long long>(r.coef.size()));
   std::printf("  residuals   primal %.3e, dual %.3e, final rho %.4g\n", a.r_norm, a.s_norm, a.state.rho);
@@ -99,12 +99,12 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   reader.reset();
   t.read = clock.lap() - accumulate_seconds;
 
-  const PreparedProblem problem = prepare(builder, settings.fit_intercept, settings.standardize, comm);
+  const PreparedProblem problem = prepare(std::move(builder), settings.fit_intercept, settings.standardize, comm);
   t.setup = clock.lap() + accumulate_seconds;
 
   // Which local solver each rank uses, for the summary.
   double kinds[3] = {0, 0, 0};
-  kinds[problem.local->rows() == 0 ? 2 : std::string(problem.local->kind()) == "gram" ? 0 : 1] = 1;
+  kinds[problem.block.rows() == 0 ? 2 : problem.block.tall() ? 0 : 1] = 1;
   comm.sum(kinds, 3);
   std::string kind_text = fmt(kinds[0], "%.0f") + " gram";
   if (kinds[1] > 0) kind_text += ", " + fmt(kinds[1], "%.0f") + " woodbury";

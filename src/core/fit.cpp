@@ -7,9 +7,27 @@
 
 namespace cadmm {
 
+double problem_lambda_max(const PreparedProblem& problem, const Settings& settings) {
+  return lambda_max(problem.q_global, settings.penalty, settings.effective_l1_ratio(), problem.penalty_scale());
+}
+
 double resolve_lambda(const PreparedProblem& problem, const Settings& settings) {
   if (settings.lambda) return *settings.lambda;
-  return settings.lambda_ratio * lambda_max(problem.q_global, settings.penalty, settings.effective_l1_ratio());
+  return settings.lambda_ratio * problem_lambda_max(problem, settings);
+}
+
+ColumnScaling column_scaling(const PreparedProblem& problem, double l2_weight) {
+  const Vector p = problem.penalty_scale();
+  ColumnScaling s;
+  s.column = Vector::Zero(problem.n_features);
+  s.penalty_weight = Vector::Ones(problem.n_features);
+  for (Eigen::Index j = 0; j < problem.n_features; ++j) {
+    if (problem.x_var[j] <= 0) continue;  // constant column: zeroed, coefficient 0
+    // Jacobi scaling of loss plus ridge: feature j's curvature is var_j + l2 p_j^2 on the original scale.
+    s.column[j] = 1.0 / std::sqrt(problem.x_var[j] + l2_weight * p[j] * p[j]);
+    s.penalty_weight[j] = p[j] * s.column[j];
+  }
+  return s;
 }
 
 FitResult fit(const PreparedProblem& problem, const Settings& settings, Communicator& comm,
@@ -17,27 +35,33 @@ FitResult fit(const PreparedProblem& problem, const Settings& settings, Communic
   settings.validate();
   FitResult r;
   r.l1_ratio = settings.effective_l1_ratio();
-  r.lambda_max = lambda_max(problem.q_global, settings.penalty, r.l1_ratio);
+  r.lambda_max = problem_lambda_max(problem, settings);
   r.lambda = resolve_lambda(problem, settings);
 
   AdmmProblem ap;
-  ap.local = problem.local.get();
   ap.penalty = PenaltySpec::make(settings.penalty, r.lambda, r.l1_ratio);
+  const ColumnScaling scaling = column_scaling(problem, ap.penalty.l2_weight);
+  ap.penalty.feature_weight = scaling.penalty_weight;
+  std::unique_ptr<LocalSolver> local;
+  // The factorization can fail on one rank only; agree before the loop's first reduction.
+  collectively(comm, [&] { local = problem.block.factor(scaling.column, static_cast<double>(problem.n_rows)); });
+  ap.local = local.get();
   ap.active_ranks = problem.active_ranks;
-  // Each rank's Hessian is about 1/N of the global one; start rho at its mean eigenvalue.
-  const double mean_eig = problem.trace_global /
-                          (std::max(1, problem.active_ranks) * std::max<double>(1.0, problem.n_features));
+  // Each rank's Hessian is about 1/N of the global one, whose trace is sum_j var_j s_j^2: start rho at the
+  // mean eigenvalue of a rank's Hessian.
+  const double trace = (problem.x_var.array() * scaling.column.array().square()).sum();
+  const double mean_eig = trace / (std::max(1, problem.active_ranks) * std::max<double>(1.0, problem.n_features));
   ap.rho_auto = mean_eig > 0 && std::isfinite(mean_eig) ? mean_eig : 1.0;
 
   r.admm = admm_solve(ap, settings, comm, warm, observer);
-  problem.transform.to_original(r.admm.state.z, r.coef, r.intercept);
+  r.coef = scaling.column.asDiagonal() * r.admm.state.z;
+  r.intercept = problem.y_mean - r.coef.transpose() * problem.x_mean;
   return r;
 }
 
 FitResult fit(const Eigen::Ref<const RowMatrix>& x_local, const Eigen::Ref<const RowMatrix>& y_local,
               const Settings& settings, Communicator& comm) {
   settings.validate();
-  PreparedProblem problem;
   collectively(comm, [&] {
     if (x_local.rows() != y_local.rows())
       throw DataError("X has " + std::to_string(x_local.rows()) + " rows but Y has " +
@@ -53,7 +77,7 @@ FitResult fit(const Eigen::Ref<const RowMatrix>& x_local, const Eigen::Ref<const
     RowMatrix yb = y_local.middleRows(r0, m);
     data.add_rows(xb, yb);
   }
-  problem = prepare(data, settings.fit_intercept, settings.standardize, comm);
+  const PreparedProblem problem = prepare(std::move(data), settings.fit_intercept, settings.standardize, comm);
   return fit(problem, settings, comm);
 }
 

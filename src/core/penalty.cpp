@@ -14,59 +14,74 @@ PenaltySpec PenaltySpec::make(Penalty p, double lambda, double l1_ratio) {
   return s;
 }
 
+namespace {
+double weight(const Vector& c, Eigen::Index j) { return c.size() ? c[j] : 1.0; }
+}  // namespace
+
 double PenaltySpec::value(const Matrix& w) const {
-  double l1 = grouped ? w.rowwise().norm().sum() : w.cwiseAbs().sum();
-  return l1_weight * l1 + 0.5 * l2_weight * w.squaredNorm();
+  double l1 = 0, l2 = 0;
+  for (Eigen::Index j = 0; j < w.rows(); ++j) {
+    const double c = weight(feature_weight, j);
+    l1 += c * (grouped ? w.row(j).norm() : w.row(j).cwiseAbs().sum());
+    l2 += c * c * w.row(j).squaredNorm();
+  }
+  return l1_weight * l1 + 0.5 * l2_weight * l2;
 }
 
 void PenaltySpec::prox(const Matrix& v, double t, Matrix& out) const {
-  // Shrink (elementwise or by rows), then scale for the ridge part: the prox of a + b/2||.||^2 is
-  // prox_{t a / (1 + t b)} of v / (1 + t b), which equals shrink(v, t a) / (1 + t b).
-  const double thr = t * l1_weight;
-  const double scale = 1.0 / (1.0 + t * l2_weight);
+  // Feature j's penalty is a c|.| + b c^2/2 ||.||^2, whose prox is shrink(v, t a c) / (1 + t b c^2).
   out.resize(v.rows(), v.cols());
-  if (grouped) {
-    for (Eigen::Index j = 0; j < v.rows(); ++j) {
-      double norm = v.row(j).norm();
-      double f = norm > thr ? (1.0 - thr / norm) * scale : 0.0;
-      out.row(j) = f * v.row(j);
+  for (Eigen::Index j = 0; j < v.rows(); ++j) {
+    const double c = weight(feature_weight, j);
+    const double thr = t * l1_weight * c;
+    const double scale = 1.0 / (1.0 + t * l2_weight * c * c);
+    if (grouped) {
+      const double norm = v.row(j).norm();
+      out.row(j) = (norm > thr ? (1.0 - thr / norm) * scale : 0.0) * v.row(j);
+    } else {
+      for (Eigen::Index k = 0; k < v.cols(); ++k) {
+        const double m = std::abs(v(j, k)) - thr;
+        out(j, k) = m > 0 ? std::copysign(m * scale, v(j, k)) : 0.0;
+      }
     }
-  } else {
-    out = v.unaryExpr([thr, scale](double x) {
-      double m = std::abs(x) - thr;
-      return m > 0 ? std::copysign(m * scale, x) : 0.0;
-    });
   }
 }
 
 double PenaltySpec::dual_norm(const Matrix& v) const {
-  if (v.size() == 0) return 0;
-  return grouped ? v.rowwise().norm().maxCoeff() : v.cwiseAbs().maxCoeff();
+  double best = 0;
+  for (Eigen::Index j = 0; j < v.rows(); ++j)
+    best = std::max(best, (grouped ? v.row(j).norm() : v.row(j).cwiseAbs().maxCoeff()) / weight(feature_weight, j));
+  return best;
 }
 
 double PenaltySpec::conjugate(const Matrix& v) const {
-  // g(w) = a |w| + b/2 w^2  =>  g*(v) = (|v| - a)_+^2 / (2 b) for b > 0; the indicator of |v| <= a for b = 0.
+  // g(w) = a c|w| + b c^2/2 w^2  =>  g*(v) = (|v| - a c)_+^2 / (2 b c^2) for b > 0; for b = 0 the indicator
+  // of |v| <= a c.
   if (l2_weight <= 0) {
     const double slack = 1e-12 * std::max(1.0, l1_weight);
     return dual_norm(v) <= l1_weight + slack ? 0.0 : std::numeric_limits<double>::infinity();
   }
   double sum = 0;
-  if (grouped) {
-    for (Eigen::Index j = 0; j < v.rows(); ++j) {
-      double m = v.row(j).norm() - l1_weight;
-      if (m > 0) sum += m * m;
+  for (Eigen::Index j = 0; j < v.rows(); ++j) {
+    const double c = weight(feature_weight, j), thr = l1_weight * c;
+    double row = 0;
+    if (grouped) {
+      const double m = v.row(j).norm() - thr;
+      if (m > 0) row = m * m;
+    } else {
+      for (Eigen::Index k = 0; k < v.cols(); ++k) {
+        const double m = std::abs(v(j, k)) - thr;
+        if (m > 0) row += m * m;
+      }
     }
-  } else {
-    for (Eigen::Index i = 0; i < v.size(); ++i) {
-      double m = std::abs(v.data()[i]) - l1_weight;
-      if (m > 0) sum += m * m;
-    }
+    sum += row / (c * c);
   }
   return sum / (2.0 * l2_weight);
 }
 
-double lambda_max(const Matrix& q, Penalty p, double l1_ratio) {
+double lambda_max(const Matrix& q, Penalty p, double l1_ratio, const Vector& feature_weight) {
   PenaltySpec unit = PenaltySpec::make(p, 1.0, 1.0);
+  unit.feature_weight = feature_weight;
   return unit.dual_norm(q) / std::max(l1_ratio, 1e-3);
 }
 

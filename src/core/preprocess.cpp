@@ -30,7 +30,7 @@ void LocalDataBuilder::add_rows(RowMatrix& x, const RowMatrix& y) {
       y_shift_ = y.colwise().mean().transpose();
     }
     x.rowwise() -= x_shift_.transpose();
-    RowMatrix ys = y.rowwise() - y_shift_.transpose();
+    const RowMatrix ys = y.rowwise() - y_shift_.transpose();
     lapack::add_gram_upper(gram_, x.data(), m);
     xty_.noalias() += x.transpose() * ys;
     x_sum_ += x.colwise().sum().transpose();
@@ -56,51 +56,62 @@ Vector LocalDataBuilder::sums() const {
   return s;
 }
 
-Vector LocalDataBuilder::centered_squares(const Vector& x_mean) const {
-  if (!tall_) return (x_rows_.topRows(added_).rowwise() - x_mean.transpose()).colwise().squaredNorm().transpose();
-  // sum (x~ - delta)^2 = diag(G~) - 2 delta .* sum x~ + m delta^2, with x~ = x - shift, delta = mean - shift.
-  const Vector delta = x_mean - x_shift_;
-  const double m = static_cast<double>(added_);
-  return (gram_.diagonal().array() - 2 * delta.array() * x_sum_.array() + m * delta.array().square()).matrix();
-}
-
-std::unique_ptr<LocalSolver> LocalDataBuilder::build(const Vector& x_mean, const Vector& inv_scale,
-                                                     const Vector& y_mean, double n) const {
+CenteredBlock LocalDataBuilder::center(const Vector& x_mean, const Vector& y_mean) && {
+  CenteredBlock c;
+  c.tall_ = tall_;
+  c.rows_ = added_;
   if (!tall_) {
-    const double f = 1.0 / std::sqrt(n);
-    Matrix a = ((x_rows_.topRows(added_).rowwise() - x_mean.transpose()) * (f * inv_scale).asDiagonal());
-    Matrix b = (y_rows_.topRows(added_).rowwise() - y_mean.transpose()) * f;
-    return make_woodbury_solver(std::move(a), std::move(b));
+    c.x_ = std::move(x_rows_);
+    c.y_ = std::move(y_rows_);
+    c.x_.conservativeResize(added_, d_);
+    c.y_.conservativeResize(added_, k_);
+    c.x_.rowwise() -= x_mean.transpose();
+    c.y_.rowwise() -= y_mean.transpose();
+    return c;
   }
   // Move the shifted sums to the global center: with delta = x_mean - shift and eps = y_mean - y_shift,
   // (X~ - 1 delta^T)^T (X~ - 1 delta^T) = G~ - delta s^T - s delta^T + m delta delta^T, and alike for X^T Y.
   const double m = static_cast<double>(added_);
   const Vector delta = x_mean - x_shift_;
   const Vector eps = y_mean - y_shift_;
-  Matrix g = gram_;
-  lapack::symmetrize_from_upper(g);
-  g.noalias() -= delta * x_sum_.transpose() + x_sum_ * delta.transpose();
-  g.noalias() += m * delta * delta.transpose();
-  Matrix xty = xty_;
-  xty.noalias() -= x_sum_ * eps.transpose() + delta * y_sum_.transpose();
-  xty.noalias() += m * delta * eps.transpose();
-  const double yy = yy_ - 2 * eps.dot(y_sum_) + m * eps.squaredNorm();
-  const auto s = inv_scale.asDiagonal();
-  Matrix h = s * g * s / n;
-  Matrix q = s * xty / n;
-  return make_gram_solver(h, std::move(q), yy / n, added_);
+  c.gram_ = std::move(gram_);
+  lapack::symmetrize_from_upper(c.gram_);
+  c.gram_.noalias() -= delta * x_sum_.transpose() + x_sum_ * delta.transpose();
+  c.gram_.noalias() += m * delta * delta.transpose();
+  c.xty_ = std::move(xty_);
+  c.xty_.noalias() -= x_sum_ * eps.transpose() + delta * y_sum_.transpose();
+  c.xty_.noalias() += m * delta * eps.transpose();
+  c.yy_ = yy_ - 2 * eps.dot(y_sum_) + m * eps.squaredNorm();
+  return c;
 }
 
-void Transform::to_original(const Matrix& w, Matrix& coef, Vector& intercept) const {
-  coef = inv_scale.asDiagonal() * w;
-  intercept = y_mean - coef.transpose() * x_mean;
+std::unique_ptr<LocalSolver> CenteredBlock::factor(const Vector& column_scale, double n) const {
+  const auto s = column_scale.asDiagonal();
+  if (tall_) return make_gram_solver(s * gram_ * s / n, s * xty_ / n, yy_ / n, rows_);
+  const double f = 1.0 / std::sqrt(n);
+  return make_woodbury_solver(x_ * s * f, y_ * f);
 }
 
-PreparedProblem prepare(const LocalDataBuilder& data, bool fit_intercept, bool standardize, Communicator& comm) {
+Matrix CenteredBlock::xty() const { return tall_ ? xty_ : Matrix(x_.transpose() * y_); }
+
+Vector CenteredBlock::column_squares() const {
+  return tall_ ? Vector(gram_.diagonal()) : Vector(x_.colwise().squaredNorm().transpose());
+}
+
+Vector PreparedProblem::penalty_scale() const {
+  Vector p = Vector::Ones(n_features);
+  if (standardize)
+    for (Eigen::Index j = 0; j < n_features; ++j)
+      if (x_var[j] > 0) p[j] = std::sqrt(x_var[j]);
+  return p;
+}
+
+PreparedProblem prepare(LocalDataBuilder data, bool fit_intercept, bool standardize, Communicator& comm) {
   const Eigen::Index d = data.features(), k = data.targets();
   PreparedProblem p;
   p.n_features = d;
   p.n_targets = k;
+  p.standardize = standardize;
 
   // Reduction 1: row count, ranks with rows, column sums.
   Vector buf(d + k + 2);
@@ -112,41 +123,27 @@ PreparedProblem prepare(const LocalDataBuilder& data, bool fit_intercept, bool s
   p.active_ranks = static_cast<int>(buf[d + k + 1]);
   if (p.n_rows == 0) throw DataError("the data set has no rows");
   const double n = static_cast<double>(p.n_rows);
+  p.x_mean = fit_intercept ? Vector(buf.head(d) / n) : Vector::Zero(d);
+  p.y_mean = fit_intercept ? Vector(buf.segment(d, k) / n) : Vector::Zero(k);
 
-  Transform& t = p.transform;
-  t.x_mean = fit_intercept ? Vector(buf.head(d) / n) : Vector::Zero(d);
-  t.y_mean = fit_intercept ? Vector(buf.segment(d, k) / n) : Vector::Zero(k);
-  t.x_scale = Vector::Ones(d);
-  t.inv_scale = Vector::Ones(d);
+  p.block = std::move(data).center(p.x_mean, p.y_mean);
 
-  if (standardize) {
-    // Reduction 2: glmnet's scale sqrt(mean((x - mean)^2)), uncentered when there is no intercept.
-    Vector sq = data.centered_squares(t.x_mean);
-    comm.sum(sq.data(), static_cast<std::size_t>(sq.size()));
-    for (Eigen::Index j = 0; j < d; ++j) {
-      const double sd = std::sqrt(std::max(0.0, sq[j] / n));
-      // A constant column centers to rounding noise; treat it as zero instead of amplifying the noise.
-      if (sd == 0 || sd <= 1e-10 * std::abs(t.x_mean[j])) {
-        t.x_scale[j] = 0;
-        t.inv_scale[j] = 0;
-        ++p.constant_columns;
-      } else {
-        t.x_scale[j] = sd;
-        t.inv_scale[j] = 1 / sd;
-      }
+  // Reduction 2: column variances (glmnet's 1/n, uncentered without intercept) and X_c^T Y_c.
+  Vector g(d + d * k);
+  g.head(d) = p.block.column_squares();
+  const Matrix xty = p.block.xty();
+  std::copy(xty.data(), xty.data() + d * k, g.data() + d);
+  comm.sum(g.data(), static_cast<std::size_t>(g.size()));
+  p.x_var = g.head(d) / n;
+  p.q_global = Eigen::Map<Matrix>(g.data() + d, d, k) / n;
+  for (Eigen::Index j = 0; j < d; ++j) {
+    // A constant column centers to rounding noise; treat it as exactly zero instead of amplifying the noise.
+    if (p.x_var[j] <= 0 || std::sqrt(p.x_var[j]) <= 1e-10 * std::abs(p.x_mean[j])) {
+      p.x_var[j] = 0;
+      p.q_global.row(j).setZero();
+      ++p.constant_columns;
     }
   }
-
-  // The factorization can fail on one rank only; agree before the next reduction.
-  collectively(comm, [&] { p.local = data.build(t.x_mean, t.inv_scale, t.y_mean, n); });
-
-  // Reduction 3: the gradient at zero (for lambda_max) and the trace (for the automatic rho).
-  Vector g(d * k + 1);
-  std::copy(p.local->q().data(), p.local->q().data() + d * k, g.data());
-  g[d * k] = p.local->trace();
-  comm.sum(g.data(), static_cast<std::size_t>(g.size()));
-  p.q_global = Eigen::Map<Matrix>(g.data(), d, k);
-  p.trace_global = g[d * k];
   return p;
 }
 
