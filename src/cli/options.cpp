@@ -92,6 +92,8 @@ po::options_description solver_options() {
      "relative duality gap required to stop as well (0: residuals only)")
     ("gap-every", po::value<int>()->default_value(def.gap_every)->value_name("N"),
      "evaluate objective and duality gap every N iterations")
+    ("anderson-memory", po::value<int>()->default_value(def.anderson_memory)->value_name("M"),
+     "Anderson acceleration memory (0 disables)")
     ("progress-seconds", po::value<double>()->default_value(1.0)->value_name("S"),
      "print a progress line at most every S seconds");
   return o;
@@ -115,6 +117,7 @@ Settings settings_from(const po::variables_map& vm) {
   s.rel_tol = vm["rel-tol"].as<double>();
   s.gap_tol = vm["gap-tol"].as<double>();
   s.gap_every = vm["gap-every"].as<int>();
+  s.anderson_memory = vm["anderson-memory"].as<int>();
   s.validate();
   return s;
 }

@@ -4,6 +4,9 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
+
+#include "core/anderson.hpp"
 
 namespace cadmm {
 
@@ -46,73 +49,151 @@ Optimality evaluate(const AdmmProblem& problem, const Matrix& z, Communicator& c
 
 namespace {
 
+// The loop's working set on one rank; names follow Boyd et al. (x, z, u, rho).
+class Iteration {
+ public:
+  Iteration(const AdmmProblem& p, const Settings& s, Communicator& comm, const AdmmState& start)
+      : p_(p), s_(s), comm_(comm), local_(*p.local), active_(p.local->rows() > 0),
+        n_agents_(std::max(1, p.active_ranks)), st_(start) {
+    const Eigen::Index d = local_.q().rows(), k = local_.q().cols();
+    x_ = st_.z;
+    x_hat_.resize(d, k);
+    sqrt_np_ = std::sqrt(n_agents_ * static_cast<double>(d * k));
+  }
+
+  AdmmState& state() { return st_; }
+  const Matrix& x() const { return x_; }
+  bool active() const { return active_; }
+  double n_agents() const { return n_agents_; }
+
+  // One ADMM step (7.6)-(7.7): local solves, one reduction for the average, prox, dual update.
+  void step() {
+    Matrix v(x_hat_.rows(), x_hat_.cols());
+    if (active_) {
+      local_.solve(local_.q() + st_.rho * (st_.z - st_.u), st_.rho, x_);
+      x_hat_ = s_.over_relaxation * x_ + (1 - s_.over_relaxation) * st_.z;  // over-relaxation (3.19)
+      v = x_hat_ + st_.u;
+    } else {
+      v.setZero();
+    }
+    comm_.sum(v.data(), static_cast<std::size_t>(v.size()));
+    z_old_ = st_.z;
+    p_.penalty.prox(v / n_agents_, 1.0 / (n_agents_ * st_.rho), st_.z);
+    if (active_) st_.u += x_hat_ - st_.z;
+  }
+
+  // Residuals (7.8) and thresholds (3.12) from the reduced squared norms {||x-z||^2, ||x||^2, ||u||^2}.
+  IterationRecord residuals(const double* norms) const {
+    IterationRecord rec;
+    rec.rho = st_.rho;
+    rec.r_norm = std::sqrt(norms[0]);
+    rec.s_norm = st_.rho * std::sqrt(n_agents_) * (st_.z - z_old_).norm();
+    rec.eps_pri = sqrt_np_ * s_.abs_tol + s_.rel_tol * std::max(std::sqrt(norms[1]), std::sqrt(n_agents_) * st_.z.norm());
+    rec.eps_dual = sqrt_np_ * s_.abs_tol + s_.rel_tol * st_.rho * std::sqrt(norms[2]);
+    return rec;
+  }
+
+  void local_norms(double* out) const {
+    out[0] = out[1] = out[2] = 0;
+    if (active_) out[0] = (x_ - st_.z).squaredNorm(), out[1] = x_.squaredNorm(), out[2] = st_.u.squaredNorm();
+  }
+
+  // Residual balancing with residuals normalized by their thresholds' scales (as OSQP does); returns the
+  // factor rho was multiplied by, or 1. Free here: the local factorizations serve any rho.
+  double adapt_rho(const IterationRecord& rec, const double* norms) {
+    if (rec.r_norm <= 0 || rec.s_norm <= 0) return 1;
+    const double x_scale = std::max(std::sqrt(norms[1]), std::sqrt(n_agents_) * st_.z.norm());
+    const double r_rel = rec.r_norm / std::max(x_scale, 1e-300);
+    const double s_rel = rec.s_norm / std::max(st_.rho * std::sqrt(norms[2]), 1e-300);
+    const double factor = std::sqrt(r_rel / s_rel);
+    if (!std::isfinite(factor) || (factor <= 5 && factor >= 0.2)) return 1;
+    st_.rho *= factor;
+    st_.u /= factor;  // the scaled dual u = y / rho
+    return factor;
+  }
+
+  // The fixed-point state (z, u) as one local vector, for Anderson acceleration.
+  void pack(Vector& out) const {
+    const Eigen::Index n = st_.z.size();
+    out.resize(2 * n);
+    out.head(n) = Eigen::Map<const Vector>(st_.z.data(), n);
+    out.tail(n) = Eigen::Map<const Vector>(st_.u.data(), n);
+  }
+  void unpack(const Vector& in) {
+    const Eigen::Index n = st_.z.size();
+    Eigen::Map<Vector>(st_.z.data(), n) = in.head(n);
+    Eigen::Map<Vector>(st_.u.data(), n) = in.tail(n);
+  }
+
+ private:
+  const AdmmProblem& p_;
+  const Settings& s_;
+  Communicator& comm_;
+  const LocalSolver& local_;
+  bool active_;
+  double n_agents_;
+  double sqrt_np_ = 0;
+  AdmmState st_;
+  Matrix x_, x_hat_, z_old_;
+};
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
-
-bool all_finite(const Matrix& m) { return m.allFinite(); }
 
 }  // namespace
 
 AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Communicator& comm,
                       const AdmmState* warm, const AdmmObserver& observer) {
-  const LocalSolver& local = *problem.local;
-  const Eigen::Index d = local.q().rows(), k = local.q().cols();
-  const bool active = local.rows() > 0;
-  const double n_agents = std::max(1, problem.active_ranks);
-  const double alpha = settings.over_relaxation;
-  const double sqrt_np = std::sqrt(n_agents * static_cast<double>(d * k));
-
-  AdmmState st;
-  st.rho = settings.rho.value_or(problem.rho_auto);
-  st.z = Matrix::Zero(d, k);
-  st.u = Matrix::Zero(d, k);
+  const Eigen::Index d = problem.local->q().rows(), k = problem.local->q().cols();
+  AdmmState start;
+  start.rho = settings.rho.value_or(problem.rho_auto);
+  start.z = Matrix::Zero(d, k);
+  start.u = Matrix::Zero(d, k);
   if (warm) {
-    if (warm->z.rows() == d && warm->z.cols() == k) st.z = warm->z;
-    if (warm->u.rows() == d && warm->u.cols() == k) st.u = warm->u;
-    if (warm->rho > 0 && !settings.rho) st.rho = warm->rho;
-    st.iteration = warm->iteration;
+    if (warm->z.rows() == d && warm->z.cols() == k) start.z = warm->z;
+    if (warm->u.rows() == d && warm->u.cols() == k) start.u = warm->u;
+    if (warm->rho > 0 && !settings.rho) start.rho = warm->rho;
+    start.iteration = warm->iteration;
   }
+  Iteration iter(problem, settings, comm, start);
+  AdmmState& st = iter.state();
+
+  // Anderson acceleration of the map (z, u) -> (z+, u+), safeguarded: a trial step whose fixed-point
+  // residual grows is dropped in favour of the plain ADMM iterate it replaced.
+  const int memory = settings.anderson_memory;
+  std::optional<Anderson> aa;
+  if (memory > 0) aa.emplace(memory, 2 * d * k);
+  Vector s_in, f_out, plain;
+  bool trial = false;
+  double residual_before_trial = 0;
 
   AdmmResult res;
-  Matrix x = st.z, x_hat(d, k), v(d, k), z_old(d, k);
   const auto t0 = std::chrono::steady_clock::now();
-  double last_adapt_iteration = st.iteration;
+  int last_adapt = st.iteration;
+  std::vector<double> buf(3 + (aa ? aa->products_size() : 0));
 
   for (int it = st.iteration + 1; it <= settings.max_iter; ++it) {
-    // x-update (7.6): each rank solves its regularized least-squares problem with its fixed factorization.
-    if (active) {
-      local.solve(local.q() + st.rho * (st.z - st.u), st.rho, x);
-      x_hat = alpha * x + (1 - alpha) * st.z;  // over-relaxation (3.19)
-      v = x_hat + st.u;
-    } else {
-      v.setZero();
+    if (aa) iter.pack(s_in);
+    iter.step();
+    // One reduction for the residual norms and, when accelerating, the inner products of the history.
+    iter.local_norms(buf.data());
+    if (aa) {
+      iter.pack(f_out);
+      aa->record(s_in, f_out);
+      if (iter.active())
+        aa->local_products(buf.data() + 3);
+      else
+        std::fill(buf.begin() + 3, buf.end(), 0.0);  // ranks without rows are not agents
     }
-    // z-update (7.7): average over the ranks that hold rows, then the prox of lambda P / (N rho).
-    comm.sum(v.data(), static_cast<std::size_t>(v.size()));
-    z_old = st.z;
-    problem.penalty.prox(v / n_agents, 1.0 / (n_agents * st.rho), st.z);
-    // u-update (7.7), scaled dual.
-    if (active) st.u += x_hat - st.z;
+    comm.sum(buf.data(), buf.size());
 
-    // Residuals (7.8) and thresholds (3.12); the norms are sums over ranks.
-    double norms[3] = {0, 0, 0};
-    if (active) norms[0] = (x - st.z).squaredNorm(), norms[1] = x.squaredNorm(), norms[2] = st.u.squaredNorm();
-    comm.sum(norms, 3);
-    IterationRecord rec;
+    IterationRecord rec = iter.residuals(buf.data());
     rec.iteration = it;
-    rec.rho = st.rho;
-    rec.r_norm = std::sqrt(norms[0]);
-    rec.s_norm = st.rho * std::sqrt(n_agents) * (st.z - z_old).norm();
-    const double x_norm = std::sqrt(norms[1]), z_norm = std::sqrt(n_agents) * st.z.norm();
-    const double y_norm = st.rho * std::sqrt(norms[2]);
-    rec.eps_pri = sqrt_np * settings.abs_tol + settings.rel_tol * std::max(x_norm, z_norm);
-    rec.eps_dual = sqrt_np * settings.abs_tol + settings.rel_tol * y_norm;
     const bool residuals_ok = rec.r_norm <= rec.eps_pri && rec.s_norm <= rec.eps_dual;
-
     rec.objective = rec.gap = std::numeric_limits<double>::quiet_NaN();
     bool gap_ok = settings.gap_tol <= 0;
-    if (residuals_ok || it % settings.gap_every == 0 || it == st.iteration + 1) {
+    if (residuals_ok || it % settings.gap_every == 0 || it == start.iteration + 1) {
       const Optimality o = evaluate(problem, st.z, comm);
       rec.objective = o.objective;
       rec.gap = o.gap;
@@ -126,7 +207,7 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
     if (observer.progress) observer.progress(rec);
 
     // Every input to these decisions is a reduced or replicated value, so all ranks decide alike.
-    if (!std::isfinite(rec.r_norm) || !std::isfinite(rec.s_norm) || !all_finite(st.z)) {
+    if (!std::isfinite(rec.r_norm) || !std::isfinite(rec.s_norm) || !st.z.allFinite()) {
       res.status = Status::diverged;
       break;
     }
@@ -137,21 +218,30 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
     if (observer.checkpoint && observer.checkpoint_every > 0 && it % observer.checkpoint_every == 0)
       observer.checkpoint(st);
 
-    // Residual balancing on the residuals normalized by their thresholds' scales (as OSQP does);
-    // free here because the local factorizations are spectral.
-    if (settings.adaptive_rho && it - last_adapt_iteration >= 5 && rec.r_norm > 0 && rec.s_norm > 0) {
-      const double r_rel = rec.r_norm / std::max(std::max(x_norm, z_norm), 1e-300);
-      const double s_rel = rec.s_norm / std::max(y_norm, 1e-300);
-      const double factor = std::sqrt(r_rel / s_rel);
-      if (std::isfinite(factor) && (factor > 5 || factor < 0.2)) {
-        st.rho *= factor;
-        st.u /= factor;
-        last_adapt_iteration = it;
+    if (aa) {
+      const double residual = aa->residual_squared(buf.data() + 3);
+      if (trial && residual > residual_before_trial) {
+        iter.unpack(plain);  // the trial made things worse: continue from the plain iterate
+        aa->reset();
+        trial = false;
+        continue;
       }
+      trial = false;
+    }
+    if (settings.adaptive_rho && it - last_adapt >= 5 && iter.adapt_rho(rec, buf.data()) != 1) {
+      last_adapt = it;
+      if (aa) aa->reset();  // the fixed-point map changed with rho
+      continue;
+    }
+    if (aa && aa->extrapolate(buf.data() + 3, s_in)) {
+      plain = f_out;
+      residual_before_trial = aa->residual_squared(buf.data() + 3);
+      iter.unpack(s_in);
+      trial = true;
     }
   }
   res.optimality = evaluate(problem, st.z, comm);
-  res.state = std::move(st);
+  res.state = st;
   return res;
 }
 

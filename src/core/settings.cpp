@@ -56,6 +56,7 @@ void Settings::validate() const {
   require(abs_tol > 0 || rel_tol > 0, "abs-tol", "abs-tol and rel-tol cannot both be 0");
   require(std::isfinite(gap_tol) && gap_tol >= 0, "gap-tol", "must be >= 0 (0 disables the gap test)");
   require(gap_every >= 1, "gap-every", "must be >= 1");
+  require(anderson_memory >= 0 && anderson_memory <= 50, "anderson-memory", "must be in [0, 50]");
 }
 
 }  // namespace cadmm
