@@ -36,6 +36,7 @@ class Communicator {
 /// A communicator of one rank: the solver on in-memory data in one process, and unit tests.
 class SerialCommunicator final : public Communicator {
  public:
+  using Communicator::sum;
   int rank() const override { return 0; }
   int size() const override { return 1; }
   void sum(double*, std::size_t) override {}

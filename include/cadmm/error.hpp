@@ -39,4 +39,13 @@ struct RuntimeFailure : Error {
   explicit RuntimeFailure(const std::string& m) : Error(ExitCode::failure, m) {}
 };
 
+/// Throws the Error subclass that matches code (so a re-raised error keeps its type on every rank).
+[[noreturn]] inline void throw_error(ExitCode code, const std::string& message) {
+  switch (code) {
+    case ExitCode::usage: throw UsageError(message);
+    case ExitCode::bad_data: throw DataError(message);
+    default: throw RuntimeFailure(message);
+  }
+}
+
 }  // namespace cadmm

@@ -12,6 +12,7 @@ class MpiCommunicator final : public Communicator {
  public:
   /// Wraps comm (not owned, not freed).
   explicit MpiCommunicator(MPI_Comm comm = MPI_COMM_WORLD);
+  using Communicator::sum;
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   void sum(double* data, std::size_t n) override;

@@ -169,6 +169,17 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
   double residual_before_trial = 0;
 
   AdmmResult res;
+  // A start that the duality gap already certifies (W = 0 at lambda >= lambda_max, or a converged warm
+  // start) needs no iteration.
+  if (settings.gap_tol > 0) {
+    const Optimality o = evaluate(problem, st.z, comm);
+    if (o.gap <= settings.gap_tol * std::max(std::abs(o.objective), 1e-300)) {
+      res.status = Status::converged;
+      res.optimality = o;
+      res.state = st;
+      return res;
+    }
+  }
   const auto t0 = std::chrono::steady_clock::now();
   int last_adapt = st.iteration;
   std::vector<double> buf(3 + (aa ? aa->products_size() : 0));

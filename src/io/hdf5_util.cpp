@@ -52,6 +52,7 @@ std::string read_string_attribute(hid_t object, const std::string& name) {
   if (H5Tis_variable_str(type.get()) > 0) {
     Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(mem.get(), H5T_VARIABLE);
+    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));  // HDF5 will not convert between ASCII and UTF-8
     char* s = nullptr;
     if (H5Aread(attr.get(), mem.get(), &s) < 0 || !s) return {};
     std::string out(s);

@@ -37,7 +37,7 @@ void raise_if_any(Communicator& comm, std::exception_ptr local_failure) {
   }
   comm.broadcast(&code, sizeof code, root);
   comm.broadcast(message, root);
-  throw Error(static_cast<ExitCode>(static_cast<int>(code)), message);
+  throw_error(static_cast<ExitCode>(static_cast<int>(code)), message);
 }
 
 }  // namespace cadmm

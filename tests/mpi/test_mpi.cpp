@@ -1,0 +1,181 @@
+// Runs at 1, 2, 3 and 4 ranks (see tests/CMakeLists.txt). Assertions name the rank.
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include "cadmm/error.hpp"
+#include "cadmm/fit.hpp"
+#include "cadmm/mpi_communicator.hpp"
+#include "cadmm/partition.hpp"
+#include "cadmm/synthetic.hpp"
+#include "io/dataset_reader.hpp"
+#include "io/generator.hpp"
+
+using namespace cadmm;
+
+namespace {
+int rank() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+int size() {
+  int s = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &s);
+  return s;
+}
+
+struct Data {
+  RowMatrix x, y;
+};
+
+// Every rank builds the same full data set (deterministic) and keeps its partition.
+Data full_data(int n, int d, int k, unsigned seed) {
+  std::mt19937 g(seed);
+  std::normal_distribution<double> nd;
+  Data s{RowMatrix(n, d), RowMatrix(n, k)};
+  for (int i = 0; i < s.x.size(); ++i) s.x.data()[i] = nd(g);
+  for (int j = 1; j < d; ++j) s.x.col(j) = 0.7 * s.x.col(j - 1) + 0.3 * s.x.col(j);  // correlated
+  s.x.col(0) *= 50;
+  Matrix w = Matrix::Zero(d, k);
+  for (int j = 0; j < d; j += 2)
+    for (int t = 0; t < k; ++t) w(j, t) = nd(g);
+  s.y = s.x * w;
+  for (int i = 0; i < s.y.size(); ++i) s.y.data()[i] += nd(g) + 1;
+  return s;
+}
+
+Data my_rows(const Data& s) {
+  const RowRange r = partition_rows(s.x.rows(), rank(), size());
+  return {s.x.middleRows(r.begin, r.size()), s.y.middleRows(r.begin, r.size())};
+}
+
+// True if buf holds the same bytes on every rank.
+bool identical_everywhere(const void* data, int bytes) {
+  std::vector<char> root(static_cast<std::size_t>(bytes));
+  if (rank() == 0) std::memcpy(root.data(), data, static_cast<std::size_t>(bytes));
+  MPI_Bcast(root.data(), bytes, MPI_BYTE, 0, MPI_COMM_WORLD);
+  int same = std::memcmp(root.data(), data, static_cast<std::size_t>(bytes)) == 0, all = 0;
+  MPI_Allreduce(&same, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  return all == 1;
+}
+
+std::string tmp_dir() {
+  const char* t = std::getenv("CADMM_TEST_TMP");
+  std::string dir = t ? t : std::filesystem::temp_directory_path().string() + "/cadmm_mpi_test";
+  if (rank() == 0) std::filesystem::create_directories(dir);
+  MPI_Barrier(MPI_COMM_WORLD);
+  return dir;
+}
+}  // namespace
+
+TEST(Mpi, SameAnswerAsOneRankForEveryPenalty) {
+  const Data all = full_data(240, 9, 2, 11);
+  const Data mine = my_rows(all);
+  MpiCommunicator comm;
+  SerialCommunicator serial;
+  for (Penalty p : {Penalty::l1, Penalty::l2, Penalty::elasticnet, Penalty::l21}) {
+    Settings st;
+    st.penalty = p;
+    if (p == Penalty::l2) st.lambda = 0.05;
+    else st.lambda_ratio = 0.1;
+    const FitResult ref = fit(all.x, all.y, st, serial);  // one rank, same process
+    const FitResult got = fit(mine.x, mine.y, st, comm);
+    ASSERT_EQ(got.admm.status, Status::converged) << "rank " << rank() << " " << to_string(p);
+    const double scale = ref.coef.cwiseAbs().maxCoeff();
+    EXPECT_LT((got.coef - ref.coef).cwiseAbs().maxCoeff(), 1e-5 * scale) << "rank " << rank() << " " << to_string(p);
+    EXPECT_NEAR(got.admm.optimality.objective, ref.admm.optimality.objective, 1e-8 * ref.admm.optimality.objective)
+        << "rank " << rank();
+    // The global iterate, the iteration count and the rho path are bitwise identical on every rank.
+    EXPECT_TRUE(identical_everywhere(got.admm.state.z.data(), static_cast<int>(got.admm.state.z.size() * 8)))
+        << "rank " << rank();
+    const int iters = got.admm.state.iteration;
+    EXPECT_TRUE(identical_everywhere(&iters, sizeof iters));
+    std::vector<double> trace;  // every history field but the wall time
+    for (const IterationRecord& h : got.admm.history)
+      trace.insert(trace.end(), {double(h.iteration), h.r_norm, h.s_norm, h.eps_pri, h.eps_dual, h.rho, h.objective, h.gap});
+    EXPECT_TRUE(identical_everywhere(trace.data(), static_cast<int>(trace.size() * sizeof(double)))) << "rank " << rank();
+  }
+}
+
+TEST(Mpi, MoreRanksThanRowsStillSolves) {
+  // 3 rows: at 4 ranks one rank holds none; the data are wide everywhere.
+  RowMatrix x(3, 4), y(3, 1);
+  x << 1, 2, 0, 1, 0, 1, 3, 1, 2, 0, 1, 4;
+  y << 1, 2, 3;
+  const RowRange r = partition_rows(3, rank(), size());
+  MpiCommunicator comm;
+  SerialCommunicator serial;
+  Settings st;
+  st.penalty = Penalty::l2;
+  st.lambda = 0.1;
+  const FitResult ref = fit(x, y, st, serial);
+  const FitResult got = fit(x.middleRows(r.begin, r.size()), y.middleRows(r.begin, r.size()), st, comm);
+  EXPECT_EQ(got.admm.status, Status::converged) << "rank " << rank();
+  EXPECT_LT((got.coef - ref.coef).cwiseAbs().maxCoeff(), 1e-5 * ref.coef.cwiseAbs().maxCoeff()) << "rank " << rank();
+}
+
+TEST(Mpi, ALocalFailureBecomesTheSameErrorEverywhere) {
+  MpiCommunicator comm;
+  const int bad = size() - 1;
+  try {
+    collectively(comm, [&] {
+      if (rank() == bad) throw DataError("bad rows 10..20");
+    });
+    FAIL() << "rank " << rank() << " did not throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::bad_data) << "rank " << rank();
+    EXPECT_NE(std::string(e.what()).find("bad rows 10..20"), std::string::npos) << "rank " << rank();
+    if (size() > 1) EXPECT_NE(std::string(e.what()).find("rank " + std::to_string(bad)), std::string::npos);
+  }
+  // Nobody failing: nothing thrown, and the communicator still works afterwards.
+  EXPECT_NO_THROW(collectively(comm, [] {}));
+  EXPECT_DOUBLE_EQ(comm.sum(1.0), size());
+}
+
+TEST(Mpi, ParallelGenerateAndPartitionedReadMatchTheSerialDefinition) {
+  const std::string path = tmp_dir() + "/gen.h5";
+  SyntheticSpec spec;
+  spec.rows = 37;  // odd: uneven blocks at every rank count
+  spec.features = 5;
+  spec.targets = 2;
+  spec.correlation = 0.4;
+  spec.seed = 3;
+  io::GenerateOutput out;
+  out.path = path;
+  out.y_1d = false;
+  out.chunk_rows = 4;
+  io::write_synthetic(spec, out, MPI_COMM_WORLD);
+
+  // The serial definition of the rows.
+  RowMatrix x_ref(spec.rows, spec.features), y_ref(spec.rows, spec.targets);
+  synthetic_rows(spec, synthetic_truth(spec), 0, x_ref, y_ref);
+
+  io::DenseReader reader(path, "/X", "/y", MPI_COMM_WORLD);
+  const RowRange range = partition_rows(spec.rows, rank(), size());
+  Eigen::Index at = range.begin;
+  double worst = 0;
+  reader.read_rows(range, 2 * 5 * 8, [&](RowMatrix& x, RowMatrix& y) {
+    worst = std::max(worst, (x - x_ref.middleRows(at, x.rows())).cwiseAbs().maxCoeff());
+    worst = std::max(worst, (y - y_ref.middleRows(at, y.rows())).cwiseAbs().maxCoeff());
+    at += x.rows();
+  });
+  EXPECT_EQ(at, range.end) << "rank " << rank();
+  EXPECT_EQ(worst, 0.0) << "rank " << rank();
+}
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  // Only rank 0 prints results; every rank still runs and asserts.
+  if (rank() != 0) delete ::testing::UnitTest::GetInstance()->listeners().Release(
+      ::testing::UnitTest::GetInstance()->listeners().default_result_printer());
+  int rc = RUN_ALL_TESTS();
+  int worst = 0;
+  MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  MPI_Finalize();
+  return worst;
+}

@@ -1,0 +1,158 @@
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "cadmm/error.hpp"
+#include "cadmm/fit.hpp"
+
+using namespace cadmm;
+
+namespace {
+struct Data {
+  RowMatrix x, y;
+};
+
+Data make_data(int n, int d, int k, unsigned seed, double offset = 0) {
+  std::mt19937 g(seed);
+  std::normal_distribution<double> nd;
+  Data s{RowMatrix(n, d), RowMatrix(n, k)};
+  for (int i = 0; i < s.x.size(); ++i) s.x.data()[i] = nd(g);
+  for (int j = 0; j < d; ++j) s.x.col(j) = s.x.col(j) * (0.1 + j) + Vector::Constant(n, offset);
+  Matrix w = Matrix::Zero(d, k);
+  for (int j = 0; j < d; j += 3)
+    for (int t = 0; t < k; ++t) w(j, t) = nd(g);
+  s.y = s.x * w;
+  for (int i = 0; i < s.y.size(); ++i) s.y.data()[i] += 0.5 * nd(g) + 2.0;
+  return s;
+}
+
+// Ridge in closed form, the independent reference: (Xc^T Xc / n + lambda P^2) W = Xc^T Yc / n.
+Matrix ridge_reference(const Data& s, double lambda, bool intercept, const Vector& p) {
+  const double n = static_cast<double>(s.x.rows());
+  Matrix xc = s.x, yc = s.y;
+  if (intercept) {
+    xc.rowwise() -= xc.colwise().mean();
+    yc.rowwise() -= yc.colwise().mean();
+  }
+  Matrix h = xc.transpose() * xc / n;
+  h.diagonal() += lambda * p.array().square().matrix();
+  return h.ldlt().solve(xc.transpose() * yc / n);
+}
+
+Settings tight(Penalty p, double lambda) {
+  Settings s;
+  s.penalty = p;
+  s.lambda = lambda;
+  return s;
+}
+}  // namespace
+
+TEST(Fit, RidgeMatchesClosedFormWithAndWithoutIntercept) {
+  const Data s = make_data(120, 8, 2, 1, 5.0);
+  SerialCommunicator comm;
+  for (bool intercept : {true, false}) {
+    Settings st = tight(Penalty::l2, 0.3);
+    st.fit_intercept = intercept;
+    const FitResult r = fit(s.x, s.y, st, comm);
+    const Matrix ref = ridge_reference(s, 0.3, intercept, Vector::Ones(8));
+    EXPECT_EQ(r.admm.status, Status::converged);
+    EXPECT_LT((r.coef - ref).cwiseAbs().maxCoeff(), 1e-6 * ref.cwiseAbs().maxCoeff()) << intercept;
+    const Vector b_ref = intercept ? Vector(s.y.colwise().mean().transpose() - ref.transpose() * s.x.colwise().mean().transpose())
+                                   : Vector::Zero(2);
+    EXPECT_LT((r.intercept - b_ref).cwiseAbs().maxCoeff(), 1e-6 * (1 + b_ref.cwiseAbs().maxCoeff()));
+  }
+}
+
+TEST(Fit, StandardizedRidgePenalizesStandardizedCoefficients) {
+  const Data s = make_data(150, 6, 1, 2, -3.0);
+  SerialCommunicator comm;
+  Settings st = tight(Penalty::l2, 0.2);
+  st.standardize = true;
+  const FitResult r = fit(s.x, s.y, st, comm);
+  const RowMatrix xc = s.x.rowwise() - s.x.colwise().mean();
+  const Vector sd = (xc.colwise().squaredNorm() / 150.0).cwiseSqrt().transpose();
+  const Matrix ref = ridge_reference(s, 0.2, true, sd);
+  EXPECT_LT((r.coef - ref).cwiseAbs().maxCoeff(), 1e-6 * ref.cwiseAbs().maxCoeff());
+}
+
+TEST(Fit, LassoSatisfiesKktConditions) {
+  const Data s = make_data(200, 12, 1, 3);
+  SerialCommunicator comm;
+  Settings st;
+  st.lambda_ratio = 0.2;
+  const FitResult r = fit(s.x, s.y, st, comm);
+  ASSERT_EQ(r.admm.status, Status::converged);
+  // Recompute the gradient from the data: |g_j| <= lambda where w_j = 0, g_j = lambda sign(w_j) elsewhere.
+  const Matrix resid = (s.y - s.x * r.coef).rowwise() - r.intercept.transpose();
+  const Matrix g = s.x.transpose() * resid / 200.0;
+  EXPECT_LT(std::abs(resid.sum()) / 200.0, 1e-8);
+  int nonzero = 0;
+  for (int j = 0; j < 12; ++j) {
+    if (r.coef(j, 0) == 0) {
+      EXPECT_LE(std::abs(g(j, 0)), r.lambda * (1 + 1e-6));
+    } else {
+      ++nonzero;
+      EXPECT_NEAR(g(j, 0), r.lambda * (r.coef(j, 0) > 0 ? 1 : -1), 1e-6 * r.lambda);
+    }
+  }
+  EXPECT_GT(nonzero, 0);
+  EXPECT_LT(nonzero, 12);
+}
+
+TEST(Fit, LambdaMaxIsTheFirstLambdaWithAllZeros) {
+  const Data s = make_data(100, 5, 3, 4);
+  SerialCommunicator comm;
+  for (Penalty p : {Penalty::l1, Penalty::elasticnet, Penalty::l21}) {
+    Settings st;
+    st.penalty = p;
+    st.lambda_ratio = 1.0;
+    EXPECT_EQ(fit(s.x, s.y, st, comm).coef.cwiseAbs().maxCoeff(), 0.0) << to_string(p);
+    st.lambda_ratio = 0.95;
+    EXPECT_GT(fit(s.x, s.y, st, comm).coef.cwiseAbs().maxCoeff(), 0.0) << to_string(p);
+  }
+}
+
+TEST(Fit, AccelerationChangesSpeedNotTheAnswer) {
+  const Data s = make_data(300, 10, 1, 5);
+  SerialCommunicator comm;
+  Settings on;
+  on.penalty = Penalty::elasticnet;
+  on.lambda_ratio = 0.05;
+  Settings off = on;
+  off.anderson_memory = 0;
+  const FitResult a = fit(s.x, s.y, on, comm), b = fit(s.x, s.y, off, comm);
+  EXPECT_EQ(a.admm.status, Status::converged);
+  EXPECT_EQ(b.admm.status, Status::converged);
+  EXPECT_LT((a.coef - b.coef).cwiseAbs().maxCoeff(), 1e-6 * b.coef.cwiseAbs().maxCoeff());
+  EXPECT_NEAR(a.admm.optimality.objective, b.admm.optimality.objective, 1e-9 * b.admm.optimality.objective);
+}
+
+TEST(Fit, IterationCapIsAStatusNotAnError) {
+  const Data s = make_data(100, 5, 1, 6);
+  SerialCommunicator comm;
+  Settings st;
+  st.max_iter = 2;
+  const FitResult r = fit(s.x, s.y, st, comm);
+  EXPECT_EQ(r.admm.status, Status::max_iter);
+  EXPECT_EQ(r.admm.state.iteration, 2);
+  EXPECT_EQ(r.admm.history.size(), 2u);
+}
+
+TEST(Fit, ReportedGapBoundsTheTrueSuboptimality) {
+  // Stop early; the objective minus the converged objective must not exceed the reported gap.
+  const Data s = make_data(200, 10, 1, 8);
+  SerialCommunicator comm;
+  Settings st;
+  st.lambda_ratio = 0.1;
+  const FitResult best = fit(s.x, s.y, st, comm);
+  st.max_iter = 4;
+  st.anderson_memory = 0;
+  const FitResult early = fit(s.x, s.y, st, comm);
+  EXPECT_GE(early.admm.optimality.objective - best.admm.optimality.objective, -1e-12);
+  EXPECT_LE(early.admm.optimality.objective - best.admm.optimality.objective, early.admm.optimality.gap + 1e-12);
+}
+
+TEST(Fit, MismatchedRowsIsADataError) {
+  SerialCommunicator comm;
+  EXPECT_THROW(fit(RowMatrix::Random(5, 2), RowMatrix::Random(4, 1), Settings{}, comm), DataError);
+}

@@ -1,0 +1,83 @@
+#include <gtest/gtest.h>
+
+#include "cadmm/local_solver.hpp"
+
+using namespace cadmm;
+
+namespace {
+struct Block {
+  Matrix a, b;  // A (m x d), b (m x k), loss 1/(2n) ||A x - b||^2
+  double n;
+};
+
+Block make_block(int m, int d, int k, double n, unsigned seed) {
+  std::srand(seed);
+  Block blk{Matrix::Random(m, d), Matrix::Random(m, k), n};
+  blk.a.col(0) *= 100;  // badly scaled column
+  return blk;
+}
+
+std::unique_ptr<LocalSolver> gram_of(const Block& b) {
+  return make_gram_solver(b.a.transpose() * b.a / b.n, b.a.transpose() * b.b / b.n, b.b.squaredNorm() / b.n,
+                          b.a.rows());
+}
+
+std::unique_ptr<LocalSolver> woodbury_of(const Block& b) {
+  const double f = 1 / std::sqrt(b.n);
+  return make_woodbury_solver(b.a * f, b.b * f);
+}
+
+// Reference: dense LDLT of A^T A / n + rho I.
+Matrix direct_solve(const Block& b, const Matrix& rhs, double rho) {
+  Matrix h = b.a.transpose() * b.a / b.n;
+  h.diagonal().array() += rho;
+  return h.ldlt().solve(rhs);
+}
+
+void expect_matches_direct(const LocalSolver& s, const Block& b) {
+  const int d = static_cast<int>(b.a.cols()), k = static_cast<int>(b.b.cols());
+  for (double rho : {1e-4, 0.3, 7.0, 1e3}) {
+    const Matrix rhs = Matrix::Random(d, k);
+    Matrix x;
+    s.solve(rhs, rho, x);
+    const Matrix ref = direct_solve(b, rhs, rho);
+    EXPECT_LT((x - ref).norm(), 1e-9 * (1 + ref.norm())) << s.kind() << " rho " << rho;
+  }
+  // Residual statistics against their definitions.
+  const Matrix z = Matrix::Random(d, k);
+  const LocalFit f = s.fit_at(z);
+  const Matrix r = b.b - b.a * z;
+  EXPECT_LT((f.grad - b.a.transpose() * r / b.n).norm(), 1e-9 * (1 + f.grad.norm()));
+  EXPECT_NEAR(f.rss, r.squaredNorm() / b.n, 1e-9 * r.squaredNorm() / b.n);
+  EXPECT_NEAR(f.ry, (r.array() * b.b.array()).sum() / b.n, 1e-9 * (1 + std::abs(f.ry)));
+  EXPECT_LT((s.q() - b.a.transpose() * b.b / b.n).norm(), 1e-9 * (1 + s.q().norm()));
+  EXPECT_NEAR(s.trace(), b.a.squaredNorm() / b.n, 1e-9 * s.trace());
+}
+}  // namespace
+
+TEST(GramSolver, MatchesDenseSolveForAnyRho) {
+  const Block b = make_block(80, 12, 2, 200, 1);
+  expect_matches_direct(*gram_of(b), b);
+}
+
+TEST(WoodburySolver, MatchesDenseSolveForAnyRho) {
+  const Block b = make_block(9, 30, 3, 200, 2);
+  expect_matches_direct(*woodbury_of(b), b);
+}
+
+TEST(WoodburySolver, RankDeficientTallBlockStillSolves) {
+  Block b = make_block(40, 10, 1, 40, 3);
+  b.a.col(3) = b.a.col(4);  // duplicate column: singular Gram, fine once rho > 0
+  expect_matches_direct(*gram_of(b), b);
+  expect_matches_direct(*woodbury_of(b), b);
+}
+
+TEST(WoodburySolver, NoRowsIsTheIdentityOverRho) {
+  const auto s = make_woodbury_solver(Matrix(0, 5), Matrix(0, 2));
+  const Matrix rhs = Matrix::Random(5, 2);
+  Matrix x;
+  s->solve(rhs, 4.0, x);
+  EXPECT_LT((x - rhs / 4.0).norm(), 1e-15);
+  EXPECT_EQ(s->rows(), 0);
+  EXPECT_EQ(s->fit_at(rhs).rss, 0.0);
+}

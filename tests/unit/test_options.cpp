@@ -1,0 +1,91 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "cadmm/error.hpp"
+#include "cli/options.hpp"
+
+using namespace cadmm;
+using namespace cadmm::cli;
+
+namespace {
+po::options_description solve_like() {
+  po::options_description d;
+  d.add(general_options()).add(data_options()).add(model_options()).add(solver_options());
+  return d;
+}
+
+Settings settings_for(const std::vector<std::string>& args) { return settings_from(parse(args, solve_like())); }
+
+// The UsageError message must name the option.
+void expect_usage_error_naming(const std::vector<std::string>& args, const std::string& option) {
+  try {
+    settings_for(args);
+    FAIL() << "no error for " << option;
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find(option), std::string::npos) << e.what();
+    EXPECT_EQ(e.code(), ExitCode::usage);
+  }
+}
+}  // namespace
+
+TEST(Options, DefaultsAreTheDocumentedOnes) {
+  const Settings s = settings_for({});
+  EXPECT_EQ(s.penalty, Penalty::l1);
+  EXPECT_FALSE(s.lambda.has_value());
+  EXPECT_DOUBLE_EQ(s.lambda_ratio, 0.1);
+  EXPECT_TRUE(s.fit_intercept);
+  EXPECT_FALSE(s.standardize);
+  EXPECT_FALSE(s.rho.has_value());
+  EXPECT_DOUBLE_EQ(Settings{}.effective_l1_ratio(), 1.0);
+  Settings en;
+  en.penalty = Penalty::elasticnet;
+  EXPECT_DOUBLE_EQ(en.effective_l1_ratio(), 0.5);
+  en.penalty = Penalty::l21;
+  EXPECT_DOUBLE_EQ(en.effective_l1_ratio(), 1.0);
+}
+
+TEST(Options, BoolSpellings) {
+  for (const char* t : {"true", "TRUE", "1", "yes", "Yes"}) EXPECT_TRUE(parse_bool("x", t));
+  for (const char* f : {"false", "0", "no", "NO"}) EXPECT_FALSE(parse_bool("x", f));
+  EXPECT_THROW(parse_bool("fit-intercept", "maybe"), UsageError);
+  EXPECT_FALSE(settings_for({"--fit-intercept", "no"}).fit_intercept);
+  EXPECT_TRUE(settings_for({"--standardize=1"}).standardize);
+}
+
+TEST(Options, BadValuesNameTheOption) {
+  expect_usage_error_naming({"--penalty", "lasso2"}, "--penalty");
+  expect_usage_error_naming({"--lambda", "-1"}, "--lambda");
+  expect_usage_error_naming({"--lambda", "1", "--lambda-ratio", "0.1"}, "--lambda");
+  expect_usage_error_naming({"--penalty", "l1", "--l1-ratio", "0.5"}, "--l1-ratio");
+  expect_usage_error_naming({"--penalty", "elasticnet", "--l1-ratio", "1.5"}, "--l1-ratio");
+  expect_usage_error_naming({"--rho", "0"}, "--rho");
+  expect_usage_error_naming({"--over-relaxation", "2"}, "--over-relaxation");
+  expect_usage_error_naming({"--max-iter", "0"}, "--max-iter");
+  expect_usage_error_naming({"--fit-intercept", "perhaps"}, "--fit-intercept");
+  expect_usage_error_naming({"--anderson-memory", "-1"}, "--anderson-memory");
+  EXPECT_THROW(settings_for({"--no-such-option", "1"}), UsageError);
+  EXPECT_THROW(settings_for({"--max-iter", "many"}), UsageError);
+}
+
+TEST(Options, ConfigFileWithCommandLineWinning) {
+  const std::string path = testing::TempDir() + "cadmm_test.ini";
+  {
+    std::ofstream f(path);
+    f << "# comment\npenalty = elasticnet\nl1-ratio = 0.3\nlambda = 0.25\nfit-intercept = false\nmax-iter = 77\n";
+  }
+  const Settings s = settings_for({"--config", path, "--max-iter", "5"});
+  EXPECT_EQ(s.penalty, Penalty::elasticnet);
+  EXPECT_DOUBLE_EQ(*s.l1_ratio, 0.3);
+  EXPECT_DOUBLE_EQ(*s.lambda, 0.25);
+  EXPECT_FALSE(s.fit_intercept);
+  EXPECT_EQ(s.max_iter, 5);
+  {
+    std::ofstream f(path);
+    f << "unknown-key = 3\n";
+  }
+  EXPECT_THROW(settings_for({"--config", path}), UsageError);
+  std::remove(path.c_str());
+  EXPECT_THROW(settings_for({"--config", path}), UsageError);  // missing file
+}

@@ -1,0 +1,139 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "cadmm/penalty.hpp"
+
+using namespace cadmm;
+
+namespace {
+Matrix random_matrix(int r, int c, unsigned seed) {
+  std::mt19937 g(seed);
+  std::normal_distribution<double> n;
+  Matrix m(r, c);
+  for (int i = 0; i < m.size(); ++i) m.data()[i] = n(g);
+  return m;
+}
+
+// The prox objective lambda P(z) + 1/(2t) ||z - v||^2, for an independent optimality check.
+double prox_objective(const PenaltySpec& p, const Matrix& z, const Matrix& v, double t) {
+  return p.value(z) + (z - v).squaredNorm() / (2 * t);
+}
+}  // namespace
+
+TEST(Prox, L1IsSoftThresholding) {
+  PenaltySpec p = PenaltySpec::make(Penalty::l1, 2.0, 1.0);
+  Matrix v(5, 1);
+  v << 3.0, -3.0, 0.5, -1.0, 1.0;
+  Matrix z;
+  p.prox(v, 0.5, z);  // threshold t * lambda = 1
+  EXPECT_DOUBLE_EQ(z(0), 2.0);
+  EXPECT_DOUBLE_EQ(z(1), -2.0);
+  EXPECT_EQ(z(2), 0.0);
+  EXPECT_EQ(z(3), 0.0);
+  EXPECT_EQ(z(4), 0.0);
+}
+
+TEST(Prox, L2IsScaling) {
+  PenaltySpec p = PenaltySpec::make(Penalty::l2, 3.0, 0.0);
+  Matrix v = random_matrix(4, 2, 1), z;
+  p.prox(v, 0.5, z);  // v / (1 + t lambda) = v / 2.5
+  EXPECT_LT((z - v / 2.5).norm(), 1e-15);
+}
+
+TEST(Prox, ElasticNetIsShrinkThenScale) {
+  PenaltySpec p = PenaltySpec::make(Penalty::elasticnet, 2.0, 0.25);  // l1 0.5, l2 1.5
+  Matrix v(2, 1);
+  v << 2.0, -0.1;
+  Matrix z;
+  p.prox(v, 1.0, z);
+  EXPECT_DOUBLE_EQ(z(0), (2.0 - 0.5) / (1 + 1.5));
+  EXPECT_EQ(z(1), 0.0);
+}
+
+TEST(Prox, L21ShrinksRowsAndZeroesSmallRows) {
+  PenaltySpec p = PenaltySpec::make(Penalty::l21, 1.0, 1.0);
+  Matrix v(3, 2);
+  v << 3, 4,    // norm 5 -> scaled by (1 - 1/5)
+      0.3, 0.4, // norm 0.5 < 1 -> zero row
+      0, 0;     // all-zero row stays zero (no division by zero)
+  Matrix z;
+  p.prox(v, 1.0, z);
+  EXPECT_NEAR(z(0, 0), 2.4, 1e-15);
+  EXPECT_NEAR(z(0, 1), 3.2, 1e-15);
+  EXPECT_EQ(z.row(1).norm(), 0.0);
+  EXPECT_EQ(z.row(2).norm(), 0.0);
+  EXPECT_TRUE(z.allFinite());
+}
+
+TEST(Prox, MinimizesProxObjectiveForEveryPenaltyAndWeights) {
+  // Independent of the closed forms: the returned point beats random perturbations of itself.
+  std::mt19937 g(7);
+  std::normal_distribution<double> n;
+  for (Penalty pen : {Penalty::l1, Penalty::l2, Penalty::elasticnet, Penalty::l21}) {
+    PenaltySpec p = PenaltySpec::make(pen, 0.7, pen == Penalty::l2 ? 0.0 : 0.6);
+    p.feature_weight = Vector::LinSpaced(6, 0.2, 3.0);
+    const Matrix v = random_matrix(6, 3, 3);
+    Matrix z;
+    p.prox(v, 0.8, z);
+    const double best = prox_objective(p, z, v, 0.8);
+    for (int trial = 0; trial < 200; ++trial) {
+      Matrix d = random_matrix(6, 3, 100 + trial) * (trial % 2 ? 1e-3 : 1e-1);
+      EXPECT_LE(best, prox_objective(p, z + d, v, 0.8) + 1e-12) << to_string(pen);
+    }
+  }
+}
+
+TEST(Penalty, ValueMatchesDefinition) {
+  Matrix w(2, 2);
+  w << 3, -4, 0, 1;
+  PenaltySpec en = PenaltySpec::make(Penalty::elasticnet, 2.0, 0.5);
+  EXPECT_DOUBLE_EQ(en.value(w), 2.0 * (0.5 * 8 + 0.25 * 26));
+  PenaltySpec g = PenaltySpec::make(Penalty::l21, 2.0, 1.0);
+  EXPECT_DOUBLE_EQ(g.value(w), 2.0 * (5 + 1));
+  g.feature_weight = Vector::Constant(2, 3.0);
+  EXPECT_DOUBLE_EQ(g.value(w), 3 * 2.0 * (5 + 1));
+}
+
+TEST(Penalty, ConjugateSatisfiesFenchelYoung) {
+  // g(w) + g*(v) >= <w, v> for all w, v, with equality when v is a subgradient of g at w.
+  for (Penalty pen : {Penalty::l2, Penalty::elasticnet, Penalty::l21}) {
+    PenaltySpec p = PenaltySpec::make(pen, 0.9, pen == Penalty::l2 ? 0.0 : 0.4);
+    p.feature_weight = Vector::LinSpaced(5, 0.5, 2.0);
+    for (int s = 0; s < 20; ++s) {
+      const Matrix w = random_matrix(5, 2, 10 + s), v = random_matrix(5, 2, 50 + s);
+      EXPECT_GE(p.value(w) + p.conjugate(v), (w.array() * v.array()).sum() - 1e-12);
+    }
+    // v = gradient of the smooth part plus a subgradient of the l1 part at a w with no zero entries.
+    const Matrix w = random_matrix(5, 2, 99);
+    Matrix v(5, 2);
+    for (int j = 0; j < 5; ++j) {
+      const double c = p.feature_weight[j];
+      for (int t = 0; t < 2; ++t) {
+        const double sub = p.grouped ? w(j, t) / w.row(j).norm() : (w(j, t) > 0 ? 1.0 : -1.0);
+        v(j, t) = p.l1_weight * c * sub + p.l2_weight * c * c * w(j, t);
+      }
+    }
+    EXPECT_NEAR(p.value(w) + p.conjugate(v), (w.array() * v.array()).sum(), 1e-10) << to_string(pen);
+  }
+}
+
+TEST(Penalty, PureL1ConjugateIsIndicatorOfDualBall) {
+  PenaltySpec p = PenaltySpec::make(Penalty::l1, 1.5, 1.0);
+  Matrix v(2, 1);
+  v << 1.4, -1.5;
+  EXPECT_EQ(p.conjugate(v), 0.0);
+  v(0) = 1.6;
+  EXPECT_TRUE(std::isinf(p.conjugate(v)));
+}
+
+TEST(LambdaMax, UsesDualNormAndL1Share) {
+  Matrix q(3, 2);
+  q << 1, -2, 0.5, 0.5, 3, 4;
+  EXPECT_DOUBLE_EQ(lambda_max(q, Penalty::l1, 1.0), 4.0);
+  EXPECT_DOUBLE_EQ(lambda_max(q, Penalty::elasticnet, 0.5), 8.0);
+  EXPECT_DOUBLE_EQ(lambda_max(q, Penalty::l21, 1.0), 5.0);
+  EXPECT_DOUBLE_EQ(lambda_max(q, Penalty::l2, 0.0), 4.0 / 1e-3);  // glmnet's convention for ridge
+  EXPECT_DOUBLE_EQ(lambda_max(q, Penalty::l1, 1.0, Vector::Constant(3, 2.0)), 2.0);
+}

@@ -1,0 +1,86 @@
+#include <gtest/gtest.h>
+
+#include "cadmm/error.hpp"
+#include "cadmm/fit.hpp"
+#include "cadmm/problem.hpp"
+
+using namespace cadmm;
+
+namespace {
+// Feeds rows in uneven blocks, as the reader does.
+LocalDataBuilder build(const RowMatrix& x, const RowMatrix& y, int block) {
+  LocalDataBuilder b(x.rows(), x.cols(), y.cols());
+  for (Eigen::Index r = 0; r < x.rows(); r += block) {
+    const Eigen::Index m = std::min<Eigen::Index>(block, x.rows() - r);
+    RowMatrix xb = x.middleRows(r, m), yb = y.middleRows(r, m);
+    b.add_rows(xb, yb);
+  }
+  return b;
+}
+}  // namespace
+
+TEST(Prepare, CenteredGramIsAccurateUnderLargeOffsets) {
+  // Columns with mean 1e6 and unit spread: a naive X^T X - n m m^T would lose ~12 digits.
+  std::srand(5);
+  const int n = 500, d = 4;
+  RowMatrix x = RowMatrix::Random(n, d), y = RowMatrix::Random(n, 1);
+  x.array() += 1e6;
+  y.array() += 3e5;
+  SerialCommunicator comm;
+  const PreparedProblem p = prepare(build(x, y, 37), true, false, comm);
+  const RowMatrix xc = x.rowwise() - x.colwise().mean();
+  const RowMatrix yc = y.rowwise() - y.colwise().mean();
+  const Vector var_ref = xc.colwise().squaredNorm().transpose() / n;
+  EXPECT_LT((p.x_var - var_ref).norm(), 1e-9 * var_ref.norm());
+  const Matrix q_ref = xc.transpose() * yc / n;
+  EXPECT_LT((p.q_global - q_ref).norm(), 1e-9 * q_ref.norm());
+  // The factored local term reproduces the centered Hessian.
+  const auto f = p.block.factor(Vector::Ones(d), n);
+  const Matrix z = Matrix::Random(d, 1);
+  const Matrix hz_ref = xc.transpose() * (xc * z) / n;
+  const Matrix hz = f->q() - f->fit_at(z).grad;
+  EXPECT_LT((hz - hz_ref).norm(), 1e-8 * hz_ref.norm());
+}
+
+TEST(Prepare, TallAndWideBlocksDescribeTheSameTerm) {
+  std::srand(9);
+  const int d = 6;
+  RowMatrix x = RowMatrix::Random(20, d), y = RowMatrix::Random(20, 2);
+  SerialCommunicator comm;
+  const PreparedProblem tall = prepare(build(x, y, 7), true, false, comm);
+  // Same 20 rows seen as a wide block: only possible with d > rows, so append zero-variance features.
+  RowMatrix xw(20, 30);
+  xw.setZero();
+  xw.leftCols(d) = x;
+  const PreparedProblem wide = prepare(build(xw, y, 7), true, false, comm);
+  ASSERT_TRUE(tall.block.tall());
+  ASSERT_FALSE(wide.block.tall());
+  EXPECT_EQ(wide.constant_columns, 30 - d);
+  Vector scale = Vector::Ones(30);
+  scale.tail(30 - d).setZero();
+  const auto ft = tall.block.factor(Vector::Ones(d), 20), fw = wide.block.factor(scale, 20);
+  Matrix rhs = Matrix::Random(30, 2);
+  rhs.bottomRows(30 - d).setZero();
+  Matrix xt, xw_sol;
+  ft->solve(rhs.topRows(d), 0.5, xt);
+  fw->solve(rhs, 0.5, xw_sol);
+  EXPECT_LT((xt - xw_sol.topRows(d)).norm(), 1e-10);
+}
+
+TEST(Prepare, ConstantColumnsAreDetectedNotAmplified) {
+  std::srand(2);
+  RowMatrix x = RowMatrix::Random(50, 3), y = RowMatrix::Random(50, 1);
+  x.col(1).setConstant(0.1);  // sums of 0.1 are inexact: centering leaves rounding noise
+  SerialCommunicator comm;
+  const PreparedProblem p = prepare(build(x, y, 13), true, true, comm);
+  EXPECT_EQ(p.constant_columns, 1);
+  EXPECT_EQ(p.x_var[1], 0.0);
+  const ColumnScaling s = column_scaling(p, 0.0);
+  EXPECT_EQ(s.column[1], 0.0);
+}
+
+TEST(Prepare, NoRowsIsADataError) {
+  SerialCommunicator comm;
+  LocalDataBuilder b(0, 3, 1);
+  EXPECT_THROW(prepare(std::move(b), true, false, comm), DataError);
+}
