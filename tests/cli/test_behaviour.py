@@ -1,1 +1,233 @@
+#!/usr/bin/env python3
+"""End-to-end behaviour of the cadmm command line: help, exit codes, error messages, atomic output,
+parallel generation, configs. Usage: test_behaviour.py CADMM WORKDIR REPO_ROOT
+"""
+import glob
+import os
+import shutil
+import sys
+import traceback
 
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from mpirun import run_cadmm  # noqa: E402
+
+CADMM, WORK, REPO = (os.path.abspath(a) for a in sys.argv[1:4])
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def path(name):
+    return os.path.join(WORK, name)
+
+
+def cadmm(ranks, *args, expect=0):
+    return run_cadmm(CADMM, ranks, [str(a) for a in args], expect=expect)
+
+
+def write(name, X, y, **extra):
+    p = path(name)
+    with h5py.File(p, "w") as f:
+        if X is not None:
+            f["X"] = X
+        if y is not None:
+            f["y"] = y
+        for k, v in extra.items():
+            f[k] = v
+    return p
+
+
+def small(n=60, d=5, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    return X, X @ rng.standard_normal(d) + rng.standard_normal(n)
+
+
+def expect_error(ranks, code, needle, *args):
+    _, out, err = cadmm(ranks, *args, expect=code)
+    assert needle in err, f"expected {needle!r} in stderr:\n{err}"
+    assert err.count("cadmm: error") == 1, f"error printed {err.count('cadmm: error')} times at {ranks} ranks:\n{err}"
+    return err
+
+
+@test
+def help_and_version():
+    _, out, _ = cadmm(1, "--help")
+    assert "solve" in out and "generate" in out and "Exit codes" in out
+    _, out, _ = cadmm(1, "solve", "--help")
+    for opt in ["--penalty", "--lambda-ratio", "--l1-ratio", "--standardize", "--config", "--output", "--max-iter"]:
+        assert opt in out, opt
+    _, out, _ = cadmm(1, "--version")
+    assert out.startswith("cadmm ")
+    cadmm(1, expect=2)
+
+
+@test
+def usage_errors_exit_2():
+    X, y = small()
+    data = write("ok.h5", X, y)
+    expect_error(1, 2, "--no-such", "solve", "--data", data, "--no-such", "1")
+    expect_error(2, 2, "--penalty", "solve", "--data", data, "--penalty", "lasso3")
+    expect_error(2, 2, "--lambda", "solve", "--data", data, "--lambda", "-2")
+    expect_error(1, 2, "--data", "solve")
+    expect_error(1, 2, "frobnicate", "frobnicate")
+    expect_error(1, 2, "--config", "solve", "--data", data, "--config", path("missing.ini"))
+
+
+@test
+def data_errors_exit_3_and_name_the_problem():
+    X, y = small()
+    good = write("ok.h5", X, y)
+    expect_error(3, 3, "missing.h5", "solve", "--data", path("missing.h5"))
+    expect_error(3, 3, "'/Z'", "solve", "--data", good, "--x-dataset", "/Z")
+    expect_error(1, 3, "rows", "solve", "--data", write("mismatch.h5", X, y[:-1]))
+    expect_error(1, 3, "type", "solve", "--data", write("int.h5", X.astype(np.int64), y))
+    expect_error(1, 3, "empty", "solve", "--data", write("empty.h5", np.zeros((0, 5)), np.zeros(0)))
+    Xn = X.copy()
+    Xn[47, 2] = np.nan
+    for ranks in (1, 3):
+        err = expect_error(ranks, 3, "row 47", "solve", "--data", write("nan.h5", Xn, y))
+        if ranks == 3:
+            assert "rank 2" in err, err  # rows 40..59 belong to rank 2 of 3
+    yi = y.copy()
+    yi[5] = np.inf
+    expect_error(2, 3, "row 5", "solve", "--data", write("inf.h5", X, yi))
+    with open(path("text.h5"), "w") as f:
+        f.write("not hdf5")
+    expect_error(1, 3, "HDF5", "solve", "--data", path("text.h5"))
+
+
+@test
+def failed_run_leaves_existing_output_intact():
+    X, y = small()
+    Xn = X.copy()
+    Xn[3, 0] = np.nan
+    out = path("keep.h5")
+    with open(out, "wb") as f:
+        f.write(b"precious")
+    cadmm(2, "solve", "--data", write("nan2.h5", Xn, y), "--output", out, expect=3)
+    with open(out, "rb") as f:
+        assert f.read() == b"precious"
+    cadmm(2, "solve", "--data", write("ok.h5", X, y), "--output", "/nonexistent-dir/x.h5", expect=1)
+    assert not glob.glob(path("*.tmp-*")), glob.glob(path("*.tmp-*"))
+
+
+@test
+def max_iter_is_status_with_warning_and_exit_0():
+    X, y = small(200, 8)
+    out = path("maxiter.h5")
+    _, _, err = cadmm(2, "solve", "--data", write("ok.h5", X, y), "--max-iter", 3, "--output", out, "--quiet")
+    assert "max-iter" in err, err
+    with h5py.File(out) as f:
+        assert f.attrs["status"] == "max_iter" and f.attrs["converged"] == 0 and f.attrs["iterations"] == 3
+
+
+@test
+def progress_and_summary():
+    X, y = small(500, 10)
+    _, out, _ = cadmm(2, "solve", "--data", write("ok.h5", X, y), "--output", path("p.h5"))
+    for needle in ["iter", "primal r", "cadmm solve: converged", "read", "setup/factor", "iterations",
+                   "communication", "write", "objective"]:
+        assert needle in out, (needle, out)
+    _, out, _ = cadmm(2, "solve", "--data", write("ok.h5", X, y), "--output", path("p.h5"), "--quiet")
+    assert out.strip() == "", out
+
+
+@test
+def config_file_and_command_line_precedence():
+    X, y = small(300, 6)
+    data = write("ok.h5", X, y)
+    ini = path("c.ini")
+    with open(ini, "w") as f:
+        f.write(f"data = {data}\npenalty = elasticnet\nl1-ratio = 0.3\nlambda = 0.5\noutput = {path('c.h5')}\n")
+    cadmm(1, "solve", "--config", ini, "--lambda", "0.2", "--quiet")
+    with h5py.File(path("c.h5")) as f:
+        assert f.attrs["lambda"] == 0.2 and f.attrs["penalty"] == "elasticnet" and f.attrs["l1_ratio"] == 0.3
+
+
+@test
+def generate_is_the_same_file_at_any_rank_count():
+    arrays = []
+    for ranks in (1, 3):
+        out = path(f"gen{ranks}.h5")
+        cadmm(ranks, "generate", "--rows", 1001, "--features", 7, "--targets", 2, "--correlation", 0.5,
+              "--seed", 5, "--output", out, "--quiet")
+        with h5py.File(out) as f:
+            arrays.append({k: f[k][()] for k in ("X", "y", "truth", "truth_intercept")})
+    for k in arrays[0]:
+        assert np.array_equal(arrays[0][k], arrays[1][k]), k
+    a = arrays[0]
+    assert a["X"].shape == (1001, 7) and a["y"].shape == (1001, 2) and a["truth"].shape == (7, 2)
+    # The data follow the stated model: y - X truth - intercept is noise of unit variance.
+    noise = a["y"] - a["X"] @ a["truth"] - a["truth_intercept"]
+    assert abs(noise.std() - 1) < 0.1 and abs(noise.mean()) < 0.1
+    cadmm(2, "generate", "--rows", 50, "--features", 3, "--float32", "--output", path("g32.h5"), "--quiet")
+    with h5py.File(path("g32.h5")) as f:
+        assert f["X"].dtype == np.float32 and f["y"].ndim == 1
+    expect_error(1, 2, "--rows", "generate", "--features", 3, "--output", path("x.h5"))
+
+
+@test
+def more_ranks_than_rows():
+    X, y = small(3, 4)
+    cadmm(4, "solve", "--data", write("three.h5", X, y), "--penalty", "l2", "--lambda", "0.1",
+          "--output", path("three_out.h5"), "--quiet")
+    with h5py.File(path("three_out.h5")) as f:
+        assert f.attrs["status"] == "converged" and f.attrs["n_ranks"] == 4
+        Xc, yc = X - X.mean(0), y - y.mean()
+        ref = np.linalg.solve(Xc.T @ Xc / 3 + 0.1 * np.eye(4), Xc.T @ yc / 3)
+        assert np.abs(f["coef"][()] - ref).max() < 1e-5 * np.abs(ref).max()
+
+
+@test
+def configs_run_as_they_are():
+    demo = os.path.join(WORK, "configs_demo")
+    os.makedirs(demo, exist_ok=True)
+    # A small stand-in for the demo data set under the name the configs use.
+    cadmm(2, "generate", "--rows", 3000, "--features", 20, "--targets", 3, "--correlation", 0.3,
+          "--output", os.path.join(demo, "demo.h5"), "--quiet")
+    inis = sorted(glob.glob(os.path.join(REPO, "configs", "*.ini")))
+    assert len(inis) >= 4, inis
+    for ini in inis:
+        local = os.path.join(demo, os.path.basename(ini))
+        shutil.copy(ini, local)
+        cwd = os.getcwd()
+        os.chdir(demo)
+        try:
+            cadmm(2, "solve", "--config", os.path.basename(local), "--quiet")
+        finally:
+            os.chdir(cwd)
+
+
+@test
+def info_describes_plan():
+    X, y = small(100, 30)
+    _, out, _ = cadmm(1, "info", write("info.h5", X, y), "--ranks", 5)
+    assert "100 rows x 30 features" in out and "woodbury" in out and "gram" not in out.split("Plan")[1], out
+
+
+def main():
+    shutil.rmtree(WORK, ignore_errors=True)
+    os.makedirs(WORK)
+    passed = failed = 0
+    for t in TESTS:
+        try:
+            t()
+            passed += 1
+            print(f"ok   {t.__name__}")
+        except BaseException as e:  # SystemExit from run_cadmm included
+            failed += 1
+            print(f"FAIL {t.__name__}: {e}")
+            traceback.print_exc()
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
