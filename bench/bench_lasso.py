@@ -59,9 +59,14 @@ def main():
     X = np.asfortranarray(X)
     with h5py.File(out, "r") as f:
         w, b, lam = f["coef"][()], f["intercept"][()], f.attrs["lambda"]
+    # Lasso.fit copies X (copy_X=True); the first fit in a process writes that copy into fresh memory, which
+    # is slow on these machines, while a repeated fit reuses the allocator's pages. Both are shown.
     t0 = time.perf_counter()
     model = Lasso(alpha=lam).fit(X, y)
     t_sk = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    Lasso(alpha=lam).fit(X, y)
+    t_sk_again = time.perf_counter() - t0
     t0 = time.perf_counter()
     tight = Lasso(alpha=lam, tol=1e-8, max_iter=100_000).fit(X, y)
     t_sk_tight = time.perf_counter() - t0
@@ -74,8 +79,9 @@ def main():
     print(f"{'solver':<46} {'seconds':>8} {'objective':>22} {'rel. to best':>13}")
     best = min(o_c, o_s, o_t)
     for name, t, o in [(f"cadmm, {a.ranks} ranks, whole process", t_cadmm, o_c),
-                       ("scikit-learn Lasso.fit (default tol=1e-4)", t_sk, o_s),
-                       ("scikit-learn Lasso.fit (tol=1e-8)", t_sk_tight, o_t)]:
+                       ("scikit-learn Lasso.fit, first fit in process", t_sk, o_s),
+                       ("scikit-learn Lasso.fit, repeated", t_sk_again, o_s),
+                       ("scikit-learn Lasso.fit, tol=1e-8, repeated", t_sk_tight, o_t)]:
         print(f"{name:<46} {t:8.2f} {o:22.15e} {(o - best) / best:13.2e}")
     nnz = int((w != 0).sum())
     print(f"\nnonzeros: cadmm {nnz}, scikit-learn {int((model.coef_ != 0).sum())}; "
