@@ -47,6 +47,8 @@ class LocalDataBuilder {
   Eigen::Index targets() const { return k_; }
   /// Column sums of X (d) followed by column sums of Y (k), for the global means.
   Vector sums() const;
+  /// Sum over local rows of (x_ij - center_j)^2 (d), for the global variances.
+  Vector squares_about(const Vector& center) const;
   /// Moves the data out, centered at the given means.
   CenteredBlock center(const Vector& x_mean, const Vector& y_mean) &&;
 
@@ -69,12 +71,13 @@ struct PreparedProblem {
   CenteredBlock block;          ///< this rank's data
   std::int64_t n_rows = 0;      ///< global rows
   Eigen::Index n_features = 0, n_targets = 0;
-  Vector x_mean, y_mean;        ///< global means (zero without intercept)
-  Vector x_var;                 ///< global column variances (1/n; uncentered without intercept); 0: constant
+  Vector x_mean, y_mean;        ///< the centers used: global means, or zero without intercept
+  Vector x_var;                 ///< column variances about the true mean (1/n, glmnet's); 0: constant column
+  Vector x_curv;                ///< loss curvature diag(X_c^T X_c) / n; 0: column excluded (coefficient 0)
   bool standardize = false;     ///< the penalty acts on standardized coefficients (glmnet)
   Matrix q_global;              ///< X_c^T Y_c / n, the negative loss gradient at W = 0
   int active_ranks = 0;         ///< ranks holding rows
-  int constant_columns = 0;     ///< zero-variance columns (their coefficient is 0)
+  int constant_columns = 0;     ///< excluded columns: constant with intercept or standardize, or all zero
 
   /// p_j: the penalized coefficient of feature j is p_j * w_j (sd_j with standardize, else 1).
   Vector penalty_scale() const;

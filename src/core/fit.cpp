@@ -22,9 +22,9 @@ ColumnScaling column_scaling(const PreparedProblem& problem, double l2_weight) {
   s.column = Vector::Zero(problem.n_features);
   s.penalty_weight = Vector::Ones(problem.n_features);
   for (Eigen::Index j = 0; j < problem.n_features; ++j) {
-    if (problem.x_var[j] <= 0) continue;  // constant column: zeroed, coefficient 0
-    // Jacobi scaling of loss plus ridge: feature j's curvature is var_j + l2 p_j^2 on the original scale.
-    s.column[j] = 1.0 / std::sqrt(problem.x_var[j] + l2_weight * p[j] * p[j]);
+    if (problem.x_curv[j] <= 0) continue;  // excluded column: zeroed, coefficient 0
+    // Jacobi scaling of loss plus ridge: feature j's curvature is curv_j + l2 p_j^2 on the original scale.
+    s.column[j] = 1.0 / std::sqrt(problem.x_curv[j] + l2_weight * p[j] * p[j]);
     s.penalty_weight[j] = p[j] * s.column[j];
   }
   return s;
@@ -47,9 +47,9 @@ FitResult fit(const PreparedProblem& problem, const Settings& settings, Communic
   collectively(comm, [&] { local = problem.block.factor(scaling.column, static_cast<double>(problem.n_rows)); });
   ap.local = local.get();
   ap.active_ranks = problem.active_ranks;
-  // Each rank's Hessian is about 1/N of the global one, whose trace is sum_j var_j s_j^2: start rho at the
+  // Each rank's Hessian is about 1/N of the global one, whose trace is sum_j curv_j s_j^2: start rho at the
   // mean eigenvalue of a rank's Hessian.
-  const double trace = (problem.x_var.array() * scaling.column.array().square()).sum();
+  const double trace = (problem.x_curv.array() * scaling.column.array().square()).sum();
   const double mean_eig = trace / (std::max(1, problem.active_ranks) * std::max<double>(1.0, problem.n_features));
   ap.rho_auto = mean_eig > 0 && std::isfinite(mean_eig) ? mean_eig : 1.0;
 

@@ -56,6 +56,14 @@ Vector LocalDataBuilder::sums() const {
   return s;
 }
 
+Vector LocalDataBuilder::squares_about(const Vector& center) const {
+  if (!tall_) return (x_rows_.topRows(added_).rowwise() - center.transpose()).colwise().squaredNorm().transpose();
+  // sum (x~ - delta)^2 = diag(G~) - 2 delta .* sum x~ + m delta^2, with x~ = x - shift, delta = center - shift.
+  const Vector delta = center - x_shift_;
+  const double m = static_cast<double>(added_);
+  return (gram_.diagonal().array() - 2 * delta.array() * x_sum_.array() + m * delta.array().square()).matrix();
+}
+
 CenteredBlock LocalDataBuilder::center(const Vector& x_mean, const Vector& y_mean) && {
   CenteredBlock c;
   c.tall_ = tall_;
@@ -123,23 +131,31 @@ PreparedProblem prepare(LocalDataBuilder data, bool fit_intercept, bool standard
   p.active_ranks = static_cast<int>(buf[d + k + 1]);
   if (p.n_rows == 0) throw DataError("the data set has no rows");
   const double n = static_cast<double>(p.n_rows);
-  p.x_mean = fit_intercept ? Vector(buf.head(d) / n) : Vector::Zero(d);
+  const Vector mean = buf.head(d) / n;
+  p.x_mean = fit_intercept ? mean : Vector::Zero(d);
   p.y_mean = fit_intercept ? Vector(buf.segment(d, k) / n) : Vector::Zero(k);
 
+  // glmnet scales by the standard deviation about the true mean even without an intercept.
+  const Vector squares = data.squares_about(mean);
   p.block = std::move(data).center(p.x_mean, p.y_mean);
 
-  // Reduction 2: column variances (glmnet's 1/n, uncentered without intercept) and X_c^T Y_c.
-  Vector g(d + d * k);
-  g.head(d) = p.block.column_squares();
+  // Reduction 2: squares about the mean, the loss curvature diag(X_c^T X_c) and X_c^T Y_c.
+  Vector g(2 * d + d * k);
+  g.head(d) = squares;
+  g.segment(d, d) = p.block.column_squares();
   const Matrix xty = p.block.xty();
-  std::copy(xty.data(), xty.data() + d * k, g.data() + d);
+  std::copy(xty.data(), xty.data() + d * k, g.data() + 2 * d);
   comm.sum(g.data(), static_cast<std::size_t>(g.size()));
   p.x_var = g.head(d) / n;
-  p.q_global = Eigen::Map<Matrix>(g.data() + d, d, k) / n;
+  p.x_curv = g.segment(d, d) / n;
+  p.q_global = Eigen::Map<Matrix>(g.data() + 2 * d, d, k) / n;
   for (Eigen::Index j = 0; j < d; ++j) {
-    // A constant column centers to rounding noise; treat it as exactly zero instead of amplifying the noise.
-    if (p.x_var[j] <= 0 || std::sqrt(p.x_var[j]) <= 1e-10 * std::abs(p.x_mean[j])) {
-      p.x_var[j] = 0;
+    // A constant column centers to rounding noise; treat it as exactly constant instead of amplifying noise.
+    const bool constant = p.x_var[j] <= 0 || std::sqrt(p.x_var[j]) <= 1e-10 * std::abs(mean[j]);
+    if (constant) p.x_var[j] = 0;
+    // Without intercept or standardization a constant column is an ordinary feature (it acts as an offset).
+    if ((constant && (fit_intercept || standardize)) || p.x_curv[j] <= 0) {
+      p.x_curv[j] = 0;
       p.q_global.row(j).setZero();
       ++p.constant_columns;
     }

@@ -97,7 +97,7 @@ def main():
     lam, a, grouped = at["lam"], at["l1_ratio"], at["penalty"] == "l21"
     fit_intercept, standardize = bool(at["fit_intercept"]), bool(at["standardize"])
     if standardize:
-        m = X.mean(0) if fit_intercept else np.zeros(X.shape[1])
+        m = X.mean(0)  # glmnet: deviation about the mean, with or without intercept
         sd = np.sqrt(((X - m) ** 2).mean(0))
         const = (sd == 0) | (sd <= 1e-10 * np.abs(m))
         inv_scale = np.where(const, 0.0, 1.0 / np.where(const, 1.0, sd))

@@ -28,8 +28,9 @@ def lam_max(X, Y, fit_intercept, l1_ratio, grouped):
 
 
 def standardized(X, fit_intercept):
-    """glmnet's standardize: 1/n variance, uncentered without intercept; constant columns scaled to 0."""
-    m = X.mean(0) if fit_intercept else np.zeros(X.shape[1])
+    """glmnet's standardize: standard deviation about the mean (1/n), also without an intercept (glmnet's
+    Fortran `standard` routine computes sqrt(mean(x^2) - mean(x)^2) there too); constant columns scaled to 0."""
+    m = X.mean(0)
     sd = np.sqrt(((X - m) ** 2).mean(0))
     const = (sd == 0) | (sd <= 1e-10 * np.abs(m))
     inv = np.where(const, 0.0, 1.0 / np.where(const, 1.0, sd))

@@ -75,6 +75,35 @@ TEST(Fit, StandardizedRidgePenalizesStandardizedCoefficients) {
   EXPECT_LT((r.coef - ref).cwiseAbs().maxCoeff(), 1e-6 * ref.cwiseAbs().maxCoeff());
 }
 
+TEST(Fit, StandardizeWithoutInterceptScalesByTheCenteredDeviation) {
+  // glmnet (intercept = FALSE, standardize = TRUE): X is not centered, but scaled by sd about the mean.
+  const Data s = make_data(150, 6, 1, 3, 4.0);
+  SerialCommunicator comm;
+  Settings st = tight(Penalty::l2, 0.2);
+  st.standardize = true;
+  st.fit_intercept = false;
+  const FitResult r = fit(s.x, s.y, st, comm);
+  const RowMatrix xc = s.x.rowwise() - s.x.colwise().mean();
+  const Vector sd = (xc.colwise().squaredNorm() / 150.0).cwiseSqrt().transpose();
+  const Matrix ref = ridge_reference(s, 0.2, false, sd);
+  EXPECT_LT((r.coef - ref).cwiseAbs().maxCoeff(), 1e-6 * ref.cwiseAbs().maxCoeff());
+  EXPECT_EQ(r.intercept.cwiseAbs().maxCoeff(), 0.0);
+}
+
+TEST(Fit, ConstantColumnIsAFeatureWithoutInterceptAndExcludedWithIt) {
+  Data s = make_data(100, 4, 1, 12);
+  s.x.col(2).setConstant(3.0);
+  SerialCommunicator comm;
+  Settings st = tight(Penalty::l2, 0.1);
+  st.fit_intercept = false;
+  const FitResult plain = fit(s.x, s.y, st, comm);
+  const Matrix ref = ridge_reference(s, 0.1, false, Vector::Ones(4));
+  EXPECT_LT((plain.coef - ref).cwiseAbs().maxCoeff(), 1e-6 * ref.cwiseAbs().maxCoeff());
+  EXPECT_NE(plain.coef(2, 0), 0.0);  // it stands in for the missing intercept
+  st.fit_intercept = true;
+  EXPECT_EQ(fit(s.x, s.y, st, comm).coef(2, 0), 0.0);
+}
+
 TEST(Fit, LassoSatisfiesKktConditions) {
   const Data s = make_data(200, 12, 1, 3);
   SerialCommunicator comm;
