@@ -12,8 +12,8 @@
 namespace cadmm {
 
 /// How a solve ended; reaching max_iter is an outcome, not an error.
-enum class Status { converged, max_iter, diverged };
-/// "converged", "max_iter" or "diverged".
+enum class Status { converged, max_iter, diverged, interrupted };
+/// "converged", "max_iter", "diverged" or "interrupted".
 std::string to_string(Status s);
 
 /// One row of /history.
@@ -57,6 +57,7 @@ struct AdmmObserver {
   std::function<void(const IterationRecord&)> progress;            ///< called on every iteration
   std::function<void(const AdmmState&)> checkpoint;                ///< collective: called on every rank
   int checkpoint_every = 0;                                        ///< 0 disables checkpoints
+  std::function<bool()> stop_requested;  ///< local (e.g. a signal arrived); the loop makes it collective
 };
 
 /// Problem-wide facts the loop needs besides the local term.

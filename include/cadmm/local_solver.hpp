@@ -36,7 +36,7 @@ class LocalSolver {
 };
 
 /// Tall blocks (rows >= d): from H = A^T A / n (d x d, symmetric), q = A^T b / n and yy = ||b||^2 / n.
-std::unique_ptr<LocalSolver> make_gram_solver(const Matrix& h, Matrix q, double yy, std::int64_t rows);
+std::unique_ptr<LocalSolver> make_gram_solver(Matrix h, Matrix q, double yy, std::int64_t rows);
 /// Wide blocks (rows < d, including none): from B = A / sqrt(n) and c = b / sqrt(n), by the
 /// matrix-inversion lemma with the small rows x rows factor.
 std::unique_ptr<LocalSolver> make_woodbury_solver(Matrix b_mat, Matrix c);

@@ -61,8 +61,9 @@ int run_info(const Args& args, MpiCommunicator& comm) {
     const RowRange range = partition_rows(l.rows, r, ranks);
     const double m = static_cast<double>(range.size());
     const bool tall = m >= d && m > 0;
-    // Gram form: Gram + eigenvectors (d x d each); Woodbury: the rows, their d-sized products and m x m factors.
-    const double mem = tall ? 8 * (2 * d * d + 4 * d * k) : 8 * (m * d + 2 * m * m + m * k + 4 * d * k);
+    // Gram form: the centered Gram and the eigenvectors (d x d each); Woodbury: the centered rows, their
+    // scaled copy and the m x m eigenvectors; plus d x k iterates (x, z, u, Anderson history).
+    const double mem = tall ? 8 * (2 * d * d + 20 * d * k) : 8 * (2 * m * d + m * m + 2 * m * k + 20 * d * k);
     if (ranks <= 16 || r < 4 || r >= ranks - 2)
       std::printf("  %6d %12lld %10s %14s\n", r, static_cast<long long>(range.size()),
                   m == 0 ? "idle" : tall ? "gram" : "woodbury", bytes_text(mem).c_str());

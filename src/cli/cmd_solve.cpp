@@ -77,6 +77,11 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   if (!(buffer_mb > 0)) throw UsageError("--read-buffer-mb: must be > 0");
   const bool verbose = root && !vm.count("quiet");
 
+  // Fail now, not after an hour of solving, if the result cannot be written.
+  collectively(comm, [&] {
+    if (root) io::check_output_path(output, "--output", {data_file});
+  });
+
   Phases t;
   Stopwatch clock;
   // Read: each rank streams its own contiguous block of rows into the local accumulator.
@@ -113,12 +118,16 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   ProgressPrinter progress(verbose, vm["progress-seconds"].as<double>());
   AdmmObserver observer;
   observer.progress = [&](const IterationRecord& r) { progress(r); };
+  observer.stop_requested = interrupt_requested;
   const double comm_before = comm.seconds_in_collectives();
   const FitResult result = fit(problem, settings, comm, observer);
   if (!result.admm.history.empty()) progress.finish(result.admm.history.back());
   t.iterations = clock.lap();
   t.communication = comm.seconds_in_collectives() - comm_before;
 
+  if (result.admm.status == Status::interrupted)
+    throw RuntimeFailure("interrupted by a signal at iteration " + std::to_string(result.admm.state.iteration) +
+                         "; no result was written");
   io::RunFacts facts;
   facts.settings = settings;
   facts.n_ranks = comm.size();

@@ -12,6 +12,7 @@
 #include "cadmm/mpi_communicator.hpp"
 #include "cadmm/version.hpp"
 #include "cli/commands.hpp"
+#include "cli/report.hpp"
 #include "core/lapack.hpp"
 
 namespace {
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
   {
     cadmm::MpiCommunicator comm(MPI_COMM_WORLD);
     size_blas_threads(comm);
+    cadmm::cli::install_interrupt_handlers();
     try {
       code = dispatch(argc, argv, comm);
     } catch (const cadmm::Error& e) {

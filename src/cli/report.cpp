@@ -1,6 +1,7 @@
 #include "cli/report.hpp"
 
 #include <cmath>
+#include <csignal>
 
 namespace cadmm::cli {
 
@@ -36,5 +37,17 @@ std::string fmt(double v, const char* format) {
 }
 
 void warn(const std::string& message) { std::fprintf(stderr, "cadmm: warning: %s\n", message.c_str()); }
+
+namespace {
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_signal(int) { g_interrupted = 1; }
+}  // namespace
+
+void install_interrupt_handlers() {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+
+bool interrupt_requested() { return g_interrupted != 0; }
 
 }  // namespace cadmm::cli

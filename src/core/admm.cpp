@@ -15,6 +15,7 @@ std::string to_string(Status s) {
     case Status::converged: return "converged";
     case Status::max_iter: return "max_iter";
     case Status::diverged: return "diverged";
+    case Status::interrupted: return "interrupted";
   }
   return "?";
 }
@@ -169,9 +170,11 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
   double residual_before_trial = 0;
 
   AdmmResult res;
+  // Without any penalty (lambda = 0) the dual is feasible only at the optimum: stop on residuals alone.
+  const bool use_gap = settings.gap_tol > 0 && (problem.penalty.l1_weight > 0 || problem.penalty.l2_weight > 0);
   // A start that the duality gap already certifies (W = 0 at lambda >= lambda_max, or a converged warm
   // start) needs no iteration.
-  if (settings.gap_tol > 0) {
+  if (use_gap) {
     const Optimality o = evaluate(problem, st.z, comm);
     if (o.gap <= settings.gap_tol * std::max(std::abs(o.objective), 1e-300)) {
       res.status = Status::converged;
@@ -182,20 +185,23 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
   }
   const auto t0 = std::chrono::steady_clock::now();
   int last_adapt = st.iteration;
-  std::vector<double> buf(3 + (aa ? aa->products_size() : 0));
+  // Layout: {||x-z||^2, ||x||^2, ||u||^2, stop requested, Anderson products...}.
+  constexpr int kAnderson = 4;
+  std::vector<double> buf(kAnderson + (aa ? aa->products_size() : 0));
 
   for (int it = st.iteration + 1; it <= settings.max_iter; ++it) {
     if (aa) iter.pack(s_in);
     iter.step();
     // One reduction for the residual norms and, when accelerating, the inner products of the history.
     iter.local_norms(buf.data());
+    buf[3] = observer.stop_requested && observer.stop_requested() ? 1.0 : 0.0;
     if (aa) {
       iter.pack(f_out);
       aa->record(s_in, f_out);
       if (iter.active())
-        aa->local_products(buf.data() + 3);
+        aa->local_products(buf.data() + kAnderson);
       else
-        std::fill(buf.begin() + 3, buf.end(), 0.0);  // ranks without rows are not agents
+        std::fill(buf.begin() + kAnderson, buf.end(), 0.0);  // ranks without rows are not agents
     }
     comm.sum(buf.data(), buf.size());
 
@@ -203,7 +209,7 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
     rec.iteration = it;
     const bool residuals_ok = rec.r_norm <= rec.eps_pri && rec.s_norm <= rec.eps_dual;
     rec.objective = rec.gap = std::numeric_limits<double>::quiet_NaN();
-    bool gap_ok = settings.gap_tol <= 0;
+    bool gap_ok = !use_gap;
     if (residuals_ok || it % settings.gap_every == 0 || it == start.iteration + 1) {
       const Optimality o = evaluate(problem, st.z, comm);
       rec.objective = o.objective;
@@ -226,11 +232,15 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
       res.status = Status::converged;
       break;
     }
+    if (buf[3] > 0) {
+      res.status = Status::interrupted;
+      break;
+    }
     if (observer.checkpoint && observer.checkpoint_every > 0 && it % observer.checkpoint_every == 0)
       observer.checkpoint(st);
 
     if (aa) {
-      const double residual = aa->residual_squared(buf.data() + 3);
+      const double residual = aa->residual_squared(buf.data() + kAnderson);
       if (trial && residual > residual_before_trial) {
         iter.unpack(plain);  // the trial made things worse: continue from the plain iterate
         aa->reset();
@@ -244,9 +254,9 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
       if (aa) aa->reset();  // the fixed-point map changed with rho
       continue;
     }
-    if (aa && aa->extrapolate(buf.data() + 3, s_in)) {
+    if (aa && aa->extrapolate(buf.data() + kAnderson, s_in)) {
       plain = f_out;
-      residual_before_trial = aa->residual_squared(buf.data() + 3);
+      residual_before_trial = aa->residual_squared(buf.data() + kAnderson);
       iter.unpack(s_in);
       trial = true;
     }

@@ -25,9 +25,8 @@ void add_gram_upper(Matrix& g, const double* block, Eigen::Index rows) {
 
 void symmetrize_from_upper(Matrix& g) { g.triangularView<Eigen::StrictlyLower>() = g.transpose(); }
 
-void symmetric_eigen(const Matrix& a, Vector& values, Matrix& vectors) {
-  const int n = static_cast<int>(a.rows());
-  vectors = a;
+void symmetric_eigen_in_place(Matrix& vectors, Vector& values) {
+  const int n = static_cast<int>(vectors.rows());
   values.resize(n);
   if (n == 0) return;
   int info = 0, lwork = -1, liwork = -1, iwork_query = 0;

@@ -8,8 +8,9 @@ namespace cadmm::lapack {
 void add_gram_upper(Matrix& g, const double* block_row_major, Eigen::Index rows);
 /// Copies the upper triangle of a symmetric matrix to the lower one.
 void symmetrize_from_upper(Matrix& g);
-/// Eigen-decomposition of a symmetric matrix (upper triangle read): a = V diag(values) V^T, via dsyevd.
-void symmetric_eigen(const Matrix& a, Vector& values, Matrix& vectors);
+/// Eigen-decomposition of a symmetric matrix in place (upper triangle read, overwritten by the
+/// eigenvectors V): a = V diag(values) V^T, via dsyevd.
+void symmetric_eigen_in_place(Matrix& a, Vector& values);
 /// Sets the OpenBLAS thread count.
 void set_threads(int n);
 

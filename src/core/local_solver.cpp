@@ -11,10 +11,11 @@ namespace {
 // H = V diag(lambda) V^T, so (H + rho I)^{-1} = V diag(1 / (lambda + rho)) V^T for every rho.
 class GramSolver final : public LocalSolver {
  public:
-  GramSolver(const Matrix& h, Matrix q, double yy, std::int64_t rows) : q_(std::move(q)), yy_(yy), rows_(rows) {
-    lapack::symmetric_eigen(h, eig_, vec_);
+  GramSolver(Matrix h, Matrix q, double yy, std::int64_t rows)
+      : q_(std::move(q)), yy_(yy), rows_(rows), vec_(std::move(h)) {
+    trace_ = vec_.trace();
+    lapack::symmetric_eigen_in_place(vec_, eig_);
     eig_ = eig_.cwiseMax(0.0);  // a Gram matrix is PSD; drop rounding noise below zero
-    trace_ = h.trace();
   }
   void solve(const Matrix& rhs, double rho, Matrix& x) const override {
     Matrix t = vec_.transpose() * rhs;
@@ -42,8 +43,8 @@ class GramSolver final : public LocalSolver {
   Matrix q_;
   double yy_;
   std::int64_t rows_;
-  Vector eig_;
   Matrix vec_;
+  Vector eig_;
   double trace_ = 0;
 };
 
@@ -51,8 +52,8 @@ class GramSolver final : public LocalSolver {
 class WoodburySolver final : public LocalSolver {
  public:
   WoodburySolver(Matrix b, Matrix c) : b_(std::move(b)), c_(std::move(c)) {
-    Matrix k = b_ * b_.transpose();
-    lapack::symmetric_eigen(k, eig_, vec_);
+    vec_ = b_ * b_.transpose();
+    lapack::symmetric_eigen_in_place(vec_, eig_);
     eig_ = eig_.cwiseMax(0.0);
     q_ = b_.transpose() * c_;
   }
@@ -88,8 +89,8 @@ class WoodburySolver final : public LocalSolver {
 
 }  // namespace
 
-std::unique_ptr<LocalSolver> make_gram_solver(const Matrix& h, Matrix q, double yy, std::int64_t rows) {
-  return std::make_unique<GramSolver>(h, std::move(q), yy, rows);
+std::unique_ptr<LocalSolver> make_gram_solver(Matrix h, Matrix q, double yy, std::int64_t rows) {
+  return std::make_unique<GramSolver>(std::move(h), std::move(q), yy, rows);
 }
 
 std::unique_ptr<LocalSolver> make_woodbury_solver(Matrix b_mat, Matrix c) {

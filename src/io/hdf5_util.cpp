@@ -66,6 +66,18 @@ std::string read_string_attribute(hid_t object, const std::string& name) {
   return out;
 }
 
+void check_output_path(const std::string& output, const std::string& option, const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path dir = fs::absolute(output, ec).parent_path();
+  if (!fs::is_directory(dir, ec)) throw UsageError(option + ": directory '" + dir.string() + "' does not exist");
+  if (::access(dir.c_str(), W_OK) != 0) throw UsageError(option + ": directory '" + dir.string() + "' is not writable");
+  if (fs::is_directory(output, ec)) throw UsageError(option + ": '" + output + "' is a directory");
+  for (const std::string& in : inputs)
+    if (fs::exists(output, ec) && fs::equivalent(output, in, ec))
+      throw UsageError(option + ": '" + output + "' is the input file; it would be replaced");
+}
+
 AtomicH5File::AtomicH5File(const std::string& path)
     : path_(path), tmp_(path + ".tmp-" + std::to_string(::getpid())) {
   silence_hdf5();

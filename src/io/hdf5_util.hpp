@@ -60,6 +60,10 @@ std::vector<std::int64_t> dataset_shape(hid_t dataset);
 /// Reads a variable- or fixed-length string attribute of an object; empty if absent.
 std::string read_string_attribute(hid_t object, const std::string& name);
 
+/// Checks before a long run that output can be created (its directory exists and is writable) and that it
+/// is not one of the inputs; throws UsageError naming the option.
+void check_output_path(const std::string& output, const std::string& option, const std::vector<std::string>& inputs);
+
 /// Writes a file to a temporary name and renames it into place on commit, so an existing file is never
 /// left truncated or half-written. Serial (one rank writes).
 class AtomicH5File {

@@ -114,7 +114,11 @@ def failed_run_leaves_existing_output_intact():
     cadmm(2, "solve", "--data", write("nan2.h5", Xn, y), "--output", out, expect=3)
     with open(out, "rb") as f:
         assert f.read() == b"precious"
-    cadmm(2, "solve", "--data", write("ok.h5", X, y), "--output", "/nonexistent-dir/x.h5", expect=1)
+    expect_error(2, 2, "does not exist", "solve", "--data", write("ok.h5", X, y), "--output", "/nonexistent-dir/x.h5")
+    data = write("ok.h5", X, y)
+    expect_error(1, 2, "input file", "solve", "--data", data, "--output", data)
+    with h5py.File(data) as f:
+        assert f["X"].shape == X.shape  # untouched
     assert not glob.glob(path("*.tmp-*")), glob.glob(path("*.tmp-*"))
 
 
@@ -126,6 +130,45 @@ def max_iter_is_status_with_warning_and_exit_0():
     assert "max-iter" in err, err
     with h5py.File(out) as f:
         assert f.attrs["status"] == "max_iter" and f.attrs["converged"] == 0 and f.attrs["iterations"] == 3
+
+
+@test
+def sigterm_stops_every_rank_with_exit_1_and_writes_nothing():
+    import signal
+    import subprocess
+    import time
+    from mpirun import mpi_env
+    X, y = small(4000, 100)
+    out = path("sig_out.h5")
+    # Tolerances that cannot be met: the run goes on until the signal.
+    cmd = ["mpirun", "--timeout", "60", "-np", "2", CADMM, "solve", "--data", write("sig.h5", X, y), "--output", out,
+           "--abs-tol", "0", "--rel-tol", "1e-300", "--gap-tol", "0", "--anderson-memory", "0",
+           "--max-iter", "2000000000", "--quiet"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=mpi_env(),
+                         start_new_session=True)
+    try:
+        time.sleep(2.5)
+        os.kill(p.pid, signal.SIGTERM)  # as Slurm does at the time limit; mpirun forwards it
+        _, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+    assert p.returncode == 1, (p.returncode, err)
+    assert "interrupted" in err, err
+    assert not os.path.exists(out)
+
+
+@test
+def lambda_zero_is_least_squares():
+    X, y = small(200, 6)
+    out = path("ls.h5")
+    cadmm(2, "solve", "--data", write("ok.h5", X, y), "--lambda", 0, "--output", out, "--quiet")
+    Xc, yc = X - X.mean(0), y - y.mean()
+    ref = np.linalg.lstsq(Xc, yc, rcond=None)[0]
+    with h5py.File(out) as f:
+        assert f.attrs["status"] == "converged", f.attrs["status"]
+        assert np.abs(f["coef"][()] - ref).max() < 1e-6 * np.abs(ref).max()
 
 
 @test
