@@ -3,6 +3,9 @@
 
 Run with Debian's python (/usr/bin/python3, python3-sklearn + python3-h5py):
     /usr/bin/python3 tests/data/make_fixtures.py tests/data/fixtures
+and, for the glmnet references (Debian's r-cran-glmnet and r-cran-hdf5r), afterwards:
+    Rscript tests/data/glmnet_reference.R tests/data/fixtures
+    /usr/bin/python3 tests/data/make_fixtures.py --glmnet tests/data/fixtures
 
 Each fixture FILE.h5 holds the data (X, y or renamed datasets) and a group /reference with:
   coef (d,) or (d, k), intercept, attributes lambda, penalty, l1_ratio, fit_intercept, standardize,
@@ -93,6 +96,33 @@ def write(path, X, Y, penalty, lam=None, ratio=None, l1_ratio=None, fit_intercep
     print(f"{os.path.basename(path)}: n={X.shape[0]} d={X.shape[1]} {penalty} lambda={lam:.6g}")
 
 
+def write_glmnet(directory):
+    """Turns each glmnet_<case>.csv written by glmnet_reference.R into a fixture glmnet_<case>.h5: the data
+    of the source fixture plus glmnet's solution as the reference (lasso, or l21 for two-dimensional y)."""
+    for csv in sorted(f for f in os.listdir(directory) if f.startswith("glmnet_") and f.endswith(".csv")):
+        with open(os.path.join(directory, csv)) as fh:
+            lam, lmax, intercept, standardize, source = fh.readline().strip().split(",")
+            rows = [[float(v) for v in line.split(",")] for line in fh if line.strip()]
+        with h5py.File(os.path.join(directory, source), "r") as src:
+            X, Y = src["X"][()], src["y"][()]
+        b, coef = np.array(rows[0]), np.array(rows[1:])
+        penalty = "l21" if Y.ndim == 2 else "l1"
+        if Y.ndim == 1:
+            b, coef = b[0], coef[:, 0]
+        fit_intercept, standardize = intercept == "1", standardize == "1"
+        cli = [f"--penalty {penalty}", f"--lambda {float(lam)!r}", f"--fit-intercept {str(fit_intercept).lower()}",
+               f"--standardize {str(standardize).lower()}"]
+        name = csv[:-4]
+        with h5py.File(os.path.join(directory, name + ".h5"), "w") as f:
+            f["X"], f["y"] = X, Y
+            g = f.create_group("reference")
+            g["coef"], g["intercept"] = coef, b
+            g.attrs.update(dict(lam=float(lam), lambda_max=float(lmax), penalty=penalty, l1_ratio=1.0,
+                                fit_intercept=int(fit_intercept), standardize=int(standardize), x_dataset="X",
+                                y_dataset="y", cli=" ".join(cli), source=f"glmnet on the data of {source}"))
+        print(f"{name}.h5: glmnet reference, {penalty}, lambda={float(lam):.6g}")
+
+
 def synthetic(n, d, k, seed, corr=0.3):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
@@ -141,4 +171,9 @@ def main(out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "fixtures"))
+    args = [a for a in sys.argv[1:] if a != "--glmnet"]
+    out_dir = args[0] if args else os.path.join(os.path.dirname(__file__), "fixtures")
+    if "--glmnet" in sys.argv:
+        write_glmnet(out_dir)
+    else:
+        main(out_dir)
