@@ -106,6 +106,9 @@ def main():
 
     if not np.isclose(attrs.get("lambda", np.nan), lam, rtol=1e-9):
         failures.append(f"lambda {attrs.get('lambda')} != reference {lam}")
+    # lambda_max as the reference implementation defines it (glmnet's first path value, or the formula).
+    if not np.isclose(attrs.get("lambda_max", np.nan), at["lambda_max"], rtol=1e-8):
+        failures.append(f"lambda_max {attrs.get('lambda_max')} != reference {at['lambda_max']}")
     obj = objective(X, Y, coef, b, lam, a, grouped, inv_scale)
     obj_ref = objective(X, Y, ref_coef, ref_b, lam, a, grouped, inv_scale)
     rel_obj = (obj - obj_ref) / abs(obj_ref)
