@@ -30,7 +30,7 @@ struct Settings {
   double rel_tol = 1e-7;                    ///< relative tolerance of the residual test, Boyd et al. (3.12)
   double gap_tol = 1e-10;                   ///< relative duality gap also required to stop; 0 disables
   int gap_every = 10;                       ///< evaluate objective and duality gap every this many iterations
-  int anderson_memory = 5;                  ///< Anderson acceleration of (z, u) with this memory; 0 disables
+  int anderson_memory = 10;                 ///< Anderson acceleration of (z, u) with this memory; 0 disables
 
   /// The l1 share a actually used: 1 for l1, 0 for l2, l1_ratio (or its default) otherwise.
   double effective_l1_ratio() const;
