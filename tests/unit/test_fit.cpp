@@ -185,3 +185,36 @@ TEST(Fit, MismatchedRowsIsADataError) {
   SerialCommunicator comm;
   EXPECT_THROW(fit(RowMatrix::Random(5, 2), RowMatrix::Random(4, 1), Settings{}, comm), DataError);
 }
+
+TEST(Fit, CheckpointHookAndResumeFromItsState) {
+  const Data s = make_data(200, 8, 2, 21);
+  SerialCommunicator comm;
+  LocalDataBuilder b(200, 8, 2);
+  RowMatrix x = s.x;
+  b.add_rows(x, s.y);
+  const PreparedProblem problem = prepare(std::move(b), true, false, comm);
+  Settings st;
+  st.penalty = Penalty::elasticnet;
+  st.lambda_ratio = 0.05;
+  st.adaptive_rho = false;  // rho history and Anderson memory are not part of the state
+  st.anderson_memory = 0;
+  st.max_iter = 10;
+  st.abs_tol = st.rel_tol = 1e-300;
+
+  std::vector<int> at;
+  AdmmState saved;
+  AdmmObserver obs;
+  obs.checkpoint_every = 3;
+  obs.checkpoint = [&](const AdmmState& state) {
+    at.push_back(state.iteration);
+    if (state.iteration == 6) saved = state;
+  };
+  const FitResult straight = fit(problem, st, comm, obs);
+  EXPECT_EQ(at, (std::vector<int>{3, 6, 9}));
+  ASSERT_EQ(saved.iteration, 6);
+
+  const FitResult resumed = fit(problem, st, comm, {}, &saved);
+  EXPECT_EQ(resumed.admm.state.iteration, 10);
+  EXPECT_EQ(resumed.admm.history.size(), 4u);  // iterations 7..10
+  EXPECT_EQ((resumed.admm.state.z - straight.admm.state.z).cwiseAbs().maxCoeff(), 0.0);
+}
