@@ -93,13 +93,16 @@ void DenseReader::read_rows(RowRange range, std::size_t block_bytes,
                             const std::function<void(RowMatrix&, RowMatrix&)>& sink) const {
   const std::int64_t d = layout_.features, k = layout_.targets;
   std::int64_t block = std::max<std::int64_t>(1, static_cast<std::int64_t>(block_bytes / (8 * d)));
-  // Whole chunks per read avoid decoding a chunk twice.
-  if (layout_.x_chunked && layout_.x_chunk_rows > 0 && block > layout_.x_chunk_rows)
-    block -= block % layout_.x_chunk_rows;
+  // A read that covers part of a chunk still reads and decodes all of it (parallel HDF5 keeps no chunk
+  // cache here), so blocks hold whole chunks and end on chunk boundaries: each chunk is decoded once.
+  const std::int64_t chunk = layout_.x_chunked ? layout_.x_chunk_rows : 0;
+  if (chunk > 0) block = std::max(chunk, block - block % chunk);
   block = std::min(block, std::max<std::int64_t>(range.size(), 1));
   RowMatrix x(block, d), y(block, k);
-  for (std::int64_t r0 = range.begin; r0 < range.end; r0 += block) {
-    const std::int64_t m = std::min(block, range.end - r0);
+  for (std::int64_t r0 = range.begin, r1; r0 < range.end; r0 = r1) {
+    r1 = std::min(range.end, r0 + block);
+    if (chunk > 0 && r1 < range.end && r1 % chunk != 0 && r1 - r1 % chunk > r0) r1 -= r1 % chunk;
+    const std::int64_t m = r1 - r0;
     if (m != x.rows()) {
       x.resize(m, d);
       y.resize(m, k);

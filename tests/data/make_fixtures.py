@@ -85,7 +85,8 @@ def write(path, X, Y, penalty, lam=None, ratio=None, l1_ratio=None, fit_intercep
     if y_name != "y":
         cli.append(f"--y-dataset {y_name}")
     with h5py.File(path, "w") as f:
-        f.create_dataset(x_name, data=Xs, chunks=(chunk, X.shape[1]) if chunk else None)
+        f.create_dataset(x_name, data=Xs, chunks=(chunk, X.shape[1]) if chunk else None,
+                         compression="gzip" if chunk else None)
         f.create_dataset(y_name, data=Y)
         g = f.create_group("reference")
         g.create_dataset("coef", data=coef)
@@ -161,7 +162,8 @@ def main(out):
           fit_intercept=False, standardize=True, source="synthetic, scaled and shifted columns")
     write(p("ridge_std"), Xs1 * np.linspace(0.1, 10, 30) + 3, ys1, "l2", lam=0.1, standardize=True,
           source="synthetic, scaled and shifted columns")
-    write(p("lasso_float32_chunked"), Xs1, ys1, "l1", ratio=0.1, float32=True, chunk=64, source="synthetic")
+    write(p("lasso_float32_chunked"), Xs1, ys1, "l1", ratio=0.1, float32=True, chunk=64,
+          source="synthetic, float32, chunked and gzip-compressed")
     write(p("lasso_renamed"), Xs1, ys1, "l1", ratio=0.1, x_name="data/features", y_name="data/target",
           source="synthetic, datasets in a group")
     Xw, yw = synthetic(60, 150, 1, 3)
