@@ -185,16 +185,17 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
   }
   const auto t0 = std::chrono::steady_clock::now();
   int last_adapt = st.iteration;
-  // Layout: {||x-z||^2, ||x||^2, ||u||^2, stop requested, Anderson products...}.
-  constexpr int kAnderson = 4;
+  // Layout of the per-iteration reduction: {||x-z||^2, ||x||^2, ||u||^2, stop requested, Anderson products}.
+  constexpr int kStop = 3, kAnderson = 4;
   std::vector<double> buf(kAnderson + (aa ? aa->products_size() : 0));
+  bool evaluated_last = false;  // res.optimality already belongs to the final z
 
   for (int it = st.iteration + 1; it <= settings.max_iter; ++it) {
     if (aa) iter.pack(s_in);
     iter.step();
     // One reduction for the residual norms and, when accelerating, the inner products of the history.
     iter.local_norms(buf.data());
-    buf[3] = observer.stop_requested && observer.stop_requested() ? 1.0 : 0.0;
+    buf[kStop] = observer.stop_requested && observer.stop_requested() ? 1.0 : 0.0;
     if (aa) {
       iter.pack(f_out);
       aa->record(s_in, f_out);
@@ -210,11 +211,12 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
     const bool residuals_ok = rec.r_norm <= rec.eps_pri && rec.s_norm <= rec.eps_dual;
     rec.objective = rec.gap = std::numeric_limits<double>::quiet_NaN();
     bool gap_ok = !use_gap;
-    if (residuals_ok || it % settings.gap_every == 0 || it == start.iteration + 1) {
-      const Optimality o = evaluate(problem, st.z, comm);
-      rec.objective = o.objective;
-      rec.gap = o.gap;
-      gap_ok = gap_ok || o.gap <= settings.gap_tol * std::max(std::abs(o.objective), 1e-300);
+    evaluated_last = residuals_ok || it % settings.gap_every == 0 || it == start.iteration + 1;
+    if (evaluated_last) {
+      res.optimality = evaluate(problem, st.z, comm);
+      rec.objective = res.optimality.objective;
+      rec.gap = res.optimality.gap;
+      gap_ok = gap_ok || rec.gap <= settings.gap_tol * std::max(std::abs(rec.objective), 1e-300);
     }
     rec.seconds = seconds_since(t0);
     res.history.push_back(rec);
@@ -232,23 +234,22 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
       res.status = Status::converged;
       break;
     }
-    if (buf[3] > 0) {
+    if (buf[kStop] > 0) {
       res.status = Status::interrupted;
       break;
     }
     if (observer.checkpoint && observer.checkpoint_every > 0 && it % observer.checkpoint_every == 0)
       observer.checkpoint(st);
 
-    if (aa) {
-      const double residual = aa->residual_squared(buf.data() + kAnderson);
-      if (trial && residual > residual_before_trial) {
-        iter.unpack(plain);  // the trial made things worse: continue from the plain iterate
-        aa->reset();
-        trial = false;
-        continue;
-      }
+    const double residual = aa ? aa->residual_squared(buf.data() + kAnderson) : 0.0;
+    if (trial && residual > residual_before_trial) {
+      iter.unpack(plain);  // the trial made things worse: continue from the plain iterate
+      aa->reset();
       trial = false;
+      evaluated_last = false;
+      continue;
     }
+    trial = false;
     if (settings.adaptive_rho && it - last_adapt >= 5 && iter.adapt_rho(rec, buf.data()) != 1) {
       last_adapt = it;
       if (aa) aa->reset();  // the fixed-point map changed with rho
@@ -256,12 +257,16 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
     }
     if (aa && aa->extrapolate(buf.data() + kAnderson, s_in)) {
       plain = f_out;
-      residual_before_trial = aa->residual_squared(buf.data() + kAnderson);
+      residual_before_trial = residual;
       iter.unpack(s_in);
       trial = true;
+      evaluated_last = false;
     }
   }
-  res.optimality = evaluate(problem, st.z, comm);
+  // Stopped by the iteration cap right after an extrapolation: return the plain ADMM iterate (a prox output,
+  // exactly sparse), not the extrapolated point.
+  if (trial) iter.unpack(plain);
+  if (!evaluated_last) res.optimality = evaluate(problem, st.z, comm);
   res.state = st;
   return res;
 }
