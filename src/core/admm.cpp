@@ -265,7 +265,7 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
   }
   // Stopped by the iteration cap right after an extrapolation: return the plain ADMM iterate (a prox output,
   // exactly sparse), not the extrapolated point.
-  if (trial) iter.unpack(plain);
+  if (res.status == Status::max_iter && trial) iter.unpack(plain);
   if (!evaluated_last) res.optimality = evaluate(problem, st.z, comm);
   res.state = st;
   return res;
