@@ -165,6 +165,14 @@ TEST(Fit, IterationCapIsAStatusNotAnError) {
   EXPECT_EQ(r.admm.status, Status::max_iter);
   EXPECT_EQ(r.admm.state.iteration, 2);
   EXPECT_EQ(r.admm.history.size(), 2u);
+  // Whatever iteration the cap falls on (Anderson steps included), the answer is a prox output: a lasso
+  // on data whose truth has zeros must return exact zeros.
+  const Data sparse = make_data(300, 12, 1, 9);
+  for (int cap = 3; cap <= 15; ++cap) {
+    st.max_iter = cap;
+    const FitResult c = fit(sparse.x, sparse.y, st, comm);
+    EXPECT_GT((c.coef.array() == 0).count(), 0) << "cap " << cap;
+  }
 }
 
 TEST(Fit, ReportedGapBoundsTheTrueSuboptimality) {
