@@ -165,8 +165,8 @@ TEST(Fit, IterationCapIsAStatusNotAnError) {
   EXPECT_EQ(r.admm.status, Status::max_iter);
   EXPECT_EQ(r.admm.state.iteration, 2);
   EXPECT_EQ(r.admm.history.size(), 2u);
-  // Whatever iteration the cap falls on (Anderson steps included), the answer is a prox output: a lasso
-  // on data whose truth has zeros must return exact zeros.
+  // Whatever iteration the cap falls on (Anderson steps included), the answer is the consensus variable,
+  // not a local x: a lasso on data whose truth has zeros keeps exact zeros.
   const Data sparse = make_data(300, 12, 1, 9);
   for (int cap = 3; cap <= 15; ++cap) {
     st.max_iter = cap;
