@@ -4,7 +4,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${CADMM_BUILD_DIR:-$ROOT/build}"
 PACKAGES=(build-essential cmake libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libeigen3-dev
           libboost-program-options-dev libgtest-dev libopenblas-dev python3-numpy python3-scipy python3-h5py
-          python3-sklearn)
+          python3-sklearn slurm-wlm munge)
 
 install_dependencies() {
   local missing=()

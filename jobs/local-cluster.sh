@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# A real multi-node Slurm on this one machine, for trying the batch scripts: slurmctld plus one slurmd per
+# node (Debian's build allows several slurmd on one host), authenticated by munge.
+#   jobs/local-cluster.sh start [NODES]   # default 3 nodes node1..nodeN, 2 CPUs each; prints SLURM_CONF
+#   jobs/local-cluster.sh stop            # stops exactly the daemons it started (by their pid files)
+# Needs root and Debian's slurm-wlm and munge (installed when missing). CADMM_SLURM_DIR (state, logs,
+# sockets) and CADMM_SLURM_PORT (controller port; nodes use the next ones) let two clusters coexist.
+set -euo pipefail
+DIR="${CADMM_SLURM_DIR:-/tmp/cadmm-slurm}"
+PORT="${CADMM_SLURM_PORT:-16817}"
+CONF="$DIR/slurm.conf"
+
+stop() {
+  for pidfile in "$DIR"/*.pid; do
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$pidfile"
+  done
+}
+
+start() {
+  local nodes="${1:-3}" host
+  host=$(hostname)
+  if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge
+  fi
+  stop
+  mkdir -p "$DIR/state"
+  # munge: a key and a daemon of our own (socket and pid under $DIR).
+  [ -f "$DIR/munge.key" ] || dd if=/dev/urandom of="$DIR/munge.key" bs=1024 count=1 2>/dev/null
+  chmod 600 "$DIR/munge.key"
+  munged --force --key-file="$DIR/munge.key" --socket="$DIR/munge.socket" --pid-file="$DIR/munged.pid" \
+         --log-file="$DIR/munged.log" --seed-file="$DIR/munge.seed"
+  cat > "$CONF" <<CONF
+ClusterName=cadmm-local
+SlurmctldHost=$host
+SlurmctldPort=$PORT
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+AuthInfo=socket=$DIR/munge.socket
+CredType=cred/munge
+StateSaveLocation=$DIR/state
+SlurmctldPidFile=$DIR/slurmctld.pid
+SlurmctldLogFile=$DIR/slurmctld.log
+SlurmdSpoolDir=$DIR/slurmd.%n
+SlurmdPidFile=$DIR/slurmd.%n.pid
+SlurmdLogFile=$DIR/slurmd.%n.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+MpiDefault=none
+SwitchType=switch/none
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+ReturnToService=2
+JobCompType=jobcomp/none
+NodeName=node[1-$nodes] NodeHostname=$host NodeAddr=127.0.0.1 Port=$((PORT + 1))-$((PORT + nodes)) CPUs=2 State=UNKNOWN
+PartitionName=local Nodes=node[1-$nodes] Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
+CONF
+  export SLURM_CONF="$CONF"
+  slurmctld -f "$CONF"
+  for i in $(seq "$nodes"); do
+    mkdir -p "$DIR/slurmd.node$i"
+    slurmd -f "$CONF" -N "node$i"
+  done
+  for _ in $(seq 100); do
+    [ "$(sinfo -h -o '%T' 2>/dev/null | grep -c idle)" -ge 1 ] && break
+    sleep 0.2
+  done
+  sinfo
+  echo "export SLURM_CONF=$CONF"
+}
+
+case "${1:-}" in
+  start) start "${2:-3}" ;;
+  stop) stop ;;
+  *) echo "usage: $0 start [NODES] | stop" >&2; exit 2 ;;
+esac
