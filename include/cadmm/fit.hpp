@@ -13,6 +13,7 @@ struct FitResult {
   double lambda = 0;      ///< lambda used
   double lambda_max = 0;  ///< smallest lambda with W = 0
   double l1_ratio = 1;    ///< a used
+  double factor_seconds = 0;  ///< time spent factoring the local term (the rest of the fit is iterations)
   AdmmResult admm;        ///< status, residuals, objective, history, final iterate
 };
 

@@ -122,7 +122,9 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   const double comm_before = comm.seconds_in_collectives();
   const FitResult result = fit(problem, settings, comm, observer);
   if (!result.admm.history.empty()) progress.finish(result.admm.history.back());
-  t.iterations = clock.lap();
+  const double fit_seconds = clock.lap();
+  t.setup += result.factor_seconds;
+  t.iterations = fit_seconds - result.factor_seconds;
   t.communication = comm.seconds_in_collectives() - comm_before;
 
   if (result.admm.status == Status::interrupted)
@@ -135,7 +137,7 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   facts.n_features = layout.features;
   facts.n_targets = layout.targets;
   facts.y_is_1d = layout.y_is_1d;
-  facts.solve_seconds = t.iterations;
+  facts.solve_seconds = fit_seconds;
   collectively(comm, [&] {
     if (root) io::write_result(output, result, facts);
   });

@@ -1,6 +1,7 @@
 #include "cadmm/fit.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "cadmm/error.hpp"
@@ -43,8 +44,10 @@ FitResult fit(const PreparedProblem& problem, const Settings& settings, Communic
   const ColumnScaling scaling = column_scaling(problem, ap.penalty.l2_weight);
   ap.penalty.feature_weight = scaling.penalty_weight;
   std::unique_ptr<LocalSolver> local;
+  const auto t0 = std::chrono::steady_clock::now();
   // The factorization can fail on one rank only; agree before the loop's first reduction.
   collectively(comm, [&] { local = problem.block.factor(scaling.column, static_cast<double>(problem.n_rows)); });
+  r.factor_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ap.local = local.get();
   ap.active_ranks = problem.active_ranks;
   // Each rank's Hessian is about 1/N of the global one, whose trace is sum_j curv_j s_j^2: start rho at the

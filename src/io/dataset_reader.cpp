@@ -22,8 +22,13 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
   if (!ds.valid()) throw DataError("cannot open " + where(path, name));
   Handle type(H5Dget_type(ds.get()), H5Tclose);
   const std::size_t size = H5Tget_size(type.get());
-  if (H5Tget_class(type.get()) != H5T_FLOAT || (size != 4 && size != 8))
-    throw DataError(where(path, name) + " has an unsupported element type (expected float32 or float64)");
+  const H5T_class_t cls = H5Tget_class(type.get());
+  if (cls != H5T_FLOAT || (size != 4 && size != 8)) {
+    const char* kind = cls == H5T_INTEGER ? "integer" : cls == H5T_STRING ? "string" : cls == H5T_FLOAT ? "float"
+                                                                                                         : "non-numeric";
+    throw DataError(where(path, name) + " has an unsupported element type (" + kind + ", " + std::to_string(8 * size) +
+                    " bits); cadmm reads float32 or float64 (with NumPy: array.astype('float64'))");
+  }
   return ds;
 }
 

@@ -69,7 +69,7 @@ void write_file(const SyntheticSpec& spec, const GenerateOutput& out, MpiCommuni
                 const std::string& tmp) {
   Handle file, x, y, truth, intercept;
   collectively(mc, [&] {
-    Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+    Handle fapl = file_access();
     H5Pset_fapl_mpio(fapl.get(), comm, MPI_INFO_NULL);
     file = Handle(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
     if (!file.valid()) throw RuntimeFailure("cannot create output file '" + out.path + "' (temporary " + tmp + ")");

@@ -11,6 +11,13 @@ namespace cadmm::io {
 
 void silence_hdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 
+Handle file_access() {
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  // Parallel file systems often have no flock(); HDF5 would then refuse to open any file.
+  H5Pset_file_locking(fapl.get(), 1, 1);
+  return fapl;
+}
+
 Handle open_file_read(const std::string& path, MPI_Comm comm) {
   silence_hdf5();
   std::error_code ec;
@@ -18,7 +25,7 @@ Handle open_file_read(const std::string& path, MPI_Comm comm) {
   if (std::filesystem::is_directory(path, ec)) throw DataError("data file '" + path + "' is a directory");
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw DataError("data file '" + path + "' is not a readable HDF5 file");
-  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  Handle fapl = file_access();
   if (comm != MPI_COMM_NULL) H5Pset_fapl_mpio(fapl.get(), comm, MPI_INFO_NULL);
   Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
   if (!f.valid()) throw DataError("cannot open data file '" + path + "' as HDF5");
@@ -81,7 +88,7 @@ void check_output_path(const std::string& output, const std::string& option, con
 AtomicH5File::AtomicH5File(const std::string& path)
     : path_(path), tmp_(path + ".tmp-" + std::to_string(::getpid())) {
   silence_hdf5();
-  file_ = Handle(H5Fcreate(tmp_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+  file_ = Handle(H5Fcreate(tmp_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, file_access().get()), H5Fclose);
   if (!file_.valid()) throw RuntimeFailure("cannot create output file '" + path_ + "' (temporary " + tmp_ + ")");
 }
 

@@ -47,6 +47,9 @@ class Handle {
 /// Turns off HDF5's automatic error-stack printing; cadmm reports errors itself.
 void silence_hdf5();
 
+/// A file-access property list that uses file locking where the file system supports it.
+Handle file_access();
+
 /// Opens an existing file read-only; through MPI-IO on comm when comm != MPI_COMM_NULL (collective).
 /// Throws DataError naming the file when it is missing or not HDF5.
 Handle open_file_read(const std::string& path, MPI_Comm comm);
