@@ -83,6 +83,11 @@ struct PreparedProblem {
   Vector penalty_scale() const;
 };
 
+/// Peak bytes one rank holds for rows x d local data with k targets: for the Gram form (rows >= d) the
+/// centered Gram and its eigenvectors, d x d each; for the Woodbury form the centered rows, their scaled copy
+/// and the rows x rows eigenvectors; plus the d x k iterates and Anderson history.
+double local_memory_bytes(std::int64_t rows, std::int64_t d, std::int64_t k);
+
 /// Makes means and variances global and centers the local data; collective. Throws DataError on no rows.
 PreparedProblem prepare(LocalDataBuilder data, bool fit_intercept, bool standardize, Communicator& comm);
 

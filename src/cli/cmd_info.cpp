@@ -4,6 +4,7 @@
 
 #include "cadmm/error.hpp"
 #include "cadmm/partition.hpp"
+#include "cadmm/problem.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "cli/report.hpp"
@@ -46,7 +47,7 @@ int run_info(const Args& args, MpiCommunicator& comm) {
   });
   if (comm.rank() != 0) return 0;
   const io::DataLayout& l = reader->layout();
-  const double d = static_cast<double>(l.features), k = static_cast<double>(l.targets);
+  const double d = static_cast<double>(l.features);
   std::error_code ec;
   const auto size = std::filesystem::file_size(file, ec);
   std::printf("%s (%s)\n", file.c_str(), ec ? "?" : bytes_text(static_cast<double>(size)).c_str());
@@ -61,9 +62,7 @@ int run_info(const Args& args, MpiCommunicator& comm) {
     const RowRange range = partition_rows(l.rows, r, ranks);
     const double m = static_cast<double>(range.size());
     const bool tall = m >= d && m > 0;
-    // Gram form: the centered Gram and the eigenvectors (d x d each); Woodbury: the centered rows, their
-    // scaled copy and the m x m eigenvectors; plus d x k iterates (x, z, u, Anderson history).
-    const double mem = tall ? 8 * (2 * d * d + 20 * d * k) : 8 * (2 * m * d + m * m + 2 * m * k + 20 * d * k);
+    const double mem = local_memory_bytes(range.size(), l.features, l.targets);
     if (ranks <= 16 || r < 4 || r >= ranks - 2)
       std::printf("  %6d %12lld %10s %14s\n", r, static_cast<long long>(range.size()),
                   m == 0 ? "idle" : tall ? "gram" : "woodbury", bytes_text(mem).c_str());

@@ -1,4 +1,6 @@
 // `cadmm solve`: read this rank's rows, prepare, run ADMM, write the result (SPEC sections 4-5).
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -24,6 +26,21 @@ const char* kUsage =
     "Examples:\n"
     "  cadmm solve --data demo.h5 --penalty l1 --lambda-ratio 0.1 --output lasso.h5\n"
     "  mpirun -np 4 cadmm solve --config configs/elasticnet.ini --lambda 0.01\n\n";
+
+// Throws UsageError when this rank's share of the node's memory cannot hold its local data.
+void check_memory(std::int64_t rows, const io::DataLayout& l, const MpiCommunicator& comm) {
+  const double need = local_memory_bytes(rows, l.features, l.targets);
+  const double node = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  const double share = node / std::max(1, comm.ranks_on_node());
+  if (node <= 0 || need <= 0.9 * share) return;
+  const bool tall = rows >= l.features;
+  throw UsageError("this rank would need about " + fmt(need / (1 << 30), "%.1f") + " GiB for its local " +
+                   (tall ? "Gram factorization" : "rows and their factorization") + " but has " +
+                   fmt(share / (1 << 30), "%.1f") + " GiB (its share of the node); " +
+                   (tall ? "the Gram form needs 2 d^2 doubles whatever the rank count: use fewer ranks per node"
+                         : "spread the rows over more nodes") +
+                   " (plan: cadmm info FILE --ranks P)");
+}
 
 // Distinct phases of the run, for the summary.
 struct Phases {
@@ -92,6 +109,8 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   });
   const io::DataLayout layout = reader->layout();
   const RowRange range = partition_rows(layout.rows, comm.rank(), comm.size());
+  // An out-of-memory kill would take the job down without a word: refuse a plan that cannot fit.
+  collectively(comm, [&] { check_memory(range.size(), layout, comm); });
   LocalDataBuilder builder(range.size(), layout.features, layout.targets);
   double accumulate_seconds = 0;
   collectively(comm, [&] {

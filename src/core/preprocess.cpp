@@ -114,6 +114,13 @@ Vector PreparedProblem::penalty_scale() const {
   return p;
 }
 
+double local_memory_bytes(std::int64_t rows, std::int64_t d, std::int64_t k) {
+  const double m = static_cast<double>(rows), dd = static_cast<double>(d), kk = static_cast<double>(k);
+  const double iterates = 30 * dd * kk;  // x, z, u, their copies and 2 x 10 Anderson columns
+  const bool tall = rows >= d && rows > 0;
+  return 8 * (tall ? 2 * dd * dd + iterates : 2 * m * dd + m * m + 2 * m * kk + iterates);
+}
+
 PreparedProblem prepare(LocalDataBuilder data, bool fit_intercept, bool standardize, Communicator& comm) {
   const Eigen::Index d = data.features(), k = data.targets();
   PreparedProblem p;

@@ -104,6 +104,17 @@ def data_errors_exit_3_and_name_the_problem():
 
 
 @test
+def a_plan_that_cannot_fit_in_memory_is_refused_before_reading():
+    # 60,000 x 60,000 float64 (29 GB) declared but never written: HDF5 allocates it lazily.
+    p = path("huge.h5")
+    with h5py.File(p, "w") as f:
+        f.create_dataset("X", shape=(60000, 60000), dtype="f8")
+        f["y"] = np.zeros(60000)
+    expect_error(2, 2, "GiB", "solve", "--data", p, "--output", path("huge_out.h5"))
+    os.remove(p)
+
+
+@test
 def failed_run_leaves_existing_output_intact():
     X, y = small()
     Xn = X.copy()
