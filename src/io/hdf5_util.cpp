@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "cadmm/communicator.hpp"
 #include "cadmm/error.hpp"
+#include "cadmm/mpi_communicator.hpp"
 
 namespace cadmm::io {
 
@@ -20,11 +22,20 @@ Handle file_access() {
 
 Handle open_file_read(const std::string& path, MPI_Comm comm) {
   silence_hdf5();
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw DataError("data file '" + path + "' does not exist");
-  if (std::filesystem::is_directory(path, ec)) throw DataError("data file '" + path + "' is a directory");
-  if (H5Fis_hdf5(path.c_str()) <= 0)
-    throw DataError("data file '" + path + "' is not a readable HDF5 file");
+  const auto check = [&] {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) throw DataError("data file '" + path + "' does not exist");
+    if (std::filesystem::is_directory(path, ec)) throw DataError("data file '" + path + "' is a directory");
+    if (H5Fis_hdf5(path.c_str()) <= 0) throw DataError("data file '" + path + "' is not a readable HDF5 file");
+  };
+  // The MPI-IO open below is collective: a file that some nodes cannot see (a node-local path) must fail on
+  // every rank before anyone enters it.
+  if (comm != MPI_COMM_NULL) {
+    MpiCommunicator mc(comm);
+    collectively(mc, check);
+  } else {
+    check();
+  }
   Handle fapl = file_access();
   if (comm != MPI_COMM_NULL) H5Pset_fapl_mpio(fapl.get(), comm, MPI_INFO_NULL);
   Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);

@@ -23,21 +23,23 @@ void raise_if_any(Communicator& comm, std::exception_ptr local_failure) {
   double code = static_cast<double>(ExitCode::failure);
   std::string message;
   if (comm.rank() == root) {
+    bool agreed_before = false;
     try {
       std::rethrow_exception(local_failure);
     } catch (const Error& e) {
       code = static_cast<double>(e.code());
       message = e.what();
+      agreed_before = e.collective();  // already names the rank that found it
     } catch (const std::exception& e) {
       message = std::string("internal error: ") + e.what();
     } catch (...) {
       message = "internal error: unknown exception";
     }
-    if (comm.size() > 1) message += " (rank " + std::to_string(root) + ")";
+    if (comm.size() > 1 && !agreed_before) message += " (rank " + std::to_string(root) + ")";
   }
   comm.broadcast(&code, sizeof code, root);
   comm.broadcast(message, root);
-  throw_error(static_cast<ExitCode>(static_cast<int>(code)), message);
+  throw_error(static_cast<ExitCode>(static_cast<int>(code)), message, true);
 }
 
 }  // namespace cadmm

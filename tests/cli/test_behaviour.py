@@ -115,6 +115,20 @@ def a_plan_that_cannot_fit_in_memory_is_refused_before_reading():
 
 
 @test
+def a_file_that_only_some_ranks_see_fails_everywhere_without_hanging():
+    # As with a node-local path: rank 1 is given a file that does not exist, the others a good one.
+    X, y = small()
+    good = write("ok.h5", X, y)
+    wrapper = path("per_rank.sh")
+    with open(wrapper, "w") as f:
+        f.write('#!/bin/sh\nif [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then d=%s; else d=%s; fi\nexec "$@" --data "$d"\n'
+                % (path("node_local.h5"), good))
+    os.chmod(wrapper, 0o755)
+    _, _, err = run_cadmm(wrapper, 3, [CADMM, "solve", "--output", path("x.h5")], expect=3)
+    assert "node_local.h5" in err and "(rank 1)" in err and err.count("cadmm: error") == 1, err
+
+
+@test
 def failed_run_leaves_existing_output_intact():
     X, y = small()
     Xn = X.copy()
