@@ -47,9 +47,8 @@ void write_file(const SyntheticSpec& spec, const GenerateOutput& out, MpiCommuni
 void write_synthetic(const SyntheticSpec& spec, const GenerateOutput& out, MPI_Comm comm) {
   silence_hdf5();
   MpiCommunicator mc(comm);
-  collectively(mc, [&] {
-    if (mc.rank() == 0) check_output_path(out.path, "--output", {});
-  });
+  // Every rank writes, so every rank must see a writable directory before the collective create.
+  collectively(mc, [&] { check_output_path(out.path, "--output", {}); });
   // Every rank must use the same temporary name: take rank 0's pid.
   double pid = static_cast<double>(::getpid());
   mc.broadcast(&pid, sizeof pid, 0);
