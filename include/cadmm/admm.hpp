@@ -47,6 +47,7 @@ struct Optimality {
 struct AdmmResult {
   AdmmState state;   ///< final iterate (z is the solution)
   Status status = Status::max_iter;
+  bool polished = false;  ///< z is the polished point (certified by the duality gap), not an ADMM iterate
   double r_norm = 0, s_norm = 0;
   Optimality optimality;
   std::vector<IterationRecord> history;

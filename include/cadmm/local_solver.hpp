@@ -2,6 +2,7 @@
 /// \file The rank-local least-squares term f_i(x) = 1/(2n) ||A_i x - b_i||^2 and its factorization.
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "cadmm/types.hpp"
 
@@ -23,6 +24,8 @@ class LocalSolver {
   virtual void solve(const Matrix& rhs, double rho, Matrix& x) const = 0;
   /// Residual statistics at z (objective, duality gap, KKT checks).
   virtual LocalFit fit_at(const Matrix& z) const = 0;
+  /// The block of A_i^T A_i / n on the given features (rows and columns), for polishing.
+  virtual Matrix hessian_block(const std::vector<Eigen::Index>& features) const = 0;
   /// A_i^T b_i / n, d x k.
   virtual const Matrix& q() const = 0;
   /// trace(A_i^T A_i / n).

@@ -31,6 +31,7 @@ struct Settings {
   double gap_tol = 1e-10;                   ///< relative duality gap also required to stop; 0 disables
   int gap_every = 10;                       ///< evaluate objective and duality gap every this many iterations
   int anderson_memory = 10;                 ///< Anderson acceleration of (z, u) with this memory; 0 disables
+  bool polish = true;                       ///< solve exactly on a support that held for 10 iterations
 
   /// The l1 share a actually used: 1 for l1, 0 for l2, l1_ratio (or its default) otherwise.
   double effective_l1_ratio() const;

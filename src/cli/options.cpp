@@ -94,6 +94,9 @@ po::options_description solver_options() {
      "evaluate objective and duality gap every N iterations")
     ("anderson-memory", po::value<int>()->default_value(def.anderson_memory)->value_name("M"),
      "Anderson acceleration memory (0 disables)")
+    ("polish", po::value<std::string>()->value_name("BOOL"),
+     "solve exactly on the support of the iterate once it holds for 10 iterations, kept only if the duality gap "
+     "certifies it (default true)")
     ("progress-seconds", po::value<double>()->default_value(1.0)->value_name("S"),
      "print a progress line at most every S seconds");
   return o;
@@ -118,6 +121,7 @@ Settings settings_from(const po::variables_map& vm) {
   s.gap_tol = vm["gap-tol"].as<double>();
   s.gap_every = vm["gap-every"].as<int>();
   s.anderson_memory = vm["anderson-memory"].as<int>();
+  s.polish = bool_option(vm, "polish", s.polish);
   s.validate();
   return s;
 }

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "core/anderson.hpp"
+#include "core/polish.hpp"
 
 namespace cadmm {
 
@@ -176,7 +177,7 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
   // start) needs no iteration.
   if (use_gap) {
     const Optimality o = evaluate(problem, st.z, comm);
-    if (o.gap <= settings.gap_tol * std::max(std::abs(o.objective), 1e-300)) {
+    if (o.gap <= settings.gap_tol * std::max(std::abs(o.objective), 1e-300)) {  // as gap_certifies below
       res.status = Status::converged;
       res.optimality = o;
       res.state = st;
@@ -189,6 +190,12 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
   constexpr int kStop = 3, kAnderson = 4;
   std::vector<double> buf(kAnderson + (aa ? aa->products_size() : 0));
   bool evaluated_last = false;  // res.optimality already belongs to the final z
+  const auto gap_certifies = [&](const Optimality& o) {
+    return o.gap <= settings.gap_tol * std::max(std::abs(o.objective), 1e-300);
+  };
+  // Polishing is tried once per support (the nonzero pattern of z) that has held for 10 iterations.
+  Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic> support;
+  int support_age = 0;
 
   for (int it = st.iteration + 1; it <= settings.max_iter; ++it) {
     if (aa) iter.pack(s_in);
@@ -216,7 +223,7 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
       res.optimality = evaluate(problem, st.z, comm);
       rec.objective = res.optimality.objective;
       rec.gap = res.optimality.gap;
-      gap_ok = gap_ok || rec.gap <= settings.gap_tol * std::max(std::abs(rec.objective), 1e-300);
+      gap_ok = gap_ok || gap_certifies(res.optimality);
     }
     rec.seconds = seconds_since(t0);
     res.history.push_back(rec);
@@ -240,6 +247,25 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
     }
     if (observer.checkpoint && observer.checkpoint_every > 0 && it % observer.checkpoint_every == 0)
       observer.checkpoint(st);
+
+    if (settings.polish && use_gap) {
+      const auto now = (st.z.array() != 0).eval();
+      support_age = (support.size() == now.size() && (support == now).all()) ? support_age + 1 : 0;
+      support = now;
+      if (support_age == 10) {
+        if (const std::optional<Matrix> w = polish(problem, st.z, comm)) {
+          const Optimality o = evaluate(problem, *w, comm);
+          if (gap_certifies(o)) {
+            st.z = *w;
+            res.optimality = o;
+            res.polished = true;
+            res.status = Status::converged;
+            evaluated_last = true;
+            break;
+          }
+        }
+      }
+    }
 
     const double residual = aa ? aa->residual_squared(buf.data() + kAnderson) : 0.0;
     if (trial && residual > residual_before_trial) {

@@ -33,6 +33,10 @@ class GramSolver final : public LocalSolver {
     f.ry = yy_ - zq;
     return f;
   }
+  Matrix hessian_block(const std::vector<Eigen::Index>& features) const override {
+    const Matrix v = vec_(features, Eigen::all);
+    return v * eig_.asDiagonal() * v.transpose();
+  }
   const Matrix& q() const override { return q_; }
   double trace() const override { return trace_; }
   std::int64_t rows() const override { return rows_; }
@@ -72,6 +76,10 @@ class WoodburySolver final : public LocalSolver {
     f.rss = r.squaredNorm();
     f.ry = (r.array() * c_.array()).sum();
     return f;
+  }
+  Matrix hessian_block(const std::vector<Eigen::Index>& features) const override {
+    const Matrix b = b_(Eigen::all, features);
+    return b.transpose() * b;
   }
   const Matrix& q() const override { return q_; }
   double trace() const override { return b_.squaredNorm(); }

@@ -53,6 +53,7 @@ void write_result(const std::string& path, const FitResult& fit, const RunFacts&
   f.attribute("iterations", static_cast<std::int64_t>(a.state.iteration));
   f.attribute("converged", static_cast<std::int64_t>(a.status == Status::converged));
   f.attribute("status", to_string(a.status));
+  f.attribute("polished", static_cast<std::int64_t>(a.polished));
   f.attribute("primal_residual", a.r_norm);
   f.attribute("dual_residual", a.s_norm);
   f.attribute("rho", a.state.rho);

@@ -226,3 +226,26 @@ TEST(Fit, CheckpointHookAndResumeFromItsState) {
   EXPECT_EQ(resumed.admm.history.size(), 4u);  // iterations 7..10
   EXPECT_EQ((resumed.admm.state.z - straight.admm.state.z).cwiseAbs().maxCoeff(), 0.0);
 }
+
+TEST(Fit, PolishingSolvesTheSupportExactlyAndOnlyWhenCertified) {
+  const Data s = make_data(300, 15, 1, 31);
+  SerialCommunicator comm;
+  Settings st;
+  st.lambda_ratio = 0.05;
+  const FitResult on = fit(s.x, s.y, st, comm);
+  st.polish = false;
+  const FitResult off = fit(s.x, s.y, st, comm);
+  ASSERT_EQ(on.admm.status, Status::converged);
+  EXPECT_TRUE(on.admm.polished);
+  EXPECT_FALSE(off.admm.polished);
+  EXPECT_LT((on.coef - off.coef).cwiseAbs().maxCoeff(), 1e-6 * off.coef.cwiseAbs().maxCoeff());
+  // The polished point satisfies the optimality conditions to rounding: g_j = lambda sign(w_j) on the support.
+  const Matrix resid = (s.y - s.x * on.coef).rowwise() - on.intercept.transpose();
+  const Matrix g = s.x.transpose() * resid / 300.0;
+  for (int j = 0; j < 15; ++j)
+    if (on.coef(j, 0) != 0) EXPECT_NEAR(g(j, 0), on.lambda * (on.coef(j, 0) > 0 ? 1 : -1), 1e-10 * on.lambda);
+  // Row-group penalties are never polished.
+  Settings group;
+  group.penalty = Penalty::l21;
+  EXPECT_FALSE(fit(s.x, s.y, group, comm).admm.polished);
+}
