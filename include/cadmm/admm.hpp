@@ -69,8 +69,8 @@ struct AdmmProblem {
   double rho_auto = 1;                 ///< initial rho when Settings::rho is unset
 };
 
-/// Objective and duality gap at z; collective.
-Optimality evaluate(const AdmmProblem& problem, const Matrix& z, Communicator& comm);
+/// Objective and duality gap at z; collective. grad, when given, receives X^T R / n (global).
+Optimality evaluate(const AdmmProblem& problem, const Matrix& z, Communicator& comm, Matrix* grad = nullptr);
 
 /// Runs consensus ADMM from warm (or from zero); collective, identical decisions on every rank.
 AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Communicator& comm,

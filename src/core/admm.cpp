@@ -21,7 +21,7 @@ std::string to_string(Status s) {
   return "?";
 }
 
-Optimality evaluate(const AdmmProblem& problem, const Matrix& z, Communicator& comm) {
+Optimality evaluate(const AdmmProblem& problem, const Matrix& z, Communicator& comm, Matrix* grad_out) {
   const LocalFit local = problem.local->fit_at(z);
   // One reduction carries X^T R / n, ||R||^2 / n and <R, y> / n.
   Vector buf(local.grad.size() + 2);
@@ -31,6 +31,7 @@ Optimality evaluate(const AdmmProblem& problem, const Matrix& z, Communicator& c
   comm.sum(buf.data(), static_cast<std::size_t>(buf.size()));
   const Eigen::Map<const Matrix> grad(buf.data(), z.rows(), z.cols());
   const double rss = buf[buf.size() - 2], ry = buf[buf.size() - 1];
+  if (grad_out) *grad_out = grad;
 
   const PenaltySpec& pen = problem.penalty;
   Optimality o;
@@ -193,9 +194,10 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
   const auto gap_certifies = [&](const Optimality& o) {
     return o.gap <= settings.gap_tol * std::max(std::abs(o.objective), 1e-300);
   };
-  // Polishing is tried once per support (the nonzero pattern of z) that has held for 10 iterations.
-  Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic> support;
-  int support_age = 0;
+  // Polishing is tried on a sign pattern of z that has held for 10 iterations, and every 100 iterations on a
+  // pattern not tried yet (a coordinate hovering at the threshold can keep the pattern from ever holding).
+  Eigen::ArrayXXi pattern, tried;
+  int pattern_age = 0, last_try = st.iteration;
 
   for (int it = st.iteration + 1; it <= settings.max_iter; ++it) {
     if (aa) iter.pack(s_in);
@@ -249,20 +251,22 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
       observer.checkpoint(st);
 
     if (settings.polish && use_gap) {
-      const auto now = (st.z.array() != 0).eval();
-      support_age = (support.size() == now.size() && (support == now).all()) ? support_age + 1 : 0;
-      support = now;
-      if (support_age == 10) {
-        if (const std::optional<Matrix> w = polish(problem, st.z, comm)) {
-          const Optimality o = evaluate(problem, *w, comm);
-          if (gap_certifies(o)) {
-            st.z = *w;
-            res.optimality = o;
-            res.polished = true;
-            res.status = Status::converged;
-            evaluated_last = true;
-            break;
-          }
+      const Eigen::ArrayXXi now = st.z.array().sign().cast<int>();
+      const auto same = [](const Eigen::ArrayXXi& a, const Eigen::ArrayXXi& b) {
+        return a.size() == b.size() && (a == b).all();
+      };
+      pattern_age = same(pattern, now) ? pattern_age + 1 : 0;
+      pattern = now;
+      if (pattern_age == 10 || (it - last_try >= 100 && !same(tried, now))) {
+        tried = now;
+        last_try = it;
+        if (std::optional<Polished> p = polish(problem, st.z, settings.gap_tol, comm)) {
+          st.z = std::move(p->w);
+          res.optimality = p->optimality;
+          res.polished = true;
+          res.status = Status::converged;
+          evaluated_last = true;
+          break;
         }
       }
     }

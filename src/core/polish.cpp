@@ -5,22 +5,26 @@
 
 namespace cadmm {
 
-std::optional<Matrix> polish(const AdmmProblem& problem, const Matrix& z, Communicator& comm) {
+namespace {
+
+using Signs = Eigen::ArrayXXi;
+
+// Solves (H_SS + l2 diag(c_S^2)) w_S = q_S - l1 c_S sign_S for every target, S = the nonzero signs.
+// One reduction carries every target's Hessian block and gradient at zero. Decisions depend only on signs,
+// which are alike on every rank, so every rank returns alike.
+std::optional<Matrix> restricted_solve(const AdmmProblem& problem, const Signs& sign, Communicator& comm) {
   const PenaltySpec& pen = problem.penalty;
-  // Row-group shrinkage makes the restricted conditions nonlinear; decided from z, so alike on every rank.
-  if (pen.grouped) return std::nullopt;
-  const Eigen::Index d = z.rows(), k = z.cols();
+  const LocalSolver& local = *problem.local;
+  const Eigen::Index d = sign.rows(), k = sign.cols();
   std::vector<std::vector<Eigen::Index>> active(static_cast<std::size_t>(k));
   std::size_t size = 0;
   for (Eigen::Index t = 0; t < k; ++t) {
     for (Eigen::Index j = 0; j < d; ++j)
-      if (z(j, t) != 0) active[t].push_back(j);
+      if (sign(j, t) != 0) active[t].push_back(j);
     if (static_cast<Eigen::Index>(active[t].size()) > kMaxPolishActive) return std::nullopt;
     size += active[t].size() * (active[t].size() + 1);
   }
-  // One reduction carries every target's block of the Hessian and gradient at zero.
   Vector buf(static_cast<Eigen::Index>(size));
-  const LocalSolver& local = *problem.local;
   Eigen::Index at = 0;
   for (Eigen::Index t = 0; t < k; ++t) {
     const auto& s = active[t];
@@ -46,18 +50,54 @@ std::optional<Matrix> polish(const AdmmProblem& problem, const Matrix& z, Commun
     for (Eigen::Index i = 0; i < m; ++i) {
       const double c = pen.feature_weight.size() ? pen.feature_weight[s[i]] : 1.0;
       h(i, i) += pen.l2_weight * c * c;
-      rhs[i] -= pen.l1_weight * c * (z(s[i], t) > 0 ? 1.0 : -1.0);
+      rhs[i] -= pen.l1_weight * c * sign(s[i], t);
     }
     const Eigen::LDLT<Matrix> ldlt(h);
     if (ldlt.info() != Eigen::Success || !ldlt.isPositive()) return std::nullopt;
     const Vector ws = ldlt.solve(rhs);
-    for (Eigen::Index i = 0; i < m; ++i) {
-      const bool sign_flipped = pen.l1_weight > 0 && (ws[i] == 0 || (ws[i] > 0) != (z(s[i], t) > 0));
-      if (!std::isfinite(ws[i]) || sign_flipped) return std::nullopt;
-      w(s[i], t) = ws[i];
-    }
+    if (!ws.allFinite()) return std::nullopt;
+    for (Eigen::Index i = 0; i < m; ++i) w(s[i], t) = ws[i];
   }
   return w;
+}
+
+}  // namespace
+
+std::optional<Polished> polish(const AdmmProblem& problem, const Matrix& z, double gap_tol, Communicator& comm) {
+  const PenaltySpec& pen = problem.penalty;
+  // Row-group shrinkage makes the restricted conditions nonlinear; decided from z, so alike on every rank.
+  if (pen.grouped) return std::nullopt;
+  Signs sign = z.array().sign().cast<int>();
+  const bool has_l1 = pen.l1_weight > 0;
+  for (int round = 0; round < 6; ++round) {
+    const std::optional<Matrix> w = restricted_solve(problem, sign, comm);
+    if (!w) return std::nullopt;
+    // A coordinate whose sign flipped does not belong to the pattern: drop it and solve again.
+    bool flipped = false;
+    for (Eigen::Index i = 0; has_l1 && i < sign.size(); ++i) {
+      const double v = w->data()[i];
+      if (sign.data()[i] != 0 && (v == 0 || (v > 0) != (sign.data()[i] > 0))) {
+        sign.data()[i] = 0;
+        flipped = true;
+      }
+    }
+    if (flipped) continue;
+    Matrix grad;
+    const Optimality o = evaluate(problem, *w, comm, &grad);
+    if (o.gap <= gap_tol * std::max(std::abs(o.objective), 1e-300)) return Polished{*w, o};
+    // A zero coordinate whose gradient exceeds its bound l1 c_j belongs to the pattern, with that sign.
+    bool added = false;
+    for (Eigen::Index t = 0; has_l1 && t < sign.cols(); ++t)
+      for (Eigen::Index j = 0; j < sign.rows(); ++j) {
+        const double c = pen.feature_weight.size() ? pen.feature_weight[j] : 1.0;
+        if (sign(j, t) == 0 && std::abs(grad(j, t)) > pen.l1_weight * c * (1 + 1e-9)) {
+          sign(j, t) = grad(j, t) > 0 ? 1 : -1;
+          added = true;
+        }
+      }
+    if (!added) return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 }  // namespace cadmm

@@ -1,7 +1,8 @@
 #pragma once
-// Polishing, as OSQP does: take the active set and signs of the ADMM iterate as a guess and solve the
-// optimality conditions restricted to them exactly. The caller accepts the result only when the duality
-// gap certifies it, so a wrong guess costs one attempt and nothing else.
+// Polishing, as OSQP does: take the signs of the ADMM iterate as a guess of the solution's sign pattern and
+// solve the optimality conditions restricted to it exactly; a few active-set corrections (drop coordinates
+// whose sign flips, add those whose gradient violates the bound) repair a guess that is nearly right. The
+// result is used only when the duality gap certifies it, so a wrong guess costs a few reductions.
 #include <optional>
 
 #include "cadmm/admm.hpp"
@@ -11,9 +12,14 @@ namespace cadmm {
 /// Largest active set per target that polishing handles (its block is reduced over the ranks).
 constexpr Eigen::Index kMaxPolishActive = 2000;
 
-/// The point whose nonzeros and signs are those of z and whose restricted gradient vanishes:
-/// (H_SS + l2 diag(c_S^2)) w_S = q_S - l1 c_S sign(z_S) for each target. Collective; nullopt (on every rank)
-/// for the grouped penalty, too large an active set, a singular block or a sign that flips.
-std::optional<Matrix> polish(const AdmmProblem& problem, const Matrix& z, Communicator& comm);
+/// A certified polished point.
+struct Polished {
+  Matrix w;
+  Optimality optimality;
+};
+
+/// Collective; nullopt on every rank when the grouped penalty, too large an active set, a singular block or
+/// no certified point within a few corrections.
+std::optional<Polished> polish(const AdmmProblem& problem, const Matrix& z, double gap_tol, Communicator& comm);
 
 }  // namespace cadmm

@@ -167,12 +167,20 @@ def sigterm_stops_every_rank_with_exit_1_and_writes_nothing():
     out = path("sig_out.h5")
     # Tolerances that cannot be met: the run goes on until the signal.
     cmd = ["mpirun", "--timeout", "60", "-np", "2", CADMM, "solve", "--data", write("sig.h5", X, y), "--output", out,
-           "--abs-tol", "0", "--rel-tol", "1e-300", "--gap-tol", "0", "--anderson-memory", "0",
-           "--max-iter", "2000000000", "--quiet"]
+           "--abs-tol", "0", "--rel-tol", "1e-300", "--gap-tol", "0", "--anderson-memory", "0", "--polish", "false",
+           "--max-iter", "2000000000", "--progress-seconds", "0.2"]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=mpi_env(),
                          start_new_session=True)
     try:
-        time.sleep(2.5)
+        # Signal only once the ranks are iterating (a busy machine may take long to start them).
+        deadline = time.time() + 60
+        rows = 0
+        while rows < 2 and time.time() < deadline:
+            line = p.stdout.readline()
+            if not line:
+                break
+            rows += line.split()[0].isdigit() if line.split() else 0
+        assert rows >= 2, "the solve never started iterating"
         os.kill(p.pid, signal.SIGTERM)  # as Slurm does at the time limit; mpirun forwards it
         _, err = p.communicate(timeout=30)
     finally:
