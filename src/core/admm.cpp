@@ -194,10 +194,11 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
   const auto gap_certifies = [&](const Optimality& o) {
     return o.gap <= settings.gap_tol * std::max(std::abs(o.objective), 1e-300);
   };
-  // Polishing is tried on a sign pattern of z that has held for 10 iterations, and every 100 iterations on a
-  // pattern not tried yet (a coordinate hovering at the threshold can keep the pattern from ever holding).
+  // Polishing is tried on a sign pattern of z that has held for 10 iterations, and otherwise on a pattern not
+  // tried yet every 100, 200, 400, ... iterations (a coordinate hovering at the threshold can keep the pattern
+  // from ever holding); the doubling bounds what failed attempts cost when the active set is large.
   Eigen::ArrayXXi pattern, tried;
-  int pattern_age = 0, last_try = st.iteration;
+  int pattern_age = 0, last_try = st.iteration, retry_every = 100;
 
   for (int it = st.iteration + 1; it <= settings.max_iter; ++it) {
     if (aa) iter.pack(s_in);
@@ -257,7 +258,8 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
       };
       pattern_age = same(pattern, now) ? pattern_age + 1 : 0;
       pattern = now;
-      if (pattern_age == 10 || (it - last_try >= 100 && !same(tried, now))) {
+      if (pattern_age == 10 || (it - last_try >= retry_every && !same(tried, now))) {
+        if (pattern_age != 10) retry_every *= 2;
         tried = now;
         last_try = it;
         if (std::optional<Polished> p = polish(problem, st.z, settings.gap_tol, comm)) {
