@@ -1,6 +1,7 @@
 // cadmm: thin driver. Starts MPI, sizes the BLAS thread pool, dispatches to a command, and turns a
 // collective cadmm::Error into the same exit code on every rank.
 #include <mpi.h>
+#include <sched.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -27,11 +28,16 @@ const char* kUsage =
     "Run 'cadmm COMMAND --help' for the options of a command; 'cadmm --version' for the version.\n"
     "Exit codes: 0 finished, 1 failure while running, 2 usage error, 3 bad input data.\n";
 
-// Each rank gets its share of the node's cores unless the user set a BLAS thread count.
+// Each rank gets its share of the node's cores, and no more than the cores it may run on (mpirun binds ranks
+// to cores by default, Slurm confines jobs to cpusets), unless the user set a BLAS thread count.
 void size_blas_threads(const cadmm::MpiCommunicator& comm) {
   if (std::getenv("OPENBLAS_NUM_THREADS") || std::getenv("OMP_NUM_THREADS")) return;
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
-  cadmm::lapack::set_threads(std::max(1, cores / std::max(1, comm.ranks_on_node())));
+  int allowed = cores;
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) allowed = CPU_COUNT(&set);
+  const int share = cores / std::max(1, comm.ranks_on_node());
+  cadmm::lapack::set_threads(std::max(1, std::min(allowed, share)));
 }
 
 int dispatch(int argc, char** argv, cadmm::MpiCommunicator& comm) {
