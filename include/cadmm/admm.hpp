@@ -34,13 +34,13 @@ struct AdmmState {
   Matrix z;        ///< consensus variable, d x k
   Matrix u;        ///< this rank's scaled dual variable, d x k
   double rho = 0;  ///< penalty parameter the scaled u belongs to
-  int iteration = 0;
+  int iteration = 0;  ///< iterations done so far
 };
 
 /// Objective and duality gap at a point (both with the 1/(2n) loss scaling).
 struct Optimality {
-  double objective = 0;
-  double gap = 0;
+  double objective = 0;  ///< 1/(2n) ||Y - X W||^2 + lambda P(W) on the centered data
+  double gap = 0;        ///< primal minus the best dual value found: an upper bound on the objective's error
 };
 
 /// Outcome of a solve.
@@ -48,9 +48,9 @@ struct AdmmResult {
   AdmmState state;   ///< final iterate (z is the solution)
   Status status = Status::max_iter;
   bool polished = false;  ///< z is the polished point (certified by the duality gap), not an ADMM iterate
-  double r_norm = 0, s_norm = 0;
-  Optimality optimality;
-  std::vector<IterationRecord> history;
+  double r_norm = 0, s_norm = 0;  ///< residuals of the last iteration
+  Optimality optimality;          ///< objective and duality gap at state.z
+  std::vector<IterationRecord> history;  ///< one record per iteration
 };
 
 /// Hooks into the loop: progress for printing, checkpoint every checkpoint_every iterations.

@@ -43,7 +43,9 @@ class LocalDataBuilder {
   void add_rows(RowMatrix& x, const RowMatrix& y);
   /// Rows added so far.
   std::int64_t rows() const { return added_; }
+  /// Number of features d.
   Eigen::Index features() const { return d_; }
+  /// Number of targets k.
   Eigen::Index targets() const { return k_; }
   /// Column sums of X (d) followed by column sums of Y (k), for the global means.
   Vector sums() const;
