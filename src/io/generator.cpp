@@ -39,31 +39,8 @@ void write_rows(hid_t ds, std::int64_t first, std::int64_t rows, std::int64_t co
     throw RuntimeFailure("writing rows " + std::to_string(first) + ".." + std::to_string(first + rows - 1) + " failed");
 }
 
-void write_file(const SyntheticSpec& spec, const GenerateOutput& out, MpiCommunicator& mc, MPI_Comm comm,
-                const std::string& tmp);
 
-}  // namespace
-
-void write_synthetic(const SyntheticSpec& spec, const GenerateOutput& out, MPI_Comm comm) {
-  silence_hdf5();
-  MpiCommunicator mc(comm);
-  // Every rank writes, so every rank must see a writable directory before the collective create.
-  collectively(mc, [&] { check_output_path(out.path, "--output", {}); });
-  // Every rank must use the same temporary name: take rank 0's pid.
-  double pid = static_cast<double>(::getpid());
-  mc.broadcast(&pid, sizeof pid, 0);
-  const std::string tmp = out.path + ".tmp-" + std::to_string(static_cast<long long>(pid));
-
-  try {
-    write_file(spec, out, mc, comm, tmp);
-  } catch (...) {
-    if (mc.rank() == 0) std::remove(tmp.c_str());
-    throw;
-  }
-}
-
-namespace {
-
+// Creates, fills and renames the file; any failure is collective (every rank throws the same error).
 void write_file(const SyntheticSpec& spec, const GenerateOutput& out, MpiCommunicator& mc, MPI_Comm comm,
                 const std::string& tmp) {
   Handle file, x, y, truth, intercept;
@@ -122,5 +99,23 @@ void write_file(const SyntheticSpec& spec, const GenerateOutput& out, MpiCommuni
 }
 
 }  // namespace
+
+void write_synthetic(const SyntheticSpec& spec, const GenerateOutput& out, MPI_Comm comm) {
+  silence_hdf5();
+  MpiCommunicator mc(comm);
+  // Every rank writes, so every rank must see a writable directory before the collective create.
+  collectively(mc, [&] { check_output_path(out.path, "--output", {}); });
+  // Every rank must use the same temporary name: take rank 0's pid.
+  double pid = static_cast<double>(::getpid());
+  mc.broadcast(&pid, sizeof pid, 0);
+  const std::string tmp = out.path + ".tmp-" + std::to_string(static_cast<long long>(pid));
+
+  try {
+    write_file(spec, out, mc, comm, tmp);
+  } catch (...) {
+    if (mc.rank() == 0) std::remove(tmp.c_str());
+    throw;
+  }
+}
 
 }  // namespace cadmm::io
