@@ -39,7 +39,6 @@ void write_rows(hid_t ds, std::int64_t first, std::int64_t rows, std::int64_t co
     throw RuntimeFailure("writing rows " + std::to_string(first) + ".." + std::to_string(first + rows - 1) + " failed");
 }
 
-
 // Creates, fills and renames the file; any failure is collective (every rank throws the same error).
 void write_file(const SyntheticSpec& spec, const GenerateOutput& out, MpiCommunicator& mc, MPI_Comm comm,
                 const std::string& tmp) {
