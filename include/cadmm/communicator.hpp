@@ -1,5 +1,6 @@
 #pragma once
 /// \file The collective operations the solver needs, behind an interface so the ADMM loop never sees MPI.
+#include <algorithm>
 #include <cstddef>
 #include <exception>
 #include <string>
@@ -21,6 +22,10 @@ class Communicator {
   virtual void max(double* data, std::size_t n) = 0;
   /// Copies n bytes from root to every rank.
   virtual void broadcast(void* data, std::size_t bytes, int root) = 0;
+  /// Rank 0 receives every rank's n values, in rank order, into all (size() * n; ignored elsewhere).
+  virtual void gather(const double* local, std::size_t n, double* all) = 0;
+  /// Every rank receives its n values from rank 0's all (size() * n, rank order).
+  virtual void scatter(const double* all, std::size_t n, double* local) = 0;
   /// Seconds spent inside collective calls so far (the "communication" phase of the summary).
   virtual double seconds_in_collectives() const = 0;
 
@@ -42,6 +47,8 @@ class SerialCommunicator final : public Communicator {
   void sum(double*, std::size_t) override {}
   void max(double*, std::size_t) override {}
   void broadcast(void*, std::size_t, int) override {}
+  void gather(const double* local, std::size_t n, double* all) override { std::copy(local, local + n, all); }
+  void scatter(const double* all, std::size_t n, double* local) override { std::copy(all, all + n, local); }
   double seconds_in_collectives() const override { return 0; }
 };
 

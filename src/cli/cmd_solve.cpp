@@ -2,7 +2,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "cadmm/error.hpp"
 #include "cadmm/fit.hpp"
@@ -10,6 +12,7 @@
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "cli/report.hpp"
+#include "io/checkpoint.hpp"
 #include "io/dataset_reader.hpp"
 #include "io/result_writer.hpp"
 
@@ -40,6 +43,63 @@ void check_memory(std::int64_t rows, const io::DataLayout& l, const MpiCommunica
                    (tall ? "the Gram form needs 2 d^2 doubles whatever the rank count: use fewer ranks per node"
                          : "spread the rows over more nodes") +
                    " (plan: cadmm info FILE --ranks P)");
+}
+
+// Writes the state of every rank to a checkpoint (rank 0 writes); collective.
+void save(const std::string& path, const io::CheckpointKey& key, const AdmmState& st,
+          const std::vector<IterationRecord>& history, MpiCommunicator& comm) {
+  io::Checkpoint c;
+  c.key = key;
+  c.n_ranks = comm.size();
+  c.z = st.z;
+  c.rho = st.rho;
+  c.iteration = st.iteration;
+  c.u.resize(comm.rank() == 0 ? static_cast<std::size_t>(comm.size() * st.u.size()) : 0);
+  comm.gather(st.u.data(), static_cast<std::size_t>(st.u.size()), c.u.data());
+  collectively(comm, [&] {
+    if (comm.rank() == 0) {
+      c.history = history;
+      io::write_checkpoint(path, c);
+    }
+  });
+}
+
+// The state to resume from, or nullopt when there is no checkpoint yet; collective. A checkpoint of another
+// problem is refused; one written by another rank count keeps z and rho and restarts the duals at zero.
+std::optional<AdmmState> resume(const std::string& path, const io::CheckpointKey& key, MpiCommunicator& comm,
+                                std::vector<IterationRecord>& history, bool verbose) {
+  double exists = 0;
+  if (comm.rank() == 0) exists = std::filesystem::exists(path) ? 1 : 0;
+  comm.broadcast(&exists, sizeof exists, 0);
+  if (exists == 0) {
+    if (verbose) std::printf("no checkpoint at %s yet: starting from zero\n", path.c_str());
+    return std::nullopt;
+  }
+  io::Checkpoint c;
+  collectively(comm, [&] {
+    if (comm.rank() != 0) return;
+    c = io::read_checkpoint(path);
+    const std::string mismatch = io::key_mismatch(c.key, key);
+    if (!mismatch.empty()) throw UsageError("--resume: checkpoint '" + path + "' belongs to another problem: " + mismatch);
+  });
+  const Eigen::Index d = key.n_features, k = key.n_targets;
+  double head[3] = {static_cast<double>(c.n_ranks), c.rho, static_cast<double>(c.iteration)};
+  comm.broadcast(head, sizeof head, 0);
+  AdmmState st;
+  st.rho = head[1];
+  st.iteration = static_cast<int>(head[2]);
+  st.z = comm.rank() == 0 ? c.z : Matrix::Zero(d, k);
+  comm.broadcast(st.z.data(), sizeof(double) * static_cast<std::size_t>(d * k), 0);
+  st.u = Matrix::Zero(d, k);
+  if (static_cast<int>(head[0]) == comm.size()) {
+    comm.scatter(c.u.data(), static_cast<std::size_t>(d * k), st.u.data());
+  } else if (comm.rank() == 0) {
+    warn("checkpoint '" + path + "' was written by " + std::to_string(static_cast<int>(head[0])) + " ranks, this run has " +
+         std::to_string(comm.size()) + ": resuming from its z with the dual variables at zero");
+  }
+  history = std::move(c.history);
+  if (verbose) std::printf("resuming from %s at iteration %d\n", path.c_str(), st.iteration);
+  return st;
 }
 
 // Distinct phases of the run, for the summary.
@@ -75,9 +135,13 @@ void print_summary(const FitResult& r, const PreparedProblem& p, const io::RunFa
 }  // namespace
 
 int run_solve(const Args& args, MpiCommunicator& comm) {
-  po::options_description out("Output");
+  po::options_description out("Output and checkpoints");
   out.add_options()("output,o", po::value<std::string>()->default_value("result.h5")->value_name("FILE"),
-                    "result file (written to a temporary name, then renamed)");
+                    "result file (written to a temporary name, then renamed)")
+    ("checkpoint", po::value<std::string>()->value_name("FILE"),
+     "write the solver state here every --checkpoint-every iterations and when interrupted")
+    ("checkpoint-every", po::value<int>()->default_value(100)->value_name("N"), "iterations between checkpoints")
+    ("resume", "continue from --checkpoint FILE if it exists (else start from zero)");
   po::options_description desc;
   desc.add(general_options()).add(data_options()).add(model_options()).add(solver_options()).add(out);
   const auto vm = parse(args, desc);
@@ -94,9 +158,15 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   if (!(buffer_mb > 0)) throw UsageError("--read-buffer-mb: must be > 0");
   const bool verbose = root && !vm.count("quiet");
 
+  const std::string checkpoint = vm.count("checkpoint") ? vm["checkpoint"].as<std::string>() : "";
+  const int checkpoint_every = vm["checkpoint-every"].as<int>();
+  if (vm.count("resume") && checkpoint.empty()) throw UsageError("--resume: needs --checkpoint FILE");
+  if (checkpoint_every < 1) throw UsageError("--checkpoint-every: must be >= 1");
   // Fail now, not after an hour of solving, if the result cannot be written.
   collectively(comm, [&] {
-    if (root) io::check_output_path(output, "--output", {data_file});
+    if (!root) return;
+    io::check_output_path(output, "--output", {data_file});
+    if (!checkpoint.empty()) io::check_output_path(checkpoint, "--checkpoint", {data_file, output});
   });
 
   Phases t;
@@ -134,21 +204,50 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   if (kinds[1] > 0) kind_text += ", " + fmt(kinds[1], "%.0f") + " woodbury";
   if (kinds[2] > 0) kind_text += ", " + fmt(kinds[2], "%.0f") + " without rows";
 
+  io::CheckpointKey key;
+  key.data = data_file;
+  key.x_dataset = layout.x_name;
+  key.y_dataset = layout.y_name;
+  key.penalty = to_string(settings.penalty);
+  key.lambda = resolve_lambda(problem, settings);
+  key.l1_ratio = settings.effective_l1_ratio();
+  key.n_rows = layout.rows;
+  key.n_features = layout.features;
+  key.n_targets = layout.targets;
+  key.fit_intercept = settings.fit_intercept;
+  key.standardize = settings.standardize;
+  std::vector<IterationRecord> history;  // every iteration so far, resumed ones included (rank 0)
+  std::optional<AdmmState> start;
+  if (vm.count("resume")) start = resume(checkpoint, key, comm, history, verbose);
+
   ProgressPrinter progress(verbose, vm["progress-seconds"].as<double>());
   AdmmObserver observer;
-  observer.progress = [&](const IterationRecord& r) { progress(r); };
+  observer.progress = [&](const IterationRecord& r) {
+    progress(r);
+    if (root && !checkpoint.empty()) history.push_back(r);
+  };
   observer.stop_requested = interrupt_requested;
+  if (!checkpoint.empty()) {
+    observer.checkpoint_every = checkpoint_every;
+    observer.checkpoint = [&](const AdmmState& st) { save(checkpoint, key, st, history, comm); };
+  }
   const double comm_before = comm.seconds_in_collectives();
-  const FitResult result = fit(problem, settings, comm, observer);
+  FitResult result = fit(problem, settings, comm, observer, start ? &*start : nullptr);
+  if (root && !checkpoint.empty()) result.admm.history = history;
   if (!result.admm.history.empty()) progress.finish(result.admm.history.back());
   const double fit_seconds = clock.lap();
   t.setup += result.factor_seconds;
   t.iterations = fit_seconds - result.factor_seconds;
   t.communication = comm.seconds_in_collectives() - comm_before;
 
-  if (result.admm.status == Status::interrupted)
+  if (result.admm.status == Status::interrupted) {
+    if (checkpoint.empty())
+      throw RuntimeFailure("interrupted by a signal at iteration " + std::to_string(result.admm.state.iteration) +
+                           "; no result was written (use --checkpoint FILE to keep progress)");
+    save(checkpoint, key, result.admm.state, history, comm);
     throw RuntimeFailure("interrupted by a signal at iteration " + std::to_string(result.admm.state.iteration) +
-                         "; no result was written");
+                         "; state saved to '" + checkpoint + "': run again with --resume");
+  }
   io::RunFacts facts;
   facts.settings = settings;
   facts.n_ranks = comm.size();

@@ -8,8 +8,8 @@ namespace cadmm::io {
 
 namespace {
 
-// /history as a compound dataset: one record per iteration, named fields (h5py reads a structured array).
-void write_history(AtomicH5File& f, const std::vector<IterationRecord>& h, const std::string& path) {
+// One record per iteration with named fields (h5py reads a structured array).
+Handle history_type() {
   Handle type(H5Tcreate(H5T_COMPOUND, sizeof(IterationRecord)), H5Tclose);
   H5Tinsert(type.get(), "iteration", HOFFSET(IterationRecord, iteration), H5T_NATIVE_INT);
   H5Tinsert(type.get(), "r_norm", HOFFSET(IterationRecord, r_norm), H5T_NATIVE_DOUBLE);
@@ -20,6 +20,13 @@ void write_history(AtomicH5File& f, const std::vector<IterationRecord>& h, const
   H5Tinsert(type.get(), "objective", HOFFSET(IterationRecord, objective), H5T_NATIVE_DOUBLE);
   H5Tinsert(type.get(), "gap", HOFFSET(IterationRecord, gap), H5T_NATIVE_DOUBLE);
   H5Tinsert(type.get(), "seconds", HOFFSET(IterationRecord, seconds), H5T_NATIVE_DOUBLE);
+  return type;
+}
+
+}  // namespace
+
+void write_history(AtomicH5File& f, const std::vector<IterationRecord>& h, const std::string& path) {
+  Handle type = history_type();
   hsize_t n = h.size();
   Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
   Handle ds(H5Dcreate2(f.get(), "history", type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
@@ -27,7 +34,16 @@ void write_history(AtomicH5File& f, const std::vector<IterationRecord>& h, const
     throw RuntimeFailure("writing /history to '" + path + "' failed");
 }
 
-}  // namespace
+std::vector<IterationRecord> read_history(hid_t file, const std::string& path) {
+  Handle ds(H5Dopen2(file, "history", H5P_DEFAULT), H5Dclose);
+  if (!ds.valid()) throw DataError("'" + path + "' has no /history");
+  const auto shape = dataset_shape(ds.get());
+  std::vector<IterationRecord> h(shape.empty() ? 0 : static_cast<std::size_t>(shape[0]));
+  Handle type = history_type();
+  if (!h.empty() && H5Dread(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, h.data()) < 0)
+    throw DataError("cannot read /history of '" + path + "'");
+  return h;
+}
 
 void write_result(const std::string& path, const FitResult& fit, const RunFacts& facts) {
   AtomicH5File f(path);

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "cadmm/fit.hpp"
+#include "io/hdf5_util.hpp"
 
 namespace cadmm::io {
 
@@ -17,5 +18,10 @@ struct RunFacts {
 
 /// Writes /coef, /intercept, /history and the root attributes. Throws RuntimeFailure naming path.
 void write_result(const std::string& path, const FitResult& fit, const RunFacts& facts);
+
+/// Writes the iteration records as the compound dataset /history (shared with checkpoints).
+void write_history(AtomicH5File& file, const std::vector<IterationRecord>& history, const std::string& path);
+/// Reads /history written by write_history; throws DataError naming path when it is not there.
+std::vector<IterationRecord> read_history(hid_t file, const std::string& path);
 
 }  // namespace cadmm::io

@@ -56,6 +56,20 @@ void MpiCommunicator::broadcast(void* data, std::size_t bytes, int root) {
   });
 }
 
+void MpiCommunicator::gather(const double* local, std::size_t n, double* all) {
+  Timer t{seconds_};
+  if (n > static_cast<std::size_t>(INT_MAX)) throw RuntimeFailure("gather: block too large");
+  check(MPI_Gather(local, static_cast<int>(n), MPI_DOUBLE, all, static_cast<int>(n), MPI_DOUBLE, 0, comm_),
+        "MPI_Gather");
+}
+
+void MpiCommunicator::scatter(const double* all, std::size_t n, double* local) {
+  Timer t{seconds_};
+  if (n > static_cast<std::size_t>(INT_MAX)) throw RuntimeFailure("scatter: block too large");
+  check(MPI_Scatter(all, static_cast<int>(n), MPI_DOUBLE, local, static_cast<int>(n), MPI_DOUBLE, 0, comm_),
+        "MPI_Scatter");
+}
+
 int MpiCommunicator::ranks_on_node() const {
   MPI_Comm node;
   MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);

@@ -157,18 +157,16 @@ def max_iter_is_status_with_warning_and_exit_0():
         assert f.attrs["status"] == "max_iter" and f.attrs["converged"] == 0 and f.attrs["iterations"] == 3
 
 
-@test
-def sigterm_stops_every_rank_with_exit_1_and_writes_nothing():
+def run_until_signalled(data, out, extra):
+    """Starts a solve that cannot converge, sends SIGTERM to mpirun once the ranks iterate (as Slurm does at the
+    time limit; mpirun forwards it), returns (exit code, stderr)."""
     import signal
     import subprocess
     import time
     from mpirun import mpi_env
-    X, y = small(4000, 100)
-    out = path("sig_out.h5")
-    # Tolerances that cannot be met: the run goes on until the signal.
-    cmd = ["mpirun", "--timeout", "60", "-np", "2", CADMM, "solve", "--data", write("sig.h5", X, y), "--output", out,
+    cmd = ["mpirun", "--timeout", "60", "-np", "2", CADMM, "solve", "--data", data, "--output", out,
            "--abs-tol", "0", "--rel-tol", "1e-300", "--gap-tol", "0", "--anderson-memory", "0", "--polish", "false",
-           "--max-iter", "2000000000", "--progress-seconds", "0.2"]
+           "--max-iter", "2000000000", "--progress-seconds", "0.2"] + extra
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=mpi_env(),
                          start_new_session=True)
     try:
@@ -181,15 +179,62 @@ def sigterm_stops_every_rank_with_exit_1_and_writes_nothing():
                 break
             rows += line.split()[0].isdigit() if line.split() else 0
         assert rows >= 2, "the solve never started iterating"
-        os.kill(p.pid, signal.SIGTERM)  # as Slurm does at the time limit; mpirun forwards it
+        os.kill(p.pid, signal.SIGTERM)
         _, err = p.communicate(timeout=30)
     finally:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
             p.communicate()
-    assert p.returncode == 1, (p.returncode, err)
-    assert "interrupted" in err, err
+    return p.returncode, err
+
+
+@test
+def sigterm_stops_every_rank_with_exit_1_and_keeps_a_checkpoint_when_asked():
+    X, y = small(4000, 100)
+    data, out = write("sig.h5", X, y), path("sig_out.h5")
+    code, err = run_until_signalled(data, out, [])
+    assert code == 1 and "interrupted" in err and "--checkpoint" in err, (code, err)
     assert not os.path.exists(out)
+    ck = path("sig_ck.h5")
+    code, err = run_until_signalled(data, out, ["--checkpoint", ck])
+    assert code == 1 and "state saved" in err and os.path.exists(ck), (code, err)
+    assert not os.path.exists(out)
+    with h5py.File(ck) as f:
+        assert f.attrs["iteration"] > 0 and len(f["history"]) == f.attrs["iteration"]
+    # The tolerances are not part of the problem: resume with the defaults and finish.
+    cadmm(2, "solve", "--data", data, "--checkpoint", ck, "--resume", "--output", out, "--quiet")
+    cadmm(1, "solve", "--data", data, "--output", path("sig_fresh.h5"), "--quiet")
+    with h5py.File(out) as r, h5py.File(path("sig_fresh.h5")) as f:
+        assert r.attrs["status"] == "converged"
+        assert np.abs(r["coef"][()] - f["coef"][()]).max() < 1e-6 * np.abs(f["coef"][()]).max()
+
+
+@test
+def checkpoint_and_resume_give_the_uninterrupted_answer():
+    X, y = small(90, 400, seed=3)  # wide: takes a few hundred iterations
+    data = write("ck_data.h5", X, y)
+    common = ["solve", "--data", data, "--penalty", "elasticnet", "--lambda-ratio", "0.02", "--quiet"]
+    cadmm(1, *common, "--output", path("ck_fresh.h5"))
+    ck = path("ck.h5")
+    cadmm(2, *common, "--max-iter", 25, "--checkpoint", ck, "--checkpoint-every", 10, "--output", path("ck_a.h5"))
+    with h5py.File(ck) as f:
+        assert f.attrs["iteration"] == 20 and f.attrs["n_ranks"] == 2 and len(f["history"]) == 20
+    for ranks in (2, 3):  # same rank count: exact duals; another: z kept, duals restart at zero
+        shutil.copy(ck, path("ck_copy.h5"))
+        _, _, err = cadmm(ranks, *common, "--checkpoint", path("ck_copy.h5"), "--resume",
+                          "--output", path(f"ck_b{ranks}.h5"))
+        assert ("dual variables at zero" in err) == (ranks == 3), err
+        with h5py.File(path(f"ck_b{ranks}.h5")) as r, h5py.File(path("ck_fresh.h5")) as f:
+            assert r.attrs["status"] == "converged" and r.attrs["iterations"] > 20
+            assert len(r["history"]) == r.attrs["iterations"] and r["history"]["iteration"][0] == 1
+            ref = f["coef"][()]
+            assert np.abs(r["coef"][()] - ref).max() < 1e-6 * np.abs(ref).max()
+    # A checkpoint of another problem is refused, naming what differs; --resume needs --checkpoint.
+    expect_error(2, 2, "lambda", "solve", "--data", data, "--penalty", "elasticnet", "--lambda-ratio", "0.03",
+                 "--checkpoint", ck, "--resume", "--output", path("x.h5"))
+    expect_error(1, 2, "--resume", "solve", "--data", data, "--resume", "--output", path("x.h5"))
+    # --resume without a checkpoint yet starts from zero (the same batch line serves every submission).
+    cadmm(2, *common, "--checkpoint", path("ck_new.h5"), "--resume", "--output", path("ck_c.h5"))
 
 
 @test
