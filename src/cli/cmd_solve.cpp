@@ -241,12 +241,11 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   t.communication = comm.seconds_in_collectives() - comm_before;
 
   if (result.admm.status == Status::interrupted) {
+    const std::string what = "interrupted by a signal at iteration " + std::to_string(result.admm.state.iteration);
     if (checkpoint.empty())
-      throw RuntimeFailure("interrupted by a signal at iteration " + std::to_string(result.admm.state.iteration) +
-                           "; no result was written (use --checkpoint FILE to keep progress)");
+      throw RuntimeFailure(what + "; no result was written (use --checkpoint FILE to keep progress)");
     save(checkpoint, key, result.admm.state, history, comm);
-    throw RuntimeFailure("interrupted by a signal at iteration " + std::to_string(result.admm.state.iteration) +
-                         "; state saved to '" + checkpoint + "': run again with --resume");
+    throw RuntimeFailure(what + "; state saved to '" + checkpoint + "': run again with --resume");
   }
   io::RunFacts facts;
   facts.settings = settings;
