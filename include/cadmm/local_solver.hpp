@@ -28,14 +28,8 @@ class LocalSolver {
   virtual Matrix hessian_block(const std::vector<Eigen::Index>& features) const = 0;
   /// A_i^T b_i / n, d x k.
   virtual const Matrix& q() const = 0;
-  /// trace(A_i^T A_i / n).
-  virtual double trace() const = 0;
   /// Number of local rows.
   virtual std::int64_t rows() const = 0;
-  /// "gram" or "woodbury", for the summary.
-  virtual const char* kind() const = 0;
-  /// Bytes held by the factorization.
-  virtual std::size_t bytes() const = 0;
 };
 
 /// Tall blocks (rows >= d): from H = A^T A / n (d x d, symmetric), q = A^T b / n and yy = ||b||^2 / n.

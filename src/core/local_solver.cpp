@@ -13,7 +13,6 @@ class GramSolver final : public LocalSolver {
  public:
   GramSolver(Matrix h, Matrix q, double yy, std::int64_t rows)
       : q_(std::move(q)), yy_(yy), rows_(rows), vec_(std::move(h)) {
-    trace_ = vec_.trace();
     lapack::symmetric_eigen_in_place(vec_, eig_);
     eig_ = eig_.cwiseMax(0.0);  // a Gram matrix is PSD; drop rounding noise below zero
   }
@@ -38,10 +37,7 @@ class GramSolver final : public LocalSolver {
     return v * eig_.asDiagonal() * v.transpose();
   }
   const Matrix& q() const override { return q_; }
-  double trace() const override { return trace_; }
   std::int64_t rows() const override { return rows_; }
-  const char* kind() const override { return "gram"; }
-  std::size_t bytes() const override { return sizeof(double) * (vec_.size() + eig_.size() + q_.size()); }
 
  private:
   Matrix q_;
@@ -49,7 +45,6 @@ class GramSolver final : public LocalSolver {
   std::int64_t rows_;
   Matrix vec_;
   Vector eig_;
-  double trace_ = 0;
 };
 
 // (B^T B + rho I)^{-1} = (I - B^T (rho I + B B^T)^{-1} B) / rho, with B B^T = U diag(s) U^T (Boyd 4.2.4).
@@ -82,12 +77,7 @@ class WoodburySolver final : public LocalSolver {
     return b.transpose() * b;
   }
   const Matrix& q() const override { return q_; }
-  double trace() const override { return b_.squaredNorm(); }
   std::int64_t rows() const override { return b_.rows(); }
-  const char* kind() const override { return "woodbury"; }
-  std::size_t bytes() const override {
-    return sizeof(double) * (b_.size() + c_.size() + vec_.size() + eig_.size() + q_.size());
-  }
 
  private:
   Matrix b_, c_, q_;
