@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <sstream>
 
 #include "cadmm/error.hpp"
 
@@ -77,18 +78,27 @@ po::options_description model_options() {
   return o;
 }
 
+namespace {
+// Default values as a person writes them (Boost would print 1.6 as 1.6000000000000001).
+po::typed_value<double>* number(double def) {
+  std::ostringstream text;
+  text << def;
+  return po::value<double>()->default_value(def, text.str());
+}
+}  // namespace
+
 po::options_description solver_options() {
   const Settings def;
   po::options_description o("Solver");
   o.add_options()
     ("rho", po::value<double>()->value_name("VALUE"), "initial ADMM penalty (default: from the data's spectrum)")
     ("adaptive-rho", po::value<std::string>()->value_name("BOOL"), "adapt rho by residual balancing (default true)")
-    ("over-relaxation", po::value<double>()->default_value(def.over_relaxation)->value_name("ALPHA"),
+    ("over-relaxation", number(def.over_relaxation)->value_name("ALPHA"),
      "over-relaxation alpha in (0, 2)")
     ("max-iter", po::value<int>()->default_value(def.max_iter)->value_name("N"), "iteration limit")
-    ("abs-tol", po::value<double>()->default_value(def.abs_tol)->value_name("EPS"), "absolute residual tolerance")
-    ("rel-tol", po::value<double>()->default_value(def.rel_tol)->value_name("EPS"), "relative residual tolerance")
-    ("gap-tol", po::value<double>()->default_value(def.gap_tol)->value_name("EPS"),
+    ("abs-tol", number(def.abs_tol)->value_name("EPS"), "absolute residual tolerance")
+    ("rel-tol", number(def.rel_tol)->value_name("EPS"), "relative residual tolerance")
+    ("gap-tol", number(def.gap_tol)->value_name("EPS"),
      "relative duality gap required to stop as well (0: residuals only)")
     ("gap-every", po::value<int>()->default_value(def.gap_every)->value_name("N"),
      "evaluate objective and duality gap every N iterations")
