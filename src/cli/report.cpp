@@ -7,6 +7,11 @@ namespace cadmm::cli {
 
 void ProgressPrinter::operator()(const IterationRecord& r) {
   if (!enabled_) return;
+  if (std::isfinite(r.objective)) {
+    objective_ = r.objective;
+    gap_ = r.gap;
+    evaluated_ = true;
+  }
   if (last_ < 0 || r.seconds - last_ >= interval_) print(r);
 }
 
@@ -21,8 +26,10 @@ void ProgressPrinter::print(const IterationRecord& r) {
     header_ = true;
   }
   char obj[32] = "-", gap[32] = "-";
-  if (std::isfinite(r.objective)) std::snprintf(obj, sizeof obj, "%.10e", r.objective);
-  if (std::isfinite(r.gap)) std::snprintf(gap, sizeof gap, "%.2e", r.gap);
+  if (evaluated_) {
+    std::snprintf(obj, sizeof obj, "%.10e", objective_);
+    std::snprintf(gap, sizeof gap, "%.2e", gap_);
+  }
   std::printf("%8d %11.3e %11.3e %11.3e %11.3e %10.3e %16s %10s %8.2fs\n", r.iteration, r.r_norm, r.eps_pri, r.s_norm,
               r.eps_dual, r.rho, obj, gap, r.seconds);
   std::fflush(stdout);

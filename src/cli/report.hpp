@@ -8,7 +8,8 @@
 
 namespace cadmm::cli {
 
-/// Prints a progress line on the first iteration and then at most every `interval` seconds.
+/// Prints a progress line on the first iteration and then at most every `interval` seconds; objective and gap
+/// are the latest evaluated (every --gap-every iterations).
 class ProgressPrinter {
  public:
   ProgressPrinter(bool enabled, double interval) : enabled_(enabled), interval_(interval) {}
@@ -23,6 +24,8 @@ class ProgressPrinter {
   double last_ = -1;
   int last_iteration_ = 0;
   bool header_ = false;
+  double objective_ = 0, gap_ = 0;  // latest evaluated values
+  bool evaluated_ = false;
 };
 
 /// Wall-clock phase timer.
