@@ -111,7 +111,8 @@ void print_summary(const FitResult& r, const PreparedProblem& p, const io::RunFa
                    const std::string& kinds, const std::string& output) {
   const AdmmResult& a = r.admm;
   const Eigen::Index nnz = (r.coef.array() != 0).count();
-  std::printf("\ncadmm solve: %s after %d iterations\n", to_string(a.status).c_str(), a.state.iteration);
+  std::printf("\ncadmm solve: %s after %d iterations%s\n", to_string(a.status).c_str(), a.state.iteration,
+              a.polished ? ", polished (exact on the sign pattern of the iterate, certified by the duality gap)" : "");
   std::printf("  problem     %s, lambda %s (%s x lambda_max %s)%s\n", to_string(facts.settings.penalty).c_str(),
               fmt(r.lambda).c_str(), fmt(r.lambda_max > 0 ? r.lambda / r.lambda_max : 0.0, "%.4g").c_str(),
               fmt(r.lambda_max).c_str(),
@@ -125,7 +126,8 @@ void print_summary(const FitResult& r, const PreparedProblem& p, const io::RunFa
     std::printf("              %d constant column(s) get coefficient 0\n", p.constant_columns);
   std::printf("  objective   %.12e   duality gap %.3e   nonzero coefficients %lld of %lld\n", a.optimality.objective,
               a.optimality.gap, static_cast<long long>(nnz), static_cast<long long>(r.coef.size()));
-  std::printf("  residuals   primal %.3e, dual %.3e, final rho %.4g\n", a.r_norm, a.s_norm, a.state.rho);
+  std::printf("  residuals   primal %.3e, dual %.3e, final rho %.4g%s\n", a.r_norm, a.s_norm, a.state.rho,
+              a.polished ? " (of the last ADMM iterate)" : "");
   std::printf("  time        read %.3fs | setup/factor %.3fs | iterations %.3fs (communication %.3fs) | write %.3fs\n",
               t.read, t.setup, t.iterations, t.communication, t.write);
   std::printf("  output      %s\n", output.c_str());
