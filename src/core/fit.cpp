@@ -37,7 +37,7 @@ FitResult fit(const PreparedProblem& problem, const Settings& settings, Communic
   FitResult r;
   r.l1_ratio = settings.effective_l1_ratio();
   r.lambda_max = problem_lambda_max(problem, settings);
-  r.lambda = resolve_lambda(problem, settings);
+  r.lambda = settings.lambda ? *settings.lambda : settings.lambda_ratio * r.lambda_max;
 
   AdmmProblem ap;
   ap.penalty = PenaltySpec::make(settings.penalty, r.lambda, r.l1_ratio);

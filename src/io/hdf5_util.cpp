@@ -143,17 +143,6 @@ void AtomicH5File::write_dataset(const std::string& name, const std::vector<std:
   check_write(H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "dataset " + name, path_);
 }
 
-void AtomicH5File::write_dataset(const std::string& name, const std::vector<std::int64_t>& data) {
-  hsize_t dim = data.size();
-  Handle space(H5Screate_simple(1, &dim, nullptr), H5Sclose);
-  Handle lcpl = link_props();
-  Handle ds(H5Dcreate2(file_.get(), name.c_str(), H5T_STD_I64LE, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
-            H5Dclose);
-  if (!ds.valid()) check_write(-1, "dataset " + name, path_);
-  check_write(H5Dwrite(ds.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), "dataset " + name,
-              path_);
-}
-
 namespace {
 template <class Writer>
 void put_attribute(hid_t file, const std::string& object, const std::string& name, hid_t file_type,

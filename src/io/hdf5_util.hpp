@@ -80,8 +80,6 @@ class AtomicH5File {
 
   /// A float64 dataset of the given shape (row-major data); an empty shape makes a scalar.
   void write_dataset(const std::string& name, const std::vector<std::int64_t>& shape, const double* data);
-  /// A 1-D dataset of int64.
-  void write_dataset(const std::string& name, const std::vector<std::int64_t>& data);
   void attribute(const std::string& name, double value, const std::string& object = "/");
   void attribute(const std::string& name, std::int64_t value, const std::string& object = "/");
   void attribute(const std::string& name, const std::string& value, const std::string& object = "/");
