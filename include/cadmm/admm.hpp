@@ -1,6 +1,7 @@
 #pragma once
 /// \file Consensus ADMM (Boyd et al. 2011, sections 7.1 and 8.2) over a LocalSolver and a Communicator.
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,7 @@ struct AdmmState {
 /// Objective and duality gap at a point (both with the 1/(2n) loss scaling).
 struct Optimality {
   double objective = 0;  ///< 1/(2n) ||Y - X W||^2 + lambda P(W) on the centered data
+  double rss = 0;        ///< ||Y - X W||^2 / n on the centered data (the deviance)
   double gap = 0;        ///< primal minus the best dual value found: an upper bound on the objective's error
 };
 
@@ -67,6 +69,9 @@ struct AdmmProblem {
   PenaltySpec penalty;                 ///< lambda * P
   int active_ranks = 1;                ///< number of ranks with rows (N in Boyd et al.)
   double rho_auto = 1;                 ///< initial rho when Settings::rho is unset
+  /// Set when the warm start solved a neighbouring lambda (a path): its l1 weight, for the sequential strong
+  /// rule; the warm start's sign pattern is then polished before the first iteration.
+  std::optional<double> previous_l1_weight;
 };
 
 /// Objective and duality gap at z; collective. grad, when given, receives X^T R / n (global).

@@ -1,10 +1,45 @@
 #pragma once
-/// \file Entry points: fit one lambda on prepared data, or on in-memory Eigen rows of this rank.
+/// \file Entry points: a Model built once from prepared data, fits at any lambda over it, and the in-memory
+/// convenience for library users.
+#include <memory>
+
 #include "cadmm/admm.hpp"
 #include "cadmm/problem.hpp"
 #include "cadmm/settings.hpp"
 
 namespace cadmm {
+
+/// Internal column scaling. ADMM with one scalar rho converges slowly when features' curvatures differ, so
+/// the solver works on A = X_c diag(column) with unit loss curvature per feature (Jacobi); the penalty weights
+/// make the scaled problem the same problem. It depends on the data only, so one factorization serves every
+/// lambda (the ridge part of the penalty lives in the proximal step, not in the factored local term).
+struct ColumnScaling {
+  Vector column;          ///< s_j; coefficient on the original scale = s_j * scaled coefficient (0: excluded)
+  Vector penalty_weight;  ///< c_j of PenaltySpec on the scaled coefficients (p_j s_j)
+};
+/// The scaling of a prepared problem.
+ColumnScaling column_scaling(const PreparedProblem& problem);
+
+/// What depends only on the data (ProxSuite's Model): the global facts, the column scaling and this rank's
+/// factored local term. Every lambda and every rho is served without refactoring: a path walks lambdas over
+/// one Model, a cross-validation holds one per fold.
+struct Model {
+  PreparedProblem data;                 ///< global facts (the local block was moved into `local`)
+  ColumnScaling scaling;                ///< fixed internal scaling
+  std::unique_ptr<LocalSolver> local;   ///< factored local term
+  bool gram_form = false;               ///< this rank factored Gram sums (else rows, or it holds none)
+  double rho_auto = 1;                  ///< initial rho when Settings::rho is unset
+  double factor_seconds = 0;            ///< time this rank spent factoring
+};
+
+/// Builds the Model, consuming the prepared problem's local block; collective (a factorization that fails on
+/// one rank fails on all).
+Model make_model(PreparedProblem problem, Communicator& comm);
+
+/// Smallest lambda with W = 0 for the penalty settings name (the largest lambda of a path).
+double lambda_max(const PreparedProblem& problem, const Settings& settings);
+/// The same for a Model's data.
+inline double lambda_max(const Model& model, const Settings& settings) { return lambda_max(model.data, settings); }
 
 /// A fitted model on the original feature scale plus how the solve went.
 struct FitResult {
@@ -13,32 +48,21 @@ struct FitResult {
   double lambda = 0;      ///< lambda used
   double lambda_max = 0;  ///< smallest lambda with W = 0
   double l1_ratio = 1;    ///< a used
-  double factor_seconds = 0;  ///< time spent factoring the local term (the rest of the fit is iterations)
-  AdmmResult admm;        ///< status, residuals, objective, history, final iterate
+  AdmmResult admm;        ///< status, residuals, objective, history, final iterate (internal scaling)
 };
 
-/// Smallest lambda with W = 0 for the penalty settings name.
-double problem_lambda_max(const PreparedProblem& problem, const Settings& settings);
-/// The lambda that settings ask for (absolute, or a ratio of lambda_max).
-double resolve_lambda(const PreparedProblem& problem, const Settings& settings);
+/// Solves at one lambda over a model; collective. warm may carry a previous iterate (a path's previous lambda,
+/// or a checkpoint); warm_lambda, when > 0, is the lambda that iterate solved (sequential strong rule).
+FitResult fit(const Model& model, double lambda, const Settings& settings, Communicator& comm,
+              const AdmmObserver& observer = {}, const AdmmState* warm = nullptr, double warm_lambda = 0);
 
-/// Internal column scaling of one solve. ADMM with one scalar rho converges slowly when features'
-/// curvatures differ, so the solver works on A = X_c diag(column), scaled so that loss plus ridge has unit
-/// curvature per feature (Jacobi); the penalty weights make the scaled problem the same problem.
-struct ColumnScaling {
-  Vector column;          ///< s_j; coefficient on the original scale = s_j * scaled coefficient (0: constant)
-  Vector penalty_weight;  ///< c_j of PenaltySpec on the scaled coefficients
-};
-/// The scaling for a ridge weight l2_weight = lambda * (1 - a).
-ColumnScaling column_scaling(const PreparedProblem& problem, double l2_weight);
-
-/// Solves at the lambda settings ask for; collective. warm may carry a previous iterate (paths).
-FitResult fit(const PreparedProblem& problem, const Settings& settings, Communicator& comm,
-              const AdmmObserver& observer = {}, const AdmmState* warm = nullptr);
-
-/// Convenience for library users: this rank's rows of X (rows x d) and Y (rows x k) already in memory.
-/// With SerialCommunicator it is a plain single-process solver. Collective.
+/// Convenience for library users: this rank's rows of X (rows x d) and Y (rows x k) already in memory, at the
+/// lambda settings ask for. With SerialCommunicator it is a plain single-process solver. Collective.
 FitResult fit(const Eigen::Ref<const RowMatrix>& x_local, const Eigen::Ref<const RowMatrix>& y_local,
               const Settings& settings, Communicator& comm);
+
+/// Model of in-memory rows (as fit above does before solving); collective.
+Model make_model(const Eigen::Ref<const RowMatrix>& x_local, const Eigen::Ref<const RowMatrix>& y_local,
+                 bool fit_intercept, bool standardize, Communicator& comm);
 
 }  // namespace cadmm

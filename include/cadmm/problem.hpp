@@ -1,8 +1,10 @@
 #pragma once
-/// \file From this rank's raw rows to the centered local data: streaming accumulation and the few
-/// reductions that make means and variances global.
+/// \file From this rank's raw rows to the centered local data. The per-rank reduction of the data is a value
+/// (RowSums) that adds across folds and centres with any means after the fact, so a path, every fold of a
+/// cross-validation and the refit all come from one pass over the data.
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "cadmm/communicator.hpp"
 #include "cadmm/local_solver.hpp"
@@ -13,19 +15,21 @@ namespace cadmm {
 /// This rank's rows centered with the global means, unscaled: Gram sums for tall blocks, the rows for wide.
 class CenteredBlock {
  public:
-  /// Factors the local term for A = X_c diag(column_scale), b = Y_c, loss divided by n.
-  std::unique_ptr<LocalSolver> factor(const Vector& column_scale, double n) const;
+  /// Factors the local term for A = X_c diag(column_scale), b = Y_c, loss divided by n; consumes the block.
+  std::unique_ptr<LocalSolver> factor(const Vector& column_scale, double n) &&;
   /// X_c^T Y_c (d x k).
   Matrix xty() const;
   /// Column sums of squares of X_c (d).
   Vector column_squares() const;
+  /// ||Y_c||_F^2 over the local rows.
+  double y_squares() const;
   /// Local rows.
   std::int64_t rows() const { return rows_; }
-  /// True when held as Gram sums (rows >= d).
+  /// True when held as Gram sums.
   bool tall() const { return tall_; }
 
  private:
-  friend class LocalDataBuilder;
+  friend class RowSums;
   bool tall_ = false;
   std::int64_t rows_ = 0;
   Matrix gram_, xty_;  // tall
@@ -33,39 +37,85 @@ class CenteredBlock {
   Matrix x_, y_;       // wide
 };
 
-/// Accumulates this rank's rows block by block. Tall blocks (rows >= d) keep only Gram-type sums, so
-/// X is streamed through one reused buffer; wide blocks keep the rows for the matrix-inversion lemma.
+/// Sums over a set of this rank's rows, as a value. In the Gram form (tall blocks) they are X~^T X~, X~^T Y~,
+/// the column sums of X~ and Y~ and ||Y~||^2 with X~ = X - 1 shift^T (a per-rank shift that keeps the later move to
+/// the global mean free of cancellation); in the row form (wide blocks) the rows themselves. Sums of the same
+/// rank add: the training set of fold f is the sum of the other folds.
+class RowSums {
+ public:
+  RowSums() = default;
+  /// Empty sums of d features and k targets; gram_form chooses the Gram (tall) or row (wide) form.
+  RowSums(Eigen::Index d, Eigen::Index k, bool gram_form);
+  /// Adds rows (x: rows x d, y: rows x k). In the Gram form x is shifted in place; the first rows added to
+  /// any piece of a builder fix the shift (LocalDataBuilder shares it).
+  void add_rows(RowMatrix& x, const RowMatrix& y);
+  /// Adds another set of rows of the same rank (same form and shift).
+  RowSums& operator+=(const RowSums& other);
+  /// Rows summed.
+  std::int64_t rows() const { return rows_; }
+  /// Number of features d.
+  Eigen::Index features() const { return d_; }
+  /// Number of targets k.
+  Eigen::Index targets() const { return k_; }
+  /// True for the Gram (tall) form.
+  bool gram_form() const { return gram_form_; }
+  /// Column sums of X (d) followed by column sums of Y (k), for the global means.
+  Vector sums() const;
+  /// Sum over the rows of (x_ij - center_j)^2 (d), for the global variances.
+  Vector squares_about(const Vector& center) const;
+  /// Sum over the rows of ||y_i - W^T x_i - b||^2 for each of the m models stacked in coef (d x m k) and
+  /// intercept (m k): the validation error of fitted models, without another pass over X.
+  Vector squared_errors(const Matrix& coef, const Vector& intercept) const;
+  /// The rows centered at the given means (a copy; the sums stay usable).
+  CenteredBlock center(const Vector& x_mean, const Vector& y_mean) const;
+
+ private:
+  friend class LocalDataBuilder;
+  Eigen::Index d_ = 0, k_ = 0;
+  bool gram_form_ = false;
+  std::int64_t rows_ = 0;
+  // Gram form.
+  Vector x_shift_, y_shift_, x_sum_, y_sum_;
+  Matrix gram_, xty_;  // gram_: upper triangle only until centered
+  double yy_ = 0;
+  // Row form: the rows, growing.
+  Matrix x_rows_, y_rows_;
+};
+
+/// Accumulates this rank's rows block by block into one or several pieces (folds) that share one shift.
+/// Tall blocks (rows >= d) keep only Gram-type sums, so X is streamed through one reused buffer; wide blocks
+/// keep the rows for the matrix-inversion lemma.
 class LocalDataBuilder {
  public:
-  /// local_rows is the total this rank will add; it decides tall (Gram) or wide (Woodbury).
-  LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eigen::Index k);
-  /// Adds the next rows (x: rows x d, y: rows x k). x may be modified (it is shifted in place).
+  /// local_rows is the total this rank will add; it decides tall (Gram) or wide (Woodbury) for every piece.
+  LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eigen::Index k, int pieces = 1);
+  /// Adds the next rows to piece 0. x may be modified (it is shifted in place).
   void add_rows(RowMatrix& x, const RowMatrix& y);
+  /// Adds the next rows, row i to piece piece_of_row[i].
+  void add_rows(RowMatrix& x, const RowMatrix& y, const int* piece_of_row);
   /// Rows added so far.
   std::int64_t rows() const { return added_; }
   /// Number of features d.
   Eigen::Index features() const { return d_; }
   /// Number of targets k.
   Eigen::Index targets() const { return k_; }
-  /// Column sums of X (d) followed by column sums of Y (k), for the global means.
-  Vector sums() const;
-  /// Sum over local rows of (x_ij - center_j)^2 (d), for the global variances.
-  Vector squares_about(const Vector& center) const;
-  /// Moves the data out, centered at the given means.
-  CenteredBlock center(const Vector& x_mean, const Vector& y_mean) &&;
+  /// Piece p.
+  const RowSums& piece(int p) const { return pieces_[static_cast<std::size_t>(p)]; }
+  /// Number of pieces.
+  int pieces() const { return static_cast<int>(pieces_.size()); }
+  /// Sum of every piece but `except` (-1: all).
+  RowSums total(int except = -1) const;
+  /// Moves piece 0 out (one piece: no copy of the sums).
+  RowSums take() &&;
 
  private:
+  void fix_shift(const RowMatrix& x, const RowMatrix& y);
   std::int64_t expected_;
   std::int64_t added_ = 0;
   Eigen::Index d_, k_;
   bool tall_;
-  // Tall: sums of the rows shifted by a per-rank guess of the mean (the first block's), which keeps the
-  // later move to the global mean free of cancellation.
-  Vector x_shift_, y_shift_, x_sum_, y_sum_;
-  Matrix gram_, xty_;
-  double yy_ = 0;
-  // Wide: the rows themselves.
-  Matrix x_rows_, y_rows_;
+  std::vector<RowSums> pieces_;
+  RowMatrix scratch_x_, scratch_y_;  // rows of one piece gathered from a mixed block
 };
 
 /// The centered local data plus the global facts every rank shares.
@@ -76,6 +126,7 @@ struct PreparedProblem {
   Vector x_mean, y_mean;        ///< the centers used: global means, or zero without intercept
   Vector x_var;                 ///< column variances about the true mean (1/n, glmnet's); 0: constant column
   Vector x_curv;                ///< loss curvature diag(X_c^T X_c) / n; 0: column excluded (coefficient 0)
+  double y_ss = 0;              ///< ||Y_c||_F^2 / n, the null deviance (deviance ratio of a path)
   bool standardize = false;     ///< the penalty acts on standardized coefficients (glmnet)
   Matrix q_global;              ///< X_c^T Y_c / n, the negative loss gradient at W = 0
   int active_ranks = 0;         ///< ranks holding rows
@@ -87,10 +138,11 @@ struct PreparedProblem {
 
 /// Peak bytes one rank holds for rows x d local data with k targets: for the Gram form (rows >= d) the
 /// centered Gram and its eigenvectors, d x d each; for the Woodbury form the centered rows, their scaled copy
-/// and the rows x rows eigenvectors; plus the d x k iterates and Anderson history.
-double local_memory_bytes(std::int64_t rows, std::int64_t d, std::int64_t k);
+/// and the rows x rows eigenvectors; plus the d x k iterates and Anderson history. pieces > 1 (folds of a
+/// cross-validation) adds one Gram per piece.
+double local_memory_bytes(std::int64_t rows, std::int64_t d, std::int64_t k, int pieces = 1);
 
 /// Makes means and variances global and centers the local data; collective. Throws DataError on no rows.
-PreparedProblem prepare(LocalDataBuilder data, bool fit_intercept, bool standardize, Communicator& comm);
+PreparedProblem prepare(const RowSums& data, bool fit_intercept, bool standardize, Communicator& comm);
 
 }  // namespace cadmm

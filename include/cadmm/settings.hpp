@@ -35,6 +35,8 @@ struct Settings {
 
   /// The l1 share a actually used: 1 for l1, 0 for l2, l1_ratio (or its default) otherwise.
   double effective_l1_ratio() const;
+  /// The lambda these settings ask for, given the problem's lambda_max (the one place lambda is resolved).
+  double resolve_lambda(double lambda_max) const { return lambda ? *lambda : lambda_ratio * lambda_max; }
   /// Throws UsageError naming the first bad field (as its CLI option name).
   void validate() const;
 };

@@ -12,5 +12,8 @@ using Args = std::vector<std::string>;
 int run_solve(const Args& args, MpiCommunicator& comm);
 int run_generate(const Args& args, MpiCommunicator& comm);
 int run_info(const Args& args, MpiCommunicator& comm);
+int run_path(const Args& args, MpiCommunicator& comm);
+int run_cv(const Args& args, MpiCommunicator& comm);
+int run_predict(const Args& args, MpiCommunicator& comm);
 
 }  // namespace cadmm::cli

@@ -23,6 +23,9 @@ const char* kUsage =
     "Distributed regularized least squares (lasso, ridge, elastic net, multi-task) by consensus ADMM.\n\n"
     "Commands:\n"
     "  solve      fit one lambda\n"
+    "  path       fit a decreasing lambda sequence with warm starts\n"
+    "  cv         K-fold cross-validation over the path, then a refit at the chosen lambda\n"
+    "  predict    apply a fitted model to data; MSE and R^2 when y is present\n"
     "  generate   write a synthetic data set with known truth\n"
     "  info       describe a data set and the per-rank plan\n\n"
     "Run 'cadmm COMMAND --help' for the options of a command; 'cadmm --version' for the version.\n"
@@ -55,7 +58,10 @@ int dispatch(int argc, char** argv, cadmm::MpiCommunicator& comm) {
   if (command == "solve") return cadmm::cli::run_solve(args, comm);
   if (command == "generate") return cadmm::cli::run_generate(args, comm);
   if (command == "info") return cadmm::cli::run_info(args, comm);
-  if (command == "path" || command == "cv" || command == "predict" || command == "convert")
+  if (command == "path") return cadmm::cli::run_path(args, comm);
+  if (command == "cv") return cadmm::cli::run_cv(args, comm);
+  if (command == "predict") return cadmm::cli::run_predict(args, comm);
+  if (command == "convert")
     throw cadmm::UsageError("'" + command + "' is not available in this version (see cadmm --help)");
   throw cadmm::UsageError("unknown command '" + command + "' (see cadmm --help)");
 }

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cadmm/error.hpp"
+#include "cadmm/path.hpp"
 
 namespace cadmm::cli {
 
@@ -63,14 +64,17 @@ po::options_description data_options() {
   return o;
 }
 
-po::options_description model_options() {
+po::options_description model_options(bool one_lambda) {
   po::options_description o("Model");
   o.add_options()
     ("penalty", po::value<std::string>()->default_value("l1")->value_name("NAME"),
-     "l1 (lasso), l2 (ridge), elasticnet, l21 (multi-task / row-group)")
-    ("lambda", po::value<double>()->value_name("VALUE"), "absolute regularization strength")
-    ("lambda-ratio", po::value<double>()->value_name("R"),
-     "lambda = R * lambda_max (default 0.1); lambda_max is the smallest lambda with all coefficients 0")
+     "l1 (lasso), l2 (ridge), elasticnet, l21 (multi-task / row-group)");
+  if (one_lambda)
+    o.add_options()
+      ("lambda", po::value<double>()->value_name("VALUE"), "absolute regularization strength")
+      ("lambda-ratio", po::value<double>()->value_name("R"),
+       "lambda = R * lambda_max (default 0.1); lambda_max is the smallest lambda with all coefficients 0");
+  o.add_options()
     ("l1-ratio", po::value<double>()->value_name("A"), "l1 share a: default 0.5 for elasticnet, 1 for l21")
     ("fit-intercept", po::value<std::string>()->value_name("BOOL"), "fit an unpenalized intercept (default true)")
     ("standardize", po::value<std::string>()->value_name("BOOL"),
@@ -110,6 +114,38 @@ po::options_description solver_options() {
     ("progress-seconds", po::value<double>()->default_value(1.0)->value_name("S"),
      "print a progress line at most every S seconds");
   return o;
+}
+
+po::options_description lambda_sequence_options() {
+  po::options_description o("Lambda sequence");
+  o.add_options()
+    ("n-lambda", po::value<int>()->default_value(100)->value_name("N"),
+     "number of lambdas, from lambda_max down to --lambda-min-ratio x lambda_max, log-spaced")
+    ("lambda-min-ratio", number(1e-3)->value_name("R"), "smallest lambda as a fraction of lambda_max")
+    ("lambdas", po::value<std::string>()->value_name("L1,L2,..."),
+     "explicit strictly decreasing lambdas (comma-separated); overrides --n-lambda/--lambda-min-ratio");
+  return o;
+}
+
+std::vector<double> lambda_sequence(const po::variables_map& vm, double lambda_max) {
+  if (!vm.count("lambdas")) return lambda_grid(lambda_max, vm["n-lambda"].as<int>(), vm["lambda-min-ratio"].as<double>());
+  std::vector<double> l;
+  std::stringstream in(vm["lambdas"].as<std::string>());
+  for (std::string item; std::getline(in, item, ',');) {
+    const auto first = item.find_first_not_of(" \t"), last = item.find_last_not_of(" \t");
+    const std::string text = first == std::string::npos ? "" : item.substr(first, last - first + 1);
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (text.empty() || used != text.size()) throw UsageError("--lambdas: '" + text + "' is not a number");
+    l.push_back(v);
+  }
+  check_lambdas(l);
+  return l;
 }
 
 Settings settings_from(const po::variables_map& vm) {

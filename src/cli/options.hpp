@@ -19,9 +19,14 @@ po::variables_map parse(const std::vector<std::string>& args, const po::options_
 po::options_description general_options();
 /// --data, --x-dataset, --y-dataset.
 po::options_description data_options();
-/// Model and solver options shared by solve/path/cv (Settings fields).
-po::options_description model_options();
+/// Model and solver options shared by solve/path/cv (Settings fields); --lambda/--lambda-ratio for solve only.
+po::options_description model_options(bool one_lambda = true);
 po::options_description solver_options();
+
+/// --n-lambda, --lambda-min-ratio, --lambdas (path and cv).
+po::options_description lambda_sequence_options();
+/// The lambda sequence those options ask for, given the data's lambda_max; UsageError naming the option.
+std::vector<double> lambda_sequence(const po::variables_map& vm, double lambda_max);
 
 /// Settings from parsed options, validated; throws UsageError naming the option.
 Settings settings_from(const po::variables_map& vm);

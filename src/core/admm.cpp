@@ -35,6 +35,7 @@ Optimality evaluate(const AdmmProblem& problem, const Matrix& z, Communicator& c
 
   const PenaltySpec& pen = problem.penalty;
   Optimality o;
+  o.rss = rss;
   o.objective = 0.5 * rss + pen.value(z);
   // Dual point theta = c R (R the residual); the dual value is (c <R, y> - c^2/2 ||R||^2) / n - g*(c X^T R / n).
   // c = 1 is feasible whenever there is a ridge part; c = l1 / ||X^T R / n||_dual is feasible for the l1 part.
@@ -177,12 +178,37 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
   // A start that the duality gap already certifies (W = 0 at lambda >= lambda_max, or a converged warm
   // start) needs no iteration.
   if (use_gap) {
-    const Optimality o = evaluate(problem, st.z, comm);
+    Matrix grad;
+    const Optimality o = evaluate(problem, st.z, comm, &grad);
     if (o.gap <= settings.gap_tol * std::max(std::abs(o.objective), 1e-300)) {  // as gap_certifies below
       res.status = Status::converged;
       res.optimality = o;
       res.state = st;
       return res;
+    }
+    // A warm start (the previous lambda of a path) is usually one active-set correction away from the new
+    // solution: polish its sign pattern, grown by the sequential strong rule (Tibshirani et al. 2012:
+    // |grad_j| >= 2 lambda - lambda_prev), before any iteration. The duality gap on the full problem is the KKT
+    // check that decides whether it is kept.
+    if (warm && problem.previous_l1_weight && settings.polish && !problem.penalty.grouped) {
+      Eigen::ArrayXXi sign = st.z.array().sign().cast<int>();
+      if (problem.penalty.l1_weight > 0) {
+        const double bound = std::max(0.0, 2 * problem.penalty.l1_weight - *problem.previous_l1_weight);
+        for (Eigen::Index t = 0; t < sign.cols(); ++t)
+          for (Eigen::Index j = 0; j < sign.rows(); ++j) {
+            const double c = problem.penalty.feature_weight.size() ? problem.penalty.feature_weight[j] : 1.0;
+            if (sign(j, t) == 0 && std::abs(grad(j, t)) >= bound * c && grad(j, t) != 0)
+              sign(j, t) = grad(j, t) > 0 ? 1 : -1;
+          }
+      }
+      if (std::optional<Polished> p = polish(problem, sign, settings.gap_tol, comm)) {
+        st.z = std::move(p->w);
+        res.optimality = p->optimality;
+        res.polished = true;
+        res.status = Status::converged;
+        res.state = st;
+        return res;
+      }
     }
   }
   const auto t0 = std::chrono::steady_clock::now();
@@ -262,7 +288,7 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
         if (pattern_age != 10) retry_every *= 2;
         tried = now;
         last_try = it;
-        if (std::optional<Polished> p = polish(problem, st.z, settings.gap_tol, comm)) {
+        if (std::optional<Polished> p = polish(problem, now, settings.gap_tol, comm)) {
           st.z = std::move(p->w);
           res.optimality = p->optimality;
           res.polished = true;

@@ -63,11 +63,10 @@ std::optional<Matrix> restricted_solve(const AdmmProblem& problem, const Signs& 
 
 }  // namespace
 
-std::optional<Polished> polish(const AdmmProblem& problem, const Matrix& z, double gap_tol, Communicator& comm) {
+std::optional<Polished> polish(const AdmmProblem& problem, Signs sign, double gap_tol, Communicator& comm) {
   const PenaltySpec& pen = problem.penalty;
   // Row-group shrinkage makes the restricted conditions nonlinear; decided from z, so alike on every rank.
   if (pen.grouped) return std::nullopt;
-  Signs sign = z.array().sign().cast<int>();
   const bool has_l1 = pen.l1_weight > 0;
   for (int round = 0; round < 6; ++round) {
     const std::optional<Matrix> w = restricted_solve(problem, sign, comm);

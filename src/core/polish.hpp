@@ -18,8 +18,9 @@ struct Polished {
   Optimality optimality;
 };
 
-/// Collective; nullopt on every rank when the grouped penalty, too large an active set, a singular block or
-/// no certified point within a few corrections.
-std::optional<Polished> polish(const AdmmProblem& problem, const Matrix& z, double gap_tol, Communicator& comm);
+/// Solves on the sign pattern `sign` (d x k: -1, 0, +1; the signs of an iterate, or a guess). Collective;
+/// nullopt on every rank when the grouped penalty, too large an active set, a singular block or no certified
+/// point within a few corrections.
+std::optional<Polished> polish(const AdmmProblem& problem, Eigen::ArrayXXi sign, double gap_tol, Communicator& comm);
 
 }  // namespace cadmm

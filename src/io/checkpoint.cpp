@@ -24,16 +24,6 @@ T read_attribute(hid_t file, const char* name, hid_t mem_type, const std::string
   return value;
 }
 
-void read_doubles(hid_t file, const char* name, std::vector<double>& out, const std::string& path) {
-  Handle ds(H5Dopen2(file, name, H5P_DEFAULT), H5Dclose);
-  if (!ds.valid()) throw DataError("checkpoint '" + path + "' lacks /" + name);
-  std::int64_t n = 1;
-  for (std::int64_t s : dataset_shape(ds.get())) n *= s;
-  out.resize(static_cast<std::size_t>(n));
-  if (n > 0 && H5Dread(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
-    throw DataError("cannot read /" + std::string(name) + " of checkpoint '" + path + "'");
-}
-
 }  // namespace
 
 void write_checkpoint(const std::string& path, const Checkpoint& c) {
@@ -89,13 +79,13 @@ Checkpoint read_checkpoint(const std::string& path) {
   c.n_ranks = static_cast<int>(read_attribute<std::int64_t>(f.get(), "n_ranks", H5T_NATIVE_INT64, path));
   c.iteration = static_cast<int>(read_attribute<std::int64_t>(f.get(), "iteration", H5T_NATIVE_INT64, path));
   c.rho = read_attribute<double>(f.get(), "rho", H5T_NATIVE_DOUBLE, path);
-  std::vector<double> z;
-  read_doubles(f.get(), "z", z, path);
-  read_doubles(f.get(), "u", c.u, path);
+  std::vector<std::int64_t> shape;
+  const std::vector<double> z = read_doubles(f.get(), "z", shape, "checkpoint", path);
+  c.u = read_doubles(f.get(), "u", shape, "checkpoint", path);
   const std::size_t dk = static_cast<std::size_t>(key.n_features * key.n_targets);
   if (z.size() != dk || c.u.size() != dk * static_cast<std::size_t>(c.n_ranks) || !(c.rho > 0))
     throw DataError("checkpoint '" + path + "' is inconsistent (sizes or rho)");
-  c.z = Eigen::Map<Matrix>(z.data(), key.n_features, key.n_targets);
+  c.z = Eigen::Map<const Matrix>(z.data(), key.n_features, key.n_targets);
   c.history = read_history(f.get(), path);
   return c;
 }

@@ -35,15 +35,17 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
 }  // namespace
 
 DenseReader::DenseReader(const std::string& file, const std::string& x_name, const std::string& y_name,
-                         MPI_Comm comm) {
+                         MPI_Comm comm, bool y_optional) {
   layout_.file = file;
   layout_.x_name = x_name;
   layout_.y_name = y_name;
   file_ = open_file_read(file, comm);
   x_ = open_dataset(file_.get(), file, x_name);
-  y_ = open_dataset(file_.get(), file, y_name);
+  layout_.has_y = !y_optional || object_exists(file_.get(), y_name);
+  if (layout_.has_y) y_ = open_dataset(file_.get(), file, y_name);
 
-  const auto xs = dataset_shape(x_.get()), ys = dataset_shape(y_.get());
+  const auto xs = dataset_shape(x_.get());
+  const auto ys = layout_.has_y ? dataset_shape(y_.get()) : std::vector<std::int64_t>{xs.empty() ? 0 : xs[0], 0};
   if (xs.size() != 2)
     throw DataError(where(file, x_name) + " must be 2-D (rows, features); it has " + std::to_string(xs.size()) +
                     " dimensions");
@@ -54,7 +56,7 @@ DenseReader::DenseReader(const std::string& file, const std::string& x_name, con
   layout_.y_is_1d = ys.size() == 1;
   layout_.targets = layout_.y_is_1d ? 1 : ys[1];
   if (layout_.rows == 0 || layout_.features == 0) throw DataError(where(file, x_name) + " is empty");
-  if (layout_.targets == 0) throw DataError(where(file, y_name) + " has no targets");
+  if (layout_.has_y && layout_.targets == 0) throw DataError(where(file, y_name) + " has no targets");
   if (ys[0] != layout_.rows)
     throw DataError("shape mismatch in '" + file + "': " + x_name + " has " + std::to_string(layout_.rows) +
                     " rows but " + y_name + " has " + std::to_string(ys[0]));
@@ -94,6 +96,30 @@ Eigen::Index first_bad_row(const RowMatrix& m) {
 
 }  // namespace
 
+std::vector<std::int64_t> DenseReader::read_int_rows(const std::string& name, RowRange range) const {
+  const std::string what = where(layout_.file, name);
+  if (!object_exists(file_.get(), name)) throw DataError(what + " does not exist");
+  Handle ds(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!ds.valid()) throw DataError(what + " is not a dataset");
+  Handle type(H5Dget_type(ds.get()), H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_INTEGER)
+    throw DataError(what + " must hold integers (fold numbers, as glmnet's foldid)");
+  const auto shape = dataset_shape(ds.get());
+  if (shape.size() != 1 || shape[0] != layout_.rows)
+    throw DataError(what + " must have shape (" + std::to_string(layout_.rows) + ",), one fold number per row of " +
+                    layout_.x_name + "; it has " + std::to_string(shape.empty() ? 0 : shape[0]) + " entries in " +
+                    std::to_string(shape.size()) + " dimension(s)");
+  std::vector<std::int64_t> out(static_cast<std::size_t>(range.size()));
+  if (range.size() == 0) return out;
+  Handle fspace(H5Dget_space(ds.get()), H5Sclose);
+  const hsize_t start = static_cast<hsize_t>(range.begin), count = static_cast<hsize_t>(range.size());
+  H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
+  Handle mspace(H5Screate_simple(1, &count, nullptr), H5Sclose);
+  if (H5Dread(ds.get(), H5T_NATIVE_INT64, mspace.get(), fspace.get(), H5P_DEFAULT, out.data()) < 0)
+    throw RuntimeFailure("reading " + what + " failed");
+  return out;
+}
+
 void DenseReader::read_rows(RowRange range, std::size_t block_bytes,
                             const std::function<void(RowMatrix&, RowMatrix&)>& sink) const {
   const std::int64_t d = layout_.features, k = layout_.targets;
@@ -103,17 +129,18 @@ void DenseReader::read_rows(RowRange range, std::size_t block_bytes,
   const std::int64_t chunk = layout_.x_chunked ? layout_.x_chunk_rows : 0;
   if (chunk > 0) block = std::max(chunk, block - block % chunk);
   block = std::min(block, std::max<std::int64_t>(range.size(), 1));
-  RowMatrix x(block, d), y(block, k);
+  const std::int64_t ky = layout_.has_y ? k : 0;
+  RowMatrix x(block, d), y(block, ky);
   for (std::int64_t r0 = range.begin, r1; r0 < range.end; r0 = r1) {
     r1 = std::min(range.end, r0 + block);
     if (chunk > 0 && r1 < range.end && r1 % chunk != 0 && r1 - r1 % chunk > r0) r1 -= r1 % chunk;
     const std::int64_t m = r1 - r0;
     if (m != x.rows()) {
       x.resize(m, d);
-      y.resize(m, k);
+      y.resize(m, ky);
     }
     read_block(x_.get(), r0, m, d, false, x.data(), where(layout_.file, layout_.x_name));
-    read_block(y_.get(), r0, m, k, layout_.y_is_1d, y.data(), where(layout_.file, layout_.y_name));
+    if (layout_.has_y) read_block(y_.get(), r0, m, k, layout_.y_is_1d, y.data(), where(layout_.file, layout_.y_name));
     for (auto [mat, name] : {std::pair<RowMatrix*, const std::string*>{&x, &layout_.x_name}, {&y, &layout_.y_name}}) {
       const Eigen::Index bad = first_bad_row(*mat);
       if (bad >= 0)

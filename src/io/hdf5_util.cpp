@@ -84,6 +84,34 @@ std::string read_string_attribute(hid_t object, const std::string& name) {
   return out;
 }
 
+bool read_number_attribute(hid_t object, const std::string& name, double& out) {
+  if (H5Aexists(object, name.c_str()) <= 0) return false;
+  Handle attr(H5Aopen(object, name.c_str(), H5P_DEFAULT), H5Aclose);
+  Handle type(H5Aget_type(attr.get()), H5Tclose);
+  const H5T_class_t cls = H5Tget_class(type.get());
+  if (cls != H5T_FLOAT && cls != H5T_INTEGER) return false;
+  Handle space(H5Aget_space(attr.get()), H5Sclose);
+  if (H5Sget_simple_extent_npoints(space.get()) != 1) return false;
+  return H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &out) >= 0;
+}
+
+std::vector<double> read_doubles(hid_t file, const std::string& name, std::vector<std::int64_t>& shape,
+                                 const std::string& what, const std::string& path) {
+  if (!object_exists(file, name)) throw DataError(what + " '" + path + "' lacks " + name);
+  Handle ds(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!ds.valid()) throw DataError(what + " '" + path + "': " + name + " is not a dataset");
+  Handle type(H5Dget_type(ds.get()), H5Tclose);
+  const H5T_class_t cls = H5Tget_class(type.get());
+  if (cls != H5T_FLOAT && cls != H5T_INTEGER) throw DataError(what + " '" + path + "': " + name + " is not numeric");
+  shape = dataset_shape(ds.get());
+  std::int64_t n = 1;
+  for (std::int64_t s : shape) n *= s;
+  std::vector<double> out(static_cast<std::size_t>(n));
+  if (n > 0 && H5Dread(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
+    throw DataError("cannot read " + name + " of " + what + " '" + path + "'");
+  return out;
+}
+
 void check_output_path(const std::string& output, const std::string& option, const std::vector<std::string>& inputs) {
   namespace fs = std::filesystem;
   std::error_code ec;

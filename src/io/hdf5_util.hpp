@@ -63,6 +63,14 @@ std::vector<std::int64_t> dataset_shape(hid_t dataset);
 /// Reads a variable- or fixed-length string attribute of an object; empty if absent.
 std::string read_string_attribute(hid_t object, const std::string& name);
 
+/// Reads a numeric scalar attribute of an object as double; false if absent or not numeric.
+bool read_number_attribute(hid_t object, const std::string& name, double& out);
+
+/// Reads a whole numeric dataset as doubles (row-major) with its shape; DataError naming what and path when
+/// it is missing or unreadable.
+std::vector<double> read_doubles(hid_t file, const std::string& name, std::vector<std::int64_t>& shape,
+                                 const std::string& what, const std::string& path);
+
 /// Checks before a long run that output can be created (its directory exists and is writable) and that it
 /// is not one of the inputs; throws UsageError naming the option.
 void check_output_path(const std::string& output, const std::string& option, const std::vector<std::string>& inputs);

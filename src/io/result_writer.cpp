@@ -45,21 +45,88 @@ std::vector<IterationRecord> read_history(hid_t file, const std::string& path) {
   return h;
 }
 
-void write_result(const std::string& path, const FitResult& fit, const RunFacts& facts) {
+namespace {
+
+// Coefficient arrays as SPEC writes them: (d,) for a 1-D y, else (d, k); stacked fits get a leading axis.
+std::vector<std::int64_t> coef_shape(std::int64_t m, std::int64_t d, std::int64_t k, bool y_1d) {
+  std::vector<std::int64_t> s;
+  if (m >= 0) s.push_back(m);
+  s.push_back(d);
+  if (!y_1d) s.push_back(k);
+  return s;
+}
+
+void write_path(AtomicH5File& f, const PathResult& path, bool y_1d) {
+  const std::size_t m = path.fits.size();
+  const std::int64_t d = path.fits.front().coef.rows(), k = path.fits.front().coef.cols();
+  std::vector<double> lambda, coef, intercept, iterations, objective, gap, nonzero, converged;
+  for (const FitResult& r : path.fits) {
+    lambda.push_back(r.lambda);
+    const RowMatrix c = r.coef;  // row-major (d, k)
+    coef.insert(coef.end(), c.data(), c.data() + c.size());
+    intercept.insert(intercept.end(), r.intercept.data(), r.intercept.data() + r.intercept.size());
+    iterations.push_back(r.admm.state.iteration);
+    objective.push_back(r.admm.optimality.objective);
+    gap.push_back(r.admm.optimality.gap);
+    nonzero.push_back(static_cast<double>((r.coef.array() != 0).count()));
+    converged.push_back(r.admm.status == Status::converged ? 1 : 0);
+  }
+  const std::int64_t mm = static_cast<std::int64_t>(m);
+  f.write_dataset("path/lambda", {mm}, lambda.data());
+  f.write_dataset("path/coef", coef_shape(mm, d, k, y_1d), coef.data());
+  f.write_dataset("path/intercept", y_1d ? std::vector<std::int64_t>{mm} : std::vector<std::int64_t>{mm, k},
+                  intercept.data());
+  f.write_dataset("path/iterations", {mm}, iterations.data());
+  f.write_dataset("path/objective", {mm}, objective.data());
+  f.write_dataset("path/duality_gap", {mm}, gap.data());
+  f.write_dataset("path/dev_ratio", {mm}, path.dev_ratio.data());
+  f.write_dataset("path/nonzero", {mm}, nonzero.data());
+  f.write_dataset("path/converged", {mm}, converged.data());
+  f.attribute("stopped_early", static_cast<std::int64_t>(path.stopped_early), "/path");
+}
+
+void write_cv(AtomicH5File& f, const CvResult& cv, const ResultExtras& x) {
+  const std::int64_t m = static_cast<std::int64_t>(cv.lambdas.size()), folds = cv.mse.rows();
+  const RowMatrix mse = cv.mse;
+  const std::vector<double> rows(cv.fold_rows.begin(), cv.fold_rows.end());
+  const double lmin = cv.lambdas[cv.index_min], l1se = cv.lambdas[cv.index_1se];
+  f.write_dataset("cv/lambda", {m}, cv.lambdas.data());
+  f.write_dataset("cv/mse_mean", {m}, cv.mse_mean.data());
+  f.write_dataset("cv/mse_std", {m}, cv.mse_std.data());
+  f.write_dataset("cv/mse", {folds, m}, mse.data());
+  f.write_dataset("cv/fold_rows", {folds}, rows.data());
+  f.write_dataset("cv/lambda_min", {}, &lmin);
+  f.write_dataset("cv/lambda_1se", {}, &l1se);
+  f.attribute("folds", folds, "/cv");
+  f.attribute("refit", x.cv_refit, "/cv");
+  f.attribute("folds_from", x.cv_folds_from, "/cv");
+  f.attribute("data_passes", static_cast<std::int64_t>(cv.data_passes), "/cv");
+}
+
+}  // namespace
+
+void write_result(const std::string& path, const FitResult& fit, const RunFacts& facts, const ResultExtras& extras) {
   AtomicH5File f(path);
   const std::int64_t d = fit.coef.rows(), k = fit.coef.cols();
   const RowMatrix coef = fit.coef;  // HDF5 is row-major
-  if (facts.y_is_1d) {
-    f.write_dataset("coef", {d}, coef.data());
+  f.write_dataset("coef", coef_shape(-1, d, k, facts.y_is_1d), coef.data());
+  if (facts.y_is_1d)
     f.write_dataset("intercept", {}, fit.intercept.data());
-  } else {
-    f.write_dataset("coef", {d, k}, coef.data());
+  else
     f.write_dataset("intercept", {k}, fit.intercept.data());
+  if (extras.path) {
+    std::vector<IterationRecord> all;  // every fit's iterations in turn
+    for (const FitResult& r : extras.path->fits) all.insert(all.end(), r.admm.history.begin(), r.admm.history.end());
+    write_history(f, all, path);
+    write_path(f, *extras.path, facts.y_is_1d);
+  } else {
+    write_history(f, fit.admm.history, path);
   }
-  write_history(f, fit.admm.history, path);
+  if (extras.cv) write_cv(f, *extras.cv, extras);
 
   const Settings& s = facts.settings;
   const AdmmResult& a = fit.admm;
+  f.attribute("command", facts.command);
   f.attribute("penalty", to_string(s.penalty));
   f.attribute("lambda", fit.lambda);
   f.attribute("lambda_max", fit.lambda_max);
@@ -82,6 +149,57 @@ void write_result(const std::string& path, const FitResult& fit, const RunFacts&
   f.attribute("solve_seconds", facts.solve_seconds);
   f.attribute("version", std::string(version()));
   f.commit();
+}
+
+}  // namespace cadmm::io
+
+namespace cadmm::io {
+
+ModelFile read_model(const std::string& path, std::int64_t lambda_index) {
+  Handle f = open_file_read(path, MPI_COMM_NULL);
+  Handle root(H5Gopen2(f.get(), "/", H5P_DEFAULT), H5Gclose);
+  ModelFile m;
+  const std::string version = read_string_attribute(root.get(), "version");
+  m.command = read_string_attribute(root.get(), "command");
+  if (version.empty() || !object_exists(f.get(), "coef") || !object_exists(f.get(), "intercept"))
+    throw DataError("model file '" + path + "' is not a cadmm result (no /coef, /intercept and version attribute)");
+  if (m.command.empty()) m.command = "solve";
+  if (!read_number_attribute(root.get(), "lambda", m.lambda)) m.lambda = 0;
+  std::vector<std::int64_t> cshape, ishape;
+  std::vector<double> coef = read_doubles(f.get(), "coef", cshape, "model file", path);
+  std::vector<double> icpt = read_doubles(f.get(), "intercept", ishape, "model file", path);
+  if (cshape.empty() || cshape.size() > 2 || (cshape.size() == 1 && !ishape.empty()) ||
+      (cshape.size() == 2 && (ishape.size() != 1 || ishape[0] != cshape[1])))
+    throw DataError("model file '" + path + "': /coef and /intercept have inconsistent shapes");
+  m.y_is_1d = cshape.size() == 1;
+  const std::int64_t d = cshape[0], k = m.y_is_1d ? 1 : cshape[1];
+  if (object_exists(f.get(), "path/coef")) {
+    std::vector<std::int64_t> pshape, lshape, pishape;
+    const std::vector<double> lambdas = read_doubles(f.get(), "path/lambda", lshape, "model file", path);
+    m.path_length = static_cast<std::int64_t>(lambdas.size());
+    if (lambda_index >= m.path_length)
+      throw UsageError("--lambda-index: " + std::to_string(lambda_index) + " is out of range: '" + path + "' holds " +
+                       std::to_string(m.path_length) + " lambdas (0.." + std::to_string(m.path_length - 1) + ")");
+    if (lambda_index >= 0) {
+      const std::vector<double> all = read_doubles(f.get(), "path/coef", pshape, "model file", path);
+      const std::vector<double> alli = read_doubles(f.get(), "path/intercept", pishape, "model file", path);
+      if (pshape.empty() || pshape[0] != m.path_length || static_cast<std::int64_t>(all.size()) != m.path_length * d * k ||
+          static_cast<std::int64_t>(alli.size()) != m.path_length * k)
+        throw DataError("model file '" + path + "': /path/coef does not match /path/lambda and /coef");
+      const std::size_t at = static_cast<std::size_t>(lambda_index * d * k);
+      coef.assign(all.begin() + static_cast<std::ptrdiff_t>(at), all.begin() + static_cast<std::ptrdiff_t>(at + d * k));
+      icpt.assign(alli.begin() + lambda_index * k, alli.begin() + (lambda_index + 1) * k);
+      m.lambda = lambdas[static_cast<std::size_t>(lambda_index)];
+      m.index = lambda_index;
+    }
+  } else if (lambda_index >= 0) {
+    throw UsageError("--lambda-index: '" + path + "' is a " + m.command + " result with one model, not a path");
+  }
+  m.coef = Eigen::Map<const RowMatrix>(coef.data(), d, k);
+  m.intercept = Eigen::Map<const Vector>(icpt.data(), k);
+  if (!m.coef.allFinite() || !m.intercept.allFinite())
+    throw DataError("model file '" + path + "' has non-finite coefficients");
+  return m;
 }
 
 }  // namespace cadmm::io

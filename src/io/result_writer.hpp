@@ -1,8 +1,9 @@
 #pragma once
-// The result file of SPEC section 5, written by one rank to a temporary name and renamed into place.
+// The result file of SPEC section 5 (solve, path, cv), written by one rank to a temporary name and renamed into
+// place, and reading a result back as a model for predict.
 #include <string>
 
-#include "cadmm/fit.hpp"
+#include "cadmm/path.hpp"
 #include "io/hdf5_util.hpp"
 
 namespace cadmm::io {
@@ -10,18 +11,43 @@ namespace cadmm::io {
 /// Facts about the run that the result file records besides the fit itself.
 struct RunFacts {
   Settings settings;
+  std::string command = "solve";  ///< solve, path or cv
   int n_ranks = 1;
   std::int64_t n_rows = 0, n_features = 0, n_targets = 1;
   bool y_is_1d = true;
   double solve_seconds = 0;
 };
 
-/// Writes /coef, /intercept, /history and the root attributes. Throws RuntimeFailure naming path.
-void write_result(const std::string& path, const FitResult& fit, const RunFacts& facts);
+/// What a path or cv run adds to the file.
+struct ResultExtras {
+  const PathResult* path = nullptr;  ///< /path/* datasets and /history as every fit's history in turn
+  const CvResult* cv = nullptr;      ///< /cv/* datasets
+  std::string cv_refit;              ///< lambda_min or lambda_1se (attribute refit)
+  std::string cv_folds_from;         ///< how folds were made (attribute folds_from)
+};
+
+/// Writes /coef, /intercept, /history and the root attributes (plus extras). Throws RuntimeFailure naming path.
+void write_result(const std::string& path, const FitResult& fit, const RunFacts& facts, const ResultExtras& extras = {});
 
 /// Writes the iteration records as the compound dataset /history (shared with checkpoints).
 void write_history(AtomicH5File& file, const std::vector<IterationRecord>& history, const std::string& path);
 /// Reads /history written by write_history; throws DataError naming path when it is not there.
 std::vector<IterationRecord> read_history(hid_t file, const std::string& path);
+
+/// A fitted model read from a result file of solve, path or cv.
+struct ModelFile {
+  Matrix coef;                 ///< d x k
+  Vector intercept;            ///< k
+  bool y_is_1d = true;         ///< the model was fitted to a 1-D y (predictions are 1-D)
+  double lambda = 0;           ///< lambda of the chosen fit
+  std::string command;         ///< solve, path or cv
+  std::int64_t path_length = 0;  ///< number of lambdas of a path file (0 otherwise)
+  std::int64_t index = -1;     ///< the path index used (-1: /coef)
+};
+
+/// Reads /coef and /intercept, or with lambda_index >= 0 (path files; -1 means the last for a path file) that
+/// row of /path/coef. Throws DataError naming the file when it is not a cadmm result, UsageError naming
+/// --lambda-index when out of range. Serial.
+ModelFile read_model(const std::string& path, std::int64_t lambda_index);
 
 }  // namespace cadmm::io

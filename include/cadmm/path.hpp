@@ -1,0 +1,78 @@
+#pragma once
+/// \file Regularization paths and K-fold cross-validation over Models (one pass over the data for all of it).
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "cadmm/fit.hpp"
+
+namespace cadmm {
+
+/// count values from lambda_max down to min_ratio * lambda_max, evenly spaced on the log scale (as glmnet and
+/// scikit-learn); one value (lambda_max) when count is 1.
+std::vector<double> lambda_grid(double lambda_max, int count, double min_ratio);
+
+/// Throws UsageError naming --lambdas when the list is empty, has a negative or non-finite value, or is not
+/// strictly decreasing.
+void check_lambdas(const std::vector<double>& lambdas);
+
+/// A fitted path: one FitResult per lambda fitted, in the order given.
+struct PathResult {
+  std::vector<FitResult> fits;   ///< coefficients, intercepts and solver outcome per lambda
+  std::vector<double> dev_ratio; ///< fraction of the null deviance explained, 1 - RSS / ||Y_c||^2, per fit
+  bool stopped_early = false;    ///< --early-stop ended the path before its last lambda
+};
+
+/// Called on every rank after each lambda (index into the lambdas, its fit, its deviance ratio).
+using PathProgress = std::function<void(std::size_t, const FitResult&, double)>;
+
+/// Fits the lambdas in order, each warm-started from the previous one, over one Model (no refactoring);
+/// collective. early_stop ends the path, as glmnet does, once the deviance ratio changes by less than 1e-5
+/// (relative) between neighbours or exceeds 0.999, from the fifth lambda on.
+PathResult fit_path(const Model& model, const std::vector<double>& lambdas, const Settings& settings,
+                    bool early_stop, Communicator& comm, const PathProgress& progress = {},
+                    const AdmmObserver& observer = {});
+
+/// The fold of global row `row` among `folds`: the rows are put in a pseudo-random order by a keyed
+/// permutation of [0, n) and dealt out in turn, so fold sizes differ by at most one and the assignment is a
+/// function of (seed, n, folds, row) only: the same at any rank count.
+class FoldAssignment {
+ public:
+  /// Throws UsageError naming --folds when folds < 2 or folds > n.
+  FoldAssignment(std::uint64_t seed, std::int64_t n, int folds);
+  /// Fold (0-based) of a row in [0, n).
+  int fold(std::int64_t row) const;
+
+ private:
+  std::uint64_t permute(std::uint64_t i) const;
+  std::uint64_t seed_;
+  std::int64_t n_;
+  int folds_;
+  int half_bits_;
+};
+
+/// Outcome of a K-fold cross-validation over a lambda sequence.
+struct CvResult {
+  std::vector<double> lambdas;       ///< the sequence, decreasing
+  Matrix mse;                        ///< folds x lambdas: held-out mean squared error (over rows and targets)
+  Vector mse_mean;                   ///< per lambda: mean over folds weighted by fold size (glmnet's cvm)
+  Vector mse_std;                    ///< per lambda: standard error of mse_mean (glmnet's cvsd)
+  std::vector<std::int64_t> fold_rows;  ///< rows per fold
+  std::size_t index_min = 0;         ///< largest lambda attaining the minimum of mse_mean
+  std::size_t index_1se = 0;         ///< largest lambda with mse_mean <= mse_mean[min] + mse_std[min]
+  int data_passes = 1;               ///< passes over X made for every fold and the refit
+};
+
+/// Called on every rank after fold f (0-based) with its path.
+using FoldProgress = std::function<void(int, const PathResult&, double seconds)>;
+
+/// Cross-validates over folds held as pieces of `data` (piece f = this rank's rows of fold f): for each fold,
+/// the training sums are the other pieces' total, prepared and factored once, then a warm-started path; the
+/// held-out error of every lambda comes from piece f's sums; collective.
+CvResult cross_validate(const LocalDataBuilder& data, const std::vector<double>& lambdas, const Settings& settings,
+                        Communicator& comm, const FoldProgress& progress = {});
+
+/// glmnet's summary of fold errors: mse_mean, mse_std, index_min, index_1se from mse and fold_rows.
+void summarize_folds(CvResult& cv);
+
+}  // namespace cadmm

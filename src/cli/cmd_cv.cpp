@@ -1,0 +1,198 @@
+// `cadmm cv`: K-fold cross-validation over a lambda sequence, then a refit on all rows (SPEC sections 4-5).
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+#include "cadmm/error.hpp"
+#include "cadmm/path.hpp"
+#include "cli/commands.hpp"
+#include "cli/fitting.hpp"
+#include "cli/report.hpp"
+
+namespace cadmm::cli {
+
+namespace {
+
+const char* kUsage =
+    "Usage: [mpirun -np P] cadmm cv --data FILE [options]\n\n"
+    "K-fold cross-validation over a lambda sequence (as glmnet's cv.glmnet and scikit-learn's LassoCV), then a refit\n"
+    "on all rows at the chosen lambda. The data is read once: each rank sums its rows per fold, the training set of\n"
+    "fold f is the sum of the other folds, and every fold's path and held-out errors come from those sums. Folds\n"
+    "come from --seed (a permutation of the global row index dealt out in turn: fold sizes differ by at most one,\n"
+    "the same at any rank count) or from --fold-dataset (fold numbers 1..K or 0..K-1, like glmnet's foldid).\n"
+    "lambda_min is the largest lambda with the least mean held-out MSE; lambda_1se the largest within one standard\n"
+    "error of it (glmnet's rules). Writes /cv/lambda, /cv/mse_mean, /cv/mse_std, /cv/mse (folds x lambdas),\n"
+    "/cv/fold_rows, /cv/lambda_min, /cv/lambda_1se; /coef and /intercept are the refit.\n\n"
+    "Examples:\n"
+    "  cadmm cv --data demo.h5 --folds 10 --output cv.h5\n"
+    "  mpirun -np 4 cadmm cv --data big.h5 --fold-dataset /foldid --refit lambda_1se --output cv.h5\n\n";
+
+// Fold numbers from the data file: global min/max and counts are reduced so every rank agrees.
+Pieces folds_from_dataset(const io::DenseReader& reader, RowRange range, const std::string& name,
+                          MpiCommunicator& comm) {
+  std::vector<std::int64_t> ids;
+  collectively(comm, [&] { ids = reader.read_int_rows(name, range); });
+  double extremes[2] = {-1e300, -1e300};  // max of -id and of id
+  for (std::int64_t v : ids) {
+    extremes[0] = std::max(extremes[0], -static_cast<double>(v));
+    extremes[1] = std::max(extremes[1], static_cast<double>(v));
+  }
+  comm.max(extremes, 2);
+  const std::int64_t lo = static_cast<std::int64_t>(-extremes[0]), hi = static_cast<std::int64_t>(extremes[1]);
+  const std::string what = "fold dataset '" + name + "'";
+  if (lo < 0) throw DataError(what + " holds a negative fold number (" + std::to_string(lo) + ")");
+  if (lo > 1) throw DataError(what + ": fold numbers must start at 1 (or 0); the smallest is " + std::to_string(lo));
+  if (hi - lo + 1 < 2) throw DataError(what + " names only one fold; cross-validation needs at least 2");
+  if (hi - lo + 1 > 10000) throw DataError(what + " names " + std::to_string(hi - lo + 1) + " folds (at most 10000)");
+  Pieces p;
+  p.count = static_cast<int>(hi - lo + 1);
+  Vector counts = Vector::Zero(p.count);
+  for (std::int64_t v : ids) {
+    p.of_row.push_back(static_cast<int>(v - lo));
+    counts[v - lo] += 1;
+  }
+  comm.sum(counts.data(), static_cast<std::size_t>(p.count));
+  for (int f = 0; f < p.count; ++f)
+    if (counts[f] == 0)
+      throw DataError(what + ": fold " + std::to_string(f + lo) + " is empty (numbers run from " + std::to_string(lo) +
+                      " to " + std::to_string(hi) + ")");
+  return p;
+}
+
+void print_table(const CvResult& cv) {
+  const std::size_t m = cv.lambdas.size(), step = std::max<std::size_t>(1, (m + 19) / 20);
+  std::printf("\n%6s %12s %14s %12s\n", "index", "lambda", "mse (mean)", "std. error");
+  for (std::size_t i = 0; i < m; ++i) {
+    const bool mark = i == cv.index_min || i == cv.index_1se;
+    if (i % step != 0 && !mark && i + 1 != m) continue;
+    std::printf("%6zu %12.5e %14.6e %12.4e%s%s\n", i, cv.lambdas[i], cv.mse_mean[static_cast<Eigen::Index>(i)],
+                cv.mse_std[static_cast<Eigen::Index>(i)], i == cv.index_min ? "  <- lambda_min" : "",
+                i == cv.index_1se ? "  <- lambda_1se" : "");
+  }
+}
+
+}  // namespace
+
+int run_cv(const Args& args, MpiCommunicator& comm) {
+  po::options_description opts("Cross-validation and output");
+  opts.add_options()
+    ("folds", po::value<int>()->default_value(5)->value_name("K"), "number of folds")
+    ("seed", po::value<std::uint64_t>()->default_value(0)->value_name("S"), "seed of the fold assignment")
+    ("fold-dataset", po::value<std::string>()->value_name("NAME"),
+     "integer (n,) dataset of fold numbers in the data file (overrides --folds/--seed)")
+    ("refit", po::value<std::string>()->default_value("lambda_min")->value_name("RULE"),
+     "lambda of the final fit on all rows: lambda_min or lambda_1se")
+    ("output,o", po::value<std::string>()->default_value("result.h5")->value_name("FILE"),
+     "result file (written to a temporary name, then renamed)");
+  po::options_description desc;
+  desc.add(general_options()).add(data_options()).add(model_options(false)).add(lambda_sequence_options())
+      .add(solver_options()).add(opts);
+  const auto vm = parse(args, desc);
+  const bool root = comm.rank() == 0;
+  if (vm.count("help")) {
+    if (root) std::cout << kUsage << desc << std::endl;
+    return 0;
+  }
+  const Settings settings = settings_from(vm);
+  if (!vm.count("data")) throw UsageError("--data: required (the HDF5 file with X and y)");
+  const std::string output = vm["output"].as<std::string>();
+  const std::string refit = vm["refit"].as<std::string>();
+  if (refit != "lambda_min" && refit != "lambda_1se")
+    throw UsageError("--refit: expected lambda_min or lambda_1se, got '" + refit + "'");
+  const int folds = vm["folds"].as<int>();
+  if (folds < 2) throw UsageError("--folds: must be >= 2");
+  const bool verbose = root && !vm.count("quiet");
+  if (vm.count("lambdas")) lambda_sequence(vm, 1.0);  // a bad list fails before the data is read
+  check_outputs(vm, output, "", comm);
+
+  const std::string fold_dataset = vm.count("fold-dataset") ? vm["fold-dataset"].as<std::string>() : "";
+  const std::uint64_t seed = vm["seed"].as<std::uint64_t>();
+  const PieceMap pieces = [&](const io::DenseReader& reader, RowRange range) {
+    if (!fold_dataset.empty()) return folds_from_dataset(reader, range, fold_dataset, comm);
+    const FoldAssignment assign(seed, reader.layout().rows, folds);
+    Pieces p;
+    p.count = folds;
+    for (std::int64_t r = range.begin; r < range.end; ++r) p.of_row.push_back(assign.fold(r));
+    return p;
+  };
+
+  Phases t;
+  Stopwatch clock;
+  LoadedData loaded = load_data(vm, comm, pieces);
+  t.read = loaded.read_seconds;
+  clock.lap();
+  PreparedProblem full =
+      prepare(loaded.builder->total(), settings.fit_intercept, settings.standardize, comm);
+  const double lmax = lambda_max(full, settings);
+  const std::vector<double> lambdas = lambda_sequence(vm, lmax);
+  t.setup = clock.lap() + loaded.accumulate_seconds;
+
+  const double comm_before = comm.seconds_in_collectives();
+  const int n_folds = loaded.builder->pieces();
+  if (verbose)
+    std::printf("cadmm cv: %d folds (%s), %zu lambdas, one pass over the data\n", n_folds,
+                fold_dataset.empty() ? ("seed " + std::to_string(seed)).c_str() : ("from " + fold_dataset).c_str(),
+                lambdas.size());
+  int iterations = 0;
+  CvResult cv = cross_validate(*loaded.builder, lambdas, settings, comm, [&](int f, const PathResult& p, double s) {
+    int it = 0;
+    for (const FitResult& r : p.fits) it += r.admm.state.iteration;
+    iterations += it;
+    if (verbose) {
+      std::printf("  fold %2d of %d: %zu lambdas, %6d ADMM iterations, %.2fs\n", f + 1, n_folds, p.fits.size(), it, s);
+      std::fflush(stdout);
+    }
+  });
+  loaded.builder.reset();
+
+  // Refit on all rows: the path from lambda_max down to the chosen lambda, warm-started as glmnet's fit is.
+  const std::size_t chosen = refit == "lambda_1se" ? cv.index_1se : cv.index_min;
+  Stopwatch refit_clock;
+  const Model model = make_model(std::move(full), comm);
+  const double refit_factor = refit_clock.lap();
+  const std::string kinds = solver_kinds(model, comm);
+  AdmmObserver observer;
+  observer.stop_requested = interrupt_requested;
+  const std::vector<double> head(lambdas.begin(), lambdas.begin() + static_cast<std::ptrdiff_t>(chosen) + 1);
+  const PathResult refit_path = fit_path(model, head, settings, false, comm, {}, observer);
+  const FitResult& final_fit = refit_path.fits.back();
+  if (final_fit.admm.status == Status::interrupted)
+    throw RuntimeFailure("interrupted by a signal during the refit; no result was written");
+  const double fit_seconds = clock.lap();
+  t.iterations = fit_seconds - refit_factor;
+  t.setup += refit_factor;
+  t.communication = comm.seconds_in_collectives() - comm_before;
+
+  const io::RunFacts facts = run_facts(settings, loaded.layout, comm, fit_seconds, "cv");
+  io::ResultExtras extras;
+  extras.cv = &cv;
+  extras.cv_refit = refit;
+  extras.cv_folds_from = fold_dataset.empty() ? "seed " + std::to_string(seed) : "dataset " + fold_dataset;
+  collectively(comm, [&] {
+    if (root) io::write_result(output, final_fit, facts, extras);
+  });
+  t.write = clock.lap();
+
+  if (verbose) {
+    print_table(cv);
+    std::printf("\ncadmm cv: lambda_min %s (index %zu), lambda_1se %s (index %zu); refit at %s: %s\n",
+                fmt(cv.lambdas[cv.index_min]).c_str(), cv.index_min, fmt(cv.lambdas[cv.index_1se]).c_str(),
+                cv.index_1se, refit.c_str(), to_string(final_fit.admm.status).c_str());
+    print_problem(settings, lmax, facts, model.data, kinds);
+    std::printf("  folds       %d, rows per fold %lld..%lld; %d ADMM iterations over all folds\n", n_folds,
+                static_cast<long long>(*std::min_element(cv.fold_rows.begin(), cv.fold_rows.end())),
+                static_cast<long long>(*std::max_element(cv.fold_rows.begin(), cv.fold_rows.end())), iterations);
+    std::printf("  refit       lambda %s: objective %.12e, duality gap %.3e, %lld nonzero of %lld\n",
+                fmt(final_fit.lambda).c_str(), final_fit.admm.optimality.objective, final_fit.admm.optimality.gap,
+                static_cast<long long>(nonzeros(final_fit.coef)), static_cast<long long>(final_fit.coef.size()));
+    std::printf("  data passes %d (every fold and the refit from the same per-fold sums)\n", cv.data_passes);
+    print_times(t);
+    std::printf("  output      %s\n", output.c_str());
+    std::fflush(stdout);
+  }
+  if (final_fit.admm.status == Status::diverged)
+    throw RuntimeFailure("the refit diverged (non-finite values); the result was written to '" + output + "'");
+  return 0;
+}
+
+}  // namespace cadmm::cli

@@ -1,0 +1,114 @@
+#include "cli/fitting.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "cadmm/error.hpp"
+#include "cli/report.hpp"
+
+namespace cadmm::cli {
+
+namespace {
+
+// Throws UsageError when this rank's share of the node's memory cannot hold its local data.
+void check_memory(std::int64_t rows, const io::DataLayout& l, int pieces, const MpiCommunicator& comm) {
+  const double need = local_memory_bytes(rows, l.features, l.targets, pieces);
+  const double node = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  const double share = node / std::max(1, comm.ranks_on_node());
+  if (node <= 0 || need <= 0.9 * share) return;
+  const bool tall = rows >= l.features;
+  throw UsageError("this rank would need about " + fmt(need / (1 << 30), "%.1f") + " GiB for its local " +
+                   (tall ? "Gram factorization" : "rows and their factorization") +
+                   (pieces > 1 ? " and " + std::to_string(pieces) + " fold sums" : std::string()) + " but has " +
+                   fmt(share / (1 << 30), "%.1f") + " GiB (its share of the node); " +
+                   (tall ? "the Gram form needs d^2 doubles per fold whatever the rank count: use fewer ranks per node"
+                         : "spread the rows over more nodes") +
+                   " (plan: cadmm info FILE --ranks P)");
+}
+
+}  // namespace
+
+LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const PieceMap& piece_map) {
+  const double buffer_mb = vm["read-buffer-mb"].as<double>();
+  if (!(buffer_mb > 0)) throw UsageError("--read-buffer-mb: must be > 0");
+  Stopwatch clock;
+  std::unique_ptr<io::DenseReader> reader;
+  collectively(comm, [&] {
+    reader = std::make_unique<io::DenseReader>(vm["data"].as<std::string>(), vm["x-dataset"].as<std::string>(),
+                                               vm["y-dataset"].as<std::string>(), comm.handle());
+  });
+  LoadedData d;
+  d.layout = reader->layout();
+  d.range = partition_rows(d.layout.rows, comm.rank(), comm.size());
+  const Pieces pieces = piece_map ? piece_map(*reader, d.range) : Pieces{};
+  // An out-of-memory kill would take the job down without a word: refuse a plan that cannot fit.
+  collectively(comm, [&] { check_memory(d.range.size(), d.layout, pieces.count, comm); });
+  d.builder = std::make_unique<LocalDataBuilder>(d.range.size(), d.layout.features, d.layout.targets, pieces.count);
+  std::int64_t at = 0;
+  collectively(comm, [&] {
+    reader->read_rows(d.range, static_cast<std::size_t>(buffer_mb * (1 << 20)), [&](RowMatrix& x, RowMatrix& y) {
+      Stopwatch acc;
+      d.builder->add_rows(x, y, pieces.of_row.empty() ? nullptr : pieces.of_row.data() + at);
+      at += x.rows();
+      d.accumulate_seconds += acc.lap();
+    });
+  });
+  reader.reset();
+  d.read_seconds = clock.lap() - d.accumulate_seconds;
+  return d;
+}
+
+void check_outputs(const po::variables_map& vm, const std::string& output, const std::string& checkpoint,
+                   MpiCommunicator& comm) {
+  const std::string data = vm["data"].as<std::string>();
+  collectively(comm, [&] {
+    if (comm.rank() != 0) return;
+    io::check_output_path(output, "--output", {data});
+    if (!checkpoint.empty()) io::check_output_path(checkpoint, "--checkpoint", {data, output});
+  });
+}
+
+std::string solver_kinds(const Model& model, Communicator& comm) {
+  double kinds[3] = {0, 0, 0};
+  kinds[model.local->rows() == 0 ? 2 : model.gram_form ? 0 : 1] = 1;
+  comm.sum(kinds, 3);
+  std::string text = fmt(kinds[0], "%.0f") + " gram";
+  if (kinds[1] > 0) text += ", " + fmt(kinds[1], "%.0f") + " woodbury";
+  if (kinds[2] > 0) text += ", " + fmt(kinds[2], "%.0f") + " without rows";
+  return text;
+}
+
+io::RunFacts run_facts(const Settings& settings, const io::DataLayout& layout, const Communicator& comm,
+                       double solve_seconds, const std::string& command) {
+  io::RunFacts facts;
+  facts.settings = settings;
+  facts.command = command;
+  facts.n_ranks = comm.size();
+  facts.n_rows = layout.rows;
+  facts.n_features = layout.features;
+  facts.n_targets = layout.targets;
+  facts.y_is_1d = layout.y_is_1d;
+  facts.solve_seconds = solve_seconds;
+  return facts;
+}
+
+void print_times(const Phases& t) {
+  std::printf("  time        read %.3fs | setup/factor %.3fs | iterations %.3fs (communication %.3fs) | write %.3fs\n",
+              t.read, t.setup, t.iterations, t.communication, t.write);
+}
+
+void print_problem(const Settings& settings, double lambda_max, const io::RunFacts& facts, const PreparedProblem& p,
+                   const std::string& kinds) {
+  const bool shared = settings.penalty == Penalty::elasticnet || settings.penalty == Penalty::l21;
+  std::printf("  problem     %s%s, lambda_max %s\n", to_string(settings.penalty).c_str(),
+              shared ? (", l1_ratio " + fmt(settings.effective_l1_ratio())).c_str() : "", fmt(lambda_max).c_str());
+  std::printf("  data        %lld rows x %lld features, %lld target(s); %d rank(s): %s\n",
+              static_cast<long long>(facts.n_rows), static_cast<long long>(facts.n_features),
+              static_cast<long long>(facts.n_targets), facts.n_ranks, kinds.c_str());
+  if (p.constant_columns > 0) std::printf("              %d constant column(s) get coefficient 0\n", p.constant_columns);
+}
+
+Eigen::Index nonzeros(const Matrix& coef) { return (coef.array() != 0).count(); }
+
+}  // namespace cadmm::cli

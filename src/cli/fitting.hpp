@@ -1,0 +1,61 @@
+#pragma once
+// What solve, path and cv share: reading this rank's rows once (optionally into folds), the memory check,
+// run facts, the solver-kind line and the time line of the summaries.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cadmm/fit.hpp"
+#include "cadmm/mpi_communicator.hpp"
+#include "cadmm/partition.hpp"
+#include "cli/options.hpp"
+#include "io/dataset_reader.hpp"
+#include "io/result_writer.hpp"
+
+namespace cadmm::cli {
+
+/// How this rank's rows split into pieces (folds): the count and each local row's piece.
+struct Pieces {
+  int count = 1;
+  std::vector<int> of_row;  ///< empty: every row in piece 0
+};
+/// Computes the pieces once the data file is open (e.g. reads a fold dataset); collective.
+using PieceMap = std::function<Pieces(const io::DenseReader&, RowRange)>;
+
+/// This rank's rows, read once.
+struct LoadedData {
+  io::DataLayout layout;
+  RowRange range;
+  std::unique_ptr<LocalDataBuilder> builder;
+  double read_seconds = 0;  ///< reading, without the Gram updates done while reading
+  double accumulate_seconds = 0;  ///< Gram updates done while reading (setup)
+};
+
+/// Opens --data, checks the plan fits in memory, and streams this rank's rows into a builder; collective.
+LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const PieceMap& pieces = {});
+
+/// Refuses (UsageError, on every rank) a --output or --checkpoint that cannot be written, before any work.
+void check_outputs(const po::variables_map& vm, const std::string& output, const std::string& checkpoint,
+                   MpiCommunicator& comm);
+
+/// "2 gram, 1 woodbury, 1 without rows": which local solver the ranks use; collective.
+std::string solver_kinds(const Model& model, Communicator& comm);
+
+/// Facts the result file records besides the fit.
+io::RunFacts run_facts(const Settings& settings, const io::DataLayout& layout, const Communicator& comm,
+                       double solve_seconds, const std::string& command);
+
+/// Distinct phases of a run, for the summary.
+struct Phases {
+  double read = 0, setup = 0, iterations = 0, communication = 0, write = 0;
+};
+/// The summary's time line.
+void print_times(const Phases& t);
+/// The summary's problem and data lines.
+void print_problem(const Settings& settings, double lambda_max, const io::RunFacts& facts, const PreparedProblem& p,
+                   const std::string& kinds);
+
+/// "%d nonzero of %d" count of a coefficient matrix.
+Eigen::Index nonzeros(const Matrix& coef);
+
+}  // namespace cadmm::cli

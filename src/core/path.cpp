@@ -1,0 +1,166 @@
+// Paths and cross-validation over Models (include/cadmm/path.hpp).
+#include "cadmm/path.hpp"
+
+#include <chrono>
+#include <cmath>
+
+#include "cadmm/error.hpp"
+
+namespace cadmm {
+
+std::vector<double> lambda_grid(double lambda_max, int count, double min_ratio) {
+  if (count < 1) throw UsageError("--n-lambda: must be >= 1");
+  if (!(min_ratio > 0 && min_ratio < 1)) throw UsageError("--lambda-min-ratio: must be in (0, 1)");
+  std::vector<double> l(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i)
+    l[static_cast<std::size_t>(i)] = count == 1 ? lambda_max : lambda_max * std::pow(min_ratio, double(i) / (count - 1));
+  return l;
+}
+
+void check_lambdas(const std::vector<double>& l) {
+  if (l.empty()) throw UsageError("--lambdas: the list is empty");
+  for (std::size_t i = 0; i < l.size(); ++i) {
+    if (!std::isfinite(l[i]) || l[i] < 0)
+      throw UsageError("--lambdas: value " + std::to_string(i + 1) + " (" + std::to_string(l[i]) +
+                       ") must be a finite value >= 0");
+    if (i > 0 && !(l[i] < l[i - 1]))
+      throw UsageError("--lambdas: values must be strictly decreasing (value " + std::to_string(i + 1) + " is not below value " +
+                       std::to_string(i) + ")");
+  }
+}
+
+PathResult fit_path(const Model& model, const std::vector<double>& lambdas, const Settings& settings, bool early_stop,
+                    Communicator& comm, const PathProgress& progress, const AdmmObserver& observer) {
+  check_lambdas(lambdas);
+  PathResult path;
+  const double null_dev = model.data.y_ss;
+  AdmmState warm;
+  for (std::size_t i = 0; i < lambdas.size(); ++i) {
+    warm.iteration = 0;  // each lambda counts its own iterations
+    const bool has_warm = i > 0;
+    FitResult f = fit(model, lambdas[i], settings, comm, observer, has_warm ? &warm : nullptr,
+                      has_warm ? lambdas[i - 1] : 0.0);
+    const double ratio = null_dev > 0 ? 1 - f.admm.optimality.rss / null_dev : 0.0;
+    warm = f.admm.state;
+    path.dev_ratio.push_back(ratio);
+    path.fits.push_back(std::move(f));
+    if (progress) progress(i, path.fits.back(), ratio);
+    if (path.fits.back().admm.status == Status::interrupted || path.fits.back().admm.status == Status::diverged) break;
+    // glmnet's rule (fdev = 1e-5, devmax = 0.999, checked from the fifth lambda on); every input is reduced,
+    // so every rank stops alike.
+    if (early_stop && i >= 4 && i + 1 < lambdas.size() &&
+        (ratio - path.dev_ratio[i - 1] < 1e-5 * ratio || ratio > 0.999)) {
+      path.stopped_early = true;
+      break;
+    }
+  }
+  return path;
+}
+
+namespace {
+std::uint64_t mix(std::uint64_t z) {  // splitmix64 finalizer
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+}  // namespace
+
+FoldAssignment::FoldAssignment(std::uint64_t seed, std::int64_t n, int folds) : seed_(seed), n_(n), folds_(folds) {
+  if (folds < 2) throw UsageError("--folds: must be >= 2");
+  if (folds > n)
+    throw UsageError("--folds: " + std::to_string(folds) + " folds but the data has only " + std::to_string(n) + " rows");
+  int bits = 2;
+  while ((std::int64_t{1} << bits) < n) ++bits;
+  half_bits_ = (bits + 1) / 2;  // a balanced Feistel network over [0, 4^half_bits) >= n, at most 4n
+}
+
+std::uint64_t FoldAssignment::permute(std::uint64_t i) const {
+  // Four Feistel rounds over two halves of half_bits_ each: a bijection of [0, 4^half_bits_) for any keys.
+  const std::uint64_t mask = (std::uint64_t{1} << half_bits_) - 1;
+  std::uint64_t left = i >> half_bits_, right = i & mask;
+  for (std::uint64_t round = 0; round < 4; ++round) {
+    const std::uint64_t next = left ^ (mix(mix(seed_ ^ (round << 56)) ^ right) & mask);
+    left = right;
+    right = next;
+  }
+  return (left << half_bits_) | right;
+}
+
+int FoldAssignment::fold(std::int64_t row) const {
+  // Cycle-walking restricts the permutation of the larger domain to a permutation of [0, n).
+  std::uint64_t x = permute(static_cast<std::uint64_t>(row));
+  while (x >= static_cast<std::uint64_t>(n_)) x = permute(x);
+  return static_cast<int>(x % static_cast<std::uint64_t>(folds_));
+}
+
+void summarize_folds(CvResult& cv) {
+  const Eigen::Index folds = cv.mse.rows(), m = cv.mse.cols();
+  Vector w(folds);
+  for (Eigen::Index f = 0; f < folds; ++f) w[f] = static_cast<double>(cv.fold_rows[static_cast<std::size_t>(f)]);
+  w /= w.sum();
+  cv.mse_mean = cv.mse.transpose() * w;
+  cv.mse_std.resize(m);
+  for (Eigen::Index l = 0; l < m; ++l) {
+    const double var = (w.array() * (cv.mse.col(l).array() - cv.mse_mean[l]).square()).sum();
+    cv.mse_std[l] = std::sqrt(var / std::max<double>(1.0, static_cast<double>(folds - 1)));
+  }
+  // glmnet: lambda.min is the largest lambda attaining the minimum; lambda.1se the largest within one
+  // standard error of it.
+  Eigen::Index best = 0;
+  for (Eigen::Index l = 1; l < m; ++l)
+    if (cv.mse_mean[l] < cv.mse_mean[best]) best = l;
+  cv.index_min = static_cast<std::size_t>(best);
+  const double bound = cv.mse_mean[best] + cv.mse_std[best];
+  Eigen::Index one_se = best;
+  for (Eigen::Index l = 0; l <= best; ++l)
+    if (cv.mse_mean[l] <= bound) {
+      one_se = l;
+      break;
+    }
+  cv.index_1se = static_cast<std::size_t>(one_se);
+}
+
+CvResult cross_validate(const LocalDataBuilder& data, const std::vector<double>& lambdas, const Settings& settings,
+                        Communicator& comm, const FoldProgress& progress) {
+  check_lambdas(lambdas);
+  const int folds = data.pieces();
+  const Eigen::Index d = data.features(), k = data.targets(), m = static_cast<Eigen::Index>(lambdas.size());
+  CvResult cv;
+  cv.lambdas = lambdas;
+  cv.mse = Matrix::Zero(folds, m);
+  // Rows per fold, global.
+  Vector rows(folds);
+  for (int f = 0; f < folds; ++f) rows[f] = static_cast<double>(data.piece(f).rows());
+  comm.sum(rows.data(), static_cast<std::size_t>(folds));
+  for (int f = 0; f < folds; ++f) {
+    cv.fold_rows.push_back(static_cast<std::int64_t>(rows[f]));
+    if (rows[f] == 0) throw DataError("fold " + std::to_string(f + 1) + " has no rows");
+  }
+  for (int f = 0; f < folds; ++f) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Model model = make_model(prepare(data.total(f), settings.fit_intercept, settings.standardize, comm), comm);
+    const PathResult path = fit_path(model, lambdas, settings, false, comm);
+    const Status last = path.fits.back().admm.status;
+    if (last == Status::interrupted)
+      throw RuntimeFailure("interrupted by a signal during fold " + std::to_string(f + 1) + "; no result was written");
+    if (path.fits.size() != lambdas.size())
+      throw RuntimeFailure("fold " + std::to_string(f + 1) + ": the iteration diverged at lambda " +
+                           std::to_string(path.fits.back().lambda));
+    // Every lambda's held-out error in one product with the fold's sums, then one reduction for all.
+    Matrix coefs(d, m * k);
+    Vector intercepts(m * k);
+    for (Eigen::Index l = 0; l < m; ++l) {
+      coefs.middleCols(l * k, k) = path.fits[static_cast<std::size_t>(l)].coef;
+      intercepts.segment(l * k, k) = path.fits[static_cast<std::size_t>(l)].intercept;
+    }
+    Vector sse = data.piece(f).squared_errors(coefs, intercepts);
+    comm.sum(sse.data(), static_cast<std::size_t>(m));
+    cv.mse.row(f) = sse.transpose() / (rows[f] * static_cast<double>(k));
+    if (progress) progress(f, path, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  summarize_folds(cv);
+  return cv;
+}
+
+}  // namespace cadmm
