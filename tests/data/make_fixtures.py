@@ -6,6 +6,9 @@ Run with Debian's python (/usr/bin/python3, python3-sklearn + python3-h5py):
 and, for the glmnet references (Debian's r-cran-glmnet and r-cran-hdf5r), afterwards:
     Rscript tests/data/glmnet_reference.R tests/data/fixtures
     /usr/bin/python3 tests/data/make_fixtures.py --glmnet tests/data/fixtures
+and for cross-validation (cv_*.h5 are data only; their glmnet_cv_*.csv hold cv.glmnet's answer):
+    /usr/bin/python3 tests/data/make_fixtures.py --cv tests/data/fixtures
+    Rscript tests/data/glmnet_cv_reference.R tests/data/fixtures
 
 Each fixture FILE.h5 holds the data (X, y or renamed datasets) and a group /reference with:
   coef (d,) or (d, k), intercept, attributes lambda, penalty, l1_ratio, fit_intercept, standardize,
@@ -124,6 +127,20 @@ def write_glmnet(directory):
         print(f"{name}.h5: glmnet reference, {penalty}, lambda={float(lam):.6g}")
 
 
+def write_cv(directory):
+    """Cross-validation fixtures cv_<case>.h5: X, y, a fold vector foldid (1..5, as glmnet's) and a decreasing
+    lambdas sequence; glmnet_cv_reference.R adds cv.glmnet's answer for them."""
+    for name, k, seed in [("cv_gaussian", 1, 11), ("cv_mgaussian", 3, 12)]:
+        X, Y = synthetic(240, 12, k, seed)
+        rng = np.random.default_rng(seed)
+        foldid = rng.permutation(np.arange(240) % 5) + 1
+        lmax = lam_max(X, Y, True, 1.0, k > 1)
+        lambdas = lmax * np.logspace(0, -2.5, 25)
+        with h5py.File(os.path.join(directory, name + ".h5"), "w") as f:
+            f["X"], f["y"], f["foldid"], f["lambdas"] = X, Y, foldid.astype(np.int32), lambdas
+        print(f"{name}.h5: n=240 d=12 k={k}, 5 folds, 25 lambdas")
+
+
 def synthetic(n, d, k, seed, corr=0.3):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
@@ -175,7 +192,11 @@ def main(out):
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if a != "--glmnet"]
     out_dir = args[0] if args else os.path.join(os.path.dirname(__file__), "fixtures")
+    args = [a for a in args if a != "--cv"]
+    out_dir = args[0] if args else out_dir
     if "--glmnet" in sys.argv:
         write_glmnet(out_dir)
+    elif "--cv" in sys.argv:
+        write_cv(out_dir)
     else:
         main(out_dir)

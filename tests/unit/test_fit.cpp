@@ -197,10 +197,7 @@ TEST(Fit, MismatchedRowsIsADataError) {
 TEST(Fit, CheckpointHookAndResumeFromItsState) {
   const Data s = make_data(200, 8, 2, 21);
   SerialCommunicator comm;
-  LocalDataBuilder b(200, 8, 2);
-  RowMatrix x = s.x;
-  b.add_rows(x, s.y);
-  const PreparedProblem problem = prepare(std::move(b), true, false, comm);
+  const Model model = make_model(s.x, s.y, true, false, comm);
   Settings st;
   st.penalty = Penalty::elasticnet;
   st.lambda_ratio = 0.05;
@@ -217,11 +214,12 @@ TEST(Fit, CheckpointHookAndResumeFromItsState) {
     at.push_back(state.iteration);
     if (state.iteration == 6) saved = state;
   };
-  const FitResult straight = fit(problem, st, comm, obs);
+  const double lambda = st.resolve_lambda(lambda_max(model, st));
+  const FitResult straight = fit(model, lambda, st, comm, obs);
   EXPECT_EQ(at, (std::vector<int>{3, 6, 9}));
   ASSERT_EQ(saved.iteration, 6);
 
-  const FitResult resumed = fit(problem, st, comm, {}, &saved);
+  const FitResult resumed = fit(model, lambda, st, comm, {}, &saved);
   EXPECT_EQ(resumed.admm.state.iteration, 10);
   EXPECT_EQ(resumed.admm.history.size(), 4u);  // iterations 7..10
   EXPECT_EQ((resumed.admm.state.z - straight.admm.state.z).cwiseAbs().maxCoeff(), 0.0);

@@ -8,14 +8,14 @@ using namespace cadmm;
 
 namespace {
 // Feeds rows in uneven blocks, as the reader does.
-LocalDataBuilder build(const RowMatrix& x, const RowMatrix& y, int block) {
+RowSums build(const RowMatrix& x, const RowMatrix& y, int block) {
   LocalDataBuilder b(x.rows(), x.cols(), y.cols());
   for (Eigen::Index r = 0; r < x.rows(); r += block) {
     const Eigen::Index m = std::min<Eigen::Index>(block, x.rows() - r);
     RowMatrix xb = x.middleRows(r, m), yb = y.middleRows(r, m);
     b.add_rows(xb, yb);
   }
-  return b;
+  return std::move(b).take();
 }
 }  // namespace
 
@@ -27,7 +27,7 @@ TEST(Prepare, CenteredGramIsAccurateUnderLargeOffsets) {
   x.array() += 1e6;
   y.array() += 3e5;
   SerialCommunicator comm;
-  const PreparedProblem p = prepare(build(x, y, 37), true, false, comm);
+  PreparedProblem p = prepare(build(x, y, 37), true, false, comm);
   const RowMatrix xc = x.rowwise() - x.colwise().mean();
   const RowMatrix yc = y.rowwise() - y.colwise().mean();
   const Vector var_ref = xc.colwise().squaredNorm().transpose() / n;
@@ -35,7 +35,7 @@ TEST(Prepare, CenteredGramIsAccurateUnderLargeOffsets) {
   const Matrix q_ref = xc.transpose() * yc / n;
   EXPECT_LT((p.q_global - q_ref).norm(), 1e-9 * q_ref.norm());
   // The factored local term reproduces the centered Hessian.
-  const auto f = p.block.factor(Vector::Ones(d), n);
+  const auto f = std::move(p.block).factor(Vector::Ones(d), n);
   const Matrix z = Matrix::Random(d, 1);
   const Matrix hz_ref = xc.transpose() * (xc * z) / n;
   const Matrix hz = f->q() - f->fit_at(z).grad;
@@ -47,18 +47,18 @@ TEST(Prepare, TallAndWideBlocksDescribeTheSameTerm) {
   const int d = 6;
   RowMatrix x = RowMatrix::Random(20, d), y = RowMatrix::Random(20, 2);
   SerialCommunicator comm;
-  const PreparedProblem tall = prepare(build(x, y, 7), true, false, comm);
+  PreparedProblem tall = prepare(build(x, y, 7), true, false, comm);
   // Same 20 rows seen as a wide block: only possible with d > rows, so append zero-variance features.
   RowMatrix xw(20, 30);
   xw.setZero();
   xw.leftCols(d) = x;
-  const PreparedProblem wide = prepare(build(xw, y, 7), true, false, comm);
+  PreparedProblem wide = prepare(build(xw, y, 7), true, false, comm);
   ASSERT_TRUE(tall.block.tall());
   ASSERT_FALSE(wide.block.tall());
   EXPECT_EQ(wide.constant_columns, 30 - d);
   Vector scale = Vector::Ones(30);
   scale.tail(30 - d).setZero();
-  const auto ft = tall.block.factor(Vector::Ones(d), 20), fw = wide.block.factor(scale, 20);
+  const auto ft = std::move(tall.block).factor(Vector::Ones(d), 20), fw = std::move(wide.block).factor(scale, 20);
   Matrix rhs = Matrix::Random(30, 2);
   rhs.bottomRows(30 - d).setZero();
   Matrix xt, xw_sol;
@@ -75,12 +75,12 @@ TEST(Prepare, ConstantColumnsAreDetectedNotAmplified) {
   const PreparedProblem p = prepare(build(x, y, 13), true, true, comm);
   EXPECT_EQ(p.constant_columns, 1);
   EXPECT_EQ(p.x_var[1], 0.0);
-  const ColumnScaling s = column_scaling(p, 0.0);
+  const ColumnScaling s = column_scaling(p);
   EXPECT_EQ(s.column[1], 0.0);
 }
 
 TEST(Prepare, NoRowsIsADataError) {
   SerialCommunicator comm;
   LocalDataBuilder b(0, 3, 1);
-  EXPECT_THROW(prepare(std::move(b), true, false, comm), DataError);
+  EXPECT_THROW(prepare(std::move(b).take(), true, false, comm), DataError);
 }
