@@ -333,6 +333,100 @@ def info_describes_plan():
     assert "100 rows x 30 features" in out and "woodbury" in out and "gram" not in out.split("Plan")[1], out
 
 
+@test
+def predict_matches_numpy():
+    X, y = small(301, 7)
+    data, model = write("pred_data.h5", X, y), path("pred_model.h5")
+    cadmm(2, "solve", "--data", data, "--output", model, "--quiet")
+    out = path("pred_out.h5")
+    _, text, _ = cadmm(3, "predict", "--model", model, "--data", data, "--output", out)
+    with h5py.File(model) as m, h5py.File(out) as p:
+        ref = X @ m["coef"][()] + m["intercept"][()]
+        got = p["prediction"][()]
+        assert got.shape == (301,), got.shape
+        assert np.abs(got - ref).max() < 1e-12 * np.abs(ref).max()
+        mse = ((y - ref) ** 2).mean()
+        r2 = 1 - ((y - ref) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+        assert np.isclose(p.attrs["mse"], mse, rtol=1e-10) and np.isclose(p.attrs["r2"], r2, rtol=1e-10)
+    assert "MSE" in text and "R^2" in text, text
+    # Without y in the file: predictions only.
+    Xn = np.random.default_rng(1).standard_normal((50, 7))
+    cadmm(2, "predict", "--model", model, "--data", write("pred_noy.h5", Xn, None), "--output", out, "--quiet")
+    with h5py.File(model) as m, h5py.File(out) as p:
+        assert np.abs(p["prediction"][()] - (Xn @ m["coef"][()] + m["intercept"][()])).max() < 1e-12
+        assert "mse" not in p.attrs
+
+
+@test
+def predict_multi_target_and_path_index():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((120, 6))
+    Y = X @ rng.standard_normal((6, 3)) + rng.standard_normal((120, 3))
+    data, model, out = write("pred_mt.h5", X, Y), path("pred_mt_path.h5"), path("pred_mt_out.h5")
+    cadmm(2, "path", "--data", data, "--penalty", "l21", "--n-lambda", 6, "--output", model, "--quiet")
+    for index in [0, 3, None]:
+        args = ["predict", "--model", model, "--data", data, "--output", out, "--quiet"]
+        cadmm(3, *(args + (["--lambda-index", index] if index is not None else [])))
+        with h5py.File(model) as m, h5py.File(out) as p:
+            i = 5 if index is None else index
+            ref = X @ m["path/coef"][i] + m["path/intercept"][i]
+            assert p["prediction"].shape == (120, 3)
+            assert np.abs(p["prediction"][()] - ref).max() < 1e-12 * max(1, np.abs(ref).max())
+            r2 = np.mean([1 - ((Y[:, t] - ref[:, t]) ** 2).sum() / ((Y[:, t] - Y[:, t].mean()) ** 2).sum()
+                          for t in range(3)])
+            assert np.isclose(p.attrs["r2"], r2, rtol=1e-10), (p.attrs["r2"], r2)
+
+
+@test
+def path_cv_predict_bad_input():
+    X, y = small(40, 5)
+    data = write("bad_in.h5", X, y, folds=np.arange(40) % 4 + 1, folds_gap=np.where(np.arange(40) % 4 == 2, 4, np.arange(40) % 4 + 1),
+                 folds_short=np.arange(39) % 4, folds_float=np.ones(40), folds_neg=np.arange(40) % 4 - 1)
+    out = path("bad_out.h5")
+    expect_error(2, 2, "--lambdas", "path", "--data", data, "--lambdas", "", "--output", out)
+    expect_error(2, 2, "--lambdas", "path", "--data", data, "--lambdas", "0.1,-0.2", "--output", out)
+    expect_error(2, 2, "decreasing", "path", "--data", data, "--lambdas", "0.1,0.2", "--output", out)
+    expect_error(1, 2, "not a number", "cv", "--data", data, "--lambdas", "0.1,x", "--output", out)
+    expect_error(2, 2, "--folds", "cv", "--data", data, "--folds", 1, "--output", out)
+    expect_error(3, 2, "only 40 rows", "cv", "--data", data, "--folds", 41, "--output", out)
+    expect_error(2, 2, "--refit", "cv", "--data", data, "--refit", "best", "--output", out)
+    expect_error(3, 3, "fold 3 is empty", "cv", "--data", data, "--fold-dataset", "folds_gap", "--output", out)
+    expect_error(2, 3, "shape (40,)", "cv", "--data", data, "--fold-dataset", "folds_short", "--output", out)
+    expect_error(2, 3, "integers", "cv", "--data", data, "--fold-dataset", "folds_float", "--output", out)
+    expect_error(2, 3, "negative", "cv", "--data", data, "--fold-dataset", "folds_neg", "--output", out)
+    expect_error(2, 3, "does not exist", "cv", "--data", data, "--fold-dataset", "nope", "--output", out)
+    assert not os.path.exists(out)
+    model = path("bad_model.h5")
+    cadmm(2, "path", "--data", data, "--n-lambda", 5, "--output", model, "--quiet")
+    other = write("bad_other.h5", np.ones((10, 6)), np.ones(10))
+    expect_error(2, 3, "5 features", "predict", "--model", model, "--data", other, "--output", out)
+    expect_error(3, 2, "--lambda-index", "predict", "--model", model, "--data", data, "--lambda-index", 5,
+                 "--output", out)
+    expect_error(2, 3, "not a cadmm result", "predict", "--model", data, "--data", data, "--output", out)
+    expect_error(1, 2, "--model", "predict", "--data", data, "--output", out)
+    assert not os.path.exists(out)
+    # cv on the good fold dataset works and names where its folds came from.
+    cadmm(2, "cv", "--data", data, "--fold-dataset", "folds", "--n-lambda", 5, "--output", out, "--quiet")
+    with h5py.File(out) as f:
+        assert list(f["cv/fold_rows"][()]) == [10, 10, 10, 10] and f["cv"].attrs["folds_from"] == "dataset folds"
+
+
+@test
+def path_early_stop_and_summary():
+    X, y = small(400, 8)
+    data, out = write("es.h5", X, y), path("es_out.h5")
+    _, text, _ = cadmm(2, "path", "--data", data, "--output", out, "--early-stop")
+    with h5py.File(out) as f:
+        m = len(f["path/lambda"])
+        dev = f["path/dev_ratio"][()]
+        assert f["path"].attrs["stopped_early"] == 1 and 5 <= m < 100, m
+        assert dev[-1] - dev[-2] < 1e-5 * dev[-1] or dev[-1] > 0.999
+    assert "--early-stop" in text and "dev.ratio" in text and "data passes 1" in text, text
+    cadmm(1, "path", "--data", data, "--output", out, "--quiet")
+    with h5py.File(out) as f:
+        assert len(f["path/lambda"]) == 100 and f["path"].attrs["stopped_early"] == 0
+
+
 def main():
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
