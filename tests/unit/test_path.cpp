@@ -1,0 +1,106 @@
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "cadmm/error.hpp"
+#include "cadmm/path.hpp"
+
+using namespace cadmm;
+
+TEST(Folds, SeededAssignmentIsABalancedPermutation) {
+  for (std::int64_t n : {2, 7, 100, 1001, 4099}) {
+    for (int folds : {2, 3, 10}) {
+      if (folds > n) continue;
+      const FoldAssignment a(42, n, folds);
+      std::vector<std::int64_t> size(static_cast<std::size_t>(folds), 0);
+      for (std::int64_t i = 0; i < n; ++i) ++size[static_cast<std::size_t>(a.fold(i))];
+      // Sizes differ by at most one: the rows are a permutation dealt out in turn.
+      EXPECT_EQ(*std::max_element(size.begin(), size.end()) - *std::min_element(size.begin(), size.end()),
+                n % folds == 0 ? 0 : 1)
+          << "n " << n << " folds " << folds;
+    }
+  }
+  // Not the identity: neighbouring rows are spread over folds, and another seed gives another split.
+  const FoldAssignment a(1, 1000, 5), b(2, 1000, 5);
+  int same = 0, neighbours = 0;
+  for (int i = 0; i < 1000; ++i) {
+    same += a.fold(i) == b.fold(i);
+    neighbours += i > 0 && a.fold(i) == (a.fold(i - 1) + 1) % 5;
+  }
+  EXPECT_LT(same, 300);
+  EXPECT_LT(neighbours, 300);
+}
+
+TEST(Folds, BadCountsAreUsageErrors) {
+  EXPECT_THROW(FoldAssignment(0, 10, 1), UsageError);
+  EXPECT_THROW(FoldAssignment(0, 10, 11), UsageError);
+}
+
+TEST(Lambdas, GridAndChecks) {
+  const std::vector<double> g = lambda_grid(2.0, 5, 1e-2);
+  ASSERT_EQ(g.size(), 5u);
+  EXPECT_DOUBLE_EQ(g.front(), 2.0);
+  EXPECT_NEAR(g.back(), 0.02, 1e-15);
+  EXPECT_NEAR(g[1] / g[0], g[4] / g[3], 1e-12);  // log-spaced
+  EXPECT_THROW(check_lambdas({}), UsageError);
+  EXPECT_THROW(check_lambdas({1.0, 1.0}), UsageError);
+  EXPECT_THROW(check_lambdas({1.0, -0.5}), UsageError);
+  EXPECT_NO_THROW(check_lambdas({1.0, 0.5, 0.0}));
+}
+
+TEST(Folds, GlmnetSummaryRules) {
+  CvResult cv;
+  cv.lambdas = {4, 3, 2, 1};
+  cv.fold_rows = {10, 10, 20};
+  cv.mse.resize(3, 4);
+  cv.mse << 5, 2.0, 1.1, 1.0,  //
+      5, 2.2, 0.9, 1.0,         //
+      5, 2.1, 1.0, 1.0;
+  summarize_folds(cv);
+  // Weighted by fold size: (1.1 + 0.9 + 2 * 1.0) / 4 = 1.0 at index 2 and 1.0 at index 3: the larger lambda wins.
+  EXPECT_NEAR(cv.mse_mean[2], 1.0, 1e-15);
+  EXPECT_EQ(cv.index_min, 2u);
+  // Standard error at index 2: sqrt(weighted variance / (folds - 1)) = sqrt((0.01 + 0.01) / 4 / 2) = 0.05.
+  EXPECT_NEAR(cv.mse_std[2], 0.05, 1e-15);
+  EXPECT_EQ(cv.index_1se, 2u);  // index 1 (2.1) is above 1.05
+}
+
+TEST(RowSums, FoldsAddAndPredictTheirOwnErrors) {
+  std::srand(3);
+  const int n = 90, d = 4, k = 2;
+  RowMatrix x = RowMatrix::Random(n, d), y = RowMatrix::Random(n, k);
+  x.array() += 1e4;  // large offsets: the shared shift keeps the sums exact enough
+  for (bool tall : {true, false}) {
+    // A wide builder (rows < d) keeps rows; make one with more features than local rows.
+    const int dd = tall ? d : 120;
+    RowMatrix xx = RowMatrix::Zero(n, dd);
+    xx.leftCols(d) = x;
+    LocalDataBuilder b(n, dd, k, 3);
+    std::vector<int> piece(n);
+    for (int i = 0; i < n; ++i) piece[static_cast<std::size_t>(i)] = (i * 7) % 3;
+    for (int r0 = 0; r0 < n; r0 += 25) {
+      const int m = std::min(25, n - r0);
+      RowMatrix xb = xx.middleRows(r0, m), yb = y.middleRows(r0, m);
+      b.add_rows(xb, yb, piece.data() + r0);
+    }
+    ASSERT_EQ(b.piece(0).gram_form(), tall);
+    const Matrix w = Matrix::Random(dd, 2 * k);  // two models side by side
+    const Vector icpt = Vector::Random(2 * k);
+    for (int f = -1; f < 3; ++f) {
+      const RowSums s = f < 0 ? b.total() : b.piece(f);
+      const Vector got = s.squared_errors(w, icpt);
+      Vector want = Vector::Zero(2);
+      for (int i = 0; i < n; ++i) {
+        if (f >= 0 && piece[static_cast<std::size_t>(i)] != f) continue;
+        for (int m = 0; m < 2; ++m)
+          want[m] += (y.row(i) - xx.row(i) * w.middleCols(m * k, k) - icpt.segment(m * k, k).transpose()).squaredNorm();
+      }
+      EXPECT_LT((got - want).cwiseAbs().maxCoeff(), 1e-8 * want.maxCoeff()) << "tall " << tall << " piece " << f;
+    }
+    // The training set of fold 0 is the other two folds' sum: same sums as adding them.
+    RowSums other = b.piece(1);
+    other += b.piece(2);
+    EXPECT_EQ(other.rows(), b.total(0).rows());
+    EXPECT_LT((other.sums() - b.total(0).sums()).norm(), 1e-9 * other.sums().norm());
+  }
+}
