@@ -22,6 +22,9 @@ from sklearn.linear_model import LassoCV, lasso_path
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "cli"))
 from mpirun import mpi_env  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(__file__))
+from bench_lasso import objective  # noqa: E402
+
 R_SCRIPT = r"""
 suppressPackageStartupMessages({ library(glmnet); library(hdf5r) })
 f <- H5File$new(commandArgs(TRUE)[1], mode = "r"); x <- t(f[["X"]]$read()); y <- f[["y"]]$read(); f$close_all()
@@ -43,11 +46,6 @@ def run_cadmm(args, ranks, cadmm, env):
     if p.returncode != 0:
         sys.exit(p.stdout + p.stderr)
     return time.perf_counter() - t0, p.stdout
-
-
-def objective(X, y, w, b, lam):
-    r = y - X @ w - b
-    return 0.5 * r @ r / len(y) + lam * np.abs(w).sum()
 
 
 def main():

@@ -68,9 +68,10 @@ using FoldProgress = std::function<void(int, const PathResult&, double seconds)>
 
 /// Cross-validates over folds held as pieces of `data` (piece f = this rank's rows of fold f): for each fold,
 /// the training sums are the other pieces' total, prepared and factored once, then a warm-started path; the
-/// held-out error of every lambda comes from piece f's sums; collective.
+/// held-out error of every lambda comes from piece f's sums; collective. observer reaches every fold's solves
+/// (its stop_requested ends the run with RuntimeFailure).
 CvResult cross_validate(const LocalDataBuilder& data, const std::vector<double>& lambdas, const Settings& settings,
-                        Communicator& comm, const FoldProgress& progress = {});
+                        Communicator& comm, const FoldProgress& progress = {}, const AdmmObserver& observer = {});
 
 /// glmnet's summary of fold errors: mse_mean, mse_std, index_min, index_1se from mse and fold_rows.
 void summarize_folds(CvResult& cv);

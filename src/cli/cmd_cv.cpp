@@ -74,27 +74,19 @@ void print_table(const CvResult& cv) {
 }  // namespace
 
 int run_cv(const Args& args, MpiCommunicator& comm) {
-  po::options_description opts("Cross-validation and output");
+  po::options_description opts("Cross-validation");
   opts.add_options()
     ("folds", po::value<int>()->default_value(5)->value_name("K"), "number of folds")
     ("seed", po::value<std::uint64_t>()->default_value(0)->value_name("S"), "seed of the fold assignment")
     ("fold-dataset", po::value<std::string>()->value_name("NAME"),
      "integer (n,) dataset of fold numbers in the data file (overrides --folds/--seed)")
     ("refit", po::value<std::string>()->default_value("lambda_min")->value_name("RULE"),
-     "lambda of the final fit on all rows: lambda_min or lambda_1se")
-    ("output,o", po::value<std::string>()->default_value("result.h5")->value_name("FILE"),
-     "result file (written to a temporary name, then renamed)");
-  po::options_description desc;
-  desc.add(general_options()).add(data_options()).add(model_options(false)).add(lambda_sequence_options())
-      .add(solver_options()).add(opts);
-  const auto vm = parse(args, desc);
+     "lambda of the final fit on all rows: lambda_min or lambda_1se");
+  const auto parsed = parse_fit_options(args, kUsage, false, opts, comm);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   const bool root = comm.rank() == 0;
-  if (vm.count("help")) {
-    if (root) std::cout << kUsage << desc << std::endl;
-    return 0;
-  }
   const Settings settings = settings_from(vm);
-  if (!vm.count("data")) throw UsageError("--data: required (the HDF5 file with X and y)");
   const std::string output = vm["output"].as<std::string>();
   const std::string refit = vm["refit"].as<std::string>();
   if (refit != "lambda_min" && refit != "lambda_1se")
@@ -134,6 +126,8 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
                 fold_dataset.empty() ? ("seed " + std::to_string(seed)).c_str() : ("from " + fold_dataset).c_str(),
                 lambdas.size());
   int iterations = 0;
+  AdmmObserver observer;
+  observer.stop_requested = interrupt_requested;
   CvResult cv = cross_validate(*loaded.builder, lambdas, settings, comm, [&](int f, const PathResult& p, double s) {
     int it = 0;
     for (const FitResult& r : p.fits) it += r.admm.state.iteration;
@@ -142,7 +136,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
       std::printf("  fold %2d of %d: %zu lambdas, %6d ADMM iterations, %.2fs\n", f + 1, n_folds, p.fits.size(), it, s);
       std::fflush(stdout);
     }
-  });
+  }, observer);
   loaded.builder.reset();
 
   // Refit on all rows: the path from lambda_max down to the chosen lambda, warm-started as glmnet's fit is.
@@ -151,8 +145,6 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   const Model model = make_model(std::move(full), comm);
   const double refit_factor = refit_clock.lap();
   const std::string kinds = solver_kinds(model, comm);
-  AdmmObserver observer;
-  observer.stop_requested = interrupt_requested;
   const std::vector<double> head(lambdas.begin(), lambdas.begin() + static_cast<std::ptrdiff_t>(chosen) + 1);
   const PathResult refit_path = fit_path(model, head, settings, false, comm, {}, observer);
   const FitResult& final_fit = refit_path.fits.back();

@@ -36,22 +36,15 @@ void print_line(std::size_t i, const FitResult& f, double dev_ratio, double seco
 }  // namespace
 
 int run_path(const Args& args, MpiCommunicator& comm) {
-  po::options_description out("Path and output");
-  out.add_options()("output,o", po::value<std::string>()->default_value("result.h5")->value_name("FILE"),
-                    "result file (written to a temporary name, then renamed)")
-    ("early-stop", po::value<std::string>()->implicit_value("true")->value_name("BOOL"),
-     "end the path once the deviance ratio stops changing (glmnet's rule; default false: every lambda is fitted)");
-  po::options_description desc;
-  desc.add(general_options()).add(data_options()).add(model_options(false)).add(lambda_sequence_options())
-      .add(solver_options()).add(out);
-  const auto vm = parse(args, desc);
+  po::options_description extra("Path");
+  extra.add_options()("early-stop", po::value<std::string>()->implicit_value("true")->value_name("BOOL"),
+                      "end the path once the deviance ratio stops changing (glmnet's rule; default false: every "
+                      "lambda is fitted)");
+  const auto parsed = parse_fit_options(args, kUsage, false, extra, comm);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   const bool root = comm.rank() == 0;
-  if (vm.count("help")) {
-    if (root) std::cout << kUsage << desc << std::endl;
-    return 0;
-  }
   const Settings settings = settings_from(vm);
-  if (!vm.count("data")) throw UsageError("--data: required (the HDF5 file with X and y)");
   const std::string output = vm["output"].as<std::string>();
   const bool early_stop = bool_option(vm, "early-stop", false);
   const bool verbose = root && !vm.count("quiet");

@@ -108,23 +108,17 @@ void print_summary(const FitResult& r, const PreparedProblem& p, const io::RunFa
 }  // namespace
 
 int run_solve(const Args& args, MpiCommunicator& comm) {
-  po::options_description out("Output and checkpoints");
-  out.add_options()("output,o", po::value<std::string>()->default_value("result.h5")->value_name("FILE"),
-                    "result file (written to a temporary name, then renamed)")
+  po::options_description checkpoints("Checkpoints");
+  checkpoints.add_options()
     ("checkpoint", po::value<std::string>()->value_name("FILE"),
      "write the solver state here every --checkpoint-every iterations and when interrupted")
     ("checkpoint-every", po::value<int>()->default_value(100)->value_name("N"), "iterations between checkpoints")
     ("resume", "continue from --checkpoint FILE if it exists (else start from zero)");
-  po::options_description desc;
-  desc.add(general_options()).add(data_options()).add(model_options()).add(solver_options()).add(out);
-  const auto vm = parse(args, desc);
+  const auto parsed = parse_fit_options(args, kUsage, true, checkpoints, comm);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   const bool root = comm.rank() == 0;
-  if (vm.count("help")) {
-    if (root) std::cout << kUsage << desc << std::endl;
-    return 0;
-  }
   const Settings settings = settings_from(vm);
-  if (!vm.count("data")) throw UsageError("--data: required (the HDF5 file with X and y)");
   const std::string data_file = vm["data"].as<std::string>();
   const std::string output = vm["output"].as<std::string>();
   const bool verbose = root && !vm.count("quiet");

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <iostream>
 
 #include "cadmm/error.hpp"
 #include "cli/report.hpp"
@@ -28,6 +29,24 @@ void check_memory(std::int64_t rows, const io::DataLayout& l, int pieces, const 
 }
 
 }  // namespace
+
+std::optional<po::variables_map> parse_fit_options(const Args& args, const char* usage, bool one_lambda,
+                                                   const po::options_description& extra, MpiCommunicator& comm) {
+  po::options_description out("Output");
+  out.add_options()("output,o", po::value<std::string>()->default_value("result.h5")->value_name("FILE"),
+                    "result file (written to a temporary name, then renamed)");
+  po::options_description desc;
+  desc.add(general_options()).add(data_options()).add(model_options(one_lambda));
+  if (!one_lambda) desc.add(lambda_sequence_options());
+  desc.add(solver_options()).add(out).add(extra);
+  auto vm = parse(args, desc);
+  if (vm.count("help")) {
+    if (comm.rank() == 0) std::cout << usage << desc << std::endl;
+    return std::nullopt;
+  }
+  if (!vm.count("data")) throw UsageError("--data: required (the HDF5 file with X and y)");
+  return vm;
+}
 
 LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const PieceMap& piece_map) {
   const double buffer_mb = vm["read-buffer-mb"].as<double>();

@@ -2,12 +2,14 @@
 // What solve, path and cv share: reading this rank's rows once (optionally into folds), the memory check,
 // run facts, the solver-kind line and the time line of the summaries.
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cadmm/fit.hpp"
 #include "cadmm/mpi_communicator.hpp"
 #include "cadmm/partition.hpp"
+#include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "io/dataset_reader.hpp"
 #include "io/result_writer.hpp"
@@ -21,6 +23,12 @@ struct Pieces {
 };
 /// Computes the pieces once the data file is open (e.g. reads a fold dataset); collective.
 using PieceMap = std::function<Pieces(const io::DenseReader&, RowRange)>;
+
+/// Parses a fitting command's options: general, data, model (with --lambda/--lambda-ratio when one_lambda, else
+/// the lambda sequence), solver, --output, then `extra`. Prints usage and the options and returns nullopt on
+/// --help; throws UsageError without --data.
+std::optional<po::variables_map> parse_fit_options(const Args& args, const char* usage, bool one_lambda,
+                                                   const po::options_description& extra, MpiCommunicator& comm);
 
 /// This rank's rows, read once.
 struct LoadedData {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "cadmm/error.hpp"
+#include "core/hash.hpp"
 
 namespace cadmm {
 
@@ -57,15 +58,6 @@ PathResult fit_path(const Model& model, const std::vector<double>& lambdas, cons
   return path;
 }
 
-namespace {
-std::uint64_t mix(std::uint64_t z) {  // splitmix64 finalizer
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-}  // namespace
-
 FoldAssignment::FoldAssignment(std::uint64_t seed, std::int64_t n, int folds) : seed_(seed), n_(n), folds_(folds) {
   if (folds < 2) throw UsageError("--folds: must be >= 2");
   if (folds > n)
@@ -80,7 +72,7 @@ std::uint64_t FoldAssignment::permute(std::uint64_t i) const {
   const std::uint64_t mask = (std::uint64_t{1} << half_bits_) - 1;
   std::uint64_t left = i >> half_bits_, right = i & mask;
   for (std::uint64_t round = 0; round < 4; ++round) {
-    const std::uint64_t next = left ^ (mix(mix(seed_ ^ (round << 56)) ^ right) & mask);
+    const std::uint64_t next = left ^ (mix64(mix64(seed_ ^ (round << 56)) ^ right) & mask);
     left = right;
     right = next;
   }
@@ -122,7 +114,7 @@ void summarize_folds(CvResult& cv) {
 }
 
 CvResult cross_validate(const LocalDataBuilder& data, const std::vector<double>& lambdas, const Settings& settings,
-                        Communicator& comm, const FoldProgress& progress) {
+                        Communicator& comm, const FoldProgress& progress, const AdmmObserver& observer) {
   check_lambdas(lambdas);
   const int folds = data.pieces();
   const Eigen::Index d = data.features(), k = data.targets(), m = static_cast<Eigen::Index>(lambdas.size());
@@ -140,7 +132,7 @@ CvResult cross_validate(const LocalDataBuilder& data, const std::vector<double>&
   for (int f = 0; f < folds; ++f) {
     const auto t0 = std::chrono::steady_clock::now();
     const Model model = make_model(prepare(data.total(f), settings.fit_intercept, settings.standardize, comm), comm);
-    const PathResult path = fit_path(model, lambdas, settings, false, comm);
+    const PathResult path = fit_path(model, lambdas, settings, false, comm, {}, observer);
     const Status last = path.fits.back().admm.status;
     if (last == Status::interrupted)
       throw RuntimeFailure("interrupted by a signal during fold " + std::to_string(f + 1) + "; no result was written");

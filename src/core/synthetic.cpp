@@ -2,20 +2,16 @@
 
 #include <cmath>
 
+#include "core/hash.hpp"
+
 namespace cadmm {
 
 namespace {
 
-std::uint64_t mix(std::uint64_t z) {  // splitmix64 finalizer
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 // A counter-based stream: one independent uniform in (0, 1) per (seed, stream, i, j).
 double uniform(std::uint64_t seed, std::uint64_t stream, std::uint64_t i, std::uint64_t j) {
-  const std::uint64_t h = mix(mix(mix(mix(seed) ^ stream) ^ i) ^ j);
+  const std::uint64_t h = mix64(mix64(mix64(mix64(seed) ^ stream) ^ i) ^ j);
   return (static_cast<double>(h >> 11) + 0.5) * (1.0 / 9007199254740992.0);
 }
 

@@ -157,28 +157,37 @@ def max_iter_is_status_with_warning_and_exit_0():
         assert f.attrs["status"] == "max_iter" and f.attrs["converged"] == 0 and f.attrs["iterations"] == 3
 
 
-def run_until_signalled(data, out, extra):
-    """Starts a solve that cannot converge, sends SIGTERM to mpirun once the ranks iterate (as Slurm does at the
-    time limit; mpirun forwards it), returns (exit code, stderr)."""
+def run_until_signalled(data, out, extra, command="solve", ready=None):
+    """Starts a run that cannot converge, sends SIGTERM to mpirun once ready(stdout line) held (by default: two
+    progress rows, i.e. the ranks iterate), as Slurm does at the time limit (mpirun forwards it); returns
+    (exit code, stderr)."""
     import signal
     import subprocess
     import time
     from mpirun import mpi_env
-    cmd = ["mpirun", "--timeout", "60", "-np", "2", CADMM, "solve", "--data", data, "--output", out,
+    cmd = ["mpirun", "--timeout", "60", "-np", "2", CADMM, command, "--data", data, "--output", out,
            "--abs-tol", "0", "--rel-tol", "1e-300", "--gap-tol", "0", "--anderson-memory", "0", "--polish", "false",
            "--max-iter", "2000000000", "--progress-seconds", "0.2"] + extra
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=mpi_env(),
                          start_new_session=True)
+    rows = [0]
+
+    def two_rows(line):
+        rows[0] += line.split()[0].isdigit() if line.split() else 0
+        return rows[0] >= 2
+
+    ready = ready or two_rows
     try:
-        # Signal only once the ranks are iterating (a busy machine may take long to start them).
+        # Signal only once the ranks are at work (a busy machine may take long to start them).
         deadline = time.time() + 60
-        rows = 0
-        while rows < 2 and time.time() < deadline:
+        started = False
+        while not started and time.time() < deadline:
             line = p.stdout.readline()
             if not line:
                 break
-            rows += line.split()[0].isdigit() if line.split() else 0
-        assert rows >= 2, "the solve never started iterating"
+            started = ready(line)
+        assert started, "the run never started iterating"
+        time.sleep(0.3)
         os.kill(p.pid, signal.SIGTERM)
         _, err = p.communicate(timeout=30)
     finally:
@@ -186,6 +195,20 @@ def run_until_signalled(data, out, extra):
             os.killpg(p.pid, signal.SIGKILL)
             p.communicate()
     return p.returncode, err
+
+
+@test
+def sigterm_stops_path_and_cv_on_every_rank():
+    X, y = small(4000, 100)
+    data, out = write("sig_pc.h5", X, y), path("sig_pc_out.h5")
+    # The first lambda is above lambda_max (done at once), the second cannot converge with these tolerances.
+    code, err = run_until_signalled(data, out, ["--lambdas", "1e6,1e-3"], "path",
+                                    ready=lambda line: line.split()[:1] == ["0"])
+    assert code == 1 and "interrupted" in err and err.count("cadmm: error") == 1, (code, err)
+    code, err = run_until_signalled(data, out, ["--lambdas", "1e6,1e-3"], "cv",
+                                    ready=lambda line: line.startswith("cadmm cv:"))
+    assert code == 1 and "interrupted" in err and err.count("cadmm: error") == 1, (code, err)
+    assert not os.path.exists(out)
 
 
 @test
