@@ -46,10 +46,14 @@ void synthetic_rows(const SyntheticSpec& spec, const Matrix& truth, std::int64_t
       prev = j == 0 ? e : c * prev + s * e;  // AR(1): corr(x_j, x_l) = c^|j-l|, unit variance
       x(r, j) = prev;
     }
-    for (Eigen::Index t = 0; t < y.cols(); ++t)
-      y(r, t) = spec.intercept + spec.noise * normal(spec.seed, kNoise, i, static_cast<std::uint64_t>(t));
+    // A plain loop in feature order: a blocked matrix product would sum in an order that depends on where this
+    // rank's block starts, and the file would differ in last bits between rank counts.
+    for (Eigen::Index t = 0; t < y.cols(); ++t) {
+      double signal = 0;
+      for (Eigen::Index j = 0; j < x.cols(); ++j) signal += x(r, j) * truth(j, t);
+      y(r, t) = signal + spec.intercept + spec.noise * normal(spec.seed, kNoise, i, static_cast<std::uint64_t>(t));
+    }
   }
-  y.noalias() += x * truth;
 }
 
 }  // namespace cadmm

@@ -300,14 +300,15 @@ def generate_is_the_same_file_at_any_rank_count():
     arrays = []
     for ranks in (1, 3):
         out = path(f"gen{ranks}.h5")
-        cadmm(ranks, "generate", "--rows", 1001, "--features", 7, "--targets", 2, "--correlation", 0.5,
-              "--seed", 5, "--output", out, "--quiet")
+        # 37 features: y's sums over features are long enough that a blocked product's order would show.
+        cadmm(ranks, "generate", "--rows", 1001, "--features", 37, "--targets", 2, "--correlation", 0.5,
+              "--seed", 9, "--output", out, "--quiet")
         with h5py.File(out) as f:
             arrays.append({k: f[k][()] for k in ("X", "y", "truth", "truth_intercept")})
     for k in arrays[0]:
         assert np.array_equal(arrays[0][k], arrays[1][k]), k
     a = arrays[0]
-    assert a["X"].shape == (1001, 7) and a["y"].shape == (1001, 2) and a["truth"].shape == (7, 2)
+    assert a["X"].shape == (1001, 37) and a["y"].shape == (1001, 2) and a["truth"].shape == (37, 2)
     # The data follow the stated model: y - X truth - intercept is noise of unit variance.
     noise = a["y"] - a["X"] @ a["truth"] - a["truth_intercept"]
     assert abs(noise.std() - 1) < 0.1 and abs(noise.mean()) < 0.1
