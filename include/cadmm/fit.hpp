@@ -27,7 +27,7 @@ struct Model {
   PreparedProblem data;                 ///< global facts (the local block was moved into `local`)
   ColumnScaling scaling;                ///< fixed internal scaling
   std::unique_ptr<LocalSolver> local;   ///< factored local term
-  bool gram_form = false;               ///< this rank factored Gram sums (else rows, or it holds none)
+  LocalForm form = LocalForm::gram;     ///< how this rank holds and solves its local term
   double rho_auto = 1;                  ///< initial rho when Settings::rho is unset
   double factor_seconds = 0;            ///< time this rank spent factoring
 };

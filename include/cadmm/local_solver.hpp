@@ -15,13 +15,18 @@ struct LocalFit {
   double ry = 0;    ///< <b_i - A_i z, b_i> / n
 };
 
-/// Owns the factorization of A_i^T A_i / n computed once; any rho is then served without refactoring,
-/// because both implementations keep an eigen-decomposition instead of a Cholesky factor.
+/// The rank's local least-squares term behind one interface: Gram + eigen-decomposition (few features),
+/// matrix-inversion lemma (fewer rows than features) and conjugate gradients on CSR rows (neither fits). The
+/// direct ones keep an eigen-decomposition, so any rho is served without refactoring.
 class LocalSolver {
  public:
   virtual ~LocalSolver() = default;
-  /// x = (A_i^T A_i / n + rho I)^{-1} rhs (Boyd et al. (7.6) x-update), rhs and x d x k.
-  virtual void solve(const Matrix& rhs, double rho, Matrix& x) const = 0;
+  /// x = (A_i^T A_i / n + rho I)^{-1} rhs (Boyd et al. (7.6) x-update), rhs and x d x k. x holds the previous
+  /// solution on entry (an iterative solver's warm start); tol is the relative residual an iterative solver
+  /// stops at (direct solvers are exact and ignore it).
+  virtual void solve(const Matrix& rhs, double rho, Matrix& x, double tol) const = 0;
+  /// True when solve() is inexact (iterative): the ADMM loop then tightens tol as its residuals fall.
+  virtual bool iterative() const { return false; }
   /// Residual statistics at z (objective, duality gap, KKT checks).
   virtual LocalFit fit_at(const Matrix& z) const = 0;
   /// The block of A_i^T A_i / n on the given features (rows and columns), for polishing.
@@ -37,5 +42,8 @@ std::unique_ptr<LocalSolver> make_gram_solver(Matrix h, Matrix q, double yy, std
 /// Wide blocks (rows < d, including none): from B = A / sqrt(n) and c = b / sqrt(n), by the
 /// matrix-inversion lemma with the small rows x rows factor.
 std::unique_ptr<LocalSolver> make_woodbury_solver(Matrix b_mat, Matrix c);
+/// CSR rows: A = (X - 1 mean^T) diag(scale) / sqrt(n) and b = y_c / sqrt(n), applied implicitly (X stays sparse),
+/// solved by conjugate gradients warm-started from the previous x.
+std::unique_ptr<LocalSolver> make_cg_solver(SparseRows x, Vector mean, Vector scale, Matrix y_centered, double n);
 
 }  // namespace cadmm

@@ -4,6 +4,8 @@
 /// cross-validation and the refit all come from one pass over the data.
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "cadmm/communicator.hpp"
@@ -11,6 +13,21 @@
 #include "cadmm/types.hpp"
 
 namespace cadmm {
+
+/// How a rank holds and solves its local term: Gram sums + eigen-decomposition, dense rows + matrix-inversion
+/// lemma, or CSR rows + conjugate gradients.
+enum class LocalForm { gram, woodbury, cg };
+/// "gram", "woodbury" or "cg".
+std::string to_string(LocalForm f);
+/// Parses --local-solver: auto (nullopt), gram, woodbury, cg; UsageError otherwise.
+std::optional<LocalForm> parse_local_solver(const std::string& name);
+
+/// Largest d for which sparse data is reduced to a d x d Gram by default (its eigen-decomposition costs d^3).
+constexpr std::int64_t kSparseGramMaxFeatures = 4096;
+
+/// The plan's one rule for a rank's local form (asked by the reader, the memory check and `info`): dense rows
+/// >= d: gram, dense rows < d: woodbury; sparse: gram up to kSparseGramMaxFeatures, else cg; or the requested one.
+LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::optional<LocalForm> requested);
 
 /// This rank's rows centered with the global means, unscaled: Gram sums for tall blocks, the rows for wide.
 class CenteredBlock {
@@ -25,16 +42,18 @@ class CenteredBlock {
   double y_squares() const;
   /// Local rows.
   std::int64_t rows() const { return rows_; }
-  /// True when held as Gram sums.
-  bool tall() const { return tall_; }
+  /// How the block is held.
+  LocalForm form() const { return form_; }
 
  private:
   friend class RowSums;
-  bool tall_ = false;
+  LocalForm form_ = LocalForm::woodbury;
   std::int64_t rows_ = 0;
-  Matrix gram_, xty_;  // tall
-  double yy_ = 0;      // tall
-  Matrix x_, y_;       // wide
+  Matrix gram_, xty_;  // gram
+  double yy_ = 0;      // gram
+  Matrix x_, y_;       // woodbury: centered rows; cg: y_ centered
+  SparseRows sparse_;  // cg: the rows, uncentered
+  Vector mean_;        // cg: the centre applied implicitly
 };
 
 /// Sums over a set of this rank's rows, as a value. In the Gram form (tall blocks) they are X~^T X~, X~^T Y~,
@@ -44,11 +63,13 @@ class CenteredBlock {
 class RowSums {
  public:
   RowSums() = default;
-  /// Empty sums of d features and k targets; gram_form chooses the Gram (tall) or row (wide) form.
-  RowSums(Eigen::Index d, Eigen::Index k, bool gram_form);
-  /// Adds rows (x: rows x d, y: rows x k). In the Gram form x is shifted in place; the first rows added to
+  /// Empty sums of d features and k targets in the given form.
+  RowSums(Eigen::Index d, Eigen::Index k, LocalForm form);
+  /// Adds dense rows (x: rows x d, y: rows x k). In the Gram form x is shifted in place; the first rows added to
   /// any piece of a builder fix the shift (LocalDataBuilder shares it).
   void add_rows(RowMatrix& x, const RowMatrix& y);
+  /// Adds CSR rows (x: rows x d, y: rows x k), never densified in the Gram and cg forms.
+  void add_rows(const SparseRows& x, const RowMatrix& y);
   /// Adds another set of rows of the same rank (same form and shift).
   RowSums& operator+=(const RowSums& other);
   /// Rows summed.
@@ -57,8 +78,8 @@ class RowSums {
   Eigen::Index features() const { return d_; }
   /// Number of targets k.
   Eigen::Index targets() const { return k_; }
-  /// True for the Gram (tall) form.
-  bool gram_form() const { return gram_form_; }
+  /// The form the sums are held in.
+  LocalForm form() const { return form_; }
   /// Column sums of X (d) followed by column sums of Y (k), for the global means.
   Vector sums() const;
   /// Sum over the rows of (x_ij - center_j)^2 (d), for the global variances.
@@ -72,14 +93,19 @@ class RowSums {
  private:
   friend class LocalDataBuilder;
   Eigen::Index d_ = 0, k_ = 0;
-  bool gram_form_ = false;
+  LocalForm form_ = LocalForm::woodbury;
   std::int64_t rows_ = 0;
   // Gram form.
   Vector x_shift_, y_shift_, x_sum_, y_sum_;
   Matrix gram_, xty_;  // gram_: upper triangle only until centered
   double yy_ = 0;
-  // Row form: the rows, growing.
+  // Woodbury form: the rows, growing; cg form: y_rows_ too.
   Matrix x_rows_, y_rows_;
+  // cg form: CSR rows, growing.
+  std::vector<std::int64_t> ptr_{0}, col_;
+  std::vector<double> val_;
+  void append_y(const RowMatrix& y);
+  SparseRows csr() const;
 };
 
 /// Accumulates this rank's rows block by block into one or several pieces (folds) that share one shift.
@@ -87,12 +113,16 @@ class RowSums {
 /// keep the rows for the matrix-inversion lemma.
 class LocalDataBuilder {
  public:
-  /// local_rows is the total this rank will add; it decides tall (Gram) or wide (Woodbury) for every piece.
-  LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eigen::Index k, int pieces = 1);
+  /// local_rows is the total this rank will add; form is the plan's (plan_local_form; unset: the rule for dense
+  /// rows), the same for every piece.
+  LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eigen::Index k, int pieces = 1,
+                   std::optional<LocalForm> form = std::nullopt);
   /// Adds the next rows to piece 0. x may be modified (it is shifted in place).
   void add_rows(RowMatrix& x, const RowMatrix& y);
-  /// Adds the next rows, row i to piece piece_of_row[i].
+  /// Adds the next rows, row i to piece piece_of_row[i] (null: piece 0).
   void add_rows(RowMatrix& x, const RowMatrix& y, const int* piece_of_row);
+  /// The same for CSR rows.
+  void add_rows(const SparseRows& x, const RowMatrix& y, const int* piece_of_row);
   /// Rows added so far.
   std::int64_t rows() const { return added_; }
   /// Number of features d.
@@ -109,11 +139,12 @@ class LocalDataBuilder {
   RowSums take() &&;
 
  private:
-  void fix_shift(const RowMatrix& x, const RowMatrix& y);
+  void fix_shift(const Vector& x_shift, const RowMatrix& y);
+  void check_block(Eigen::Index rows, Eigen::Index cols, const RowMatrix& y) const;
   std::int64_t expected_;
   std::int64_t added_ = 0;
   Eigen::Index d_, k_;
-  bool tall_;
+  LocalForm form_;
   std::vector<RowSums> pieces_;
   RowMatrix scratch_x_, scratch_y_;  // rows of one piece gathered from a mixed block
 };
@@ -136,11 +167,12 @@ struct PreparedProblem {
   Vector penalty_scale() const;
 };
 
-/// Peak bytes one rank holds for rows x d local data with k targets: for the Gram form (rows >= d) the
-/// centered Gram and its eigenvectors, d x d each; for the Woodbury form the centered rows, their scaled copy
-/// and the rows x rows eigenvectors; plus the d x k iterates and Anderson history. pieces > 1 (folds of a
-/// cross-validation) adds one Gram per piece.
-double local_memory_bytes(std::int64_t rows, std::int64_t d, std::int64_t k, int pieces = 1);
+/// Peak bytes one rank holds for rows x d local data (nnz nonzeros) with k targets in a form: Gram, the centered
+/// Gram and its eigenvectors, d x d each (one more Gram per piece when pieces > 1, the folds of a
+/// cross-validation); Woodbury, the centered rows, their scaled copy and the rows x rows eigenvectors; cg, the
+/// CSR rows (12 bytes a nonzero, twice while building) and y; plus the d x k iterates and Anderson history.
+double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz,
+                          int pieces = 1);
 
 /// Makes means and variances global and centers the local data; collective. Throws DataError on no rows.
 PreparedProblem prepare(const RowSums& data, bool fit_intercept, bool standardize, Communicator& comm);

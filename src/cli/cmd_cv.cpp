@@ -28,7 +28,7 @@ const char* kUsage =
     "  mpirun -np 4 cadmm cv --data big.h5 --fold-dataset /foldid --refit lambda_1se --output cv.h5\n\n";
 
 // Fold numbers from the data file: global min/max and counts are reduced so every rank agrees.
-Pieces folds_from_dataset(const io::DenseReader& reader, RowRange range, const std::string& name,
+Pieces folds_from_dataset(const io::DataReader& reader, RowRange range, const std::string& name,
                           MpiCommunicator& comm) {
   std::vector<std::int64_t> ids;
   collectively(comm, [&] { ids = reader.read_int_rows(name, range); });
@@ -99,7 +99,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
 
   const std::string fold_dataset = vm.count("fold-dataset") ? vm["fold-dataset"].as<std::string>() : "";
   const std::uint64_t seed = vm["seed"].as<std::uint64_t>();
-  const PieceMap pieces = [&](const io::DenseReader& reader, RowRange range) {
+  const PieceMap pieces = [&](const io::DataReader& reader, RowRange range) {
     if (!fold_dataset.empty()) return folds_from_dataset(reader, range, fold_dataset, comm);
     const FoldAssignment assign(seed, reader.layout().rows, folds);
     Pieces p;

@@ -40,34 +40,35 @@ int run_info(const Args& args, MpiCommunicator& comm) {
   const int ranks = vm.count("ranks") ? vm["ranks"].as<int>() : comm.size();
   if (ranks < 1) throw UsageError("--ranks: must be >= 1");
   const std::string file = vm["file"].as<std::string>();
-  std::unique_ptr<io::DenseReader> reader;
+  std::unique_ptr<io::DataReader> reader;
   collectively(comm, [&] {
-    reader = std::make_unique<io::DenseReader>(file, vm["x-dataset"].as<std::string>(),
+    reader = std::make_unique<io::DataReader>(file, vm["x-dataset"].as<std::string>(),
                                                vm["y-dataset"].as<std::string>(), comm.handle());
   });
   if (comm.rank() != 0) return 0;
   const io::DataLayout& l = reader->layout();
-  const double d = static_cast<double>(l.features);
   std::error_code ec;
   const auto size = std::filesystem::file_size(file, ec);
   std::printf("%s (%s)\n", file.c_str(), ec ? "?" : bytes_text(static_cast<double>(size)).c_str());
   std::printf("  X  %s: %lld rows x %lld features, %s, %s\n", l.x_name.c_str(), static_cast<long long>(l.rows),
               static_cast<long long>(l.features), l.x_float32 ? "float32" : "float64",
-              l.x_chunked ? ("chunked by " + std::to_string(l.x_chunk_rows) + " rows").c_str() : "contiguous");
+              l.sparse ? ("sparse CSR, " + std::to_string(l.nnz) + " nonzeros").c_str()
+              : l.x_chunked ? ("chunked by " + std::to_string(l.x_chunk_rows) + " rows").c_str() : "contiguous");
   std::printf("  y  %s: %lld target(s)%s\n", l.y_name.c_str(), static_cast<long long>(l.targets),
               l.y_is_1d ? " (1-D)" : "");
   std::printf("\nPlan for %d rank(s):\n", ranks);
-  std::printf("  %6s %12s %10s %14s\n", "rank", "rows", "solver", "memory");
+  std::printf("  %6s %12s %14s %10s %14s\n", "rank", "rows", "nonzeros", "solver", "memory");
   for (int r = 0; r < ranks; ++r) {
-    const RowRange range = partition_rows(l.rows, r, ranks);
-    const double m = static_cast<double>(range.size());
-    const bool tall = m >= d && m > 0;
-    const double mem = local_memory_bytes(range.size(), l.features, l.targets);
-    if (ranks <= 16 || r < 4 || r >= ranks - 2)
-      std::printf("  %6d %12lld %10s %14s\n", r, static_cast<long long>(range.size()),
-                  m == 0 ? "idle" : tall ? "gram" : "woodbury", bytes_text(mem).c_str());
-    else if (r == 4)
-      std::printf("  %6s\n", "...");
+    if (!(ranks <= 16 || r < 4 || r >= ranks - 2)) {
+      if (r == 4) std::printf("  %6s\n", "...");
+      continue;
+    }
+    const RowRange range = reader->partition(r, ranks);
+    const std::int64_t nnz = reader->nnz_in(range);
+    const LocalForm form = plan_local_form(range.size(), l.features, l.sparse, std::nullopt);
+    const double mem = local_memory_bytes(form, range.size(), l.features, l.targets, nnz);
+    std::printf("  %6d %12lld %14lld %10s %14s\n", r, static_cast<long long>(range.size()), static_cast<long long>(nnz),
+                range.size() == 0 ? "idle" : to_string(form).c_str(), bytes_text(mem).c_str());
   }
   std::printf("  plus a read buffer of 8 MiB per rank (--read-buffer-mb)\n");
   return 0;

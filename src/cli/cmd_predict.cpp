@@ -57,10 +57,10 @@ int run_predict(const Args& args, MpiCommunicator& comm) {
   io::ModelFile model;
   // Every rank reads the small model file itself; a failure on any rank fails all.
   collectively(comm, [&] { model = io::read_model(model_file, index); });
-  std::unique_ptr<io::DenseReader> reader;
+  std::unique_ptr<io::DataReader> reader;
   const bool y_given = vm.count("y-dataset") > 0;
   collectively(comm, [&] {
-    reader = std::make_unique<io::DenseReader>(data_file, vm["x-dataset"].as<std::string>(),
+    reader = std::make_unique<io::DataReader>(data_file, vm["x-dataset"].as<std::string>(),
                                                y_given ? vm["y-dataset"].as<std::string>() : "/y", comm.handle(),
                                                !y_given);
     const io::DataLayout& l = reader->layout();
@@ -75,7 +75,8 @@ int run_predict(const Args& args, MpiCommunicator& comm) {
   });
   const io::DataLayout layout = reader->layout();
   const std::int64_t n = layout.rows, k = model.coef.cols();
-  const RowRange range = partition_rows(n, comm.rank(), comm.size());
+  RowRange range;
+  collectively(comm, [&] { range = reader->partition(comm.rank(), comm.size()); });
 
   io::ParallelH5File out(output, "--output", {data_file, model_file}, comm);
   const int pred = out.create("prediction", H5T_IEEE_F64LE,
@@ -84,19 +85,24 @@ int run_predict(const Args& args, MpiCommunicator& comm) {
   Vector sums = Vector::Zero(3 * k);
   RowMatrix p;
   std::int64_t next = range.begin;
+  const auto predict = [&](const auto& x, RowMatrix& y) {
+    p.noalias() = x * model.coef;
+    p.rowwise() += model.intercept.transpose();
+    if (layout.has_y) {
+      sums.head(k) += (y - p).colwise().squaredNorm().transpose();
+      const RowMatrix yc = y.rowwise() - model.intercept.transpose();
+      sums.segment(k, k) += yc.colwise().sum().transpose();
+      sums.tail(k) += yc.colwise().squaredNorm().transpose();
+    }
+    out.write_rows(pred, next, x.rows(), p.data());
+    next += x.rows();
+  };
+  const std::size_t bytes = static_cast<std::size_t>(buffer_mb * (1 << 20));
   collectively(comm, [&] {
-    reader->read_rows(range, static_cast<std::size_t>(buffer_mb * (1 << 20)), [&](RowMatrix& x, RowMatrix& y) {
-      p.noalias() = x * model.coef;
-      p.rowwise() += model.intercept.transpose();
-      if (layout.has_y) {
-        sums.head(k) += (y - p).colwise().squaredNorm().transpose();
-        const RowMatrix yc = y.rowwise() - model.intercept.transpose();
-        sums.segment(k, k) += yc.colwise().sum().transpose();
-        sums.tail(k) += yc.colwise().squaredNorm().transpose();
-      }
-      out.write_rows(pred, next, x.rows(), p.data());
-      next += x.rows();
-    });
+    if (layout.sparse)
+      reader->read_sparse_rows(range, bytes, [&](const SparseRows& x, RowMatrix& y) { predict(x, y); });
+    else
+      reader->read_rows(range, bytes, [&](RowMatrix& x, RowMatrix& y) { predict(x, y); });
   });
   reader.reset();
   comm.sum(sums.data(), static_cast<std::size_t>(sums.size()));

@@ -13,12 +13,13 @@ namespace cadmm::cli {
 namespace {
 
 // Throws UsageError when this rank's share of the node's memory cannot hold its local data.
-void check_memory(std::int64_t rows, const io::DataLayout& l, int pieces, const MpiCommunicator& comm) {
-  const double need = local_memory_bytes(rows, l.features, l.targets, pieces);
+void check_memory(LocalForm form, std::int64_t rows, std::int64_t nnz, const io::DataLayout& l, int pieces,
+                  const MpiCommunicator& comm) {
+  const double need = local_memory_bytes(form, rows, l.features, l.targets, nnz, pieces);
   const double node = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
   const double share = node / std::max(1, comm.ranks_on_node());
   if (node <= 0 || need <= 0.9 * share) return;
-  const bool tall = rows >= l.features;
+  const bool tall = form == LocalForm::gram;
   throw UsageError("this rank would need about " + fmt(need / (1 << 30), "%.1f") + " GiB for its local " +
                    (tall ? "Gram factorization" : "rows and their factorization") +
                    (pieces > 1 ? " and " + std::to_string(pieces) + " fold sums" : std::string()) + " but has " +
@@ -52,26 +53,37 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   const double buffer_mb = vm["read-buffer-mb"].as<double>();
   if (!(buffer_mb > 0)) throw UsageError("--read-buffer-mb: must be > 0");
   Stopwatch clock;
-  std::unique_ptr<io::DenseReader> reader;
+  std::unique_ptr<io::DataReader> reader;
   collectively(comm, [&] {
-    reader = std::make_unique<io::DenseReader>(vm["data"].as<std::string>(), vm["x-dataset"].as<std::string>(),
+    reader = std::make_unique<io::DataReader>(vm["data"].as<std::string>(), vm["x-dataset"].as<std::string>(),
                                                vm["y-dataset"].as<std::string>(), comm.handle());
   });
   LoadedData d;
   d.layout = reader->layout();
-  d.range = partition_rows(d.layout.rows, comm.rank(), comm.size());
+  collectively(comm, [&] { d.range = reader->partition(comm.rank(), comm.size()); });
   const Pieces pieces = piece_map ? piece_map(*reader, d.range) : Pieces{};
+  const std::optional<LocalForm> requested = parse_local_solver(vm["local-solver"].as<std::string>());
+  const LocalForm form = plan_local_form(d.range.size(), d.layout.features, d.layout.sparse, requested);
   // An out-of-memory kill would take the job down without a word: refuse a plan that cannot fit.
-  collectively(comm, [&] { check_memory(d.range.size(), d.layout, pieces.count, comm); });
-  d.builder = std::make_unique<LocalDataBuilder>(d.range.size(), d.layout.features, d.layout.targets, pieces.count);
-  std::int64_t at = 0;
   collectively(comm, [&] {
-    reader->read_rows(d.range, static_cast<std::size_t>(buffer_mb * (1 << 20)), [&](RowMatrix& x, RowMatrix& y) {
-      Stopwatch acc;
-      d.builder->add_rows(x, y, pieces.of_row.empty() ? nullptr : pieces.of_row.data() + at);
-      at += x.rows();
-      d.accumulate_seconds += acc.lap();
-    });
+    const std::int64_t nnz = d.layout.sparse ? reader->nnz_in(d.range) : d.range.size() * d.layout.features;
+    check_memory(form, d.range.size(), nnz, d.layout, pieces.count, comm);
+  });
+  d.builder =
+      std::make_unique<LocalDataBuilder>(d.range.size(), d.layout.features, d.layout.targets, pieces.count, form);
+  std::int64_t at = 0;
+  const auto add = [&](auto& x, RowMatrix& y) {
+    Stopwatch acc;
+    d.builder->add_rows(x, y, pieces.of_row.empty() ? nullptr : pieces.of_row.data() + at);
+    at += x.rows();
+    d.accumulate_seconds += acc.lap();
+  };
+  const std::size_t bytes = static_cast<std::size_t>(buffer_mb * (1 << 20));
+  collectively(comm, [&] {
+    if (d.layout.sparse)
+      reader->read_sparse_rows(d.range, bytes, [&](const SparseRows& x, RowMatrix& y) { add(x, y); });
+    else
+      reader->read_rows(d.range, bytes, [&](RowMatrix& x, RowMatrix& y) { add(x, y); });
   });
   reader.reset();
   d.read_seconds = clock.lap() - d.accumulate_seconds;
@@ -89,12 +101,14 @@ void check_outputs(const po::variables_map& vm, const std::string& output, const
 }
 
 std::string solver_kinds(const Model& model, Communicator& comm) {
-  double kinds[3] = {0, 0, 0};
-  kinds[model.local->rows() == 0 ? 2 : model.gram_form ? 0 : 1] = 1;
-  comm.sum(kinds, 3);
-  std::string text = fmt(kinds[0], "%.0f") + " gram";
-  if (kinds[1] > 0) text += ", " + fmt(kinds[1], "%.0f") + " woodbury";
-  if (kinds[2] > 0) text += ", " + fmt(kinds[2], "%.0f") + " without rows";
+  double kinds[4] = {0, 0, 0, 0};
+  kinds[model.local->rows() == 0 ? 3 : static_cast<int>(model.form)] = 1;
+  comm.sum(kinds, 4);
+  std::string text;
+  for (int f = 0; f < 4; ++f)
+    if (kinds[f] > 0)
+      text += (text.empty() ? "" : ", ") + fmt(kinds[f], "%.0f") + " " +
+              (f == 3 ? std::string("without rows") : to_string(static_cast<LocalForm>(f)));
   return text;
 }
 

@@ -22,7 +22,7 @@ struct Pieces {
   std::vector<int> of_row;  ///< empty: every row in piece 0
 };
 /// Computes the pieces once the data file is open (e.g. reads a fold dataset); collective.
-using PieceMap = std::function<Pieces(const io::DenseReader&, RowRange)>;
+using PieceMap = std::function<Pieces(const io::DataReader&, RowRange)>;
 
 /// Parses a fitting command's options: general, data, model (with --lambda/--lambda-ratio when one_lambda, else
 /// the lambda sequence), solver, --output, then `extra`. Prints usage and the options and returns nullopt on

@@ -111,6 +111,9 @@ po::options_description solver_options() {
     ("polish", po::value<std::string>()->value_name("BOOL"),
      "solve exactly on the support of the iterate once it holds for 10 iterations, kept only if the duality gap "
      "certifies it (default true)")
+    ("local-solver", po::value<std::string>()->default_value("auto")->value_name("NAME"),
+     "local solve per rank: auto (the plan: gram for dense rows >= d or sparse d <= 4096, woodbury for dense rows "
+     "< d, cg otherwise), gram, woodbury or cg (conjugate gradients on CSR rows, inexact ADMM)")
     ("progress-seconds", po::value<double>()->default_value(1.0)->value_name("S"),
      "print a progress line at most every S seconds");
   return o;

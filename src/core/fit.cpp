@@ -24,7 +24,7 @@ ColumnScaling column_scaling(const PreparedProblem& problem) {
 Model make_model(PreparedProblem problem, Communicator& comm) {
   Model m;
   m.scaling = column_scaling(problem);
-  m.gram_form = problem.block.tall();
+  m.form = problem.block.form();
   const auto t0 = std::chrono::steady_clock::now();
   // The factorization can fail on one rank only; agree before anyone's next reduction.
   collectively(comm, [&] {

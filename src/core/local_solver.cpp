@@ -16,7 +16,7 @@ class GramSolver final : public LocalSolver {
     lapack::symmetric_eigen_in_place(vec_, eig_);
     eig_ = eig_.cwiseMax(0.0);  // a Gram matrix is PSD; drop rounding noise below zero
   }
-  void solve(const Matrix& rhs, double rho, Matrix& x) const override {
+  void solve(const Matrix& rhs, double rho, Matrix& x, double) const override {
     Matrix t = vec_.transpose() * rhs;
     t.array().colwise() /= (eig_.array() + rho);
     x.noalias() = vec_ * t;
@@ -56,7 +56,7 @@ class WoodburySolver final : public LocalSolver {
     eig_ = eig_.cwiseMax(0.0);
     q_ = b_.transpose() * c_;
   }
-  void solve(const Matrix& rhs, double rho, Matrix& x) const override {
+  void solve(const Matrix& rhs, double rho, Matrix& x, double) const override {
     Matrix t = vec_.transpose() * (b_ * rhs);
     t.array().colwise() /= (eig_.array() + rho);
     x = rhs;

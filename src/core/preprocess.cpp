@@ -14,13 +14,20 @@ Vector PreparedProblem::penalty_scale() const {
   return p;
 }
 
-double local_memory_bytes(std::int64_t rows, std::int64_t d, std::int64_t k, int pieces) {
+double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz,
+                          int pieces) {
   const double m = static_cast<double>(rows), dd = static_cast<double>(d), kk = static_cast<double>(k);
   const double iterates = 30 * dd * kk;  // x, z, u, their copies and 2 x 10 Anderson columns
-  const bool tall = rows >= d && rows > 0;
-  // Folds: one Gram per piece, their total and a training sum besides the centered copy and its factor.
-  const double grams = pieces > 1 ? pieces + 4.0 : 2.0;
-  return 8 * (tall ? grams * dd * dd + iterates : 3 * m * dd + m * m + 2 * m * kk + iterates);
+  switch (form) {
+    case LocalForm::gram: {
+      // Folds: one Gram per piece, their total and a training sum besides the centered copy and its factor.
+      const double grams = pieces > 1 ? pieces + 4.0 : 2.0;
+      return 8 * (grams * dd * dd + iterates);
+    }
+    case LocalForm::woodbury: return 8 * (3 * m * dd + m * m + 2 * m * kk + iterates);
+    case LocalForm::cg: return 2 * 12.0 * static_cast<double>(nnz) + 8 * (3 * m * kk + iterates);
+  }
+  return 0;
 }
 
 PreparedProblem prepare(const RowSums& data, bool fit_intercept, bool standardize, Communicator& comm) {

@@ -7,8 +7,31 @@
 
 namespace cadmm {
 
-RowSums::RowSums(Eigen::Index d, Eigen::Index k, bool gram_form) : d_(d), k_(k), gram_form_(gram_form) {
-  if (gram_form_) {
+std::string to_string(LocalForm f) {
+  switch (f) {
+    case LocalForm::gram: return "gram";
+    case LocalForm::woodbury: return "woodbury";
+    case LocalForm::cg: return "cg";
+  }
+  return "?";
+}
+
+std::optional<LocalForm> parse_local_solver(const std::string& name) {
+  if (name == "auto") return std::nullopt;
+  if (name == "gram") return LocalForm::gram;
+  if (name == "woodbury") return LocalForm::woodbury;
+  if (name == "cg") return LocalForm::cg;
+  throw UsageError("--local-solver: unknown '" + name + "' (expected auto, gram, woodbury or cg)");
+}
+
+LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::optional<LocalForm> requested) {
+  if (requested) return *requested;
+  if (sparse) return d <= kSparseGramMaxFeatures ? LocalForm::gram : LocalForm::cg;
+  return rows >= d && rows > 0 ? LocalForm::gram : LocalForm::woodbury;
+}
+
+RowSums::RowSums(Eigen::Index d, Eigen::Index k, LocalForm form) : d_(d), k_(k), form_(form) {
+  if (form_ == LocalForm::gram) {
     x_shift_ = Vector::Zero(d);
     y_shift_ = Vector::Zero(k);
     x_sum_ = Vector::Zero(d);
@@ -16,9 +39,25 @@ RowSums::RowSums(Eigen::Index d, Eigen::Index k, bool gram_form) : d_(d), k_(k),
     gram_ = Matrix::Zero(d, d);
     xty_ = Matrix::Zero(d, k);
   } else {
-    x_rows_.resize(0, d);
+    x_rows_.resize(0, form_ == LocalForm::woodbury ? d : 0);
     y_rows_.resize(0, k);
   }
+}
+
+void RowSums::append_y(const RowMatrix& y) {
+  // Geometric growth: the rows form holds this rank's rows anyway, so the copy is not the cost that matters.
+  const Eigen::Index need = rows_ + y.rows();
+  if (need > y_rows_.rows()) {
+    const Eigen::Index cap = std::max(need, 2 * y_rows_.rows());
+    y_rows_.conservativeResize(cap, k_);
+    if (form_ == LocalForm::woodbury) x_rows_.conservativeResize(cap, d_);
+  }
+  y_rows_.middleRows(rows_, y.rows()) = y;
+}
+
+SparseRows RowSums::csr() const {
+  return Eigen::Map<const SparseRows>(rows_, d_, static_cast<std::int64_t>(val_.size()), ptr_.data(), col_.data(),
+                                      val_.data());
 }
 
 void RowSums::add_rows(RowMatrix& x, const RowMatrix& y) {
@@ -26,7 +65,7 @@ void RowSums::add_rows(RowMatrix& x, const RowMatrix& y) {
   if (m == 0) return;
   if (x.cols() != d_ || y.cols() != k_ || y.rows() != m)
     throw RuntimeFailure("RowSums: block shape does not match the declared features and targets");
-  if (gram_form_) {
+  if (form_ == LocalForm::gram) {
     x.rowwise() -= x_shift_.transpose();
     const RowMatrix ys = y.rowwise() - y_shift_.transpose();
     lapack::add_gram_upper(gram_, x.data(), m);
@@ -34,35 +73,74 @@ void RowSums::add_rows(RowMatrix& x, const RowMatrix& y) {
     x_sum_ += x.colwise().sum().transpose();
     y_sum_ += ys.colwise().sum().transpose();
     yy_ += ys.squaredNorm();
+  } else if (form_ == LocalForm::woodbury) {
+    append_y(y);
+    x_rows_.middleRows(rows_, m) = x;
   } else {
-    // Geometric growth: a wide block is small (rows < d), so this copy is not the cost that matters.
-    const Eigen::Index have = rows_, need = rows_ + m;
-    if (need > x_rows_.rows()) {
-      const Eigen::Index cap = std::max(need, 2 * x_rows_.rows());
-      x_rows_.conservativeResize(cap, d_);
-      y_rows_.conservativeResize(cap, k_);
+    append_y(y);
+    for (Eigen::Index i = 0; i < m; ++i) {
+      for (Eigen::Index j = 0; j < d_; ++j)
+        if (x(i, j) != 0) col_.push_back(j), val_.push_back(x(i, j));
+      ptr_.push_back(static_cast<std::int64_t>(val_.size()));
     }
-    x_rows_.middleRows(have, m) = x;
-    y_rows_.middleRows(have, m) = y;
+  }
+  rows_ += m;
+}
+
+void RowSums::add_rows(const SparseRows& x, const RowMatrix& y) {
+  const Eigen::Index m = x.rows();
+  if (m == 0) return;
+  if (x.cols() != d_ || y.cols() != k_ || y.rows() != m)
+    throw RuntimeFailure("RowSums: block shape does not match the declared features and targets");
+  if (form_ == LocalForm::woodbury) {
+    RowMatrix dense = RowMatrix(x);
+    add_rows(dense, y);
+    return;
+  }
+  if (form_ == LocalForm::gram) {
+    // Sparse X is not shifted (a shift would densify it): x_shift_ stays zero, only y is shifted.
+    const RowMatrix ys = y.rowwise() - y_shift_.transpose();
+    for (Eigen::Index i = 0; i < m; ++i)
+      for (SparseRows::InnerIterator a(x, i); a; ++a) {
+        for (SparseRows::InnerIterator b(x, i); b; ++b)
+          if (b.col() >= a.col()) gram_(a.col(), b.col()) += a.value() * b.value();
+        xty_.row(a.col()) += a.value() * ys.row(i);
+        x_sum_[a.col()] += a.value();
+      }
+    y_sum_ += ys.colwise().sum().transpose();
+    yy_ += ys.squaredNorm();
+  } else {
+    append_y(y);
+    for (Eigen::Index i = 0; i < m; ++i) {
+      for (SparseRows::InnerIterator a(x, i); a; ++a) col_.push_back(a.col()), val_.push_back(a.value());
+      ptr_.push_back(static_cast<std::int64_t>(val_.size()));
+    }
   }
   rows_ += m;
 }
 
 RowSums& RowSums::operator+=(const RowSums& o) {
   if (o.rows_ == 0) return *this;
-  if (o.d_ != d_ || o.k_ != k_ || o.gram_form_ != gram_form_ || (gram_form_ && o.x_shift_ != x_shift_))
+  if (o.d_ != d_ || o.k_ != k_ || o.form_ != form_ || (form_ == LocalForm::gram && o.x_shift_ != x_shift_))
     throw RuntimeFailure("RowSums: only sums of the same rank (same shape, form and shift) add");
-  if (gram_form_) {
+  if (form_ == LocalForm::gram) {
     gram_ += o.gram_;
     xty_ += o.xty_;
     x_sum_ += o.x_sum_;
     y_sum_ += o.y_sum_;
     yy_ += o.yy_;
+    rows_ += o.rows_;
+    return *this;
+  }
+  const RowMatrix oy = o.y_rows_.topRows(o.rows_);
+  append_y(oy);
+  if (form_ == LocalForm::woodbury) {
+    x_rows_.middleRows(rows_, o.rows_) = o.x_rows_.topRows(o.rows_);
   } else {
-    x_rows_.conservativeResize(rows_ + o.rows_, d_);
-    y_rows_.conservativeResize(rows_ + o.rows_, k_);
-    x_rows_.bottomRows(o.rows_) = o.x_rows_.topRows(o.rows_);
-    y_rows_.bottomRows(o.rows_) = o.y_rows_.topRows(o.rows_);
+    const std::int64_t base = static_cast<std::int64_t>(val_.size());
+    col_.insert(col_.end(), o.col_.begin(), o.col_.end());
+    val_.insert(val_.end(), o.val_.begin(), o.val_.end());
+    for (std::size_t i = 1; i < o.ptr_.size(); ++i) ptr_.push_back(base + o.ptr_[i]);
   }
   rows_ += o.rows_;
   return *this;
@@ -70,32 +148,44 @@ RowSums& RowSums::operator+=(const RowSums& o) {
 
 Vector RowSums::sums() const {
   Vector s(d_ + k_);
-  if (gram_form_) {
-    const double m = static_cast<double>(rows_);
+  const double m = static_cast<double>(rows_);
+  if (form_ == LocalForm::gram) {
     s.head(d_) = x_sum_ + m * x_shift_;
     s.tail(k_) = y_sum_ + m * y_shift_;
-  } else {
+    return s;
+  }
+  s.tail(k_) = y_rows_.topRows(rows_).colwise().sum().transpose();
+  if (form_ == LocalForm::woodbury) {
     s.head(d_) = x_rows_.topRows(rows_).colwise().sum().transpose();
-    s.tail(k_) = y_rows_.topRows(rows_).colwise().sum().transpose();
+  } else {
+    s.head(d_).setZero();
+    for (std::size_t e = 0; e < val_.size(); ++e) s[col_[e]] += val_[e];
   }
   return s;
 }
 
 Vector RowSums::squares_about(const Vector& center) const {
-  if (!gram_form_)
+  if (form_ == LocalForm::woodbury)
     return (x_rows_.topRows(rows_).rowwise() - center.transpose()).colwise().squaredNorm().transpose();
-  // sum (x~ - delta)^2 = diag(G~) - 2 delta .* sum x~ + m delta^2, with x~ = x - shift, delta = center - shift.
-  const Vector delta = center - x_shift_;
   const double m = static_cast<double>(rows_);
-  return (gram_.diagonal().array() - 2 * delta.array() * x_sum_.array() + m * delta.array().square()).matrix();
+  if (form_ == LocalForm::gram) {
+    // sum (x~ - delta)^2 = diag(G~) - 2 delta .* sum x~ + m delta^2, with x~ = x - shift, delta = center - shift.
+    const Vector delta = center - x_shift_;
+    return (gram_.diagonal().array() - 2 * delta.array() * x_sum_.array() + m * delta.array().square()).matrix();
+  }
+  Vector sq = Vector::Zero(d_), sum = Vector::Zero(d_);
+  for (std::size_t e = 0; e < val_.size(); ++e) {
+    sq[col_[e]] += val_[e] * val_[e];
+    sum[col_[e]] += val_[e];
+  }
+  return (sq.array() - 2 * center.array() * sum.array() + m * center.array().square()).matrix();
 }
 
 Vector RowSums::squared_errors(const Matrix& coef, const Vector& intercept) const {
   const Eigen::Index cols = coef.cols(), models = cols / k_;
   Vector per_column(cols);
-  if (!gram_form_) {
-    const auto x = x_rows_.topRows(rows_);
-    Matrix r = -(x * coef);
+  if (form_ != LocalForm::gram) {
+    Matrix r = form_ == LocalForm::woodbury ? Matrix(-(x_rows_.topRows(rows_) * coef)) : Matrix(-(csr() * coef));
     for (Eigen::Index c = 0; c < cols; ++c)
       per_column[c] = ((r.col(c) + y_rows_.topRows(rows_).col(c % k_)).array() - intercept[c]).square().sum();
   } else {
@@ -103,7 +193,6 @@ Vector RowSums::squared_errors(const Matrix& coef, const Vector& intercept) cons
     // ||.||^2 = yy~ - 2 w^T X~^T y~ + w^T G~ w + 2 c (sum y~ - w^T sum x~) + m c^2, with one product G~ W.
     const Matrix gw = gram_.selfadjointView<Eigen::Upper>() * coef;
     const double m = static_cast<double>(rows_);
-    // ||Y~||^2 is kept as one total over the targets, so it is added once per model below.
     for (Eigen::Index c = 0; c < cols; ++c) {
       const Eigen::Index t = c % k_;
       const double c0 = y_shift_[t] - coef.col(c).dot(x_shift_) - intercept[c];
@@ -113,19 +202,24 @@ Vector RowSums::squared_errors(const Matrix& coef, const Vector& intercept) cons
   }
   Vector out = Vector::Zero(models);
   for (Eigen::Index c = 0; c < cols; ++c) out[c / k_] += per_column[c];
-  if (gram_form_) out.array() += yy_;
+  if (form_ == LocalForm::gram) out.array() += yy_;  // ||Y~||^2 is one total over the targets: once per model
   return out;
 }
 
 CenteredBlock RowSums::center(const Vector& x_mean, const Vector& y_mean) const {
   CenteredBlock c;
-  c.tall_ = gram_form_;
+  c.form_ = form_;
   c.rows_ = rows_;
-  if (!gram_form_) {
-    c.x_ = x_rows_.topRows(rows_);
+  if (form_ != LocalForm::gram) {
     c.y_ = y_rows_.topRows(rows_);
-    c.x_.rowwise() -= x_mean.transpose();
     c.y_.rowwise() -= y_mean.transpose();
+    if (form_ == LocalForm::woodbury) {
+      c.x_ = x_rows_.topRows(rows_);
+      c.x_.rowwise() -= x_mean.transpose();
+    } else {
+      c.sparse_ = csr();
+      c.mean_ = x_mean;  // applied implicitly: a centred sparse matrix would be dense
+    }
     return c;
   }
   // Move the shifted sums to the center: with delta = x_mean - shift and eps = y_mean - y_shift,
@@ -144,19 +238,27 @@ CenteredBlock RowSums::center(const Vector& x_mean, const Vector& y_mean) const 
   return c;
 }
 
-LocalDataBuilder::LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eigen::Index k, int pieces)
-    : expected_(local_rows), d_(d), k_(k), tall_(local_rows >= d && local_rows > 0) {
+LocalDataBuilder::LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eigen::Index k, int pieces,
+                                   std::optional<LocalForm> form)
+    : expected_(local_rows), d_(d), k_(k), form_(form ? *form : plan_local_form(local_rows, d, false, std::nullopt)) {
   if (pieces < 1) throw RuntimeFailure("LocalDataBuilder: at least one piece");
-  pieces_.assign(static_cast<std::size_t>(pieces), RowSums(d, k, tall_));
+  // A rank without rows takes part with an empty term; the rows form handles that.
+  if (local_rows == 0 && form_ == LocalForm::gram) form_ = LocalForm::woodbury;
+  pieces_.assign(static_cast<std::size_t>(pieces), RowSums(d, k, form_));
 }
 
-void LocalDataBuilder::fix_shift(const RowMatrix& x, const RowMatrix& y) {
+void LocalDataBuilder::fix_shift(const Vector& x_shift, const RowMatrix& y) {
   // The first block's mean is a per-rank guess of the global mean; every piece shares it so pieces add.
-  const Vector xs = x.colwise().mean().transpose(), ys = y.colwise().mean().transpose();
+  const Vector ys = y.colwise().mean().transpose();
   for (RowSums& p : pieces_) {
-    p.x_shift_ = xs;
+    p.x_shift_ = x_shift;
     p.y_shift_ = ys;
   }
+}
+
+void LocalDataBuilder::check_block(Eigen::Index rows, Eigen::Index cols, const RowMatrix& y) const {
+  if (added_ + rows > expected_ || cols != d_ || y.cols() != k_ || y.rows() != rows)
+    throw RuntimeFailure("LocalDataBuilder: block shape does not match the declared local rows");
 }
 
 void LocalDataBuilder::add_rows(RowMatrix& x, const RowMatrix& y) { add_rows(x, y, nullptr); }
@@ -164,9 +266,8 @@ void LocalDataBuilder::add_rows(RowMatrix& x, const RowMatrix& y) { add_rows(x, 
 void LocalDataBuilder::add_rows(RowMatrix& x, const RowMatrix& y, const int* piece_of_row) {
   const Eigen::Index m = x.rows();
   if (m == 0) return;
-  if (added_ + m > expected_ || x.cols() != d_ || y.cols() != k_ || y.rows() != m)
-    throw RuntimeFailure("LocalDataBuilder: block shape does not match the declared local rows");
-  if (tall_ && added_ == 0) fix_shift(x, y);
+  check_block(m, x.cols(), y);
+  if (form_ == LocalForm::gram && added_ == 0) fix_shift(x.colwise().mean().transpose(), y);
   if (!piece_of_row || pieces_.size() == 1) {
     pieces_[0].add_rows(x, y);
   } else {
@@ -188,8 +289,36 @@ void LocalDataBuilder::add_rows(RowMatrix& x, const RowMatrix& y, const int* pie
   added_ += m;
 }
 
+void LocalDataBuilder::add_rows(const SparseRows& x, const RowMatrix& y, const int* piece_of_row) {
+  const Eigen::Index m = x.rows();
+  if (m == 0) return;
+  check_block(m, x.cols(), y);
+  if (form_ == LocalForm::gram && added_ == 0) fix_shift(Vector::Zero(d_), y);
+  if (!piece_of_row || pieces_.size() == 1) {
+    pieces_[0].add_rows(x, y);
+  } else {
+    for (int p = 0; p < pieces(); ++p) {
+      std::vector<Eigen::Index> rows;
+      for (Eigen::Index i = 0; i < m; ++i)
+        if (piece_of_row[i] == p) rows.push_back(i);
+      if (rows.empty()) continue;
+      SparseRows part(static_cast<Eigen::Index>(rows.size()), d_);
+      std::vector<Eigen::Triplet<double, std::int64_t>> entries;
+      RowMatrix part_y(static_cast<Eigen::Index>(rows.size()), k_);
+      for (std::size_t r = 0; r < rows.size(); ++r) {
+        for (SparseRows::InnerIterator a(x, rows[r]); a; ++a)
+          entries.emplace_back(static_cast<std::int64_t>(r), a.col(), a.value());
+        part_y.row(static_cast<Eigen::Index>(r)) = y.row(rows[r]);
+      }
+      part.setFromTriplets(entries.begin(), entries.end());
+      pieces_[static_cast<std::size_t>(p)].add_rows(part, part_y);
+    }
+  }
+  added_ += m;
+}
+
 RowSums LocalDataBuilder::total(int except) const {
-  RowSums t(d_, k_, tall_);
+  RowSums t(d_, k_, form_);
   t.x_shift_ = pieces_[0].x_shift_;
   t.y_shift_ = pieces_[0].y_shift_;
   for (int p = 0; p < pieces(); ++p)
@@ -204,23 +333,50 @@ RowSums LocalDataBuilder::take() && {
 
 std::unique_ptr<LocalSolver> CenteredBlock::factor(const Vector& column_scale, double n) && {
   const auto s = column_scale.asDiagonal();
-  if (tall_) {
+  if (form_ == LocalForm::gram) {
     // In place: the scaled Hessian replaces the centered Gram, so the factor costs no second d x d copy.
     gram_ = s * gram_ * s;
     gram_ /= n;
     xty_ = s * xty_ / n;
     return make_gram_solver(std::move(gram_), std::move(xty_), yy_ / n, rows_);
   }
+  if (form_ == LocalForm::cg) return make_cg_solver(std::move(sparse_), std::move(mean_), column_scale, std::move(y_), n);
   const double f = 1.0 / std::sqrt(n);
   return make_woodbury_solver(x_ * s * f, y_ * f);
 }
 
-Matrix CenteredBlock::xty() const { return tall_ ? xty_ : Matrix(x_.transpose() * y_); }
-
-Vector CenteredBlock::column_squares() const {
-  return tall_ ? Vector(gram_.diagonal()) : Vector(x_.colwise().squaredNorm().transpose());
+Matrix CenteredBlock::xty() const {
+  switch (form_) {
+    case LocalForm::gram: return xty_;
+    case LocalForm::woodbury: return x_.transpose() * y_;
+    case LocalForm::cg: {
+      // (X - 1 mu^T)^T Y_c = X^T Y_c - mu (1^T Y_c): Y_c is centred globally, not on this rank's rows.
+      Matrix out = sparse_.transpose() * y_;
+      out.noalias() -= mean_ * y_.colwise().sum();
+      return out;
+    }
+  }
+  return {};
 }
 
-double CenteredBlock::y_squares() const { return tall_ ? yy_ : y_.squaredNorm(); }
+Vector CenteredBlock::column_squares() const {
+  switch (form_) {
+    case LocalForm::gram: return gram_.diagonal();
+    case LocalForm::woodbury: return x_.colwise().squaredNorm().transpose();
+    case LocalForm::cg: {
+      Vector sq = Vector::Zero(sparse_.cols()), sum = Vector::Zero(sparse_.cols());
+      for (Eigen::Index r = 0; r < sparse_.rows(); ++r)
+        for (SparseRows::InnerIterator a(sparse_, r); a; ++a) {
+          sq[a.col()] += a.value() * a.value();
+          sum[a.col()] += a.value();
+        }
+      const double m = static_cast<double>(rows_);
+      return (sq.array() - 2 * mean_.array() * sum.array() + m * mean_.array().square()).matrix();
+    }
+  }
+  return {};
+}
+
+double CenteredBlock::y_squares() const { return form_ == LocalForm::gram ? yy_ : y_.squaredNorm(); }
 
 }  // namespace cadmm

@@ -1,6 +1,8 @@
 #include "io/dataset_reader.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <tuple>
 
 #include "cadmm/error.hpp"
 
@@ -10,69 +12,45 @@ namespace {
 
 std::string where(const std::string& file, const std::string& name) { return "dataset '" + name + "' in '" + file + "'"; }
 
-Handle open_dataset(hid_t file, const std::string& path, const std::string& name) {
+// Opens a numeric dataset: float32/64 (integers = false) or an integer type (integers = true).
+Handle open_dataset(hid_t file, const std::string& path, const std::string& name, bool integers = false) {
   if (!object_exists(file, name)) throw DataError(where(path, name) + " does not exist");
   Handle obj(H5Oopen(file, name.c_str(), H5P_DEFAULT), H5Oclose);
-  if (!obj.valid() || H5Iget_type(obj.get()) != H5I_DATASET) {
-    if (obj.valid() && read_string_attribute(obj.get(), "encoding-type") == "csr_matrix")
-      throw DataError(where(path, name) + " is a sparse CSR group; this build reads dense X only");
-    throw DataError(where(path, name) + " is not a dataset");
-  }
+  if (!obj.valid() || H5Iget_type(obj.get()) != H5I_DATASET) throw DataError(where(path, name) + " is not a dataset");
   Handle ds(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.valid()) throw DataError("cannot open " + where(path, name));
   Handle type(H5Dget_type(ds.get()), H5Tclose);
   const std::size_t size = H5Tget_size(type.get());
   const H5T_class_t cls = H5Tget_class(type.get());
-  if (cls != H5T_FLOAT || (size != 4 && size != 8)) {
+  const bool ok = integers ? cls == H5T_INTEGER : cls == H5T_FLOAT && (size == 4 || size == 8);
+  if (!ok) {
     const char* kind = cls == H5T_INTEGER ? "integer" : cls == H5T_STRING ? "string" : cls == H5T_FLOAT ? "float"
                                                                                                          : "non-numeric";
     throw DataError(where(path, name) + " has an unsupported element type (" + kind + ", " + std::to_string(8 * size) +
-                    " bits); cadmm reads float32 or float64 (with NumPy: array.astype('float64'))");
+                    " bits); cadmm reads " + (integers ? "integers (int32 or int64)" :
+                    "float32 or float64 (with NumPy: array.astype('float64'))"));
   }
   return ds;
 }
 
-}  // namespace
-
-DenseReader::DenseReader(const std::string& file, const std::string& x_name, const std::string& y_name,
-                         MPI_Comm comm, bool y_optional) {
-  layout_.file = file;
-  layout_.x_name = x_name;
-  layout_.y_name = y_name;
-  file_ = open_file_read(file, comm);
-  x_ = open_dataset(file_.get(), file, x_name);
-  layout_.has_y = !y_optional || object_exists(file_.get(), y_name);
-  if (layout_.has_y) y_ = open_dataset(file_.get(), file, y_name);
-
-  const auto xs = dataset_shape(x_.get());
-  const auto ys = layout_.has_y ? dataset_shape(y_.get()) : std::vector<std::int64_t>{xs.empty() ? 0 : xs[0], 0};
-  if (xs.size() != 2)
-    throw DataError(where(file, x_name) + " must be 2-D (rows, features); it has " + std::to_string(xs.size()) +
-                    " dimensions");
-  if (ys.size() != 1 && ys.size() != 2)
-    throw DataError(where(file, y_name) + " must be 1-D (rows,) or 2-D (rows, targets)");
-  layout_.rows = xs[0];
-  layout_.features = xs[1];
-  layout_.y_is_1d = ys.size() == 1;
-  layout_.targets = layout_.y_is_1d ? 1 : ys[1];
-  if (layout_.rows == 0 || layout_.features == 0) throw DataError(where(file, x_name) + " is empty");
-  if (layout_.has_y && layout_.targets == 0) throw DataError(where(file, y_name) + " has no targets");
-  if (ys[0] != layout_.rows)
-    throw DataError("shape mismatch in '" + file + "': " + x_name + " has " + std::to_string(layout_.rows) +
-                    " rows but " + y_name + " has " + std::to_string(ys[0]));
-
-  Handle type(H5Dget_type(x_.get()), H5Tclose);
-  layout_.x_float32 = H5Tget_size(type.get()) == 4;
-  Handle dcpl(H5Dget_create_plist(x_.get()), H5Pclose);
-  layout_.x_chunked = H5Pget_layout(dcpl.get()) == H5D_CHUNKED;
-  if (layout_.x_chunked) {
-    hsize_t chunk[2] = {0, 0};
-    H5Pget_chunk(dcpl.get(), 2, chunk);
-    layout_.x_chunk_rows = static_cast<std::int64_t>(chunk[0]);
-  }
+bool is_csr_group(hid_t file, const std::string& name) {
+  if (!object_exists(file, name)) return false;
+  Handle obj(H5Oopen(file, name.c_str(), H5P_DEFAULT), H5Oclose);
+  return obj.valid() && H5Iget_type(obj.get()) == H5I_GROUP &&
+         read_string_attribute(obj.get(), "encoding-type") == "csr_matrix";
 }
 
-namespace {
+// The `shape` attribute [n, d] of a CSR group.
+std::vector<std::int64_t> csr_shape(hid_t file, const std::string& path, const std::string& name) {
+  Handle obj(H5Oopen(file, name.c_str(), H5P_DEFAULT), H5Oclose);
+  std::vector<std::int64_t> shape(2, -1);
+  if (H5Aexists(obj.get(), "shape") <= 0) throw DataError(where(path, name) + " (CSR) has no shape attribute");
+  Handle attr(H5Aopen(obj.get(), "shape", H5P_DEFAULT), H5Aclose);
+  Handle space(H5Aget_space(attr.get()), H5Sclose);
+  if (H5Sget_simple_extent_npoints(space.get()) != 2 || H5Aread(attr.get(), H5T_NATIVE_INT64, shape.data()) < 0)
+    throw DataError(where(path, name) + " (CSR): attribute shape must be [rows, features]");
+  return shape;
+}
 
 void read_block(hid_t ds, std::int64_t first, std::int64_t rows, std::int64_t cols, bool one_d, double* out,
                 const std::string& what) {
@@ -96,7 +74,183 @@ Eigen::Index first_bad_row(const RowMatrix& m) {
 
 }  // namespace
 
-std::vector<std::int64_t> DenseReader::read_int_rows(const std::string& name, RowRange range) const {
+DataReader::DataReader(const std::string& file, const std::string& x_name, const std::string& y_name,
+                         MPI_Comm comm, bool y_optional) {
+  layout_.file = file;
+  layout_.x_name = x_name;
+  layout_.y_name = y_name;
+  file_ = open_file_read(file, comm);
+  layout_.sparse = is_csr_group(file_.get(), x_name);
+  std::vector<std::int64_t> xs;
+  if (layout_.sparse) {
+    data_ = open_dataset(file_.get(), file, x_name + "/data");
+    indices_ = open_dataset(file_.get(), file, x_name + "/indices", true);
+    indptr_ = open_dataset(file_.get(), file, x_name + "/indptr", true);
+    xs = csr_shape(file_.get(), file, x_name);
+    const auto ds = dataset_shape(data_.get()), is = dataset_shape(indices_.get()), ps = dataset_shape(indptr_.get());
+    if (ds.size() != 1 || is.size() != 1 || ps.size() != 1 || ds[0] != is[0])
+      throw DataError(where(file, x_name) + " (CSR): data and indices must be 1-D of equal length");
+    if (xs[0] < 0 || xs[1] < 0 || ps[0] != xs[0] + 1)
+      throw DataError(where(file, x_name) + " (CSR): indptr has " + std::to_string(ps[0]) + " entries, shape says " +
+                      std::to_string(xs[0]) + " rows (needs rows + 1)");
+    layout_.nnz = ds[0];
+    Handle type(H5Dget_type(data_.get()), H5Tclose);
+    layout_.x_float32 = H5Tget_size(type.get()) == 4;
+  } else {
+    x_ = open_dataset(file_.get(), file, x_name);
+    xs = dataset_shape(x_.get());
+  }
+  layout_.has_y = !y_optional || object_exists(file_.get(), y_name);
+  if (layout_.has_y) y_ = open_dataset(file_.get(), file, y_name);
+
+  const auto ys = layout_.has_y ? dataset_shape(y_.get()) : std::vector<std::int64_t>{xs.empty() ? 0 : xs[0], 0};
+  if (xs.size() != 2)
+    throw DataError(where(file, x_name) + " must be 2-D (rows, features); it has " + std::to_string(xs.size()) +
+                    " dimensions");
+  if (ys.size() != 1 && ys.size() != 2)
+    throw DataError(where(file, y_name) + " must be 1-D (rows,) or 2-D (rows, targets)");
+  layout_.rows = xs[0];
+  layout_.features = xs[1];
+  layout_.y_is_1d = ys.size() == 1;
+  layout_.targets = layout_.y_is_1d ? 1 : ys[1];
+  if (layout_.rows == 0 || layout_.features == 0) throw DataError(where(file, x_name) + " is empty");
+  if (layout_.has_y && layout_.targets == 0) throw DataError(where(file, y_name) + " has no targets");
+  if (ys[0] != layout_.rows)
+    throw DataError("shape mismatch in '" + file + "': " + x_name + " has " + std::to_string(layout_.rows) +
+                    " rows but " + y_name + " has " + std::to_string(ys[0]));
+
+  if (layout_.sparse) {
+    if (indptr_at(0) != 0 || indptr_at(layout_.rows) != layout_.nnz)
+      throw DataError(where(file, x_name) + " (CSR): indptr must start at 0 and end at nnz = " +
+                      std::to_string(layout_.nnz) + " (it ends at " + std::to_string(indptr_at(layout_.rows)) + ")");
+    return;
+  }
+  layout_.nnz = layout_.rows * layout_.features;
+  Handle type(H5Dget_type(x_.get()), H5Tclose);
+  layout_.x_float32 = H5Tget_size(type.get()) == 4;
+  Handle dcpl(H5Dget_create_plist(x_.get()), H5Pclose);
+  layout_.x_chunked = H5Pget_layout(dcpl.get()) == H5D_CHUNKED;
+  if (layout_.x_chunked) {
+    hsize_t chunk[2] = {0, 0};
+    H5Pget_chunk(dcpl.get(), 2, chunk);
+    layout_.x_chunk_rows = static_cast<std::int64_t>(chunk[0]);
+  }
+}
+
+
+std::int64_t DataReader::indptr_at(std::int64_t row) const {
+  std::int64_t v = 0;
+  Handle fspace(H5Dget_space(indptr_.get()), H5Sclose);
+  const hsize_t start = static_cast<hsize_t>(row), count = 1;
+  H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
+  Handle mspace(H5Screate_simple(1, &count, nullptr), H5Sclose);
+  if (H5Dread(indptr_.get(), H5T_NATIVE_INT64, mspace.get(), fspace.get(), H5P_DEFAULT, &v) < 0)
+    throw RuntimeFailure("reading indptr of " + where(layout_.file, layout_.x_name) + " failed");
+  return v;
+}
+
+std::int64_t DataReader::nnz_in(RowRange range) const {
+  if (!layout_.sparse) return range.size() * layout_.features;
+  return range.size() == 0 ? 0 : indptr_at(range.end) - indptr_at(range.begin);
+}
+
+RowRange DataReader::partition(int rank, int ranks) const {
+  if (!layout_.sparse) return partition_rows(layout_.rows, rank, ranks);
+  // Rank r starts at the first row whose indptr reaches r/P of the nonzeros: equal shares of the work, found with
+  // about log2(n) single-entry reads of indptr per boundary. Every rank computes its neighbours' boundaries alike.
+  const auto boundary = [&](int r) -> std::int64_t {
+    if (r <= 0) return 0;
+    if (r >= ranks) return layout_.rows;
+    const double target = static_cast<double>(layout_.nnz) * r / ranks;
+    std::int64_t lo = 0, hi = layout_.rows;  // first row with indptr >= target lies in [lo, hi]
+    while (lo < hi) {
+      const std::int64_t mid = lo + (hi - lo) / 2;
+      if (static_cast<double>(indptr_at(mid)) >= target) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
+  RowRange r{boundary(rank), boundary(rank + 1)};
+  if (r.end < r.begin) r.end = r.begin;  // a decreasing indptr: reading the range reports it
+  return r;
+}
+
+void DataReader::read_y(std::int64_t first, std::int64_t rows, RowMatrix& y) const {
+  if (layout_.has_y) read_block(y_.get(), first, rows, layout_.targets, layout_.y_is_1d, y.data(),
+                                where(layout_.file, layout_.y_name));
+}
+
+void DataReader::read_sparse_rows(RowRange range, std::size_t block_bytes, const SparseSink& sink) const {
+  if (range.size() == 0) return;
+  const std::string what = where(layout_.file, layout_.x_name);
+  // This rank's indptr entries (rows + 1), then blocks of rows of about block_bytes of nonzeros.
+  std::vector<std::int64_t> ptr(static_cast<std::size_t>(range.size() + 1));
+  {
+    Handle fspace(H5Dget_space(indptr_.get()), H5Sclose);
+    const hsize_t start = static_cast<hsize_t>(range.begin), count = ptr.size();
+    H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
+    Handle mspace(H5Screate_simple(1, &count, nullptr), H5Sclose);
+    if (H5Dread(indptr_.get(), H5T_NATIVE_INT64, mspace.get(), fspace.get(), H5P_DEFAULT, ptr.data()) < 0)
+      throw RuntimeFailure("reading indptr of " + what + " failed");
+  }
+  for (std::size_t i = 0; i + 1 < ptr.size(); ++i)
+    if (ptr[i + 1] < ptr[i] || ptr[i] < 0 || ptr[i + 1] > layout_.nnz)
+      throw DataError(what + " (CSR): indptr is not monotone within [0, nnz] at row " +
+                      std::to_string(range.begin + static_cast<std::int64_t>(i)));
+  const std::int64_t per_block = std::max<std::int64_t>(1, static_cast<std::int64_t>(block_bytes / 12));
+  std::vector<std::int64_t> cols, local_ptr;
+  std::vector<double> vals;
+  RowMatrix y;
+  for (std::int64_t r0 = 0, r1; r0 < range.size(); r0 = r1) {
+    r1 = r0 + 1;
+    while (r1 < range.size() && ptr[static_cast<std::size_t>(r1 + 1)] - ptr[static_cast<std::size_t>(r0)] <= per_block) ++r1;
+    const std::int64_t first = ptr[static_cast<std::size_t>(r0)], count = ptr[static_cast<std::size_t>(r1)] - first;
+    cols.resize(static_cast<std::size_t>(count));
+    vals.resize(static_cast<std::size_t>(count));
+    if (count > 0) {
+      for (auto [ds, type, out] : {std::tuple<hid_t, hid_t, void*>{indices_.get(), H5T_NATIVE_INT64, cols.data()},
+                                   {data_.get(), H5T_NATIVE_DOUBLE, vals.data()}}) {
+        Handle fspace(H5Dget_space(ds), H5Sclose);
+        const hsize_t start = static_cast<hsize_t>(first), n = static_cast<hsize_t>(count);
+        H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr);
+        Handle mspace(H5Screate_simple(1, &n, nullptr), H5Sclose);
+        if (H5Dread(ds, type, mspace.get(), fspace.get(), H5P_DEFAULT, out) < 0)
+          throw RuntimeFailure("reading rows " + std::to_string(range.begin + r0) + ".." +
+                               std::to_string(range.begin + r1 - 1) + " of " + what + " failed");
+      }
+    }
+    local_ptr.resize(static_cast<std::size_t>(r1 - r0 + 1));
+    for (std::int64_t r = r0; r <= r1; ++r)
+      local_ptr[static_cast<std::size_t>(r - r0)] = ptr[static_cast<std::size_t>(r)] - first;
+    for (std::int64_t r = r0; r < r1; ++r)
+      for (std::int64_t e = ptr[static_cast<std::size_t>(r)] - first; e < ptr[static_cast<std::size_t>(r + 1)] - first; ++e) {
+        const std::int64_t c = cols[static_cast<std::size_t>(e)];
+        if (c < 0 || c >= layout_.features)
+          throw DataError(what + " (CSR): column index " + std::to_string(c) + " out of [0, " +
+                          std::to_string(layout_.features) + ") at row " + std::to_string(range.begin + r));
+        if (!std::isfinite(vals[static_cast<std::size_t>(e)]))
+          throw DataError(what + " contains NaN or Inf at row " + std::to_string(range.begin + r));
+      }
+    // Copy into an owned CSR (indices may be unsorted or repeated in the file: Eigen sums duplicates).
+    std::vector<Eigen::Triplet<double, std::int64_t>> entries;
+    entries.reserve(static_cast<std::size_t>(count));
+    for (std::int64_t r = r0; r < r1; ++r)
+      for (std::int64_t e = local_ptr[static_cast<std::size_t>(r - r0)]; e < local_ptr[static_cast<std::size_t>(r - r0 + 1)]; ++e)
+        entries.emplace_back(r - r0, cols[static_cast<std::size_t>(e)], vals[static_cast<std::size_t>(e)]);
+    SparseRows x(r1 - r0, layout_.features);
+    x.setFromTriplets(entries.begin(), entries.end());
+    y.resize(r1 - r0, layout_.has_y ? layout_.targets : 0);
+    read_y(range.begin + r0, r1 - r0, y);
+    if (layout_.has_y)
+      for (Eigen::Index i = 0; i < y.rows(); ++i)
+        if (!y.row(i).allFinite())
+          throw DataError(where(layout_.file, layout_.y_name) + " contains NaN or Inf at row " +
+                          std::to_string(range.begin + r0 + i));
+    sink(x, y);
+  }
+}
+
+std::vector<std::int64_t> DataReader::read_int_rows(const std::string& name, RowRange range) const {
   const std::string what = where(layout_.file, name);
   if (!object_exists(file_.get(), name)) throw DataError(what + " does not exist");
   Handle ds(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
@@ -120,7 +274,7 @@ std::vector<std::int64_t> DenseReader::read_int_rows(const std::string& name, Ro
   return out;
 }
 
-void DenseReader::read_rows(RowRange range, std::size_t block_bytes,
+void DataReader::read_rows(RowRange range, std::size_t block_bytes,
                             const std::function<void(RowMatrix&, RowMatrix&)>& sink) const {
   const std::int64_t d = layout_.features, k = layout_.targets;
   std::int64_t block = std::max<std::int64_t>(1, static_cast<std::int64_t>(block_bytes / (8 * d)));

@@ -1,5 +1,5 @@
 #pragma once
-// Reading a rank's rows of dense X and y from HDF5 (SPEC section 3).
+// Reading a rank's rows of X (dense, or CSR in the AnnData / SciPy layout) and y from HDF5 (SPEC section 3).
 #include <mpi.h>
 
 #include <cstdint>
@@ -22,28 +22,44 @@ struct DataLayout {
   bool x_float32 = false;    ///< stored element type of X
   bool x_chunked = false;    ///< chunked (else contiguous) layout of X
   std::int64_t x_chunk_rows = 0;
+  bool sparse = false;       ///< X is a CSR group (data, indices, indptr)
+  std::int64_t nnz = 0;      ///< stored entries of a sparse X (rows x features for dense)
 };
+
+/// Sink of a block of rows: CSR rows of a sparse X, with their y rows.
+using SparseSink = std::function<void(const SparseRows& x, RowMatrix& y)>;
 
 /// Opens X and y of one file on every rank (MPI-IO, collective open) and reads row ranges independently,
 /// so a rank with no rows never has to take part in a read.
-class DenseReader {
+class DataReader {
  public:
   /// Validates the layout; throws DataError naming the file and dataset on any mismatch. With y_optional a
   /// missing y dataset is allowed (layout().has_y false; sinks then get y with no columns).
-  DenseReader(const std::string& file, const std::string& x_name, const std::string& y_name, MPI_Comm comm,
+  DataReader(const std::string& file, const std::string& x_name, const std::string& y_name, MPI_Comm comm,
               bool y_optional = false);
   const DataLayout& layout() const { return layout_; }
   /// Reads rows of an integer (n,) dataset of the same file (fold numbers); DataError naming it when it is
   /// missing, not integer or not of length n.
   std::vector<std::int64_t> read_int_rows(const std::string& name, RowRange range) const;
-  /// Streams rows of range in blocks of about block_bytes of X to sink(x, y) (as float64, row-major),
+  /// This rank's rows: balanced to within one row for dense X, to a near-equal share of the nonzeros for sparse X
+  /// (a binary search on indptr, a few reads per boundary).
+  RowRange partition(int rank, int ranks) const;
+  /// Stored entries in a range of rows (indptr difference for sparse X).
+  std::int64_t nnz_in(RowRange range) const;
+  /// Streams rows of a dense X in blocks of about block_bytes to sink(x, y) (as float64, row-major),
   /// reusing the same buffers; throws DataError naming the row of the first NaN/Inf.
   void read_rows(RowRange range, std::size_t block_bytes,
                  const std::function<void(RowMatrix& x, RowMatrix& y)>& sink) const;
+  /// The same for a sparse X: blocks of about block_bytes of nonzeros as CSR rows. Throws DataError naming the
+  /// row where indptr decreases or misses nnz, a column index is out of [0, d), or a value is NaN/Inf.
+  void read_sparse_rows(RowRange range, std::size_t block_bytes, const SparseSink& sink) const;
 
  private:
+  std::int64_t indptr_at(std::int64_t row) const;
+  void read_y(std::int64_t first, std::int64_t rows, RowMatrix& y) const;
   DataLayout layout_;
   Handle file_, x_, y_;
+  Handle data_, indices_, indptr_;  // sparse X
 };
 
 }  // namespace cadmm::io

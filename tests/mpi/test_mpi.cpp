@@ -154,7 +154,7 @@ TEST(Mpi, ParallelGenerateAndPartitionedReadMatchTheSerialDefinition) {
   RowMatrix x_ref(spec.rows, spec.features), y_ref(spec.rows, spec.targets);
   synthetic_rows(spec, synthetic_truth(spec), 0, x_ref, y_ref);
 
-  io::DenseReader reader(path, "/X", "/y", MPI_COMM_WORLD);
+  io::DataReader reader(path, "/X", "/y", MPI_COMM_WORLD);
   const RowRange range = partition_rows(spec.rows, rank(), size());
   Eigen::Index at = range.begin;
   double worst = 0;

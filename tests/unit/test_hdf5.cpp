@@ -45,7 +45,7 @@ void write_data(const std::string& path, const RowMatrix& x, const Vector& y, bo
   H5Fclose(f);
 }
 
-RowMatrix read_all(const io::DenseReader& r, RowRange range, std::size_t buffer, RowMatrix* y_out = nullptr) {
+RowMatrix read_all(const io::DataReader& r, RowRange range, std::size_t buffer, RowMatrix* y_out = nullptr) {
   RowMatrix x(range.size(), r.layout().features), y(range.size(), r.layout().targets);
   Eigen::Index at = 0;
   r.read_rows(range, buffer, [&](RowMatrix& xb, RowMatrix& yb) {
@@ -68,7 +68,7 @@ ExitCode code_of(const std::function<void()>& f) {
 }
 }  // namespace
 
-TEST(DenseReader, ReadsAnyRowRangeInBlocks) {
+TEST(DataReader, ReadsAnyRowRangeInBlocks) {
   std::srand(3);
   const RowMatrix x = RowMatrix::Random(103, 7);
   const Vector y = Vector::Random(103);
@@ -76,7 +76,7 @@ TEST(DenseReader, ReadsAnyRowRangeInBlocks) {
     for (int chunk : {0, 10}) {
       const std::string path = temp("reader.h5");
       write_data(path, x, y, f32, chunk);
-      io::DenseReader r(path, "/X", "/y", MPI_COMM_NULL);
+      io::DataReader r(path, "/X", "/y", MPI_COMM_NULL);
       EXPECT_EQ(r.layout().rows, 103);
       EXPECT_EQ(r.layout().features, 7);
       EXPECT_TRUE(r.layout().y_is_1d);
@@ -92,34 +92,34 @@ TEST(DenseReader, ReadsAnyRowRangeInBlocks) {
   }
 }
 
-TEST(DenseReader, BadInputsAreDataErrors) {
+TEST(DataReader, BadInputsAreDataErrors) {
   const RowMatrix x = RowMatrix::Random(10, 3);
   const Vector y = Vector::Random(10);
   const std::string path = temp("bad.h5");
   write_data(path, x, y, false, 0);
-  EXPECT_EQ(code_of([&] { io::DenseReader(temp("missing.h5"), "/X", "/y", MPI_COMM_NULL); }), ExitCode::bad_data);
-  EXPECT_EQ(code_of([&] { io::DenseReader(path, "/nope", "/y", MPI_COMM_NULL); }), ExitCode::bad_data);
-  EXPECT_EQ(code_of([&] { io::DenseReader(path, "/a/b/c", "/y", MPI_COMM_NULL); }), ExitCode::bad_data);
-  EXPECT_EQ(code_of([&] { io::DenseReader(path, "/y", "/y", MPI_COMM_NULL); }), ExitCode::bad_data);  // 1-D X
+  EXPECT_EQ(code_of([&] { io::DataReader(temp("missing.h5"), "/X", "/y", MPI_COMM_NULL); }), ExitCode::bad_data);
+  EXPECT_EQ(code_of([&] { io::DataReader(path, "/nope", "/y", MPI_COMM_NULL); }), ExitCode::bad_data);
+  EXPECT_EQ(code_of([&] { io::DataReader(path, "/a/b/c", "/y", MPI_COMM_NULL); }), ExitCode::bad_data);
+  EXPECT_EQ(code_of([&] { io::DataReader(path, "/y", "/y", MPI_COMM_NULL); }), ExitCode::bad_data);  // 1-D X
   // Shape mismatch between X and y.
   write_data(path, x, Vector::Random(9), false, 0);
   try {
-    io::DenseReader(path, "/X", "/y", MPI_COMM_NULL);
+    io::DataReader(path, "/X", "/y", MPI_COMM_NULL);
     FAIL();
   } catch (const DataError& e) {
     EXPECT_NE(std::string(e.what()).find("10 rows"), std::string::npos) << e.what();
   }
   // Not an HDF5 file at all.
   { std::ofstream(temp("text.h5")) << "hello"; }
-  EXPECT_EQ(code_of([&] { io::DenseReader(temp("text.h5"), "/X", "/y", MPI_COMM_NULL); }), ExitCode::bad_data);
+  EXPECT_EQ(code_of([&] { io::DataReader(temp("text.h5"), "/X", "/y", MPI_COMM_NULL); }), ExitCode::bad_data);
 }
 
-TEST(DenseReader, NonFiniteValueNamesTheRow) {
+TEST(DataReader, NonFiniteValueNamesTheRow) {
   RowMatrix x = RowMatrix::Random(20, 3);
   x(13, 1) = std::numeric_limits<double>::quiet_NaN();
   const std::string path = temp("nan.h5");
   write_data(path, x, Vector::Random(20), false, 0, "data/X", "data/y");
-  io::DenseReader r(path, "data/X", "data/y", MPI_COMM_NULL);
+  io::DataReader r(path, "data/X", "data/y", MPI_COMM_NULL);
   try {
     read_all(r, {0, 20}, 1 << 20);
     FAIL();

@@ -39,7 +39,7 @@ void expect_matches_direct(const LocalSolver& s, const Block& b, const char* kin
   for (double rho : {1e-4, 0.3, 7.0, 1e3}) {
     const Matrix rhs = Matrix::Random(d, k);
     Matrix x;
-    s.solve(rhs, rho, x);
+    s.solve(rhs, rho, x, 0.0);
     const Matrix ref = direct_solve(b, rhs, rho);
     EXPECT_LT((x - ref).norm(), 1e-9 * (1 + ref.norm())) << kind << " rho " << rho;
   }
@@ -78,7 +78,7 @@ TEST(WoodburySolver, NoRowsIsTheIdentityOverRho) {
   const auto s = make_woodbury_solver(Matrix(0, 5), Matrix(0, 2));
   const Matrix rhs = Matrix::Random(5, 2);
   Matrix x;
-  s->solve(rhs, 4.0, x);
+  s->solve(rhs, 4.0, x, 0.0);
   EXPECT_LT((x - rhs / 4.0).norm(), 1e-15);
   EXPECT_EQ(s->rows(), 0);
   EXPECT_EQ(s->fit_at(rhs).rss, 0.0);

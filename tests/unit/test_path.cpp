@@ -83,7 +83,7 @@ TEST(RowSums, FoldsAddAndPredictTheirOwnErrors) {
       RowMatrix xb = xx.middleRows(r0, m), yb = y.middleRows(r0, m);
       b.add_rows(xb, yb, piece.data() + r0);
     }
-    ASSERT_EQ(b.piece(0).gram_form(), tall);
+    ASSERT_EQ(b.piece(0).form(), tall ? LocalForm::gram : LocalForm::woodbury);
     const Matrix w = Matrix::Random(dd, 2 * k);  // two models side by side
     const Vector icpt = Vector::Random(2 * k);
     for (int f = -1; f < 3; ++f) {

@@ -53,8 +53,8 @@ TEST(Prepare, TallAndWideBlocksDescribeTheSameTerm) {
   xw.setZero();
   xw.leftCols(d) = x;
   PreparedProblem wide = prepare(build(xw, y, 7), true, false, comm);
-  ASSERT_TRUE(tall.block.tall());
-  ASSERT_FALSE(wide.block.tall());
+  ASSERT_EQ(tall.block.form(), LocalForm::gram);
+  ASSERT_EQ(wide.block.form(), LocalForm::woodbury);
   EXPECT_EQ(wide.constant_columns, 30 - d);
   Vector scale = Vector::Ones(30);
   scale.tail(30 - d).setZero();
@@ -62,8 +62,8 @@ TEST(Prepare, TallAndWideBlocksDescribeTheSameTerm) {
   Matrix rhs = Matrix::Random(30, 2);
   rhs.bottomRows(30 - d).setZero();
   Matrix xt, xw_sol;
-  ft->solve(rhs.topRows(d), 0.5, xt);
-  fw->solve(rhs, 0.5, xw_sol);
+  ft->solve(rhs.topRows(d), 0.5, xt, 0.0);
+  fw->solve(rhs, 0.5, xw_sol, 0.0);
   EXPECT_LT((xt - xw_sol.topRows(d)).norm(), 1e-10);
 }
 

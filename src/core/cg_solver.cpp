@@ -1,0 +1,109 @@
+// Conjugate gradients on the local normal equations of CSR rows, centring and scaling applied implicitly.
+#include <cmath>
+
+#include "cadmm/local_solver.hpp"
+
+namespace cadmm {
+
+namespace {
+
+// A = (X - 1 mu^T) S / sqrt(n), b = Y_c / sqrt(n). Products with A and A^T cost one sparse product each plus a
+// rank-one correction, so a sparse X is never densified by the centring.
+class CgSolver final : public LocalSolver {
+ public:
+  static constexpr int kMaxIterations = 1000;  // per column and x-update; the warm start keeps it far below
+  CgSolver(SparseRows x, Vector mean, Vector scale, Matrix y, double n)
+      : x_(std::move(x)), mu_(std::move(mean)), s_(std::move(scale)), b_(std::move(y)), f_(1.0 / std::sqrt(n)) {
+    b_ *= f_;
+    q_ = at_times(b_);
+  }
+
+  void solve(const Matrix& rhs, double rho, Matrix& x, double tol) const override {
+    if (x.rows() != rhs.rows() || x.cols() != rhs.cols()) x = Matrix::Zero(rhs.rows(), rhs.cols());
+    // Each column is an independent SPD system (A^T A + rho I) x = rhs; CG from the previous x.
+    for (Eigen::Index t = 0; t < rhs.cols(); ++t) {
+      Vector xt = x.col(t);
+      Vector r = rhs.col(t) - apply(xt, rho);
+      const double stop = tol * rhs.col(t).norm();
+      Vector p = r, ap(xt.size());
+      double rr = r.squaredNorm();
+      for (int it = 0; it < kMaxIterations && std::sqrt(rr) > stop; ++it) {
+        ap = apply(p, rho);
+        const double alpha = rr / p.dot(ap);
+        xt += alpha * p;
+        r -= alpha * ap;
+        const double rr_next = r.squaredNorm();
+        p = r + (rr_next / rr) * p;
+        rr = rr_next;
+      }
+      x.col(t) = xt;
+    }
+  }
+  bool iterative() const override { return true; }
+
+  LocalFit fit_at(const Matrix& z) const override {
+    Matrix r = b_ - a_times(z);
+    LocalFit f;
+    f.grad = at_times(r);
+    f.rss = r.squaredNorm();
+    f.ry = (r.array() * b_.array()).sum();
+    return f;
+  }
+
+  Matrix hessian_block(const std::vector<Eigen::Index>& features) const override {
+    // A_S^T A_S = S (X_S^T X_S - t mu^T - mu t^T + m mu mu^T) S / n, t = X_S^T 1, accumulated row by row.
+    const Eigen::Index m = static_cast<Eigen::Index>(features.size());
+    std::vector<Eigen::Index> pos(static_cast<std::size_t>(x_.cols()), -1);
+    for (Eigen::Index i = 0; i < m; ++i) pos[static_cast<std::size_t>(features[static_cast<std::size_t>(i)])] = i;
+    Matrix h = Matrix::Zero(m, m);
+    Vector t = Vector::Zero(m), mu(m), sc(m);
+    for (Eigen::Index i = 0; i < m; ++i) {
+      mu[i] = mu_[features[static_cast<std::size_t>(i)]];
+      sc[i] = s_[features[static_cast<std::size_t>(i)]];
+    }
+    std::vector<std::pair<Eigen::Index, double>> row;
+    for (Eigen::Index r = 0; r < x_.rows(); ++r) {
+      row.clear();
+      for (SparseRows::InnerIterator it(x_, r); it; ++it)
+        if (pos[static_cast<std::size_t>(it.col())] >= 0) row.emplace_back(pos[static_cast<std::size_t>(it.col())], it.value());
+      for (const auto& [a, va] : row) {
+        t[a] += va;
+        for (const auto& [b, vb] : row) h(a, b) += va * vb;
+      }
+    }
+    const double rows = static_cast<double>(x_.rows());
+    h.noalias() -= t * mu.transpose() + mu * t.transpose();
+    h.noalias() += rows * mu * mu.transpose();
+    return sc.asDiagonal() * h * sc.asDiagonal() * (f_ * f_);
+  }
+
+  const Matrix& q() const override { return q_; }
+  std::int64_t rows() const override { return x_.rows(); }
+
+ private:
+  Matrix a_times(const Matrix& v) const {
+    const Matrix sv = s_.asDiagonal() * v;
+    Matrix out = x_ * sv;
+    out.rowwise() -= (mu_.transpose() * sv);
+    return out * f_;
+  }
+  Matrix at_times(const Matrix& w) const {
+    Matrix out = x_.transpose() * w;
+    out.noalias() -= mu_ * w.colwise().sum();
+    return s_.asDiagonal() * out * f_;
+  }
+  Vector apply(const Vector& v, double rho) const { return at_times(a_times(v)) + rho * v; }
+
+  SparseRows x_;
+  Vector mu_, s_;
+  Matrix b_, q_;
+  double f_;
+};
+
+}  // namespace
+
+std::unique_ptr<LocalSolver> make_cg_solver(SparseRows x, Vector mean, Vector scale, Matrix y_centered, double n) {
+  return std::make_unique<CgSolver>(std::move(x), std::move(mean), std::move(scale), std::move(y_centered), n);
+}
+
+}  // namespace cadmm
