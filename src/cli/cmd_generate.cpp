@@ -18,8 +18,9 @@ int run_generate(const Args& args, MpiCommunicator& comm) {
     ("rows", po::value<std::int64_t>()->value_name("N"), "number of rows n [required]")
     ("features", po::value<std::int64_t>()->value_name("D"), "number of features d [required]")
     ("targets", po::value<std::int64_t>()->value_name("K"), "number of targets k; given: y is (n, k), else (n,)")
-    ("density", po::value<double>()->value_name("F"), "fraction of nonzeros: sparse X (not available yet)")
-    ("nnz-per-row", po::value<std::int64_t>()->value_name("M"), "nonzeros per row: sparse X (not available yet)")
+    ("density", po::value<double>()->value_name("F"),
+     "sparse X (CSR group): fraction of nonzeros, each row floor or ceil of F x d")
+    ("nnz-per-row", po::value<std::int64_t>()->value_name("M"), "sparse X (CSR group): M nonzeros per row")
     ("correlation", po::value<double>()->default_value(0.0)->value_name("C"),
      "AR(1) correlation of neighbouring features, in [0, 1)")
     ("noise", po::value<double>()->default_value(1.0)->value_name("S"), "standard deviation of the noise in y")
@@ -35,14 +36,14 @@ int run_generate(const Args& args, MpiCommunicator& comm) {
       std::cout << "Usage: [mpirun -np P] cadmm generate --rows N --features D [--targets K] --output FILE\n\n"
                    "Writes /X (n x d), /y, the true coefficients /truth and /truth_intercept. Rows are N(0,1)\n"
                    "features with AR(1) correlation; about d/10+1 evenly spread features carry signal; every value\n"
-                   "depends only on (seed, row, column), so any rank count writes the same file.\n\n"
+                   "depends only on (seed, row, column), so any rank count writes the same datasets. With --density\n"
+                   "or --nnz-per-row, X is a sparse CSR group (AnnData layout: data, indices, 64-bit indptr) whose\n"
+                   "rows hold random distinct columns, the AR(1) correlation running along a row's nonzeros.\n\n"
                 << desc << std::endl;
     return 0;
   }
   for (const char* required : {"rows", "features", "output"})
     if (!vm.count(required)) throw UsageError(std::string("--") + required + ": required");
-  if (vm.count("density") || vm.count("nnz-per-row"))
-    throw UsageError("--density/--nnz-per-row: sparse generation is not available in this version");
   SyntheticSpec spec;
   spec.rows = vm["rows"].as<std::int64_t>();
   spec.features = vm["features"].as<std::int64_t>();
@@ -51,6 +52,15 @@ int run_generate(const Args& args, MpiCommunicator& comm) {
   spec.noise = vm["noise"].as<double>();
   spec.intercept = vm["intercept"].as<double>();
   spec.seed = vm["seed"].as<std::uint64_t>();
+  if (vm.count("density") && vm.count("nnz-per-row")) throw UsageError("--density and --nnz-per-row: give one or the other");
+  if (vm.count("density")) {
+    spec.density = vm["density"].as<double>();
+    if (!(spec.density > 0 && spec.density <= 1)) throw UsageError("--density: must be in (0, 1]");
+  }
+  if (vm.count("nnz-per-row")) {
+    spec.nnz_per_row = vm["nnz-per-row"].as<std::int64_t>();
+    if (spec.nnz_per_row < 1) throw UsageError("--nnz-per-row: must be >= 1");
+  }
   if (spec.rows < 1) throw UsageError("--rows: must be >= 1");
   if (spec.features < 1) throw UsageError("--features: must be >= 1");
   if (spec.targets < 1) throw UsageError("--targets: must be >= 1");

@@ -1,5 +1,6 @@
 #include "cadmm/synthetic.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/hash.hpp"
@@ -20,7 +21,7 @@ double normal(std::uint64_t seed, std::uint64_t stream, std::uint64_t i, std::ui
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
 }
 
-enum Stream : std::uint64_t { kX = 1, kNoise = 2, kTruth = 3 };
+enum Stream : std::uint64_t { kX = 1, kNoise = 2, kTruth = 3, kColumns = 4, kCount = 5 };
 
 }  // namespace
 
@@ -53,6 +54,41 @@ void synthetic_rows(const SyntheticSpec& spec, const Matrix& truth, std::int64_t
       for (Eigen::Index j = 0; j < x.cols(); ++j) signal += x(r, j) * truth(j, t);
       y(r, t) = signal + spec.intercept + spec.noise * normal(spec.seed, kNoise, i, static_cast<std::uint64_t>(t));
     }
+  }
+}
+
+std::int64_t synthetic_row_nnz(const SyntheticSpec& spec, std::int64_t row) {
+  if (spec.nnz_per_row > 0) return std::min(spec.nnz_per_row, spec.features);
+  const double expected = spec.density * static_cast<double>(spec.features);
+  const double whole = std::floor(expected);
+  const bool extra = uniform(spec.seed, kCount, static_cast<std::uint64_t>(row), 0) < expected - whole;
+  return std::min(spec.features, static_cast<std::int64_t>(whole) + (extra ? 1 : 0));
+}
+
+void synthetic_sparse_row(const SyntheticSpec& spec, const Matrix& truth, std::int64_t row, std::vector<std::int64_t>& cols,
+                          std::vector<double>& vals, double* y) {
+  const std::uint64_t i = static_cast<std::uint64_t>(row);
+  const std::int64_t m = synthetic_row_nnz(spec, row), d = spec.features;
+  // Floyd's sampling of m distinct columns out of d, m draws whatever d is.
+  const std::size_t first = cols.size();
+  for (std::int64_t j = d - m; j < d; ++j) {
+    const auto t = static_cast<std::int64_t>(uniform(spec.seed, kColumns, i, static_cast<std::uint64_t>(j)) * double(j + 1));
+    const std::int64_t pick = std::min(t, j);
+    const bool taken = std::find(cols.begin() + static_cast<std::ptrdiff_t>(first), cols.end(), pick) != cols.end();
+    cols.push_back(taken ? j : pick);
+  }
+  std::sort(cols.begin() + static_cast<std::ptrdiff_t>(first), cols.end());
+  const double c = spec.correlation, s = std::sqrt(1 - c * c);
+  double prev = 0;
+  for (std::size_t e = first; e < cols.size(); ++e) {
+    const double v = normal(spec.seed, kX, i, static_cast<std::uint64_t>(cols[e]));
+    prev = e == first ? v : c * prev + s * v;
+    vals.push_back(prev);
+  }
+  for (Eigen::Index t = 0; t < truth.cols(); ++t) {
+    double signal = 0;  // in column order: the same bits at any rank count
+    for (std::size_t e = first; e < cols.size(); ++e) signal += vals[e] * truth(cols[e], t);
+    y[t] = signal + spec.intercept + spec.noise * normal(spec.seed, kNoise, i, static_cast<std::uint64_t>(t));
   }
 }
 

@@ -45,7 +45,9 @@ int ParallelH5File::create(const std::string& name, hid_t file_type, const std::
       chunk[0] = std::min<hsize_t>(static_cast<hsize_t>(chunk_rows), dims[0]);
       H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data());
     }
-    Handle ds(H5Dcreate2(file_.get(), name.c_str(), file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+    Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+    H5Pset_create_intermediate_group(lcpl.get(), 1);  // "X/data" makes the group X
+    Handle ds(H5Dcreate2(file_.get(), name.c_str(), file_type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
               H5Dclose);
     if (!ds.valid()) throw RuntimeFailure("cannot create dataset " + name + " in '" + path_ + "'");
     datasets_.push_back(std::move(ds));
@@ -55,6 +57,14 @@ int ParallelH5File::create(const std::string& name, hid_t file_type, const std::
 }
 
 void ParallelH5File::write_rows(int index, std::int64_t first, std::int64_t rows, const double* data) {
+  write(index, first, rows, H5T_NATIVE_DOUBLE, data);
+}
+
+void ParallelH5File::write_rows(int index, std::int64_t first, std::int64_t rows, const std::int64_t* data) {
+  write(index, first, rows, H5T_NATIVE_INT64, data);
+}
+
+void ParallelH5File::write(int index, std::int64_t first, std::int64_t rows, hid_t mem_type, const void* data) {
   if (rows == 0) return;
   const std::vector<std::int64_t>& shape = shapes_[static_cast<std::size_t>(index)];
   std::vector<hsize_t> start(shape.size(), 0), count(shape.begin(), shape.end());
@@ -64,31 +74,41 @@ void ParallelH5File::write_rows(int index, std::int64_t first, std::int64_t rows
   Handle fspace(H5Dget_space(ds), H5Sclose);
   H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
   Handle mspace(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), H5Sclose);
-  if (H5Dwrite(ds, H5T_NATIVE_DOUBLE, mspace.get(), fspace.get(), H5P_DEFAULT, data) < 0)
+  if (H5Dwrite(ds, mem_type, mspace.get(), fspace.get(), H5P_DEFAULT, data) < 0)
     throw RuntimeFailure("writing rows " + std::to_string(first) + ".." + std::to_string(first + rows - 1) + " to '" +
                          path_ + "' failed");
 }
 
-void ParallelH5File::attribute(const std::string& name, double value) {
+void ParallelH5File::put_attribute(const std::string& name, const std::string& object, hid_t file_type, hid_t space,
+                                   hid_t mem_type, const void* data) {
   collectively(comm_, [&] {
-    Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-    Handle attr(H5Acreate2(file_.get(), name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-    if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_DOUBLE, &value) < 0)
+    Handle obj(H5Oopen(file_.get(), object.c_str(), H5P_DEFAULT), H5Oclose);
+    Handle attr(obj.valid() ? H5Acreate2(obj.get(), name.c_str(), file_type, space, H5P_DEFAULT, H5P_DEFAULT) : -1,
+                H5Aclose);
+    if (!attr.valid() || H5Awrite(attr.get(), mem_type, data) < 0)
       throw RuntimeFailure("writing attribute " + name + " to '" + path_ + "' failed");
   });
 }
 
-void ParallelH5File::attribute(const std::string& name, const std::string& value) {
-  collectively(comm_, [&] {
-    Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(type.get(), H5T_VARIABLE);
-    H5Tset_cset(type.get(), H5T_CSET_UTF8);
-    Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-    Handle attr(H5Acreate2(file_.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-    const char* s = value.c_str();
-    if (!attr.valid() || H5Awrite(attr.get(), type.get(), &s) < 0)
-      throw RuntimeFailure("writing attribute " + name + " to '" + path_ + "' failed");
-  });
+void ParallelH5File::attribute(const std::string& name, double value, const std::string& object) {
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  put_attribute(name, object, H5T_IEEE_F64LE, space.get(), H5T_NATIVE_DOUBLE, &value);
+}
+
+void ParallelH5File::attribute(const std::string& name, const std::string& value, const std::string& object) {
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  const char* s = value.c_str();
+  put_attribute(name, object, type.get(), space.get(), type.get(), &s);
+}
+
+void ParallelH5File::attribute(const std::string& name, const std::vector<std::int64_t>& values,
+                               const std::string& object) {
+  const hsize_t n = values.size();
+  Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+  put_attribute(name, object, H5T_STD_I64LE, space.get(), H5T_NATIVE_INT64, values.data());
 }
 
 void ParallelH5File::commit() {

@@ -29,14 +29,21 @@ class ParallelH5File {
   /// Writes rows [first, first + rows) of dataset `index` from row-major doubles; independent (any subset of
   /// ranks may call it).
   void write_rows(int index, std::int64_t first, std::int64_t rows, const double* data);
-  /// A scalar attribute on the root group (the same value on every rank).
-  void attribute(const std::string& name, double value);
-  /// A string attribute on the root group (the same value on every rank).
-  void attribute(const std::string& name, const std::string& value);
+  /// The same from 64-bit integers (stored in the dataset's own integer type).
+  void write_rows(int index, std::int64_t first, std::int64_t rows, const std::int64_t* data);
+  /// A scalar attribute on an object (default the root group; the same value on every rank).
+  void attribute(const std::string& name, double value, const std::string& object = "/");
+  /// A string attribute on an object (the same value on every rank).
+  void attribute(const std::string& name, const std::string& value, const std::string& object = "/");
+  /// A 1-D integer array attribute on an object (the same values on every rank).
+  void attribute(const std::string& name, const std::vector<std::int64_t>& values, const std::string& object);
   /// Closes every dataset and the file and renames it into place.
   void commit();
 
  private:
+  void write(int index, std::int64_t first, std::int64_t rows, hid_t mem_type, const void* data);
+  void put_attribute(const std::string& name, const std::string& object, hid_t file_type, hid_t space,
+                     hid_t mem_type, const void* data);
   std::string path_, tmp_;
   MpiCommunicator& comm_;
   Handle file_;

@@ -319,6 +319,32 @@ def generate_is_the_same_file_at_any_rank_count():
 
 
 @test
+def sparse_generate_is_the_same_at_any_rank_count():
+    import scipy.sparse as sp
+    runs = []
+    for ranks in (1, 3):
+        out = path(f"gens{ranks}.h5")
+        cadmm(ranks, "generate", "--rows", 1001, "--features", 300, "--targets", 2, "--nnz-per-row", 7,
+              "--correlation", 0.3, "--seed", 4, "--output", out, "--quiet")
+        with h5py.File(out) as f:
+            runs.append({k: f[k][()] for k in ("X/data", "X/indices", "X/indptr", "y", "truth", "truth_intercept")})
+            runs[-1]["attrs"] = dict(f["X"].attrs)
+    for k in ("X/data", "X/indices", "X/indptr", "y", "truth"):
+        assert runs[0][k].dtype == runs[1][k].dtype and np.array_equal(runs[0][k], runs[1][k]), k
+    a = runs[0]
+    assert a["attrs"]["encoding-type"] == "csr_matrix" and list(a["attrs"]["shape"]) == [1001, 300]
+    X = sp.csr_matrix((a["X/data"], a["X/indices"], a["X/indptr"]), shape=(1001, 300))
+    assert X.nnz == 7007 and a["X/indptr"].dtype == np.int64
+    assert all(np.all(np.diff(X.indices[X.indptr[i]:X.indptr[i + 1]]) > 0) for i in range(1001))
+    noise = a["y"] - X @ a["truth"] - a["truth_intercept"]
+    assert abs(noise.std() - 1) < 0.1 and abs(noise.mean()) < 0.1
+    cadmm(2, "generate", "--rows", 500, "--features", 40, "--density", 0.1, "--output", path("gd.h5"), "--quiet")
+    with h5py.File(path("gd.h5")) as f:
+        assert abs(len(f["X/data"]) - 2000) <= 500 and f["X/indptr"][-1] == len(f["X/data"])
+    expect_error(1, 2, "--density", "generate", "--rows", 5, "--features", 5, "--density", 2, "--output", path("x.h5"))
+
+
+@test
 def more_ranks_than_rows():
     X, y = small(3, 4)
     cadmm(4, "solve", "--data", write("three.h5", X, y), "--penalty", "l2", "--lambda", "0.1",
