@@ -15,5 +15,6 @@ int run_info(const Args& args, MpiCommunicator& comm);
 int run_path(const Args& args, MpiCommunicator& comm);
 int run_cv(const Args& args, MpiCommunicator& comm);
 int run_predict(const Args& args, MpiCommunicator& comm);
+int run_convert(const Args& args, MpiCommunicator& comm);
 
 }  // namespace cadmm::cli

@@ -26,7 +26,8 @@ const char* kUsage =
     "  path       fit a decreasing lambda sequence with warm starts\n"
     "  cv         K-fold cross-validation over the path, then a refit at the chosen lambda\n"
     "  predict    apply a fitted model to data; MSE and R^2 when y is present\n"
-    "  generate   write a synthetic data set with known truth\n"
+    "  generate   write a synthetic data set with known truth (dense or sparse)\n"
+    "  convert    LIBSVM/SVMlight or CSV text to HDF5\n"
     "  info       describe a data set and the per-rank plan\n\n"
     "Run 'cadmm COMMAND --help' for the options of a command; 'cadmm --version' for the version.\n"
     "Exit codes: 0 finished, 1 failure while running, 2 usage error, 3 bad input data.\n";
@@ -61,8 +62,7 @@ int dispatch(int argc, char** argv, cadmm::MpiCommunicator& comm) {
   if (command == "path") return cadmm::cli::run_path(args, comm);
   if (command == "cv") return cadmm::cli::run_cv(args, comm);
   if (command == "predict") return cadmm::cli::run_predict(args, comm);
-  if (command == "convert")
-    throw cadmm::UsageError("'" + command + "' is not available in this version (see cadmm --help)");
+  if (command == "convert") return cadmm::cli::run_convert(args, comm);
   throw cadmm::UsageError("unknown command '" + command + "' (see cadmm --help)");
 }
 

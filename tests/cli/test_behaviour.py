@@ -344,6 +344,64 @@ def sparse_generate_is_the_same_at_any_rank_count():
     expect_error(1, 2, "--density", "generate", "--rows", 5, "--features", 5, "--density", 2, "--output", path("x.h5"))
 
 
+def read_csr(f):
+    import scipy.sparse as sp
+    g = f["X"]
+    return sp.csr_matrix((g["data"][()], g["indices"][()], g["indptr"][()]), shape=tuple(g.attrs["shape"]))
+
+
+@test
+def convert_libsvm_and_csv_round_trips():
+    from sklearn.datasets import dump_svmlight_file, load_svmlight_file
+    import scipy.sparse as sp
+    rng = np.random.default_rng(2)
+    X = sp.random(300, 25, density=0.2, random_state=3, format="csr")
+    y = rng.standard_normal(300)
+    src, out = path("in.svm"), path("conv.h5")
+    dump_svmlight_file(X, y, src, zero_based=False, comment="made by scikit-learn")
+    _, text, _ = cadmm(1, "convert", "--input", src, "--format", "libsvm", "--output", out)
+    assert "1-based" in text and "MB/s" in text, text
+    Xr, yr = load_svmlight_file(src, n_features=25, zero_based=False)  # an independent parser
+    with h5py.File(out) as f:
+        Xc = read_csr(f)
+        assert Xc.shape == (300, 25) and abs(Xc - Xr).max() == 0 and np.array_equal(f["y"][()], yr)
+    # 0-based indices, qid, comments, multi-label lines, CRLF.
+    with open(src, "w") as fh:
+        fh.write("# header comment\r\n1,3 qid:7 0:1.5 4:-2 # tail\r\n2 1:3e-1\r\n\r\n3 0:1 2:1\r\n")
+    cadmm(1, "convert", "--input", src, "--format", "libsvm", "--output", out, "--quiet")
+    with h5py.File(out) as f:
+        assert np.array_equal(read_csr(f).toarray(), [[1.5, 0, 0, 0, -2], [0, 0.3, 0, 0, 0], [1, 0, 1, 0, 0]])
+        assert np.array_equal(f["y"][()], [[1, 0, 1], [0, 1, 0], [0, 0, 1]]) and list(f["y_labels"][()]) == [1, 2, 3]
+    # The converted file solves like the original matrix.
+    dump_svmlight_file(X, y, src, zero_based=False)
+    cadmm(1, "convert", "--input", src, "--format", "libsvm", "--output", out, "--quiet")
+    cadmm(2, "solve", "--data", out, "--output", path("conv_fit.h5"), "--quiet")
+    # CSV with a header and the target in the first column.
+    csv = path("in.csv")
+    D = rng.standard_normal((40, 4))
+    np.savetxt(csv, D, delimiter=",", header="t,a,b,c", comments="")
+    cadmm(1, "convert", "--input", csv, "--format", "csv", "--header", "--target-column", 0, "--output", out, "--quiet")
+    with h5py.File(out) as f:
+        assert np.array_equal(f["X"][()], D[:, 1:]) and np.array_equal(f["y"][()], D[:, 0])
+
+
+@test
+def convert_refuses_malformed_input_by_line_and_column():
+    out = path("bad_conv.h5")
+    cases = [("libsvm", "1 1:2 x:3\n", "line 1, column 3"), ("libsvm", "1 1:2\n2 3:1 2:5\n", "line 2, column 3"),
+             ("libsvm", "1 1:2\n1 2:abc\n", "line 2, column 2"), ("libsvm", "", "no data"),
+             ("libsvm", "one 1:2\n", "line 1, column 1"), ("csv", "1,2,3\n4,5\n", "line 2"),
+             ("csv", "1,2\n3,x\n", "line 2, column 2"), ("csv", "", "no data")]
+    for fmt, text, needle in cases:
+        src = path("bad.txt")
+        with open(src, "w") as fh:
+            fh.write(text)
+        expect_error(1, 3, needle, "convert", "--input", src, "--format", fmt, "--output", out)
+        assert not os.path.exists(out) and not glob.glob(out + ".tmp*"), (fmt, text)
+    expect_error(1, 3, "cannot be opened", "convert", "--input", path("nope.txt"), "--format", "csv", "--output", out)
+    expect_error(1, 2, "--format", "convert", "--input", src, "--format", "arff", "--output", out)
+
+
 @test
 def more_ranks_than_rows():
     X, y = small(3, 4)

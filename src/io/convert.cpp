@@ -1,0 +1,320 @@
+#include "io/convert.hpp"
+
+#include <hdf5.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <climits>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "cadmm/error.hpp"
+#include "io/hdf5_util.hpp"
+
+namespace cadmm::io {
+
+namespace {
+
+// Reads a text file line by line through one large reused buffer (no per-line allocation).
+class LineReader {
+ public:
+  explicit LineReader(const std::string& path) : path_(path), f_(std::fopen(path.c_str(), "rb")) {
+    if (!f_) throw DataError("input file '" + path + "' cannot be opened");
+    buf_.resize(1 << 23);
+  }
+  ~LineReader() {
+    if (f_) std::fclose(f_);
+  }
+  /// Next line without its end-of-line; false at the end of the file.
+  bool next(std::string_view& line) {
+    for (;;) {
+      const char* nl = static_cast<const char*>(std::memchr(buf_.data() + pos_, '\n', end_ - pos_));
+      if (nl) {
+        line = std::string_view(buf_.data() + pos_, static_cast<std::size_t>(nl - (buf_.data() + pos_)));
+        pos_ = static_cast<std::size_t>(nl - buf_.data()) + 1;
+        ++number_;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        return true;
+      }
+      if (eof_) {
+        if (pos_ == end_) return false;
+        line = std::string_view(buf_.data() + pos_, end_ - pos_);  // last line without a newline
+        pos_ = end_;
+        ++number_;
+        return true;
+      }
+      // Move the partial line to the front and refill; grow for a line longer than the buffer.
+      std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
+      end_ -= pos_;
+      pos_ = 0;
+      if (end_ == buf_.size()) buf_.resize(2 * buf_.size());
+      const std::size_t got = std::fread(buf_.data() + end_, 1, buf_.size() - end_, f_);
+      bytes_ += static_cast<std::int64_t>(got);
+      end_ += got;
+      if (got == 0) eof_ = true;
+    }
+  }
+  std::int64_t line_number() const { return number_; }
+  std::int64_t bytes() const { return bytes_; }
+
+ private:
+  std::string path_;
+  std::FILE* f_;
+  std::vector<char> buf_;
+  std::size_t pos_ = 0, end_ = 0;
+  bool eof_ = false;
+  std::int64_t number_ = 0, bytes_ = 0;
+};
+
+// A 1-D or 2-D dataset that grows along its first axis, written in chunks from a buffer.
+class Appender {
+ public:
+  Appender(hid_t file, const std::string& name, hid_t file_type, hid_t mem_type, std::size_t elem, std::int64_t cols)
+      : mem_type_(mem_type), elem_(elem), cols_(cols), name_(name) {
+    const int rank = cols > 0 ? 2 : 1;
+    hsize_t dims[2] = {0, static_cast<hsize_t>(std::max<std::int64_t>(cols, 1))};
+    hsize_t maxdims[2] = {H5S_UNLIMITED, dims[1]};
+    hsize_t chunk[2] = {static_cast<hsize_t>(std::max<std::int64_t>(1, (1 << 20) / std::max<std::int64_t>(cols, 1))), dims[1]};
+    Handle space(H5Screate_simple(rank, dims, maxdims), H5Sclose);
+    Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    H5Pset_chunk(dcpl.get(), rank, chunk);
+    Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+    H5Pset_create_intermediate_group(lcpl.get(), 1);
+    ds_ = Handle(H5Dcreate2(file, name.c_str(), file_type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT), H5Dclose);
+    if (!ds_.valid()) throw RuntimeFailure("cannot create dataset " + name);
+  }
+  /// Appends `rows` rows (cols values each, or single values) from data.
+  void append(const void* data, std::int64_t rows) {
+    if (rows == 0) return;
+    const int rank = cols_ > 0 ? 2 : 1;
+    hsize_t size[2] = {static_cast<hsize_t>(rows_ + rows), static_cast<hsize_t>(std::max<std::int64_t>(cols_, 1))};
+    if (H5Dset_extent(ds_.get(), size) < 0) throw RuntimeFailure("cannot extend dataset " + name_);
+    Handle fspace(H5Dget_space(ds_.get()), H5Sclose);
+    hsize_t start[2] = {static_cast<hsize_t>(rows_), 0}, count[2] = {static_cast<hsize_t>(rows), size[1]};
+    H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
+    Handle mspace(H5Screate_simple(rank, count, nullptr), H5Sclose);
+    if (H5Dwrite(ds_.get(), mem_type_, mspace.get(), fspace.get(), H5P_DEFAULT, data) < 0)
+      throw RuntimeFailure("writing dataset " + name_ + " failed");
+    rows_ += rows;
+  }
+  hid_t get() const { return ds_.get(); }
+  std::int64_t rows() const { return rows_; }
+
+ private:
+  Handle ds_;
+  hid_t mem_type_;
+  std::size_t elem_;
+  std::int64_t cols_, rows_ = 0;
+  std::string name_;
+};
+
+[[noreturn]] void malformed(const std::string& input, std::int64_t line, std::int64_t column, const std::string& what) {
+  throw DataError("'" + input + "' line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + what);
+}
+
+bool parse_double(std::string_view s, double& v) {
+  if (s.empty()) return false;
+  if (s.front() == '+') s.remove_prefix(1);
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(v);
+}
+
+bool parse_int(std::string_view s, std::int64_t& v) {
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+constexpr std::size_t kFlush = 1 << 20;  // entries buffered before a write
+
+}  // namespace
+
+ConvertReport convert_libsvm(const std::string& input, const std::string& output) {
+  silence_hdf5();
+  LineReader in(input);
+  AtomicH5File out(output);
+  Appender data(out.get(), "X/data", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 8, 0);
+  Appender indices(out.get(), "X/indices", H5T_STD_I64LE, H5T_NATIVE_INT64, 8, 0);
+  Appender indptr(out.get(), "X/indptr", H5T_STD_I64LE, H5T_NATIVE_INT64, 8, 0);
+  std::vector<double> vals, labels;
+  std::vector<std::int64_t> cols, ptr{0};
+  std::vector<std::vector<double>> label_sets;  // multi-label rows (small: labels only)
+  bool multi = false;
+  std::int64_t min_index = INT64_MAX, max_index = -1, nnz = 0;
+  ConvertReport rep;
+  std::string_view line;
+  while (in.next(line)) {
+    const std::int64_t ln = in.line_number();
+    if (const auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    line = trim(line);
+    if (line.empty()) continue;
+    std::size_t at = 0;
+    const auto token = [&](std::string_view& t) {
+      while (at < line.size() && (line[at] == ' ' || line[at] == '\t')) ++at;
+      if (at >= line.size()) return false;
+      const std::size_t start = at;
+      while (at < line.size() && line[at] != ' ' && line[at] != '\t') ++at;
+      t = line.substr(start, at - start);
+      return true;
+    };
+    std::string_view t;
+    token(t);
+    std::vector<double> row_labels;
+    for (std::size_t s = 0; s <= t.size();) {  // label or comma-separated labels
+      const std::size_t comma = std::min(t.find(',', s), t.size());
+      double v = 0;
+      if (!parse_double(t.substr(s, comma - s), v)) malformed(input, ln, 1, "label '" + std::string(t) + "' is not a number");
+      row_labels.push_back(v);
+      s = comma + 1;
+    }
+    if (row_labels.size() > 1) multi = true;
+    std::int64_t prev = -1, column = 1;
+    while (token(t)) {
+      ++column;
+      const std::size_t colon = t.find(':');
+      if (colon == std::string_view::npos) malformed(input, ln, column, "expected index:value, got '" + std::string(t) + "'");
+      if (t.substr(0, colon) == "qid") continue;
+      std::int64_t idx = 0;
+      double v = 0;
+      if (!parse_int(t.substr(0, colon), idx) || idx < 0)
+        malformed(input, ln, column, "bad index '" + std::string(t.substr(0, colon)) + "'");
+      if (idx <= prev) malformed(input, ln, column, "index " + std::to_string(idx) + " is not above the previous " + std::to_string(prev));
+      if (!parse_double(t.substr(colon + 1), v))
+        malformed(input, ln, column, "value '" + std::string(t.substr(colon + 1)) + "' is not a finite number");
+      prev = idx;
+      min_index = std::min(min_index, idx);
+      max_index = std::max(max_index, idx);
+      if (v != 0) cols.push_back(idx), vals.push_back(v), ++nnz;
+    }
+    ptr.push_back(nnz);
+    labels.push_back(row_labels.front());
+    label_sets.push_back(std::move(row_labels));
+    ++rep.rows;
+    if (vals.size() >= kFlush || ptr.size() >= kFlush) {
+      data.append(vals.data(), static_cast<std::int64_t>(vals.size()));
+      indices.append(cols.data(), static_cast<std::int64_t>(cols.size()));
+      indptr.append(ptr.data(), static_cast<std::int64_t>(ptr.size()) - 1);
+      vals.clear(), cols.clear();
+      ptr.erase(ptr.begin(), ptr.end() - 1);
+    }
+  }
+  if (rep.rows == 0) throw DataError("'" + input + "' holds no data lines");
+  data.append(vals.data(), static_cast<std::int64_t>(vals.size()));
+  indices.append(cols.data(), static_cast<std::int64_t>(cols.size()));
+  indptr.append(ptr.data(), static_cast<std::int64_t>(ptr.size()));
+  // 1-based unless an index 0 appeared: shift the stored indices down in place, chunk by chunk.
+  rep.zero_based = min_index == 0;
+  rep.features = max_index < 0 ? 0 : max_index + (rep.zero_based ? 1 : 0);
+  if (!rep.zero_based && nnz > 0) {
+    std::vector<std::int64_t> chunk;
+    for (std::int64_t s = 0; s < nnz; s += static_cast<std::int64_t>(kFlush)) {
+      const hsize_t start = static_cast<hsize_t>(s), count = static_cast<hsize_t>(std::min<std::int64_t>(kFlush, nnz - s));
+      chunk.resize(count);
+      Handle fspace(H5Dget_space(indices.get()), H5Sclose);
+      H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
+      Handle mspace(H5Screate_simple(1, &count, nullptr), H5Sclose);
+      if (H5Dread(indices.get(), H5T_NATIVE_INT64, mspace.get(), fspace.get(), H5P_DEFAULT, chunk.data()) < 0)
+        throw RuntimeFailure("re-reading indices failed");
+      for (auto& c : chunk) --c;
+      if (H5Dwrite(indices.get(), H5T_NATIVE_INT64, mspace.get(), fspace.get(), H5P_DEFAULT, chunk.data()) < 0)
+        throw RuntimeFailure("rewriting indices failed");
+    }
+  }
+  if (multi) {
+    std::map<double, std::int64_t> column_of;
+    for (const auto& set : label_sets)
+      for (double v : set) column_of.emplace(v, 0);
+    std::int64_t c = 0;
+    for (auto& [v, col] : column_of) col = c++;
+    rep.targets = c;
+    std::vector<double> y(static_cast<std::size_t>(rep.rows * rep.targets), 0.0);
+    for (std::size_t r = 0; r < label_sets.size(); ++r)
+      for (double v : label_sets[r]) y[r * static_cast<std::size_t>(rep.targets) + static_cast<std::size_t>(column_of[v])] = 1;
+    out.write_dataset("y", {rep.rows, rep.targets}, y.data());
+    std::vector<double> names;
+    for (auto& [v, col] : column_of) names.push_back(v);
+    out.write_dataset("y_labels", {rep.targets}, names.data());
+  } else {
+    out.write_dataset("y", {rep.rows}, labels.data());
+  }
+  rep.nonzeros = nnz;
+  rep.bytes = in.bytes();
+  out.attribute("encoding-type", std::string("csr_matrix"), "/X");
+  out.attribute("encoding-version", std::string("0.1.0"), "/X");
+  const std::int64_t shape[2] = {rep.rows, rep.features};
+  {
+    Handle obj(H5Oopen(out.get(), "/X", H5P_DEFAULT), H5Oclose);
+    const hsize_t two = 2;
+    Handle space(H5Screate_simple(1, &two, nullptr), H5Sclose);
+    Handle attr(H5Acreate2(obj.get(), "shape", H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+    if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_INT64, shape) < 0)
+      throw RuntimeFailure("writing the shape attribute of /X failed");
+  }
+  out.commit();
+  return rep;
+}
+
+ConvertReport convert_csv(const std::string& input, const std::string& output, bool header, std::int64_t target_column) {
+  silence_hdf5();
+  LineReader in(input);
+  AtomicH5File out(output);
+  std::unique_ptr<Appender> x, y;
+  std::vector<double> xbuf, ybuf, fields;
+  ConvertReport rep;
+  std::int64_t width = -1, target = -1;
+  std::string_view line;
+  while (in.next(line)) {
+    const std::int64_t ln = in.line_number();
+    if (header && ln == 1) continue;
+    if (trim(line).empty()) continue;
+    fields.clear();
+    for (std::size_t s = 0; s <= line.size();) {
+      const std::size_t comma = std::min(line.find(',', s), line.size());
+      double v = 0;
+      const std::string_view f = trim(line.substr(s, comma - s));
+      if (!parse_double(f, v))
+        malformed(input, ln, static_cast<std::int64_t>(fields.size()) + 1, "'" + std::string(f) + "' is not a finite number");
+      fields.push_back(v);
+      s = comma + 1;
+    }
+    if (width < 0) {
+      width = static_cast<std::int64_t>(fields.size());
+      if (width < 2) malformed(input, ln, 1, "a row needs at least two fields (features and a target)");
+      target = target_column < 0 ? width - 1 : target_column;
+      if (target >= width) throw UsageError("--target-column: " + std::to_string(target_column) + " but rows have " +
+                                            std::to_string(width) + " fields (0-based)");
+      x = std::make_unique<Appender>(out.get(), "X", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 8, width - 1);
+      y = std::make_unique<Appender>(out.get(), "y", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 8, 0);
+    } else if (static_cast<std::int64_t>(fields.size()) != width) {
+      malformed(input, ln, static_cast<std::int64_t>(std::min<std::size_t>(fields.size(), static_cast<std::size_t>(width))) + 1,
+                "row has " + std::to_string(fields.size()) + " fields, the first row has " + std::to_string(width));
+    }
+    for (std::int64_t j = 0; j < width; ++j)
+      (j == target ? ybuf : xbuf).push_back(fields[static_cast<std::size_t>(j)]);
+    ++rep.rows;
+    if (xbuf.size() >= kFlush) {
+      x->append(xbuf.data(), static_cast<std::int64_t>(ybuf.size()));
+      y->append(ybuf.data(), static_cast<std::int64_t>(ybuf.size()));
+      xbuf.clear(), ybuf.clear();
+    }
+  }
+  if (rep.rows == 0) throw DataError("'" + input + "' holds no data rows");
+  x->append(xbuf.data(), static_cast<std::int64_t>(ybuf.size()));
+  y->append(ybuf.data(), static_cast<std::int64_t>(ybuf.size()));
+  rep.features = width - 1;
+  rep.nonzeros = rep.rows * rep.features;
+  rep.bytes = in.bytes();
+  out.commit();
+  return rep;
+}
+
+}  // namespace cadmm::io

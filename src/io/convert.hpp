@@ -1,0 +1,25 @@
+#pragma once
+// LIBSVM/SVMlight and CSV text to the HDF5 layout of SPEC section 3, streamed in constant memory.
+#include <cstdint>
+#include <string>
+
+namespace cadmm::io {
+
+/// What a conversion read and wrote.
+struct ConvertReport {
+  std::int64_t rows = 0, features = 0, targets = 1, nonzeros = 0;
+  std::int64_t bytes = 0;         ///< input bytes read
+  bool zero_based = false;        ///< LIBSVM: an index 0 was seen, so indices were taken as 0-based
+};
+
+/// LIBSVM/SVMlight (`label[,label...] [qid:N] index:value ...`, indices 1-based unless an index 0 appears,
+/// strictly increasing within a line, `#` comments) to a CSR group /X and /y; several comma-separated labels give
+/// a 2-D y of 0/1 indicators over the distinct labels. Throws DataError naming the line and column of a malformed
+/// line; nothing is left at `output` on failure. Serial.
+ConvertReport convert_libsvm(const std::string& input, const std::string& output);
+
+/// CSV of numbers to dense /X and /y: every row the same number of fields; target_column (0-based; -1: the last)
+/// goes to y; header skips the first line. Same errors and guarantees as convert_libsvm. Serial.
+ConvertReport convert_csv(const std::string& input, const std::string& output, bool header, std::int64_t target_column);
+
+}  // namespace cadmm::io
