@@ -174,6 +174,15 @@ struct PreparedProblem {
 double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz,
                           int pieces = 1);
 
+/// Floating-point work of one rank's local term in a form: once (Gram sums or kernel, and the factorization) and
+/// per ADMM iteration (for cg: per conjugate-gradient step, a few per iteration with the warm start).
+struct LocalCost {
+  double setup_flops = 0;      ///< reduction of the rows and factorization
+  double iteration_flops = 0;  ///< one x-update and one residual evaluation
+};
+/// The cost model of the plan (printed by `info`).
+LocalCost local_cost(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz, bool sparse);
+
 /// Makes means and variances global and centers the local data; collective. Throws DataError on no rows.
 PreparedProblem prepare(const RowSums& data, bool fit_intercept, bool standardize, Communicator& comm);
 

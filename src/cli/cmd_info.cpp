@@ -1,5 +1,9 @@
 // `cadmm info`: describe a data set and the memory and solver plan for P ranks.
+#include <unistd.h>
+
+#include <algorithm>
 #include <filesystem>
+#include <thread>
 #include <iostream>
 
 #include "cadmm/error.hpp"
@@ -53,11 +57,15 @@ int run_info(const Args& args, MpiCommunicator& comm) {
   std::printf("  X  %s: %lld rows x %lld features, %s, %s\n", l.x_name.c_str(), static_cast<long long>(l.rows),
               static_cast<long long>(l.features), l.x_float32 ? "float32" : "float64",
               l.sparse ? ("sparse CSR, " + std::to_string(l.nnz) + " nonzeros").c_str()
-              : l.x_chunked ? ("chunked by " + std::to_string(l.x_chunk_rows) + " rows").c_str() : "contiguous");
+              : l.x_chunked ? ("chunked by " + std::to_string(l.x_chunk_rows) + " rows" +
+                               (l.x_compressed ? ", compressed" : "")).c_str()
+                            : "contiguous");
   std::printf("  y  %s: %lld target(s)%s\n", l.y_name.c_str(), static_cast<long long>(l.targets),
               l.y_is_1d ? " (1-D)" : "");
   std::printf("\nPlan for %d rank(s):\n", ranks);
-  std::printf("  %6s %12s %14s %10s %14s\n", "rank", "rows", "nonzeros", "solver", "memory");
+  std::printf("  %6s %12s %14s %10s %14s %12s %12s\n", "rank", "rows", "nonzeros", "solver", "memory", "setup flop",
+              "flop/iter");
+  double worst = 0;
   for (int r = 0; r < ranks; ++r) {
     if (!(ranks <= 16 || r < 4 || r >= ranks - 2)) {
       if (r == 4) std::printf("  %6s\n", "...");
@@ -67,10 +75,24 @@ int run_info(const Args& args, MpiCommunicator& comm) {
     const std::int64_t nnz = reader->nnz_in(range);
     const LocalForm form = plan_local_form(range.size(), l.features, l.sparse, std::nullopt);
     const double mem = local_memory_bytes(form, range.size(), l.features, l.targets, nnz);
-    std::printf("  %6d %12lld %14lld %10s %14s\n", r, static_cast<long long>(range.size()), static_cast<long long>(nnz),
-                range.size() == 0 ? "idle" : to_string(form).c_str(), bytes_text(mem).c_str());
+    const LocalCost cost = local_cost(form, range.size(), l.features, l.targets, nnz, l.sparse);
+    worst = std::max(worst, mem);
+    std::printf("  %6d %12lld %14lld %10s %14s %12s %12s\n", r, static_cast<long long>(range.size()),
+                static_cast<long long>(nnz), range.size() == 0 ? "idle" : to_string(form).c_str(), bytes_text(mem).c_str(),
+                fmt(cost.setup_flops, "%.2e").c_str(), fmt(cost.iteration_flops, "%.2e").c_str());
   }
-  std::printf("  plus a read buffer of 8 MiB per rank (--read-buffer-mb)\n");
+  std::printf("  plus a read buffer of 8 MiB per rank (--read-buffer-mb); cv adds one d x d Gram per fold\n");
+  // Whether it fits on a node like this one, ranks packed one per core.
+  const double node = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  const int per_node = std::max(1, std::min(ranks, static_cast<int>(std::thread::hardware_concurrency())));
+  const double share = node / per_node;
+  if (worst <= 0.9 * share)
+    std::printf("  fits: %d rank(s) per node like this one get %s each\n", per_node, bytes_text(share).c_str());
+  else
+    std::printf("  does NOT fit: %d rank(s) per node like this one get %s each, the largest plan needs %s; a gram plan\n"
+                "  needs d^2 per rank whatever the rows (use fewer ranks per node), woodbury and cg shrink with the rows\n"
+                "  per rank (use more nodes); solve/path/cv refuse such a plan before reading\n",
+                per_node, bytes_text(share).c_str(), bytes_text(worst).c_str());
   return 0;
 }
 

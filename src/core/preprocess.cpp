@@ -30,6 +30,27 @@ double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std
   return 0;
 }
 
+LocalCost local_cost(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz, bool sparse) {
+  const double m = static_cast<double>(rows), dd = static_cast<double>(d), kk = static_cast<double>(k),
+               z = static_cast<double>(nnz);
+  LocalCost c;
+  switch (form) {
+    case LocalForm::gram:  // dsyrk (or pairs of a row's nonzeros), then dsyevd with vectors (about 4 d^3)
+      c.setup_flops = (sparse ? (m > 0 ? z * z / m : 0) : m * dd * dd) + 4 * dd * dd * dd;
+      c.iteration_flops = 4 * dd * dd * kk;
+      break;
+    case LocalForm::woodbury:  // B B^T and its eigen-decomposition; two products with B per x-update
+      c.setup_flops = m * m * dd + 4 * m * m * m;
+      c.iteration_flops = 4 * m * dd * kk + 4 * m * m * kk;
+      break;
+    case LocalForm::cg:  // one product with X and one with X^T per CG step
+      c.setup_flops = 2 * z;
+      c.iteration_flops = (4 * z + 8 * dd) * kk;
+      break;
+  }
+  return c;
+}
+
 PreparedProblem prepare(const RowSums& data, bool fit_intercept, bool standardize, Communicator& comm) {
   const Eigen::Index d = data.features(), k = data.targets();
   PreparedProblem p;

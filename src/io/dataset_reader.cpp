@@ -130,6 +130,7 @@ DataReader::DataReader(const std::string& file, const std::string& x_name, const
   layout_.x_float32 = H5Tget_size(type.get()) == 4;
   Handle dcpl(H5Dget_create_plist(x_.get()), H5Pclose);
   layout_.x_chunked = H5Pget_layout(dcpl.get()) == H5D_CHUNKED;
+  layout_.x_compressed = H5Pget_nfilters(dcpl.get()) > 0;
   if (layout_.x_chunked) {
     hsize_t chunk[2] = {0, 0};
     H5Pget_chunk(dcpl.get(), 2, chunk);

@@ -22,6 +22,7 @@ struct DataLayout {
   bool x_float32 = false;    ///< stored element type of X
   bool x_chunked = false;    ///< chunked (else contiguous) layout of X
   std::int64_t x_chunk_rows = 0;
+  bool x_compressed = false; ///< X has filters (gzip, ...): each chunk is decoded on read
   bool sparse = false;       ///< X is a CSR group (data, indices, indptr)
   std::int64_t nnz = 0;      ///< stored entries of a sparse X (rows x features for dense)
 };

@@ -439,6 +439,7 @@ def info_describes_plan():
     X, y = small(100, 30)
     _, out, _ = cadmm(1, "info", write("info.h5", X, y), "--ranks", 5)
     assert "100 rows x 30 features" in out and "woodbury" in out and "gram" not in out.split("Plan")[1], out
+    assert "flop/iter" in out and "fits:" in out, out
 
 
 @test
