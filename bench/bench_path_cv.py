@@ -24,6 +24,7 @@ from mpirun import mpi_env  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_lasso import objective  # noqa: E402
+from bench_sparse import run  # noqa: E402
 
 R_SCRIPT = r"""
 suppressPackageStartupMessages({ library(glmnet); library(hdf5r) })
@@ -41,11 +42,7 @@ cat(sprintf("%.17g\n", b), sep = "")
 
 
 def run_cadmm(args, ranks, cadmm, env):
-    t0 = time.perf_counter()
-    p = subprocess.run(["mpirun", "-np", str(ranks), cadmm] + args, env=env, timeout=1800, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(p.stdout + p.stderr)
-    return time.perf_counter() - t0, p.stdout
+    return run([cadmm] + args, env, ranks)
 
 
 def main():

@@ -52,15 +52,9 @@ int run_path(const Args& args, MpiCommunicator& comm) {
   check_outputs(vm, output, "", comm);
 
   Phases t;
+  const DataModel dm = load_model(vm, settings, comm, t);
+  const Model& model = dm.model;
   Stopwatch clock;
-  LoadedData loaded = load_data(vm, comm);
-  t.read = loaded.read_seconds;
-  clock.lap();
-  const Model model = make_model(
-      prepare(std::move(*loaded.builder).take(), settings.fit_intercept, settings.standardize, comm), comm);
-  loaded.builder.reset();
-  t.setup = clock.lap() + loaded.accumulate_seconds;
-  const std::string kinds = solver_kinds(model, comm);
   const double lmax = lambda_max(model, settings);
   const std::vector<double> lambdas = lambda_sequence(vm, lmax);
 
@@ -81,7 +75,7 @@ int run_path(const Args& args, MpiCommunicator& comm) {
     throw RuntimeFailure("interrupted by a signal at lambda " + std::to_string(path.fits.size()) + " of " +
                          std::to_string(lambdas.size()) + "; no result was written");
 
-  const io::RunFacts facts = run_facts(settings, loaded.layout, comm, fit_seconds, "path");
+  const io::RunFacts facts = run_facts(settings, dm.layout, comm, fit_seconds, "path");
   io::ResultExtras extras;
   extras.path = &path;
   collectively(comm, [&] {
@@ -103,7 +97,7 @@ int run_path(const Args& args, MpiCommunicator& comm) {
                                       std::to_string(path.fits.size() - 1) + ")").c_str()
                                    : "",
                 iterations, active_set);
-    print_problem(settings, lmax, facts, model.data, kinds);
+    print_problem(settings, lmax, facts, model.data, dm.kinds);
     std::printf("  lambdas     %s .. %s (%s x lambda_max)\n", fmt(lambdas.front()).c_str(), fmt(last.lambda).c_str(),
                 fmt(lmax > 0 ? last.lambda / lmax : 0.0, "%.4g").c_str());
     std::printf("  last fit    objective %.12e, duality gap %.3e, %lld nonzero of %lld, deviance ratio %.5f\n",

@@ -131,16 +131,11 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   check_outputs(vm, output, checkpoint, comm);
 
   Phases t;
+  const DataModel dm = load_model(vm, settings, comm, t);
+  const Model& model = dm.model;
+  const io::DataLayout& layout = dm.layout;
+  const std::string& kind_text = dm.kinds;
   Stopwatch clock;
-  LoadedData loaded = load_data(vm, comm);
-  const io::DataLayout layout = loaded.layout;
-  t.read = loaded.read_seconds;
-  clock.lap();
-  const Model model = make_model(
-      prepare(std::move(*loaded.builder).take(), settings.fit_intercept, settings.standardize, comm), comm);
-  loaded.builder.reset();
-  t.setup = clock.lap() + loaded.accumulate_seconds;
-  const std::string kind_text = solver_kinds(model, comm);
   const double lambda = settings.resolve_lambda(lambda_max(model, settings));
 
   io::CheckpointKey key;

@@ -90,6 +90,21 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   return d;
 }
 
+DataModel load_model(const po::variables_map& vm, const Settings& settings, MpiCommunicator& comm, Phases& t) {
+  Stopwatch clock;
+  LoadedData loaded = load_data(vm, comm);
+  t.read = loaded.read_seconds;
+  clock.lap();
+  DataModel dm;
+  dm.layout = loaded.layout;
+  dm.model = make_model(prepare(std::move(*loaded.builder).take(), settings.fit_intercept, settings.standardize, comm),
+                        comm);
+  loaded.builder.reset();
+  t.setup = clock.lap() + loaded.accumulate_seconds;
+  dm.kinds = solver_kinds(dm.model, comm);
+  return dm;
+}
+
 void check_outputs(const po::variables_map& vm, const std::string& output, const std::string& checkpoint,
                    MpiCommunicator& comm) {
   const std::string data = vm["data"].as<std::string>();

@@ -42,6 +42,19 @@ struct LoadedData {
 /// Opens --data, checks the plan fits in memory, and streams this rank's rows into a builder; collective.
 LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const PieceMap& pieces = {});
 
+/// Distinct phases of a run, for the summary.
+struct Phases {
+  double read = 0, setup = 0, iterations = 0, communication = 0, write = 0;
+};
+/// The rows read once and the Model built on them, for solve and path.
+struct DataModel {
+  io::DataLayout layout;
+  Model model;
+  std::string kinds;  ///< solver_kinds() of the model
+};
+/// load_data() then prepare() and make_model(); fills t.read and t.setup; collective.
+DataModel load_model(const po::variables_map& vm, const Settings& settings, MpiCommunicator& comm, Phases& t);
+
 /// Refuses (UsageError, on every rank) a --output or --checkpoint that cannot be written, before any work.
 void check_outputs(const po::variables_map& vm, const std::string& output, const std::string& checkpoint,
                    MpiCommunicator& comm);
@@ -53,10 +66,6 @@ std::string solver_kinds(const Model& model, Communicator& comm);
 io::RunFacts run_facts(const Settings& settings, const io::DataLayout& layout, const Communicator& comm,
                        double solve_seconds, const std::string& command);
 
-/// Distinct phases of a run, for the summary.
-struct Phases {
-  double read = 0, setup = 0, iterations = 0, communication = 0, write = 0;
-};
 /// The summary's time line.
 void print_times(const Phases& t);
 /// The summary's problem and data lines.
