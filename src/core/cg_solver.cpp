@@ -29,7 +29,9 @@ class CgSolver final : public LocalSolver {
       double rr = r.squaredNorm();
       for (int it = 0; it < kMaxIterations && std::sqrt(rr) > stop; ++it) {
         ap = apply(p, rho);
-        const double alpha = rr / p.dot(ap);
+        const double pap = p.dot(ap);
+        if (!(pap > 0)) break;  // converged to rounding (or no search direction left)
+        const double alpha = rr / pap;
         xt += alpha * p;
         r -= alpha * ap;
         const double rr_next = r.squaredNorm();

@@ -39,7 +39,7 @@ void expect_matches_direct(const LocalSolver& s, const Block& b, const char* kin
   for (double rho : {1e-4, 0.3, 7.0, 1e3}) {
     const Matrix rhs = Matrix::Random(d, k);
     Matrix x;
-    s.solve(rhs, rho, x, 0.0);
+    s.solve(rhs, rho, x, 1e-15);  // direct solvers ignore the tolerance; CG runs to rounding
     const Matrix ref = direct_solve(b, rhs, rho);
     EXPECT_LT((x - ref).norm(), 1e-9 * (1 + ref.norm())) << kind << " rho " << rho;
   }
@@ -72,6 +72,33 @@ TEST(WoodburySolver, RankDeficientTallBlockStillSolves) {
   b.a.col(3) = b.a.col(4);  // duplicate column: singular Gram, fine once rho > 0
   expect_matches_direct(*gram_of(b), b, "gram");
   expect_matches_direct(*woodbury_of(b), b, "woodbury");
+}
+
+TEST(CgSolver, MatchesDenseSolveOfTheImplicitlyCentredScaledRows) {
+  // A = (X - 1 mu^T) S / sqrt(n) with sparse X: the solver never forms A; the reference does, densely.
+  std::srand(4);
+  const int m = 50, d = 20, k = 2;
+  const double n = 120;
+  Matrix xd = Matrix::Random(m, d);
+  xd = (xd.array().abs() < 0.7).select(0.0, xd);  // about 30% nonzeros
+  const SparseRows x = RowMatrix(xd).sparseView();
+  const Vector mu = Vector::Random(d), scale = Vector::Random(d).cwiseAbs() + Vector::Constant(d, 0.1);
+  const Matrix y = Matrix::Random(m, k);
+  Block b{(xd.rowwise() - mu.transpose()) * scale.asDiagonal(), y, n};
+  b.a /= std::sqrt(n);
+  b.b /= std::sqrt(n);
+  b.n = 1;  // A and b already carry 1/sqrt(n)
+  const auto cg = make_cg_solver(x, mu, scale, y, n);
+  EXPECT_TRUE(cg->iterative());
+  expect_matches_direct(*cg, b, "cg");
+  // Warm start and tolerance: from the exact answer nothing moves; a loose tolerance stops early but near.
+  const Matrix rhs = Matrix::Random(d, k);
+  Matrix x_ref = direct_solve(b, rhs, 0.5), x_warm = x_ref;
+  cg->solve(rhs, 0.5, x_warm, 1e-12);
+  EXPECT_LT((x_warm - x_ref).norm(), 1e-12 * x_ref.norm());
+  Matrix x_loose;
+  cg->solve(rhs, 0.5, x_loose, 1e-3);
+  EXPECT_LT((x_loose - x_ref).norm(), 1e-1 * x_ref.norm());
 }
 
 TEST(WoodburySolver, NoRowsIsTheIdentityOverRho) {
