@@ -232,14 +232,13 @@ void DataReader::read_sparse_rows(RowRange range, std::size_t block_bytes, const
         if (!std::isfinite(vals[static_cast<std::size_t>(e)]))
           throw DataError(what + " contains NaN or Inf at row " + std::to_string(range.begin + r));
       }
-    // Copy into an owned CSR (indices may be unsorted or repeated in the file: Eigen sums duplicates).
-    std::vector<Eigen::Triplet<double, std::int64_t>> entries;
-    entries.reserve(static_cast<std::size_t>(count));
-    for (std::int64_t r = r0; r < r1; ++r)
-      for (std::int64_t e = local_ptr[static_cast<std::size_t>(r - r0)]; e < local_ptr[static_cast<std::size_t>(r - r0 + 1)]; ++e)
-        entries.emplace_back(r - r0, cols[static_cast<std::size_t>(e)], vals[static_cast<std::size_t>(e)]);
+    // An owned CSR with the file's entries as they are: unsorted or repeated indices within a row are fine for
+    // every use (products and Gram pairs sum repeats).
     SparseRows x(r1 - r0, layout_.features);
-    x.setFromTriplets(entries.begin(), entries.end());
+    x.resizeNonZeros(count);
+    std::copy(local_ptr.begin(), local_ptr.end(), x.outerIndexPtr());
+    std::copy(cols.begin(), cols.end(), x.innerIndexPtr());
+    std::copy(vals.begin(), vals.end(), x.valuePtr());
     y.resize(r1 - r0, layout_.has_y ? layout_.targets : 0);
     read_y(range.begin + r0, r1 - r0, y);
     if (layout_.has_y)
