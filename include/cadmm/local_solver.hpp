@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "cadmm/csr.hpp"
 #include "cadmm/types.hpp"
 
 namespace cadmm {
@@ -44,6 +45,6 @@ std::unique_ptr<LocalSolver> make_gram_solver(Matrix h, Matrix q, double yy, std
 std::unique_ptr<LocalSolver> make_woodbury_solver(Matrix b_mat, Matrix c);
 /// CSR rows: A = (X - 1 mean^T) diag(scale) / sqrt(n) and b = y_c / sqrt(n), applied implicitly (X stays sparse),
 /// solved by conjugate gradients warm-started from the previous x.
-std::unique_ptr<LocalSolver> make_cg_solver(SparseRows x, Vector mean, Vector scale, Matrix y_centered, double n);
+std::unique_ptr<LocalSolver> make_cg_solver(CsrRows x, Vector mean, Vector scale, Matrix y_centered, double n);
 
 }  // namespace cadmm

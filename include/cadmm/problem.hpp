@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cadmm/communicator.hpp"
+#include "cadmm/csr.hpp"
 #include "cadmm/local_solver.hpp"
 #include "cadmm/types.hpp"
 
@@ -52,7 +53,7 @@ class CenteredBlock {
   Matrix gram_, xty_;  // gram
   double yy_ = 0;      // gram
   Matrix x_, y_;       // woodbury: centered rows; cg: y_ centered
-  SparseRows sparse_;  // cg: the rows, uncentered
+  CsrRows sparse_;     // cg: the rows, uncentered
   Vector mean_;        // cg: the centre applied implicitly
 };
 
@@ -63,8 +64,8 @@ class CenteredBlock {
 class RowSums {
  public:
   RowSums() = default;
-  /// Empty sums of d features and k targets in the given form.
-  RowSums(Eigen::Index d, Eigen::Index k, LocalForm form);
+  /// Empty sums of d features and k targets in the given form; single keeps held values in float32 (cg form).
+  RowSums(Eigen::Index d, Eigen::Index k, LocalForm form, bool single = false);
   /// Adds dense rows (x: rows x d, y: rows x k). In the Gram form x is shifted in place; the first rows added to
   /// any piece of a builder fix the shift (LocalDataBuilder shares it).
   void add_rows(RowMatrix& x, const RowMatrix& y);
@@ -102,10 +103,8 @@ class RowSums {
   // Woodbury form: the rows, growing; cg form: y_rows_ too.
   Matrix x_rows_, y_rows_;
   // cg form: CSR rows, growing.
-  std::vector<std::int64_t> ptr_{0}, col_;
-  std::vector<double> val_;
+  CsrRows csr_;
   void append_y(const RowMatrix& y);
-  SparseRows csr() const;
 };
 
 /// Accumulates this rank's rows block by block into one or several pieces (folds) that share one shift.
@@ -114,9 +113,9 @@ class RowSums {
 class LocalDataBuilder {
  public:
   /// local_rows is the total this rank will add; form is the plan's (plan_local_form; unset: the rule for dense
-  /// rows), the same for every piece.
+  /// rows), the same for every piece; single keeps held values in float32 (float32 files, cg form).
   LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eigen::Index k, int pieces = 1,
-                   std::optional<LocalForm> form = std::nullopt);
+                   std::optional<LocalForm> form = std::nullopt, bool single = false);
   /// Adds the next rows to piece 0. x may be modified (it is shifted in place).
   void add_rows(RowMatrix& x, const RowMatrix& y);
   /// Adds the next rows, row i to piece piece_of_row[i] (null: piece 0).
@@ -145,6 +144,7 @@ class LocalDataBuilder {
   std::int64_t added_ = 0;
   Eigen::Index d_, k_;
   LocalForm form_;
+  bool single_;
   std::vector<RowSums> pieces_;
   RowMatrix scratch_x_, scratch_y_;  // rows of one piece gathered from a mixed block
 };
@@ -170,7 +170,7 @@ struct PreparedProblem {
 /// Peak bytes one rank holds for rows x d local data (nnz nonzeros) with k targets in a form: Gram, the centered
 /// Gram and its eigenvectors, d x d each (one more Gram per piece when pieces > 1, the folds of a
 /// cross-validation); Woodbury, the centered rows, their scaled copy and the rows x rows eigenvectors; cg, the
-/// CSR rows (12 bytes a nonzero, twice while building) and y; plus the d x k iterates and Anderson history.
+/// CSR rows (at most 16 bytes a nonzero, twice while building) and y; plus the d x k iterates and Anderson history.
 double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz,
                           int pieces = 1);
 

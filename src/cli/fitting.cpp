@@ -69,8 +69,8 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
     const std::int64_t nnz = d.layout.sparse ? reader->nnz_in(d.range) : d.range.size() * d.layout.features;
     check_memory(form, d.range.size(), nnz, d.layout, pieces.count, comm);
   });
-  d.builder =
-      std::make_unique<LocalDataBuilder>(d.range.size(), d.layout.features, d.layout.targets, pieces.count, form);
+  d.builder = std::make_unique<LocalDataBuilder>(d.range.size(), d.layout.features, d.layout.targets, pieces.count,
+                                                 form, d.layout.x_float32);
   std::int64_t at = 0;
   const auto add = [&](auto& x, RowMatrix& y) {
     Stopwatch acc;

@@ -12,7 +12,7 @@ namespace {
 class CgSolver final : public LocalSolver {
  public:
   static constexpr int kMaxIterations = 1000;  // per column and x-update; the warm start keeps it far below
-  CgSolver(SparseRows x, Vector mean, Vector scale, Matrix y, double n)
+  CgSolver(CsrRows x, Vector mean, Vector scale, Matrix y, double n)
       : x_(std::move(x)), mu_(std::move(mean)), s_(std::move(scale)), b_(std::move(y)), f_(1.0 / std::sqrt(n)) {
     b_ *= f_;
     q_ = at_times(b_);
@@ -66,8 +66,9 @@ class CgSolver final : public LocalSolver {
     std::vector<std::pair<Eigen::Index, double>> row;
     for (Eigen::Index r = 0; r < x_.rows(); ++r) {
       row.clear();
-      for (SparseRows::InnerIterator it(x_, r); it; ++it)
-        if (pos[static_cast<std::size_t>(it.col())] >= 0) row.emplace_back(pos[static_cast<std::size_t>(it.col())], it.value());
+      x_.for_each_in_row(r, [&](std::int64_t c, double v) {
+        if (pos[static_cast<std::size_t>(c)] >= 0) row.emplace_back(pos[static_cast<std::size_t>(c)], v);
+      });
       for (const auto& [a, va] : row) {
         t[a] += va;
         for (const auto& [b, vb] : row) h(a, b) += va * vb;
@@ -85,18 +86,18 @@ class CgSolver final : public LocalSolver {
  private:
   Matrix a_times(const Matrix& v) const {
     const Matrix sv = s_.asDiagonal() * v;
-    Matrix out = x_ * sv;
+    Matrix out = x_.times(sv);
     out.rowwise() -= (mu_.transpose() * sv);
     return out * f_;
   }
   Matrix at_times(const Matrix& w) const {
-    Matrix out = x_.transpose() * w;
+    Matrix out = x_.transpose_times(w);
     out.noalias() -= mu_ * w.colwise().sum();
     return s_.asDiagonal() * out * f_;
   }
   Vector apply(const Vector& v, double rho) const { return at_times(a_times(v)) + rho * v; }
 
-  SparseRows x_;
+  CsrRows x_;
   Vector mu_, s_;
   Matrix b_, q_;
   double f_;
@@ -104,7 +105,7 @@ class CgSolver final : public LocalSolver {
 
 }  // namespace
 
-std::unique_ptr<LocalSolver> make_cg_solver(SparseRows x, Vector mean, Vector scale, Matrix y_centered, double n) {
+std::unique_ptr<LocalSolver> make_cg_solver(CsrRows x, Vector mean, Vector scale, Matrix y_centered, double n) {
   return std::make_unique<CgSolver>(std::move(x), std::move(mean), std::move(scale), std::move(y_centered), n);
 }
 

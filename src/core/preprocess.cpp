@@ -25,7 +25,7 @@ double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std
       return 8 * (grams * dd * dd + iterates);
     }
     case LocalForm::woodbury: return 8 * (3 * m * dd + m * m + 2 * m * kk + iterates);
-    case LocalForm::cg: return 2 * 12.0 * static_cast<double>(nnz) + 8 * (3 * m * kk + iterates);
+    case LocalForm::cg: return 2 * 16.0 * static_cast<double>(nnz) + 8 * (3 * m * kk + iterates);
   }
   return 0;
 }

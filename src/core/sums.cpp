@@ -30,7 +30,8 @@ LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::o
   return rows >= d && rows > 0 ? LocalForm::gram : LocalForm::woodbury;
 }
 
-RowSums::RowSums(Eigen::Index d, Eigen::Index k, LocalForm form) : d_(d), k_(k), form_(form) {
+RowSums::RowSums(Eigen::Index d, Eigen::Index k, LocalForm form, bool single)
+    : d_(d), k_(k), form_(form), csr_(d, single) {
   if (form_ == LocalForm::gram) {
     x_shift_ = Vector::Zero(d);
     y_shift_ = Vector::Zero(k);
@@ -55,11 +56,6 @@ void RowSums::append_y(const RowMatrix& y) {
   y_rows_.middleRows(rows_, y.rows()) = y;
 }
 
-SparseRows RowSums::csr() const {
-  return Eigen::Map<const SparseRows>(rows_, d_, static_cast<std::int64_t>(val_.size()), ptr_.data(), col_.data(),
-                                      val_.data());
-}
-
 void RowSums::add_rows(RowMatrix& x, const RowMatrix& y) {
   const Eigen::Index m = x.rows();
   if (m == 0) return;
@@ -78,11 +74,7 @@ void RowSums::add_rows(RowMatrix& x, const RowMatrix& y) {
     x_rows_.middleRows(rows_, m) = x;
   } else {
     append_y(y);
-    for (Eigen::Index i = 0; i < m; ++i) {
-      for (Eigen::Index j = 0; j < d_; ++j)
-        if (x(i, j) != 0) col_.push_back(j), val_.push_back(x(i, j));
-      ptr_.push_back(static_cast<std::int64_t>(val_.size()));
-    }
+    csr_.append(x);
   }
   rows_ += m;
 }
@@ -111,10 +103,7 @@ void RowSums::add_rows(const SparseRows& x, const RowMatrix& y) {
     yy_ += ys.squaredNorm();
   } else {
     append_y(y);
-    for (Eigen::Index i = 0; i < m; ++i) {
-      for (SparseRows::InnerIterator a(x, i); a; ++a) col_.push_back(a.col()), val_.push_back(a.value());
-      ptr_.push_back(static_cast<std::int64_t>(val_.size()));
-    }
+    csr_.append(x);
   }
   rows_ += m;
 }
@@ -137,10 +126,7 @@ RowSums& RowSums::operator+=(const RowSums& o) {
   if (form_ == LocalForm::woodbury) {
     x_rows_.middleRows(rows_, o.rows_) = o.x_rows_.topRows(o.rows_);
   } else {
-    const std::int64_t base = static_cast<std::int64_t>(val_.size());
-    col_.insert(col_.end(), o.col_.begin(), o.col_.end());
-    val_.insert(val_.end(), o.val_.begin(), o.val_.end());
-    for (std::size_t i = 1; i < o.ptr_.size(); ++i) ptr_.push_back(base + o.ptr_[i]);
+    csr_.append(o.csr_);
   }
   rows_ += o.rows_;
   return *this;
@@ -158,8 +144,9 @@ Vector RowSums::sums() const {
   if (form_ == LocalForm::woodbury) {
     s.head(d_) = x_rows_.topRows(rows_).colwise().sum().transpose();
   } else {
-    s.head(d_).setZero();
-    for (std::size_t e = 0; e < val_.size(); ++e) s[col_[e]] += val_[e];
+    Vector sums, squares;
+    csr_.column_moments(sums, squares);
+    s.head(d_) = sums;
   }
   return s;
 }
@@ -173,11 +160,8 @@ Vector RowSums::squares_about(const Vector& center) const {
     const Vector delta = center - x_shift_;
     return (gram_.diagonal().array() - 2 * delta.array() * x_sum_.array() + m * delta.array().square()).matrix();
   }
-  Vector sq = Vector::Zero(d_), sum = Vector::Zero(d_);
-  for (std::size_t e = 0; e < val_.size(); ++e) {
-    sq[col_[e]] += val_[e] * val_[e];
-    sum[col_[e]] += val_[e];
-  }
+  Vector sum, sq;
+  csr_.column_moments(sum, sq);
   return (sq.array() - 2 * center.array() * sum.array() + m * center.array().square()).matrix();
 }
 
@@ -185,7 +169,7 @@ Vector RowSums::squared_errors(const Matrix& coef, const Vector& intercept) cons
   const Eigen::Index cols = coef.cols(), models = cols / k_;
   Vector per_column(cols);
   if (form_ != LocalForm::gram) {
-    Matrix r = form_ == LocalForm::woodbury ? Matrix(-(x_rows_.topRows(rows_) * coef)) : Matrix(-(csr() * coef));
+    Matrix r = form_ == LocalForm::woodbury ? Matrix(-(x_rows_.topRows(rows_) * coef)) : Matrix(-csr_.times(coef));
     for (Eigen::Index c = 0; c < cols; ++c)
       per_column[c] = ((r.col(c) + y_rows_.topRows(rows_).col(c % k_)).array() - intercept[c]).square().sum();
   } else {
@@ -217,7 +201,7 @@ CenteredBlock RowSums::center(const Vector& x_mean, const Vector& y_mean) const 
       c.x_ = x_rows_.topRows(rows_);
       c.x_.rowwise() -= x_mean.transpose();
     } else {
-      c.sparse_ = csr();
+      c.sparse_ = csr_;
       c.mean_ = x_mean;  // applied implicitly: a centred sparse matrix would be dense
     }
     return c;
@@ -239,12 +223,13 @@ CenteredBlock RowSums::center(const Vector& x_mean, const Vector& y_mean) const 
 }
 
 LocalDataBuilder::LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eigen::Index k, int pieces,
-                                   std::optional<LocalForm> form)
-    : expected_(local_rows), d_(d), k_(k), form_(form ? *form : plan_local_form(local_rows, d, false, std::nullopt)) {
+                                   std::optional<LocalForm> form, bool single)
+    : expected_(local_rows), d_(d), k_(k), form_(form ? *form : plan_local_form(local_rows, d, false, std::nullopt)),
+      single_(single) {
   if (pieces < 1) throw RuntimeFailure("LocalDataBuilder: at least one piece");
   // A rank without rows takes part with an empty term; the rows form handles that.
   if (local_rows == 0 && form_ == LocalForm::gram) form_ = LocalForm::woodbury;
-  pieces_.assign(static_cast<std::size_t>(pieces), RowSums(d, k, form_));
+  pieces_.assign(static_cast<std::size_t>(pieces), RowSums(d, k, form_, single_));
 }
 
 void LocalDataBuilder::fix_shift(const Vector& x_shift, const RowMatrix& y) {
@@ -318,7 +303,7 @@ void LocalDataBuilder::add_rows(const SparseRows& x, const RowMatrix& y, const i
 }
 
 RowSums LocalDataBuilder::total(int except) const {
-  RowSums t(d_, k_, form_);
+  RowSums t(d_, k_, form_, single_);
   t.x_shift_ = pieces_[0].x_shift_;
   t.y_shift_ = pieces_[0].y_shift_;
   for (int p = 0; p < pieces(); ++p)
@@ -351,7 +336,7 @@ Matrix CenteredBlock::xty() const {
     case LocalForm::woodbury: return x_.transpose() * y_;
     case LocalForm::cg: {
       // (X - 1 mu^T)^T Y_c = X^T Y_c - mu (1^T Y_c): Y_c is centred globally, not on this rank's rows.
-      Matrix out = sparse_.transpose() * y_;
+      Matrix out = sparse_.transpose_times(y_);
       out.noalias() -= mean_ * y_.colwise().sum();
       return out;
     }
@@ -364,12 +349,8 @@ Vector CenteredBlock::column_squares() const {
     case LocalForm::gram: return gram_.diagonal();
     case LocalForm::woodbury: return x_.colwise().squaredNorm().transpose();
     case LocalForm::cg: {
-      Vector sq = Vector::Zero(sparse_.cols()), sum = Vector::Zero(sparse_.cols());
-      for (Eigen::Index r = 0; r < sparse_.rows(); ++r)
-        for (SparseRows::InnerIterator a(sparse_, r); a; ++a) {
-          sq[a.col()] += a.value() * a.value();
-          sum[a.col()] += a.value();
-        }
+      Vector sum, sq;
+      sparse_.column_moments(sum, sq);
       const double m = static_cast<double>(rows_);
       return (sq.array() - 2 * mean_.array() * sum.array() + m * mean_.array().square()).matrix();
     }

@@ -145,10 +145,12 @@ ConvertReport convert_libsvm(const std::string& input, const std::string& output
   Appender data(out.get(), "X/data", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 8, 0);
   Appender indices(out.get(), "X/indices", H5T_STD_I64LE, H5T_NATIVE_INT64, 8, 0);
   Appender indptr(out.get(), "X/indptr", H5T_STD_I64LE, H5T_NATIVE_INT64, 8, 0);
+  Appender first_label(out.get(), "y", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 8, 0);
   std::vector<double> vals, labels;
   std::vector<std::int64_t> cols, ptr{0};
-  std::vector<std::vector<double>> label_sets;  // multi-label rows (small: labels only)
-  bool multi = false;
+  // Multi-label lines: only their further labels are kept (the first goes to /y as it is read), so memory stays
+  // bounded by what multi-label lines hold beyond one label each.
+  std::vector<std::pair<std::int64_t, double>> extra_labels;
   std::int64_t min_index = INT64_MAX, max_index = -1, nnz = 0;
   ConvertReport rep;
   std::string_view line;
@@ -176,7 +178,7 @@ ConvertReport convert_libsvm(const std::string& input, const std::string& output
       row_labels.push_back(v);
       s = comma + 1;
     }
-    if (row_labels.size() > 1) multi = true;
+    for (std::size_t l = 1; l < row_labels.size(); ++l) extra_labels.emplace_back(rep.rows, row_labels[l]);
     std::int64_t prev = -1, column = 1;
     while (token(t)) {
       ++column;
@@ -197,9 +199,10 @@ ConvertReport convert_libsvm(const std::string& input, const std::string& output
     }
     ptr.push_back(nnz);
     labels.push_back(row_labels.front());
-    label_sets.push_back(std::move(row_labels));
     ++rep.rows;
     if (vals.size() >= kFlush || ptr.size() >= kFlush) {
+      first_label.append(labels.data(), static_cast<std::int64_t>(labels.size()));
+      labels.clear();
       data.append(vals.data(), static_cast<std::int64_t>(vals.size()));
       indices.append(cols.data(), static_cast<std::int64_t>(cols.size()));
       indptr.append(ptr.data(), static_cast<std::int64_t>(ptr.size()) - 1);
@@ -208,6 +211,7 @@ ConvertReport convert_libsvm(const std::string& input, const std::string& output
     }
   }
   if (rep.rows == 0) throw DataError("'" + input + "' holds no data lines");
+  first_label.append(labels.data(), static_cast<std::int64_t>(labels.size()));
   data.append(vals.data(), static_cast<std::int64_t>(vals.size()));
   indices.append(cols.data(), static_cast<std::int64_t>(cols.size()));
   indptr.append(ptr.data(), static_cast<std::int64_t>(ptr.size()));
@@ -229,22 +233,49 @@ ConvertReport convert_libsvm(const std::string& input, const std::string& output
         throw RuntimeFailure("rewriting indices failed");
     }
   }
-  if (multi) {
-    std::map<double, std::int64_t> column_of;
-    for (const auto& set : label_sets)
-      for (double v : set) column_of.emplace(v, 0);
+  if (!extra_labels.empty()) {
+    // A 2-D y of 0/1 indicators over the distinct labels, built chunk by chunk from /y's first labels and the
+    // further labels kept; it then replaces /y. Two passes over /y: the distinct labels, then the indicators.
+    std::vector<double> firsts, block;
+    const auto read_firsts = [&](std::int64_t r0, std::int64_t m) {
+      firsts.resize(static_cast<std::size_t>(m));
+      Handle fspace(H5Dget_space(first_label.get()), H5Sclose);
+      const hsize_t start = static_cast<hsize_t>(r0), count = static_cast<hsize_t>(m);
+      H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
+      Handle mspace(H5Screate_simple(1, &count, nullptr), H5Sclose);
+      if (H5Dread(first_label.get(), H5T_NATIVE_DOUBLE, mspace.get(), fspace.get(), H5P_DEFAULT, firsts.data()) < 0)
+        throw RuntimeFailure("re-reading labels failed");
+    };
+    std::map<double, std::int64_t> distinct;
+    for (std::int64_t r0 = 0; r0 < rep.rows; r0 += static_cast<std::int64_t>(kFlush)) {
+      read_firsts(r0, std::min<std::int64_t>(kFlush, rep.rows - r0));
+      for (double v : firsts) distinct.emplace(v, 0);
+    }
+    for (const auto& [row, v] : extra_labels) distinct.emplace(v, 0);
     std::int64_t c = 0;
-    for (auto& [v, col] : column_of) col = c++;
+    for (auto& [v, col] : distinct) col = c++;
     rep.targets = c;
-    std::vector<double> y(static_cast<std::size_t>(rep.rows * rep.targets), 0.0);
-    for (std::size_t r = 0; r < label_sets.size(); ++r)
-      for (double v : label_sets[r]) y[r * static_cast<std::size_t>(rep.targets) + static_cast<std::size_t>(column_of[v])] = 1;
-    out.write_dataset("y", {rep.rows, rep.targets}, y.data());
+    Appender indicator(out.get(), "y_indicator", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 8, rep.targets);
+    std::size_t next_extra = 0;
+    const std::int64_t step = std::max<std::int64_t>(1, static_cast<std::int64_t>(kFlush) / rep.targets);
+    for (std::int64_t r0 = 0; r0 < rep.rows; r0 += step) {
+      const std::int64_t m = std::min(step, rep.rows - r0);
+      read_firsts(r0, m);
+      block.assign(static_cast<std::size_t>(m * rep.targets), 0.0);
+      for (std::int64_t r = 0; r < m; ++r)
+        block[static_cast<std::size_t>(r * rep.targets + distinct[firsts[static_cast<std::size_t>(r)]])] = 1;
+      for (; next_extra < extra_labels.size() && extra_labels[next_extra].first < r0 + m; ++next_extra) {
+        const auto& [row, v] = extra_labels[next_extra];
+        block[static_cast<std::size_t>((row - r0) * rep.targets + distinct[v])] = 1;
+      }
+      indicator.append(block.data(), m);
+    }
+    if (H5Ldelete(out.get(), "y", H5P_DEFAULT) < 0 ||
+        H5Lmove(out.get(), "y_indicator", out.get(), "y", H5P_DEFAULT, H5P_DEFAULT) < 0)
+      throw RuntimeFailure("replacing /y by the label indicators failed");
     std::vector<double> names;
-    for (auto& [v, col] : column_of) names.push_back(v);
+    for (auto& [v, col] : distinct) names.push_back(v);
     out.write_dataset("y_labels", {rep.targets}, names.data());
-  } else {
-    out.write_dataset("y", {rep.rows}, labels.data());
   }
   rep.nonzeros = nnz;
   rep.bytes = in.bytes();

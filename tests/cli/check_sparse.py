@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Sparse X (SPEC section 3's CSR group) end to end at one rank count.
 
-Case PENALTY[_nointercept][_std][_cg]: random sparse data; `cadmm solve` on the CSR file equals scikit-learn on the
+Case PENALTY[_nointercept][_std][_f32][_cg]: random sparse data (float32 values with _f32); `cadmm solve` on the CSR file equals scikit-learn on the
 same matrix (objective within 1e-6 relative, coefficients within 1e-4 of max |coef|) and equals cadmm on the dense
 copy of the file; _cg forces the conjugate-gradient local solver (inexact ADMM), otherwise the plan's Gram form.
 Case "balance": the plan (`cadmm info --ranks 3`) gives each rank a near-equal share of the nonzeros on rows of
@@ -50,8 +50,11 @@ def data(k, seed, n=500, d=40):
 def solve_case(cadmm, case, ranks, work):
     parts = case.split("_")
     penalty, fit_intercept, standardize, cg = parts[0], "nointercept" not in parts, "std" in parts, "cg" in parts
+    single = "f32" in parts  # X stored as float32: held as float32 by the cg form
     a = {"l1": 1.0, "l2": 0.0, "elasticnet": 0.5, "l21": 1.0}[penalty]
     X, Y = data(3 if penalty == "l21" else 1, seed=len(case))
+    if single:
+        X = X.astype(np.float32)
     sparse_file, dense_file = os.path.join(work, f"{case}_csr.h5"), os.path.join(work, f"{case}_dense.h5")
     write_csr(sparse_file, X, Y)
     with h5py.File(dense_file, "w") as f:
@@ -65,7 +68,7 @@ def solve_case(cadmm, case, ranks, work):
     with h5py.File(out_s) as r, h5py.File(out_d) as q:
         coef, b, lam, status = r["coef"][()], r["intercept"][()], r.attrs["lambda"], r.attrs["status"]
         dense_coef = q["coef"][()]
-    Xd = X.toarray()
+    Xd = X.toarray().astype(np.float64)
     ref_c, ref_b = reference(penalty, Xd, Y, lam, a, fit_intercept, standardize)
     inv = standardized(Xd, fit_intercept)[1] if standardize else np.ones(Xd.shape[1])
     obj = objective(Xd, Y, coef, b, lam, a, penalty == "l21", inv)

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "cadmm/error.hpp"
 #include "cadmm/local_solver.hpp"
 
 using namespace cadmm;
@@ -88,7 +89,9 @@ TEST(CgSolver, MatchesDenseSolveOfTheImplicitlyCentredScaledRows) {
   b.a /= std::sqrt(n);
   b.b /= std::sqrt(n);
   b.n = 1;  // A and b already carry 1/sqrt(n)
-  const auto cg = make_cg_solver(x, mu, scale, y, n);
+  CsrRows rows(d, false);
+  rows.append(x);
+  const auto cg = make_cg_solver(rows, mu, scale, y, n);
   EXPECT_TRUE(cg->iterative());
   expect_matches_direct(*cg, b, "cg");
   // Warm start and tolerance: from the exact answer nothing moves; a loose tolerance stops early but near.
@@ -109,4 +112,26 @@ TEST(WoodburySolver, NoRowsIsTheIdentityOverRho) {
   EXPECT_LT((x - rhs / 4.0).norm(), 1e-15);
   EXPECT_EQ(s->rows(), 0);
   EXPECT_EQ(s->fit_at(rhs).rss, 0.0);
+}
+
+TEST(CsrRows, Float32HeldValuesGiveTheDoubleProducts) {
+  // Values that float32 holds exactly (as a float32 file's do): the single-precision store loses nothing.
+  std::srand(8);
+  Matrix xd = (Matrix::Random(30, 12) * 64).array().round() / 64;
+  xd = (xd.array().abs() < 0.5).select(0.0, xd);
+  const SparseRows x = RowMatrix(xd).sparseView();
+  CsrRows single(12, true), twice(12, false);
+  single.append(x);
+  twice.append(RowMatrix(xd));
+  const Matrix v = Matrix::Random(12, 3), w = Matrix::Random(30, 2);
+  EXPECT_EQ(single.nnz(), twice.nnz());
+  EXPECT_LT((single.times(v) - xd * v).cwiseAbs().maxCoeff(), 1e-13);
+  EXPECT_LT((single.transpose_times(w) - xd.transpose() * w).cwiseAbs().maxCoeff(), 1e-13);
+  EXPECT_EQ((single.times(v) - twice.times(v)).cwiseAbs().maxCoeff(), 0.0);
+  CsrRows more(12, true);
+  more.append(x);
+  single.append(more);  // rows of the same precision add
+  EXPECT_EQ(single.rows(), 60);
+  EXPECT_LT((single.times(v).bottomRows(30) - xd * v).cwiseAbs().maxCoeff(), 1e-13);
+  EXPECT_THROW(single.append(twice), RuntimeFailure);
 }

@@ -1,0 +1,54 @@
+#pragma once
+/// \file CSR rows held in the precision they were stored in (float32 data stays float32), built by appending rows.
+#include <cstdint>
+#include <vector>
+
+#include "cadmm/types.hpp"
+
+namespace cadmm {
+
+/// Rows of a sparse X as this rank holds them for the conjugate-gradient form: 64-bit structure, values float32
+/// when the file stored float32 (exact: the values were float32 to begin with), else float64; products in double.
+class CsrRows {
+ public:
+  CsrRows() = default;
+  /// No rows yet, `cols` columns, values stored as float32 when single.
+  CsrRows(Eigen::Index cols, bool single) : cols_(cols), single_(single) {}
+  /// Appends the rows of a sparse block (repeated indices are kept; every product sums them).
+  void append(const SparseRows& x);
+  /// Appends dense rows, dropping zeros.
+  void append(const RowMatrix& x);
+  /// Appends another set's rows (same columns and precision).
+  void append(const CsrRows& other);
+  /// Number of rows.
+  Eigen::Index rows() const { return static_cast<Eigen::Index>(ptr_.size()) - 1; }
+  /// Number of columns d.
+  Eigen::Index cols() const { return cols_; }
+  /// Stored entries.
+  std::int64_t nnz() const { return ptr_.back(); }
+  /// X v, rows x k.
+  Matrix times(const Matrix& v) const;
+  /// X^T w, d x k.
+  Matrix transpose_times(const Matrix& w) const;
+  /// Column sums and column sums of squares (d each).
+  void column_moments(Vector& sums, Vector& squares) const;
+  /// Calls f(column, value) for every entry of row r.
+  template <class F>
+  void for_each_in_row(Eigen::Index r, F&& f) const {
+    for (std::int64_t e = ptr_[static_cast<std::size_t>(r)]; e < ptr_[static_cast<std::size_t>(r) + 1]; ++e)
+      f(col_[static_cast<std::size_t>(e)], value(e));
+  }
+
+ private:
+  double value(std::int64_t e) const {
+    return single_ ? val32_[static_cast<std::size_t>(e)] : val_[static_cast<std::size_t>(e)];
+  }
+  void push(std::int64_t col, double v);
+  Eigen::Index cols_ = 0;
+  bool single_ = false;
+  std::vector<std::int64_t> ptr_{0}, col_;
+  std::vector<double> val_;
+  std::vector<float> val32_;
+};
+
+}  // namespace cadmm

@@ -1,0 +1,68 @@
+#include "cadmm/csr.hpp"
+
+#include "cadmm/error.hpp"
+
+namespace cadmm {
+
+void CsrRows::push(std::int64_t col, double v) {
+  col_.push_back(col);
+  if (single_) val32_.push_back(static_cast<float>(v));
+  else val_.push_back(v);
+}
+
+void CsrRows::append(const SparseRows& x) {
+  for (Eigen::Index r = 0; r < x.rows(); ++r) {
+    for (SparseRows::InnerIterator a(x, r); a; ++a) push(a.col(), a.value());
+    ptr_.push_back(static_cast<std::int64_t>(col_.size()));
+  }
+}
+
+void CsrRows::append(const RowMatrix& x) {
+  for (Eigen::Index r = 0; r < x.rows(); ++r) {
+    for (Eigen::Index j = 0; j < x.cols(); ++j)
+      if (x(r, j) != 0) push(j, x(r, j));
+    ptr_.push_back(static_cast<std::int64_t>(col_.size()));
+  }
+}
+
+void CsrRows::append(const CsrRows& o) {
+  if (o.cols_ != cols_ || o.single_ != single_) throw RuntimeFailure("CsrRows: only rows of the same shape and precision add");
+  const std::int64_t base = nnz();
+  col_.insert(col_.end(), o.col_.begin(), o.col_.end());
+  val_.insert(val_.end(), o.val_.begin(), o.val_.end());
+  val32_.insert(val32_.end(), o.val32_.begin(), o.val32_.end());
+  for (std::size_t i = 1; i < o.ptr_.size(); ++i) ptr_.push_back(base + o.ptr_[i]);
+}
+
+Matrix CsrRows::times(const Matrix& v) const {
+  Matrix out = Matrix::Zero(rows(), v.cols());
+  for (Eigen::Index t = 0; t < v.cols(); ++t)
+    for (Eigen::Index r = 0; r < rows(); ++r) {
+      double s = 0;
+      for_each_in_row(r, [&](std::int64_t c, double x) { s += x * v(c, t); });
+      out(r, t) = s;
+    }
+  return out;
+}
+
+Matrix CsrRows::transpose_times(const Matrix& w) const {
+  Matrix out = Matrix::Zero(cols_, w.cols());
+  for (Eigen::Index t = 0; t < w.cols(); ++t)
+    for (Eigen::Index r = 0; r < rows(); ++r) {
+      const double wr = w(r, t);
+      if (wr != 0) for_each_in_row(r, [&](std::int64_t c, double x) { out(c, t) += x * wr; });
+    }
+  return out;
+}
+
+void CsrRows::column_moments(Vector& sums, Vector& squares) const {
+  sums = Vector::Zero(cols_);
+  squares = Vector::Zero(cols_);
+  for (Eigen::Index r = 0; r < rows(); ++r)
+    for_each_in_row(r, [&](std::int64_t c, double x) {
+      sums[c] += x;
+      squares[c] += x * x;
+    });
+}
+
+}  // namespace cadmm
