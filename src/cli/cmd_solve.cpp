@@ -50,23 +50,42 @@ void save(const std::string& path, const io::CheckpointKey& key, const AdmmState
   });
 }
 
-// The state to resume from, or nullopt when there is no checkpoint yet; collective. A checkpoint of another
-// problem is refused; one written by another rank count keeps z and rho and restarts the duals at zero.
+// The state to resume from, or nullopt when there is no checkpoint yet; collective. A damaged checkpoint or one
+// of another problem is refused (exit 3) unless the previous one, kept beside it, is good: then the run falls back
+// to it and says so. One written by another rank count keeps z and rho and restarts the duals at zero.
 std::optional<AdmmState> resume(const std::string& path, const io::CheckpointKey& key, MpiCommunicator& comm,
                                 std::vector<IterationRecord>& history, bool verbose) {
+  const std::string prev = io::previous_checkpoint(path);
   double exists = 0;
-  if (comm.rank() == 0) exists = std::filesystem::exists(path) ? 1 : 0;
+  if (comm.rank() == 0) exists = std::filesystem::exists(path) || std::filesystem::exists(prev) ? 1 : 0;
   comm.broadcast(&exists, sizeof exists, 0);
   if (exists == 0) {
     if (verbose) std::printf("no checkpoint at %s yet: starting from zero\n", path.c_str());
     return std::nullopt;
   }
   io::Checkpoint c;
+  std::string used = path;
   collectively(comm, [&] {
     if (comm.rank() != 0) return;
-    c = io::read_checkpoint(path);
-    const std::string mismatch = io::key_mismatch(c.key, key);
-    if (!mismatch.empty()) throw UsageError("--resume: checkpoint '" + path + "' belongs to another problem: " + mismatch);
+    const auto load = [&](const std::string& file) {
+      io::Checkpoint got = io::read_checkpoint(file);
+      const std::string mismatch = io::key_mismatch(got.key, key);
+      if (!mismatch.empty()) throw DataError("checkpoint '" + file + "' belongs to another problem: " + mismatch);
+      return got;
+    };
+    try {
+      if (!std::filesystem::exists(path)) throw DataError("checkpoint '" + path + "' is missing");
+      c = load(path);
+    } catch (const DataError& e) {
+      if (!std::filesystem::exists(prev)) throw DataError(std::string("--resume: ") + e.what());
+      try {
+        c = load(prev);
+      } catch (const DataError& e2) {
+        throw DataError(std::string("--resume: ") + e.what() + "; the previous one is not usable either: " + e2.what());
+      }
+      used = prev;
+      warn(std::string(e.what()) + ": resuming from the previous checkpoint '" + prev + "' instead");
+    }
   });
   const Eigen::Index d = key.n_features, k = key.n_targets;
   double head[3] = {static_cast<double>(c.n_ranks), c.rho, static_cast<double>(c.iteration)};
@@ -80,11 +99,11 @@ std::optional<AdmmState> resume(const std::string& path, const io::CheckpointKey
   if (static_cast<int>(head[0]) == comm.size()) {
     comm.scatter(c.u.data(), static_cast<std::size_t>(d * k), st.u.data());
   } else if (comm.rank() == 0) {
-    warn("checkpoint '" + path + "' was written by " + std::to_string(static_cast<int>(head[0])) + " ranks, this run has " +
+    warn("checkpoint '" + used + "' was written by " + std::to_string(static_cast<int>(head[0])) + " ranks, this run has " +
          std::to_string(comm.size()) + ": resuming from its z with the dual variables at zero");
   }
   history = std::move(c.history);
-  if (verbose) std::printf("resuming from %s at iteration %d\n", path.c_str(), st.iteration);
+  if (verbose) std::printf("resuming from %s at iteration %d\n", used.c_str(), st.iteration);
   return st;
 }
 

@@ -1,6 +1,7 @@
 #include "io/checkpoint.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <sstream>
 
@@ -24,7 +25,48 @@ T read_attribute(hid_t file, const char* name, hid_t mem_type, const std::string
   return value;
 }
 
+// FNV-1a over every field in a fixed order (field by field: struct padding bytes are not content).
+class Checksum {
+ public:
+  void add(const void* data, std::size_t bytes) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < bytes; ++i) h_ = (h_ ^ p[i]) * 0x100000001b3ULL;
+  }
+  void add(double v) { add(&v, sizeof v); }
+  void add(std::int64_t v) { add(&v, sizeof v); }
+  void add(const std::string& s) {
+    add(static_cast<std::int64_t>(s.size()));
+    add(s.data(), s.size());
+  }
+  std::string hex() const {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h_));
+    return buf;
+  }
+
+ private:
+  std::uint64_t h_ = 0xcbf29ce484222325ULL;
+};
+
+std::string checksum(const Checkpoint& c) {
+  Checksum h;
+  const CheckpointKey& k = c.key;
+  for (const std::string* s : {&k.data, &k.x_dataset, &k.y_dataset, &k.penalty}) h.add(*s);
+  h.add(k.lambda), h.add(k.l1_ratio);
+  for (std::int64_t v : {k.n_rows, k.n_features, k.n_targets, k.fit_intercept, k.standardize}) h.add(v);
+  h.add(static_cast<std::int64_t>(c.n_ranks)), h.add(static_cast<std::int64_t>(c.iteration)), h.add(c.rho);
+  h.add(c.z.data(), sizeof(double) * static_cast<std::size_t>(c.z.size()));
+  h.add(c.u.data(), sizeof(double) * c.u.size());
+  for (const IterationRecord& r : c.history) {
+    h.add(static_cast<std::int64_t>(r.iteration));
+    for (double v : {r.r_norm, r.s_norm, r.eps_pri, r.eps_dual, r.rho, r.objective, r.gap, r.seconds}) h.add(v);
+  }
+  return h.hex();
+}
+
 }  // namespace
+
+std::string previous_checkpoint(const std::string& path) { return path + ".prev"; }
 
 void write_checkpoint(const std::string& path, const Checkpoint& c) {
   AtomicH5File f(path);
@@ -50,7 +92,8 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
   f.attribute("n_targets", key.n_targets);
   f.attribute("fit_intercept", key.fit_intercept);
   f.attribute("standardize", key.standardize);
-  f.commit();
+  f.attribute("checksum", checksum(c));
+  f.commit(previous_checkpoint(path));
 }
 
 Checkpoint read_checkpoint(const std::string& path) {
@@ -87,6 +130,10 @@ Checkpoint read_checkpoint(const std::string& path) {
     throw DataError("checkpoint '" + path + "' is inconsistent (sizes or rho)");
   c.z = Eigen::Map<const Matrix>(z.data(), key.n_features, key.n_targets);
   c.history = read_history(f.get(), path);
+  const std::string stored = read_string_attribute(root.get(), "checksum");
+  if (stored.empty()) throw DataError("checkpoint '" + path + "' has no checksum (written by an older cadmm?)");
+  if (stored != checksum(c))
+    throw DataError("checkpoint '" + path + "' is damaged: its content does not match its checksum");
   return c;
 }
 

@@ -27,10 +27,15 @@ struct Checkpoint {
   std::vector<IterationRecord> history;
 };
 
-/// Writes atomically (temporary + rename); u holds every rank's block in rank order. Serial.
+/// Writes atomically (temporary + rename); u holds every rank's block in rank order. The checkpoint it replaces
+/// is kept as previous_checkpoint(path) (hard-linked before the rename, so a complete checkpoint exists at every
+/// moment), and a checksum over every field is stored with it. Serial.
 void write_checkpoint(const std::string& path, const Checkpoint& c);
-/// Reads a checkpoint; DataError naming path when it is not a readable cadmm checkpoint. Serial.
+/// Reads and verifies a checkpoint; DataError naming path and what failed (not a cadmm checkpoint, truncated or
+/// unreadable, checksum mismatch). Serial.
 Checkpoint read_checkpoint(const std::string& path);
+/// Where the checkpoint before the last one is kept: path + ".prev".
+std::string previous_checkpoint(const std::string& path);
 /// Empty when the keys agree, else a message naming the first field that differs.
 std::string key_mismatch(const CheckpointKey& stored, const CheckpointKey& now);
 

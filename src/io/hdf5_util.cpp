@@ -138,9 +138,15 @@ AtomicH5File::~AtomicH5File() {
   }
 }
 
-void AtomicH5File::commit() {
+void AtomicH5File::commit(const std::string& keep_previous) {
   if (!file_.close()) throw RuntimeFailure("writing output file '" + path_ + "' failed while closing it");
   std::error_code ec;
+  if (!keep_previous.empty() && std::filesystem::exists(path_, ec)) {
+    std::filesystem::remove(keep_previous, ec);
+    std::filesystem::create_hard_link(path_, keep_previous, ec);
+    if (ec) std::filesystem::copy_file(path_, keep_previous, std::filesystem::copy_options::overwrite_existing, ec);
+    if (ec) throw RuntimeFailure("cannot keep '" + path_ + "' as '" + keep_previous + "': " + ec.message());
+  }
   std::filesystem::rename(tmp_, path_, ec);
   if (ec) throw RuntimeFailure("cannot move '" + tmp_ + "' to output file '" + path_ + "': " + ec.message());
   committed_ = true;

@@ -83,8 +83,9 @@ class AtomicH5File {
   explicit AtomicH5File(const std::string& path);
   ~AtomicH5File();  // removes the temporary if commit() was not reached
   hid_t get() const { return file_.get(); }
-  /// Closes and renames into place.
-  void commit();
+  /// Closes and renames into place; with keep_previous, an existing file at the path is first hard-linked (or
+  /// copied) there, so a complete file exists at every moment.
+  void commit(const std::string& keep_previous = "");
 
   /// A float64 dataset of the given shape (row-major data); an empty shape makes a scalar.
   void write_dataset(const std::string& name, const std::vector<std::int64_t>& shape, const double* data);

@@ -252,12 +252,62 @@ def checkpoint_and_resume_give_the_uninterrupted_answer():
             assert len(r["history"]) == r.attrs["iterations"] and r["history"]["iteration"][0] == 1
             ref = f["coef"][()]
             assert np.abs(r["coef"][()] - ref).max() < 1e-6 * np.abs(ref).max()
-    # A checkpoint of another problem is refused, naming what differs; --resume needs --checkpoint.
-    expect_error(2, 2, "lambda", "solve", "--data", data, "--penalty", "elasticnet", "--lambda-ratio", "0.03",
+    # A checkpoint of another problem is refused (exit 3), naming what differs; --resume needs --checkpoint.
+    expect_error(2, 3, "lambda", "solve", "--data", data, "--penalty", "elasticnet", "--lambda-ratio", "0.03",
                  "--checkpoint", ck, "--resume", "--output", path("x.h5"))
     expect_error(1, 2, "--resume", "solve", "--data", data, "--resume", "--output", path("x.h5"))
     # --resume without a checkpoint yet starts from zero (the same batch line serves every submission).
     cadmm(2, *common, "--checkpoint", path("ck_new.h5"), "--resume", "--output", path("ck_c.h5"))
+
+
+@test
+def damaged_checkpoints_are_refused_or_replaced_by_the_previous_one():
+    X, y = small(90, 400, seed=3)
+    data = write("dmg_data.h5", X, y)
+    common = ["solve", "--data", data, "--penalty", "elasticnet", "--lambda-ratio", "0.02", "--quiet"]
+    ck = path("dmg.h5")
+    for f in (ck, ck + ".prev"):
+        if os.path.exists(f):
+            os.remove(f)
+    cadmm(2, *common, "--max-iter", 25, "--checkpoint", ck, "--checkpoint-every", 10, "--output", path("dmg_a.h5"))
+    with h5py.File(ck) as f, h5py.File(ck + ".prev") as g:  # the last (20) and the one before (10)
+        assert f.attrs["iteration"] == 20 and g.attrs["iteration"] == 10
+        offset = f["z"].id.get_offset()
+    good, good_prev = open(ck, "rb").read(), open(ck + ".prev", "rb").read()
+
+    def damage(kind):
+        data_ = bytearray(good)
+        if kind == "flip":
+            data_[offset + 3] ^= 0x10  # one bit inside the stored iterate z
+        else:
+            data_ = data_[: len(data_) // 2]
+        with open(ck, "wb") as fh:
+            fh.write(data_)
+
+    for kind, needle in [("flip", "checksum"), ("truncate", "checkpoint")]:
+        # Alone: refused with exit 3 naming the file, nothing written.
+        damage(kind)
+        os.rename(ck + ".prev", ck + ".keep")
+        expect_error(2, 3, needle, *common, "--checkpoint", ck, "--resume", "--output", path("dmg_out.h5"))
+        assert not os.path.exists(path("dmg_out.h5"))
+        # With the previous checkpoint beside it: falls back to it, says so, and finishes.
+        os.rename(ck + ".keep", ck + ".prev")
+        _, out, err = cadmm(2, *common, "--checkpoint", ck, "--resume", "--output", path("dmg_out.h5"))
+        assert "previous checkpoint" in err and ck + ".prev" in err, err
+        with h5py.File(path("dmg_out.h5")) as r:
+            assert r.attrs["status"] == "converged"
+        os.remove(path("dmg_out.h5"))
+        with open(ck + ".prev", "wb") as fh:  # restore for the next kind (the run above replaced both)
+            fh.write(good_prev)
+        with open(ck, "wb") as fh:
+            fh.write(good)
+    # Both damaged: refused, naming both.
+    damage("flip")
+    with open(ck + ".prev", "wb") as fh:
+        fh.write(good_prev[: len(good_prev) // 3])
+    err = expect_error(2, 3, "previous one is not usable", *common, "--checkpoint", ck, "--resume", "--output",
+                       path("dmg_out.h5"))
+    assert "checksum" in err
 
 
 @test
