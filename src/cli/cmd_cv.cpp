@@ -183,7 +183,8 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
     std::fflush(stdout);
   }
   if (final_fit.admm.status == Status::diverged)
-    throw RuntimeFailure("the refit diverged (non-finite values); the result was written to '" + output + "'");
+    throw RuntimeFailure("the refit diverged (non-finite values) at iteration " +
+                         std::to_string(final_fit.admm.state.iteration) + "; the result was written to '" + output + "'");
   return 0;
 }
 

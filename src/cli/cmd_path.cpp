@@ -112,7 +112,8 @@ int run_path(const Args& args, MpiCommunicator& comm) {
     warn(std::to_string(not_converged) + " lambda(s) stopped at --max-iter " + std::to_string(settings.max_iter) +
          " before reaching the tolerances (see /path/converged)");
   if (last.admm.status == Status::diverged)
-    throw RuntimeFailure("the iteration diverged (non-finite values) at lambda " + fmt(last.lambda) +
+    throw RuntimeFailure("the iteration diverged (non-finite values) at iteration " +
+                         std::to_string(last.admm.state.iteration) + " of lambda " + fmt(last.lambda) +
                          "; the fits so far were written to '" + output + "'");
   return 0;
 }

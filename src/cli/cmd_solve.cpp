@@ -210,7 +210,8 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
     warn("stopped at --max-iter " + std::to_string(settings.max_iter) +
          " before reaching the tolerances; the result is written with status \"max_iter\"");
   if (result.admm.status == Status::diverged)
-    throw RuntimeFailure("the iteration diverged (non-finite values); the result was written with status "
+    throw RuntimeFailure("the iteration diverged (non-finite values) at iteration " +
+                         std::to_string(result.admm.state.iteration) + "; the result was written with status "
                          "\"diverged\" to '" + output + "'");
   return 0;
 }
