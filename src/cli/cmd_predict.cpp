@@ -69,6 +69,7 @@ int run_predict(const Args& args, MpiCommunicator& comm) {
       throw DataError("model '" + model_file + "' has " + std::to_string(d) + " features but " + l.x_name + " in '" +
                       data_file + "' has " + std::to_string(l.features) + " columns (shape " + std::to_string(l.rows) +
                       " x " + std::to_string(l.features) + ")");
+    reader->verify_stored();
     if (l.has_y && l.targets != k)
       throw DataError("model '" + model_file + "' has " + std::to_string(k) + " target(s) but " + l.y_name + " in '" +
                       data_file + "' has " + std::to_string(l.targets));
@@ -86,6 +87,7 @@ int run_predict(const Args& args, MpiCommunicator& comm) {
   RowMatrix p;
   std::int64_t next = range.begin;
   const auto predict = [&](const auto& x, RowMatrix& y) {
+    if (interrupt_requested()) throw RuntimeFailure("interrupted by a signal; no prediction file was written");
     p.noalias() = x * model.coef;
     p.rowwise() += model.intercept.transpose();
     if (layout.has_y) {

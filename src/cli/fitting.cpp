@@ -61,24 +61,38 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   LoadedData d;
   d.layout = reader->layout();
   collectively(comm, [&] { d.range = reader->partition(comm.rank(), comm.size()); });
-  const Pieces pieces = piece_map ? piece_map(*reader, d.range) : Pieces{};
   const std::optional<LocalForm> requested = parse_local_solver(vm["local-solver"].as<std::string>());
   const LocalForm form = plan_local_form(d.range.size(), d.layout.features, d.layout.sparse, requested);
-  // An out-of-memory kill would take the job down without a word: refuse a plan that cannot fit.
+  std::int64_t nnz = 0;
+  // An out-of-memory kill would take the job down without a word: refuse a plan that cannot fit, and a shape the
+  // file cannot back, before anything (fold numbers included) is allocated; with folds, check again once their
+  // number is known.
   collectively(comm, [&] {
-    const std::int64_t nnz = d.layout.sparse ? reader->nnz_in(d.range) : d.range.size() * d.layout.features;
-    check_memory(form, d.range.size(), nnz, d.layout, pieces.count, comm);
+    nnz = d.layout.sparse ? reader->nnz_in(d.range) : d.range.size() * d.layout.features;
+    check_memory(form, d.range.size(), nnz, d.layout, 1, comm);
+    reader->verify_stored();
   });
+  const Pieces pieces = piece_map ? piece_map(*reader, d.range) : Pieces{};
+  if (pieces.count > 1) collectively(comm, [&] { check_memory(form, d.range.size(), nnz, d.layout, pieces.count, comm); });
   d.builder = std::make_unique<LocalDataBuilder>(d.range.size(), d.layout.features, d.layout.targets, pieces.count,
                                                  form, d.layout.x_float32);
   std::int64_t at = 0;
   const auto add = [&](auto& x, RowMatrix& y) {
+    // A long read must stop on SIGTERM too (Slurm's time limit), not only the solve loop.
+    if (interrupt_requested()) throw RuntimeFailure("interrupted by a signal while reading the data; nothing was written");
     Stopwatch acc;
     d.builder->add_rows(x, y, pieces.of_row.empty() ? nullptr : pieces.of_row.data() + at);
     at += x.rows();
     d.accumulate_seconds += acc.lap();
   };
   const std::size_t bytes = static_cast<std::size_t>(buffer_mb * (1 << 20));
+  if (comm.rank() == 0 && !vm.count("quiet")) {
+    std::printf("reading %lld rows x %lld features (%s) from %s on %d rank(s): %s\n",
+                static_cast<long long>(d.layout.rows), static_cast<long long>(d.layout.features),
+                d.layout.sparse ? (std::to_string(d.layout.nnz) + " nonzeros").c_str() : "dense",
+                d.layout.file.c_str(), comm.size(), to_string(form).c_str());
+    std::fflush(stdout);
+  }
   collectively(comm, [&] {
     if (d.layout.sparse)
       reader->read_sparse_rows(d.range, bytes, [&](const SparseRows& x, RowMatrix& y) { add(x, y); });

@@ -12,6 +12,20 @@ namespace {
 
 std::string where(const std::string& file, const std::string& name) { return "dataset '" + name + "' in '" + file + "'"; }
 
+// Refuses a dataset whose shape claims far more than the file stores for it (an unwritten or forged extent such as
+// 10^15 rows), before anything is allocated or read. Compression of real data stays far below the factor used
+// (gzip of all-zero doubles is about 1000x).
+void check_stored(hid_t ds, const std::string& what) {
+  Handle type(H5Dget_type(ds), H5Tclose);
+  double claimed = static_cast<double>(H5Tget_size(type.get()));
+  for (std::int64_t extent : dataset_shape(ds)) claimed *= static_cast<double>(extent);
+  const double stored = static_cast<double>(H5Dget_storage_size(ds));
+  if (claimed > 1e6 && claimed > 1e5 * stored)
+    throw DataError(what + " claims " + std::to_string(static_cast<long long>(claimed)) + " bytes but the file stores " +
+                    std::to_string(static_cast<long long>(stored)) +
+                    " for it: its shape is not believable (unwritten or damaged), refused before reading");
+}
+
 // Opens a numeric dataset: float32/64 (integers = false) or an integer type (integers = true).
 Handle open_dataset(hid_t file, const std::string& path, const std::string& name, bool integers = false) {
   if (!object_exists(file, name)) throw DataError(where(path, name) + " does not exist");
@@ -148,6 +162,18 @@ std::int64_t DataReader::indptr_at(std::int64_t row) const {
   if (H5Dread(indptr_.get(), H5T_NATIVE_INT64, mspace.get(), fspace.get(), H5P_DEFAULT, &v) < 0)
     throw RuntimeFailure("reading indptr of " + where(layout_.file, layout_.x_name) + " failed");
   return v;
+}
+
+void DataReader::verify_stored() const {
+  const std::string x = where(layout_.file, layout_.x_name);
+  if (layout_.sparse) {
+    check_stored(indptr_.get(), x + " (indptr)");
+    check_stored(data_.get(), x + " (data)");
+    check_stored(indices_.get(), x + " (indices)");
+  } else {
+    check_stored(x_.get(), x);
+  }
+  if (layout_.has_y) check_stored(y_.get(), where(layout_.file, layout_.y_name));
 }
 
 std::int64_t DataReader::nnz_in(RowRange range) const {

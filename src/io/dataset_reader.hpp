@@ -45,6 +45,9 @@ class DataReader {
   /// This rank's rows: balanced to within one row for dense X, to a near-equal share of the nonzeros for sparse X
   /// (a binary search on indptr, a few reads per boundary).
   RowRange partition(int rank, int ranks) const;
+  /// Throws DataError when a dataset's shape claims far more bytes than the file stores for it (an unwritten or
+  /// forged extent such as 10^15 rows), before anything is allocated or read.
+  void verify_stored() const;
   /// Stored entries in a range of rows (indptr difference for sparse X).
   std::int64_t nnz_in(RowRange range) const;
   /// Streams rows of a dense X in blocks of about block_bytes to sink(x, y) (as float64, row-major),

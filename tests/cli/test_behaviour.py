@@ -212,6 +212,22 @@ def sigterm_stops_path_and_cv_on_every_rank():
 
 
 @test
+def sigterm_stops_a_long_read_and_absurd_shapes_are_refused():
+    X, y = small(1_000_000, 4)
+    data = write("slow_read.h5", X, y)
+    # One row per read block (32 bytes) makes the read take seconds; the signal must end it, not wait for the loop.
+    code, err = run_until_signalled(data, path("slow_out.h5"), ["--read-buffer-mb", "0.00003"], "solve",
+                                    ready=lambda line: line.startswith("reading "))
+    assert code == 1 and "while reading" in err and err.count("cadmm: error") == 1, (code, err)
+    assert not os.path.exists(path("slow_out.h5"))
+    absurd = path("absurd.h5")
+    with h5py.File(absurd, "w") as f:  # metadata only: 10^15 rows, nothing stored
+        f.create_dataset("X", shape=(10**15, 10), dtype="f8", chunks=(1024, 10))
+        f.create_dataset("y", shape=(10**15,), dtype="f8", chunks=(1024,))
+    expect_error(2, 3, "not believable", "solve", "--data", absurd, "--output", path("absurd_out.h5"))
+
+
+@test
 def sigterm_stops_every_rank_with_exit_1_and_keeps_a_checkpoint_when_asked():
     X, y = small(4000, 100)
     data, out = write("sig.h5", X, y), path("sig_out.h5")
