@@ -29,7 +29,6 @@ struct Model {
   std::unique_ptr<LocalSolver> local;   ///< factored local term
   LocalForm form = LocalForm::gram;     ///< how this rank holds and solves its local term
   double rho_auto = 1;                  ///< initial rho when Settings::rho is unset
-  double factor_seconds = 0;            ///< time this rank spent factoring
 };
 
 /// Builds the Model, consuming the prepared problem's local block; collective (a factorization that fails on

@@ -94,7 +94,6 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   const int folds = vm["folds"].as<int>();
   if (folds < 2) throw UsageError("--folds: must be >= 2");
   const bool verbose = root && !vm.count("quiet");
-  if (vm.count("lambdas")) lambda_sequence(vm, 1.0);  // a bad list fails before the data is read
   check_outputs(vm, output, "", comm);
 
   const std::string fold_dataset = vm.count("fold-dataset") ? vm["fold-dataset"].as<std::string>() : "";

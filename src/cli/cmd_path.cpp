@@ -48,7 +48,6 @@ int run_path(const Args& args, MpiCommunicator& comm) {
   const std::string output = vm["output"].as<std::string>();
   const bool early_stop = bool_option(vm, "early-stop", false);
   const bool verbose = root && !vm.count("quiet");
-  if (vm.count("lambdas")) lambda_sequence(vm, 1.0);  // a bad list fails before the data is read
   check_outputs(vm, output, "", comm);
 
   Phases t;

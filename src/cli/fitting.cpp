@@ -46,6 +46,7 @@ std::optional<po::variables_map> parse_fit_options(const Args& args, const char*
     return std::nullopt;
   }
   if (!vm.count("data")) throw UsageError("--data: required (the HDF5 file with X and y)");
+  if (!one_lambda && vm.count("lambdas")) lambda_sequence(vm, 1.0);  // a bad list fails before the data is read
   return vm;
 }
 

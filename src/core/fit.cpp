@@ -1,7 +1,6 @@
 #include "cadmm/fit.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 
 #include "cadmm/error.hpp"
@@ -25,12 +24,10 @@ Model make_model(PreparedProblem problem, Communicator& comm) {
   Model m;
   m.scaling = column_scaling(problem);
   m.form = problem.block.form();
-  const auto t0 = std::chrono::steady_clock::now();
   // The factorization can fail on one rank only; agree before anyone's next reduction.
   collectively(comm, [&] {
     m.local = std::move(problem.block).factor(m.scaling.column, static_cast<double>(problem.n_rows));
   });
-  m.factor_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // Each rank's scaled Hessian is about 1/N of the global one, whose trace is the number of features kept
   // (unit curvature each): start rho at the mean eigenvalue of a rank's Hessian.
   const double kept = static_cast<double>((m.scaling.column.array() > 0).count());

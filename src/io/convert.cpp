@@ -22,7 +22,7 @@ namespace {
 // Reads a text file line by line through one large reused buffer (no per-line allocation).
 class LineReader {
  public:
-  explicit LineReader(const std::string& path) : path_(path), f_(std::fopen(path.c_str(), "rb")) {
+  explicit LineReader(const std::string& path) : f_(std::fopen(path.c_str(), "rb")) {
     if (!f_) throw DataError("input file '" + path + "' cannot be opened");
     buf_.resize(1 << 23);
   }
@@ -62,7 +62,6 @@ class LineReader {
   std::int64_t bytes() const { return bytes_; }
 
  private:
-  std::string path_;
   std::FILE* f_;
   std::vector<char> buf_;
   std::size_t pos_ = 0, end_ = 0;
@@ -73,8 +72,8 @@ class LineReader {
 // A 1-D or 2-D dataset that grows along its first axis, written in chunks from a buffer.
 class Appender {
  public:
-  Appender(hid_t file, const std::string& name, hid_t file_type, hid_t mem_type, std::size_t elem, std::int64_t cols)
-      : mem_type_(mem_type), elem_(elem), cols_(cols), name_(name) {
+  Appender(hid_t file, const std::string& name, hid_t file_type, hid_t mem_type, std::int64_t cols)
+      : mem_type_(mem_type), cols_(cols), name_(name) {
     const int rank = cols > 0 ? 2 : 1;
     hsize_t dims[2] = {0, static_cast<hsize_t>(std::max<std::int64_t>(cols, 1))};
     hsize_t maxdims[2] = {H5S_UNLIMITED, dims[1]};
@@ -107,7 +106,6 @@ class Appender {
  private:
   Handle ds_;
   hid_t mem_type_;
-  std::size_t elem_;
   std::int64_t cols_, rows_ = 0;
   std::string name_;
 };
@@ -142,10 +140,10 @@ ConvertReport convert_libsvm(const std::string& input, const std::string& output
   silence_hdf5();
   LineReader in(input);
   AtomicH5File out(output);
-  Appender data(out.get(), "X/data", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 8, 0);
-  Appender indices(out.get(), "X/indices", H5T_STD_I64LE, H5T_NATIVE_INT64, 8, 0);
-  Appender indptr(out.get(), "X/indptr", H5T_STD_I64LE, H5T_NATIVE_INT64, 8, 0);
-  Appender first_label(out.get(), "y", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 8, 0);
+  Appender data(out.get(), "X/data", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0);
+  Appender indices(out.get(), "X/indices", H5T_STD_I64LE, H5T_NATIVE_INT64, 0);
+  Appender indptr(out.get(), "X/indptr", H5T_STD_I64LE, H5T_NATIVE_INT64, 0);
+  Appender first_label(out.get(), "y", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0);
   std::vector<double> vals, labels;
   std::vector<std::int64_t> cols, ptr{0};
   // Multi-label lines: only their further labels are kept (the first goes to /y as it is read), so memory stays
@@ -255,7 +253,7 @@ ConvertReport convert_libsvm(const std::string& input, const std::string& output
     std::int64_t c = 0;
     for (auto& [v, col] : distinct) col = c++;
     rep.targets = c;
-    Appender indicator(out.get(), "y_indicator", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 8, rep.targets);
+    Appender indicator(out.get(), "y_indicator", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, rep.targets);
     std::size_t next_extra = 0;
     const std::int64_t step = std::max<std::int64_t>(1, static_cast<std::int64_t>(kFlush) / rep.targets);
     for (std::int64_t r0 = 0; r0 < rep.rows; r0 += step) {
@@ -323,8 +321,8 @@ ConvertReport convert_csv(const std::string& input, const std::string& output, b
       target = target_column < 0 ? width - 1 : target_column;
       if (target >= width) throw UsageError("--target-column: " + std::to_string(target_column) + " but rows have " +
                                             std::to_string(width) + " fields (0-based)");
-      x = std::make_unique<Appender>(out.get(), "X", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 8, width - 1);
-      y = std::make_unique<Appender>(out.get(), "y", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 8, 0);
+      x = std::make_unique<Appender>(out.get(), "X", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, width - 1);
+      y = std::make_unique<Appender>(out.get(), "y", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0);
     } else if (static_cast<std::int64_t>(fields.size()) != width) {
       malformed(input, ln, static_cast<std::int64_t>(std::min<std::size_t>(fields.size(), static_cast<std::size_t>(width))) + 1,
                 "row has " + std::to_string(fields.size()) + " fields, the first row has " + std::to_string(width));

@@ -267,11 +267,9 @@ void DataReader::read_sparse_rows(RowRange range, std::size_t block_bytes, const
     std::copy(vals.begin(), vals.end(), x.valuePtr());
     y.resize(r1 - r0, layout_.has_y ? layout_.targets : 0);
     read_y(range.begin + r0, r1 - r0, y);
-    if (layout_.has_y)
-      for (Eigen::Index i = 0; i < y.rows(); ++i)
-        if (!y.row(i).allFinite())
-          throw DataError(where(layout_.file, layout_.y_name) + " contains NaN or Inf at row " +
-                          std::to_string(range.begin + r0 + i));
+    if (const Eigen::Index bad = layout_.has_y ? first_bad_row(y) : -1; bad >= 0)
+      throw DataError(where(layout_.file, layout_.y_name) + " contains NaN or Inf at row " +
+                      std::to_string(range.begin + r0 + bad));
     sink(x, y);
   }
 }
