@@ -30,12 +30,40 @@ struct IterationRecord {
   double seconds = 0;     ///< elapsed since the loop started
 };
 
+/// Anderson acceleration's memory of past steps of the map (z, u) -> (z+, u+), this rank's part of each vector.
+struct AndersonHistory {
+  int count = 0;          ///< valid columns of dg and df
+  int newest = -1;        ///< ring position of the newest column
+  bool has_prev = false;  ///< f_prev and g_prev hold the previous step
+  Vector f_prev, g_prev;  ///< previous map output and fixed-point residual
+  Matrix dg, df;          ///< ring buffers of differences of residuals and outputs, size x memory
+};
+
+/// Everything the next iteration reads besides (z, u, rho, iteration). Restored from a checkpoint of the same
+/// rank count, the loop takes exactly the iterations the uninterrupted run would have taken, bit for bit.
+struct LoopState {
+  int first_iteration = 1;       ///< the iteration this solve started at (the objective is evaluated there)
+  Matrix x;                      ///< this rank's local iterate: the warm start of an iterative local solve
+  double solve_tol = 1e-4;       ///< relative tolerance of an iterative local solve (replicated)
+  int last_adapt = 0;            ///< iteration of the last rho change
+  double r_norm = 0, s_norm = 0; ///< residuals of the last iteration
+  double best_r = 0;             ///< smallest primal residual so far, floored by the iterate's scale (divergence)
+  AndersonHistory anderson;      ///< acceleration memory (empty without acceleration)
+  bool trial = false;            ///< (z, u) is an extrapolated point on probation
+  double residual_before_trial = 0;  ///< fixed-point residual the trial must not exceed
+  Vector plain;                  ///< this rank's part of the plain ADMM iterate the trial replaced
+  Eigen::ArrayXXi pattern, tried;    ///< polishing: sign pattern of z, and the last one tried
+  int pattern_age = 0, last_try = 0, retry_every = 100;  ///< polishing schedule
+};
+
 /// The iterate that warm starts or resumes a solve: z is global (identical on all ranks), u is this rank's.
 struct AdmmState {
   Matrix z;        ///< consensus variable, d x k
   Matrix u;        ///< this rank's scaled dual variable, d x k
   double rho = 0;  ///< penalty parameter the scaled u belongs to
   int iteration = 0;  ///< iterations done so far
+  /// Set in a checkpoint (and in an interrupted result): the solve resumes exactly instead of warm starting.
+  std::optional<LoopState> loop;
 };
 
 /// Objective and duality gap at a point (both with the 1/(2n) loss scaling).
@@ -47,7 +75,7 @@ struct Optimality {
 
 /// Outcome of a solve.
 struct AdmmResult {
-  AdmmState state;   ///< final iterate (z is the solution)
+  AdmmState state;   ///< final iterate (z is the solution); its loop state is kept only when interrupted
   Status status = Status::max_iter;
   bool polished = false;  ///< z is the polished point (certified by the duality gap), not an ADMM iterate
   double r_norm = 0, s_norm = 0;  ///< residuals of the last iteration
@@ -58,7 +86,11 @@ struct AdmmResult {
 /// Hooks into the loop: progress for printing, checkpoint every checkpoint_every iterations.
 struct AdmmObserver {
   std::function<void(const IterationRecord&)> progress;            ///< called on every iteration
-  std::function<void(const AdmmState&)> checkpoint;                ///< collective: called on every rank
+  /// Collective, called on every rank at the end of an iteration with the complete state (loop included).
+  std::function<void(const AdmmState&)> checkpoint;
+  /// Called on every rank before each iteration's local work; whatever it throws ends the solve on every rank
+  /// (a test hook injects faults here).
+  std::function<void(int iteration, AdmmState&)> before_step;
   int checkpoint_every = 0;                                        ///< 0 disables checkpoints
   std::function<bool()> stop_requested;  ///< local (e.g. a signal arrived); the loop makes it collective
 };

@@ -2,6 +2,7 @@
 /// \file The collective operations the solver needs, behind an interface so the ADMM loop never sees MPI.
 #include <algorithm>
 #include <cstddef>
+#include <functional>
 #include <exception>
 #include <string>
 
@@ -26,6 +27,13 @@ class Communicator {
   virtual void gather(const double* local, std::size_t n, double* all) = 0;
   /// Every rank receives its n values from rank 0's all (size() * n, rank order).
   virtual void scatter(const double* all, std::size_t n, double* local) = 0;
+  /// Rank 0 hands each rank's n values, in rank order, to sink(rank, values), one block in memory at a time. A
+  /// sink that throws does not stop the stream (no sender is left waiting): its first exception is rethrown on
+  /// rank 0 once every block has arrived.
+  virtual void gather_each(const double* local, std::size_t n, const std::function<void(int, const double*)>& sink) = 0;
+  /// Every rank receives into local the n values that source(rank, values) writes for it on rank 0, one rank at
+  /// a time. A source that throws sends zeros to the remaining ranks; its first exception is rethrown on rank 0.
+  virtual void scatter_each(const std::function<void(int, double*)>& source, std::size_t n, double* local) = 0;
   /// Seconds spent inside collective calls so far (the "communication" phase of the summary).
   virtual double seconds_in_collectives() const = 0;
 
@@ -49,6 +57,12 @@ class SerialCommunicator final : public Communicator {
   void broadcast(void*, std::size_t, int) override {}
   void gather(const double* local, std::size_t n, double* all) override { std::copy(local, local + n, all); }
   void scatter(const double* all, std::size_t n, double* local) override { std::copy(all, all + n, local); }
+  void gather_each(const double* local, std::size_t, const std::function<void(int, const double*)>& sink) override {
+    sink(0, local);
+  }
+  void scatter_each(const std::function<void(int, double*)>& source, std::size_t, double* local) override {
+    source(0, local);
+  }
   double seconds_in_collectives() const override { return 0; }
 };
 

@@ -20,6 +20,8 @@ class MpiCommunicator final : public Communicator {
   void broadcast(void* data, std::size_t bytes, int root) override;
   void gather(const double* local, std::size_t n, double* all) override;
   void scatter(const double* all, std::size_t n, double* local) override;
+  void gather_each(const double* local, std::size_t n, const std::function<void(int, const double*)>& sink) override;
+  void scatter_each(const std::function<void(int, double*)>& source, std::size_t n, double* local) override;
   double seconds_in_collectives() const override { return seconds_; }
   /// The wrapped MPI communicator (for MPI-IO).
   MPI_Comm handle() const { return comm_; }

@@ -125,8 +125,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
                 fold_dataset.empty() ? ("seed " + std::to_string(seed)).c_str() : ("from " + fold_dataset).c_str(),
                 lambdas.size());
   int iterations = 0;
-  AdmmObserver observer;
-  observer.stop_requested = interrupt_requested;
+  AdmmObserver observer = base_observer(comm.rank());
   CvResult cv = cross_validate(*loaded.builder, lambdas, settings, comm, [&](int f, const PathResult& p, double s) {
     int it = 0;
     for (const FitResult& r : p.fits) it += r.admm.state.iteration;
@@ -182,8 +181,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
     std::fflush(stdout);
   }
   if (final_fit.admm.status == Status::diverged)
-    throw RuntimeFailure("the refit diverged (non-finite values) at iteration " +
-                         std::to_string(final_fit.admm.state.iteration) + "; the result was written to '" + output + "'");
+    throw RuntimeFailure("the refit " + diverged_at(final_fit.admm.state.iteration) + "; the result was written to '" + output + "'");
   return 0;
 }
 

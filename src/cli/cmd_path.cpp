@@ -57,8 +57,7 @@ int run_path(const Args& args, MpiCommunicator& comm) {
   const double lmax = lambda_max(model, settings);
   const std::vector<double> lambdas = lambda_sequence(vm, lmax);
 
-  AdmmObserver observer;
-  observer.stop_requested = interrupt_requested;
+  AdmmObserver observer = base_observer(comm.rank());
   const double comm_before = comm.seconds_in_collectives();
   Stopwatch lap;
   const PathResult path = fit_path(model, lambdas, settings, early_stop, comm,
@@ -111,8 +110,7 @@ int run_path(const Args& args, MpiCommunicator& comm) {
     warn(std::to_string(not_converged) + " lambda(s) stopped at --max-iter " + std::to_string(settings.max_iter) +
          " before reaching the tolerances (see /path/converged)");
   if (last.admm.status == Status::diverged)
-    throw RuntimeFailure("the iteration diverged (non-finite values) at iteration " +
-                         std::to_string(last.admm.state.iteration) + " of lambda " + fmt(last.lambda) +
+    throw RuntimeFailure("the iteration " + diverged_at(last.admm.state.iteration) + " of lambda " + fmt(last.lambda) +
                          "; the fits so far were written to '" + output + "'");
   return 0;
 }

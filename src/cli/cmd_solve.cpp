@@ -31,82 +31,6 @@ const char* kUsage =
     "  cadmm solve --data demo.h5 --penalty l1 --lambda-ratio 0.1 --output lasso.h5\n"
     "  mpirun -np 4 cadmm solve --config configs/elasticnet.ini --lambda 0.01\n\n";
 
-// Writes the state of every rank to a checkpoint (rank 0 writes); collective.
-void save(const std::string& path, const io::CheckpointKey& key, const AdmmState& st,
-          const std::vector<IterationRecord>& history, MpiCommunicator& comm) {
-  io::Checkpoint c;
-  c.key = key;
-  c.n_ranks = comm.size();
-  c.z = st.z;
-  c.rho = st.rho;
-  c.iteration = st.iteration;
-  c.u.resize(comm.rank() == 0 ? static_cast<std::size_t>(comm.size() * st.u.size()) : 0);
-  comm.gather(st.u.data(), static_cast<std::size_t>(st.u.size()), c.u.data());
-  collectively(comm, [&] {
-    if (comm.rank() == 0) {
-      c.history = history;
-      io::write_checkpoint(path, c);
-    }
-  });
-}
-
-// The state to resume from, or nullopt when there is no checkpoint yet; collective. A damaged checkpoint or one
-// of another problem is refused (exit 3) unless the previous one, kept beside it, is good: then the run falls back
-// to it and says so. One written by another rank count keeps z and rho and restarts the duals at zero.
-std::optional<AdmmState> resume(const std::string& path, const io::CheckpointKey& key, MpiCommunicator& comm,
-                                std::vector<IterationRecord>& history, bool verbose) {
-  const std::string prev = io::previous_checkpoint(path);
-  double exists = 0;
-  if (comm.rank() == 0) exists = std::filesystem::exists(path) || std::filesystem::exists(prev) ? 1 : 0;
-  comm.broadcast(&exists, sizeof exists, 0);
-  if (exists == 0) {
-    if (verbose) std::printf("no checkpoint at %s yet: starting from zero\n", path.c_str());
-    return std::nullopt;
-  }
-  io::Checkpoint c;
-  std::string used = path;
-  collectively(comm, [&] {
-    if (comm.rank() != 0) return;
-    const auto load = [&](const std::string& file) {
-      io::Checkpoint got = io::read_checkpoint(file);
-      const std::string mismatch = io::key_mismatch(got.key, key);
-      if (!mismatch.empty()) throw DataError("checkpoint '" + file + "' belongs to another problem: " + mismatch);
-      return got;
-    };
-    try {
-      if (!std::filesystem::exists(path)) throw DataError("checkpoint '" + path + "' is missing");
-      c = load(path);
-    } catch (const DataError& e) {
-      if (!std::filesystem::exists(prev)) throw DataError(std::string("--resume: ") + e.what());
-      try {
-        c = load(prev);
-      } catch (const DataError& e2) {
-        throw DataError(std::string("--resume: ") + e.what() + "; the previous one is not usable either: " + e2.what());
-      }
-      used = prev;
-      warn(std::string(e.what()) + ": resuming from the previous checkpoint '" + prev + "' instead");
-    }
-  });
-  const Eigen::Index d = key.n_features, k = key.n_targets;
-  double head[3] = {static_cast<double>(c.n_ranks), c.rho, static_cast<double>(c.iteration)};
-  comm.broadcast(head, sizeof head, 0);
-  AdmmState st;
-  st.rho = head[1];
-  st.iteration = static_cast<int>(head[2]);
-  st.z = comm.rank() == 0 ? c.z : Matrix::Zero(d, k);
-  comm.broadcast(st.z.data(), sizeof(double) * static_cast<std::size_t>(d * k), 0);
-  st.u = Matrix::Zero(d, k);
-  if (static_cast<int>(head[0]) == comm.size()) {
-    comm.scatter(c.u.data(), static_cast<std::size_t>(d * k), st.u.data());
-  } else if (comm.rank() == 0) {
-    warn("checkpoint '" + used + "' was written by " + std::to_string(static_cast<int>(head[0])) + " ranks, this run has " +
-         std::to_string(comm.size()) + ": resuming from its z with the dual variables at zero");
-  }
-  history = std::move(c.history);
-  if (verbose) std::printf("resuming from %s at iteration %d\n", used.c_str(), st.iteration);
-  return st;
-}
-
 void print_summary(const FitResult& r, const PreparedProblem& p, const io::RunFacts& facts, const Phases& t,
                    const std::string& kinds, const std::string& output) {
   const AdmmResult& a = r.admm;
@@ -171,18 +95,26 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   key.standardize = settings.standardize;
   std::vector<IterationRecord> history;  // every iteration so far, resumed ones included (rank 0)
   std::optional<AdmmState> start;
-  if (vm.count("resume")) start = resume(checkpoint, key, comm, history, verbose);
+  if (vm.count("resume")) {
+    if (std::optional<io::Checkpoint> c = io::load_checkpoint(checkpoint, key, comm)) {
+      if (root && !c->note.empty()) warn(c->note);
+      if (verbose) std::printf("resuming from %s at iteration %d\n", c->file.c_str(), c->state.iteration);
+      start = std::move(c->state);
+      history = std::move(c->history);
+    } else if (verbose) {
+      std::printf("no checkpoint at %s yet: starting from zero\n", checkpoint.c_str());
+    }
+  }
 
   ProgressPrinter progress(verbose, vm["progress-seconds"].as<double>());
-  AdmmObserver observer;
+  AdmmObserver observer = base_observer(comm.rank());
   observer.progress = [&](const IterationRecord& r) {
     progress(r);
     if (root && !checkpoint.empty()) history.push_back(r);
   };
-  observer.stop_requested = interrupt_requested;
   if (!checkpoint.empty()) {
     observer.checkpoint_every = checkpoint_every;
-    observer.checkpoint = [&](const AdmmState& st) { save(checkpoint, key, st, history, comm); };
+    observer.checkpoint = [&](const AdmmState& st) { io::write_checkpoint(checkpoint, key, st, history, comm); };
   }
   const double comm_before = comm.seconds_in_collectives();
   FitResult result = fit(model, lambda, settings, comm, observer, start ? &*start : nullptr);
@@ -196,7 +128,7 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
     const std::string what = "interrupted by a signal at iteration " + std::to_string(result.admm.state.iteration);
     if (checkpoint.empty())
       throw RuntimeFailure(what + "; no result was written (use --checkpoint FILE to keep progress)");
-    save(checkpoint, key, result.admm.state, history, comm);
+    io::write_checkpoint(checkpoint, key, result.admm.state, history, comm);
     throw RuntimeFailure(what + "; state saved to '" + checkpoint + "': run again with --resume");
   }
   const io::RunFacts facts = run_facts(settings, layout, comm, fit_seconds, "solve");
@@ -210,8 +142,7 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
     warn("stopped at --max-iter " + std::to_string(settings.max_iter) +
          " before reaching the tolerances; the result is written with status \"max_iter\"");
   if (result.admm.status == Status::diverged)
-    throw RuntimeFailure("the iteration diverged (non-finite values) at iteration " +
-                         std::to_string(result.admm.state.iteration) + "; the result was written with status "
+    throw RuntimeFailure("the iteration " + diverged_at(result.admm.state.iteration) + "; the result was written with status "
                          "\"diverged\" to '" + output + "'");
   return 0;
 }

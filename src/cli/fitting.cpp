@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <limits>
 
 #include "cadmm/error.hpp"
 #include "cli/report.hpp"
@@ -30,6 +33,37 @@ void check_memory(LocalForm form, std::int64_t rows, std::int64_t nnz, const io:
 }
 
 }  // namespace
+
+std::string diverged_at(int iteration) {
+  return "diverged (non-finite values or a residual growing without bound) at iteration " + std::to_string(iteration);
+}
+
+AdmmObserver base_observer(int rank) {
+  AdmmObserver o;
+  o.stop_requested = interrupt_requested;
+  const char* spec = std::getenv("CADMM_FAULT");
+  if (!spec || !*spec) return o;
+  const std::string s = spec;
+  const std::size_t at = s.find('@'), colon = s.find(':');
+  const std::string kind = s.substr(0, at);
+  int iteration = 0, on_rank = -1;
+  char tail = 0;
+  const bool ok = at != std::string::npos &&
+                  std::sscanf(s.c_str() + at + 1, "%d%c", &iteration, &tail) >= 1 && iteration >= 1 &&
+                  (colon == std::string::npos ? tail == 0 : tail == ':' && std::sscanf(s.c_str() + colon + 1, "%d", &on_rank) == 1) &&
+                  (kind == "throw" || kind == "term" || kind == "kill" || kind == "nan" || kind == "grow");
+  if (!ok) throw UsageError("CADMM_FAULT: expected KIND@ITERATION[:RANK] with KIND throw, term, kill, nan or grow; got '" + s + "'");
+  if (on_rank >= 0 && on_rank != rank) return o;
+  o.before_step = [kind, iteration](int it, AdmmState& st) {
+    if (kind == "grow" && it >= iteration) st.u *= 1e12;
+    if (it != iteration) return;
+    if (kind == "throw") throw RuntimeFailure("injected fault (CADMM_FAULT)");
+    if (kind == "term") std::raise(SIGTERM);
+    if (kind == "kill") std::raise(SIGKILL);
+    if (kind == "nan" && st.u.size() > 0) st.u(0, 0) = std::numeric_limits<double>::quiet_NaN();
+  };
+  return o;
+}
 
 std::optional<po::variables_map> parse_fit_options(const Args& args, const char* usage, bool one_lambda,
                                                    const po::options_description& extra, MpiCommunicator& comm) {

@@ -16,6 +16,15 @@
 
 namespace cadmm::cli {
 
+/// The observer every fitting command starts from: a signal stops the loop, and the test-only environment
+/// variable CADMM_FAULT="KIND@ITERATION[:RANK]" injects a fault on one rank (every rank when RANK is left out)
+/// before that iteration's local work: throw (an exception), term (SIGTERM to itself), kill (SIGKILL), nan (a NaN
+/// in the dual variable), grow (the dual variable scaled up 1e12-fold each iteration from then on).
+AdmmObserver base_observer(int rank);
+
+/// "diverged (...) at iteration N": the one wording of a breakdown, for the error message.
+std::string diverged_at(int iteration);
+
 /// How this rank's rows split into pieces (folds): the count and each local row's piece.
 struct Pieces {
   int count = 1;

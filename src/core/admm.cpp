@@ -6,6 +6,7 @@
 #include <limits>
 #include <optional>
 
+#include "cadmm/error.hpp"
 #include "core/anderson.hpp"
 #include "core/polish.hpp"
 
@@ -53,33 +54,32 @@ Optimality evaluate(const AdmmProblem& problem, const Matrix& z, Communicator& c
 
 namespace {
 
-// The loop's working set on one rank; names follow Boyd et al. (x, z, u, rho).
+// The loop's working set on one rank; names follow Boyd et al. (x, z, u, rho). The state it works on, loop
+// state included, is the caller's, so a checkpoint can take it whole at the end of any iteration.
 class Iteration {
  public:
-  Iteration(const AdmmProblem& p, const Settings& s, Communicator& comm, const AdmmState& start)
+  Iteration(const AdmmProblem& p, const Settings& s, Communicator& comm, AdmmState& st)
       : p_(p), s_(s), comm_(comm), local_(*p.local), active_(p.local->rows() > 0),
-        n_agents_(std::max(1, p.active_ranks)), st_(start) {
+        n_agents_(std::max(1, p.active_ranks)), st_(st), loop_(*st.loop) {
     const Eigen::Index d = local_.q().rows(), k = local_.q().cols();
-    x_ = st_.z;
     x_hat_.resize(d, k);
     sqrt_np_ = std::sqrt(n_agents_ * static_cast<double>(d * k));
   }
 
-  AdmmState& state() { return st_; }
-  const Matrix& x() const { return x_; }
   bool active() const { return active_; }
-  double n_agents() const { return n_agents_; }
 
-  // One ADMM step (7.6)-(7.7): local solves, one reduction for the average, prox, dual update.
-  void step() {
-    Matrix v(x_hat_.rows(), x_hat_.cols());
-    if (active_) {
-      local_.solve(local_.q() + st_.rho * (st_.z - st_.u), st_.rho, x_, solve_tol_);
-      x_hat_ = s_.over_relaxation * x_ + (1 - s_.over_relaxation) * st_.z;  // over-relaxation (3.19)
-      v = x_hat_ + st_.u;
-    } else {
-      v.setZero();
-    }
+  // The local half of one ADMM step (7.6): this rank's x-update, then the vector whose sum over ranks is the
+  // average. May throw on this rank only; reduce() must follow on every rank regardless.
+  void local_step(Matrix& v) {
+    v.setZero(x_hat_.rows(), x_hat_.cols());
+    if (!active_) return;
+    local_.solve(local_.q() + st_.rho * (st_.z - st_.u), st_.rho, loop_.x, loop_.solve_tol);
+    x_hat_ = s_.over_relaxation * loop_.x + (1 - s_.over_relaxation) * st_.z;  // over-relaxation (3.19)
+    v = x_hat_ + st_.u;
+  }
+
+  // The global half (7.6)-(7.7): one reduction for the average, prox, dual update.
+  void reduce(Matrix& v) {
     comm_.sum(v.data(), static_cast<std::size_t>(v.size()));
     z_old_ = st_.z;
     p_.penalty.prox(v / n_agents_, 1.0 / (n_agents_ * st_.rho), st_.z);
@@ -92,7 +92,7 @@ class Iteration {
     rec.rho = st_.rho;
     rec.r_norm = std::sqrt(norms[0]);
     rec.s_norm = st_.rho * std::sqrt(n_agents_) * (st_.z - z_old_).norm();
-    rec.eps_pri = sqrt_np_ * s_.abs_tol + s_.rel_tol * std::max(std::sqrt(norms[1]), std::sqrt(n_agents_) * st_.z.norm());
+    rec.eps_pri = sqrt_np_ * s_.abs_tol + s_.rel_tol * x_scale(norms);
     rec.eps_dual = sqrt_np_ * s_.abs_tol + s_.rel_tol * st_.rho * std::sqrt(norms[2]);
     return rec;
   }
@@ -101,21 +101,29 @@ class Iteration {
   // (never rises), so the x-update errors are summable and the iteration converges (Eckstein & Bertsekas 1992).
   void tighten_solve(const IterationRecord& rec, const double* norms) {
     if (!local_.iterative()) return;
-    const double scale = std::max(std::sqrt(norms[1]), std::sqrt(n_agents_) * st_.z.norm());
-    if (scale > 0) solve_tol_ = std::min(solve_tol_, std::max(1e-14, 1e-2 * rec.r_norm / scale));
+    const double scale = x_scale(norms);
+    if (scale > 0) loop_.solve_tol = std::min(loop_.solve_tol, std::max(1e-14, 1e-2 * rec.r_norm / scale));
+  }
+
+  // True when the primal residual has grown a hundred-million-fold past the smallest it has been (floored at
+  // 1e-8 of the iterate's scale, so rounding noise after convergence does not count): ADMM on a convex problem
+  // does not do that unless the arithmetic broke down.
+  bool residual_exploded(const IterationRecord& rec, const double* norms) {
+    const double floored = std::max(rec.r_norm, 1e-8 * x_scale(norms));
+    if (floored > 0 && (loop_.best_r == 0 || floored < loop_.best_r)) loop_.best_r = floored;
+    return loop_.best_r > 0 && rec.r_norm > 1e8 * loop_.best_r;
   }
 
   void local_norms(double* out) const {
     out[0] = out[1] = out[2] = 0;
-    if (active_) out[0] = (x_ - st_.z).squaredNorm(), out[1] = x_.squaredNorm(), out[2] = st_.u.squaredNorm();
+    if (active_) out[0] = (loop_.x - st_.z).squaredNorm(), out[1] = loop_.x.squaredNorm(), out[2] = st_.u.squaredNorm();
   }
 
   // Residual balancing with residuals normalized by their thresholds' scales (as OSQP does); returns the
   // factor rho was multiplied by, or 1. Free here: the local factorizations serve any rho.
   double adapt_rho(const IterationRecord& rec, const double* norms) {
     if (rec.r_norm <= 0 || rec.s_norm <= 0) return 1;
-    const double x_scale = std::max(std::sqrt(norms[1]), std::sqrt(n_agents_) * st_.z.norm());
-    const double r_rel = rec.r_norm / std::max(x_scale, 1e-300);
+    const double r_rel = rec.r_norm / std::max(x_scale(norms), 1e-300);
     const double s_rel = rec.s_norm / std::max(st_.rho * std::sqrt(norms[2]), 1e-300);
     const double factor = std::sqrt(r_rel / s_rel);
     if (!std::isfinite(factor) || (factor <= 5 && factor >= 0.2)) return 1;
@@ -138,6 +146,9 @@ class Iteration {
   }
 
  private:
+  // max(||x||, ||z||) over all agents, the scale of the primal threshold (3.12).
+  double x_scale(const double* norms) const { return std::max(std::sqrt(norms[1]), std::sqrt(n_agents_) * st_.z.norm()); }
+
   const AdmmProblem& p_;
   const Settings& s_;
   Communicator& comm_;
@@ -145,13 +156,37 @@ class Iteration {
   bool active_;
   double n_agents_;
   double sqrt_np_ = 0;
-  double solve_tol_ = 1e-4;  // relative residual of an iterative local solve
-  AdmmState st_;
-  Matrix x_, x_hat_, z_old_;
+  AdmmState& st_;
+  LoopState& loop_;
+  Matrix x_hat_, z_old_;
 };
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The starting state: zero, a warm start (z, u, rho of a neighbouring solve), or a checkpoint's complete state.
+AdmmState starting_state(const AdmmProblem& problem, const Settings& settings, const AdmmState* warm) {
+  const Eigen::Index d = problem.local->q().rows(), k = problem.local->q().cols();
+  AdmmState st;
+  st.rho = settings.rho.value_or(problem.rho_auto);
+  st.z = Matrix::Zero(d, k);
+  st.u = Matrix::Zero(d, k);
+  if (warm) {
+    if (warm->z.rows() == d && warm->z.cols() == k) st.z = warm->z;
+    if (warm->u.rows() == d && warm->u.cols() == k) st.u = warm->u;
+    if (warm->rho > 0 && (!settings.rho || warm->loop)) st.rho = warm->rho;
+    st.iteration = warm->iteration;
+  }
+  if (warm && warm->loop && warm->loop->x.rows() == d && warm->loop->x.cols() == k) {
+    st.loop = *warm->loop;
+  } else {
+    LoopState& l = st.loop.emplace();
+    l.first_iteration = l.last_adapt = l.last_try = st.iteration;
+    ++l.first_iteration;
+    l.x = st.z;
+  }
+  return st;
 }
 
 }  // namespace
@@ -159,40 +194,35 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Communicator& comm,
                       const AdmmState* warm, const AdmmObserver& observer) {
   const Eigen::Index d = problem.local->q().rows(), k = problem.local->q().cols();
-  AdmmState start;
-  start.rho = settings.rho.value_or(problem.rho_auto);
-  start.z = Matrix::Zero(d, k);
-  start.u = Matrix::Zero(d, k);
-  if (warm) {
-    if (warm->z.rows() == d && warm->z.cols() == k) start.z = warm->z;
-    if (warm->u.rows() == d && warm->u.cols() == k) start.u = warm->u;
-    if (warm->rho > 0 && !settings.rho) start.rho = warm->rho;
-    start.iteration = warm->iteration;
-  }
-  Iteration iter(problem, settings, comm, start);
-  AdmmState& st = iter.state();
+  const bool resuming = warm && warm->loop;
+  AdmmResult res;
+  AdmmState& st = res.state;
+  st = starting_state(problem, settings, warm);
+  LoopState& loop = *st.loop;
+  Iteration iter(problem, settings, comm, st);
 
   // Anderson acceleration of the map (z, u) -> (z+, u+), safeguarded: a trial step whose fixed-point
   // residual grows is dropped in favour of the plain ADMM iterate it replaced.
   const int memory = settings.anderson_memory;
   std::optional<Anderson> aa;
-  if (memory > 0) aa.emplace(memory, 2 * d * k);
-  Vector s_in, f_out, plain;
-  bool trial = false;
-  double residual_before_trial = 0;
+  if (memory > 0) aa.emplace(loop.anderson, memory, 2 * d * k);
+  if (!aa || loop.plain.size() != 2 * d * k) loop.trial = false;
+  Vector s_in, f_out;
 
-  AdmmResult res;
   // Without any penalty (lambda = 0) the dual is feasible only at the optimum: stop on residuals alone.
   const bool use_gap = settings.gap_tol > 0 && (problem.penalty.l1_weight > 0 || problem.penalty.l2_weight > 0);
+  const auto gap_certifies = [&](const Optimality& o) {
+    return o.gap <= settings.gap_tol * std::max(std::abs(o.objective), 1e-300);
+  };
   // A start that the duality gap already certifies (W = 0 at lambda >= lambda_max, or a converged warm
-  // start) needs no iteration.
-  if (use_gap) {
+  // start) needs no iteration. A resumed solve skips this: it continues exactly as the interrupted one would.
+  if (use_gap && !resuming) {
     Matrix grad;
     const Optimality o = evaluate(problem, st.z, comm, &grad);
-    if (o.gap <= settings.gap_tol * std::max(std::abs(o.objective), 1e-300)) {  // as gap_certifies below
+    if (gap_certifies(o)) {
       res.status = Status::converged;
       res.optimality = o;
-      res.state = st;
+      st.loop.reset();
       return res;
     }
     // A warm start (the previous lambda of a path) is usually one active-set correction away from the new
@@ -215,32 +245,41 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
         res.optimality = p->optimality;
         res.polished = true;
         res.status = Status::converged;
-        res.state = st;
+        st.loop.reset();
         return res;
       }
     }
   }
   const auto t0 = std::chrono::steady_clock::now();
-  int last_adapt = st.iteration;
-  // Layout of the per-iteration reduction: {||x-z||^2, ||x||^2, ||u||^2, stop requested, Anderson products}.
-  constexpr int kStop = 3, kAnderson = 4;
+  // Layout of the per-iteration reduction: {||x-z||^2, ||x||^2, ||u||^2, stop requested, local failure,
+  // Anderson products}.
+  constexpr int kStop = 3, kFailed = 4, kAnderson = 5;
   std::vector<double> buf(kAnderson + (aa ? aa->products_size() : 0));
   bool evaluated_last = false;  // res.optimality already belongs to the final z
-  const auto gap_certifies = [&](const Optimality& o) {
-    return o.gap <= settings.gap_tol * std::max(std::abs(o.objective), 1e-300);
-  };
+  Matrix v;
   // Polishing is tried on a sign pattern of z that has held for 10 iterations, and otherwise on a pattern not
   // tried yet every 100, 200, 400, ... iterations (a coordinate hovering at the threshold can keep the pattern
   // from ever holding); the doubling bounds what failed attempts cost when the active set is large.
-  Eigen::ArrayXXi pattern, tried;
-  int pattern_age = 0, last_try = st.iteration, retry_every = 100;
+  const auto same = [](const Eigen::ArrayXXi& a, const Eigen::ArrayXXi& b) { return a.size() == b.size() && (a == b).all(); };
 
   for (int it = st.iteration + 1; it <= settings.max_iter; ++it) {
     if (aa) iter.pack(s_in);
-    iter.step();
+    // Local work may fail on one rank (or a test hook makes it): the failure rides on this iteration's
+    // reduction, and every rank then raises it together.
+    std::exception_ptr failure;
+    try {
+      if (observer.before_step) observer.before_step(it, st);
+      iter.local_step(v);
+    } catch (const Error& e) {
+      failure = std::make_exception_ptr(Error(e.code(), std::string(e.what()) + " (at iteration " + std::to_string(it) + ")"));
+    } catch (const std::exception& e) {
+      failure = std::make_exception_ptr(RuntimeFailure("internal error at iteration " + std::to_string(it) + ": " + e.what()));
+    }
+    iter.reduce(v);
     // One reduction for the residual norms and, when accelerating, the inner products of the history.
     iter.local_norms(buf.data());
     buf[kStop] = observer.stop_requested && observer.stop_requested() ? 1.0 : 0.0;
+    buf[kFailed] = failure ? 1.0 : 0.0;
     if (aa) {
       iter.pack(f_out);
       aa->record(s_in, f_out);
@@ -250,6 +289,7 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
         std::fill(buf.begin() + kAnderson, buf.end(), 0.0);  // ranks without rows are not agents
     }
     comm.sum(buf.data(), buf.size());
+    if (buf[kFailed] > 0) raise_if_any(comm, failure);
 
     IterationRecord rec = iter.residuals(buf.data());
     rec.iteration = it;
@@ -257,7 +297,7 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
     const bool residuals_ok = rec.r_norm <= rec.eps_pri && rec.s_norm <= rec.eps_dual;
     rec.objective = rec.gap = std::numeric_limits<double>::quiet_NaN();
     bool gap_ok = !use_gap;
-    evaluated_last = residuals_ok || it % settings.gap_every == 0 || it == start.iteration + 1;
+    evaluated_last = residuals_ok || it % settings.gap_every == 0 || it == loop.first_iteration;
     if (evaluated_last) {
       res.optimality = evaluate(problem, st.z, comm);
       rec.objective = res.optimality.objective;
@@ -267,12 +307,13 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
     rec.seconds = seconds_since(t0);
     res.history.push_back(rec);
     st.iteration = it;
-    res.r_norm = rec.r_norm;
-    res.s_norm = rec.s_norm;
+    loop.r_norm = rec.r_norm;
+    loop.s_norm = rec.s_norm;
     if (observer.progress) observer.progress(rec);
 
     // Every input to these decisions is a reduced or replicated value, so all ranks decide alike.
-    if (!std::isfinite(rec.r_norm) || !std::isfinite(rec.s_norm) || !st.z.allFinite()) {
+    if (!std::isfinite(rec.r_norm) || !std::isfinite(rec.s_norm) || !st.z.allFinite() ||
+        iter.residual_exploded(rec, buf.data())) {
       res.status = Status::diverged;
       break;
     }
@@ -280,24 +321,15 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
       res.status = Status::converged;
       break;
     }
-    if (buf[kStop] > 0) {
-      res.status = Status::interrupted;
-      break;
-    }
-    if (observer.checkpoint && observer.checkpoint_every > 0 && it % observer.checkpoint_every == 0)
-      observer.checkpoint(st);
 
     if (settings.polish && use_gap) {
       const Eigen::ArrayXXi now = st.z.array().sign().cast<int>();
-      const auto same = [](const Eigen::ArrayXXi& a, const Eigen::ArrayXXi& b) {
-        return a.size() == b.size() && (a == b).all();
-      };
-      pattern_age = same(pattern, now) ? pattern_age + 1 : 0;
-      pattern = now;
-      if (pattern_age == 10 || (it - last_try >= retry_every && !same(tried, now))) {
-        if (pattern_age != 10) retry_every *= 2;
-        tried = now;
-        last_try = it;
+      loop.pattern_age = same(loop.pattern, now) ? loop.pattern_age + 1 : 0;
+      loop.pattern = now;
+      if (loop.pattern_age == 10 || (it - loop.last_try >= loop.retry_every && !same(loop.tried, now))) {
+        if (loop.pattern_age != 10) loop.retry_every *= 2;
+        loop.tried = now;
+        loop.last_try = it;
         if (std::optional<Polished> p = polish(problem, now, settings.gap_tol, comm)) {
           st.z = std::move(p->w);
           res.optimality = p->optimality;
@@ -309,33 +341,40 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
       }
     }
 
+    // The next input of the map: the plain iterate, the plain one a failed trial replaced, or an extrapolation.
     const double residual = aa ? aa->residual_squared(buf.data() + kAnderson) : 0.0;
-    if (trial && residual > residual_before_trial) {
-      iter.unpack(plain);  // the trial made things worse: continue from the plain iterate
+    const bool trial_failed = loop.trial && residual > loop.residual_before_trial;
+    loop.trial = false;
+    if (trial_failed) {
+      iter.unpack(loop.plain);  // the trial made things worse: continue from the plain iterate
       aa->reset();
-      trial = false;
       evaluated_last = false;
-      continue;
-    }
-    trial = false;
-    if (settings.adaptive_rho && it - last_adapt >= 5 && iter.adapt_rho(rec, buf.data()) != 1) {
-      last_adapt = it;
+    } else if (settings.adaptive_rho && it - loop.last_adapt >= 5 && iter.adapt_rho(rec, buf.data()) != 1) {
+      loop.last_adapt = it;
       if (aa) aa->reset();  // the fixed-point map changed with rho
-      continue;
-    }
-    if (aa && aa->extrapolate(buf.data() + kAnderson, s_in)) {
-      plain = f_out;
-      residual_before_trial = residual;
+    } else if (aa && aa->extrapolate(buf.data() + kAnderson, s_in)) {
+      loop.plain = f_out;
+      loop.residual_before_trial = residual;
       iter.unpack(s_in);
-      trial = true;
+      loop.trial = true;
       evaluated_last = false;
     }
+
+    // The iteration is complete: the state now is exactly what the next iteration reads.
+    if (buf[kStop] > 0) {
+      res.status = Status::interrupted;
+      break;
+    }
+    if (observer.checkpoint && observer.checkpoint_every > 0 && it % observer.checkpoint_every == 0)
+      observer.checkpoint(st);
   }
   // Stopped by the iteration cap right after an extrapolation: return the plain ADMM iterate (a prox output,
   // exactly sparse), not the extrapolated point.
-  if (res.status == Status::max_iter && trial) iter.unpack(plain);
+  if (res.status == Status::max_iter && loop.trial) iter.unpack(loop.plain);
   if (!evaluated_last) res.optimality = evaluate(problem, st.z, comm);
-  res.state = st;
+  res.r_norm = loop.r_norm;
+  res.s_norm = loop.s_norm;
+  if (res.status != Status::interrupted) st.loop.reset();  // only a checkpoint needs it
   return res;
 }
 

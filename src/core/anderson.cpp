@@ -4,27 +4,33 @@
 
 namespace cadmm {
 
-Anderson::Anderson(int memory, Eigen::Index size)
-    : memory_(memory), f_prev_(size), g_prev_(size), f_(size), g_(size), dg_(size, memory), df_(size, memory) {}
+Anderson::Anderson(AndersonHistory& h, int memory, Eigen::Index size) : h_(h), memory_(memory), f_(size), g_(size) {
+  if (h_.dg.rows() != size || h_.dg.cols() != memory || h_.f_prev.size() != size) {
+    // Zero-filled, so a checkpoint never stores uninitialized memory.
+    h_.f_prev = h_.g_prev = Vector::Zero(size);
+    h_.dg = h_.df = Matrix::Zero(size, memory);
+    reset();
+  }
+}
 
 void Anderson::reset() {
-  count_ = 0;
-  newest_ = -1;
-  has_prev_ = false;
+  h_.count = 0;
+  h_.newest = -1;
+  h_.has_prev = false;
 }
 
 void Anderson::record(const Vector& s, const Vector& f) {
   f_ = f;
   g_ = f - s;
-  if (has_prev_) {
-    newest_ = (newest_ + 1) % memory_;
-    dg_.col(newest_) = g_ - g_prev_;
-    df_.col(newest_) = f_ - f_prev_;
-    if (count_ < memory_) ++count_;
+  if (h_.has_prev) {
+    h_.newest = (h_.newest + 1) % memory_;
+    h_.dg.col(h_.newest) = g_ - h_.g_prev;
+    h_.df.col(h_.newest) = f_ - h_.f_prev;
+    if (h_.count < memory_) ++h_.count;
   }
-  f_prev_ = f_;
-  g_prev_ = g_;
-  has_prev_ = true;
+  h_.f_prev = f_;
+  h_.g_prev = g_;
+  h_.has_prev = true;
 }
 
 void Anderson::local_products(double* out) const {
@@ -33,23 +39,24 @@ void Anderson::local_products(double* out) const {
   Eigen::Map<Vector> rhs(out + memory_ * memory_, memory_);
   gram.setZero();
   rhs.setZero();
-  for (int a = 0; a < count_; ++a) {
-    rhs[a] = dg_.col(a).dot(g_);
-    for (int b = 0; b <= a; ++b) gram(a, b) = gram(b, a) = dg_.col(a).dot(dg_.col(b));
+  for (int a = 0; a < h_.count; ++a) {
+    rhs[a] = h_.dg.col(a).dot(g_);
+    for (int b = 0; b <= a; ++b) gram(a, b) = gram(b, a) = h_.dg.col(a).dot(h_.dg.col(b));
   }
   out[memory_ * memory_ + memory_] = g_.squaredNorm();
 }
 
 bool Anderson::extrapolate(const double* reduced, Vector& next) const {
-  if (count_ == 0) return false;
+  const int count = h_.count;
+  if (count == 0) return false;
   const Eigen::Map<const Matrix> full(reduced, memory_, memory_);
   const Eigen::Map<const Vector> full_rhs(reduced + memory_ * memory_, memory_);
-  Matrix gram = full.topLeftCorner(count_, count_);
+  Matrix gram = full.topLeftCorner(count, count);
   // A little Tikhonov regularization keeps nearly collinear differences from blowing up gamma.
-  gram.diagonal().array() += 1e-10 * gram.trace() / count_ + 1e-300;
-  const Vector gamma = gram.ldlt().solve(full_rhs.head(count_));
+  gram.diagonal().array() += 1e-10 * gram.trace() / count + 1e-300;
+  const Vector gamma = gram.ldlt().solve(full_rhs.head(count));
   if (!gamma.allFinite()) return false;
-  next = f_ - df_.leftCols(count_) * gamma;
+  next = f_ - h_.df.leftCols(count) * gamma;
   return next.allFinite();
 }
 

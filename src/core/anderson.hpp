@@ -2,14 +2,15 @@
 // Type-II Anderson acceleration (Walker & Ni 2011) of a fixed-point map s -> T(s) whose vector is spread
 // over the ranks: each rank holds a local part, and inner products are sums of local dot products, which
 // the caller reduces together with its own scalars so the acceleration costs no extra collective call.
-#include "cadmm/types.hpp"
+#include "cadmm/admm.hpp"
 
 namespace cadmm {
 
+/// Works on a history it does not own (it lives in the loop state, so a checkpoint holds it).
 class Anderson {
  public:
-  /// memory: number of past differences kept; size: length of this rank's part of the vector.
-  Anderson(int memory, Eigen::Index size);
+  /// Uses h, made empty for this memory and size unless it already has those dimensions.
+  Anderson(AndersonHistory& h, int memory, Eigen::Index size);
   /// Forgets the history (after the map changed, e.g. a new rho).
   void reset();
   /// Records the output f = T(s) for the input s; afterwards local_products() describes this step.
@@ -25,12 +26,9 @@ class Anderson {
   bool extrapolate(const double* reduced, Vector& next) const;
 
  private:
+  AndersonHistory& h_;
   int memory_;
-  int count_ = 0;   // valid columns
-  int newest_ = -1; // ring position of the newest column
-  bool has_prev_ = false;
-  Vector f_prev_, g_prev_, f_, g_;
-  Matrix dg_, df_;  // ring buffers of differences, size x memory
+  Vector f_, g_;  // this step's output and residual (scratch within one iteration)
 };
 
 }  // namespace cadmm

@@ -2,11 +2,14 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
+#include <type_traits>
 
 #include "cadmm/error.hpp"
 #include "cadmm/version.hpp"
+#include "core/hash.hpp"
 #include "io/hdf5_util.hpp"
 #include "io/result_writer.hpp"
 
@@ -15,6 +18,101 @@ namespace cadmm::io {
 namespace {
 
 const char* kKind = "cadmm-checkpoint";
+// Format 2 holds the complete loop state; format 1 (z, u, rho only) is refused with a message saying so.
+constexpr std::int64_t kFormat = 2;
+
+// A chained hash over every field in a fixed order (field by field: struct padding is not content). Each 8-byte
+// word passes through a bijective mix, so a change in any one word always changes the result.
+class Checksum {
+ public:
+  void add(const void* data, std::size_t bytes) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    std::size_t i = 0;
+    for (; i + 8 <= bytes; i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      h_ = mix64(h_ ^ w);
+    }
+    std::uint64_t tail = bytes;  // the length, and the last bytes, in one more word
+    for (std::size_t b = 0; i + b < bytes; ++b) tail ^= static_cast<std::uint64_t>(p[i + b]) << (8 * (b + 1));
+    h_ = mix64(h_ ^ tail);
+  }
+  void add(double v) { add(&v, sizeof v); }
+  void add(std::int64_t v) { add(&v, sizeof v); }
+  void add(const std::string& s) { add(s.data(), s.size()); }
+  std::string hex() const {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h_));
+    return buf;
+  }
+
+ private:
+  std::uint64_t h_ = 0x6361646d6d2d636bULL;
+};
+
+// The loop's scalars, visited in one order for attributes, broadcasts and the checksum (ints and bools are
+// stored as int64, and travel exactly as doubles).
+template <class State, class F>
+void each_scalar(State& st, F&& f) {
+  auto& l = *st.loop;
+  auto& a = l.anderson;
+  f("iteration", st.iteration), f("rho", st.rho), f("first_iteration", l.first_iteration);
+  f("solve_tol", l.solve_tol), f("last_adapt", l.last_adapt), f("r_norm", l.r_norm), f("s_norm", l.s_norm);
+  f("best_r", l.best_r), f("anderson_count", a.count), f("anderson_newest", a.newest);
+  f("anderson_has_prev", a.has_prev), f("trial", l.trial), f("residual_before_trial", l.residual_before_trial);
+  f("pattern_age", l.pattern_age), f("last_try", l.last_try), f("retry_every", l.retry_every);
+}
+
+// Each rank's own part of the state: one (n_ranks, size) dataset per field, the same sizes on every rank.
+template <class State>
+auto rank_fields(State& st) {
+  using Ptr = std::conditional_t<std::is_const_v<State>, const double*, double*>;
+  struct Field {
+    const char* name;
+    Ptr data;
+    std::int64_t size;
+  };
+  auto& l = *st.loop;
+  auto& a = l.anderson;
+  return std::vector<Field>{{"rank/u", st.u.data(), st.u.size()},
+                            {"rank/x", l.x.data(), l.x.size()},
+                            {"rank/anderson_f_prev", a.f_prev.data(), a.f_prev.size()},
+                            {"rank/anderson_g_prev", a.g_prev.data(), a.g_prev.size()},
+                            {"rank/anderson_dg", a.dg.data(), a.dg.size()},
+                            {"rank/anderson_df", a.df.data(), a.df.size()},
+                            {"rank/plain", l.plain.data(), l.plain.size()}};
+}
+
+// A state with every array sized for d x k and this Anderson memory (the shape the loop gives it).
+AdmmState sized_state(Eigen::Index d, Eigen::Index k, Eigen::Index memory) {
+  AdmmState st;
+  st.z = st.u = Matrix::Zero(d, k);
+  LoopState& l = st.loop.emplace();
+  l.x = Matrix::Zero(d, k);
+  const Eigen::Index n = memory > 0 ? 2 * d * k : 0;
+  l.anderson.f_prev = l.anderson.g_prev = l.plain = Vector::Zero(n);
+  l.anderson.dg = l.anderson.df = Matrix::Zero(n, memory);
+  return st;
+}
+
+void hash_header(Checksum& h, const CheckpointKey& k, std::int64_t n_ranks, const AdmmState& st,
+                 const std::vector<IterationRecord>& history) {
+  for (const std::string* s : {&k.data, &k.x_dataset, &k.y_dataset, &k.penalty}) h.add(*s);
+  h.add(k.lambda), h.add(k.l1_ratio);
+  for (std::int64_t v : {k.n_rows, k.n_features, k.n_targets, k.fit_intercept, k.standardize}) h.add(v);
+  h.add(n_ranks);
+  each_scalar(st, [&](const char*, const auto& v) { h.add(static_cast<double>(v)); });
+  h.add(static_cast<std::int64_t>(st.loop->anderson.dg.cols()));
+  h.add(st.z.data(), sizeof(double) * static_cast<std::size_t>(st.z.size()));
+  for (const Eigen::ArrayXXi* p : {&st.loop->pattern, &st.loop->tried}) {
+    h.add(static_cast<std::int64_t>(p->size()));
+    h.add(p->data(), sizeof(int) * static_cast<std::size_t>(p->size()));
+  }
+  for (const IterationRecord& r : history) {
+    h.add(static_cast<std::int64_t>(r.iteration));
+    for (double v : {r.r_norm, r.s_norm, r.eps_pri, r.eps_dual, r.rho, r.objective, r.gap, r.seconds}) h.add(v);
+  }
+}
 
 template <class T>
 T read_attribute(hid_t file, const char* name, hid_t mem_type, const std::string& path) {
@@ -25,115 +123,240 @@ T read_attribute(hid_t file, const char* name, hid_t mem_type, const std::string
   return value;
 }
 
-// FNV-1a over every field in a fixed order (field by field: struct padding bytes are not content).
-class Checksum {
- public:
-  void add(const void* data, std::size_t bytes) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (std::size_t i = 0; i < bytes; ++i) h_ = (h_ ^ p[i]) * 0x100000001b3ULL;
-  }
-  void add(double v) { add(&v, sizeof v); }
-  void add(std::int64_t v) { add(&v, sizeof v); }
-  void add(const std::string& s) {
-    add(static_cast<std::int64_t>(s.size()));
-    add(s.data(), s.size());
-  }
-  std::string hex() const {
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h_));
-    return buf;
-  }
-
- private:
-  std::uint64_t h_ = 0xcbf29ce484222325ULL;
-};
-
-std::string checksum(const Checkpoint& c) {
-  Checksum h;
-  const CheckpointKey& k = c.key;
-  for (const std::string* s : {&k.data, &k.x_dataset, &k.y_dataset, &k.penalty}) h.add(*s);
-  h.add(k.lambda), h.add(k.l1_ratio);
-  for (std::int64_t v : {k.n_rows, k.n_features, k.n_targets, k.fit_intercept, k.standardize}) h.add(v);
-  h.add(static_cast<std::int64_t>(c.n_ranks)), h.add(static_cast<std::int64_t>(c.iteration)), h.add(c.rho);
-  h.add(c.z.data(), sizeof(double) * static_cast<std::size_t>(c.z.size()));
-  h.add(c.u.data(), sizeof(double) * c.u.size());
-  for (const IterationRecord& r : c.history) {
-    h.add(static_cast<std::int64_t>(r.iteration));
-    for (double v : {r.r_norm, r.s_norm, r.eps_pri, r.eps_dual, r.rho, r.objective, r.gap, r.seconds}) h.add(v);
-  }
-  return h.hex();
+void write_pattern(AtomicH5File& f, const char* name, const Eigen::ArrayXXi& p) {
+  const std::vector<double> v(p.data(), p.data() + p.size());
+  if (p.size() == 0)
+    f.write_dataset(name, {0}, v.data());
+  else
+    f.write_dataset(name, {p.cols(), p.rows()}, v.data());
 }
 
-}  // namespace
-
-std::string previous_checkpoint(const std::string& path) { return path + ".prev"; }
-
-void write_checkpoint(const std::string& path, const Checkpoint& c) {
-  AtomicH5File f(path);
-  const std::int64_t d = c.z.rows(), k = c.z.cols();
-  // Internal state, stored as laid out in memory: a column-major d x k matrix is a row-major (k, d) array.
-  f.write_dataset("z", {k, d}, c.z.data());
-  f.write_dataset("u", {c.n_ranks, k, d}, c.u.data());
-  write_history(f, c.history, path);
-  f.attribute("kind", std::string(kKind));
-  f.attribute("version", std::string(version()));
-  f.attribute("n_ranks", static_cast<std::int64_t>(c.n_ranks));
-  f.attribute("iteration", static_cast<std::int64_t>(c.iteration));
-  f.attribute("rho", c.rho);
-  const CheckpointKey& key = c.key;
-  f.attribute("data", key.data);
-  f.attribute("x_dataset", key.x_dataset);
-  f.attribute("y_dataset", key.y_dataset);
-  f.attribute("penalty", key.penalty);
-  f.attribute("lambda", key.lambda);
-  f.attribute("l1_ratio", key.l1_ratio);
-  f.attribute("n_rows", key.n_rows);
-  f.attribute("n_features", key.n_features);
-  f.attribute("n_targets", key.n_targets);
-  f.attribute("fit_intercept", key.fit_intercept);
-  f.attribute("standardize", key.standardize);
-  f.attribute("checksum", checksum(c));
-  f.commit(previous_checkpoint(path));
+Eigen::ArrayXXi read_pattern(hid_t file, const char* name, Eigen::Index d, Eigen::Index k, const std::string& path) {
+  std::vector<std::int64_t> shape;
+  const std::vector<double> v = read_doubles(file, name, shape, "checkpoint", path);
+  if (v.empty()) return {};
+  if (static_cast<Eigen::Index>(v.size()) != d * k) throw DataError("checkpoint '" + path + "' is inconsistent (" + name + ")");
+  Eigen::ArrayXXi p(d, k);
+  for (Eigen::Index i = 0; i < p.size(); ++i) p.data()[i] = static_cast<int>(v[static_cast<std::size_t>(i)]);
+  return p;
 }
 
-Checkpoint read_checkpoint(const std::string& path) {
-  silence_hdf5();
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec) || H5Fis_hdf5(path.c_str()) <= 0)
-    throw DataError("checkpoint '" + path + "' is not a readable HDF5 file");
-  Handle fapl = file_access();
-  Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
-  if (!f.valid()) throw DataError("cannot open checkpoint '" + path + "'");
-  Handle root(H5Gopen2(f.get(), "/", H5P_DEFAULT), H5Gclose);
+// Rank 0's view of an opened checkpoint: key, rank count, replicated state (this rank's fields zero), history.
+Checkpoint read_header(hid_t f, const std::string& path) {
+  Handle root(H5Gopen2(f, "/", H5P_DEFAULT), H5Gclose);
   if (read_string_attribute(root.get(), "kind") != kKind) throw DataError("'" + path + "' is not a cadmm checkpoint");
+  double format = 0;
+  if (!read_number_attribute(root.get(), "format", format) || format != kFormat)
+    throw DataError("checkpoint '" + path + "' was written by another cadmm version (format " +
+                    std::to_string(static_cast<int>(format)) + ", this one reads " + std::to_string(kFormat) +
+                    "): start again without --resume");
   Checkpoint c;
   CheckpointKey& key = c.key;
   key.data = read_string_attribute(root.get(), "data");
   key.x_dataset = read_string_attribute(root.get(), "x_dataset");
   key.y_dataset = read_string_attribute(root.get(), "y_dataset");
   key.penalty = read_string_attribute(root.get(), "penalty");
-  key.lambda = read_attribute<double>(f.get(), "lambda", H5T_NATIVE_DOUBLE, path);
-  key.l1_ratio = read_attribute<double>(f.get(), "l1_ratio", H5T_NATIVE_DOUBLE, path);
-  key.n_rows = read_attribute<std::int64_t>(f.get(), "n_rows", H5T_NATIVE_INT64, path);
-  key.n_features = read_attribute<std::int64_t>(f.get(), "n_features", H5T_NATIVE_INT64, path);
-  key.n_targets = read_attribute<std::int64_t>(f.get(), "n_targets", H5T_NATIVE_INT64, path);
-  key.fit_intercept = read_attribute<std::int64_t>(f.get(), "fit_intercept", H5T_NATIVE_INT64, path);
-  key.standardize = read_attribute<std::int64_t>(f.get(), "standardize", H5T_NATIVE_INT64, path);
-  c.n_ranks = static_cast<int>(read_attribute<std::int64_t>(f.get(), "n_ranks", H5T_NATIVE_INT64, path));
-  c.iteration = static_cast<int>(read_attribute<std::int64_t>(f.get(), "iteration", H5T_NATIVE_INT64, path));
-  c.rho = read_attribute<double>(f.get(), "rho", H5T_NATIVE_DOUBLE, path);
+  key.lambda = read_attribute<double>(f, "lambda", H5T_NATIVE_DOUBLE, path);
+  key.l1_ratio = read_attribute<double>(f, "l1_ratio", H5T_NATIVE_DOUBLE, path);
+  for (auto [name, field] : {std::pair{"n_rows", &key.n_rows}, {"n_features", &key.n_features},
+                             {"n_targets", &key.n_targets}, {"fit_intercept", &key.fit_intercept},
+                             {"standardize", &key.standardize}})
+    *field = read_attribute<std::int64_t>(f, name, H5T_NATIVE_INT64, path);
+  c.n_ranks = static_cast<int>(read_attribute<std::int64_t>(f, "n_ranks", H5T_NATIVE_INT64, path));
+  const auto memory = read_attribute<std::int64_t>(f, "anderson_memory", H5T_NATIVE_INT64, path);
+  const Eigen::Index d = key.n_features, k = key.n_targets;
+  if (d < 1 || k < 1 || c.n_ranks < 1 || memory < 0 || memory > 1000 || d * k > (std::int64_t{1} << 40))
+    throw DataError("checkpoint '" + path + "' is inconsistent (sizes)");
+  c.state = sized_state(d, k, memory);
+  each_scalar(c.state, [&](const char* name, auto& v) {
+    using T = std::decay_t<decltype(v)>;
+    if constexpr (std::is_same_v<T, double>)
+      v = read_attribute<double>(f, name, H5T_NATIVE_DOUBLE, path);
+    else
+      v = static_cast<T>(read_attribute<std::int64_t>(f, name, H5T_NATIVE_INT64, path));
+  });
   std::vector<std::int64_t> shape;
-  const std::vector<double> z = read_doubles(f.get(), "z", shape, "checkpoint", path);
-  c.u = read_doubles(f.get(), "u", shape, "checkpoint", path);
-  const std::size_t dk = static_cast<std::size_t>(key.n_features * key.n_targets);
-  if (z.size() != dk || c.u.size() != dk * static_cast<std::size_t>(c.n_ranks) || !(c.rho > 0))
+  const std::vector<double> z = read_doubles(f, "z", shape, "checkpoint", path);
+  if (static_cast<Eigen::Index>(z.size()) != d * k || !(c.state.rho > 0))
     throw DataError("checkpoint '" + path + "' is inconsistent (sizes or rho)");
-  c.z = Eigen::Map<const Matrix>(z.data(), key.n_features, key.n_targets);
-  c.history = read_history(f.get(), path);
+  c.state.z = Eigen::Map<const Matrix>(z.data(), d, k);
+  c.state.loop->pattern = read_pattern(f, "pattern", d, k, path);
+  c.state.loop->tried = read_pattern(f, "tried", d, k, path);
+  c.history = read_history(f, path);
+  return c;
+}
+
+Handle open_checkpoint(const std::string& path) {
+  silence_hdf5();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec) || H5Fis_hdf5(path.c_str()) <= 0)
+    throw DataError("checkpoint '" + path + "' is not a readable HDF5 file (truncated or not a checkpoint)");
+  Handle fapl = file_access();
+  Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
+  if (!f.valid()) throw DataError("cannot open checkpoint '" + path + "'");
+  return f;
+}
+
+}  // namespace
+
+std::string previous_checkpoint(const std::string& path) { return path + ".prev"; }
+
+void write_checkpoint(const std::string& path, const CheckpointKey& key, const AdmmState& st,
+                      const std::vector<IterationRecord>& history, Communicator& comm) {
+  if (!st.loop) throw std::logic_error("write_checkpoint: the state has no loop state");
+  const bool root = comm.rank() == 0;
+  const auto fields = rank_fields(st);
+  std::optional<AtomicH5File> f;
+  Checksum h;
+  collectively(comm, [&] {
+    if (!root) return;
+    f.emplace(path);
+    const std::int64_t d = st.z.rows(), k = st.z.cols();
+    // Internal state, stored as laid out in memory: a column-major d x k matrix is a row-major (k, d) array.
+    f->write_dataset("z", {k, d}, st.z.data());
+    write_pattern(*f, "pattern", st.loop->pattern);
+    write_pattern(*f, "tried", st.loop->tried);
+    write_history(*f, history, path);
+    for (const auto& field : fields) f->create_rows(field.name, comm.size(), field.size);
+    f->attribute("kind", std::string(kKind));
+    f->attribute("format", kFormat);
+    f->attribute("version", std::string(version()));
+    f->attribute("n_ranks", static_cast<std::int64_t>(comm.size()));
+    f->attribute("anderson_memory", static_cast<std::int64_t>(st.loop->anderson.dg.cols()));
+    each_scalar(st, [&](const char* name, const auto& v) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(v)>, double>)
+        f->attribute(name, v);
+      else
+        f->attribute(name, static_cast<std::int64_t>(v));
+    });
+    f->attribute("data", key.data);
+    f->attribute("x_dataset", key.x_dataset);
+    f->attribute("y_dataset", key.y_dataset);
+    f->attribute("penalty", key.penalty);
+    f->attribute("lambda", key.lambda);
+    f->attribute("l1_ratio", key.l1_ratio);
+    f->attribute("n_rows", key.n_rows);
+    f->attribute("n_features", key.n_features);
+    f->attribute("n_targets", key.n_targets);
+    f->attribute("fit_intercept", key.fit_intercept);
+    f->attribute("standardize", key.standardize);
+    hash_header(h, key, comm.size(), st, history);
+  });
+  for (const auto& field : fields)
+    collectively(comm, [&] {
+      comm.gather_each(field.data, static_cast<std::size_t>(field.size), [&](int r, const double* block) {
+        f->write_row(field.name, r, field.size, block);
+        h.add(block, sizeof(double) * static_cast<std::size_t>(field.size));
+      });
+    });
+  collectively(comm, [&] {
+    if (!root) return;
+    f->attribute("checksum", h.hex());
+    f->commit(previous_checkpoint(path));
+  });
+}
+
+Checkpoint verify_checkpoint(const std::string& path) {
+  Handle f = open_checkpoint(path);
+  Checkpoint c = read_header(f.get(), path);
+  Checksum h;
+  hash_header(h, c.key, c.n_ranks, c.state, c.history);
+  std::vector<double> row;
+  for (const auto& field : rank_fields(c.state)) {
+    row.resize(static_cast<std::size_t>(field.size));
+    for (int r = 0; r < c.n_ranks; ++r) {
+      read_row(f.get(), field.name, r, field.size, row.data(), "checkpoint", path);
+      h.add(row.data(), sizeof(double) * row.size());
+    }
+  }
+  Handle root(H5Gopen2(f.get(), "/", H5P_DEFAULT), H5Gclose);
   const std::string stored = read_string_attribute(root.get(), "checksum");
-  if (stored.empty()) throw DataError("checkpoint '" + path + "' has no checksum (written by an older cadmm?)");
-  if (stored != checksum(c))
+  if (stored.empty()) throw DataError("checkpoint '" + path + "' has no checksum");
+  if (stored != h.hex())
     throw DataError("checkpoint '" + path + "' is damaged: its content does not match its checksum");
+  return c;
+}
+
+std::optional<Checkpoint> load_checkpoint(const std::string& path, const CheckpointKey& key, Communicator& comm) {
+  const bool root = comm.rank() == 0;
+  const std::string prev = previous_checkpoint(path);
+  double exists = 0;
+  if (root) exists = std::filesystem::exists(path) || std::filesystem::exists(prev) ? 1 : 0;
+  comm.broadcast(&exists, sizeof exists, 0);
+  if (exists == 0) return std::nullopt;
+
+  Checkpoint c;
+  collectively(comm, [&] {
+    if (!root) return;
+    const auto load = [&](const std::string& file) {
+      Checkpoint got = verify_checkpoint(file);
+      const std::string mismatch = key_mismatch(got.key, key);
+      if (!mismatch.empty()) throw DataError("checkpoint '" + file + "' belongs to another problem: " + mismatch);
+      got.file = file;
+      return got;
+    };
+    try {
+      if (!std::filesystem::exists(path)) throw DataError("checkpoint '" + path + "' is missing");
+      c = load(path);
+    } catch (const DataError& e) {
+      if (!std::filesystem::exists(prev)) throw DataError(std::string("--resume: ") + e.what());
+      try {
+        c = load(prev);
+      } catch (const DataError& e2) {
+        throw DataError(std::string("--resume: ") + e.what() + "; the previous one is not usable either: " + e2.what());
+      }
+      c.note = std::string(e.what()) + ": resuming from the previous checkpoint '" + prev + "' instead";
+    }
+  });
+
+  // Replicated parts from rank 0: the scalars, z, and the polishing patterns.
+  const Eigen::Index d = key.n_features, k = key.n_targets;
+  std::vector<double> head;
+  if (root) {
+    head = {static_cast<double>(c.n_ranks), static_cast<double>(c.state.loop->anderson.dg.cols()),
+            static_cast<double>(c.state.loop->pattern.size()), static_cast<double>(c.state.loop->tried.size())};
+    each_scalar(c.state, [&](const char*, const auto& v) { head.push_back(static_cast<double>(v)); });
+  }
+  double sizes = static_cast<double>(head.size());
+  comm.broadcast(&sizes, sizeof sizes, 0);
+  head.resize(static_cast<std::size_t>(sizes));
+  comm.broadcast(head.data(), sizeof(double) * head.size(), 0);
+  if (!root) {
+    c.n_ranks = static_cast<int>(head[0]);
+    c.state = sized_state(d, k, static_cast<Eigen::Index>(head[1]));
+    std::size_t i = 4;
+    each_scalar(c.state, [&](const char*, auto& v) { v = static_cast<std::decay_t<decltype(v)>>(head[i++]); });
+    for (std::size_t j : {2, 3}) {
+      Eigen::ArrayXXi& p = j == 2 ? c.state.loop->pattern : c.state.loop->tried;
+      if (head[j] > 0) p.resize(d, k);
+    }
+  }
+  comm.broadcast(c.state.z.data(), sizeof(double) * static_cast<std::size_t>(d * k), 0);
+  for (Eigen::ArrayXXi* p : {&c.state.loop->pattern, &c.state.loop->tried})
+    comm.broadcast(p->data(), sizeof(int) * static_cast<std::size_t>(p->size()), 0);
+  comm.broadcast(c.file, 0);
+  comm.broadcast(c.note, 0);
+
+  if (c.n_ranks != comm.size()) {
+    // Another rank count: the duals and the loop state belong to another split of the rows.
+    c.state.loop.reset();
+    c.state.u.setZero();
+    const std::string why = "checkpoint '" + c.file + "' was written by " + std::to_string(c.n_ranks) +
+                            " ranks, this run has " + std::to_string(comm.size()) +
+                            ": resuming from its z and rho with the dual variables at zero";
+    c.note = c.note.empty() ? why : c.note + "; " + why;
+    return c;
+  }
+  Handle f;
+  for (const auto& field : rank_fields(c.state))
+    collectively(comm, [&] {
+      comm.scatter_each(
+          [&](int r, double* block) {
+            if (!f.valid()) f = open_checkpoint(c.file);
+            read_row(f.get(), field.name, r, field.size, block, "checkpoint", c.file);
+          },
+          static_cast<std::size_t>(field.size), field.data);
+    });
   return c;
 }
 

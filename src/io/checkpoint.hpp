@@ -1,11 +1,15 @@
 #pragma once
-// Checkpoint files: the ADMM state (z, every rank's u, rho, iteration) and the history so far, plus what
-// identifies the problem, so a resumed run can refuse a checkpoint of another problem.
+// Checkpoint files: the complete ADMM state (z, rho, iteration, every rank's u and loop state: Anderson history,
+// trial point, rho and polishing schedule, local warm start) and the history so far, plus what identifies the
+// problem, so a resumed run can refuse a checkpoint of another problem and, at the same rank count, continue
+// bit for bit as the uninterrupted run would have.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cadmm/admm.hpp"
+#include "cadmm/communicator.hpp"
 
 namespace cadmm::io {
 
@@ -16,24 +20,31 @@ struct CheckpointKey {
   std::int64_t n_rows = 0, n_features = 0, n_targets = 0, fit_intercept = 0, standardize = 0;
 };
 
-/// A checkpoint as read back.
+/// A checkpoint as one rank sees it after loading.
 struct Checkpoint {
   CheckpointKey key;
-  int n_ranks = 0;                      ///< ranks of the run that wrote it (u is one block per rank)
-  Matrix z;                             ///< consensus variable (the solver's internal scaling)
-  std::vector<double> u;                ///< n_ranks blocks of d x k, rank order
-  double rho = 0;
-  int iteration = 0;
-  std::vector<IterationRecord> history;
+  int n_ranks = 0;                       ///< ranks of the run that wrote it
+  std::string file;                      ///< the file it came from (the checkpoint or the previous one)
+  std::string note;                      ///< why the previous checkpoint was used, or why the duals restart
+  AdmmState state;                       ///< loop state (and this rank's u) only when n_ranks matches
+  std::vector<IterationRecord> history;  ///< iterations so far (rank 0)
 };
 
-/// Writes atomically (temporary + rename); u holds every rank's block in rank order. The checkpoint it replaces
-/// is kept as previous_checkpoint(path) (hard-linked before the rename, so a complete checkpoint exists at every
-/// moment), and a checksum over every field is stored with it. Serial.
-void write_checkpoint(const std::string& path, const Checkpoint& c);
-/// Reads and verifies a checkpoint; DataError naming path and what failed (not a cadmm checkpoint, truncated or
-/// unreadable, checksum mismatch). Serial.
-Checkpoint read_checkpoint(const std::string& path);
+/// Collective: writes every rank's state (each rank passes its own; rank 0's history) atomically, keeping the
+/// checkpoint it replaces as previous_checkpoint(path). A checksum over every field is stored with it. Rank 0
+/// holds one rank's block at a time, whatever the rank count.
+void write_checkpoint(const std::string& path, const CheckpointKey& key, const AdmmState& state,
+                      const std::vector<IterationRecord>& history, Communicator& comm);
+
+/// Collective: the checkpoint to resume from, or nullopt when neither path nor its previous one exists. A
+/// checkpoint that is damaged (checksum, truncation), foreign or of another problem is refused with DataError
+/// naming the file and what failed, unless the previous one is good: then that one is used and note says why.
+std::optional<Checkpoint> load_checkpoint(const std::string& path, const CheckpointKey& key, Communicator& comm);
+
+/// Serial: reads and verifies a whole checkpoint (streaming every rank's block through the checksum) and
+/// returns its key and history; DataError naming path and what failed.
+Checkpoint verify_checkpoint(const std::string& path);
+
 /// Where the checkpoint before the last one is kept: path + ".prev".
 std::string previous_checkpoint(const std::string& path);
 /// Empty when the keys agree, else a message naming the first field that differs.

@@ -112,6 +112,24 @@ std::vector<double> read_doubles(hid_t file, const std::string& name, std::vecto
   return out;
 }
 
+void read_row(hid_t file, const std::string& name, std::int64_t i, std::int64_t cols, double* out,
+              const std::string& what, const std::string& path) {
+  if (!object_exists(file, name)) throw DataError(what + " '" + path + "' lacks " + name);
+  Handle ds(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!ds.valid()) throw DataError(what + " '" + path + "': " + name + " is not a dataset");
+  const std::vector<std::int64_t> shape = dataset_shape(ds.get());
+  if (shape.size() != 2 || shape[0] <= i || shape[1] != cols)
+    throw DataError(what + " '" + path + "': " + name + " does not have the expected shape");
+  if (cols == 0) return;
+  Handle space(H5Dget_space(ds.get()), H5Sclose);
+  const hsize_t start[2] = {static_cast<hsize_t>(i), 0}, count[2] = {1, static_cast<hsize_t>(cols)};
+  const hsize_t n = static_cast<hsize_t>(cols);
+  Handle mem(H5Screate_simple(1, &n, nullptr), H5Sclose);
+  if (H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) < 0 ||
+      H5Dread(ds.get(), H5T_NATIVE_DOUBLE, mem.get(), space.get(), H5P_DEFAULT, out) < 0)
+    throw DataError("cannot read row " + std::to_string(i) + " of " + name + " of " + what + " '" + path + "'");
+}
+
 void check_output_path(const std::string& output, const std::string& option, const std::vector<std::string>& inputs) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -175,6 +193,27 @@ void AtomicH5File::write_dataset(const std::string& name, const std::vector<std:
             H5Dclose);
   if (!ds.valid()) check_write(-1, "dataset " + name, path_);
   check_write(H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "dataset " + name, path_);
+}
+
+void AtomicH5File::create_rows(const std::string& name, std::int64_t rows, std::int64_t cols) {
+  const hsize_t dims[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
+  Handle space(H5Screate_simple(2, dims, nullptr), H5Sclose);
+  Handle lcpl = link_props();
+  Handle ds(H5Dcreate2(file_.get(), name.c_str(), H5T_IEEE_F64LE, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+            H5Dclose);
+  if (!ds.valid()) check_write(-1, "dataset " + name, path_);
+}
+
+void AtomicH5File::write_row(const std::string& name, std::int64_t i, std::int64_t cols, const double* data) {
+  if (cols == 0) return;
+  Handle ds(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
+  Handle space(ds.valid() ? H5Dget_space(ds.get()) : -1, H5Sclose);
+  const hsize_t start[2] = {static_cast<hsize_t>(i), 0}, count[2] = {1, static_cast<hsize_t>(cols)};
+  const hsize_t n = static_cast<hsize_t>(cols);
+  Handle mem(H5Screate_simple(1, &n, nullptr), H5Sclose);
+  const bool ok = space.valid() && H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) >= 0 &&
+                  H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, mem.get(), space.get(), H5P_DEFAULT, data) >= 0;
+  check_write(ok ? 0 : -1, "row " + std::to_string(i) + " of dataset " + name, path_);
 }
 
 namespace {

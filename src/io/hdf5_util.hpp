@@ -71,6 +71,11 @@ bool read_number_attribute(hid_t object, const std::string& name, double& out);
 std::vector<double> read_doubles(hid_t file, const std::string& name, std::vector<std::int64_t>& shape,
                                  const std::string& what, const std::string& path);
 
+/// Reads row i of a 2-D numeric dataset of `cols` columns into out; DataError naming what and path when it is
+/// missing, has another shape, or cannot be read.
+void read_row(hid_t file, const std::string& name, std::int64_t i, std::int64_t cols, double* out,
+              const std::string& what, const std::string& path);
+
 /// Checks before a long run that output can be created (its directory exists and is writable) and that it
 /// is not one of the inputs; throws UsageError naming the option.
 void check_output_path(const std::string& output, const std::string& option, const std::vector<std::string>& inputs);
@@ -89,6 +94,10 @@ class AtomicH5File {
 
   /// A float64 dataset of the given shape (row-major data); an empty shape makes a scalar.
   void write_dataset(const std::string& name, const std::vector<std::int64_t>& shape, const double* data);
+  /// Creates a float64 (rows, cols) dataset to be filled row by row with write_row.
+  void create_rows(const std::string& name, std::int64_t rows, std::int64_t cols);
+  /// Writes row i (cols values) of a dataset made by create_rows.
+  void write_row(const std::string& name, std::int64_t i, std::int64_t cols, const double* data);
   void attribute(const std::string& name, double value, const std::string& object = "/");
   void attribute(const std::string& name, std::int64_t value, const std::string& object = "/");
   void attribute(const std::string& name, const std::string& value, const std::string& object = "/");

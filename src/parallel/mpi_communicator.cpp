@@ -1,6 +1,9 @@
 #include "cadmm/mpi_communicator.hpp"
 
+#include <algorithm>
 #include <climits>
+#include <exception>
+#include <vector>
 #include <string>
 
 #include "cadmm/error.hpp"
@@ -68,6 +71,66 @@ void MpiCommunicator::scatter(const double* all, std::size_t n, double* local) {
   if (n > static_cast<std::size_t>(INT_MAX)) throw RuntimeFailure("scatter: block too large");
   check(MPI_Scatter(all, static_cast<int>(n), MPI_DOUBLE, local, static_cast<int>(n), MPI_DOUBLE, 0, comm_),
         "MPI_Scatter");
+}
+
+void MpiCommunicator::gather_each(const double* local, std::size_t n,
+                                  const std::function<void(int, const double*)>& sink) {
+  Timer t{seconds_};
+  constexpr int kTag = 7301;
+  if (rank_ != 0) {
+    in_chunks(n, sizeof(double), [&](std::size_t off, int count) {
+      check(MPI_Send(local + off, count, MPI_DOUBLE, 0, kTag, comm_), "MPI_Send");
+    });
+    return;
+  }
+  std::exception_ptr failure;
+  const auto hand = [&](int r, const double* block) {
+    if (failure) return;
+    try {
+      sink(r, block);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  };
+  hand(0, local);
+  std::vector<double> block(n);
+  for (int r = 1; r < size_; ++r) {
+    in_chunks(n, sizeof(double), [&](std::size_t off, int count) {
+      check(MPI_Recv(block.data() + off, count, MPI_DOUBLE, r, kTag, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
+    });
+    hand(r, block.data());
+  }
+  if (failure) std::rethrow_exception(failure);
+}
+
+void MpiCommunicator::scatter_each(const std::function<void(int, double*)>& source, std::size_t n, double* local) {
+  Timer t{seconds_};
+  constexpr int kTag = 7302;
+  if (rank_ != 0) {
+    in_chunks(n, sizeof(double), [&](std::size_t off, int count) {
+      check(MPI_Recv(local + off, count, MPI_DOUBLE, 0, kTag, comm_, MPI_STATUS_IGNORE), "MPI_Recv");
+    });
+    return;
+  }
+  std::exception_ptr failure;
+  const auto fill = [&](int r, double* block) {
+    std::fill(block, block + n, 0.0);
+    if (failure) return;
+    try {
+      source(r, block);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  };
+  std::vector<double> block(n);
+  for (int r = 1; r < size_; ++r) {
+    fill(r, block.data());
+    in_chunks(n, sizeof(double), [&](std::size_t off, int count) {
+      check(MPI_Send(block.data() + off, count, MPI_DOUBLE, r, kTag, comm_), "MPI_Send");
+    });
+  }
+  fill(0, local);
+  if (failure) std::rethrow_exception(failure);
 }
 
 int MpiCommunicator::ranks_on_node() const {

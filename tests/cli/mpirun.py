@@ -13,12 +13,12 @@ def mpi_env():
     return env
 
 
-def run_cadmm(cadmm, ranks, args, expect=0):
-    """Runs `mpirun -np ranks cadmm args`; returns (code, stdout, stderr); raises if the code differs from expect
-    (expect=None accepts any code)."""
+def run_cadmm(cadmm, ranks, args, expect=0, env=None):
+    """Runs `mpirun -np ranks cadmm args` (env: extra environment variables); returns (code, stdout, stderr);
+    raises if the code differs from expect (expect=None accepts any code)."""
     cmd = ["mpirun", "--timeout", str(int(TIMEOUT)), "-np", str(ranks), cadmm] + list(args)
     # A new session makes the whole mpirun tree one process group, so a hang is killed by that group's id.
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=mpi_env(),
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**mpi_env(), **(env or {})},
                          start_new_session=True)
     try:
         out, err = p.communicate(timeout=TIMEOUT + 15)

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Faults injected into real runs: a bitwise resume after SIGTERM for every penalty, an exception, a NaN and a
+growing residual on one chosen rank, NaN in the last rank's rows, kill -9 of one rank. Faults inside the loop come
+from the test-only hook CADMM_FAULT=KIND@ITERATION[:RANK]. Usage: test_faults.py CADMM WORKDIR REPO_ROOT
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import CADMM, cadmm, expect_error, main, path, small, test, write  # noqa: E402
+from mpirun import mpi_env  # noqa: E402
+
+
+def hard_problem():
+    """Wide and noisy: a few hundred iterations at lambda_ratio 0.02, long enough to stop anywhere."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((90, 400))
+    y = X @ rng.standard_normal(400) + rng.standard_normal(90)
+    Y = np.c_[y, X @ rng.standard_normal(400), X[:, :5].sum(1)]
+    return write("hard.h5", X, y, Y=Y)
+
+
+def same_bits(a, b):
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def assert_bitwise_equal(resumed, fresh):
+    """Every dataset and attribute equal bit for bit, except timings (the seconds column of /history and the
+    *_seconds attributes)."""
+    with h5py.File(resumed) as r, h5py.File(fresh) as f:
+        names = []
+        f.visit(names.append)
+        other = []
+        r.visit(other.append)
+        assert sorted(names) == sorted(other), (names, other)
+        for name in names:
+            if not isinstance(f[name], h5py.Dataset):
+                continue
+            a, b = r[name][()], f[name][()]
+            fields = [n for n in (f[name].dtype.names or [None]) if n != "seconds"]
+            for field in fields:
+                x, z = (np.asarray(a), np.asarray(b)) if field is None else (a[field], b[field])
+                assert same_bits(x, z), f"{name} {field or ''} differs"
+        for key in f.attrs:
+            if key.endswith("seconds"):
+                continue
+            assert same_bits(np.asarray(r.attrs[key]), np.asarray(f.attrs[key])), (key, r.attrs[key], f.attrs[key])
+
+
+@test
+def sigterm_then_resume_is_bitwise_for_every_penalty():
+    data = hard_problem()
+    # A --rho far from the automatic one makes the residual balancing change rho early (l2 changes it anyway).
+    cases = {"l1": ["--rho", 100], "l2": [], "elasticnet": ["--rho", 100], "l21": ["--y-dataset", "Y", "--rho", 100]}
+    for penalty, extra in cases.items():
+        common = ["solve", "--data", data, "--penalty", penalty, "--lambda-ratio", 0.02, "--quiet", *extra]
+        fresh = path(f"bw_{penalty}_fresh.h5")
+        cadmm(2, *common, "--output", fresh)
+        with h5py.File(fresh) as f:
+            h = f["history"][()]
+            total = int(f.attrs["iterations"])
+        changes = [int(h["iteration"][i]) for i in range(len(h) - 1) if h["rho"][i] != h["rho"][i + 1]]
+        assert changes, f"{penalty}: no rho change to stop after"
+        # Right after the rho change (the new rho and rescaled duals are in the state), and three iterations
+        # later, in the middle of the Anderson window that the change restarted.
+        for stop, check in [(changes[0], "rho"), (changes[0] + 3, "anderson")]:
+            assert stop < total, (penalty, stop, total)
+            ck = path(f"bw_{penalty}_{stop}.ck")
+            for f_ in (ck, ck + ".prev"):
+                if os.path.exists(f_):
+                    os.remove(f_)
+            out = path(f"bw_{penalty}_{stop}.h5")
+            # The signal reaches one rank only; the stop must still be collective.
+            _, _, err = cadmm(2, *common, "--checkpoint", ck, "--checkpoint-every", 2, "--output", out, expect=1,
+                              env={"CADMM_FAULT": f"term@{stop}:1"})
+            assert "state saved" in err and not os.path.exists(out), err
+            with h5py.File(ck) as c:
+                assert c.attrs["iteration"] == stop and c.attrs["n_ranks"] == 2
+                if check == "rho":
+                    assert c.attrs["rho"] != h["rho"][stop - 1], "the checkpoint does not hold the new rho"
+                else:
+                    assert 0 < c.attrs["anderson_count"] < 10, c.attrs["anderson_count"]
+            cadmm(2, *common, "--checkpoint", ck, "--resume", "--output", out)
+            assert_bitwise_equal(out, fresh)
+
+
+@test
+def an_exception_on_one_rank_ends_every_rank_and_keeps_files():
+    data = hard_problem()
+    common = ["solve", "--data", data, "--lambda-ratio", 0.02, "--quiet"]
+    out, ck = path("exc_out.h5"), path("exc.ck")
+    cadmm(3, *common, "--output", out)  # a good result from an earlier run
+    before = open(out, "rb").read()
+    err = expect_error(3, 1, "injected fault", *common, "--output", out, "--checkpoint", ck, "--checkpoint-every", 2,
+                       env={"CADMM_FAULT": "throw@5:1"})
+    assert "iteration 5" in err and "rank 1" in err, err
+    assert open(out, "rb").read() == before, "a failing run changed the existing result"
+    with h5py.File(ck) as c:  # the last good checkpoint, taken at the end of iteration 4
+        assert c.attrs["iteration"] == 4
+    # The same fault in path and cv ends those too, on every rank, once.
+    for command in ("path", "cv"):
+        expect_error(2, 1, "injected fault", command, "--data", data, "--n-lambda", 5, "--output", path("exc_pc.h5"),
+                     env={"CADMM_FAULT": "throw@3:0"})
+
+
+@test
+def nan_or_a_growing_residual_is_diverged_at_that_iteration():
+    data = hard_problem()
+    common = ["solve", "--data", data, "--lambda-ratio", 0.02, "--quiet"]
+    for fault, rank in (("nan", 2), ("grow", 0)):
+        out, ck = path(f"div_{fault}.h5"), path(f"div_{fault}.ck")
+        err = expect_error(3, 1, "diverged", *common, "--output", out, "--checkpoint", ck, "--checkpoint-every", 1,
+                           env={"CADMM_FAULT": f"{fault}@6:{rank}"})
+        assert "at iteration 6" in err, err
+        with h5py.File(out) as f:
+            assert f.attrs["status"] == "diverged" and f.attrs["iterations"] == 6
+        with h5py.File(ck) as c:  # the state before the breakdown, and it resumes to the right answer
+            assert c.attrs["iteration"] == 5 and np.isfinite(c["rank/u"][()]).all()
+        cadmm(3, *common, "--output", out, "--checkpoint", ck, "--resume")
+        with h5py.File(out) as f:
+            assert f.attrs["status"] == "converged"
+
+
+@test
+def nan_only_in_the_last_ranks_rows_is_refused_everywhere():
+    X, y = small(90, 6)
+    X[-1, 3] = np.nan  # row 89: read by the last rank only
+    data = write("nan_last.h5", X, y)
+    for ranks in (1, 3):
+        err = expect_error(ranks, 3, "NaN", "solve", "--data", data, "--output", path("nan_out.h5"))
+        assert "row 89" in err, err
+    assert not os.path.exists(path("nan_out.h5"))
+
+
+@test
+def kill_9_of_one_rank_ends_the_job_without_a_hang():
+    data = hard_problem()
+    cmd = ["mpirun", "--timeout", "60", "-np", "3", CADMM, "solve", "--data", data, "--lambda-ratio", 0.001,
+           "--abs-tol", 0, "--rel-tol", 1e-300, "--gap-tol", 0, "--max-iter", 10**9, "--quiet",
+           "--output", path("kill_out.h5")]
+    env = {**mpi_env(), "CADMM_FAULT": "kill@20:1"}
+    t0 = time.time()
+    p = subprocess.Popen([str(a) for a in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                         start_new_session=True)
+    try:
+        p.communicate(timeout=90)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+    assert p.returncode != 0, "the job exited 0 after a rank was killed"
+    assert time.time() - t0 < 60, "mpirun needed its own --timeout to end the job"
+    assert not os.path.exists(path("kill_out.h5"))
+    # No rank outlives the job: the process group of the run is empty.
+    for _ in range(50):
+        try:
+            os.killpg(p.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.killpg(p.pid, signal.SIGKILL)
+        raise AssertionError("ranks of the killed job were still running")
+
+
+@test
+def a_bad_fault_spec_is_a_usage_error():
+    X, y = small()
+    expect_error(1, 2, "CADMM_FAULT", "solve", "--data", write("spec.h5", X, y), "--output", path("spec_out.h5"),
+                 env={"CADMM_FAULT": "explode@3"})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+// libFuzzer target: command-line options and INI files of the fitting commands. Input: command-line tokens, one
+// per line, then a line "%%" and the text of an INI file given with --config. Only cadmm::Error may come out:
+// any other exception, or a crash, is a finding.
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "cadmm/error.hpp"
+#include "cli/options.hpp"
+
+using namespace cadmm::cli;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static const std::string ini = "/tmp/cadmm_fuzz_options_" + std::to_string(::getpid()) + ".ini";
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  const std::size_t split = text.find("\n%%\n");
+  std::vector<std::string> args;
+  std::string line;
+  for (char c : text.substr(0, split)) {
+    if (c == '\n') {
+      args.push_back(line);
+      line.clear();
+    } else {
+      line += c;
+    }
+  }
+  if (!line.empty()) args.push_back(line);
+  if (split != std::string::npos) {
+    std::ofstream(ini, std::ios::binary) << text.substr(split + 4);
+    args.push_back("--config");
+    args.push_back(ini);
+  }
+  // solve's options (one lambda) and path/cv's (a lambda sequence), as the commands build them.
+  for (const bool one_lambda : {true, false}) {
+    po::options_description desc;
+    desc.add(general_options()).add(data_options()).add(model_options(one_lambda)).add(solver_options());
+    if (!one_lambda) desc.add(lambda_sequence_options());
+    try {
+      const po::variables_map vm = parse(args, desc);
+      settings_from(vm);
+      if (!one_lambda) lambda_sequence(vm, 1.0);
+    } catch (const cadmm::Error&) {
+    }
+  }
+  return 0;
+}
