@@ -2,9 +2,10 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${CADMM_BUILD_DIR:-$ROOT/build}"
+SANITIZE_BUILD="${CADMM_SANITIZE_BUILD_DIR:-$ROOT/build-sanitize}"
 PACKAGES=(build-essential cmake libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libeigen3-dev
           libboost-program-options-dev libgtest-dev libopenblas-dev python3-numpy python3-scipy python3-h5py
-          python3-sklearn slurm-wlm munge)
+          python3-sklearn slurm-wlm munge clang libclang-rt-14-dev)
 
 install_dependencies() {
   local missing=()
@@ -24,6 +25,15 @@ build() {
   echo "== building in $BUILD"
   cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release
   cmake --build "$BUILD" -j "$(nproc)"
+}
+
+# The second build of the test suite: clang with AddressSanitizer and UndefinedBehaviorSanitizer, plus the
+# libFuzzer targets (tests/fuzz).
+build_sanitized() {
+  echo "== building with sanitizers and fuzz targets in $SANITIZE_BUILD"
+  cmake -S "$ROOT" -B "$SANITIZE_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+    -DCMAKE_CXX_COMPILER=clang++ -DCADMM_FUZZ=ON
+  cmake --build "$SANITIZE_BUILD" -j "$(nproc)"
 }
 
 # Open MPI refuses to run as root unless told; containers and CI machines often are root.

@@ -1,7 +1,9 @@
 #include "cli/options.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "cadmm/error.hpp"
@@ -21,9 +23,24 @@ bool bool_option(const po::variables_map& vm, const std::string& name, bool fall
   return vm.count(name) ? parse_bool(name, vm[name].as<std::string>()) : fallback;
 }
 
+namespace {
+// Boost.Program_options builds its error messages by replacing placeholders such as %value% with the offending
+// text until none is left, so text that itself holds a placeholder makes that loop endless (found by fuzzing).
+// No option name or value of cadmm needs one: refuse such text before Boost sees it.
+void refuse_placeholders(const std::string& text, const std::string& where) {
+  for (std::size_t open = text.find('%'); open != std::string::npos; open = text.find('%', open + 1)) {
+    std::size_t end = open + 1;
+    while (end < text.size() && (std::isalpha(static_cast<unsigned char>(text[end])) || text[end] == '_')) ++end;
+    if (end > open + 1 && end < text.size() && text[end] == '%')
+      throw UsageError(where + ": '" + text.substr(open, end - open + 1) + "' is not allowed in an option or value");
+  }
+}
+}  // namespace
+
 po::variables_map parse(const std::vector<std::string>& args, const po::options_description& desc,
                         const po::positional_options_description* positional) {
   po::variables_map vm;
+  for (const std::string& a : args) refuse_placeholders(a, "command line");
   try {
     po::command_line_parser parser(args);
     parser.options(desc);
@@ -31,10 +48,13 @@ po::variables_map parse(const std::vector<std::string>& args, const po::options_
     po::store(parser.run(), vm);
     if (vm.count("config")) {
       const std::string path = vm["config"].as<std::string>();
-      std::ifstream in(path);
+      std::ifstream in(path, std::ios::binary);
       if (!in) throw UsageError("--config: cannot open '" + path + "'");
+      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      refuse_placeholders(text, "--config '" + path + "'");
+      std::istringstream config(text);
       // Values already stored from the command line are kept: the command line wins.
-      po::store(po::parse_config_file(in, desc, false), vm);
+      po::store(po::parse_config_file(config, desc, false), vm);
     }
     po::notify(vm);
   } catch (const po::error& e) {

@@ -6,8 +6,10 @@
 #include <mpi.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -77,7 +79,7 @@ void write_file(const std::string& path, Bytes& in) {
     if (!indptr.empty() && in.u8() != 5) indptr[0] = 0;
     const std::int64_t nnz = (!indptr.empty() && in.u8() != 6) ? std::max<std::int64_t>(0, indptr.back()) : in.in(0, 60);
     std::vector<std::int64_t> indices(static_cast<std::size_t>(nnz));
-    std::vector<double> values(static_cast<std::size_t>(nnz + in.in(-1, 1) * (in.u8() == 4)));
+    std::vector<double> values(static_cast<std::size_t>(std::max<std::int64_t>(0, nnz + in.in(-1, 1) * (in.u8() == 4))));
     for (auto& v : indices) v = in.in(-1, d + 1);
     for (auto& v : values) v = in.value();
     dataset(g, "indptr", itype, {indptr.size()}, H5T_NATIVE_INT64, indptr.data());
@@ -106,6 +108,8 @@ void write_file(const std::string& path, Bytes& in) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
+  // Open MPI's own crash handlers would take the signal before libFuzzer could save the input that caused it.
+  setenv("OMPI_MCA_opal_signal", "", 0);
   MPI_Init(argc, argv);
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   return 0;

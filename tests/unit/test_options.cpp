@@ -69,6 +69,22 @@ TEST(Options, BadValuesNameTheOption) {
   EXPECT_THROW(settings_for({"--max-iter", "many"}), UsageError);
 }
 
+// Found by tests/fuzz/fuzz_options: Boost's error messages replace placeholders until none is left, so an unknown
+// option or bad value holding one (here %original_token%) never returned. Now refused up front, naming the text.
+TEST(Options, PlaceholderTextIsRefusedNotLoopedOn) {
+  expect_usage_error_naming({"--d%original_token%ty", "1"}, "%original_token%");
+  expect_usage_error_naming({"--max-iter", "%value%"}, "%value%");
+  const std::string path = testing::TempDir() + "cadmm_test_placeholder.ini";
+  {
+    std::ofstream f(path);
+    f << "%canonical_option% = 1\n";
+  }
+  expect_usage_error_naming({"--config", path}, "%canonical_option%");
+  std::remove(path.c_str());
+  // A lone % (Slurm-style file names) is fine.
+  EXPECT_NO_THROW(settings_for({"--data", "run%j.h5"}));
+}
+
 TEST(Options, ConfigFileWithCommandLineWinning) {
   const std::string path = testing::TempDir() + "cadmm_test.ini";
   {
