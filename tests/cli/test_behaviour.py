@@ -249,19 +249,29 @@ def damaged_checkpoints_are_refused_or_replaced_by_the_previous_one():
     cadmm(2, *common, "--max-iter", 25, "--checkpoint", ck, "--checkpoint-every", 10, "--output", path("dmg_a.h5"))
     with h5py.File(ck) as f, h5py.File(ck + ".prev") as g:  # the last (20) and the one before (10)
         assert f.attrs["iteration"] == 20 and g.attrs["iteration"] == 10
-        offset = f["z"].id.get_offset()
+        # One bit inside the stored iterate z, inside rank 1's dual, inside the Anderson history.
+        offsets = {name: f[name].id.get_offset() + (f[name].shape[-1] * 8 if name.startswith("rank") else 0)
+                   for name in ("z", "rank/u", "rank/anderson_dg")}
     good, good_prev = open(ck, "rb").read(), open(ck + ".prev", "rb").read()
 
     def damage(kind):
         data_ = bytearray(good)
-        if kind == "flip":
-            data_[offset + 3] ^= 0x10  # one bit inside the stored iterate z
-        else:
+        if kind == "truncate":
             data_ = data_[: len(data_) // 2]
+        else:
+            data_[offsets[kind] + 3] ^= 0x10
         with open(ck, "wb") as fh:
             fh.write(data_)
 
-    for kind, needle in [("flip", "checksum"), ("truncate", "checkpoint")]:
+    os.rename(ck + ".prev", ck + ".keep")
+    for name in offsets:  # each flip, with no previous checkpoint to fall back to, is refused
+        damage(name)
+        expect_error(2, 3, "checksum", *common, "--checkpoint", ck, "--resume", "--output", path("dmg_out.h5"))
+    os.rename(ck + ".keep", ck + ".prev")
+    # Not a checkpoint at all (the data file), and a result file given as one: refused naming the file.
+    expect_error(2, 3, "not a cadmm checkpoint", *common, "--checkpoint", path("dmg_a.h5"), "--resume",
+                 "--output", path("dmg_out.h5"))
+    for kind, needle in [("z", "checksum"), ("truncate", "checkpoint")]:
         # Alone: refused with exit 3 naming the file, nothing written.
         damage(kind)
         os.rename(ck + ".prev", ck + ".keep")
@@ -279,7 +289,7 @@ def damaged_checkpoints_are_refused_or_replaced_by_the_previous_one():
         with open(ck, "wb") as fh:
             fh.write(good)
     # Both damaged: refused, naming both.
-    damage("flip")
+    damage("z")
     with open(ck + ".prev", "wb") as fh:
         fh.write(good_prev[: len(good_prev) // 3])
     err = expect_error(2, 3, "previous one is not usable", *common, "--checkpoint", ck, "--resume", "--output",
