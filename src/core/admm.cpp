@@ -206,7 +206,11 @@ AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Comm
   const int memory = settings.anderson_memory;
   std::optional<Anderson> aa;
   if (memory > 0) aa.emplace(loop.anderson, memory, 2 * d * k);
-  if (!aa || loop.plain.size() != 2 * d * k) loop.trial = false;
+  if (aa && loop.plain.size() != 2 * d * k) {
+    loop.plain = Vector::Zero(2 * d * k);  // sized from the start: every checkpoint has the same layout
+    loop.trial = false;
+  }
+  if (!aa) loop.trial = false;
   Vector s_in, f_out;
 
   // Without any penalty (lambda = 0) the dual is feasible only at the optimum: stop on residuals alone.
