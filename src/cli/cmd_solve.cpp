@@ -1,8 +1,6 @@
 // `cadmm solve`: read this rank's rows, prepare, run ADMM, write the result (SPEC sections 4-5).
-#include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <optional>
 

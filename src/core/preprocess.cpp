@@ -84,6 +84,15 @@ PreparedProblem prepare(const RowSums& data, bool fit_intercept, bool standardiz
   std::copy(xty.data(), xty.data() + d * k, g.data() + 2 * d);
   g[2 * d + d * k] = p.block.y_squares();
   comm.sum(g.data(), static_cast<std::size_t>(g.size()));
+  // Finite values whose squares overflow would make every later step (the factorization first) fail or quietly
+  // drop the column. The sums are reduced, so every rank finds the same thing and throws alike.
+  for (Eigen::Index j = 0; j < d; ++j)
+    if (!std::isfinite(buf[j]) || !std::isfinite(g[j]) || !std::isfinite(g[d + j]))
+      throw DataError("column " + std::to_string(j) + " of X (0-based) holds values too large for double precision "
+                      "arithmetic (its sum of squares overflows); rescale X");
+  if (!buf.segment(d, k).allFinite() || !g.tail(d * k + 1).allFinite())
+    throw DataError("y (or X^T y) holds values too large for double precision arithmetic (its sum of squares "
+                    "overflows); rescale the data");
   p.x_var = g.head(d) / n;
   p.x_curv = g.segment(d, d) / n;
   p.q_global = Eigen::Map<Matrix>(g.data() + 2 * d, d, k) / n;

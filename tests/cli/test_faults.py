@@ -140,6 +140,17 @@ def nan_only_in_the_last_ranks_rows_is_refused_everywhere():
 
 
 @test
+def values_whose_squares_overflow_are_refused_before_the_factorization():
+    X, y = small(60, 5)
+    X[59, 2] = 1e200  # finite, but its square is not: the Gram matrix would hold Inf and its factorization fail
+    data = write("huge.h5", X, y)
+    for ranks in (1, 3):
+        err = expect_error(ranks, 3, "column 2 of X", "solve", "--data", data, "--output", path("huge_out.h5"))
+        assert "rescale" in err, err
+    assert not os.path.exists(path("huge_out.h5"))
+
+
+@test
 def kill_9_of_one_rank_ends_the_job_without_a_hang():
     data = hard_problem()
     cmd = ["mpirun", "--timeout", "60", "-np", "3", CADMM, "solve", "--data", data, "--lambda-ratio", 0.001,
