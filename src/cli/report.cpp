@@ -51,8 +51,8 @@ extern "C" void on_signal(int) { g_interrupted = 1; }
 }  // namespace
 
 void install_interrupt_handlers() {
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  // SIGUSR1 is what jobs/cadmm.sbatch passes on for Slurm's warning before the time limit (--signal).
+  for (int s : {SIGINT, SIGTERM, SIGUSR1}) std::signal(s, on_signal);
 }
 
 bool interrupt_requested() { return g_interrupted != 0; }

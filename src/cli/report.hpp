@@ -49,10 +49,10 @@ std::string fmt(double v, const char* format = "%.6g");
 /// Prints a message to stderr prefixed with "cadmm: warning: ".
 void warn(const std::string& message);
 
-/// SIGINT/SIGTERM (Ctrl-C, Slurm's time limit) only set a flag; the solve loop turns it into a collective
-/// stop so that every rank ends the same way.
+/// SIGINT/SIGTERM/SIGUSR1 (Ctrl-C, Slurm's time limit or its warning signal) only set a flag; the solve loop turns it
+/// into a collective stop so that every rank ends the same way.
 void install_interrupt_handlers();
-/// True once SIGINT or SIGTERM arrived.
+/// True once SIGINT, SIGTERM or SIGUSR1 arrived.
 bool interrupt_requested();
 
 }  // namespace cadmm::cli
