@@ -70,8 +70,11 @@ using FoldProgress = std::function<void(int, const PathResult&, double seconds)>
 /// the training sums are the other pieces' total, prepared and factored once, then a warm-started path; the
 /// held-out error of every lambda comes from piece f's sums; collective. observer reaches every fold's solves
 /// (its stop_requested ends the run with RuntimeFailure).
+/// fit_fold (one flag per fold; empty: all) picks the folds to fit: the others' rows of mse stay NaN and the
+/// summary is left to the caller (a job array fits one fold per task; `cv --collect` fills the rest).
 CvResult cross_validate(const LocalDataBuilder& data, const std::vector<double>& lambdas, const Settings& settings,
-                        Communicator& comm, const FoldProgress& progress = {}, const AdmmObserver& observer = {});
+                        Communicator& comm, const FoldProgress& progress = {}, const AdmmObserver& observer = {},
+                        const std::vector<bool>& fit_fold = {});
 
 /// glmnet's summary of fold errors: mse_mean, mse_std, index_min, index_1se from mse and fold_rows.
 void summarize_folds(CvResult& cv);

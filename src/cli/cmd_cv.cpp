@@ -1,7 +1,10 @@
 // `cadmm cv`: K-fold cross-validation over a lambda sequence, then a refit on all rows (SPEC sections 4-5).
+#include <glob.h>
+
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 #include "cadmm/error.hpp"
 #include "cadmm/path.hpp"
@@ -23,9 +26,14 @@ const char* kUsage =
     "lambda_min is the largest lambda with the least mean held-out MSE; lambda_1se the largest within one standard\n"
     "error of it (glmnet's rules). Writes /cv/lambda, /cv/mse_mean, /cv/mse_std, /cv/mse (folds x lambdas),\n"
     "/cv/fold_rows, /cv/lambda_min, /cv/lambda_1se; /coef and /intercept are the refit.\n\n"
+    "As a job array, one fold per task: `--fold F --output fold_F.h5` fits fold F alone and writes a fold file;\n"
+    "`--collect 'fold_*.h5'` then reads every fold's errors instead of fitting them, and finishes as above (the\n"
+    "same result file as one job).\n\n"
     "Examples:\n"
     "  cadmm cv --data demo.h5 --folds 10 --output cv.h5\n"
-    "  mpirun -np 4 cadmm cv --data big.h5 --fold-dataset /foldid --refit lambda_1se --output cv.h5\n\n";
+    "  mpirun -np 4 cadmm cv --data big.h5 --fold-dataset /foldid --refit lambda_1se --output cv.h5\n"
+    "  cadmm cv --data big.h5 --folds 10 --fold 3 --output fold_3.h5      (one task of an array)\n"
+    "  cadmm cv --data big.h5 --folds 10 --collect 'fold_*.h5' --output cv.h5\n\n";
 
 // Fold numbers from the data file: global min/max and counts are reduced so every rank agrees.
 Pieces folds_from_dataset(const io::DataReader& reader, RowRange range, const std::string& name,
@@ -59,6 +67,42 @@ Pieces folds_from_dataset(const io::DataReader& reader, RowRange range, const st
   return p;
 }
 
+// Fills the rows of cv.mse from the fold files matching pattern (comma-separated glob patterns), checking that
+// each was made for this problem, lambda sequence and fold assignment, and that every fold is there exactly once.
+void collect_folds(const std::string& patterns, const std::string& key, CvResult& cv, MpiCommunicator& comm) {
+  collectively(comm, [&] {
+    if (comm.rank() != 0) return;
+    std::vector<std::string> files;
+    std::stringstream list(patterns);
+    for (std::string pattern; std::getline(list, pattern, ',');) {
+      glob_t g{};
+      if (glob(pattern.c_str(), 0, nullptr, &g) == 0)
+        for (std::size_t i = 0; i < g.gl_pathc; ++i) files.emplace_back(g.gl_pathv[i]);
+      globfree(&g);
+    }
+    if (files.empty()) throw DataError("--collect: no file matches '" + patterns + "'");
+    std::vector<std::string> from(cv.mse.rows());
+    for (const std::string& file : files) {
+      const io::CvFoldFile f = io::read_cv_fold(file);
+      if (f.key != key)
+        throw DataError("--collect: '" + file + "' was made for another problem or fold assignment (" + f.key +
+                        "; this run: " + key + ")");
+      if (f.lambdas != cv.lambdas || f.fold_rows != cv.fold_rows)
+        throw DataError("--collect: '" + file + "' was made for another lambda sequence or other folds");
+      std::string& seen = from[static_cast<std::size_t>(f.fold)];
+      if (!seen.empty())
+        throw DataError("--collect: fold " + std::to_string(f.fold + 1) + " is in both '" + seen + "' and '" + file + "'");
+      seen = file;
+      cv.mse.row(f.fold) = f.mse.transpose();
+    }
+    std::string missing;
+    for (std::size_t f = 0; f < from.size(); ++f)
+      if (from[f].empty()) missing += (missing.empty() ? "" : ", ") + std::to_string(f + 1);
+    if (!missing.empty()) throw DataError("--collect: no file holds fold(s) " + missing + " of " + std::to_string(from.size()));
+  });
+  comm.broadcast(cv.mse.data(), sizeof(double) * static_cast<std::size_t>(cv.mse.size()), 0);
+}
+
 void print_table(const CvResult& cv) {
   const std::size_t m = cv.lambdas.size(), step = std::max<std::size_t>(1, (m + 19) / 20);
   std::printf("\n%6s %12s %14s %12s\n", "index", "lambda", "mse (mean)", "std. error");
@@ -81,7 +125,11 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
     ("fold-dataset", po::value<std::string>()->value_name("NAME"),
      "integer (n,) dataset of fold numbers in the data file (overrides --folds/--seed)")
     ("refit", po::value<std::string>()->default_value("lambda_min")->value_name("RULE"),
-     "lambda of the final fit on all rows: lambda_min or lambda_1se");
+     "lambda of the final fit on all rows: lambda_min or lambda_1se")
+    ("fold", po::value<int>()->default_value(0)->value_name("F"),
+     "fit fold F (1..K) alone and write a fold file to --output (one task of a job array); 0: every fold")
+    ("collect", po::value<std::string>()->value_name("FILES"),
+     "take the folds' errors from fold files (glob patterns, comma-separated) instead of fitting them");
   const auto parsed = parse_fit_options(args, kUsage, false, opts, comm);
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
@@ -93,6 +141,10 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
     throw UsageError("--refit: expected lambda_min or lambda_1se, got '" + refit + "'");
   const int folds = vm["folds"].as<int>();
   if (folds < 2) throw UsageError("--folds: must be >= 2");
+  const int only_fold = vm["fold"].as<int>();
+  const std::string collect = vm.count("collect") ? vm["collect"].as<std::string>() : "";
+  if (only_fold < 0) throw UsageError("--fold: must be >= 1 (or 0 for every fold)");
+  if (only_fold > 0 && !collect.empty()) throw UsageError("--fold and --collect exclude each other");
   const bool verbose = root && !vm.count("quiet");
   check_outputs(vm, output, "", comm);
 
@@ -124,6 +176,17 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
     std::printf("cadmm cv: %d folds (%s), %zu lambdas, one pass over the data\n", n_folds,
                 fold_dataset.empty() ? ("seed " + std::to_string(seed)).c_str() : ("from " + fold_dataset).c_str(),
                 lambdas.size());
+  if (only_fold > n_folds)
+    throw UsageError("--fold: " + std::to_string(only_fold) + " is past the " + std::to_string(n_folds) + " folds");
+  std::vector<bool> fit_fold;  // empty: every fold
+  if (only_fold > 0 || !collect.empty()) fit_fold.assign(static_cast<std::size_t>(n_folds), false);
+  if (only_fold > 0) fit_fold[static_cast<std::size_t>(only_fold - 1)] = true;
+  std::ostringstream key;  // what fold files must share with the run that collects them
+  key.precision(17);
+  key << "data " << vm["data"].as<std::string>() << ", x " << loaded.layout.x_name << ", y " << loaded.layout.y_name
+      << ", penalty " << to_string(settings.penalty) << ", l1-ratio " << settings.effective_l1_ratio()
+      << ", fit-intercept " << settings.fit_intercept << ", standardize " << settings.standardize << ", folds "
+      << n_folds << " from " << (fold_dataset.empty() ? "seed " + std::to_string(seed) : "dataset " + fold_dataset);
   int iterations = 0;
   AdmmObserver observer = base_observer(comm.rank());
   CvResult cv = cross_validate(*loaded.builder, lambdas, settings, comm, [&](int f, const PathResult& p, double s) {
@@ -134,8 +197,20 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
       std::printf("  fold %2d of %d: %zu lambdas, %6d ADMM iterations, %.2fs\n", f + 1, n_folds, p.fits.size(), it, s);
       std::fflush(stdout);
     }
-  }, observer);
+  }, observer, fit_fold);
   loaded.builder.reset();
+  if (only_fold > 0) {
+    collectively(comm, [&] {
+      if (root) io::write_cv_fold(output, cv, only_fold - 1, key.str());
+    });
+    if (verbose) std::printf("cadmm cv: fold %d of %d written to %s\n", only_fold, n_folds, output.c_str());
+    return 0;
+  }
+  if (!collect.empty()) {
+    collect_folds(collect, key.str(), cv, comm);
+    summarize_folds(cv);
+    if (verbose) std::printf("  the %d folds' errors collected from %s\n", n_folds, collect.c_str());
+  }
 
   // Refit on all rows: the path from lambda_max down to the chosen lambda, warm-started as glmnet's fit is.
   const std::size_t chosen = refit == "lambda_1se" ? cv.index_1se : cv.index_min;

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 #include "cadmm/error.hpp"
 #include "core/hash.hpp"
@@ -114,13 +115,14 @@ void summarize_folds(CvResult& cv) {
 }
 
 CvResult cross_validate(const LocalDataBuilder& data, const std::vector<double>& lambdas, const Settings& settings,
-                        Communicator& comm, const FoldProgress& progress, const AdmmObserver& observer) {
+                        Communicator& comm, const FoldProgress& progress, const AdmmObserver& observer,
+                        const std::vector<bool>& fit_fold) {
   check_lambdas(lambdas);
   const int folds = data.pieces();
   const Eigen::Index d = data.features(), k = data.targets(), m = static_cast<Eigen::Index>(lambdas.size());
   CvResult cv;
   cv.lambdas = lambdas;
-  cv.mse = Matrix::Zero(folds, m);
+  cv.mse = Matrix::Constant(folds, m, std::numeric_limits<double>::quiet_NaN());
   // Rows per fold, global.
   Vector rows(folds);
   for (int f = 0; f < folds; ++f) rows[f] = static_cast<double>(data.piece(f).rows());
@@ -129,7 +131,9 @@ CvResult cross_validate(const LocalDataBuilder& data, const std::vector<double>&
     cv.fold_rows.push_back(static_cast<std::int64_t>(rows[f]));
     if (rows[f] == 0) throw DataError("fold " + std::to_string(f + 1) + " has no rows");
   }
+  const bool all = fit_fold.empty();
   for (int f = 0; f < folds; ++f) {
+    if (!all && !fit_fold[static_cast<std::size_t>(f)]) continue;
     const auto t0 = std::chrono::steady_clock::now();
     const Model model = make_model(prepare(data.total(f), settings.fit_intercept, settings.standardize, comm), comm);
     const PathResult path = fit_path(model, lambdas, settings, false, comm, {}, observer);
@@ -151,7 +155,7 @@ CvResult cross_validate(const LocalDataBuilder& data, const std::vector<double>&
     cv.mse.row(f) = sse.transpose() / (rows[f] * static_cast<double>(k));
     if (progress) progress(f, path, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
-  summarize_folds(cv);
+  if (all) summarize_folds(cv);
   return cv;
 }
 

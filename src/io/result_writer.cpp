@@ -105,6 +105,44 @@ void write_cv(AtomicH5File& f, const CvResult& cv, const ResultExtras& x) {
 
 }  // namespace
 
+void write_cv_fold(const std::string& path, const CvResult& cv, int fold, const std::string& key) {
+  AtomicH5File f(path);
+  const std::int64_t m = static_cast<std::int64_t>(cv.lambdas.size()), folds = cv.mse.rows();
+  const Vector mse = cv.mse.row(fold).transpose();
+  const std::vector<double> rows(cv.fold_rows.begin(), cv.fold_rows.end());
+  f.write_dataset("cv/lambda", {m}, cv.lambdas.data());
+  f.write_dataset("cv/mse", {1, m}, mse.data());
+  f.write_dataset("cv/fold_rows", {folds}, rows.data());
+  f.attribute("command", std::string("cv-fold"));
+  f.attribute("fold", static_cast<std::int64_t>(fold + 1));
+  f.attribute("folds", folds);
+  f.attribute("key", key);
+  f.attribute("version", std::string(version()));
+  f.commit();
+}
+
+CvFoldFile read_cv_fold(const std::string& path) {
+  Handle file = open_file_read(path, MPI_COMM_NULL);
+  Handle root(H5Gopen2(file.get(), "/", H5P_DEFAULT), H5Gclose);
+  if (read_string_attribute(root.get(), "command") != "cv-fold")
+    throw DataError("'" + path + "' is not a fold file of `cadmm cv --fold`");
+  CvFoldFile c;
+  double fold = 0, folds = 0;
+  if (!read_number_attribute(root.get(), "fold", fold) || !read_number_attribute(root.get(), "folds", folds))
+    throw DataError("fold file '" + path + "' lacks its fold number");
+  c.fold = static_cast<int>(fold) - 1;
+  c.key = read_string_attribute(root.get(), "key");
+  std::vector<std::int64_t> shape;
+  c.lambdas = read_doubles(file.get(), "cv/lambda", shape, "fold file", path);
+  const std::vector<double> mse = read_doubles(file.get(), "cv/mse", shape, "fold file", path);
+  const std::vector<double> rows = read_doubles(file.get(), "cv/fold_rows", shape, "fold file", path);
+  if (mse.size() != c.lambdas.size() || static_cast<double>(rows.size()) != folds || c.fold < 0 || c.fold >= folds)
+    throw DataError("fold file '" + path + "' is inconsistent (sizes or fold number)");
+  c.mse = Eigen::Map<const Vector>(mse.data(), static_cast<Eigen::Index>(mse.size()));
+  c.fold_rows.assign(rows.begin(), rows.end());
+  return c;
+}
+
 void write_result(const std::string& path, const FitResult& fit, const RunFacts& facts, const ResultExtras& extras) {
   AtomicH5File f(path);
   const std::int64_t d = fit.coef.rows(), k = fit.coef.cols();

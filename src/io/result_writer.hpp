@@ -34,6 +34,21 @@ void write_history(AtomicH5File& file, const std::vector<IterationRecord>& histo
 /// Reads /history written by write_history; throws DataError naming path when it is not there.
 std::vector<IterationRecord> read_history(hid_t file, const std::string& path);
 
+/// One fold of a cross-validation fitted on its own (`cv --fold F`, one task of a job array).
+struct CvFoldFile {
+  int fold = 0;                          ///< 0-based
+  std::vector<double> lambdas;           ///< the whole sequence, as every task computes it from the data
+  Vector mse;                            ///< this fold's held-out MSE per lambda
+  std::vector<std::int64_t> fold_rows;   ///< rows of every fold
+  std::string key;                       ///< the problem and fold assignment; must match the collecting run
+};
+
+/// Writes a fold file: /cv/lambda, /cv/mse (1 x lambdas), /cv/fold_rows and attributes command "cv-fold", fold
+/// (1-based), folds, key. Serial.
+void write_cv_fold(const std::string& path, const CvResult& cv, int fold, const std::string& key);
+/// Reads a fold file; DataError naming the file when it is not one. Serial.
+CvFoldFile read_cv_fold(const std::string& path);
+
 /// A fitted model read from a result file of solve, path or cv.
 struct ModelFile {
   Matrix coef;                 ///< d x k

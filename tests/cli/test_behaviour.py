@@ -558,6 +558,32 @@ def path_cv_predict_bad_input():
 
 
 @test
+def cv_folds_fitted_alone_then_collected_equal_one_run():
+    X, y = small(600, 8)
+    data = write("cvf.h5", X, y)
+    common = ["cv", "--data", data, "--folds", 4, "--n-lambda", 10, "--quiet"]
+    cadmm(2, *common, "--output", path("cvf_one.h5"))
+    for f in range(1, 5):
+        cadmm(2, *common, "--fold", f, "--output", path(f"cvf_fold{f}.h5"))
+    cadmm(2, *common, "--collect", path("cvf_fold*.h5"), "--output", path("cvf_merged.h5"))
+    with h5py.File(path("cvf_one.h5")) as a, h5py.File(path("cvf_merged.h5")) as b:
+        for d in ["cv/mse", "cv/mse_mean", "cv/mse_std", "cv/lambda_min", "cv/lambda_1se", "coef", "intercept"]:
+            assert a[d][()].tobytes() == b[d][()].tobytes(), d
+    # A missing fold, a fold twice, another fold assignment, a file that is no fold file: refused naming it.
+    os.rename(path("cvf_fold4.h5"), path("cvf_keep.h5"))
+    expect_error(2, 3, "fold(s) 4", *common, "--collect", path("cvf_fold*.h5"), "--output", path("cvf_x.h5"))
+    expect_error(2, 3, "is in both", *common, "--collect", path("cvf_fold*.h5") + "," + path("cvf_fold1.h5"),
+                 "--output", path("cvf_x.h5"))
+    os.rename(path("cvf_keep.h5"), path("cvf_fold4.h5"))
+    expect_error(2, 3, "another problem or fold assignment", *common, "--seed", 7, "--collect",
+                 path("cvf_fold*.h5"), "--output", path("cvf_x.h5"))
+    expect_error(2, 3, "not a fold file", *common, "--collect", path("cvf_one.h5"), "--output", path("cvf_x.h5"))
+    expect_error(2, 2, "--fold", *common, "--fold", 5, "--output", path("cvf_x.h5"))
+    expect_error(1, 2, "exclude", *common, "--fold", 1, "--collect", "x", "--output", path("cvf_x.h5"))
+    assert not os.path.exists(path("cvf_x.h5"))
+
+
+@test
 def path_early_stop_and_summary():
     X, y = small(400, 8)
     data, out = write("es.h5", X, y), path("es_out.h5")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # jobs/cadmm.sbatch on a real 3-node Slurm (jobs/local-cluster.sh) on this machine, Open MPI's TCP transport forced
 # between the ranks (the path a real network takes): generate, path, cv and predict as jobs over 3 nodes, each
-# equal to the same command run directly with mpirun. Usage: test_slurm_job.sh CADMM WORKDIR REPO_ROOT
+# equal to the same command run directly with mpirun; cv as a job array (a fold per task) plus a collecting job
+# submitted with --dependency=afterok, equal to the one-job cv. Usage: test_slurm_job.sh CADMM WORKDIR REPO_ROOT
 set -euo pipefail
 CADMM="$(realpath "$1")"; WORK="$2"; REPO="$(realpath "$3")"
 rm -rf "$WORK"; mkdir -p "$WORK"
@@ -13,11 +14,14 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=se
 export CADMM="$CADMM"
 cd "$WORK"
 
-# Runs cadmm.sbatch over 3 nodes, one rank each; --wait returns the job's exit code, timeout bounds a hang.
+# Runs cadmm.sbatch over 3 nodes, one rank each; --wait returns the job's exit code, timeout bounds a hang. An
+# argument --dependency=... is taken out for sbatch.
 job() {
   local name=$1; shift
-  timeout 300 sbatch --wait --nodes=3 --ntasks-per-node=1 --time=5 --output="$WORK/$name.out" \
-    "$REPO/jobs/cadmm.sbatch" "$@" || { cat "$WORK/$name.out"; exit 1; }
+  local args=() extra=()
+  for a in "$@"; do case "$a" in --dependency=*) extra+=("$a") ;; *) args+=("$a") ;; esac; done
+  timeout 300 sbatch --wait "${extra[@]}" --nodes=3 --ntasks-per-node=1 --time=5 --output="$WORK/$name.out" \
+    "$REPO/jobs/cadmm.sbatch" "${args[@]}" || { cat "$WORK/$name.out" "$WORK"/fold_*.out 2>/dev/null; exit 1; }
   grep -q "on 3 node(s)" "$WORK/$name.out"
 }
 direct() { timeout 300 mpirun --timeout 280 -np 3 --oversubscribe "$CADMM" "$@"; }
@@ -28,12 +32,21 @@ job path path --data "$WORK/data.h5" --penalty elasticnet --n-lambda 20 --output
 direct path --data "$WORK/data.h5" --penalty elasticnet --n-lambda 20 --output "$WORK/path_direct.h5" --quiet
 job cv cv --data "$WORK/data.h5" --n-lambda 15 --folds 4 --output "$WORK/cv.h5" --quiet
 direct cv --data "$WORK/data.h5" --n-lambda 15 --folds 4 --output "$WORK/cv_direct.h5" --quiet
+# The same cross-validation as a job array, one fold per task, and a collecting job that waits for the array.
+array=$(sbatch --parsable --array=1-4 --nodes=3 --ntasks-per-node=1 --time=5 --output="$WORK/fold_%a.out" \
+        "$REPO/jobs/cadmm.sbatch" cv --data "$WORK/data.h5" --n-lambda 15 --folds 4 --fold %a \
+        --output "$WORK/fold_%a.h5" --quiet)
+job collect cv --data "$WORK/data.h5" --n-lambda 15 --folds 4 --collect "$WORK/fold_*.h5" --output "$WORK/cv_array.h5" \
+  --quiet --dependency=afterok:"$array"
 job predict predict --model "$WORK/cv.h5" --data "$WORK/data.h5" --output "$WORK/pred.h5" --quiet
 direct predict --model "$WORK/cv.h5" --data "$WORK/data.h5" --output "$WORK/pred_direct.h5" --quiet
 
 /usr/bin/python3 - "$WORK" <<'PY'
 import sys, h5py
 w = sys.argv[1]
+with h5py.File(f"{w}/cv_array.h5") as a, h5py.File(f"{w}/cv.h5") as b:  # the array equals the one job
+    for d in ["cv/lambda", "cv/mse", "cv/mse_mean", "cv/mse_std", "cv/lambda_min", "cv/lambda_1se", "coef", "intercept"]:
+        assert a[d][()].tobytes() == b[d][()].tobytes(), f"job array + collect: {d} differs from the one-job cv"
 checks = {"data": ["X", "y", "truth"], "path": ["path/lambda", "path/coef", "path/intercept", "path/iterations"],
           "cv": ["cv/lambda", "cv/mse", "cv/mse_mean", "cv/mse_std", "coef", "intercept"], "pred": ["prediction"]}
 for name, datasets in checks.items():
@@ -42,6 +55,7 @@ for name, datasets in checks.items():
             assert a[d][()].tobytes() == b[d][()].tobytes(), f"{name}: {d} differs between the job and mpirun"
         if "n_ranks" in b.attrs:
             assert a.attrs["n_ranks"] == 3, dict(a.attrs)
-print("generate, path, cv and predict as 3-node jobs over TCP: equal to direct mpirun, bit for bit")
+print("generate, path, cv and predict as 3-node jobs over TCP: equal to direct mpirun, bit for bit;"
+      " cv as a 4-task job array + collect: equal to the one-job cv, bit for bit")
 PY
 echo "1 passed, 0 failed"
