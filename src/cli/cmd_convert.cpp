@@ -46,9 +46,10 @@ int run_convert(const Args& args, MpiCommunicator& comm) {
   collectively(comm, [&] {
     if (!root) return;  // text is read by one process; the other ranks only agree on the outcome
     io::check_output_path(output, "--output", {input});
-    rep = format == "libsvm" ? io::convert_libsvm(input, output)
+    rep = format == "libsvm" ? io::convert_libsvm(input, output, interrupt_requested)
                              : io::convert_csv(input, output, vm.count("header") > 0,
-                                               vm.count("target-column") ? vm["target-column"].as<std::int64_t>() : -1);
+                                               vm.count("target-column") ? vm["target-column"].as<std::int64_t>() : -1,
+                                               interrupt_requested);
   });
   const double seconds = clock.lap();
   if (root && !vm.count("quiet"))

@@ -74,6 +74,7 @@ int run_generate(const Args& args, MpiCommunicator& comm) {
   if (out.chunk_rows < 0) throw UsageError("--chunk-rows: must be >= 0");
 
   Stopwatch clock;
+  out.stop = interrupt_requested;
   io::write_synthetic(spec, out, comm.handle());
   if (root && !vm.count("quiet"))
     std::printf("cadmm generate: wrote %s: %lld rows x %lld features, %lld target(s) in %.2fs on %d rank(s)\n",

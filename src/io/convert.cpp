@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <climits>
 #include <map>
 #include <memory>
@@ -19,10 +20,11 @@ namespace cadmm::io {
 
 namespace {
 
-// Reads a text file line by line through one large reused buffer (no per-line allocation).
+// Reads a text file line by line through one large reused buffer (no per-line allocation); asks stop() at every
+// refill (8 MB) and ends the conversion when it says so.
 class LineReader {
  public:
-  explicit LineReader(const std::string& path) : f_(std::fopen(path.c_str(), "rb")) {
+  LineReader(const std::string& path, const std::function<bool()>& stop) : f_(std::fopen(path.c_str(), "rb")), stop_(stop) {
     if (!f_) throw DataError("input file '" + path + "' cannot be opened");
     buf_.resize(1 << 23);
   }
@@ -47,6 +49,7 @@ class LineReader {
         ++number_;
         return true;
       }
+      if (stop_ && stop_()) throw RuntimeFailure("interrupted by a signal; nothing was written");
       // Move the partial line to the front and refill; grow for a line longer than the buffer.
       std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
       end_ -= pos_;
@@ -63,6 +66,7 @@ class LineReader {
 
  private:
   std::FILE* f_;
+  std::function<bool()> stop_;
   std::vector<char> buf_;
   std::size_t pos_ = 0, end_ = 0;
   bool eof_ = false;
@@ -136,9 +140,9 @@ constexpr std::size_t kFlush = 1 << 20;  // entries buffered before a write
 
 }  // namespace
 
-ConvertReport convert_libsvm(const std::string& input, const std::string& output) {
+ConvertReport convert_libsvm(const std::string& input, const std::string& output, const std::function<bool()>& stop) {
   silence_hdf5();
-  LineReader in(input);
+  LineReader in(input, stop);
   AtomicH5File out(output);
   Appender data(out.get(), "X/data", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0);
   Appender indices(out.get(), "X/indices", H5T_STD_I64LE, H5T_NATIVE_INT64, 0);
@@ -292,9 +296,10 @@ ConvertReport convert_libsvm(const std::string& input, const std::string& output
   return rep;
 }
 
-ConvertReport convert_csv(const std::string& input, const std::string& output, bool header, std::int64_t target_column) {
+ConvertReport convert_csv(const std::string& input, const std::string& output, bool header, std::int64_t target_column,
+                          const std::function<bool()>& stop) {
   silence_hdf5();
-  LineReader in(input);
+  LineReader in(input, stop);
   AtomicH5File out(output);
   std::unique_ptr<Appender> x, y;
   std::vector<double> xbuf, ybuf, fields;

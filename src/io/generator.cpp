@@ -11,6 +11,12 @@ namespace cadmm::io {
 
 namespace {
 
+// A rank that is asked to stop leaves its loop at once; the collective step after the loop makes every rank throw,
+// and the temporary file is removed.
+void stop_if_asked(const GenerateOutput& out) {
+  if (out.stop && out.stop()) throw RuntimeFailure("interrupted by a signal; nothing was written");
+}
+
 // CSR in the AnnData layout: every rank writes its rows' entries at offsets from a prefix sum of the ranks' counts.
 void write_sparse_x(const SyntheticSpec& spec, const Matrix& w, const GenerateOutput& out, ParallelH5File& file,
                     int y, MpiCommunicator& mc) {
@@ -37,6 +43,7 @@ void write_sparse_x(const SyntheticSpec& spec, const Matrix& w, const GenerateOu
     RowMatrix yb;
     const std::int64_t block = 65536;
     for (std::int64_t r0 = range.begin; r0 < range.end; r0 += block) {
+      stop_if_asked(out);
       const std::int64_t m = std::min(block, range.end - r0);
       cols.clear();
       vals.clear();
@@ -88,6 +95,7 @@ void write_synthetic(const SyntheticSpec& spec, const GenerateOutput& out, MPI_C
     const std::int64_t block = std::max<std::int64_t>(1, (8 << 20) / (8 * spec.features));
     RowMatrix xb, yb;
     for (std::int64_t r0 = range.begin; r0 < range.end; r0 += block) {
+      stop_if_asked(out);
       const std::int64_t m = std::min(block, range.end - r0);
       xb.resize(m, spec.features);
       yb.resize(m, spec.targets);

@@ -2,6 +2,7 @@
 // Writing a synthetic data set in parallel: every rank writes its own rows (MPI-IO, independent writes).
 #include <mpi.h>
 
+#include <functional>
 #include <string>
 
 #include "cadmm/synthetic.hpp"
@@ -14,6 +15,7 @@ struct GenerateOutput {
   bool float32 = false;         ///< store X as float32
   std::int64_t chunk_rows = 0;  ///< 0: contiguous X; otherwise chunked by this many rows
   bool y_1d = true;             ///< write y as (n,) (only when k == 1)
+  std::function<bool()> stop;   ///< asked between blocks (e.g. a signal arrived): ends the run, nothing written
 };
 
 /// Writes /X, /y, /truth and /truth_intercept; collective over comm.

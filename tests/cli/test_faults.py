@@ -182,6 +182,58 @@ def kill_9_of_one_rank_ends_the_job_without_a_hang():
 
 
 @test
+def sigterm_ends_generate_and_convert_leaving_no_file():
+    # generate: SIGTERM to mpirun (forwarded to the ranks) once the temporary file exists.
+    out = path("gen_sig.h5")
+    cmd = ["mpirun", "--timeout", "60", "-np", "2", CADMM, "generate", "--rows", 20_000_000, "--features", 50,
+           "--output", out, "--quiet"]
+    p = subprocess.Popen([str(a) for a in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=mpi_env(), start_new_session=True)
+    try:
+        for _ in range(400):
+            if any(n.startswith("gen_sig.h5.tmp-") for n in os.listdir(path(""))):
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)
+        os.kill(p.pid, signal.SIGTERM)
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+    assert p.returncode == 1 and "interrupted" in err and err.count("cadmm: error") == 1, (p.returncode, err)
+    left = [n for n in os.listdir(path("")) if n.startswith("gen_sig.h5")]
+    assert not left, left
+    # convert: the input is a pipe; the signal arrives mid-stream and is honoured at the next 8 MB refill.
+    fifo = path("conv.fifo")
+    if os.path.exists(fifo):
+        os.remove(fifo)
+    os.mkfifo(fifo)
+    out = path("conv_sig.h5")
+    p = subprocess.Popen([CADMM, "convert", "--input", fifo, "--format", "libsvm", "--output", out], text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=mpi_env(), start_new_session=True)
+    line = ("1 " + " ".join(f"{j}:0.5" for j in range(1, 40)) + "\n").encode()
+    try:
+        with open(fifo, "wb") as w:
+            w.write(line * 2000)
+            w.flush()
+            time.sleep(0.5)
+            os.kill(p.pid, signal.SIGTERM)
+            try:
+                for _ in range(100):
+                    w.write(line * 2000)  # about 30 MB more: several refills
+            except BrokenPipeError:
+                pass
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+    assert p.returncode == 1 and "interrupted" in err, (p.returncode, err)
+    assert not [n for n in os.listdir(path("")) if n.startswith("conv_sig.h5")]
+
+
+@test
 def a_bad_fault_spec_is_a_usage_error():
     X, y = small()
     expect_error(1, 2, "CADMM_FAULT", "solve", "--data", write("spec.h5", X, y), "--output", path("spec_out.h5"),
