@@ -26,12 +26,21 @@ struct PathResult {
 /// Called on every rank after each lambda (index into the lambdas, its fit, its deviance ratio).
 using PathProgress = std::function<void(std::size_t, const FitResult&, double)>;
 
+/// Where an interrupted path continues: the fits done so far, and the exact state (loop state included) of the
+/// solve that was interrupted, with its history so far.
+struct PathResume {
+  PathResult done;                        ///< the lambdas finished before the interruption
+  AdmmState next;                         ///< the interrupted solve of lambda done.fits.size()
+  std::vector<IterationRecord> history;   ///< that solve's iterations so far
+};
+
 /// Fits the lambdas in order, each warm-started from the previous one, over one Model (no refactoring);
 /// collective. early_stop ends the path, as glmnet does, once the deviance ratio changes by less than 1e-5
-/// (relative) between neighbours or exceeds 0.999, from the fifth lambda on.
+/// (relative) between neighbours or exceeds 0.999, from the fifth lambda on. With resume, it continues an
+/// interrupted path exactly as the uninterrupted one would have gone on.
 PathResult fit_path(const Model& model, const std::vector<double>& lambdas, const Settings& settings,
                     bool early_stop, Communicator& comm, const PathProgress& progress = {},
-                    const AdmmObserver& observer = {});
+                    const AdmmObserver& observer = {}, const PathResume* resume = nullptr);
 
 /// The fold of global row `row` among `folds`: the rows are put in a pseudo-random order by a keyed
 /// permutation of [0, n) and dealt out in turn, so fold sizes differ by at most one and the assignment is a

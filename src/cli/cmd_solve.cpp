@@ -49,25 +49,16 @@ void print_summary(const FitResult& r, const PreparedProblem& p, const io::RunFa
 }  // namespace
 
 int run_solve(const Args& args, MpiCommunicator& comm) {
-  po::options_description checkpoints("Checkpoints");
-  checkpoints.add_options()
-    ("checkpoint", po::value<std::string>()->value_name("FILE"),
-     "write the solver state here every --checkpoint-every iterations and when interrupted")
-    ("checkpoint-every", po::value<int>()->default_value(100)->value_name("N"), "iterations between checkpoints")
-    ("resume", "continue from --checkpoint FILE if it exists (else start from zero)");
-  const auto parsed = parse_fit_options(args, kUsage, true, checkpoints, comm);
+  const auto parsed = parse_fit_options(args, kUsage, true, checkpoint_options(), comm);
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
   const bool root = comm.rank() == 0;
   const Settings settings = settings_from(vm);
-  const std::string data_file = vm["data"].as<std::string>();
   const std::string output = vm["output"].as<std::string>();
   const bool verbose = root && !vm.count("quiet");
 
-  const std::string checkpoint = vm.count("checkpoint") ? vm["checkpoint"].as<std::string>() : "";
-  const int checkpoint_every = vm["checkpoint-every"].as<int>();
-  if (vm.count("resume") && checkpoint.empty()) throw UsageError("--resume: needs --checkpoint FILE");
-  if (checkpoint_every < 1) throw UsageError("--checkpoint-every: must be >= 1");
+  const CheckpointOptions ck = checkpoint_from(vm);
+  const std::string& checkpoint = ck.file;
   // Fail now, not after an hour of solving, if the result cannot be written.
   check_outputs(vm, output, checkpoint, comm);
 
@@ -79,29 +70,12 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   Stopwatch clock;
   const double lambda = settings.resolve_lambda(lambda_max(model, settings));
 
-  io::CheckpointKey key;
-  key.data = data_file;
-  key.x_dataset = layout.x_name;
-  key.y_dataset = layout.y_name;
-  key.penalty = to_string(settings.penalty);
-  key.lambda = lambda;
-  key.l1_ratio = settings.effective_l1_ratio();
-  key.n_rows = layout.rows;
-  key.n_features = layout.features;
-  key.n_targets = layout.targets;
-  key.fit_intercept = settings.fit_intercept;
-  key.standardize = settings.standardize;
+  const io::CheckpointKey key = checkpoint_key(vm, layout, settings, "solve", {lambda});
   std::vector<IterationRecord> history;  // every iteration so far, resumed ones included (rank 0)
   std::optional<AdmmState> start;
-  if (vm.count("resume")) {
-    if (std::optional<io::Checkpoint> c = io::load_checkpoint(checkpoint, key, comm)) {
-      if (root && !c->note.empty()) warn(c->note);
-      if (verbose) std::printf("resuming from %s at iteration %d\n", c->file.c_str(), c->state.iteration);
-      start = std::move(c->state);
-      history = std::move(c->history);
-    } else if (verbose) {
-      std::printf("no checkpoint at %s yet: starting from zero\n", checkpoint.c_str());
-    }
+  if (std::optional<io::Checkpoint> c = resume_from(ck, key, comm, verbose)) {
+    start = std::move(c->state);
+    history = std::move(c->history);
   }
 
   ProgressPrinter progress(verbose, vm["progress-seconds"].as<double>());
@@ -111,7 +85,7 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
     if (root && !checkpoint.empty()) history.push_back(r);
   };
   if (!checkpoint.empty()) {
-    observer.checkpoint_every = checkpoint_every;
+    observer.checkpoint_every = ck.every;
     observer.checkpoint = [&](const AdmmState& st) { io::write_checkpoint(checkpoint, key, st, history, comm); };
   }
   const double comm_before = comm.seconds_in_collectives();

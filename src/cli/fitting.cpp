@@ -34,6 +34,60 @@ void check_memory(LocalForm form, std::int64_t rows, std::int64_t nnz, const io:
 
 }  // namespace
 
+po::options_description checkpoint_options() {
+  po::options_description o("Checkpoints");
+  o.add_options()
+    ("checkpoint", po::value<std::string>()->value_name("FILE"),
+     "write the solver state here every --checkpoint-every iterations and when interrupted")
+    ("checkpoint-every", po::value<int>()->default_value(100)->value_name("N"), "iterations between checkpoints")
+    ("resume", "continue from --checkpoint FILE if it exists (else start from zero)");
+  return o;
+}
+
+CheckpointOptions checkpoint_from(const po::variables_map& vm) {
+  CheckpointOptions c;
+  c.file = vm.count("checkpoint") ? vm["checkpoint"].as<std::string>() : "";
+  c.every = vm["checkpoint-every"].as<int>();
+  c.resume = vm.count("resume") > 0;
+  if (c.resume && c.file.empty()) throw UsageError("--resume: needs --checkpoint FILE");
+  if (c.every < 1) throw UsageError("--checkpoint-every: must be >= 1");
+  return c;
+}
+
+io::CheckpointKey checkpoint_key(const po::variables_map& vm, const io::DataLayout& layout, const Settings& settings,
+                                 const std::string& command, const std::vector<double>& lambdas) {
+  io::CheckpointKey key;
+  key.command = command;
+  key.data = vm["data"].as<std::string>();
+  key.x_dataset = layout.x_name;
+  key.y_dataset = layout.y_name;
+  key.penalty = to_string(settings.penalty);
+  key.lambda = lambdas.front();
+  if (command != "solve") key.lambdas = lambdas;
+  key.l1_ratio = settings.effective_l1_ratio();
+  key.n_rows = layout.rows;
+  key.n_features = layout.features;
+  key.n_targets = layout.targets;
+  key.fit_intercept = settings.fit_intercept;
+  key.standardize = settings.standardize;
+  return key;
+}
+
+std::optional<io::Checkpoint> resume_from(const CheckpointOptions& c, const io::CheckpointKey& key,
+                                          MpiCommunicator& comm, bool verbose) {
+  if (!c.resume) return std::nullopt;
+  std::optional<io::Checkpoint> got = io::load_checkpoint(c.file, key, comm);
+  if (!got) {
+    if (verbose) std::printf("no checkpoint at %s yet: starting from zero\n", c.file.c_str());
+    return got;
+  }
+  if (comm.rank() == 0 && !got->note.empty()) warn(got->note);
+  if (verbose)
+    std::printf("resuming from %s at iteration %d%s\n", got->file.c_str(), got->state.iteration,
+                key.command == "path" ? (" of lambda " + std::to_string(got->done.fits.size() + 1)).c_str() : "");
+  return got;
+}
+
 std::string diverged_at(int iteration) {
   return "diverged (non-finite values or a residual growing without bound) at iteration " + std::to_string(iteration);
 }

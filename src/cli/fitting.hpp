@@ -11,6 +11,7 @@
 #include "cadmm/partition.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "io/checkpoint.hpp"
 #include "io/dataset_reader.hpp"
 #include "io/result_writer.hpp"
 
@@ -21,6 +22,24 @@ namespace cadmm::cli {
 /// before that iteration's local work: throw (an exception), term (SIGTERM to itself), kill (SIGKILL), nan (a NaN
 /// in the dual variable), grow (the dual variable scaled up 1e12-fold each iteration from then on).
 AdmmObserver base_observer(int rank);
+
+/// --checkpoint FILE, --checkpoint-every N, --resume (solve and path).
+po::options_description checkpoint_options();
+/// The checkpoint options as given.
+struct CheckpointOptions {
+  std::string file;   ///< empty: no checkpoints
+  int every = 100;    ///< iterations between checkpoints
+  bool resume = false;
+};
+/// Reads them; UsageError for --resume without --checkpoint or --checkpoint-every < 1.
+CheckpointOptions checkpoint_from(const po::variables_map& vm);
+/// What identifies the problem in a checkpoint of `command` (solve: lambdas = {lambda}; path: the sequence).
+io::CheckpointKey checkpoint_key(const po::variables_map& vm, const io::DataLayout& layout, const Settings& settings,
+                                 const std::string& command, const std::vector<double>& lambdas);
+/// With --resume, the checkpoint to continue from (saying which, or that there is none yet), else nullopt;
+/// collective.
+std::optional<io::Checkpoint> resume_from(const CheckpointOptions& c, const io::CheckpointKey& key,
+                                          MpiCommunicator& comm, bool verbose);
 
 /// "diverged (...) at iteration N": the one wording of a breakdown, for the error message.
 std::string diverged_at(int iteration);

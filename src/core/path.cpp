@@ -32,16 +32,25 @@ void check_lambdas(const std::vector<double>& l) {
 }
 
 PathResult fit_path(const Model& model, const std::vector<double>& lambdas, const Settings& settings, bool early_stop,
-                    Communicator& comm, const PathProgress& progress, const AdmmObserver& observer) {
+                    Communicator& comm, const PathProgress& progress, const AdmmObserver& observer,
+                    const PathResume* resume) {
   check_lambdas(lambdas);
   PathResult path;
   const double null_dev = model.data.y_ss;
   AdmmState warm;
-  for (std::size_t i = 0; i < lambdas.size(); ++i) {
-    warm.iteration = 0;  // each lambda counts its own iterations
-    const bool has_warm = i > 0;
+  std::size_t first = 0;
+  if (resume) {
+    path = resume->done;
+    first = path.fits.size();
+    warm = resume->next;
+  }
+  for (std::size_t i = first; i < lambdas.size(); ++i) {
+    const bool resumed = resume && i == first;
+    if (!resumed) warm.iteration = 0;  // each lambda counts its own iterations
+    const bool has_warm = i > 0 || resumed;
     FitResult f = fit(model, lambdas[i], settings, comm, observer, has_warm ? &warm : nullptr,
-                      has_warm ? lambdas[i - 1] : 0.0);
+                      i > 0 ? lambdas[i - 1] : 0.0);
+    if (resumed) f.admm.history.insert(f.admm.history.begin(), resume->history.begin(), resume->history.end());
     const double ratio = null_dev > 0 ? 1 - f.admm.optimality.rss / null_dev : 0.0;
     warm = f.admm.state;
     path.dev_ratio.push_back(ratio);

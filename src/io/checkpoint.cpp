@@ -95,9 +95,76 @@ AdmmState sized_state(Eigen::Index d, Eigen::Index k, Eigen::Index memory) {
   return st;
 }
 
+// A path's finished fits as one array of doubles (stored, hashed and broadcast as it is): m, then per fit its
+// scalars, history length, coef (d x k, column-major), intercept (k) and history records.
+constexpr int kFitScalars = 13, kRecord = 9;
+
+std::vector<double> pack_fits(const PathResult& p) {
+  std::vector<double> v{static_cast<double>(p.fits.size())};
+  for (std::size_t i = 0; i < p.fits.size(); ++i) {
+    const FitResult& f = p.fits[i];
+    const AdmmResult& a = f.admm;
+    v.insert(v.end(), {f.lambda, f.lambda_max, f.l1_ratio, static_cast<double>(a.state.iteration),
+                       static_cast<double>(a.status), a.polished ? 1.0 : 0.0, a.r_norm, a.s_norm, a.optimality.objective,
+                       a.optimality.rss, a.optimality.gap, a.state.rho, p.dev_ratio[i]});
+    v.push_back(static_cast<double>(a.history.size()));
+    v.push_back(static_cast<double>(f.coef.rows()));
+    v.push_back(static_cast<double>(f.coef.cols()));
+    v.insert(v.end(), f.coef.data(), f.coef.data() + f.coef.size());
+    v.insert(v.end(), f.intercept.data(), f.intercept.data() + f.intercept.size());
+    for (const IterationRecord& r : a.history)
+      v.insert(v.end(), {static_cast<double>(r.iteration), r.r_norm, r.s_norm, r.eps_pri, r.eps_dual, r.rho,
+                         r.objective, r.gap, r.seconds});
+  }
+  return v;
+}
+
+PathResult unpack_fits(const std::vector<double>& v, const std::string& path) {
+  PathResult p;
+  std::size_t at = 0;
+  const auto take = [&](std::size_t n) {
+    if (at + n > v.size()) throw DataError("checkpoint '" + path + "' is inconsistent (path fits)");
+    const double* out = v.data() + at;
+    at += n;
+    return out;
+  };
+  const std::size_t m = v.empty() ? 0 : static_cast<std::size_t>(*take(1));
+  for (std::size_t i = 0; i < m; ++i) {
+    const double* s = take(kFitScalars);
+    FitResult f;
+    AdmmResult& a = f.admm;
+    f.lambda = s[0], f.lambda_max = s[1], f.l1_ratio = s[2];
+    a.state.iteration = static_cast<int>(s[3]);
+    a.status = static_cast<Status>(static_cast<int>(s[4]));
+    a.polished = s[5] != 0;
+    a.r_norm = s[6], a.s_norm = s[7];
+    a.optimality.objective = s[8], a.optimality.rss = s[9], a.optimality.gap = s[10];
+    a.state.rho = s[11];
+    p.dev_ratio.push_back(s[12]);
+    const double* n = take(3);
+    const auto records = static_cast<std::size_t>(n[0]);
+    const auto d = static_cast<Eigen::Index>(n[1]), k = static_cast<Eigen::Index>(n[2]);
+    f.coef = Eigen::Map<const Matrix>(take(static_cast<std::size_t>(d * k)), d, k);
+    f.intercept = Eigen::Map<const Vector>(take(static_cast<std::size_t>(k)), k);
+    for (std::size_t r = 0; r < records; ++r) {
+      const double* x = take(kRecord);
+      IterationRecord rec;
+      rec.iteration = static_cast<int>(x[0]);
+      rec.r_norm = x[1], rec.s_norm = x[2], rec.eps_pri = x[3], rec.eps_dual = x[4], rec.rho = x[5];
+      rec.objective = x[6], rec.gap = x[7], rec.seconds = x[8];
+      a.history.push_back(rec);
+    }
+    p.fits.push_back(std::move(f));
+  }
+  if (at != v.size()) throw DataError("checkpoint '" + path + "' is inconsistent (path fits)");
+  return p;
+}
+
 void hash_header(Checksum& h, const CheckpointKey& k, std::int64_t n_ranks, const AdmmState& st,
-                 const std::vector<IterationRecord>& history) {
-  for (const std::string* s : {&k.data, &k.x_dataset, &k.y_dataset, &k.penalty}) h.add(*s);
+                 const std::vector<IterationRecord>& history, const std::vector<double>& done) {
+  for (const std::string* s : {&k.command, &k.data, &k.x_dataset, &k.y_dataset, &k.penalty}) h.add(*s);
+  h.add(k.lambdas.data(), sizeof(double) * k.lambdas.size());
+  h.add(done.data(), sizeof(double) * done.size());
   h.add(k.lambda), h.add(k.l1_ratio);
   for (std::int64_t v : {k.n_rows, k.n_features, k.n_targets, k.fit_intercept, k.standardize}) h.add(v);
   h.add(n_ranks);
@@ -142,7 +209,7 @@ Eigen::ArrayXXi read_pattern(hid_t file, const char* name, Eigen::Index d, Eigen
 }
 
 // Rank 0's view of an opened checkpoint: key, rank count, replicated state (this rank's fields zero), history.
-Checkpoint read_header(hid_t f, const std::string& path) {
+Checkpoint read_header(hid_t f, const std::string& path, std::vector<double>& done) {
   Handle root(H5Gopen2(f, "/", H5P_DEFAULT), H5Gclose);
   if (read_string_attribute(root.get(), "kind") != kKind) throw DataError("'" + path + "' is not a cadmm checkpoint");
   double format = 0;
@@ -152,6 +219,7 @@ Checkpoint read_header(hid_t f, const std::string& path) {
                     "): start again without --resume");
   Checkpoint c;
   CheckpointKey& key = c.key;
+  key.command = read_string_attribute(root.get(), "command");
   key.data = read_string_attribute(root.get(), "data");
   key.x_dataset = read_string_attribute(root.get(), "x_dataset");
   key.y_dataset = read_string_attribute(root.get(), "y_dataset");
@@ -183,6 +251,9 @@ Checkpoint read_header(hid_t f, const std::string& path) {
   c.state.loop->pattern = read_pattern(f, "pattern", d, k, path);
   c.state.loop->tried = read_pattern(f, "tried", d, k, path);
   c.history = read_history(f, path);
+  key.lambdas = read_doubles(f, "lambdas", shape, "checkpoint", path);
+  done = read_doubles(f, "path_done", shape, "checkpoint", path);
+  c.done = unpack_fits(done, path);
   return c;
 }
 
@@ -202,9 +273,10 @@ Handle open_checkpoint(const std::string& path) {
 std::string previous_checkpoint(const std::string& path) { return path + ".prev"; }
 
 void write_checkpoint(const std::string& path, const CheckpointKey& key, const AdmmState& st,
-                      const std::vector<IterationRecord>& history, Communicator& comm) {
+                      const std::vector<IterationRecord>& history, Communicator& comm, const PathResult* done) {
   if (!st.loop) throw std::logic_error("write_checkpoint: the state has no loop state");
   const bool root = comm.rank() == 0;
+  const std::vector<double> done_fits = done && root ? pack_fits(*done) : std::vector<double>{};
   const auto fields = rank_fields(st);
   std::optional<AtomicH5File> f;
   Checksum h;
@@ -217,6 +289,9 @@ void write_checkpoint(const std::string& path, const CheckpointKey& key, const A
     write_pattern(*f, "pattern", st.loop->pattern);
     write_pattern(*f, "tried", st.loop->tried);
     write_history(*f, history, path);
+    f->write_dataset("lambdas", {static_cast<std::int64_t>(key.lambdas.size())}, key.lambdas.data());
+    f->write_dataset("path_done", {static_cast<std::int64_t>(done_fits.size())}, done_fits.data());
+    f->attribute("command", key.command);
     for (const auto& field : fields) f->create_rows(field.name, comm.size(), field.size);
     f->attribute("kind", std::string(kKind));
     f->attribute("format", kFormat);
@@ -240,7 +315,7 @@ void write_checkpoint(const std::string& path, const CheckpointKey& key, const A
     f->attribute("n_targets", key.n_targets);
     f->attribute("fit_intercept", key.fit_intercept);
     f->attribute("standardize", key.standardize);
-    hash_header(h, key, comm.size(), st, history);
+    hash_header(h, key, comm.size(), st, history, done_fits);
   });
   for (const auto& field : fields)
     collectively(comm, [&] {
@@ -258,9 +333,10 @@ void write_checkpoint(const std::string& path, const CheckpointKey& key, const A
 
 Checkpoint verify_checkpoint(const std::string& path) {
   Handle f = open_checkpoint(path);
-  Checkpoint c = read_header(f.get(), path);
+  std::vector<double> done;
+  Checkpoint c = read_header(f.get(), path, done);
   Checksum h;
-  hash_header(h, c.key, c.n_ranks, c.state, c.history);
+  hash_header(h, c.key, c.n_ranks, c.state, c.history, done);
   std::vector<double> row;
   for (const auto& field : rank_fields(c.state)) {
     row.resize(static_cast<std::size_t>(field.size));
@@ -336,6 +412,12 @@ std::optional<Checkpoint> load_checkpoint(const std::string& path, const Checkpo
     comm.broadcast(p->data(), sizeof(int) * static_cast<std::size_t>(p->size()), 0);
   comm.broadcast(c.file, 0);
   comm.broadcast(c.note, 0);
+  std::vector<double> done = root ? pack_fits(c.done) : std::vector<double>{};
+  double done_size = static_cast<double>(done.size());
+  comm.broadcast(&done_size, sizeof done_size, 0);
+  done.resize(static_cast<std::size_t>(done_size));
+  comm.broadcast(done.data(), sizeof(double) * done.size(), 0);
+  if (!root) c.done = unpack_fits(done, c.file);
 
   if (c.n_ranks != comm.size()) {
     // Another rank count: the duals and the loop state belong to another split of the rows.
@@ -369,6 +451,7 @@ std::string key_mismatch(const CheckpointKey& a, const CheckpointKey& b) {
   };
   // lambda_max is a sum over ranks: another rank count changes its last bits, not the problem.
   const auto same = [](double x, double y) { return std::abs(x - y) <= 1e-9 * std::max(std::abs(x), std::abs(y)); };
+  if (a.command != b.command) return differ("command", a.command, b.command);
   if (a.data != b.data) return differ("data", a.data, b.data);
   if (a.x_dataset != b.x_dataset) return differ("x-dataset", a.x_dataset, b.x_dataset);
   if (a.y_dataset != b.y_dataset) return differ("y-dataset", a.y_dataset, b.y_dataset);
@@ -378,6 +461,10 @@ std::string key_mismatch(const CheckpointKey& a, const CheckpointKey& b) {
   if (a.penalty != b.penalty) return differ("penalty", a.penalty, b.penalty);
   if (!same(a.lambda, b.lambda)) return differ("lambda", a.lambda, b.lambda);
   if (!same(a.l1_ratio, b.l1_ratio)) return differ("l1-ratio", a.l1_ratio, b.l1_ratio);
+  bool same_sequence = a.lambdas.size() == b.lambdas.size();
+  for (std::size_t i = 0; same_sequence && i < a.lambdas.size(); ++i) same_sequence = same(a.lambdas[i], b.lambdas[i]);
+  if (!same_sequence)
+    return differ("lambda sequence (count)", std::to_string(a.lambdas.size()), std::to_string(b.lambdas.size()));
   if (a.fit_intercept != b.fit_intercept) return differ("fit-intercept", a.fit_intercept, b.fit_intercept);
   if (a.standardize != b.standardize) return differ("standardize", a.standardize, b.standardize);
   return {};

@@ -10,13 +10,16 @@
 
 #include "cadmm/admm.hpp"
 #include "cadmm/communicator.hpp"
+#include "cadmm/path.hpp"
 
 namespace cadmm::io {
 
 /// What a resumed run must agree on with the run that wrote the checkpoint.
 struct CheckpointKey {
+  std::string command = "solve";  ///< solve or path
   std::string data, x_dataset, y_dataset, penalty;
-  double lambda = 0, l1_ratio = 0;
+  double lambda = 0, l1_ratio = 0;  ///< lambda: the solve's, or a path's first
+  std::vector<double> lambdas;      ///< a path's whole sequence (empty for solve)
   std::int64_t n_rows = 0, n_features = 0, n_targets = 0, fit_intercept = 0, standardize = 0;
 };
 
@@ -27,14 +30,17 @@ struct Checkpoint {
   std::string file;                      ///< the file it came from (the checkpoint or the previous one)
   std::string note;                      ///< why the previous checkpoint was used, or why the duals restart
   AdmmState state;                       ///< loop state (and this rank's u) only when n_ranks matches
-  std::vector<IterationRecord> history;  ///< iterations so far (rank 0)
+  std::vector<IterationRecord> history;  ///< iterations so far (rank 0; a path's: those of the interrupted solve)
+  PathResult done;                       ///< a path's finished lambdas (every rank)
 };
 
-/// Collective: writes every rank's state (each rank passes its own; rank 0's history) atomically, keeping the
+/// Collective: writes every rank's state (each rank passes its own; rank 0's history; for a path, the finished
+/// lambdas, the same on every rank) atomically, keeping the
 /// checkpoint it replaces as previous_checkpoint(path). A checksum over every field is stored with it. Rank 0
 /// holds one rank's block at a time, whatever the rank count.
 void write_checkpoint(const std::string& path, const CheckpointKey& key, const AdmmState& state,
-                      const std::vector<IterationRecord>& history, Communicator& comm);
+                      const std::vector<IterationRecord>& history, Communicator& comm,
+                      const PathResult* done = nullptr);
 
 /// Collective: the checkpoint to resume from, or nullopt when neither path nor its previous one exists. A
 /// checkpoint that is damaged (checksum, truncation), foreign or of another problem is refused with DataError

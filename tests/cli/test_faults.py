@@ -92,6 +92,32 @@ def sigterm_then_resume_is_bitwise_for_every_penalty():
 
 
 @test
+def path_stopped_twice_then_resumed_is_bitwise():
+    data = hard_problem()
+    common = ["path", "--data", data, "--n-lambda", 30, "--quiet"]
+    fresh, out, ck = path("bwp_fresh.h5"), path("bwp.h5"), path("bwp.ck")
+    cadmm(2, *common, "--output", fresh)
+    with h5py.File(fresh) as f:
+        its = f["path/iterations"][()]
+    first = int(np.argmax(its >= 30))  # the first lambda that takes 30 iterations or more
+    assert its[first] >= 30, its
+    # The hook stops at that iteration count of any solve: first in lambda `first` at iteration 5, then, resumed,
+    # in the same solve at iteration 25 (a checkpoint of a resumed solve), then to the end.
+    for stop in (5, 25):
+        _, _, err = cadmm(2, *common, "--output", out, "--checkpoint", ck, "--resume", expect=1,
+                          env={"CADMM_FAULT": f"term@{stop}:0"})
+        assert f"at lambda {first + 1} of 30" in err and "state saved" in err, err
+        with h5py.File(ck) as c:
+            assert c.attrs["iteration"] == stop and c.attrs["command"] == "path"
+    cadmm(2, *common, "--output", out, "--checkpoint", ck, "--resume")
+    assert_bitwise_equal(out, fresh)
+    # A path checkpoint is not a solve's, and another lambda sequence is another problem.
+    expect_error(2, 3, "command", "solve", "--data", data, "--output", path("bwp_x.h5"), "--checkpoint", ck, "--resume")
+    expect_error(2, 3, "lambda sequence", "path", "--data", data, "--n-lambda", 31, "--output", path("bwp_x.h5"),
+                 "--checkpoint", ck, "--resume")
+
+
+@test
 def an_exception_on_one_rank_ends_every_rank_and_keeps_files():
     data = hard_problem()
     common = ["solve", "--data", data, "--lambda-ratio", 0.02, "--quiet"]
