@@ -16,6 +16,8 @@ stop() {
     pid=$(cat "$pidfile")
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    # A slurmd waits for the job steps it runs; do not leave it behind.
+    kill -9 "$pid" 2>/dev/null || true
     rm -f "$pidfile"
   done
 }
