@@ -10,7 +10,8 @@
   K(P)        iterations; measured flat for P = 2..16 blocks (README), taken constant beyond (an assumption)
 
 Fitted here (1-rank read and setup of the strong sweep; per-iteration time at 1 rank and communication per
-iteration at 2 ranks of the fixed-iteration sweeps, over shared memory and over TCP). Projected with published
+iteration at 2 ranks of the fixed-iteration sweeps, over shared memory and over TCP: latency from 1.6 KB messages
+(200 features), bandwidth from 800 KB messages (100 features x 1000 targets)). Projected with published
 figures for a cluster node and an InfiniBand HDR / Slingshot-class fabric. Usage: perf_model.py [DOCS_SCALING_DIR]
 """
 import csv
@@ -41,10 +42,18 @@ comm = {name: at(t, "strong", 2)["communication"] / at(t, "strong", 2)["iteratio
         (("shared memory", shm), ("TCP", tcp))}
 # Two ranks: one Reduce + one Bcast step, each with latency alpha (bandwidth is negligible for 1.6 KB).
 alpha = {name: c / 2 for name, c in comm.items()}
+# Bandwidth from the 100 x 1000 sweeps (800 KB per message): per iteration one Reduce + one Bcast, plus the
+# objective's reduction of the same size every 10th iteration (gap_every), so 2.1 messages of 8 d k bytes.
+beta = {}
+for name, table in (("shared memory", rows("mpirun-100x1000-300-iterations")),
+                    ("TCP", rows("slurm-100x1000-300-iterations"))):
+    r = at(table, "strong", 2)
+    per_iteration = r["communication"] / r["iterations"]
+    beta[name] = 2.1 * 8 * r["features"] * r["targets"] / (per_iteration - 2.1 * alpha[name])
 print(f"Fitted on this machine (strong sweep, {int(n):,} x {int(d)}, one rank):")
 print(f"  read bandwidth {B_read / 1e9:.1f} GB/s per rank (page cache), Gram + eigen rate {R_gram / 1e9:.1f} GFLOP/s,")
-print(f"  local solve as memory traffic {B_mem / 1e9:.1f} GB/s; latency per tree step: " +
-      ", ".join(f"{k} {v * 1e6:.1f} us" for k, v in alpha.items()))
+print(f"  local solve as memory traffic {B_mem / 1e9:.1f} GB/s; per tree step: " +
+      ", ".join(f"{k} {alpha[k] * 1e6:.1f} us + bytes / {beta[k] / 1e9:.2f} GB/s" for k in alpha))
 
 # A cluster node and network (published figures; see README for the sources' classes of hardware).
 NODE = dict(B_read=2e9, R_gram=1.0e12, B_mem=150e9)   # per node: 2 GB/s from a parallel file system, 1 TFLOP/s DGEMM

@@ -6,6 +6,7 @@
 #     --rows N                 strong scaling: rows of the fixed problem (default 400000)
 #     --rows-per-rank N        weak scaling: rows per rank (default 100000)
 #     --features D             features (default 200)
+#     --targets K              targets (default 1; many targets make the Allreduce of d x k values large)
 #     --ranks-per-node R       Slurm: ranks per node (default 1: each rank on its own node while nodes last)
 #     --launcher slurm|mpirun  default: slurm when sbatch and a reachable controller exist, else mpirun
 #     --solve "OPTIONS"        extra options for cadmm solve (default "--penalty l1 --lambda-ratio 0.05")
@@ -14,7 +15,7 @@
 # DIR/scaling.csv, DIR/scaling.md and DIR/scaling.png (the plot needs python3-matplotlib).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ranks="1 2 4"; rows=400000; per_rank=100000; features=200; per_node=1; launcher=""
+ranks="1 2 4"; rows=400000; per_rank=100000; features=200; targets=1; per_node=1; launcher=""
 solve_opts="--penalty l1 --lambda-ratio 0.05"; out="scaling-$(date +%Y%m%d-%H%M%S)"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -22,11 +23,12 @@ while [ $# -gt 0 ]; do
     --rows) rows=$2; shift 2 ;;
     --rows-per-rank) per_rank=$2; shift 2 ;;
     --features) features=$2; shift 2 ;;
+    --targets) targets=$2; shift 2 ;;
     --ranks-per-node) per_node=$2; shift 2 ;;
     --launcher) launcher=$2; shift 2 ;;
     --solve) solve_opts=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "scaling.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -57,12 +59,12 @@ run() {
   fi
 }
 
-"$CADMM" generate --rows "$rows" --features "$features" --correlation 0.3 --seed 1 --output "$out/strong.h5" --quiet
+"$CADMM" generate --rows "$rows" --features "$features" --targets "$targets" --correlation 0.3 --seed 1 --output "$out/strong.h5" --quiet
 for p in $ranks; do
   echo "  strong P=$p"
   run "strong_p$p" "$p" solve --data "$out/strong.h5" "${solve_args[@]}" --output "$out/strong_p$p.h5"
   # Weak: the same rows per rank, so P times the rows.
-  "$CADMM" generate --rows $((per_rank * p)) --features "$features" --correlation 0.3 --seed 1 \
+  "$CADMM" generate --rows $((per_rank * p)) --features "$features" --targets "$targets" --correlation 0.3 --seed 1 \
     --output "$out/weak_p$p.data.h5" --quiet
   echo "  weak   P=$p"
   run "weak_p$p" "$p" solve --data "$out/weak_p$p.data.h5" "${solve_args[@]}" --output "$out/weak_p$p.h5"
@@ -70,4 +72,4 @@ for p in $ranks; do
 done
 rm -f "$out/strong.h5"
 python3=/usr/bin/python3; [ -x "$python3" ] || python3=python3
-"$python3" "$HERE/scaling_report.py" "$out" "$launcher" "$features" $ranks
+"$python3" "$HERE/scaling_report.py" "$out" "$launcher" "$features x $targets" $ranks

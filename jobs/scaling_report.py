@@ -9,7 +9,7 @@ import sys
 TIME = re.compile(r"time\s+read ([\d.]+)s \| setup/factor ([\d.]+)s \| iterations ([\d.]+)s "
                   r"\(communication ([\d.]+)s\) \| write ([\d.]+)s")
 DONE = re.compile(r"cadmm solve: (\w+) after (\d+) iterations")
-DATA = re.compile(r"data\s+(\d+) rows x (\d+) features")
+DATA = re.compile(r"data\s+(\d+) rows x (\d+) features, (\d+) target")
 
 
 def parse(path):
@@ -20,11 +20,11 @@ def parse(path):
     read, setup, iters, comm, write = (float(x) for x in t.groups())
     return dict(read=read, setup=setup, iterations_s=iters, communication=comm, write=write,
                 total=read + setup + iters + write, iterations=int(d.group(2)), status=d.group(1),
-                rows=int(n.group(1)), features=int(n.group(2)))
+                rows=int(n.group(1)), features=int(n.group(2)), targets=int(n.group(3)))
 
 
 def main():
-    out, launcher, features = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    out, launcher, features = sys.argv[1], sys.argv[2], sys.argv[3]
     ranks = [int(p) for p in sys.argv[4:]]
     rows = []
     for kind in ("strong", "weak"):
@@ -37,13 +37,13 @@ def main():
             r["speedup"] = base["total"] / r["total"] * (1 if kind == "strong" else p)
             r["efficiency"] = base["total"] / r["total"] / (p if kind == "strong" else 1)
             rows.append(r)
-    fields = ["kind", "ranks", "rows", "features", "read", "setup", "iterations_s", "communication", "write", "total",
+    fields = ["kind", "ranks", "rows", "features", "targets", "read", "setup", "iterations_s", "communication", "write", "total",
               "iterations", "per_iteration_ms", "speedup", "efficiency", "status"]
     with open(os.path.join(out, "scaling.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
-    lines = [f"Scaling of `cadmm solve` ({launcher}; {features} features; seconds per phase)", "",
+    lines = [f"Scaling of `cadmm solve` ({launcher}; features x targets {features}; seconds per phase)", "",
              "| sweep | ranks | rows | read | setup | iterations | (comm.) | write | total | iters | ms/iter | speedup | efficiency |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
