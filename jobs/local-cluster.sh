@@ -29,7 +29,7 @@ start() {
     apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge
   fi
   stop
-  mkdir -p "$DIR/state"
+  mkdir -p "$DIR/state" "$DIR/tmp"
   # munge: a key and a daemon of our own (socket and pid under $DIR).
   [ -f "$DIR/munge.key" ] || dd if=/dev/urandom of="$DIR/munge.key" bs=1024 count=1 2>/dev/null
   chmod 600 "$DIR/munge.key"
@@ -45,6 +45,7 @@ AuthType=auth/munge
 AuthInfo=socket=$DIR/munge.socket
 CredType=cred/munge
 StateSaveLocation=$DIR/state
+TmpFS=$DIR/tmp
 SlurmctldPidFile=$DIR/slurmctld.pid
 SlurmctldLogFile=$DIR/slurmctld.log
 SlurmdSpoolDir=$DIR/slurmd.%n
