@@ -42,7 +42,8 @@ SlurmctldPort=$PORT
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
-AuthInfo=socket=$DIR/munge.socket
+# cred_expire: how long a job credential lives, and so how long Slurm holds a requeued job back (default 120 s).
+AuthInfo=socket=$DIR/munge.socket,cred_expire=10
 CredType=cred/munge
 StateSaveLocation=$DIR/state
 TmpFS=$DIR/tmp
