@@ -15,9 +15,7 @@ set -u
 cadmm --version
 [ -x "$CADMM_JOBS/cadmm.sbatch" ] && [ -f "$CADMM_CONFIGS/lasso.ini" ]
 
-export CADMM_SLURM_DIR="$WORK/slurm" CADMM_SLURM_PORT=$((20000 + ($$ % 5000) * 4)) SLURM_CONF="$WORK/slurm/slurm.conf"
-trap '"$REPO/jobs/local-cluster.sh" stop' EXIT
-"$REPO/jobs/local-cluster.sh" start 3 > "$WORK/cluster.log"
+source "$REPO/tests/jobs/cluster.sh"
 export OMPI_MCA_btl=self,tcp
 unset CADMM  # the job script must find the binary through PATH, as a user's job does after module load
 cd "$WORK"

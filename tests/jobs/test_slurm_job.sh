@@ -6,10 +6,7 @@
 set -euo pipefail
 CADMM="$(realpath "$1")"; WORK="$2"; REPO="$(realpath "$3")"
 rm -rf "$WORK"; mkdir -p "$WORK"
-# Ports from this shell's pid, so that two runs of this test (or a cluster started by hand) do not collide.
-export CADMM_SLURM_DIR="$WORK/slurm" CADMM_SLURM_PORT=$((20000 + ($$ % 5000) * 4)) SLURM_CONF="$WORK/slurm/slurm.conf"
-trap '"$REPO/jobs/local-cluster.sh" stop' EXIT
-"$REPO/jobs/local-cluster.sh" start 3 > "$WORK/cluster.log"
+source "$REPO/tests/jobs/cluster.sh"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,tcp OPENBLAS_NUM_THREADS=1
 export CADMM="$CADMM"
 cd "$WORK"

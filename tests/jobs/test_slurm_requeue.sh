@@ -8,9 +8,7 @@
 set -euo pipefail
 CADMM="$(realpath "$1")"; WORK="$2"; REPO="$(realpath "$3")"
 rm -rf "$WORK"; mkdir -p "$WORK"
-export CADMM_SLURM_DIR="$WORK/slurm" CADMM_SLURM_PORT=$((20000 + ($$ % 5000) * 4)) SLURM_CONF="$WORK/slurm/slurm.conf"
-trap '"$REPO/jobs/local-cluster.sh" stop' EXIT
-"$REPO/jobs/local-cluster.sh" start 3 > "$WORK/cluster.log"
+source "$REPO/tests/jobs/cluster.sh"
 export OMPI_MCA_btl=self,tcp CADMM="$CADMM"
 "$CADMM" generate --rows 20000 --features 200 --correlation 0.5 --output "$WORK/data.h5" --quiet
 cd "$WORK"

@@ -1,0 +1,6 @@
+# Sourced by the Slurm tests: starts a 3-node local Slurm under $WORK/slurm on ports derived from this shell's pid
+# (so two runs, or a cluster started by hand, do not collide) and stops its daemons by pid file on exit.
+# Needs WORK and REPO set.
+export CADMM_SLURM_DIR="$WORK/slurm" CADMM_SLURM_PORT=$((20000 + ($$ % 5000) * 4)) SLURM_CONF="$WORK/slurm/slurm.conf"
+trap '"$REPO/jobs/local-cluster.sh" stop' EXIT
+"$REPO/jobs/local-cluster.sh" start 3 > "$WORK/cluster.log"
