@@ -11,6 +11,14 @@ PORT="${CADMM_SLURM_PORT:-16817}"
 CONF="$DIR/slurm.conf"
 
 stop() {
+  # Jobs first, so that no job step (slurmstepd and what it runs) outlives the daemons.
+  if [ -f "$DIR/slurmctld.pid" ] && kill -0 "$(cat "$DIR/slurmctld.pid")" 2>/dev/null; then
+    SLURM_CONF="$CONF" scancel --full --partition=local 2>/dev/null || true
+    for _ in $(seq 100); do
+      [ -z "$(SLURM_CONF="$CONF" squeue -h -o %i 2>/dev/null)" ] && break
+      sleep 0.2
+    done
+  fi
   for pidfile in "$DIR"/*.pid; do
     [ -f "$pidfile" ] || continue
     pid=$(cat "$pidfile")

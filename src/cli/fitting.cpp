@@ -2,11 +2,13 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <limits>
+#include <thread>
 
 #include "cadmm/error.hpp"
 #include "cli/report.hpp"
@@ -105,11 +107,12 @@ AdmmObserver base_observer(int rank) {
   const bool ok = at != std::string::npos &&
                   std::sscanf(s.c_str() + at + 1, "%d%c", &iteration, &tail) >= 1 && iteration >= 1 &&
                   (colon == std::string::npos ? tail == 0 : tail == ':' && std::sscanf(s.c_str() + colon + 1, "%d", &on_rank) == 1) &&
-                  (kind == "throw" || kind == "term" || kind == "kill" || kind == "nan" || kind == "grow");
-  if (!ok) throw UsageError("CADMM_FAULT: expected KIND@ITERATION[:RANK] with KIND throw, term, kill, nan or grow; got '" + s + "'");
+                  (kind == "throw" || kind == "term" || kind == "kill" || kind == "nan" || kind == "grow" || kind == "slow");
+  if (!ok) throw UsageError("CADMM_FAULT: expected KIND@ITERATION[:RANK] with KIND throw, term, kill, nan, grow or slow; got '" + s + "'");
   if (on_rank >= 0 && on_rank != rank) return o;
   o.before_step = [kind, iteration](int it, AdmmState& st) {
     if (kind == "grow" && it >= iteration) st.u *= 1e12;
+    if (kind == "slow" && it >= iteration) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     if (it != iteration) return;
     if (kind == "throw") throw RuntimeFailure("injected fault (CADMM_FAULT)");
     if (kind == "term") std::raise(SIGTERM);

@@ -3,4 +3,5 @@
 # Needs WORK and REPO set.
 export CADMM_SLURM_DIR="$WORK/slurm" CADMM_SLURM_PORT=$((20000 + ($$ % 5000) * 4)) SLURM_CONF="$WORK/slurm/slurm.conf"
 trap '"$REPO/jobs/local-cluster.sh" stop' EXIT
+trap 'exit 143' TERM INT  # a timeout's SIGTERM too goes through the EXIT trap
 "$REPO/jobs/local-cluster.sh" start 3 > "$WORK/cluster.log"
