@@ -78,6 +78,8 @@ struct AdmmResult {
   AdmmState state;   ///< final iterate (z is the solution); its loop state is kept only when interrupted
   Status status = Status::max_iter;
   bool polished = false;  ///< z is the polished point (certified by the duality gap), not an ADMM iterate
+  int working_set = 0;     ///< features in the final working set (0: the solve ran on all features)
+  int working_set_rounds = 0;  ///< working sets solved (each one ADMM solve plus one full KKT check)
   double r_norm = 0, s_norm = 0;  ///< residuals of the last iteration
   Optimality optimality;          ///< objective and duality gap at state.z
   std::vector<IterationRecord> history;  ///< one record per iteration
@@ -112,5 +114,13 @@ Optimality evaluate(const AdmmProblem& problem, const Matrix& z, Communicator& c
 /// Runs consensus ADMM from warm (or from zero); collective, identical decisions on every rank.
 AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Communicator& comm,
                       const AdmmState* warm = nullptr, const AdmmObserver& observer = {});
+
+/// The same problem (with an l1 part) solved over working sets: ADMM on the features that can be active only
+/// (each rank's Gram of the set: rows |W|^2 flops instead of rows d^2), then one full gradient X^T R checks the
+/// KKT conditions of every feature left out, and the most violating join the set until none does. The result is
+/// the full problem's, certified by its duality gap. Collective; the state it returns is full-sized, and an
+/// interrupted solve's loop state is not kept (checkpointed runs use admm_solve).
+AdmmResult working_set_solve(const AdmmProblem& problem, const Settings& settings, Communicator& comm,
+                             const AdmmState* warm = nullptr, const AdmmObserver& observer = {});
 
 }  // namespace cadmm

@@ -2,6 +2,7 @@
 /// \file Entry points: a Model built once from prepared data, fits at any lambda over it, and the in-memory
 /// convenience for library users.
 #include <memory>
+#include <optional>
 
 #include "cadmm/admm.hpp"
 #include "cadmm/problem.hpp"
@@ -29,6 +30,9 @@ struct Model {
   std::unique_ptr<LocalSolver> local;   ///< factored local term
   LocalForm form = LocalForm::gram;     ///< how this rank holds and solves its local term
   double rho_auto = 1;                  ///< initial rho when Settings::rho is unset
+  /// Some rank keeps its rows for working sets (LocalForm::screened): penalties with an l1 part are then solved
+  /// over working sets (working_set_solve); the same on every rank.
+  bool working_sets = false;
 };
 
 /// Builds the Model, consuming the prepared problem's local block; collective (a factorization that fails on
@@ -60,8 +64,10 @@ FitResult fit(const Model& model, double lambda, const Settings& settings, Commu
 FitResult fit(const Eigen::Ref<const RowMatrix>& x_local, const Eigen::Ref<const RowMatrix>& y_local,
               const Settings& settings, Communicator& comm);
 
-/// Model of in-memory rows (as fit above does before solving); collective.
+/// Model of in-memory rows (as fit above does before solving); collective. form: how the rows are held (unset:
+/// the plan's rule without working sets).
 Model make_model(const Eigen::Ref<const RowMatrix>& x_local, const Eigen::Ref<const RowMatrix>& y_local,
-                 bool fit_intercept, bool standardize, Communicator& comm);
+                 bool fit_intercept, bool standardize, Communicator& comm,
+                 std::optional<LocalForm> form = std::nullopt);
 
 }  // namespace cadmm

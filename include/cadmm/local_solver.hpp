@@ -34,6 +34,11 @@ class LocalSolver {
   virtual Matrix hessian_block(const std::vector<Eigen::Index>& features) const = 0;
   /// A_i^T b_i / n, d x k.
   virtual const Matrix& q() const = 0;
+  /// ||b_i||_F^2 / n.
+  virtual double b_squares() const = 0;
+  /// The same term on a subset of the features (the others held at zero), in the Gram form: a working set's
+  /// problem. Costs one hessian_block of the subset.
+  std::unique_ptr<LocalSolver> restricted(const std::vector<Eigen::Index>& features) const;
   /// Number of local rows.
   virtual std::int64_t rows() const = 0;
 };
@@ -43,6 +48,10 @@ std::unique_ptr<LocalSolver> make_gram_solver(Matrix h, Matrix q, double yy, std
 /// Wide blocks (rows < d, including none): from B = A / sqrt(n) and c = b / sqrt(n), by the
 /// matrix-inversion lemma with the small rows x rows factor.
 std::unique_ptr<LocalSolver> make_woodbury_solver(Matrix b_mat, Matrix c);
+/// Dense rows kept for working sets (tall blocks of an l1-type problem): from A = X_c diag(scale) / sqrt(n) and
+/// c = y_c / sqrt(n). Grams are formed only for the features asked for (restricted, hessian_block); a solve on
+/// all features forms the full Gram once, on first use.
+std::unique_ptr<LocalSolver> make_screened_solver(Matrix a, Matrix c);
 /// CSR rows: A = (X - 1 mean^T) diag(scale) / sqrt(n) and b = y_c / sqrt(n), applied implicitly (X stays sparse),
 /// solved by conjugate gradients warm-started from the previous x.
 std::unique_ptr<LocalSolver> make_cg_solver(CsrRows x, Vector mean, Vector scale, Matrix y_centered, double n);

@@ -16,24 +16,36 @@
 namespace cadmm {
 
 /// How a rank holds and solves its local term: Gram sums + eigen-decomposition, dense rows + matrix-inversion
-/// lemma, or CSR rows + conjugate gradients.
-enum class LocalForm { gram, woodbury, cg };
-/// "gram", "woodbury" or "cg".
+/// lemma, CSR rows + conjugate gradients, or dense rows kept for working sets (Grams of the features that can be
+/// active only).
+enum class LocalForm { gram, woodbury, cg, screened };
+/// Number of forms.
+constexpr int kLocalForms = 4;
+/// "gram", "woodbury", "cg" or "screened".
 std::string to_string(LocalForm f);
-/// Parses --local-solver: auto (nullopt), gram, woodbury, cg; UsageError otherwise.
+/// Parses --local-solver: auto (nullopt), gram, woodbury, cg, screened; UsageError otherwise.
 std::optional<LocalForm> parse_local_solver(const std::string& name);
+/// True for the forms that keep this rank's dense rows (woodbury, screened).
+inline bool keeps_dense_rows(LocalForm f) { return f == LocalForm::woodbury || f == LocalForm::screened; }
 
 /// Largest d for which sparse data is reduced to a d x d Gram by default (its eigen-decomposition costs d^3).
 constexpr std::int64_t kSparseGramMaxFeatures = 4096;
+/// Smallest d for which dense tall blocks keep their rows for working sets when the problem allows it: below
+/// it the full Gram (rows d^2 flops) costs no more than the few passes over the rows a working set makes.
+constexpr std::int64_t kScreenMinFeatures = 64;
 
 /// The plan's one rule for a rank's local form (asked by the reader, the memory check and `info`): dense rows
-/// >= d: gram, dense rows < d: woodbury; sparse: gram up to kSparseGramMaxFeatures, else cg; or the requested one.
-LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::optional<LocalForm> requested);
+/// >= d: screened when `screen` (an l1-type penalty that working sets serve), d >= kScreenMinFeatures and the
+/// kept rows fit in `budget` bytes (0: no limit; 0.9 of the rank's share of memory), else gram; dense rows < d:
+/// woodbury; sparse: gram up to kSparseGramMaxFeatures, else cg; or the requested one.
+LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::optional<LocalForm> requested,
+                          bool screen = false, double budget = 0);
 
 /// This rank's rows centered with the global means, unscaled: Gram sums for tall blocks, the rows for wide.
 class CenteredBlock {
  public:
-  /// Factors the local term for A = X_c diag(column_scale), b = Y_c, loss divided by n; consumes the block.
+  /// Factors the local term for A = X_c diag(column_scale), b = Y_c, loss divided by n; consumes the block (the
+  /// rows forms scale their rows in place).
   std::unique_ptr<LocalSolver> factor(const Vector& column_scale, double n) &&;
   /// X_c^T Y_c (d x k).
   Matrix xty() const;
@@ -52,7 +64,7 @@ class CenteredBlock {
   std::int64_t rows_ = 0;
   Matrix gram_, xty_;  // gram
   double yy_ = 0;      // gram
-  Matrix x_, y_;       // woodbury: centered rows; cg: y_ centered
+  Matrix x_, y_;       // woodbury, screened: centered rows; cg: y_ centered
   CsrRows sparse_;     // cg: the rows, uncentered
   Vector mean_;        // cg: the centre applied implicitly
 };
@@ -89,7 +101,11 @@ class RowSums {
   /// intercept (m k): the validation error of fitted models, without another pass over X.
   Vector squared_errors(const Matrix& coef, const Vector& intercept) const;
   /// The rows centered at the given means (a copy; the sums stay usable).
-  CenteredBlock center(const Vector& x_mean, const Vector& y_mean) const;
+  CenteredBlock center(const Vector& x_mean, const Vector& y_mean) const&;
+  /// The same, consuming the sums: kept rows move into the block and are centered in place (no second copy).
+  CenteredBlock center(const Vector& x_mean, const Vector& y_mean) &&;
+  /// Sizes the kept rows for the rows still to come (one allocation instead of geometric growth).
+  void reserve(std::int64_t rows);
 
  private:
   friend class LocalDataBuilder;
@@ -100,7 +116,7 @@ class RowSums {
   Vector x_shift_, y_shift_, x_sum_, y_sum_;
   Matrix gram_, xty_;  // gram_: upper triangle only until centered
   double yy_ = 0;
-  // Woodbury form: the rows, growing; cg form: y_rows_ too.
+  // Woodbury and screened forms: the rows, growing; cg form: y_rows_ too.
   Matrix x_rows_, y_rows_;
   // cg form: CSR rows, growing.
   CsrRows csr_;
@@ -169,7 +185,8 @@ struct PreparedProblem {
 
 /// Peak bytes one rank holds for rows x d local data (nnz nonzeros) with k targets in a form: Gram, the centered
 /// Gram and its eigenvectors, d x d each (one more Gram per piece when pieces > 1, the folds of a
-/// cross-validation); Woodbury, the centered rows, their scaled copy and the rows x rows eigenvectors; cg, the
+/// cross-validation); Woodbury, the centered rows, their scaled copy and the rows x rows eigenvectors; screened,
+/// the rows (centered and scaled in place) and a working set's Gram and eigenvectors (at most d x d); cg, the
 /// CSR rows (at most 16 bytes a nonzero, twice while building) and y; plus the d x k iterates and Anderson history.
 double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz,
                           int pieces = 1);
@@ -183,7 +200,8 @@ struct LocalCost {
 /// The cost model of the plan (printed by `info`).
 LocalCost local_cost(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz, bool sparse);
 
-/// Makes means and variances global and centers the local data; collective. Throws DataError on no rows.
-PreparedProblem prepare(const RowSums& data, bool fit_intercept, bool standardize, Communicator& comm);
+/// Makes means and variances global and centers the local data (consumed: kept rows are centered in place);
+/// collective. Throws DataError on no rows.
+PreparedProblem prepare(RowSums data, bool fit_intercept, bool standardize, Communicator& comm);
 
 }  // namespace cadmm

@@ -65,7 +65,12 @@ int run_info(const Args& args, MpiCommunicator& comm) {
   std::printf("\nPlan for %d rank(s):\n", ranks);
   std::printf("  %6s %12s %14s %10s %14s %12s %12s\n", "rank", "rows", "nonzeros", "solver", "memory", "setup flop",
               "flop/iter");
+  // Whether it fits on a node like this one, ranks packed one per core.
+  const double node = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  const int per_node = std::max(1, std::min(ranks, static_cast<int>(std::thread::hardware_concurrency())));
+  const double share = node / per_node;
   double worst = 0;
+  bool screened = false;
   for (int r = 0; r < ranks; ++r) {
     if (!(ranks <= 16 || r < 4 || r >= ranks - 2)) {
       if (r == 4) std::printf("  %6s\n", "...");
@@ -73,19 +78,20 @@ int run_info(const Args& args, MpiCommunicator& comm) {
     }
     const RowRange range = reader->partition(r, ranks);
     const std::int64_t nnz = reader->nnz_in(range);
-    const LocalForm form = plan_local_form(range.size(), l.features, l.sparse, std::nullopt);
+    const LocalForm form = plan_local_form(range.size(), l.features, l.sparse, std::nullopt, true, 0.9 * share);
     const double mem = local_memory_bytes(form, range.size(), l.features, l.targets, nnz);
     const LocalCost cost = local_cost(form, range.size(), l.features, l.targets, nnz, l.sparse);
     worst = std::max(worst, mem);
+    screened = screened || form == LocalForm::screened;
     std::printf("  %6d %12lld %14lld %10s %14s %12s %12s\n", r, static_cast<long long>(range.size()),
                 static_cast<long long>(nnz), range.size() == 0 ? "idle" : to_string(form).c_str(), bytes_text(mem).c_str(),
                 fmt(cost.setup_flops, "%.2e").c_str(), fmt(cost.iteration_flops, "%.2e").c_str());
   }
   std::printf("  plus a read buffer of 8 MiB per rank (--read-buffer-mb); cv adds one d x d Gram per fold\n");
-  // Whether it fits on a node like this one, ranks packed one per core.
-  const double node = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
-  const int per_node = std::max(1, std::min(ranks, static_cast<int>(std::thread::hardware_concurrency())));
-  const double share = node / per_node;
+  if (screened)
+    std::printf("  screened: the rows are kept and l1, elasticnet and l21 are solved over working sets (a Gram of the\n"
+                "  features that can be active, setup and flop/iter above are the worst case, all of them); l2, cv and\n"
+                "  runs with --checkpoint use gram instead (d^2 doubles, setup rows x d^2 flops)\n");
   if (worst <= 0.9 * share)
     std::printf("  fits: %d rank(s) per node like this one get %s each\n", per_node, bytes_text(share).c_str());
   else

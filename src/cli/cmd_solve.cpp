@@ -41,6 +41,9 @@ void print_summary(const FitResult& r, const PreparedProblem& p, const io::RunFa
               a.optimality.gap, static_cast<long long>(nonzeros(r.coef)), static_cast<long long>(r.coef.size()));
   std::printf("  residuals   primal %.3e, dual %.3e, final rho %.4g%s\n", a.r_norm, a.s_norm, a.state.rho,
               a.polished ? " (of the last ADMM iterate)" : "");
+  if (a.working_set_rounds > 0)
+    std::printf("  working set %d of %lld features after %d round(s) (a Gram of the set only; every feature KKT-checked)\n",
+                a.working_set, static_cast<long long>(r.coef.rows()), a.working_set_rounds);
   print_times(t);
   std::printf("  output      %s\n", output.c_str());
   std::fflush(stdout);

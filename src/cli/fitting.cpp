@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <limits>
 #include <thread>
@@ -17,13 +18,48 @@ namespace cadmm::cli {
 
 namespace {
 
+// The memory limit of this process's control group and of every group above it (cgroup v2 memory.max or v1
+// memory.limit_in_bytes; Slurm confines a job's memory this way), or +infinity where none is set.
+double cgroup_memory_limit() {
+  double limit = std::numeric_limits<double>::infinity();
+  std::ifstream groups("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(groups, line)) {
+    const std::size_t a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    const std::string controllers = line.substr(a + 1, b - a - 1);
+    std::string path = line.substr(b + 1);
+    std::string root, file;
+    if (controllers.empty()) {
+      root = "/sys/fs/cgroup", file = "memory.max";
+    } else if (("," + controllers + ",").find(",memory,") != std::string::npos) {
+      root = "/sys/fs/cgroup/memory", file = "memory.limit_in_bytes";
+    } else {
+      continue;
+    }
+    for (;;) {
+      std::ifstream in(root + path + "/" + file);
+      double value = 0;
+      if (in >> value && value > 0) limit = std::min(limit, value);  // "max" (no limit) does not parse
+      if (path.empty() || path == "/") break;
+      path = path.substr(0, path.find_last_of('/'));
+    }
+  }
+  return limit;
+}
+
+// This rank's share of the node's memory, or of its control group's limit when lower (0: unknown).
+double memory_share(const MpiCommunicator& comm) {
+  const double node = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  return node > 0 ? std::min(node, cgroup_memory_limit()) / std::max(1, comm.ranks_on_node()) : 0;
+}
+
 // Throws UsageError when this rank's share of the node's memory cannot hold its local data.
 void check_memory(LocalForm form, std::int64_t rows, std::int64_t nnz, const io::DataLayout& l, int pieces,
                   const MpiCommunicator& comm) {
   const double need = local_memory_bytes(form, rows, l.features, l.targets, nnz, pieces);
-  const double node = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
-  const double share = node / std::max(1, comm.ranks_on_node());
-  if (node <= 0 || need <= 0.9 * share) return;
+  const double share = memory_share(comm);
+  if (share <= 0 || need <= 0.9 * share) return;
   const bool tall = form == LocalForm::gram;
   throw UsageError("this rank would need about " + fmt(need / (1 << 30), "%.1f") + " GiB for its local " +
                    (tall ? "Gram factorization" : "rows and their factorization") +
@@ -141,7 +177,7 @@ std::optional<po::variables_map> parse_fit_options(const Args& args, const char*
   return vm;
 }
 
-LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const PieceMap& piece_map) {
+LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const PieceMap& piece_map, bool screen) {
   const double buffer_mb = vm["read-buffer-mb"].as<double>();
   if (!(buffer_mb > 0)) throw UsageError("--read-buffer-mb: must be > 0");
   Stopwatch clock;
@@ -154,7 +190,8 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   d.layout = reader->layout();
   collectively(comm, [&] { d.range = reader->partition(comm.rank(), comm.size()); });
   const std::optional<LocalForm> requested = parse_local_solver(vm["local-solver"].as<std::string>());
-  const LocalForm form = plan_local_form(d.range.size(), d.layout.features, d.layout.sparse, requested);
+  const LocalForm form = plan_local_form(d.range.size(), d.layout.features, d.layout.sparse, requested, screen,
+                                         0.9 * memory_share(comm));
   std::int64_t nnz = 0;
   // An out-of-memory kill would take the job down without a word: refuse a plan that cannot fit, and a shape the
   // file cannot back, before anything (fold numbers included) is allocated; with folds, check again once their
@@ -198,7 +235,9 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
 
 DataModel load_model(const po::variables_map& vm, const Settings& settings, MpiCommunicator& comm, Phases& t) {
   Stopwatch clock;
-  LoadedData loaded = load_data(vm, comm);
+  // Working sets serve a penalty with an l1 part; a checkpoint holds the full problem's exact state.
+  const bool screen = settings.penalty != Penalty::l2 && settings.effective_l1_ratio() > 0 && !vm.count("checkpoint");
+  LoadedData loaded = load_data(vm, comm, {}, screen);
   t.read = loaded.read_seconds;
   clock.lap();
   DataModel dm;
@@ -222,14 +261,14 @@ void check_outputs(const po::variables_map& vm, const std::string& output, const
 }
 
 std::string solver_kinds(const Model& model, Communicator& comm) {
-  double kinds[4] = {0, 0, 0, 0};
-  kinds[model.local->rows() == 0 ? 3 : static_cast<int>(model.form)] = 1;
-  comm.sum(kinds, 4);
+  double kinds[kLocalForms + 1] = {};  // the forms, then ranks without rows
+  kinds[model.local->rows() == 0 ? kLocalForms : static_cast<int>(model.form)] = 1;
+  comm.sum(kinds, kLocalForms + 1);
   std::string text;
-  for (int f = 0; f < 4; ++f)
+  for (int f = 0; f <= kLocalForms; ++f)
     if (kinds[f] > 0)
       text += (text.empty() ? "" : ", ") + fmt(kinds[f], "%.0f") + " " +
-              (f == 3 ? std::string("without rows") : to_string(static_cast<LocalForm>(f)));
+              (f == kLocalForms ? std::string("without rows") : to_string(static_cast<LocalForm>(f)));
   return text;
 }
 

@@ -67,8 +67,10 @@ struct LoadedData {
   double accumulate_seconds = 0;  ///< Gram updates done while reading (setup)
 };
 
-/// Opens --data, checks the plan fits in memory, and streams this rank's rows into a builder; collective.
-LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const PieceMap& pieces = {});
+/// Opens --data, checks the plan fits in memory, and streams this rank's rows into a builder; collective. screen:
+/// the problem allows working sets (plan_local_form), and tall dense blocks keep their rows where they fit.
+LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const PieceMap& pieces = {},
+                     bool screen = false);
 
 /// Distinct phases of a run, for the summary.
 struct Phases {

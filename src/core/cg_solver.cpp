@@ -81,6 +81,7 @@ class CgSolver final : public LocalSolver {
   }
 
   const Matrix& q() const override { return q_; }
+  double b_squares() const override { return b_.squaredNorm(); }
   std::int64_t rows() const override { return x_.rows(); }
 
  private:

@@ -33,6 +33,9 @@ Model make_model(PreparedProblem problem, Communicator& comm) {
   const double kept = static_cast<double>((m.scaling.column.array() > 0).count());
   const double mean_eig = kept / (std::max(1, problem.active_ranks) * std::max<double>(1.0, problem.n_features));
   m.rho_auto = mean_eig > 0 && std::isfinite(mean_eig) ? mean_eig : 1.0;
+  double screened = m.form == LocalForm::screened ? 1.0 : 0.0;
+  comm.sum(&screened, 1);
+  m.working_sets = screened > 0;
   m.data = std::move(problem);
   return m;
 }
@@ -58,21 +61,25 @@ FitResult fit(const Model& model, double lambda, const Settings& settings, Commu
   ap.active_ranks = model.data.active_ranks;
   ap.rho_auto = model.rho_auto;
 
-  r.admm = admm_solve(ap, settings, comm, warm, observer);
+  // An exact resume continues the solve it was (checkpointed runs plan no working sets).
+  const bool resuming = warm && warm->loop;
+  r.admm = model.working_sets && ap.penalty.l1_weight > 0 && !resuming
+               ? working_set_solve(ap, settings, comm, warm, observer)
+               : admm_solve(ap, settings, comm, warm, observer);
   r.coef = model.scaling.column.asDiagonal() * r.admm.state.z;
   r.intercept = model.data.y_mean - r.coef.transpose() * model.data.x_mean;
   return r;
 }
 
 Model make_model(const Eigen::Ref<const RowMatrix>& x_local, const Eigen::Ref<const RowMatrix>& y_local,
-                 bool fit_intercept, bool standardize, Communicator& comm) {
+                 bool fit_intercept, bool standardize, Communicator& comm, std::optional<LocalForm> form) {
   collectively(comm, [&] {
     if (x_local.rows() != y_local.rows())
       throw DataError("X has " + std::to_string(x_local.rows()) + " rows but Y has " +
                       std::to_string(y_local.rows()));
     if (!x_local.allFinite() || !y_local.allFinite()) throw DataError("X or Y contains NaN or Inf");
   });
-  LocalDataBuilder data(x_local.rows(), x_local.cols(), y_local.cols());
+  LocalDataBuilder data(x_local.rows(), x_local.cols(), y_local.cols(), 1, form);
   // Stream through a bounded buffer, as the file reader does, so the Gram form never copies all of X.
   const Eigen::Index block = std::max<Eigen::Index>(1, (1 << 20) / std::max<Eigen::Index>(1, x_local.cols()));
   for (Eigen::Index r0 = 0; r0 < x_local.rows(); r0 += block) {
@@ -81,8 +88,7 @@ Model make_model(const Eigen::Ref<const RowMatrix>& x_local, const Eigen::Ref<co
     RowMatrix yb = y_local.middleRows(r0, m);
     data.add_rows(xb, yb);
   }
-  const RowSums sums = std::move(data).take();
-  return make_model(prepare(sums, fit_intercept, standardize, comm), comm);
+  return make_model(prepare(std::move(data).take(), fit_intercept, standardize, comm), comm);
 }
 
 FitResult fit(const Eigen::Ref<const RowMatrix>& x_local, const Eigen::Ref<const RowMatrix>& y_local,

@@ -8,6 +8,11 @@
 extern "C" {
 void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha, const double* a,
             const int* lda, const double* beta, double* c, const int* ldc);
+void dgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const double* alpha,
+            const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
+            const int* ldc);
+void dgemv_(const char* t, const int* m, const int* n, const double* alpha, const double* a, const int* lda,
+            const double* x, const int* incx, const double* beta, double* y, const int* incy);
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w, double* work,
              const int* lwork, int* iwork, const int* liwork, int* info);
 void openblas_set_num_threads(int n);
@@ -21,6 +26,26 @@ void add_gram_upper(Matrix& g, const double* block, Eigen::Index rows) {
   const double one = 1.0;
   // A row-major rows x d block is the column-major d x rows matrix B, so B^T B of the block is B B^T: "N".
   dsyrk_("U", "N", &n, &k, &one, block, &ld, &one, g.data(), &ld);
+}
+
+void add_gram_upper_cols(Matrix& g, const Matrix& block) {
+  if (block.rows() == 0 || block.cols() == 0) return;
+  const int n = static_cast<int>(g.rows()), k = static_cast<int>(block.rows()), ld = n;
+  const double one = 1.0;
+  dsyrk_("U", "T", &n, &k, &one, block.data(), &k, &one, g.data(), &ld);
+}
+
+Matrix transpose_times(const Matrix& a, const Matrix& b) {
+  Matrix out = Matrix::Zero(a.cols(), b.cols());
+  if (a.rows() == 0 || out.size() == 0) return out;
+  const int m = static_cast<int>(a.cols()), n = static_cast<int>(b.cols()), k = static_cast<int>(a.rows());
+  const double one = 1.0, zero = 0.0;
+  const int inc = 1;
+  if (n == 1)  // dgemm would pack all of A for one column
+    dgemv_("T", &k, &m, &one, a.data(), &k, b.data(), &inc, &zero, out.data(), &inc);
+  else
+    dgemm_("T", "N", &m, &n, &k, &one, a.data(), &k, b.data(), &k, &zero, out.data(), &m);
+  return out;
 }
 
 void symmetrize_from_upper(Matrix& g) { g.triangularView<Eigen::StrictlyLower>() = g.transpose(); }

@@ -6,6 +6,10 @@ namespace cadmm::lapack {
 
 /// G += B^T B for a row-major block B (rows x d); only the upper triangle of G is updated (dsyrk).
 void add_gram_upper(Matrix& g, const double* block_row_major, Eigen::Index rows);
+/// G += B^T B for a column-major block B (rows x n, leading dimension rows); upper triangle only (dsyrk).
+void add_gram_upper_cols(Matrix& g, const Matrix& block);
+/// A^T B (dgemm), for a tall A: the products over all of a rank's rows.
+Matrix transpose_times(const Matrix& a, const Matrix& b);
 /// Copies the upper triangle of a symmetric matrix to the lower one.
 void symmetrize_from_upper(Matrix& g);
 /// Eigen-decomposition of a symmetric matrix in place (upper triangle read, overwritten by the

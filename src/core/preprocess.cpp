@@ -25,6 +25,8 @@ double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std
       return 8 * (grams * dd * dd + iterates);
     }
     case LocalForm::woodbury: return 8 * (3 * m * dd + m * m + 2 * m * kk + iterates);
+    // The rows (centered and scaled in place), and a working set's Gram and eigenvectors: at most d x d each.
+    case LocalForm::screened: return 8 * (m * dd + 2 * dd * dd + 2 * m * kk + iterates);
     case LocalForm::cg: return 2 * 16.0 * static_cast<double>(nnz) + 8 * (3 * m * kk + iterates);
   }
   return 0;
@@ -43,6 +45,11 @@ LocalCost local_cost(LocalForm form, std::int64_t rows, std::int64_t d, std::int
       c.setup_flops = m * m * dd + 4 * m * m * m;
       c.iteration_flops = 4 * m * dd * kk + 4 * m * m * kk;
       break;
+    case LocalForm::screened:  // per working-set round: the Gram of the set, and one pass for the full gradient;
+      // the figures are the worst case, a set grown to every feature
+      c.setup_flops = m * dd * dd + 4 * dd * dd * dd;
+      c.iteration_flops = 4 * dd * dd * kk;
+      break;
     case LocalForm::cg:  // one product with X and one with X^T per CG step
       c.setup_flops = 2 * z;
       c.iteration_flops = (4 * z + 8 * dd) * kk;
@@ -51,7 +58,7 @@ LocalCost local_cost(LocalForm form, std::int64_t rows, std::int64_t d, std::int
   return c;
 }
 
-PreparedProblem prepare(const RowSums& data, bool fit_intercept, bool standardize, Communicator& comm) {
+PreparedProblem prepare(RowSums data, bool fit_intercept, bool standardize, Communicator& comm) {
   const Eigen::Index d = data.features(), k = data.targets();
   PreparedProblem p;
   p.n_features = d;
@@ -74,7 +81,7 @@ PreparedProblem prepare(const RowSums& data, bool fit_intercept, bool standardiz
 
   // glmnet scales by the standard deviation about the true mean even without an intercept.
   const Vector squares = data.squares_about(mean);
-  p.block = data.center(p.x_mean, p.y_mean);
+  p.block = std::move(data).center(p.x_mean, p.y_mean);
 
   // Reduction 2: squares about the mean, the loss curvature diag(X_c^T X_c), X_c^T Y_c and ||Y_c||^2.
   Vector g(2 * d + d * k + 1);

@@ -3,6 +3,10 @@
 
 #include "cadmm/error.hpp"
 #include "cadmm/problem.hpp"
+
+#include <sys/mman.h>
+
+#include <cstdint>
 #include "core/lapack.hpp"
 
 namespace cadmm {
@@ -12,6 +16,7 @@ std::string to_string(LocalForm f) {
     case LocalForm::gram: return "gram";
     case LocalForm::woodbury: return "woodbury";
     case LocalForm::cg: return "cg";
+    case LocalForm::screened: return "screened";
   }
   return "?";
 }
@@ -21,13 +26,18 @@ std::optional<LocalForm> parse_local_solver(const std::string& name) {
   if (name == "gram") return LocalForm::gram;
   if (name == "woodbury") return LocalForm::woodbury;
   if (name == "cg") return LocalForm::cg;
-  throw UsageError("--local-solver: unknown '" + name + "' (expected auto, gram, woodbury or cg)");
+  if (name == "screened") return LocalForm::screened;
+  throw UsageError("--local-solver: unknown '" + name + "' (expected auto, gram, woodbury, cg or screened)");
 }
 
-LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::optional<LocalForm> requested) {
+LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::optional<LocalForm> requested,
+                          bool screen, double budget) {
   if (requested) return *requested;
   if (sparse) return d <= kSparseGramMaxFeatures ? LocalForm::gram : LocalForm::cg;
-  return rows >= d && rows > 0 ? LocalForm::gram : LocalForm::woodbury;
+  if (rows < d || rows == 0) return LocalForm::woodbury;
+  // Keeping the rows is a choice, not a need: where they do not fit, the Gram form serves.
+  const bool fits = budget <= 0 || local_memory_bytes(LocalForm::screened, rows, d, 1, 0) <= budget;
+  return screen && d >= kScreenMinFeatures && fits ? LocalForm::screened : LocalForm::gram;
 }
 
 RowSums::RowSums(Eigen::Index d, Eigen::Index k, LocalForm form, bool single)
@@ -40,7 +50,7 @@ RowSums::RowSums(Eigen::Index d, Eigen::Index k, LocalForm form, bool single)
     gram_ = Matrix::Zero(d, d);
     xty_ = Matrix::Zero(d, k);
   } else {
-    x_rows_.resize(0, form_ == LocalForm::woodbury ? d : 0);
+    x_rows_.resize(0, keeps_dense_rows(form_) ? d : 0);
     y_rows_.resize(0, k);
   }
 }
@@ -51,7 +61,7 @@ void RowSums::append_y(const RowMatrix& y) {
   if (need > y_rows_.rows()) {
     const Eigen::Index cap = std::max(need, 2 * y_rows_.rows());
     y_rows_.conservativeResize(cap, k_);
-    if (form_ == LocalForm::woodbury) x_rows_.conservativeResize(cap, d_);
+    if (keeps_dense_rows(form_)) x_rows_.conservativeResize(cap, d_);
   }
   y_rows_.middleRows(rows_, y.rows()) = y;
 }
@@ -69,7 +79,7 @@ void RowSums::add_rows(RowMatrix& x, const RowMatrix& y) {
     x_sum_ += x.colwise().sum().transpose();
     y_sum_ += ys.colwise().sum().transpose();
     yy_ += ys.squaredNorm();
-  } else if (form_ == LocalForm::woodbury) {
+  } else if (keeps_dense_rows(form_)) {
     append_y(y);
     x_rows_.middleRows(rows_, m) = x;
   } else {
@@ -84,7 +94,7 @@ void RowSums::add_rows(const SparseRows& x, const RowMatrix& y) {
   if (m == 0) return;
   if (x.cols() != d_ || y.cols() != k_ || y.rows() != m)
     throw RuntimeFailure("RowSums: block shape does not match the declared features and targets");
-  if (form_ == LocalForm::woodbury) {
+  if (keeps_dense_rows(form_)) {
     RowMatrix dense = RowMatrix(x);
     add_rows(dense, y);
     return;
@@ -123,7 +133,7 @@ RowSums& RowSums::operator+=(const RowSums& o) {
   }
   const RowMatrix oy = o.y_rows_.topRows(o.rows_);
   append_y(oy);
-  if (form_ == LocalForm::woodbury) {
+  if (keeps_dense_rows(form_)) {
     x_rows_.middleRows(rows_, o.rows_) = o.x_rows_.topRows(o.rows_);
   } else {
     csr_.append(o.csr_);
@@ -141,7 +151,7 @@ Vector RowSums::sums() const {
     return s;
   }
   s.tail(k_) = y_rows_.topRows(rows_).colwise().sum().transpose();
-  if (form_ == LocalForm::woodbury) {
+  if (keeps_dense_rows(form_)) {
     s.head(d_) = x_rows_.topRows(rows_).colwise().sum().transpose();
   } else {
     Vector sums, squares;
@@ -152,7 +162,7 @@ Vector RowSums::sums() const {
 }
 
 Vector RowSums::squares_about(const Vector& center) const {
-  if (form_ == LocalForm::woodbury)
+  if (keeps_dense_rows(form_))
     return (x_rows_.topRows(rows_).rowwise() - center.transpose()).colwise().squaredNorm().transpose();
   const double m = static_cast<double>(rows_);
   if (form_ == LocalForm::gram) {
@@ -169,7 +179,7 @@ Vector RowSums::squared_errors(const Matrix& coef, const Vector& intercept) cons
   const Eigen::Index cols = coef.cols(), models = cols / k_;
   Vector per_column(cols);
   if (form_ != LocalForm::gram) {
-    Matrix r = form_ == LocalForm::woodbury ? Matrix(-(x_rows_.topRows(rows_) * coef)) : Matrix(-csr_.times(coef));
+    Matrix r = keeps_dense_rows(form_) ? Matrix(-(x_rows_.topRows(rows_) * coef)) : Matrix(-csr_.times(coef));
     for (Eigen::Index c = 0; c < cols; ++c)
       per_column[c] = ((r.col(c) + y_rows_.topRows(rows_).col(c % k_)).array() - intercept[c]).square().sum();
   } else {
@@ -190,18 +200,38 @@ Vector RowSums::squared_errors(const Matrix& coef, const Vector& intercept) cons
   return out;
 }
 
-CenteredBlock RowSums::center(const Vector& x_mean, const Vector& y_mean) const {
+CenteredBlock RowSums::center(const Vector& x_mean, const Vector& y_mean) const& {
+  return RowSums(*this).center(x_mean, y_mean);
+}
+
+void RowSums::reserve(std::int64_t rows) {
+  if (form_ == LocalForm::gram || rows <= y_rows_.rows()) return;
+  y_rows_.conservativeResize(rows, k_);
+  if (!keeps_dense_rows(form_)) return;
+  x_rows_.conservativeResize(rows, d_);
+  // The rows are this rank's largest array, first touched as they are read: huge pages cut the page faults
+  // (and the kernel's time zeroing 4 KB pages) 512-fold where the kernel leaves that choice to the program.
+  const auto begin = reinterpret_cast<std::uintptr_t>(x_rows_.data());
+  const std::uintptr_t huge = std::uintptr_t{1} << 21;
+  const std::uintptr_t from = (begin + huge - 1) & ~(huge - 1);
+  const std::uintptr_t to = (begin + static_cast<std::uintptr_t>(x_rows_.size()) * sizeof(double)) & ~(huge - 1);
+  if (to > from) madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
+}
+
+CenteredBlock RowSums::center(const Vector& x_mean, const Vector& y_mean) && {
   CenteredBlock c;
   c.form_ = form_;
   c.rows_ = rows_;
   if (form_ != LocalForm::gram) {
-    c.y_ = y_rows_.topRows(rows_);
+    if (y_rows_.rows() != rows_) y_rows_.conservativeResize(rows_, k_);
+    c.y_ = std::move(y_rows_);
     c.y_.rowwise() -= y_mean.transpose();
-    if (form_ == LocalForm::woodbury) {
-      c.x_ = x_rows_.topRows(rows_);
+    if (keeps_dense_rows(form_)) {
+      if (x_rows_.rows() != rows_) x_rows_.conservativeResize(rows_, d_);
+      c.x_ = std::move(x_rows_);
       c.x_.rowwise() -= x_mean.transpose();
     } else {
-      c.sparse_ = csr_;
+      c.sparse_ = std::move(csr_);
       c.mean_ = x_mean;  // applied implicitly: a centred sparse matrix would be dense
     }
     return c;
@@ -211,11 +241,11 @@ CenteredBlock RowSums::center(const Vector& x_mean, const Vector& y_mean) const 
   const double m = static_cast<double>(rows_);
   const Vector delta = x_mean - x_shift_;
   const Vector eps = y_mean - y_shift_;
-  c.gram_ = gram_;
+  c.gram_ = std::move(gram_);
   lapack::symmetrize_from_upper(c.gram_);
   c.gram_.noalias() -= delta * x_sum_.transpose() + x_sum_ * delta.transpose();
   c.gram_.noalias() += m * delta * delta.transpose();
-  c.xty_ = xty_;
+  c.xty_ = std::move(xty_);
   c.xty_.noalias() -= x_sum_ * eps.transpose() + delta * y_sum_.transpose();
   c.xty_.noalias() += m * delta * eps.transpose();
   c.yy_ = yy_ - 2 * eps.dot(y_sum_) + m * eps.squaredNorm();
@@ -228,8 +258,9 @@ LocalDataBuilder::LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eige
       single_(single) {
   if (pieces < 1) throw RuntimeFailure("LocalDataBuilder: at least one piece");
   // A rank without rows takes part with an empty term; the rows form handles that.
-  if (local_rows == 0 && form_ == LocalForm::gram) form_ = LocalForm::woodbury;
+  if (local_rows == 0 && (form_ == LocalForm::gram || form_ == LocalForm::screened)) form_ = LocalForm::woodbury;
   pieces_.assign(static_cast<std::size_t>(pieces), RowSums(d, k, form_, single_));
+  if (pieces == 1) pieces_[0].reserve(local_rows);
 }
 
 void LocalDataBuilder::fix_shift(const Vector& x_shift, const RowMatrix& y) {
@@ -327,13 +358,17 @@ std::unique_ptr<LocalSolver> CenteredBlock::factor(const Vector& column_scale, d
   }
   if (form_ == LocalForm::cg) return make_cg_solver(std::move(sparse_), std::move(mean_), column_scale, std::move(y_), n);
   const double f = 1.0 / std::sqrt(n);
-  return make_woodbury_solver(x_ * s * f, y_ * f);
+  x_.array().rowwise() *= (f * column_scale).transpose().array();  // in place: the rows are this rank's largest array
+  y_ *= f;
+  if (form_ == LocalForm::screened) return make_screened_solver(std::move(x_), std::move(y_));
+  return make_woodbury_solver(std::move(x_), std::move(y_));
 }
 
 Matrix CenteredBlock::xty() const {
   switch (form_) {
     case LocalForm::gram: return xty_;
-    case LocalForm::woodbury: return x_.transpose() * y_;
+    case LocalForm::woodbury:
+    case LocalForm::screened: return x_.transpose() * y_;
     case LocalForm::cg: {
       // (X - 1 mu^T)^T Y_c = X^T Y_c - mu (1^T Y_c): Y_c is centred globally, not on this rank's rows.
       Matrix out = sparse_.transpose_times(y_);
@@ -347,7 +382,8 @@ Matrix CenteredBlock::xty() const {
 Vector CenteredBlock::column_squares() const {
   switch (form_) {
     case LocalForm::gram: return gram_.diagonal();
-    case LocalForm::woodbury: return x_.colwise().squaredNorm().transpose();
+    case LocalForm::woodbury:
+    case LocalForm::screened: return x_.colwise().squaredNorm().transpose();
     case LocalForm::cg: {
       Vector sum, sq;
       sparse_.column_moments(sum, sq);

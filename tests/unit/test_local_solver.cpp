@@ -28,6 +28,11 @@ std::unique_ptr<LocalSolver> woodbury_of(const Block& b) {
   return make_woodbury_solver(b.a * f, b.b * f);
 }
 
+std::unique_ptr<LocalSolver> screened_of(const Block& b) {
+  const double f = 1 / std::sqrt(b.n);
+  return make_screened_solver(b.a * f, b.b * f);
+}
+
 // Reference: dense LDLT of A^T A / n + rho I.
 Matrix direct_solve(const Block& b, const Matrix& rhs, double rho) {
   Matrix h = b.a.transpose() * b.a / b.n;
@@ -66,6 +71,29 @@ TEST(GramSolver, MatchesDenseSolveForAnyRho) {
 TEST(WoodburySolver, MatchesDenseSolveForAnyRho) {
   const Block b = make_block(9, 30, 3, 200, 2);
   expect_matches_direct(*woodbury_of(b), b, "woodbury");
+}
+
+TEST(ScreenedSolver, MatchesDenseSolveForAnyRho) {
+  const Block b = make_block(300, 12, 2, 700, 5);
+  expect_matches_direct(*screened_of(b), b, "screened");
+  // At zero the statistics are known without a pass over the rows; they must be the same ones.
+  const LocalFit f = screened_of(b)->fit_at(Matrix::Zero(12, 2));
+  EXPECT_LT((f.grad - b.a.transpose() * b.b / b.n).norm(), 1e-9 * f.grad.norm());
+  EXPECT_NEAR(f.rss, b.b.squaredNorm() / b.n, 1e-12 * f.rss);
+}
+
+TEST(LocalSolver, RestrictedTermIsTheProblemOnTheSubsetForEveryForm) {
+  // The subset's problem: columns S of A only. Its solves and statistics must be those of that smaller block.
+  const Block tall = make_block(300, 12, 2, 700, 6), wide = make_block(8, 12, 2, 700, 7);
+  const std::vector<Eigen::Index> subset{1, 4, 5, 11};
+  for (const Block* b : {&tall, &wide}) {
+    Block sub{b->a(Eigen::all, subset), b->b, b->n};
+    std::vector<std::unique_ptr<LocalSolver>> forms;
+    forms.push_back(screened_of(*b));
+    forms.push_back(woodbury_of(*b));
+    if (b == &tall) forms.push_back(gram_of(*b));
+    for (const auto& s : forms) expect_matches_direct(*s->restricted(subset), sub, "restricted");
+  }
 }
 
 TEST(WoodburySolver, RankDeficientTallBlockStillSolves) {

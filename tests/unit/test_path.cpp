@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <random>
 #include <set>
 
 #include "cadmm/error.hpp"
@@ -102,5 +103,35 @@ TEST(RowSums, FoldsAddAndPredictTheirOwnErrors) {
     other += b.piece(2);
     EXPECT_EQ(other.rows(), b.total(0).rows());
     EXPECT_LT((other.sums() - b.total(0).sums()).norm(), 1e-9 * other.sums().norm());
+  }
+}
+
+// A path over working sets (each lambda warm-started, its set seeded by the previous support) against the full
+// Gram path: the same fits, and a few rounds per lambda rather than a set grown from scratch.
+TEST(Path, WorkingSetPathEqualsTheFullGramPath) {
+  std::mt19937 g(5);
+  std::normal_distribution<double> nd;
+  const int n = 500, d = 120;
+  RowMatrix x(n, d), y(n, 1);
+  for (int i = 0; i < x.size(); ++i) x.data()[i] = nd(g);
+  Vector w = Vector::Zero(d);
+  for (int j = 0; j < d; j += 4) w[j] = nd(g);
+  y.col(0) = x * w;
+  for (int i = 0; i < n; ++i) y(i, 0) += 0.3 * nd(g);
+  SerialCommunicator comm;
+  Settings st;
+  st.penalty = Penalty::elasticnet;
+  st.l1_ratio = 0.7;
+  const Model full = make_model(x, y, true, false, comm, LocalForm::gram);
+  const Model screened = make_model(x, y, true, false, comm, LocalForm::screened);
+  const std::vector<double> lambdas = lambda_grid(lambda_max(full, st), 30, 1e-3);
+  const PathResult a = fit_path(full, lambdas, st, false, comm), b = fit_path(screened, lambdas, st, false, comm);
+  ASSERT_EQ(a.fits.size(), b.fits.size());
+  for (std::size_t i = 0; i < a.fits.size(); ++i) {
+    const AdmmResult &fa = a.fits[i].admm, &fb = b.fits[i].admm;
+    ASSERT_EQ(fb.status, Status::converged) << i;
+    EXPECT_NEAR(fb.optimality.objective, fa.optimality.objective, 1e-9 * std::abs(fa.optimality.objective)) << i;
+    EXPECT_LT((b.fits[i].coef - a.fits[i].coef).norm(), 1e-5 * (1 + a.fits[i].coef.norm())) << i;
+    EXPECT_LE(fb.working_set_rounds, 3) << "lambda " << i << ": the warm start should seed the set";
   }
 }
