@@ -237,6 +237,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
     if (root) io::write_result(output, final_fit, facts, extras);
   });
   t.write = clock.lap();
+  t.peak_bytes = peak_memory(comm);
 
   if (verbose) {
     print_table(cv);

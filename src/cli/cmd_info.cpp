@@ -23,6 +23,30 @@ std::string bytes_text(double b) {
   while (b >= 1024 && u < 4) b /= 1024, ++u;
   return fmt(b, "%.1f") + " " + units[u];
 }
+// Every rank reads its share through the solver's reader (8 MiB blocks, the default buffer) and drops it.
+void read_test(const io::DataReader& reader, MpiCommunicator& comm) {
+  const io::DataLayout& l = reader.layout();
+  RowRange range;
+  collectively(comm, [&] { range = reader.partition(comm.rank(), comm.size()); });
+  double flag = 0;
+  comm.sum(&flag, 1);  // start together
+  Stopwatch clock;
+  double rows = 0;
+  collectively(comm, [&] {
+    if (l.sparse)
+      reader.read_sparse_rows(range, 8 << 20, [&](const SparseRows& x, RowMatrix&) { rows += static_cast<double>(x.rows()); });
+    else
+      reader.read_rows(range, 8 << 20, [&](RowMatrix& x, RowMatrix&) { rows += static_cast<double>(x.rows()); });
+  });
+  double seconds = clock.lap();
+  comm.max(&seconds, 1);
+  comm.sum(&rows, 1);
+  const double bytes = l.sparse ? 12.0 * static_cast<double>(l.nnz) + 8.0 * static_cast<double>(l.rows)
+                                : (l.x_float32 ? 4.0 : 8.0) * static_cast<double>(l.rows) * static_cast<double>(l.features);
+  if (comm.rank() == 0)
+    std::printf("read test: %d rank(s) read %.0f rows (%s of X) in %.3f s (slowest rank): %.2f GB/s\n\n", comm.size(),
+                rows, bytes_text(bytes).c_str(), seconds, seconds > 0 ? bytes / seconds / 1e9 : 0.0);
+}
 }  // namespace
 
 int run_info(const Args& args, MpiCommunicator& comm) {
@@ -32,12 +56,14 @@ int run_info(const Args& args, MpiCommunicator& comm) {
     ("file", po::value<std::string>()->value_name("FILE"), "HDF5 data file")
     ("x-dataset", po::value<std::string>()->default_value("/X")->value_name("PATH"), "dataset of X")
     ("y-dataset", po::value<std::string>()->default_value("/y")->value_name("PATH"), "dataset of y")
-    ("ranks", po::value<int>()->value_name("P"), "plan for P ranks (default: the ranks of this run)");
+    ("ranks", po::value<int>()->value_name("P"), "plan for P ranks (default: the ranks of this run)")
+    ("read-test", "every rank of this run (mpirun -np P cadmm info FILE --read-test) reads its share of the rows as "
+                  "solve does, and the slowest rank's time is printed: the floor under a run's read phase");
   po::positional_options_description pos;
   pos.add("file", 1);
   const auto vm = parse(args, desc, &pos);
   if (vm.count("help")) {
-    if (comm.rank() == 0) std::cout << "Usage: cadmm info FILE [--ranks P]\n\n" << desc << std::endl;
+    if (comm.rank() == 0) std::cout << "Usage: cadmm info FILE [--ranks P] [--read-test]\n\n" << desc << std::endl;
     return 0;
   }
   if (!vm.count("file")) throw UsageError("info: give the data file (cadmm info FILE)");
@@ -49,6 +75,7 @@ int run_info(const Args& args, MpiCommunicator& comm) {
     reader = std::make_unique<io::DataReader>(file, vm["x-dataset"].as<std::string>(),
                                                vm["y-dataset"].as<std::string>(), comm.handle());
   });
+  if (vm.count("read-test")) read_test(*reader, comm);
   if (comm.rank() != 0) return 0;
   const io::DataLayout& l = reader->layout();
   std::error_code ec;

@@ -108,6 +108,7 @@ int run_path(const Args& args, MpiCommunicator& comm) {
     if (root) io::write_result(output, last, facts, extras);
   });
   t.write = clock.lap();
+  t.peak_bytes = peak_memory(comm);
 
   int iterations = 0, not_converged = 0, active_set = 0;
   for (const FitResult& f : path.fits) {

@@ -111,6 +111,7 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
     if (root) io::write_result(output, result, facts);
   });
   t.write = clock.lap();
+  t.peak_bytes = peak_memory(comm);
 
   if (verbose) print_summary(result, model.data, facts, t, kind_text, output);
   if (root && result.admm.status == Status::max_iter)

@@ -1,5 +1,6 @@
 #include "cli/fitting.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -286,9 +287,18 @@ io::RunFacts run_facts(const Settings& settings, const io::DataLayout& layout, c
   return facts;
 }
 
+double peak_memory(Communicator& comm) {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  double peak = static_cast<double>(u.ru_maxrss) * 1024.0;  // kilobytes on Linux
+  comm.max(&peak, 1);
+  return peak;
+}
+
 void print_times(const Phases& t) {
   std::printf("  time        read %.3fs | setup/factor %.3fs | iterations %.3fs (communication %.3fs) | write %.3fs\n",
               t.read, t.setup, t.iterations, t.communication, t.write);
+  if (t.peak_bytes > 0) std::printf("  memory      peak %.1f MiB resident (the largest rank)\n", t.peak_bytes / (1 << 20));
 }
 
 void print_problem(const Settings& settings, double lambda_max, const io::RunFacts& facts, const PreparedProblem& p,

@@ -75,7 +75,10 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
 /// Distinct phases of a run, for the summary.
 struct Phases {
   double read = 0, setup = 0, iterations = 0, communication = 0, write = 0;
+  double peak_bytes = 0;  ///< peak resident memory of the largest rank (peak_memory)
 };
+/// The largest peak resident set size over the ranks, in bytes; collective.
+double peak_memory(Communicator& comm);
 /// The rows read once and the Model built on them, for solve and path.
 struct DataModel {
   io::DataLayout layout;

@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""cadmm against scikit-learn and glmnet on the performance issue's problems, side by side in one run.
+
+    /usr/bin/python3 bench/bench_performance.py [--cadmm build/cadmm] [--ranks 1 2] [--only P1,P3] [--no-glmnet]
+
+Problems (generated once into --workdir by `cadmm generate`, seed 7):
+  P1  dense 200,000 x 500, correlation 0.5, lasso at 0.1 lambda_max
+  P2  dense 100,000 x 1,000, correlation 0.9, lasso at 0.05 lambda_max
+  P3  dense 100,000 x 500, 10 targets, l21 at 0.1 lambda_max (MultiTaskLasso; glmnet family "mgaussian")
+  P4  P2's data, elastic net l1_ratio 0.5 at 0.05 lambda_max
+  S   sparse CSR 100,000 x 50,000, 40 nonzeros per row, lasso at 0.05 lambda_max (no glmnet: hdf5r reads no CSR)
+
+cadmm is timed as its whole `mpirun` process (launch, read, setup, iterations, write); so is its floor, a
+`mpirun cadmm info FILE --read-test` that only starts and reads each rank's share. scikit-learn (first fit in
+the process, then a repeated fit) and glmnet (through Rscript) are timed on their fit calls alone, with the data
+already in memory (Fortran-ordered for scikit-learn). Every answer's objective is recomputed here with one
+formula and compared with the best one found ("rel. obj": (objective - best) / best; the references run at
+tolerances tight enough for 1e-6). cadmm runs twice per rank count: its plan's choice (working sets for these
+penalties) and `--local-solver gram` (the full Gram, whose setup rate is compared with this machine's DGEMM).
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # the references and the DGEMM probe on one core, as a rank
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+from sklearn.linear_model import ElasticNet, Lasso, MultiTaskLasso  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "cli"))
+from mpirun import mpi_env  # noqa: E402
+
+PROBLEMS = {
+    "P1": dict(gen=["--rows", "200000", "--features", "500", "--correlation", "0.5"], penalty="l1", ratio=0.1),
+    "P2": dict(gen=["--rows", "100000", "--features", "1000", "--correlation", "0.9"], penalty="l1", ratio=0.05),
+    "P3": dict(gen=["--rows", "100000", "--features", "500", "--targets", "10", "--correlation", "0.5"],
+               penalty="l21", ratio=0.1),
+    "P4": dict(data="P2", penalty="elasticnet", l1_ratio=0.5, ratio=0.05),
+    "S": dict(gen=["--rows", "100000", "--features", "50000", "--nnz-per-row", "40"], penalty="l1", ratio=0.05),
+}
+
+R_SCRIPT = r"""
+suppressPackageStartupMessages({ library(glmnet); library(hdf5r) })
+a <- commandArgs(TRUE)
+f <- H5File$new(a[1], mode = "r"); x <- t(f[["X"]]$read()); y <- f[["y"]]$read(); f$close_all()
+if (is.matrix(y) || length(dim(y)) == 2) y <- t(y)
+family <- if (a[2] == "l21") "mgaussian" else "gaussian"
+alpha <- as.numeric(a[3]); lambda <- as.numeric(a[4])
+t0 <- proc.time()[["elapsed"]]
+fit <- glmnet(x, y, family = family, alpha = alpha, lambda = lambda, standardize = FALSE, thresh = 1e-12)
+t1 <- proc.time()[["elapsed"]]
+cat(sprintf("%.4f\n", t1 - t0))
+b <- coef(fit)
+if (is.list(b)) b <- do.call(cbind, lapply(b, as.numeric)) else b <- matrix(as.numeric(b), ncol = 1)
+write.table(b, stdout(), row.names = FALSE, col.names = FALSE)
+"""
+
+
+def run(cmd, env):
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, env=env, timeout=3600, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(" ".join(cmd) + "\n" + p.stdout + p.stderr)
+    return time.perf_counter() - t0, p.stdout
+
+
+def objective(X, Y, W, b, lam, penalty, a):
+    R = Y - X @ W - b
+    loss = 0.5 * float((R * R).sum()) / Y.shape[0]
+    if penalty == "l21":
+        return loss + lam * np.linalg.norm(W, axis=1).sum()
+    return loss + lam * (a * np.abs(W).sum() + 0.5 * (1 - a) * float((W * W).sum()))
+
+
+def load(path):
+    with h5py.File(path) as f:
+        g = f["X"]
+        if isinstance(g, h5py.Group):
+            shape = tuple(int(s) for s in g.attrs["shape"])
+            X = sp.csr_matrix((g["data"][()], g["indices"][()], g["indptr"][()]), shape=shape)
+        else:
+            X = np.asfortranarray(g[()])
+        y = f["y"][()]
+    return X, (y if y.ndim == 2 else y[:, None])
+
+
+def dgemm_rate():
+    a = np.random.default_rng(0).standard_normal((2000, 2000))
+    a @ a
+    t0 = time.perf_counter()
+    a @ a
+    return 2 * 2000 ** 3 / (time.perf_counter() - t0) / 1e9
+
+
+def sequential_read_rate(path):
+    t0 = time.perf_counter()
+    n = 0
+    with open(path, "rb", buffering=0) as f:
+        while chunk := f.read(64 << 20):
+            n += len(chunk)
+    return n / (time.perf_counter() - t0) / 1e9
+
+
+def cadmm_run(a, env, ranks, data, spec, out, extra=()):
+    cmd = ["mpirun", "-np", str(ranks), a.cadmm, "solve", "--data", data, "--penalty", spec["penalty"],
+           "--lambda-ratio", str(spec["ratio"]), "--output", out] + list(extra)
+    if "l1_ratio" in spec:
+        cmd += ["--l1-ratio", str(spec["l1_ratio"])]
+    t, text = run(cmd, env)
+    num = lambda pat: float(re.search(pat, text).group(1))  # noqa: E731
+    with h5py.File(out) as f:
+        W, b = f["coef"][()], f["intercept"][()]
+        lam = float(f.attrs["lambda"])
+    W = W if W.ndim == 2 else W[:, None]
+    ws = re.search(r"working set (\d+) of \d+ features after (\d+) round", text)
+    return dict(t=t, read=num(r"read ([\d.]+)s"), setup=num(r"setup/factor ([\d.]+)s"),
+                iters=num(r"iterations ([\d.]+)s"), mem=num(r"peak ([\d.]+) MiB"), W=W, b=b, lam=lam,
+                plan=re.search(r"rank\(s\): ([^\n]+)", text).group(1), ws=f"{ws.group(1)}/{ws.group(2)}" if ws else "-")
+
+
+def references(a, X, Y, spec, lam, data):
+    out = []
+    pen, l1r = spec["penalty"], spec.get("l1_ratio", 1.0)
+    if pen == "l21":
+        make = lambda: MultiTaskLasso(alpha=lam, tol=1e-8, max_iter=100_000)  # noqa: E731
+    elif pen == "elasticnet":
+        make = lambda: ElasticNet(alpha=lam, l1_ratio=l1r, tol=1e-8, max_iter=100_000)  # noqa: E731
+    else:
+        make = lambda: Lasso(alpha=lam, tol=1e-8, max_iter=100_000)  # noqa: E731
+    y = Y if pen == "l21" else Y[:, 0]
+    for label in ("scikit-learn, first fit", "scikit-learn, repeated"):
+        t0 = time.perf_counter()
+        m = make().fit(X, y)
+        t = time.perf_counter() - t0
+        W = m.coef_.T if pen == "l21" else m.coef_[:, None]
+        out.append(dict(name=label, t=t, W=W, b=np.atleast_1d(m.intercept_)))
+    if not a.no_glmnet and not sp.issparse(X):
+        p = subprocess.run(["Rscript", "-e", R_SCRIPT, data, pen, str(l1r), repr(lam)], capture_output=True, text=True,
+                           timeout=3600)
+        if p.returncode == 0:
+            lines = p.stdout.strip().splitlines()
+            B = np.array([[float(v) for v in line.split()] for line in lines[1:]])
+            out.append(dict(name="glmnet", t=float(lines[0]), W=B[1:], b=B[0]))
+        else:
+            print("glmnet failed:", p.stderr.strip().splitlines()[-1:], file=sys.stderr)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cadmm", default=os.path.join(os.path.dirname(__file__), "..", "build", "cadmm"))
+    ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--only", default=",".join(PROBLEMS), help="comma-separated problems (P1,P2,P3,P4,S)")
+    ap.add_argument("--workdir", default=tempfile.gettempdir())
+    ap.add_argument("--no-glmnet", action="store_true")
+    a = ap.parse_args()
+    env = mpi_env()
+    env.pop("OPENBLAS_NUM_THREADS", None)  # cadmm sizes its own BLAS pool
+    gemm = dgemm_rate()
+    print(f"machine: DGEMM {gemm:.1f} GFLOP/s on one core (numpy/OpenBLAS, 2000 x 2000)\n")
+    files = {}
+    for name in a.only.split(","):
+        spec = PROBLEMS[name]
+        src = spec.get("data", name)
+        if src not in files:
+            files[src] = os.path.join(a.workdir, f"perf_{src}.h5")
+            if not os.path.exists(files[src]):
+                run(["mpirun", "-np", "2", a.cadmm, "generate", "--seed", "7", "--output", files[src], "--quiet"]
+                    + PROBLEMS[src]["gen"], env)
+        data = files[src]
+        X, Y = load(data)
+        n, d = X.shape
+        disk = sequential_read_rate(data)
+        rows = []
+        for r in a.ranks:
+            t_floor, text = run(["mpirun", "-np", str(r), a.cadmm, "info", data, "--read-test"], env)
+            read_rate = float(re.search(r"([\d.]+) GB/s", text).group(1))
+            rows.append(dict(name=f"floor: mpirun -np {r} cadmm info --read-test", t=t_floor,
+                             note=f"read {read_rate:.2f} GB/s (plain sequential read {disk:.2f} GB/s)"))
+            for label, extra in (("plan", ()), ("gram", ("--local-solver", "gram"))):
+                c = cadmm_run(a, env, r, data, spec, os.path.join(a.workdir, f"perf_out_{name}.h5"), extra)
+                share = 8.0 * (n // r) * d / 2 ** 20 if not sp.issparse(X) else 12.0 * X.nnz / r / 2 ** 20
+                note = (f"read {c['read']:.2f} setup {c['setup']:.2f} iter {c['iters']:.2f} s; "
+                        f"peak {c['mem']:.0f} MiB/rank (data share {share:.0f} MiB); {c['plan']}")
+                if label == "gram" and not sp.issparse(X):
+                    rate = (n / r) * d * d / max(c["setup"], 1e-9) / 1e9
+                    note += f"; Gram {rate:.1f} GFLOP/s/rank ({rate / gemm:.0%} of DGEMM)"
+                if c["ws"] != "-":
+                    note += f"; working set {c['ws']} rounds"
+                rows.append(dict(name=f"cadmm np={r} {label}", t=c["t"], W=c["W"], b=c["b"], note=note, tail=c["t"] / t_floor))
+                lam = c["lam"]
+        rows += references(a, X, Y, spec, lam, data)
+        l1r = spec.get("l1_ratio", 1.0)
+        for row in rows:
+            if "W" in row:
+                row["obj"] = objective(X, Y, row["W"], row["b"], lam, spec["penalty"], l1r)
+        best = min(row["obj"] for row in rows if "obj" in row)
+        what = {"l1": "lasso", "l21": "l21", "elasticnet": f"elastic net a={l1r}"}[spec["penalty"]]
+        kind = f"sparse {X.nnz} nonzeros" if sp.issparse(X) else "dense"
+        print(f"{name}: {n} x {d} {kind}, {Y.shape[1]} target(s), {what} at {spec['ratio']} lambda_max = {lam:.6g}")
+        print(f"  {'run':<44} {'seconds':>8} {'rel. obj':>10} {'x floor':>8}  notes")
+        for row in rows:
+            rel = f"{(row['obj'] - best) / abs(best):10.1e}" if "obj" in row else f"{'':>10}"
+            tail = f"{row['tail']:8.2f}" if "tail" in row else f"{'':>8}"
+            print(f"  {row['name']:<44} {row['t']:8.2f} {rel} {tail}  {row.get('note', '')}")
+        print()
+
+
+if __name__ == "__main__":
+    main()
