@@ -30,9 +30,12 @@ inline bool keeps_dense_rows(LocalForm f) { return f == LocalForm::woodbury || f
 
 /// Largest d for which sparse data is reduced to a d x d Gram by default (its eigen-decomposition costs d^3).
 constexpr std::int64_t kSparseGramMaxFeatures = 4096;
-/// Smallest d for which dense tall blocks keep their rows for working sets when the problem allows it: below
-/// it the full Gram (rows d^2 flops) costs no more than the few passes over the rows a working set makes.
-constexpr std::int64_t kScreenMinFeatures = 64;
+/// Smallest d for which dense tall blocks keep their rows for working sets when the problem allows it. Keeping
+/// the rows costs writing them into fresh memory (on this project's VMs, first-touched memory comes at 0.35-6
+/// GB/s) and a pass over them per round, against a full Gram's rows d^2 flops and d^3 factorization: measured
+/// here (bench/bench_performance.py), the Gram form wins below d ~ 1000 and the working sets win from there
+/// (4x at d = 3000).
+constexpr std::int64_t kScreenMinFeatures = 1024;
 
 /// The plan's one rule for a rank's local form (asked by the reader, the memory check and `info`): dense rows
 /// >= d: screened when `screen` (an l1-type penalty that working sets serve), d >= kScreenMinFeatures and the

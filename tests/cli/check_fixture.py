@@ -7,7 +7,8 @@ Runs the CLI under mpirun (bounded by a timeout), then judges the result file in
   * coefficients agree with scikit-learn within 1e-4 relative to max |coef|;
   * the KKT (subgradient) conditions hold at the returned point;
   * the result file carries every attribute SPEC section 5 names.
-Usage: check_fixture.py CADMM FIXTURE.h5 RANKS WORKDIR
+Usage: check_fixture.py CADMM FIXTURE.h5 RANKS WORKDIR [EXTRA CLI OPTIONS]
+(e.g. "--local-solver screened": the same checks over working sets)
 """
 import os
 import shlex
@@ -72,16 +73,17 @@ def kkt_violation(X, Y, W, b, lam, a, grouped, inv_scale, fit_intercept):
 
 def main():
     cadmm, fixture, ranks, workdir = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    extra = shlex.split(sys.argv[5]) if len(sys.argv) > 5 else []
     name = os.path.splitext(os.path.basename(fixture))[0]
     os.makedirs(workdir, exist_ok=True)
-    out = os.path.join(workdir, f"{name}_np{ranks}.h5")
+    out = os.path.join(workdir, f"{name}_np{ranks}{'_' if extra else ''}{'_'.join(e.strip('-') for e in extra)}.h5")
     with h5py.File(fixture, "r") as f:
         ref = f["reference"]
         at = dict(ref.attrs)
         X = f[at["x_dataset"]][()].astype(np.float64)
         Y = f[at["y_dataset"]][()]
         ref_coef, ref_b = ref["coef"][()], ref["intercept"][()]
-    args = ["solve", "--data", fixture, "--output", out, "--quiet"] + shlex.split(at["cli"])
+    args = ["solve", "--data", fixture, "--output", out, "--quiet"] + shlex.split(at["cli"]) + extra
     run_cadmm(cadmm, ranks, args)
 
     failures = []
