@@ -66,9 +66,20 @@ int dispatch(int argc, char** argv, cadmm::MpiCommunicator& comm) {
   throw cadmm::UsageError("unknown command '" + command + "' (see cadmm --help)");
 }
 
+// Transport for one node. When every rank of the job runs on this node (Open MPI tells each rank so in its
+// environment), shared memory serves all traffic and Open MPI's default UCX PML only adds its network probing to
+// the start-up: about 0.2 s of `mpirun -np 2 cadmm` here (0.37 s -> 0.16 s). Then ask for the ob1 PML (shared
+// memory through its vader BTL); across nodes, or when the user chose a PML, Open MPI's own choice stands.
+void prefer_shared_memory_on_one_node() {
+  const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
+  const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+  if (size && local && std::strcmp(size, local) == 0) setenv("OMPI_MCA_pml", "ob1", 0);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  prefer_shared_memory_on_one_node();
   MPI_Init(&argc, &argv);
   int code = 0;
   {
