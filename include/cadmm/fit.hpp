@@ -65,7 +65,8 @@ FitResult fit(const Eigen::Ref<const RowMatrix>& x_local, const Eigen::Ref<const
               const Settings& settings, Communicator& comm);
 
 /// Model of in-memory rows (as fit above does before solving); collective. form: how the rows are held (unset:
-/// the plan's rule without working sets).
+/// the plan's rule without working sets); with LocalForm::streamed the model reads x_local again, which must
+/// then outlive it.
 Model make_model(const Eigen::Ref<const RowMatrix>& x_local, const Eigen::Ref<const RowMatrix>& y_local,
                  bool fit_intercept, bool standardize, Communicator& comm,
                  std::optional<LocalForm> form = std::nullopt);

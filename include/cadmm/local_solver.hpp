@@ -1,6 +1,7 @@
 #pragma once
 /// \file The rank-local least-squares term f_i(x) = 1/(2n) ||A_i x - b_i||^2 and its factorization.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -8,6 +9,9 @@
 #include "cadmm/types.hpp"
 
 namespace cadmm {
+
+/// Reads this rank's raw rows of X again, block by block, into the sink; called alike on every rank that holds rows.
+using RowStream = std::function<void(const std::function<void(const RowMatrix& x)>& sink)>;
 
 /// Residual statistics of the local term at a point z, all divided by the global row count n.
 struct LocalFit {
@@ -52,6 +56,12 @@ std::unique_ptr<LocalSolver> make_woodbury_solver(Matrix b_mat, Matrix c);
 /// c = y_c / sqrt(n). Grams are formed only for the features asked for (restricted, hessian_block); a solve on
 /// all features forms the full Gram once, on first use.
 std::unique_ptr<LocalSolver> make_screened_solver(Matrix a, Matrix c);
+/// Dense rows not kept (tall blocks of an l1-type problem whose rows are cheaper to read again than to hold):
+/// from q = A^T b / n and ||b||^2 / n, with A = (X - 1 mean^T) diag(scale) / sqrt(n) formed block by block from
+/// the stream. The columns A^T A_F of the features asked for are computed in one pass (rows d |F| flops) and
+/// kept: the working set's Gram and every later gradient at a point supported on them cost no pass at all.
+std::unique_ptr<LocalSolver> make_streamed_solver(RowStream stream, Vector mean, Vector scale, Matrix q, double yy,
+                                                  std::int64_t rows, double n);
 /// CSR rows: A = (X - 1 mean^T) diag(scale) / sqrt(n) and b = y_c / sqrt(n), applied implicitly (X stays sparse),
 /// solved by conjugate gradients warm-started from the previous x.
 std::unique_ptr<LocalSolver> make_cg_solver(CsrRows x, Vector mean, Vector scale, Matrix y_centered, double n);

@@ -16,17 +16,19 @@
 namespace cadmm {
 
 /// How a rank holds and solves its local term: Gram sums + eigen-decomposition, dense rows + matrix-inversion
-/// lemma, CSR rows + conjugate gradients, or dense rows kept for working sets (Grams of the features that can be
-/// active only).
-enum class LocalForm { gram, woodbury, cg, screened };
+/// lemma, CSR rows + conjugate gradients, dense rows kept for working sets (Grams of the features that can be
+/// active only), or only sums kept and the rows read again for the working sets' products (streamed).
+enum class LocalForm { gram, woodbury, cg, screened, streamed };
 /// Number of forms.
-constexpr int kLocalForms = 4;
-/// "gram", "woodbury", "cg" or "screened".
+constexpr int kLocalForms = 5;
+/// "gram", "woodbury", "cg", "screened" or "streamed".
 std::string to_string(LocalForm f);
 /// Parses --local-solver: auto (nullopt), gram, woodbury, cg, screened; UsageError otherwise.
 std::optional<LocalForm> parse_local_solver(const std::string& name);
 /// True for the forms that keep this rank's dense rows (woodbury, screened).
 inline bool keeps_dense_rows(LocalForm f) { return f == LocalForm::woodbury || f == LocalForm::screened; }
+/// True for the forms that reduce the rows to sums about a per-rank shift (gram, streamed).
+inline bool shifted_sums(LocalForm f) { return f == LocalForm::gram || f == LocalForm::streamed; }
 
 /// Largest d for which sparse data is reduced to a d x d Gram by default (its eigen-decomposition costs d^3).
 constexpr std::int64_t kSparseGramMaxFeatures = 4096;
@@ -65,11 +67,13 @@ class CenteredBlock {
   friend class RowSums;
   LocalForm form_ = LocalForm::woodbury;
   std::int64_t rows_ = 0;
-  Matrix gram_, xty_;  // gram
-  double yy_ = 0;      // gram
+  Matrix gram_, xty_;  // gram (streamed: xty_)
+  double yy_ = 0;      // gram, streamed
+  Vector x_squares_;   // streamed: column sums of squares
+  RowStream stream_;   // streamed: reads the rows again
   Matrix x_, y_;       // woodbury, screened: centered rows; cg: y_ centered
   CsrRows sparse_;     // cg: the rows, uncentered
-  Vector mean_;        // cg: the centre applied implicitly
+  Vector mean_;        // cg, streamed: the centre applied implicitly
 };
 
 /// Sums over a set of this rank's rows, as a value. In the Gram form (tall blocks) they are X~^T X~, X~^T Y~,
@@ -109,6 +113,8 @@ class RowSums {
   CenteredBlock center(const Vector& x_mean, const Vector& y_mean) &&;
   /// Sizes the kept rows for the rows still to come (one allocation instead of geometric growth).
   void reserve(std::int64_t rows);
+  /// The streamed form: how to read these rows again (it keeps only sums); carried to the local solver.
+  void set_stream(RowStream stream);
 
  private:
   friend class LocalDataBuilder;
@@ -118,6 +124,8 @@ class RowSums {
   // Gram form.
   Vector x_shift_, y_shift_, x_sum_, y_sum_;
   Matrix gram_, xty_;  // gram_: upper triangle only until centered
+  Vector x_squares_;   // streamed form: column sums of squares instead of the Gram
+  RowStream stream_;   // streamed form
   double yy_ = 0;
   // Woodbury and screened forms: the rows, growing; cg form: y_rows_ too.
   Matrix x_rows_, y_rows_;

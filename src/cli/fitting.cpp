@@ -193,6 +193,8 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   const std::optional<LocalForm> requested = parse_local_solver(vm["local-solver"].as<std::string>());
   const LocalForm form = plan_local_form(d.range.size(), d.layout.features, d.layout.sparse, requested, screen,
                                          0.9 * memory_share(comm));
+  if (form == LocalForm::streamed && (d.layout.sparse || piece_map))
+    throw UsageError("--local-solver streamed: only for dense X in solve and path");
   std::int64_t nnz = 0;
   // An out-of-memory kill would take the job down without a word: refuse a plan that cannot fit, and a shape the
   // file cannot back, before anything (fold numbers included) is allocated; with folds, check again once their
@@ -229,6 +231,13 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
     else
       reader->read_rows(d.range, bytes, [&](RowMatrix& x, RowMatrix& y) { add(x, y); });
   });
+  if (form == LocalForm::streamed && d.range.size() > 0) {
+    // The streamed form reads its rows again for the working sets' products: keep the file open for that.
+    std::shared_ptr<const io::DataReader> again(std::move(reader));
+    d.stream = [again, range = d.range, bytes](const std::function<void(const RowMatrix&)>& sink) {
+      again->read_rows(range, bytes, [&](RowMatrix& x, RowMatrix&) { sink(x); }, true);
+    };
+  }
   reader.reset();
   d.read_seconds = clock.lap() - d.accumulate_seconds;
   return d;
@@ -243,7 +252,9 @@ DataModel load_model(const po::variables_map& vm, const Settings& settings, MpiC
   clock.lap();
   DataModel dm;
   dm.layout = loaded.layout;
-  dm.model = make_model(prepare(std::move(*loaded.builder).take(), settings.fit_intercept, settings.standardize, comm),
+  RowSums sums = std::move(*loaded.builder).take();
+  if (loaded.stream) sums.set_stream(std::move(loaded.stream));
+  dm.model = make_model(prepare(std::move(sums), settings.fit_intercept, settings.standardize, comm),
                         comm);
   loaded.builder.reset();
   t.setup = clock.lap() + loaded.accumulate_seconds;

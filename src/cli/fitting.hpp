@@ -63,6 +63,7 @@ struct LoadedData {
   io::DataLayout layout;
   RowRange range;
   std::unique_ptr<LocalDataBuilder> builder;
+  RowStream stream;  ///< the streamed form: reads this rank's rows again (the file stays open)
   double read_seconds = 0;  ///< reading, without the Gram updates done while reading
   double accumulate_seconds = 0;  ///< Gram updates done while reading (setup)
 };

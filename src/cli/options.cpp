@@ -132,8 +132,11 @@ po::options_description solver_options() {
      "solve exactly on the support of the iterate once it holds for 10 iterations, kept only if the duality gap "
      "certifies it (default true)")
     ("local-solver", po::value<std::string>()->default_value("auto")->value_name("NAME"),
-     "local solve per rank: auto (the plan: gram for dense rows >= d or sparse d <= 4096, woodbury for dense rows "
-     "< d, cg otherwise), gram, woodbury or cg (conjugate gradients on CSR rows, inexact ADMM)")
+     "local solve per rank: auto (the plan: for dense rows >= d, screened for l1-type penalties from d = 1024 "
+     "where the rows fit in memory, else gram; woodbury for dense rows < d; gram for sparse d <= 4096, else cg), "
+     "gram, woodbury, cg (conjugate gradients on CSR rows, inexact ADMM), screened (rows kept, working sets) or "
+     "streamed (rows read again from the file for working sets: often 1.5-2x faster than gram when the solution "
+     "is sparse and the features not strongly correlated, 2x slower when they are; solve and path, dense X)")
     ("progress-seconds", po::value<double>()->default_value(1.0)->value_name("S"),
      "print a progress line at most every S seconds");
   return o;

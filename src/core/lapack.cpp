@@ -35,6 +35,14 @@ void add_gram_upper_cols(Matrix& g, const Matrix& block) {
   dsyrk_("U", "T", &n, &k, &one, block.data(), &k, &one, g.data(), &ld);
 }
 
+void add_transpose_product(Matrix& c, const double* block, Eigen::Index rows, const Matrix& d) {
+  if (rows == 0 || c.size() == 0) return;
+  // The row-major block is the column-major d x rows matrix B^T: C (d x n) += B^T (d x rows) D (rows x n).
+  const int m = static_cast<int>(c.rows()), n = static_cast<int>(c.cols()), k = static_cast<int>(rows);
+  const double one = 1.0;
+  dgemm_("N", "N", &m, &n, &k, &one, block, &m, d.data(), &k, &one, c.data(), &m);
+}
+
 Matrix transpose_times(const Matrix& a, const Matrix& b) {
   Matrix out = Matrix::Zero(a.cols(), b.cols());
   if (a.rows() == 0 || out.size() == 0) return out;

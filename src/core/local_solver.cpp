@@ -1,6 +1,7 @@
 #include "cadmm/local_solver.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/lapack.hpp"
 
@@ -139,10 +140,87 @@ class ScreenedSolver final : public LocalSolver {
   mutable std::unique_ptr<LocalSolver> full_;
 };
 
+// Sums only; the products with the rows are formed by reading them again, a block at a time. C = A^T A_S (d x |S|)
+// is kept for the features S fetched so far: the Gram of any subset of S is a block of C and the gradient at a z
+// supported on S is q - C z_S, so a working set that stays inside S costs no further pass.
+class StreamedSolver final : public LocalSolver {
+ public:
+  StreamedSolver(RowStream stream, Vector mean, Vector scale, Matrix q, double yy, std::int64_t rows, double n)
+      : stream_(std::move(stream)), mean_(std::move(mean)), scale_(std::move(scale) / std::sqrt(n)), q_(std::move(q)),
+        yy_(yy), rows_(rows), slot_(static_cast<std::size_t>(q_.rows()), -1), cross_(q_.rows(), 0) {}
+  void solve(const Matrix& rhs, double rho, Matrix& x, double tol) const override {
+    if (!full_) {
+      std::vector<Eigen::Index> all(static_cast<std::size_t>(q_.rows()));
+      for (Eigen::Index j = 0; j < q_.rows(); ++j) all[static_cast<std::size_t>(j)] = j;
+      full_ = restricted(all);
+    }
+    full_->solve(rhs, rho, x, tol);
+  }
+  LocalFit fit_at(const Matrix& z) const override {
+    if (z.isZero()) return LocalFit{q_, yy_, yy_};
+    std::vector<Eigen::Index> support;
+    for (Eigen::Index j = 0; j < z.rows(); ++j)
+      if (!z.row(j).isZero()) support.push_back(j);
+    const Matrix cz = columns(support) * z(support, Eigen::all);  // A^T A z
+    LocalFit f;
+    f.grad = q_ - cz;
+    const double zq = (z.array() * q_.array()).sum();
+    f.rss = std::max(0.0, (z.array() * cz.array()).sum() - 2 * zq + yy_);
+    f.ry = yy_ - zq;
+    return f;
+  }
+  Matrix hessian_block(const std::vector<Eigen::Index>& features) const override {
+    return columns(features)(features, Eigen::all);
+  }
+  const Matrix& q() const override { return q_; }
+  double b_squares() const override { return yy_; }
+  std::int64_t rows() const override { return rows_; }
+
+ private:
+  // A^T A_F, fetching the columns not yet kept in one pass over the rows.
+  Matrix columns(const std::vector<Eigen::Index>& features) const {
+    std::vector<Eigen::Index> missing;
+    for (Eigen::Index j : features)
+      if (slot_[static_cast<std::size_t>(j)] < 0) missing.push_back(j);
+    if (!missing.empty()) {
+      const Eigen::Index old = cross_.cols(), add = static_cast<Eigen::Index>(missing.size());
+      Matrix fresh = Matrix::Zero(cross_.rows(), add);
+      RowMatrix a;
+      Matrix picked;
+      if (rows_ > 0)
+        stream_([&](const RowMatrix& x) {
+          a = (x.rowwise() - mean_.transpose()).array().rowwise() * scale_.transpose().array();  // one pass
+          picked = a(Eigen::all, missing);
+          lapack::add_transpose_product(fresh, a.data(), a.rows(), picked);
+        });
+      cross_.conservativeResize(Eigen::NoChange, old + add);
+      cross_.rightCols(add) = fresh;
+      for (Eigen::Index i = 0; i < add; ++i) slot_[static_cast<std::size_t>(missing[static_cast<std::size_t>(i)])] = old + i;
+    }
+    std::vector<Eigen::Index> at(features.size());
+    for (std::size_t i = 0; i < features.size(); ++i) at[i] = slot_[static_cast<std::size_t>(features[i])];
+    return cross_(Eigen::all, at);
+  }
+
+  RowStream stream_;
+  Vector mean_, scale_;
+  Matrix q_;
+  double yy_;
+  std::int64_t rows_;
+  mutable std::vector<Eigen::Index> slot_;  // column of cross_ holding feature j, or -1
+  mutable Matrix cross_;
+  mutable std::unique_ptr<LocalSolver> full_;
+};
+
 }  // namespace
 
 std::unique_ptr<LocalSolver> LocalSolver::restricted(const std::vector<Eigen::Index>& features) const {
   return make_gram_solver(hessian_block(features), q()(features, Eigen::all), b_squares(), rows());
+}
+
+std::unique_ptr<LocalSolver> make_streamed_solver(RowStream stream, Vector mean, Vector scale, Matrix q, double yy,
+                                                  std::int64_t rows, double n) {
+  return std::make_unique<StreamedSolver>(std::move(stream), std::move(mean), std::move(scale), std::move(q), yy, rows, n);
 }
 
 std::unique_ptr<LocalSolver> make_screened_solver(Matrix a, Matrix c) {

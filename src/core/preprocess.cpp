@@ -27,6 +27,8 @@ double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std
     case LocalForm::woodbury: return 8 * (3 * m * dd + m * m + 2 * m * kk + iterates);
     // The rows (centered and scaled in place), and a working set's Gram and eigenvectors: at most d x d each.
     case LocalForm::screened: return 8 * (m * dd + 2 * dd * dd + 2 * m * kk + iterates);
+    // Sums only, and the columns A^T A_S of the features fetched (at most d x d) with a working set's factor.
+    case LocalForm::streamed: return 8 * (3 * dd * dd + iterates);
     case LocalForm::cg: return 2 * 16.0 * static_cast<double>(nnz) + 8 * (3 * m * kk + iterates);
   }
   return 0;
@@ -47,6 +49,10 @@ LocalCost local_cost(LocalForm form, std::int64_t rows, std::int64_t d, std::int
       break;
     case LocalForm::screened:  // per working-set round: the Gram of the set, and one pass for the full gradient;
       // the figures are the worst case, a set grown to every feature
+      c.setup_flops = m * dd * dd + 4 * dd * dd * dd;
+      c.iteration_flops = 4 * dd * dd * kk;
+      break;
+    case LocalForm::streamed:  // per feature fetched: a pass of rows d flops; worst case every feature
       c.setup_flops = m * dd * dd + 4 * dd * dd * dd;
       c.iteration_flops = 4 * dd * dd * kk;
       break;

@@ -17,6 +17,7 @@ std::string to_string(LocalForm f) {
     case LocalForm::woodbury: return "woodbury";
     case LocalForm::cg: return "cg";
     case LocalForm::screened: return "screened";
+    case LocalForm::streamed: return "streamed";
   }
   return "?";
 }
@@ -27,7 +28,8 @@ std::optional<LocalForm> parse_local_solver(const std::string& name) {
   if (name == "woodbury") return LocalForm::woodbury;
   if (name == "cg") return LocalForm::cg;
   if (name == "screened") return LocalForm::screened;
-  throw UsageError("--local-solver: unknown '" + name + "' (expected auto, gram, woodbury, cg or screened)");
+  if (name == "streamed") return LocalForm::streamed;
+  throw UsageError("--local-solver: unknown '" + name + "' (expected auto, gram, woodbury, cg, screened or streamed)");
 }
 
 LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::optional<LocalForm> requested,
@@ -42,12 +44,15 @@ LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::o
 
 RowSums::RowSums(Eigen::Index d, Eigen::Index k, LocalForm form, bool single)
     : d_(d), k_(k), form_(form), csr_(d, single) {
-  if (form_ == LocalForm::gram) {
+  if (shifted_sums(form_)) {
     x_shift_ = Vector::Zero(d);
     y_shift_ = Vector::Zero(k);
     x_sum_ = Vector::Zero(d);
     y_sum_ = Vector::Zero(k);
-    gram_ = Matrix::Zero(d, d);
+    if (form_ == LocalForm::gram)
+      gram_ = Matrix::Zero(d, d);
+    else
+      x_squares_ = Vector::Zero(d);
     xty_ = Matrix::Zero(d, k);
   } else {
     x_rows_.resize(0, keeps_dense_rows(form_) ? d : 0);
@@ -71,10 +76,13 @@ void RowSums::add_rows(RowMatrix& x, const RowMatrix& y) {
   if (m == 0) return;
   if (x.cols() != d_ || y.cols() != k_ || y.rows() != m)
     throw RuntimeFailure("RowSums: block shape does not match the declared features and targets");
-  if (form_ == LocalForm::gram) {
+  if (shifted_sums(form_)) {
     x.rowwise() -= x_shift_.transpose();
     const RowMatrix ys = y.rowwise() - y_shift_.transpose();
-    lapack::add_gram_upper(gram_, x.data(), m);
+    if (form_ == LocalForm::gram)
+      lapack::add_gram_upper(gram_, x.data(), m);
+    else
+      x_squares_ += x.colwise().squaredNorm().transpose();
     xty_.noalias() += x.transpose() * ys;
     x_sum_ += x.colwise().sum().transpose();
     y_sum_ += ys.colwise().sum().transpose();
@@ -94,7 +102,7 @@ void RowSums::add_rows(const SparseRows& x, const RowMatrix& y) {
   if (m == 0) return;
   if (x.cols() != d_ || y.cols() != k_ || y.rows() != m)
     throw RuntimeFailure("RowSums: block shape does not match the declared features and targets");
-  if (keeps_dense_rows(form_)) {
+  if (keeps_dense_rows(form_) || form_ == LocalForm::streamed) {
     RowMatrix dense = RowMatrix(x);
     add_rows(dense, y);
     return;
@@ -120,10 +128,13 @@ void RowSums::add_rows(const SparseRows& x, const RowMatrix& y) {
 
 RowSums& RowSums::operator+=(const RowSums& o) {
   if (o.rows_ == 0) return *this;
-  if (o.d_ != d_ || o.k_ != k_ || o.form_ != form_ || (form_ == LocalForm::gram && o.x_shift_ != x_shift_))
+  if (o.d_ != d_ || o.k_ != k_ || o.form_ != form_ || (shifted_sums(form_) && o.x_shift_ != x_shift_))
     throw RuntimeFailure("RowSums: only sums of the same rank (same shape, form and shift) add");
-  if (form_ == LocalForm::gram) {
-    gram_ += o.gram_;
+  if (shifted_sums(form_)) {
+    if (form_ == LocalForm::gram)
+      gram_ += o.gram_;
+    else
+      x_squares_ += o.x_squares_;
     xty_ += o.xty_;
     x_sum_ += o.x_sum_;
     y_sum_ += o.y_sum_;
@@ -145,7 +156,7 @@ RowSums& RowSums::operator+=(const RowSums& o) {
 Vector RowSums::sums() const {
   Vector s(d_ + k_);
   const double m = static_cast<double>(rows_);
-  if (form_ == LocalForm::gram) {
+  if (shifted_sums(form_)) {
     s.head(d_) = x_sum_ + m * x_shift_;
     s.tail(k_) = y_sum_ + m * y_shift_;
     return s;
@@ -165,10 +176,11 @@ Vector RowSums::squares_about(const Vector& center) const {
   if (keeps_dense_rows(form_))
     return (x_rows_.topRows(rows_).rowwise() - center.transpose()).colwise().squaredNorm().transpose();
   const double m = static_cast<double>(rows_);
-  if (form_ == LocalForm::gram) {
+  if (shifted_sums(form_)) {
     // sum (x~ - delta)^2 = diag(G~) - 2 delta .* sum x~ + m delta^2, with x~ = x - shift, delta = center - shift.
     const Vector delta = center - x_shift_;
-    return (gram_.diagonal().array() - 2 * delta.array() * x_sum_.array() + m * delta.array().square()).matrix();
+    const Vector diag = form_ == LocalForm::gram ? Vector(gram_.diagonal()) : x_squares_;
+    return (diag.array() - 2 * delta.array() * x_sum_.array() + m * delta.array().square()).matrix();
   }
   Vector sum, sq;
   csr_.column_moments(sum, sq);
@@ -178,6 +190,7 @@ Vector RowSums::squares_about(const Vector& center) const {
 Vector RowSums::squared_errors(const Matrix& coef, const Vector& intercept) const {
   const Eigen::Index cols = coef.cols(), models = cols / k_;
   Vector per_column(cols);
+  if (form_ == LocalForm::streamed) throw RuntimeFailure("RowSums: the streamed form keeps no sums to predict from");
   if (form_ != LocalForm::gram) {
     Matrix r = keeps_dense_rows(form_) ? Matrix(-(x_rows_.topRows(rows_) * coef)) : Matrix(-csr_.times(coef));
     for (Eigen::Index c = 0; c < cols; ++c)
@@ -204,8 +217,10 @@ CenteredBlock RowSums::center(const Vector& x_mean, const Vector& y_mean) const&
   return RowSums(*this).center(x_mean, y_mean);
 }
 
+void RowSums::set_stream(RowStream stream) { stream_ = std::move(stream); }
+
 void RowSums::reserve(std::int64_t rows) {
-  if (form_ == LocalForm::gram || rows <= y_rows_.rows()) return;
+  if (shifted_sums(form_) || rows <= y_rows_.rows()) return;
   y_rows_.conservativeResize(rows, k_);
   if (!keeps_dense_rows(form_)) return;
   x_rows_.conservativeResize(rows, d_);
@@ -222,7 +237,7 @@ CenteredBlock RowSums::center(const Vector& x_mean, const Vector& y_mean) && {
   CenteredBlock c;
   c.form_ = form_;
   c.rows_ = rows_;
-  if (form_ != LocalForm::gram) {
+  if (!shifted_sums(form_)) {
     if (y_rows_.rows() != rows_) y_rows_.conservativeResize(rows_, k_);
     c.y_ = std::move(y_rows_);
     c.y_.rowwise() -= y_mean.transpose();
@@ -241,10 +256,16 @@ CenteredBlock RowSums::center(const Vector& x_mean, const Vector& y_mean) && {
   const double m = static_cast<double>(rows_);
   const Vector delta = x_mean - x_shift_;
   const Vector eps = y_mean - y_shift_;
+  if (form_ == LocalForm::streamed) {
+    c.x_squares_ = squares_about(x_mean);
+    c.mean_ = x_mean;
+    c.stream_ = std::move(stream_);
+  } else {
   c.gram_ = std::move(gram_);
   lapack::symmetrize_from_upper(c.gram_);
   c.gram_.noalias() -= delta * x_sum_.transpose() + x_sum_ * delta.transpose();
   c.gram_.noalias() += m * delta * delta.transpose();
+  }
   c.xty_ = std::move(xty_);
   c.xty_.noalias() -= x_sum_ * eps.transpose() + delta * y_sum_.transpose();
   c.xty_.noalias() += m * delta * eps.transpose();
@@ -258,7 +279,7 @@ LocalDataBuilder::LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eige
       single_(single) {
   if (pieces < 1) throw RuntimeFailure("LocalDataBuilder: at least one piece");
   // A rank without rows takes part with an empty term; the rows form handles that.
-  if (local_rows == 0 && (form_ == LocalForm::gram || form_ == LocalForm::screened)) form_ = LocalForm::woodbury;
+  if (local_rows == 0 && (shifted_sums(form_) || form_ == LocalForm::screened)) form_ = LocalForm::woodbury;
   pieces_.assign(static_cast<std::size_t>(pieces), RowSums(d, k, form_, single_));
   if (pieces == 1) pieces_[0].reserve(local_rows);
 }
@@ -283,7 +304,7 @@ void LocalDataBuilder::add_rows(RowMatrix& x, const RowMatrix& y, const int* pie
   const Eigen::Index m = x.rows();
   if (m == 0) return;
   check_block(m, x.cols(), y);
-  if (form_ == LocalForm::gram && added_ == 0) fix_shift(x.colwise().mean().transpose(), y);
+  if (shifted_sums(form_) && added_ == 0) fix_shift(x.colwise().mean().transpose(), y);
   if (!piece_of_row || pieces_.size() == 1) {
     pieces_[0].add_rows(x, y);
   } else {
@@ -309,7 +330,7 @@ void LocalDataBuilder::add_rows(const SparseRows& x, const RowMatrix& y, const i
   const Eigen::Index m = x.rows();
   if (m == 0) return;
   check_block(m, x.cols(), y);
-  if (form_ == LocalForm::gram && added_ == 0) fix_shift(Vector::Zero(d_), y);
+  if (shifted_sums(form_) && added_ == 0) fix_shift(Vector::Zero(d_), y);
   if (!piece_of_row || pieces_.size() == 1) {
     pieces_[0].add_rows(x, y);
   } else {
@@ -357,6 +378,10 @@ std::unique_ptr<LocalSolver> CenteredBlock::factor(const Vector& column_scale, d
     return make_gram_solver(std::move(gram_), std::move(xty_), yy_ / n, rows_);
   }
   if (form_ == LocalForm::cg) return make_cg_solver(std::move(sparse_), std::move(mean_), column_scale, std::move(y_), n);
+  if (form_ == LocalForm::streamed) {
+    if (!stream_) throw RuntimeFailure("the streamed form needs a way to read the rows again (RowSums::set_stream)");
+    return make_streamed_solver(std::move(stream_), std::move(mean_), column_scale, s * xty_ / n, yy_ / n, rows_, n);
+  }
   const double f = 1.0 / std::sqrt(n);
   x_.array().rowwise() *= (f * column_scale).transpose().array();  // in place: the rows are this rank's largest array
   y_ *= f;
@@ -366,7 +391,8 @@ std::unique_ptr<LocalSolver> CenteredBlock::factor(const Vector& column_scale, d
 
 Matrix CenteredBlock::xty() const {
   switch (form_) {
-    case LocalForm::gram: return xty_;
+    case LocalForm::gram:
+    case LocalForm::streamed: return xty_;
     case LocalForm::woodbury:
     case LocalForm::screened: return x_.transpose() * y_;
     case LocalForm::cg: {
@@ -382,6 +408,7 @@ Matrix CenteredBlock::xty() const {
 Vector CenteredBlock::column_squares() const {
   switch (form_) {
     case LocalForm::gram: return gram_.diagonal();
+    case LocalForm::streamed: return x_squares_;
     case LocalForm::woodbury:
     case LocalForm::screened: return x_.colwise().squaredNorm().transpose();
     case LocalForm::cg: {
@@ -394,6 +421,6 @@ Vector CenteredBlock::column_squares() const {
   return {};
 }
 
-double CenteredBlock::y_squares() const { return form_ == LocalForm::gram ? yy_ : y_.squaredNorm(); }
+double CenteredBlock::y_squares() const { return shifted_sums(form_) ? yy_ : y_.squaredNorm(); }
 
 }  // namespace cadmm

@@ -299,7 +299,7 @@ std::vector<std::int64_t> DataReader::read_int_rows(const std::string& name, Row
 }
 
 void DataReader::read_rows(RowRange range, std::size_t block_bytes,
-                            const std::function<void(RowMatrix&, RowMatrix&)>& sink) const {
+                            const std::function<void(RowMatrix&, RowMatrix&)>& sink, bool again) const {
   const std::int64_t d = layout_.features, k = layout_.targets;
   std::int64_t block = std::max<std::int64_t>(1, static_cast<std::int64_t>(block_bytes / (8 * d)));
   // A read that covers part of a chunk still reads and decodes all of it (parallel HDF5 keeps no chunk
@@ -307,7 +307,7 @@ void DataReader::read_rows(RowRange range, std::size_t block_bytes,
   const std::int64_t chunk = layout_.x_chunked ? layout_.x_chunk_rows : 0;
   if (chunk > 0) block = std::max(chunk, block - block % chunk);
   block = std::min(block, std::max<std::int64_t>(range.size(), 1));
-  const std::int64_t ky = layout_.has_y ? k : 0;
+  const std::int64_t ky = layout_.has_y && !again ? k : 0;
   RowMatrix x(block, d), y(block, ky);
   for (std::int64_t r0 = range.begin, r1; r0 < range.end; r0 = r1) {
     r1 = std::min(range.end, r0 + block);
@@ -318,9 +318,9 @@ void DataReader::read_rows(RowRange range, std::size_t block_bytes,
       y.resize(m, ky);
     }
     read_block(x_.get(), r0, m, d, false, x.data(), where(layout_.file, layout_.x_name));
-    if (layout_.has_y) read_block(y_.get(), r0, m, k, layout_.y_is_1d, y.data(), where(layout_.file, layout_.y_name));
+    if (ky > 0) read_block(y_.get(), r0, m, k, layout_.y_is_1d, y.data(), where(layout_.file, layout_.y_name));
     for (auto [mat, name] : {std::pair<RowMatrix*, const std::string*>{&x, &layout_.x_name}, {&y, &layout_.y_name}}) {
-      const Eigen::Index bad = first_bad_row(*mat);
+      const Eigen::Index bad = again ? -1 : first_bad_row(*mat);
       if (bad >= 0)
         throw DataError(where(layout_.file, *name) + " contains NaN or Inf at row " + std::to_string(r0 + bad));
     }

@@ -51,9 +51,10 @@ class DataReader {
   /// Stored entries in a range of rows (indptr difference for sparse X).
   std::int64_t nnz_in(RowRange range) const;
   /// Streams rows of a dense X in blocks of about block_bytes to sink(x, y) (as float64, row-major),
-  /// reusing the same buffers; throws DataError naming the row of the first NaN/Inf.
+  /// reusing the same buffers; throws DataError naming the row of the first NaN/Inf. again: rows read before
+  /// (the streamed form), X only (y is left empty) and not checked a second time.
   void read_rows(RowRange range, std::size_t block_bytes,
-                 const std::function<void(RowMatrix& x, RowMatrix& y)>& sink) const;
+                 const std::function<void(RowMatrix& x, RowMatrix& y)>& sink, bool again = false) const;
   /// The same for a sparse X: blocks of about block_bytes of nonzeros as CSR rows. Throws DataError naming the
   /// row where indptr decreases or misses nnz, a column index is out of [0, d), or a value is NaN/Inf.
   void read_sparse_rows(RowRange range, std::size_t block_bytes, const SparseSink& sink) const;

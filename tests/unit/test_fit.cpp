@@ -128,7 +128,7 @@ TEST(Fit, LassoSatisfiesKktConditions) {
   EXPECT_LT(nonzero, 12);
 }
 
-// Working sets (the screened form) against the full Gram: the same answer for every l1-type penalty, with the set
+// Working sets (rows kept: screened; rows read again: streamed) against the full Gram: the same answer for every l1-type penalty, with the set
 // grown over several rounds (the true support, a third of 150 features, exceeds the first set), and the KKT
 // conditions of every feature checked from the data.
 TEST(Fit, WorkingSetsGiveTheFullProblemsAnswer) {
@@ -141,9 +141,10 @@ TEST(Fit, WorkingSetsGiveTheFullProblemsAnswer) {
     st.penalty = c.p;
     if (c.p != Penalty::l1) st.l1_ratio = c.a;
     const Model full = make_model(s.x, s.y, true, false, comm, LocalForm::gram);
-    const Model screened = make_model(s.x, s.y, true, false, comm, LocalForm::screened);
-    ASSERT_TRUE(screened.working_sets);
     ASSERT_FALSE(full.working_sets);
+    for (const LocalForm form : {LocalForm::screened, LocalForm::streamed}) {
+    const Model screened = make_model(s.x, s.y, true, false, comm, form);
+    ASSERT_TRUE(screened.working_sets);
     for (double ratio : {0.5, 0.05, 0.005}) {
       const double lambda = ratio * lambda_max(full, st);
       const FitResult a = fit(full, lambda, st, comm), b = fit(screened, lambda, st, comm);
@@ -164,6 +165,7 @@ TEST(Fit, WorkingSetsGiveTheFullProblemsAnswer) {
           const double gn = c.p == Penalty::l21 ? g.row(j).norm() : g.row(j).cwiseAbs().maxCoeff();
           EXPECT_LE(gn, lambda * c.a * (1 + 1e-5)) << to_string(c.p) << " feature " << j;
         }
+    }
     }
   }
 }

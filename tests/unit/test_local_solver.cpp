@@ -33,6 +33,16 @@ std::unique_ptr<LocalSolver> screened_of(const Block& b) {
   return make_screened_solver(b.a * f, b.b * f);
 }
 
+// The rows read again, 7 at a time (blocks need not divide the rows), with no centre and unit scale.
+std::unique_ptr<LocalSolver> streamed_of(const Block& b) {
+  const RowMatrix rows = b.a;
+  RowStream stream = [rows](const std::function<void(const RowMatrix&)>& sink) {
+    for (Eigen::Index r0 = 0; r0 < rows.rows(); r0 += 7) sink(rows.middleRows(r0, std::min<Eigen::Index>(7, rows.rows() - r0)));
+  };
+  return make_streamed_solver(stream, Vector::Zero(b.a.cols()), Vector::Ones(b.a.cols()), b.a.transpose() * b.b / b.n,
+                              b.b.squaredNorm() / b.n, b.a.rows(), b.n);
+}
+
 // Reference: dense LDLT of A^T A / n + rho I.
 Matrix direct_solve(const Block& b, const Matrix& rhs, double rho) {
   Matrix h = b.a.transpose() * b.a / b.n;
@@ -82,6 +92,25 @@ TEST(ScreenedSolver, MatchesDenseSolveForAnyRho) {
   EXPECT_NEAR(f.rss, b.b.squaredNorm() / b.n, 1e-12 * f.rss);
 }
 
+TEST(StreamedSolver, MatchesDenseSolveForAnyRhoAndPassesOncePerNewFeature) {
+  const Block b = make_block(300, 12, 2, 700, 8);
+  expect_matches_direct(*streamed_of(b), b, "streamed");
+  // Passes: features fetched once each, so a second look at the same subset reads nothing.
+  int passes = 0;
+  const RowMatrix rows = b.a;
+  RowStream counting = [&passes, rows](const std::function<void(const RowMatrix&)>& sink) { ++passes; sink(rows); };
+  auto s = make_streamed_solver(counting, Vector::Zero(12), Vector::Ones(12), b.a.transpose() * b.b / b.n,
+                                b.b.squaredNorm() / b.n, b.a.rows(), b.n);
+  s->hessian_block({1, 2});
+  s->hessian_block({2, 1});
+  Matrix z = Matrix::Zero(12, 2);
+  z(1, 0) = 0.5;
+  s->fit_at(z);
+  EXPECT_EQ(passes, 1);
+  s->hessian_block({1, 5});
+  EXPECT_EQ(passes, 2);
+}
+
 TEST(LocalSolver, RestrictedTermIsTheProblemOnTheSubsetForEveryForm) {
   // The subset's problem: columns S of A only. Its solves and statistics must be those of that smaller block.
   const Block tall = make_block(300, 12, 2, 700, 6), wide = make_block(8, 12, 2, 700, 7);
@@ -90,6 +119,7 @@ TEST(LocalSolver, RestrictedTermIsTheProblemOnTheSubsetForEveryForm) {
     Block sub{b->a(Eigen::all, subset), b->b, b->n};
     std::vector<std::unique_ptr<LocalSolver>> forms;
     forms.push_back(screened_of(*b));
+    forms.push_back(streamed_of(*b));
     forms.push_back(woodbury_of(*b));
     if (b == &tall) forms.push_back(gram_of(*b));
     for (const auto& s : forms) expect_matches_direct(*s->restricted(subset), sub, "restricted");

@@ -123,9 +123,11 @@ TEST(Path, WorkingSetPathEqualsTheFullGramPath) {
   st.penalty = Penalty::elasticnet;
   st.l1_ratio = 0.7;
   const Model full = make_model(x, y, true, false, comm, LocalForm::gram);
-  const Model screened = make_model(x, y, true, false, comm, LocalForm::screened);
   const std::vector<double> lambdas = lambda_grid(lambda_max(full, st), 30, 1e-3);
-  const PathResult a = fit_path(full, lambdas, st, false, comm), b = fit_path(screened, lambdas, st, false, comm);
+  const PathResult a = fit_path(full, lambdas, st, false, comm);
+  for (const LocalForm form : {LocalForm::screened, LocalForm::streamed}) {
+  const Model screened = make_model(x, y, true, false, comm, form);
+  const PathResult b = fit_path(screened, lambdas, st, false, comm);
   ASSERT_EQ(a.fits.size(), b.fits.size());
   for (std::size_t i = 0; i < a.fits.size(); ++i) {
     const AdmmResult &fa = a.fits[i].admm, &fb = b.fits[i].admm;
@@ -133,5 +135,6 @@ TEST(Path, WorkingSetPathEqualsTheFullGramPath) {
     EXPECT_NEAR(fb.optimality.objective, fa.optimality.objective, 1e-9 * std::abs(fa.optimality.objective)) << i;
     EXPECT_LT((b.fits[i].coef - a.fits[i].coef).norm(), 1e-5 * (1 + a.fits[i].coef.norm())) << i;
     EXPECT_LE(fb.working_set_rounds, 3) << "lambda " << i << ": the warm start should seed the set";
+  }
   }
 }
