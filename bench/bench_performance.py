@@ -16,8 +16,9 @@ the process, then a repeated fit) and glmnet (through Rscript) are timed on thei
 already in memory (Fortran-ordered for scikit-learn). Every answer's objective is recomputed here with one
 formula and compared with the best one found ("rel. obj": (objective - best) / best); the references run at the
 loosest tolerance, from their default down in 10x steps, that comes within 1e-6 of cadmm's certified objective
-(scikit-learn's first fit, at its default tolerance, is timed for the cost of a first call). cadmm runs twice per rank count: its plan's choice (working sets for these
-penalties) and `--local-solver gram` (the full Gram, whose setup rate is compared with this machine's DGEMM).
+(scikit-learn's first fit, at its default tolerance, is timed for the cost of a first call). cadmm runs three
+times per rank count on dense data: its plan's choice, `--local-solver gram` (the full Gram, whose setup rate is
+compared with this machine's DGEMM) and `--local-solver streamed` (working sets, the rows read again).
 """
 import argparse
 import os
@@ -204,7 +205,8 @@ def main():
             read_rate = float(re.search(r"([\d.]+) GB/s", text).group(1))
             rows.append(dict(name=f"floor: mpirun -np {r} cadmm info --read-test", t=t_floor,
                              note=f"read {read_rate:.2f} GB/s (plain sequential read {disk:.2f} GB/s)"))
-            for label, extra in (("plan", ()), ("gram", ("--local-solver", "gram")))[:1 if sp.issparse(X) else 2]:
+            forms = (("plan", ()), ("gram", ("--local-solver", "gram")), ("streamed", ("--local-solver", "streamed")))
+            for label, extra in forms[:1 if sp.issparse(X) else 3]:
                 c = cadmm_run(a, env, r, data, spec, os.path.join(a.workdir, f"perf_out_{name}.h5"), extra)
                 share = 8.0 * (n // r) * d / 2 ** 20 if not sp.issparse(X) else 12.0 * X.nnz / r / 2 ** 20
                 note = (f"read {c['read']:.2f} setup {c['setup']:.2f} iter {c['iters']:.2f} s; "

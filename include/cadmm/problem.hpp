@@ -38,11 +38,15 @@ constexpr std::int64_t kSparseGramMaxFeatures = 4096;
 /// here (bench/bench_performance.py), the Gram form wins below d ~ 1000 and the working sets win from there
 /// (4x at d = 3000).
 constexpr std::int64_t kScreenMinFeatures = 1024;
+/// Smallest d for which dense tall blocks of an l1-type `solve` use streamed working sets below
+/// kScreenMinFeatures: measured 1.3-2x faster than the full Gram at d = 500 (bench/bench_performance.py).
+constexpr std::int64_t kStreamMinFeatures = 256;
 
 /// The plan's one rule for a rank's local form (asked by the reader, the memory check and `info`): dense rows
-/// >= d: screened when `screen` (an l1-type penalty that working sets serve), d >= kScreenMinFeatures and the
-/// kept rows fit in `budget` bytes (0: no limit; 0.9 of the rank's share of memory), else gram; dense rows < d:
-/// woodbury; sparse: gram up to kSparseGramMaxFeatures, else cg; or the requested one.
+/// >= d, when `screen` (one l1-type fit that working sets serve): screened from kScreenMinFeatures where the
+/// kept rows fit in `budget` bytes (0: no limit; 0.9 of the rank's share of memory), else streamed from
+/// kStreamMinFeatures; otherwise gram; dense rows < d: woodbury; sparse: gram up to kSparseGramMaxFeatures, else
+/// cg; or the requested one.
 LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::optional<LocalForm> requested,
                           bool screen = false, double budget = 0);
 

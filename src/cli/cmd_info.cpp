@@ -109,16 +109,16 @@ int run_info(const Args& args, MpiCommunicator& comm) {
     const double mem = local_memory_bytes(form, range.size(), l.features, l.targets, nnz);
     const LocalCost cost = local_cost(form, range.size(), l.features, l.targets, nnz, l.sparse);
     worst = std::max(worst, mem);
-    screened = screened || form == LocalForm::screened;
+    screened = screened || form == LocalForm::screened || form == LocalForm::streamed;
     std::printf("  %6d %12lld %14lld %10s %14s %12s %12s\n", r, static_cast<long long>(range.size()),
                 static_cast<long long>(nnz), range.size() == 0 ? "idle" : to_string(form).c_str(), bytes_text(mem).c_str(),
                 fmt(cost.setup_flops, "%.2e").c_str(), fmt(cost.iteration_flops, "%.2e").c_str());
   }
   std::printf("  plus a read buffer of 8 MiB per rank (--read-buffer-mb); cv adds one d x d Gram per fold\n");
   if (screened)
-    std::printf("  screened: the rows are kept and l1, elasticnet and l21 are solved over working sets (a Gram of the\n"
-                "  features that can be active, setup and flop/iter above are the worst case, all of them); l2, cv and\n"
-                "  runs with --checkpoint use gram instead (d^2 doubles, setup rows x d^2 flops)\n");
+    std::printf("  screened/streamed: one l1, elasticnet or l21 solve runs over working sets (the Grams of the features\n"
+                "  that can be active; setup and flop/iter above are the worst case, all of them); path, cv, l2 and\n"
+                "  runs with --checkpoint use gram instead (2 d^2 doubles, setup rows x d^2 flops)\n");
   if (worst <= 0.9 * share)
     std::printf("  fits: %d rank(s) per node like this one get %s each\n", per_node, bytes_text(share).c_str());
   else

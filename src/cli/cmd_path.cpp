@@ -55,7 +55,7 @@ int run_path(const Args& args, MpiCommunicator& comm) {
   check_outputs(vm, output, ck.file, comm);
 
   Phases t;
-  const DataModel dm = load_model(vm, settings, comm, t);
+  const DataModel dm = load_model(vm, settings, comm, t, false);
   const Model& model = dm.model;
   Stopwatch clock;
   const double lmax = lambda_max(model, settings);

@@ -66,7 +66,7 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   check_outputs(vm, output, checkpoint, comm);
 
   Phases t;
-  const DataModel dm = load_model(vm, settings, comm, t);
+  const DataModel dm = load_model(vm, settings, comm, t, true);
   const Model& model = dm.model;
   const io::DataLayout& layout = dm.layout;
   const std::string& kind_text = dm.kinds;

@@ -243,10 +243,12 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   return d;
 }
 
-DataModel load_model(const po::variables_map& vm, const Settings& settings, MpiCommunicator& comm, Phases& t) {
+DataModel load_model(const po::variables_map& vm, const Settings& settings, MpiCommunicator& comm, Phases& t,
+                     bool working_sets) {
   Stopwatch clock;
   // Working sets serve a penalty with an l1 part; a checkpoint holds the full problem's exact state.
-  const bool screen = settings.penalty != Penalty::l2 && settings.effective_l1_ratio() > 0 && !vm.count("checkpoint");
+  const bool screen = working_sets && settings.penalty != Penalty::l2 && settings.effective_l1_ratio() > 0 &&
+                      !vm.count("checkpoint");
   LoadedData loaded = load_data(vm, comm, {}, screen);
   t.read = loaded.read_seconds;
   clock.lap();

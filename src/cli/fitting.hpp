@@ -86,8 +86,10 @@ struct DataModel {
   Model model;
   std::string kinds;  ///< solver_kinds() of the model
 };
-/// load_data() then prepare() and make_model(); fills t.read and t.setup; collective.
-DataModel load_model(const po::variables_map& vm, const Settings& settings, MpiCommunicator& comm, Phases& t);
+/// load_data() then prepare() and make_model(); fills t.read and t.setup; collective. working_sets: the plan
+/// may pick a working-set form (one fit: solve; a path walks every lambda over one full Gram instead).
+DataModel load_model(const po::variables_map& vm, const Settings& settings, MpiCommunicator& comm, Phases& t,
+                     bool working_sets);
 
 /// Refuses (UsageError, on every rank) a --output or --checkpoint that cannot be written, before any work.
 void check_outputs(const po::variables_map& vm, const std::string& output, const std::string& checkpoint,

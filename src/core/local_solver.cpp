@@ -187,12 +187,22 @@ class StreamedSolver final : public LocalSolver {
       Matrix fresh = Matrix::Zero(cross_.rows(), add);
       RowMatrix a;
       Matrix picked;
+      // Every feature at once: the full Gram, by the symmetric rank-k update (half the flops of a product).
+      const bool all = old == 0 && add == cross_.rows();
       if (rows_ > 0)
         stream_([&](const RowMatrix& x) {
           a = (x.rowwise() - mean_.transpose()).array().rowwise() * scale_.transpose().array();  // one pass
-          picked = a(Eigen::all, missing);
-          lapack::add_transpose_product(fresh, a.data(), a.rows(), picked);
+          if (all) {
+            lapack::add_gram_upper(fresh, a.data(), a.rows());
+          } else {
+            picked = a(Eigen::all, missing);
+            lapack::add_transpose_product(fresh, a.data(), a.rows(), picked);
+          }
         });
+      if (all) {
+        lapack::symmetrize_from_upper(fresh);
+        fresh = fresh(Eigen::all, missing).eval();  // columns in the order asked for, rows by feature
+      }
       cross_.conservativeResize(Eigen::NoChange, old + add);
       cross_.rightCols(add) = fresh;
       for (Eigen::Index i = 0; i < add; ++i) slot_[static_cast<std::size_t>(missing[static_cast<std::size_t>(i)])] = old + i;

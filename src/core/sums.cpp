@@ -39,7 +39,8 @@ LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::o
   if (rows < d || rows == 0) return LocalForm::woodbury;
   // Keeping the rows is a choice, not a need: where they do not fit, the Gram form serves.
   const bool fits = budget <= 0 || local_memory_bytes(LocalForm::screened, rows, d, 1, 0) <= budget;
-  return screen && d >= kScreenMinFeatures && fits ? LocalForm::screened : LocalForm::gram;
+  if (screen && d >= kScreenMinFeatures && fits) return LocalForm::screened;
+  return screen && d >= kStreamMinFeatures ? LocalForm::streamed : LocalForm::gram;
 }
 
 RowSums::RowSums(Eigen::Index d, Eigen::Index k, LocalForm form, bool single)

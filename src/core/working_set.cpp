@@ -17,6 +17,10 @@ using Index = Eigen::Index;
 // smaller cost while |W| < sqrt(24 d), so sets up to about that size are taken whole instead of in more rounds.
 Index min_step(Index d) { return std::max<Index>(10, static_cast<Index>(std::ceil(4 * std::sqrt(static_cast<double>(d))))); }
 
+// Share of the features violating at the start beyond which no working set is tried: measured on the benchmark
+// problems, 59% and 69% (P1, P3: working sets 1.3-2x faster) against 92% (P2, correlation 0.9: 2x slower).
+constexpr double kDenseStart = 0.8;
+
 // How far feature j is from its KKT bound at zero: the dual norm of its gradient row over l1 c_j (> 1: it
 // would move away from zero).
 double score(const Matrix& grad, const PenaltySpec& pen, Index j) {
@@ -64,7 +68,10 @@ AdmmResult working_set_solve(const AdmmProblem& problem, const Settings& setting
   Index support = 0;
   for (Index j = 0; j < d; ++j)
     if (!full.z.row(j).isZero()) in[static_cast<std::size_t>(j)] = 1, ++support;
-  add_violators(grad, pen, in, std::max(min_step(d), support));
+  // A start where nearly every feature already violates its bound (a strongly correlated design, or a small
+  // lambda) promises no small set; rounds would only add passes: take every feature at once.
+  if (support + add_violators(grad, pen, in, std::max(min_step(d), support)) > kDenseStart * static_cast<double>(d))
+    std::fill(in.begin(), in.end(), 1);
 
   for (;;) {
     std::vector<Index> set;
