@@ -231,12 +231,18 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
     else
       reader->read_rows(d.range, bytes, [&](RowMatrix& x, RowMatrix& y) { add(x, y); });
   });
-  if (form == LocalForm::streamed && d.range.size() > 0) {
-    // The streamed form reads its rows again for the working sets' products: keep the file open for that.
-    std::shared_ptr<const io::DataReader> again(std::move(reader));
-    d.stream = [again, range = d.range, bytes](const std::function<void(const RowMatrix&)>& sink) {
-      again->read_rows(range, bytes, [&](RowMatrix& x, RowMatrix&) { sink(x); }, true);
-    };
+  // The streamed form reads its rows again for the working sets' products, so the file stays open. Closing a
+  // parallel HDF5 file is collective (MPI_File_close): when any rank streams, every rank keeps it open until the
+  // model goes, or a rank closing early waits for the others in a barrier they never reach (found with one rank
+  // streamed and its neighbour, one row short of d, in the woodbury form).
+  double streams = form == LocalForm::streamed ? 1.0 : 0.0;
+  comm.max(&streams, 1);
+  if (streams > 0) {
+    d.file = std::shared_ptr<const io::DataReader>(std::move(reader));
+    if (form == LocalForm::streamed)
+      d.stream = [file = d.file, range = d.range, bytes](const std::function<void(const RowMatrix&)>& sink) {
+        file->read_rows(range, bytes, [&](RowMatrix& x, RowMatrix&) { sink(x); }, true);
+      };
   }
   reader.reset();
   d.read_seconds = clock.lap() - d.accumulate_seconds;
@@ -256,6 +262,7 @@ DataModel load_model(const po::variables_map& vm, const Settings& settings, MpiC
   dm.layout = loaded.layout;
   RowSums sums = std::move(*loaded.builder).take();
   if (loaded.stream) sums.set_stream(std::move(loaded.stream));
+  dm.file = std::move(loaded.file);
   dm.model = make_model(prepare(std::move(sums), settings.fit_intercept, settings.standardize, comm),
                         comm);
   loaded.builder.reset();

@@ -63,7 +63,8 @@ struct LoadedData {
   io::DataLayout layout;
   RowRange range;
   std::unique_ptr<LocalDataBuilder> builder;
-  RowStream stream;  ///< the streamed form: reads this rank's rows again (the file stays open)
+  RowStream stream;  ///< the streamed form: reads this rank's rows again
+  std::shared_ptr<const io::DataReader> file;  ///< open while any rank streams (see DataModel::file)
   double read_seconds = 0;  ///< reading, without the Gram updates done while reading
   double accumulate_seconds = 0;  ///< Gram updates done while reading (setup)
 };
@@ -82,6 +83,9 @@ struct Phases {
 double peak_memory(Communicator& comm);
 /// The rows read once and the Model built on them, for solve and path.
 struct DataModel {
+  /// The data file, kept open on every rank while some rank's model streams from it (closing it is collective);
+  /// declared first, so it closes after the model, at the same point on every rank.
+  std::shared_ptr<const io::DataReader> file;
   io::DataLayout layout;
   Model model;
   std::string kinds;  ///< solver_kinds() of the model

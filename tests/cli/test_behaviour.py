@@ -452,6 +452,33 @@ def more_ranks_than_rows():
 
 
 @test
+def streamed_ranks_beside_other_forms_and_idle_ranks_do_not_hang():
+    # Streamed working sets keep the file open; closing it is collective, so ranks in other forms must keep it open
+    # too (this hung before: one rank streamed, its neighbour one row short of d in the woodbury form). Both runs
+    # are bounded by mpirun's timeout and checked against scikit-learn.
+    from sklearn.linear_model import Lasso
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((599, 300))
+    y = X[:, :20] @ rng.standard_normal(20) + rng.standard_normal(599)
+    data = write("mixed_forms.h5", X, y)
+    lam = 0.05 * np.abs((X - X.mean(0)).T @ (y - y.mean())).max() / 599
+    ref = Lasso(alpha=lam, tol=1e-12, max_iter=100_000).fit(X, y).coef_
+    for ranks in (2, 3):  # 2: one rank streamed, one woodbury (299 rows < 300); 3: every rank woodbury
+        _, out, _ = cadmm(ranks, "solve", "--data", data, "--lambda", lam, "--output", path("mixed.h5"))
+        if ranks == 2:
+            assert "1 woodbury, 1 streamed" in out, out
+        with h5py.File(path("mixed.h5")) as f:
+            err = np.abs(f["coef"][()] - ref).max() / np.abs(ref).max()
+            assert err < 1e-5, (ranks, err)
+    # More ranks than rows, streamed asked for: the idle rank holds no rows and streams nothing.
+    Xs, ys = small(3, 4)
+    cadmm(4, "solve", "--data", write("streamed_idle.h5", Xs, ys), "--lambda", "0.01", "--local-solver", "streamed",
+          "--output", path("idle.h5"), "--quiet")
+    with h5py.File(path("idle.h5")) as f:
+        assert f.attrs["status"] == "converged", dict(f.attrs)
+
+
+@test
 def configs_run_as_they_are():
     demo = os.path.join(WORK, "configs_demo")
     os.makedirs(demo, exist_ok=True)
