@@ -39,7 +39,9 @@ constexpr std::int64_t kSparseGramMaxFeatures = 4096;
 /// (4x at d = 3000).
 constexpr std::int64_t kScreenMinFeatures = 1024;
 /// Smallest d for which dense tall blocks of an l1-type `solve` use streamed working sets below
-/// kScreenMinFeatures: measured 1.3-2x faster than the full Gram at d = 500 (bench/bench_performance.py).
+/// kScreenMinFeatures: measured at d = 500 as fast as the full Gram (P1) and 1.4x faster (P3, 10 targets), and
+/// 1.15-1.4x slower at d = 1000 with correlation 0.9 (P2, P4), where every feature is taken at once
+/// (bench/bench_performance.py).
 constexpr std::int64_t kStreamMinFeatures = 256;
 
 /// The plan's one rule for a rank's local form (asked by the reader, the memory check and `info`): dense rows

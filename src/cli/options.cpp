@@ -132,11 +132,12 @@ po::options_description solver_options() {
      "solve exactly on the support of the iterate once it holds for 10 iterations, kept only if the duality gap "
      "certifies it (default true)")
     ("local-solver", po::value<std::string>()->default_value("auto")->value_name("NAME"),
-     "local solve per rank: auto (the plan: for dense rows >= d, screened for l1-type penalties from d = 1024 "
-     "where the rows fit in memory, else gram; woodbury for dense rows < d; gram for sparse d <= 4096, else cg), "
-     "gram, woodbury, cg (conjugate gradients on CSR rows, inexact ADMM), screened (rows kept, working sets) or "
-     "streamed (rows read again from the file for working sets: often 1.5-2x faster than gram when the solution "
-     "is sparse and the features not strongly correlated, 2x slower when they are; solve and path, dense X)")
+     "local solve per rank: auto (the plan: for dense rows >= d, gram, except in a solve with an l1 part and no "
+     "checkpoint: screened from d = 1024 where the rows fit in memory, streamed from d = 256; woodbury for dense "
+     "rows < d; gram for sparse d <= 4096, else cg), gram, woodbury, cg (conjugate gradients on CSR rows, inexact "
+     "ADMM), screened (rows kept, working sets) or streamed (rows read again from the file for working sets: up to "
+     "1.4x faster than gram here when the solution is sparse, up to 1.4x slower on strongly correlated features; "
+     "solve and path, dense X)")
     ("progress-seconds", po::value<double>()->default_value(1.0)->value_name("S"),
      "print a progress line at most every S seconds");
   return o;
