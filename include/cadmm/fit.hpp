@@ -30,8 +30,8 @@ struct Model {
   std::unique_ptr<LocalSolver> local;   ///< factored local term
   LocalForm form = LocalForm::gram;     ///< how this rank holds and solves its local term
   double rho_auto = 1;                  ///< initial rho when Settings::rho is unset
-  /// Some rank keeps its rows for working sets (LocalForm::screened): penalties with an l1 part are then solved
-  /// over working sets (working_set_solve); the same on every rank.
+  /// Some rank holds its data for working sets (LocalForm::screened or streamed): penalties with an l1 part are
+  /// then solved over working sets (working_set_solve); the same on every rank.
   bool working_sets = false;
 };
 

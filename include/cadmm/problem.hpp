@@ -23,7 +23,7 @@ enum class LocalForm { gram, woodbury, cg, screened, streamed };
 constexpr int kLocalForms = 5;
 /// "gram", "woodbury", "cg", "screened" or "streamed".
 std::string to_string(LocalForm f);
-/// Parses --local-solver: auto (nullopt), gram, woodbury, cg, screened; UsageError otherwise.
+/// Parses --local-solver: auto (nullopt), gram, woodbury, cg, screened, streamed; UsageError otherwise.
 std::optional<LocalForm> parse_local_solver(const std::string& name);
 /// True for the forms that keep this rank's dense rows (woodbury, screened).
 inline bool keeps_dense_rows(LocalForm f) { return f == LocalForm::woodbury || f == LocalForm::screened; }
@@ -113,9 +113,8 @@ class RowSums {
   /// Sum over the rows of ||y_i - W^T x_i - b||^2 for each of the m models stacked in coef (d x m k) and
   /// intercept (m k): the validation error of fitted models, without another pass over X.
   Vector squared_errors(const Matrix& coef, const Vector& intercept) const;
-  /// The rows centered at the given means (a copy; the sums stay usable).
-  CenteredBlock center(const Vector& x_mean, const Vector& y_mean) const&;
-  /// The same, consuming the sums: kept rows move into the block and are centered in place (no second copy).
+  /// The rows centered at the given means, consuming the sums: kept rows move into the block and are centered in
+  /// place (no second copy).
   CenteredBlock center(const Vector& x_mean, const Vector& y_mean) &&;
   /// Sizes the kept rows for the rows still to come (one allocation instead of geometric growth).
   void reserve(std::int64_t rows);

@@ -68,7 +68,7 @@ int dispatch(int argc, char** argv, cadmm::MpiCommunicator& comm) {
 
 // Transport for one node. When every rank of the job runs on this node (Open MPI tells each rank so in its
 // environment), shared memory serves all traffic and Open MPI's default UCX PML only adds its network probing to
-// the start-up: about 0.2 s of `mpirun -np 2 cadmm` here (0.37 s -> 0.16 s). Then ask for the ob1 PML (shared
+// the start-up: about 0.2 s of `mpirun -np 2 cadmm` here (0.37 s -> 0.18 s). Then ask for the ob1 PML (shared
 // memory through its vader BTL); across nodes, or when the user chose a PML, Open MPI's own choice stands.
 void prefer_shared_memory_on_one_node() {
   const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");

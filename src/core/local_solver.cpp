@@ -88,21 +88,30 @@ class WoodburySolver final : public LocalSolver {
   Matrix vec_;
 };
 
+// The forms that form Grams of feature subsets on demand (restricted): a solve on every feature (ridge, or a
+// working set grown to all) forms the full one once, on first use, and is then the plain Gram form.
+class SubsetGramSolver : public LocalSolver {
+ public:
+  void solve(const Matrix& rhs, double rho, Matrix& x, double tol) const final {
+    if (!full_) {
+      std::vector<Eigen::Index> all(static_cast<std::size_t>(q().rows()));
+      for (Eigen::Index j = 0; j < q().rows(); ++j) all[static_cast<std::size_t>(j)] = j;
+      full_ = restricted(all);
+    }
+    full_->solve(rhs, rho, x, tol);
+  }
+
+ private:
+  mutable std::unique_ptr<LocalSolver> full_;
+};
+
 // The rows themselves, column-major: a working set's Gram costs rows |W|^2 instead of rows d^2, and the full
 // gradient A^T (c - A z) one pass over the rows (dgemm).
-class ScreenedSolver final : public LocalSolver {
+class ScreenedSolver final : public SubsetGramSolver {
  public:
   ScreenedSolver(Matrix a, Matrix c) : a_(std::move(a)), c_(std::move(c)) {
     q_ = lapack::transpose_times(a_, c_);
     yy_ = c_.squaredNorm();
-  }
-  void solve(const Matrix& rhs, double rho, Matrix& x, double tol) const override {
-    if (!full_) {  // every feature at once (ridge, or a working set grown to all): the plain Gram form
-      std::vector<Eigen::Index> all(static_cast<std::size_t>(a_.cols()));
-      for (Eigen::Index j = 0; j < a_.cols(); ++j) all[static_cast<std::size_t>(j)] = j;
-      full_ = restricted(all);
-    }
-    full_->solve(rhs, rho, x, tol);
   }
   LocalFit fit_at(const Matrix& z) const override {
     if (z.isZero()) return LocalFit{q_, yy_, yy_};  // known without a pass over the rows
@@ -137,25 +146,16 @@ class ScreenedSolver final : public LocalSolver {
  private:
   Matrix a_, c_, q_;
   double yy_ = 0;
-  mutable std::unique_ptr<LocalSolver> full_;
 };
 
 // Sums only; the products with the rows are formed by reading them again, a block at a time. C = A^T A_S (d x |S|)
 // is kept for the features S fetched so far: the Gram of any subset of S is a block of C and the gradient at a z
 // supported on S is q - C z_S, so a working set that stays inside S costs no further pass.
-class StreamedSolver final : public LocalSolver {
+class StreamedSolver final : public SubsetGramSolver {
  public:
   StreamedSolver(RowStream stream, Vector mean, Vector scale, Matrix q, double yy, std::int64_t rows, double n)
       : stream_(std::move(stream)), mean_(std::move(mean)), scale_(std::move(scale) / std::sqrt(n)), q_(std::move(q)),
         yy_(yy), rows_(rows), slot_(static_cast<std::size_t>(q_.rows()), -1), cross_(q_.rows(), 0) {}
-  void solve(const Matrix& rhs, double rho, Matrix& x, double tol) const override {
-    if (!full_) {
-      std::vector<Eigen::Index> all(static_cast<std::size_t>(q_.rows()));
-      for (Eigen::Index j = 0; j < q_.rows(); ++j) all[static_cast<std::size_t>(j)] = j;
-      full_ = restricted(all);
-    }
-    full_->solve(rhs, rho, x, tol);
-  }
   LocalFit fit_at(const Matrix& z) const override {
     if (z.isZero()) return LocalFit{q_, yy_, yy_};
     std::vector<Eigen::Index> support;
@@ -219,7 +219,6 @@ class StreamedSolver final : public LocalSolver {
   std::int64_t rows_;
   mutable std::vector<Eigen::Index> slot_;  // column of cross_ holding feature j, or -1
   mutable Matrix cross_;
-  mutable std::unique_ptr<LocalSolver> full_;
 };
 
 }  // namespace

@@ -214,10 +214,6 @@ Vector RowSums::squared_errors(const Matrix& coef, const Vector& intercept) cons
   return out;
 }
 
-CenteredBlock RowSums::center(const Vector& x_mean, const Vector& y_mean) const& {
-  return RowSums(*this).center(x_mean, y_mean);
-}
-
 void RowSums::set_stream(RowStream stream) { stream_ = std::move(stream); }
 
 void RowSums::reserve(std::int64_t rows) {
