@@ -44,6 +44,11 @@ double lambda_max(const PreparedProblem& problem, const Settings& settings);
 /// The same for a Model's data.
 inline double lambda_max(const Model& model, const Settings& settings) { return lambda_max(model.data, settings); }
 
+/// Share of the features whose gradient at W = 0 exceeds its l1 bound at the lambda settings ask for: the
+/// features a working set would start with from zero. Above kDenseStart, working_set_solve takes every feature at
+/// once, and the plan (given the share on a sample of the rows) keeps the full Gram instead of a working-set form.
+double violating_share_at_zero(const PreparedProblem& problem, const Settings& settings);
+
 /// A fitted model on the original feature scale plus how the solve went.
 struct FitResult {
   Matrix coef;            ///< d x k coefficients, original scale

@@ -118,7 +118,8 @@ int run_info(const Args& args, MpiCommunicator& comm) {
   if (screened)
     std::printf("  screened/streamed: one l1, elasticnet or l21 solve runs over working sets (the Grams of the features\n"
                 "  that can be active; setup and flop/iter above are the worst case, all of them); path, cv, l2 and\n"
-                "  runs with --checkpoint use gram instead (2 d^2 doubles, setup rows x d^2 flops)\n");
+                "  runs with --checkpoint use gram instead (2 d^2 doubles, setup rows x d^2 flops), and so does a solve\n"
+                "  whose lambda lets more than 80%% of the features leave zero in a sample of the rows\n");
   if (worst <= 0.9 * share)
     std::printf("  fits: %d rank(s) per node like this one get %s each\n", per_node, bytes_text(share).c_str());
   else

@@ -70,9 +70,10 @@ struct LoadedData {
 };
 
 /// Opens --data, checks the plan fits in memory, and streams this rank's rows into a builder; collective. screen:
-/// the problem allows working sets (plan_local_form), and tall dense blocks keep their rows where they fit.
+/// the one fit (with an l1 part) that working sets would serve, or null; with it, tall dense blocks are planned
+/// for working sets (plan_local_form) unless a sample of the rows shows most features violating at zero.
 LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const PieceMap& pieces = {},
-                     bool screen = false);
+                     const Settings* screen = nullptr);
 
 /// Distinct phases of a run, for the summary.
 struct Phases {

@@ -133,7 +133,8 @@ po::options_description solver_options() {
      "certifies it (default true)")
     ("local-solver", po::value<std::string>()->default_value("auto")->value_name("NAME"),
      "local solve per rank: auto (the plan: for dense rows >= d, gram, except in a solve with an l1 part and no "
-     "checkpoint: screened from d = 1024 where the rows fit in memory, streamed from d = 256; woodbury for dense "
+     "checkpoint: screened from d = 1024 where the rows fit in memory, streamed from d = 256, unless a sample of the "
+     "rows shows most features leaving zero at that lambda; woodbury for dense "
      "rows < d; gram for sparse d <= 4096, else cg), gram, woodbury, cg (conjugate gradients on CSR rows, inexact "
      "ADMM), screened (rows kept, working sets) or streamed (rows read again from the file for working sets: up to "
      "1.4x faster than gram here when the solution is sparse, up to 1.4x slower on strongly correlated features; "

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cadmm/admm.hpp"
+#include "cadmm/fit.hpp"
 
 namespace cadmm {
 
@@ -16,11 +17,6 @@ using Index = Eigen::Index;
 // the KKT check) besides the set's Gram (|W|^2 flops a row); at ~30 GFLOP/s against ~10 GB/s the Gram is the
 // smaller cost while |W| < sqrt(24 d), so sets up to about that size are taken whole instead of in more rounds.
 Index min_step(Index d) { return std::max<Index>(10, static_cast<Index>(std::ceil(4 * std::sqrt(static_cast<double>(d))))); }
-
-// Share of the features violating at the start beyond which no working set is tried: measured on the benchmark
-// problems, 59% and 69% (P1, P3: working sets as fast and 1.4x faster) against 92% (P2, correlation 0.9: rounds
-// of growing sets took 2x the full Gram's time).
-constexpr double kDenseStart = 0.8;
 
 // How far feature j is from its KKT bound at zero: the dual norm of its gradient row over l1 c_j (> 1: it
 // would move away from zero).
@@ -48,6 +44,19 @@ Index add_violators(const Matrix& grad, const PenaltySpec& pen, std::vector<char
 }
 
 }  // namespace
+
+double violating_share_at_zero(const PreparedProblem& problem, const Settings& settings) {
+  const Index d = problem.q_global.rows();
+  if (d == 0) return 0;
+  // On the original scale: feature j's gradient row at zero is q_j and its bound l1_weight * p_j; the internal
+  // column scaling multiplies both by s_j, so the scores equal those working_set_solve ranks.
+  PenaltySpec pen = PenaltySpec::make(settings.penalty, settings.resolve_lambda(lambda_max(problem, settings)),
+                                      settings.effective_l1_ratio());
+  pen.feature_weight = problem.penalty_scale();
+  Index violating = 0;
+  for (Index j = 0; j < d; ++j) violating += score(problem.q_global, pen, j) > 1;
+  return static_cast<double>(violating) / static_cast<double>(d);
+}
 
 AdmmResult working_set_solve(const AdmmProblem& problem, const Settings& settings, Communicator& comm,
                              const AdmmState* warm, const AdmmObserver& observer) {

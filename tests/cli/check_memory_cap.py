@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.linear_model import Lasso
 
 sys.path.insert(0, os.path.dirname(__file__))
-from mpirun import mpi_env, run_cadmm  # noqa: E402
+from mpirun import run_cadmm, started  # noqa: E402
 
 CAP = 128 << 20
 CG = f"/sys/fs/cgroup/memory/cadmm_test_{os.getpid()}"
@@ -45,15 +45,12 @@ def main():
                 fh.write(str(CAP))
         cmd = ["sh", "-c", f'echo $$ > {CG}/cgroup.procs && exec mpirun --timeout 300 -np 2 "$0" "$@"', cadmm, "solve",
                "--data", data, "--output", out, "--lambda-ratio", "0.05", "--quiet"]
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=mpi_env(),
-                             start_new_session=True)
-        try:
-            _, err = p.communicate(timeout=330)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.communicate()
-            failures.append("timed out under the cap")
-            err = ""
+        with started(cmd) as p:
+            try:
+                _, err = p.communicate(timeout=330)
+            except subprocess.TimeoutExpired:
+                failures.append("timed out under the cap")
+                err = ""
         with open(f"{CG}/memory.max_usage_in_bytes") as fh:
             peak = int(fh.read())
         with open(f"{CG}/memory.oom_control") as fh:

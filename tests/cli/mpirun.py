@@ -1,4 +1,5 @@
 """Runs cadmm under mpirun with a hard time limit and kills exactly the processes it started."""
+import contextlib
 import os
 import signal
 import subprocess
@@ -13,19 +14,29 @@ def mpi_env():
     return env
 
 
+@contextlib.contextmanager
+def started(cmd, env=None):
+    """Starts cmd (stdout and stderr piped, text) in a new session, so the whole tree it spawns (mpirun and its
+    ranks) is one process group; on leaving, kills that group by its id if the command is still running."""
+    p = subprocess.Popen([str(a) for a in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=env or mpi_env(), start_new_session=True)
+    try:
+        yield p
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+
+
 def run_cadmm(cadmm, ranks, args, expect=0, env=None):
     """Runs `mpirun -np ranks cadmm args` (env: extra environment variables); returns (code, stdout, stderr);
     raises if the code differs from expect (expect=None accepts any code)."""
     cmd = ["mpirun", "--timeout", str(int(TIMEOUT)), "-np", str(ranks), cadmm] + list(args)
-    # A new session makes the whole mpirun tree one process group, so a hang is killed by that group's id.
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**mpi_env(), **(env or {})},
-                         start_new_session=True)
-    try:
-        out, err = p.communicate(timeout=TIMEOUT + 15)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        p.communicate()
-        raise SystemExit(f"TIMEOUT after {TIMEOUT}s: {' '.join(cmd)}")
+    with started(cmd, {**mpi_env(), **(env or {})}) as p:
+        try:
+            out, err = p.communicate(timeout=TIMEOUT + 15)
+        except subprocess.TimeoutExpired:
+            raise SystemExit(f"TIMEOUT after {TIMEOUT}s: {' '.join(cmd)}")
     if expect is not None and p.returncode != expect:
         raise SystemExit(f"exit code {p.returncode} (expected {expect}): {' '.join(cmd)}\n{out}\n{err}")
     return p.returncode, out, err

@@ -5,7 +5,6 @@ from the test-only hook CADMM_FAULT=KIND@ITERATION[:RANK]. Usage: test_faults.py
 """
 import os
 import signal
-import subprocess
 import sys
 import time
 
@@ -14,7 +13,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import CADMM, cadmm, expect_error, main, path, small, test, write  # noqa: E402
-from mpirun import mpi_env  # noqa: E402
+from mpirun import mpi_env, started  # noqa: E402
 
 
 def hard_problem():
@@ -184,14 +183,8 @@ def kill_9_of_one_rank_ends_the_job_without_a_hang():
            "--output", path("kill_out.h5")]
     env = {**mpi_env(), "CADMM_FAULT": "kill@20:1"}
     t0 = time.time()
-    p = subprocess.Popen([str(a) for a in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                         start_new_session=True)
-    try:
+    with started(cmd, env) as p:
         p.communicate(timeout=90)
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.communicate()
     assert p.returncode != 0, "the job exited 0 after a rank was killed"
     assert time.time() - t0 < 60, "mpirun needed its own --timeout to end the job"
     assert not os.path.exists(path("kill_out.h5"))
@@ -213,9 +206,7 @@ def sigterm_ends_generate_and_convert_leaving_no_file():
     out = path("gen_sig.h5")
     cmd = ["mpirun", "--timeout", "60", "-np", "2", CADMM, "generate", "--rows", 20_000_000, "--features", 50,
            "--output", out, "--quiet"]
-    p = subprocess.Popen([str(a) for a in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=mpi_env(), start_new_session=True)
-    try:
+    with started(cmd) as p:
         for _ in range(400):
             if any(n.startswith("gen_sig.h5.tmp-") for n in os.listdir(path(""))):
                 break
@@ -223,10 +214,6 @@ def sigterm_ends_generate_and_convert_leaving_no_file():
         time.sleep(0.5)
         os.kill(p.pid, signal.SIGTERM)
         _, err = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.communicate()
     assert p.returncode == 1 and "interrupted" in err and err.count("cadmm: error") == 1, (p.returncode, err)
     left = [n for n in os.listdir(path("")) if n.startswith("gen_sig.h5")]
     assert not left, left
@@ -236,10 +223,8 @@ def sigterm_ends_generate_and_convert_leaving_no_file():
         os.remove(fifo)
     os.mkfifo(fifo)
     out = path("conv_sig.h5")
-    p = subprocess.Popen([CADMM, "convert", "--input", fifo, "--format", "libsvm", "--output", out], text=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=mpi_env(), start_new_session=True)
     line = ("1 " + " ".join(f"{j}:0.5" for j in range(1, 40)) + "\n").encode()
-    try:
+    with started([CADMM, "convert", "--input", fifo, "--format", "libsvm", "--output", out]) as p:
         with open(fifo, "wb") as w:
             w.write(line * 2000)
             w.flush()
@@ -251,10 +236,6 @@ def sigterm_ends_generate_and_convert_leaving_no_file():
             except BrokenPipeError:
                 pass
         _, err = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.communicate()
     assert p.returncode == 1 and "interrupted" in err, (p.returncode, err)
     assert not [n for n in os.listdir(path("")) if n.startswith("conv_sig.h5")]
 

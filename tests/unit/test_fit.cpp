@@ -175,6 +175,40 @@ TEST(Fit, WorkingSetsGiveTheFullProblemsAnswer) {
   EXPECT_GT(grew[1], 0) << "no streamed set ever grew: the KKT check was not exercised";
 }
 
+TEST(Fit, ViolatingShareCountsTheFeaturesThatLeaveZero) {
+  // Reference from the data: feature j leaves zero when ||x_cj^T Y_c / n|| / p_j exceeds lambda a (p_j: its
+  // standard deviation with standardize), the norm the penalty's dual norm (max over targets, or the 2-norm for l21).
+  struct Case { Penalty p; double a; int k; bool standardize; };
+  for (const Case c : {Case{Penalty::l1, 1, 1, false}, Case{Penalty::elasticnet, 0.5, 1, true},
+                       Case{Penalty::l21, 1, 3, false}, Case{Penalty::l21, 0.7, 2, true}, Case{Penalty::l1, 1, 2, true}}) {
+    const Data s = make_data(400, 40, c.k, 5, 1.5);
+    SerialCommunicator comm;
+    const Model m = make_model(s.x, s.y, true, c.standardize, comm, LocalForm::gram);
+    Matrix xc = s.x, yc = s.y;
+    xc.rowwise() -= xc.colwise().mean();
+    yc.rowwise() -= yc.colwise().mean();
+    const Matrix q = xc.transpose() * yc / 400.0;
+    Vector score(40);
+    for (int j = 0; j < 40; ++j) {
+      const double sd = c.standardize ? std::sqrt(xc.col(j).squaredNorm() / 400.0) : 1.0;
+      score[j] = (c.p == Penalty::l21 ? q.row(j).norm() : q.row(j).cwiseAbs().maxCoeff()) / sd;
+    }
+    Settings st;
+    st.penalty = c.p;
+    st.standardize = c.standardize;
+    if (c.p != Penalty::l1) st.l1_ratio = c.a;
+    for (double ratio : {0.9, 0.3, 0.05}) {
+      st.lambda_ratio = ratio;  // lambda_max = max score / a
+      const double lambda = ratio * score.maxCoeff() / c.a;
+      const double want = static_cast<double>((score.array() > lambda * c.a).count()) / 40.0;
+      EXPECT_DOUBLE_EQ(violating_share_at_zero(m.data, st), want) << to_string(c.p) << " ratio " << ratio;
+      st.lambda = lambda * 1.0001;  // the same lambda given absolutely (a hair above: no feature sits on its bound)
+      EXPECT_DOUBLE_EQ(violating_share_at_zero(m.data, st), want) << to_string(c.p) << " lambda " << lambda;
+      st.lambda.reset();
+    }
+  }
+}
+
 TEST(Fit, LambdaMaxIsTheFirstLambdaWithAllZeros) {
   const Data s = make_data(100, 5, 3, 4);
   SerialCommunicator comm;
