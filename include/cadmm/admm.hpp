@@ -106,6 +106,9 @@ struct AdmmProblem {
   /// Set when the warm start solved a neighbouring lambda (a path): its l1 weight, for the sequential strong
   /// rule; the warm start's sign pattern is then polished before the first iteration.
   std::optional<double> previous_l1_weight;
+  /// Features whose local terms are at hand on every rank (the streamed form's columns fetched with the sums): a
+  /// working set starting from zero takes the violators among them, so its first round reads nothing again.
+  std::vector<Eigen::Index> first_set;
 };
 
 /// Objective and duality gap at z; collective. grad, when given, receives X^T R / n (global).

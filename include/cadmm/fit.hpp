@@ -33,6 +33,9 @@ struct Model {
   /// Some rank holds its data for working sets (LocalForm::screened or streamed): penalties with an l1 part are
   /// then solved over working sets (working_set_solve); the same on every rank.
   bool working_sets = false;
+  /// Features whose columns came with the sums (the streamed form, chosen on a sample of the rows by
+  /// first_working_set); the same on every rank. AdmmProblem::first_set of a fit from zero.
+  std::vector<Eigen::Index> first_set;
 };
 
 /// Builds the Model, consuming the prepared problem's local block; collective (a factorization that fails on
@@ -48,6 +51,9 @@ inline double lambda_max(const Model& model, const Settings& settings) { return 
 /// features a working set would start with from zero. Above kDenseStart, working_set_solve takes every feature at
 /// once, and the plan (given the share on a sample of the rows) keeps the full Gram instead of a working-set form.
 double violating_share_at_zero(const PreparedProblem& problem, const Settings& settings);
+/// The set a working set starting from zero takes on this problem: the features violating most at W = 0 (as many
+/// as working_set_solve's first round), in increasing order.
+std::vector<Eigen::Index> first_working_set(const PreparedProblem& problem, const Settings& settings);
 
 /// A fitted model on the original feature scale plus how the solve went.
 struct FitResult {

@@ -80,6 +80,8 @@ class CenteredBlock {
   Matrix x_, y_;       // woodbury, screened: centered rows; cg: y_ centered
   CsrRows sparse_;     // cg: the rows, uncentered
   Vector mean_;        // cg, streamed: the centre applied implicitly
+  std::vector<Eigen::Index> fetched_;  // streamed: features whose columns X_c^T X_c,F came with the sums
+  Matrix cross_;                       // streamed: those columns (d x |F|)
 };
 
 /// Sums over a set of this rank's rows, as a value. In the Gram form (tall blocks) they are X~^T X~, X~^T Y~,
@@ -120,6 +122,9 @@ class RowSums {
   void reserve(std::int64_t rows);
   /// The streamed form: how to read these rows again (it keeps only sums); carried to the local solver.
   void set_stream(RowStream stream);
+  /// The streamed form: also sums the columns X~^T X~_F of these features (before any row is added), so the
+  /// local solver starts with them and a working set inside F reads nothing again.
+  void fetch_with_sums(std::vector<Eigen::Index> features);
 
  private:
   friend class LocalDataBuilder;
@@ -131,6 +136,8 @@ class RowSums {
   Matrix gram_, xty_;  // gram_: upper triangle only until centered
   Vector x_squares_;   // streamed form: column sums of squares instead of the Gram
   RowStream stream_;   // streamed form
+  std::vector<Eigen::Index> fetched_;  // streamed form: fetch_with_sums
+  Matrix cross_;                       // X~^T X~_F
   double yy_ = 0;
   // Woodbury and screened forms: the rows, growing; cg form: y_rows_ too.
   Matrix x_rows_, y_rows_;
@@ -168,6 +175,8 @@ class LocalDataBuilder {
   RowSums total(int except = -1) const;
   /// Moves piece 0 out (one piece: no copy of the sums).
   RowSums take() &&;
+  /// The streamed form: RowSums::fetch_with_sums for every piece (before any row is added); else nothing.
+  void fetch_with_sums(const std::vector<Eigen::Index>& features);
 
  private:
   void fix_shift(const Vector& x_shift, const RowMatrix& y);

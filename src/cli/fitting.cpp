@@ -233,23 +233,30 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
     check_memory(form, d.range.size(), nnz, d.layout, 1, comm);
     reader->verify_stored();
   });
-  // A working set pays only when few features can move from zero at the requested lambda; when most can
-  // (correlated designs, small lambdas) it would take every feature after a pass that formed no Gram. A sample of
-  // the rows tells which, before the one pass that counts. Every rank takes part when any rank could plan a
-  // working-set form (the test below uses global facts only) and all reach the same answer.
+  // A sample of the rows, before the one pass that counts, tells two things about a working-set solve. When most
+  // features can leave zero at the requested lambda (correlated designs, small lambdas), a working set would take
+  // them all after a pass that formed no Gram: the plan keeps the full Gram. Otherwise the streamed form sums the
+  // columns of the first set with the rest, so its first round reads nothing again. Every rank takes part when any
+  // could plan a working-set form (the test uses global facts only) and all reach the same answer.
   std::string why;
-  if (screen && !requested && !d.layout.sparse && d.layout.features >= kStreamMinFeatures && d.layout.rows > 0) {
-    const double share = violating_share_at_zero(pilot(*reader, d.range, d.layout, bytes, *screen, comm), *screen);
-    if (share > kDenseStart) {
+  std::vector<Eigen::Index> first;
+  const bool may_stream = requested ? *requested == LocalForm::streamed : d.layout.features >= kStreamMinFeatures;
+  if (screen && may_stream && !d.layout.sparse && d.layout.rows > 0) {
+    const PreparedProblem sample = pilot(*reader, d.range, d.layout, bytes, *screen, comm);
+    const double share = violating_share_at_zero(sample, *screen);
+    if (!requested && share > kDenseStart) {
       form = plan_local_form(d.range.size(), d.layout.features, false, requested, false, budget);
       collectively(comm, [&] { check_memory(form, d.range.size(), nnz, d.layout, 1, comm); });
       why = " (in a sample of the rows " + fmt(100 * share, "%.0f") + "% of the features can leave zero: working sets would not pay)";
+    } else {
+      first = first_working_set(sample, *screen);
     }
   }
   const Pieces pieces = piece_map ? piece_map(*reader, d.range) : Pieces{};
   if (pieces.count > 1) collectively(comm, [&] { check_memory(form, d.range.size(), nnz, d.layout, pieces.count, comm); });
   d.builder = std::make_unique<LocalDataBuilder>(d.range.size(), d.layout.features, d.layout.targets, pieces.count,
                                                  form, d.layout.x_float32);
+  d.builder->fetch_with_sums(first);  // the streamed form only
   std::int64_t at = 0;
   const auto add = [&](auto& x, RowMatrix& y) {
     // A long read must stop on SIGTERM too (Slurm's time limit), not only the solve loop.
@@ -279,6 +286,7 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   double streams = form == LocalForm::streamed ? 1.0 : 0.0;
   comm.max(&streams, 1);
   if (streams > 0) {
+    d.first_set = std::move(first);
     d.file = std::shared_ptr<const io::DataReader>(std::move(reader));
     if (form == LocalForm::streamed)
       d.stream = [file = d.file, range = d.range, bytes](const std::function<void(const RowMatrix&)>& sink) {
@@ -306,6 +314,7 @@ DataModel load_model(const po::variables_map& vm, const Settings& settings, MpiC
   dm.file = std::move(loaded.file);
   dm.model = make_model(prepare(std::move(sums), settings.fit_intercept, settings.standardize, comm),
                         comm);
+  dm.model.first_set = std::move(loaded.first_set);
   loaded.builder.reset();
   t.setup = clock.lap() + loaded.accumulate_seconds;
   dm.kinds = solver_kinds(dm.model, comm);

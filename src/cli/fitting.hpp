@@ -65,6 +65,7 @@ struct LoadedData {
   std::unique_ptr<LocalDataBuilder> builder;
   RowStream stream;  ///< the streamed form: reads this rank's rows again
   std::shared_ptr<const io::DataReader> file;  ///< open while any rank streams (see DataModel::file)
+  std::vector<Eigen::Index> first_set;  ///< while any rank streams: the features whose columns came with the sums
   double read_seconds = 0;  ///< reading, without the Gram updates done while reading
   double accumulate_seconds = 0;  ///< Gram updates done while reading (setup)
 };

@@ -60,6 +60,7 @@ FitResult fit(const Model& model, double lambda, const Settings& settings, Commu
   ap.local = model.local.get();
   ap.active_ranks = model.data.active_ranks;
   ap.rho_auto = model.rho_auto;
+  if (!warm) ap.first_set = model.first_set;
 
   // An exact resume continues the solve it was (checkpointed runs plan no working sets).
   const bool resuming = warm && warm->loop;

@@ -153,9 +153,14 @@ class ScreenedSolver final : public SubsetGramSolver {
 // supported on S is q - C z_S, so a working set that stays inside S costs no further pass.
 class StreamedSolver final : public SubsetGramSolver {
  public:
-  StreamedSolver(RowStream stream, Vector mean, Vector scale, Matrix q, double yy, std::int64_t rows, double n)
+  StreamedSolver(RowStream stream, Vector mean, Vector scale, Matrix q, double yy, std::int64_t rows, double n,
+                 const std::vector<Eigen::Index>& fetched, const Matrix& cross)
       : stream_(std::move(stream)), mean_(std::move(mean)), scale_(std::move(scale) / std::sqrt(n)), q_(std::move(q)),
-        yy_(yy), rows_(rows), slot_(static_cast<std::size_t>(q_.rows()), -1), cross_(q_.rows(), 0) {}
+        yy_(yy), rows_(rows), slot_(static_cast<std::size_t>(q_.rows()), -1), cross_(q_.rows(), 0) {
+    if (fetched.empty()) return;
+    cross_ = scale_.asDiagonal() * cross * scale_(fetched).asDiagonal();
+    for (std::size_t i = 0; i < fetched.size(); ++i) slot_[static_cast<std::size_t>(fetched[i])] = static_cast<Eigen::Index>(i);
+  }
   LocalFit fit_at(const Matrix& z) const override {
     if (z.isZero()) return LocalFit{q_, yy_, yy_};
     std::vector<Eigen::Index> support;
@@ -228,8 +233,10 @@ std::unique_ptr<LocalSolver> LocalSolver::restricted(const std::vector<Eigen::In
 }
 
 std::unique_ptr<LocalSolver> make_streamed_solver(RowStream stream, Vector mean, Vector scale, Matrix q, double yy,
-                                                  std::int64_t rows, double n) {
-  return std::make_unique<StreamedSolver>(std::move(stream), std::move(mean), std::move(scale), std::move(q), yy, rows, n);
+                                                  std::int64_t rows, double n, std::vector<Eigen::Index> fetched,
+                                                  const Matrix& cross) {
+  return std::make_unique<StreamedSolver>(std::move(stream), std::move(mean), std::move(scale), std::move(q), yy, rows, n,
+                                          fetched, cross);
 }
 
 std::unique_ptr<LocalSolver> make_screened_solver(Matrix a, Matrix c) {

@@ -80,10 +80,12 @@ void RowSums::add_rows(RowMatrix& x, const RowMatrix& y) {
   if (shifted_sums(form_)) {
     x.rowwise() -= x_shift_.transpose();
     const RowMatrix ys = y.rowwise() - y_shift_.transpose();
-    if (form_ == LocalForm::gram)
+    if (form_ == LocalForm::gram) {
       lapack::add_gram_upper(gram_, x.data(), m);
-    else
+    } else {
       x_squares_ += x.colwise().squaredNorm().transpose();
+      if (!fetched_.empty()) lapack::add_transpose_product(cross_, x.data(), m, x(Eigen::all, fetched_));
+    }
     xty_.noalias() += x.transpose() * ys;
     x_sum_ += x.colwise().sum().transpose();
     y_sum_ += ys.colwise().sum().transpose();
@@ -132,10 +134,13 @@ RowSums& RowSums::operator+=(const RowSums& o) {
   if (o.d_ != d_ || o.k_ != k_ || o.form_ != form_ || (shifted_sums(form_) && o.x_shift_ != x_shift_))
     throw RuntimeFailure("RowSums: only sums of the same rank (same shape, form and shift) add");
   if (shifted_sums(form_)) {
-    if (form_ == LocalForm::gram)
+    if (form_ == LocalForm::gram) {
       gram_ += o.gram_;
-    else
+    } else {
+      if (o.fetched_ != fetched_) throw RuntimeFailure("RowSums: only sums of the same fetched columns add");
       x_squares_ += o.x_squares_;
+      if (!fetched_.empty()) cross_ += o.cross_;
+    }
     xty_ += o.xty_;
     x_sum_ += o.x_sum_;
     y_sum_ += o.y_sum_;
@@ -216,6 +221,13 @@ Vector RowSums::squared_errors(const Matrix& coef, const Vector& intercept) cons
 
 void RowSums::set_stream(RowStream stream) { stream_ = std::move(stream); }
 
+void RowSums::fetch_with_sums(std::vector<Eigen::Index> features) {
+  if (form_ != LocalForm::streamed) return;
+  if (rows_ > 0) throw RuntimeFailure("RowSums::fetch_with_sums: call it before adding rows");
+  fetched_ = std::move(features);
+  cross_ = Matrix::Zero(d_, static_cast<Eigen::Index>(fetched_.size()));
+}
+
 void RowSums::reserve(std::int64_t rows) {
   if (shifted_sums(form_) || rows <= y_rows_.rows()) return;
   y_rows_.conservativeResize(rows, k_);
@@ -257,6 +269,14 @@ CenteredBlock RowSums::center(const Vector& x_mean, const Vector& y_mean) && {
     c.x_squares_ = squares_about(x_mean);
     c.mean_ = x_mean;
     c.stream_ = std::move(stream_);
+    // The same move as the Gram's below, for its columns F.
+    c.fetched_ = std::move(fetched_);
+    c.cross_ = std::move(cross_);
+    if (!c.fetched_.empty()) {
+      const Vector delta_f = delta(c.fetched_), sum_f = x_sum_(c.fetched_);
+      c.cross_.noalias() -= delta * sum_f.transpose() + x_sum_ * delta_f.transpose();
+      c.cross_.noalias() += m * delta * delta_f.transpose();
+    }
   } else {
   c.gram_ = std::move(gram_);
   lapack::symmetrize_from_upper(c.gram_);
@@ -279,6 +299,10 @@ LocalDataBuilder::LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eige
   if (local_rows == 0 && (shifted_sums(form_) || form_ == LocalForm::screened)) form_ = LocalForm::woodbury;
   pieces_.assign(static_cast<std::size_t>(pieces), RowSums(d, k, form_, single_));
   if (pieces == 1) pieces_[0].reserve(local_rows);
+}
+
+void LocalDataBuilder::fetch_with_sums(const std::vector<Eigen::Index>& features) {
+  for (RowSums& p : pieces_) p.fetch_with_sums(features);
 }
 
 void LocalDataBuilder::fix_shift(const Vector& x_shift, const RowMatrix& y) {
@@ -377,7 +401,8 @@ std::unique_ptr<LocalSolver> CenteredBlock::factor(const Vector& column_scale, d
   if (form_ == LocalForm::cg) return make_cg_solver(std::move(sparse_), std::move(mean_), column_scale, std::move(y_), n);
   if (form_ == LocalForm::streamed) {
     if (!stream_) throw RuntimeFailure("the streamed form needs a way to read the rows again (RowSums::set_stream)");
-    return make_streamed_solver(std::move(stream_), std::move(mean_), column_scale, s * xty_ / n, yy_ / n, rows_, n);
+    return make_streamed_solver(std::move(stream_), std::move(mean_), column_scale, s * xty_ / n, yy_ / n, rows_, n,
+                                std::move(fetched_), std::move(cross_));
   }
   const double f = 1.0 / std::sqrt(n);
   x_.array().rowwise() *= (f * column_scale).transpose().array();  // in place: the rows are this rank's largest array

@@ -45,17 +45,34 @@ Index add_violators(const Matrix& grad, const PenaltySpec& pen, std::vector<char
 
 }  // namespace
 
-double violating_share_at_zero(const PreparedProblem& problem, const Settings& settings) {
-  const Index d = problem.q_global.rows();
-  if (d == 0) return 0;
-  // On the original scale: feature j's gradient row at zero is q_j and its bound l1_weight * p_j; the internal
-  // column scaling multiplies both by s_j, so the scores equal those working_set_solve ranks.
+namespace {
+
+// On the original scale: feature j's gradient row at zero is q_j and its bound l1_weight * p_j; the internal
+// column scaling multiplies both by s_j, so the scores equal those working_set_solve ranks.
+std::vector<char> violators_at_zero(const PreparedProblem& problem, const Settings& settings, Index take) {
   PenaltySpec pen = PenaltySpec::make(settings.penalty, settings.resolve_lambda(lambda_max(problem, settings)),
                                       settings.effective_l1_ratio());
   pen.feature_weight = problem.penalty_scale();
-  Index violating = 0;
-  for (Index j = 0; j < d; ++j) violating += score(problem.q_global, pen, j) > 1;
-  return static_cast<double>(violating) / static_cast<double>(d);
+  std::vector<char> in(static_cast<std::size_t>(problem.q_global.rows()), 0);
+  add_violators(problem.q_global, pen, in, take);
+  return in;
+}
+
+}  // namespace
+
+double violating_share_at_zero(const PreparedProblem& problem, const Settings& settings) {
+  const Index d = problem.q_global.rows();
+  if (d == 0) return 0;
+  const std::vector<char> in = violators_at_zero(problem, settings, d);
+  return static_cast<double>(std::count(in.begin(), in.end(), 1)) / static_cast<double>(d);
+}
+
+std::vector<Index> first_working_set(const PreparedProblem& problem, const Settings& settings) {
+  const std::vector<char> in = violators_at_zero(problem, settings, min_step(problem.q_global.rows()));
+  std::vector<Index> set;
+  for (std::size_t j = 0; j < in.size(); ++j)
+    if (in[j]) set.push_back(static_cast<Index>(j));
+  return set;
 }
 
 AdmmResult working_set_solve(const AdmmProblem& problem, const Settings& settings, Communicator& comm,
@@ -80,8 +97,17 @@ AdmmResult working_set_solve(const AdmmProblem& problem, const Settings& setting
     if (!full.z.row(j).isZero()) in[static_cast<std::size_t>(j)] = 1, ++support;
   // A start where nearly every feature already violates its bound (a strongly correlated design, or a small
   // lambda) promises no small set; rounds would only add passes: take every feature at once.
-  if (support + add_violators(grad, pen, in, std::max(min_step(d), support)) > kDenseStart * static_cast<double>(d))
+  std::vector<char> start = in;
+  if (support + add_violators(grad, pen, in, std::max(min_step(d), support)) > kDenseStart * static_cast<double>(d)) {
     std::fill(in.begin(), in.end(), 1);
+  } else if (support == 0 && !problem.first_set.empty()) {
+    // From zero, the violators among the features at hand (fetched with the sums, chosen on a sample of the rows
+    // by the rule above) start the set instead, at no pass; when none violates, the rule above stands.
+    add_violators(grad, pen, start, d);
+    std::vector<char> hand(start.size(), 0);
+    for (Index j : problem.first_set) hand[static_cast<std::size_t>(j)] = start[static_cast<std::size_t>(j)];
+    if (std::count(hand.begin(), hand.end(), 1) > 0) in = std::move(hand);
+  }
 
   for (;;) {
     std::vector<Index> set;

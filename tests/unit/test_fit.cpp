@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "cadmm/error.hpp"
@@ -173,6 +174,34 @@ TEST(Fit, WorkingSetsGiveTheFullProblemsAnswer) {
   }
   EXPECT_GT(grew[0], 0) << "no screened set ever grew: the KKT check was not exercised";
   EXPECT_GT(grew[1], 0) << "no streamed set ever grew: the KKT check was not exercised";
+}
+
+TEST(Fit, AFirstSetAtHandChangesTheRoundsNotTheAnswer) {
+  // The first set comes from a sample of the rows, so it may miss features or hold useless ones: the KKT check on
+  // the full problem must still grow the set to the full problem's answer.
+  const Data s = make_data(600, 150, 2, 13);
+  SerialCommunicator comm;
+  Settings st;
+  st.penalty = Penalty::l21;
+  const Model full = make_model(s.x, s.y, true, false, comm, LocalForm::gram);
+  const double lambda = 0.1 * lambda_max(full, st);
+  const FitResult ref = fit(full, lambda, st, comm);
+  std::vector<Eigen::Index> exact = first_working_set(full.data, st), useless, half;
+  for (Eigen::Index j = 0; j < 150; ++j)  // features that do not violate at zero: the usual first set instead
+    if (std::find(exact.begin(), exact.end(), j) == exact.end() && full.data.q_global.row(j).norm() < 0.5 * lambda)
+      useless.push_back(j);
+  ASSERT_FALSE(useless.empty());
+  half.assign(exact.begin(), exact.begin() + static_cast<std::ptrdiff_t>(exact.size() / 2));
+  const std::vector<Eigen::Index>* firsts[] = {&exact, &useless, &half};
+  for (const auto* first : firsts) {
+    Model m = make_model(s.x, s.y, true, false, comm, LocalForm::streamed);
+    m.first_set = *first;
+    const FitResult r = fit(m, lambda, st, comm);
+    ASSERT_EQ(r.admm.status, Status::converged);
+    EXPECT_NEAR(r.admm.optimality.objective, ref.admm.optimality.objective, 1e-9 * std::abs(ref.admm.optimality.objective));
+    EXPECT_LT((r.coef - ref.coef).norm(), 1e-5 * (1 + ref.coef.norm()));
+    if (first == &half) EXPECT_GE(r.admm.working_set_rounds, 2) << "a first set missing features must grow";
+  }
 }
 
 TEST(Fit, ViolatingShareCountsTheFeaturesThatLeaveZero) {

@@ -42,6 +42,45 @@ TEST(Prepare, CenteredGramIsAccurateUnderLargeOffsets) {
   EXPECT_LT((hz - hz_ref).norm(), 1e-8 * hz_ref.norm());
 }
 
+TEST(Prepare, StreamedColumnsFetchedWithTheSumsAreTheCenteredScaledOnesAndCostNoPass) {
+  // Large offsets (the shift and the move to the mean must stay exact), a column scale, uneven blocks; the
+  // reference is the centred, scaled Hessian formed densely from the rows.
+  std::srand(12);
+  const int n = 400, d = 9;
+  RowMatrix x = RowMatrix::Random(n, d), y = RowMatrix::Random(n, 2);
+  x.array() += 1e5;
+  const std::vector<Eigen::Index> fetched{7, 2, 5};
+  int passes = 0;
+  RowStream stream = [&passes, x](const std::function<void(const RowMatrix&)>& sink) { ++passes; sink(x); };
+  LocalDataBuilder b(n, d, 2, 1, LocalForm::streamed);
+  b.fetch_with_sums(fetched);
+  for (Eigen::Index r = 0; r < n; r += 37) {
+    const Eigen::Index m = std::min<Eigen::Index>(37, n - r);
+    RowMatrix xb = x.middleRows(r, m), yb = y.middleRows(r, m);
+    b.add_rows(xb, yb);
+  }
+  RowSums sums = std::move(b).take();
+  sums.set_stream(stream);
+  SerialCommunicator comm;
+  PreparedProblem p = prepare(std::move(sums), true, false, comm);
+  Vector scale(d);
+  for (int j = 0; j < d; ++j) scale[j] = 0.5 + j;
+  const auto f = std::move(p.block).factor(scale, n);
+  const RowMatrix xc = x.rowwise() - x.colwise().mean();
+  const Matrix a = xc * scale.asDiagonal();
+  const Matrix h = a.transpose() * a / n;
+  const std::vector<Eigen::Index> inside{5, 7};
+  EXPECT_LT((f->hessian_block(inside) - h(inside, inside)).norm(), 1e-9 * h.norm());
+  Matrix z = Matrix::Zero(d, 2);
+  z(2, 0) = 0.3;
+  z(7, 1) = -1.1;  // supported on the fetched features: the gradient at z needs no pass either
+  EXPECT_LT((f->q() - f->fit_at(z).grad - h * z).norm(), 1e-9 * (h * z).norm());
+  EXPECT_EQ(passes, 0) << "the fetched columns were read again";
+  const std::vector<Eigen::Index> beyond{1, 5};
+  EXPECT_LT((f->hessian_block(beyond) - h(beyond, beyond)).norm(), 1e-9 * h.norm());
+  EXPECT_EQ(passes, 1);
+}
+
 TEST(Prepare, TallAndWideBlocksDescribeTheSameTerm) {
   std::srand(9);
   const int d = 6;
