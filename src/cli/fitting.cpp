@@ -244,12 +244,12 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   if (screen && may_stream && !d.layout.sparse && d.layout.rows > 0) {
     const PreparedProblem sample = pilot(*reader, d.range, d.layout, bytes, *screen, comm);
     const double share = violating_share_at_zero(sample, *screen);
-    if (!requested && share > kDenseStart) {
+    if (share <= kDenseStart) {
+      first = first_working_set(sample, *screen);
+    } else if (!requested) {  // asked for streamed, it streams: the working set will then take every feature
       form = plan_local_form(d.range.size(), d.layout.features, false, requested, false, budget);
       collectively(comm, [&] { check_memory(form, d.range.size(), nnz, d.layout, 1, comm); });
       why = " (in a sample of the rows " + fmt(100 * share, "%.0f") + "% of the features can leave zero: working sets would not pay)";
-    } else {
-      first = first_working_set(sample, *screen);
     }
   }
   const Pieces pieces = piece_map ? piece_map(*reader, d.range) : Pieces{};
