@@ -130,7 +130,11 @@ int run_path(const Args& args, MpiCommunicator& comm) {
     std::printf("  last fit    objective %.12e, duality gap %.3e, %lld nonzero of %lld, deviance ratio %.5f\n",
                 last.admm.optimality.objective, last.admm.optimality.gap, static_cast<long long>(nonzeros(last.coef)),
                 static_cast<long long>(last.coef.size()), path.dev_ratio.back());
-    std::printf("  data passes 1 (one read, one factorization for every lambda)\n");
+    if (model.working_sets)  // --local-solver screened or streamed: no single factorization
+      std::printf("  data passes 1, then the working sets' Grams per lambda (streamed: one more read per batch of "
+                  "features)\n");
+    else
+      std::printf("  data passes 1 (one read, one factorization for every lambda)\n");
     print_times(t);
     std::printf("  output      %s\n", output.c_str());
     std::fflush(stdout);
