@@ -183,14 +183,14 @@ namespace {
 // Rows (over all ranks) of the sample that tells whether a working set pays: with 8,192 the share of features
 // violating at zero came within 0.08 of the full data's on the benchmark problems (l21 with 10 targets reads
 // highest: noise adds to every row norm), for a read of 8,192 x 8 d bytes.
-constexpr std::int64_t kPilotRows = 8192;
+constexpr std::int64_t kSampleRows = 8192;
 
-// The sample's sums, reduced as the streamed form reduces rows: each rank reads a share of kPilotRows in eight
+// The sample's sums, reduced as the streamed form reduces rows: each rank reads a share of kSampleRows in eight
 // blocks spread over its range (sorted files are common); collective.
-PreparedProblem pilot(const io::DataReader& reader, RowRange range, const io::DataLayout& layout, std::size_t bytes,
+PreparedProblem row_sample(const io::DataReader& reader, RowRange range, const io::DataLayout& layout, std::size_t bytes,
                       const Settings& settings, MpiCommunicator& comm) {
   const std::int64_t n = layout.rows, size = range.size();
-  const std::int64_t want = std::min(size, (size * std::min(n, kPilotRows) + n - 1) / std::max<std::int64_t>(n, 1));
+  const std::int64_t want = std::min(size, (size * std::min(n, kSampleRows) + n - 1) / std::max<std::int64_t>(n, 1));
   const std::int64_t blocks = std::min<std::int64_t>(8, want), each = blocks > 0 ? want / blocks : 0;
   LocalDataBuilder sample(blocks * each, layout.features, layout.targets, 1, LocalForm::streamed, layout.x_float32);
   collectively(comm, [&] {
@@ -242,7 +242,7 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   std::vector<Eigen::Index> first;
   const bool may_stream = requested ? *requested == LocalForm::streamed : d.layout.features >= kStreamMinFeatures;
   if (screen && may_stream && !d.layout.sparse && d.layout.rows > 0) {
-    const PreparedProblem sample = pilot(*reader, d.range, d.layout, bytes, *screen, comm);
+    const PreparedProblem sample = row_sample(*reader, d.range, d.layout, bytes, *screen, comm);
     const double share = violating_share_at_zero(sample, *screen);
     if (share <= kDenseStart) {
       first = first_working_set(sample, *screen);
