@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <string>
@@ -107,16 +108,25 @@ void write_file(const std::string& path, Bytes& in) {
 
 }  // namespace
 
+// The scratch file every input is written to, one per fuzzing process; removed when the run ends.
+static const std::string& scratch_path() {
+  static const std::string path = "/tmp/cadmm_fuzz_dataset_" + std::to_string(::getpid()) + ".h5";
+  return path;
+}
+
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   // Open MPI's own crash handlers would take the signal before libFuzzer could save the input that caused it.
   setenv("OMPI_MCA_opal_signal", "", 0);
   MPI_Init(argc, argv);
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  // The name is built first: exit handlers run in reverse order, so it is still alive when the file goes.
+  scratch_path();
+  std::atexit([] { std::remove(scratch_path().c_str()); });
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::string path = "/tmp/cadmm_fuzz_dataset_" + std::to_string(::getpid()) + ".h5";
+  const std::string& path = scratch_path();
   Bytes in(data, size);
   write_file(path, in);
   try {
