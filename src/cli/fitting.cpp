@@ -187,8 +187,8 @@ constexpr std::int64_t kSampleRows = 8192;
 
 // The sample's sums, reduced as the streamed form reduces rows: each rank reads a share of kSampleRows in eight
 // blocks spread over its range (sorted files are common); collective.
-PreparedProblem row_sample(const io::DataReader& reader, RowRange range, const io::DataLayout& layout, std::size_t bytes,
-                      const Settings& settings, MpiCommunicator& comm) {
+PreparedProblem row_sample(const io::DataReader& reader, RowRange range, const io::DataLayout& layout,
+                           std::size_t bytes, const Settings& settings, MpiCommunicator& comm) {
   const std::int64_t n = layout.rows, size = range.size();
   const std::int64_t want = std::min(size, (size * std::min(n, kSampleRows) + n - 1) / std::max<std::int64_t>(n, 1));
   const std::int64_t blocks = std::min<std::int64_t>(8, want), each = blocks > 0 ? want / blocks : 0;
@@ -249,7 +249,8 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
     } else if (!requested) {  // asked for streamed, it streams: the working set will then take every feature
       form = plan_local_form(d.range.size(), d.layout.features, false, requested, false, budget);
       collectively(comm, [&] { check_memory(form, d.range.size(), nnz, d.layout, 1, comm); });
-      why = " (in a sample of the rows " + fmt(100 * share, "%.0f") + "% of the features can leave zero: working sets would not pay)";
+      why = " (in a sample of the rows " + fmt(100 * share, "%.0f") +
+            "% of the features can leave zero: working sets would not pay)";
     }
   }
   const Pieces pieces = piece_map ? piece_map(*reader, d.range) : Pieces{};

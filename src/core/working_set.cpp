@@ -97,16 +97,16 @@ AdmmResult working_set_solve(const AdmmProblem& problem, const Settings& setting
     if (!full.z.row(j).isZero()) in[static_cast<std::size_t>(j)] = 1, ++support;
   // A start where nearly every feature already violates its bound (a strongly correlated design, or a small
   // lambda) promises no small set; rounds would only add passes: take every feature at once.
-  std::vector<char> start = in;
   if (support + add_violators(grad, pen, in, std::max(min_step(d), support)) > kDenseStart * static_cast<double>(d)) {
     std::fill(in.begin(), in.end(), 1);
   } else if (support == 0 && !problem.first_set.empty()) {
     // From zero, the violators among the features at hand (fetched with the sums, chosen on a sample of the rows
     // by the rule above) start the set instead, at no pass; when none violates, the rule above stands.
-    add_violators(grad, pen, start, d);
-    std::vector<char> hand(start.size(), 0);
-    for (Index j : problem.first_set) hand[static_cast<std::size_t>(j)] = start[static_cast<std::size_t>(j)];
-    if (std::count(hand.begin(), hand.end(), 1) > 0) in = std::move(hand);
+    std::vector<char> hand(in.size(), 0);
+    bool any = false;
+    for (Index j : problem.first_set)
+      if (score(grad, pen, j) > 1) hand[static_cast<std::size_t>(j)] = 1, any = true;
+    if (any) in = std::move(hand);
   }
 
   for (;;) {

@@ -136,13 +136,13 @@ def run_until_signalled(data, out, extra, command="solve", ready=None):
     with started(cmd) as p:
         # Signal only once the ranks are at work (a busy machine may take long to start them).
         deadline = time.time() + 60
-        started_ = False
-        while not started_ and time.time() < deadline:
+        at_work = False
+        while not at_work and time.time() < deadline:
             line = p.stdout.readline()
             if not line:
                 break
-            started_ = ready(line)
-        assert started_, "the run never started iterating"
+            at_work = ready(line)
+        assert at_work, "the run never started iterating"
         time.sleep(0.3)
         os.kill(p.pid, signal.SIGTERM)
         _, err = p.communicate(timeout=30)
