@@ -115,7 +115,7 @@ struct AdmmProblem {
 Optimality evaluate(const AdmmProblem& problem, const Matrix& z, Communicator& comm, Matrix* grad = nullptr);
 
 /// Runs consensus ADMM from warm (or from zero); collective, identical decisions on every rank.
-AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Communicator& comm,
+AdmmResult admm_solve(const AdmmProblem& problem, const SolverSettings& settings, Communicator& comm,
                       const AdmmState* warm = nullptr, const AdmmObserver& observer = {});
 
 /// Share of the features violating their bound at the start beyond which no working set is tried: measured on the
@@ -128,7 +128,7 @@ constexpr double kDenseStart = 0.8;
 /// KKT conditions of every feature left out, and the most violating join the set until none does. The result is
 /// the full problem's, certified by its duality gap. Collective; the state it returns is full-sized, and an
 /// interrupted solve's loop state is not kept (checkpointed runs use admm_solve).
-AdmmResult working_set_solve(const AdmmProblem& problem, const Settings& settings, Communicator& comm,
+AdmmResult working_set_solve(const AdmmProblem& problem, const SolverSettings& settings, Communicator& comm,
                              const AdmmState* warm = nullptr, const AdmmObserver& observer = {});
 
 }  // namespace cadmm

@@ -42,44 +42,45 @@ struct Model {
 /// one rank fails on all).
 Model make_model(PreparedProblem problem, Communicator& comm);
 
-/// Smallest lambda with W = 0 for the penalty settings name (the largest lambda of a path).
-double lambda_max(const PreparedProblem& problem, const Settings& settings);
+/// Smallest lambda with W = 0 for the problem's penalty (the largest lambda of a path).
+double lambda_max(const PreparedProblem& problem);
 /// The same for a Model's data.
-inline double lambda_max(const Model& model, const Settings& settings) { return lambda_max(model.data, settings); }
+inline double lambda_max(const Model& model) { return lambda_max(model.data); }
 
-/// Share of the features whose gradient at W = 0 exceeds its l1 bound at the lambda settings ask for: the
-/// features a working set would start with from zero. Above kDenseStart, working_set_solve takes every feature at
-/// once, and the plan (given the share on a sample of the rows) keeps the full Gram instead of a working-set form.
-double violating_share_at_zero(const PreparedProblem& problem, const Settings& settings);
-/// The set a working set starting from zero takes on this problem: the features violating most at W = 0 (as many
-/// as working_set_solve's first round), in increasing order.
-std::vector<Eigen::Index> first_working_set(const PreparedProblem& problem, const Settings& settings);
+/// Share of the features whose gradient at W = 0 exceeds its l1 bound at `lambda`: the features a working set
+/// would start with from zero. Above kDenseStart, working_set_solve takes every feature at once, and the plan
+/// (given the share on a sample of the rows) keeps the full Gram instead of a working-set form.
+double violating_share_at_zero(const PreparedProblem& problem, double lambda);
+/// The set a working set starting from zero takes on this problem at `lambda`: the features violating most at
+/// W = 0 (as many as working_set_solve's first round), in increasing order.
+std::vector<Eigen::Index> first_working_set(const PreparedProblem& problem, double lambda);
 
 /// A fitted model on the original feature scale plus how the solve went.
 struct FitResult {
   Matrix coef;            ///< d x k coefficients, original scale
   Vector intercept;       ///< k intercepts (0 without intercept)
   double lambda = 0;      ///< lambda used
-  double lambda_max = 0;  ///< smallest lambda with W = 0
+  double lambda_max = 0;  ///< the lambda_max the lambda (or the path's grid) was resolved against
   double l1_ratio = 1;    ///< a used
   AdmmResult admm;        ///< status, residuals, objective, history, final iterate (internal scaling)
 };
 
 /// Solves at one lambda over a model; collective. warm may carry a previous iterate (a path's previous lambda,
-/// or a checkpoint); warm_lambda, when > 0, is the lambda that iterate solved (sequential strong rule).
-FitResult fit(const Model& model, double lambda, const Settings& settings, Communicator& comm,
+/// or a checkpoint); warm_lambda, when > 0, is the lambda that iterate solved (sequential strong rule). The
+/// result's lambda_max is left to the caller, who resolved lambda (the drivers).
+FitResult fit(const Model& model, double lambda, const SolverSettings& settings, Communicator& comm,
               const AdmmObserver& observer = {}, const AdmmState* warm = nullptr, double warm_lambda = 0);
 
-/// Convenience for library users: this rank's rows of X (rows x d) and Y (rows x k) already in memory, at the
-/// lambda settings ask for. With SerialCommunicator it is a plain single-process solver. Collective.
+/// Convenience for library users: this rank's rows of X (rows x d) and Y (rows x k) already in memory, at the one
+/// lambda `lambda` asks for. With SerialCommunicator it is a plain single-process solver. Collective.
 FitResult fit(const Eigen::Ref<const RowMatrix>& x_local, const Eigen::Ref<const RowMatrix>& y_local,
-              const Settings& settings, Communicator& comm);
+              const ProblemSpec& spec, const LambdaRequest& lambda, Communicator& comm,
+              const SolverSettings& settings = {});
 
 /// Model of in-memory rows (as fit above does before solving); collective. form: how the rows are held (unset:
 /// the plan's rule without working sets); with LocalForm::streamed the model reads x_local again, which must
 /// then outlive it.
 Model make_model(const Eigen::Ref<const RowMatrix>& x_local, const Eigen::Ref<const RowMatrix>& y_local,
-                 bool fit_intercept, bool standardize, Communicator& comm,
-                 std::optional<LocalForm> form = std::nullopt);
+                 const ProblemSpec& spec, Communicator& comm, std::optional<LocalForm> form = std::nullopt);
 
 }  // namespace cadmm

@@ -8,14 +8,6 @@
 
 namespace cadmm {
 
-/// count values from lambda_max down to min_ratio * lambda_max, evenly spaced on the log scale (as glmnet and
-/// scikit-learn); one value (lambda_max) when count is 1.
-std::vector<double> lambda_grid(double lambda_max, int count, double min_ratio);
-
-/// Throws UsageError naming --lambdas when the list is empty, has a negative or non-finite value, or is not
-/// strictly decreasing.
-void check_lambdas(const std::vector<double>& lambdas);
-
 /// A fitted path: one FitResult per lambda fitted, in the order given.
 struct PathResult {
   std::vector<FitResult> fits;   ///< coefficients, intercepts and solver outcome per lambda
@@ -34,11 +26,11 @@ struct PathResume {
   std::vector<IterationRecord> history;   ///< that solve's iterations so far
 };
 
-/// Fits the lambdas in order, each warm-started from the previous one, over one Model (no refactoring);
-/// collective. early_stop ends the path, as glmnet does, once the deviance ratio changes by less than 1e-5
+/// Fits the lambdas in order, each warm-started from the previous one, over one Model (no refactoring); every
+/// fit records lambdas.lambda_max as the one its lambda came from; collective. early_stop ends the path, as glmnet does, once the deviance ratio changes by less than 1e-5
 /// (relative) between neighbours or exceeds 0.999, from the fifth lambda on. With resume, it continues an
 /// interrupted path exactly as the uninterrupted one would have gone on.
-PathResult fit_path(const Model& model, const std::vector<double>& lambdas, const Settings& settings,
+PathResult fit_path(const Model& model, const Lambdas& lambdas, const SolverSettings& settings,
                     bool early_stop, Communicator& comm, const PathProgress& progress = {},
                     const AdmmObserver& observer = {}, const PathResume* resume = nullptr);
 
@@ -81,8 +73,8 @@ using FoldProgress = std::function<void(int, const PathResult&, double seconds)>
 /// (its stop_requested ends the run with RuntimeFailure).
 /// fit_fold (one flag per fold; empty: all) picks the folds to fit: the others' rows of mse stay NaN and the
 /// summary is left to the caller (a job array fits one fold per task; `cv --collect` fills the rest).
-CvResult cross_validate(const LocalDataBuilder& data, const std::vector<double>& lambdas, const Settings& settings,
-                        Communicator& comm, const FoldProgress& progress = {}, const AdmmObserver& observer = {},
+CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, const Lambdas& lambdas,
+                        const SolverSettings& settings, Communicator& comm, const FoldProgress& progress = {}, const AdmmObserver& observer = {},
                         const std::vector<bool>& fit_fold = {});
 
 /// glmnet's summary of fold errors: mse_mean, mse_std, index_min, index_1se from mse and fold_rows.

@@ -1,5 +1,5 @@
 #pragma once
-/// \file The penalty lambda * P(W): value, proximal operator, conjugate and lambda_max (SPEC section 1).
+/// \file The penalty lambda * P(W): value, proximal operator, conjugate and lambda_max (docs/spec.md section 1).
 #include "cadmm/settings.hpp"
 #include "cadmm/types.hpp"
 
@@ -15,6 +15,8 @@ struct PenaltySpec {
   bool grouped = false;  ///< l21: the l1 part acts on rows (features) of W
   Vector feature_weight; ///< c_j > 0 per feature; empty means all ones
 
+  /// c_j, the weight of feature j (1 when no weights are set): the one place the fallback lives.
+  double weight(Eigen::Index j) const { return feature_weight.size() ? feature_weight[j] : 1.0; }
   /// Builds the weights of a penalty family at a given lambda and l1 share a.
   static PenaltySpec make(Penalty p, double lambda, double l1_ratio);
   /// lambda * P(W).

@@ -11,6 +11,7 @@
 #include "cadmm/communicator.hpp"
 #include "cadmm/csr.hpp"
 #include "cadmm/local_solver.hpp"
+#include "cadmm/settings.hpp"
 #include "cadmm/types.hpp"
 
 namespace cadmm {
@@ -199,7 +200,7 @@ struct PreparedProblem {
   Vector x_var;                 ///< column variances about the true mean (1/n, glmnet's); 0: constant column
   Vector x_curv;                ///< loss curvature diag(X_c^T X_c) / n; 0: column excluded (coefficient 0)
   double y_ss = 0;              ///< ||Y_c||_F^2 / n, the null deviance (deviance ratio of a path)
-  bool standardize = false;     ///< the penalty acts on standardized coefficients (glmnet)
+  ProblemSpec spec;             ///< what is solved (standardize: the penalty acts on standardized coefficients)
   Matrix q_global;              ///< X_c^T Y_c / n, the negative loss gradient at W = 0
   int active_ranks = 0;         ///< ranks holding rows
   int constant_columns = 0;     ///< excluded columns: constant with intercept or standardize, or all zero
@@ -227,6 +228,6 @@ LocalCost local_cost(LocalForm form, std::int64_t rows, std::int64_t d, std::int
 
 /// Makes means and variances global and centers the local data (consumed: kept rows are centered in place);
 /// collective. Throws DataError on no rows.
-PreparedProblem prepare(RowSums data, bool fit_intercept, bool standardize, Communicator& comm);
+PreparedProblem prepare(RowSums data, const ProblemSpec& spec, Communicator& comm);
 
 }  // namespace cadmm

@@ -115,9 +115,8 @@ void print_table(const CvResult& cv) {
   }
 }
 
-}  // namespace
-
-int run_cv(const Args& args, MpiCommunicator& comm) {
+// The cv options besides the fitting ones.
+po::options_description cv_options() {
   po::options_description opts("Cross-validation");
   opts.add_options()
     ("folds", po::value<int>()->default_value(5)->value_name("K"), "number of folds")
@@ -130,31 +129,96 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
      "fit fold F (1..K) alone and write a fold file to --output (one task of a job array); 0: every fold")
     ("collect", po::value<std::string>()->value_name("FILES"),
      "take the folds' errors from fold files (glob patterns, comma-separated) instead of fitting them");
-  const auto parsed = parse_fit_options(args, kUsage, false, opts, comm);
+  return opts;
+}
+
+// What the cv options ask for, checked before any data are read.
+struct CvOptions {
+  std::string refit;         // lambda_min or lambda_1se
+  int folds = 5;             // --folds (unless a fold dataset)
+  int only_fold = 0;         // --fold: 1-based, 0 all
+  std::string collect;       // --collect patterns
+  std::string fold_dataset;  // --fold-dataset
+  std::uint64_t seed = 0;
+  std::string folds_from() const {
+    return fold_dataset.empty() ? "seed " + std::to_string(seed) : "dataset " + fold_dataset;
+  }
+};
+
+CvOptions cv_options_from(const po::variables_map& vm) {
+  CvOptions o;
+  o.refit = vm["refit"].as<std::string>();
+  if (o.refit != "lambda_min" && o.refit != "lambda_1se")
+    throw UsageError("--refit: expected lambda_min or lambda_1se, got '" + o.refit + "'");
+  o.folds = vm["folds"].as<int>();
+  if (o.folds < 2) throw UsageError("--folds: must be >= 2");
+  o.only_fold = vm["fold"].as<int>();
+  o.collect = vm.count("collect") ? vm["collect"].as<std::string>() : "";
+  if (o.only_fold < 0) throw UsageError("--fold: must be >= 1 (or 0 for every fold)");
+  if (o.only_fold > 0 && !o.collect.empty()) throw UsageError("--fold and --collect exclude each other");
+  o.fold_dataset = vm.count("fold-dataset") ? vm["fold-dataset"].as<std::string>() : "";
+  o.seed = vm["seed"].as<std::uint64_t>();
+  return o;
+}
+
+// One line per fold.
+class FoldLines final : public ProgressSink {
+ public:
+  FoldLines(bool verbose, int folds) : verbose_(verbose), folds_(folds) {}
+  void fold_done(int f, const PathResult& p, double seconds) override {
+    int it = 0;
+    for (const FitResult& r : p.fits) it += r.admm.state.iteration;
+    iterations += it;
+    if (!verbose_) return;
+    std::printf("  fold %2d of %d: %zu lambdas, %6d ADMM iterations, %.2fs\n", f + 1, folds_, p.fits.size(), it, seconds);
+    std::fflush(stdout);
+  }
+  int iterations = 0;  // over every fold fitted
+
+ private:
+  bool verbose_;
+  int folds_;
+};
+
+void print_summary(const CvResult& cv, const FitResult& final_fit, const CvOptions& o, const ProblemSpec& spec,
+                   const Model& model, const std::string& kinds, const io::RunFacts& facts, int iterations,
+                   const Phases& t, const std::string& output) {
+  print_table(cv);
+  std::printf("\ncadmm cv: lambda_min %s (index %zu), lambda_1se %s (index %zu); refit at %s: %s\n",
+              fmt(cv.lambdas[cv.index_min]).c_str(), cv.index_min, fmt(cv.lambdas[cv.index_1se]).c_str(),
+              cv.index_1se, o.refit.c_str(), to_string(final_fit.admm.status).c_str());
+  print_problem(spec, final_fit.lambda_max, facts, model.data, kinds);
+  std::printf("  folds       %d, rows per fold %lld..%lld; %d ADMM iterations over all folds\n",
+              static_cast<int>(cv.fold_rows.size()),
+              static_cast<long long>(*std::min_element(cv.fold_rows.begin(), cv.fold_rows.end())),
+              static_cast<long long>(*std::max_element(cv.fold_rows.begin(), cv.fold_rows.end())), iterations);
+  std::printf("  refit       lambda %s: objective %.12e, duality gap %.3e, %lld nonzero of %lld\n",
+              fmt(final_fit.lambda).c_str(), final_fit.admm.optimality.objective, final_fit.admm.optimality.gap,
+              static_cast<long long>(nonzeros(final_fit.coef)), static_cast<long long>(final_fit.coef.size()));
+  std::printf("  data passes %d (every fold and the refit from the same per-fold sums)\n", cv.data_passes);
+  print_times(t);
+  std::printf("  output      %s\n", output.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int run_cv(const Args& args, MpiCommunicator& comm) {
+  const auto parsed = parse_fit_options(args, kUsage, false, cv_options(), comm);
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
   const bool root = comm.rank() == 0;
-  const Settings settings = settings_from(vm);
+  const FitRequest request = fit_request_from(vm, false);
   const std::string output = vm["output"].as<std::string>();
-  const std::string refit = vm["refit"].as<std::string>();
-  if (refit != "lambda_min" && refit != "lambda_1se")
-    throw UsageError("--refit: expected lambda_min or lambda_1se, got '" + refit + "'");
-  const int folds = vm["folds"].as<int>();
-  if (folds < 2) throw UsageError("--folds: must be >= 2");
-  const int only_fold = vm["fold"].as<int>();
-  const std::string collect = vm.count("collect") ? vm["collect"].as<std::string>() : "";
-  if (only_fold < 0) throw UsageError("--fold: must be >= 1 (or 0 for every fold)");
-  if (only_fold > 0 && !collect.empty()) throw UsageError("--fold and --collect exclude each other");
+  const CvOptions o = cv_options_from(vm);
   const bool verbose = root && !vm.count("quiet");
   check_outputs(vm, output, "", comm);
 
-  const std::string fold_dataset = vm.count("fold-dataset") ? vm["fold-dataset"].as<std::string>() : "";
-  const std::uint64_t seed = vm["seed"].as<std::uint64_t>();
   const PieceMap pieces = [&](const io::DataReader& reader, RowRange range) {
-    if (!fold_dataset.empty()) return folds_from_dataset(reader, range, fold_dataset, comm);
-    const FoldAssignment assign(seed, reader.layout().rows, folds);
+    if (!o.fold_dataset.empty()) return folds_from_dataset(reader, range, o.fold_dataset, comm);
+    const FoldAssignment assign(o.seed, reader.layout().rows, o.folds);
     Pieces p;
-    p.count = folds;
+    p.count = o.folds;
     for (std::int64_t r = range.begin; r < range.end; ++r) p.of_row.push_back(assign.fold(r));
     return p;
   };
@@ -164,63 +228,44 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   LoadedData loaded = load_data(vm, comm, pieces);
   t.read = loaded.read_seconds;
   clock.lap();
-  PreparedProblem full =
-      prepare(loaded.builder->total(), settings.fit_intercept, settings.standardize, comm);
-  const double lmax = lambda_max(full, settings);
-  const std::vector<double> lambdas = lambda_sequence(vm, lmax);
+  PreparedProblem full = prepare(loaded.builder->total(), request.spec, comm);
+  const Lambdas lambdas = Lambdas::resolve(request.lambda, lambda_max(full));
   t.setup = clock.lap() + loaded.accumulate_seconds;
 
   const double comm_before = comm.seconds_in_collectives();
   const int n_folds = loaded.builder->pieces();
   if (verbose)
     std::printf("cadmm cv: %d folds (%s), %zu lambdas, one pass over the data\n", n_folds,
-                fold_dataset.empty() ? ("seed " + std::to_string(seed)).c_str() : ("from " + fold_dataset).c_str(),
-                lambdas.size());
-  if (only_fold > n_folds)
-    throw UsageError("--fold: " + std::to_string(only_fold) + " is past the " + std::to_string(n_folds) + " folds");
-  std::vector<bool> fit_fold;  // empty: every fold
-  if (only_fold > 0 || !collect.empty()) fit_fold.assign(static_cast<std::size_t>(n_folds), false);
-  if (only_fold > 0) fit_fold[static_cast<std::size_t>(only_fold - 1)] = true;
-  std::ostringstream key;  // what fold files must share with the run that collects them
-  key.precision(17);
-  key << "data " << vm["data"].as<std::string>() << ", x " << loaded.layout.x_name << ", y " << loaded.layout.y_name
-      << ", penalty " << to_string(settings.penalty) << ", l1-ratio " << settings.effective_l1_ratio()
-      << ", fit-intercept " << settings.fit_intercept << ", standardize " << settings.standardize << ", folds "
-      << n_folds << " from " << (fold_dataset.empty() ? "seed " + std::to_string(seed) : "dataset " + fold_dataset);
-  int iterations = 0;
-  AdmmObserver observer = base_observer(comm.rank());
-  CvResult cv = cross_validate(*loaded.builder, lambdas, settings, comm, [&](int f, const PathResult& p, double s) {
-    int it = 0;
-    for (const FitResult& r : p.fits) it += r.admm.state.iteration;
-    iterations += it;
-    if (verbose) {
-      std::printf("  fold %2d of %d: %zu lambdas, %6d ADMM iterations, %.2fs\n", f + 1, n_folds, p.fits.size(), it, s);
-      std::fflush(stdout);
-    }
-  }, observer, fit_fold);
+                o.fold_dataset.empty() ? ("seed " + std::to_string(o.seed)).c_str() : ("from " + o.fold_dataset).c_str(),
+                lambdas.values.size());
+  if (o.only_fold > n_folds)
+    throw UsageError("--fold: " + std::to_string(o.only_fold) + " is past the " + std::to_string(n_folds) + " folds");
+  CheckpointKey key = run_key("cv", data_id(vm, loaded.layout), request.spec, lambdas.values);
+  key.folds_from = std::to_string(n_folds) + " from " + o.folds_from();
+  const std::string fold_key = key.fold_file_text();  // what fold files must share with the run that collects them
+  CvPlan plan;
+  if (o.only_fold > 0 || !o.collect.empty()) plan.fit_fold.assign(static_cast<std::size_t>(n_folds), false);
+  if (o.only_fold > 0) plan.fit_fold[static_cast<std::size_t>(o.only_fold - 1)] = true;
+  if (!o.collect.empty()) plan.collect = [&](CvResult& cv) { collect_folds(o.collect, fold_key, cv, comm); };
+  FoldLines lines(verbose, n_folds);
+  const DriveHooks hooks{base_observer(comm.rank()), &lines, nullptr};
+  const CvResult cv = drive_cv(*loaded.builder, request.spec, lambdas, request.solver, plan, comm, hooks);
   loaded.builder.reset();
-  if (only_fold > 0) {
+  if (o.only_fold > 0) {
     collectively(comm, [&] {
-      if (root) io::write_cv_fold(output, cv, only_fold - 1, key.str());
+      if (root) io::write_cv_fold(output, cv, o.only_fold - 1, fold_key);
     });
-    if (verbose) std::printf("cadmm cv: fold %d of %d written to %s\n", only_fold, n_folds, output.c_str());
+    if (verbose) std::printf("cadmm cv: fold %d of %d written to %s\n", o.only_fold, n_folds, output.c_str());
     return 0;
   }
-  if (!collect.empty()) {
-    collect_folds(collect, key.str(), cv, comm);
-    summarize_folds(cv);
-    if (verbose) std::printf("  the %d folds' errors collected from %s\n", n_folds, collect.c_str());
-  }
+  if (verbose && !o.collect.empty()) std::printf("  the %d folds' errors collected from %s\n", n_folds, o.collect.c_str());
 
-  // Refit on all rows: the path from lambda_max down to the chosen lambda, warm-started as glmnet's fit is.
-  const std::size_t chosen = refit == "lambda_1se" ? cv.index_1se : cv.index_min;
+  const std::size_t chosen = o.refit == "lambda_1se" ? cv.index_1se : cv.index_min;
   Stopwatch refit_clock;
   const Model model = make_model(std::move(full), comm);
   const double refit_factor = refit_clock.lap();
   const std::string kinds = solver_kinds(model, comm);
-  const std::vector<double> head(lambdas.begin(), lambdas.begin() + static_cast<std::ptrdiff_t>(chosen) + 1);
-  const PathResult refit_path = fit_path(model, head, settings, false, comm, {}, observer);
-  const FitResult& final_fit = refit_path.fits.back();
+  const FitResult final_fit = drive_refit(model, lambdas, chosen, request.solver, comm, hooks);
   if (final_fit.admm.status == Status::interrupted)
     throw RuntimeFailure("interrupted by a signal during the refit; no result was written");
   const double fit_seconds = clock.lap();
@@ -228,34 +273,17 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   t.setup += refit_factor;
   t.communication = comm.seconds_in_collectives() - comm_before;
 
-  const io::RunFacts facts = run_facts(settings, loaded.layout, comm, fit_seconds, "cv");
+  const io::RunFacts facts = run_facts(request.spec, loaded.layout, comm, fit_seconds, "cv");
   io::ResultExtras extras;
   extras.cv = &cv;
-  extras.cv_refit = refit;
-  extras.cv_folds_from = fold_dataset.empty() ? "seed " + std::to_string(seed) : "dataset " + fold_dataset;
+  extras.cv_refit = o.refit;
+  extras.cv_folds_from = o.folds_from();
   collectively(comm, [&] {
     if (root) io::write_result(output, final_fit, facts, extras);
   });
   t.write = clock.lap();
   t.peak_bytes = peak_memory(comm);
-
-  if (verbose) {
-    print_table(cv);
-    std::printf("\ncadmm cv: lambda_min %s (index %zu), lambda_1se %s (index %zu); refit at %s: %s\n",
-                fmt(cv.lambdas[cv.index_min]).c_str(), cv.index_min, fmt(cv.lambdas[cv.index_1se]).c_str(),
-                cv.index_1se, refit.c_str(), to_string(final_fit.admm.status).c_str());
-    print_problem(settings, lmax, facts, model.data, kinds);
-    std::printf("  folds       %d, rows per fold %lld..%lld; %d ADMM iterations over all folds\n", n_folds,
-                static_cast<long long>(*std::min_element(cv.fold_rows.begin(), cv.fold_rows.end())),
-                static_cast<long long>(*std::max_element(cv.fold_rows.begin(), cv.fold_rows.end())), iterations);
-    std::printf("  refit       lambda %s: objective %.12e, duality gap %.3e, %lld nonzero of %lld\n",
-                fmt(final_fit.lambda).c_str(), final_fit.admm.optimality.objective, final_fit.admm.optimality.gap,
-                static_cast<long long>(nonzeros(final_fit.coef)), static_cast<long long>(final_fit.coef.size()));
-    std::printf("  data passes %d (every fold and the refit from the same per-fold sums)\n", cv.data_passes);
-    print_times(t);
-    std::printf("  output      %s\n", output.c_str());
-    std::fflush(stdout);
-  }
+  if (verbose) print_summary(cv, final_fit, o, request.spec, model, kinds, facts, lines.iterations, t, output);
   if (final_fit.admm.status == Status::diverged)
     throw RuntimeFailure("the refit " + diverged_at(final_fit.admm.state.iteration) + "; the result was written to '" + output + "'");
   return 0;

@@ -34,7 +34,7 @@ void print_summary(const FitResult& r, const PreparedProblem& p, const io::RunFa
   const AdmmResult& a = r.admm;
   std::printf("\ncadmm solve: %s after %d iterations%s\n", to_string(a.status).c_str(), a.state.iteration,
               a.polished ? ", polished (exact on the sign pattern of the iterate, certified by the duality gap)" : "");
-  print_problem(facts.settings, r.lambda_max, facts, p, kinds);
+  print_problem(facts.spec, r.lambda_max, facts, p, kinds);
   std::printf("  lambda      %s (%s x lambda_max)\n", fmt(r.lambda).c_str(),
               fmt(r.lambda_max > 0 ? r.lambda / r.lambda_max : 0.0, "%.4g").c_str());
   std::printf("  objective   %.12e   duality gap %.3e   nonzero coefficients %lld of %lld\n", a.optimality.objective,
@@ -56,66 +56,38 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
   const bool root = comm.rank() == 0;
-  const Settings settings = settings_from(vm);
+  const FitRequest request = fit_request_from(vm, true);
   const std::string output = vm["output"].as<std::string>();
   const bool verbose = root && !vm.count("quiet");
-
   const CheckpointOptions ck = checkpoint_from(vm);
-  const std::string& checkpoint = ck.file;
   // Fail now, not after an hour of solving, if the result cannot be written.
-  check_outputs(vm, output, checkpoint, comm);
+  check_outputs(vm, output, ck.file, comm);
 
   Phases t;
-  const DataModel dm = load_model(vm, settings, comm, t, true);
-  const Model& model = dm.model;
-  const io::DataLayout& layout = dm.layout;
-  const std::string& kind_text = dm.kinds;
+  const DataModel dm = load_model(vm, request, comm, t, true);
   Stopwatch clock;
-  const double lambda = settings.resolve_lambda(lambda_max(model, settings));
-
-  const io::CheckpointKey key = checkpoint_key(vm, layout, settings, "solve", {lambda});
-  std::vector<IterationRecord> history;  // every iteration so far, resumed ones included (rank 0)
-  std::optional<AdmmState> start;
-  if (std::optional<io::Checkpoint> c = resume_from(ck, key, comm, verbose)) {
-    start = std::move(c->state);
-    history = std::move(c->history);
-  }
-
-  ProgressPrinter progress(verbose, vm["progress-seconds"].as<double>());
-  AdmmObserver observer = base_observer(comm.rank());
-  observer.progress = [&](const IterationRecord& r) {
-    progress(r);
-    if (root && !checkpoint.empty()) history.push_back(r);
-  };
-  if (!checkpoint.empty()) {
-    observer.checkpoint_every = ck.every;
-    observer.checkpoint = [&](const AdmmState& st) { io::write_checkpoint(checkpoint, key, st, history, comm); };
-  }
+  const Lambdas lambda = Lambdas::resolve(request.lambda, lambda_max(dm.model));
+  const auto store = checkpoint_store(ck, run_key("solve", data_id(vm, dm.layout), request.spec, lambda.values), comm);
+  PrintedProgress progress(verbose, vm["progress-seconds"].as<double>(), ck.file, "solve", comm.rank());
+  DriveHooks hooks{base_observer(comm.rank()), &progress, store.get()};
   const double comm_before = comm.seconds_in_collectives();
-  FitResult result = fit(model, lambda, settings, comm, observer, start ? &*start : nullptr);
-  if (root && !checkpoint.empty()) result.admm.history = history;
-  if (!result.admm.history.empty()) progress.finish(result.admm.history.back());
+  const FitResult result = drive_solve(dm.model, lambda, request.solver, comm, hooks);
+  progress.finish(result);
   const double fit_seconds = clock.lap();
   t.iterations = fit_seconds;
   t.communication = comm.seconds_in_collectives() - comm_before;
+  raise_if_interrupted(result.admm, "iteration " + std::to_string(result.admm.state.iteration), ck.file);
 
-  if (result.admm.status == Status::interrupted) {
-    const std::string what = "interrupted by a signal at iteration " + std::to_string(result.admm.state.iteration);
-    if (checkpoint.empty())
-      throw RuntimeFailure(what + "; no result was written (use --checkpoint FILE to keep progress)");
-    io::write_checkpoint(checkpoint, key, result.admm.state, history, comm);
-    throw RuntimeFailure(what + "; state saved to '" + checkpoint + "': run again with --resume");
-  }
-  const io::RunFacts facts = run_facts(settings, layout, comm, fit_seconds, "solve");
+  const io::RunFacts facts = run_facts(request.spec, dm.layout, comm, fit_seconds, "solve");
   collectively(comm, [&] {
     if (root) io::write_result(output, result, facts);
   });
   t.write = clock.lap();
   t.peak_bytes = peak_memory(comm);
 
-  if (verbose) print_summary(result, model.data, facts, t, kind_text, output);
+  if (verbose) print_summary(result, dm.model.data, facts, t, dm.kinds, output);
   if (root && result.admm.status == Status::max_iter)
-    warn("stopped at --max-iter " + std::to_string(settings.max_iter) +
+    warn("stopped at --max-iter " + std::to_string(request.solver.max_iter) +
          " before reaching the tolerances; the result is written with status \"max_iter\"");
   if (result.admm.status == Status::diverged)
     throw RuntimeFailure("the iteration " + diverged_at(result.admm.state.iteration) + "; the result was written with status "

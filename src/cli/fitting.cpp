@@ -93,38 +93,46 @@ CheckpointOptions checkpoint_from(const po::variables_map& vm) {
   return c;
 }
 
-io::CheckpointKey checkpoint_key(const po::variables_map& vm, const io::DataLayout& layout, const Settings& settings,
-                                 const std::string& command, const std::vector<double>& lambdas) {
-  io::CheckpointKey key;
-  key.command = command;
-  key.data = vm["data"].as<std::string>();
-  key.x_dataset = layout.x_name;
-  key.y_dataset = layout.y_name;
-  key.penalty = to_string(settings.penalty);
-  key.lambda = lambdas.front();
-  if (command != "solve") key.lambdas = lambdas;
-  key.l1_ratio = settings.effective_l1_ratio();
-  key.n_rows = layout.rows;
-  key.n_features = layout.features;
-  key.n_targets = layout.targets;
-  key.fit_intercept = settings.fit_intercept;
-  key.standardize = settings.standardize;
-  return key;
+DataId data_id(const po::variables_map& vm, const io::DataLayout& layout) {
+  return DataId{vm["data"].as<std::string>(), layout.x_name, layout.y_name, layout.rows, layout.features,
+                layout.targets};
 }
 
-std::optional<io::Checkpoint> resume_from(const CheckpointOptions& c, const io::CheckpointKey& key,
-                                          MpiCommunicator& comm, bool verbose) {
-  if (!c.resume) return std::nullopt;
-  std::optional<io::Checkpoint> got = io::load_checkpoint(c.file, key, comm);
+std::unique_ptr<io::CheckpointFile> checkpoint_store(const CheckpointOptions& c, const CheckpointKey& key,
+                                                     MpiCommunicator& comm) {
+  if (c.file.empty()) return nullptr;
+  auto store = std::make_unique<io::CheckpointFile>(c.file, key, comm);
+  store->every = c.every;
+  store->resume = c.resume;
+  return store;
+}
+
+PrintedProgress::PrintedProgress(bool verbose, double progress_seconds, std::string checkpoint, std::string command,
+                                 int rank)
+    : verbose_(verbose), checkpoint_(std::move(checkpoint)), rank_(rank), command_(std::move(command)),
+      printer_(verbose, progress_seconds) {}
+
+void PrintedProgress::resumed(const Resume* got) {
   if (!got) {
-    if (verbose) std::printf("no checkpoint at %s yet: starting from zero\n", c.file.c_str());
-    return got;
+    if (verbose_) std::printf("no checkpoint at %s yet: starting from zero\n", checkpoint_.c_str());
+    return;
   }
-  if (comm.rank() == 0 && !got->note.empty()) warn(got->note);
-  if (verbose)
+  if (rank_ == 0 && !got->note.empty()) warn(got->note);
+  if (verbose_)
     std::printf("resuming from %s at iteration %d%s\n", got->file.c_str(), got->state.iteration,
-                key.command == "path" ? (" of lambda " + std::to_string(got->done.fits.size() + 1)).c_str() : "");
-  return got;
+                command_ == "path" ? (" of lambda " + std::to_string(got->done.fits.size() + 1)).c_str() : "");
+}
+
+void PrintedProgress::finish(const FitResult& r) {
+  if (!r.admm.history.empty()) printer_.finish(r.admm.history.back());
+}
+
+void raise_if_interrupted(const AdmmResult& r, const std::string& where, const std::string& checkpoint) {
+  if (r.status != Status::interrupted) return;
+  const std::string what = "interrupted by a signal at " + where;
+  if (checkpoint.empty())
+    throw RuntimeFailure(what + "; no result was written (use --checkpoint FILE to keep progress)");
+  throw RuntimeFailure(what + "; state saved to '" + checkpoint + "': run again with --resume");
 }
 
 std::string diverged_at(int iteration) {
@@ -174,7 +182,6 @@ std::optional<po::variables_map> parse_fit_options(const Args& args, const char*
     return std::nullopt;
   }
   if (!vm.count("data")) throw UsageError("--data: required (the HDF5 file with X and y)");
-  if (!one_lambda && vm.count("lambdas")) lambda_sequence(vm, 1.0);  // a bad list fails before the data is read
   return vm;
 }
 
@@ -188,7 +195,7 @@ constexpr std::int64_t kSampleRows = 8192;
 // The sample's sums, reduced as the streamed form reduces rows: each rank reads a share of kSampleRows in eight
 // blocks spread over its range (sorted files are common); collective.
 PreparedProblem row_sample(const io::DataReader& reader, RowRange range, const io::DataLayout& layout,
-                           std::size_t bytes, const Settings& settings, MpiCommunicator& comm) {
+                           std::size_t bytes, const ProblemSpec& spec, MpiCommunicator& comm) {
   const std::int64_t n = layout.rows, size = range.size();
   const std::int64_t want = std::min(size, (size * std::min(n, kSampleRows) + n - 1) / std::max<std::int64_t>(n, 1));
   const std::int64_t blocks = std::min<std::int64_t>(8, want), each = blocks > 0 ? want / blocks : 0;
@@ -199,13 +206,13 @@ PreparedProblem row_sample(const io::DataReader& reader, RowRange range, const i
       reader.read_rows({begin, begin + each}, bytes, [&](RowMatrix& x, RowMatrix& y) { sample.add_rows(x, y); });
     }
   });
-  return prepare(std::move(sample).take(), settings.fit_intercept, settings.standardize, comm);
+  return prepare(std::move(sample).take(), spec, comm);
 }
 
 }  // namespace
 
 LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const PieceMap& piece_map,
-                     const Settings* screen) {
+                     const FitRequest* screen) {
   const double buffer_mb = vm["read-buffer-mb"].as<double>();
   if (!(buffer_mb > 0)) throw UsageError("--read-buffer-mb: must be > 0");
   Stopwatch clock;
@@ -242,10 +249,12 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   std::vector<Eigen::Index> first;
   const bool may_stream = requested ? *requested == LocalForm::streamed : d.layout.features >= kStreamMinFeatures;
   if (screen && may_stream && !d.layout.sparse && d.layout.rows > 0) {
-    const PreparedProblem sample = row_sample(*reader, d.range, d.layout, bytes, *screen, comm);
-    const double share = violating_share_at_zero(sample, *screen);
+    const PreparedProblem sample = row_sample(*reader, d.range, d.layout, bytes, screen->spec, comm);
+    // The sample only plans: the lambda it tests is the request resolved against the sample's own lambda_max.
+    const double lambda = screen->lambda.resolve(lambda_max(sample)).front();
+    const double share = violating_share_at_zero(sample, lambda);
     if (share <= kDenseStart) {
-      first = first_working_set(sample, *screen);
+      first = first_working_set(sample, lambda);
     } else if (!requested) {  // asked for streamed, it streams: the working set will then take every feature
       form = plan_local_form(d.range.size(), d.layout.features, false, requested, false, budget);
       collectively(comm, [&] { check_memory(form, d.range.size(), nnz, d.layout, 1, comm); });
@@ -299,13 +308,12 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   return d;
 }
 
-DataModel load_model(const po::variables_map& vm, const Settings& settings, MpiCommunicator& comm, Phases& t,
+DataModel load_model(const po::variables_map& vm, const FitRequest& request, MpiCommunicator& comm, Phases& t,
                      bool working_sets) {
   Stopwatch clock;
   // Working sets serve a penalty with an l1 part; a checkpoint holds the full problem's exact state.
-  const bool screen = working_sets && settings.penalty != Penalty::l2 && settings.effective_l1_ratio() > 0 &&
-                      !vm.count("checkpoint");
-  LoadedData loaded = load_data(vm, comm, {}, screen ? &settings : nullptr);
+  const bool screen = working_sets && request.spec.has_l1() && !vm.count("checkpoint");
+  LoadedData loaded = load_data(vm, comm, {}, screen ? &request : nullptr);
   t.read = loaded.read_seconds;
   clock.lap();
   DataModel dm;
@@ -313,8 +321,7 @@ DataModel load_model(const po::variables_map& vm, const Settings& settings, MpiC
   RowSums sums = std::move(*loaded.builder).take();
   if (loaded.stream) sums.set_stream(std::move(loaded.stream));
   dm.file = std::move(loaded.file);
-  dm.model = make_model(prepare(std::move(sums), settings.fit_intercept, settings.standardize, comm),
-                        comm);
+  dm.model = make_model(prepare(std::move(sums), request.spec, comm), comm);
   dm.model.first_set = std::move(loaded.first_set);
   loaded.builder.reset();
   t.setup = clock.lap() + loaded.accumulate_seconds;
@@ -344,10 +351,10 @@ std::string solver_kinds(const Model& model, Communicator& comm) {
   return text;
 }
 
-io::RunFacts run_facts(const Settings& settings, const io::DataLayout& layout, const Communicator& comm,
+io::RunFacts run_facts(const ProblemSpec& spec, const io::DataLayout& layout, const Communicator& comm,
                        double solve_seconds, const std::string& command) {
   io::RunFacts facts;
-  facts.settings = settings;
+  facts.spec = spec;
   facts.command = command;
   facts.n_ranks = comm.size();
   facts.n_rows = layout.rows;
@@ -372,11 +379,11 @@ void print_times(const Phases& t) {
   if (t.peak_bytes > 0) std::printf("  memory      peak %.1f MiB resident (the largest rank)\n", t.peak_bytes / (1 << 20));
 }
 
-void print_problem(const Settings& settings, double lambda_max, const io::RunFacts& facts, const PreparedProblem& p,
+void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFacts& facts, const PreparedProblem& p,
                    const std::string& kinds) {
-  const bool shared = settings.penalty == Penalty::elasticnet || settings.penalty == Penalty::l21;
-  std::printf("  problem     %s%s, lambda_max %s\n", to_string(settings.penalty).c_str(),
-              shared ? (", l1_ratio " + fmt(settings.effective_l1_ratio())).c_str() : "", fmt(lambda_max).c_str());
+  const bool shared = spec.penalty == Penalty::elasticnet || spec.penalty == Penalty::l21;
+  std::printf("  problem     %s%s, lambda_max %s\n", to_string(spec.penalty).c_str(),
+              shared ? (", l1_ratio " + fmt(spec.effective_l1_ratio())).c_str() : "", fmt(lambda_max).c_str());
   std::printf("  data        %lld rows x %lld features, %lld target(s); %d rank(s): %s\n",
               static_cast<long long>(facts.n_rows), static_cast<long long>(facts.n_features),
               static_cast<long long>(facts.n_targets), facts.n_ranks, kinds.c_str());

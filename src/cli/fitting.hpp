@@ -6,11 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "cadmm/fit.hpp"
+#include "cadmm/drive.hpp"
 #include "cadmm/mpi_communicator.hpp"
 #include "cadmm/partition.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "cli/report.hpp"
 #include "io/checkpoint.hpp"
 #include "io/dataset_reader.hpp"
 #include "io/result_writer.hpp"
@@ -33,13 +34,33 @@ struct CheckpointOptions {
 };
 /// Reads them; UsageError for --resume without --checkpoint or --checkpoint-every < 1.
 CheckpointOptions checkpoint_from(const po::variables_map& vm);
-/// What identifies the problem in a checkpoint of `command` (solve: lambdas = {lambda}; path: the sequence).
-io::CheckpointKey checkpoint_key(const po::variables_map& vm, const io::DataLayout& layout, const Settings& settings,
-                                 const std::string& command, const std::vector<double>& lambdas);
-/// With --resume, the checkpoint to continue from (saying which, or that there is none yet), else nullopt;
-/// collective.
-std::optional<io::Checkpoint> resume_from(const CheckpointOptions& c, const io::CheckpointKey& key,
-                                          MpiCommunicator& comm, bool verbose);
+/// The data a run reads, as its key names it (--data as given, the datasets and the shape).
+DataId data_id(const po::variables_map& vm, const io::DataLayout& layout);
+/// The drivers' checkpoint store for these options and key (null without --checkpoint).
+std::unique_ptr<io::CheckpointFile> checkpoint_store(const CheckpointOptions& c, const CheckpointKey& key,
+                                                     MpiCommunicator& comm);
+
+/// What solve and path print of a run besides their own lines: the per-iteration progress (solve), and a resume.
+class PrintedProgress : public ProgressSink {
+ public:
+  /// verbose: rank 0 without --quiet; progress_seconds: --progress-seconds; command: solve or path.
+  PrintedProgress(bool verbose, double progress_seconds, std::string checkpoint, std::string command, int rank);
+  void resumed(const Resume* from) override;
+  void iteration(const IterationRecord& r) override { printer_(r); }
+  /// Prints the last record of a solve if it was not printed yet.
+  void finish(const FitResult& r);
+
+ protected:
+  bool verbose_;
+  std::string checkpoint_;
+  int rank_;
+  std::string command_;
+  ProgressPrinter printer_;
+};
+
+/// Throws the RuntimeFailure of an interrupted run ("interrupted by a signal at WHERE; ..."), saying whether its
+/// state was saved to the checkpoint; does nothing when r was not interrupted.
+void raise_if_interrupted(const AdmmResult& r, const std::string& where, const std::string& checkpoint);
 
 /// "diverged (...) at iteration N": the one wording of a breakdown, for the error message.
 std::string diverged_at(int iteration);
@@ -74,7 +95,7 @@ struct LoadedData {
 /// the one fit (with an l1 part) that working sets would serve, or null; with it, tall dense blocks are planned
 /// for working sets (plan_local_form) unless a sample of the rows shows most features violating at zero.
 LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const PieceMap& pieces = {},
-                     const Settings* screen = nullptr);
+                     const FitRequest* screen = nullptr);
 
 /// Distinct phases of a run, for the summary.
 struct Phases {
@@ -94,7 +115,7 @@ struct DataModel {
 };
 /// load_data() then prepare() and make_model(); fills t.read and t.setup; collective. working_sets: the plan
 /// may pick a working-set form (one fit: solve; a path walks every lambda over one full Gram instead).
-DataModel load_model(const po::variables_map& vm, const Settings& settings, MpiCommunicator& comm, Phases& t,
+DataModel load_model(const po::variables_map& vm, const FitRequest& request, MpiCommunicator& comm, Phases& t,
                      bool working_sets);
 
 /// Refuses (UsageError, on every rank) a --output or --checkpoint that cannot be written, before any work.
@@ -105,13 +126,13 @@ void check_outputs(const po::variables_map& vm, const std::string& output, const
 std::string solver_kinds(const Model& model, Communicator& comm);
 
 /// Facts the result file records besides the fit.
-io::RunFacts run_facts(const Settings& settings, const io::DataLayout& layout, const Communicator& comm,
+io::RunFacts run_facts(const ProblemSpec& spec, const io::DataLayout& layout, const Communicator& comm,
                        double solve_seconds, const std::string& command);
 
 /// The summary's time line.
 void print_times(const Phases& t);
 /// The summary's problem and data lines.
-void print_problem(const Settings& settings, double lambda_max, const io::RunFacts& facts, const PreparedProblem& p,
+void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFacts& facts, const PreparedProblem& p,
                    const std::string& kinds);
 
 /// "%d nonzero of %d" count of a coefficient matrix.

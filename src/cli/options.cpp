@@ -1,9 +1,13 @@
 #include "cli/options.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
-#include <fstream>
-#include <iterator>
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 
 #include "cadmm/error.hpp"
@@ -35,6 +39,40 @@ void refuse_placeholders(const std::string& text, const std::string& where) {
       throw UsageError(where + ": '" + text.substr(open, end - open + 1) + "' is not allowed in an option or value");
   }
 }
+
+// The text of the --config file. Whatever the path names, the outcome is the text or a UsageError naming the file:
+// a directory (std::ifstream opened one and then threw from underflow, found by fuzzing), a file that cannot be
+// opened or read, one larger than any options file (/dev/zero), or one that is not text (NUL or other control bytes).
+std::string read_config(const std::string& path) {
+  constexpr std::size_t kMaxBytes = 1 << 20;
+  const std::string where = "--config '" + path + "'";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw UsageError(where + ": cannot open: " + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw UsageError(where + ": cannot read: " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw UsageError(where + ": is a directory, not an INI file");
+  std::string text;
+  char buffer[65536];
+  for (;;) {
+    const ssize_t got = ::read(fd, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) throw UsageError(where + ": cannot read: " + std::strerror(errno));
+    if (got == 0) break;
+    text.append(buffer, static_cast<std::size_t>(got));
+    if (text.size() > kMaxBytes) throw UsageError(where + ": larger than 1 MiB, not an INI file of options");
+  }
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v') || c == 0x7f)
+      throw UsageError(where + ": not a text file (control byte 0x" + "0123456789abcdef"[c >> 4] +
+                       "0123456789abcdef"[c & 15] + " at offset " + std::to_string(i) + ")");
+  }
+  return text;
+}
 }  // namespace
 
 po::variables_map parse(const std::vector<std::string>& args, const po::options_description& desc,
@@ -48,13 +86,16 @@ po::variables_map parse(const std::vector<std::string>& args, const po::options_
     po::store(parser.run(), vm);
     if (vm.count("config")) {
       const std::string path = vm["config"].as<std::string>();
-      std::ifstream in(path, std::ios::binary);
-      if (!in) throw UsageError("--config: cannot open '" + path + "'");
-      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const std::string text = read_config(path);
       refuse_placeholders(text, "--config '" + path + "'");
       std::istringstream config(text);
-      // Values already stored from the command line are kept: the command line wins.
-      po::store(po::parse_config_file(config, desc, false), vm);
+      // Values already stored from the command line are kept: the command line wins. Boost's messages about the
+      // file's lines do not say which file: add it.
+      try {
+        po::store(po::parse_config_file(config, desc, false), vm);
+      } catch (const po::error& e) {
+        throw UsageError("--config '" + path + "': " + e.what());
+      }
     }
     po::notify(vm);
   } catch (const po::error& e) {
@@ -112,7 +153,7 @@ po::typed_value<double>* number(double def) {
 }  // namespace
 
 po::options_description solver_options() {
-  const Settings def;
+  const SolverSettings def;
   po::options_description o("Solver");
   o.add_options()
     ("rho", po::value<double>()->value_name("VALUE"), "initial ADMM penalty (default: from the data's spectrum)")
@@ -155,37 +196,50 @@ po::options_description lambda_sequence_options() {
   return o;
 }
 
-std::vector<double> lambda_sequence(const po::variables_map& vm, double lambda_max) {
-  if (!vm.count("lambdas")) return lambda_grid(lambda_max, vm["n-lambda"].as<int>(), vm["lambda-min-ratio"].as<double>());
+namespace {
+
+// --lambdas L1,L2,...: each item a whole number (no trailing text).
+std::vector<double> lambda_list(const std::string& text) {
   std::vector<double> l;
-  std::stringstream in(vm["lambdas"].as<std::string>());
+  std::stringstream in(text);
   for (std::string item; std::getline(in, item, ',');) {
     const auto first = item.find_first_not_of(" \t"), last = item.find_last_not_of(" \t");
-    const std::string text = first == std::string::npos ? "" : item.substr(first, last - first + 1);
+    const std::string value = first == std::string::npos ? "" : item.substr(first, last - first + 1);
     std::size_t used = 0;
     double v = 0;
     try {
-      v = std::stod(text, &used);
+      v = std::stod(value, &used);
     } catch (const std::exception&) {
       used = 0;
     }
-    if (text.empty() || used != text.size()) throw UsageError("--lambdas: '" + text + "' is not a number");
+    if (value.empty() || used != value.size()) throw UsageError("--lambdas: '" + value + "' is not a number");
     l.push_back(v);
   }
-  check_lambdas(l);
   return l;
 }
 
-Settings settings_from(const po::variables_map& vm) {
-  Settings s;
-  s.penalty = parse_penalty(vm["penalty"].as<std::string>());
-  if (vm.count("lambda") && vm.count("lambda-ratio"))
-    throw UsageError("--lambda and --lambda-ratio: give one or the other");
-  if (vm.count("lambda")) s.lambda = vm["lambda"].as<double>();
-  if (vm.count("lambda-ratio")) s.lambda_ratio = vm["lambda-ratio"].as<double>();
-  if (vm.count("l1-ratio")) s.l1_ratio = vm["l1-ratio"].as<double>();
-  s.fit_intercept = bool_option(vm, "fit-intercept", s.fit_intercept);
-  s.standardize = bool_option(vm, "standardize", s.standardize);
+LambdaRequest lambda_request_from(const po::variables_map& vm, bool one_lambda) {
+  if (one_lambda) {
+    if (vm.count("lambda") && vm.count("lambda-ratio"))
+      throw UsageError("--lambda and --lambda-ratio: give one or the other");
+    if (vm.count("lambda")) return LambdaRequest::absolute(vm["lambda"].as<double>());
+    return vm.count("lambda-ratio") ? LambdaRequest::ratio(vm["lambda-ratio"].as<double>()) : LambdaRequest{};
+  }
+  if (vm.count("lambdas")) return LambdaRequest::given(lambda_list(vm["lambdas"].as<std::string>()));
+  return LambdaRequest::grid(vm["n-lambda"].as<int>(), vm["lambda-min-ratio"].as<double>());
+}
+
+}  // namespace
+
+FitRequest fit_request_from(const po::variables_map& vm, bool one_lambda) {
+  FitRequest r;
+  ProblemSpec& p = r.spec;
+  p.penalty = parse_penalty(vm["penalty"].as<std::string>());
+  if (vm.count("l1-ratio")) p.l1_ratio = vm["l1-ratio"].as<double>();
+  p.fit_intercept = bool_option(vm, "fit-intercept", p.fit_intercept);
+  p.standardize = bool_option(vm, "standardize", p.standardize);
+  r.lambda = lambda_request_from(vm, one_lambda);
+  SolverSettings& s = r.solver;
   if (vm.count("rho")) s.rho = vm["rho"].as<double>();
   s.adaptive_rho = bool_option(vm, "adaptive-rho", s.adaptive_rho);
   s.over_relaxation = vm["over-relaxation"].as<double>();
@@ -196,8 +250,10 @@ Settings settings_from(const po::variables_map& vm) {
   s.gap_every = vm["gap-every"].as<int>();
   s.anderson_memory = vm["anderson-memory"].as<int>();
   s.polish = bool_option(vm, "polish", s.polish);
+  r.lambda.validate();
+  p.validate();
   s.validate();
-  return s;
+  return r;
 }
 
 }  // namespace cadmm::cli

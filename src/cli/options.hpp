@@ -25,11 +25,15 @@ po::options_description solver_options();
 
 /// --n-lambda, --lambda-min-ratio, --lambdas (path and cv).
 po::options_description lambda_sequence_options();
-/// The lambda sequence those options ask for, given the data's lambda_max; UsageError naming the option.
-std::vector<double> lambda_sequence(const po::variables_map& vm, double lambda_max);
-
-/// Settings from parsed options, validated; throws UsageError naming the option.
-Settings settings_from(const po::variables_map& vm);
+/// What a fitting command asks for, from its options: the problem, the solver and the lambdas, apart.
+struct FitRequest {
+  ProblemSpec spec;        ///< --penalty, --l1-ratio, --fit-intercept, --standardize
+  SolverSettings solver;   ///< --rho ... --polish
+  LambdaRequest lambda;    ///< --lambda / --lambda-ratio (solve), or --n-lambda, --lambda-min-ratio, --lambdas
+};
+/// The request of parsed options, every part validated (before any data are read); UsageError naming the option.
+/// one_lambda: solve's --lambda/--lambda-ratio, else path's and cv's sequence options.
+FitRequest fit_request_from(const po::variables_map& vm, bool one_lambda);
 
 /// true/false/1/0/yes/no (any case); throws UsageError naming the option otherwise.
 bool parse_bool(const std::string& option, const std::string& text);

@@ -58,7 +58,7 @@ namespace {
 // state included, is the caller's, so a checkpoint can take it whole at the end of any iteration.
 class Iteration {
  public:
-  Iteration(const AdmmProblem& p, const Settings& s, Communicator& comm, AdmmState& st)
+  Iteration(const AdmmProblem& p, const SolverSettings& s, Communicator& comm, AdmmState& st)
       : p_(p), s_(s), comm_(comm), local_(*p.local), active_(p.local->rows() > 0),
         n_agents_(std::max(1, p.active_ranks)), st_(st), loop_(*st.loop) {
     const Eigen::Index d = local_.q().rows(), k = local_.q().cols();
@@ -150,7 +150,7 @@ class Iteration {
   double x_scale(const double* norms) const { return std::max(std::sqrt(norms[1]), std::sqrt(n_agents_) * st_.z.norm()); }
 
   const AdmmProblem& p_;
-  const Settings& s_;
+  const SolverSettings& s_;
   Communicator& comm_;
   const LocalSolver& local_;
   bool active_;
@@ -166,7 +166,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 // The starting state: zero, a warm start (z, u, rho of a neighbouring solve), or a checkpoint's complete state.
-AdmmState starting_state(const AdmmProblem& problem, const Settings& settings, const AdmmState* warm) {
+AdmmState starting_state(const AdmmProblem& problem, const SolverSettings& settings, const AdmmState* warm) {
   const Eigen::Index d = problem.local->q().rows(), k = problem.local->q().cols();
   AdmmState st;
   st.rho = settings.rho.value_or(problem.rho_auto);
@@ -189,196 +189,221 @@ AdmmState starting_state(const AdmmProblem& problem, const Settings& settings, c
   return st;
 }
 
-}  // namespace
-
-AdmmResult admm_solve(const AdmmProblem& problem, const Settings& settings, Communicator& comm,
-                      const AdmmState* warm, const AdmmObserver& observer) {
-  const Eigen::Index d = problem.local->q().rows(), k = problem.local->q().cols();
-  const bool resuming = warm && warm->loop;
-  AdmmResult res;
-  AdmmState& st = res.state;
-  st = starting_state(problem, settings, warm);
-  LoopState& loop = *st.loop;
-  Iteration iter(problem, settings, comm, st);
-
-  // Anderson acceleration of the map (z, u) -> (z+, u+), safeguarded: a trial step whose fixed-point
-  // residual grows is dropped in favour of the plain ADMM iterate it replaced.
-  const int memory = settings.anderson_memory;
-  std::optional<Anderson> aa;
-  if (memory > 0) aa.emplace(loop.anderson, memory, 2 * d * k);
-  if (aa && loop.plain.size() != 2 * d * k) {
-    loop.plain = Vector::Zero(2 * d * k);  // sized from the start: every checkpoint has the same layout
-    loop.trial = false;
-  }
-  if (!aa) loop.trial = false;
-  Vector s_in, f_out;
-
-  // Without any penalty (lambda = 0) the dual is feasible only at the optimum: stop on residuals alone.
-  const bool use_gap = settings.gap_tol > 0 && (problem.penalty.l1_weight > 0 || problem.penalty.l2_weight > 0);
-  const auto gap_certifies = [&](const Optimality& o) {
-    return o.gap <= settings.gap_tol * std::max(std::abs(o.objective), 1e-300);
-  };
-  // A start that the duality gap already certifies (W = 0 at lambda >= lambda_max, or a converged warm
-  // start) needs no iteration. A resumed solve skips this: it continues exactly as the interrupted one would.
-  if (use_gap && !resuming) {
-    Matrix grad;
-    const Optimality o = evaluate(problem, st.z, comm, &grad);
-    if (gap_certifies(o)) {
-      res.status = Status::converged;
-      res.optimality = o;
-      st.loop.reset();
-      return res;
+// One consensus ADMM solve on this rank, as a list of named steps (OSQP's shape): exchange (local x-update,
+// one reduction, prox, dual update), record (residuals, objective and gap), the stop tests, polishing a held sign
+// pattern, and the next input (a failed trial's plain iterate, a new rho, or an Anderson extrapolation).
+class Loop {
+ public:
+  Loop(const AdmmProblem& p, const SolverSettings& s, Communicator& comm, const AdmmObserver& observer,
+       AdmmResult& res)
+      : p_(p), s_(s), comm_(comm), observer_(observer), res_(res), st_(res.state), loop_(*res.state.loop),
+        iter_(p, s, comm, res.state) {
+    const Eigen::Index d = p.local->q().rows(), k = p.local->q().cols();
+    // Anderson acceleration of the map (z, u) -> (z+, u+), safeguarded: a trial step whose fixed-point
+    // residual grows is dropped in favour of the plain ADMM iterate it replaced.
+    if (s.anderson_memory > 0) aa_.emplace(loop_.anderson, s.anderson_memory, 2 * d * k);
+    if (aa_ && loop_.plain.size() != 2 * d * k) {
+      loop_.plain = Vector::Zero(2 * d * k);  // sized from the start: every checkpoint has the same layout
+      loop_.trial = false;
     }
-    // A warm start (the previous lambda of a path) is usually one active-set correction away from the new
-    // solution: polish its sign pattern, grown by the sequential strong rule (Tibshirani et al. 2012:
-    // |grad_j| >= 2 lambda - lambda_prev), before any iteration. The duality gap on the full problem is the KKT
-    // check that decides whether it is kept.
-    if (warm && problem.previous_l1_weight && settings.polish && !problem.penalty.grouped) {
-      Eigen::ArrayXXi sign = st.z.array().sign().cast<int>();
-      if (problem.penalty.l1_weight > 0) {
-        const double bound = std::max(0.0, 2 * problem.penalty.l1_weight - *problem.previous_l1_weight);
-        for (Eigen::Index t = 0; t < sign.cols(); ++t)
-          for (Eigen::Index j = 0; j < sign.rows(); ++j) {
-            const double c = problem.penalty.feature_weight.size() ? problem.penalty.feature_weight[j] : 1.0;
-            if (sign(j, t) == 0 && std::abs(grad(j, t)) >= bound * c && grad(j, t) != 0)
-              sign(j, t) = grad(j, t) > 0 ? 1 : -1;
-          }
-      }
-      if (std::optional<Polished> p = polish(problem, sign, settings.gap_tol, comm)) {
-        st.z = std::move(p->w);
-        res.optimality = p->optimality;
-        res.polished = true;
-        res.status = Status::converged;
-        st.loop.reset();
-        return res;
-      }
-    }
+    if (!aa_) loop_.trial = false;
+    buf_.resize(kAnderson + (aa_ ? aa_->products_size() : 0));
+    // Without any penalty (lambda = 0) the dual is feasible only at the optimum: stop on residuals alone.
+    use_gap_ = s.gap_tol > 0 && (p.penalty.l1_weight > 0 || p.penalty.l2_weight > 0);
   }
-  const auto t0 = std::chrono::steady_clock::now();
+
+  bool use_gap() const { return use_gap_; }
+
+  void run() {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int it = st_.iteration + 1; it <= s_.max_iter; ++it) {
+      exchange(it);
+      const IterationRecord rec = record(it, t0);
+      // Every input to these decisions is a reduced or replicated value, so all ranks decide alike.
+      if (!std::isfinite(rec.r_norm) || !std::isfinite(rec.s_norm) || !st_.z.allFinite() ||
+          iter_.residual_exploded(rec, buf_.data())) {
+        res_.status = Status::diverged;
+        break;
+      }
+      if (rec.r_norm <= rec.eps_pri && rec.s_norm <= rec.eps_dual && gap_ok_) {
+        res_.status = Status::converged;
+        break;
+      }
+      if (s_.polish && use_gap_ && polish_held_pattern(it)) break;
+      next_input(rec, it);
+      // The iteration is complete: the state now is exactly what the next iteration reads.
+      if (buf_[kStop] > 0) {
+        res_.status = Status::interrupted;
+        break;
+      }
+      if (observer_.checkpoint && observer_.checkpoint_every > 0 && it % observer_.checkpoint_every == 0)
+        observer_.checkpoint(st_);
+    }
+    // Stopped by the iteration cap right after an extrapolation: return the plain ADMM iterate (a prox output,
+    // exactly sparse), not the extrapolated point.
+    if (res_.status == Status::max_iter && loop_.trial) iter_.unpack(loop_.plain);
+    if (!evaluated_last_) res_.optimality = evaluate(p_, st_.z, comm_);
+    res_.r_norm = loop_.r_norm;
+    res_.s_norm = loop_.s_norm;
+  }
+
+ private:
   // Layout of the per-iteration reduction: {||x-z||^2, ||x||^2, ||u||^2, stop requested, local failure,
   // Anderson products}.
-  constexpr int kStop = 3, kFailed = 4, kAnderson = 5;
-  std::vector<double> buf(kAnderson + (aa ? aa->products_size() : 0));
-  bool evaluated_last = false;  // res.optimality already belongs to the final z
-  Matrix v;
-  // Polishing is tried on a sign pattern of z that has held for 10 iterations, and otherwise on a pattern not
-  // tried yet every 100, 200, 400, ... iterations (a coordinate hovering at the threshold can keep the pattern
-  // from ever holding); the doubling bounds what failed attempts cost when the active set is large.
-  const auto same = [](const Eigen::ArrayXXi& a, const Eigen::ArrayXXi& b) { return a.size() == b.size() && (a == b).all(); };
+  static constexpr int kStop = 3, kFailed = 4, kAnderson = 5;
 
-  for (int it = st.iteration + 1; it <= settings.max_iter; ++it) {
-    if (aa) iter.pack(s_in);
-    // Local work may fail on one rank (or a test hook makes it): the failure rides on this iteration's
-    // reduction, and every rank then raises it together.
+  // One ADMM step (7.6)-(7.7) and one reduction for the residual norms, the flags and, when accelerating, the
+  // inner products of the history. Local work may fail on one rank (or a test hook makes it): the failure rides
+  // on this iteration's reduction, and every rank then raises it together.
+  void exchange(int it) {
+    if (aa_) iter_.pack(s_in_);
     std::exception_ptr failure;
     try {
-      if (observer.before_step) observer.before_step(it, st);
-      iter.local_step(v);
+      if (observer_.before_step) observer_.before_step(it, st_);
+      iter_.local_step(v_);
     } catch (const Error& e) {
       failure = std::make_exception_ptr(Error(e.code(), std::string(e.what()) + " (at iteration " + std::to_string(it) + ")"));
     } catch (const std::exception& e) {
       failure = std::make_exception_ptr(RuntimeFailure("internal error at iteration " + std::to_string(it) + ": " + e.what()));
     }
-    iter.reduce(v);
-    // One reduction for the residual norms and, when accelerating, the inner products of the history.
-    iter.local_norms(buf.data());
-    buf[kStop] = observer.stop_requested && observer.stop_requested() ? 1.0 : 0.0;
-    buf[kFailed] = failure ? 1.0 : 0.0;
-    if (aa) {
-      iter.pack(f_out);
-      aa->record(s_in, f_out);
-      if (iter.active())
-        aa->local_products(buf.data() + kAnderson);
+    iter_.reduce(v_);
+    iter_.local_norms(buf_.data());
+    buf_[kStop] = observer_.stop_requested && observer_.stop_requested() ? 1.0 : 0.0;
+    buf_[kFailed] = failure ? 1.0 : 0.0;
+    if (aa_) {
+      iter_.pack(f_out_);
+      aa_->record(s_in_, f_out_);
+      if (iter_.active())
+        aa_->local_products(buf_.data() + kAnderson);
       else
-        std::fill(buf.begin() + kAnderson, buf.end(), 0.0);  // ranks without rows are not agents
+        std::fill(buf_.begin() + kAnderson, buf_.end(), 0.0);  // ranks without rows are not agents
     }
-    comm.sum(buf.data(), buf.size());
-    if (buf[kFailed] > 0) raise_if_any(comm, failure);
+    comm_.sum(buf_.data(), buf_.size());
+    if (buf_[kFailed] > 0) raise_if_any(comm_, failure);
+  }
 
-    IterationRecord rec = iter.residuals(buf.data());
+  // The iteration's record: residuals (7.8), thresholds (3.12), and objective and gap where evaluated (every
+  // gap_every iterations, the first, and when the residuals pass).
+  IterationRecord record(int it, std::chrono::steady_clock::time_point t0) {
+    IterationRecord rec = iter_.residuals(buf_.data());
     rec.iteration = it;
-    iter.tighten_solve(rec, buf.data());
+    iter_.tighten_solve(rec, buf_.data());
     const bool residuals_ok = rec.r_norm <= rec.eps_pri && rec.s_norm <= rec.eps_dual;
     rec.objective = rec.gap = std::numeric_limits<double>::quiet_NaN();
-    bool gap_ok = !use_gap;
-    evaluated_last = residuals_ok || it % settings.gap_every == 0 || it == loop.first_iteration;
-    if (evaluated_last) {
-      res.optimality = evaluate(problem, st.z, comm);
-      rec.objective = res.optimality.objective;
-      rec.gap = res.optimality.gap;
-      gap_ok = gap_ok || gap_certifies(res.optimality);
+    gap_ok_ = !use_gap_;
+    evaluated_last_ = residuals_ok || it % s_.gap_every == 0 || it == loop_.first_iteration;
+    if (evaluated_last_) {
+      res_.optimality = evaluate(p_, st_.z, comm_);
+      rec.objective = res_.optimality.objective;
+      rec.gap = res_.optimality.gap;
+      gap_ok_ = gap_ok_ || s_.certified(res_.optimality.gap, res_.optimality.objective);
     }
-    rec.seconds = seconds_since(t0);
-    res.history.push_back(rec);
-    st.iteration = it;
-    loop.r_norm = rec.r_norm;
-    loop.s_norm = rec.s_norm;
-    if (observer.progress) observer.progress(rec);
-
-    // Every input to these decisions is a reduced or replicated value, so all ranks decide alike.
-    if (!std::isfinite(rec.r_norm) || !std::isfinite(rec.s_norm) || !st.z.allFinite() ||
-        iter.residual_exploded(rec, buf.data())) {
-      res.status = Status::diverged;
-      break;
-    }
-    if (residuals_ok && gap_ok) {
-      res.status = Status::converged;
-      break;
-    }
-
-    if (settings.polish && use_gap) {
-      const Eigen::ArrayXXi now = st.z.array().sign().cast<int>();
-      loop.pattern_age = same(loop.pattern, now) ? loop.pattern_age + 1 : 0;
-      loop.pattern = now;
-      if (loop.pattern_age == 10 || (it - loop.last_try >= loop.retry_every && !same(loop.tried, now))) {
-        if (loop.pattern_age != 10) loop.retry_every *= 2;
-        loop.tried = now;
-        loop.last_try = it;
-        if (std::optional<Polished> p = polish(problem, now, settings.gap_tol, comm)) {
-          st.z = std::move(p->w);
-          res.optimality = p->optimality;
-          res.polished = true;
-          res.status = Status::converged;
-          evaluated_last = true;
-          break;
-        }
-      }
-    }
-
-    // The next input of the map: the plain iterate, the plain one a failed trial replaced, or an extrapolation.
-    const double residual = aa ? aa->residual_squared(buf.data() + kAnderson) : 0.0;
-    const bool trial_failed = loop.trial && residual > loop.residual_before_trial;
-    loop.trial = false;
-    if (trial_failed) {
-      iter.unpack(loop.plain);  // the trial made things worse: continue from the plain iterate
-      aa->reset();
-      evaluated_last = false;
-    } else if (settings.adaptive_rho && it - loop.last_adapt >= 5 && iter.adapt_rho(rec, buf.data()) != 1) {
-      loop.last_adapt = it;
-      if (aa) aa->reset();  // the fixed-point map changed with rho
-    } else if (aa && aa->extrapolate(buf.data() + kAnderson, s_in)) {
-      loop.plain = f_out;
-      loop.residual_before_trial = residual;
-      iter.unpack(s_in);
-      loop.trial = true;
-      evaluated_last = false;
-    }
-
-    // The iteration is complete: the state now is exactly what the next iteration reads.
-    if (buf[kStop] > 0) {
-      res.status = Status::interrupted;
-      break;
-    }
-    if (observer.checkpoint && observer.checkpoint_every > 0 && it % observer.checkpoint_every == 0)
-      observer.checkpoint(st);
+    rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    res_.history.push_back(rec);
+    st_.iteration = it;
+    loop_.r_norm = rec.r_norm;
+    loop_.s_norm = rec.s_norm;
+    if (observer_.progress) observer_.progress(rec);
+    return rec;
   }
-  // Stopped by the iteration cap right after an extrapolation: return the plain ADMM iterate (a prox output,
-  // exactly sparse), not the extrapolated point.
-  if (res.status == Status::max_iter && loop.trial) iter.unpack(loop.plain);
-  if (!evaluated_last) res.optimality = evaluate(problem, st.z, comm);
-  res.r_norm = loop.r_norm;
-  res.s_norm = loop.s_norm;
-  if (res.status != Status::interrupted) st.loop.reset();  // only a checkpoint needs it
+
+  // Polishing is tried on a sign pattern of z that has held for 10 iterations, and otherwise on a pattern not
+  // tried yet every 100, 200, 400, ... iterations (a coordinate hovering at the threshold can keep the pattern
+  // from ever holding); the doubling bounds what failed attempts cost when the active set is large. True when the
+  // polished point is certified (the solve is over).
+  bool polish_held_pattern(int it) {
+    const auto same = [](const Eigen::ArrayXXi& a, const Eigen::ArrayXXi& b) { return a.size() == b.size() && (a == b).all(); };
+    const Eigen::ArrayXXi now = st_.z.array().sign().cast<int>();
+    loop_.pattern_age = same(loop_.pattern, now) ? loop_.pattern_age + 1 : 0;
+    loop_.pattern = now;
+    if (!(loop_.pattern_age == 10 || (it - loop_.last_try >= loop_.retry_every && !same(loop_.tried, now)))) return false;
+    if (loop_.pattern_age != 10) loop_.retry_every *= 2;
+    loop_.tried = now;
+    loop_.last_try = it;
+    std::optional<Polished> p = polish(p_, now, s_, comm_);
+    if (!p) return false;
+    st_.z = std::move(p->w);
+    res_.optimality = p->optimality;
+    res_.polished = true;
+    res_.status = Status::converged;
+    evaluated_last_ = true;
+    return true;
+  }
+
+  // The next input of the map: the plain iterate, the plain one a failed trial replaced, or an extrapolation.
+  void next_input(const IterationRecord& rec, int it) {
+    const double residual = aa_ ? aa_->residual_squared(buf_.data() + kAnderson) : 0.0;
+    const bool trial_failed = loop_.trial && residual > loop_.residual_before_trial;
+    loop_.trial = false;
+    if (trial_failed) {
+      iter_.unpack(loop_.plain);  // the trial made things worse: continue from the plain iterate
+      aa_->reset();
+      evaluated_last_ = false;
+    } else if (s_.adaptive_rho && it - loop_.last_adapt >= 5 && iter_.adapt_rho(rec, buf_.data()) != 1) {
+      loop_.last_adapt = it;
+      if (aa_) aa_->reset();  // the fixed-point map changed with rho
+    } else if (aa_ && aa_->extrapolate(buf_.data() + kAnderson, s_in_)) {
+      loop_.plain = f_out_;
+      loop_.residual_before_trial = residual;
+      iter_.unpack(s_in_);
+      loop_.trial = true;
+      evaluated_last_ = false;
+    }
+  }
+
+  const AdmmProblem& p_;
+  const SolverSettings& s_;
+  Communicator& comm_;
+  const AdmmObserver& observer_;
+  AdmmResult& res_;
+  AdmmState& st_;
+  LoopState& loop_;
+  Iteration iter_;
+  std::optional<Anderson> aa_;
+  Vector s_in_, f_out_;
+  std::vector<double> buf_;
+  Matrix v_;
+  bool use_gap_ = false;
+  bool gap_ok_ = false;
+  bool evaluated_last_ = false;  // res_.optimality already belongs to the final z
+};
+
+// A start that needs no iteration: one the duality gap already certifies (W = 0 at lambda >= lambda_max, or a
+// converged warm start), or a warm start whose strong-rule polish it certifies. True when res is finished.
+bool certified_start(const AdmmProblem& problem, const SolverSettings& settings, Communicator& comm, bool warm,
+                     AdmmResult& res) {
+  AdmmState& st = res.state;
+  Matrix grad;
+  const Optimality o = evaluate(problem, st.z, comm, &grad);
+  if (settings.certified(o.gap, o.objective)) {
+    res.optimality = o;
+  } else if (std::optional<Polished> p =
+                 warm && problem.previous_l1_weight && settings.polish && !problem.penalty.grouped
+                     ? polish_warm_start(problem, st.z, grad, settings, comm)
+                     : std::nullopt) {
+    st.z = std::move(p->w);
+    res.optimality = p->optimality;
+    res.polished = true;
+  } else {
+    return false;
+  }
+  res.status = Status::converged;
+  st.loop.reset();
+  return true;
+}
+
+}  // namespace
+
+AdmmResult admm_solve(const AdmmProblem& problem, const SolverSettings& settings, Communicator& comm,
+                      const AdmmState* warm, const AdmmObserver& observer) {
+  const bool resuming = warm && warm->loop;
+  AdmmResult res;
+  res.state = starting_state(problem, settings, warm);
+  Loop loop(problem, settings, comm, observer, res);
+  // A resumed solve skips the start's certificate: it continues exactly as the interrupted one would.
+  if (loop.use_gap() && !resuming && certified_start(problem, settings, comm, warm != nullptr, res)) return res;
+  loop.run();
+  if (res.status != Status::interrupted) res.state.loop.reset();  // only a checkpoint needs it
   return res;
 }
 

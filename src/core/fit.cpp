@@ -40,21 +40,20 @@ Model make_model(PreparedProblem problem, Communicator& comm) {
   return m;
 }
 
-double lambda_max(const PreparedProblem& problem, const Settings& settings) {
-  return lambda_max(problem.q_global, settings.penalty, settings.effective_l1_ratio(), problem.penalty_scale());
+double lambda_max(const PreparedProblem& problem) {
+  return lambda_max(problem.q_global, problem.spec.penalty, problem.spec.effective_l1_ratio(), problem.penalty_scale());
 }
 
-FitResult fit(const Model& model, double lambda, const Settings& settings, Communicator& comm,
+FitResult fit(const Model& model, double lambda, const SolverSettings& settings, Communicator& comm,
               const AdmmObserver& observer, const AdmmState* warm, double warm_lambda) {
-  settings.validate();
   if (!(std::isfinite(lambda) && lambda >= 0)) throw UsageError("--lambda: must be a finite value >= 0");
+  const ProblemSpec& spec = model.data.spec;
   FitResult r;
-  r.l1_ratio = settings.effective_l1_ratio();
-  r.lambda_max = lambda_max(model, settings);
+  r.l1_ratio = spec.effective_l1_ratio();
   r.lambda = lambda;
 
   AdmmProblem ap;
-  ap.penalty = PenaltySpec::make(settings.penalty, lambda, r.l1_ratio);
+  ap.penalty = PenaltySpec::make(spec.penalty, lambda, r.l1_ratio);
   ap.penalty.feature_weight = model.scaling.penalty_weight;
   if (warm && warm_lambda > 0) ap.previous_l1_weight = warm_lambda * r.l1_ratio;
   ap.local = model.local.get();
@@ -73,7 +72,7 @@ FitResult fit(const Model& model, double lambda, const Settings& settings, Commu
 }
 
 Model make_model(const Eigen::Ref<const RowMatrix>& x_local, const Eigen::Ref<const RowMatrix>& y_local,
-                 bool fit_intercept, bool standardize, Communicator& comm, std::optional<LocalForm> form) {
+                 const ProblemSpec& spec, Communicator& comm, std::optional<LocalForm> form) {
   collectively(comm, [&] {
     if (x_local.rows() != y_local.rows())
       throw DataError("X has " + std::to_string(x_local.rows()) + " rows but Y has " +
@@ -98,14 +97,21 @@ Model make_model(const Eigen::Ref<const RowMatrix>& x_local, const Eigen::Ref<co
       for (Eigen::Index r0 = 0; r0 < rows; r0 += block) sink(x.middleRows(r0, std::min(block, rows - r0)));
     });
   }
-  return make_model(prepare(std::move(sums), fit_intercept, standardize, comm), comm);
+  return make_model(prepare(std::move(sums), spec, comm), comm);
 }
 
 FitResult fit(const Eigen::Ref<const RowMatrix>& x_local, const Eigen::Ref<const RowMatrix>& y_local,
-              const Settings& settings, Communicator& comm) {
+              const ProblemSpec& spec, const LambdaRequest& lambda, Communicator& comm, const SolverSettings& settings) {
+  spec.validate();
   settings.validate();
-  const Model model = make_model(x_local, y_local, settings.fit_intercept, settings.standardize, comm);
-  return fit(model, settings.resolve_lambda(lambda_max(model, settings)), settings, comm);
+  lambda.validate();
+  if (lambda.kind == LambdaRequest::Kind::grid || lambda.kind == LambdaRequest::Kind::list)
+    throw UsageError("fit: one lambda (LambdaRequest::absolute or ratio); a sequence is a path (fit_path)");
+  const Model model = make_model(x_local, y_local, spec, comm);
+  const Lambdas lambdas = Lambdas::resolve(lambda, lambda_max(model));
+  FitResult r = fit(model, lambdas.values.front(), settings, comm);
+  r.lambda_max = lambdas.lambda_max;
+  return r;
 }
 
 }  // namespace cadmm

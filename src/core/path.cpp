@@ -10,31 +10,11 @@
 
 namespace cadmm {
 
-std::vector<double> lambda_grid(double lambda_max, int count, double min_ratio) {
-  if (count < 1) throw UsageError("--n-lambda: must be >= 1");
-  if (!(min_ratio > 0 && min_ratio < 1)) throw UsageError("--lambda-min-ratio: must be in (0, 1)");
-  std::vector<double> l(static_cast<std::size_t>(count));
-  for (int i = 0; i < count; ++i)
-    l[static_cast<std::size_t>(i)] = count == 1 ? lambda_max : lambda_max * std::pow(min_ratio, double(i) / (count - 1));
-  return l;
-}
-
-void check_lambdas(const std::vector<double>& l) {
-  if (l.empty()) throw UsageError("--lambdas: the list is empty");
-  for (std::size_t i = 0; i < l.size(); ++i) {
-    if (!std::isfinite(l[i]) || l[i] < 0)
-      throw UsageError("--lambdas: value " + std::to_string(i + 1) + " (" + std::to_string(l[i]) +
-                       ") must be a finite value >= 0");
-    if (i > 0 && !(l[i] < l[i - 1]))
-      throw UsageError("--lambdas: values must be strictly decreasing (value " + std::to_string(i + 1) + " is not below value " +
-                       std::to_string(i) + ")");
-  }
-}
-
-PathResult fit_path(const Model& model, const std::vector<double>& lambdas, const Settings& settings, bool early_stop,
+PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSettings& settings, bool early_stop,
                     Communicator& comm, const PathProgress& progress, const AdmmObserver& observer,
                     const PathResume* resume) {
-  check_lambdas(lambdas);
+  settings.validate();
+  const std::vector<double>& lambdas = grid.values;
   PathResult path;
   const double null_dev = model.data.y_ss;
   AdmmState warm;
@@ -50,6 +30,7 @@ PathResult fit_path(const Model& model, const std::vector<double>& lambdas, cons
     const bool has_warm = i > 0 || resumed;
     FitResult f = fit(model, lambdas[i], settings, comm, observer, has_warm ? &warm : nullptr,
                       i > 0 ? lambdas[i - 1] : 0.0);
+    f.lambda_max = grid.lambda_max;
     if (resumed) f.admm.history.insert(f.admm.history.begin(), resume->history.begin(), resume->history.end());
     const double ratio = null_dev > 0 ? 1 - f.admm.optimality.rss / null_dev : 0.0;
     warm = f.admm.state;
@@ -123,10 +104,10 @@ void summarize_folds(CvResult& cv) {
   cv.index_1se = static_cast<std::size_t>(one_se);
 }
 
-CvResult cross_validate(const LocalDataBuilder& data, const std::vector<double>& lambdas, const Settings& settings,
-                        Communicator& comm, const FoldProgress& progress, const AdmmObserver& observer,
-                        const std::vector<bool>& fit_fold) {
-  check_lambdas(lambdas);
+CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, const Lambdas& grid,
+                        const SolverSettings& settings, Communicator& comm, const FoldProgress& progress,
+                        const AdmmObserver& observer, const std::vector<bool>& fit_fold) {
+  const std::vector<double>& lambdas = grid.values;
   const int folds = data.pieces();
   const Eigen::Index d = data.features(), k = data.targets(), m = static_cast<Eigen::Index>(lambdas.size());
   CvResult cv;
@@ -144,8 +125,8 @@ CvResult cross_validate(const LocalDataBuilder& data, const std::vector<double>&
   for (int f = 0; f < folds; ++f) {
     if (!all && !fit_fold[static_cast<std::size_t>(f)]) continue;
     const auto t0 = std::chrono::steady_clock::now();
-    const Model model = make_model(prepare(data.total(f), settings.fit_intercept, settings.standardize, comm), comm);
-    const PathResult path = fit_path(model, lambdas, settings, false, comm, {}, observer);
+    const Model model = make_model(prepare(data.total(f), spec, comm), comm);
+    const PathResult path = fit_path(model, grid, settings, false, comm, {}, observer);
     const Status last = path.fits.back().admm.status;
     if (last == Status::interrupted)
       throw RuntimeFailure("interrupted by a signal during fold " + std::to_string(f + 1) + "; no result was written");

@@ -14,14 +14,10 @@ PenaltySpec PenaltySpec::make(Penalty p, double lambda, double l1_ratio) {
   return s;
 }
 
-namespace {
-double weight(const Vector& c, Eigen::Index j) { return c.size() ? c[j] : 1.0; }
-}  // namespace
-
 double PenaltySpec::value(const Matrix& w) const {
   double l1 = 0, l2 = 0;
   for (Eigen::Index j = 0; j < w.rows(); ++j) {
-    const double c = weight(feature_weight, j);
+    const double c = weight(j);
     l1 += c * (grouped ? w.row(j).norm() : w.row(j).cwiseAbs().sum());
     l2 += c * c * w.row(j).squaredNorm();
   }
@@ -32,7 +28,7 @@ void PenaltySpec::prox(const Matrix& v, double t, Matrix& out) const {
   // Feature j's penalty is a c|.| + b c^2/2 ||.||^2, whose prox is shrink(v, t a c) / (1 + t b c^2).
   out.resize(v.rows(), v.cols());
   for (Eigen::Index j = 0; j < v.rows(); ++j) {
-    const double c = weight(feature_weight, j);
+    const double c = weight(j);
     const double thr = t * l1_weight * c;
     const double scale = 1.0 / (1.0 + t * l2_weight * c * c);
     if (grouped) {
@@ -50,7 +46,7 @@ void PenaltySpec::prox(const Matrix& v, double t, Matrix& out) const {
 double PenaltySpec::dual_norm(const Matrix& v) const {
   double best = 0;
   for (Eigen::Index j = 0; j < v.rows(); ++j)
-    best = std::max(best, (grouped ? v.row(j).norm() : v.row(j).cwiseAbs().maxCoeff()) / weight(feature_weight, j));
+    best = std::max(best, (grouped ? v.row(j).norm() : v.row(j).cwiseAbs().maxCoeff()) / weight(j));
   return best;
 }
 
@@ -63,7 +59,7 @@ double PenaltySpec::conjugate(const Matrix& v) const {
   }
   double sum = 0;
   for (Eigen::Index j = 0; j < v.rows(); ++j) {
-    const double c = weight(feature_weight, j), thr = l1_weight * c;
+    const double c = weight(j), thr = l1_weight * c;
     double row = 0;
     if (grouped) {
       const double m = v.row(j).norm() - thr;

@@ -1,5 +1,6 @@
 #include "core/polish.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -48,7 +49,7 @@ std::optional<Matrix> restricted_solve(const AdmmProblem& problem, const Signs& 
     Vector rhs = Eigen::Map<const Vector>(buf.data() + at, m);
     at += m;
     for (Eigen::Index i = 0; i < m; ++i) {
-      const double c = pen.feature_weight.size() ? pen.feature_weight[s[i]] : 1.0;
+      const double c = pen.weight(s[i]);
       h(i, i) += pen.l2_weight * c * c;
       rhs[i] -= pen.l1_weight * c * sign(s[i], t);
     }
@@ -63,7 +64,8 @@ std::optional<Matrix> restricted_solve(const AdmmProblem& problem, const Signs& 
 
 }  // namespace
 
-std::optional<Polished> polish(const AdmmProblem& problem, Signs sign, double gap_tol, Communicator& comm) {
+std::optional<Polished> polish(const AdmmProblem& problem, Signs sign, const SolverSettings& settings,
+                               Communicator& comm) {
   const PenaltySpec& pen = problem.penalty;
   // Row-group shrinkage makes the restricted conditions nonlinear; decided from z, so alike on every rank.
   if (pen.grouped) return std::nullopt;
@@ -83,12 +85,12 @@ std::optional<Polished> polish(const AdmmProblem& problem, Signs sign, double ga
     if (flipped) continue;
     Matrix grad;
     const Optimality o = evaluate(problem, *w, comm, &grad);
-    if (o.gap <= gap_tol * std::max(std::abs(o.objective), 1e-300)) return Polished{*w, o};
+    if (settings.certified(o.gap, o.objective)) return Polished{*w, o};
     // A zero coordinate whose gradient exceeds its bound l1 c_j belongs to the pattern, with that sign.
     bool added = false;
     for (Eigen::Index t = 0; has_l1 && t < sign.cols(); ++t)
       for (Eigen::Index j = 0; j < sign.rows(); ++j) {
-        const double c = pen.feature_weight.size() ? pen.feature_weight[j] : 1.0;
+        const double c = pen.weight(j);
         if (sign(j, t) == 0 && std::abs(grad(j, t)) > pen.l1_weight * c * (1 + 1e-9)) {
           sign(j, t) = grad(j, t) > 0 ? 1 : -1;
           added = true;
@@ -97,6 +99,20 @@ std::optional<Polished> polish(const AdmmProblem& problem, Signs sign, double ga
     if (!added) return std::nullopt;
   }
   return std::nullopt;
+}
+
+std::optional<Polished> polish_warm_start(const AdmmProblem& problem, const Matrix& z, const Matrix& grad,
+                                          const SolverSettings& settings, Communicator& comm) {
+  const PenaltySpec& pen = problem.penalty;
+  Signs sign = z.array().sign().cast<int>();
+  if (pen.l1_weight > 0) {
+    const double bound = std::max(0.0, 2 * pen.l1_weight - *problem.previous_l1_weight);
+    for (Eigen::Index t = 0; t < sign.cols(); ++t)
+      for (Eigen::Index j = 0; j < sign.rows(); ++j)
+        if (sign(j, t) == 0 && std::abs(grad(j, t)) >= bound * pen.weight(j) && grad(j, t) != 0)
+          sign(j, t) = grad(j, t) > 0 ? 1 : -1;
+  }
+  return polish(problem, sign, settings, comm);
 }
 
 }  // namespace cadmm

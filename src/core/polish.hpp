@@ -19,8 +19,15 @@ struct Polished {
 };
 
 /// Solves on the sign pattern `sign` (d x k: -1, 0, +1; the signs of an iterate, or a guess). Collective;
-/// nullopt on every rank when the grouped penalty, too large an active set, a singular block or no certified
-/// point within a few corrections.
-std::optional<Polished> polish(const AdmmProblem& problem, Eigen::ArrayXXi sign, double gap_tol, Communicator& comm);
+/// nullopt on every rank when the grouped penalty, too large an active set, a singular block or no point that
+/// settings.certified() accepts within a few corrections.
+std::optional<Polished> polish(const AdmmProblem& problem, Eigen::ArrayXXi sign, const SolverSettings& settings,
+                               Communicator& comm);
+
+/// The warm start's polish: a path's previous solution z is usually one active-set correction away from the new
+/// one, so its sign pattern, grown by the sequential strong rule (Tibshirani et al. 2012: |grad_j| >= 2 lambda -
+/// lambda_prev, with grad the gradient at z), is polished before any iteration. Collective; as polish().
+std::optional<Polished> polish_warm_start(const AdmmProblem& problem, const Matrix& z, const Matrix& grad,
+                                          const SolverSettings& settings, Communicator& comm);
 
 }  // namespace cadmm

@@ -8,7 +8,7 @@ namespace cadmm {
 
 Vector PreparedProblem::penalty_scale() const {
   Vector p = Vector::Ones(n_features);
-  if (standardize)
+  if (spec.standardize)
     for (Eigen::Index j = 0; j < n_features; ++j)
       if (x_var[j] > 0) p[j] = std::sqrt(x_var[j]);
   return p;
@@ -64,12 +64,13 @@ LocalCost local_cost(LocalForm form, std::int64_t rows, std::int64_t d, std::int
   return c;
 }
 
-PreparedProblem prepare(RowSums data, bool fit_intercept, bool standardize, Communicator& comm) {
+PreparedProblem prepare(RowSums data, const ProblemSpec& spec, Communicator& comm) {
+  const bool fit_intercept = spec.fit_intercept, standardize = spec.standardize;
   const Eigen::Index d = data.features(), k = data.targets();
   PreparedProblem p;
   p.n_features = d;
   p.n_targets = k;
-  p.standardize = standardize;
+  p.spec = spec;
 
   // Reduction 1: row count, ranks with rows, column sums.
   Vector buf(d + k + 2);

@@ -1,5 +1,6 @@
 #include "cadmm/settings.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "cadmm/error.hpp"
@@ -24,7 +25,7 @@ std::string to_string(Penalty p) {
   return "?";
 }
 
-double Settings::effective_l1_ratio() const {
+double ProblemSpec::effective_l1_ratio() const {
   switch (penalty) {
     case Penalty::l1: return 1.0;
     case Penalty::l2: return 0.0;
@@ -40,14 +41,15 @@ void require(bool ok, const std::string& option, const std::string& what) {
 }
 }  // namespace
 
-void Settings::validate() const {
-  if (lambda) require(std::isfinite(*lambda) && *lambda >= 0, "lambda", "must be a finite value >= 0");
-  require(std::isfinite(lambda_ratio) && lambda_ratio >= 0, "lambda-ratio", "must be a finite value >= 0");
+void ProblemSpec::validate() const {
   if (l1_ratio) {
     require(penalty == Penalty::elasticnet || penalty == Penalty::l21, "l1-ratio",
             "only applies to --penalty elasticnet or l21");
     require(std::isfinite(*l1_ratio) && *l1_ratio >= 0 && *l1_ratio <= 1, "l1-ratio", "must be in [0, 1]");
   }
+}
+
+void SolverSettings::validate() const {
   if (rho) require(std::isfinite(*rho) && *rho > 0, "rho", "must be a finite value > 0");
   require(over_relaxation > 0 && over_relaxation < 2, "over-relaxation", "must be in (0, 2)");
   require(max_iter >= 1, "max-iter", "must be >= 1");
@@ -57,6 +59,91 @@ void Settings::validate() const {
   require(std::isfinite(gap_tol) && gap_tol >= 0, "gap-tol", "must be >= 0 (0 disables the gap test)");
   require(gap_every >= 1, "gap-every", "must be >= 1");
   require(anderson_memory >= 0 && anderson_memory <= 50, "anderson-memory", "must be in [0, 50]");
+}
+
+bool SolverSettings::certified(double gap, double objective) const {
+  return gap_tol > 0 && gap <= gap_tol * std::max(std::abs(objective), 1e-300);
+}
+
+LambdaRequest LambdaRequest::ratio(double value) {
+  LambdaRequest r;
+  r.kind = Kind::ratio;
+  r.value = value;
+  return r;
+}
+
+LambdaRequest LambdaRequest::absolute(double value) {
+  LambdaRequest r;
+  r.kind = Kind::absolute;
+  r.value = value;
+  return r;
+}
+
+LambdaRequest LambdaRequest::grid(int count, double min_ratio) {
+  LambdaRequest r;
+  r.kind = Kind::grid;
+  r.count = count;
+  r.min_ratio = min_ratio;
+  return r;
+}
+
+LambdaRequest LambdaRequest::given(std::vector<double> lambdas) {
+  LambdaRequest r;
+  r.kind = Kind::list;
+  r.list = std::move(lambdas);
+  return r;
+}
+
+void LambdaRequest::validate() const {
+  switch (kind) {
+    case Kind::absolute: require(std::isfinite(value) && value >= 0, "lambda", "must be a finite value >= 0"); break;
+    case Kind::ratio: require(std::isfinite(value) && value >= 0, "lambda-ratio", "must be a finite value >= 0"); break;
+    case Kind::grid:
+      require(count >= 1, "n-lambda", "must be >= 1");
+      require(min_ratio > 0 && min_ratio < 1, "lambda-min-ratio", "must be in (0, 1)");
+      break;
+    case Kind::list: check_lambdas(list); break;
+  }
+}
+
+std::vector<double> LambdaRequest::resolve(double lambda_max) const {
+  validate();
+  switch (kind) {
+    case Kind::absolute: return {value};
+    case Kind::ratio: {
+      const double lambda = value * lambda_max;
+      require(std::isfinite(lambda) && lambda >= 0, "lambda", "must be a finite value >= 0");
+      return {lambda};
+    }
+    case Kind::grid: return lambda_grid(lambda_max, count, min_ratio);
+    case Kind::list: return list;
+  }
+  return {};
+}
+
+Lambdas Lambdas::resolve(const LambdaRequest& request, double lambda_max) {
+  return Lambdas{lambda_max, request.resolve(lambda_max)};
+}
+
+std::vector<double> lambda_grid(double lambda_max, int count, double min_ratio) {
+  if (count < 1) throw UsageError("--n-lambda: must be >= 1");
+  if (!(min_ratio > 0 && min_ratio < 1)) throw UsageError("--lambda-min-ratio: must be in (0, 1)");
+  std::vector<double> l(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i)
+    l[static_cast<std::size_t>(i)] = count == 1 ? lambda_max : lambda_max * std::pow(min_ratio, double(i) / (count - 1));
+  return l;
+}
+
+void check_lambdas(const std::vector<double>& l) {
+  if (l.empty()) throw UsageError("--lambdas: the list is empty");
+  for (std::size_t i = 0; i < l.size(); ++i) {
+    if (!std::isfinite(l[i]) || l[i] < 0)
+      throw UsageError("--lambdas: value " + std::to_string(i + 1) + " (" + std::to_string(l[i]) +
+                       ") must be a finite value >= 0");
+    if (i > 0 && !(l[i] < l[i - 1]))
+      throw UsageError("--lambdas: values must be strictly decreasing (value " + std::to_string(i + 1) + " is not below value " +
+                       std::to_string(i) + ")");
+  }
 }
 
 }  // namespace cadmm

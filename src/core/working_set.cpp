@@ -22,7 +22,7 @@ Index min_step(Index d) { return std::max<Index>(10, static_cast<Index>(std::cei
 // would move away from zero).
 double score(const Matrix& grad, const PenaltySpec& pen, Index j) {
   const double norm = pen.grouped ? grad.row(j).norm() : grad.row(j).cwiseAbs().maxCoeff();
-  const double c = pen.feature_weight.size() ? pen.feature_weight[j] : 1.0;
+  const double c = pen.weight(j);
   return norm / (pen.l1_weight * c);
 }
 
@@ -49,9 +49,8 @@ namespace {
 
 // On the original scale: feature j's gradient row at zero is q_j and its bound l1_weight * p_j; the internal
 // column scaling multiplies both by s_j, so the scores equal those working_set_solve ranks.
-std::vector<char> violators_at_zero(const PreparedProblem& problem, const Settings& settings, Index take) {
-  PenaltySpec pen = PenaltySpec::make(settings.penalty, settings.resolve_lambda(lambda_max(problem, settings)),
-                                      settings.effective_l1_ratio());
+std::vector<char> violators_at_zero(const PreparedProblem& problem, double lambda, Index take) {
+  PenaltySpec pen = PenaltySpec::make(problem.spec.penalty, lambda, problem.spec.effective_l1_ratio());
   pen.feature_weight = problem.penalty_scale();
   std::vector<char> in(static_cast<std::size_t>(problem.q_global.rows()), 0);
   add_violators(problem.q_global, pen, in, take);
@@ -60,22 +59,22 @@ std::vector<char> violators_at_zero(const PreparedProblem& problem, const Settin
 
 }  // namespace
 
-double violating_share_at_zero(const PreparedProblem& problem, const Settings& settings) {
+double violating_share_at_zero(const PreparedProblem& problem, double lambda) {
   const Index d = problem.q_global.rows();
   if (d == 0) return 0;
-  const std::vector<char> in = violators_at_zero(problem, settings, d);
+  const std::vector<char> in = violators_at_zero(problem, lambda, d);
   return static_cast<double>(std::count(in.begin(), in.end(), 1)) / static_cast<double>(d);
 }
 
-std::vector<Index> first_working_set(const PreparedProblem& problem, const Settings& settings) {
-  const std::vector<char> in = violators_at_zero(problem, settings, min_step(problem.q_global.rows()));
+std::vector<Index> first_working_set(const PreparedProblem& problem, double lambda) {
+  const std::vector<char> in = violators_at_zero(problem, lambda, min_step(problem.q_global.rows()));
   std::vector<Index> set;
   for (std::size_t j = 0; j < in.size(); ++j)
     if (in[j]) set.push_back(static_cast<Index>(j));
   return set;
 }
 
-AdmmResult working_set_solve(const AdmmProblem& problem, const Settings& settings, Communicator& comm,
+AdmmResult working_set_solve(const AdmmProblem& problem, const SolverSettings& settings, Communicator& comm,
                              const AdmmState* warm, const AdmmObserver& observer) {
   const LocalSolver& local = *problem.local;
   const Index d = local.q().rows(), k = local.q().cols();
@@ -147,8 +146,7 @@ AdmmResult working_set_solve(const AdmmProblem& problem, const Settings& setting
     // features left out. Grow by the solution's support (at least min_step), the worst violators first: the set
     // then tracks the support (celer's rule) rather than doubling on correlated data.
     res.optimality = evaluate(problem, full.z, comm, &grad);
-    const bool certified = settings.gap_tol > 0 &&
-                           res.optimality.gap <= settings.gap_tol * std::max(std::abs(res.optimality.objective), 1e-300);
+    const bool certified = settings.certified(res.optimality.gap, res.optimality.objective);
     Index support_now = 0;
     for (Index j = 0; j < d; ++j) support_now += !full.z.row(j).isZero();
     if (certified || add_violators(grad, pen, in, std::max(min_step(d), support_now)) == 0) break;

@@ -470,4 +470,14 @@ std::string key_mismatch(const CheckpointKey& a, const CheckpointKey& b) {
   return {};
 }
 
+std::optional<Resume> CheckpointFile::load() {
+  std::optional<Checkpoint> c = load_checkpoint(path_, key_, comm_);
+  if (!c) return std::nullopt;
+  return Resume{std::move(c->state), std::move(c->history), std::move(c->done), std::move(c->file), std::move(c->note)};
+}
+
+void CheckpointFile::save(const AdmmState& state, const std::vector<IterationRecord>& history, const PathResult* done) {
+  write_checkpoint(path_, key_, state, history, comm_, done);
+}
+
 }  // namespace cadmm::io

@@ -10,18 +10,9 @@
 
 #include "cadmm/admm.hpp"
 #include "cadmm/communicator.hpp"
-#include "cadmm/path.hpp"
+#include "cadmm/drive.hpp"
 
 namespace cadmm::io {
-
-/// What a resumed run must agree on with the run that wrote the checkpoint.
-struct CheckpointKey {
-  std::string command = "solve";  ///< solve or path
-  std::string data, x_dataset, y_dataset, penalty;
-  double lambda = 0, l1_ratio = 0;  ///< lambda: the solve's, or a path's first
-  std::vector<double> lambdas;      ///< a path's whole sequence (empty for solve)
-  std::int64_t n_rows = 0, n_features = 0, n_targets = 0, fit_intercept = 0, standardize = 0;
-};
 
 /// A checkpoint as one rank sees it after loading.
 struct Checkpoint {
@@ -55,5 +46,21 @@ Checkpoint verify_checkpoint(const std::string& path);
 std::string previous_checkpoint(const std::string& path);
 /// Empty when the keys agree, else a message naming the first field that differs.
 std::string key_mismatch(const CheckpointKey& stored, const CheckpointKey& now);
+
+/// The CheckpointStore of the drivers over these files: path, the key of the run, and the communicator.
+class CheckpointFile final : public CheckpointStore {
+ public:
+  CheckpointFile(std::string path, CheckpointKey key, Communicator& comm)
+      : path_(std::move(path)), key_(std::move(key)), comm_(comm) {}
+  /// load_checkpoint() as a Resume.
+  std::optional<Resume> load() override;
+  /// write_checkpoint().
+  void save(const AdmmState& state, const std::vector<IterationRecord>& history, const PathResult* done) override;
+
+ private:
+  std::string path_;
+  CheckpointKey key_;
+  Communicator& comm_;
+};
 
 }  // namespace cadmm::io

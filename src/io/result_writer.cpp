@@ -162,7 +162,7 @@ void write_result(const std::string& path, const FitResult& fit, const RunFacts&
   }
   if (extras.cv) write_cv(f, *extras.cv, extras);
 
-  const Settings& s = facts.settings;
+  const ProblemSpec& s = facts.spec;
   const AdmmResult& a = fit.admm;
   f.attribute("command", facts.command);
   f.attribute("penalty", to_string(s.penalty));

@@ -10,7 +10,7 @@ namespace cadmm::io {
 
 /// Facts about the run that the result file records besides the fit itself.
 struct RunFacts {
-  Settings settings;
+  ProblemSpec spec;                ///< what was solved
   std::string command = "solve";  ///< solve, path or cv
   int n_ranks = 1;
   std::int64_t n_rows = 0, n_features = 0, n_targets = 1;

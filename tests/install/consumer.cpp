@@ -6,11 +6,10 @@ int main() {
   const int n = 200, d = 6;
   cadmm::RowMatrix x = cadmm::RowMatrix::Random(n, d), y(n, 1);
   y.col(0) = x * Eigen::VectorXd::LinSpaced(d, -1, 1) + Eigen::VectorXd::Constant(n, 3.0);
-  cadmm::Settings s;
-  s.penalty = cadmm::Penalty::l2;
-  s.lambda = 0.1;
+  cadmm::ProblemSpec spec;
+  spec.penalty = cadmm::Penalty::l2;
   cadmm::SerialCommunicator comm;
-  const cadmm::FitResult r = cadmm::fit(x, y, s, comm);
+  const cadmm::FitResult r = cadmm::fit(x, y, spec, cadmm::LambdaRequest::absolute(0.1), comm);
 
   const Eigen::MatrixXd xc = x.rowwise() - x.colwise().mean();
   const Eigen::MatrixXd yc = y.rowwise() - y.colwise().mean();

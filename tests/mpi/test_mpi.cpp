@@ -78,12 +78,11 @@ TEST(Mpi, SameAnswerAsOneRankForEveryPenalty) {
   MpiCommunicator comm;
   SerialCommunicator serial;
   for (Penalty p : {Penalty::l1, Penalty::l2, Penalty::elasticnet, Penalty::l21}) {
-    Settings st;
-    st.penalty = p;
-    if (p == Penalty::l2) st.lambda = 0.05;
-    else st.lambda_ratio = 0.1;
-    const FitResult ref = fit(all.x, all.y, st, serial);  // one rank, same process
-    const FitResult got = fit(mine.x, mine.y, st, comm);
+    ProblemSpec spec;
+    spec.penalty = p;
+    const LambdaRequest lambda = p == Penalty::l2 ? LambdaRequest::absolute(0.05) : LambdaRequest::ratio(0.1);
+    const FitResult ref = fit(all.x, all.y, spec, lambda, serial);  // one rank, same process
+    const FitResult got = fit(mine.x, mine.y, spec, lambda, comm);
     ASSERT_EQ(got.admm.status, Status::converged) << "rank " << rank() << " " << to_string(p);
     const double scale = ref.coef.cwiseAbs().maxCoeff();
     EXPECT_LT((got.coef - ref.coef).cwiseAbs().maxCoeff(), 1e-5 * scale) << "rank " << rank() << " " << to_string(p);
@@ -109,11 +108,11 @@ TEST(Mpi, MoreRanksThanRowsStillSolves) {
   const RowRange r = partition_rows(3, rank(), size());
   MpiCommunicator comm;
   SerialCommunicator serial;
-  Settings st;
-  st.penalty = Penalty::l2;
-  st.lambda = 0.1;
-  const FitResult ref = fit(x, y, st, serial);
-  const FitResult got = fit(x.middleRows(r.begin, r.size()), y.middleRows(r.begin, r.size()), st, comm);
+  ProblemSpec spec;
+  spec.penalty = Penalty::l2;
+  const LambdaRequest lambda = LambdaRequest::absolute(0.1);
+  const FitResult ref = fit(x, y, spec, lambda, serial);
+  const FitResult got = fit(x.middleRows(r.begin, r.size()), y.middleRows(r.begin, r.size()), spec, lambda, comm);
   EXPECT_EQ(got.admm.status, Status::converged) << "rank " << rank();
   EXPECT_LT((got.coef - ref.coef).cwiseAbs().maxCoeff(), 1e-5 * ref.coef.cwiseAbs().maxCoeff()) << "rank " << rank();
 }

@@ -40,10 +40,21 @@ Matrix ridge_reference(const Data& s, double lambda, bool intercept, const Vecto
   return h.ldlt().solve(xc.transpose() * yc / n);
 }
 
-Settings tight(Penalty p, double lambda) {
-  Settings s;
-  s.penalty = p;
-  s.lambda = lambda;
+// One fit's request in one place: the problem, the lambda and the solver, which the library takes apart.
+struct Request {
+  ProblemSpec spec;
+  LambdaRequest lambda;
+  SolverSettings solver;
+};
+
+FitResult fit(const RowMatrix& x, const RowMatrix& y, const Request& r, Communicator& comm) {
+  return cadmm::fit(x, y, r.spec, r.lambda, comm, r.solver);
+}
+
+Request tight(Penalty p, double lambda) {
+  Request s;
+  s.spec.penalty = p;
+  s.lambda = LambdaRequest::absolute(lambda);
   return s;
 }
 }  // namespace
@@ -52,8 +63,8 @@ TEST(Fit, RidgeMatchesClosedFormWithAndWithoutIntercept) {
   const Data s = make_data(120, 8, 2, 1, 5.0);
   SerialCommunicator comm;
   for (bool intercept : {true, false}) {
-    Settings st = tight(Penalty::l2, 0.3);
-    st.fit_intercept = intercept;
+    Request st = tight(Penalty::l2, 0.3);
+    st.spec.fit_intercept = intercept;
     const FitResult r = fit(s.x, s.y, st, comm);
     const Matrix ref = ridge_reference(s, 0.3, intercept, Vector::Ones(8));
     EXPECT_EQ(r.admm.status, Status::converged);
@@ -67,8 +78,8 @@ TEST(Fit, RidgeMatchesClosedFormWithAndWithoutIntercept) {
 TEST(Fit, StandardizedRidgePenalizesStandardizedCoefficients) {
   const Data s = make_data(150, 6, 1, 2, -3.0);
   SerialCommunicator comm;
-  Settings st = tight(Penalty::l2, 0.2);
-  st.standardize = true;
+  Request st = tight(Penalty::l2, 0.2);
+  st.spec.standardize = true;
   const FitResult r = fit(s.x, s.y, st, comm);
   const RowMatrix xc = s.x.rowwise() - s.x.colwise().mean();
   const Vector sd = (xc.colwise().squaredNorm() / 150.0).cwiseSqrt().transpose();
@@ -80,9 +91,9 @@ TEST(Fit, StandardizeWithoutInterceptScalesByTheCenteredDeviation) {
   // glmnet (intercept = FALSE, standardize = TRUE): X is not centered, but scaled by sd about the mean.
   const Data s = make_data(150, 6, 1, 3, 4.0);
   SerialCommunicator comm;
-  Settings st = tight(Penalty::l2, 0.2);
-  st.standardize = true;
-  st.fit_intercept = false;
+  Request st = tight(Penalty::l2, 0.2);
+  st.spec.standardize = true;
+  st.spec.fit_intercept = false;
   const FitResult r = fit(s.x, s.y, st, comm);
   const RowMatrix xc = s.x.rowwise() - s.x.colwise().mean();
   const Vector sd = (xc.colwise().squaredNorm() / 150.0).cwiseSqrt().transpose();
@@ -95,21 +106,21 @@ TEST(Fit, ConstantColumnIsAFeatureWithoutInterceptAndExcludedWithIt) {
   Data s = make_data(100, 4, 1, 12);
   s.x.col(2).setConstant(3.0);
   SerialCommunicator comm;
-  Settings st = tight(Penalty::l2, 0.1);
-  st.fit_intercept = false;
+  Request st = tight(Penalty::l2, 0.1);
+  st.spec.fit_intercept = false;
   const FitResult plain = fit(s.x, s.y, st, comm);
   const Matrix ref = ridge_reference(s, 0.1, false, Vector::Ones(4));
   EXPECT_LT((plain.coef - ref).cwiseAbs().maxCoeff(), 1e-6 * ref.cwiseAbs().maxCoeff());
   EXPECT_NE(plain.coef(2, 0), 0.0);  // it stands in for the missing intercept
-  st.fit_intercept = true;
+  st.spec.fit_intercept = true;
   EXPECT_EQ(fit(s.x, s.y, st, comm).coef(2, 0), 0.0);
 }
 
 TEST(Fit, LassoSatisfiesKktConditions) {
   const Data s = make_data(200, 12, 1, 3);
   SerialCommunicator comm;
-  Settings st;
-  st.lambda_ratio = 0.2;
+  Request st;
+  st.lambda = LambdaRequest::ratio(0.2);
   const FitResult r = fit(s.x, s.y, st, comm);
   ASSERT_EQ(r.admm.status, Status::converged);
   // Recompute the gradient from the data: |g_j| <= lambda where w_j = 0, g_j = lambda sign(w_j) elsewhere.
@@ -140,17 +151,17 @@ TEST(Fit, WorkingSetsGiveTheFullProblemsAnswer) {
                        Case{Penalty::l1, 1, 2}}) {
     const Data s = make_data(600, 150, c.k, 11);
     SerialCommunicator comm;
-    Settings st;
-    st.penalty = c.p;
-    if (c.p != Penalty::l1) st.l1_ratio = c.a;
-    const Model full = make_model(s.x, s.y, true, false, comm, LocalForm::gram);
+    Request st;
+    st.spec.penalty = c.p;
+    if (c.p != Penalty::l1) st.spec.l1_ratio = c.a;
+    const Model full = make_model(s.x, s.y, st.spec, comm, LocalForm::gram);
     ASSERT_FALSE(full.working_sets);
     for (const LocalForm form : {LocalForm::screened, LocalForm::streamed}) {
-    const Model screened = make_model(s.x, s.y, true, false, comm, form);
+    const Model screened = make_model(s.x, s.y, st.spec, comm, form);
     ASSERT_TRUE(screened.working_sets);
     for (double ratio : {0.5, 0.05, 0.005}) {
-      const double lambda = ratio * lambda_max(full, st);
-      const FitResult a = fit(full, lambda, st, comm), b = fit(screened, lambda, st, comm);
+      const double lambda = ratio * lambda_max(full);
+      const FitResult a = fit(full, lambda, st.solver, comm), b = fit(screened, lambda, st.solver, comm);
       ASSERT_EQ(b.admm.status, Status::converged) << to_string(c.p) << " " << ratio;
       EXPECT_EQ(a.admm.working_set_rounds, 0);
       EXPECT_GE(b.admm.working_set_rounds, 1);
@@ -159,7 +170,7 @@ TEST(Fit, WorkingSetsGiveTheFullProblemsAnswer) {
       EXPECT_LE(b.admm.working_set, 150);
       const double scale = std::abs(a.admm.optimality.objective);
       EXPECT_NEAR(b.admm.optimality.objective, a.admm.optimality.objective, 1e-9 * scale) << to_string(c.p) << " " << ratio;
-      EXPECT_LE(b.admm.optimality.gap, st.gap_tol * scale * 1.01);
+      EXPECT_LE(b.admm.optimality.gap, st.solver.gap_tol * scale * 1.01);
       EXPECT_LT((b.coef - a.coef).norm(), 1e-5 * (1 + a.coef.norm())) << to_string(c.p) << " " << ratio;
       // KKT from the data for the features the set left at zero: ||g_j|| <= lambda a (unpenalized scale here).
       const Matrix resid = (s.y - s.x * b.coef).rowwise() - b.intercept.transpose();
@@ -181,12 +192,12 @@ TEST(Fit, AFirstSetAtHandChangesTheRoundsNotTheAnswer) {
   // the full problem must still grow the set to the full problem's answer.
   const Data s = make_data(600, 150, 2, 13);
   SerialCommunicator comm;
-  Settings st;
-  st.penalty = Penalty::l21;
-  const Model full = make_model(s.x, s.y, true, false, comm, LocalForm::gram);
-  const double lambda = 0.1 * lambda_max(full, st);
-  const FitResult ref = fit(full, lambda, st, comm);
-  std::vector<Eigen::Index> exact = first_working_set(full.data, st), useless, half;
+  Request st;
+  st.spec.penalty = Penalty::l21;
+  const Model full = make_model(s.x, s.y, st.spec, comm, LocalForm::gram);
+  const double lambda = 0.1 * lambda_max(full);
+  const FitResult ref = fit(full, lambda, st.solver, comm);
+  std::vector<Eigen::Index> exact = first_working_set(full.data, lambda), useless, half;
   for (Eigen::Index j = 0; j < 150; ++j)  // features that do not violate at zero: the usual first set instead
     if (std::find(exact.begin(), exact.end(), j) == exact.end() && full.data.q_global.row(j).norm() < 0.5 * lambda)
       useless.push_back(j);
@@ -194,9 +205,9 @@ TEST(Fit, AFirstSetAtHandChangesTheRoundsNotTheAnswer) {
   half.assign(exact.begin(), exact.begin() + static_cast<std::ptrdiff_t>(exact.size() / 2));
   const std::vector<Eigen::Index>* firsts[] = {&exact, &useless, &half};
   for (const auto* first : firsts) {
-    Model m = make_model(s.x, s.y, true, false, comm, LocalForm::streamed);
+    Model m = make_model(s.x, s.y, st.spec, comm, LocalForm::streamed);
     m.first_set = *first;
-    const FitResult r = fit(m, lambda, st, comm);
+    const FitResult r = fit(m, lambda, st.solver, comm);
     ASSERT_EQ(r.admm.status, Status::converged);
     EXPECT_NEAR(r.admm.optimality.objective, ref.admm.optimality.objective, 1e-9 * std::abs(ref.admm.optimality.objective));
     EXPECT_LT((r.coef - ref.coef).norm(), 1e-5 * (1 + ref.coef.norm()));
@@ -212,7 +223,11 @@ TEST(Fit, ViolatingShareCountsTheFeaturesThatLeaveZero) {
                        Case{Penalty::l21, 1, 3, false}, Case{Penalty::l21, 0.7, 2, true}, Case{Penalty::l1, 1, 2, true}}) {
     const Data s = make_data(400, 40, c.k, 5, 1.5);
     SerialCommunicator comm;
-    const Model m = make_model(s.x, s.y, true, c.standardize, comm, LocalForm::gram);
+    ProblemSpec spec;
+    spec.penalty = c.p;
+    spec.standardize = c.standardize;
+    if (c.p != Penalty::l1) spec.l1_ratio = c.a;
+    const Model m = make_model(s.x, s.y, spec, comm, LocalForm::gram);
     Matrix xc = s.x, yc = s.y;
     xc.rowwise() -= xc.colwise().mean();
     yc.rowwise() -= yc.colwise().mean();
@@ -222,18 +237,14 @@ TEST(Fit, ViolatingShareCountsTheFeaturesThatLeaveZero) {
       const double sd = c.standardize ? std::sqrt(xc.col(j).squaredNorm() / 400.0) : 1.0;
       score[j] = (c.p == Penalty::l21 ? q.row(j).norm() : q.row(j).cwiseAbs().maxCoeff()) / sd;
     }
-    Settings st;
-    st.penalty = c.p;
-    st.standardize = c.standardize;
-    if (c.p != Penalty::l1) st.l1_ratio = c.a;
     for (double ratio : {0.9, 0.3, 0.05}) {
-      st.lambda_ratio = ratio;  // lambda_max = max score / a
+      // lambda_max = max score / a: the ratio resolved against the model's lambda_max
+      const double resolved = LambdaRequest::ratio(ratio).resolve(lambda_max(m.data)).front();
       const double lambda = ratio * score.maxCoeff() / c.a;
       const double want = static_cast<double>((score.array() > lambda * c.a).count()) / 40.0;
-      EXPECT_DOUBLE_EQ(violating_share_at_zero(m.data, st), want) << to_string(c.p) << " ratio " << ratio;
-      st.lambda = lambda * 1.0001;  // the same lambda given absolutely (a hair above: no feature sits on its bound)
-      EXPECT_DOUBLE_EQ(violating_share_at_zero(m.data, st), want) << to_string(c.p) << " lambda " << lambda;
-      st.lambda.reset();
+      EXPECT_DOUBLE_EQ(violating_share_at_zero(m.data, resolved), want) << to_string(c.p) << " ratio " << ratio;
+      // the same lambda given absolutely (a hair above: no feature sits on its bound)
+      EXPECT_DOUBLE_EQ(violating_share_at_zero(m.data, lambda * 1.0001), want) << to_string(c.p) << " lambda " << lambda;
     }
   }
 }
@@ -242,11 +253,11 @@ TEST(Fit, LambdaMaxIsTheFirstLambdaWithAllZeros) {
   const Data s = make_data(100, 5, 3, 4);
   SerialCommunicator comm;
   for (Penalty p : {Penalty::l1, Penalty::elasticnet, Penalty::l21}) {
-    Settings st;
-    st.penalty = p;
-    st.lambda_ratio = 1.0;
+    Request st;
+    st.spec.penalty = p;
+    st.lambda = LambdaRequest::ratio(1.0);
     EXPECT_EQ(fit(s.x, s.y, st, comm).coef.cwiseAbs().maxCoeff(), 0.0) << to_string(p);
-    st.lambda_ratio = 0.95;
+    st.lambda = LambdaRequest::ratio(0.95);
     EXPECT_GT(fit(s.x, s.y, st, comm).coef.cwiseAbs().maxCoeff(), 0.0) << to_string(p);
   }
 }
@@ -254,11 +265,11 @@ TEST(Fit, LambdaMaxIsTheFirstLambdaWithAllZeros) {
 TEST(Fit, AccelerationChangesSpeedNotTheAnswer) {
   const Data s = make_data(300, 10, 1, 5);
   SerialCommunicator comm;
-  Settings on;
-  on.penalty = Penalty::elasticnet;
-  on.lambda_ratio = 0.05;
-  Settings off = on;
-  off.anderson_memory = 0;
+  Request on;
+  on.spec.penalty = Penalty::elasticnet;
+  on.lambda = LambdaRequest::ratio(0.05);
+  Request off = on;
+  off.solver.anderson_memory = 0;
   const FitResult a = fit(s.x, s.y, on, comm), b = fit(s.x, s.y, off, comm);
   EXPECT_EQ(a.admm.status, Status::converged);
   EXPECT_EQ(b.admm.status, Status::converged);
@@ -269,8 +280,8 @@ TEST(Fit, AccelerationChangesSpeedNotTheAnswer) {
 TEST(Fit, IterationCapIsAStatusNotAnError) {
   const Data s = make_data(100, 5, 1, 6);
   SerialCommunicator comm;
-  Settings st;
-  st.max_iter = 2;
+  Request st;
+  st.solver.max_iter = 2;
   const FitResult r = fit(s.x, s.y, st, comm);
   EXPECT_EQ(r.admm.status, Status::max_iter);
   EXPECT_EQ(r.admm.state.iteration, 2);
@@ -279,7 +290,7 @@ TEST(Fit, IterationCapIsAStatusNotAnError) {
   // not a local x: a lasso on data whose truth has zeros keeps exact zeros.
   const Data sparse = make_data(300, 12, 1, 9);
   for (int cap = 3; cap <= 15; ++cap) {
-    st.max_iter = cap;
+    st.solver.max_iter = cap;
     const FitResult c = fit(sparse.x, sparse.y, st, comm);
     EXPECT_GT((c.coef.array() == 0).count(), 0) << "cap " << cap;
   }
@@ -289,11 +300,11 @@ TEST(Fit, ReportedGapBoundsTheTrueSuboptimality) {
   // Stop early; the objective minus the converged objective must not exceed the reported gap.
   const Data s = make_data(200, 10, 1, 8);
   SerialCommunicator comm;
-  Settings st;
-  st.lambda_ratio = 0.1;
+  Request st;
+  st.lambda = LambdaRequest::ratio(0.1);
   const FitResult best = fit(s.x, s.y, st, comm);
-  st.max_iter = 4;
-  st.anderson_memory = 0;
+  st.solver.max_iter = 4;
+  st.solver.anderson_memory = 0;
   const FitResult early = fit(s.x, s.y, st, comm);
   EXPECT_GE(early.admm.optimality.objective - best.admm.optimality.objective, -1e-12);
   EXPECT_LE(early.admm.optimality.objective - best.admm.optimality.objective, early.admm.optimality.gap + 1e-12);
@@ -301,20 +312,20 @@ TEST(Fit, ReportedGapBoundsTheTrueSuboptimality) {
 
 TEST(Fit, MismatchedRowsIsADataError) {
   SerialCommunicator comm;
-  EXPECT_THROW(fit(RowMatrix::Random(5, 2), RowMatrix::Random(4, 1), Settings{}, comm), DataError);
+  EXPECT_THROW(fit(RowMatrix::Random(5, 2), RowMatrix::Random(4, 1), Request{}, comm), DataError);
 }
 
 TEST(Fit, CheckpointHookAndResumeFromItsState) {
   const Data s = make_data(200, 8, 2, 21);
   SerialCommunicator comm;
-  const Model model = make_model(s.x, s.y, true, false, comm);
-  Settings st;
-  st.penalty = Penalty::elasticnet;
-  st.lambda_ratio = 0.05;
-  st.adaptive_rho = false;  // rho history and Anderson memory are not part of the state
-  st.anderson_memory = 0;
-  st.max_iter = 10;
-  st.abs_tol = st.rel_tol = 1e-300;
+  Request st;
+  st.spec.penalty = Penalty::elasticnet;
+  const Model model = make_model(s.x, s.y, st.spec, comm);
+  st.lambda = LambdaRequest::ratio(0.05);
+  st.solver.adaptive_rho = false;  // rho history and Anderson memory are not part of the state
+  st.solver.anderson_memory = 0;
+  st.solver.max_iter = 10;
+  st.solver.abs_tol = st.solver.rel_tol = 1e-300;
 
   std::vector<int> at;
   AdmmState saved;
@@ -324,12 +335,12 @@ TEST(Fit, CheckpointHookAndResumeFromItsState) {
     at.push_back(state.iteration);
     if (state.iteration == 6) saved = state;
   };
-  const double lambda = st.resolve_lambda(lambda_max(model, st));
-  const FitResult straight = fit(model, lambda, st, comm, obs);
+  const double lambda = st.lambda.resolve(lambda_max(model)).front();
+  const FitResult straight = fit(model, lambda, st.solver, comm, obs);
   EXPECT_EQ(at, (std::vector<int>{3, 6, 9}));
   ASSERT_EQ(saved.iteration, 6);
 
-  const FitResult resumed = fit(model, lambda, st, comm, {}, &saved);
+  const FitResult resumed = fit(model, lambda, st.solver, comm, {}, &saved);
   EXPECT_EQ(resumed.admm.state.iteration, 10);
   EXPECT_EQ(resumed.admm.history.size(), 4u);  // iterations 7..10
   EXPECT_EQ((resumed.admm.state.z - straight.admm.state.z).cwiseAbs().maxCoeff(), 0.0);
@@ -338,10 +349,10 @@ TEST(Fit, CheckpointHookAndResumeFromItsState) {
 TEST(Fit, PolishingSolvesTheSupportExactlyAndOnlyWhenCertified) {
   const Data s = make_data(300, 15, 1, 31);
   SerialCommunicator comm;
-  Settings st;
-  st.lambda_ratio = 0.05;
+  Request st;
+  st.lambda = LambdaRequest::ratio(0.05);
   const FitResult on = fit(s.x, s.y, st, comm);
-  st.polish = false;
+  st.solver.polish = false;
   const FitResult off = fit(s.x, s.y, st, comm);
   ASSERT_EQ(on.admm.status, Status::converged);
   EXPECT_TRUE(on.admm.polished);
@@ -353,7 +364,7 @@ TEST(Fit, PolishingSolvesTheSupportExactlyAndOnlyWhenCertified) {
   for (int j = 0; j < 15; ++j)
     if (on.coef(j, 0) != 0) EXPECT_NEAR(g(j, 0), on.lambda * (on.coef(j, 0) > 0 ? 1 : -1), 1e-10 * on.lambda);
   // Row-group penalties are never polished.
-  Settings group;
-  group.penalty = Penalty::l21;
+  Request group;
+  group.spec.penalty = Penalty::l21;
   EXPECT_FALSE(fit(s.x, s.y, group, comm).admm.polished);
 }

@@ -119,14 +119,15 @@ TEST(Path, WorkingSetPathEqualsTheFullGramPath) {
   y.col(0) = x * w;
   for (int i = 0; i < n; ++i) y(i, 0) += 0.3 * nd(g);
   SerialCommunicator comm;
-  Settings st;
-  st.penalty = Penalty::elasticnet;
-  st.l1_ratio = 0.7;
-  const Model full = make_model(x, y, true, false, comm, LocalForm::gram);
-  const std::vector<double> lambdas = lambda_grid(lambda_max(full, st), 30, 1e-3);
+  ProblemSpec spec;
+  spec.penalty = Penalty::elasticnet;
+  spec.l1_ratio = 0.7;
+  const SolverSettings st;
+  const Model full = make_model(x, y, spec, comm, LocalForm::gram);
+  const Lambdas lambdas = Lambdas::resolve(LambdaRequest::grid(30, 1e-3), lambda_max(full));
   const PathResult a = fit_path(full, lambdas, st, false, comm);
   for (const LocalForm form : {LocalForm::screened, LocalForm::streamed}) {
-  const Model screened = make_model(x, y, true, false, comm, form);
+  const Model screened = make_model(x, y, spec, comm, form);
   const PathResult b = fit_path(screened, lambdas, st, false, comm);
   ASSERT_EQ(a.fits.size(), b.fits.size());
   for (std::size_t i = 0; i < a.fits.size(); ++i) {
