@@ -8,6 +8,7 @@
 #include "cadmm/communicator.hpp"
 #include "cadmm/local_solver.hpp"
 #include "cadmm/penalty.hpp"
+#include "cadmm/plan.hpp"
 #include "cadmm/settings.hpp"
 
 namespace cadmm {
@@ -117,11 +118,6 @@ Optimality evaluate(const AdmmProblem& problem, const Matrix& z, Communicator& c
 /// Runs consensus ADMM from warm (or from zero); collective, identical decisions on every rank.
 AdmmResult admm_solve(const AdmmProblem& problem, const SolverSettings& settings, Communicator& comm,
                       const AdmmState* warm = nullptr, const AdmmObserver& observer = {});
-
-/// Share of the features violating their bound at the start beyond which no working set is tried: measured on the
-/// benchmark problems, 59% and 69% (P1, P3: working sets as fast and 1.4x faster) against 92% (P2, correlation
-/// 0.9: rounds of growing sets took 2x the full Gram's time).
-constexpr double kDenseStart = 0.8;
 
 /// The same problem (with an l1 part) solved over working sets: ADMM on the features that can be active only
 /// (each rank's Gram of the set: rows |W|^2 flops instead of rows d^2), then one full gradient X^T R checks the

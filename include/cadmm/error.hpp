@@ -1,5 +1,5 @@
 #pragma once
-/// \file Exceptions with the process exit code they map to (SPEC section 6).
+/// \file Exceptions with the process exit code they map to (docs/spec.md section 6).
 #include <stdexcept>
 #include <string>
 

@@ -11,47 +11,11 @@
 #include "cadmm/communicator.hpp"
 #include "cadmm/csr.hpp"
 #include "cadmm/local_solver.hpp"
+#include "cadmm/plan.hpp"
 #include "cadmm/settings.hpp"
 #include "cadmm/types.hpp"
 
 namespace cadmm {
-
-/// How a rank holds and solves its local term: Gram sums + eigen-decomposition, dense rows + matrix-inversion
-/// lemma, CSR rows + conjugate gradients, dense rows kept for working sets (Grams of the features that can be
-/// active only), or only sums kept and the rows read again for the working sets' products (streamed).
-enum class LocalForm { gram, woodbury, cg, screened, streamed };
-/// Number of forms.
-constexpr int kLocalForms = 5;
-/// "gram", "woodbury", "cg", "screened" or "streamed".
-std::string to_string(LocalForm f);
-/// Parses --local-solver: auto (nullopt), gram, woodbury, cg, screened, streamed; UsageError otherwise.
-std::optional<LocalForm> parse_local_solver(const std::string& name);
-/// True for the forms that keep this rank's dense rows (woodbury, screened).
-inline bool keeps_dense_rows(LocalForm f) { return f == LocalForm::woodbury || f == LocalForm::screened; }
-/// True for the forms that reduce the rows to sums about a per-rank shift (gram, streamed).
-inline bool shifted_sums(LocalForm f) { return f == LocalForm::gram || f == LocalForm::streamed; }
-
-/// Largest d for which sparse data is reduced to a d x d Gram by default (its eigen-decomposition costs d^3).
-constexpr std::int64_t kSparseGramMaxFeatures = 4096;
-/// Smallest d for which dense tall blocks keep their rows for working sets when the problem allows it. Keeping
-/// the rows costs writing them into fresh memory (on this project's VMs, first-touched memory comes at 0.35-6
-/// GB/s) and a pass over them per round, against a full Gram's rows d^2 flops and d^3 factorization: measured
-/// here (bench/bench_performance.py), the Gram form wins below d ~ 1000 and the working sets win from there
-/// (4x at d = 3000).
-constexpr std::int64_t kScreenMinFeatures = 1024;
-/// Smallest d for which dense tall blocks of an l1-type `solve` use streamed working sets below
-/// kScreenMinFeatures: measured at d = 500 as fast as the full Gram (P1) and 1.4x faster (P3, 10 targets), and
-/// 1.15-1.4x slower at d = 1000 with correlation 0.9 (P2, P4), where every feature is taken at once
-/// (bench/bench_performance.py).
-constexpr std::int64_t kStreamMinFeatures = 256;
-
-/// The plan's one rule for a rank's local form (asked by the reader, the memory check and `info`): dense rows
-/// >= d, when `screen` (one l1-type fit that working sets serve): screened from kScreenMinFeatures where the
-/// kept rows fit in `budget` bytes (0: no limit; 0.9 of the rank's share of memory), else streamed from
-/// kStreamMinFeatures; otherwise gram; dense rows < d: woodbury; sparse: gram up to kSparseGramMaxFeatures, else
-/// cg; or the requested one.
-LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::optional<LocalForm> requested,
-                          bool screen = false, double budget = 0);
 
 /// This rank's rows centered with the global means, unscaled: Gram sums for tall blocks, the rows for wide.
 class CenteredBlock {
@@ -208,23 +172,6 @@ struct PreparedProblem {
   /// p_j: the penalized coefficient of feature j is p_j * w_j (sd_j with standardize, else 1).
   Vector penalty_scale() const;
 };
-
-/// Peak bytes one rank holds for rows x d local data (nnz nonzeros) with k targets in a form: Gram, the centered
-/// Gram and its eigenvectors, d x d each (one more Gram per piece when pieces > 1, the folds of a
-/// cross-validation); Woodbury, the centered rows, their scaled copy and the rows x rows eigenvectors; screened,
-/// the rows (centered and scaled in place) and a working set's Gram and eigenvectors (at most d x d); cg, the
-/// CSR rows (at most 16 bytes a nonzero, twice while building) and y; plus the d x k iterates and Anderson history.
-double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz,
-                          int pieces = 1);
-
-/// Floating-point work of one rank's local term in a form: once (Gram sums or kernel, and the factorization) and
-/// per ADMM iteration (for cg: per conjugate-gradient step, a few per iteration with the warm start).
-struct LocalCost {
-  double setup_flops = 0;      ///< reduction of the rows and factorization
-  double iteration_flops = 0;  ///< one x-update and one residual evaluation
-};
-/// The cost model of the plan (printed by `info`).
-LocalCost local_cost(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz, bool sparse);
 
 /// Makes means and variances global and centers the local data (consumed: kept rows are centered in place);
 /// collective. Throws DataError on no rows.

@@ -13,7 +13,7 @@ using Matrix = Eigen::MatrixXd;
 using Vector = Eigen::VectorXd;
 /// Row-major dense matrix: the layout of a row block read from HDF5 (C order).
 using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-/// Compressed sparse rows (CSR, SPEC section 3's sparse X) with 64-bit indices.
+/// Compressed sparse rows (CSR, docs/spec.md section 3's sparse X) with 64-bit indices.
 using SparseRows = Eigen::SparseMatrix<double, Eigen::RowMajor, std::int64_t>;
 
 }  // namespace cadmm

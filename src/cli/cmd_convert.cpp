@@ -1,4 +1,4 @@
-// `cadmm convert`: LIBSVM/SVMlight or CSV text to the HDF5 layout cadmm reads (SPEC section 4).
+// `cadmm convert`: LIBSVM/SVMlight or CSV text to the HDF5 layout cadmm reads (docs/spec.md section 4).
 #include <cstdio>
 #include <iostream>
 

@@ -1,4 +1,4 @@
-// `cadmm cv`: K-fold cross-validation over a lambda sequence, then a refit on all rows (SPEC sections 4-5).
+// `cadmm cv`: K-fold cross-validation over a lambda sequence, then a refit on all rows (docs/spec.md sections 4-5).
 #include <glob.h>
 
 #include <cmath>
@@ -181,13 +181,14 @@ class FoldLines final : public ProgressSink {
 };
 
 void print_summary(const CvResult& cv, const FitResult& final_fit, const CvOptions& o, const ProblemSpec& spec,
-                   const Model& model, const std::string& kinds, const io::RunFacts& facts, int iterations,
+                   const Model& model, const std::string& kinds, double planned_bytes, const io::RunFacts& facts,
+                   int iterations,
                    const Phases& t, const std::string& output) {
   print_table(cv);
   std::printf("\ncadmm cv: lambda_min %s (index %zu), lambda_1se %s (index %zu); refit at %s: %s\n",
               fmt(cv.lambdas[cv.index_min]).c_str(), cv.index_min, fmt(cv.lambdas[cv.index_1se]).c_str(),
               cv.index_1se, o.refit.c_str(), to_string(final_fit.admm.status).c_str());
-  print_problem(spec, final_fit.lambda_max, facts, model.data, kinds);
+  print_problem(spec, final_fit.lambda_max, facts, model.data, kinds, planned_bytes);
   std::printf("  folds       %d, rows per fold %lld..%lld; %d ADMM iterations over all folds\n",
               static_cast<int>(cv.fold_rows.size()),
               static_cast<long long>(*std::min_element(cv.fold_rows.begin(), cv.fold_rows.end())),
@@ -283,7 +284,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   });
   t.write = clock.lap();
   t.peak_bytes = peak_memory(comm);
-  if (verbose) print_summary(cv, final_fit, o, request.spec, model, kinds, facts, lines.iterations, t, output);
+  if (verbose) print_summary(cv, final_fit, o, request.spec, model, kinds, loaded.planned_bytes, facts, lines.iterations, t, output);
   if (final_fit.admm.status == Status::diverged)
     throw RuntimeFailure("the refit " + diverged_at(final_fit.admm.state.iteration) + "; the result was written to '" + output + "'");
   return 0;

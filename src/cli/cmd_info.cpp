@@ -17,12 +17,6 @@
 namespace cadmm::cli {
 
 namespace {
-std::string bytes_text(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) b /= 1024, ++u;
-  return fmt(b, "%.1f") + " " + units[u];
-}
 // Every rank reads its share through the solver's reader (8 MiB blocks, the default buffer) and drops it.
 void read_test(const io::DataReader& reader, MpiCommunicator& comm) {
   const io::DataLayout& l = reader.layout();
@@ -92,10 +86,12 @@ int run_info(const Args& args, MpiCommunicator& comm) {
   std::printf("\nPlan for %d rank(s):\n", ranks);
   std::printf("  %6s %12s %14s %10s %14s %12s %12s\n", "rank", "rows", "nonzeros", "solver", "memory", "setup flop",
               "flop/iter");
-  // Whether it fits on a node like this one, ranks packed one per core.
-  const double node = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  // Whether it fits on a node like this one (its control group's limit included, as solve sees it), ranks packed
+  // one per core; the plan of a solve (working sets allowed).
   const int per_node = std::max(1, std::min(ranks, static_cast<int>(std::thread::hardware_concurrency())));
-  const double share = node / per_node;
+  const double budget = memory_budget(per_node), share = budget / 0.9;
+  PlanRequest request;
+  request.screen = true;
   double worst = 0;
   bool screened = false;
   for (int r = 0; r < ranks; ++r) {
@@ -105,14 +101,13 @@ int run_info(const Args& args, MpiCommunicator& comm) {
     }
     const RowRange range = reader->partition(r, ranks);
     const std::int64_t nnz = reader->nnz_in(range);
-    const LocalForm form = plan_local_form(range.size(), l.features, l.sparse, std::nullopt, true, 0.9 * share);
-    const double mem = local_memory_bytes(form, range.size(), l.features, l.targets, nnz);
-    const LocalCost cost = local_cost(form, range.size(), l.features, l.targets, nnz, l.sparse);
-    worst = std::max(worst, mem);
-    screened = screened || form == LocalForm::screened || form == LocalForm::streamed;
+    const RankPlan plan = plan_rank(range.size(), nnz, l.shape(), request, budget);
+    worst = std::max(worst, plan.memory_bytes);
+    screened = screened || plan.form == LocalForm::screened || plan.form == LocalForm::streamed;
     std::printf("  %6d %12lld %14lld %10s %14s %12s %12s\n", r, static_cast<long long>(range.size()),
-                static_cast<long long>(nnz), range.size() == 0 ? "idle" : to_string(form).c_str(), bytes_text(mem).c_str(),
-                fmt(cost.setup_flops, "%.2e").c_str(), fmt(cost.iteration_flops, "%.2e").c_str());
+                static_cast<long long>(nnz), range.size() == 0 ? "idle" : to_string(plan.form).c_str(),
+                bytes_text(plan.memory_bytes).c_str(), fmt(plan.cost.setup_flops, "%.2e").c_str(),
+                fmt(plan.cost.iteration_flops, "%.2e").c_str());
   }
   std::printf("  plus a read buffer of 8 MiB per rank (--read-buffer-mb); cv adds one d x d Gram per fold\n");
   if (screened)
@@ -120,7 +115,7 @@ int run_info(const Args& args, MpiCommunicator& comm) {
                 "  that can be active; setup and flop/iter above are the worst case, all of them); path, cv, l2 and\n"
                 "  runs with --checkpoint use gram instead (2 d^2 doubles, setup rows x d^2 flops), and so does a solve\n"
                 "  whose lambda lets more than 80%% of the features leave zero in a sample of the rows\n");
-  if (worst <= 0.9 * share)
+  if (budget <= 0 || worst <= budget)
     std::printf("  fits: %d rank(s) per node like this one get %s each\n", per_node, bytes_text(share).c_str());
   else
     std::printf("  does NOT fit: %d rank(s) per node like this one get %s each, the largest plan needs %s; a gram plan\n"

@@ -1,4 +1,4 @@
-// `cadmm path`: a decreasing lambda sequence with warm starts over one Model (SPEC sections 4-5).
+// `cadmm path`: a decreasing lambda sequence with warm starts over one Model (docs/spec.md sections 4-5).
 #include <cstdio>
 #include <iostream>
 
@@ -61,7 +61,7 @@ void print_summary(const PathResult& path, std::size_t asked, const DataModel& d
                                     std::to_string(path.fits.size() - 1) + ")").c_str()
                                  : "",
               iterations, active_set);
-  print_problem(spec, lmax, facts, dm.model.data, dm.kinds);
+  print_problem(spec, lmax, facts, dm.model.data, dm.kinds, dm.planned_bytes);
   std::printf("  lambdas     %s .. %s (%s x lambda_max)\n", fmt(path.fits.front().lambda).c_str(),
               fmt(last.lambda).c_str(), fmt(lmax > 0 ? last.lambda / lmax : 0.0, "%.4g").c_str());
   std::printf("  last fit    objective %.12e, duality gap %.3e, %lld nonzero of %lld, deviance ratio %.5f\n",

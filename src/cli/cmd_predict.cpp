@@ -1,4 +1,4 @@
-// `cadmm predict`: apply a fitted model to data, each rank predicting and writing its own rows (SPEC section 4).
+// `cadmm predict`: apply a fitted model to data, each rank predicting and writing its own rows (docs/spec.md section 4).
 #include <cstdio>
 #include <iostream>
 

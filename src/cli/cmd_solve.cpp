@@ -1,4 +1,4 @@
-// `cadmm solve`: read this rank's rows, prepare, run ADMM, write the result (SPEC sections 4-5).
+// `cadmm solve`: read this rank's rows, prepare, run ADMM, write the result (docs/spec.md sections 4-5).
 
 #include <cstdio>
 #include <iostream>
@@ -29,12 +29,12 @@ const char* kUsage =
     "  cadmm solve --data demo.h5 --penalty l1 --lambda-ratio 0.1 --output lasso.h5\n"
     "  mpirun -np 4 cadmm solve --config configs/elasticnet.ini --lambda 0.01\n\n";
 
-void print_summary(const FitResult& r, const PreparedProblem& p, const io::RunFacts& facts, const Phases& t,
-                   const std::string& kinds, const std::string& output) {
+void print_summary(const FitResult& r, const DataModel& dm, const io::RunFacts& facts, const Phases& t,
+                   const std::string& output) {
   const AdmmResult& a = r.admm;
   std::printf("\ncadmm solve: %s after %d iterations%s\n", to_string(a.status).c_str(), a.state.iteration,
               a.polished ? ", polished (exact on the sign pattern of the iterate, certified by the duality gap)" : "");
-  print_problem(facts.spec, r.lambda_max, facts, p, kinds);
+  print_problem(facts.spec, r.lambda_max, facts, dm.model.data, dm.kinds, dm.planned_bytes);
   std::printf("  lambda      %s (%s x lambda_max)\n", fmt(r.lambda).c_str(),
               fmt(r.lambda_max > 0 ? r.lambda / r.lambda_max : 0.0, "%.4g").c_str());
   std::printf("  objective   %.12e   duality gap %.3e   nonzero coefficients %lld of %lld\n", a.optimality.objective,
@@ -85,7 +85,7 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   t.write = clock.lap();
   t.peak_bytes = peak_memory(comm);
 
-  if (verbose) print_summary(result, dm.model.data, facts, t, dm.kinds, output);
+  if (verbose) print_summary(result, dm, facts, t, output);
   if (root && result.admm.status == Status::max_iter)
     warn("stopped at --max-iter " + std::to_string(request.solver.max_iter) +
          " before reaching the tolerances; the result is written with status \"max_iter\"");

@@ -17,62 +17,6 @@
 
 namespace cadmm::cli {
 
-namespace {
-
-// The memory limit of this process's control group and of every group above it (cgroup v2 memory.max or v1
-// memory.limit_in_bytes; Slurm confines a job's memory this way), or +infinity where none is set.
-double cgroup_memory_limit() {
-  double limit = std::numeric_limits<double>::infinity();
-  std::ifstream groups("/proc/self/cgroup");
-  std::string line;
-  while (std::getline(groups, line)) {
-    const std::size_t a = line.find(':'), b = line.find(':', a + 1);
-    if (a == std::string::npos || b == std::string::npos) continue;
-    const std::string controllers = line.substr(a + 1, b - a - 1);
-    std::string path = line.substr(b + 1);
-    std::string root, file;
-    if (controllers.empty()) {
-      root = "/sys/fs/cgroup", file = "memory.max";
-    } else if (("," + controllers + ",").find(",memory,") != std::string::npos) {
-      root = "/sys/fs/cgroup/memory", file = "memory.limit_in_bytes";
-    } else {
-      continue;
-    }
-    for (;;) {
-      std::ifstream in(root + path + "/" + file);
-      double value = 0;
-      if (in >> value && value > 0) limit = std::min(limit, value);  // "max" (no limit) does not parse
-      if (path.empty() || path == "/") break;
-      path = path.substr(0, path.find_last_of('/'));
-    }
-  }
-  return limit;
-}
-
-// This rank's share of the node's memory, or of its control group's limit when lower (0: unknown).
-double memory_share(const MpiCommunicator& comm) {
-  const double node = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
-  return node > 0 ? std::min(node, cgroup_memory_limit()) / std::max(1, comm.ranks_on_node()) : 0;
-}
-
-// Throws UsageError when this rank's share of the node's memory cannot hold its local data.
-void check_memory(LocalForm form, std::int64_t rows, std::int64_t nnz, const io::DataLayout& l, int pieces,
-                  const MpiCommunicator& comm) {
-  const double need = local_memory_bytes(form, rows, l.features, l.targets, nnz, pieces);
-  const double share = memory_share(comm);
-  if (share <= 0 || need <= 0.9 * share) return;
-  const bool tall = form == LocalForm::gram;
-  throw UsageError("this rank would need about " + fmt(need / (1 << 30), "%.1f") + " GiB for its local " +
-                   (tall ? "Gram factorization" : "rows and their factorization") +
-                   (pieces > 1 ? " and " + std::to_string(pieces) + " fold sums" : std::string()) + " but has " +
-                   fmt(share / (1 << 30), "%.1f") + " GiB (its share of the node); " +
-                   (tall ? "the Gram form needs d^2 doubles per fold whatever the rank count: use fewer ranks per node"
-                         : "spread the rows over more nodes") +
-                   " (plan: cadmm info FILE --ranks P)");
-}
-
-}  // namespace
-
 po::options_description checkpoint_options() {
   po::options_description o("Checkpoints");
   o.add_options()
@@ -187,11 +131,6 @@ std::optional<po::variables_map> parse_fit_options(const Args& args, const char*
 
 namespace {
 
-// Rows (over all ranks) of the sample that tells whether a working set pays: with 8,192 the share of features
-// violating at zero came within 0.08 of the full data's on the benchmark problems (l21 with 10 targets reads
-// highest: noise adds to every row norm), for a read of 8,192 x 8 d bytes.
-constexpr std::int64_t kSampleRows = 8192;
-
 // The sample's sums, reduced as the streamed form reduces rows: each rank reads a share of kSampleRows in eight
 // blocks spread over its range (sorted files are common); collective.
 PreparedProblem row_sample(const io::DataReader& reader, RowRange range, const io::DataLayout& layout,
@@ -215,6 +154,7 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
                      const FitRequest* screen) {
   const double buffer_mb = vm["read-buffer-mb"].as<double>();
   if (!(buffer_mb > 0)) throw UsageError("--read-buffer-mb: must be > 0");
+  const std::size_t bytes = static_cast<std::size_t>(buffer_mb * (1 << 20));
   Stopwatch clock;
   std::unique_ptr<io::DataReader> reader;
   collectively(comm, [&] {
@@ -224,49 +164,28 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   LoadedData d;
   d.layout = reader->layout();
   collectively(comm, [&] { d.range = reader->partition(comm.rank(), comm.size()); });
-  const std::optional<LocalForm> requested = parse_local_solver(vm["local-solver"].as<std::string>());
-  const double budget = 0.9 * memory_share(comm);
-  LocalForm form =
-      plan_local_form(d.range.size(), d.layout.features, d.layout.sparse, requested, screen != nullptr, budget);
-  const std::size_t bytes = static_cast<std::size_t>(buffer_mb * (1 << 20));
-  if (form == LocalForm::streamed && (d.layout.sparse || piece_map))
-    throw UsageError("--local-solver streamed: only for dense X in solve and path");
   std::int64_t nnz = 0;
-  // An out-of-memory kill would take the job down without a word: refuse a plan that cannot fit, and a shape the
-  // file cannot back, before anything (fold numbers included) is allocated; with folds, check again once their
-  // number is known.
-  collectively(comm, [&] {
-    nnz = d.layout.sparse ? reader->nnz_in(d.range) : d.range.size() * d.layout.features;
-    check_memory(form, d.range.size(), nnz, d.layout, 1, comm);
-    reader->verify_stored();
-  });
-  // A sample of the rows, before the one pass that counts, tells two things about a working-set solve. When most
-  // features can leave zero at the requested lambda (correlated designs, small lambdas), a working set would take
-  // them all after a pass that formed no Gram: the plan keeps the full Gram. Otherwise the streamed form sums the
-  // columns of the first set with the rest, so its first round reads nothing again. Every rank takes part when any
-  // could plan a working-set form (the test uses global facts only) and all reach the same answer.
-  std::string why;
-  std::vector<Eigen::Index> first;
-  const bool may_stream = requested ? *requested == LocalForm::streamed : d.layout.features >= kStreamMinFeatures;
-  if (screen && may_stream && !d.layout.sparse && d.layout.rows > 0) {
-    const PreparedProblem sample = row_sample(*reader, d.range, d.layout, bytes, screen->spec, comm);
-    // The sample only plans: the lambda it tests is the request resolved against the sample's own lambda_max.
-    const double lambda = screen->lambda.resolve(lambda_max(sample)).front();
-    const double share = violating_share_at_zero(sample, lambda);
-    if (share <= kDenseStart) {
-      first = first_working_set(sample, lambda);
-    } else if (!requested) {  // asked for streamed, it streams: the working set will then take every feature
-      form = plan_local_form(d.range.size(), d.layout.features, false, requested, false, budget);
-      collectively(comm, [&] { check_memory(form, d.range.size(), nnz, d.layout, 1, comm); });
-      why = " (in a sample of the rows " + fmt(100 * share, "%.0f") +
-            "% of the features can leave zero: working sets would not pay)";
-    }
-  }
+  collectively(comm, [&] { nnz = d.layout.sparse ? reader->nnz_in(d.range) : d.range.size() * d.layout.features; });
+  PlanRequest request;
+  request.requested = parse_local_solver(vm["local-solver"].as<std::string>());
+  request.screen = screen != nullptr;
+  if (screen) request.lambda = screen->lambda;
+  request.folds = static_cast<bool>(piece_map);
+  // The plan refuses what cannot fit, and a shape the file cannot back, before anything (fold numbers included) is
+  // allocated; with folds, it checks again once their number is known.
+  d.plan = make_plan(d.range.size(), nnz, d.layout.shape(), request, memory_budget(comm.ranks_on_node()), comm);
+  collectively(comm, [&] { reader->verify_stored(); });
+  d.plan.decide_by_sample(d.layout.shape(), request, [&] {
+    return row_sample(*reader, d.range, d.layout, bytes, screen->spec, comm);
+  }, comm);
   const Pieces pieces = piece_map ? piece_map(*reader, d.range) : Pieces{};
-  if (pieces.count > 1) collectively(comm, [&] { check_memory(form, d.range.size(), nnz, d.layout, pieces.count, comm); });
+  d.plan.set_pieces(pieces.count, d.layout.shape(), comm);
+  d.planned_bytes = d.plan.rank.memory_bytes;
+  comm.max(&d.planned_bytes, 1);
+  const LocalForm form = d.plan.rank.form;
   d.builder = std::make_unique<LocalDataBuilder>(d.range.size(), d.layout.features, d.layout.targets, pieces.count,
                                                  form, d.layout.x_float32);
-  d.builder->fetch_with_sums(first);  // the streamed form only
+  d.builder->fetch_with_sums(d.plan.first_set);  // the streamed form only
   std::int64_t at = 0;
   const auto add = [&](auto& x, RowMatrix& y) {
     // A long read must stop on SIGTERM too (Slurm's time limit), not only the solve loop.
@@ -280,7 +199,8 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
     std::printf("reading %lld rows x %lld features (%s) from %s on %d rank(s): %s%s\n",
                 static_cast<long long>(d.layout.rows), static_cast<long long>(d.layout.features),
                 d.layout.sparse ? (std::to_string(d.layout.nnz) + " nonzeros").c_str() : "dense",
-                d.layout.file.c_str(), comm.size(), to_string(form).c_str(), why.c_str());
+                d.layout.file.c_str(), comm.size(), to_string(form).c_str(),
+                d.plan.reason.empty() ? "" : (" (" + d.plan.reason + ")").c_str());
     std::fflush(stdout);
   }
   collectively(comm, [&] {
@@ -296,12 +216,13 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   double streams = form == LocalForm::streamed ? 1.0 : 0.0;
   comm.max(&streams, 1);
   if (streams > 0) {
-    d.first_set = std::move(first);
     d.file = std::shared_ptr<const io::DataReader>(std::move(reader));
     if (form == LocalForm::streamed)
       d.stream = [file = d.file, range = d.range, bytes](const std::function<void(const RowMatrix&)>& sink) {
         file->read_rows(range, bytes, [&](RowMatrix& x, RowMatrix&) { sink(x); }, true);
       };
+  } else {
+    d.plan.first_set.clear();
   }
   reader.reset();
   d.read_seconds = clock.lap() - d.accumulate_seconds;
@@ -322,7 +243,9 @@ DataModel load_model(const po::variables_map& vm, const FitRequest& request, Mpi
   if (loaded.stream) sums.set_stream(std::move(loaded.stream));
   dm.file = std::move(loaded.file);
   dm.model = make_model(prepare(std::move(sums), request.spec, comm), comm);
-  dm.model.first_set = std::move(loaded.first_set);
+  dm.model.first_set = std::move(loaded.plan.first_set);
+  dm.plan = loaded.plan;
+  dm.planned_bytes = loaded.planned_bytes;
   loaded.builder.reset();
   t.setup = clock.lap() + loaded.accumulate_seconds;
   dm.kinds = solver_kinds(dm.model, comm);
@@ -380,7 +303,7 @@ void print_times(const Phases& t) {
 }
 
 void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFacts& facts, const PreparedProblem& p,
-                   const std::string& kinds) {
+                   const std::string& kinds, double planned_bytes) {
   const bool shared = spec.penalty == Penalty::elasticnet || spec.penalty == Penalty::l21;
   std::printf("  problem     %s%s, lambda_max %s\n", to_string(spec.penalty).c_str(),
               shared ? (", l1_ratio " + fmt(spec.effective_l1_ratio())).c_str() : "", fmt(lambda_max).c_str());
@@ -388,6 +311,8 @@ void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFact
               static_cast<long long>(facts.n_rows), static_cast<long long>(facts.n_features),
               static_cast<long long>(facts.n_targets), facts.n_ranks, kinds.c_str());
   if (p.constant_columns > 0) std::printf("              %d constant column(s) get coefficient 0\n", p.constant_columns);
+  std::printf("  plan        %s per rank at most (cadmm info FILE --ranks P shows every rank's)\n",
+              bytes_text(planned_bytes).c_str());
 }
 
 Eigen::Index nonzeros(const Matrix& coef) { return (coef.array() != 0).count(); }

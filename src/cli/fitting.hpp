@@ -86,7 +86,8 @@ struct LoadedData {
   std::unique_ptr<LocalDataBuilder> builder;
   RowStream stream;  ///< the streamed form: reads this rank's rows again
   std::shared_ptr<const io::DataReader> file;  ///< open while any rank streams (see DataModel::file)
-  std::vector<Eigen::Index> first_set;  ///< while any rank streams: the features whose columns came with the sums
+  Plan plan;  ///< this rank's plan (first_set: while any rank streams, the features whose columns came with the sums)
+  double planned_bytes = 0;  ///< the largest rank's planned memory (info prints the same figure per rank)
   double read_seconds = 0;  ///< reading, without the Gram updates done while reading
   double accumulate_seconds = 0;  ///< Gram updates done while reading (setup)
 };
@@ -111,6 +112,8 @@ struct DataModel {
   std::shared_ptr<const io::DataReader> file;
   io::DataLayout layout;
   Model model;
+  Plan plan;          ///< the plan it was read and built by
+  double planned_bytes = 0;  ///< the largest rank's planned memory
   std::string kinds;  ///< solver_kinds() of the model
 };
 /// load_data() then prepare() and make_model(); fills t.read and t.setup; collective. working_sets: the plan
@@ -133,7 +136,7 @@ io::RunFacts run_facts(const ProblemSpec& spec, const io::DataLayout& layout, co
 void print_times(const Phases& t);
 /// The summary's problem and data lines.
 void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFacts& facts, const PreparedProblem& p,
-                   const std::string& kinds);
+                   const std::string& kinds, double planned_bytes);
 
 /// "%d nonzero of %d" count of a coefficient matrix.
 Eigen::Index nonzeros(const Matrix& coef);

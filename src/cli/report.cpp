@@ -37,6 +37,13 @@ void ProgressPrinter::print(const IterationRecord& r) {
   last_iteration_ = r.iteration;
 }
 
+std::string bytes_text(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024 && u < 4) b /= 1024, ++u;
+  return fmt(b, "%.1f") + " " + units[u];
+}
+
 std::string fmt(double v, const char* format) {
   char buf[64];
   std::snprintf(buf, sizeof buf, format, v);

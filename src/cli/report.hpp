@@ -45,6 +45,8 @@ class Stopwatch {
 
 /// Formats a number compactly for summaries.
 std::string fmt(double v, const char* format = "%.6g");
+/// Bytes as "12.3 MiB" (B, KiB, MiB, GiB, TiB; one decimal).
+std::string bytes_text(double bytes);
 
 /// Prints a message to stderr prefixed with "cadmm: warning: ".
 void warn(const std::string& message);

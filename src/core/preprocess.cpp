@@ -14,56 +14,6 @@ Vector PreparedProblem::penalty_scale() const {
   return p;
 }
 
-double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz,
-                          int pieces) {
-  const double m = static_cast<double>(rows), dd = static_cast<double>(d), kk = static_cast<double>(k);
-  const double iterates = 30 * dd * kk;  // x, z, u, their copies and 2 x 10 Anderson columns
-  switch (form) {
-    case LocalForm::gram: {
-      // Folds: one Gram per piece, their total and a training sum besides the centered copy and its factor.
-      const double grams = pieces > 1 ? pieces + 4.0 : 2.0;
-      return 8 * (grams * dd * dd + iterates);
-    }
-    case LocalForm::woodbury: return 8 * (3 * m * dd + m * m + 2 * m * kk + iterates);
-    // The rows (centered and scaled in place), and a working set's Gram and eigenvectors: at most d x d each.
-    case LocalForm::screened: return 8 * (m * dd + 2 * dd * dd + 2 * m * kk + iterates);
-    // Sums only, and the columns A^T A_S of the features fetched (at most d x d) with a working set's factor.
-    case LocalForm::streamed: return 8 * (3 * dd * dd + iterates);
-    case LocalForm::cg: return 2 * 16.0 * static_cast<double>(nnz) + 8 * (3 * m * kk + iterates);
-  }
-  return 0;
-}
-
-LocalCost local_cost(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz, bool sparse) {
-  const double m = static_cast<double>(rows), dd = static_cast<double>(d), kk = static_cast<double>(k),
-               z = static_cast<double>(nnz);
-  LocalCost c;
-  switch (form) {
-    case LocalForm::gram:  // dsyrk (or pairs of a row's nonzeros), then dsyevd with vectors (about 4 d^3)
-      c.setup_flops = (sparse ? (m > 0 ? z * z / m : 0) : m * dd * dd) + 4 * dd * dd * dd;
-      c.iteration_flops = 4 * dd * dd * kk;
-      break;
-    case LocalForm::woodbury:  // B B^T and its eigen-decomposition; two products with B per x-update
-      c.setup_flops = m * m * dd + 4 * m * m * m;
-      c.iteration_flops = 4 * m * dd * kk + 4 * m * m * kk;
-      break;
-    case LocalForm::screened:  // per working-set round: the Gram of the set, and one pass for the full gradient;
-      // the figures are the worst case, a set grown to every feature
-      c.setup_flops = m * dd * dd + 4 * dd * dd * dd;
-      c.iteration_flops = 4 * dd * dd * kk;
-      break;
-    case LocalForm::streamed:  // per feature fetched: a pass of rows d flops; worst case every feature
-      c.setup_flops = m * dd * dd + 4 * dd * dd * dd;
-      c.iteration_flops = 4 * dd * dd * kk;
-      break;
-    case LocalForm::cg:  // one product with X and one with X^T per CG step
-      c.setup_flops = 2 * z;
-      c.iteration_flops = (4 * z + 8 * dd) * kk;
-      break;
-  }
-  return c;
-}
-
 PreparedProblem prepare(RowSums data, const ProblemSpec& spec, Communicator& comm) {
   const bool fit_intercept = spec.fit_intercept, standardize = spec.standardize;
   const Eigen::Index d = data.features(), k = data.targets();

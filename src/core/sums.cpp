@@ -11,38 +11,6 @@
 
 namespace cadmm {
 
-std::string to_string(LocalForm f) {
-  switch (f) {
-    case LocalForm::gram: return "gram";
-    case LocalForm::woodbury: return "woodbury";
-    case LocalForm::cg: return "cg";
-    case LocalForm::screened: return "screened";
-    case LocalForm::streamed: return "streamed";
-  }
-  return "?";
-}
-
-std::optional<LocalForm> parse_local_solver(const std::string& name) {
-  if (name == "auto") return std::nullopt;
-  if (name == "gram") return LocalForm::gram;
-  if (name == "woodbury") return LocalForm::woodbury;
-  if (name == "cg") return LocalForm::cg;
-  if (name == "screened") return LocalForm::screened;
-  if (name == "streamed") return LocalForm::streamed;
-  throw UsageError("--local-solver: unknown '" + name + "' (expected auto, gram, woodbury, cg, screened or streamed)");
-}
-
-LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::optional<LocalForm> requested,
-                          bool screen, double budget) {
-  if (requested) return *requested;
-  if (sparse) return d <= kSparseGramMaxFeatures ? LocalForm::gram : LocalForm::cg;
-  if (rows < d || rows == 0) return LocalForm::woodbury;
-  // Keeping the rows is a choice, not a need: where they do not fit, the Gram form serves.
-  const bool fits = budget <= 0 || local_memory_bytes(LocalForm::screened, rows, d, 1, 0) <= budget;
-  if (screen && d >= kScreenMinFeatures && fits) return LocalForm::screened;
-  return screen && d >= kStreamMinFeatures ? LocalForm::streamed : LocalForm::gram;
-}
-
 RowSums::RowSums(Eigen::Index d, Eigen::Index k, LocalForm form, bool single)
     : d_(d), k_(k), form_(form), csr_(d, single) {
   if (shifted_sums(form_)) {

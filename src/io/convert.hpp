@@ -1,5 +1,5 @@
 #pragma once
-// LIBSVM/SVMlight and CSV text to the HDF5 layout of SPEC section 3, streamed in constant memory.
+// LIBSVM/SVMlight and CSV text to the HDF5 layout of docs/spec.md section 3, streamed in constant memory.
 #include <cstdint>
 #include <functional>
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// Reading a rank's rows of X (dense, or CSR in the AnnData / SciPy layout) and y from HDF5 (SPEC section 3).
+// Reading a rank's rows of X (dense, or CSR in the AnnData / SciPy layout) and y from HDF5 (docs/spec.md section 3).
 #include <mpi.h>
 
 #include <cstdint>
@@ -8,12 +8,13 @@
 #include <vector>
 
 #include "cadmm/partition.hpp"
+#include "cadmm/plan.hpp"
 #include "cadmm/types.hpp"
 #include "io/hdf5_util.hpp"
 
 namespace cadmm::io {
 
-/// What the file holds, checked against SPEC section 3.
+/// What the file holds, checked against docs/spec.md section 3.
 struct DataLayout {
   std::string file, x_name, y_name;
   std::int64_t rows = 0, features = 0, targets = 1;
@@ -25,6 +26,9 @@ struct DataLayout {
   bool x_compressed = false; ///< X has filters (gzip, ...): each chunk is decoded on read
   bool sparse = false;       ///< X is a CSR group (data, indices, indptr)
   std::int64_t nnz = 0;      ///< stored entries of a sparse X (rows x features for dense)
+
+  /// The shape the plan works from.
+  DataShape shape() const { return DataShape{rows, features, targets, nnz, sparse}; }
 };
 
 /// Sink of a block of rows: CSR rows of a sparse X, with their y rows.

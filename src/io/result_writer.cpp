@@ -47,7 +47,7 @@ std::vector<IterationRecord> read_history(hid_t file, const std::string& path) {
 
 namespace {
 
-// Coefficient arrays as SPEC writes them: (d,) for a 1-D y, else (d, k); stacked fits get a leading axis.
+// Coefficient arrays as docs/spec.md writes them: (d,) for a 1-D y, else (d, k); stacked fits get a leading axis.
 std::vector<std::int64_t> coef_shape(std::int64_t m, std::int64_t d, std::int64_t k, bool y_1d) {
   std::vector<std::int64_t> s;
   if (m >= 0) s.push_back(m);

@@ -1,5 +1,5 @@
 #pragma once
-// The result file of SPEC section 5 (solve, path, cv), written by one rank to a temporary name and renamed into
+// The result file of docs/spec.md section 5 (solve, path, cv), written by one rank to a temporary name and renamed into
 // place, and reading a result back as a model for predict.
 #include <string>
 

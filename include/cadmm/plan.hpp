@@ -1,0 +1,136 @@
+#pragma once
+/// \file The plan: how each rank holds and solves its local term, the memory and the flops that costs, and why;
+/// computed once from shapes, nonzeros, memory and (for one l1-type solve) a sample of the rows, printed by `info`
+/// and asked by every command. Every size and form rule of cadmm lives here and nowhere else.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cadmm/communicator.hpp"
+#include "cadmm/settings.hpp"
+#include "cadmm/types.hpp"
+
+namespace cadmm {
+
+struct PreparedProblem;
+
+/// How a rank holds and solves its local term: Gram sums + eigen-decomposition, dense rows + matrix-inversion
+/// lemma, CSR rows + conjugate gradients, dense rows kept for working sets (Grams of the features that can be
+/// active only), or only sums kept and the rows read again for the working sets' products (streamed).
+enum class LocalForm { gram, woodbury, cg, screened, streamed };
+/// Number of forms.
+constexpr int kLocalForms = 5;
+/// "gram", "woodbury", "cg", "screened" or "streamed".
+std::string to_string(LocalForm f);
+/// Parses --local-solver: auto (nullopt), gram, woodbury, cg, screened, streamed; UsageError otherwise.
+std::optional<LocalForm> parse_local_solver(const std::string& name);
+/// True for the forms that keep this rank's dense rows (woodbury, screened).
+inline bool keeps_dense_rows(LocalForm f) { return f == LocalForm::woodbury || f == LocalForm::screened; }
+/// True for the forms that reduce the rows to sums about a per-rank shift (gram, streamed).
+inline bool shifted_sums(LocalForm f) { return f == LocalForm::gram || f == LocalForm::streamed; }
+
+/// Largest d for which sparse data is reduced to a d x d Gram by default (its eigen-decomposition costs d^3).
+constexpr std::int64_t kSparseGramMaxFeatures = 4096;
+/// Smallest d for which dense tall blocks keep their rows for working sets when the problem allows it. Keeping
+/// the rows costs writing them into fresh memory (on this project's VMs, first-touched memory comes at 0.35-6
+/// GB/s) and a pass over them per round, against a full Gram's rows d^2 flops and d^3 factorization: measured
+/// here (bench/bench_performance.py), the Gram form wins below d ~ 1000 and the working sets win from there
+/// (4x at d = 3000).
+constexpr std::int64_t kScreenMinFeatures = 1024;
+/// Smallest d for which dense tall blocks of an l1-type `solve` use streamed working sets below
+/// kScreenMinFeatures: measured at d = 500 as fast as the full Gram (P1) and 1.4x faster (P3, 10 targets), and
+/// 1.15-1.4x slower at d = 1000 with correlation 0.9 (P2, P4), where every feature is taken at once
+/// (bench/bench_performance.py).
+constexpr std::int64_t kStreamMinFeatures = 256;
+/// Share of the features violating their bound at the start beyond which no working set is tried: measured on the
+/// benchmark problems, 59% and 69% (P1, P3: working sets as fast and 1.4x faster) against 92% (P2, correlation
+/// 0.9: rounds of growing sets took 2x the full Gram's time). The working set's own rule and the plan's sample test.
+constexpr double kDenseStart = 0.8;
+/// Rows (over all ranks) of the sample that tells whether a working set pays: with 8,192 the share of features
+/// violating at zero came within 0.08 of the full data's on the benchmark problems (l21 with 10 targets reads
+/// highest: noise adds to every row norm), for a read of 8,192 x 8 d bytes.
+constexpr std::int64_t kSampleRows = 8192;
+
+/// The one rule for a rank's local form: dense rows >= d, when `screen` (one l1-type fit that working sets serve):
+/// screened from kScreenMinFeatures where the kept rows fit in `budget` bytes (0: no limit), else streamed from
+/// kStreamMinFeatures; otherwise gram; dense rows < d: woodbury; sparse: gram up to kSparseGramMaxFeatures, else
+/// cg; or the requested one.
+LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::optional<LocalForm> requested,
+                          bool screen = false, double budget = 0);
+
+/// Peak bytes one rank holds for rows x d local data (nnz nonzeros) with k targets in a form: Gram, the centered
+/// Gram and its eigenvectors, d x d each (one more Gram per piece when pieces > 1, the folds of a
+/// cross-validation); Woodbury, the centered rows, their scaled copy and the rows x rows eigenvectors; screened,
+/// the rows (centered and scaled in place) and a working set's Gram and eigenvectors (at most d x d); cg, the
+/// CSR rows (at most 16 bytes a nonzero, twice while building) and y; plus the d x k iterates and Anderson history.
+double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz,
+                          int pieces = 1);
+
+/// Floating-point work of one rank's local term in a form: once (Gram sums or kernel, and the factorization) and
+/// per ADMM iteration (for cg: per conjugate-gradient step, a few per iteration with the warm start).
+struct LocalCost {
+  double setup_flops = 0;      ///< reduction of the rows and factorization
+  double iteration_flops = 0;  ///< one x-update and one residual evaluation
+};
+/// The cost model of the plan (printed by `info`).
+LocalCost local_cost(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz, bool sparse);
+
+/// The memory of this node (physical, or its control group's limit when lower: cgroup v2 memory.max or v1
+/// memory.limit_in_bytes of this process's group and every group above it, as Slurm confines a job); 0: unknown.
+double node_memory_bytes();
+/// What one rank may plan to use: 0.9 of its share of node_memory_bytes() among ranks_per_node ranks (0: no limit).
+double memory_budget(int ranks_per_node);
+
+/// The data's shape, global.
+struct DataShape {
+  std::int64_t rows = 0, features = 0, targets = 1;
+  std::int64_t nnz = 0;  ///< nonzeros of sparse X (rows x features when dense)
+  bool sparse = false;
+};
+
+/// What a run asks of the plan besides the shape.
+struct PlanRequest {
+  std::optional<LocalForm> requested;  ///< --local-solver (unset: auto)
+  /// One fit with an l1 part that working sets would serve (solve without checkpoint): tall dense blocks may keep
+  /// their rows or stream them, unless the sample shows most features leaving zero.
+  bool screen = false;
+  LambdaRequest lambda;                ///< the fit's lambda, for the sample's test
+  bool folds = false;                  ///< cross-validation: sums per fold (no streamed form)
+};
+
+/// One rank's part of the plan.
+struct RankPlan {
+  std::int64_t rows = 0, nnz = 0;  ///< this rank's rows and nonzeros
+  LocalForm form = LocalForm::gram;
+  double memory_bytes = 0;         ///< local_memory_bytes of the form (pieces included)
+  LocalCost cost;                  ///< local_cost of the form
+};
+
+/// The plan of a run on this rank.
+struct Plan {
+  RankPlan rank;                         ///< this rank's form, memory and flops
+  double budget = 0;                     ///< bytes this rank may use (memory_budget; 0: no limit)
+  int pieces = 1;                        ///< sums per rank (folds of a cross-validation)
+  std::string reason;                    ///< why the form differs from the shape's rule, or empty
+  std::vector<Eigen::Index> first_set;   ///< the streamed form's first working set (chosen on the sample)
+
+  /// Sets the number of fold sums and checks the memory again (UsageError, collective).
+  void set_pieces(int count, const DataShape& shape, Communicator& comm);
+  /// For one l1-type solve that may stream: a sample of the rows decides between working sets (with their first
+  /// set) and the full Gram (with the reason); otherwise nothing. Collective.
+  void decide_by_sample(const DataShape& shape, const PlanRequest& request, const std::function<PreparedProblem()>& sampler,
+                        Communicator& comm);
+};
+
+/// This rank's plan without a sample: the form, its memory and flops (info prints one per rank).
+RankPlan plan_rank(std::int64_t rows, std::int64_t nnz, const DataShape& shape, const PlanRequest& request,
+                   double budget, int pieces = 1);
+
+/// The plan of this rank (rows, nnz of its share) by the shape's rule, refused with UsageError on every rank when
+/// some rank's data cannot fit its budget (before anything is allocated). Collective.
+Plan make_plan(std::int64_t rows, std::int64_t nnz, const DataShape& shape, const PlanRequest& request, double budget,
+               Communicator& comm);
+
+}  // namespace cadmm

@@ -1,0 +1,216 @@
+// The plan (include/cadmm/plan.hpp): forms, memory, flops and the sample's decision, in one place.
+#include "cadmm/plan.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+
+#include "cadmm/error.hpp"
+#include "cadmm/fit.hpp"
+
+namespace cadmm {
+
+std::string to_string(LocalForm f) {
+  switch (f) {
+    case LocalForm::gram: return "gram";
+    case LocalForm::woodbury: return "woodbury";
+    case LocalForm::cg: return "cg";
+    case LocalForm::screened: return "screened";
+    case LocalForm::streamed: return "streamed";
+  }
+  return "?";
+}
+
+std::optional<LocalForm> parse_local_solver(const std::string& name) {
+  if (name == "auto") return std::nullopt;
+  if (name == "gram") return LocalForm::gram;
+  if (name == "woodbury") return LocalForm::woodbury;
+  if (name == "cg") return LocalForm::cg;
+  if (name == "screened") return LocalForm::screened;
+  if (name == "streamed") return LocalForm::streamed;
+  throw UsageError("--local-solver: unknown '" + name + "' (expected auto, gram, woodbury, cg, screened or streamed)");
+}
+
+LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::optional<LocalForm> requested,
+                          bool screen, double budget) {
+  if (requested) return *requested;
+  if (sparse) return d <= kSparseGramMaxFeatures ? LocalForm::gram : LocalForm::cg;
+  if (rows < d || rows == 0) return LocalForm::woodbury;
+  // Keeping the rows is a choice, not a need: where they do not fit, the Gram form serves.
+  const bool fits = budget <= 0 || local_memory_bytes(LocalForm::screened, rows, d, 1, 0) <= budget;
+  if (screen && d >= kScreenMinFeatures && fits) return LocalForm::screened;
+  return screen && d >= kStreamMinFeatures ? LocalForm::streamed : LocalForm::gram;
+}
+
+double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz,
+                          int pieces) {
+  const double m = static_cast<double>(rows), dd = static_cast<double>(d), kk = static_cast<double>(k);
+  const double iterates = 30 * dd * kk;  // x, z, u, their copies and 2 x 10 Anderson columns
+  switch (form) {
+    case LocalForm::gram: {
+      // Folds: one Gram per piece, their total and a training sum besides the centered copy and its factor.
+      const double grams = pieces > 1 ? pieces + 4.0 : 2.0;
+      return 8 * (grams * dd * dd + iterates);
+    }
+    case LocalForm::woodbury: return 8 * (3 * m * dd + m * m + 2 * m * kk + iterates);
+    // The rows (centered and scaled in place), and a working set's Gram and eigenvectors: at most d x d each.
+    case LocalForm::screened: return 8 * (m * dd + 2 * dd * dd + 2 * m * kk + iterates);
+    // Sums only, and the columns A^T A_S of the features fetched (at most d x d) with a working set's factor.
+    case LocalForm::streamed: return 8 * (3 * dd * dd + iterates);
+    case LocalForm::cg: return 2 * 16.0 * static_cast<double>(nnz) + 8 * (3 * m * kk + iterates);
+  }
+  return 0;
+}
+
+LocalCost local_cost(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz, bool sparse) {
+  const double m = static_cast<double>(rows), dd = static_cast<double>(d), kk = static_cast<double>(k),
+               z = static_cast<double>(nnz);
+  LocalCost c;
+  switch (form) {
+    case LocalForm::gram:  // dsyrk (or pairs of a row's nonzeros), then dsyevd with vectors (about 4 d^3)
+      c.setup_flops = (sparse ? (m > 0 ? z * z / m : 0) : m * dd * dd) + 4 * dd * dd * dd;
+      c.iteration_flops = 4 * dd * dd * kk;
+      break;
+    case LocalForm::woodbury:  // B B^T and its eigen-decomposition; two products with B per x-update
+      c.setup_flops = m * m * dd + 4 * m * m * m;
+      c.iteration_flops = 4 * m * dd * kk + 4 * m * m * kk;
+      break;
+    case LocalForm::screened:  // per working-set round: the Gram of the set, and one pass for the full gradient;
+      // the figures are the worst case, a set grown to every feature
+      c.setup_flops = m * dd * dd + 4 * dd * dd * dd;
+      c.iteration_flops = 4 * dd * dd * kk;
+      break;
+    case LocalForm::streamed:  // per feature fetched: a pass of rows d flops; worst case every feature
+      c.setup_flops = m * dd * dd + 4 * dd * dd * dd;
+      c.iteration_flops = 4 * dd * dd * kk;
+      break;
+    case LocalForm::cg:  // one product with X and one with X^T per CG step
+      c.setup_flops = 2 * z;
+      c.iteration_flops = (4 * z + 8 * dd) * kk;
+      break;
+  }
+  return c;
+}
+
+namespace {
+
+// The memory limit of this process's control group and of every group above it (cgroup v2 memory.max or v1
+// memory.limit_in_bytes; Slurm confines a job's memory this way), or +infinity where none is set.
+double cgroup_memory_limit() {
+  double limit = std::numeric_limits<double>::infinity();
+  std::ifstream groups("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(groups, line)) {
+    const std::size_t a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    const std::string controllers = line.substr(a + 1, b - a - 1);
+    std::string path = line.substr(b + 1);
+    std::string root, file;
+    if (controllers.empty()) {
+      root = "/sys/fs/cgroup", file = "memory.max";
+    } else if (("," + controllers + ",").find(",memory,") != std::string::npos) {
+      root = "/sys/fs/cgroup/memory", file = "memory.limit_in_bytes";
+    } else {
+      continue;
+    }
+    for (;;) {
+      std::ifstream in(root + path + "/" + file);
+      double value = 0;
+      if (in >> value && value > 0) limit = std::min(limit, value);  // "max" (no limit) does not parse
+      if (path.empty() || path == "/") break;
+      path = path.substr(0, path.find_last_of('/'));
+    }
+  }
+  return limit;
+}
+
+std::string format(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+// Throws UsageError when this rank's budget cannot hold its local data.
+void check_memory(const RankPlan& r, int pieces, double budget) {
+  if (budget <= 0 || r.memory_bytes <= budget) return;
+  const double share = budget / 0.9;
+  const bool tall = r.form == LocalForm::gram;
+  throw UsageError("this rank would need about " + format("%.1f", r.memory_bytes / (1 << 30)) + " GiB for its local " +
+                   (tall ? "Gram factorization" : "rows and their factorization") +
+                   (pieces > 1 ? " and " + std::to_string(pieces) + " fold sums" : std::string()) + " but has " +
+                   format("%.1f", share / (1 << 30)) + " GiB (its share of the node); " +
+                   (tall ? "the Gram form needs d^2 doubles per fold whatever the rank count: use fewer ranks per node"
+                         : "spread the rows over more nodes") +
+                   " (plan: cadmm info FILE --ranks P)");
+}
+
+}  // namespace
+
+double node_memory_bytes() {
+  const double node = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  return node > 0 ? std::min(node, cgroup_memory_limit()) : 0;
+}
+
+double memory_budget(int ranks_per_node) { return 0.9 * (node_memory_bytes() / std::max(1, ranks_per_node)); }
+
+RankPlan plan_rank(std::int64_t rows, std::int64_t nnz, const DataShape& shape, const PlanRequest& request,
+                   double budget, int pieces) {
+  RankPlan r;
+  r.rows = rows;
+  r.nnz = nnz;
+  r.form = plan_local_form(rows, shape.features, shape.sparse, request.requested, request.screen, budget);
+  r.memory_bytes = local_memory_bytes(r.form, rows, shape.features, shape.targets, nnz, pieces);
+  r.cost = local_cost(r.form, rows, shape.features, shape.targets, nnz, shape.sparse);
+  return r;
+}
+
+void Plan::set_pieces(int count, const DataShape& shape, Communicator& comm) {
+  pieces = count;
+  if (count <= 1) return;
+  rank.memory_bytes = local_memory_bytes(rank.form, rank.rows, shape.features, shape.targets, rank.nnz, count);
+  collectively(comm, [&] { check_memory(rank, count, budget); });
+}
+
+Plan make_plan(std::int64_t rows, std::int64_t nnz, const DataShape& shape, const PlanRequest& request, double budget,
+               Communicator& comm) {
+  Plan p;
+  p.budget = budget;
+  p.rank = plan_rank(rows, nnz, shape, request, budget);
+  if (p.rank.form == LocalForm::streamed && (shape.sparse || request.folds))
+    throw UsageError("--local-solver streamed: only for dense X in solve and path");
+  // An out-of-memory kill would take the job down without a word: refuse a plan that cannot fit before anything
+  // is allocated.
+  collectively(comm, [&] { check_memory(p.rank, 1, budget); });
+  return p;
+}
+
+void Plan::decide_by_sample(const DataShape& shape, const PlanRequest& request,
+                            const std::function<PreparedProblem()>& sampler, Communicator& comm) {
+  // A sample of the rows, before the one pass that counts, tells two things about a working-set solve. When most
+  // features can leave zero at the requested lambda (correlated designs, small lambdas), a working set would take
+  // them all after a pass that formed no Gram: the plan keeps the full Gram. Otherwise the streamed form sums the
+  // columns of the first set with the rest, so its first round reads nothing again. Every rank takes part when any
+  // could plan a working-set form (the test uses global facts only) and all reach the same answer.
+  const bool may_stream =
+      request.requested ? *request.requested == LocalForm::streamed : shape.features >= kStreamMinFeatures;
+  if (!request.screen || !may_stream || shape.sparse || shape.rows <= 0) return;
+  const PreparedProblem sample = sampler();
+  // The sample only plans: the lambda it tests is the request resolved against the sample's own lambda_max.
+  const double lambda = request.lambda.resolve(lambda_max(sample)).front();
+  const double share = violating_share_at_zero(sample, lambda);
+  if (share <= kDenseStart) {
+    first_set = first_working_set(sample, lambda);
+  } else if (!request.requested) {  // asked for streamed, it streams: the working set will then take every feature
+    PlanRequest full = request;
+    full.screen = false;
+    rank = plan_rank(rank.rows, rank.nnz, shape, full, budget);
+    collectively(comm, [&] { check_memory(rank, 1, budget); });
+    reason = "in a sample of the rows " + format("%.0f", 100 * share) +
+             "% of the features can leave zero: working sets would not pay";
+  }
+}
+
+}  // namespace cadmm
