@@ -6,7 +6,7 @@ Runs the CLI under mpirun (bounded by a timeout), then judges the result file in
     scikit-learn's coefficients, recomputed the same way (tests/data/make_fixtures.py wrote those);
   * coefficients agree with scikit-learn within 1e-4 relative to max |coef|;
   * the KKT (subgradient) conditions hold at the returned point;
-  * the result file carries every attribute SPEC section 5 names.
+  * the result file carries every attribute docs/spec.md section 5 names.
 Usage: check_fixture.py CADMM FIXTURE.h5 RANKS WORKDIR [EXTRA CLI OPTIONS]
 (e.g. "--local-solver screened": the same checks over working sets)
 """

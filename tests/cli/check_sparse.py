@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Sparse X (SPEC section 3's CSR group) end to end at one rank count.
+"""Sparse X (docs/spec.md section 3's CSR group) end to end at one rank count.
 
 Case PENALTY[_nointercept][_std][_f32][_cg]: random sparse data (float32 values with _f32); `cadmm solve` on the CSR file equals scikit-learn on the
 same matrix (objective within 1e-6 relative, coefficients within 1e-4 of max |coef|) and equals cadmm on the dense
