@@ -1,4 +1,4 @@
-#include "core/anderson.hpp"
+#include "core/solve/anderson.hpp"
 
 #include <cmath>
 

@@ -7,8 +7,8 @@
 #include <optional>
 
 #include "cadmm/error.hpp"
-#include "core/anderson.hpp"
-#include "core/polish.hpp"
+#include "core/solve/anderson.hpp"
+#include "core/solve/polish.hpp"
 
 namespace cadmm {
 

@@ -1,4 +1,4 @@
-#include "core/polish.hpp"
+#include "core/solve/polish.hpp"
 
 #include <algorithm>
 #include <cmath>
