@@ -3,6 +3,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cadmm/communicator.hpp"
@@ -31,30 +32,52 @@ struct IterationRecord {
   double seconds = 0;     ///< elapsed since the loop started
 };
 
-/// Anderson acceleration's memory of past steps of the map (z, u) -> (z+, u+), this rank's part of each vector.
-struct AndersonHistory {
-  int count = 0;          ///< valid columns of dg and df
-  int newest = -1;        ///< ring position of the newest column
-  bool has_prev = false;  ///< f_prev and g_prev hold the previous step
-  Vector f_prev, g_prev;  ///< previous map output and fixed-point residual
-  Matrix dg, df;          ///< ring buffers of differences of residuals and outputs, size x memory
-};
+/// Everything the next iteration reads besides (z, u, rho, iteration): Anderson history, trial point, rho and
+/// polishing schedule, the local warm start (src/core/solve/loop_state.hpp; opaque to library users).
+struct LoopState;
 
-/// Everything the next iteration reads besides (z, u, rho, iteration). Restored from a checkpoint of the same
-/// rank count, the loop takes exactly the iterations the uninterrupted run would have taken, bit for bit.
-struct LoopState {
-  int first_iteration = 1;       ///< the iteration this solve started at (the objective is evaluated there)
-  Matrix x;                      ///< this rank's local iterate: the warm start of an iterative local solve
-  double solve_tol = 1e-4;       ///< relative tolerance of an iterative local solve (replicated)
-  int last_adapt = 0;            ///< iteration of the last rho change
-  double r_norm = 0, s_norm = 0; ///< residuals of the last iteration
-  double best_r = 0;             ///< smallest primal residual so far, floored by the iterate's scale (divergence)
-  AndersonHistory anderson;      ///< acceleration memory (empty without acceleration)
-  bool trial = false;            ///< (z, u) is an extrapolated point on probation
-  double residual_before_trial = 0;  ///< fixed-point residual the trial must not exceed
-  Vector plain;                  ///< this rank's part of the plain ADMM iterate the trial replaced
-  Eigen::ArrayXXi pattern, tried;    ///< polishing: sign pattern of z, and the last one tried
-  int pattern_age = 0, last_try = 0, retry_every = 100;  ///< polishing schedule
+/// An owning, copyable handle to an object of a type this header leaves undefined (the loop state): copies are
+/// deep, so a saved state never changes with the solve that goes on.
+template <class T>
+class Opaque {
+ public:
+  Opaque() = default;
+  Opaque(const Opaque& o) : p_(o.p_ ? o.clone_(o.p_) : nullptr), clone_(o.clone_), drop_(o.drop_) {}
+  Opaque(Opaque&& o) noexcept : p_(o.p_), clone_(o.clone_), drop_(o.drop_) { o.p_ = nullptr; }
+  Opaque& operator=(Opaque o) noexcept {
+    std::swap(p_, o.p_), std::swap(clone_, o.clone_), std::swap(drop_, o.drop_);
+    return *this;
+  }
+  ~Opaque() { reset(); }
+  /// Makes a T from args (where T is defined), replacing any held one.
+  template <class... A>
+  T& emplace(A&&... args) {
+    reset();
+    p_ = new T(std::forward<A>(args)...);
+    clone_ = [](const T* t) { return new T(*t); };
+    drop_ = [](T* t) { delete t; };
+    return *p_;
+  }
+  /// Drops the held object.
+  void reset() {
+    if (p_) drop_(p_);
+    p_ = nullptr;
+  }
+  /// True when an object is held.
+  explicit operator bool() const { return p_ != nullptr; }
+  /// The held object (const through a const handle: copies are deep, so constness is too).
+  T& operator*() { return *p_; }
+  /// The same, read-only.
+  const T& operator*() const { return *p_; }
+  /// The held object.
+  T* operator->() { return p_; }
+  /// The same, read-only.
+  const T* operator->() const { return p_; }
+
+ private:
+  T* p_ = nullptr;
+  T* (*clone_)(const T*) = nullptr;
+  void (*drop_)(T*) = nullptr;
 };
 
 /// The iterate that warm starts or resumes a solve: z is global (identical on all ranks), u is this rank's.
@@ -64,7 +87,7 @@ struct AdmmState {
   double rho = 0;  ///< penalty parameter the scaled u belongs to
   int iteration = 0;  ///< iterations done so far
   /// Set in a checkpoint (and in an interrupted result): the solve resumes exactly instead of warm starting.
-  std::optional<LoopState> loop;
+  Opaque<LoopState> loop;
 };
 
 /// Objective and duality gap at a point (both with the 1/(2n) loss scaling).

@@ -10,6 +10,7 @@
 #include "cadmm/error.hpp"
 #include "cadmm/version.hpp"
 #include "core/hash.hpp"
+#include "core/solve/loop_state.hpp"
 #include "io/hdf5_util.hpp"
 #include "io/result_writer.hpp"
 
@@ -50,20 +51,9 @@ class Checksum {
   std::uint64_t h_ = 0x6361646d6d2d636bULL;
 };
 
-// The loop's scalars, visited in one order for attributes, broadcasts and the checksum (ints and bools are
-// stored as int64, and travel exactly as doubles).
-template <class State, class F>
-void each_scalar(State& st, F&& f) {
-  auto& l = *st.loop;
-  auto& a = l.anderson;
-  f("iteration", st.iteration), f("rho", st.rho), f("first_iteration", l.first_iteration);
-  f("solve_tol", l.solve_tol), f("last_adapt", l.last_adapt), f("r_norm", l.r_norm), f("s_norm", l.s_norm);
-  f("best_r", l.best_r), f("anderson_count", a.count), f("anderson_newest", a.newest);
-  f("anderson_has_prev", a.has_prev), f("trial", l.trial), f("residual_before_trial", l.residual_before_trial);
-  f("pattern_age", l.pattern_age), f("last_try", l.last_try), f("retry_every", l.retry_every);
-}
-
-// Each rank's own part of the state: one (n_ranks, size) dataset per field, the same sizes on every rank.
+// Each rank's own part of the state: one (n_ranks, size) dataset per field, the same sizes on every rank; the
+// fields and their order are the loop state's own (visit_rank_arrays). Scalars (visit_scalars: ints and bools are
+// stored as int64, and travel exactly as doubles) and patterns (visit_patterns) likewise.
 template <class State>
 auto rank_fields(State& st) {
   using Ptr = std::conditional_t<std::is_const_v<State>, const double*, double*>;
@@ -72,27 +62,9 @@ auto rank_fields(State& st) {
     Ptr data;
     std::int64_t size;
   };
-  auto& l = *st.loop;
-  auto& a = l.anderson;
-  return std::vector<Field>{{"rank/u", st.u.data(), st.u.size()},
-                            {"rank/x", l.x.data(), l.x.size()},
-                            {"rank/anderson_f_prev", a.f_prev.data(), a.f_prev.size()},
-                            {"rank/anderson_g_prev", a.g_prev.data(), a.g_prev.size()},
-                            {"rank/anderson_dg", a.dg.data(), a.dg.size()},
-                            {"rank/anderson_df", a.df.data(), a.df.size()},
-                            {"rank/plain", l.plain.data(), l.plain.size()}};
-}
-
-// A state with every array sized for d x k and this Anderson memory (the shape the loop gives it).
-AdmmState sized_state(Eigen::Index d, Eigen::Index k, Eigen::Index memory) {
-  AdmmState st;
-  st.z = st.u = Matrix::Zero(d, k);
-  LoopState& l = st.loop.emplace();
-  l.x = Matrix::Zero(d, k);
-  const Eigen::Index n = memory > 0 ? 2 * d * k : 0;
-  l.anderson.f_prev = l.anderson.g_prev = l.plain = Vector::Zero(n);
-  l.anderson.dg = l.anderson.df = Matrix::Zero(n, memory);
-  return st;
+  std::vector<Field> fields;
+  visit_rank_arrays(st, [&](const char* name, Ptr data, std::int64_t size) { fields.push_back({name, data, size}); });
+  return fields;
 }
 
 // A path's finished fits as one array of doubles (stored, hashed and broadcast as it is): m, then per fit its
@@ -168,13 +140,13 @@ void hash_header(Checksum& h, const CheckpointKey& k, std::int64_t n_ranks, cons
   h.add(k.lambda), h.add(k.l1_ratio);
   for (std::int64_t v : {k.n_rows, k.n_features, k.n_targets, k.fit_intercept, k.standardize}) h.add(v);
   h.add(n_ranks);
-  each_scalar(st, [&](const char*, const auto& v) { h.add(static_cast<double>(v)); });
+  visit_scalars(st, [&](const char*, const auto& v) { h.add(static_cast<double>(v)); });
   h.add(static_cast<std::int64_t>(st.loop->anderson.dg.cols()));
   h.add(st.z.data(), sizeof(double) * static_cast<std::size_t>(st.z.size()));
-  for (const Eigen::ArrayXXi* p : {&st.loop->pattern, &st.loop->tried}) {
-    h.add(static_cast<std::int64_t>(p->size()));
-    h.add(p->data(), sizeof(int) * static_cast<std::size_t>(p->size()));
-  }
+  visit_patterns(st, [&](const char*, const Eigen::ArrayXXi& p) {
+    h.add(static_cast<std::int64_t>(p.size()));
+    h.add(p.data(), sizeof(int) * static_cast<std::size_t>(p.size()));
+  });
   for (const IterationRecord& r : history) {
     h.add(static_cast<std::int64_t>(r.iteration));
     for (double v : {r.r_norm, r.s_norm, r.eps_pri, r.eps_dual, r.rho, r.objective, r.gap, r.seconds}) h.add(v);
@@ -236,7 +208,7 @@ Checkpoint read_header(hid_t f, const std::string& path, std::vector<double>& do
   if (d < 1 || k < 1 || c.n_ranks < 1 || memory < 0 || memory > 1000 || d * k > (std::int64_t{1} << 40))
     throw DataError("checkpoint '" + path + "' is inconsistent (sizes)");
   c.state = sized_state(d, k, memory);
-  each_scalar(c.state, [&](const char* name, auto& v) {
+  visit_scalars(c.state, [&](const char* name, auto& v) {
     using T = std::decay_t<decltype(v)>;
     if constexpr (std::is_same_v<T, double>)
       v = read_attribute<double>(f, name, H5T_NATIVE_DOUBLE, path);
@@ -248,8 +220,7 @@ Checkpoint read_header(hid_t f, const std::string& path, std::vector<double>& do
   if (static_cast<Eigen::Index>(z.size()) != d * k || !(c.state.rho > 0))
     throw DataError("checkpoint '" + path + "' is inconsistent (sizes or rho)");
   c.state.z = Eigen::Map<const Matrix>(z.data(), d, k);
-  c.state.loop->pattern = read_pattern(f, "pattern", d, k, path);
-  c.state.loop->tried = read_pattern(f, "tried", d, k, path);
+  visit_patterns(c.state, [&](const char* name, Eigen::ArrayXXi& p) { p = read_pattern(f, name, d, k, path); });
   c.history = read_history(f, path);
   key.lambdas = read_doubles(f, "lambdas", shape, "checkpoint", path);
   done = read_doubles(f, "path_done", shape, "checkpoint", path);
@@ -286,8 +257,7 @@ void write_checkpoint(const std::string& path, const CheckpointKey& key, const A
     const std::int64_t d = st.z.rows(), k = st.z.cols();
     // Internal state, stored as laid out in memory: a column-major d x k matrix is a row-major (k, d) array.
     f->write_dataset("z", {k, d}, st.z.data());
-    write_pattern(*f, "pattern", st.loop->pattern);
-    write_pattern(*f, "tried", st.loop->tried);
+    visit_patterns(st, [&](const char* name, const Eigen::ArrayXXi& p) { write_pattern(*f, name, p); });
     write_history(*f, history, path);
     f->write_dataset("lambdas", {static_cast<std::int64_t>(key.lambdas.size())}, key.lambdas.data());
     f->write_dataset("path_done", {static_cast<std::int64_t>(done_fits.size())}, done_fits.data());
@@ -298,7 +268,7 @@ void write_checkpoint(const std::string& path, const CheckpointKey& key, const A
     f->attribute("version", std::string(version()));
     f->attribute("n_ranks", static_cast<std::int64_t>(comm.size()));
     f->attribute("anderson_memory", static_cast<std::int64_t>(st.loop->anderson.dg.cols()));
-    each_scalar(st, [&](const char* name, const auto& v) {
+    visit_scalars(st, [&](const char* name, const auto& v) {
       if constexpr (std::is_same_v<std::decay_t<decltype(v)>, double>)
         f->attribute(name, v);
       else
@@ -353,45 +323,44 @@ Checkpoint verify_checkpoint(const std::string& path) {
   return c;
 }
 
-std::optional<Checkpoint> load_checkpoint(const std::string& path, const CheckpointKey& key, Communicator& comm) {
-  const bool root = comm.rank() == 0;
+namespace {
+
+// Rank 0: the checkpoint at path, verified and of this problem, or else the previous one (note says why); DataError
+// naming both when neither is usable.
+Checkpoint load_verified(const std::string& path, const CheckpointKey& key) {
   const std::string prev = previous_checkpoint(path);
-  double exists = 0;
-  if (root) exists = std::filesystem::exists(path) || std::filesystem::exists(prev) ? 1 : 0;
-  comm.broadcast(&exists, sizeof exists, 0);
-  if (exists == 0) return std::nullopt;
-
-  Checkpoint c;
-  collectively(comm, [&] {
-    if (!root) return;
-    const auto load = [&](const std::string& file) {
-      Checkpoint got = verify_checkpoint(file);
-      const std::string mismatch = key_mismatch(got.key, key);
-      if (!mismatch.empty()) throw DataError("checkpoint '" + file + "' belongs to another problem: " + mismatch);
-      got.file = file;
-      return got;
-    };
+  const auto load = [&](const std::string& file) {
+    Checkpoint got = verify_checkpoint(file);
+    const std::string mismatch = key_mismatch(got.key, key);
+    if (!mismatch.empty()) throw DataError("checkpoint '" + file + "' belongs to another problem: " + mismatch);
+    got.file = file;
+    return got;
+  };
+  try {
+    if (!std::filesystem::exists(path)) throw DataError("checkpoint '" + path + "' is missing");
+    return load(path);
+  } catch (const DataError& e) {
+    if (!std::filesystem::exists(prev)) throw DataError(std::string("--resume: ") + e.what());
+    Checkpoint c;
     try {
-      if (!std::filesystem::exists(path)) throw DataError("checkpoint '" + path + "' is missing");
-      c = load(path);
-    } catch (const DataError& e) {
-      if (!std::filesystem::exists(prev)) throw DataError(std::string("--resume: ") + e.what());
-      try {
-        c = load(prev);
-      } catch (const DataError& e2) {
-        throw DataError(std::string("--resume: ") + e.what() + "; the previous one is not usable either: " + e2.what());
-      }
-      c.note = std::string(e.what()) + ": resuming from the previous checkpoint '" + prev + "' instead";
+      c = load(prev);
+    } catch (const DataError& e2) {
+      throw DataError(std::string("--resume: ") + e.what() + "; the previous one is not usable either: " + e2.what());
     }
-  });
+    c.note = std::string(e.what()) + ": resuming from the previous checkpoint '" + prev + "' instead";
+    return c;
+  }
+}
 
-  // Replicated parts from rank 0: the scalars, z, and the polishing patterns.
-  const Eigen::Index d = key.n_features, k = key.n_targets;
+// Rank 0's replicated parts to every rank: the sizes, the scalars, z, the polishing patterns, the file, the note
+// and a path's finished fits.
+void broadcast_replicated(Checkpoint& c, Eigen::Index d, Eigen::Index k, Communicator& comm) {
+  const bool root = comm.rank() == 0;
   std::vector<double> head;
   if (root) {
-    head = {static_cast<double>(c.n_ranks), static_cast<double>(c.state.loop->anderson.dg.cols()),
-            static_cast<double>(c.state.loop->pattern.size()), static_cast<double>(c.state.loop->tried.size())};
-    each_scalar(c.state, [&](const char*, const auto& v) { head.push_back(static_cast<double>(v)); });
+    head = {static_cast<double>(c.n_ranks), static_cast<double>(c.state.loop->anderson.dg.cols())};
+    visit_patterns(c.state, [&](const char*, const Eigen::ArrayXXi& p) { head.push_back(static_cast<double>(p.size())); });
+    visit_scalars(c.state, [&](const char*, const auto& v) { head.push_back(static_cast<double>(v)); });
   }
   double sizes = static_cast<double>(head.size());
   comm.broadcast(&sizes, sizeof sizes, 0);
@@ -400,16 +369,16 @@ std::optional<Checkpoint> load_checkpoint(const std::string& path, const Checkpo
   if (!root) {
     c.n_ranks = static_cast<int>(head[0]);
     c.state = sized_state(d, k, static_cast<Eigen::Index>(head[1]));
-    std::size_t i = 4;
-    each_scalar(c.state, [&](const char*, auto& v) { v = static_cast<std::decay_t<decltype(v)>>(head[i++]); });
-    for (std::size_t j : {2, 3}) {
-      Eigen::ArrayXXi& p = j == 2 ? c.state.loop->pattern : c.state.loop->tried;
-      if (head[j] > 0) p.resize(d, k);
-    }
+    std::size_t i = 2;
+    visit_patterns(c.state, [&](const char*, Eigen::ArrayXXi& p) {
+      if (head[i++] > 0) p.resize(d, k);
+    });
+    visit_scalars(c.state, [&](const char*, auto& v) { v = static_cast<std::decay_t<decltype(v)>>(head[i++]); });
   }
   comm.broadcast(c.state.z.data(), sizeof(double) * static_cast<std::size_t>(d * k), 0);
-  for (Eigen::ArrayXXi* p : {&c.state.loop->pattern, &c.state.loop->tried})
-    comm.broadcast(p->data(), sizeof(int) * static_cast<std::size_t>(p->size()), 0);
+  visit_patterns(c.state, [&](const char*, Eigen::ArrayXXi& p) {
+    comm.broadcast(p.data(), sizeof(int) * static_cast<std::size_t>(p.size()), 0);
+  });
   comm.broadcast(c.file, 0);
   comm.broadcast(c.note, 0);
   std::vector<double> done = root ? pack_fits(c.done) : std::vector<double>{};
@@ -418,7 +387,21 @@ std::optional<Checkpoint> load_checkpoint(const std::string& path, const Checkpo
   done.resize(static_cast<std::size_t>(done_size));
   comm.broadcast(done.data(), sizeof(double) * done.size(), 0);
   if (!root) c.done = unpack_fits(done, c.file);
+}
 
+}  // namespace
+
+std::optional<Checkpoint> load_checkpoint(const std::string& path, const CheckpointKey& key, Communicator& comm) {
+  const bool root = comm.rank() == 0;
+  double exists = 0;
+  if (root) exists = std::filesystem::exists(path) || std::filesystem::exists(previous_checkpoint(path)) ? 1 : 0;
+  comm.broadcast(&exists, sizeof exists, 0);
+  if (exists == 0) return std::nullopt;
+  Checkpoint c;
+  collectively(comm, [&] {
+    if (root) c = load_verified(path, key);
+  });
+  broadcast_replicated(c, key.n_features, key.n_targets, comm);
   if (c.n_ranks != comm.size()) {
     // Another rank count: the duals and the loop state belong to another split of the rows.
     c.state.loop.reset();
@@ -429,7 +412,7 @@ std::optional<Checkpoint> load_checkpoint(const std::string& path, const Checkpo
     c.note = c.note.empty() ? why : c.note + "; " + why;
     return c;
   }
-  Handle f;
+  Handle f;  // each rank's own arrays, scattered from rank 0's reads
   for (const auto& field : rank_fields(c.state))
     collectively(comm, [&] {
       comm.scatter_each(

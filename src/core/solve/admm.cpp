@@ -8,6 +8,7 @@
 
 #include "cadmm/error.hpp"
 #include "core/solve/anderson.hpp"
+#include "core/solve/loop_state.hpp"
 #include "core/solve/polish.hpp"
 
 namespace cadmm {
@@ -179,7 +180,7 @@ AdmmState starting_state(const AdmmProblem& problem, const SolverSettings& setti
     st.iteration = warm->iteration;
   }
   if (warm && warm->loop && warm->loop->x.rows() == d && warm->loop->x.cols() == k) {
-    st.loop = *warm->loop;
+    st.loop.emplace(*warm->loop);
   } else {
     LoopState& l = st.loop.emplace();
     l.first_iteration = l.last_adapt = l.last_try = st.iteration;

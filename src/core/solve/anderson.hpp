@@ -2,7 +2,7 @@
 // Type-II Anderson acceleration (Walker & Ni 2011) of a fixed-point map s -> T(s) whose vector is spread
 // over the ranks: each rank holds a local part, and inner products are sums of local dot products, which
 // the caller reduces together with its own scalars so the acceleration costs no extra collective call.
-#include "cadmm/admm.hpp"
+#include "core/solve/loop_state.hpp"
 
 namespace cadmm {
 
