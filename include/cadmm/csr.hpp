@@ -12,6 +12,8 @@ namespace cadmm {
 class CsrRows {
  public:
   CsrRows() = default;
+  /// True when values are held in float32.
+  bool single() const { return single_; }
   /// No rows yet, `cols` columns, values stored as float32 when single.
   CsrRows(Eigen::Index cols, bool single) : cols_(cols), single_(single) {}
   /// Appends the rows of a sparse block (repeated indices are kept; every product sums them).

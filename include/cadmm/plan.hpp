@@ -26,10 +26,13 @@ constexpr int kLocalForms = 5;
 std::string to_string(LocalForm f);
 /// Parses --local-solver: auto (nullopt), gram, woodbury, cg, screened, streamed; UsageError otherwise.
 std::optional<LocalForm> parse_local_solver(const std::string& name);
-/// True for the forms that keep this rank's dense rows (woodbury, screened).
-inline bool keeps_dense_rows(LocalForm f) { return f == LocalForm::woodbury || f == LocalForm::screened; }
-/// True for the forms that reduce the rows to sums about a per-rank shift (gram, streamed).
-inline bool shifted_sums(LocalForm f) { return f == LocalForm::gram || f == LocalForm::streamed; }
+/// True for the forms that solve an l1-type problem over working sets (screened, streamed).
+inline bool uses_working_sets(LocalForm f) { return f == LocalForm::screened || f == LocalForm::streamed; }
+/// True for the form that reads its rows again after the one pass (streamed): the data file stays open.
+inline bool reads_rows_again(LocalForm f) { return f == LocalForm::streamed; }
+/// The form a rank holding `rows` rows takes for the planned one: a rank without rows takes part with an empty
+/// term, which the rows form (woodbury) handles whatever was planned.
+LocalForm form_for_rows(LocalForm planned, std::int64_t rows);
 
 /// Largest d for which sparse data is reduced to a d x d Gram by default (its eigen-decomposition costs d^3).
 constexpr std::int64_t kSparseGramMaxFeatures = 4096;

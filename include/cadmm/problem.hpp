@@ -17,9 +17,15 @@
 
 namespace cadmm {
 
-/// This rank's rows centered with the global means, unscaled: Gram sums for tall blocks, the rows for wide.
+class Accumulator;  // one local form's reduction of the rows (src/core/forms/accumulator.hpp)
+
+/// This rank's rows centered with the global means, unscaled, in the form the plan chose.
 class CenteredBlock {
  public:
+  CenteredBlock();
+  ~CenteredBlock();
+  CenteredBlock(CenteredBlock&&) noexcept;
+  CenteredBlock& operator=(CenteredBlock&&) noexcept;
   /// Factors the local term for A = X_c diag(column_scale), b = Y_c, loss divided by n; consumes the block (the
   /// rows forms scale their rows in place).
   std::unique_ptr<LocalSolver> factor(const Vector& column_scale, double n) &&;
@@ -30,35 +36,29 @@ class CenteredBlock {
   /// ||Y_c||_F^2 over the local rows.
   double y_squares() const;
   /// Local rows.
-  std::int64_t rows() const { return rows_; }
+  std::int64_t rows() const;
   /// How the block is held.
-  LocalForm form() const { return form_; }
+  LocalForm form() const;
 
  private:
   friend class RowSums;
-  LocalForm form_ = LocalForm::woodbury;
-  std::int64_t rows_ = 0;
-  Matrix gram_, xty_;  // gram (streamed: xty_)
-  double yy_ = 0;      // gram, streamed
-  Vector x_squares_;   // streamed: column sums of squares
-  RowStream stream_;   // streamed: reads the rows again
-  Matrix x_, y_;       // woodbury, screened: centered rows; cg: y_ centered
-  CsrRows sparse_;     // cg: the rows, uncentered
-  Vector mean_;        // cg, streamed: the centre applied implicitly
-  std::vector<Eigen::Index> fetched_;  // streamed: features whose columns X_c^T X_c,F came with the sums
-  Matrix cross_;                       // streamed: those columns (d x |F|)
+  std::unique_ptr<Accumulator> acc_;
 };
 
-/// Sums over a set of this rank's rows, as a value. In the Gram form (tall blocks) they are X~^T X~, X~^T Y~,
-/// the column sums of X~ and Y~ and ||Y~||^2 with X~ = X - 1 shift^T (a per-rank shift that keeps the later move to
-/// the global mean free of cancellation); in the row form (wide blocks) the rows themselves. Sums of the same
-/// rank add: the training set of fold f is the sum of the other folds.
+/// Sums over a set of this rank's rows, as a value, in the plan's local form (one accumulator per form, beside its
+/// solver in src/core/forms/): Gram-type sums about a per-rank shift for tall blocks, the rows themselves for wide
+/// or sparse ones. Sums of the same rank add: the training set of fold f is the sum of the other folds.
 class RowSums {
  public:
-  RowSums() = default;
+  RowSums();
+  ~RowSums();
+  RowSums(const RowSums& other);
+  RowSums& operator=(const RowSums& other);
+  RowSums(RowSums&&) noexcept;
+  RowSums& operator=(RowSums&&) noexcept;
   /// Empty sums of d features and k targets in the given form; single keeps held values in float32 (cg form).
   RowSums(Eigen::Index d, Eigen::Index k, LocalForm form, bool single = false);
-  /// Adds dense rows (x: rows x d, y: rows x k). In the Gram form x is shifted in place; the first rows added to
+  /// Adds dense rows (x: rows x d, y: rows x k). In the shifted forms x is shifted in place; the first rows added to
   /// any piece of a builder fix the shift (LocalDataBuilder shares it).
   void add_rows(RowMatrix& x, const RowMatrix& y);
   /// Adds CSR rows (x: rows x d, y: rows x k), never densified in the Gram and cg forms.
@@ -66,13 +66,13 @@ class RowSums {
   /// Adds another set of rows of the same rank (same form and shift).
   RowSums& operator+=(const RowSums& other);
   /// Rows summed.
-  std::int64_t rows() const { return rows_; }
+  std::int64_t rows() const;
   /// Number of features d.
-  Eigen::Index features() const { return d_; }
+  Eigen::Index features() const;
   /// Number of targets k.
-  Eigen::Index targets() const { return k_; }
+  Eigen::Index targets() const;
   /// The form the sums are held in.
-  LocalForm form() const { return form_; }
+  LocalForm form() const;
   /// Column sums of X (d) followed by column sums of Y (k), for the global means.
   Vector sums() const;
   /// Sum over the rows of (x_ij - center_j)^2 (d), for the global variances.
@@ -93,22 +93,8 @@ class RowSums {
 
  private:
   friend class LocalDataBuilder;
-  Eigen::Index d_ = 0, k_ = 0;
-  LocalForm form_ = LocalForm::woodbury;
-  std::int64_t rows_ = 0;
-  // Gram form.
-  Vector x_shift_, y_shift_, x_sum_, y_sum_;
-  Matrix gram_, xty_;  // gram_: upper triangle only until centered
-  Vector x_squares_;   // streamed form: column sums of squares instead of the Gram
-  RowStream stream_;   // streamed form
-  std::vector<Eigen::Index> fetched_;  // streamed form: fetch_with_sums
-  Matrix cross_;                       // X~^T X~_F
-  double yy_ = 0;
-  // Woodbury and screened forms: the rows, growing; cg form: y_rows_ too.
-  Matrix x_rows_, y_rows_;
-  // cg form: CSR rows, growing.
-  CsrRows csr_;
-  void append_y(const RowMatrix& y);
+  explicit RowSums(std::unique_ptr<Accumulator> acc);
+  std::unique_ptr<Accumulator> acc_;
 };
 
 /// Accumulates this rank's rows block by block into one or several pieces (folds) that share one shift.

@@ -213,11 +213,11 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   // parallel HDF5 file is collective (MPI_File_close): when any rank streams, every rank keeps it open until the
   // model goes, or a rank closing early waits for the others in a barrier they never reach (found with one rank
   // streamed and its neighbour, one row short of d, in the woodbury form).
-  double streams = form == LocalForm::streamed ? 1.0 : 0.0;
+  double streams = reads_rows_again(form) ? 1.0 : 0.0;
   comm.max(&streams, 1);
   if (streams > 0) {
     d.file = std::shared_ptr<const io::DataReader>(std::move(reader));
-    if (form == LocalForm::streamed)
+    if (reads_rows_again(form))
       d.stream = [file = d.file, range = d.range, bytes](const std::function<void(const RowMatrix&)>& sink) {
         file->read_rows(range, bytes, [&](RowMatrix& x, RowMatrix&) { sink(x); }, true);
       };

@@ -33,7 +33,7 @@ Model make_model(PreparedProblem problem, Communicator& comm) {
   const double kept = static_cast<double>((m.scaling.column.array() > 0).count());
   const double mean_eig = kept / (std::max(1, problem.active_ranks) * std::max<double>(1.0, problem.n_features));
   m.rho_auto = mean_eig > 0 && std::isfinite(mean_eig) ? mean_eig : 1.0;
-  double screened = m.form == LocalForm::screened || m.form == LocalForm::streamed ? 1.0 : 0.0;
+  double screened = uses_working_sets(m.form) ? 1.0 : 0.0;
   comm.sum(&screened, 1);
   m.working_sets = screened > 0;
   m.data = std::move(problem);
@@ -89,7 +89,7 @@ Model make_model(const Eigen::Ref<const RowMatrix>& x_local, const Eigen::Ref<co
     data.add_rows(xb, yb);
   }
   RowSums sums = std::move(data).take();
-  if (sums.form() == LocalForm::streamed) {  // read the rows again from the caller's memory
+  if (reads_rows_again(sums.form())) {  // read the rows again from the caller's memory
     const double* at = x_local.data();
     const Eigen::Index rows = x_local.rows(), cols = x_local.cols(), stride = x_local.outerStride();
     sums.set_stream([at, rows, cols, stride, block](const std::function<void(const RowMatrix&)>& sink) {

@@ -10,6 +10,7 @@
 
 #include "cadmm/error.hpp"
 #include "cadmm/fit.hpp"
+#include "core/forms/accumulator.hpp"
 
 namespace cadmm {
 
@@ -32,6 +33,22 @@ std::optional<LocalForm> parse_local_solver(const std::string& name) {
   if (name == "screened") return LocalForm::screened;
   if (name == "streamed") return LocalForm::streamed;
   throw UsageError("--local-solver: unknown '" + name + "' (expected auto, gram, woodbury, cg, screened or streamed)");
+}
+
+LocalForm form_for_rows(LocalForm planned, std::int64_t rows) {
+  const bool needs_rows = planned == LocalForm::gram || planned == LocalForm::streamed || planned == LocalForm::screened;
+  return rows == 0 && needs_rows ? LocalForm::woodbury : planned;
+}
+
+std::unique_ptr<Accumulator> make_accumulator(LocalForm form, Eigen::Index d, Eigen::Index k, bool single) {
+  switch (form) {
+    case LocalForm::gram: return make_gram_sums(d, k);
+    case LocalForm::streamed: return make_streamed_sums(d, k);
+    case LocalForm::woodbury: return make_woodbury_rows(d, k);
+    case LocalForm::screened: return make_screened_rows(d, k);
+    case LocalForm::cg: return make_cg_rows(d, k, single);
+  }
+  throw std::logic_error("make_accumulator: unknown form");
 }
 
 LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::optional<LocalForm> requested,

@@ -1,7 +1,8 @@
-// Conjugate gradients on the local normal equations of CSR rows, centring and scaling applied implicitly.
+// The cg form (sparse X too wide for a Gram): the CSR rows kept as stored (src/core/forms/held_rows.hpp; float32
+// stays float32), centred implicitly, and conjugate gradients on the local normal equations.
 #include <cmath>
 
-#include "cadmm/local_solver.hpp"
+#include "core/forms/held_rows.hpp"
 
 namespace cadmm {
 
@@ -104,7 +105,77 @@ class CgSolver final : public LocalSolver {
   double f_;
 };
 
+// CSR rows and y's rows; the centre is applied implicitly (a centred sparse matrix would be dense).
+class CsrSums final : public HeldRows {
+ public:
+  CsrSums(Eigen::Index d, Eigen::Index k, bool single) : HeldRows(d, k, LocalForm::cg), csr_(d, single) {
+    y_rows_.resize(0, k);
+  }
+  std::unique_ptr<Accumulator> clone() const override { return std::unique_ptr<Accumulator>(new CsrSums(*this)); }
+  std::unique_ptr<Accumulator> empty_like() const override {
+    return std::make_unique<CsrSums>(d_, k_, csr_.single());
+  }
+  Vector sums() const override {
+    Vector s(d_ + k_);
+    s.tail(k_) = y_rows_.topRows(rows_).colwise().sum().transpose();
+    Vector sums, squares;
+    csr_.column_moments(sums, squares);
+    s.head(d_) = sums;
+    return s;
+  }
+  Vector squares_about(const Vector& center) const override {
+    const double m = static_cast<double>(rows_);
+    Vector sum, sq;
+    csr_.column_moments(sum, sq);
+    return (sq.array() - 2 * center.array() * sum.array() + m * center.array().square()).matrix();
+  }
+  Vector squared_errors(const Matrix& coef, const Vector& intercept) const override {
+    return squared_errors_from(Matrix(-csr_.times(coef)), intercept);
+  }
+  void reserve(std::int64_t rows) override {
+    if (rows > y_rows_.rows()) y_rows_.conservativeResize(rows, k_);
+  }
+  void center(const Vector& x_mean, const Vector& y_mean) override {
+    center_y(y_mean);
+    mean_ = x_mean;
+  }
+  Matrix xty() const override {
+    // (X - 1 mu^T)^T Y_c = X^T Y_c - mu (1^T Y_c): Y_c is centred globally, not on this rank's rows.
+    Matrix out = csr_.transpose_times(y_rows_);
+    out.noalias() -= mean_ * y_rows_.colwise().sum();
+    return out;
+  }
+  Vector column_squares() const override { return squares_about(mean_); }
+  std::unique_ptr<LocalSolver> factor(const Vector& column_scale, double n) override {
+    return make_cg_solver(std::move(csr_), std::move(mean_), column_scale, std::move(y_rows_), n);
+  }
+
+ private:
+  CsrSums(const CsrSums&) = default;
+  void add_dense(RowMatrix& x, const RowMatrix& y) override {
+    append_y(y);
+    csr_.append(x);
+  }
+  void add_sparse(const SparseRows& x, const RowMatrix& y) override {
+    append_y(y);
+    csr_.append(x);
+  }
+  void add_piece(const Accumulator& other) override {
+    const auto& o = static_cast<const CsrSums&>(other);
+    const RowMatrix oy = o.y_rows_.topRows(o.rows_);
+    append_y(oy);
+    csr_.append(o.csr_);
+  }
+
+  CsrRows csr_;
+  Vector mean_;  // centred: the centre, applied implicitly
+};
+
 }  // namespace
+
+std::unique_ptr<Accumulator> make_cg_rows(Eigen::Index d, Eigen::Index k, bool single) {
+  return std::make_unique<CsrSums>(d, k, single);
+}
 
 std::unique_ptr<LocalSolver> make_cg_solver(CsrRows x, Vector mean, Vector scale, Matrix y_centered, double n) {
   return std::make_unique<CgSolver>(std::move(x), std::move(mean), std::move(scale), std::move(y_centered), n);

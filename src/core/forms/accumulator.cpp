@@ -1,0 +1,50 @@
+// What every form's accumulator shares (src/core/forms/accumulator.hpp).
+#include "core/forms/accumulator.hpp"
+
+#include "cadmm/error.hpp"
+
+namespace cadmm {
+
+void Accumulator::add_rows(RowMatrix& x, const RowMatrix& y) {
+  const Eigen::Index m = x.rows();
+  if (m == 0) return;
+  if (x.cols() != d_ || y.cols() != k_ || y.rows() != m)
+    throw RuntimeFailure("RowSums: block shape does not match the declared features and targets");
+  add_dense(x, y);
+  rows_ += m;
+}
+
+void Accumulator::add_rows(const SparseRows& x, const RowMatrix& y) {
+  const Eigen::Index m = x.rows();
+  if (m == 0) return;
+  if (x.cols() != d_ || y.cols() != k_ || y.rows() != m)
+    throw RuntimeFailure("RowSums: block shape does not match the declared features and targets");
+  add_sparse(x, y);
+  rows_ += m;
+}
+
+void Accumulator::add_sparse(const SparseRows& x, const RowMatrix& y) {
+  RowMatrix dense = RowMatrix(x);
+  add_dense(dense, y);
+}
+
+void Accumulator::add(const Accumulator& o) {
+  if (o.rows_ == 0) return;
+  if (o.d_ != d_ || o.k_ != k_ || o.form_ != form_)
+    throw RuntimeFailure("RowSums: only sums of the same rank (same shape, form and shift) add");
+  add_piece(o);
+  rows_ += o.rows_;
+}
+
+void Accumulator::set_stream(RowStream) {
+  throw RuntimeFailure("RowSums: only the streamed form reads its rows again");
+}
+
+Vector Accumulator::per_model(const Vector& per_column) const {
+  const Eigen::Index cols = per_column.size();
+  Vector out = Vector::Zero(cols / k_);
+  for (Eigen::Index c = 0; c < cols; ++c) out[c / k_] += per_column[c];
+  return out;
+}
+
+}  // namespace cadmm

@@ -1,0 +1,126 @@
+// The Gram form (tall blocks): its sums (src/core/forms/shifted_sums.hpp plus X~^T X~) and its solver, the
+// eigen-decomposition of the scaled Hessian, which serves every rho.
+#include <algorithm>
+#include <cmath>
+
+#include "cadmm/error.hpp"
+#include "core/forms/shifted_sums.hpp"
+#include "core/lapack.hpp"
+
+namespace cadmm {
+
+namespace {
+
+// H = V diag(lambda) V^T, so (H + rho I)^{-1} = V diag(1 / (lambda + rho)) V^T for every rho.
+class GramSolver final : public LocalSolver {
+ public:
+  GramSolver(Matrix h, Matrix q, double yy, std::int64_t rows)
+      : q_(std::move(q)), yy_(yy), rows_(rows), vec_(std::move(h)) {
+    lapack::symmetric_eigen_in_place(vec_, eig_);
+    eig_ = eig_.cwiseMax(0.0);  // a Gram matrix is PSD; drop rounding noise below zero
+  }
+  void solve(const Matrix& rhs, double rho, Matrix& x, double) const override {
+    Matrix t = vec_.transpose() * rhs;
+    t.array().colwise() /= (eig_.array() + rho);
+    x.noalias() = vec_ * t;
+  }
+  LocalFit fit_at(const Matrix& z) const override {
+    Matrix t = vec_.transpose() * z;
+    const double zq = (z.array() * q_.array()).sum();
+    const double zhz = (t.array().square().colwise() * eig_.array()).sum();
+    t.array().colwise() *= eig_.array();
+    LocalFit f;
+    f.grad = q_ - vec_ * t;
+    f.rss = std::max(0.0, zhz - 2 * zq + yy_);
+    f.ry = yy_ - zq;
+    return f;
+  }
+  Matrix hessian_block(const std::vector<Eigen::Index>& features) const override {
+    const Matrix v = vec_(features, Eigen::all);
+    return v * eig_.asDiagonal() * v.transpose();
+  }
+  const Matrix& q() const override { return q_; }
+  double b_squares() const override { return yy_; }
+  std::int64_t rows() const override { return rows_; }
+
+ private:
+  Matrix q_;
+  double yy_;
+  std::int64_t rows_;
+  Matrix vec_;
+  Vector eig_;
+};
+
+// X~^T X~ (upper triangle until centred) besides the shifted sums. Sparse X is not shifted (a shift would densify
+// it): its shift stays zero and only y is shifted.
+class GramSums final : public ShiftedSums {
+ public:
+  GramSums(Eigen::Index d, Eigen::Index k) : ShiftedSums(d, k, LocalForm::gram), gram_(Matrix::Zero(d, d)) {}
+  std::unique_ptr<Accumulator> clone() const override { return std::unique_ptr<Accumulator>(new GramSums(*this)); }
+  std::unique_ptr<Accumulator> empty_like() const override {
+    auto e = std::make_unique<GramSums>(d_, k_);
+    e->set_shift(x_shift_, y_shift_);
+    return e;
+  }
+  Vector squared_errors(const Matrix& coef, const Vector& intercept) const override {
+    // With x = x~ + s_x, y = y~ + s_y: y - w^T x - b = (y~ - w^T x~) + c, c = s_y - w^T s_x - b, so
+    // ||.||^2 = yy~ - 2 w^T X~^T y~ + w^T G~ w + 2 c (sum y~ - w^T sum x~) + m c^2, with one product G~ W.
+    const Eigen::Index cols = coef.cols();
+    Vector per_column(cols);
+    const Matrix gw = gram_.selfadjointView<Eigen::Upper>() * coef;
+    const double m = static_cast<double>(rows_);
+    for (Eigen::Index c = 0; c < cols; ++c) {
+      const Eigen::Index t = c % k_;
+      const double c0 = y_shift_[t] - coef.col(c).dot(x_shift_) - intercept[c];
+      per_column[c] = -2 * coef.col(c).dot(xty_.col(t)) + coef.col(c).dot(gw.col(c)) +
+                      2 * c0 * (y_sum_[t] - coef.col(c).dot(x_sum_)) + m * c0 * c0;
+    }
+    Vector out = per_model(per_column);
+    out.array() += yy_;  // ||Y~||^2 is one total over the targets: once per model
+    return out;
+  }
+  Vector column_squares() const override { return gram_.diagonal(); }
+  std::unique_ptr<LocalSolver> factor(const Vector& column_scale, double n) override {
+    // In place: the scaled Hessian replaces the centered Gram, so the factor costs no second d x d copy.
+    const auto s = column_scale.asDiagonal();
+    gram_ = s * gram_ * s;
+    gram_ /= n;
+    xty_ = s * xty_ / n;
+    return make_gram_solver(std::move(gram_), std::move(xty_), yy_ / n, rows_);
+  }
+
+ private:
+  GramSums(const GramSums&) = default;
+  void add_shifted(const RowMatrix& x) override { lapack::add_gram_upper(gram_, x.data(), x.rows()); }
+  void add_sparse(const SparseRows& x, const RowMatrix& y) override {
+    const RowMatrix ys = y.rowwise() - y_shift_.transpose();
+    for (Eigen::Index i = 0; i < x.rows(); ++i)
+      for (SparseRows::InnerIterator a(x, i); a; ++a) {
+        for (SparseRows::InnerIterator b(x, i); b; ++b)
+          if (b.col() >= a.col()) gram_(a.col(), b.col()) += a.value() * b.value();
+        xty_.row(a.col()) += a.value() * ys.row(i);
+        x_sum_[a.col()] += a.value();
+      }
+    y_sum_ += ys.colwise().sum().transpose();
+    yy_ += ys.squaredNorm();
+  }
+  void add_shifted_piece(const ShiftedSums& other) override { gram_ += static_cast<const GramSums&>(other).gram_; }
+  Vector shifted_squares() const override { return gram_.diagonal(); }
+  void center_moments(const Vector&, const Vector& delta, double m) override {
+    lapack::symmetrize_from_upper(gram_);
+    gram_.noalias() -= delta * x_sum_.transpose() + x_sum_ * delta.transpose();
+    gram_.noalias() += m * delta * delta.transpose();
+  }
+
+  Matrix gram_;
+};
+
+}  // namespace
+
+std::unique_ptr<Accumulator> make_gram_sums(Eigen::Index d, Eigen::Index k) { return std::make_unique<GramSums>(d, k); }
+
+std::unique_ptr<LocalSolver> make_gram_solver(Matrix h, Matrix q, double yy, std::int64_t rows) {
+  return std::make_unique<GramSolver>(std::move(h), std::move(q), yy, rows);
+}
+
+}  // namespace cadmm

@@ -1,0 +1,91 @@
+// Kept rows (src/core/forms/held_rows.hpp).
+#include "core/forms/held_rows.hpp"
+
+#include <sys/mman.h>
+
+#include <cmath>
+#include <cstdint>
+
+namespace cadmm {
+
+void HeldRows::append_y(const RowMatrix& y) {
+  const Eigen::Index need = rows_ + y.rows();
+  if (need > y_rows_.rows()) {
+    const Eigen::Index cap = std::max(need, 2 * y_rows_.rows());
+    y_rows_.conservativeResize(cap, k_);
+    grow_x(cap);
+  }
+  y_rows_.middleRows(rows_, y.rows()) = y;
+}
+
+void HeldRows::center_y(const Vector& y_mean) {
+  if (y_rows_.rows() != rows_) y_rows_.conservativeResize(rows_, k_);
+  y_rows_.rowwise() -= y_mean.transpose();
+}
+
+Vector HeldRows::squared_errors_from(const Matrix& r, const Vector& intercept) const {
+  const Eigen::Index cols = r.cols();
+  Vector per_column(cols);
+  for (Eigen::Index c = 0; c < cols; ++c)
+    per_column[c] = ((r.col(c) + y_rows_.topRows(rows_).col(c % k_)).array() - intercept[c]).square().sum();
+  return per_model(per_column);
+}
+
+DenseRows::DenseRows(Eigen::Index d, Eigen::Index k, LocalForm form) : HeldRows(d, k, form) {
+  x_rows_.resize(0, d);
+  y_rows_.resize(0, k);
+}
+
+void DenseRows::add_dense(RowMatrix& x, const RowMatrix& y) {
+  append_y(y);
+  x_rows_.middleRows(rows_, x.rows()) = x;
+}
+
+void DenseRows::add_piece(const Accumulator& other) {
+  const auto& o = static_cast<const DenseRows&>(other);
+  const RowMatrix oy = o.y_rows_.topRows(o.rows_);
+  append_y(oy);
+  x_rows_.middleRows(rows_, o.rows_) = o.x_rows_.topRows(o.rows_);
+}
+
+Vector DenseRows::sums() const {
+  Vector s(d_ + k_);
+  s.tail(k_) = y_rows_.topRows(rows_).colwise().sum().transpose();
+  s.head(d_) = x_rows_.topRows(rows_).colwise().sum().transpose();
+  return s;
+}
+
+Vector DenseRows::squares_about(const Vector& center) const {
+  return (x_rows_.topRows(rows_).rowwise() - center.transpose()).colwise().squaredNorm().transpose();
+}
+
+Vector DenseRows::squared_errors(const Matrix& coef, const Vector& intercept) const {
+  return squared_errors_from(Matrix(-(x_rows_.topRows(rows_) * coef)), intercept);
+}
+
+void DenseRows::reserve(std::int64_t rows) {
+  if (rows <= y_rows_.rows()) return;
+  y_rows_.conservativeResize(rows, k_);
+  x_rows_.conservativeResize(rows, d_);
+  // The rows are this rank's largest array, first touched as they are read: huge pages cut the page faults
+  // (and the kernel's time zeroing 4 KB pages) 512-fold where the kernel leaves that choice to the program.
+  const auto begin = reinterpret_cast<std::uintptr_t>(x_rows_.data());
+  const std::uintptr_t huge = std::uintptr_t{1} << 21;
+  const std::uintptr_t from = (begin + huge - 1) & ~(huge - 1);
+  const std::uintptr_t to = (begin + static_cast<std::uintptr_t>(x_rows_.size()) * sizeof(double)) & ~(huge - 1);
+  if (to > from) madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
+}
+
+void DenseRows::center(const Vector& x_mean, const Vector& y_mean) {
+  center_y(y_mean);
+  if (x_rows_.rows() != rows_) x_rows_.conservativeResize(rows_, d_);
+  x_rows_.rowwise() -= x_mean.transpose();
+}
+
+void DenseRows::scale_rows(const Vector& column_scale, double n) {
+  const double f = 1.0 / std::sqrt(n);
+  x_rows_.array().rowwise() *= (f * column_scale).transpose().array();
+  y_rows_ *= f;
+}
+
+}  // namespace cadmm

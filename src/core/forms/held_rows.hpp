@@ -1,0 +1,53 @@
+#pragma once
+// What the forms that keep this rank's rows share (woodbury, screened: dense rows; cg: CSR rows): y's rows, grown
+// geometrically (the rows forms hold this rank's rows anyway, so the copy is not the cost that matters), centred in
+// place, and the squared errors of fitted models from the rows.
+#include "core/forms/accumulator.hpp"
+
+namespace cadmm {
+
+/// Kept rows of y (and, for the dense forms, of X: DenseRows).
+class HeldRows : public Accumulator {
+ public:
+  using Accumulator::Accumulator;
+  double y_squares() const override { return y_rows_.squaredNorm(); }
+
+ protected:
+  HeldRows(const HeldRows&) = default;
+  /// Appends y's rows at rows_, growing the kept arrays (grow_x) when needed.
+  void append_y(const RowMatrix& y);
+  /// Grows X's kept rows with y's (dense forms).
+  virtual void grow_x(Eigen::Index /*capacity*/) {}
+  /// The y rows centred in place at y_mean (trimmed to rows_).
+  void center_y(const Vector& y_mean);
+  /// Squared errors per model from the residual products -X coef (rows x m k).
+  Vector squared_errors_from(const Matrix& minus_x_coef, const Vector& intercept) const;
+
+  Matrix y_rows_;  // rows_ valid rows, capacity more
+};
+
+/// Dense rows of X kept with y's (woodbury and screened): centred in place, scaled in place into their solver.
+class DenseRows : public HeldRows {
+ public:
+  DenseRows(Eigen::Index d, Eigen::Index k, LocalForm form);
+  Vector sums() const override;
+  Vector squares_about(const Vector& center) const override;
+  Vector squared_errors(const Matrix& coef, const Vector& intercept) const override;
+  void reserve(std::int64_t rows) override;
+  void center(const Vector& x_mean, const Vector& y_mean) override;
+  Matrix xty() const override { return x_rows_.transpose() * y_rows_; }
+  Vector column_squares() const override { return x_rows_.colwise().squaredNorm().transpose(); }
+
+ protected:
+  DenseRows(const DenseRows&) = default;
+  void add_dense(RowMatrix& x, const RowMatrix& y) override;
+  void add_piece(const Accumulator& other) override;
+  void grow_x(Eigen::Index capacity) override { x_rows_.conservativeResize(capacity, d_); }
+  /// Scales the centred rows into A = X_c diag(scale) / sqrt(n) and y into Y_c / sqrt(n), in place (the rows are
+  /// this rank's largest array).
+  void scale_rows(const Vector& column_scale, double n);
+
+  Matrix x_rows_;
+};
+
+}  // namespace cadmm

@@ -1,0 +1,167 @@
+// The streamed form (tall dense blocks of one l1-type solve whose rows are cheaper to read again than to hold): its
+// sums (the shifted sums, column squares instead of the Gram, and the columns of a first working set fetched in the
+// same pass) and its solver, which reads the rows again for the working sets' products.
+#include <algorithm>
+#include <cmath>
+
+#include "cadmm/error.hpp"
+#include "core/forms/shifted_sums.hpp"
+#include "core/forms/subset_gram.hpp"
+#include "core/lapack.hpp"
+
+namespace cadmm {
+
+namespace {
+
+// Sums only; the products with the rows are formed by reading them again, a block at a time. C = A^T A_S (d x |S|)
+// is kept for the features S fetched so far: the Gram of any subset of S is a block of C and the gradient at a z
+// supported on S is q - C z_S, so a working set that stays inside S costs no further pass.
+class StreamedSolver final : public SubsetGramSolver {
+ public:
+  StreamedSolver(RowStream stream, Vector mean, Vector scale, Matrix q, double yy, std::int64_t rows, double n,
+                 const std::vector<Eigen::Index>& fetched, const Matrix& cross)
+      : stream_(std::move(stream)), mean_(std::move(mean)), scale_(std::move(scale) / std::sqrt(n)), q_(std::move(q)),
+        yy_(yy), rows_(rows), slot_(static_cast<std::size_t>(q_.rows()), -1), cross_(q_.rows(), 0) {
+    if (fetched.empty()) return;
+    cross_ = scale_.asDiagonal() * cross * scale_(fetched).asDiagonal();
+    for (std::size_t i = 0; i < fetched.size(); ++i) slot_[static_cast<std::size_t>(fetched[i])] = static_cast<Eigen::Index>(i);
+  }
+  LocalFit fit_at(const Matrix& z) const override {
+    if (z.isZero()) return LocalFit{q_, yy_, yy_};
+    std::vector<Eigen::Index> support;
+    for (Eigen::Index j = 0; j < z.rows(); ++j)
+      if (!z.row(j).isZero()) support.push_back(j);
+    const Matrix cz = columns(support) * z(support, Eigen::all);  // A^T A z
+    LocalFit f;
+    f.grad = q_ - cz;
+    const double zq = (z.array() * q_.array()).sum();
+    f.rss = std::max(0.0, (z.array() * cz.array()).sum() - 2 * zq + yy_);
+    f.ry = yy_ - zq;
+    return f;
+  }
+  Matrix hessian_block(const std::vector<Eigen::Index>& features) const override {
+    return columns(features)(features, Eigen::all);
+  }
+  const Matrix& q() const override { return q_; }
+  double b_squares() const override { return yy_; }
+  std::int64_t rows() const override { return rows_; }
+
+ private:
+  // A^T A_F, fetching the columns not yet kept in one pass over the rows.
+  Matrix columns(const std::vector<Eigen::Index>& features) const {
+    std::vector<Eigen::Index> missing;
+    for (Eigen::Index j : features)
+      if (slot_[static_cast<std::size_t>(j)] < 0) missing.push_back(j);
+    if (!missing.empty()) {
+      const Eigen::Index old = cross_.cols(), add = static_cast<Eigen::Index>(missing.size());
+      Matrix fresh = Matrix::Zero(cross_.rows(), add);
+      RowMatrix a;
+      Matrix picked;
+      // Every feature at once: the full Gram, by the symmetric rank-k update (half the flops of a product).
+      const bool all = old == 0 && add == cross_.rows();
+      if (rows_ > 0)
+        stream_([&](const RowMatrix& x) {
+          a = (x.rowwise() - mean_.transpose()).array().rowwise() * scale_.transpose().array();  // one pass
+          if (all) {
+            lapack::add_gram_upper(fresh, a.data(), a.rows());
+          } else {
+            picked = a(Eigen::all, missing);
+            lapack::add_transpose_product(fresh, a.data(), a.rows(), picked);
+          }
+        });
+      if (all) {
+        lapack::symmetrize_from_upper(fresh);
+        fresh = fresh(Eigen::all, missing).eval();  // columns in the order asked for, rows by feature
+      }
+      cross_.conservativeResize(Eigen::NoChange, old + add);
+      cross_.rightCols(add) = fresh;
+      for (Eigen::Index i = 0; i < add; ++i) slot_[static_cast<std::size_t>(missing[static_cast<std::size_t>(i)])] = old + i;
+    }
+    std::vector<Eigen::Index> at(features.size());
+    for (std::size_t i = 0; i < features.size(); ++i) at[i] = slot_[static_cast<std::size_t>(features[i])];
+    return cross_(Eigen::all, at);
+  }
+
+  RowStream stream_;
+  Vector mean_, scale_;
+  Matrix q_;
+  double yy_;
+  std::int64_t rows_;
+  mutable std::vector<Eigen::Index> slot_;  // column of cross_ holding feature j, or -1
+  mutable Matrix cross_;
+};
+
+// Column sums of squares of X~ (instead of the Gram), the columns X~^T X~_F of the features fetched with the sums,
+// and how to read the rows again.
+class StreamedSums final : public ShiftedSums {
+ public:
+  StreamedSums(Eigen::Index d, Eigen::Index k) : ShiftedSums(d, k, LocalForm::streamed), x_squares_(Vector::Zero(d)) {}
+  std::unique_ptr<Accumulator> clone() const override { return std::unique_ptr<Accumulator>(new StreamedSums(*this)); }
+  std::unique_ptr<Accumulator> empty_like() const override {
+    auto e = std::make_unique<StreamedSums>(d_, k_);
+    e->set_shift(x_shift_, y_shift_);
+    e->fetch_with_sums(fetched_);
+    return e;
+  }
+  Vector squared_errors(const Matrix&, const Vector&) const override {
+    throw RuntimeFailure("RowSums: the streamed form keeps no sums to predict from");
+  }
+  void set_stream(RowStream stream) override { stream_ = std::move(stream); }
+  void fetch_with_sums(std::vector<Eigen::Index> features) override {
+    if (rows_ > 0) throw RuntimeFailure("RowSums::fetch_with_sums: call it before adding rows");
+    fetched_ = std::move(features);
+    cross_ = Matrix::Zero(d_, static_cast<Eigen::Index>(fetched_.size()));
+  }
+  Vector column_squares() const override { return x_squares_; }
+  std::unique_ptr<LocalSolver> factor(const Vector& column_scale, double n) override {
+    if (!stream_) throw RuntimeFailure("the streamed form needs a way to read the rows again (RowSums::set_stream)");
+    const auto s = column_scale.asDiagonal();
+    return make_streamed_solver(std::move(stream_), std::move(mean_), column_scale, s * xty_ / n, yy_ / n, rows_, n,
+                                std::move(fetched_), std::move(cross_));
+  }
+
+ private:
+  StreamedSums(const StreamedSums&) = default;
+  void add_shifted(const RowMatrix& x) override {
+    x_squares_ += x.colwise().squaredNorm().transpose();
+    if (!fetched_.empty()) lapack::add_transpose_product(cross_, x.data(), x.rows(), x(Eigen::all, fetched_));
+  }
+  void add_shifted_piece(const ShiftedSums& other) override {
+    const auto& o = static_cast<const StreamedSums&>(other);
+    if (o.fetched_ != fetched_) throw RuntimeFailure("RowSums: only sums of the same fetched columns add");
+    x_squares_ += o.x_squares_;
+    if (!fetched_.empty()) cross_ += o.cross_;
+  }
+  Vector shifted_squares() const override { return x_squares_; }
+  void center_moments(const Vector& x_mean, const Vector& delta, double m) override {
+    x_squares_ = squares_about(x_mean);
+    mean_ = x_mean;
+    // The same move as the Gram's (src/core/forms/shifted_sums.cpp), for its columns F.
+    if (!fetched_.empty()) {
+      const Vector delta_f = delta(fetched_), sum_f = x_sum_(fetched_);
+      cross_.noalias() -= delta * sum_f.transpose() + x_sum_ * delta_f.transpose();
+      cross_.noalias() += m * delta * delta_f.transpose();
+    }
+  }
+
+  Vector x_squares_;                   // raw: of X~; centred: of X_c
+  RowStream stream_;
+  std::vector<Eigen::Index> fetched_;  // features whose columns come with the sums
+  Matrix cross_;                       // X~^T X~_F, centred with the rest
+  Vector mean_;                        // centred: the centre applied to the rows read again
+};
+
+}  // namespace
+
+std::unique_ptr<Accumulator> make_streamed_sums(Eigen::Index d, Eigen::Index k) {
+  return std::make_unique<StreamedSums>(d, k);
+}
+
+std::unique_ptr<LocalSolver> make_streamed_solver(RowStream stream, Vector mean, Vector scale, Matrix q, double yy,
+                                                  std::int64_t rows, double n, std::vector<Eigen::Index> fetched,
+                                                  const Matrix& cross) {
+  return std::make_unique<StreamedSolver>(std::move(stream), std::move(mean), std::move(scale), std::move(q), yy, rows, n,
+                                          fetched, cross);
+}
+
+}  // namespace cadmm
