@@ -161,6 +161,28 @@ CvOptions cv_options_from(const po::variables_map& vm) {
   return o;
 }
 
+// Each local row's fold: from the fold dataset, or from the seeded assignment (the same at any rank count).
+PieceMap fold_pieces(const CvOptions& o, MpiCommunicator& comm) {
+  return [&o, &comm](const io::DataReader& reader, RowRange range) {
+    if (!o.fold_dataset.empty()) return folds_from_dataset(reader, range, o.fold_dataset, comm);
+    const FoldAssignment assign(o.seed, reader.layout().rows, o.folds);
+    Pieces p;
+    p.count = o.folds;
+    for (std::int64_t r = range.begin; r < range.end; ++r) p.of_row.push_back(assign.fold(r));
+    return p;
+  };
+}
+
+// The folds to fit (--fold: one; --collect: none, their errors come from fold files) and how to collect.
+CvPlan cv_plan(const CvOptions& o, int n_folds, const std::string& fold_key, MpiCommunicator& comm) {
+  CvPlan plan;
+  if (o.only_fold > 0 || !o.collect.empty()) plan.fit_fold.assign(static_cast<std::size_t>(n_folds), false);
+  if (o.only_fold > 0) plan.fit_fold[static_cast<std::size_t>(o.only_fold - 1)] = true;
+  if (!o.collect.empty())
+    plan.collect = [&o, fold_key, &comm](CvResult& cv) { collect_folds(o.collect, fold_key, cv, comm); };
+  return plan;
+}
+
 // One line per fold.
 class FoldLines final : public ProgressSink {
  public:
@@ -215,18 +237,9 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   const bool verbose = root && !vm.count("quiet");
   check_outputs(vm, output, "", comm);
 
-  const PieceMap pieces = [&](const io::DataReader& reader, RowRange range) {
-    if (!o.fold_dataset.empty()) return folds_from_dataset(reader, range, o.fold_dataset, comm);
-    const FoldAssignment assign(o.seed, reader.layout().rows, o.folds);
-    Pieces p;
-    p.count = o.folds;
-    for (std::int64_t r = range.begin; r < range.end; ++r) p.of_row.push_back(assign.fold(r));
-    return p;
-  };
-
   Phases t;
   Stopwatch clock;
-  LoadedData loaded = load_data(vm, comm, pieces);
+  LoadedData loaded = load_data(vm, comm, fold_pieces(o, comm));
   t.read = loaded.read_seconds;
   clock.lap();
   PreparedProblem full = prepare(loaded.builder->total(), request.spec, comm);
@@ -244,11 +257,8 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   CheckpointKey key = run_key("cv", data_id(vm, loaded.layout), request.spec, lambdas.values);
   key.folds_from = std::to_string(n_folds) + " from " + o.folds_from();
   const std::string fold_key = key.fold_file_text();  // what fold files must share with the run that collects them
-  CvPlan plan;
-  if (o.only_fold > 0 || !o.collect.empty()) plan.fit_fold.assign(static_cast<std::size_t>(n_folds), false);
-  if (o.only_fold > 0) plan.fit_fold[static_cast<std::size_t>(o.only_fold - 1)] = true;
-  if (!o.collect.empty()) plan.collect = [&](CvResult& cv) { collect_folds(o.collect, fold_key, cv, comm); };
   FoldLines lines(verbose, n_folds);
+  const CvPlan plan = cv_plan(o, n_folds, fold_key, comm);
   const DriveHooks hooks{base_observer(comm.rank()), &lines, nullptr};
   const CvResult cv = drive_cv(*loaded.builder, request.spec, lambdas, request.solver, plan, comm, hooks);
   loaded.builder.reset();
