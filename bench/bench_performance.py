@@ -2,7 +2,7 @@
 """cadmm against scikit-learn and glmnet on the performance issue's problems, side by side in one run.
 
     /usr/bin/python3 bench/bench_performance.py [--cadmm build/cadmm] [--ranks 1 2] [--only P1,P3] [--no-glmnet]
-                                                [--repeat 3]
+                                                [--repeat 3] [--baseline OLD/cadmm] [--no-references] [--scale F]
 
 Problems (generated once into --workdir by `cadmm generate`, seed 7):
   P1  dense 200,000 x 500, correlation 0.5, lasso at 0.1 lambda_max
@@ -22,6 +22,14 @@ times per rank count on dense data: its plan's choice, `--local-solver gram` (th
 compared with this machine's DGEMM) and `--local-solver streamed` (working sets, the rows read again).
 Every time printed is the median of --repeat runs (cadmm, its floor, scikit-learn's repeated fit and glmnet;
 fits over 20 s run once); the first fit in a process is, by its nature, measured once.
+
+Before/after: --baseline BIN times every cadmm run (floors included) with a second executable as well, the two
+interleaved run by run (new, baseline, new, baseline, ...), each writing its own output. The tables gain the
+columns "cadmm (baseline)" (its median) and "new/base"; at the end, per problem, one verdict line (the range of
+the ratios of medians, "slower beyond noise" when in some timing the new binary's fastest run is slower than the
+baseline's slowest, and whether the two answers are equal bit for bit), then one line per timing with each side's
+median and spread (min..max). --no-references skips scikit-learn and glmnet (a before/after check needs neither);
+--scale F multiplies every problem's rows by F (into files of their own), for a quick smoke test.
 """
 import argparse
 import os
@@ -39,6 +47,9 @@ from sklearn.linear_model import ElasticNet, Lasso, MultiTaskLasso  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "cli"))
 from mpirun import mpi_env  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(__file__))
+from bench_sparse import answer_difference, median_run, print_before_after, run_interleaved, verdict  # noqa: E402
 
 PROBLEMS = {
     "P1": dict(gen=["--rows", "200000", "--features", "500", "--correlation", "0.5"], penalty="l1", ratio=0.1),
@@ -81,14 +92,19 @@ for (thresh in threshs) {  # glmnet's default first, then tighter; the median ti
 def run(cmd, env, repeat=1):
     """Runs cmd repeat times; returns the median time and the output of that run (single runs here vary by
     20-30%)."""
-    runs = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        p = subprocess.run(cmd, env=env, timeout=3600, capture_output=True, text=True)
-        if p.returncode != 0:
-            sys.exit(" ".join(cmd) + "\n" + p.stdout + p.stderr)
-        runs.append((time.perf_counter() - t0, p.stdout))
-    return sorted(runs, key=lambda r: r[0])[len(runs) // 2]
+    return median_run(run_interleaved([cmd], env, repeat)[0])
+
+
+def binaries(a):
+    """The cadmm executables timed: the new one, then the baseline if given."""
+    return [a.cadmm] + ([a.baseline] if a.baseline else [])
+
+
+def side_by_side(a, env, make_cmd):
+    """Runs make_cmd(binary, i) for the i-th binary of binaries(a), --repeat times each, interleaved; returns per
+    binary (median seconds, output of that run, every run's seconds)."""
+    runs = run_interleaved([make_cmd(b, i) for i, b in enumerate(binaries(a))], env, a.repeat)
+    return [median_run(r) + ([t for t, _ in r],) for r in runs]
 
 
 def median_time(fit, repeat, first):
@@ -142,20 +158,29 @@ def sequential_read_rate(path):
 
 
 def cadmm_run(a, env, ranks, data, spec, out, extra=()):
-    cmd = ["mpirun", "-np", str(ranks), a.cadmm, "solve", "--data", data, "--penalty", spec["penalty"],
-           "--lambda-ratio", str(spec["ratio"]), "--output", out] + list(extra)
-    if "l1_ratio" in spec:
-        cmd += ["--l1-ratio", str(spec["l1_ratio"])]
-    t, text = run(cmd, env, a.repeat)
+    """The solve timed with the new binary and, given --baseline, the baseline (its output beside out, named
+    *_baseline.h5); returns the new one's figures, with the baseline's times and answer difference added."""
+    outs = [out, out[:-3] + "_baseline.h5"]
+
+    def cmd(binary, i):
+        c = ["mpirun", "-np", str(ranks), binary, "solve", "--data", data, "--penalty", spec["penalty"],
+             "--lambda-ratio", str(spec["ratio"]), "--output", outs[i]] + list(extra)
+        return c + (["--l1-ratio", str(spec["l1_ratio"])] if "l1_ratio" in spec else [])
+
+    timed = side_by_side(a, env, cmd)
+    t, text, ts = timed[0]
     num = lambda pat: float(re.search(pat, text).group(1))  # noqa: E731
     with h5py.File(out) as f:
         W, b = f["coef"][()], f["intercept"][()]
         lam = float(f.attrs["lambda"])
     W = W if W.ndim == 2 else W[:, None]
     ws = re.search(r"working set (\d+) of \d+ features after (\d+) round", text)
-    return dict(t=t, read=num(r"read ([\d.]+)s"), setup=num(r"setup/factor ([\d.]+)s"),
-                iters=num(r"iterations ([\d.]+)s"), mem=num(r"peak ([\d.]+) MiB"), W=W, b=b, lam=lam,
-                plan=re.search(r"rank\(s\): ([^\n]+)", text).group(1), ws=f"{ws.group(1)}/{ws.group(2)}" if ws else "-")
+    c = dict(t=t, ts=ts, read=num(r"read ([\d.]+)s"), setup=num(r"setup/factor ([\d.]+)s"),
+             iters=num(r"iterations ([\d.]+)s"), mem=num(r"peak ([\d.]+) MiB"), W=W, b=b, lam=lam,
+             plan=re.search(r"rank\(s\): ([^\n]+)", text).group(1), ws=f"{ws.group(1)}/{ws.group(2)}" if ws else "-")
+    if a.baseline:
+        c.update(tb=timed[1][0], tbs=timed[1][2], diff=answer_difference(out, outs[1]))
+    return c
 
 
 def references(a, X, Y, spec, lam, data, accurate):
@@ -212,30 +237,46 @@ def main():
     ap.add_argument("--workdir", default=tempfile.gettempdir())
     ap.add_argument("--no-glmnet", action="store_true")
     ap.add_argument("--repeat", type=int, default=3, help="runs per timing; the median is printed (default 3)")
+    ap.add_argument("--baseline", metavar="BIN",
+                    help="a second cadmm executable (e.g. the one before a change): every cadmm timing is made "
+                         "with both, interleaved run by run, and printed side by side with a verdict per problem")
+    ap.add_argument("--no-references", action="store_true", help="skip scikit-learn and glmnet")
+    ap.add_argument("--scale", type=float, default=1.0,
+                    help="multiply every problem's rows by this (data in files of their own; for smoke tests)")
     a = ap.parse_args()
     env = mpi_env()
     env.pop("OPENBLAS_NUM_THREADS", None)  # cadmm sizes its own BLAS pool
     gemm = dgemm_rate()
     print(f"machine: DGEMM {gemm:.1f} GFLOP/s on one core (numpy/OpenBLAS, 3000 x 3000, best of 4)\n")
-    files = {}
+    files, verdicts = {}, []
     for name in a.only.split(","):
         spec = PROBLEMS[name]
         src = spec.get("data", name)
         if src not in files:
-            files[src] = os.path.join(a.workdir, f"perf_{src}.h5")
+            gen = list(PROBLEMS[src]["gen"])
+            tag = ""
+            if a.scale != 1:
+                i = gen.index("--rows") + 1
+                gen[i], tag = str(max(100, round(int(gen[i]) * a.scale))), f"_x{a.scale:g}"
+            files[src] = os.path.join(a.workdir, f"perf_{src}{tag}.h5")
             if not os.path.exists(files[src]):
                 run(["mpirun", "-np", "2", a.cadmm, "generate", "--seed", "7", "--output", files[src], "--quiet"]
-                    + PROBLEMS[src]["gen"], env)
+                    + gen, env)
         data = files[src]
         X, Y = load(data)
         n, d = X.shape
         disk = sequential_read_rate(data)
         rows = []
         for r in a.ranks:
-            t_floor, text = run(["mpirun", "-np", str(r), a.cadmm, "info", data, "--read-test"], env, a.repeat)
+            timed = side_by_side(a, env, lambda binary, _: ["mpirun", "-np", str(r), binary, "info", data,
+                                                             "--read-test"])
+            t_floor, text, ts = timed[0]
             read_rate = float(re.search(r"([\d.]+) GB/s", text).group(1))
-            rows.append(dict(name=f"floor: mpirun -np {r} cadmm info --read-test", t=t_floor,
+            rows.append(dict(name=f"floor: mpirun -np {r} cadmm info --read-test", t=t_floor, ts=ts,
+                             key=f"floor np={r}",
                              note=f"read {read_rate:.2f} GB/s (plain sequential read {disk:.2f} GB/s)"))
+            if a.baseline:
+                rows[-1].update(tb=timed[1][0], tbs=timed[1][2])
             forms = (("plan", ()), ("gram", ("--local-solver", "gram")), ("streamed", ("--local-solver", "streamed")))
             for label, extra in forms[:1 if sp.issparse(X) else 3]:
                 c = cadmm_run(a, env, r, data, spec, os.path.join(a.workdir, f"perf_out_{name}.h5"), extra)
@@ -247,7 +288,9 @@ def main():
                     note += f"; Gram {rate:.1f} GFLOP/s/rank ({rate / gemm:.0%} of DGEMM)"
                 if c["ws"] != "-":
                     note += f"; working set {c['ws']} rounds"
-                rows.append(dict(name=f"cadmm np={r} {label}", t=c["t"], W=c["W"], b=c["b"], note=note, tail=c["t"] / t_floor))
+                rows.append(dict(name=f"cadmm np={r} {label}", t=c["t"], W=c["W"], b=c["b"], note=note,
+                                 tail=c["t"] / t_floor, key=f"np={r} {label}",
+                                 **{k: c[k] for k in ("ts", "tb", "tbs", "diff") if k in c}))
                 lam = c["lam"]
         l1r = spec.get("l1_ratio", 1.0)
         obj = lambda W, b: objective(X, Y, W, b, lam, spec["penalty"], l1r)  # noqa: E731
@@ -256,7 +299,8 @@ def main():
                 row["obj"] = obj(row["W"], row["b"])
         # cadmm's answers are certified by a duality gap of 1e-10; the references must come within 1e-6 of them.
         target = min(row["obj"] for row in rows if "obj" in row)
-        rows += references(a, X, Y, spec, lam, data, lambda W, b: obj(W, b) <= target + 1e-6 * abs(target))
+        if not a.no_references:
+            rows += references(a, X, Y, spec, lam, data, lambda W, b: obj(W, b) <= target + 1e-6 * abs(target))
         for row in rows:
             if "W" in row:
                 row["obj"] = obj(row["W"], row["b"])
@@ -264,12 +308,19 @@ def main():
         what = {"l1": "lasso", "l21": "l21", "elasticnet": f"elastic net a={l1r}"}[spec["penalty"]]
         kind = f"sparse {X.nnz} nonzeros" if sp.issparse(X) else "dense"
         print(f"{name}: {n} x {d} {kind}, {Y.shape[1]} target(s), {what} at {spec['ratio']} lambda_max = {lam:.6g}")
-        print(f"  {'run':<44} {'seconds':>8} {'rel. obj':>10} {'x floor':>8}  notes")
+        vs = f" {'cadmm (baseline)':>16} {'new/base':>8}" if a.baseline else ""
+        print(f"  {'run':<44} {'seconds':>8}{vs} {'rel. obj':>10} {'x floor':>8}  notes")
         for row in rows:
             rel = f"{(row['obj'] - best) / abs(best):10.1e}" if "obj" in row else f"{'':>10}"
             tail = f"{row['tail']:8.2f}" if "tail" in row else f"{'':>8}"
-            print(f"  {row['name']:<44} {row['t']:8.2f} {rel} {tail}  {row.get('note', '')}")
+            if a.baseline:
+                vs = f" {row['tb']:16.2f} {row['t'] / row['tb']:8.3f}" if "tb" in row else f" {'':>16} {'':>8}"
+            print(f"  {row['name']:<44} {row['t']:8.2f}{vs} {rel} {tail}  {row.get('note', '')}")
         print()
+        if a.baseline:
+            verdicts.append(verdict(name, [row for row in rows if "tb" in row]))
+    if a.baseline:
+        print_before_after(a.cadmm, a.baseline, a.repeat, verdicts)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,102 @@ def run(args, env, ranks=None):
     return time.perf_counter() - t0, p.stdout
 
 
+def run_interleaved(cmds, env, repeat=1):
+    """Runs every command of cmds repeat times, interleaved run by run (A, B, A, B, ...: whatever else the machine
+    does hits them alike); returns for each command its list of (seconds, stdout), in run order."""
+    runs = [[] for _ in cmds]
+    for _ in range(repeat):
+        for cmd, done in zip(cmds, runs):
+            t0 = time.perf_counter()
+            p = subprocess.run(cmd, env=env, timeout=3600, capture_output=True, text=True)
+            if p.returncode != 0:
+                sys.exit(" ".join(cmd) + "\n" + p.stdout + p.stderr)
+            done.append((time.perf_counter() - t0, p.stdout))
+    return runs
+
+
+def median_run(runs):
+    """The run of median time among (seconds, stdout) pairs (the upper one of an even count)."""
+    return sorted(runs, key=lambda r: r[0])[len(runs) // 2]
+
+
+def before_after(label, new, base):
+    """One line comparing two lists of seconds, the new binary's and the baseline's: medians, spread (min..max)
+    and the ratio of medians; "slower beyond noise" only when new's fastest run is slower than the baseline's
+    slowest. Returns (line, ratio, slower)."""
+    med = lambda ts: sorted(ts)[len(ts) // 2]  # noqa: E731
+    ratio = med(new) / med(base)
+    slower, faster = min(new) > max(base), max(new) < min(base)
+    verdict = "slower beyond noise" if slower else "faster beyond noise" if faster else "within noise"
+    line = (f"{label:<22} new {med(new):7.3f} s ({min(new):.3f}..{max(new):.3f})  "
+            f"baseline {med(base):7.3f} s ({min(base):.3f}..{max(base):.3f})  new/baseline {ratio:.3f}  {verdict}")
+    return line, ratio, slower
+
+
+def verdict(name, timings):
+    """The before/after lines of one problem: its verdict, then one line per timing. timings: dicts with key (a
+    label), ts and tbs (the new binary's and the baseline's seconds) and, for runs with an answer, diff (None when
+    the answers are equal bit for bit, else answer_difference's text)."""
+    lines, ratios, slow = [], [], []
+    for row in timings:
+        line, ratio, slower = before_after(row["key"], row["ts"], row["tbs"])
+        lines.append("    " + line)
+        ratios.append(ratio)
+        if slower:
+            slow.append(f"{row['key']} ({ratio:.3f})")
+    diffs = [f"{row['key']}: {row['diff']}" for row in timings if row.get("diff")]
+    runs = sum(1 for row in timings if "diff" in row)
+    head = (f"{name}: " + (f"slower beyond noise in {', '.join(slow)}" if slow else "within noise")
+            + f"; new/baseline {min(ratios):.3f}..{max(ratios):.3f} over {len(timings)} timings; "
+            + (f"answers DIFFER in {len(diffs)} of {runs} runs: {'; '.join(diffs)}" if diffs
+               else f"answers equal bit for bit in all {runs} runs"))
+    return [head] + lines
+
+
+def print_before_after(new, base, repeat, verdicts):
+    """Prints the before/after section: a header, then every problem's verdict(...) lines."""
+    print(f"before/after: new {new} against baseline {base}, {repeat} interleaved run(s) each; median (min..max) "
+          "seconds" + ("; one run each has no spread: the flags mean nothing" if repeat < 2 else ""))
+    for lines in verdicts:
+        print("\n".join(lines))
+
+
+def answer_difference(path_a, path_b):
+    """None if two cadmm output files hold the same answer bit for bit (every dataset and attribute, timings
+    aside), else the first difference found, as text."""
+    def items(f):
+        out = {f"@{k}": v for k, v in f.attrs.items() if "seconds" not in k}
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                v = obj[()]
+                if v.dtype.names:  # the history: every field but its clock
+                    for field in v.dtype.names:
+                        if field != "seconds":
+                            out[f"{name}.{field}"] = v[field]
+                else:
+                    out[name] = v
+            for k, a in obj.attrs.items():
+                if "seconds" not in k:
+                    out[f"{name}@{k}"] = a
+        f.visititems(visit)
+        return out
+    with h5py.File(path_a) as fa, h5py.File(path_b) as fb:
+        a, b = items(fa), items(fb)
+    for key in sorted(set(a) | set(b)):
+        if key not in a or key not in b:
+            return f"{key} only in {'the new' if key in a else 'the baseline'} output"
+        x, y = np.asarray(a[key]), np.asarray(b[key])
+        if x.shape != y.shape:
+            return f"{key}: shape {x.shape} against {y.shape}"
+        if not np.array_equal(x, y, equal_nan=x.dtype.kind == "f"):
+            if x.dtype.kind in "fi" and y.dtype.kind in "fi":
+                diff = float(np.max(np.abs(x.astype(float) - y.astype(float))))
+                scale = float(np.max(np.abs(y.astype(float)))) or 1.0
+                return f"{key}: max |difference| {diff:.3g} ({diff / scale:.2g} of max |baseline|)"
+            return f"{key}: {x.tolist()!r} against {y.tolist()!r}"
+    return None
+
+
 def objective(X, y, w, b, lam, a):
     r = y - X @ w - b
     return 0.5 * r @ r / len(y) + lam * (a * np.abs(w).sum() + 0.5 * (1 - a) * w @ w)
