@@ -72,9 +72,7 @@ void print_summary(const PathResult& path, std::size_t asked, const DataModel& d
                 "features)\n");
   else
     std::printf("  data passes 1 (one read, one factorization for every lambda)\n");
-  print_times(t);
-  std::printf("  output      %s\n", output.c_str());
-  std::fflush(stdout);
+  print_times(t, output);
 }
 
 }  // namespace

@@ -296,10 +296,12 @@ double peak_memory(Communicator& comm) {
   return peak;
 }
 
-void print_times(const Phases& t) {
+void print_times(const Phases& t, const std::string& output) {
   std::printf("  time        read %.3fs | setup/factor %.3fs | iterations %.3fs (communication %.3fs) | write %.3fs\n",
               t.read, t.setup, t.iterations, t.communication, t.write);
   if (t.peak_bytes > 0) std::printf("  memory      peak %.1f MiB resident (the largest rank)\n", t.peak_bytes / (1 << 20));
+  std::printf("  output      %s\n", output.c_str());
+  std::fflush(stdout);
 }
 
 void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFacts& facts, const PreparedProblem& p,

@@ -132,8 +132,8 @@ std::string solver_kinds(const Model& model, Communicator& comm);
 io::RunFacts run_facts(const ProblemSpec& spec, const io::DataLayout& layout, const Communicator& comm,
                        double solve_seconds, const std::string& command);
 
-/// The summary's time line.
-void print_times(const Phases& t);
+/// The summary's last lines: times, peak memory and the output file.
+void print_times(const Phases& t, const std::string& output);
 /// The summary's problem and data lines.
 void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFacts& facts, const PreparedProblem& p,
                    const std::string& kinds, double planned_bytes);

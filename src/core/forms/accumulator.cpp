@@ -5,22 +5,23 @@
 
 namespace cadmm {
 
-void Accumulator::add_rows(RowMatrix& x, const RowMatrix& y) {
-  const Eigen::Index m = x.rows();
-  if (m == 0) return;
-  if (x.cols() != d_ || y.cols() != k_ || y.rows() != m)
+bool Accumulator::takes_block(Eigen::Index rows, Eigen::Index cols, const RowMatrix& y) const {
+  if (rows == 0) return false;
+  if (cols != d_ || y.cols() != k_ || y.rows() != rows)
     throw RuntimeFailure("RowSums: block shape does not match the declared features and targets");
+  return true;
+}
+
+void Accumulator::add_rows(RowMatrix& x, const RowMatrix& y) {
+  if (!takes_block(x.rows(), x.cols(), y)) return;
   add_dense(x, y);
-  rows_ += m;
+  rows_ += x.rows();
 }
 
 void Accumulator::add_rows(const SparseRows& x, const RowMatrix& y) {
-  const Eigen::Index m = x.rows();
-  if (m == 0) return;
-  if (x.cols() != d_ || y.cols() != k_ || y.rows() != m)
-    throw RuntimeFailure("RowSums: block shape does not match the declared features and targets");
+  if (!takes_block(x.rows(), x.cols(), y)) return;
   add_sparse(x, y);
-  rows_ += m;
+  rows_ += x.rows();
 }
 
 void Accumulator::add_sparse(const SparseRows& x, const RowMatrix& y) {

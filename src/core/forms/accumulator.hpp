@@ -79,6 +79,8 @@ class Accumulator {
   virtual void add_sparse(const SparseRows& x, const RowMatrix& y);
   /// The form's part of add (other has rows, the same form and shape).
   virtual void add_piece(const Accumulator& other) = 0;
+  /// False for an empty block; RuntimeFailure when its shape does not match the declared features and targets.
+  bool takes_block(Eigen::Index rows, Eigen::Index cols, const RowMatrix& y) const;
   /// Sums per model of per-column squared errors (one column per target of each model).
   Vector per_model(const Vector& per_column) const;
 
@@ -91,10 +93,11 @@ class Accumulator {
 std::unique_ptr<Accumulator> make_gram_sums(Eigen::Index d, Eigen::Index k);
 /// Shifted sums without the Gram, the rows read again later (tall dense blocks of one l1-type solve).
 std::unique_ptr<Accumulator> make_streamed_sums(Eigen::Index d, Eigen::Index k);
-/// Dense rows kept for the matrix-inversion lemma (wide blocks, ranks without rows).
-std::unique_ptr<Accumulator> make_woodbury_rows(Eigen::Index d, Eigen::Index k);
-/// Dense rows kept for working sets (tall dense blocks of one l1-type solve).
-std::unique_ptr<Accumulator> make_screened_rows(Eigen::Index d, Eigen::Index k);
+/// Dense rows kept (woodbury: wide blocks and ranks without rows, the matrix-inversion lemma; screened: tall dense
+/// blocks of one l1-type solve, working sets), handed to make_solver(A, c) (make_woodbury_solver,
+/// make_screened_solver) once centred and scaled.
+std::unique_ptr<Accumulator> make_dense_rows(Eigen::Index d, Eigen::Index k, LocalForm form,
+                                             std::unique_ptr<LocalSolver> (*make_solver)(Matrix a, Matrix c));
 /// CSR rows kept for conjugate gradients; single holds values in float32.
 std::unique_ptr<Accumulator> make_cg_rows(Eigen::Index d, Eigen::Index k, bool single);
 

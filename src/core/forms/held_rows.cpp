@@ -31,7 +31,8 @@ Vector HeldRows::squared_errors_from(const Matrix& r, const Vector& intercept) c
   return per_model(per_column);
 }
 
-DenseRows::DenseRows(Eigen::Index d, Eigen::Index k, LocalForm form) : HeldRows(d, k, form) {
+DenseRows::DenseRows(Eigen::Index d, Eigen::Index k, LocalForm form, SolverMaker make_solver)
+    : HeldRows(d, k, form), make_solver_(make_solver) {
   x_rows_.resize(0, d);
   y_rows_.resize(0, k);
 }
@@ -82,10 +83,17 @@ void DenseRows::center(const Vector& x_mean, const Vector& y_mean) {
   x_rows_.rowwise() -= x_mean.transpose();
 }
 
-void DenseRows::scale_rows(const Vector& column_scale, double n) {
+std::unique_ptr<LocalSolver> DenseRows::factor(const Vector& column_scale, double n) {
+  // In place: the rows are this rank's largest array.
   const double f = 1.0 / std::sqrt(n);
   x_rows_.array().rowwise() *= (f * column_scale).transpose().array();
   y_rows_ *= f;
+  return make_solver_(std::move(x_rows_), std::move(y_rows_));
+}
+
+std::unique_ptr<Accumulator> make_dense_rows(Eigen::Index d, Eigen::Index k, LocalForm form,
+                                             DenseRows::SolverMaker make_solver) {
+  return std::make_unique<DenseRows>(d, k, form, make_solver);
 }
 
 }  // namespace cadmm

@@ -26,10 +26,17 @@ class HeldRows : public Accumulator {
   Matrix y_rows_;  // rows_ valid rows, capacity more
 };
 
-/// Dense rows of X kept with y's (woodbury and screened): centred in place, scaled in place into their solver.
-class DenseRows : public HeldRows {
+/// Dense rows of X kept with y's (woodbury and screened): centred in place, scaled in place into their form's solver.
+class DenseRows final : public HeldRows {
  public:
-  DenseRows(Eigen::Index d, Eigen::Index k, LocalForm form);
+  /// The solver of a form made from A = X_c diag(scale) / sqrt(n) and Y_c / sqrt(n) (the rows are moved in).
+  using SolverMaker = std::unique_ptr<LocalSolver> (*)(Matrix a, Matrix c);
+  DenseRows(Eigen::Index d, Eigen::Index k, LocalForm form, SolverMaker make_solver);
+  std::unique_ptr<Accumulator> clone() const override { return std::unique_ptr<Accumulator>(new DenseRows(*this)); }
+  std::unique_ptr<Accumulator> empty_like() const override {
+    return std::make_unique<DenseRows>(d_, k_, form_, make_solver_);
+  }
+  std::unique_ptr<LocalSolver> factor(const Vector& column_scale, double n) override;
   Vector sums() const override;
   Vector squares_about(const Vector& center) const override;
   Vector squared_errors(const Matrix& coef, const Vector& intercept) const override;
@@ -38,15 +45,13 @@ class DenseRows : public HeldRows {
   Matrix xty() const override { return x_rows_.transpose() * y_rows_; }
   Vector column_squares() const override { return x_rows_.colwise().squaredNorm().transpose(); }
 
- protected:
+ private:
   DenseRows(const DenseRows&) = default;
   void add_dense(RowMatrix& x, const RowMatrix& y) override;
   void add_piece(const Accumulator& other) override;
   void grow_x(Eigen::Index capacity) override { x_rows_.conservativeResize(capacity, d_); }
-  /// Scales the centred rows into A = X_c diag(scale) / sqrt(n) and y into Y_c / sqrt(n), in place (the rows are
-  /// this rank's largest array).
-  void scale_rows(const Vector& column_scale, double n);
 
+  SolverMaker make_solver_;
   Matrix x_rows_;
 };
 

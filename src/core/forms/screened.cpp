@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/forms/held_rows.hpp"
+#include "cadmm/local_solver.hpp"
 #include "core/forms/subset_gram.hpp"
 #include "core/lapack.hpp"
 
@@ -54,26 +54,7 @@ class ScreenedSolver final : public SubsetGramSolver {
   double yy_ = 0;
 };
 
-// Dense rows for working sets.
-class ScreenedRows final : public DenseRows {
- public:
-  ScreenedRows(Eigen::Index d, Eigen::Index k) : DenseRows(d, k, LocalForm::screened) {}
-  std::unique_ptr<Accumulator> clone() const override { return std::unique_ptr<Accumulator>(new ScreenedRows(*this)); }
-  std::unique_ptr<Accumulator> empty_like() const override { return std::make_unique<ScreenedRows>(d_, k_); }
-  std::unique_ptr<LocalSolver> factor(const Vector& column_scale, double n) override {
-    scale_rows(column_scale, n);
-    return make_screened_solver(std::move(x_rows_), std::move(y_rows_));
-  }
-
- private:
-  ScreenedRows(const ScreenedRows&) = default;
-};
-
 }  // namespace
-
-std::unique_ptr<Accumulator> make_screened_rows(Eigen::Index d, Eigen::Index k) {
-  return std::make_unique<ScreenedRows>(d, k);
-}
 
 std::unique_ptr<LocalSolver> make_screened_solver(Matrix a, Matrix c) {
   return std::make_unique<ScreenedSolver>(std::move(a), std::move(c));

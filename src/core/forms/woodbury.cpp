@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/forms/held_rows.hpp"
+#include "cadmm/local_solver.hpp"
 #include "core/lapack.hpp"
 
 namespace cadmm {
@@ -49,26 +49,7 @@ class WoodburySolver final : public LocalSolver {
   Matrix vec_;
 };
 
-// Dense rows for the matrix-inversion lemma.
-class WoodburyRows final : public DenseRows {
- public:
-  WoodburyRows(Eigen::Index d, Eigen::Index k) : DenseRows(d, k, LocalForm::woodbury) {}
-  std::unique_ptr<Accumulator> clone() const override { return std::unique_ptr<Accumulator>(new WoodburyRows(*this)); }
-  std::unique_ptr<Accumulator> empty_like() const override { return std::make_unique<WoodburyRows>(d_, k_); }
-  std::unique_ptr<LocalSolver> factor(const Vector& column_scale, double n) override {
-    scale_rows(column_scale, n);
-    return make_woodbury_solver(std::move(x_rows_), std::move(y_rows_));
-  }
-
- private:
-  WoodburyRows(const WoodburyRows&) = default;
-};
-
 }  // namespace
-
-std::unique_ptr<Accumulator> make_woodbury_rows(Eigen::Index d, Eigen::Index k) {
-  return std::make_unique<WoodburyRows>(d, k);
-}
 
 std::unique_ptr<LocalSolver> make_woodbury_solver(Matrix b_mat, Matrix c) {
   return std::make_unique<WoodburySolver>(std::move(b_mat), std::move(c));

@@ -44,8 +44,8 @@ std::unique_ptr<Accumulator> make_accumulator(LocalForm form, Eigen::Index d, Ei
   switch (form) {
     case LocalForm::gram: return make_gram_sums(d, k);
     case LocalForm::streamed: return make_streamed_sums(d, k);
-    case LocalForm::woodbury: return make_woodbury_rows(d, k);
-    case LocalForm::screened: return make_screened_rows(d, k);
+    case LocalForm::woodbury: return make_dense_rows(d, k, form, make_woodbury_solver);
+    case LocalForm::screened: return make_dense_rows(d, k, form, make_screened_solver);
     case LocalForm::cg: return make_cg_rows(d, k, single);
   }
   throw std::logic_error("make_accumulator: unknown form");
