@@ -83,8 +83,12 @@ LocalCost local_cost(LocalForm form, std::int64_t rows, std::int64_t d, std::int
 /// The memory of this node (physical, or its control group's limit when lower: cgroup v2 memory.max or v1
 /// memory.limit_in_bytes of this process's group and every group above it, as Slurm confines a job); 0: unknown.
 double node_memory_bytes();
-/// What one rank may plan to use: 0.9 of its share of node_memory_bytes() among ranks_per_node ranks (0: no limit).
-double memory_budget(int ranks_per_node);
+/// One rank's share of node_memory_bytes() among ranks_per_node ranks (0: unknown).
+double memory_share(int ranks_per_node);
+/// The part of its share a rank may plan to use (the rest: the read buffer, MPI, the process itself).
+constexpr double kBudgetShare = 0.9;
+/// What one rank may plan to use: kBudgetShare of its memory_share (0: no limit).
+inline double memory_budget(int ranks_per_node) { return kBudgetShare * memory_share(ranks_per_node); }
 
 /// The data's shape, global.
 struct DataShape {

@@ -153,7 +153,7 @@ std::string format(const char* f, double v) {
 // Throws UsageError when this rank's budget cannot hold its local data.
 void check_memory(const RankPlan& r, int pieces, double budget) {
   if (budget <= 0 || r.memory_bytes <= budget) return;
-  const double share = budget / 0.9;
+  const double share = budget / kBudgetShare;
   const bool tall = r.form == LocalForm::gram;
   throw UsageError("this rank would need about " + format("%.1f", r.memory_bytes / (1 << 30)) + " GiB for its local " +
                    (tall ? "Gram factorization" : "rows and their factorization") +
@@ -171,7 +171,7 @@ double node_memory_bytes() {
   return node > 0 ? std::min(node, cgroup_memory_limit()) : 0;
 }
 
-double memory_budget(int ranks_per_node) { return 0.9 * (node_memory_bytes() / std::max(1, ranks_per_node)); }
+double memory_share(int ranks_per_node) { return node_memory_bytes() / std::max(1, ranks_per_node); }
 
 RankPlan plan_rank(std::int64_t rows, std::int64_t nnz, const DataShape& shape, const PlanRequest& request,
                    double budget, int pieces) {
