@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <thread>
 #include <iostream>
+#include <optional>
 
 #include "cadmm/error.hpp"
 #include "cadmm/partition.hpp"
@@ -41,9 +42,16 @@ void read_test(const io::DataReader& reader, MpiCommunicator& comm) {
     std::printf("read test: %d rank(s) read %.0f rows (%s of X) in %.3f s (slowest rank): %.2f GB/s\n\n", comm.size(),
                 rows, bytes_text(bytes).c_str(), seconds, seconds > 0 ? bytes / seconds / 1e9 : 0.0);
 }
-}  // namespace
 
-int run_info(const Args& args, MpiCommunicator& comm) {
+// What info was asked.
+struct InfoRequest {
+  std::string file, x_dataset, y_dataset;
+  int ranks = 1;           // plan for this many ranks
+  bool read_test = false;  // --read-test
+};
+
+// The request of the command line; nullopt when --help was asked (and printed).
+std::optional<InfoRequest> parse_request(const Args& args, MpiCommunicator& comm) {
   po::options_description desc("Options");
   desc.add_options()
     ("help,h", "print this help and exit")
@@ -58,20 +66,21 @@ int run_info(const Args& args, MpiCommunicator& comm) {
   const auto vm = parse(args, desc, &pos);
   if (vm.count("help")) {
     if (comm.rank() == 0) std::cout << "Usage: cadmm info FILE [--ranks P] [--read-test]\n\n" << desc << std::endl;
-    return 0;
+    return std::nullopt;
   }
   if (!vm.count("file")) throw UsageError("info: give the data file (cadmm info FILE)");
-  const int ranks = vm.count("ranks") ? vm["ranks"].as<int>() : comm.size();
-  if (ranks < 1) throw UsageError("--ranks: must be >= 1");
-  const std::string file = vm["file"].as<std::string>();
-  std::unique_ptr<io::DataReader> reader;
-  collectively(comm, [&] {
-    reader = std::make_unique<io::DataReader>(file, vm["x-dataset"].as<std::string>(),
-                                               vm["y-dataset"].as<std::string>(), comm.handle());
-  });
-  if (vm.count("read-test")) read_test(*reader, comm);
-  if (comm.rank() != 0) return 0;
-  const io::DataLayout& l = reader->layout();
+  InfoRequest req;
+  req.ranks = vm.count("ranks") ? vm["ranks"].as<int>() : comm.size();
+  if (req.ranks < 1) throw UsageError("--ranks: must be >= 1");
+  req.file = vm["file"].as<std::string>();
+  req.x_dataset = vm["x-dataset"].as<std::string>();
+  req.y_dataset = vm["y-dataset"].as<std::string>();
+  req.read_test = vm.count("read-test") > 0;
+  return req;
+}
+
+// The file, X and y as stored.
+void print_data(const std::string& file, const io::DataLayout& l) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(file, ec);
   std::printf("%s (%s)\n", file.c_str(), ec ? "?" : bytes_text(static_cast<double>(size)).c_str());
@@ -83,45 +92,77 @@ int run_info(const Args& args, MpiCommunicator& comm) {
                             : "contiguous");
   std::printf("  y  %s: %lld target(s)%s\n", l.y_name.c_str(), static_cast<long long>(l.targets),
               l.y_is_1d ? " (1-D)" : "");
+}
+
+// What the plan table found over the ranks shown.
+struct PlanTotals {
+  double worst = 0;       // the largest rank's planned memory
+  bool screened = false;  // some rank plans screened or streamed
+};
+
+// One line per rank (the first four and last two when there are more than 16): its rows, nonzeros, local form,
+// memory and flops, planned as a solve plans them (working sets allowed).
+PlanTotals print_rank_plans(const io::DataReader& reader, int ranks, double budget) {
+  const io::DataLayout& l = reader.layout();
   std::printf("\nPlan for %d rank(s):\n", ranks);
   std::printf("  %6s %12s %14s %10s %14s %12s %12s\n", "rank", "rows", "nonzeros", "solver", "memory", "setup flop",
               "flop/iter");
-  // Whether it fits on a node like this one (its control group's limit included, as solve sees it), ranks packed
-  // one per core; the plan of a solve (working sets allowed).
-  const int per_node = std::max(1, std::min(ranks, static_cast<int>(std::thread::hardware_concurrency())));
-  const double budget = memory_budget(per_node), share = budget / 0.9;
   PlanRequest request;
   request.screen = true;
-  double worst = 0;
-  bool screened = false;
+  PlanTotals totals;
   for (int r = 0; r < ranks; ++r) {
     if (!(ranks <= 16 || r < 4 || r >= ranks - 2)) {
       if (r == 4) std::printf("  %6s\n", "...");
       continue;
     }
-    const RowRange range = reader->partition(r, ranks);
-    const std::int64_t nnz = reader->nnz_in(range);
+    const RowRange range = reader.partition(r, ranks);
+    const std::int64_t nnz = reader.nnz_in(range);
     const RankPlan plan = plan_rank(range.size(), nnz, l.shape(), request, budget);
-    worst = std::max(worst, plan.memory_bytes);
-    screened = screened || plan.form == LocalForm::screened || plan.form == LocalForm::streamed;
+    totals.worst = std::max(totals.worst, plan.memory_bytes);
+    totals.screened = totals.screened || plan.form == LocalForm::screened || plan.form == LocalForm::streamed;
     std::printf("  %6d %12lld %14lld %10s %14s %12s %12s\n", r, static_cast<long long>(range.size()),
                 static_cast<long long>(nnz), range.size() == 0 ? "idle" : to_string(plan.form).c_str(),
                 bytes_text(plan.memory_bytes).c_str(), fmt(plan.cost.setup_flops, "%.2e").c_str(),
                 fmt(plan.cost.iteration_flops, "%.2e").c_str());
   }
+  return totals;
+}
+
+// What the table leaves out (read buffer, cv's Grams, when screened plans apply) and whether the plan fits.
+void print_plan_notes(const PlanTotals& totals, int per_node, double budget) {
+  const double share = budget / 0.9;
   std::printf("  plus a read buffer of 8 MiB per rank (--read-buffer-mb); cv adds one d x d Gram per fold\n");
-  if (screened)
+  if (totals.screened)
     std::printf("  screened/streamed: one l1, elasticnet or l21 solve runs over working sets (the Grams of the features\n"
                 "  that can be active; setup and flop/iter above are the worst case, all of them); path, cv, l2 and\n"
                 "  runs with --checkpoint use gram instead (2 d^2 doubles, setup rows x d^2 flops), and so does a solve\n"
                 "  whose lambda lets more than 80%% of the features leave zero in a sample of the rows\n");
-  if (budget <= 0 || worst <= budget)
+  if (budget <= 0 || totals.worst <= budget)
     std::printf("  fits: %d rank(s) per node like this one get %s each\n", per_node, bytes_text(share).c_str());
   else
     std::printf("  does NOT fit: %d rank(s) per node like this one get %s each, the largest plan needs %s; a gram plan\n"
                 "  needs d^2 per rank whatever the rows (use fewer ranks per node), woodbury and cg shrink with the rows\n"
                 "  per rank (use more nodes); solve/path/cv refuse such a plan before reading\n",
-                per_node, bytes_text(share).c_str(), bytes_text(worst).c_str());
+                per_node, bytes_text(share).c_str(), bytes_text(totals.worst).c_str());
+}
+}  // namespace
+
+int run_info(const Args& args, MpiCommunicator& comm) {
+  const std::optional<InfoRequest> req = parse_request(args, comm);
+  if (!req) return 0;
+  std::unique_ptr<io::DataReader> reader;
+  collectively(comm, [&] {
+    reader = std::make_unique<io::DataReader>(req->file, req->x_dataset, req->y_dataset, comm.handle());
+  });
+  if (req->read_test) read_test(*reader, comm);
+  if (comm.rank() != 0) return 0;
+  print_data(req->file, reader->layout());
+  // Whether it fits on a node like this one (its control group's limit included, as solve sees it), ranks packed
+  // one per core.
+  const int per_node = std::max(1, std::min(req->ranks, static_cast<int>(std::thread::hardware_concurrency())));
+  const double budget = memory_budget(per_node);
+  const PlanTotals totals = print_rank_plans(*reader, req->ranks, budget);
+  print_plan_notes(totals, per_node, budget);
   return 0;
 }
 

@@ -138,160 +138,225 @@ std::string_view trim(std::string_view s) {
 
 constexpr std::size_t kFlush = 1 << 20;  // entries buffered before a write
 
+// The words of a line, separated by spaces or tabs.
+class Tokens {
+ public:
+  explicit Tokens(std::string_view line) : line_(line) {}
+  /// Next word; false at the end of the line.
+  bool next(std::string_view& t) {
+    while (at_ < line_.size() && (line_[at_] == ' ' || line_[at_] == '\t')) ++at_;
+    if (at_ >= line_.size()) return false;
+    const std::size_t start = at_;
+    while (at_ < line_.size() && line_[at_] != ' ' && line_[at_] != '\t') ++at_;
+    t = line_.substr(start, at_ - start);
+    return true;
+  }
+
+ private:
+  std::string_view line_;
+  std::size_t at_ = 0;
+};
+
+// A line's label or comma-separated labels (its first word).
+std::vector<double> parse_labels(std::string_view t, const std::string& input, std::int64_t ln) {
+  std::vector<double> labels;
+  for (std::size_t s = 0; s <= t.size();) {
+    const std::size_t comma = std::min(t.find(',', s), t.size());
+    double v = 0;
+    if (!parse_double(t.substr(s, comma - s), v)) malformed(input, ln, 1, "label '" + std::string(t) + "' is not a number");
+    labels.push_back(v);
+    s = comma + 1;
+  }
+  return labels;
+}
+
+// The first pass of a LIBSVM conversion: /X (CSR, indices as read) and the first label of every line in /y are
+// streamed to the file kFlush entries at a time; what the later steps need is kept.
+class LibsvmRows {
+ public:
+  LibsvmRows(hid_t file, const std::string& input)
+      : input_(input),
+        data_(file, "X/data", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0),
+        indices_(file, "X/indices", H5T_STD_I64LE, H5T_NATIVE_INT64, 0),
+        indptr_(file, "X/indptr", H5T_STD_I64LE, H5T_NATIVE_INT64, 0),
+        first_label_(file, "y", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0) {}
+
+  /// Adds a line (comment and surrounding blanks removed, not empty), ln its number; DataError when malformed.
+  void add(std::string_view line, std::int64_t ln) {
+    Tokens tokens(line);
+    std::string_view t;
+    tokens.next(t);
+    const std::vector<double> row_labels = parse_labels(t, input_, ln);
+    for (std::size_t l = 1; l < row_labels.size(); ++l) extra_labels_.emplace_back(rows_, row_labels[l]);
+    std::int64_t prev = -1, column = 1;
+    while (tokens.next(t)) add_entry(t, ln, ++column, prev);
+    ptr_.push_back(nnz_);
+    labels_.push_back(row_labels.front());
+    ++rows_;
+    if (vals_.size() >= kFlush || ptr_.size() >= kFlush) flush(false);
+  }
+
+  /// Writes what is buffered; with last, the final row pointer too.
+  void flush(bool last) {
+    first_label_.append(labels_.data(), static_cast<std::int64_t>(labels_.size()));
+    labels_.clear();
+    data_.append(vals_.data(), static_cast<std::int64_t>(vals_.size()));
+    indices_.append(cols_.data(), static_cast<std::int64_t>(cols_.size()));
+    indptr_.append(ptr_.data(), static_cast<std::int64_t>(ptr_.size()) - (last ? 0 : 1));
+    vals_.clear(), cols_.clear();
+    ptr_.erase(ptr_.begin(), ptr_.end() - 1);
+  }
+
+  std::int64_t rows() const { return rows_; }
+  std::int64_t nonzeros() const { return nnz_; }
+  std::int64_t min_index() const { return min_index_; }
+  std::int64_t max_index() const { return max_index_; }
+  const Appender& indices() const { return indices_; }
+  const Appender& first_labels() const { return first_label_; }
+  /// The further labels of multi-label lines: (row, label), in row order.
+  const std::vector<std::pair<std::int64_t, double>>& extra_labels() const { return extra_labels_; }
+
+ private:
+  // One index:value word (qid:N skipped); indices strictly increase within a line, zeros are not stored.
+  void add_entry(std::string_view t, std::int64_t ln, std::int64_t column, std::int64_t& prev) {
+    const std::size_t colon = t.find(':');
+    if (colon == std::string_view::npos) malformed(input_, ln, column, "expected index:value, got '" + std::string(t) + "'");
+    if (t.substr(0, colon) == "qid") return;
+    std::int64_t idx = 0;
+    double v = 0;
+    if (!parse_int(t.substr(0, colon), idx) || idx < 0)
+      malformed(input_, ln, column, "bad index '" + std::string(t.substr(0, colon)) + "'");
+    if (idx <= prev) malformed(input_, ln, column, "index " + std::to_string(idx) + " is not above the previous " + std::to_string(prev));
+    if (!parse_double(t.substr(colon + 1), v))
+      malformed(input_, ln, column, "value '" + std::string(t.substr(colon + 1)) + "' is not a finite number");
+    prev = idx;
+    min_index_ = std::min(min_index_, idx);
+    max_index_ = std::max(max_index_, idx);
+    if (v != 0) cols_.push_back(idx), vals_.push_back(v), ++nnz_;
+  }
+
+  const std::string& input_;
+  Appender data_, indices_, indptr_, first_label_;
+  std::vector<double> vals_, labels_;
+  std::vector<std::int64_t> cols_, ptr_{0};
+  // Multi-label lines: only their further labels are kept (the first goes to /y as it is read), so memory stays
+  // bounded by what multi-label lines hold beyond one label each.
+  std::vector<std::pair<std::int64_t, double>> extra_labels_;
+  std::int64_t min_index_ = INT64_MAX, max_index_ = -1, nnz_ = 0, rows_ = 0;
+};
+
+// 1-based indices (no index 0 appeared): shifts the stored indices down in place, chunk by chunk.
+void shift_indices_down(const Appender& indices, std::int64_t nnz) {
+  std::vector<std::int64_t> chunk;
+  for (std::int64_t s = 0; s < nnz; s += static_cast<std::int64_t>(kFlush)) {
+    const hsize_t start = static_cast<hsize_t>(s), count = static_cast<hsize_t>(std::min<std::int64_t>(kFlush, nnz - s));
+    chunk.resize(count);
+    Handle fspace(H5Dget_space(indices.get()), H5Sclose);
+    H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
+    Handle mspace(H5Screate_simple(1, &count, nullptr), H5Sclose);
+    if (H5Dread(indices.get(), H5T_NATIVE_INT64, mspace.get(), fspace.get(), H5P_DEFAULT, chunk.data()) < 0)
+      throw RuntimeFailure("re-reading indices failed");
+    for (auto& c : chunk) --c;
+    if (H5Dwrite(indices.get(), H5T_NATIVE_INT64, mspace.get(), fspace.get(), H5P_DEFAULT, chunk.data()) < 0)
+      throw RuntimeFailure("rewriting indices failed");
+  }
+}
+
+// Rows [r0, r0 + m) of the first labels /y, read back into firsts.
+void read_first_labels(const Appender& first_label, std::int64_t r0, std::int64_t m, std::vector<double>& firsts) {
+  firsts.resize(static_cast<std::size_t>(m));
+  Handle fspace(H5Dget_space(first_label.get()), H5Sclose);
+  const hsize_t start = static_cast<hsize_t>(r0), count = static_cast<hsize_t>(m);
+  H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
+  Handle mspace(H5Screate_simple(1, &count, nullptr), H5Sclose);
+  if (H5Dread(first_label.get(), H5T_NATIVE_DOUBLE, mspace.get(), fspace.get(), H5P_DEFAULT, firsts.data()) < 0)
+    throw RuntimeFailure("re-reading labels failed");
+}
+
+// The distinct labels of a multi-label file, each with its indicator column (in increasing label order): the first
+// labels read back from /y chunk by chunk, and the further labels kept.
+std::map<double, std::int64_t> distinct_labels(const LibsvmRows& rows) {
+  std::map<double, std::int64_t> distinct;
+  std::vector<double> firsts;
+  for (std::int64_t r0 = 0; r0 < rows.rows(); r0 += static_cast<std::int64_t>(kFlush)) {
+    read_first_labels(rows.first_labels(), r0, std::min<std::int64_t>(kFlush, rows.rows() - r0), firsts);
+    for (double v : firsts) distinct.emplace(v, 0);
+  }
+  for (const auto& [row, v] : rows.extra_labels()) distinct.emplace(v, 0);
+  std::int64_t c = 0;
+  for (auto& [v, col] : distinct) col = c++;
+  return distinct;
+}
+
+// A multi-label file's y: a 2-D y of 0/1 indicators over the distinct labels, built chunk by chunk from /y's first
+// labels and the further labels kept, replaces /y; /y_labels names its columns. Returns the number of targets.
+std::int64_t write_label_indicators(AtomicH5File& out, const LibsvmRows& rows) {
+  std::map<double, std::int64_t> distinct = distinct_labels(rows);
+  const std::int64_t targets = static_cast<std::int64_t>(distinct.size());
+  const auto& extra = rows.extra_labels();
+  Appender indicator(out.get(), "y_indicator", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, targets);
+  std::vector<double> firsts, block;
+  std::size_t next_extra = 0;
+  const std::int64_t step = std::max<std::int64_t>(1, static_cast<std::int64_t>(kFlush) / targets);
+  for (std::int64_t r0 = 0; r0 < rows.rows(); r0 += step) {
+    const std::int64_t m = std::min(step, rows.rows() - r0);
+    read_first_labels(rows.first_labels(), r0, m, firsts);
+    block.assign(static_cast<std::size_t>(m * targets), 0.0);
+    for (std::int64_t r = 0; r < m; ++r)
+      block[static_cast<std::size_t>(r * targets + distinct[firsts[static_cast<std::size_t>(r)]])] = 1;
+    for (; next_extra < extra.size() && extra[next_extra].first < r0 + m; ++next_extra) {
+      const auto& [row, v] = extra[next_extra];
+      block[static_cast<std::size_t>((row - r0) * targets + distinct[v])] = 1;
+    }
+    indicator.append(block.data(), m);
+  }
+  if (H5Ldelete(out.get(), "y", H5P_DEFAULT) < 0 ||
+      H5Lmove(out.get(), "y_indicator", out.get(), "y", H5P_DEFAULT, H5P_DEFAULT) < 0)
+    throw RuntimeFailure("replacing /y by the label indicators failed");
+  std::vector<double> names;
+  for (auto& [v, col] : distinct) names.push_back(v);
+  out.write_dataset("y_labels", {targets}, names.data());
+  return targets;
+}
+
+// The attributes that make /X a CSR matrix (anndata's encoding, docs/spec.md section 3).
+void write_csr_attributes(AtomicH5File& out, std::int64_t rows, std::int64_t features) {
+  out.attribute("encoding-type", std::string("csr_matrix"), "/X");
+  out.attribute("encoding-version", std::string("0.1.0"), "/X");
+  const std::int64_t shape[2] = {rows, features};
+  Handle obj(H5Oopen(out.get(), "/X", H5P_DEFAULT), H5Oclose);
+  const hsize_t two = 2;
+  Handle space(H5Screate_simple(1, &two, nullptr), H5Sclose);
+  Handle attr(H5Acreate2(obj.get(), "shape", H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_INT64, shape) < 0)
+    throw RuntimeFailure("writing the shape attribute of /X failed");
+}
+
 }  // namespace
 
 ConvertReport convert_libsvm(const std::string& input, const std::string& output, const std::function<bool()>& stop) {
   silence_hdf5();
   LineReader in(input, stop);
   AtomicH5File out(output);
-  Appender data(out.get(), "X/data", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0);
-  Appender indices(out.get(), "X/indices", H5T_STD_I64LE, H5T_NATIVE_INT64, 0);
-  Appender indptr(out.get(), "X/indptr", H5T_STD_I64LE, H5T_NATIVE_INT64, 0);
-  Appender first_label(out.get(), "y", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0);
-  std::vector<double> vals, labels;
-  std::vector<std::int64_t> cols, ptr{0};
-  // Multi-label lines: only their further labels are kept (the first goes to /y as it is read), so memory stays
-  // bounded by what multi-label lines hold beyond one label each.
-  std::vector<std::pair<std::int64_t, double>> extra_labels;
-  std::int64_t min_index = INT64_MAX, max_index = -1, nnz = 0;
-  ConvertReport rep;
+  LibsvmRows rows(out.get(), input);
   std::string_view line;
   while (in.next(line)) {
     const std::int64_t ln = in.line_number();
     if (const auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
     line = trim(line);
-    if (line.empty()) continue;
-    std::size_t at = 0;
-    const auto token = [&](std::string_view& t) {
-      while (at < line.size() && (line[at] == ' ' || line[at] == '\t')) ++at;
-      if (at >= line.size()) return false;
-      const std::size_t start = at;
-      while (at < line.size() && line[at] != ' ' && line[at] != '\t') ++at;
-      t = line.substr(start, at - start);
-      return true;
-    };
-    std::string_view t;
-    token(t);
-    std::vector<double> row_labels;
-    for (std::size_t s = 0; s <= t.size();) {  // label or comma-separated labels
-      const std::size_t comma = std::min(t.find(',', s), t.size());
-      double v = 0;
-      if (!parse_double(t.substr(s, comma - s), v)) malformed(input, ln, 1, "label '" + std::string(t) + "' is not a number");
-      row_labels.push_back(v);
-      s = comma + 1;
-    }
-    for (std::size_t l = 1; l < row_labels.size(); ++l) extra_labels.emplace_back(rep.rows, row_labels[l]);
-    std::int64_t prev = -1, column = 1;
-    while (token(t)) {
-      ++column;
-      const std::size_t colon = t.find(':');
-      if (colon == std::string_view::npos) malformed(input, ln, column, "expected index:value, got '" + std::string(t) + "'");
-      if (t.substr(0, colon) == "qid") continue;
-      std::int64_t idx = 0;
-      double v = 0;
-      if (!parse_int(t.substr(0, colon), idx) || idx < 0)
-        malformed(input, ln, column, "bad index '" + std::string(t.substr(0, colon)) + "'");
-      if (idx <= prev) malformed(input, ln, column, "index " + std::to_string(idx) + " is not above the previous " + std::to_string(prev));
-      if (!parse_double(t.substr(colon + 1), v))
-        malformed(input, ln, column, "value '" + std::string(t.substr(colon + 1)) + "' is not a finite number");
-      prev = idx;
-      min_index = std::min(min_index, idx);
-      max_index = std::max(max_index, idx);
-      if (v != 0) cols.push_back(idx), vals.push_back(v), ++nnz;
-    }
-    ptr.push_back(nnz);
-    labels.push_back(row_labels.front());
-    ++rep.rows;
-    if (vals.size() >= kFlush || ptr.size() >= kFlush) {
-      first_label.append(labels.data(), static_cast<std::int64_t>(labels.size()));
-      labels.clear();
-      data.append(vals.data(), static_cast<std::int64_t>(vals.size()));
-      indices.append(cols.data(), static_cast<std::int64_t>(cols.size()));
-      indptr.append(ptr.data(), static_cast<std::int64_t>(ptr.size()) - 1);
-      vals.clear(), cols.clear();
-      ptr.erase(ptr.begin(), ptr.end() - 1);
-    }
+    if (!line.empty()) rows.add(line, ln);
   }
-  if (rep.rows == 0) throw DataError("'" + input + "' holds no data lines");
-  first_label.append(labels.data(), static_cast<std::int64_t>(labels.size()));
-  data.append(vals.data(), static_cast<std::int64_t>(vals.size()));
-  indices.append(cols.data(), static_cast<std::int64_t>(cols.size()));
-  indptr.append(ptr.data(), static_cast<std::int64_t>(ptr.size()));
-  // 1-based unless an index 0 appeared: shift the stored indices down in place, chunk by chunk.
-  rep.zero_based = min_index == 0;
-  rep.features = max_index < 0 ? 0 : max_index + (rep.zero_based ? 1 : 0);
-  if (!rep.zero_based && nnz > 0) {
-    std::vector<std::int64_t> chunk;
-    for (std::int64_t s = 0; s < nnz; s += static_cast<std::int64_t>(kFlush)) {
-      const hsize_t start = static_cast<hsize_t>(s), count = static_cast<hsize_t>(std::min<std::int64_t>(kFlush, nnz - s));
-      chunk.resize(count);
-      Handle fspace(H5Dget_space(indices.get()), H5Sclose);
-      H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
-      Handle mspace(H5Screate_simple(1, &count, nullptr), H5Sclose);
-      if (H5Dread(indices.get(), H5T_NATIVE_INT64, mspace.get(), fspace.get(), H5P_DEFAULT, chunk.data()) < 0)
-        throw RuntimeFailure("re-reading indices failed");
-      for (auto& c : chunk) --c;
-      if (H5Dwrite(indices.get(), H5T_NATIVE_INT64, mspace.get(), fspace.get(), H5P_DEFAULT, chunk.data()) < 0)
-        throw RuntimeFailure("rewriting indices failed");
-    }
-  }
-  if (!extra_labels.empty()) {
-    // A 2-D y of 0/1 indicators over the distinct labels, built chunk by chunk from /y's first labels and the
-    // further labels kept; it then replaces /y. Two passes over /y: the distinct labels, then the indicators.
-    std::vector<double> firsts, block;
-    const auto read_firsts = [&](std::int64_t r0, std::int64_t m) {
-      firsts.resize(static_cast<std::size_t>(m));
-      Handle fspace(H5Dget_space(first_label.get()), H5Sclose);
-      const hsize_t start = static_cast<hsize_t>(r0), count = static_cast<hsize_t>(m);
-      H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
-      Handle mspace(H5Screate_simple(1, &count, nullptr), H5Sclose);
-      if (H5Dread(first_label.get(), H5T_NATIVE_DOUBLE, mspace.get(), fspace.get(), H5P_DEFAULT, firsts.data()) < 0)
-        throw RuntimeFailure("re-reading labels failed");
-    };
-    std::map<double, std::int64_t> distinct;
-    for (std::int64_t r0 = 0; r0 < rep.rows; r0 += static_cast<std::int64_t>(kFlush)) {
-      read_firsts(r0, std::min<std::int64_t>(kFlush, rep.rows - r0));
-      for (double v : firsts) distinct.emplace(v, 0);
-    }
-    for (const auto& [row, v] : extra_labels) distinct.emplace(v, 0);
-    std::int64_t c = 0;
-    for (auto& [v, col] : distinct) col = c++;
-    rep.targets = c;
-    Appender indicator(out.get(), "y_indicator", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, rep.targets);
-    std::size_t next_extra = 0;
-    const std::int64_t step = std::max<std::int64_t>(1, static_cast<std::int64_t>(kFlush) / rep.targets);
-    for (std::int64_t r0 = 0; r0 < rep.rows; r0 += step) {
-      const std::int64_t m = std::min(step, rep.rows - r0);
-      read_firsts(r0, m);
-      block.assign(static_cast<std::size_t>(m * rep.targets), 0.0);
-      for (std::int64_t r = 0; r < m; ++r)
-        block[static_cast<std::size_t>(r * rep.targets + distinct[firsts[static_cast<std::size_t>(r)]])] = 1;
-      for (; next_extra < extra_labels.size() && extra_labels[next_extra].first < r0 + m; ++next_extra) {
-        const auto& [row, v] = extra_labels[next_extra];
-        block[static_cast<std::size_t>((row - r0) * rep.targets + distinct[v])] = 1;
-      }
-      indicator.append(block.data(), m);
-    }
-    if (H5Ldelete(out.get(), "y", H5P_DEFAULT) < 0 ||
-        H5Lmove(out.get(), "y_indicator", out.get(), "y", H5P_DEFAULT, H5P_DEFAULT) < 0)
-      throw RuntimeFailure("replacing /y by the label indicators failed");
-    std::vector<double> names;
-    for (auto& [v, col] : distinct) names.push_back(v);
-    out.write_dataset("y_labels", {rep.targets}, names.data());
-  }
-  rep.nonzeros = nnz;
+  if (rows.rows() == 0) throw DataError("'" + input + "' holds no data lines");
+  rows.flush(true);
+  ConvertReport rep;
+  rep.rows = rows.rows();
+  rep.zero_based = rows.min_index() == 0;
+  rep.features = rows.max_index() < 0 ? 0 : rows.max_index() + (rep.zero_based ? 1 : 0);
+  if (!rep.zero_based && rows.nonzeros() > 0) shift_indices_down(rows.indices(), rows.nonzeros());
+  if (!rows.extra_labels().empty()) rep.targets = write_label_indicators(out, rows);
+  rep.nonzeros = rows.nonzeros();
   rep.bytes = in.bytes();
-  out.attribute("encoding-type", std::string("csr_matrix"), "/X");
-  out.attribute("encoding-version", std::string("0.1.0"), "/X");
-  const std::int64_t shape[2] = {rep.rows, rep.features};
-  {
-    Handle obj(H5Oopen(out.get(), "/X", H5P_DEFAULT), H5Oclose);
-    const hsize_t two = 2;
-    Handle space(H5Screate_simple(1, &two, nullptr), H5Sclose);
-    Handle attr(H5Acreate2(obj.get(), "shape", H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-    if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_INT64, shape) < 0)
-      throw RuntimeFailure("writing the shape attribute of /X failed");
-  }
+  write_csr_attributes(out, rep.rows, rep.features);
   out.commit();
   return rep;
 }

@@ -193,10 +193,10 @@ void write_result(const std::string& path, const FitResult& fit, const RunFacts&
 
 namespace cadmm::io {
 
-ModelFile read_model(const std::string& path, std::int64_t lambda_index) {
+FittedModel read_fitted_model(const std::string& path, std::int64_t lambda_index) {
   Handle f = open_file_read(path, MPI_COMM_NULL);
   Handle root(H5Gopen2(f.get(), "/", H5P_DEFAULT), H5Gclose);
-  ModelFile m;
+  FittedModel m;
   const std::string version = read_string_attribute(root.get(), "version");
   m.command = read_string_attribute(root.get(), "command");
   if (version.empty() || !object_exists(f.get(), "coef") || !object_exists(f.get(), "intercept"))

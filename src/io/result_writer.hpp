@@ -50,7 +50,7 @@ void write_cv_fold(const std::string& path, const CvResult& cv, int fold, const 
 CvFoldFile read_cv_fold(const std::string& path);
 
 /// A fitted model read from a result file of solve, path or cv.
-struct ModelFile {
+struct FittedModel {
   Matrix coef;                 ///< d x k
   Vector intercept;            ///< k
   bool y_is_1d = true;         ///< the model was fitted to a 1-D y (predictions are 1-D)
@@ -63,6 +63,6 @@ struct ModelFile {
 /// Reads /coef and /intercept, or with lambda_index >= 0 (path files; -1 means the last for a path file) that
 /// row of /path/coef. Throws DataError naming the file when it is not a cadmm result, UsageError naming
 /// --lambda-index when out of range. Serial.
-ModelFile read_model(const std::string& path, std::int64_t lambda_index);
+FittedModel read_fitted_model(const std::string& path, std::int64_t lambda_index);
 
 }  // namespace cadmm::io
