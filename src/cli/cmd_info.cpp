@@ -130,7 +130,7 @@ PlanTotals print_rank_plans(const io::DataReader& reader, int ranks, double budg
 
 // What the table leaves out (read buffer, cv's Grams, when screened plans apply) and whether the plan fits.
 void print_plan_notes(const PlanTotals& totals, int per_node, double budget) {
-  const double share = budget / 0.9;
+  const double share = budget / kBudgetShare;  // the whole share, of which the plans may use kBudgetShare
   std::printf("  plus a read buffer of 8 MiB per rank (--read-buffer-mb); cv adds one d x d Gram per fold\n");
   if (totals.screened)
     std::printf("  screened/streamed: one l1, elasticnet or l21 solve runs over working sets (the Grams of the features\n"
