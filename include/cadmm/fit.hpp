@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "cadmm/admm.hpp"
-#include "cadmm/problem.hpp"
+#include "cadmm/data.hpp"
 #include "cadmm/settings.hpp"
 
 namespace cadmm {
@@ -18,14 +18,14 @@ struct ColumnScaling {
   Vector column;          ///< s_j; coefficient on the original scale = s_j * scaled coefficient (0: excluded)
   Vector penalty_weight;  ///< c_j of PenaltySpec on the scaled coefficients (p_j s_j)
 };
-/// The scaling of a prepared problem.
-ColumnScaling column_scaling(const PreparedProblem& problem);
+/// The scaling of a prepared data.
+ColumnScaling column_scaling(const PreparedData& data);
 
 /// What depends only on the data (ProxSuite's Model): the global facts, the column scaling and this rank's
 /// factored local term. Every lambda and every rho is served without refactoring: a path walks lambdas over
 /// one Model, a cross-validation holds one per fold.
 struct Model {
-  PreparedProblem data;                 ///< global facts (the local block was moved into `local`)
+  PreparedData data;                 ///< global facts (the local block was moved into `local`)
   ColumnScaling scaling;                ///< fixed internal scaling
   std::unique_ptr<LocalSolver> local;   ///< factored local term
   LocalForm form = LocalForm::gram;     ///< how this rank holds and solves its local term
@@ -38,22 +38,22 @@ struct Model {
   std::vector<Eigen::Index> first_set;
 };
 
-/// Builds the Model, consuming the prepared problem's local block; collective (a factorization that fails on
+/// Builds the Model, consuming the prepared data's local block; collective (a factorization that fails on
 /// one rank fails on all).
-Model make_model(PreparedProblem problem, Communicator& comm);
+Model make_model(PreparedData data, Communicator& comm);
 
 /// Smallest lambda with W = 0 for the problem's penalty (the largest lambda of a path).
-double lambda_max(const PreparedProblem& problem);
+double lambda_max(const PreparedData& data);
 /// The same for a Model's data.
 inline double lambda_max(const Model& model) { return lambda_max(model.data); }
 
 /// Share of the features whose gradient at W = 0 exceeds its l1 bound at `lambda`: the features a working set
 /// would start with from zero. Above kDenseStart, working_set_solve takes every feature at once, and the plan
 /// (given the share on a sample of the rows) keeps the full Gram instead of a working-set form.
-double violating_share_at_zero(const PreparedProblem& problem, double lambda);
+double violating_share_at_zero(const PreparedData& data, double lambda);
 /// The set a working set starting from zero takes on this problem at `lambda`: the features violating most at
 /// W = 0 (as many as working_set_solve's first round), in increasing order.
-std::vector<Eigen::Index> first_working_set(const PreparedProblem& problem, double lambda);
+std::vector<Eigen::Index> first_working_set(const PreparedData& data, double lambda);
 
 /// A fitted model on the original feature scale plus how the solve went.
 struct FitResult {

@@ -14,7 +14,7 @@
 
 namespace cadmm {
 
-struct PreparedProblem;
+struct PreparedData;
 
 /// How a rank holds and solves its local term: Gram sums + eigen-decomposition, dense rows + matrix-inversion
 /// lemma, CSR rows + conjugate gradients, dense rows kept for working sets (Grams of the features that can be
@@ -127,7 +127,7 @@ struct Plan {
   void set_pieces(int count, const DataShape& shape, Communicator& comm);
   /// For one l1-type solve that may stream: a sample of the rows decides between working sets (with their first
   /// set) and the full Gram (with the reason); otherwise nothing. Collective.
-  void decide_by_sample(const DataShape& shape, const PlanRequest& request, const std::function<PreparedProblem()>& sampler,
+  void decide_by_sample(const DataShape& shape, const PlanRequest& request, const std::function<PreparedData()>& sampler,
                         Communicator& comm);
 };
 

@@ -240,7 +240,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   LoadedData loaded = load_data(vm, comm, fold_pieces(o, comm));
   t.read = loaded.read_seconds;
   clock.lap();
-  PreparedProblem full = prepare(loaded.builder->total(), request.spec, comm);
+  PreparedData full = prepare(loaded.builder->total(), request.spec, comm);
   const Lambdas lambdas = Lambdas::resolve(request.lambda, lambda_max(full));
   t.setup = clock.lap() + loaded.accumulate_seconds;
 

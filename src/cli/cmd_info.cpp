@@ -9,7 +9,7 @@
 
 #include "cadmm/error.hpp"
 #include "cadmm/partition.hpp"
-#include "cadmm/problem.hpp"
+#include "cadmm/data.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "cli/report.hpp"

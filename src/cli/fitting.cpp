@@ -133,7 +133,7 @@ namespace {
 
 // The sample's sums, reduced as the streamed form reduces rows: each rank reads a share of kSampleRows in eight
 // blocks spread over its range (sorted files are common); collective.
-PreparedProblem row_sample(const io::DataReader& reader, RowRange range, const io::DataLayout& layout,
+PreparedData row_sample(const io::DataReader& reader, RowRange range, const io::DataLayout& layout,
                            std::size_t bytes, const ProblemSpec& spec, MpiCommunicator& comm) {
   const std::int64_t n = layout.rows, size = range.size();
   const std::int64_t want = std::min(size, (size * std::min(n, kSampleRows) + n - 1) / std::max<std::int64_t>(n, 1));
@@ -304,7 +304,7 @@ void print_times(const Phases& t, const std::string& output) {
   std::fflush(stdout);
 }
 
-void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFacts& facts, const PreparedProblem& p,
+void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFacts& facts, const PreparedData& p,
                    const std::string& kinds, double planned_bytes) {
   const bool shared = spec.penalty == Penalty::elasticnet || spec.penalty == Penalty::l21;
   std::printf("  problem     %s%s, lambda_max %s\n", to_string(spec.penalty).c_str(),

@@ -2,7 +2,7 @@
 
 #include "cadmm/error.hpp"
 #include "cadmm/fit.hpp"
-#include "cadmm/problem.hpp"
+#include "cadmm/data.hpp"
 
 using namespace cadmm;
 
@@ -33,7 +33,7 @@ TEST(Prepare, CenteredGramIsAccurateUnderLargeOffsets) {
   x.array() += 1e6;
   y.array() += 3e5;
   SerialCommunicator comm;
-  PreparedProblem p = prepare(build(x, y, 37), ProblemSpec{}, comm);
+  PreparedData p = prepare(build(x, y, 37), ProblemSpec{}, comm);
   const RowMatrix xc = x.rowwise() - x.colwise().mean();
   const RowMatrix yc = y.rowwise() - y.colwise().mean();
   const Vector var_ref = xc.colwise().squaredNorm().transpose() / n;
@@ -68,7 +68,7 @@ TEST(Prepare, StreamedColumnsFetchedWithTheSumsAreTheCenteredScaledOnesAndCostNo
   RowSums sums = std::move(b).take();
   sums.set_stream(stream);
   SerialCommunicator comm;
-  PreparedProblem p = prepare(std::move(sums), ProblemSpec{}, comm);
+  PreparedData p = prepare(std::move(sums), ProblemSpec{}, comm);
   Vector scale(d);
   for (int j = 0; j < d; ++j) scale[j] = 0.5 + j;
   const auto f = std::move(p.block).factor(scale, n);
@@ -92,12 +92,12 @@ TEST(Prepare, TallAndWideBlocksDescribeTheSameTerm) {
   const int d = 6;
   RowMatrix x = RowMatrix::Random(20, d), y = RowMatrix::Random(20, 2);
   SerialCommunicator comm;
-  PreparedProblem tall = prepare(build(x, y, 7), ProblemSpec{}, comm);
+  PreparedData tall = prepare(build(x, y, 7), ProblemSpec{}, comm);
   // Same 20 rows seen as a wide block: only possible with d > rows, so append zero-variance features.
   RowMatrix xw(20, 30);
   xw.setZero();
   xw.leftCols(d) = x;
-  PreparedProblem wide = prepare(build(xw, y, 7), ProblemSpec{}, comm);
+  PreparedData wide = prepare(build(xw, y, 7), ProblemSpec{}, comm);
   ASSERT_EQ(tall.block.form(), LocalForm::gram);
   ASSERT_EQ(wide.block.form(), LocalForm::woodbury);
   EXPECT_EQ(wide.constant_columns, 30 - d);
@@ -117,7 +117,7 @@ TEST(Prepare, ConstantColumnsAreDetectedNotAmplified) {
   RowMatrix x = RowMatrix::Random(50, 3), y = RowMatrix::Random(50, 1);
   x.col(1).setConstant(0.1);  // sums of 0.1 are inexact: centering leaves rounding noise
   SerialCommunicator comm;
-  const PreparedProblem p = prepare(build(x, y, 13), standardized(), comm);
+  const PreparedData p = prepare(build(x, y, 13), standardized(), comm);
   EXPECT_EQ(p.constant_columns, 1);
   EXPECT_EQ(p.x_var[1], 0.0);
   const ColumnScaling s = column_scaling(p);

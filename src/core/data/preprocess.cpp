@@ -1,12 +1,12 @@
-// Global means, variances and the centered local block (include/cadmm/problem.hpp).
+// Global means, variances and the centered local block (include/cadmm/data.hpp).
 #include <cmath>
 
 #include "cadmm/error.hpp"
-#include "cadmm/problem.hpp"
+#include "cadmm/data.hpp"
 
 namespace cadmm {
 
-Vector PreparedProblem::penalty_scale() const {
+Vector PreparedData::penalty_scale() const {
   Vector p = Vector::Ones(n_features);
   if (spec.standardize)
     for (Eigen::Index j = 0; j < n_features; ++j)
@@ -14,10 +14,10 @@ Vector PreparedProblem::penalty_scale() const {
   return p;
 }
 
-PreparedProblem prepare(RowSums data, const ProblemSpec& spec, Communicator& comm) {
+PreparedData prepare(RowSums data, const ProblemSpec& spec, Communicator& comm) {
   const bool fit_intercept = spec.fit_intercept, standardize = spec.standardize;
   const Eigen::Index d = data.features(), k = data.targets();
-  PreparedProblem p;
+  PreparedData p;
   p.n_features = d;
   p.n_targets = k;
   p.spec = spec;

@@ -1,7 +1,7 @@
 // RowSums and CenteredBlock over the plan's accumulator (src/core/forms/), and the builder that fills them in one
-// pass (include/cadmm/problem.hpp).
+// pass (include/cadmm/data.hpp).
 #include "cadmm/error.hpp"
-#include "cadmm/problem.hpp"
+#include "cadmm/data.hpp"
 #include "core/forms/accumulator.hpp"
 
 namespace cadmm {

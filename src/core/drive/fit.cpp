@@ -7,41 +7,41 @@
 
 namespace cadmm {
 
-ColumnScaling column_scaling(const PreparedProblem& problem) {
-  const Vector p = problem.penalty_scale();
+ColumnScaling column_scaling(const PreparedData& data) {
+  const Vector p = data.penalty_scale();
   ColumnScaling s;
-  s.column = Vector::Zero(problem.n_features);
-  s.penalty_weight = Vector::Ones(problem.n_features);
-  for (Eigen::Index j = 0; j < problem.n_features; ++j) {
-    if (problem.x_curv[j] <= 0) continue;  // excluded column: zeroed, coefficient 0
-    s.column[j] = 1.0 / std::sqrt(problem.x_curv[j]);
+  s.column = Vector::Zero(data.n_features);
+  s.penalty_weight = Vector::Ones(data.n_features);
+  for (Eigen::Index j = 0; j < data.n_features; ++j) {
+    if (data.x_curv[j] <= 0) continue;  // excluded column: zeroed, coefficient 0
+    s.column[j] = 1.0 / std::sqrt(data.x_curv[j]);
     s.penalty_weight[j] = p[j] * s.column[j];
   }
   return s;
 }
 
-Model make_model(PreparedProblem problem, Communicator& comm) {
+Model make_model(PreparedData data, Communicator& comm) {
   Model m;
-  m.scaling = column_scaling(problem);
-  m.form = problem.block.form();
+  m.scaling = column_scaling(data);
+  m.form = data.block.form();
   // The factorization can fail on one rank only; agree before anyone's next reduction.
   collectively(comm, [&] {
-    m.local = std::move(problem.block).factor(m.scaling.column, static_cast<double>(problem.n_rows));
+    m.local = std::move(data.block).factor(m.scaling.column, static_cast<double>(data.n_rows));
   });
   // Each rank's scaled Hessian is about 1/N of the global one, whose trace is the number of features kept
   // (unit curvature each): start rho at the mean eigenvalue of a rank's Hessian.
   const double kept = static_cast<double>((m.scaling.column.array() > 0).count());
-  const double mean_eig = kept / (std::max(1, problem.active_ranks) * std::max<double>(1.0, problem.n_features));
+  const double mean_eig = kept / (std::max(1, data.active_ranks) * std::max<double>(1.0, data.n_features));
   m.rho_auto = mean_eig > 0 && std::isfinite(mean_eig) ? mean_eig : 1.0;
   double screened = uses_working_sets(m.form) ? 1.0 : 0.0;
   comm.sum(&screened, 1);
   m.working_sets = screened > 0;
-  m.data = std::move(problem);
+  m.data = std::move(data);
   return m;
 }
 
-double lambda_max(const PreparedProblem& problem) {
-  return lambda_max(problem.q_global, problem.spec.penalty, problem.spec.effective_l1_ratio(), problem.penalty_scale());
+double lambda_max(const PreparedData& data) {
+  return lambda_max(data.q_global, data.spec.penalty, data.spec.effective_l1_ratio(), data.penalty_scale());
 }
 
 FitResult fit(const Model& model, double lambda, const SolverSettings& settings, Communicator& comm,

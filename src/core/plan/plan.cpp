@@ -205,7 +205,7 @@ Plan make_plan(std::int64_t rows, std::int64_t nnz, const DataShape& shape, cons
 }
 
 void Plan::decide_by_sample(const DataShape& shape, const PlanRequest& request,
-                            const std::function<PreparedProblem()>& sampler, Communicator& comm) {
+                            const std::function<PreparedData()>& sampler, Communicator& comm) {
   // A sample of the rows, before the one pass that counts, tells two things about a working-set solve. When most
   // features can leave zero at the requested lambda (correlated designs, small lambdas), a working set would take
   // them all after a pass that formed no Gram: the plan keeps the full Gram. Otherwise the streamed form sums the
@@ -214,7 +214,7 @@ void Plan::decide_by_sample(const DataShape& shape, const PlanRequest& request,
   const bool may_stream =
       request.requested ? *request.requested == LocalForm::streamed : shape.features >= kStreamMinFeatures;
   if (!request.screen || !may_stream || shape.sparse || shape.rows <= 0) return;
-  const PreparedProblem sample = sampler();
+  const PreparedData sample = sampler();
   // The sample only plans: the lambda it tests is the request resolved against the sample's own lambda_max.
   const double lambda = request.lambda.resolve(lambda_max(sample)).front();
   const double share = violating_share_at_zero(sample, lambda);

@@ -49,25 +49,25 @@ namespace {
 
 // On the original scale: feature j's gradient row at zero is q_j and its bound l1_weight * p_j; the internal
 // column scaling multiplies both by s_j, so the scores equal those working_set_solve ranks.
-std::vector<char> violators_at_zero(const PreparedProblem& problem, double lambda, Index take) {
-  PenaltySpec pen = PenaltySpec::make(problem.spec.penalty, lambda, problem.spec.effective_l1_ratio());
-  pen.feature_weight = problem.penalty_scale();
-  std::vector<char> in(static_cast<std::size_t>(problem.q_global.rows()), 0);
-  add_violators(problem.q_global, pen, in, take);
+std::vector<char> violators_at_zero(const PreparedData& data, double lambda, Index take) {
+  PenaltySpec pen = PenaltySpec::make(data.spec.penalty, lambda, data.spec.effective_l1_ratio());
+  pen.feature_weight = data.penalty_scale();
+  std::vector<char> in(static_cast<std::size_t>(data.q_global.rows()), 0);
+  add_violators(data.q_global, pen, in, take);
   return in;
 }
 
 }  // namespace
 
-double violating_share_at_zero(const PreparedProblem& problem, double lambda) {
-  const Index d = problem.q_global.rows();
+double violating_share_at_zero(const PreparedData& data, double lambda) {
+  const Index d = data.q_global.rows();
   if (d == 0) return 0;
-  const std::vector<char> in = violators_at_zero(problem, lambda, d);
+  const std::vector<char> in = violators_at_zero(data, lambda, d);
   return static_cast<double>(std::count(in.begin(), in.end(), 1)) / static_cast<double>(d);
 }
 
-std::vector<Index> first_working_set(const PreparedProblem& problem, double lambda) {
-  const std::vector<char> in = violators_at_zero(problem, lambda, min_step(problem.q_global.rows()));
+std::vector<Index> first_working_set(const PreparedData& data, double lambda) {
+  const std::vector<char> in = violators_at_zero(data, lambda, min_step(data.q_global.rows()));
   std::vector<Index> set;
   for (std::size_t j = 0; j < in.size(); ++j)
     if (in[j]) set.push_back(static_cast<Index>(j));

@@ -142,7 +142,7 @@ class LocalDataBuilder {
 };
 
 /// The centered local data plus the global facts every rank shares.
-struct PreparedProblem {
+struct PreparedData {
   CenteredBlock block;          ///< this rank's data
   std::int64_t n_rows = 0;      ///< global rows
   Eigen::Index n_features = 0, n_targets = 0;
@@ -161,6 +161,6 @@ struct PreparedProblem {
 
 /// Makes means and variances global and centers the local data (consumed: kept rows are centered in place);
 /// collective. Throws DataError on no rows.
-PreparedProblem prepare(RowSums data, const ProblemSpec& spec, Communicator& comm);
+PreparedData prepare(RowSums data, const ProblemSpec& spec, Communicator& comm);
 
 }  // namespace cadmm
