@@ -136,7 +136,8 @@ void print_plan_notes(const PlanTotals& totals, int per_node, double budget) {
     std::printf("  screened/streamed: one l1, elasticnet or l21 solve runs over working sets (the Grams of the features\n"
                 "  that can be active; setup and flop/iter above are the worst case, all of them); path, cv, l2 and\n"
                 "  runs with --checkpoint use gram instead (2 d^2 doubles, setup rows x d^2 flops), and so does a solve\n"
-                "  whose lambda lets more than 80%% of the features leave zero in a sample of the rows\n");
+                "  whose lambda lets more than %.0f%% of the features leave zero in a sample of the rows\n",
+                100 * kDenseStart);
   if (budget <= 0 || totals.worst <= budget)
     std::printf("  fits: %d rank(s) per node like this one get %s each\n", per_node, bytes_text(share).c_str());
   else

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cadmm/error.hpp"
+#include "cadmm/plan.hpp"
 #include "cadmm/path.hpp"
 
 namespace cadmm::cli {
@@ -154,6 +155,16 @@ po::typed_value<double>* number(double def) {
 
 po::options_description solver_options() {
   const SolverSettings def;
+  // The plan's thresholds as the plan has them (include/cadmm/plan.hpp), so the help cannot drift from the rule.
+  const std::string local_solver_help =
+      "local solve per rank: auto (the plan: for dense rows >= d, gram, except in a solve with an l1 part and no "
+      "checkpoint: screened from d = " + std::to_string(kScreenMinFeatures) + " where the rows fit in memory, "
+      "streamed from d = " + std::to_string(kStreamMinFeatures) + ", unless a sample of the rows shows more than " +
+      std::to_string(static_cast<int>(100 * kDenseStart)) + "% of the features leaving zero at that lambda; woodbury "
+      "for dense rows < d; gram for sparse d <= " + std::to_string(kSparseGramMaxFeatures) + ", else cg), gram, "
+      "woodbury, cg (conjugate gradients on CSR rows, inexact ADMM), screened (rows kept, working sets) or streamed "
+      "(rows read again from the file for working sets: up to 1.4x faster than gram here when the solution is sparse, "
+      "up to 1.4x slower on strongly correlated features; solve and path, dense X)";
   po::options_description o("Solver");
   o.add_options()
     ("rho", po::value<double>()->value_name("VALUE"), "initial ADMM penalty (default: from the data's spectrum)")
@@ -172,14 +183,7 @@ po::options_description solver_options() {
     ("polish", po::value<std::string>()->value_name("BOOL"),
      "solve exactly on the support of the iterate once it holds for 10 iterations, kept only if the duality gap "
      "certifies it (default true)")
-    ("local-solver", po::value<std::string>()->default_value("auto")->value_name("NAME"),
-     "local solve per rank: auto (the plan: for dense rows >= d, gram, except in a solve with an l1 part and no "
-     "checkpoint: screened from d = 1024 where the rows fit in memory, streamed from d = 256, unless a sample of the "
-     "rows shows most features leaving zero at that lambda; woodbury for dense "
-     "rows < d; gram for sparse d <= 4096, else cg), gram, woodbury, cg (conjugate gradients on CSR rows, inexact "
-     "ADMM), screened (rows kept, working sets) or streamed (rows read again from the file for working sets: up to "
-     "1.4x faster than gram here when the solution is sparse, up to 1.4x slower on strongly correlated features; "
-     "solve and path, dense X)")
+    ("local-solver", po::value<std::string>()->default_value("auto")->value_name("NAME"), local_solver_help.c_str())
     ("progress-seconds", po::value<double>()->default_value(1.0)->value_name("S"),
      "print a progress line at most every S seconds");
   return o;
