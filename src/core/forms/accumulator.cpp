@@ -37,10 +37,6 @@ void Accumulator::add(const Accumulator& o) {
   rows_ += o.rows_;
 }
 
-void Accumulator::set_stream(RowStream) {
-  throw RuntimeFailure("RowSums: only the streamed form reads its rows again");
-}
-
 Vector Accumulator::per_model(const Vector& per_column) const {
   const Eigen::Index cols = per_column.size();
   Vector out = Vector::Zero(cols / k_);

@@ -46,8 +46,9 @@ class Accumulator {
   virtual void set_shift(const Vector& /*x_shift*/, const Vector& /*y_shift*/) {}
   /// Sizes the kept rows for the rows still to come.
   virtual void reserve(std::int64_t /*rows*/) {}
-  /// The streamed form: how to read these rows again; RuntimeFailure for other forms.
-  virtual void set_stream(RowStream stream);
+  /// The streamed form: how to read these rows again; the other forms read nothing again and ignore it (a rank
+  /// planned to stream that holds no rows takes the rows form).
+  virtual void set_stream(RowStream /*stream*/) {}
   /// The streamed form: also sums the columns X~^T X~_F of these features (before any row is added); nothing else.
   virtual void fetch_with_sums(std::vector<Eigen::Index> /*features*/) {}
 
