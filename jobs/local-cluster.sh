@@ -5,9 +5,11 @@
 #   jobs/local-cluster.sh stop            # stops exactly the daemons it started (by their pid files)
 # Needs root and Debian's slurm-wlm and munge (installed when missing). CADMM_SLURM_DIR (state, logs,
 # sockets) and CADMM_SLURM_PORT (controller port; nodes use the next ones) let two clusters coexist.
+# CADMM_SLURM_CRED_EXPIRE: seconds a job step's credential lives (default 120, Slurm's own), see below.
 set -euo pipefail
 DIR="${CADMM_SLURM_DIR:-/tmp/cadmm-slurm}"
 PORT="${CADMM_SLURM_PORT:-16817}"
+CRED_EXPIRE="${CADMM_SLURM_CRED_EXPIRE:-120}"
 CONF="$DIR/slurm.conf"
 
 stop() {
@@ -50,8 +52,14 @@ SlurmctldPort=$PORT
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
-# cred_expire: how long a job credential lives, and so how long Slurm holds a requeued job back (default 120 s).
-AuthInfo=socket=$DIR/munge.socket,cred_expire=10
+# Every "node" shares this one machine, so a busy machine stalls them all at once: Slurm's advice for shared nodes is
+# room in its timeouts. cred_expire: a job step's launch must reach each slurmd within this many seconds of the
+# step's creation, or that slurmd refuses it ("Job credential expired"); under mpirun, which launches its daemons
+# with srun, that shows only as "An ORTE daemon has unexpectedly failed after launch". It is also how long Slurm
+# holds a requeued job back, which is why a test of requeueing may set it short (CADMM_SLURM_CRED_EXPIRE).
+# MessageTimeout: a round trip between the daemons and srun (srun waits twice this for a step's launch).
+AuthInfo=socket=$DIR/munge.socket,cred_expire=$CRED_EXPIRE
+MessageTimeout=60
 CredType=cred/munge
 StateSaveLocation=$DIR/state
 TmpFS=$DIR/tmp

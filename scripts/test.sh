@@ -2,7 +2,7 @@
 # Installs dependencies, builds and runs the whole test suite (unit, MPI at 1-4 ranks, CLI end to end against
 # scikit-learn and glmnet references, injected faults, install/find_package consumer, Slurm), then a second
 # build with AddressSanitizer + UndefinedBehaviorSanitizer that runs the unit, MPI and fault tests again and
-# each libFuzzer target for a minute.
+# each libFuzzer target on its committed inputs and a fixed-seed run (tests/fuzz/run.sh).
 source "$(dirname "$0")/common.sh"
 install_dependencies
 build

@@ -40,6 +40,26 @@ def usage_errors_exit_2():
 
 
 @test
+def a_config_that_is_not_an_ini_file_is_a_usage_error_naming_it():
+    # Found by fuzz_options: a directory given to --config ended in "internal error ... Is a directory" and
+    # MPI_ABORT with exit 1. A directory, a file that is not text (NUL, random bytes) and one too large are usage
+    # errors (exit 2) naming the file, printed once at any rank count; each run bounded by run_cadmm's timeout.
+    for ranks in (1, 2):
+        expect_error(ranks, 2, "--config '/tmp': is a directory", "solve", "--config", "/tmp")
+    with open(path("nul.ini"), "wb") as f:
+        f.write(b"data = a\0b.h5\n")
+    expect_error(1, 2, f"--config '{path('nul.ini')}': not a text file", "solve", "--config", path("nul.ini"))
+    with open(path("binary.ini"), "wb") as f:
+        f.write(bytes(range(256)) * 4)
+    expect_error(1, 2, f"--config '{path('binary.ini')}': not a text file", "solve", "--config", path("binary.ini"))
+    expect_error(1, 2, "--config '/dev/zero'", "solve", "--config", "/dev/zero")
+    # A line Boost cannot parse: its message, with the file named.
+    with open(path("garbled.ini"), "w") as f:
+        f.write("no equals sign here\n")
+    expect_error(1, 2, f"--config '{path('garbled.ini')}'", "solve", "--config", path("garbled.ini"))
+
+
+@test
 def data_errors_exit_3_and_name_the_problem():
     X, y = small()
     good = write("ok.h5", X, y)

@@ -1,8 +1,6 @@
 // libFuzzer target: the LIBSVM/SVMlight and CSV parsers of `cadmm convert`. The first byte picks the format,
 // --header and --target-column; the rest is the input file. Only cadmm::Error may come out, nothing may be left
 // at the output path after a refusal, and an accepted file must convert to an HDF5 file.
-#include <unistd.h>
-
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -15,7 +13,10 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
-  static const std::string dir = "/tmp/cadmm_fuzz_convert_" + std::to_string(::getpid());
+  // In the working directory, under a name that is the same in every run (tests/fuzz/run.sh gives each run a
+  // directory of its own): with a pid in it, error messages naming the file changed length from run to run, and
+  // with them the coverage, so a run with a fixed seed was not reproducible.
+  static const std::string dir = "cadmm_fuzz_convert";
   static const bool made = std::filesystem::create_directories(dir) || true;
   (void)made;
   const std::string input = dir + "/in.txt", output = dir + "/out.h5";

@@ -108,9 +108,11 @@ void write_file(const std::string& path, Bytes& in) {
 
 }  // namespace
 
-// The scratch file every input is written to, one per fuzzing process; removed when the run ends.
+// The scratch file every input is written to, removed when the run ends. In the working directory, under a name that
+// is the same in every run (tests/fuzz/run.sh gives each run a directory of its own): with a pid in it, messages
+// naming the file changed length from run to run, and with them the coverage, so a fixed-seed run was not reproducible.
 static const std::string& scratch_path() {
-  static const std::string path = "/tmp/cadmm_fuzz_dataset_" + std::to_string(::getpid()) + ".h5";
+  static const std::string path = "cadmm_fuzz_dataset.h5";
   return path;
 }
 

@@ -1,8 +1,6 @@
 // libFuzzer target: command-line options and INI files of the fitting commands. Input: command-line tokens, one
 // per line, then a line "%%" and the text of an INI file given with --config. Only cadmm::Error may come out:
 // any other exception, or a crash, is a finding.
-#include <unistd.h>
-
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -15,7 +13,10 @@
 using namespace cadmm::cli;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::string ini = "/tmp/cadmm_fuzz_options_" + std::to_string(::getpid()) + ".ini";
+  // In the working directory, under a name that is the same in every run (tests/fuzz/run.sh gives each run a
+  // directory of its own): with a pid in it, error messages naming the file changed length from run to run, and
+  // with them the coverage, so a run with a fixed seed was not reproducible.
+  static const std::string ini = "cadmm_fuzz_options.ini";
   const std::string text(reinterpret_cast<const char*>(data), size);
   const std::size_t split = text.find("\n%%\n");
   std::vector<std::string> args;
@@ -41,8 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!one_lambda) desc.add(lambda_sequence_options());
     try {
       const po::variables_map vm = parse(args, desc);
-      settings_from(vm);
-      if (!one_lambda) lambda_sequence(vm, 1.0);
+      fit_request_from(vm, one_lambda).lambda.resolve(1.0);
     } catch (const cadmm::Error&) {
     }
   }

@@ -5,3 +5,10 @@ export CADMM_SLURM_DIR="$WORK/slurm" CADMM_SLURM_PORT=$((20000 + ($$ % 5000) * 4
 trap '"$REPO/jobs/local-cluster.sh" stop' EXIT
 trap 'exit 143' TERM INT  # a timeout's SIGTERM too goes through the EXIT trap
 "$REPO/jobs/local-cluster.sh" start 3 > "$WORK/cluster.log"
+# The daemons' errors, for a failed job: why a launch failed is in the slurmd logs only (Open MPI's mpirun reports any
+# failed srun of its daemons as "An ORTE daemon has unexpectedly failed after launch"). Known start-up noise left out.
+slurm_errors() {
+  echo "== errors in the Slurm daemons' logs ($WORK/slurm/*.log):"
+  grep -h "error" "$WORK"/slurm/slurmctld.log "$WORK"/slurm/slurmd.*.log 2>/dev/null |
+    grep -v -e "state file" -e "NOTE: Trying backup" -e "MailProg" | tail -n 20 || true
+}

@@ -22,7 +22,7 @@ cd "$WORK"
 cadmm generate --rows 3000 --features 20 --output "$WORK/data.h5" --quiet
 timeout 300 sbatch --wait --nodes=2 --ntasks-per-node=1 --time=5 --output="$WORK/job.out" \
   "$CADMM_JOBS/cadmm.sbatch" solve --config "$CADMM_CONFIGS/lasso.ini" --data "$WORK/data.h5" \
-  --output "$WORK/result.h5" --quiet || { cat "$WORK/job.out"; exit 1; }
+  --output "$WORK/result.h5" --quiet || { cat "$WORK/job.out"; slurm_errors; exit 1; }
 cat "$WORK/job.out"
 grep -q "$WORK/prefix/bin/cadmm" "$WORK/job.out"
 /usr/bin/python3 -c "

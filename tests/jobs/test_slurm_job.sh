@@ -16,10 +16,18 @@ cd "$WORK"
 job() {
   local name=$1; shift
   local args=() extra=()
-  for a in "$@"; do case "$a" in --dependency=*) extra+=("$a") ;; *) args+=("$a") ;; esac; done
-  timeout 300 sbatch --wait "${extra[@]}" --nodes=3 --ntasks-per-node=1 --time=5 --output="$WORK/$name.out" \
-    "$REPO/jobs/cadmm.sbatch" "${args[@]}" || { cat "$WORK/$name.out" "$WORK"/fold_*.out 2>/dev/null; exit 1; }
-  grep -q "on 3 node(s)" "$WORK/$name.out"
+  # A job whose dependency can no longer be met (a failed array task) is cancelled at once, not left pending.
+  for a in "$@"; do
+    case "$a" in --dependency=*) extra+=("$a" --kill-on-invalid-dep=yes) ;; *) args+=("$a") ;; esac
+  done
+  # A job cancelled before it ran (its dependency failed) ends sbatch --wait with 0 and leaves no output file.
+  if ! timeout 300 sbatch --wait "${extra[@]}" --nodes=3 --ntasks-per-node=1 --time=5 --output="$WORK/$name.out" \
+         "$REPO/jobs/cadmm.sbatch" "${args[@]}" || ! grep -q "on 3 node(s)" "$WORK/$name.out" 2>/dev/null; then
+    echo "job $name failed"
+    cat "$WORK/$name.out" "$WORK"/fold_*.out 2>/dev/null || true
+    slurm_errors
+    exit 1
+  fi
 }
 direct() { timeout 300 mpirun --timeout 280 -np 3 --oversubscribe "$CADMM" "$@"; }
 
@@ -39,7 +47,7 @@ job collect cv --data "$WORK/data.h5" --n-lambda 15 --folds 4 --collect "$WORK/f
 # where Slurm's PMIx plugin gives every slurmd the same scratch directory, so a multi-node srun step cannot start.
 CADMM_LAUNCHER=srun timeout 300 sbatch --wait --nodes=1 --ntasks=2 --time=5 --output="$WORK/srun.out" \
   "$REPO/jobs/cadmm.sbatch" path --data "$WORK/data.h5" --penalty elasticnet --n-lambda 20 --output "$WORK/srun.h5" \
-  --quiet || { cat "$WORK/srun.out"; exit 1; }
+  --quiet || { cat "$WORK/srun.out"; slurm_errors; exit 1; }
 timeout 300 mpirun --timeout 280 -np 2 "$CADMM" path --data "$WORK/data.h5" --penalty elasticnet --n-lambda 20 \
   --output "$WORK/srun_direct.h5" --quiet
 job predict predict --model "$WORK/cv.h5" --data "$WORK/data.h5" --output "$WORK/pred.h5" --quiet
