@@ -244,7 +244,6 @@ DataModel load_model(const po::variables_map& vm, const FitRequest& request, Mpi
   dm.file = std::move(loaded.file);
   dm.model = make_model(prepare(std::move(sums), request.spec, comm), comm);
   dm.model.first_set = std::move(loaded.plan.first_set);
-  dm.plan = loaded.plan;
   dm.planned_bytes = loaded.planned_bytes;
   loaded.builder.reset();
   t.setup = clock.lap() + loaded.accumulate_seconds;

@@ -112,7 +112,6 @@ struct DataModel {
   std::shared_ptr<const io::DataReader> file;
   io::DataLayout layout;
   Model model;
-  Plan plan;          ///< the plan it was read and built by
   double planned_bytes = 0;  ///< the largest rank's planned memory
   std::string kinds;  ///< solver_kinds() of the model
 };
