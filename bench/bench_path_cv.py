@@ -1,89 +1,353 @@
 #!/usr/bin/env python3
-"""cadmm path / cv vs scikit-learn and glmnet on one dense lasso, side by side in one run.
+"""cadmm path / cv vs scikit-learn and glmnet on several lasso problems, side by side in one run.
 
-    /usr/bin/python3 bench/bench_path_cv.py [--cadmm build/cadmm] [--rows 200000] [--features 500] [--ranks 2]
-                                            [--repeat 1] [--baseline OLD/cadmm] [--no-references] [--no-glmnet]
+    /usr/bin/python3 bench/bench_path_cv.py [--problems P1,W1,S1] [--cadmm build/cadmm] [--ranks 2] [--repeat 1]
+                                            [--baseline OLD/cadmm] [--no-references] [--no-glmnet] [--scale F]
+                                            [--timeout 600] [--reference-memory-gb G] [--workdir DIR]
 
-cadmm is timed as whole `mpirun` processes (launch, parallel read, Gram sums, factorization, all fits, write);
-scikit-learn (lasso_path, LassoCV) and glmnet (glmnet, cv.glmnet, through Rscript) are timed on their fit calls
-alone, with the data already in memory. 100 lambdas down to 1e-3 lambda_max, 10 folds. Needs Debian's
-python3-sklearn, python3-h5py, r-cran-glmnet and r-cran-hdf5r.
+Problems (generated once into --workdir by `cadmm generate ... --seed 7`, reused when present; 100 lambdas,
+10 folds, lasso):
+  P1  dense 200,000 x 500, correlation 0.5; lambdas to 1e-3 lambda_max (0.8 GB)
+  W1  dense 20,000 x 4,000, correlation 0.5; lambdas to 1e-3 lambda_max (0.64 GB)
+  S1  sparse CSR 100,000 x 50,000, 40 nonzeros per row; lambdas to 1e-2 lambda_max (48 MB)
+  G1  dense 50,000 x 20,000, correlation 0.5; lambdas to 1e-2 lambda_max (8 GB; only when named in --problems:
+      glmnet alone holds X twice, 16 GB, as its C++ code copies it; cv.glmnet and LassoCV need more than 20 GB
+      and may be reported out of memory on a 24 GB machine; an hour or more in all)
+--problems takes any of them, comma-separated (default P1,W1,S1). --scale F multiplies every problem's row and
+feature counts by F (own data files; nonzeros per row at most the features), for quick trials.
 
---repeat N times every cadmm run N times and prints the median (the references run once). --baseline BIN times
-every cadmm run with a second executable as well, the two interleaved run by run (new, baseline, new, ...), each
-writing its own output: the tables gain the columns "cadmm (baseline)" and "new/base", and the end a verdict line
-(the range of the ratios of medians; "slower beyond noise" when in some timing the new binary's fastest run is
-slower than the baseline's slowest; whether the answers are equal bit for bit), then one line per timing with
-each side's median and spread (min..max). --no-references skips scikit-learn and glmnet.
+What is timed, per problem:
+- cadmm `path` (its 100 lambdas), `cv --folds 10` and one `solve` at the smallest lambda, each as a whole
+  `mpirun -np RANKS` process (launch, parallel read, setup, every fit, write); --repeat N prints the median of N.
+- scikit-learn `lasso_path` (X centred and y centred beforehand, copy_X=False; on sparse X the column means go
+  in through enet_path's X_offset / X_scale parameters, so X stays sparse: CSC, as it wants) and
+  `LassoCV(cv=10)`; glmnet `glmnet` and `cv.glmnet(nfolds=10)` (set.seed(1)), both `standardize = FALSE` (sparse
+  X as a Matrix dgCMatrix built from the CSR arrays). Every reference fits the lambdas of cadmm's path (`alphas=`,
+  `lambda=`). Each reference call runs in a process of its own (python3 or Rscript) that first reads the data
+  into memory (dense X read by blocks of rows into one preallocated array: Fortran order for scikit-learn, an R
+  matrix for glmnet, so X is never held twice while reading) and then times the fit call alone. A fit still
+  running --timeout seconds (default 600) after the data was in memory is stopped and printed "> 600 s
+  (stopped)"; a reference process gets an address-space limit (--reference-memory-gb, default the memory
+  available when it starts, less 1 GiB), so a fit that does not fit in memory prints "out of memory" instead of
+  pushing the machine into swap or the OOM killer. Any other failure of any tool ends the run with its error.
+
+Printed per problem: each tool's seconds; for the path tools the objective at the last lambda,
+0.5/n ||y - X w - b||^2 + lambda ||w||_1 (bench_lasso.objective; computed here from the data file, dense X by
+blocks of rows, sparse X as a scipy CSR matrix), relative to the best and the nonzeros; for the CV tools their
+lambda_min (they split the folds differently, so those differ); the ratios the issue's targets use: path/glmnet,
+path/lasso_path, cv/cv.glmnet, cv/LassoCV ("< r" where the reference was stopped), and path/solve, cv/solve;
+then cadmm cv's summary. The end repeats every problem in one table.
+
+--baseline BIN times every cadmm run with a second executable as well, the two interleaved run by run (new,
+baseline, new, ...), each writing its own output: the tables gain the columns "cadmm (baseline)" and "new/base",
+and the end a verdict per problem (the range of the ratios of medians; "slower beyond noise" when in some timing
+the new binary's fastest run is slower than the baseline's slowest; whether the answers are equal bit for bit),
+then one line per timing with each side's median and spread (min..max). --no-references skips scikit-learn and
+glmnet, --no-glmnet glmnet alone.
+
+Needs Debian's python3-sklearn, python3-h5py, python3-scipy, and for glmnet Rscript with r-cran-glmnet,
+r-cran-hdf5r and r-cran-matrix; and enough disk in --workdir (default /work/benchwork if it exists, else the
+temporary directory) for the data: 1.5 GB for P1, W1, S1, 8 GB more for G1.
 """
 import argparse
+import math
 import os
+import queue
+import resource
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import h5py
 import numpy as np
-from sklearn.linear_model import LassoCV, lasso_path
+import scipy.sparse as sp
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "cli"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "cli"))
 from mpirun import mpi_env  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_lasso import objective  # noqa: E402
 from bench_sparse import answer_difference, median_run, print_before_after, run, run_interleaved, verdict  # noqa: E402
 
+PROBLEMS = {
+    "P1": dict(rows=200_000, features=500, min_ratio=1e-3),
+    "W1": dict(rows=20_000, features=4_000, min_ratio=1e-3),
+    "S1": dict(rows=100_000, features=50_000, nnz_per_row=40, min_ratio=1e-2),
+    "G1": dict(rows=50_000, features=20_000, min_ratio=1e-2),
+}
+N_LAMBDA, FOLDS, CORRELATION = 100, 10, 0.5
+LOAD_LIMIT = 3600  # seconds a reference process may take to read its data before it counts as a failure
+BLOCK_BYTES = 32 << 20  # dense X is read in blocks of rows of about this size (R holds 3 such temporaries)
+
+# One glmnet call, timed alone: Rscript R_SCRIPT TOOL KIND DATA LAMBDAS BLOCK_BYTES. Prints "ready" once the data is in
+# memory, "done SECONDS" after the fit, then "key value" lines and, after a line "coef", the intercept and the
+# coefficients at the last lambda, one a line. Exit status 3 with a line "oom ..." when memory ran out.
 R_SCRIPT = r"""
-suppressPackageStartupMessages({ library(glmnet); library(hdf5r) })
-f <- H5File$new(commandArgs(TRUE)[1], mode = "r"); x <- t(f[["X"]]$read()); y <- f[["y"]]$read(); f$close_all()
-t0 <- proc.time()[["elapsed"]]
-fit <- glmnet(x, y, nlambda = 100, lambda.min.ratio = 1e-3, standardize = FALSE)
-t1 <- proc.time()[["elapsed"]]
-set.seed(1)
-cv <- cv.glmnet(x, y, nlambda = 100, lambda.min.ratio = 1e-3, standardize = FALSE, nfolds = 10)
-t2 <- proc.time()[["elapsed"]]
-b <- as.numeric(coef(fit, s = min(fit$lambda)))
-cat(sprintf("glmnet %.3f %.3f %.17g %.17g %d\n", t1 - t0, t2 - t1, cv$lambda.min, min(fit$lambda), length(fit$lambda)))
-cat(sprintf("%.17g\n", b), sep = "")
+suppressPackageStartupMessages({ library(glmnet); library(hdf5r); library(Matrix) })
+a <- commandArgs(TRUE); tool <- a[1]; kind <- a[2]
+oom <- function(e) {
+  m <- conditionMessage(e)
+  if (grepl("cannot allocate|bad_alloc|memory exhausted", m)) { cat("oom", m, "\n"); quit(status = 3) }
+  stop(e)
+}
+cat(sprintf("version glmnet %s\n", as.character(packageVersion("glmnet"))))
+lambda <- scan(a[4], quiet = TRUE)
+tryCatch({
+  f <- H5File$new(a[3], mode = "r")
+  if (kind == "sparse") {
+    g <- f[["X"]]; shape <- as.integer(g$attr_open("shape")$read())
+    x <- sparseMatrix(j = as.integer(g[["indices"]]$read()) + 1L, p = as.integer(g[["indptr"]]$read()),
+                      x = g[["data"]]$read(), dims = shape)  # the CSR arrays as row pointers: a dgCMatrix
+  } else {
+    ds <- f[["X"]]; d <- ds$dims[1]; n <- ds$dims[2]  # hdf5r gives the dimensions of C-order (n, d) as (d, n)
+    x <- matrix(0, n, d)  # filled block by block: t(ds$read()) would hold X twice
+    step <- max(1, floor(as.numeric(a[5]) / (8 * d)))
+    for (i0 in seq(1, n, by = step)) { i1 <- min(n, i0 + step - 1); x[i0:i1, ] <- t(ds[, i0:i1]) }
+  }
+  y <- as.numeric(f[["y"]]$read()); f$close_all()
+}, error = oom)
+cat("ready\n"); flush(stdout())
+if (tool == "cv.glmnet") set.seed(1)
+tryCatch({
+  t0 <- proc.time()[["elapsed"]]
+  if (tool == "glmnet") fit <- glmnet(x, y, lambda = lambda, standardize = FALSE)
+  else fit <- cv.glmnet(x, y, lambda = lambda, standardize = FALSE, nfolds = 10)
+  t1 <- proc.time()[["elapsed"]]
+}, error = oom)
+cat(sprintf("done %.3f\n", t1 - t0))
+if (tool == "glmnet") {
+  cat(sprintf("lambdas %d\nlast_lambda %.17g\ncoef\n", length(fit$lambda), min(fit$lambda)))
+  cat(sprintf("%.17g\n", as.numeric(coef(fit, s = min(fit$lambda)))), sep = "")
+} else {
+  cat(sprintf("lambda_min %.17g\n", fit$lambda.min))
+}
 """
 
 
-def run_cadmm(args, ranks, cadmm, env):
-    return run([cadmm] + args, env, ranks)
+def read_xy(data):
+    """X and y of a cadmm data file: a dense X read by blocks of rows into one preallocated Fortran-order array,
+    so it is never held twice; a sparse X (CSR group) as a scipy CSR matrix."""
+    with h5py.File(data) as f:
+        g = f["X"]
+        y = f["y"][()]
+        if isinstance(g, h5py.Group):
+            shape = tuple(int(s) for s in g.attrs["shape"])
+            return sp.csr_matrix((g["data"][()], g["indices"][()], g["indptr"][()]), shape=shape), y
+        n, d = g.shape
+        X = np.empty((n, d), order="F")
+        step = max(1, BLOCK_BYTES // (8 * d))
+        for i0 in range(0, n, step):
+            X[i0:i0 + step] = g[i0:i0 + step]
+    return X, y
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cadmm", default=os.path.join(os.path.dirname(__file__), "..", "build", "cadmm"))
-    ap.add_argument("--rows", type=int, default=200_000)
-    ap.add_argument("--features", type=int, default=500)
-    ap.add_argument("--ranks", type=int, default=2)
-    ap.add_argument("--workdir", default=tempfile.gettempdir())
-    ap.add_argument("--no-glmnet", action="store_true")
-    ap.add_argument("--repeat", type=int, default=1,
-                    help="runs per cadmm timing; the median is printed (default 1; the references run once)")
-    ap.add_argument("--baseline", metavar="BIN",
-                    help="a second cadmm executable (e.g. the one before a change): every cadmm timing is made "
-                         "with both, interleaved run by run, and printed side by side with a verdict")
-    ap.add_argument("--no-references", action="store_true", help="skip scikit-learn and glmnet")
-    a = ap.parse_args()
-    env = mpi_env()
-    env.pop("OPENBLAS_NUM_THREADS", None)  # let cadmm size its BLAS pool
-    data = os.path.join(a.workdir, f"bench_{a.rows}x{a.features}.h5")
-    if not os.path.exists(data):
-        run_cadmm(["generate", "--rows", str(a.rows), "--features", str(a.features), "--correlation", "0.5", "--seed",
-                   "7", "--output", data], a.ranks, a.cadmm, env)
-    out = lambda name: os.path.join(a.workdir, f"bench_{name}.h5")  # noqa: E731
+def child(argv):
+    """One scikit-learn call, timed alone (the reference process of bench_path_cv.py; same protocol as
+    R_SCRIPT): argv = TOOL KIND DATA LAMBDAS, TOOL lasso_path or LassoCV."""
+    tool, kind, data, lambdas_file = argv
+    import sklearn
+    from sklearn.linear_model import LassoCV, lasso_path
+    print(f"version scikit-learn {sklearn.__version__}", flush=True)
+    lambdas = np.loadtxt(lambdas_file, ndmin=1)
+    try:
+        X, y = read_xy(data)
+        if kind == "sparse":
+            X = X.tocsc()  # the layout both calls want (they would convert it inside the timed call)
+        if tool == "lasso_path":  # lasso_path fits no intercept: centre first
+            means, y_mean = np.asarray(X.mean(axis=0)).ravel(), y.mean()
+            yc = y - y_mean
+            if kind == "sparse":  # X stays sparse: the solver centres it implicitly with the means given here
+                kw = dict(X_offset=means, X_scale=np.ones_like(means))
+            else:
+                X -= means  # in place: no second copy of X
+                kw = {}
+        print("ready", flush=True)
+        t0 = time.perf_counter()
+        if tool == "lasso_path":
+            _, coefs, _ = lasso_path(X, yc, alphas=lambdas, copy_X=False, **kw)
+        else:
+            cv = LassoCV(cv=FOLDS, alphas=lambdas).fit(X, y)
+        t = time.perf_counter() - t0
+    except MemoryError as e:
+        print("oom", e, flush=True)
+        sys.exit(3)
+    print(f"done {t:.3f}")
+    if tool == "lasso_path":
+        w = coefs[:, -1]
+        print(f"lambdas {coefs.shape[1]}\nlast_lambda {lambdas.min():.17g}\ncoef")
+        print("\n".join(f"{v:.17g}" for v in np.concatenate([[y_mean - means @ w], w])))
+    else:
+        print(f"lambda_min {cv.alpha_:.17g}")
 
+
+def available_memory():
+    with open("/proc/meminfo") as f:
+        info = dict(line.split(":", 1) for line in f)
+    return int(info["MemAvailable"].split()[0]) * 1024
+
+
+def vm_peak(pid):
+    """The peak address-space size of a running process, in bytes (0 if unknown)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmPeak:"))
+    except (OSError, StopIteration):
+        return 0
+
+
+def reference(label, cmd, limit, memory):
+    """Runs one reference process (the child above or R_SCRIPT) in a session of its own under an address-space
+    limit of `memory` bytes (0: none); the fit has `limit` seconds (0: no limit) from the moment the process says
+    its data is in memory, else the process group is killed. Returns dict(status="ok", seconds, values, coef),
+    dict(status="stopped") or dict(status="oom", message); any other failure ends the run."""
+    def preexec():
+        if memory:
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    err = tempfile.TemporaryFile("w+")
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=True,
+                         preexec_fn=preexec)
+    lines = queue.Queue()
+
+    def pump():
+        for line in p.stdout:
+            lines.put(line.strip())
+        lines.put(None)
+    threading.Thread(target=pump, daemon=True).start()
+    out, ready, deadline = [], False, time.monotonic() + LOAD_LIMIT
+    while True:
+        try:
+            line = lines.get(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            peak = vm_peak(p.pid)
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            if memory and peak + (256 << 20) >= memory:  # OpenBLAS spins, silently, when refused a thread's buffer
+                return dict(status="oom", message=f"stalled at its address-space limit ({peak / 2**30:.1f} GiB)")
+            if not ready:
+                sys.exit(f"{label}: reading the data took over {LOAD_LIMIT} s: {' '.join(cmd)}")
+            return dict(status="stopped")
+        if line is None:
+            break
+        out.append(line)
+        if line == "ready":
+            ready, deadline = True, (time.monotonic() + limit) if limit else None
+        elif line.startswith("done"):
+            deadline = time.monotonic() + LOAD_LIMIT
+    p.wait()
+    oom = [line for line in out if line.startswith("oom")]
+    if p.returncode == 3 and oom:
+        return dict(status="oom", message=oom[0][4:])
+    err.seek(0)
+    if p.returncode != 0 or not any(line.startswith("done ") for line in out):
+        sys.exit(f"{label} failed (exit status {p.returncode}): {' '.join(cmd)}\n" + "\n".join(out[-20:]) + "\n"
+                 + err.read()[-4000:])
+    done = next(i for i, line in enumerate(out) if line.startswith("done "))
+    values, coef = {}, None
+    for i in range(done + 1, len(out)):
+        if out[i] == "coef":
+            coef = np.array([float(v) for v in out[i + 1:] if v])
+            break
+        key, value = out[i].split(" ", 1)
+        values[key] = value
+    return dict(status="ok", seconds=float(out[done].split()[1]), values=values, coef=coef,
+                versions=[line[8:] for line in out if line.startswith("version ")])
+
+
+def objectives(data, fits, lam):
+    """bench_lasso.objective of each (w, b) in fits on the data file, without holding X beyond its file: sparse X
+    as a scipy CSR matrix, dense X by blocks of rows (the same formula, the squared residuals summed by block)."""
+    with h5py.File(data) as f:
+        g = f["X"]
+        if isinstance(g, h5py.Group):
+            X, y = read_xy(data)
+            return [objective(X, y, w, b, lam) for w, b in fits]
+        y = f["y"][()]
+        n, d = g.shape
+        rss = np.zeros(len(fits))
+        step = max(1, BLOCK_BYTES // (8 * d))
+        for i0 in range(0, n, step):
+            Xb = g[i0:i0 + step]
+            for k, (w, b) in enumerate(fits):
+                r = y[i0:i0 + step] - Xb @ w - b
+                rss[k] += r @ r
+    return [0.5 * rss[k] / n + lam * np.abs(w).sum() for k, (w, _) in enumerate(fits)]
+
+
+def problem_spec(name, scale):
+    p = dict(PROBLEMS[name])
+    if scale != 1:
+        p["rows"] = max(10 * FOLDS, round(p["rows"] * scale))
+        p["features"] = max(10, round(p["features"] * scale))
+    if "nnz_per_row" in p:
+        p["nnz_per_row"] = min(p["nnz_per_row"], p["features"])
+    return p
+
+
+def describe(name, p):
+    size = f"{p['rows']:,} x {p['features']:,}"
+    kind = (f"sparse CSR {size}, {p['nnz_per_row']} nonzeros per row" if "nnz_per_row" in p
+            else f"dense {size}, correlation {CORRELATION}")
+    return f"{name}: {kind}; lasso, {N_LAMBDA} lambdas to {p['min_ratio']:g} lambda_max, {FOLDS} folds"
+
+
+def generate(a, env, name, p):
+    """The problem's data file in --workdir, generated unless a file of that name and shape is there."""
+    sparse = "nnz_per_row" in p
+    data = os.path.join(a.workdir, f"bench_{'sparse_' if sparse else ''}{p['rows']}x{p['features']}.h5")
+    if os.path.exists(data):
+        with h5py.File(data) as f:
+            g = f["X"]
+            shape = tuple(int(s) for s in g.attrs["shape"]) if isinstance(g, h5py.Group) else g.shape
+            if shape != (p["rows"], p["features"]) or isinstance(g, h5py.Group) != sparse:
+                sys.exit(f"{data} holds {'sparse' if isinstance(g, h5py.Group) else 'dense'} X of shape {shape}, "
+                         f"not what {name} needs: move it away")
+        return data, "reused"
+    gen = ["generate", "--rows", str(p["rows"]), "--features", str(p["features"]), "--seed", "7", "--output", data,
+           "--quiet"]
+    gen += ["--nnz-per-row", str(p["nnz_per_row"])] if sparse else ["--correlation", str(CORRELATION)]
+    t, _ = run([a.cadmm] + gen, env, a.ranks)
+    return data, f"generated in {t:.1f} s"
+
+
+def fmt_time(r, limit, width=8):
+    """A reference's seconds as printed: the time, "> 600 s (stopped)", "out of memory" or "-" (not run)."""
+    if r is None:
+        return f"{'-':>{width}}"
+    if r["status"] == "stopped":
+        return f"> {limit:g} s (stopped)"
+    if r["status"] == "oom":
+        return "out of memory"
+    return f"{r['seconds']:{width}.2f}"
+
+
+def ratio(t, r, limit, short=False):
+    """cadmm's time over a reference's: "< x" where the reference was stopped (its time is over the limit)."""
+    if r is None or r["status"] == "oom":
+        return "oom" if r is not None and short else "-"
+    if r["status"] == "stopped":
+        return f"<{t / limit:.3g}"
+    return f"{t / r['seconds']:.3g}"
+
+
+def bench_problem(a, env, name, timings):
+    """Times one problem with every tool and prints its tables; returns the summary row's figures."""
+    p = problem_spec(name, a.scale)
+    data, made = generate(a, env, name, p)
+    print(describe(name, p))
+    print(f"  data {data} ({made}); cadmm on {a.ranks} rank(s)" + (f", median of {a.repeat} runs" if a.repeat > 1
+                                                                    else ""))
+    out = lambda tool: os.path.join(a.workdir, f"bench_{name}_{tool}.h5")  # noqa: E731
     binaries = [a.cadmm] + ([a.baseline] if a.baseline else [])
-    timings = []  # for the before/after verdict
+    ratio_args = ["--n-lambda", str(N_LAMBDA), "--lambda-min-ratio", f"{p['min_ratio']:g}"]
 
-    def timed(label, args, name):
-        """`mpirun cadmm args --output out(name)` timed with every binary (the baseline's output is
-        out(name + "_baseline")), interleaved, --repeat runs each; returns the new binary's median time, the
+    def timed(label, args, tool):
+        """`mpirun cadmm args --output out(tool)` timed with every binary (the baseline's output is
+        out(tool + "_baseline")), interleaved, --repeat runs each; returns the new binary's median time, the
         output of that run, and the baseline's median time (None without --baseline)."""
-        names = [name, name + "_baseline"]
+        names = [tool, tool + "_baseline"]
         runs = run_interleaved([["mpirun", "-np", str(a.ranks), b] + args + ["--output", out(n)]
                                 for b, n in zip(binaries, names)], env, a.repeat)
         t, text = median_run(runs[0])
@@ -93,50 +357,46 @@ def main():
                             diff=answer_difference(out(names[0]), out(names[1]))))
         return t, text, median_run(runs[1])[0]
 
-    t_path, path_text, b_path = timed("path", ["path", "--data", data, "--quiet"], "path")
-    t_cv, cv_text, b_cv = timed("cv", ["cv", "--data", data, "--folds", "10"], "cv")
-    t_small, _, b_small = timed("solve 1e-3 lambda_max", ["solve", "--data", data, "--lambda-ratio", "0.001",
-                                                          "--quiet"], "solve")
-    t_one, _, b_one = timed("solve 0.1 lambda_max", ["solve", "--data", data, "--lambda-ratio", "0.1", "--quiet"],
-                            "solve")
+    t_path, _, b_path = timed("path", ["path", "--data", data, "--quiet"] + ratio_args, "path")
+    t_cv, cv_text, b_cv = timed("cv", ["cv", "--data", data, "--folds", str(FOLDS)] + ratio_args, "cv")
+    t_solve, _, b_solve = timed(f"solve {p['min_ratio']:g} lambda_max",
+                                ["solve", "--data", data, "--lambda-ratio", f"{p['min_ratio']:g}", "--quiet"], "solve")
     with h5py.File(out("path")) as f:
         lambdas, pc, pb = f["path/lambda"][()], f["path/coef"][()], f["path/intercept"][()]
         path_iters = int(f["path/iterations"][()].sum())
     with h5py.File(out("cv")) as f:
         cv_min = float(f["cv/lambda_min"][()])
+        cv_lambdas = f["cv/lambda"][()]
+    lam = float(lambdas[-1])
+    lambdas_file = os.path.join(a.workdir, f"bench_{name}_lambdas.txt")
+    np.savetxt(lambdas_file, lambdas, fmt="%.17g")
 
-    with h5py.File(data) as f:
-        X, y = np.asfortranarray(f["X"][()]), f["y"][()]
-    lam = lambdas[-1]
-    o_c = objective(X, y, pc[-1], pb[-1], lam)
-    rows = [("cadmm path, whole process", t_path, b_path, o_c)]
-    cv_rows = [("cadmm cv, whole process", t_cv, b_cv, cv_min)]
+    refs = {}
     if not a.no_references:
-        Xc, yc = np.asfortranarray(X - X.mean(0)), y - y.mean()  # lasso_path fits no intercept: centre first
-        t0 = time.perf_counter()
-        _, sk_coefs, _ = lasso_path(Xc, yc, alphas=lambdas)
-        t_sk_path = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        sk_cv = LassoCV(cv=10, alphas=lambdas).fit(X, y)
-        t_sk_cv = time.perf_counter() - t0
-        sk_w = sk_coefs[:, -1]
-        o_s = objective(X, y, sk_w, y.mean() - X.mean(0) @ sk_w, lam)
-        rows.append(("scikit-learn lasso_path, fit alone", t_sk_path, None, o_s))
-        cv_rows.append(("scikit-learn LassoCV(cv=10), fit alone", t_sk_cv, None, sk_cv.alpha_))
-    if not a.no_glmnet and not a.no_references:
-        with tempfile.NamedTemporaryFile("w", suffix=".R", delete=False) as fh:
-            fh.write(R_SCRIPT)
-        r = subprocess.run(["Rscript", fh.name, data], capture_output=True, text=True, timeout=3600)
-        os.unlink(fh.name)
-        if r.returncode != 0:
-            sys.exit(r.stderr)
-        lines = r.stdout.split("\n")
-        _, t_g, t_gcv, g_min, g_last, g_n = lines[0].split()
-        gb = np.array([float(v) for v in lines[1:1 + a.features + 1]])
-        o_g = objective(X, y, gb[1:], gb[0], float(g_last))
-        rows.append((f"glmnet, fit alone ({g_n} lambdas, last {float(g_last) / lambdas[0]:.3g} x lambda_max)",
-                     float(t_g), None, o_g))
-        cv_rows.append(("cv.glmnet(nfolds=10), fit alone", float(t_gcv), None, float(g_min)))
+        me = os.path.abspath(__file__)
+        kind = "sparse" if "nnz_per_row" in p else "dense"
+        calls = [("lasso_path", [sys.executable, me, "--child", "lasso_path", kind, data, lambdas_file]),
+                 ("LassoCV", [sys.executable, me, "--child", "LassoCV", kind, data, lambdas_file])]
+        if not a.no_glmnet:
+            calls += [(tool, ["Rscript", a.r_script, tool, kind, data, lambdas_file, str(BLOCK_BYTES)])
+                      for tool in ("glmnet", "cv.glmnet")]
+        for tool, cmd in calls:
+            memory = int(a.reference_memory_gb * 2**30) if a.reference_memory_gb else available_memory() - 2**30
+            refs[tool] = reference(f"{name} {tool}", cmd, a.timeout, max(memory, 2**30))
+            a.versions.update(refs[tool].get("versions", []))
+
+    # the path tools' answers at the last lambda, all judged by one objective
+    fits = [("cadmm path, whole process", t_path, b_path, (pc[-1], float(pb[-1])), None)]
+    for tool, label in [("lasso_path", "scikit-learn lasso_path, fit alone"), ("glmnet", "glmnet, fit alone")]:
+        if tool in refs:
+            r = refs[tool]
+            ok = r["status"] == "ok"
+            if ok and int(r["values"]["lambdas"]) != len(lambdas):
+                label += f" ({r['values']['lambdas']} of {len(lambdas)} lambdas)"
+            fits.append((label, None, None, (r["coef"][1:], r["coef"][0]) if ok else None, r))
+    objs = objectives(data, [f[3] for f in fits if f[3] is not None], lam)
+    best = min(objs)
+    objs = iter(objs)
 
     vs = f" {'cadmm (baseline)':>16} {'new/base':>8}" if a.baseline else ""
 
@@ -145,22 +405,128 @@ def main():
             return ""
         return f" {tb:16.2f} {t / tb:8.3f}" if tb is not None else f" {'':>16} {'':>8}"
 
-    print(f"dense lasso, {a.rows} x {a.features}, correlation 0.5, {a.ranks} ranks; 100 lambdas to 1e-3 lambda_max\n")
-    print(f"{'path':<62} {'seconds':>8}{vs} {'objective at last lambda':>26}")
-    for name, t, tb, o in rows:
-        print(f"{name:<62} {t:8.2f}{base(t, tb)} {o:26.15e}")
-    was = lambda tb: f" (baseline {tb:.2f} s)" if tb is not None else ""  # noqa: E731
-    print(f"  (cadmm: {path_iters} ADMM iterations over the path; one cadmm solve at 0.1 lambda_max: {t_one:.2f} s"
-          f"{was(b_one)}, at 1e-3 lambda_max: {t_small:.2f} s{was(b_small)})")
-    print(f"\n{'10-fold cross-validation':<62} {'seconds':>8}{vs} {'lambda_min':>26}")
-    for name, t, tb, l in cv_rows:
-        print(f"{name:<62} {t:8.2f}{base(t, tb)} {l:26.6e}")
-    print(f"\nratios: path / solve at its smallest lambda {t_path / t_small:.2f}; cv / solve {t_cv / t_small:.2f}"
-          + ("" if a.no_references else f"; cv / LassoCV {t_cv / t_sk_cv:.3f}"))
-    print("\n" + cv_text[cv_text.rfind("cadmm cv:"):].rstrip())
+    print(f"\n  {'path':<44} {'seconds':>8}{vs} {'objective at last lambda':>26} {'rel. to best':>13} "
+          f"{'nonzeros':>9}")
+    for label, t, tb, wb, r in fits:
+        seconds = f"{t:8.2f}" if r is None else fmt_time(r, a.timeout)
+        if wb is None:
+            print(f"  {label:<44} {seconds:>8}{base(0, None)}")
+            continue
+        o = next(objs)
+        print(f"  {label:<44} {seconds:>8}{base(t, tb)} {o:26.15e} {(o - best) / best:13.2e} "
+              f"{int(np.count_nonzero(wb[0])):9d}")
+    print(f"\n  {'10-fold cross-validation':<44} {'seconds':>8}{vs} {'lambda_min':>26}")
+    print(f"  {'cadmm cv --folds 10, whole process':<44} {t_cv:8.2f}{base(t_cv, b_cv)} {cv_min:26.6e}")
+    for tool, label in [("LassoCV", "scikit-learn LassoCV(cv=10), fit alone"),
+                        ("cv.glmnet", "cv.glmnet(nfolds=10), fit alone")]:
+        if tool in refs:
+            r = refs[tool]
+            lmin = f" {float(r['values']['lambda_min']):26.6e}" if r["status"] == "ok" else ""
+            print(f"  {label:<44} {fmt_time(r, a.timeout):>8}{base(0, None) if lmin else ''}{lmin}")
+    row = dict(name=name, t_path=t_path, t_cv=t_cv, t_solve=t_solve, **{k: refs.get(k) for k in
+                                                        ("lasso_path", "glmnet", "LassoCV", "cv.glmnet")})
+    targets = [("path/glmnet", t_path, "glmnet"), ("path/lasso_path", t_path, "lasso_path"),
+               ("cv/cv.glmnet", t_cv, "cv.glmnet"), ("cv/LassoCV", t_cv, "LassoCV")]
+    shown = [f"{label} {ratio(t, refs[tool], a.timeout)}" for label, t, tool in targets if tool in refs]
+    was = lambda tb: f", baseline {tb:.2f} s" if tb is not None else ""  # noqa: E731
+    if shown:
+        print("\n  ratios: " + "; ".join(shown))
+    print(("" if shown else "\n") + f"  cadmm: path/solve {t_path / t_solve:.2f}; cv/solve {t_cv / t_solve:.2f} (one "
+          f"solve at {p['min_ratio']:g} lambda_max: {t_solve:.2f} s{was(b_solve)}); {path_iters} ADMM iterations "
+          "over the path")
+    for tool in ("lasso_path", "LassoCV", "glmnet", "cv.glmnet"):
+        if tool in refs and refs[tool]["status"] == "oom":
+            print(f"  {tool}: out of memory under the limit of the reference process ({refs[tool]['message']})")
+    if len(cv_lambdas) != len(lambdas) or not np.allclose(cv_lambdas, lambdas, rtol=1e-12, atol=0):
+        print("  NOTE: cadmm cv's lambdas differ from its path's (the references fit the path's)")
+    print("\n  " + cv_text[cv_text.rfind("cadmm cv:"):].rstrip().replace("\n", "\n  ") + "\n")
+    return row
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        return child(sys.argv[2:])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cadmm", default=os.path.join(os.path.dirname(__file__), "..", "build", "cadmm"))
+    ap.add_argument("--problems", default="P1,W1,S1",
+                    help=f"comma-separated, of {','.join(PROBLEMS)} (default P1,W1,S1; G1 needs ~20 GB and an hour)")
+    ap.add_argument("--scale", type=float, default=1.0,
+                    help="multiply every problem's rows and features by F (own data files), for quick trials")
+    ap.add_argument("--ranks", type=int, default=2)
+    ap.add_argument("--workdir", default="/work/benchwork" if os.path.isdir("/work/benchwork")
+                    else tempfile.gettempdir())
+    ap.add_argument("--no-glmnet", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs per cadmm timing; the median is printed (default 1; the references run once)")
+    ap.add_argument("--baseline", metavar="BIN",
+                    help="a second cadmm executable (e.g. the one before a change): every cadmm timing is made "
+                         "with both, interleaved run by run, and printed side by side with a verdict")
+    ap.add_argument("--no-references", action="store_true", help="skip scikit-learn and glmnet")
+    ap.add_argument("--timeout", type=float, default=600,
+                    help="seconds each reference fit may run once its data is in memory (default 600; 0: no limit)")
+    ap.add_argument("--reference-memory-gb", type=float, default=0,
+                    help="address-space limit of each reference process (default: the memory available when it "
+                         "starts, less 1 GiB)")
+    a = ap.parse_args()
+    names = [n.strip() for n in a.problems.split(",") if n.strip()]
+    unknown = [n for n in names if n not in PROBLEMS]
+    if unknown or not names:
+        ap.error(f"--problems: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(PROBLEMS)}")
+    if a.scale <= 0:
+        ap.error("--scale must be positive")
+    for binary in [a.cadmm] + ([a.baseline] if a.baseline else []):
+        if not os.access(binary, os.X_OK):
+            sys.exit(f"no cadmm executable at {binary} (--cadmm / --baseline)")
+    os.makedirs(a.workdir, exist_ok=True)
+    env = mpi_env()
+    env.pop("OPENBLAS_NUM_THREADS", None)  # let cadmm size its BLAS pool
+    a.versions = set()
+    with tempfile.NamedTemporaryFile("w", suffix=".R", delete=False) as fh:
+        fh.write(R_SCRIPT)
+    a.r_script = fh.name
+    try:
+        verdicts, rows = [], []
+        for name in names:
+            timings = []  # for the before/after verdict
+            rows.append(bench_problem(a, env, name, timings))
+            if a.baseline:
+                verdicts.append(verdict(describe(name, problem_spec(name, a.scale)).split(";")[0], timings))
+    finally:
+        os.unlink(a.r_script)
+
+    refs = "" if a.no_references else (
+        "; references fit alone, data in memory, stopped after " + (f"{a.timeout:g} s" if a.timeout else "no limit")
+        + "".join(f"; {v}" for v in sorted(a.versions)))
+    print(f"summary: seconds (cadmm whole process, {a.ranks} rank(s){refs})")
+    ran = lambda key: key.startswith("t_") or any(row[key] is not None for row in rows)  # noqa: E731
+    cols = [(c, k) for c, k in [("cadmm path", "t_path"), ("lasso_path", "lasso_path"), ("glmnet", "glmnet"),
+                                ("cadmm cv", "t_cv"), ("LassoCV", "LassoCV"), ("cv.glmnet", "cv.glmnet")] if ran(k)]
+    targets = [("path/glmnet", "t_path", "glmnet"), ("path/lasso_path", "t_path", "lasso_path"),
+               ("cv/cv.glmnet", "t_cv", "cv.glmnet"), ("cv/LassoCV", "t_cv", "LassoCV"),
+               ("path/solve", "t_path", "t_solve"), ("cv/solve", "t_cv", "t_solve")]
+    targets = [(c, t, r) for c, t, r in targets if ran(r)]
+    print(f"{'problem':<8}" + "".join(f" {c:>10}" for c, _ in cols) + " |"
+          + "".join(f" {c:>{max(10, len(c))}}" for c, _, _ in targets))
+
+    def cell(row, key):
+        v = row[key]
+        if isinstance(v, float):
+            return f"{v:.2f}"
+        if v is None:
+            return "-"
+        return {"stopped": f">{a.timeout:g}", "oom": "oom"}.get(v["status"], f"{v.get('seconds', 0):.2f}")
+
+    def quotient(row, t, r):
+        v = row[r]
+        if isinstance(v, float):
+            return f"{row[t] / v:.3g}"
+        return ratio(row[t], v, a.timeout, short=True)
+    for row in rows:
+        print(f"{row['name']:<8}" + "".join(f" {cell(row, k):>10}" for _, k in cols) + " |"
+              + "".join(f" {quotient(row, t, r):>{max(10, len(c))}}" for c, t, r in targets))
     if a.baseline:
         print()
-        print_before_after(a.cadmm, a.baseline, a.repeat, [verdict(f"dense lasso {a.rows} x {a.features}", timings)])
+        print_before_after(a.cadmm, a.baseline, a.repeat, verdicts)
 
 
 if __name__ == "__main__":
