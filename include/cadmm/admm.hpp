@@ -104,6 +104,7 @@ struct AdmmResult {
   bool polished = false;  ///< z is the polished point (certified by the duality gap), not an ADMM iterate
   int working_set = 0;     ///< features in the final working set (0: the solve ran on all features)
   int working_set_rounds = 0;  ///< working sets solved (each one ADMM solve plus one full KKT check)
+  FactorLog factors;           ///< the factorizations this solve made (its working sets' included)
   double r_norm = 0, s_norm = 0;  ///< residuals of the last iteration
   Optimality optimality;          ///< objective and duality gap at state.z
   std::vector<IterationRecord> history;  ///< one record per iteration
@@ -130,6 +131,9 @@ struct AdmmProblem {
   /// Set when the warm start solved a neighbouring lambda (a path): its l1 weight, for the sequential strong
   /// rule; the warm start's sign pattern is then polished before the first iteration.
   std::optional<double> previous_l1_weight;
+  /// Largest active set per target that polishing takes (the same on every rank): kMaxPolishActive, or
+  /// kMaxPolishHeld where every rank with rows holds its Hessian.
+  Eigen::Index max_polish = kMaxPolishActive;
   /// Features whose local terms are at hand on every rank (the streamed form's columns fetched with the sums): a
   /// working set starting from zero takes the violators among them, so its first round reads nothing again.
   std::vector<Eigen::Index> first_set;

@@ -33,6 +33,8 @@ struct Model {
   /// Some rank holds its data for working sets (LocalForm::screened or streamed): penalties with an l1 part are
   /// then solved over working sets (working_set_solve); the same on every rank.
   bool working_sets = false;
+  /// AdmmProblem::max_polish, agreed by every rank.
+  Eigen::Index max_polish = kMaxPolishActive;
   /// Features whose columns came with the sums (the streamed form, chosen on a sample of the rows by
   /// first_working_set); the same on every rank. AdmmProblem::first_set of a fit from zero.
   std::vector<Eigen::Index> first_set;

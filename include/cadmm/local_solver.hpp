@@ -20,9 +20,23 @@ struct LocalFit {
   double ry = 0;    ///< <b_i - A_i z, b_i> / n
 };
 
+/// The factorizations a local term made. They are made lazily, on the first x-update that needs one, and the
+/// cheapest way known so far (src/core/forms/shifted_system.hpp): a term that no ADMM iteration used has none.
+struct FactorLog {
+  int cholesky = 0;  ///< Cholesky factorizations of a shifted system, one per rho
+  int eigen = 0;     ///< eigendecompositions, each serving every rho after it
+  FactorLog& operator+=(const FactorLog& o) {
+    cholesky += o.cholesky, eigen += o.eigen;
+    return *this;
+  }
+  /// What was made since `before`.
+  FactorLog since(const FactorLog& before) const { return FactorLog{cholesky - before.cholesky, eigen - before.eigen}; }
+};
+
 /// The rank's local least-squares term behind one interface: Gram + eigen-decomposition (few features),
 /// matrix-inversion lemma (fewer rows than features) and conjugate gradients on CSR rows (neither fits). The
-/// direct ones keep an eigen-decomposition, so any rho is served without refactoring.
+/// direct ones factor on the first x-update (FactorLog), not before: a path whose lambdas need no ADMM iteration
+/// factors nothing.
 class LocalSolver {
  public:
   virtual ~LocalSolver() = default;
@@ -45,9 +59,14 @@ class LocalSolver {
   std::unique_ptr<LocalSolver> restricted(const std::vector<Eigen::Index>& features) const;
   /// Number of local rows.
   virtual std::int64_t rows() const = 0;
+  /// True when the term holds its Hessian itself (the Gram form): any block of it costs no pass over the rows.
+  virtual bool holds_hessian() const { return false; }
+  /// The factorizations made so far (none for the iterative and row forms).
+  virtual FactorLog factorizations() const { return {}; }
 };
 
-/// Tall blocks (rows >= d): from H = A^T A / n (d x d, symmetric), q = A^T b / n and yy = ||b||^2 / n.
+/// Tall blocks (rows >= d): from H = A^T A / n (d x d, symmetric), q = A^T b / n and yy = ||b||^2 / n. Gradients
+/// and blocks come from H itself; (H + rho I) is factored on the first solve (ShiftedSystem).
 std::unique_ptr<LocalSolver> make_gram_solver(Matrix h, Matrix q, double yy, std::int64_t rows);
 /// Wide blocks (rows < d, including none): from B = A / sqrt(n) and c = b / sqrt(n), by the
 /// matrix-inversion lemma with the small rows x rows factor.

@@ -13,6 +13,7 @@ struct PathResult {
   std::vector<FitResult> fits;   ///< coefficients, intercepts and solver outcome per lambda
   std::vector<double> dev_ratio; ///< fraction of the null deviance explained, 1 - RSS / ||Y_c||^2, per fit
   bool stopped_early = false;    ///< --early-stop ended the path before its last lambda
+  FactorLog factors;             ///< the factorizations its solves made, in all
 };
 
 /// Called on every rank after each lambda (index into the lambdas, its fit, its deviance ratio).
@@ -62,6 +63,7 @@ struct CvResult {
   std::size_t index_min = 0;         ///< largest lambda attaining the minimum of mse_mean
   std::size_t index_1se = 0;         ///< largest lambda with mse_mean <= mse_mean[min] + mse_std[min]
   int data_passes = 1;               ///< passes over X made for every fold and the refit
+  FactorLog factors;                 ///< the factorizations the folds' paths made, in all
 };
 
 /// Called on every rank after fold f (0-based) with its path.

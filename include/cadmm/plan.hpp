@@ -51,6 +51,18 @@ constexpr std::int64_t kStreamMinFeatures = 256;
 /// benchmark problems, 59% and 69% (P1, P3: working sets as fast and 1.4x faster) against 92% (P2, correlation
 /// 0.9: rounds of growing sets took 2x the full Gram's time). The working set's own rule and the plan's sample test.
 constexpr double kDenseStart = 0.8;
+/// What one eigendecomposition of a symmetric n x n matrix (dsyevd with vectors) costs in Cholesky factorizations
+/// of it (dpotrf, n^3/3 flops), measured here with OpenBLAS on one core: 1.6 at n = 1000, 2.6 at 2000, 3.2 at
+/// 4000. A shifted system is factored by Cholesky per rho until that many were made, then decomposed once
+/// (src/core/forms/shifted_system.hpp).
+constexpr double kEigenOverCholesky = 3;
+/// Largest active set per target that polishing takes where forming its Hessian block costs a pass over the rows
+/// (its block is reduced over the ranks and factored).
+constexpr std::int64_t kMaxPolishActive = 2000;
+/// The same where every rank holds its Hessian (the Gram form), so that a block costs no pass: the polished
+/// systems of a path's small lambdas, whose active sets pass kMaxPolishActive, then need no ADMM iteration. Its
+/// block is held twice while it is factored (local_memory_bytes counts it).
+constexpr std::int64_t kMaxPolishHeld = 6144;
 /// Rows (over all ranks) of the sample that tells whether a working set pays: with 8,192 the share of features
 /// violating at zero came within 0.08 of the full data's on the benchmark problems (l21 with 10 targets reads
 /// highest: noise adds to every row norm), for a read of 8,192 x 8 d bytes.
@@ -64,8 +76,8 @@ LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::o
                           bool screen = false, double budget = 0);
 
 /// Peak bytes one rank holds for rows x d local data (nnz nonzeros) with k targets in a form: Gram, the centered
-/// Gram and its eigenvectors, d x d each (one more Gram per piece when pieces > 1, the folds of a
-/// cross-validation); Woodbury, the centered rows, their scaled copy and the rows x rows eigenvectors; screened,
+/// Gram and its factor, d x d each (one more Gram per piece when pieces > 1, the folds of a cross-validation), and
+/// a polished block (at most kMaxPolishHeld square) twice; Woodbury, the centered rows, their scaled copy and the rows x rows eigenvectors; screened,
 /// the rows (centered and scaled in place) and a working set's Gram and eigenvectors (at most d x d); cg, the
 /// CSR rows (at most 16 bytes a nonzero, twice while building) and y; plus the d x k iterates and Anderson history.
 double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz,

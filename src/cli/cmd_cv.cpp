@@ -219,6 +219,9 @@ void print_summary(const CvResult& cv, const FitResult& final_fit, const CvOptio
               fmt(final_fit.lambda).c_str(), final_fit.admm.optimality.objective, final_fit.admm.optimality.gap,
               static_cast<long long>(nonzeros(final_fit.coef)), static_cast<long long>(final_fit.coef.size()));
   std::printf("  data passes %d (every fold and the refit from the same per-fold sums)\n", cv.data_passes);
+  FactorLog factors = cv.factors;
+  factors += final_fit.admm.factors;
+  print_factors(factors);
   print_times(t, output);
 }
 

@@ -71,7 +71,8 @@ void print_summary(const PathResult& path, std::size_t asked, const DataModel& d
     std::printf("  data passes 1, then the working sets' Grams per lambda (streamed: one more read per batch of "
                 "features)\n");
   else
-    std::printf("  data passes 1 (one read, one factorization for every lambda)\n");
+    std::printf("  data passes 1 (one read for every lambda)\n");
+  print_factors(path.factors);
   print_times(t, output);
 }
 

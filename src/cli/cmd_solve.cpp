@@ -44,6 +44,7 @@ void print_summary(const FitResult& r, const DataModel& dm, const io::RunFacts& 
   if (a.working_set_rounds > 0)
     std::printf("  working set %d of %lld features after %d round(s) (a Gram of the set only; every feature KKT-checked)\n",
                 a.working_set, static_cast<long long>(r.coef.rows()), a.working_set_rounds);
+  print_factors(a.factors);
   print_times(t, output);
 }
 

@@ -303,6 +303,18 @@ void print_times(const Phases& t, const std::string& output) {
   std::fflush(stdout);
 }
 
+void print_factors(const FactorLog& f) {
+  if (f.cholesky == 0 && f.eigen == 0) {
+    std::printf("  factor      none (no ADMM x-update needed one; gradients and active sets read the sums)\n");
+  } else {
+    std::printf("  factor      %d Cholesky (one per rho of the x-updates)", f.cholesky);
+    if (f.eigen > 0)
+      std::printf(", %d eigendecomposition(s) (after %s Cholesky, one decomposition serving every rho is cheaper)",
+                  f.eigen, fmt(kEigenOverCholesky, "%.0f").c_str());
+    std::printf("\n");
+  }
+}
+
 void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFacts& facts, const PreparedData& p,
                    const std::string& kinds, double planned_bytes) {
   const bool shared = spec.penalty == Penalty::elasticnet || spec.penalty == Penalty::l21;

@@ -133,6 +133,8 @@ io::RunFacts run_facts(const ProblemSpec& spec, const io::DataLayout& layout, co
 
 /// The summary's last lines: times, peak memory and the output file.
 void print_times(const Phases& t, const std::string& output);
+/// The summary's factor line: which factorizations the x-updates made (rank 0's), and why.
+void print_factors(const FactorLog& f);
 /// The summary's problem and data lines.
 void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFacts& facts, const PreparedData& p,
                    const std::string& kinds, double planned_bytes);

@@ -15,6 +15,9 @@ void dgemv_(const char* t, const int* m, const int* n, const double* alpha, cons
             const double* x, const int* incx, const double* beta, double* y, const int* incy);
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w, double* work,
              const int* lwork, int* iwork, const int* liwork, int* info);
+void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
+void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda, double* b, const int* ldb,
+             int* info);
 void openblas_set_num_threads(int n);
 }
 
@@ -71,6 +74,20 @@ void symmetric_eigen_in_place(Matrix& vectors, Vector& values) {
   std::vector<int> iwork(static_cast<std::size_t>(liwork));
   dsyevd_("V", "U", &n, vectors.data(), &n, values.data(), work.data(), &lwork, iwork.data(), &liwork, &info);
   if (info != 0) throw RuntimeFailure("eigen-decomposition failed (dsyevd info " + std::to_string(info) + ")");
+}
+
+bool cholesky_upper_in_place(Matrix& a) {
+  const int n = static_cast<int>(a.rows());
+  int info = 0;
+  if (n > 0) dpotrf_("U", &n, a.data(), &n, &info);
+  return info == 0;
+}
+
+void cholesky_solve(const Matrix& factor, Matrix& b) {
+  const int n = static_cast<int>(factor.rows()), nrhs = static_cast<int>(b.cols());
+  int info = 0;
+  if (n > 0 && nrhs > 0) dpotrs_("U", &n, &nrhs, factor.data(), &n, b.data(), &n, &info);
+  if (info != 0) throw RuntimeFailure("Cholesky solve failed (dpotrs info " + std::to_string(info) + ")");
 }
 
 void set_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }

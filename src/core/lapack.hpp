@@ -17,6 +17,11 @@ void symmetrize_from_upper(Matrix& g);
 /// Eigen-decomposition of a symmetric matrix in place (upper triangle read, overwritten by the
 /// eigenvectors V): a = V diag(values) V^T, via dsyevd.
 void symmetric_eigen_in_place(Matrix& a, Vector& values);
+/// Cholesky factorization in place (upper triangle read, overwritten by U with a = U^T U), via dpotrf; false when a
+/// is not positive definite.
+bool cholesky_upper_in_place(Matrix& a);
+/// b = a^{-1} b for a's factor from cholesky_upper_in_place, via dpotrs.
+void cholesky_solve(const Matrix& factor, Matrix& b);
 /// Sets the OpenBLAS thread count.
 void set_threads(int n);
 

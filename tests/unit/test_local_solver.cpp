@@ -2,6 +2,7 @@
 
 #include "cadmm/error.hpp"
 #include "cadmm/local_solver.hpp"
+#include "cadmm/plan.hpp"
 
 using namespace cadmm;
 
@@ -76,6 +77,42 @@ void expect_matches_direct(const LocalSolver& s, const Block& b, const char* kin
 TEST(GramSolver, MatchesDenseSolveForAnyRho) {
   const Block b = make_block(80, 12, 2, 200, 1);
   expect_matches_direct(*gram_of(b), b, "gram");
+}
+
+// The direct forms factor on the first x-update only: by Cholesky per rho (a repeated rho reuses its factor) until
+// kEigenOverCholesky were made, then one eigendecomposition serves every rho. Every answer matches the dense solve,
+// and gradients and blocks read before, between and after the factorizations match their definitions.
+TEST(GramSolver, FactorsLazilyCholeskyPerRhoThenOneEigendecomposition) {
+  for (const bool wide : {false, true}) {
+    const Block b = wide ? make_block(9, 30, 2, 200, 12) : make_block(80, 12, 2, 200, 11);
+    const auto s = wide ? woodbury_of(b) : gram_of(b);
+    const int d = static_cast<int>(b.a.cols());
+    EXPECT_EQ(s->factorizations().cholesky, 0);
+    Matrix z = Matrix::Zero(d, 2);
+    z.row(1).setConstant(0.5), z.row(4).setConstant(-2);  // sparse z: the gradient reads H's columns 1 and 4
+    const Matrix r = b.b - b.a * z;
+    EXPECT_LT((s->fit_at(z).grad - b.a.transpose() * r / b.n).norm(), 1e-9 * (1 + r.norm()));
+    EXPECT_EQ(s->factorizations().cholesky, 0) << "a gradient needs no factorization";
+    const int choleskies = static_cast<int>(kEigenOverCholesky);
+    std::vector<double> rhos{1.0, 1.0};  // the second reuses the first factor
+    for (int i = 1; i <= choleskies + 2; ++i) rhos.push_back(1.0 + i);
+    int distinct = 0;
+    for (std::size_t i = 0; i < rhos.size(); ++i) {
+      distinct += i == 0 || rhos[i] != rhos[i - 1];
+      const Matrix rhs = Matrix::Random(d, 2);
+      Matrix x;
+      s->solve(rhs, rhos[i], x, 0);
+      const Matrix ref = direct_solve(b, rhs, rhos[i]);
+      EXPECT_LT((x - ref).norm(), 1e-9 * (1 + ref.norm())) << "rho " << rhos[i];
+      const FactorLog log = s->factorizations();
+      EXPECT_EQ(log.cholesky, std::min(distinct, choleskies)) << "rho " << rhos[i];
+      EXPECT_EQ(log.eigen, distinct > choleskies ? 1 : 0) << "rho " << rhos[i];
+      EXPECT_LT((s->fit_at(z).grad - b.a.transpose() * r / b.n).norm(), 1e-9 * (1 + r.norm()));
+    }
+    const std::vector<Eigen::Index> some{0, 4};
+    const Matrix h_ref = b.a.transpose() * b.a / b.n;
+    EXPECT_LT((s->hessian_block(some) - h_ref(some, some)).norm(), 1e-9 * h_ref.norm());
+  }
 }
 
 TEST(WoodburySolver, MatchesDenseSolveForAnyRho) {

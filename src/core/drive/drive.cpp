@@ -116,7 +116,9 @@ FitResult drive_refit(const Model& model, const Lambdas& lambdas, std::size_t in
                       Communicator& comm, const DriveHooks& hooks) {
   const std::vector<double> head(lambdas.values.begin(), lambdas.values.begin() + static_cast<std::ptrdiff_t>(index) + 1);
   PathResult path = fit_path(model, Lambdas{lambdas.lambda_max, head}, settings, false, comm, {}, hooks.observer);
-  return std::move(path.fits.back());
+  FitResult refit = std::move(path.fits.back());
+  refit.admm.factors = path.factors;  // the refit's factorizations are its whole path's
+  return refit;
 }
 
 }  // namespace cadmm

@@ -33,9 +33,11 @@ Model make_model(PreparedData data, Communicator& comm) {
   const double kept = static_cast<double>((m.scaling.column.array() > 0).count());
   const double mean_eig = kept / (std::max(1, data.active_ranks) * std::max<double>(1.0, data.n_features));
   m.rho_auto = mean_eig > 0 && std::isfinite(mean_eig) ? mean_eig : 1.0;
-  double screened = uses_working_sets(m.form) ? 1.0 : 0.0;
-  comm.sum(&screened, 1);
-  m.working_sets = screened > 0;
+  // One reduction: does any rank hold its data for working sets; does every rank with rows hold its Hessian.
+  double facts[2] = {uses_working_sets(m.form) ? 1.0 : 0.0, m.local->rows() > 0 && !m.local->holds_hessian() ? 1.0 : 0.0};
+  comm.sum(facts, 2);
+  m.working_sets = facts[0] > 0;
+  m.max_polish = facts[1] > 0 ? kMaxPolishActive : kMaxPolishHeld;
   m.data = std::move(data);
   return m;
 }
@@ -59,6 +61,7 @@ FitResult fit(const Model& model, double lambda, const SolverSettings& settings,
   ap.local = model.local.get();
   ap.active_ranks = model.data.active_ranks;
   ap.rho_auto = model.rho_auto;
+  ap.max_polish = model.max_polish;
   if (!warm) ap.first_set = model.first_set;
 
   // An exact resume continues the solve it was (checkpointed runs plan no working sets).

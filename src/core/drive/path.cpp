@@ -34,6 +34,7 @@ PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSetting
     if (resumed) f.admm.history.insert(f.admm.history.begin(), resume->history.begin(), resume->history.end());
     const double ratio = null_dev > 0 ? 1 - f.admm.optimality.rss / null_dev : 0.0;
     warm = f.admm.state;
+    path.factors += f.admm.factors;
     path.dev_ratio.push_back(ratio);
     path.fits.push_back(std::move(f));
     if (progress) progress(i, path.fits.back(), ratio);
@@ -127,6 +128,7 @@ CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, c
     const auto t0 = std::chrono::steady_clock::now();
     const Model model = make_model(prepare(data.total(f), spec, comm), comm);
     const PathResult path = fit_path(model, grid, settings, false, comm, {}, observer);
+    cv.factors += path.factors;
     const Status last = path.fits.back().admm.status;
     if (last == Status::interrupted)
       throw RuntimeFailure("interrupted by a signal during fold " + std::to_string(f + 1) + "; no result was written");

@@ -1,54 +1,46 @@
-// The Gram form (tall blocks): its sums (src/core/forms/shifted_sums.hpp plus X~^T X~) and its solver, the
-// eigen-decomposition of the scaled Hessian, which serves every rho.
+// The Gram form (tall blocks): its sums (src/core/forms/shifted_sums.hpp plus X~^T X~) and its solver over the
+// scaled Hessian, factored lazily.
 #include <algorithm>
 #include <cmath>
 
 #include "cadmm/error.hpp"
 #include "core/forms/shifted_sums.hpp"
+#include "core/forms/shifted_system.hpp"
 #include "core/lapack.hpp"
 
 namespace cadmm {
 
 namespace {
 
-// H = V diag(lambda) V^T, so (H + rho I)^{-1} = V diag(1 / (lambda + rho)) V^T for every rho.
+// H itself: the gradient at a sparse z reads H's columns on z's support, a working set's block is a block of H, and
+// (H + rho I) is factored only when an x-update asks (src/core/forms/shifted_system.hpp).
 class GramSolver final : public LocalSolver {
  public:
   GramSolver(Matrix h, Matrix q, double yy, std::int64_t rows)
-      : q_(std::move(q)), yy_(yy), rows_(rows), vec_(std::move(h)) {
-    lapack::symmetric_eigen_in_place(vec_, eig_);
-    eig_ = eig_.cwiseMax(0.0);  // a Gram matrix is PSD; drop rounding noise below zero
-  }
-  void solve(const Matrix& rhs, double rho, Matrix& x, double) const override {
-    Matrix t = vec_.transpose() * rhs;
-    t.array().colwise() /= (eig_.array() + rho);
-    x.noalias() = vec_ * t;
-  }
+      : q_(std::move(q)), yy_(yy), rows_(rows), h_(std::move(h)) {}
+  void solve(const Matrix& rhs, double rho, Matrix& x, double) const override { x = h_.solve(rhs, rho); }
   LocalFit fit_at(const Matrix& z) const override {
-    Matrix t = vec_.transpose() * z;
+    const Matrix hz = h_.times(z);
     const double zq = (z.array() * q_.array()).sum();
-    const double zhz = (t.array().square().colwise() * eig_.array()).sum();
-    t.array().colwise() *= eig_.array();
+    const double zhz = (z.array() * hz.array()).sum();
     LocalFit f;
-    f.grad = q_ - vec_ * t;
+    f.grad = q_ - hz;
     f.rss = std::max(0.0, zhz - 2 * zq + yy_);
     f.ry = yy_ - zq;
     return f;
   }
-  Matrix hessian_block(const std::vector<Eigen::Index>& features) const override {
-    const Matrix v = vec_(features, Eigen::all);
-    return v * eig_.asDiagonal() * v.transpose();
-  }
+  Matrix hessian_block(const std::vector<Eigen::Index>& features) const override { return h_.block(features); }
   const Matrix& q() const override { return q_; }
   double b_squares() const override { return yy_; }
   std::int64_t rows() const override { return rows_; }
+  bool holds_hessian() const override { return true; }
+  FactorLog factorizations() const override { return h_.log(); }
 
  private:
   Matrix q_;
   double yy_;
   std::int64_t rows_;
-  Matrix vec_;
-  Vector eig_;
+  ShiftedSystem h_;
 };
 
 // X~^T X~ (upper triangle until centred) besides the shifted sums. Sparse X is not shifted (a shift would densify

@@ -2,28 +2,25 @@
 // (src/core/forms/held_rows.hpp) and solved by the matrix-inversion lemma with the small rows x rows factor.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "cadmm/local_solver.hpp"
-#include "core/lapack.hpp"
+#include "core/forms/shifted_system.hpp"
 
 namespace cadmm {
 
 namespace {
 
-// (B^T B + rho I)^{-1} = (I - B^T (rho I + B B^T)^{-1} B) / rho, with B B^T = U diag(s) U^T (Boyd 4.2.4).
+// (B^T B + rho I)^{-1} = (I - B^T (rho I + B B^T)^{-1} B) / rho (Boyd 4.2.4), with B B^T formed and factored on the
+// first solve (src/core/forms/shifted_system.hpp); gradients read B itself.
 class WoodburySolver final : public LocalSolver {
  public:
-  WoodburySolver(Matrix b, Matrix c) : b_(std::move(b)), c_(std::move(c)) {
-    vec_ = b_ * b_.transpose();
-    lapack::symmetric_eigen_in_place(vec_, eig_);
-    eig_ = eig_.cwiseMax(0.0);
-    q_ = b_.transpose() * c_;
-  }
+  WoodburySolver(Matrix b, Matrix c) : b_(std::move(b)), c_(std::move(c)) { q_ = b_.transpose() * c_; }
   void solve(const Matrix& rhs, double rho, Matrix& x, double) const override {
-    Matrix t = vec_.transpose() * (b_ * rhs);
-    t.array().colwise() /= (eig_.array() + rho);
+    if (!kernel_) kernel_.emplace(b_ * b_.transpose());
+    const Matrix t = kernel_->solve(b_ * rhs, rho);
     x = rhs;
-    x.noalias() -= b_.transpose() * (vec_ * t);
+    x.noalias() -= b_.transpose() * t;
     x /= rho;
   }
   LocalFit fit_at(const Matrix& z) const override {
@@ -42,11 +39,11 @@ class WoodburySolver final : public LocalSolver {
   const Matrix& q() const override { return q_; }
   double b_squares() const override { return c_.squaredNorm(); }
   std::int64_t rows() const override { return b_.rows(); }
+  FactorLog factorizations() const override { return kernel_ ? kernel_->log() : FactorLog{}; }
 
  private:
   Matrix b_, c_, q_;
-  Vector eig_;
-  Matrix vec_;
+  mutable std::optional<ShiftedSystem> kernel_;  // B B^T, rows x rows
 };
 
 }  // namespace

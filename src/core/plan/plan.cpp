@@ -70,7 +70,8 @@ double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std
     case LocalForm::gram: {
       // Folds: one Gram per piece, their total and a training sum besides the centered copy and its factor.
       const double grams = pieces > 1 ? pieces + 4.0 : 2.0;
-      return 8 * (grams * dd * dd + iterates);
+      const double block = static_cast<double>(std::min<std::int64_t>(d, kMaxPolishHeld));
+      return 8 * (grams * dd * dd + 2 * block * block + iterates);
     }
     case LocalForm::woodbury: return 8 * (3 * m * dd + m * m + 2 * m * kk + iterates);
     // The rows (centered and scaled in place), and a working set's Gram and eigenvectors: at most d x d each.

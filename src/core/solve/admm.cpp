@@ -398,6 +398,7 @@ bool certified_start(const AdmmProblem& problem, const SolverSettings& settings,
 AdmmResult admm_solve(const AdmmProblem& problem, const SolverSettings& settings, Communicator& comm,
                       const AdmmState* warm, const AdmmObserver& observer) {
   const bool resuming = warm && warm->loop;
+  const FactorLog before = problem.local->factorizations();
   AdmmResult res;
   res.state = starting_state(problem, settings, warm);
   Loop loop(problem, settings, comm, observer, res);
@@ -405,6 +406,7 @@ AdmmResult admm_solve(const AdmmProblem& problem, const SolverSettings& settings
   if (loop.use_gap() && !resuming && certified_start(problem, settings, comm, warm != nullptr, res)) return res;
   loop.run();
   if (res.status != Status::interrupted) res.state.loop.reset();  // only a checkpoint needs it
+  res.factors = problem.local->factorizations().since(before);
   return res;
 }
 

@@ -1,5 +1,7 @@
 #include "core/solve/polish.hpp"
 
+#include "core/lapack.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -22,7 +24,7 @@ std::optional<Matrix> restricted_solve(const AdmmProblem& problem, const Signs& 
   for (Eigen::Index t = 0; t < k; ++t) {
     for (Eigen::Index j = 0; j < d; ++j)
       if (sign(j, t) != 0) active[t].push_back(j);
-    if (static_cast<Eigen::Index>(active[t].size()) > kMaxPolishActive) return std::nullopt;
+    if (static_cast<Eigen::Index>(active[t].size()) > problem.max_polish) return std::nullopt;
     size += active[t].size() * (active[t].size() + 1);
   }
   Vector buf(static_cast<Eigen::Index>(size));
@@ -53,11 +55,13 @@ std::optional<Matrix> restricted_solve(const AdmmProblem& problem, const Signs& 
       h(i, i) += pen.l2_weight * c * c;
       rhs[i] -= pen.l1_weight * c * sign(s[i], t);
     }
-    const Eigen::LDLT<Matrix> ldlt(h);
-    if (ldlt.info() != Eigen::Success || !ldlt.isPositive()) return std::nullopt;
-    const Vector ws = ldlt.solve(rhs);
+    // Cholesky (LAPACK's blocked dpotrf): the block of a Gram plus a ridge is positive definite unless the active
+    // columns are linearly dependent, and then the pattern has no unique solution to polish.
+    if (!lapack::cholesky_upper_in_place(h)) return std::nullopt;
+    Matrix ws = rhs;
+    lapack::cholesky_solve(h, ws);
     if (!ws.allFinite()) return std::nullopt;
-    for (Eigen::Index i = 0; i < m; ++i) w(s[i], t) = ws[i];
+    for (Eigen::Index i = 0; i < m; ++i) w(s[i], t) = ws(i, 0);
   }
   return w;
 }

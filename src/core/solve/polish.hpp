@@ -9,9 +9,6 @@
 
 namespace cadmm {
 
-/// Largest active set per target that polishing handles (its block is reduced over the ranks).
-constexpr Eigen::Index kMaxPolishActive = 2000;
-
 /// A certified polished point.
 struct Polished {
   Matrix w;
@@ -19,7 +16,7 @@ struct Polished {
 };
 
 /// Solves on the sign pattern `sign` (d x k: -1, 0, +1; the signs of an iterate, or a guess). Collective;
-/// nullopt on every rank when the grouped penalty, too large an active set, a singular block or no point that
+/// nullopt on every rank when the grouped penalty, too large an active set (AdmmProblem::max_polish), a singular block or no point that
 /// settings.certified() accepts within a few corrections.
 std::optional<Polished> polish(const AdmmProblem& problem, Eigen::ArrayXXi sign, const SolverSettings& settings,
                                Communicator& comm);

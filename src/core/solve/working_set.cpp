@@ -121,6 +121,7 @@ AdmmResult working_set_solve(const AdmmProblem& problem, const SolverSettings& s
     const std::unique_ptr<LocalSolver> restricted = local.restricted(set);
     AdmmProblem sub = problem;
     sub.local = restricted.get();
+    sub.max_polish = std::max<Index>(problem.max_polish, std::min<Index>(kMaxPolishHeld, static_cast<Index>(set.size())));
     if (pen.feature_weight.size()) sub.penalty.feature_weight = pen.feature_weight(set);
     AdmmState start;
     start.z = full.z(set, Eigen::all);
@@ -136,6 +137,7 @@ AdmmResult working_set_solve(const AdmmProblem& problem, const SolverSettings& s
     full.rho = r.state.rho;
     full.iteration = r.state.iteration;
     res.history.insert(res.history.end(), r.history.begin(), r.history.end());
+    res.factors += r.factors;
     res.status = r.status;
     res.polished = r.polished;
     res.r_norm = r.r_norm;
