@@ -50,6 +50,8 @@ class LocalSolver {
   virtual LocalFit fit_at(const Matrix& z) const = 0;
   /// The block of A_i^T A_i / n on the given features (rows and columns), for polishing.
   virtual Matrix hessian_block(const std::vector<Eigen::Index>& features) const = 0;
+  /// The rows x cols block of A_i^T A_i / n: by default a slice of hessian_block over both.
+  virtual Matrix hessian_columns(const std::vector<Eigen::Index>& rows, const std::vector<Eigen::Index>& cols) const;
   /// A_i^T b_i / n, d x k.
   virtual const Matrix& q() const = 0;
   /// ||b_i||_F^2 / n.

@@ -52,10 +52,11 @@ constexpr std::int64_t kStreamMinFeatures = 256;
 /// 0.9: rounds of growing sets took 2x the full Gram's time). The working set's own rule and the plan's sample test.
 constexpr double kDenseStart = 0.8;
 /// What one eigendecomposition of a symmetric n x n matrix (dsyevd with vectors) costs in Cholesky factorizations
-/// of it (dpotrf, n^3/3 flops), measured here with OpenBLAS on one core: 1.6 at n = 1000, 2.6 at 2000, 3.2 at
-/// 4000. A shifted system is factored by Cholesky per rho until that many were made, then decomposed once
-/// (src/core/forms/shifted_system.hpp).
-constexpr double kEigenOverCholesky = 3;
+/// of it (dpotrf, n^3/3 flops), measured here with OpenBLAS on one core (scipy.linalg, best of two): 16 at n = 1000,
+/// 22 at 2000, 30 at 4000. A shifted system is factored by Cholesky per rho until this many were made, then
+/// decomposed once (src/core/forms/shifted_system.hpp): whatever the number of rho changes, at most 2.5 times the
+/// cheaper choice in hindsight over that range.
+constexpr double kEigenOverCholesky = 20;
 /// Largest active set per target that polishing takes where forming its Hessian block costs a pass over the rows
 /// (its block is reduced over the ranks and factored).
 constexpr std::int64_t kMaxPolishActive = 2000;

@@ -15,7 +15,8 @@ namespace {
 const char* kUsage =
     "Usage: [mpirun -np P] cadmm path --data FILE [options]\n\n"
     "Fits a decreasing sequence of lambdas, each warm-started from the previous one, with one pass over the data\n"
-    "and one factorization for the whole path (as glmnet's glmnet and scikit-learn's enet_path). By default 100\n"
+    "for the whole path (as glmnet's glmnet and scikit-learn's enet_path); nothing is factored unless an ADMM\n"
+    "iteration needs it (the summary's 'factor' line says what ran). By default 100\n"
     "lambdas from lambda_max down to 1e-3 x lambda_max; --lambdas gives them explicitly. Writes /path/lambda,\n"
     "/path/coef, /path/intercept, /path/iterations, /path/objective, /path/duality_gap, /path/dev_ratio and\n"
     "/path/nonzero; /coef and /intercept are the last fit. 'cadmm predict --lambda-index I' applies fit I.\n\n"

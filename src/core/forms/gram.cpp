@@ -29,7 +29,10 @@ class GramSolver final : public LocalSolver {
     f.ry = yy_ - zq;
     return f;
   }
-  Matrix hessian_block(const std::vector<Eigen::Index>& features) const override { return h_.block(features); }
+  Matrix hessian_block(const std::vector<Eigen::Index>& features) const override { return h_.block(features, features); }
+  Matrix hessian_columns(const std::vector<Eigen::Index>& rows, const std::vector<Eigen::Index>& cols) const override {
+    return h_.block(rows, cols);
+  }
   const Matrix& q() const override { return q_; }
   double b_squares() const override { return yy_; }
   std::int64_t rows() const override { return rows_; }

@@ -53,10 +53,10 @@ Matrix ShiftedSystem::times(const Matrix& z) const {
   return out;
 }
 
-Matrix ShiftedSystem::block(const std::vector<Eigen::Index>& index) const {
-  if (eig_.size() == 0) return m_(index, index);
-  const Matrix v = m_(index, Eigen::all);
-  return v * eig_.asDiagonal() * v.transpose();
+Matrix ShiftedSystem::block(const std::vector<Eigen::Index>& rows, const std::vector<Eigen::Index>& cols) const {
+  if (eig_.size() == 0) return m_(rows, cols);
+  const Matrix v = m_(rows, Eigen::all), w = m_(cols, Eigen::all);
+  return v * eig_.asDiagonal() * w.transpose();
 }
 
 }  // namespace cadmm

@@ -10,8 +10,8 @@ namespace cadmm {
 
 /// M, held explicitly until an eigendecomposition replaces it. A solve at a new rho factors M + rho I by Cholesky
 /// (n^3/3 flops) while the Cholesky factorizations made so far cost less in all than one eigendecomposition
-/// (kEigenOverCholesky of them; src/core/plan/plan.cpp), which then serves every rho: whatever the number of rho
-/// changes still to come, the factorizations cost at most twice the cheaper of the two choices in hindsight (the
+/// (kEigenOverCholesky of them, include/cadmm/plan.hpp), which then serves every rho: whatever the number of rho
+/// changes still to come, the factorizations cost a small multiple of the cheaper choice in hindsight (the
 /// ski-rental rule). Products and blocks of M cost no factorization at all. Not copyable (it is a solver's part).
 class ShiftedSystem {
  public:
@@ -25,7 +25,7 @@ class ShiftedSystem {
   /// M z; only the columns of M on z's nonzero rows are read while M is explicit.
   Matrix times(const Matrix& z) const;
   /// M on the given rows and columns.
-  Matrix block(const std::vector<Eigen::Index>& index) const;
+  Matrix block(const std::vector<Eigen::Index>& rows, const std::vector<Eigen::Index>& cols) const;
   /// The factorizations made so far.
   const FactorLog& log() const { return log_; }
 

@@ -321,7 +321,7 @@ class Loop {
     if (loop_.pattern_age != 10) loop_.retry_every *= 2;
     loop_.tried = now;
     loop_.last_try = it;
-    std::optional<Polished> p = polish(p_, now, s_, comm_);
+    std::optional<Polished> p = polish(p_, now, st_.z, s_, comm_);
     if (!p) return false;
     st_.z = std::move(p->w);
     res_.optimality = p->optimality;

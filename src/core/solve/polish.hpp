@@ -15,11 +15,12 @@ struct Polished {
   Optimality optimality;
 };
 
-/// Solves on the sign pattern `sign` (d x k: -1, 0, +1; the signs of an iterate, or a guess). Collective;
+/// Solves on the sign pattern `sign` (d x k: -1, 0, +1; the signs of the iterate z, or a guess grown from them; z
+/// orders the factorization, the largest first, so that corrections refactor little). Collective;
 /// nullopt on every rank when the grouped penalty, too large an active set (AdmmProblem::max_polish), a singular block or no point that
 /// settings.certified() accepts within a few corrections.
-std::optional<Polished> polish(const AdmmProblem& problem, Eigen::ArrayXXi sign, const SolverSettings& settings,
-                               Communicator& comm);
+std::optional<Polished> polish(const AdmmProblem& problem, Eigen::ArrayXXi sign, const Matrix& z,
+                               const SolverSettings& settings, Communicator& comm);
 
 /// The warm start's polish: a path's previous solution z is usually one active-set correction away from the new
 /// one, so its sign pattern, grown by the sequential strong rule (Tibshirani et al. 2012: |grad_j| >= 2 lambda -
