@@ -137,8 +137,13 @@ class PatternSolver {
     for (Index j : head) head_slots.push_back(sys.slot[j]);
     for (Index j : tail) tail_slots.push_back(sys.slot[j]);
     // [R11 X; 0 R22] with R11^T X = G(head, tail) and R22^T R22 = G(tail, tail) + l2 diag(c^2) - X^T X.
-    Matrix x = sys.g(head_slots, tail_slots);
     const Matrix r11 = sys.r.topLeftCorner(keep, keep);
+    if (rest == 0) {  // `set` is a prefix of the old order: its factor is the leading block
+      sys.r = r11;
+      sys.order = set;
+      return true;
+    }
+    Matrix x = sys.g(head_slots, tail_slots);
     if (keep > 0) r11.triangularView<Eigen::Upper>().transpose().solveInPlace(x);
     Matrix r22 = sys.g(tail_slots, tail_slots);
     for (Index i = 0; i < rest; ++i) {
