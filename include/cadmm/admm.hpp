@@ -122,6 +122,8 @@ struct AdmmObserver {
   std::function<bool()> stop_requested;  ///< local (e.g. a signal arrived); the loop makes it collective
 };
 
+struct PolishMemory;
+
 /// Problem-wide facts the loop needs besides the local term.
 struct AdmmProblem {
   const LocalSolver* local = nullptr;  ///< this rank's term (no rows: takes no part in the average)
@@ -137,6 +139,9 @@ struct AdmmProblem {
   /// Features whose local terms are at hand on every rank (the streamed form's columns fetched with the sums): a
   /// working set starting from zero takes the violators among them, so its first round reads nothing again.
   std::vector<Eigen::Index> first_set;
+  /// Set by a path over its model's lambdas: polishing keeps its reduced Hessian blocks and their factors from one
+  /// lambda to the next (src/core/solve/polish.hpp); unset, every polish starts from nothing.
+  PolishMemory* polish_memory = nullptr;
 };
 
 /// Objective and duality gap at z; collective. grad, when given, receives X^T R / n (global).

@@ -69,9 +69,11 @@ struct FitResult {
 
 /// Solves at one lambda over a model; collective. warm may carry a previous iterate (a path's previous lambda,
 /// or a checkpoint); warm_lambda, when > 0, is the lambda that iterate solved (sequential strong rule). The
-/// result's lambda_max is left to the caller, who resolved lambda (the drivers).
+/// result's lambda_max is left to the caller, who resolved lambda (the drivers). polish_memory, when given, is kept by
+/// the polishing from this fit to the next on the same model (AdmmProblem::polish_memory).
 FitResult fit(const Model& model, double lambda, const SolverSettings& settings, Communicator& comm,
-              const AdmmObserver& observer = {}, const AdmmState* warm = nullptr, double warm_lambda = 0);
+              const AdmmObserver& observer = {}, const AdmmState* warm = nullptr, double warm_lambda = 0,
+              PolishMemory* polish_memory = nullptr);
 
 /// Convenience for library users: this rank's rows of X (rows x d) and Y (rows x k) already in memory, at the one
 /// lambda `lambda` asks for. With SerialCommunicator it is a plain single-process solver. Collective.

@@ -1,5 +1,6 @@
 // cadmm: thin driver. Starts MPI, sizes the BLAS thread pool, dispatches to a command, and turns a
 // collective cadmm::Error into the same exit code on every rank.
+#include <malloc.h>
 #include <mpi.h>
 #include <sched.h>
 
@@ -7,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <limits>
 #include <thread>
 
 #include "cadmm/error.hpp"
@@ -76,9 +78,21 @@ void prefer_shared_memory_on_one_node() {
   if (size && local && std::strcmp(size, local) == 0) setenv("OMPI_MCA_pml", "ob1", 0);
 }
 
+// Freed memory stays in the process for the next allocation. glibc maps every block over 32 MiB (less before its
+// threshold adapts) on its own and unmaps it on free, and trims the heap's top past 128 KiB: each such
+// allocation then comes back as fresh pages, zeroed by the kernel one page fault at a time. A path or cv makes such
+// blocks at every lambda (the active set's Hessian block, its factor): on W1 (20,000 x 4,000, 2 ranks) the
+// faults were 33 s of system time in a 52 s `path`, against 11.5 s with every block from a heap kept whole. The
+// resident peak stays the live data's peak plus what fragments (W1: 458 MiB against 394 MiB).
+void keep_freed_memory() {
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  keep_freed_memory();
   prefer_shared_memory_on_one_node();
   MPI_Init(&argc, &argv);
   int code = 0;

@@ -15,6 +15,8 @@ void dgemv_(const char* t, const int* m, const int* n, const double* alpha, cons
             const double* x, const int* incx, const double* beta, double* y, const int* incy);
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w, double* work,
              const int* lwork, int* iwork, const int* liwork, int* info);
+void dtrsm_(const char* side, const char* uplo, const char* ta, const char* diag, const int* m, const int* n,
+            const double* alpha, const double* a, const int* lda, double* b, const int* ldb);
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
 void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda, double* b, const int* ldb,
              int* info);
@@ -76,17 +78,29 @@ void symmetric_eigen_in_place(Matrix& vectors, Vector& values) {
   if (info != 0) throw RuntimeFailure("eigen-decomposition failed (dsyevd info " + std::to_string(info) + ")");
 }
 
-bool cholesky_upper_in_place(Matrix& a) {
-  const int n = static_cast<int>(a.rows());
+bool cholesky_upper_in_place(Eigen::Ref<Matrix> a) { return extend_cholesky_upper(a, 0); }
+
+bool extend_cholesky_upper(Eigen::Ref<Matrix> a, Eigen::Index keep) {
+  const int m = static_cast<int>(a.rows()), k = static_cast<int>(keep), rest = m - k,
+            ld = static_cast<int>(a.outerStride());
+  if (rest <= 0) return true;
+  double* const r12 = a.data() + static_cast<Eigen::Index>(k) * ld;
+  double* const r22 = r12 + k;
+  if (k > 0) {
+    const double one = 1.0, minus_one = -1.0;
+    dtrsm_("L", "U", "T", "N", &k, &rest, &one, a.data(), &ld, r12, &ld);
+    dsyrk_("U", "T", &rest, &k, &minus_one, r12, &ld, &one, r22, &ld);
+  }
   int info = 0;
-  if (n > 0) dpotrf_("U", &n, a.data(), &n, &info);
+  dpotrf_("U", &rest, r22, &ld, &info);
   return info == 0;
 }
 
-void cholesky_solve(const Matrix& factor, Matrix& b) {
-  const int n = static_cast<int>(factor.rows()), nrhs = static_cast<int>(b.cols());
+void cholesky_solve(const Eigen::Ref<const Matrix>& factor, Matrix& b) {
+  const int n = static_cast<int>(factor.rows()), nrhs = static_cast<int>(b.cols()),
+            ld = static_cast<int>(factor.outerStride()), ldb = static_cast<int>(b.rows());
   int info = 0;
-  if (n > 0 && nrhs > 0) dpotrs_("U", &n, &nrhs, factor.data(), &n, b.data(), &n, &info);
+  if (n > 0 && nrhs > 0) dpotrs_("U", &n, &nrhs, factor.data(), &ld, b.data(), &ldb, &info);
   if (info != 0) throw RuntimeFailure("Cholesky solve failed (dpotrs info " + std::to_string(info) + ")");
 }
 

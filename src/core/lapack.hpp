@@ -18,10 +18,15 @@ void symmetrize_from_upper(Matrix& g);
 /// eigenvectors V): a = V diag(values) V^T, via dsyevd.
 void symmetric_eigen_in_place(Matrix& a, Vector& values);
 /// Cholesky factorization in place (upper triangle read, overwritten by U with a = U^T U), via dpotrf; false when a
-/// is not positive definite.
-bool cholesky_upper_in_place(Matrix& a);
-/// b = a^{-1} b for a's factor from cholesky_upper_in_place, via dpotrs.
-void cholesky_solve(const Matrix& factor, Matrix& b);
+/// is not positive definite. a may be a block of a larger matrix.
+bool cholesky_upper_in_place(Eigen::Ref<Matrix> a);
+/// The factor of a symmetric [A11 A12; A12^T A22] from R11's: on entry a's leading keep x keep block holds the upper
+/// factor R11 (R11^T R11 = A11), the block right of it A12 and the upper triangle of the trailing block A22; on exit
+/// the upper triangle is the whole factor [R11 R12; 0 R22] (R12 = R11^-T A12 by dtrsm, R22 the factor of
+/// A22 - R12^T R12 by dsyrk and dpotrf). a may be a block of a larger matrix; false when not positive definite.
+bool extend_cholesky_upper(Eigen::Ref<Matrix> a, Eigen::Index keep);
+/// b = a^{-1} b for a's factor from cholesky_upper_in_place, via dpotrs; the factor may be a block.
+void cholesky_solve(const Eigen::Ref<const Matrix>& factor, Matrix& b);
 /// Sets the OpenBLAS thread count.
 void set_threads(int n);
 

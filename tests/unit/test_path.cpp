@@ -139,3 +139,50 @@ TEST(Path, WorkingSetPathEqualsTheFullGramPath) {
   }
   }
 }
+
+// A path keeps its polishing factors from one lambda to the next unless it checkpoints (a checkpoint observer set):
+// the same fits either way, for the lasso and for an elastic net (whose l2 weight, in every factor, changes with
+// lambda). A grid that starts below the model's own lambda_max (a fold's) polishes its first lambda from z = 0
+// through the strong rule, with no ADMM iteration.
+TEST(Path, KeptPolishingFactorsGiveTheFitsOfFreshOnes) {
+  std::mt19937 g(11);
+  std::normal_distribution<double> nd;
+  const int n = 300, d = 200;
+  RowMatrix x(n, d), y(n, 1);
+  for (int i = 0; i < n; ++i) {
+    const double common = nd(g);
+    for (int j = 0; j < d; ++j) x(i, j) = nd(g) + common;  // correlated columns: many sign corrections
+  }
+  Vector w = Vector::Zero(d);
+  for (int j = 0; j < d; j += 3) w[j] = nd(g);
+  y.col(0) = x * w;
+  for (int i = 0; i < n; ++i) y(i, 0) += 0.5 * nd(g);
+  SerialCommunicator comm;
+  for (const double l1_ratio : {1.0, 0.6}) {
+    ProblemSpec spec;
+    spec.penalty = l1_ratio < 1 ? Penalty::elasticnet : Penalty::l1;
+    spec.l1_ratio = l1_ratio;
+    const SolverSettings st;
+    const Model model = make_model(x, y, spec, comm, LocalForm::gram);
+    const Lambdas grid = Lambdas::resolve(LambdaRequest::grid(40, 1e-3), lambda_max(model));
+    AdmmObserver checkpointed;
+    checkpointed.checkpoint = [](const AdmmState&) {};  // never called: checkpoint_every is 0
+    const PathResult kept = fit_path(model, grid, st, false, comm);
+    const PathResult fresh = fit_path(model, grid, st, false, comm, {}, checkpointed);
+    ASSERT_EQ(kept.fits.size(), fresh.fits.size());
+    for (std::size_t i = 0; i < kept.fits.size(); ++i) {
+      const AdmmResult &a = kept.fits[i].admm, &b = fresh.fits[i].admm;
+      ASSERT_EQ(a.status, Status::converged) << l1_ratio << " " << i;
+      EXPECT_NEAR(a.optimality.objective, b.optimality.objective, 1e-10 * std::abs(b.optimality.objective)) << i;
+      EXPECT_LT((kept.fits[i].coef - fresh.fits[i].coef).norm(), 1e-7 * (1 + fresh.fits[i].coef.norm())) << i;
+    }
+    EXPECT_GT(kept.fits.back().coef.col(0).cwiseAbs().maxCoeff(), 0);
+    // A grid from the second lambda on: its first lambda is polished from z = 0 at the model's own lambda_max.
+    const Lambdas tail{grid.lambda_max, std::vector<double>(grid.values.begin() + 1, grid.values.end())};
+    const PathResult part = fit_path(model, tail, st, false, comm);
+    EXPECT_EQ(part.fits.front().admm.history.size(), 0u) << l1_ratio;
+    EXPECT_TRUE(part.fits.front().admm.polished) << l1_ratio << ": " << part.fits.front().admm.state.iteration << " iterations";
+    EXPECT_NEAR(part.fits.front().admm.optimality.objective, kept.fits[1].admm.optimality.objective,
+                1e-10 * std::abs(kept.fits[1].admm.optimality.objective));
+  }
+}

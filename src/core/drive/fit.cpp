@@ -47,7 +47,7 @@ double lambda_max(const PreparedData& data) {
 }
 
 FitResult fit(const Model& model, double lambda, const SolverSettings& settings, Communicator& comm,
-              const AdmmObserver& observer, const AdmmState* warm, double warm_lambda) {
+              const AdmmObserver& observer, const AdmmState* warm, double warm_lambda, PolishMemory* polish_memory) {
   if (!(std::isfinite(lambda) && lambda >= 0)) throw UsageError("--lambda: must be a finite value >= 0");
   const ProblemSpec& spec = model.data.spec;
   FitResult r;
@@ -63,6 +63,7 @@ FitResult fit(const Model& model, double lambda, const SolverSettings& settings,
   ap.rho_auto = model.rho_auto;
   ap.max_polish = model.max_polish;
   if (!warm) ap.first_set = model.first_set;
+  ap.polish_memory = polish_memory;
 
   // An exact resume continues the solve it was (checkpointed runs plan no working sets).
   const bool resuming = warm && warm->loop;

@@ -7,6 +7,7 @@
 
 #include "cadmm/error.hpp"
 #include "core/hash.hpp"
+#include "core/solve/polish.hpp"
 
 namespace cadmm {
 
@@ -18,18 +19,28 @@ PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSetting
   PathResult path;
   const double null_dev = model.data.y_ss;
   AdmmState warm;
+  // Polishing keeps its factors from one lambda to the next, unless a checkpoint may resume the path in the middle
+  // (a resumed run must repeat the uninterrupted one bit for bit, and its polishing would start from nothing).
+  PolishMemory memory;
+  PolishMemory* const kept = observer.checkpoint ? nullptr : &memory;
   std::size_t first = 0;
   if (resume) {
     path = resume->done;
     first = path.fits.size();
     warm = resume->next;
   }
+  // z = 0 solves the model's own lambda_max. A grid that starts below it (a fold's: its grid comes from all the
+  // rows) starts from there as from a neighbouring lambda, so the strong rule and polishing serve its first lambda
+  // as they serve the others (without an l1 part z = 0 solves nothing; a form with working sets has its own start:
+  // Model::first_set).
+  const bool l1 = model.data.spec.effective_l1_ratio() > 0;
+  const double own_max = l1 && !model.working_sets ? lambda_max(model) : 0.0;
   for (std::size_t i = first; i < lambdas.size(); ++i) {
     const bool resumed = resume && i == first;
     if (!resumed) warm.iteration = 0;  // each lambda counts its own iterations
-    const bool has_warm = i > 0 || resumed;
-    FitResult f = fit(model, lambdas[i], settings, comm, observer, has_warm ? &warm : nullptr,
-                      i > 0 ? lambdas[i - 1] : 0.0);
+    const bool has_warm = i > 0 || resumed || lambdas[i] < own_max;
+    const double warm_lambda = i > 0 ? lambdas[i - 1] : resumed ? 0.0 : own_max;
+    FitResult f = fit(model, lambdas[i], settings, comm, observer, has_warm ? &warm : nullptr, warm_lambda, kept);
     f.lambda_max = grid.lambda_max;
     if (resumed) f.admm.history.insert(f.admm.history.begin(), resume->history.begin(), resume->history.end());
     const double ratio = null_dev > 0 ? 1 - f.admm.optimality.rss / null_dev : 0.0;

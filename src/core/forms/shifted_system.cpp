@@ -48,8 +48,9 @@ Matrix ShiftedSystem::times(const Matrix& z) const {
   for (Eigen::Index j = 0; j < z.rows(); ++j)
     if (!z.row(j).isZero()) support.push_back(j);
   if (static_cast<Eigen::Index>(support.size()) == n_) return m_ * z;
+  // Column by column: contiguous axpys (Eigen's product over an indexed view of the columns does not vectorize).
   Matrix out = Matrix::Zero(n_, z.cols());
-  if (!support.empty()) out.noalias() = m_(Eigen::all, support) * z(support, Eigen::all);
+  for (Eigen::Index j : support) out.noalias() += m_.col(j) * z.row(j);
   return out;
 }
 

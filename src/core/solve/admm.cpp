@@ -162,10 +162,6 @@ class Iteration {
   Matrix x_hat_, z_old_;
 };
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 // The starting state: zero, a warm start (z, u, rho of a neighbouring solve), or a checkpoint's complete state.
 AdmmState starting_state(const AdmmProblem& problem, const SolverSettings& settings, const AdmmState* warm) {
   const Eigen::Index d = problem.local->q().rows(), k = problem.local->q().cols();

@@ -13,30 +13,32 @@ namespace {
 using Signs = Eigen::ArrayXXi;
 using Index = Eigen::Index;
 
-// One target's restricted system over the rounds of one polish() call: G, the global Hessian block over the
-// features seen so far (reduced once each) with their q, and the upper Cholesky factor R of G + l2 diag(c^2) over
-// `order`, the current pattern's features. A new pattern keeps the longest prefix of `order` it still contains and
-// refactors only the rest (the Schur complement of the prefix): the features a correction drops or adds sit late in
-// the order (factored by decreasing |z|, the guessed ones last), so a round after the first costs about |S| times
-// the features changed instead of |S|^3/3. Everything is a function of the call's signs and z, never of earlier
-// calls, so a resumed run polishes bit for bit as the uninterrupted one.
-struct TargetSystem {
-  std::vector<Index> seen, slot;  // features of G; slot[j]: j's index in seen, or -1
-  Matrix g;                       // global H(seen, seen)
-  Vector q;                       // global q(seen)
-  std::vector<Index> order;       // features of R, in factor order
-  Matrix r;                       // upper: R^T R = G(order, order) + l2 diag(c^2)
-};
+// Grows a square matrix's storage to at least n x n (doubling), keeping its leading `keep` x `keep` block.
+void reserve_square(Matrix& a, Index n, Index keep) {
+  if (a.rows() >= n) return;
+  Matrix grown(std::max(n, 2 * a.rows()), std::max(n, 2 * a.rows()));
+  grown.topLeftCorner(keep, keep) = a.topLeftCorner(keep, keep);
+  a.swap(grown);
+}
 
 class PatternSolver {
  public:
+  // Uses `memory` (a path's, kept across its lambdas) or a memory of its own (this call only).
   PatternSolver(const AdmmProblem& problem, const Matrix& z, Communicator& comm)
-      : p_(problem), z_(z), comm_(comm), targets_(static_cast<std::size_t>(z.cols())) {
-    for (TargetSystem& t : targets_) t.slot.assign(static_cast<std::size_t>(z.rows()), -1);
+      : p_(problem), z_(z), comm_(comm), memory_(problem.polish_memory ? *problem.polish_memory : own_) {
+    const std::size_t k = static_cast<std::size_t>(z.cols());
+    if (memory_.targets.size() != k || memory_.features != z.rows()) {
+      memory_.targets.assign(k, TargetSystem{});
+      memory_.features = z.rows();
+    }
+    // The factors hold l2 diag(c^2): another l2 weight (an elastic net's next lambda) refactors from G.
+    if (memory_.l2_weight != p_.penalty.l2_weight)
+      for (TargetSystem& t : memory_.targets) t.order.clear();
+    memory_.l2_weight = p_.penalty.l2_weight;
   }
 
   // Solves (H_SS + l2 diag(c_S^2)) w_S = q_S - l1 c_S sign_S for every target, S = the nonzero signs. One reduction
-  // carries every target's new columns and q; decisions depend only on signs and z, alike on every rank.
+  // carries every target's new columns and q; decisions depend only on signs, z and the memory, alike on every rank.
   std::optional<Matrix> solve(const Signs& sign) {
     const Index d = sign.rows(), k = sign.cols();
     std::vector<std::vector<Index>> sets(static_cast<std::size_t>(k));
@@ -48,15 +50,15 @@ class PatternSolver {
     Matrix w = Matrix::Zero(d, k);
     for (Index t = 0; t < k; ++t) {
       if (sets[t].empty()) continue;
-      if (!refactor(targets_[t], sets[t])) return std::nullopt;
-      const TargetSystem& sys = targets_[t];
+      TargetSystem& sys = memory_.targets[t];
+      if (!refactor(sys, sets[t])) return std::nullopt;
       const Index m = static_cast<Index>(sys.order.size());
       Matrix rhs(m, 1);
       for (Index i = 0; i < m; ++i) {
         const Index j = sys.order[i];
         rhs(i, 0) = sys.q[sys.slot[j]] - p_.penalty.l1_weight * p_.penalty.weight(j) * sign(j, t);
       }
-      lapack::cholesky_solve(sys.r, rhs);
+      lapack::cholesky_solve(sys.r.topLeftCorner(m, m), rhs);
       if (!rhs.allFinite()) return std::nullopt;
       for (Index i = 0; i < m; ++i) w(sys.order[i], t) = rhs(i, 0);
     }
@@ -67,7 +69,7 @@ class PatternSolver {
   // The pattern's features of target t: those already in the factor, in its order, then the others by
   // decreasing |z| (ties by index).
   std::vector<Index> pattern(const Signs& sign, Index t) const {
-    const TargetSystem& sys = targets_[t];
+    const TargetSystem& sys = memory_.targets[t];
     std::vector<Index> set, fresh;
     std::vector<char> in_order(static_cast<std::size_t>(sign.rows()), 0);
     for (Index j : sys.order) {
@@ -82,22 +84,33 @@ class PatternSolver {
   }
 
   // Reduces, in one reduction, the Hessian columns and q of every target's features not seen yet, and adds them
-  // to G.
+  // to G. A target whose G would pass twice the largest pattern polished (features seen by earlier lambdas and
+  // left since) starts again from its current pattern.
   void see(const std::vector<std::vector<Index>>& sets) {
     const LocalSolver& local = *p_.local;
     std::vector<std::vector<Index>> fresh(sets.size());
     std::size_t size = 0;
     for (std::size_t t = 0; t < sets.size(); ++t) {
-      for (Index j : sets[t])
-        if (targets_[t].slot[j] < 0) fresh[t].push_back(j);
-      size += fresh[t].size() * (targets_[t].seen.size() + fresh[t].size() + 1);
+      TargetSystem* sys = &memory_.targets[t];
+      const auto unseen = [&] {
+        fresh[t].clear();
+        for (Index j : sets[t])
+          if (sys->slot.empty() || sys->slot[j] < 0) fresh[t].push_back(j);
+      };
+      unseen();
+      if (static_cast<Index>(sys->seen.size() + fresh[t].size()) > 2 * p_.max_polish) {
+        *sys = TargetSystem{};
+        unseen();
+      }
+      if (sys->slot.empty()) sys->slot.assign(static_cast<std::size_t>(memory_.features), -1);
+      size += fresh[t].size() * (sys->seen.size() + fresh[t].size() + 1);
     }
     if (size == 0) return;
     Vector buf(static_cast<Index>(size));
     Index at = 0;
     for (std::size_t t = 0; t < sets.size(); ++t) {
       if (fresh[t].empty()) continue;
-      std::vector<Index> rows = targets_[t].seen;
+      std::vector<Index> rows = memory_.targets[t].seen;
       rows.insert(rows.end(), fresh[t].begin(), fresh[t].end());
       const Matrix cols = local.hessian_columns(rows, fresh[t]);
       std::copy(cols.data(), cols.data() + cols.size(), buf.data() + at);
@@ -107,14 +120,14 @@ class PatternSolver {
     comm_.sum(buf.data(), static_cast<std::size_t>(buf.size()));
     at = 0;
     for (std::size_t t = 0; t < sets.size(); ++t) {
-      TargetSystem& sys = targets_[t];
+      TargetSystem& sys = memory_.targets[t];
       const Index old = static_cast<Index>(sys.seen.size()), add = static_cast<Index>(fresh[t].size());
       if (add == 0) continue;
       const Eigen::Map<const Matrix> cols(buf.data() + at, old + add, add);
       at += cols.size();
-      sys.g.conservativeResize(old + add, old + add);
-      sys.g.rightCols(add) = cols;
-      sys.g.bottomLeftCorner(add, old) = cols.topRows(old).transpose();
+      reserve_square(sys.g, old + add, old);
+      sys.g.block(0, old, old + add, add) = cols;
+      sys.g.block(old, 0, add, old) = cols.topRows(old).transpose();
       sys.q.conservativeResize(old + add);
       sys.q.tail(add) = Eigen::Map<const Vector>(buf.data() + at, add);
       at += add;
@@ -132,31 +145,19 @@ class PatternSolver {
            sys.order[keep] == set[keep])
       ++keep;
     const Index m = static_cast<Index>(set.size()), rest = m - keep;
-    std::vector<Index> head(set.begin(), set.begin() + keep), tail(set.begin() + keep, set.end());
+    sys.order.resize(static_cast<std::size_t>(keep));  // what R holds while its trailing part is remade
+    if (rest == 0) return true;
+    reserve_square(sys.r, m, keep);
     std::vector<Index> head_slots, tail_slots;
-    for (Index j : head) head_slots.push_back(sys.slot[j]);
-    for (Index j : tail) tail_slots.push_back(sys.slot[j]);
-    // [R11 X; 0 R22] with R11^T X = G(head, tail) and R22^T R22 = G(tail, tail) + l2 diag(c^2) - X^T X.
-    const Matrix r11 = sys.r.topLeftCorner(keep, keep);
-    if (rest == 0) {  // `set` is a prefix of the old order: its factor is the leading block
-      sys.r = r11;
-      sys.order = set;
-      return true;
-    }
-    Matrix x = sys.g(head_slots, tail_slots);
-    if (keep > 0) r11.triangularView<Eigen::Upper>().transpose().solveInPlace(x);
-    Matrix r22 = sys.g(tail_slots, tail_slots);
+    for (Index i = 0; i < m; ++i) (i < keep ? head_slots : tail_slots).push_back(sys.slot[set[i]]);
+    // [R11 R12; 0 R22]: A12 = G(head, tail), A22 = G(tail, tail) + l2 diag(c^2), then extended in place.
+    sys.r.block(0, keep, keep, rest) = sys.g(head_slots, tail_slots);
+    sys.r.block(keep, keep, rest, rest) = sys.g(tail_slots, tail_slots);
     for (Index i = 0; i < rest; ++i) {
-      const double c = p_.penalty.weight(tail[static_cast<std::size_t>(i)]);
-      r22(i, i) += p_.penalty.l2_weight * c * c;
+      const double c = p_.penalty.weight(set[keep + i]);
+      sys.r(keep + i, keep + i) += p_.penalty.l2_weight * c * c;
     }
-    if (keep > 0) r22.noalias() -= x.transpose() * x;
-    if (!lapack::cholesky_upper_in_place(r22)) return false;
-    sys.r.resize(m, m);
-    sys.r.topLeftCorner(keep, keep) = r11;
-    sys.r.topRightCorner(keep, rest) = x;
-    sys.r.bottomLeftCorner(rest, keep).setZero();
-    sys.r.bottomRightCorner(rest, rest) = r22.triangularView<Eigen::Upper>();
+    if (!lapack::extend_cholesky_upper(sys.r.topLeftCorner(m, m), keep)) return false;
     sys.order = set;
     return true;
   }
@@ -164,7 +165,8 @@ class PatternSolver {
   const AdmmProblem& p_;
   const Matrix& z_;
   Communicator& comm_;
-  std::vector<TargetSystem> targets_;
+  PolishMemory own_;
+  PolishMemory& memory_;
 };
 
 }  // namespace

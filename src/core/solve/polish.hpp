@@ -4,10 +4,35 @@
 // whose sign flips, add those whose gradient violates the bound) repair a guess that is nearly right. The
 // result is used only when the duality gap certifies it, so a wrong guess costs a few reductions.
 #include <optional>
+#include <vector>
 
 #include "cadmm/admm.hpp"
 
 namespace cadmm {
+
+/// One target's restricted system: G, the global Hessian block over the features seen so far (reduced once each)
+/// with their q, and the upper Cholesky factor R of G + l2 diag(c^2) over `order`, the current pattern's features.
+/// A new pattern keeps the longest prefix of `order` it still contains and refactors only the rest (the Schur
+/// complement of the prefix): the features a correction, or a path's next lambda, drops or adds sit late in the
+/// order (factored by decreasing |z|, the guessed ones last), so it costs about |S| times the features changed
+/// instead of |S|^3/3. g and r are storage that grows by doubling: their leading blocks are meant.
+struct TargetSystem {
+  std::vector<Eigen::Index> seen, slot;  ///< features of G; slot[j]: j's index in seen, or -1
+  Matrix g;                              ///< leading |seen| block: global H(seen, seen)
+  Vector q;                              ///< global q(seen)
+  std::vector<Eigen::Index> order;       ///< features of R, in factor order
+  Matrix r;                              ///< leading |order| block, upper: R^T R = G(order, order) + l2 diag(c^2)
+};
+
+/// What polishing keeps from one call to the next on one model: every target's system. A call without one
+/// (AdmmProblem::polish_memory unset) starts from nothing, so its result is a function of its signs and z alone;
+/// with one, also of the calls before it (the same on every rank: they depend on reduced values only). A path keeps
+/// one over its lambdas unless it checkpoints: a resumed path has not made the earlier calls.
+struct PolishMemory {
+  std::vector<TargetSystem> targets;
+  Eigen::Index features = 0;
+  double l2_weight = 0;  ///< the l2 weight R was factored with
+};
 
 /// A certified polished point.
 struct Polished {

@@ -121,6 +121,7 @@ AdmmResult working_set_solve(const AdmmProblem& problem, const SolverSettings& s
     const std::unique_ptr<LocalSolver> restricted = local.restricted(set);
     AdmmProblem sub = problem;
     sub.local = restricted.get();
+    sub.polish_memory = nullptr;  // indexed by the full problem's features
     sub.max_polish = std::max<Index>(problem.max_polish, std::min<Index>(kMaxPolishHeld, static_cast<Index>(set.size())));
     if (pen.feature_weight.size()) sub.penalty.feature_weight = pen.feature_weight(set);
     AdmmState start;
