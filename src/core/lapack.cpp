@@ -1,5 +1,6 @@
 #include "core/lapack.hpp"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,26 @@ bool extend_cholesky_upper(Eigen::Ref<Matrix> a, Eigen::Index keep) {
   int info = 0;
   dpotrf_("U", &rest, r22, &ld, &info);
   return info == 0;
+}
+
+void remove_from_cholesky_upper(Eigen::Ref<Matrix> r, Eigen::Index p) {
+  const Eigen::Index m = r.rows();
+  Vector x = r.row(p).segment(p + 1, m - p - 1).transpose();
+  for (Eigen::Index k = p + 1; k < m; ++k) {
+    const Eigen::Index i = k - p - 1;
+    const double rkk = r(k, k), h = std::hypot(rkk, x[i]), c = h / rkk, s = x[i] / rkk;
+    r(k, k) = h;
+    for (Eigen::Index j = k + 1; j < m; ++j) {
+      const Eigen::Index l = j - p - 1;
+      r(k, j) = (r(k, j) + s * x[l]) / c;
+      x[l] = c * x[l] - s * r(k, j);
+    }
+  }
+  // Close the gap: column j > p moves to j - 1, its part below row p up by one.
+  for (Eigen::Index j = p + 1; j < m; ++j) {
+    r.col(j - 1).head(p) = r.col(j).head(p);
+    r.col(j - 1).segment(p, j - p) = r.col(j).segment(p + 1, j - p);
+  }
 }
 
 void cholesky_solve(const Eigen::Ref<const Matrix>& factor, Matrix& b) {

@@ -25,6 +25,11 @@ bool cholesky_upper_in_place(Eigen::Ref<Matrix> a);
 /// the upper triangle is the whole factor [R11 R12; 0 R22] (R12 = R11^-T A12 by dtrsm, R22 the factor of
 /// A22 - R12^T R12 by dsyrk and dpotrf). a may be a block of a larger matrix; false when not positive definite.
 bool extend_cholesky_upper(Eigen::Ref<Matrix> a, Eigen::Index keep);
+/// The factor of a without row and column p from a's upper factor R (m x m, may be a block): on exit the leading
+/// (m-1) x (m-1) block. R without row and column p is upper triangular but for the block behind p, whose Gram loses
+/// row p's tail x: R33'^T R33' = R33^T R33 + x x^T, a rank-one update by rotations (stable; about 3 (m-p)^2 flops,
+/// not blocked).
+void remove_from_cholesky_upper(Eigen::Ref<Matrix> r, Eigen::Index p);
 /// b = a^{-1} b for a's factor from cholesky_upper_in_place, via dpotrs; the factor may be a block.
 void cholesky_solve(const Eigen::Ref<const Matrix>& factor, Matrix& b);
 /// Sets the OpenBLAS thread count.

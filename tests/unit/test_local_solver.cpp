@@ -232,9 +232,10 @@ TEST(CsrRows, Float32HeldValuesGiveTheDoubleProducts) {
   EXPECT_THROW(single.append(twice), RuntimeFailure);
 }
 
-// The factor extended past a kept leading block is the factor of the whole matrix, in a block of larger storage
-// (the polishing keeps its factor in storage that grows by doubling).
-TEST(Lapack, ExtendedCholeskyIsTheWholeFactor) {
+// The factor extended past a kept leading block is the factor of the whole matrix, and one with a row and column
+// removed the factor of the rest, in a block of larger storage (the polishing keeps its factor in storage that grows
+// by doubling).
+TEST(Lapack, ExtendedAndShrunkCholeskyFactorsAreTheFactorsOfTheWhole) {
   std::srand(3);
   const Eigen::Index m = 9, keep = 4, cap = 13;
   const Matrix b = Matrix::Random(20, m);
@@ -253,6 +254,19 @@ TEST(Lapack, ExtendedCholeskyIsTheWholeFactor) {
     Matrix x = Matrix::Random(m, 2), rhs = a * x;
     lapack::cholesky_solve(r, rhs);
     EXPECT_LT((rhs - x).norm(), 1e-10 * x.norm()) << "keep " << k;
+  }
+  // Removing positions one by one (last, first, middle) gives the factor of what is left, in a block of storage.
+  std::vector<Eigen::Index> left(static_cast<std::size_t>(m));
+  for (Eigen::Index i = 0; i < m; ++i) left[static_cast<std::size_t>(i)] = i;
+  Matrix store = Matrix::Constant(cap, cap, std::nan(""));
+  store.topLeftCorner(m, m) = want;
+  for (const Eigen::Index p : {Eigen::Index{8}, Eigen::Index{0}, Eigen::Index{3}, Eigen::Index{2}}) {
+    const Eigen::Index size = static_cast<Eigen::Index>(left.size());
+    lapack::remove_from_cholesky_upper(store.topLeftCorner(size, size), p);
+    left.erase(left.begin() + p);
+    const Matrix got = store.topLeftCorner(size - 1, size - 1).triangularView<Eigen::Upper>();
+    const Matrix sub = a(left, left);
+    EXPECT_LT((got.transpose() * got - sub).norm(), 1e-12 * sub.norm()) << "removed " << p;
   }
   Matrix indefinite = -Matrix::Identity(3, 3);
   EXPECT_FALSE(lapack::cholesky_upper_in_place(indefinite));
