@@ -98,17 +98,24 @@ bool extend_cholesky_upper(Eigen::Ref<Matrix> a, Eigen::Index keep) {
 }
 
 void remove_from_cholesky_upper(Eigen::Ref<Matrix> r, Eigen::Index p) {
-  const Eigen::Index m = r.rows();
-  Vector x = r.row(p).segment(p + 1, m - p - 1).transpose();
-  for (Eigen::Index k = p + 1; k < m; ++k) {
-    const Eigen::Index i = k - p - 1;
-    const double rkk = r(k, k), h = std::hypot(rkk, x[i]), c = h / rkk, s = x[i] / rkk;
-    r(k, k) = h;
-    for (Eigen::Index j = k + 1; j < m; ++j) {
-      const Eigen::Index l = j - p - 1;
-      r(k, j) = (r(k, j) + s * x[l]) / c;
-      x[l] = c * x[l] - s * r(k, j);
+  // The rotations of the update (row k: R(k, j) <- (R(k, j) + s_k x_j) / c_k, x_j <- c_k x_j - s_k R(k, j), for
+  // j > k), applied a column at a time so that memory is read in order: column j takes the rotations of the rows
+  // above it, then makes its own from its diagonal and what is left of x_j.
+  const Eigen::Index m = r.rows(), t = m - p - 1;
+  Vector c(t), s(t), inv_c(t);
+  for (Eigen::Index jj = 0; jj < t; ++jj) {
+    double* const col = r.col(p + 1 + jj).data() + p + 1;
+    double x = r(p, p + 1 + jj);
+    for (Eigen::Index kk = 0; kk < jj; ++kk) {
+      const double v = (col[kk] + s[kk] * x) * inv_c[kk];
+      x = c[kk] * x - s[kk] * v;
+      col[kk] = v;
     }
+    const double d = col[jj], h = std::hypot(d, x);
+    c[jj] = h / d;
+    inv_c[jj] = d / h;
+    s[jj] = x / d;
+    col[jj] = h;
   }
   // Close the gap: column j > p moves to j - 1, its part below row p up by one.
   for (Eigen::Index j = p + 1; j < m; ++j) {

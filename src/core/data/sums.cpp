@@ -63,7 +63,9 @@ LocalDataBuilder::LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eige
       form_(form_for_rows(form ? *form : plan_local_form(local_rows, d, false, std::nullopt), local_rows)),
       single_(single) {
   if (pieces < 1) throw RuntimeFailure("LocalDataBuilder: at least one piece");
-  pieces_.assign(static_cast<std::size_t>(pieces), RowSums(d, k, form_, single_));
+  // Each piece made on its own: copies of one prototype would cost a d x d Gram more (allocated and written).
+  pieces_.reserve(static_cast<std::size_t>(pieces));
+  for (int p = 0; p < pieces; ++p) pieces_.emplace_back(d, k, form_, single_);
   if (pieces == 1) pieces_[0].reserve(local_rows);
 }
 
