@@ -54,6 +54,7 @@ import math
 import os
 import queue
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -477,6 +478,8 @@ def main():
     for binary in [a.cadmm] + ([a.baseline] if a.baseline else []):
         if not os.access(binary, os.X_OK):
             sys.exit(f"no cadmm executable at {binary} (--cadmm / --baseline)")
+    if not (a.no_glmnet or a.no_references) and shutil.which("Rscript") is None:
+        sys.exit("no Rscript for the glmnet columns: apt-get install r-cran-glmnet r-cran-hdf5r, or pass --no-glmnet")
     os.makedirs(a.workdir, exist_ok=True)
     env = mpi_env()
     env.pop("OPENBLAS_NUM_THREADS", None)  # let cadmm size its BLAS pool
