@@ -71,7 +71,7 @@ from mpirun import mpi_env  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_lasso import objective  # noqa: E402
-from bench_sparse import answer_difference, median_run, print_before_after, run, run_interleaved, verdict  # noqa: E402
+from bench_sparse import add_comparison_options, answer_difference, median_run, print_before_after, run, run_interleaved, verdict  # noqa: E402
 
 PROBLEMS = {
     "P1": dict(rows=200_000, features=500, min_ratio=1e-3),
@@ -456,13 +456,7 @@ def main():
     ap.add_argument("--ranks", type=int, default=2)
     ap.add_argument("--workdir", default="/work/benchwork" if os.path.isdir("/work/benchwork")
                     else tempfile.gettempdir())
-    ap.add_argument("--no-glmnet", action="store_true")
-    ap.add_argument("--repeat", type=int, default=1,
-                    help="runs per cadmm timing; the median is printed (default 1; the references run once)")
-    ap.add_argument("--baseline", metavar="BIN",
-                    help="a second cadmm executable (e.g. the one before a change): every cadmm timing is made "
-                         "with both, interleaved run by run, and printed side by side with a verdict")
-    ap.add_argument("--no-references", action="store_true", help="skip scikit-learn and glmnet")
+    add_comparison_options(ap, 1, "cadmm (the references run once)")
     ap.add_argument("--timeout", type=float, default=600,
                     help="seconds each reference fit may run once its data is in memory (default 600; 0: no limit)")
     ap.add_argument("--reference-memory-gb", type=float, default=0,

@@ -49,7 +49,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "cli")
 from mpirun import mpi_env  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench_sparse import answer_difference, median_run, print_before_after, run_interleaved, verdict  # noqa: E402
+from bench_sparse import add_comparison_options, answer_difference, median_run, print_before_after, run_interleaved, verdict  # noqa: E402
 
 PROBLEMS = {
     "P1": dict(gen=["--rows", "200000", "--features", "500", "--correlation", "0.5"], penalty="l1", ratio=0.1),
@@ -235,12 +235,7 @@ def main():
     ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--only", default=",".join(PROBLEMS), help="comma-separated problems (P1,P2,P3,P4,S)")
     ap.add_argument("--workdir", default=tempfile.gettempdir())
-    ap.add_argument("--no-glmnet", action="store_true")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per timing; the median is printed (default 3)")
-    ap.add_argument("--baseline", metavar="BIN",
-                    help="a second cadmm executable (e.g. the one before a change): every cadmm timing is made "
-                         "with both, interleaved run by run, and printed side by side with a verdict per problem")
-    ap.add_argument("--no-references", action="store_true", help="skip scikit-learn and glmnet")
+    add_comparison_options(ap, 3, "every tool")
     ap.add_argument("--scale", type=float, default=1.0,
                     help="multiply every problem's rows by this (data in files of their own; for smoke tests)")
     a = ap.parse_args()

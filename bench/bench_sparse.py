@@ -86,6 +86,18 @@ def verdict(name, timings):
     return [head] + lines
 
 
+def add_comparison_options(ap, repeat_default, repeated):
+    """The options every benchmark that compares binaries and references shares: --no-glmnet, --repeat (the
+    runs of what `repeated` names), --baseline and --no-references."""
+    ap.add_argument("--no-glmnet", action="store_true")
+    ap.add_argument("--repeat", type=int, default=repeat_default,
+                    help=f"runs per timing of {repeated}; the median is printed (default {repeat_default})")
+    ap.add_argument("--baseline", metavar="BIN",
+                    help="a second cadmm executable (e.g. the one before a change): every cadmm timing is made "
+                         "with both, interleaved run by run, and printed side by side with a verdict per problem")
+    ap.add_argument("--no-references", action="store_true", help="skip scikit-learn and glmnet")
+
+
 def print_before_after(new, base, repeat, verdicts):
     """Prints the before/after section: a header, then every problem's verdict(...) lines."""
     print(f"before/after: new {new} against baseline {base}, {repeat} interleaved run(s) each; median (min..max) "
