@@ -13,10 +13,12 @@ namespace {
 using Signs = Eigen::ArrayXXi;
 using Index = Eigen::Index;
 
-// Grows a square matrix's storage to at least n x n (doubling), keeping its leading `keep` x `keep` block.
-void reserve_square(Matrix& a, Index n, Index keep) {
+// Grows a square matrix's storage to at least n x n (doubling, but past `limit` only as far as n), keeping its
+// leading `keep` x `keep` block.
+void reserve_square(Matrix& a, Index n, Index keep, Index limit) {
   if (a.rows() >= n) return;
-  Matrix grown(std::max(n, 2 * a.rows()), std::max(n, 2 * a.rows()));
+  const Index size = std::max(n, std::min(2 * a.rows(), limit));
+  Matrix grown(size, size);
   grown.topLeftCorner(keep, keep) = a.topLeftCorner(keep, keep);
   a.swap(grown);
 }
@@ -84,8 +86,8 @@ class PatternSolver {
   }
 
   // Reduces, in one reduction, the Hessian columns and q of every target's features not seen yet, and adds them
-  // to G. A target whose G would pass twice the largest pattern polished (features seen by earlier lambdas and
-  // left since) starts again from its current pattern.
+  // to G. A target whose G would pass seen_limit() (features seen by earlier lambdas and left since) starts again
+  // from its current pattern.
   void see(const std::vector<std::vector<Index>>& sets) {
     const LocalSolver& local = *p_.local;
     std::vector<std::vector<Index>> fresh(sets.size());
@@ -98,7 +100,7 @@ class PatternSolver {
           if (sys->slot.empty() || sys->slot[j] < 0) fresh[t].push_back(j);
       };
       unseen();
-      if (static_cast<Index>(sys->seen.size() + fresh[t].size()) > 2 * p_.max_polish) {
+      if (static_cast<Index>(sys->seen.size() + fresh[t].size()) > seen_limit()) {
         *sys = TargetSystem{};
         unseen();
       }
@@ -125,7 +127,7 @@ class PatternSolver {
       if (add == 0) continue;
       const Eigen::Map<const Matrix> cols(buf.data() + at, old + add, add);
       at += cols.size();
-      reserve_square(sys.g, old + add, old);
+      reserve_square(sys.g, old + add, old, seen_limit());
       sys.g.block(0, old, old + add, add) = cols;
       sys.g.block(old, 0, add, old) = cols.topRows(old).transpose();
       sys.q.conservativeResize(old + add);
@@ -134,6 +136,10 @@ class PatternSolver {
       for (Index i = 0; i < add; ++i) sys.slot[fresh[t][i]] = old + i, sys.seen.push_back(fresh[t][i]);
     }
   }
+
+  // The most features G holds: a quarter more than the largest pattern polished, so that features a path drops
+  // stay for a while, and G with R takes at most about 2.6 |S|^2 doubles (R holds at most the largest pattern).
+  Index seen_limit() const { return p_.max_polish + p_.max_polish / 4; }
 
   // Makes R the factor over `set`, which pattern() made the old order without the features it dropped, then new
   // ones. A few dropped features are deleted from R (a rank-one update of the factor behind each); otherwise the
@@ -160,7 +166,7 @@ class PatternSolver {
     const Index m = static_cast<Index>(set.size()), rest = m - keep;
     sys.order.resize(static_cast<std::size_t>(keep));  // what R holds while its trailing part is remade
     if (rest == 0) return true;
-    reserve_square(sys.r, m, keep);
+    reserve_square(sys.r, m, keep, p_.max_polish);
     std::vector<Index> head_slots, tail_slots;
     for (Index i = 0; i < m; ++i) (i < keep ? head_slots : tail_slots).push_back(sys.slot[set[i]]);
     // [R11 R12; 0 R22]: A12 = G(head, tail), A22 = G(tail, tail) + l2 diag(c^2), then extended in place.
