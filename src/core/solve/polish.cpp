@@ -137,9 +137,9 @@ class PatternSolver {
     }
   }
 
-  // The most features G holds: a quarter more than the largest pattern polished, so that features a path drops
-  // stay for a while, and G with R takes at most about 2.6 |S|^2 doubles (R holds at most the largest pattern).
-  Index seen_limit() const { return p_.max_polish + p_.max_polish / 4; }
+  // The most features G holds, and R: the largest pattern polished (or d). The plan counts two such blocks per
+  // rank where polishing takes its largest patterns (local_memory_bytes in src/core/plan/plan.cpp).
+  Index seen_limit() const { return std::min(memory_.features, p_.max_polish); }
 
   // Makes R the factor over `set`, which pattern() made the old order without the features it dropped, then new
   // ones. A few dropped features are deleted from R (a rank-one update of the factor behind each); otherwise the
@@ -166,7 +166,7 @@ class PatternSolver {
     const Index m = static_cast<Index>(set.size()), rest = m - keep;
     sys.order.resize(static_cast<std::size_t>(keep));  // what R holds while its trailing part is remade
     if (rest == 0) return true;
-    reserve_square(sys.r, m, keep, p_.max_polish);
+    reserve_square(sys.r, m, keep, seen_limit());
     std::vector<Index> head_slots, tail_slots;
     for (Index i = 0; i < m; ++i) (i < keep ? head_slots : tail_slots).push_back(sys.slot[set[i]]);
     // [R11 R12; 0 R22]: A12 = G(head, tail), A22 = G(tail, tail) + l2 diag(c^2), then extended in place.
