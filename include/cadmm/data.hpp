@@ -154,8 +154,9 @@ struct PreparedData {
   Matrix q_global;              ///< X_c^T Y_c / n, the negative loss gradient at W = 0
   int active_ranks = 0;         ///< ranks holding rows
   int constant_columns = 0;     ///< excluded columns: constant with intercept or standardize, or all zero
+  int excluded_columns = 0;     ///< columns excluded by ProblemSpec::exclude (not counted as constant)
 
-  /// p_j: the penalized coefficient of feature j is p_j * w_j (sd_j with standardize, else 1).
+  /// p_j: the penalized coefficient of feature j is p_j * w_j (the penalty factor, times sd_j with standardize).
   Vector penalty_scale() const;
 };
 

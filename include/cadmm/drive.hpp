@@ -28,6 +28,7 @@ struct CheckpointKey {
   double lambda = 0, l1_ratio = 0;  ///< lambda: the solve's, or a sequence's first
   std::vector<double> lambdas;      ///< a path's whole sequence (empty for solve)
   std::int64_t n_rows = 0, n_features = 0, n_targets = 0, fit_intercept = 0, standardize = 0;
+  std::string per_feature;          ///< ProblemSpec::per_feature_text (penalty factors, exclusions, bounds)
   std::string folds_from;           ///< cv: "K from seed S" or "K from dataset D" (not part of checkpoints)
 
   /// The text cv fold files carry: the data, the problem and the fold assignment.

@@ -17,6 +17,8 @@ namespace cadmm {
 struct ColumnScaling {
   Vector column;          ///< s_j; coefficient on the original scale = s_j * scaled coefficient (0: excluded)
   Vector penalty_weight;  ///< c_j of PenaltySpec on the scaled coefficients (p_j s_j)
+  Vector lower, upper;    ///< the bounds on the scaled coefficients (empty: unbounded)
+  Vector ridge_weight;    ///< e_j of PenaltySpec with penalty factors f_j: f_j (p_j s_j / f_j)^2 (empty: none given)
 };
 /// The scaling of a prepared data.
 ColumnScaling column_scaling(const PreparedData& data);
@@ -35,6 +37,12 @@ struct Model {
   bool working_sets = false;
   /// AdmmProblem::max_polish, agreed by every rank.
   Eigen::Index max_polish = kMaxPolishActive;
+  /// Smallest lambda with every penalized coefficient 0 (lambda_max(model)): with unpenalized features, the dual norm
+  /// of the gradient at the fit on those alone (glmnet's rule); bounds do not change it (glmnet's either).
+  double lambda_max = 0;
+  /// Some kept feature has penalty factor 0: W = 0 is then no solution at any lambda, and a fit from zero starts
+  /// by polishing the unpenalized features' pattern.
+  bool unpenalized = false;
   /// Features whose columns came with the sums (the streamed form, chosen on a sample of the rows by
   /// first_working_set); the same on every rank. AdmmProblem::first_set of a fit from zero.
   std::vector<Eigen::Index> first_set;
@@ -46,8 +54,8 @@ Model make_model(PreparedData data, Communicator& comm);
 
 /// Smallest lambda with W = 0 for the problem's penalty (the largest lambda of a path).
 double lambda_max(const PreparedData& data);
-/// The same for a Model's data.
-inline double lambda_max(const Model& model) { return lambda_max(model.data); }
+/// The same for a Model (Model::lambda_max: unpenalized features fitted first).
+inline double lambda_max(const Model& model) { return model.lambda_max; }
 
 /// Share of the features whose gradient at W = 0 exceeds its l1 bound at `lambda`: the features a working set
 /// would start with from zero. Above kDenseStart, working_set_solve takes every feature at once, and the plan

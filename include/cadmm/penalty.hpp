@@ -5,28 +5,48 @@
 
 namespace cadmm {
 
-/// lambda * P(W) split into its weights, with an optional positive weight c_j per feature (row of W):
-/// l1_weight * sum_j c_j (sum_t |W_jt|, or ||W_j,:|| when grouped) + l2_weight/2 * sum_j c_j^2 ||W_j,:||^2.
-/// The per-feature weights let the solver work on internally rescaled columns while the penalty still
-/// acts on the coefficients the user asked for.
+/// lambda * P(W) split into its weights, with an optional weight c_j >= 0 per feature (row of W):
+/// l1_weight * sum_j c_j (sum_t |W_jt|, or ||W_j,:|| when grouped) + l2_weight/2 * sum_j e_j ||W_j,:||^2 (e_j = c_j^2
+/// unless set),
+/// plus, when bounds are set (not grouped), the indicator of lower_j <= W_jt <= upper_j. The per-feature weights
+/// let the solver work on internally rescaled columns while the penalty still acts on the coefficients the user
+/// asked for; c_j = 0 leaves feature j unpenalized.
 struct PenaltySpec {
   double l1_weight = 0;  ///< lambda * a
   double l2_weight = 0;  ///< lambda * (1 - a)
   bool grouped = false;  ///< l21: the l1 part acts on rows (features) of W
-  Vector feature_weight; ///< c_j > 0 per feature; empty means all ones
+  Vector feature_weight; ///< c_j >= 0 per feature (0: unpenalized); empty means all ones
+  Vector lower, upper;   ///< bounds per feature (lower <= 0 <= upper, +-inf: none); empty means unbounded
+  /// e_j >= 0, the l2 part's weight per feature in place of c_j^2 (glmnet's penalty factors scale both parts
+  /// linearly); empty means c_j^2
+  Vector ridge_weight;
 
   /// c_j, the weight of feature j (1 when no weights are set): the one place the fallback lives.
   double weight(Eigen::Index j) const { return feature_weight.size() ? feature_weight[j] : 1.0; }
+  /// e_j, the l2 part's weight of feature j.
+  double ridge(Eigen::Index j) const { return ridge_weight.size() ? ridge_weight[j] : weight(j) * weight(j); }
+  /// Feature j's bounds (-inf / +inf when unbounded).
+  double lower_bound(Eigen::Index j) const;
+  double upper_bound(Eigen::Index j) const;
+  /// How hard a gradient entry g pushes a coefficient at 0 of feature j in a direction its bounds allow: |g|, or
+  /// 0 when the bound on that side is 0 (a sign constraint).
+  double movable(Eigen::Index j, double g) const;
+  /// True when feature j has a positive weight (is penalized).
+  bool penalized(Eigen::Index j) const { return weight(j) > 0; }
   /// Builds the weights of a penalty family at a given lambda and l1 share a.
   static PenaltySpec make(Penalty p, double lambda, double l1_ratio);
   /// lambda * P(W).
   double value(const Matrix& w) const;
   /// argmin_Z lambda P(Z) + 1/(2 t) ||Z - V||_F^2, written into out (may alias v).
   void prox(const Matrix& v, double t, Matrix& out) const;
-  /// The dual norm of the l1 part: max |V_jt| / c_j, or max_j ||V_j,:|| / c_j when grouped.
+  /// The dual norm of the l1 part over the penalized features: max |V_jt| / c_j, or max_j ||V_j,:|| / c_j when
+  /// grouped; an entry counts only in a direction without a bound (the conjugate is finite in the other).
   double dual_norm(const Matrix& v) const;
-  /// Fenchel conjugate of lambda P at V; +infinity when V is outside its domain (pure l1 case).
-  double conjugate(const Matrix& v) const;
+  /// Fenchel conjugate of lambda P at V; +infinity when V is outside its domain (pure l1 case). An unpenalized
+  /// feature's conjugate is the indicator of V_j = 0; an iterate never reaches that exactly, so its coefficient is
+  /// taken bounded by |W_jt| <= 2 |z_jt| + radius, which leaves the solution unchanged once the iterate is within
+  /// that of it (z: the current iterate; radius: a scale of the coefficients).
+  double conjugate(const Matrix& v, const Matrix& z, double radius) const;
 };
 
 /// Smallest lambda with W = 0, given the gradient at zero q = X^T Y / n of the centered (and scaled) data.

@@ -22,6 +22,15 @@ struct ProblemSpec {
   std::optional<double> l1_ratio;  ///< a of docs/spec.md; default 0.5 (elasticnet), 1 (l21); fixed for l1/l2
   bool fit_intercept = true;       ///< unpenalized intercept (handled by centering)
   bool standardize = false;        ///< glmnet: scale columns to unit variance (1/n) before fitting
+  /// Per-feature penalty factors as given (empty: all 1; else d values >= 0, 0 = never penalized); used rescaled
+  /// to sum to d, as glmnet does (penalty_factors()).
+  std::vector<double> penalty_factor;
+  /// Features whose coefficients are fixed at 0 (0-based; glmnet's `exclude`).
+  std::vector<long long> exclude;
+  /// Bounds on the coefficients on the original scale (glmnet's lower.limits / upper.limits, also under
+  /// standardize): empty = unbounded, one value for every feature, or d values; lower <= 0 <= upper. The intercept
+  /// is never bounded.
+  std::vector<double> lower_limits, upper_limits;
 
   /// The l1 share a actually used: 1 for l1, 0 for l2, l1_ratio (or its default) otherwise.
   double effective_l1_ratio() const;
@@ -29,6 +38,21 @@ struct ProblemSpec {
   bool has_l1() const { return penalty != Penalty::l2 && effective_l1_ratio() > 0; }
   /// Throws UsageError naming the first bad field (as its CLI option name).
   void validate() const;
+  /// The per-feature fields against d features (their lengths, exclude's range).
+  void validate_features(long long d) const;
+  /// True when any per-feature field (factors, exclusions, bounds) is set.
+  bool per_feature() const;
+  /// The factors used (d values): the given ones with excluded features at 1, rescaled to sum to d (glmnet's
+  /// rule); all ones when none are given.
+  std::vector<double> penalty_factors(long long d) const;
+  /// Lower (upper) bound of feature j on the original scale; -inf (+inf) when unbounded.
+  double lower(long long j) const;
+  double upper(long long j) const;
+  /// The per-feature fields as one short text (empty when none is set): what a checkpoint or fold file must share
+  /// with the run that uses it.
+  std::string per_feature_text() const;
+  /// True when the bounds leave feature j's coefficient free (no bound on either side).
+  bool unbounded() const { return lower_limits.empty() && upper_limits.empty(); }
 };
 
 /// How it is solved: the ADMM loop's parameters (no effect on the answer beyond the tolerances).

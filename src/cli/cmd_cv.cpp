@@ -232,7 +232,8 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
   const bool root = comm.rank() == 0;
-  const FitRequest request = fit_request_from(vm, false);
+  FitRequest request = fit_request_from(vm, false);
+  read_feature_datasets(vm, request, comm);
   const std::string output = vm["output"].as<std::string>();
   const CvOptions o = cv_options_from(vm);
   const bool verbose = root && !vm.count("quiet");
@@ -243,8 +244,9 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   LoadedData loaded = load_data(vm, comm, fold_pieces(o, comm));
   t.read = loaded.read_seconds;
   clock.lap();
-  PreparedData full = prepare(loaded.builder->total(), request.spec, comm);
-  const Lambdas lambdas = Lambdas::resolve(request.lambda, lambda_max(full));
+  // The refit's model, made now: with unpenalized features its lambda_max comes from a fit on them (Model).
+  const Model model = make_model(prepare(loaded.builder->total(), request.spec, comm), comm);
+  const Lambdas lambdas = Lambdas::resolve(request.lambda, lambda_max(model));
   t.setup = clock.lap() + loaded.accumulate_seconds;
 
   const double comm_before = comm.seconds_in_collectives();
@@ -273,16 +275,12 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   if (verbose && !o.collect.empty()) std::printf("  the %d folds' errors collected from %s\n", n_folds, o.collect.c_str());
 
   const std::size_t chosen = o.refit == "lambda_1se" ? cv.index_1se : cv.index_min;
-  Stopwatch refit_clock;
-  const Model model = make_model(std::move(full), comm);
-  const double refit_factor = refit_clock.lap();
   const std::string kinds = solver_kinds(model, comm);
   const FitResult final_fit = drive_refit(model, lambdas, chosen, request.solver, comm, hooks);
   if (final_fit.admm.status == Status::interrupted)
     throw RuntimeFailure("interrupted by a signal during the refit; no result was written");
   const double fit_seconds = clock.lap();
-  t.iterations = fit_seconds - refit_factor;
-  t.setup += refit_factor;
+  t.iterations = fit_seconds;
   t.communication = comm.seconds_in_collectives() - comm_before;
 
   const io::RunFacts facts = run_facts(request.spec, loaded.layout, comm, fit_seconds, "cv");

@@ -89,7 +89,8 @@ int run_path(const Args& args, MpiCommunicator& comm) {
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
   const bool root = comm.rank() == 0;
-  const FitRequest request = fit_request_from(vm, false);
+  FitRequest request = fit_request_from(vm, false);
+  read_feature_datasets(vm, request, comm);
   const std::string output = vm["output"].as<std::string>();
   const bool early_stop = bool_option(vm, "early-stop", false);
   const bool verbose = root && !vm.count("quiet");

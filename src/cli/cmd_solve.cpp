@@ -55,7 +55,8 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
   const bool root = comm.rank() == 0;
-  const FitRequest request = fit_request_from(vm, true);
+  FitRequest request = fit_request_from(vm, true);
+  read_feature_datasets(vm, request, comm);
   const std::string output = vm["output"].as<std::string>();
   const bool verbose = root && !vm.count("quiet");
   const CheckpointOptions ck = checkpoint_from(vm);

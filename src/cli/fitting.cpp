@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -149,6 +150,27 @@ PreparedData row_sample(const io::DataReader& reader, RowRange range, const io::
 }
 
 }  // namespace
+
+void read_feature_datasets(const po::variables_map& vm, FitRequest& request, MpiCommunicator& comm) {
+  const std::pair<const std::string*, std::pair<const char*, std::vector<double>*>> wanted[] = {
+      {&request.datasets.penalty_factor, {"penalty-factor-dataset", &request.spec.penalty_factor}},
+      {&request.datasets.lower_limits, {"lower-limits", &request.spec.lower_limits}},
+      {&request.datasets.upper_limits, {"upper-limits", &request.spec.upper_limits}}};
+  for (const auto& [name, target] : wanted) {
+    if (name->empty()) continue;
+    std::vector<double>& values = *target.second;
+    double size = 0;
+    collectively(comm, [&] {
+      if (comm.rank() != 0) return;
+      values = io::read_vector_dataset(vm["data"].as<std::string>(), *name, target.first);
+      size = static_cast<double>(values.size());
+    });
+    comm.broadcast(&size, sizeof size, 0);
+    values.resize(static_cast<std::size_t>(size));
+    comm.broadcast(values.data(), sizeof(double) * values.size(), 0);
+  }
+  collectively(comm, [&] { request.spec.validate(); });
+}
 
 LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const PieceMap& piece_map,
                      const FitRequest* screen) {
@@ -324,6 +346,22 @@ void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFact
               static_cast<long long>(facts.n_rows), static_cast<long long>(facts.n_features),
               static_cast<long long>(facts.n_targets), facts.n_ranks, kinds.c_str());
   if (p.constant_columns > 0) std::printf("              %d constant column(s) get coefficient 0\n", p.constant_columns);
+  if (spec.per_feature()) {
+    std::string terms;
+    const auto add = [&](const std::string& t) { terms += (terms.empty() ? "" : "; ") + t; };
+    if (!spec.penalty_factor.empty()) {
+      const auto zero = std::count(spec.penalty_factor.begin(), spec.penalty_factor.end(), 0.0);
+      add("penalty factors given (rescaled to sum to d), " + std::to_string(zero) + " unpenalized");
+    }
+    if (p.excluded_columns > 0) add(std::to_string(p.excluded_columns) + " excluded (coefficient 0)");
+    const auto bound = [](const std::vector<double>& v, bool low) {
+      if (v.empty()) return std::string(low ? "-inf" : "inf");
+      return v.size() == 1 ? fmt(v[0]) : std::string("per feature");
+    };
+    if (!spec.unbounded())
+      add("coefficients within [" + bound(spec.lower_limits, true) + ", " + bound(spec.upper_limits, false) + "]");
+    std::printf("  terms       %s\n", terms.c_str());
+  }
   std::printf("  plan        %s per rank at most (cadmm info FILE --ranks P shows every rank's)\n",
               bytes_text(planned_bytes).c_str());
 }

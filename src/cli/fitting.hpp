@@ -40,6 +40,10 @@ DataId data_id(const po::variables_map& vm, const io::DataLayout& layout);
 std::unique_ptr<io::CheckpointFile> checkpoint_store(const CheckpointOptions& c, const CheckpointKey& key,
                                                      MpiCommunicator& comm);
 
+/// Reads the per-feature values a request names as datasets of the --data file (rank 0 reads, every rank gets them)
+/// into its spec; collective. Their lengths are checked against the data's features when it is prepared.
+void read_feature_datasets(const po::variables_map& vm, FitRequest& request, MpiCommunicator& comm);
+
 /// What solve and path print of a run besides their own lines: the per-iteration progress (solve), and a resume.
 class PrintedProgress : public ProgressSink {
  public:

@@ -140,7 +140,19 @@ po::options_description model_options(bool one_lambda) {
     ("l1-ratio", po::value<double>()->value_name("A"), "l1 share a: default 0.5 for elasticnet, 1 for l21")
     ("fit-intercept", po::value<std::string>()->value_name("BOOL"), "fit an unpenalized intercept (default true)")
     ("standardize", po::value<std::string>()->value_name("BOOL"),
-     "scale columns to unit variance before fitting, report on the original scale (default false)");
+     "scale columns to unit variance before fitting, report on the original scale (default false)")
+    ("penalty-factor-dataset", po::value<std::string>()->value_name("PATH"),
+     "dataset of d factors >= 0 in the data file: feature j's penalty is lambda * factor_j * P(w_j); 0 leaves it "
+     "unpenalized. Rescaled to sum to d, as glmnet's penalty.factor")
+    ("exclude", po::value<std::string>()->value_name("J,K,..."),
+     "features whose coefficients are fixed at 0 (0-based numbers, ranges as J-K), as glmnet's exclude")
+    ("lower-limits", po::value<std::string>()->value_name("VALUE|PATH"),
+     "lower bound <= 0 on every coefficient (a number), or a dataset of d bounds in the data file; on the original "
+     "scale, also with --standardize (glmnet's lower.limits)")
+    ("upper-limits", po::value<std::string>()->value_name("VALUE|PATH"),
+     "upper bound >= 0 on every coefficient, or a dataset of d bounds (glmnet's upper.limits)")
+    ("positive", po::value<std::string>()->implicit_value("true")->value_name("BOOL"),
+     "non-negative coefficients, as scikit-learn's positive=True (the same as --lower-limits 0)");
   return o;
 }
 
@@ -222,6 +234,55 @@ std::vector<double> lambda_list(const std::string& text) {
   return l;
 }
 
+// --exclude J,K,...: 0-based numbers, or ranges J-K (inclusive).
+std::vector<long long> feature_list(const std::string& text) {
+  std::vector<long long> out;
+  std::stringstream in(text);
+  const auto number = [&](const std::string& item) {
+    std::size_t used = 0;
+    long long v = -1;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (item.empty() || used != item.size() || v < 0)
+      throw UsageError("--exclude: '" + item + "' is not a feature number (0-based, as J,K or J-K)");
+    return v;
+  };
+  for (std::string item; std::getline(in, item, ',');) {
+    item.erase(std::remove_if(item.begin(), item.end(), [](unsigned char c) { return std::isspace(c); }), item.end());
+    const std::size_t dash = item.find('-', 1);
+    if (dash == std::string::npos) {
+      out.push_back(number(item));
+      continue;
+    }
+    const long long a = number(item.substr(0, dash)), b = number(item.substr(dash + 1));
+    if (b < a || b - a > 100000000) throw UsageError("--exclude: range '" + item + "' is empty or too long");
+    for (long long j = a; j <= b; ++j) out.push_back(j);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// --lower-limits / --upper-limits: a number now, or a dataset read with the data (FitRequest::feature_datasets).
+void limits_from(const po::variables_map& vm, const char* name, std::vector<double>& value, std::string& dataset) {
+  if (!vm.count(name)) return;
+  const std::string text = vm[name].as<std::string>();
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (!text.empty() && used == text.size())
+    value = {v};
+  else
+    dataset = text;
+}
+
 LambdaRequest lambda_request_from(const po::variables_map& vm, bool one_lambda) {
   if (one_lambda) {
     if (vm.count("lambda") && vm.count("lambda-ratio"))
@@ -242,6 +303,14 @@ FitRequest fit_request_from(const po::variables_map& vm, bool one_lambda) {
   if (vm.count("l1-ratio")) p.l1_ratio = vm["l1-ratio"].as<double>();
   p.fit_intercept = bool_option(vm, "fit-intercept", p.fit_intercept);
   p.standardize = bool_option(vm, "standardize", p.standardize);
+  if (vm.count("penalty-factor-dataset")) r.datasets.penalty_factor = vm["penalty-factor-dataset"].as<std::string>();
+  if (vm.count("exclude")) p.exclude = feature_list(vm["exclude"].as<std::string>());
+  limits_from(vm, "lower-limits", p.lower_limits, r.datasets.lower_limits);
+  limits_from(vm, "upper-limits", p.upper_limits, r.datasets.upper_limits);
+  if (bool_option(vm, "positive", false)) {
+    if (vm.count("lower-limits")) throw UsageError("--positive and --lower-limits: give one or the other");
+    p.lower_limits = {0.0};
+  }
   r.lambda = lambda_request_from(vm, one_lambda);
   SolverSettings& s = r.solver;
   if (vm.count("rho")) s.rho = vm["rho"].as<double>();

@@ -27,7 +27,11 @@ po::options_description solver_options();
 po::options_description lambda_sequence_options();
 /// What a fitting command asks for, from its options: the problem, the solver and the lambdas, apart.
 struct FitRequest {
-  ProblemSpec spec;        ///< --penalty, --l1-ratio, --fit-intercept, --standardize
+  ProblemSpec spec;        ///< --penalty, --l1-ratio, --fit-intercept, --standardize, --exclude, numeric limits
+  /// Per-feature values given as datasets of the data file, read with the data (read_feature_datasets).
+  struct Datasets {
+    std::string penalty_factor, lower_limits, upper_limits;  ///< empty: not given as a dataset
+  } datasets;
   SolverSettings solver;   ///< --rho ... --polish
   LambdaRequest lambda;    ///< --lambda / --lambda-ratio (solve), or --n-lambda, --lambda-min-ratio, --lambdas
 };

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 
 #include "cadmm/error.hpp"
+#include "core/hash.hpp"
 
 namespace cadmm {
 
@@ -47,7 +50,78 @@ void ProblemSpec::validate() const {
             "only applies to --penalty elasticnet or l21");
     require(std::isfinite(*l1_ratio) && *l1_ratio >= 0 && *l1_ratio <= 1, "l1-ratio", "must be in [0, 1]");
   }
+  for (double f : penalty_factor)
+    require(std::isfinite(f) && f >= 0, "penalty-factor-dataset",
+            "factors must be finite and >= 0 (use --exclude to keep a feature out)");
+  if (!penalty_factor.empty())
+    require(std::any_of(penalty_factor.begin(), penalty_factor.end(), [](double f) { return f > 0; }),
+            "penalty-factor-dataset", "every factor is 0: nothing would be penalized (fit without a penalty instead)");
+  for (long long j : exclude) require(j >= 0, "exclude", "feature numbers are 0-based and >= 0");
+  for (double v : lower_limits)
+    require(!std::isnan(v) && v <= 0, "lower-limits", "must be <= 0 (glmnet's rule; -inf: unbounded)");
+  for (double v : upper_limits)
+    require(!std::isnan(v) && v >= 0, "upper-limits", "must be >= 0 (glmnet's rule; inf: unbounded)");
+  if (!unbounded())
+    require(penalty != Penalty::l21, lower_limits.empty() ? "upper-limits" : "lower-limits",
+            "bounds apply coefficient by coefficient; --penalty l21 shrinks rows as a whole (use l1 or elasticnet)");
 }
+
+void ProblemSpec::validate_features(long long d) const {
+  const auto sized = [&](const std::vector<double>& v, const char* option, bool scalar_ok) {
+    require(v.empty() || static_cast<long long>(v.size()) == d || (scalar_ok && v.size() == 1), option,
+            std::to_string(v.size()) + " values for " + std::to_string(d) + " features");
+  };
+  sized(penalty_factor, "penalty-factor-dataset", false);
+  sized(lower_limits, "lower-limits", true);
+  sized(upper_limits, "upper-limits", true);
+  for (long long j : exclude)
+    require(j < d, "exclude", "feature " + std::to_string(j) + " does not exist (0-based; the data has " +
+                                  std::to_string(d) + " features)");
+  require(static_cast<long long>(exclude.size()) < d || d == 0, "exclude", "every feature is excluded");
+}
+
+std::string ProblemSpec::per_feature_text() const {
+  // A digest of each field (its values' bits), so a long vector makes a short key.
+  const auto digest = [](const char* name, const auto& v) -> std::string {
+    if (v.empty()) return "";
+    std::uint64_t h = mix64(v.size());
+    for (const auto& x : v) {
+      std::uint64_t bits = 0;
+      const double value = static_cast<double>(x);
+      std::memcpy(&bits, &value, sizeof bits);
+      h = mix64(h ^ bits);
+    }
+    char text[64];
+    std::snprintf(text, sizeof text, "%s%s %zu values #%016llx", "", name, v.size(), static_cast<unsigned long long>(h));
+    return std::string(", ") + text;
+  };
+  const std::string all = digest("penalty factors", penalty_factor) + digest("exclude", exclude) +
+                          digest("lower limits", lower_limits) + digest("upper limits", upper_limits);
+  return all.empty() ? all : all.substr(2);
+}
+
+bool ProblemSpec::per_feature() const { return !penalty_factor.empty() || !exclude.empty() || !unbounded(); }
+
+std::vector<double> ProblemSpec::penalty_factors(long long d) const {
+  std::vector<double> f(static_cast<std::size_t>(d), 1.0);
+  if (penalty_factor.empty()) return f;
+  f = penalty_factor;
+  for (long long j : exclude) f[static_cast<std::size_t>(j)] = 1.0;  // glmnet: so exclusions leave the rest alone
+  double sum = 0;
+  for (double v : f) sum += v;
+  for (double& v : f) v *= static_cast<double>(d) / sum;
+  return f;
+}
+
+namespace {
+double limit_of(const std::vector<double>& v, long long j, double unbounded) {
+  if (v.empty()) return unbounded;
+  return v.size() == 1 ? v[0] : v[static_cast<std::size_t>(j)];
+}
+}  // namespace
+
+double ProblemSpec::lower(long long j) const { return limit_of(lower_limits, j, -HUGE_VAL); }
+double ProblemSpec::upper(long long j) const { return limit_of(upper_limits, j, HUGE_VAL); }
 
 void SolverSettings::validate() const {
   if (rho) require(std::isfinite(*rho) && *rho > 0, "rho", "must be a finite value > 0");

@@ -135,6 +135,7 @@ PathResult unpack_fits(const std::vector<double>& v, const std::string& path) {
 void hash_header(Checksum& h, const CheckpointKey& k, std::int64_t n_ranks, const AdmmState& st,
                  const std::vector<IterationRecord>& history, const std::vector<double>& done) {
   for (const std::string* s : {&k.command, &k.data, &k.x_dataset, &k.y_dataset, &k.penalty}) h.add(*s);
+  if (!k.per_feature.empty()) h.add(k.per_feature);  // absent from checkpoints of runs without such terms
   h.add(k.lambdas.data(), sizeof(double) * k.lambdas.size());
   h.add(done.data(), sizeof(double) * done.size());
   h.add(k.lambda), h.add(k.l1_ratio);
@@ -196,6 +197,7 @@ Checkpoint read_header(hid_t f, const std::string& path, std::vector<double>& do
   key.x_dataset = read_string_attribute(root.get(), "x_dataset");
   key.y_dataset = read_string_attribute(root.get(), "y_dataset");
   key.penalty = read_string_attribute(root.get(), "penalty");
+  key.per_feature = read_string_attribute(root.get(), "per_feature");
   key.lambda = read_attribute<double>(f, "lambda", H5T_NATIVE_DOUBLE, path);
   key.l1_ratio = read_attribute<double>(f, "l1_ratio", H5T_NATIVE_DOUBLE, path);
   for (auto [name, field] : {std::pair{"n_rows", &key.n_rows}, {"n_features", &key.n_features},
@@ -278,6 +280,7 @@ void write_checkpoint(const std::string& path, const CheckpointKey& key, const A
     f->attribute("x_dataset", key.x_dataset);
     f->attribute("y_dataset", key.y_dataset);
     f->attribute("penalty", key.penalty);
+    if (!key.per_feature.empty()) f->attribute("per_feature", key.per_feature);
     f->attribute("lambda", key.lambda);
     f->attribute("l1_ratio", key.l1_ratio);
     f->attribute("n_rows", key.n_rows);
@@ -450,6 +453,9 @@ std::string key_mismatch(const CheckpointKey& a, const CheckpointKey& b) {
     return differ("lambda sequence (count)", std::to_string(a.lambdas.size()), std::to_string(b.lambdas.size()));
   if (a.fit_intercept != b.fit_intercept) return differ("fit-intercept", a.fit_intercept, b.fit_intercept);
   if (a.standardize != b.standardize) return differ("standardize", a.standardize, b.standardize);
+  if (a.per_feature != b.per_feature)
+    return differ("per-feature terms (penalty factors, exclude, limits)", a.per_feature.empty() ? "none" : a.per_feature,
+                  b.per_feature.empty() ? "none" : b.per_feature);
   return {};
 }
 

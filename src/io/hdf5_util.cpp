@@ -112,6 +112,17 @@ std::vector<double> read_doubles(hid_t file, const std::string& name, std::vecto
   return out;
 }
 
+std::vector<double> read_vector_dataset(const std::string& path, const std::string& name, const std::string& option) {
+  Handle file = open_file_read(path, MPI_COMM_NULL);
+  std::vector<std::int64_t> shape;
+  const std::vector<double> v = read_doubles(file.get(), name, shape, "--" + option + ": file", path);
+  if (shape.size() > 2 || (shape.size() == 2 && shape[0] != 1 && shape[1] != 1))
+    throw DataError("--" + option + ": dataset " + name + " of '" + path + "' has shape (" +
+                    std::to_string(shape[0]) + ", " + std::to_string(shape[1]) +
+                    (shape.size() > 2 ? ", ...)" : ")") + "; expected one value per feature (a vector)");
+  return v;
+}
+
 void read_row(hid_t file, const std::string& name, std::int64_t i, std::int64_t cols, double* out,
               const std::string& what, const std::string& path) {
   if (!object_exists(file, name)) throw DataError(what + " '" + path + "' lacks " + name);

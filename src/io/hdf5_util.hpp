@@ -71,6 +71,10 @@ bool read_number_attribute(hid_t object, const std::string& name, double& out);
 std::vector<double> read_doubles(hid_t file, const std::string& name, std::vector<std::int64_t>& shape,
                                  const std::string& what, const std::string& path);
 
+/// Reads a 1-D numeric dataset (or an (m, 1) / (1, m) one) of the HDF5 file `path` for the option that names it;
+/// DataError naming the option, the dataset and the file when it is missing, not numeric or not a vector.
+std::vector<double> read_vector_dataset(const std::string& path, const std::string& name, const std::string& option);
+
 /// Reads row i of a 2-D numeric dataset of `cols` columns into out; DataError naming what and path when it is
 /// missing, has another shape, or cannot be read.
 void read_row(hid_t file, const std::string& name, std::int64_t i, std::int64_t cols, double* out,

@@ -184,6 +184,7 @@ void write_result(const std::string& path, const FitResult& fit, const RunFacts&
   f.attribute("n_targets", facts.n_targets);
   f.attribute("fit_intercept", static_cast<std::int64_t>(s.fit_intercept));
   f.attribute("standardize", static_cast<std::int64_t>(s.standardize));
+  if (s.per_feature()) f.attribute("per_feature", s.per_feature_text());
   f.attribute("solve_seconds", facts.solve_seconds);
   f.attribute("version", std::string(version()));
   f.commit();

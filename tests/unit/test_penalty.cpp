@@ -103,7 +103,7 @@ TEST(Penalty, ConjugateSatisfiesFenchelYoung) {
     p.feature_weight = Vector::LinSpaced(5, 0.5, 2.0);
     for (int s = 0; s < 20; ++s) {
       const Matrix w = random_matrix(5, 2, 10 + s), v = random_matrix(5, 2, 50 + s);
-      EXPECT_GE(p.value(w) + p.conjugate(v), (w.array() * v.array()).sum() - 1e-12);
+      EXPECT_GE(p.value(w) + p.conjugate(v, w, 0), (w.array() * v.array()).sum() - 1e-12);
     }
     // v = gradient of the smooth part plus a subgradient of the l1 part at a w with no zero entries.
     const Matrix w = random_matrix(5, 2, 99);
@@ -115,7 +115,7 @@ TEST(Penalty, ConjugateSatisfiesFenchelYoung) {
         v(j, t) = p.l1_weight * c * sub + p.l2_weight * c * c * w(j, t);
       }
     }
-    EXPECT_NEAR(p.value(w) + p.conjugate(v), (w.array() * v.array()).sum(), 1e-10) << to_string(pen);
+    EXPECT_NEAR(p.value(w) + p.conjugate(v, w, 0), (w.array() * v.array()).sum(), 1e-10) << to_string(pen);
   }
 }
 
@@ -123,9 +123,80 @@ TEST(Penalty, PureL1ConjugateIsIndicatorOfDualBall) {
   PenaltySpec p = PenaltySpec::make(Penalty::l1, 1.5, 1.0);
   Matrix v(2, 1);
   v << 1.4, -1.5;
-  EXPECT_EQ(p.conjugate(v), 0.0);
+  const Matrix z = Matrix::Zero(2, 1);
+  EXPECT_EQ(p.conjugate(v, z, 0), 0.0);
   v(0) = 1.6;
-  EXPECT_TRUE(std::isinf(p.conjugate(v)));
+  EXPECT_TRUE(std::isinf(p.conjugate(v, z, 0)));
+}
+
+// Brute force over a fine grid of the box (wide where unbounded): the minimizer of t g(w) + (w - v)^2 / 2 and
+// sup_w v w - g(w) for one coordinate of g(w) = a c|w| + b c^2/2 w^2 on [lo, hi].
+struct Coordinate {
+  double a, b, c, lo, hi;
+  double g(double w) const { return a * c * std::abs(w) + 0.5 * b * c * c * w * w; }
+  double grid_lo() const { return std::isinf(lo) ? -50 : lo; }
+  double grid_hi() const { return std::isinf(hi) ? 50 : hi; }
+  template <class F>
+  double best(F f) const {  // max of f over the grid, its ends and 0 (the kink)
+    double m = f(0.0);
+    for (int i = 0; i <= 200000; ++i) m = std::max(m, f(grid_lo() + (grid_hi() - grid_lo()) * i / 200000.0));
+    return m;
+  }
+};
+
+TEST(Penalty, BoundedProxAndConjugateMatchBruteForce) {
+  const Coordinate cases[] = {{1.0, 0.5, 1.3, -0.2, 0.7}, {1.0, 0.0, 0.8, 0.0, HUGE_VAL}, {0.7, 0.3, 1.0, -HUGE_VAL, 0.0},
+                              {1.0, 0.0, 1.0, -0.5, 0.25}, {0.0, 0.0, 0.0, -1.0, 2.0}};
+  for (const Coordinate& k : cases) {
+    PenaltySpec p;
+    p.l1_weight = k.a, p.l2_weight = k.b;
+    p.feature_weight = Vector::Constant(1, k.c);
+    p.lower = Vector::Constant(1, k.lo), p.upper = Vector::Constant(1, k.hi);
+    for (double v : {-3.0, -0.9, -0.1, 0.0, 0.4, 1.2, 2.5}) {
+      Matrix in(1, 1), out;
+      in(0, 0) = v;
+      const double t = 0.8;
+      p.prox(in, t, out);
+      const double best = k.best([&](double w) { return -(t * k.g(w) + 0.5 * (w - v) * (w - v)); });
+      EXPECT_NEAR(-(t * k.g(out(0, 0)) + 0.5 * (out(0, 0) - v) * (out(0, 0) - v)), best, 1e-7) << v;
+      EXPECT_GE(out(0, 0), k.lo);
+      EXPECT_LE(out(0, 0), k.hi);
+      // A finite conjugate where the box is finite on v's side, else the brute force grows with the grid.
+      const double conj = p.conjugate(in, Matrix::Zero(1, 1), 0);
+      const double sup = k.best([&](double w) { return v * w - k.g(w); });
+      if (std::isfinite(conj))
+        EXPECT_NEAR(conj, sup, 1e-6 * std::max(1.0, std::abs(sup))) << v;
+      else
+        EXPECT_GT(sup, 1.0) << v;
+    }
+  }
+}
+
+TEST(Penalty, UnpenalizedFeatureLeavesDualNormAndBoundsItsConjugate) {
+  PenaltySpec p = PenaltySpec::make(Penalty::l1, 1.0, 1.0);
+  p.feature_weight = Vector::Zero(2);
+  p.feature_weight[1] = 1.0;
+  Matrix v(2, 1), z(2, 1);
+  v << 5.0, 0.5;
+  z << 2.0, 0.0;
+  EXPECT_DOUBLE_EQ(p.dual_norm(v), 0.5);  // feature 0 has no dual-norm constraint
+  // Its coefficient is taken within |w| <= 2 |z| + radius: the conjugate is |v| times that.
+  EXPECT_DOUBLE_EQ(p.conjugate(v, z, 1.0), 5.0 * 5.0);
+  Matrix out;
+  p.prox(v, 1.0, out);
+  EXPECT_DOUBLE_EQ(out(0, 0), 5.0);  // no shrinkage
+  EXPECT_DOUBLE_EQ(out(1, 0), 0.0);
+}
+
+TEST(Penalty, MovableRespectsSignConstraints) {
+  PenaltySpec p;
+  p.lower = Vector::Constant(2, 0.0);
+  p.upper = Vector::Constant(2, HUGE_VAL);
+  EXPECT_DOUBLE_EQ(p.movable(0, 2.0), 2.0);
+  EXPECT_DOUBLE_EQ(p.movable(0, -2.0), 0.0);
+  Matrix v(2, 1);
+  v << -7.0, 1.5;
+  EXPECT_DOUBLE_EQ(p.dual_norm(v), 1.5);  // a push against the bound of 0 costs nothing in the dual
 }
 
 TEST(LambdaMax, UsesDualNormAndL1Share) {

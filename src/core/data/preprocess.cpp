@@ -7,16 +7,18 @@
 namespace cadmm {
 
 Vector PreparedData::penalty_scale() const {
-  Vector p = Vector::Ones(n_features);
+  const std::vector<double> factor = spec.penalty_factors(n_features);
+  Vector p = Eigen::Map<const Vector>(factor.data(), n_features);
   if (spec.standardize)
     for (Eigen::Index j = 0; j < n_features; ++j)
-      if (x_var[j] > 0) p[j] = std::sqrt(x_var[j]);
+      if (x_var[j] > 0) p[j] *= std::sqrt(x_var[j]);
   return p;
 }
 
 PreparedData prepare(RowSums data, const ProblemSpec& spec, Communicator& comm) {
   const bool fit_intercept = spec.fit_intercept, standardize = spec.standardize;
   const Eigen::Index d = data.features(), k = data.targets();
+  spec.validate_features(d);
   PreparedData p;
   p.n_features = d;
   p.n_targets = k;
@@ -72,6 +74,13 @@ PreparedData prepare(RowSums data, const ProblemSpec& spec, Communicator& comm) 
       ++p.constant_columns;
     }
   }
+  // Excluded features (glmnet's `exclude`) leave the problem as constant columns do: coefficient 0.
+  for (long long j : spec.exclude)
+    if (p.x_curv[j] > 0) {
+      p.x_curv[j] = 0;
+      p.q_global.row(j).setZero();
+      ++p.excluded_columns;
+    }
   return p;
 }
 

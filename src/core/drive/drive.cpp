@@ -9,8 +9,8 @@ std::string CheckpointKey::fold_file_text() const {
   std::ostringstream key;
   key.precision(17);
   key << "data " << data << ", x " << x_dataset << ", y " << y_dataset << ", penalty " << penalty << ", l1-ratio "
-      << l1_ratio << ", fit-intercept " << fit_intercept << ", standardize " << standardize << ", folds "
-      << folds_from;
+      << l1_ratio << ", fit-intercept " << fit_intercept << ", standardize " << standardize
+      << (per_feature.empty() ? "" : ", " + per_feature) << ", folds " << folds_from;
   return key.str();
 }
 
@@ -30,6 +30,7 @@ CheckpointKey run_key(const std::string& command, const DataId& data, const Prob
   key.n_targets = data.targets;
   key.fit_intercept = spec.fit_intercept;
   key.standardize = spec.standardize;
+  key.per_feature = spec.per_feature_text();
   return key;
 }
 

@@ -9,16 +9,67 @@ namespace cadmm {
 
 ColumnScaling column_scaling(const PreparedData& data) {
   const Vector p = data.penalty_scale();
+  const Eigen::Index d = data.n_features;
   ColumnScaling s;
-  s.column = Vector::Zero(data.n_features);
-  s.penalty_weight = Vector::Ones(data.n_features);
-  for (Eigen::Index j = 0; j < data.n_features; ++j) {
+  s.column = Vector::Zero(d);
+  s.penalty_weight = Vector::Ones(d);
+  const bool bounded = !data.spec.unbounded();
+  if (bounded) s.lower = Vector::Constant(d, -HUGE_VAL), s.upper = Vector::Constant(d, HUGE_VAL);
+  // glmnet's factor f_j scales both parts of the penalty: l1 by f_j, l2 by f_j too (not f_j^2).
+  const std::vector<double> factor = data.spec.penalty_factors(d);
+  if (!data.spec.penalty_factor.empty()) s.ridge_weight = Vector::Zero(d);
+  for (Eigen::Index j = 0; j < d; ++j) {
     if (data.x_curv[j] <= 0) continue;  // excluded column: zeroed, coefficient 0
     s.column[j] = 1.0 / std::sqrt(data.x_curv[j]);
     s.penalty_weight[j] = p[j] * s.column[j];
+    if (s.ridge_weight.size() && factor[j] > 0) {
+      const double unit = p[j] / factor[j] * s.column[j];  // the weight without the factor
+      s.ridge_weight[j] = factor[j] * unit * unit;
+    }
+    // coefficient = s_j z_j: the bounds on z are the user's over s_j (infinities stay infinite).
+    if (bounded) s.lower[j] = data.spec.lower(j) / s.column[j], s.upper[j] = data.spec.upper(j) / s.column[j];
   }
   return s;
 }
+
+namespace {
+
+// The penalty at lambda over a model's scaling: weights, bounds.
+PenaltySpec penalty_of(const Model& model, double lambda) {
+  const ProblemSpec& spec = model.data.spec;
+  PenaltySpec pen = PenaltySpec::make(spec.penalty, lambda, spec.effective_l1_ratio());
+  pen.feature_weight = model.scaling.penalty_weight;
+  pen.ridge_weight = model.scaling.ridge_weight;
+  pen.lower = model.scaling.lower;
+  pen.upper = model.scaling.upper;
+  return pen;
+}
+
+// lambda_max with unpenalized features: fit them alone (every penalized coefficient held at 0 by an l1 weight no
+// gradient reaches), then the dual norm of the gradient there over the penalized ones, as glmnet does.
+double lambda_max_after_unpenalized(const Model& m, Communicator& comm) {
+  AdmmProblem ap;
+  ap.penalty = penalty_of(m, 1.0);
+  ap.penalty.l1_weight = 1e200, ap.penalty.l2_weight = 0;
+  ap.local = m.local.get();
+  ap.active_ranks = m.data.active_ranks;
+  ap.rho_auto = m.rho_auto;
+  ap.max_polish = m.max_polish;
+  ap.previous_l1_weight = ap.penalty.l1_weight;
+  SolverSettings settings;
+  const Matrix zero = Matrix::Zero(m.data.n_features, m.data.n_targets);
+  AdmmState start;
+  start.z = zero;
+  start.u = zero;
+  const AdmmResult r = admm_solve(ap, settings, comm, &start);
+  Matrix grad;
+  evaluate(ap, r.state.z, comm, &grad);
+  PenaltySpec unit = penalty_of(m, 1.0);
+  unit.lower.resize(0), unit.upper.resize(0);  // glmnet's lambda_max ignores the bounds
+  return unit.dual_norm(grad) / std::max(m.data.spec.effective_l1_ratio(), 1e-3);
+}
+
+}  // namespace
 
 Model make_model(PreparedData data, Communicator& comm) {
   Model m;
@@ -39,6 +90,9 @@ Model make_model(PreparedData data, Communicator& comm) {
   m.working_sets = facts[0] > 0;
   m.max_polish = facts[1] > 0 ? kMaxPolishActive : kMaxPolishHeld;
   m.data = std::move(data);
+  for (Eigen::Index j = 0; j < m.data.n_features; ++j)
+    m.unpenalized = m.unpenalized || (m.scaling.column[j] > 0 && m.scaling.penalty_weight[j] <= 0);
+  m.lambda_max = m.unpenalized && m.data.spec.has_l1() ? lambda_max_after_unpenalized(m, comm) : lambda_max(m.data);
   return m;
 }
 
@@ -55,8 +109,15 @@ FitResult fit(const Model& model, double lambda, const SolverSettings& settings,
   r.lambda = lambda;
 
   AdmmProblem ap;
-  ap.penalty = PenaltySpec::make(spec.penalty, lambda, r.l1_ratio);
-  ap.penalty.feature_weight = model.scaling.penalty_weight;
+  ap.penalty = penalty_of(model, lambda);
+  // Unpenalized features: zero solves no lambda, but polishing their pattern (the strong rule from lambda_max)
+  // starts the fit close to its answer.
+  AdmmState zero;
+  if (!warm && model.unpenalized && ap.penalty.l1_weight > 0) {
+    zero.z = zero.u = Matrix::Zero(model.data.n_features, model.data.n_targets);
+    warm = &zero;
+    warm_lambda = std::max(lambda, model.lambda_max);
+  }
   if (warm && warm_lambda > 0) ap.previous_l1_weight = warm_lambda * r.l1_ratio;
   ap.local = model.local.get();
   ap.active_ranks = model.data.active_ranks;

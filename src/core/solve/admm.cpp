@@ -42,8 +42,10 @@ Optimality evaluate(const AdmmProblem& problem, const Matrix& z, Communicator& c
   // Dual point theta = c R (R the residual); the dual value is (c <R, y> - c^2/2 ||R||^2) / n - g*(c X^T R / n).
   // c = 1 is feasible whenever there is a ridge part; c = l1 / ||X^T R / n||_dual is feasible for the l1 part.
   double best_dual = -std::numeric_limits<double>::infinity();
+  // An unpenalized coefficient's conjugate needs a scale (PenaltySpec::conjugate): that of the fit, sqrt(2 objective).
+  const double radius = std::sqrt(std::max(0.0, 2 * o.objective));
   auto try_scale = [&](double c) {
-    const double conj = pen.conjugate(c * grad);
+    const double conj = pen.conjugate(c * grad, z, radius);
     if (std::isfinite(conj)) best_dual = std::max(best_dual, c * ry - 0.5 * c * c * rss - conj);
   };
   if (pen.l2_weight > 0) try_scale(1.0);

@@ -173,8 +173,7 @@ class PatternSolver {
     sys.r.block(0, keep, keep, rest) = sys.g(head_slots, tail_slots);
     sys.r.block(keep, keep, rest, rest) = sys.g(tail_slots, tail_slots);
     for (Index i = 0; i < rest; ++i) {
-      const double c = p_.penalty.weight(set[keep + i]);
-      sys.r(keep + i, keep + i) += p_.penalty.l2_weight * c * c;
+      sys.r(keep + i, keep + i) += p_.penalty.l2_weight * p_.penalty.ridge(set[keep + i]);
     }
     if (!lapack::extend_cholesky_upper(sys.r.topLeftCorner(m, m), keep)) return false;
     sys.order = set;
@@ -209,15 +208,27 @@ std::optional<Polished> polish(const AdmmProblem& problem, Signs sign, const Mat
   for (int round = 0; round < 6; ++round) {
     const std::optional<Matrix> w = system.solve(sign);
     if (!w) return std::nullopt;
-    // A coordinate whose sign flipped does not belong to the pattern: drop it and solve again.
+    // A coordinate whose sign flipped does not belong to the pattern: drop it and solve again. An unpenalized one
+    // has no kink at 0: it keeps its place with its new sign. One beyond a bound of 0 (a sign constraint) is
+    // dropped alike; beyond another bound the pattern's equations do not hold, and polishing gives up.
     bool flipped = false;
-    for (Eigen::Index i = 0; has_l1 && i < sign.size(); ++i) {
-      const double v = w->data()[i];
-      if (sign.data()[i] != 0 && (v == 0 || (v > 0) != (sign.data()[i] > 0))) {
-        sign.data()[i] = 0;
-        flipped = true;
+    for (Eigen::Index t = 0; t < sign.cols(); ++t)
+      for (Eigen::Index j = 0; j < sign.rows(); ++j) {
+        const double v = (*w)(j, t);
+        if (sign(j, t) == 0) continue;
+        if (v < pen.lower_bound(j) || v > pen.upper_bound(j)) {
+          if (v < 0 ? pen.lower_bound(j) < 0 : pen.upper_bound(j) > 0) return std::nullopt;
+          sign(j, t) = 0;
+          flipped = true;
+        } else if (has_l1 && (v == 0 || (v > 0) != (sign(j, t) > 0))) {
+          if (pen.penalized(j)) {
+            sign(j, t) = 0;
+            flipped = true;
+          } else if (v != 0) {
+            sign(j, t) = v > 0 ? 1 : -1;
+          }
+        }
       }
-    }
     if (flipped) continue;
     Matrix grad;
     const Optimality o = evaluate(problem, *w, comm, &grad);
@@ -227,7 +238,7 @@ std::optional<Polished> polish(const AdmmProblem& problem, Signs sign, const Mat
     for (Eigen::Index t = 0; has_l1 && t < sign.cols(); ++t)
       for (Eigen::Index j = 0; j < sign.rows(); ++j) {
         const double c = pen.weight(j);
-        if (sign(j, t) == 0 && std::abs(grad(j, t)) > pen.l1_weight * c * (1 + 1e-9)) {
+        if (sign(j, t) == 0 && pen.movable(j, grad(j, t)) > pen.l1_weight * c * (1 + 1e-9)) {
           sign(j, t) = grad(j, t) > 0 ? 1 : -1;
           added = true;
         }
@@ -245,7 +256,8 @@ std::optional<Polished> polish_warm_start(const AdmmProblem& problem, const Matr
     const double bound = std::max(0.0, 2 * pen.l1_weight - *problem.previous_l1_weight);
     for (Eigen::Index t = 0; t < sign.cols(); ++t)
       for (Eigen::Index j = 0; j < sign.rows(); ++j)
-        if (sign(j, t) == 0 && std::abs(grad(j, t)) >= bound * pen.weight(j) && grad(j, t) != 0)
+        if (sign(j, t) == 0 && pen.movable(j, grad(j, t)) >= bound * pen.weight(j) && grad(j, t) != 0 &&
+            pen.movable(j, grad(j, t)) > 0)
           sign(j, t) = grad(j, t) > 0 ? 1 : -1;
   }
   return polish(problem, sign, z, settings, comm);

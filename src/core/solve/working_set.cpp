@@ -21,8 +21,13 @@ Index min_step(Index d) { return std::max<Index>(10, static_cast<Index>(std::cei
 // How far feature j is from its KKT bound at zero: the dual norm of its gradient row over l1 c_j (> 1: it
 // would move away from zero).
 double score(const Matrix& grad, const PenaltySpec& pen, Index j) {
-  const double norm = pen.grouped ? grad.row(j).norm() : grad.row(j).cwiseAbs().maxCoeff();
+  double norm = 0;
+  if (pen.grouped)
+    norm = grad.row(j).norm();
+  else
+    for (Index t = 0; t < grad.cols(); ++t) norm = std::max(norm, pen.movable(j, grad(j, t)));
   const double c = pen.weight(j);
+  if (c <= 0) return norm > 0 ? HUGE_VAL : 0.0;  // unpenalized: any push moves it
   return norm / (pen.l1_weight * c);
 }
 
@@ -124,6 +129,9 @@ AdmmResult working_set_solve(const AdmmProblem& problem, const SolverSettings& s
     sub.polish_memory = nullptr;  // indexed by the full problem's features
     sub.max_polish = std::max<Index>(problem.max_polish, std::min<Index>(kMaxPolishHeld, static_cast<Index>(set.size())));
     if (pen.feature_weight.size()) sub.penalty.feature_weight = pen.feature_weight(set);
+    if (pen.ridge_weight.size()) sub.penalty.ridge_weight = pen.ridge_weight(set);
+    if (pen.lower.size()) sub.penalty.lower = pen.lower(set);
+    if (pen.upper.size()) sub.penalty.upper = pen.upper(set);
     AdmmState start;
     start.z = full.z(set, Eigen::all);
     start.u = full.u(set, Eigen::all);

@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""Per-feature terms (penalty factors, exclude, lower/upper limits, positive) end to end at one rank count.
+
+glmnet CASE (tests/data/fixtures/glmnet_terms_CASE.csv, written by tests/data/glmnet_terms_reference.R):
+  the source fixture's X and y are copied into a work file (dense, or CSR with "sparse") with the factors and
+  limits as datasets; `cadmm solve` at glmnet's lambda and `cadmm path` over glmnet's (lambda_max, lambda) must give
+  glmnet's coefficients (within 1e-4 of max |coef|) and objective (recomputed here, within 1e-6 relative), respect
+  the bounds exactly, and report glmnet's lambda_max (with unpenalized features: the gradient after fitting them).
+sklearn_positive: `--positive` against scikit-learn's Lasso and ElasticNet(positive=True), dense and CSR.
+bad: bad per-feature input is refused with exit 2 (usage) or 3 (data), a message naming the option, and no output.
+Usage: check_terms.py CADMM CASE RANKS WORKDIR [sparse]
+"""
+import os
+import sys
+
+import h5py
+import numpy as np
+import scipy.sparse as sp
+from sklearn import linear_model
+
+sys.path.insert(0, os.path.dirname(__file__))
+from mpirun import run_cadmm  # noqa: E402
+from check_sparse import write_csr  # noqa: E402
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "data", "fixtures")
+
+
+def read_case(name):
+    with open(os.path.join(FIXTURES, f"glmnet_terms_{name}.csv")) as fh:
+        source, alpha, lam, lmax, intercept, standardize, y_scale = fh.readline().strip().split(",")
+        vectors = []
+        for _ in range(4):
+            text = fh.readline().strip()
+            vectors.append(None if text == "-" else np.array([float(v) for v in text.split(",")]))
+        rows = np.array([[float(v) for v in line.split(",")] for line in fh if line.strip()])
+    return dict(source=source, y_scale=float(y_scale), alpha=float(alpha), lam=float(lam), lmax=float(lmax), intercept=intercept == "1",
+                standardize=standardize == "1", pf=vectors[0], exclude=vectors[1], lower=vectors[2],
+                upper=vectors[3], b=rows[0], coef=rows[1:])
+
+
+def factors(case, d):
+    """glmnet's factors as used: excluded features at 1, rescaled to sum to d."""
+    f = np.ones(d) if case["pf"] is None else case["pf"].astype(float).copy()
+    if case["exclude"] is not None:
+        f[case["exclude"].astype(int)] = 1.0
+    return f * d / f.sum()
+
+
+def objective(X, Y, W, b, case):
+    """glmnet's objective: 1/(2n) ||Y - X W - b||^2 + lambda sum_j f_j (a ||w_j||_1-or-2 + (1-a)/2 ||w_j||^2), with
+    w_j standardized (times sd_j) under standardize; the coefficients must lie in the bounds."""
+    n, d = X.shape
+    W = W.reshape(d, -1)
+    R = Y.reshape(n, -1) - X @ W - np.reshape(b, (1, -1))
+    sd = np.sqrt(((X - X.mean(0)) ** 2).mean(0)) if case["standardize"] else np.ones(d)
+    Ws = W * sd[:, None]
+    grouped = W.shape[1] > 1
+    l1 = np.linalg.norm(Ws, axis=1) if grouped else np.abs(Ws).sum(1)
+    a = case["alpha"]
+    pen = (factors(case, d) * (a * l1 + 0.5 * (1 - a) * (Ws**2).sum(1))).sum()
+    return 0.5 * (R**2).sum() / n + case["lam"] * pen
+
+
+def bounds(case, d):
+    lo = np.full(d, -np.inf) if case["lower"] is None else np.broadcast_to(case["lower"], (d,)).astype(float)
+    hi = np.full(d, np.inf) if case["upper"] is None else np.broadcast_to(case["upper"], (d,)).astype(float)
+    return lo, hi
+
+
+def options(case, d):
+    """The cadmm options of a case; the vectors as datasets of the data file (returned for writing)."""
+    opts = ["--fit-intercept", str(case["intercept"]).lower(), "--standardize", str(case["standardize"]).lower()]
+    k = case["coef"].shape[1]
+    if k > 1:
+        opts += ["--penalty", "l21", "--l1-ratio", repr(case["alpha"])]
+    elif case["alpha"] < 1:
+        opts += ["--penalty", "elasticnet", "--l1-ratio", repr(case["alpha"])]
+    datasets = {}
+    if case["pf"] is not None:
+        datasets["/penalty_factor"] = case["pf"]
+        opts += ["--penalty-factor-dataset", "/penalty_factor"]
+    if case["exclude"] is not None:
+        opts += ["--exclude", ",".join(str(int(j)) for j in case["exclude"])]
+    for name in ("lower", "upper"):
+        v = case[name]
+        if v is None:
+            continue
+        if len(v) == 1:
+            opts += [f"--{name}-limits", repr(float(v[0]))]
+        else:
+            datasets[f"/{name}"] = v
+            opts += [f"--{name}-limits", f"/{name}"]
+    return opts, datasets
+
+
+def write_data(path, X, Y, sparse, datasets):
+    if sparse:
+        write_csr(path, sp.csr_matrix(X), Y)
+    else:
+        with h5py.File(path, "w") as f:
+            f["X"], f["y"] = X, Y
+    with h5py.File(path, "a") as f:
+        for k, v in datasets.items():
+            f[k] = v
+
+
+def compare(label, X, Y, coef, b, case, ref_coef, ref_b, failures, attrs=None):
+    d = X.shape[1]
+    coef = coef.reshape(ref_coef.shape)
+    scale = max(np.abs(ref_coef).max(), 1e-300)
+    err = np.abs(coef - ref_coef).max() / scale
+    obj, obj_ref = objective(X, Y, coef, b, case), objective(X, Y, ref_coef, ref_b, case)
+    rel = (obj - obj_ref) / abs(obj_ref)
+    lo, hi = bounds(case, d)
+    outside = np.sum((coef < lo[:, None]) | (coef > hi[:, None]))
+    excluded = case["exclude"].astype(int) if case["exclude"] is not None else []
+    print(f"{label}: coef diff {err:.2e}, objective rel diff {rel:.2e}")
+    if err > 1e-4:
+        failures.append(f"{label}: coefficients differ from the reference by {err:.2e} of max |coef|")
+    if abs(rel) > 1e-6:
+        failures.append(f"{label}: objective {obj:.12g} vs reference {obj_ref:.12g} ({rel:.2e})")
+    if outside:
+        failures.append(f"{label}: {outside} coefficients outside their bounds")
+    if np.any(coef[excluded] != 0):
+        failures.append(f"{label}: an excluded feature has a nonzero coefficient")
+    if attrs is not None and not np.isclose(attrs["lambda_max"], case["lmax"], rtol=1e-6):
+        failures.append(f"{label}: lambda_max {attrs['lambda_max']} != glmnet's {case['lmax']}")
+
+
+def glmnet_case(cadmm, name, ranks, work, sparse):
+    case = read_case(name)
+    with h5py.File(os.path.join(FIXTURES, case["source"]), "r") as f:
+        X, Y = f["X"][()].astype(np.float64), f["y"][()] / case["y_scale"]
+    d = X.shape[1]
+    opts, datasets = options(case, d)
+    data = os.path.join(work, f"terms_{name}{'_sparse' if sparse else ''}_np{ranks}.h5")
+    write_data(data, X, Y, sparse, datasets)
+    ref_coef, ref_b = case["coef"], case["b"] if case["coef"].shape[1] > 1 else case["b"][0]
+    failures = []
+    out = data[:-3] + "_solve.out.h5"
+    run_cadmm(cadmm, ranks, ["solve", "--data", data, "--lambda", repr(case["lam"]), "--output", out, "--quiet"] + opts)
+    with h5py.File(out, "r") as r:
+        compare(f"{name} solve np={ranks}", X, Y, r["coef"][()], r["intercept"][()], case, ref_coef, ref_b, failures,
+                dict(r.attrs))
+    out = data[:-3] + "_path.out.h5"
+    run_cadmm(cadmm, ranks, ["path", "--data", data, "--n-lambda", "20", "--lambda-min-ratio",
+                             repr(case["lam"] / case["lmax"]), "--output", out, "--quiet"] + opts)
+    with h5py.File(out, "r") as r:
+        coefs, b = r["path/coef"][()], r["path/intercept"][()]
+        lambdas = r["path/lambda"][()]
+        # The grid starts at lambda_max (glmnet's first value), where every penalized coefficient is 0.
+        if not np.isclose(lambdas[0], case["lmax"], rtol=1e-6):
+            failures.append(f"{name} path: first lambda {lambdas[0]} != glmnet's lambda_max {case['lmax']}")
+        compare(f"{name} path np={ranks}", X, Y, coefs[-1], b[-1], case, ref_coef, ref_b, failures)
+        # At lambda_max every penalized coefficient is 0 (the one whose bound is tight, up to the tolerances).
+        pen = factors(case, d) > 0
+        first = np.abs(coefs[0].reshape(d, -1))
+        if first[pen].max() > 1e-6 * max(np.abs(coefs[-1]).max(), 1e-300):
+            failures.append(f"{name} path: a penalized coefficient is {first[pen].max():.3g} at lambda_max")
+    return failures
+
+
+def sklearn_positive(cadmm, ranks, work):
+    rng = np.random.default_rng(3)
+    n, d = 300, 25
+    X = rng.standard_normal((n, d)) + rng.standard_normal((n, 1))  # correlated columns
+    w = rng.standard_normal(d)
+    y = X @ w + 0.5 * rng.standard_normal(n)
+    failures = []
+    for sparse in (False, True):
+        Xs = X.copy()
+        if sparse:
+            Xs[rng.random((n, d)) < 0.7] = 0.0
+        ys = Xs @ w + 0.5 * rng.standard_normal(n)
+        data = os.path.join(work, f"positive_{'sparse' if sparse else 'dense'}_np{ranks}.h5")
+        write_data(data, Xs, ys, sparse, {})
+        for l1_ratio in (1.0, 0.4):
+            lam = 0.02
+            ref = (linear_model.Lasso(alpha=lam, positive=True, tol=1e-13, max_iter=10**6) if l1_ratio == 1 else
+                   linear_model.ElasticNet(alpha=lam, l1_ratio=l1_ratio, positive=True, tol=1e-13, max_iter=10**6))
+            ref.fit(Xs, ys)
+            case = dict(alpha=l1_ratio, lam=lam, standardize=False, pf=None, exclude=None, lower=np.array([0.0]),
+                        upper=None)
+            out = data[:-3] + f"_{l1_ratio}.out.h5"
+            pen = ["--penalty", "l1"] if l1_ratio == 1 else ["--penalty", "elasticnet", "--l1-ratio", str(l1_ratio)]
+            run_cadmm(cadmm, ranks, ["solve", "--data", data, "--lambda", str(lam), "--positive", "--output", out,
+                                     "--quiet"] + pen)
+            with h5py.File(out, "r") as r:
+                compare(f"positive l1_ratio {l1_ratio} {'CSR' if sparse else 'dense'} np={ranks}", Xs, ys,
+                        r["coef"][()], r["intercept"][()], case, ref.coef_.reshape(d, 1), ref.intercept_, failures)
+            if (ref.coef_ == 0).sum() < 3:
+                failures.append("the positive reference has too few zeros to test the constraint")
+    return failures
+
+
+def bad_inputs(cadmm, ranks, work):
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((50, 4)), rng.standard_normal(50)
+    data = os.path.join(work, f"terms_bad_np{ranks}.h5")
+    write_data(data, X, y, False, {"/pf_negative": np.array([1.0, -1, 1, 1]), "/pf_short": np.ones(3),
+                                   "/pf_zero": np.zeros(4), "/pf_matrix": np.ones((2, 4))})
+    out = os.path.join(work, f"terms_bad_np{ranks}.out.h5")
+    cases = [
+        (["--penalty-factor-dataset", "/pf_negative"], 2, "penalty-factor-dataset"),
+        (["--penalty-factor-dataset", "/pf_short"], 2, "3 values for 4 features"),
+        (["--penalty-factor-dataset", "/pf_zero"], 2, "every factor is 0"),
+        (["--penalty-factor-dataset", "/pf_matrix"], 3, "expected one value per feature"),
+        (["--penalty-factor-dataset", "/missing"], 3, "/missing"),
+        (["--exclude", "7"], 2, "feature 7 does not exist"),
+        (["--exclude", "0-3"], 2, "every feature is excluded"),
+        (["--exclude", "a"], 2, "not a feature number"),
+        (["--lower-limits", "0.5"], 2, "must be <= 0"),
+        (["--upper-limits", "-1"], 2, "must be >= 0"),
+        (["--positive", "--lower-limits", "-1"], 2, "one or the other"),
+        (["--penalty", "l21", "--upper-limits", "1"], 2, "--upper-limits: bounds apply coefficient by coefficient"),
+    ]
+    failures = []
+    for args, code, text in cases:
+        if os.path.exists(out):
+            os.remove(out)
+        rc, so, se = run_cadmm(cadmm, ranks, ["solve", "--data", data, "--output", out] + args, expect=None)
+        if rc != code or text not in se or os.path.exists(out) or se.count(text) > 1:
+            failures.append(f"{' '.join(args)}: exit {rc} (expected {code}), stderr {se.strip()!r}")
+        else:
+            print(f"{' '.join(args)}: exit {rc}, {se.strip().splitlines()[0]}")
+    return failures
+
+
+def main():
+    cadmm, case, ranks, work = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    sparse = len(sys.argv) > 5 and sys.argv[5] == "sparse"
+    os.makedirs(work, exist_ok=True)
+    if case == "sklearn_positive":
+        failures = sklearn_positive(cadmm, ranks, work)
+    elif case == "bad":
+        failures = bad_inputs(cadmm, ranks, work)
+    else:
+        failures = glmnet_case(cadmm, case, ranks, work, sparse)
+    for f in failures:
+        print("FAIL:", f)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+# glmnet's answers (R, independent of cadmm and scikit-learn) with per-feature terms: penalty.factor, exclude,
+# lower.limits and upper.limits.
+#   Rscript tests/data/glmnet_terms_reference.R tests/data/fixtures
+# reads the data of some scikit-learn fixtures and writes glmnet_terms_<case>.csv next to them, each:
+#   line 1: source fixture, alpha, lambda, lambda_max (glmnet's first path value), intercept, standardize, y scale
+#   (an elastic net's y is divided by its standard deviation first: glmnet scales y to unit variance inside, which
+#   changes its elastic-net objective unless y has it already; see glmnet's documentation of `standardize`)
+#   line 2: penalty factors as given ("-": none)       line 3: excluded features, 0-based ("-": none)
+#   line 4: lower limits ("-": none)                   line 5: upper limits ("-": none)
+#   line 6: intercept(s); following lines: one row of coefficients per feature.
+# tests/cli/check_terms.py runs cadmm on the same data and options and compares.
+suppressPackageStartupMessages({ library(glmnet); library(hdf5r) })
+args <- commandArgs(trailingOnly = TRUE)
+dir <- if (length(args) > 0) args[1] else "tests/data/fixtures"
+
+read_xy <- function(file) {
+  f <- H5File$new(file.path(dir, file), mode = "r")
+  x <- t(f[["X"]]$read())  # h5py writes C order; hdf5r returns the dimensions reversed
+  y <- f[["y"]]$read()
+  if (is.matrix(y)) y <- t(y)
+  f$close_all()
+  list(x = x, y = y)
+}
+
+line <- function(v) if (is.null(v)) "-" else paste(sprintf("%.17g", v), collapse = ",")
+
+fit_case <- function(name, file, family = "gaussian", alpha = 1, ratio = 0.05, standardize = FALSE,
+                     intercept = TRUE, pf = NULL, exclude = NULL, lower = NULL, upper = NULL) {
+  d <- read_xy(file)
+  sy <- if (alpha < 1) sqrt(mean((d$y - mean(d$y))^2)) else 1
+  d$y <- d$y / sy
+  args <- list(x = d$x, y = d$y, family = family, alpha = alpha, standardize = standardize, intercept = intercept,
+               thresh = 1e-15, maxit = 1e7)
+  if (!is.null(pf)) args$penalty.factor <- pf
+  if (!is.null(exclude)) args$exclude <- exclude + 1  # glmnet numbers features from 1
+  if (!is.null(lower)) args$lower.limits <- lower
+  if (!is.null(upper)) args$upper.limits <- upper
+  path <- do.call(glmnet, args)
+  lmax <- path$lambda[1]
+  lam <- ratio * lmax
+  args$lambda <- c(lmax, lam)
+  fit <- do.call(glmnet, args)
+  cf <- coef(fit, s = lam, exact = FALSE)
+  b <- if (is.list(cf)) sapply(cf, function(m) as.numeric(m[, ncol(m)])) else matrix(as.numeric(cf[, ncol(cf)]), ncol = 1)
+  con <- file(file.path(dir, paste0("glmnet_terms_", name, ".csv")), "w")
+  writeLines(c(sprintf("%s,%.17g,%.17g,%.17g,%d,%d,%.17g", file, alpha, lam, lmax, as.integer(intercept),
+                       as.integer(standardize), sy),
+               line(pf), line(exclude), line(lower), line(upper)), con)
+  write.table(b, con, sep = ",", row.names = FALSE, col.names = FALSE)  # row 1: intercepts
+  close(con)
+  cat(sprintf("%s: lambda %.6g (%.3g x lambda_max %.6g)\n", name, lam, ratio, lmax))
+}
+
+# diabetes (442 x 10, raw scale): two unpenalized features, one penalized twice as much.
+fit_case("factors_diabetes", "lasso_diabetes_raw.h5", pf = c(0, 1, 1, 2, 0, 1, 1, 0.5, 1, 1), ratio = 0.02)
+# breast cancer (569 x 30, standardized): features excluded, bounds on the original scale.
+fit_case("bounds_breast_std", "enet_breast.h5", standardize = TRUE, exclude = c(0, 5, 29), lower = -2, upper = 0.5,
+         ratio = 0.01)
+# non-negative elastic net with factors, standardized.
+fit_case("positive_factors_enet_std", "enet_breast.h5", alpha = 0.5, standardize = TRUE, lower = 0,
+         pf = c(0, rep(1, 28), 3), ratio = 0.02)
+# per-feature bounds without an intercept.
+fit_case("bounds_vector_no_intercept", "lasso_diabetes_raw.h5", intercept = FALSE, ratio = 0.01,
+         lower = c(-Inf, -100, -Inf, 0, -50, -Inf, -Inf, 0, -Inf, -300), upper = c(Inf, 0, 300, Inf, 50, 10, Inf, Inf, 200, Inf))
+# multi-task (mgaussian, the l21 penalty) with factors, one of them 0.
+fit_case("factors_l21", "l21_linnerud.h5", family = "mgaussian", pf = c(0, 1, 2), ratio = 0.2)
+# elastic net with an unpenalized feature, factors and an upper bound that binds.
+fit_case("factors_bounds_enet", "lasso_diabetes_raw.h5", alpha = 0.3, pf = c(1, 0, 1, 1, 2, 1, 1, 1, 0.5, 1),
+         upper = 0.05, ratio = 0.01)
