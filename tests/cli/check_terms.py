@@ -6,6 +6,9 @@ glmnet CASE (tests/data/fixtures/glmnet_terms_CASE.csv, written by tests/data/gl
   limits as datasets; `cadmm solve` at glmnet's lambda and `cadmm path` over glmnet's (lambda_max, lambda) must give
   glmnet's coefficients (within 1e-4 of max |coef|) and objective (recomputed here, within 1e-6 relative), respect
   the bounds exactly, and report glmnet's lambda_max (with unpenalized features: the gradient after fitting them).
+cv: `cadmm cv` with factors, an exclusion and --lower-limits 0 against glmnet on every fold combined by cv.glmnet's
+  rules (glmnet_terms_cv.csv; why not cv.glmnet's own fold fits: see glmnet_terms_reference.R): the grid from
+  cadmm's lambda_max, cvm, cvsd, lambda_min, lambda_1se and the refit.
 sklearn_positive: `--positive` against scikit-learn's Lasso and ElasticNet(positive=True), dense and CSR.
 bad: bad per-feature input is refused with exit 2 (usage) or 3 (data), a message naming the option, and no output.
 Usage: check_terms.py CADMM CASE RANKS WORKDIR [sparse]
@@ -160,6 +163,45 @@ def glmnet_case(cadmm, name, ranks, work, sparse):
     return failures
 
 
+def cv_case(cadmm, ranks, work):
+    """Factors, an exclusion and lower.limits = 0 on cv_gaussian.h5 (glmnet_terms_cv.csv): cadmm's grid (from its own
+    lambda_max), cvm, cvsd, lambda_min, lambda_1se and the refit must be glmnet's."""
+    with open(os.path.join(FIXTURES, "glmnet_terms_cv.csv")) as fh:
+        lmin, l1se = (float(v) for v in fh.readline().split(","))
+        pf = np.array([float(v) for v in fh.readline().split(",")])
+        exclude, lower = fh.readline().strip(), fh.readline().strip()
+        rows = [[float(v) for v in line.split(",")] for line in fh if line.strip()]
+    table = np.array([r for r in rows if len(r) == 3])
+    refit = np.array([r[0] for r in rows if len(r) == 1])
+    with h5py.File(os.path.join(FIXTURES, "cv_gaussian.h5"), "r") as f:
+        X, y, foldid = f["X"][()], f["y"][()], f["foldid"][()]
+    data = os.path.join(work, f"terms_cv_np{ranks}.h5")
+    write_data(data, X, y, False, {"/foldid": foldid, "/pf": pf})
+    out = data[:-3] + ".out.h5"
+    run_cadmm(cadmm, ranks, ["cv", "--data", data, "--fold-dataset", "/foldid", "--n-lambda", str(len(table)),
+                             "--lambda-min-ratio", repr(table[-1, 0] / table[0, 0]), "--penalty-factor-dataset", "/pf",
+                             "--exclude", exclude, "--lower-limits", lower, "--output", out, "--quiet"])
+    failures = []
+    with h5py.File(out, "r") as r:
+        lam, cvm, cvsd = r["cv/lambda"][()], r["cv/mse_mean"][()], r["cv/mse_std"][()]
+        got_min, got_1se = r["cv/lambda_min"][()], r["cv/lambda_1se"][()]
+        coef, b = r["coef"][()].ravel(), r["intercept"][()]
+    grid = np.abs(lam - table[:, 0]).max() / table[0, 0]
+    cvm_rel = np.abs(cvm - table[:, 1]).max() / table[:, 1].min()
+    cvsd_rel = np.abs(cvsd - table[:, 2]).max() / table[:, 2].min()
+    coef_err = np.abs(np.concatenate([[b], coef]) - refit).max() / np.abs(refit[1:]).max()
+    print(f"cv np={ranks}: grid {grid:.2e}, cvm {cvm_rel:.2e}, cvsd {cvsd_rel:.2e}, refit {coef_err:.2e}")
+    if grid > 1e-9:
+        failures.append(f"lambda grid differs from glmnet's by {grid:.2e} of lambda_max")
+    if cvm_rel > 1e-6 or cvsd_rel > 1e-5:
+        failures.append(f"cvm/cvsd differ from cv.glmnet: {cvm_rel:.2e} / {cvsd_rel:.2e}")
+    if not np.isclose(got_min, lmin, rtol=1e-9) or not np.isclose(got_1se, l1se, rtol=1e-9):
+        failures.append(f"lambda_min/1se {got_min}/{got_1se}, cv.glmnet {lmin}/{l1se}")
+    if coef_err > 1e-4 or coef.min() < 0 or coef[int(exclude)] != 0:
+        failures.append(f"refit at lambda_min differs from glmnet's by {coef_err:.2e}, or breaks its terms")
+    return failures
+
+
 def sklearn_positive(cadmm, ranks, work):
     rng = np.random.default_rng(3)
     n, d = 300, 25
@@ -234,6 +276,8 @@ def main():
         failures = sklearn_positive(cadmm, ranks, work)
     elif case == "bad":
         failures = bad_inputs(cadmm, ranks, work)
+    elif case == "cv":
+        failures = cv_case(cadmm, ranks, work)
     else:
         failures = glmnet_case(cadmm, case, ranks, work, sparse)
     for f in failures:

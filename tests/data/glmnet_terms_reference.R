@@ -67,3 +67,42 @@ fit_case("factors_l21", "l21_linnerud.h5", family = "mgaussian", pf = c(0, 1, 2)
 # elastic net with an unpenalized feature, factors and an upper bound that binds.
 fit_case("factors_bounds_enet", "lasso_diabetes_raw.h5", alpha = 0.3, pf = c(1, 0, 1, 1, 2, 1, 1, 1, 0.5, 1),
          upper = 0.05, ratio = 0.01)
+
+# cv with factors (one unpenalized feature, one excluded) and non-negative coefficients, on the data of
+# cv_gaussian.h5 (X, y, foldid) over glmnet's own lambda sequence. The fold errors come from glmnet fitted on each
+# fold's training rows, combined by cv.glmnet's rules (cvm: the fold-size-weighted mean; cvsd: the weighted standard
+# deviation over sqrt(K - 1); lambda_min / lambda_1se by glmnet's getOptcv). cv.glmnet's own fold fits are not used:
+# with penalty.factor, glmnet 4.1.6's cv.glmnet fits some folds differently from glmnet on the same rows (fold 3's
+# error at the second lambda: 17.973 inside cv.glmnet, 18.131 from glmnet and from an exact coordinate descent).
+# glmnet_terms_cv.csv holds
+#   line 1: lambda_min, lambda_1se; line 2: penalty factors; line 3: excluded (0-based); line 4: lower limit;
+#   then one line per lambda "lambda,cvm,cvsd"; then the intercept and coefficients of the fit at lambda_min.
+local({
+  f <- H5File$new(file.path(dir, "cv_gaussian.h5"), mode = "r")
+  x <- t(f[["X"]]$read()); y <- f[["y"]]$read(); foldid <- as.integer(f[["foldid"]]$read())
+  f$close_all()
+  pf <- c(0, rep(1, ncol(x) - 2), 2)
+  fit <- function(rows, lambda = NULL) {
+    args <- list(x[rows, ], y[rows], penalty.factor = pf, exclude = 4, lower.limits = 0, standardize = FALSE,
+                 thresh = 1e-15, maxit = 1e7)
+    if (is.null(lambda)) { args$nlambda <- 30; args$lambda.min.ratio <- 0.01 } else args$lambda <- lambda
+    do.call(glmnet, args)
+  }
+  full <- fit(seq_along(y))
+  lambda <- full$lambda
+  K <- max(foldid)
+  mse <- t(sapply(seq_len(K), function(k) {
+    te <- foldid == k
+    colMeans((y[te] - predict(fit(!te, lambda), x[te, , drop = FALSE]))^2)
+  }))
+  N <- tabulate(foldid)
+  cvm <- apply(mse, 2, weighted.mean, w = N)
+  cvsd <- sqrt(apply(sweep(mse, 2, cvm)^2, 2, weighted.mean, w = N) / (K - 1))
+  opt <- glmnet:::getOptcv.glmnet(lambda, cvm, cvsd, "mse")
+  con <- file(file.path(dir, "glmnet_terms_cv.csv"), "w")
+  writeLines(c(sprintf("%.17g,%.17g", opt$lambda.min, opt$lambda.1se), line(pf), "3", "0"), con)
+  writeLines(sprintf("%.17g,%.17g,%.17g", lambda, cvm, cvsd), con)
+  writeLines(sprintf("%.17g", as.numeric(coef(full, s = opt$lambda.min, exact = FALSE))), con)
+  close(con)
+  cat(sprintf("cv: lambda.min %.6g, lambda.1se %.6g, %d lambdas\n", opt$lambda.min, opt$lambda.1se, length(lambda)))
+})
