@@ -29,6 +29,7 @@ const char* kUsage =
 // What predict was asked, every option checked before any file is opened.
 struct PredictRequest {
   std::string model_file, data_file, output, x_dataset, y_dataset;
+  std::string offset_dataset;    // --offset-dataset: added to every prediction (glmnet's newoffset)
   bool y_given = false;          // --y-dataset was given: y must be there (otherwise /y is used when present)
   std::int64_t index = -1;       // --lambda-index; -1: the model file's default fit
   std::size_t buffer_bytes = 0;  // --read-buffer-mb in bytes
@@ -44,6 +45,9 @@ po::options_description predict_options() {
     ("model", po::value<std::string>()->value_name("FILE"), "result file of solve, path or cv [required]")
     ("data", po::value<std::string>()->value_name("FILE"), "HDF5 file with X (and optionally y) [required]")
     ("x-dataset", po::value<std::string>()->default_value("/X")->value_name("PATH"), "dataset of X")
+    ("offset-dataset", po::value<std::string>()->value_name("PATH"),
+     "offsets of the new rows ((n,) or (n, k)), added to the predictions (glmnet's newoffset); needed when the model "
+     "was fitted with --offset-dataset")
     ("y-dataset", po::value<std::string>()->value_name("PATH"),
      "dataset of y for MSE and R^2 (default /y when the file has it)")
     ("lambda-index", po::value<std::int64_t>()->value_name("I"), "fit I of a path file (default: the last)")
@@ -73,6 +77,7 @@ std::optional<PredictRequest> parse_request(const Args& args, MpiCommunicator& c
   if (!(buffer_mb > 0)) throw UsageError("--read-buffer-mb: must be > 0");
   req.buffer_bytes = static_cast<std::size_t>(buffer_mb * (1 << 20));
   req.x_dataset = vm["x-dataset"].as<std::string>();
+  if (vm.count("offset-dataset")) req.offset_dataset = vm["offset-dataset"].as<std::string>();
   req.y_given = vm.count("y-dataset") > 0;
   req.y_dataset = req.y_given ? vm["y-dataset"].as<std::string>() : "/y";
   req.verbose = root && !vm.count("quiet");
@@ -96,7 +101,12 @@ std::unique_ptr<io::DataReader> open_data(const PredictRequest& req, const io::F
     if (l.has_y && l.targets != k)
       throw DataError("model '" + req.model_file + "' has " + std::to_string(k) + " target(s) but " + l.y_name +
                       " in '" + req.data_file + "' has " + std::to_string(l.targets));
+    if (!req.offset_dataset.empty()) reader->set_offset(req.offset_dataset, k, false);
   });
+  // glmnet refuses to predict without newoffset a model fitted with an offset; the predictions lack it, say so.
+  if (!model.offset_dataset.empty() && req.offset_dataset.empty() && comm.rank() == 0)
+    std::fprintf(stderr, "cadmm: warning: model '%s' was fitted with offset %s, but no --offset-dataset is given: "
+                 "the predictions leave the offset out\n", req.model_file.c_str(), model.offset_dataset.c_str());
   return reader;
 }
 
@@ -110,11 +120,16 @@ PredictionScore write_predictions(std::unique_ptr<io::DataReader> reader, const 
   const int pred = out.create("prediction", H5T_IEEE_F64LE,
                               model.y_is_1d ? std::vector<std::int64_t>{n} : std::vector<std::int64_t>{n, k});
   ScoreSums sums(model.intercept);
-  RowMatrix p;
+  RowMatrix p, offset;
+  const bool has_offset = !layout.offset_name.empty();
   std::int64_t next = range.begin;
   const auto predict = [&](const auto& x, RowMatrix& y) {
     if (interrupt_requested()) throw RuntimeFailure("interrupted by a signal; no prediction file was written");
     predict_rows(x, model.coef, model.intercept, p);
+    if (has_offset) {
+      reader->read_offset(next, x.rows(), offset);
+      p += offset;
+    }
     if (layout.has_y) sums.add(y, p);
     out.write_rows(pred, next, x.rows(), p.data());
     next += x.rows();
@@ -164,6 +179,7 @@ int run_predict(const Args& args, MpiCommunicator& comm) {
   }
   out.attribute("model", req->model_file);
   out.attribute("data", req->data_file);
+  if (!layout.offset_name.empty()) out.attribute("offset_dataset", layout.offset_name);
   out.attribute("lambda", model.lambda);
   out.attribute("lambda_index", static_cast<double>(model.index));
   out.attribute("n_rows", static_cast<double>(layout.rows));

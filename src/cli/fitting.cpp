@@ -39,8 +39,9 @@ CheckpointOptions checkpoint_from(const po::variables_map& vm) {
 }
 
 DataId data_id(const po::variables_map& vm, const io::DataLayout& layout) {
-  return DataId{vm["data"].as<std::string>(), layout.x_name, layout.y_name, layout.rows, layout.features,
-                layout.targets};
+  // y minus an offset is other data than y: the checkpoint and fold keys name both.
+  const std::string y = layout.offset_name.empty() ? layout.y_name : layout.y_name + " - offset " + layout.offset_name;
+  return DataId{vm["data"].as<std::string>(), layout.x_name, y, layout.rows, layout.features, layout.targets};
 }
 
 std::unique_ptr<io::CheckpointFile> checkpoint_store(const CheckpointOptions& c, const CheckpointKey& key,
@@ -182,6 +183,8 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   collectively(comm, [&] {
     reader = std::make_unique<io::DataReader>(vm["data"].as<std::string>(), vm["x-dataset"].as<std::string>(),
                                                vm["y-dataset"].as<std::string>(), comm.handle());
+    if (vm.count("offset-dataset"))
+      reader->set_offset(vm["offset-dataset"].as<std::string>(), reader->layout().targets, true);
   });
   LoadedData d;
   d.layout = reader->layout();
@@ -306,6 +309,7 @@ io::RunFacts run_facts(const ProblemSpec& spec, const io::DataLayout& layout, co
   facts.n_targets = layout.targets;
   facts.y_is_1d = layout.y_is_1d;
   facts.solve_seconds = solve_seconds;
+  facts.offset_dataset = layout.offset_name;
   return facts;
 }
 

@@ -121,6 +121,9 @@ po::options_description data_options() {
     ("data", po::value<std::string>()->value_name("FILE"), "HDF5 file with X (n x d) and y (n or n x k) [required]")
     ("x-dataset", po::value<std::string>()->default_value("/X")->value_name("PATH"), "dataset of X inside the file")
     ("y-dataset", po::value<std::string>()->default_value("/y")->value_name("PATH"), "dataset of y inside the file")
+    ("offset-dataset", po::value<std::string>()->value_name("PATH"),
+     "dataset of offsets ((n,) or (n, k)) inside the file: y - offset is fitted, as glmnet's offset (give predict "
+     "the new data's with its --offset-dataset)")
     ("read-buffer-mb", po::value<double>()->default_value(8)->value_name("MB"),
      "rows are streamed through a reused buffer of this size");
   return o;

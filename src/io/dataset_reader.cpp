@@ -203,8 +203,36 @@ RowRange DataReader::partition(int rank, int ranks) const {
 }
 
 void DataReader::read_y(std::int64_t first, std::int64_t rows, RowMatrix& y) const {
-  if (layout_.has_y) read_block(y_.get(), first, rows, layout_.targets, layout_.y_is_1d, y.data(),
-                                where(layout_.file, layout_.y_name));
+  if (!layout_.has_y) return;
+  read_block(y_.get(), first, rows, layout_.targets, layout_.y_is_1d, y.data(), where(layout_.file, layout_.y_name));
+  if (!subtract_offset_) return;
+  RowMatrix off;
+  read_offset(first, rows, off);
+  y -= off;
+}
+
+void DataReader::set_offset(const std::string& name, std::int64_t targets, bool subtract) {
+  const std::string what = where(layout_.file, name);
+  offset_ = open_dataset(file_.get(), layout_.file, name);
+  const std::vector<std::int64_t> s = dataset_shape(offset_.get());
+  if (s.empty() || s.size() > 2 || s[0] != layout_.rows || (s.size() == 2 && s[1] != targets && s[1] != 1))
+    throw DataError("--offset-dataset: " + what + " must have one row per row of X (" + std::to_string(layout_.rows) +
+                    "), as (rows,) or (rows, " + std::to_string(targets) + ")");
+  offset_1d_ = s.size() == 1;
+  offset_targets_ = targets;
+  subtract_offset_ = subtract;
+  layout_.offset_name = name;
+}
+
+void DataReader::read_offset(std::int64_t first, std::int64_t rows, RowMatrix& out) const {
+  const std::string what = where(layout_.file, layout_.offset_name);
+  const std::vector<std::int64_t> s = dataset_shape(offset_.get());
+  const std::int64_t cols = s.size() == 2 ? s[1] : 1;
+  RowMatrix stored(rows, cols);
+  if (rows > 0) read_block(offset_.get(), first, rows, cols, offset_1d_, stored.data(), what);
+  const Eigen::Index bad = first_bad_row(stored);
+  if (bad >= 0) throw DataError(what + " (the offset) contains NaN or Inf at row " + std::to_string(first + bad));
+  out = cols == offset_targets_ ? stored : RowMatrix(stored.replicate(1, offset_targets_));
 }
 
 void DataReader::read_sparse_rows(RowRange range, std::size_t block_bytes, const SparseSink& sink) const {
@@ -318,7 +346,7 @@ void DataReader::read_rows(RowRange range, std::size_t block_bytes,
       y.resize(m, ky);
     }
     read_block(x_.get(), r0, m, d, false, x.data(), where(layout_.file, layout_.x_name));
-    if (ky > 0) read_block(y_.get(), r0, m, k, layout_.y_is_1d, y.data(), where(layout_.file, layout_.y_name));
+    if (ky > 0) read_y(r0, m, y);
     for (auto [mat, name] : {std::pair<RowMatrix*, const std::string*>{&x, &layout_.x_name}, {&y, &layout_.y_name}}) {
       const Eigen::Index bad = again ? -1 : first_bad_row(*mat);
       if (bad >= 0)

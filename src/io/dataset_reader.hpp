@@ -26,6 +26,7 @@ struct DataLayout {
   bool x_compressed = false; ///< X has filters (gzip, ...): each chunk is decoded on read
   bool sparse = false;       ///< X is a CSR group (data, indices, indptr)
   std::int64_t nnz = 0;      ///< stored entries of a sparse X (rows x features for dense)
+  std::string offset_name;   ///< offset dataset (glmnet's offset), empty: none
 
   /// The shape the plan works from.
   DataShape shape() const { return DataShape{rows, features, targets, nnz, sparse}; }
@@ -46,6 +47,12 @@ class DataReader {
   /// Reads rows of an integer (n,) dataset of the same file (fold numbers); DataError naming it when it is
   /// missing, not integer or not of length n.
   std::vector<std::int64_t> read_int_rows(const std::string& name, RowRange range) const;
+  /// An offset dataset of the same file, (n,) or (n, targets) (glmnet's offset and newoffset). With subtract, every
+  /// block of y read has it subtracted (the fitting commands fit y - offset). DataError naming it when it is
+  /// missing, not numeric or of another shape; a NaN or Inf is reported (by row) when read.
+  void set_offset(const std::string& name, std::int64_t targets, bool subtract);
+  /// Rows [first, first + rows) of the offset, rows x targets (a 1-D offset repeated for every target).
+  void read_offset(std::int64_t first, std::int64_t rows, RowMatrix& out) const;
   /// This rank's rows: balanced to within one row for dense X, to a near-equal share of the nonzeros for sparse X
   /// (a binary search on indptr, a few reads per boundary).
   RowRange partition(int rank, int ranks) const;
@@ -67,7 +74,9 @@ class DataReader {
   std::int64_t indptr_at(std::int64_t row) const;
   void read_y(std::int64_t first, std::int64_t rows, RowMatrix& y) const;
   DataLayout layout_;
-  Handle file_, x_, y_;
+  Handle file_, x_, y_, offset_;
+  std::int64_t offset_targets_ = 1;
+  bool offset_1d_ = true, subtract_offset_ = false;
   Handle data_, indices_, indptr_;  // sparse X
 };
 

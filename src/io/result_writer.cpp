@@ -185,6 +185,7 @@ void write_result(const std::string& path, const FitResult& fit, const RunFacts&
   f.attribute("fit_intercept", static_cast<std::int64_t>(s.fit_intercept));
   f.attribute("standardize", static_cast<std::int64_t>(s.standardize));
   if (s.per_feature()) f.attribute("per_feature", s.per_feature_text());
+  if (!facts.offset_dataset.empty()) f.attribute("offset_dataset", facts.offset_dataset);
   f.attribute("solve_seconds", facts.solve_seconds);
   f.attribute("version", std::string(version()));
   f.commit();
@@ -203,6 +204,7 @@ FittedModel read_fitted_model(const std::string& path, std::int64_t lambda_index
   if (version.empty() || !object_exists(f.get(), "coef") || !object_exists(f.get(), "intercept"))
     throw DataError("model file '" + path + "' is not a cadmm result (no /coef, /intercept and version attribute)");
   if (m.command.empty()) m.command = "solve";
+  m.offset_dataset = read_string_attribute(root.get(), "offset_dataset");
   if (!read_number_attribute(root.get(), "lambda", m.lambda)) m.lambda = 0;
   std::vector<std::int64_t> cshape, ishape;
   std::vector<double> coef = read_doubles(f.get(), "coef", cshape, "model file", path);

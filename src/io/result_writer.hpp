@@ -16,6 +16,7 @@ struct RunFacts {
   std::int64_t n_rows = 0, n_features = 0, n_targets = 1;
   bool y_is_1d = true;
   double solve_seconds = 0;
+  std::string offset_dataset;      ///< the offset subtracted from y (empty: none)
 };
 
 /// What a path or cv run adds to the file.
@@ -58,6 +59,7 @@ struct FittedModel {
   std::string command;         ///< solve, path or cv
   std::int64_t path_length = 0;  ///< number of lambdas of a path file (0 otherwise)
   std::int64_t index = -1;     ///< the path index used (-1: /coef)
+  std::string offset_dataset;  ///< the offset the model was fitted with (empty: none)
 };
 
 /// Reads /coef and /intercept, or with lambda_index >= 0 (path files; -1 means the last for a path file) that

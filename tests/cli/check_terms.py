@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Per-feature terms (penalty factors, exclude, lower/upper limits, positive) end to end at one rank count.
 
-glmnet CASE (tests/data/fixtures/glmnet_terms_CASE.csv, written by tests/data/glmnet_terms_reference.R):
+glmnet CASE (tests/data/fixtures/glmnet_terms_CASE.csv, written by tests/data/glmnet_terms_reference.R, with
+  offsets in some: --offset-dataset in solve and path, and predict with the new rows' offsets):
   the source fixture's X and y are copied into a work file (dense, or CSR with "sparse") with the factors and
   limits as datasets; `cadmm solve` at glmnet's lambda and `cadmm path` over glmnet's (lambda_max, lambda) must give
   glmnet's coefficients (within 1e-4 of max |coef|) and objective (recomputed here, within 1e-6 relative), respect
@@ -10,7 +11,7 @@ cv: `cadmm cv` with factors, an exclusion and --lower-limits 0 against glmnet on
   rules (glmnet_terms_cv.csv; why not cv.glmnet's own fold fits: see glmnet_terms_reference.R): the grid from
   cadmm's lambda_max, cvm, cvsd, lambda_min, lambda_1se and the refit.
 sklearn_positive: `--positive` against scikit-learn's Lasso and ElasticNet(positive=True), dense and CSR.
-bad: bad per-feature input is refused with exit 2 (usage) or 3 (data), a message naming the option, and no output.
+bad: bad per-feature input and offsets are refused with exit 2 (usage) or 3 (data), a message naming the option, and no output.
 Usage: check_terms.py CADMM CASE RANKS WORKDIR [sparse]
 """
 import os
@@ -30,13 +31,13 @@ FIXTURES = os.path.join(os.path.dirname(__file__), "..", "data", "fixtures")
 
 def read_case(name):
     with open(os.path.join(FIXTURES, f"glmnet_terms_{name}.csv")) as fh:
-        source, alpha, lam, lmax, intercept, standardize, y_scale = fh.readline().strip().split(",")
+        source, alpha, lam, lmax, intercept, standardize, y_scale, offset = fh.readline().strip().split(",")
         vectors = []
         for _ in range(4):
             text = fh.readline().strip()
             vectors.append(None if text == "-" else np.array([float(v) for v in text.split(",")]))
         rows = np.array([[float(v) for v in line.split(",")] for line in fh if line.strip()])
-    return dict(source=source, y_scale=float(y_scale), alpha=float(alpha), lam=float(lam), lmax=float(lmax), intercept=intercept == "1",
+    return dict(source=source, y_scale=float(y_scale), offset=offset == "1", alpha=float(alpha), lam=float(lam), lmax=float(lmax), intercept=intercept == "1",
                 standardize=standardize == "1", pf=vectors[0], exclude=vectors[1], lower=vectors[2],
                 upper=vectors[3], b=rows[0], coef=rows[1:])
 
@@ -136,8 +137,17 @@ def glmnet_case(cadmm, name, ranks, work, sparse):
         X, Y = f["X"][()].astype(np.float64), f["y"][()] / case["y_scale"]
     d = X.shape[1]
     opts, datasets = options(case, d)
+    offset = None
+    if case["offset"]:  # glmnet_terms_reference.R's offset: 20 sin(i), times t for target t
+        offset = 20 * np.sin(np.arange(1, len(Y) + 1))
+        if Y.ndim == 2:
+            offset = np.outer(offset, np.arange(1, Y.shape[1] + 1))
+        datasets["/offset"] = offset
+        opts += ["--offset-dataset", "/offset"]
     data = os.path.join(work, f"terms_{name}{'_sparse' if sparse else ''}_np{ranks}.h5")
     write_data(data, X, Y, sparse, datasets)
+    if offset is not None:
+        Y = Y - offset  # the problem glmnet solves, for the objective recomputed here
     ref_coef, ref_b = case["coef"], case["b"] if case["coef"].shape[1] > 1 else case["b"][0]
     failures = []
     out = data[:-3] + "_solve.out.h5"
@@ -155,6 +165,21 @@ def glmnet_case(cadmm, name, ranks, work, sparse):
         if not np.isclose(lambdas[0], case["lmax"], rtol=1e-6):
             failures.append(f"{name} path: first lambda {lambdas[0]} != glmnet's lambda_max {case['lmax']}")
         compare(f"{name} path np={ranks}", X, Y, coefs[-1], b[-1], case, ref_coef, ref_b, failures)
+    if offset is not None:
+        # predict adds the new rows' offsets (glmnet's newoffset); without them it warns and leaves them out.
+        pred_out = data[:-3] + "_predict.out.h5"
+        run_cadmm(cadmm, ranks, ["predict", "--model", out, "--lambda-index", "19", "--data", data, "--offset-dataset",
+                                 "/offset", "--output", pred_out, "--quiet"])
+        with h5py.File(pred_out, "r") as r:
+            pred = r["prediction"][()]
+        ref = (X @ ref_coef).reshape(pred.shape) + ref_b + offset
+        err = np.abs(pred - ref).max() / np.abs(ref).max()
+        print(f"{name} predict np={ranks}: prediction diff {err:.2e}")
+        if err > 1e-6:
+            failures.append(f"{name} predict: predictions with the offset differ from glmnet's by {err:.2e}")
+        _, _, se = run_cadmm(cadmm, ranks, ["predict", "--model", out, "--data", data, "--output", pred_out, "--quiet"])
+        if "fitted with offset /offset" not in se:
+            failures.append(f"{name} predict without --offset-dataset: no warning ({se.strip()!r})")
         # At lambda_max every penalized coefficient is 0 (the one whose bound is tight, up to the tolerances).
         pen = factors(case, d) > 0
         first = np.abs(coefs[0].reshape(d, -1))
@@ -240,7 +265,9 @@ def bad_inputs(cadmm, ranks, work):
     X, y = rng.standard_normal((50, 4)), rng.standard_normal(50)
     data = os.path.join(work, f"terms_bad_np{ranks}.h5")
     write_data(data, X, y, False, {"/pf_negative": np.array([1.0, -1, 1, 1]), "/pf_short": np.ones(3),
-                                   "/pf_zero": np.zeros(4), "/pf_matrix": np.ones((2, 4))})
+                                   "/pf_zero": np.zeros(4), "/pf_matrix": np.ones((2, 4)), "/offset_short": np.ones(49),
+                                   "/offset_nan": np.r_[np.ones(30), np.nan, np.ones(19)],
+                                   "/offset_wide": np.ones((50, 3))})
     out = os.path.join(work, f"terms_bad_np{ranks}.out.h5")
     cases = [
         (["--penalty-factor-dataset", "/pf_negative"], 2, "penalty-factor-dataset"),
@@ -255,6 +282,10 @@ def bad_inputs(cadmm, ranks, work):
         (["--upper-limits", "-1"], 2, "must be >= 0"),
         (["--positive", "--lower-limits", "-1"], 2, "one or the other"),
         (["--penalty", "l21", "--upper-limits", "1"], 2, "--upper-limits: bounds apply coefficient by coefficient"),
+        (["--offset-dataset", "/offset_short"], 3, "must have one row per row of X (50)"),
+        (["--offset-dataset", "/offset_wide"], 3, "as (rows,) or (rows, 1)"),
+        (["--offset-dataset", "/offset_nan"], 3, "(the offset) contains NaN or Inf at row 30"),
+        (["--offset-dataset", "/missing_offset"], 3, "/missing_offset"),
     ]
     failures = []
     for args, code, text in cases:

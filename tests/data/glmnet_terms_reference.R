@@ -2,7 +2,8 @@
 # lower.limits and upper.limits.
 #   Rscript tests/data/glmnet_terms_reference.R tests/data/fixtures
 # reads the data of some scikit-learn fixtures and writes glmnet_terms_<case>.csv next to them, each:
-#   line 1: source fixture, alpha, lambda, lambda_max (glmnet's first path value), intercept, standardize, y scale
+#   line 1: source fixture, alpha, lambda, lambda_max (glmnet's first path value), intercept, standardize, y scale,
+#   offset (1: glmnet's offset = 20 sin(i) for rows i = 1..n, times t for target t of a multi-task y; 0: none)
 #   (an elastic net's y is divided by its standard deviation first: glmnet scales y to unit variance inside, which
 #   changes its elastic-net objective unless y has it already; see glmnet's documentation of `standardize`)
 #   line 2: penalty factors as given ("-": none)       line 3: excluded features, 0-based ("-": none)
@@ -25,7 +26,7 @@ read_xy <- function(file) {
 line <- function(v) if (is.null(v)) "-" else paste(sprintf("%.17g", v), collapse = ",")
 
 fit_case <- function(name, file, family = "gaussian", alpha = 1, ratio = 0.05, standardize = FALSE,
-                     intercept = TRUE, pf = NULL, exclude = NULL, lower = NULL, upper = NULL) {
+                     intercept = TRUE, pf = NULL, exclude = NULL, lower = NULL, upper = NULL, offset = FALSE) {
   d <- read_xy(file)
   sy <- if (alpha < 1) sqrt(mean((d$y - mean(d$y))^2)) else 1
   d$y <- d$y / sy
@@ -35,6 +36,10 @@ fit_case <- function(name, file, family = "gaussian", alpha = 1, ratio = 0.05, s
   if (!is.null(exclude)) args$exclude <- exclude + 1  # glmnet numbers features from 1
   if (!is.null(lower)) args$lower.limits <- lower
   if (!is.null(upper)) args$upper.limits <- upper
+  if (offset) {
+    n <- nrow(d$x)
+    args$offset <- if (is.matrix(d$y)) outer(20 * sin(seq_len(n)), seq_len(ncol(d$y))) else 20 * sin(seq_len(n))
+  }
   path <- do.call(glmnet, args)
   lmax <- path$lambda[1]
   lam <- ratio * lmax
@@ -43,8 +48,8 @@ fit_case <- function(name, file, family = "gaussian", alpha = 1, ratio = 0.05, s
   cf <- coef(fit, s = lam, exact = FALSE)
   b <- if (is.list(cf)) sapply(cf, function(m) as.numeric(m[, ncol(m)])) else matrix(as.numeric(cf[, ncol(cf)]), ncol = 1)
   con <- file(file.path(dir, paste0("glmnet_terms_", name, ".csv")), "w")
-  writeLines(c(sprintf("%s,%.17g,%.17g,%.17g,%d,%d,%.17g", file, alpha, lam, lmax, as.integer(intercept),
-                       as.integer(standardize), sy),
+  writeLines(c(sprintf("%s,%.17g,%.17g,%.17g,%d,%d,%.17g,%d", file, alpha, lam, lmax, as.integer(intercept),
+                       as.integer(standardize), sy, as.integer(offset)),
                line(pf), line(exclude), line(lower), line(upper)), con)
   write.table(b, con, sep = ",", row.names = FALSE, col.names = FALSE)  # row 1: intercepts
   close(con)
@@ -64,6 +69,9 @@ fit_case("bounds_vector_no_intercept", "lasso_diabetes_raw.h5", intercept = FALS
          lower = c(-Inf, -100, -Inf, 0, -50, -Inf, -Inf, 0, -Inf, -300), upper = c(Inf, 0, 300, Inf, 50, 10, Inf, Inf, 200, Inf))
 # multi-task (mgaussian, the l21 penalty) with factors, one of them 0.
 fit_case("factors_l21", "l21_linnerud.h5", family = "mgaussian", pf = c(0, 1, 2), ratio = 0.2)
+# offsets: a lasso with factors, and a multi-task lasso with a (n, k) offset.
+fit_case("offset_factors", "lasso_diabetes_raw.h5", pf = c(0, 1, 1, 2, 0, 1, 1, 0.5, 1, 1), ratio = 0.02, offset = TRUE)
+fit_case("offset_l21", "l21_linnerud.h5", family = "mgaussian", ratio = 0.2, offset = TRUE)
 # elastic net with an unpenalized feature, factors and an upper bound that binds.
 fit_case("factors_bounds_enet", "lasso_diabetes_raw.h5", alpha = 0.3, pf = c(1, 0, 1, 1, 2, 1, 1, 1, 0.5, 1),
          upper = 0.05, ratio = 0.01)
