@@ -7,7 +7,8 @@ glmnet CASE (tests/data/fixtures/glmnet_terms_CASE.csv, written by tests/data/gl
   limits as datasets; `cadmm solve` at glmnet's lambda and `cadmm path` over glmnet's (lambda_max, lambda) must give
   glmnet's coefficients (within 1e-4 of max |coef|) and objective (recomputed here, within 1e-6 relative), respect
   the bounds exactly, and report glmnet's lambda_max (with unpenalized features: the gradient after fitting them).
-cv: `cadmm cv` with factors, an exclusion and --lower-limits 0 against glmnet on every fold combined by cv.glmnet's
+cv, cv_offset: `cadmm cv` with factors, an exclusion and --lower-limits 0 (and an offset) against glmnet on every fold
+  combined by cv.glmnet's
   rules (glmnet_terms_cv.csv; why not cv.glmnet's own fold fits: see glmnet_terms_reference.R): the grid from
   cadmm's lambda_max, cvm, cvsd, lambda_min, lambda_1se and the refit.
 sklearn_positive: `--positive` against scikit-learn's Lasso and ElasticNet(positive=True), dense and CSR.
@@ -188,10 +189,10 @@ def glmnet_case(cadmm, name, ranks, work, sparse):
     return failures
 
 
-def cv_case(cadmm, ranks, work):
+def cv_case(cadmm, ranks, work, name):
     """Factors, an exclusion and lower.limits = 0 on cv_gaussian.h5 (glmnet_terms_cv.csv): cadmm's grid (from its own
     lambda_max), cvm, cvsd, lambda_min, lambda_1se and the refit must be glmnet's."""
-    with open(os.path.join(FIXTURES, "glmnet_terms_cv.csv")) as fh:
+    with open(os.path.join(FIXTURES, f"glmnet_terms_{name}.csv")) as fh:
         lmin, l1se = (float(v) for v in fh.readline().split(","))
         pf = np.array([float(v) for v in fh.readline().split(",")])
         exclude, lower = fh.readline().strip(), fh.readline().strip()
@@ -200,12 +201,16 @@ def cv_case(cadmm, ranks, work):
     refit = np.array([r[0] for r in rows if len(r) == 1])
     with h5py.File(os.path.join(FIXTURES, "cv_gaussian.h5"), "r") as f:
         X, y, foldid = f["X"][()], f["y"][()], f["foldid"][()]
-    data = os.path.join(work, f"terms_cv_np{ranks}.h5")
-    write_data(data, X, y, False, {"/foldid": foldid, "/pf": pf})
+    data = os.path.join(work, f"terms_{name}_np{ranks}.h5")
+    datasets, extra = {"/foldid": foldid, "/pf": pf}, []
+    if name == "cv_offset":  # glmnet_terms_reference.R's offset
+        datasets["/offset"] = 20 * np.sin(np.arange(1, len(y) + 1))
+        extra = ["--offset-dataset", "/offset"]
+    write_data(data, X, y, False, datasets)
     out = data[:-3] + ".out.h5"
     run_cadmm(cadmm, ranks, ["cv", "--data", data, "--fold-dataset", "/foldid", "--n-lambda", str(len(table)),
                              "--lambda-min-ratio", repr(table[-1, 0] / table[0, 0]), "--penalty-factor-dataset", "/pf",
-                             "--exclude", exclude, "--lower-limits", lower, "--output", out, "--quiet"])
+                             "--exclude", exclude, "--lower-limits", lower, "--output", out, "--quiet"] + extra)
     failures = []
     with h5py.File(out, "r") as r:
         lam, cvm, cvsd = r["cv/lambda"][()], r["cv/mse_mean"][()], r["cv/mse_std"][()]
@@ -215,7 +220,7 @@ def cv_case(cadmm, ranks, work):
     cvm_rel = np.abs(cvm - table[:, 1]).max() / table[:, 1].min()
     cvsd_rel = np.abs(cvsd - table[:, 2]).max() / table[:, 2].min()
     coef_err = np.abs(np.concatenate([[b], coef]) - refit).max() / np.abs(refit[1:]).max()
-    print(f"cv np={ranks}: grid {grid:.2e}, cvm {cvm_rel:.2e}, cvsd {cvsd_rel:.2e}, refit {coef_err:.2e}")
+    print(f"{name} np={ranks}: grid {grid:.2e}, cvm {cvm_rel:.2e}, cvsd {cvsd_rel:.2e}, refit {coef_err:.2e}")
     if grid > 1e-9:
         failures.append(f"lambda grid differs from glmnet's by {grid:.2e} of lambda_max")
     if cvm_rel > 1e-6 or cvsd_rel > 1e-5:
@@ -307,8 +312,8 @@ def main():
         failures = sklearn_positive(cadmm, ranks, work)
     elif case == "bad":
         failures = bad_inputs(cadmm, ranks, work)
-    elif case == "cv":
-        failures = cv_case(cadmm, ranks, work)
+    elif case in ("cv", "cv_offset"):
+        failures = cv_case(cadmm, ranks, work, case)
     else:
         failures = glmnet_case(cadmm, case, ranks, work, sparse)
     for f in failures:
