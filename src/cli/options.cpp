@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <sstream>
 
 #include "cadmm/error.hpp"
@@ -217,6 +218,19 @@ po::options_description lambda_sequence_options() {
 
 namespace {
 
+// The number the whole text spells (no trailing text), or nothing.
+std::optional<double> whole_number(const std::string& text) {
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (text.empty() || used != text.size()) return std::nullopt;
+  return v;
+}
+
 // --lambdas L1,L2,...: each item a whole number (no trailing text).
 std::vector<double> lambda_list(const std::string& text) {
   std::vector<double> l;
@@ -224,15 +238,9 @@ std::vector<double> lambda_list(const std::string& text) {
   for (std::string item; std::getline(in, item, ',');) {
     const auto first = item.find_first_not_of(" \t"), last = item.find_last_not_of(" \t");
     const std::string value = first == std::string::npos ? "" : item.substr(first, last - first + 1);
-    std::size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(value, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (value.empty() || used != value.size()) throw UsageError("--lambdas: '" + value + "' is not a number");
-    l.push_back(v);
+    const std::optional<double> v = whole_number(value);
+    if (!v) throw UsageError("--lambdas: '" + value + "' is not a number");
+    l.push_back(*v);
   }
   return l;
 }
@@ -273,15 +281,8 @@ std::vector<long long> feature_list(const std::string& text) {
 void limits_from(const po::variables_map& vm, const char* name, std::vector<double>& value, std::string& dataset) {
   if (!vm.count(name)) return;
   const std::string text = vm[name].as<std::string>();
-  std::size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (!text.empty() && used == text.size())
-    value = {v};
+  if (const std::optional<double> v = whole_number(text))
+    value = {*v};
   else
     dataset = text;
 }
