@@ -256,8 +256,7 @@ std::optional<Polished> polish_warm_start(const AdmmProblem& problem, const Matr
     const double bound = std::max(0.0, 2 * pen.l1_weight - *problem.previous_l1_weight);
     for (Eigen::Index t = 0; t < sign.cols(); ++t)
       for (Eigen::Index j = 0; j < sign.rows(); ++j)
-        if (sign(j, t) == 0 && pen.movable(j, grad(j, t)) >= bound * pen.weight(j) && grad(j, t) != 0 &&
-            pen.movable(j, grad(j, t)) > 0)
+        if (const double push = pen.movable(j, grad(j, t)); sign(j, t) == 0 && push > 0 && push >= bound * pen.weight(j))
           sign(j, t) = grad(j, t) > 0 ? 1 : -1;
   }
   return polish(problem, sign, z, settings, comm);
