@@ -312,7 +312,7 @@ class Loop {
   // polished point is certified (the solve is over).
   bool polish_held_pattern(int it) {
     const auto same = [](const Eigen::ArrayXXi& a, const Eigen::ArrayXXi& b) { return a.size() == b.size() && (a == b).all(); };
-    const Eigen::ArrayXXi now = st_.z.array().sign().cast<int>();
+    const Eigen::ArrayXXi now = sign_pattern(p_.penalty, st_.z);
     loop_.pattern_age = same(loop_.pattern, now) ? loop_.pattern_age + 1 : 0;
     loop_.pattern = now;
     if (!(loop_.pattern_age == 10 || (it - loop_.last_try >= loop_.retry_every && !same(loop_.tried, now)))) return false;

@@ -39,18 +39,25 @@ class PatternSolver {
     memory_.l2_weight = p_.penalty.l2_weight;
   }
 
-  // Solves (H_SS + l2 diag(c_S^2)) w_S = q_S - l1 c_S sign_S for every target, S = the nonzero signs. One reduction
-  // carries every target's new columns and q; decisions depend only on signs, z and the memory, alike on every rank.
+  // Solves (H_SS + l2 diag(e_S)) w_S = q_S - l1 c_S sign_S - H_SB b_B for every target, S = the free signs (+-1),
+  // B = the coordinates held at a bound b (+-2: kHeld). One reduction carries every target's new columns and q;
+  // decisions depend only on signs, z and the memory, alike on every rank.
   std::optional<Matrix> solve(const Signs& sign) {
     const Index d = sign.rows(), k = sign.cols();
-    std::vector<std::vector<Index>> sets(static_cast<std::size_t>(k));
+    std::vector<std::vector<Index>> sets(static_cast<std::size_t>(k)), held(static_cast<std::size_t>(k)),
+        both(static_cast<std::size_t>(k));
     for (Index t = 0; t < k; ++t) {
       sets[t] = pattern(sign, t);
-      if (static_cast<Index>(sets[t].size()) > p_.max_polish) return std::nullopt;
+      for (Index j = 0; j < d; ++j)
+        if (std::abs(sign(j, t)) == kHeld) held[t].push_back(j);
+      both[t] = sets[t];
+      both[t].insert(both[t].end(), held[t].begin(), held[t].end());
+      if (static_cast<Index>(both[t].size()) > p_.max_polish) return std::nullopt;
     }
-    see(sets);
+    see(both);
     Matrix w = Matrix::Zero(d, k);
     for (Index t = 0; t < k; ++t) {
+      for (Index j : held[t]) w(j, t) = bound_of(j, sign(j, t));
       if (sets[t].empty()) continue;
       TargetSystem& sys = memory_.targets[t];
       if (!refactor(sys, sets[t])) return std::nullopt;
@@ -59,6 +66,7 @@ class PatternSolver {
       for (Index i = 0; i < m; ++i) {
         const Index j = sys.order[i];
         rhs(i, 0) = sys.q[sys.slot[j]] - p_.penalty.l1_weight * p_.penalty.weight(j) * sign(j, t);
+        for (Index h : held[t]) rhs(i, 0) -= sys.g(sys.slot[j], sys.slot[h]) * w(h, t);
       }
       lapack::cholesky_solve(sys.r.topLeftCorner(m, m), rhs);
       if (!rhs.allFinite()) return std::nullopt;
@@ -76,10 +84,10 @@ class PatternSolver {
     std::vector<char> in_order(static_cast<std::size_t>(sign.rows()), 0);
     for (Index j : sys.order) {
       in_order[j] = 1;
-      if (sign(j, t) != 0) set.push_back(j);
+      if (std::abs(sign(j, t)) == 1) set.push_back(j);
     }
     for (Index j = 0; j < sign.rows(); ++j)
-      if (sign(j, t) != 0 && !in_order[j]) fresh.push_back(j);
+      if (std::abs(sign(j, t)) == 1 && !in_order[j]) fresh.push_back(j);
     std::stable_sort(fresh.begin(), fresh.end(), [&](Index a, Index b) { return std::abs(z_(a, t)) > std::abs(z_(b, t)); });
     set.insert(set.end(), fresh.begin(), fresh.end());
     return set;
@@ -189,6 +197,9 @@ class PatternSolver {
     return deleting < p0 * p0 * t + p0 * t * t + t * t * t / 3;
   }
 
+  // The bound a held coordinate sits at: the upper one for +kHeld, the lower one for -kHeld.
+  double bound_of(Index j, int sign) const { return sign > 0 ? p_.penalty.upper_bound(j) : p_.penalty.lower_bound(j); }
+
   const AdmmProblem& p_;
   const Matrix& z_;
   Communicator& comm_;
@@ -210,15 +221,15 @@ std::optional<Polished> polish(const AdmmProblem& problem, Signs sign, const Mat
     if (!w) return std::nullopt;
     // A coordinate whose sign flipped does not belong to the pattern: drop it and solve again. An unpenalized one
     // has no kink at 0: it keeps its place with its new sign. One beyond a bound of 0 (a sign constraint) is
-    // dropped alike; beyond another bound the pattern's equations do not hold, and polishing gives up.
+    // dropped alike; one beyond another bound is held there.
     bool flipped = false;
     for (Eigen::Index t = 0; t < sign.cols(); ++t)
       for (Eigen::Index j = 0; j < sign.rows(); ++j) {
         const double v = (*w)(j, t);
-        if (sign(j, t) == 0) continue;
+        if (sign(j, t) == 0 || std::abs(sign(j, t)) == kHeld) continue;
         if (v < pen.lower_bound(j) || v > pen.upper_bound(j)) {
-          if (v < 0 ? pen.lower_bound(j) < 0 : pen.upper_bound(j) > 0) return std::nullopt;
-          sign(j, t) = 0;
+          const bool above = v > pen.upper_bound(j);
+          sign(j, t) = (above ? pen.upper_bound(j) : pen.lower_bound(j)) == 0 ? 0 : above ? kHeld : -kHeld;
           flipped = true;
         } else if (has_l1 && (v == 0 || (v > 0) != (sign(j, t) > 0))) {
           if (pen.penalized(j)) {
@@ -233,12 +244,17 @@ std::optional<Polished> polish(const AdmmProblem& problem, Signs sign, const Mat
     Matrix grad;
     const Optimality o = evaluate(problem, *w, comm, &grad);
     if (settings.certified(o.gap, o.objective)) return Polished{*w, o};
-    // A zero coordinate whose gradient exceeds its bound l1 c_j belongs to the pattern, with that sign.
+    // A zero coordinate whose gradient exceeds its bound l1 c_j belongs to the pattern, with that sign. A held one
+    // whose gradient pulls it back inside its box is freed.
     bool added = false;
-    for (Eigen::Index t = 0; has_l1 && t < sign.cols(); ++t)
+    for (Eigen::Index t = 0; t < sign.cols(); ++t)
       for (Eigen::Index j = 0; j < sign.rows(); ++j) {
         const double c = pen.weight(j);
-        if (sign(j, t) == 0 && pen.movable(j, grad(j, t)) > pen.l1_weight * c * (1 + 1e-9)) {
+        if (std::abs(sign(j, t)) == kHeld) {
+          const int s = sign(j, t) > 0 ? 1 : -1;
+          const double b = s > 0 ? pen.upper_bound(j) : pen.lower_bound(j);
+          if (s * (grad(j, t) - pen.l1_weight * c * s - pen.l2_weight * pen.ridge(j) * b) < 0) sign(j, t) = s, added = true;
+        } else if (has_l1 && sign(j, t) == 0 && pen.movable(j, grad(j, t)) > pen.l1_weight * c * (1 + 1e-9)) {
           sign(j, t) = grad(j, t) > 0 ? 1 : -1;
           added = true;
         }
@@ -248,10 +264,19 @@ std::optional<Polished> polish(const AdmmProblem& problem, Signs sign, const Mat
   return std::nullopt;
 }
 
+Eigen::ArrayXXi sign_pattern(const PenaltySpec& pen, const Matrix& z) {
+  Signs sign = z.array().sign().cast<int>();
+  if (pen.lower.size() || pen.upper.size())
+    for (Eigen::Index t = 0; t < z.cols(); ++t)
+      for (Eigen::Index j = 0; j < z.rows(); ++j)
+        if (z(j, t) != 0 && (z(j, t) == pen.upper_bound(j) || z(j, t) == pen.lower_bound(j))) sign(j, t) *= kHeld;
+  return sign;
+}
+
 std::optional<Polished> polish_warm_start(const AdmmProblem& problem, const Matrix& z, const Matrix& grad,
                                           const SolverSettings& settings, Communicator& comm) {
   const PenaltySpec& pen = problem.penalty;
-  Signs sign = z.array().sign().cast<int>();
+  Signs sign = sign_pattern(pen, z);
   if (pen.l1_weight > 0) {
     const double bound = std::max(0.0, 2 * pen.l1_weight - *problem.previous_l1_weight);
     for (Eigen::Index t = 0; t < sign.cols(); ++t)

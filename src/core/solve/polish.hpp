@@ -34,13 +34,19 @@ struct PolishMemory {
   double l2_weight = 0;  ///< the l2 weight R was factored with
 };
 
+/// A sign pattern's mark of a coordinate held at a nonzero bound (+kHeld: the upper one, -kHeld: the lower one).
+constexpr int kHeld = 2;
+
+/// The sign pattern of z: -1, 0, +1, and +-kHeld for a coordinate at a nonzero bound of the penalty.
+Eigen::ArrayXXi sign_pattern(const PenaltySpec& pen, const Matrix& z);
+
 /// A certified polished point.
 struct Polished {
   Matrix w;
   Optimality optimality;
 };
 
-/// Solves on the sign pattern `sign` (d x k: -1, 0, +1; the signs of the iterate z, or a guess grown from them; z
+/// Solves on the sign pattern `sign` (d x k: -1, 0, +1, +-kHeld; the signs of the iterate z, or a guess grown from them; z
 /// orders the factorization, the largest first, so that corrections refactor little). Collective;
 /// nullopt on every rank when the grouped penalty, too large an active set (AdmmProblem::max_polish), a singular block or no point that
 /// settings.certified() accepts within a few corrections.
