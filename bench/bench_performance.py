@@ -19,7 +19,11 @@ formula and compared with the best one found ("rel. obj": (objective - best) / b
 loosest tolerance, from their default down in 10x steps, that comes within 1e-6 of cadmm's certified objective
 (scikit-learn's first fit, at its default tolerance, is timed for the cost of a first call). cadmm runs three
 times per rank count on dense data: its plan's choice, `--local-solver gram` (the full Gram, whose setup rate is
-compared with this machine's DGEMM) and `--local-solver streamed` (working sets, the rows read again).
+compared with this machine's DGEMM) and `--local-solver streamed` (working sets, the rows read again). A fourth
+run, "terms", adds per-feature terms to the plan's run (issue 18's cost target: at most 1.2x the plain solve):
+penalty factors (5 features unpenalized, 45 penalized twice, in a dataset /bench_penalty_factor written into the
+data file) and bounds of +-half the plain solution's largest |coefficient| (they bind); its "x plain" note is its
+time over the plain run's. Its objective is another problem's, so it has no "rel. obj".
 Every time printed is the median of --repeat runs (cadmm, its floor, scikit-learn's repeated fit and glmnet;
 fits over 20 s run once); the first fit in a process is, by its nature, measured once.
 
@@ -157,6 +161,16 @@ def sequential_read_rate(path):
     return n / (time.perf_counter() - t0) / 1e9
 
 
+def with_factors(data, d):
+    """The data file with /bench_penalty_factor (5 unpenalized features, 45 penalized twice, the rest once) added."""
+    with h5py.File(data, "a") as f:
+        if "bench_penalty_factor" not in f:
+            pf = np.ones(d)
+            pf[:5], pf[5:50] = 0.0, 2.0
+            f["bench_penalty_factor"] = pf
+    return data
+
+
 def cadmm_run(a, env, ranks, data, spec, out, extra=()):
     """The solve timed with the new binary and, given --baseline, the baseline (its output beside out, named
     *_baseline.h5); returns the new one's figures, with the baseline's times and answer difference added."""
@@ -287,6 +301,21 @@ def main():
                                  tail=c["t"] / t_floor, key=f"np={r} {label}",
                                  **{k: c[k] for k in ("ts", "tb", "tbs", "diff") if k in c}))
                 lam = c["lam"]
+                if label == "plan":
+                    plain = c
+            # The plan's run again with factors and binding bounds: the cost of per-feature terms.
+            # (l21 takes no bounds: factors alone.)
+            bound = f"{0.5 * np.abs(plain['W']).max():.6g}"
+            terms = ("--penalty-factor-dataset", "/bench_penalty_factor")
+            if spec["penalty"] != "l21":
+                terms += ("--lower-limits", f"-{bound}", "--upper-limits", bound)
+            c = cadmm_run(a, env, r, with_factors(data, d), spec, os.path.join(a.workdir, f"perf_out_{name}_terms.h5"),
+                          terms)
+            what = "factors" if spec["penalty"] == "l21" else f"factors, bounds +-{bound}"
+            rows.append(dict(name=f"cadmm np={r} terms ({what})", t=c["t"], tail=c["t"] / t_floor,
+                             key=f"np={r} terms", note=f"x plain {c['t'] / plain['t']:.2f}; read {c['read']:.2f} "
+                             f"setup {c['setup']:.2f} iter {c['iters']:.2f} s",
+                             **{k: c[k] for k in ("ts", "tb", "tbs", "diff") if k in c}))
         l1r = spec.get("l1_ratio", 1.0)
         obj = lambda W, b: objective(X, Y, W, b, lam, spec["penalty"], l1r)  # noqa: E731
         for row in rows:
