@@ -92,7 +92,7 @@ std::string ProblemSpec::per_feature_text() const {
       h = mix64(h ^ bits);
     }
     char text[64];
-    std::snprintf(text, sizeof text, "%s%s %zu values #%016llx", "", name, v.size(), static_cast<unsigned long long>(h));
+    std::snprintf(text, sizeof text, "%s %zu values #%016llx", name, v.size(), static_cast<unsigned long long>(h));
     return std::string(", ") + text;
   };
   const std::string all = digest("penalty factors", penalty_factor) + digest("exclude", exclude) +
