@@ -63,7 +63,8 @@ void ProblemSpec::validate() const {
     require(!std::isnan(v) && v >= 0, "upper-limits", "must be >= 0 (glmnet's rule; inf: unbounded)");
   if (!unbounded())
     require(penalty != Penalty::l21, lower_limits.empty() ? "upper-limits" : "lower-limits",
-            "bounds apply coefficient by coefficient; --penalty l21 shrinks rows as a whole (use l1 or elasticnet)");
+            "bounds (and --positive, which is --lower-limits 0) apply coefficient by coefficient; --penalty l21 "
+            "shrinks rows as a whole (use l1 or elasticnet)");
 }
 
 void ProblemSpec::validate_features(long long d) const {
