@@ -157,13 +157,15 @@ void read_feature_datasets(const po::variables_map& vm, FitRequest& request, Mpi
       {&request.datasets.penalty_factor, {"penalty-factor-dataset", &request.spec.penalty_factor}},
       {&request.datasets.lower_limits, {"lower-limits", &request.spec.lower_limits}},
       {&request.datasets.upper_limits, {"upper-limits", &request.spec.upper_limits}}};
-  for (const auto& [name, target] : wanted) {
-    if (name->empty()) continue;
-    std::vector<double>& values = *target.second;
+  for (const auto& want : wanted) {
+    const std::string& name = *want.first;
+    const char* option = want.second.first;
+    std::vector<double>& values = *want.second.second;
+    if (name.empty()) continue;
     double size = 0;
     collectively(comm, [&] {
       if (comm.rank() != 0) return;
-      values = io::read_vector_dataset(vm["data"].as<std::string>(), *name, target.first);
+      values = io::read_vector_dataset(vm["data"].as<std::string>(), name, option);
       size = static_cast<double>(values.size());
     });
     comm.broadcast(&size, sizeof size, 0);
