@@ -25,6 +25,10 @@ struct PenaltySpec {
   double weight(Eigen::Index j) const { return feature_weight.size() ? feature_weight[j] : 1.0; }
   /// e_j, the l2 part's weight of feature j.
   double ridge(Eigen::Index j) const { return ridge_weight.size() ? ridge_weight[j] : weight(j) * weight(j); }
+  /// s e_j, evaluated as (s c_j) c_j without ridge weights (the rounding earlier versions' results came from).
+  double ridge_times(Eigen::Index j, double s) const {
+    return ridge_weight.size() ? s * ridge_weight[j] : s * weight(j) * weight(j);
+  }
   /// Feature j's bounds (-inf / +inf when unbounded).
   double lower_bound(Eigen::Index j) const;
   double upper_bound(Eigen::Index j) const;

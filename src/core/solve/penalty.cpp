@@ -40,7 +40,7 @@ void PenaltySpec::prox(const Matrix& v, double t, Matrix& out) const {
   for (Eigen::Index j = 0; j < v.rows(); ++j) {
     const double c = weight(j);
     const double thr = t * l1_weight * c;
-    const double scale = 1.0 / (1.0 + t * l2_weight * ridge(j));
+    const double scale = 1.0 / (1.0 + ridge_times(j, t * l2_weight));
     if (grouped) {
       const double norm = v.row(j).norm();
       out.row(j) = (norm > thr ? (1.0 - thr / norm) * scale : 0.0) * v.row(j);
@@ -88,36 +88,49 @@ double conjugate_side(double u, double a, double b, double bound, double slack) 
 }  // namespace
 
 double PenaltySpec::conjugate(const Matrix& v, const Matrix& z, double radius) const {
-  // g(w) = a c|w| + b e/2 w^2 (+ the bounds' indicator) per coordinate, or per row when grouped.
+  // g(w) = a c|w| + b e/2 w^2 (+ the bounds' indicator) per coordinate, or per row when grouped. An unbounded
+  // penalized entry adds (|v| - a c)_+^2 / (2 l2 e), summed as m^2 / e and divided by 2 l2 once at the end (the
+  // order of operations the results of earlier versions came from); bounded and unpenalized entries add their
+  // own terms.
   const double slack = 1e-12 * std::max(1.0, l1_weight);
-  double sum = 0;
+  double quadratic = 0, other = 0;
   for (Eigen::Index j = 0; j < v.rows(); ++j) {
-    const double c = weight(j), a = l1_weight * c, b = l2_weight * ridge(j);
+    const double c = weight(j), a = l1_weight * c, e = ridge(j), b = l2_weight * e;
     if (grouped) {
       const double norm = v.row(j).norm();
       if (c <= 0) {
-        sum += norm * (2 * z.row(j).norm() + radius);
+        other += norm * (2 * z.row(j).norm() + radius);
         continue;
       }
       const double m = norm - a;
       if (m <= (b > 0 ? 0.0 : slack * c)) continue;
       if (b <= 0) return std::numeric_limits<double>::infinity();
-      sum += m * m / (2 * b);
+      quadratic += m * m / e;
+      continue;
+    }
+    const double hi = upper_bound(j), lo = lower_bound(j);
+    if (c > 0 && b > 0 && std::isinf(hi) && std::isinf(lo)) {
+      double row = 0;
+      for (Eigen::Index k = 0; k < v.cols(); ++k) {
+        const double m = std::abs(v(j, k)) - a;
+        if (m > 0) row += m * m;
+      }
+      quadratic += row / e;
       continue;
     }
     for (Eigen::Index k = 0; k < v.cols(); ++k) {
-      double hi = upper_bound(j), lo = lower_bound(j);
+      double up = hi, down = lo;
       if (c <= 0) {  // unpenalized: bounded by the iterate's scale where unbounded
         const double cap = 2 * std::abs(z(j, k)) + radius;
-        if (std::isinf(hi)) hi = cap;
-        if (std::isinf(lo)) lo = -cap;
+        if (std::isinf(up)) up = cap;
+        if (std::isinf(down)) down = -cap;
       }
-      const double term = std::max(conjugate_side(v(j, k), a, b, hi, slack * c), conjugate_side(-v(j, k), a, b, -lo, slack * c));
+      const double term = std::max(conjugate_side(v(j, k), a, b, up, slack * c), conjugate_side(-v(j, k), a, b, -down, slack * c));
       if (std::isinf(term)) return term;
-      sum += term;
+      other += term;
     }
   }
-  return sum;
+  return (quadratic > 0 ? quadratic / (2.0 * l2_weight) : 0.0) + other;
 }
 
 double lambda_max(const Matrix& q, Penalty p, double l1_ratio, const Vector& feature_weight) {

@@ -181,7 +181,7 @@ class PatternSolver {
     sys.r.block(0, keep, keep, rest) = sys.g(head_slots, tail_slots);
     sys.r.block(keep, keep, rest, rest) = sys.g(tail_slots, tail_slots);
     for (Index i = 0; i < rest; ++i) {
-      sys.r(keep + i, keep + i) += p_.penalty.l2_weight * p_.penalty.ridge(set[keep + i]);
+      sys.r(keep + i, keep + i) += p_.penalty.ridge_times(set[keep + i], p_.penalty.l2_weight);
     }
     if (!lapack::extend_cholesky_upper(sys.r.topLeftCorner(m, m), keep)) return false;
     sys.order = set;
