@@ -32,8 +32,8 @@ class CsrRows {
   Matrix times(const Matrix& v) const;
   /// X^T w, d x k.
   Matrix transpose_times(const Matrix& w) const;
-  /// Column sums and column sums of squares (d each).
-  void column_moments(Vector& sums, Vector& squares) const;
+  /// Column sums and column sums of squares (d each), weighted by w (one per row) unless null.
+  void column_moments(Vector& sums, Vector& squares, const double* w = nullptr) const;
   /// Calls f(column, value) for every entry of row r.
   template <class F>
   void for_each_in_row(Eigen::Index r, F&& f) const {

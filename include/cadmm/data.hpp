@@ -59,25 +59,28 @@ class RowSums {
   /// Empty sums of d features and k targets in the given form; single keeps held values in float32 (cg form).
   RowSums(Eigen::Index d, Eigen::Index k, LocalForm form, bool single = false);
   /// Adds dense rows (x: rows x d, y: rows x k). In the shifted forms x is shifted in place; the first rows added to
-  /// any piece of a builder fix the shift (LocalDataBuilder shares it).
-  void add_rows(RowMatrix& x, const RowMatrix& y);
+  /// any piece of a builder fix the shift (LocalDataBuilder shares it). w: the rows' weights (>= 0; null: 1 each),
+  /// given for every row of the sums or for none: every sum is then weighted, and the centring uses weighted means.
+  void add_rows(RowMatrix& x, const RowMatrix& y, const double* w = nullptr);
   /// Adds CSR rows (x: rows x d, y: rows x k), never densified in the Gram and cg forms.
-  void add_rows(const SparseRows& x, const RowMatrix& y);
+  void add_rows(const SparseRows& x, const RowMatrix& y, const double* w = nullptr);
   /// Adds another set of rows of the same rank (same form and shift).
   RowSums& operator+=(const RowSums& other);
   /// Rows summed.
   std::int64_t rows() const;
+  /// Sum of the rows' weights (the rows when unweighted).
+  double weight() const;
   /// Number of features d.
   Eigen::Index features() const;
   /// Number of targets k.
   Eigen::Index targets() const;
   /// The form the sums are held in.
   LocalForm form() const;
-  /// Column sums of X (d) followed by column sums of Y (k), for the global means.
+  /// Column sums of X (d) followed by column sums of Y (k), for the global means (weighted sums with weights).
   Vector sums() const;
-  /// Sum over the rows of (x_ij - center_j)^2 (d), for the global variances.
+  /// Sum over the rows of (x_ij - center_j)^2 (d), for the global variances (weighted).
   Vector squares_about(const Vector& center) const;
-  /// Sum over the rows of ||y_i - W^T x_i - b||^2 for each of the m models stacked in coef (d x m k) and
+  /// Sum over the rows of w_i ||y_i - W^T x_i - b||^2 for each of the m models stacked in coef (d x m k) and
   /// intercept (m k): the validation error of fitted models, without another pass over X.
   Vector squared_errors(const Matrix& coef, const Vector& intercept) const;
   /// The rows centered at the given means, consuming the sums: kept rows move into the block and are centered in
@@ -108,10 +111,11 @@ class LocalDataBuilder {
                    std::optional<LocalForm> form = std::nullopt, bool single = false);
   /// Adds the next rows to piece 0. x may be modified (it is shifted in place).
   void add_rows(RowMatrix& x, const RowMatrix& y);
-  /// Adds the next rows, row i to piece piece_of_row[i] (null: piece 0).
-  void add_rows(RowMatrix& x, const RowMatrix& y, const int* piece_of_row);
+  /// Adds the next rows, row i to piece piece_of_row[i] (null: piece 0), with weight w[i] (null: unweighted; rows
+  /// come with weights always or never).
+  void add_rows(RowMatrix& x, const RowMatrix& y, const int* piece_of_row, const double* w = nullptr);
   /// The same for CSR rows.
-  void add_rows(const SparseRows& x, const RowMatrix& y, const int* piece_of_row);
+  void add_rows(const SparseRows& x, const RowMatrix& y, const int* piece_of_row, const double* w = nullptr);
   /// Rows added so far.
   std::int64_t rows() const { return added_; }
   /// Number of features d.
@@ -139,12 +143,14 @@ class LocalDataBuilder {
   bool single_;
   std::vector<RowSums> pieces_;
   RowMatrix scratch_x_, scratch_y_;  // rows of one piece gathered from a mixed block
+  std::vector<double> scratch_w_;    // and their weights
 };
 
 /// The centered local data plus the global facts every rank shares.
 struct PreparedData {
   CenteredBlock block;          ///< this rank's data
   std::int64_t n_rows = 0;      ///< global rows
+  double n_weight = 0;          ///< global sum of the rows' weights (n_rows unweighted): the loss is 1/(2 n_weight) sum w r^2
   Eigen::Index n_features = 0, n_targets = 0;
   Vector x_mean, y_mean;        ///< the centers used: global means, or zero without intercept
   Vector x_var;                 ///< column variances about the true mean (1/n, glmnet's); 0: constant column

@@ -81,12 +81,15 @@ std::unique_ptr<LocalSolver> make_screened_solver(Matrix a, Matrix c);
 /// from q = A^T b / n and ||b||^2 / n, with A = (X - 1 mean^T) diag(scale) / sqrt(n) formed block by block from
 /// the stream. The columns A^T A_F of the features asked for are computed in one pass (rows d |F| flops) and
 /// kept: the working set's Gram and every later gradient at a point supported on them cost no pass at all.
-/// fetched/cross: features whose columns X_c^T X_c,F (unscaled) came with the sums, so need no pass.
-std::unique_ptr<LocalSolver> make_streamed_solver(RowStream stream, Vector mean, Vector scale, Matrix q, double yy,
-                                                  std::int64_t rows, double n,
+/// fetched/cross: features whose columns X_c^T X_c,F (unscaled) came with the sums, so need no pass. root_weights:
+/// with row weights, their square roots in the stream's order (A's rows are multiplied by them); empty: none.
+std::unique_ptr<LocalSolver> make_streamed_solver(RowStream stream, Vector mean, Vector scale, Vector root_weights,
+                                                  Matrix q, double yy, std::int64_t rows, double n,
                                                   std::vector<Eigen::Index> fetched = {}, const Matrix& cross = {});
-/// CSR rows: A = (X - 1 mean^T) diag(scale) / sqrt(n) and b = y_c / sqrt(n), applied implicitly (X stays sparse),
-/// solved by conjugate gradients warm-started from the previous x.
-std::unique_ptr<LocalSolver> make_cg_solver(CsrRows x, Vector mean, Vector scale, Matrix y_centered, double n);
+/// CSR rows: A = R (X - 1 mean^T) diag(scale) / sqrt(n) and b = y_c / sqrt(n), applied implicitly (X stays sparse),
+/// solved by conjugate gradients warm-started from the previous x. R = diag(root_weights), the square roots of the
+/// rows' weights (empty: unweighted); y_c comes multiplied by them already.
+std::unique_ptr<LocalSolver> make_cg_solver(CsrRows x, Vector mean, Vector scale, Vector root_weights, Matrix y_centered,
+                                            double n);
 
 }  // namespace cadmm

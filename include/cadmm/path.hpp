@@ -56,10 +56,12 @@ class FoldAssignment {
 /// Outcome of a K-fold cross-validation over a lambda sequence.
 struct CvResult {
   std::vector<double> lambdas;       ///< the sequence, decreasing
-  Matrix mse;                        ///< folds x lambdas: held-out mean squared error (over rows and targets)
-  Vector mse_mean;                   ///< per lambda: mean over folds weighted by fold size (glmnet's cvm)
+  Matrix mse;                        ///< folds x lambdas: held-out mean squared error (over rows and targets;
+                                     ///< with row weights, weighted: sum w r^2 / (sum w k))
+  Vector mse_mean;                   ///< per lambda: mean over folds weighted by fold weight (glmnet's cvm)
   Vector mse_std;                    ///< per lambda: standard error of mse_mean (glmnet's cvsd)
   std::vector<std::int64_t> fold_rows;  ///< rows per fold
+  std::vector<double> fold_weight;   ///< sum of the rows' weights per fold (its rows unweighted; empty: fold_rows)
   std::size_t index_min = 0;         ///< largest lambda attaining the minimum of mse_mean
   std::size_t index_1se = 0;         ///< largest lambda with mse_mean <= mse_mean[min] + mse_std[min]
   int data_passes = 1;               ///< passes over X made for every fold and the refit
@@ -79,7 +81,8 @@ CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, c
                         const SolverSettings& settings, Communicator& comm, const FoldProgress& progress = {}, const AdmmObserver& observer = {},
                         const std::vector<bool>& fit_fold = {});
 
-/// glmnet's summary of fold errors: mse_mean, mse_std, index_min, index_1se from mse and fold_rows.
+/// glmnet's summary of fold errors: mse_mean, mse_std, index_min, index_1se from mse and fold_weight (cv.glmnet weighs
+/// each fold by the sum of its rows' weights).
 void summarize_folds(CvResult& cv);
 
 }  // namespace cadmm

@@ -23,13 +23,15 @@ const char* kUsage =
     "Applies a model written by solve, path or cv to the rows of X: prediction = X coef + intercept. Each rank\n"
     "predicts its own rows and writes them in row order to /prediction, (n,) or (n, k) as the model's y was. When\n"
     "the data file holds y as well, the mean squared error (over rows and targets) and R^2 (the mean over targets,\n"
-    "as scikit-learn's r2_score) are printed and stored as attributes mse and r2. For a path file, --lambda-index I\n"
-    "picks fit I (0-based, in /path/lambda order; default the last fit, /coef).\n\n";
+    "as scikit-learn's r2_score) are printed and stored as attributes mse and r2; with --weights-dataset both are\n"
+    "weighted (scikit-learn's sample_weight). For a path file, --lambda-index I picks fit I (0-based, in /path/lambda\n"
+    "order; default the last fit, /coef).\n\n";
 
 // What predict was asked, every option checked before any file is opened.
 struct PredictRequest {
   std::string model_file, data_file, output, x_dataset, y_dataset;
   std::string offset_dataset;    // --offset-dataset: added to every prediction (glmnet's newoffset)
+  std::string weights_dataset;   // --weights-dataset: weights of the MSE and R^2
   bool y_given = false;          // --y-dataset was given: y must be there (otherwise /y is used when present)
   std::int64_t index = -1;       // --lambda-index; -1: the model file's default fit
   std::size_t buffer_bytes = 0;  // --read-buffer-mb in bytes
@@ -50,6 +52,8 @@ po::options_description predict_options() {
      "was fitted with --offset-dataset")
     ("y-dataset", po::value<std::string>()->value_name("PATH"),
      "dataset of y for MSE and R^2 (default /y when the file has it)")
+    ("weights-dataset", po::value<std::string>()->value_name("PATH"),
+     "observation weights ((n,), >= 0) of the MSE and R^2 (scikit-learn's sample_weight); predictions are not weighted")
     ("lambda-index", po::value<std::int64_t>()->value_name("I"), "fit I of a path file (default: the last)")
     ("read-buffer-mb", po::value<double>()->default_value(8)->value_name("MB"), "rows are streamed through a buffer of this size")
     ("output,o", po::value<std::string>()->value_name("FILE"), "output HDF5 file with /prediction [required]");
@@ -78,6 +82,7 @@ std::optional<PredictRequest> parse_request(const Args& args, MpiCommunicator& c
   req.buffer_bytes = static_cast<std::size_t>(buffer_mb * (1 << 20));
   req.x_dataset = vm["x-dataset"].as<std::string>();
   if (vm.count("offset-dataset")) req.offset_dataset = vm["offset-dataset"].as<std::string>();
+  if (vm.count("weights-dataset")) req.weights_dataset = vm["weights-dataset"].as<std::string>();
   req.y_given = vm.count("y-dataset") > 0;
   req.y_dataset = req.y_given ? vm["y-dataset"].as<std::string>() : "/y";
   req.verbose = root && !vm.count("quiet");
@@ -102,6 +107,7 @@ std::unique_ptr<io::DataReader> open_data(const PredictRequest& req, const io::F
       throw DataError("model '" + req.model_file + "' has " + std::to_string(k) + " target(s) but " + l.y_name +
                       " in '" + req.data_file + "' has " + std::to_string(l.targets));
     if (!req.offset_dataset.empty()) reader->set_offset(req.offset_dataset, k, false);
+    if (!req.weights_dataset.empty()) reader->set_weights(req.weights_dataset);
   });
   // glmnet refuses to predict without newoffset a model fitted with an offset; the predictions lack it, say so.
   if (!model.offset_dataset.empty() && req.offset_dataset.empty() && comm.rank() == 0)
@@ -119,8 +125,10 @@ PredictionScore write_predictions(std::unique_ptr<io::DataReader> reader, const 
   const std::int64_t n = layout.rows, k = model.coef.cols();
   const int pred = out.create("prediction", H5T_IEEE_F64LE,
                               model.y_is_1d ? std::vector<std::int64_t>{n} : std::vector<std::int64_t>{n, k});
-  ScoreSums sums(model.intercept);
+  const bool weighted = !layout.weights_name.empty() && layout.has_y;
+  ScoreSums sums(model.intercept, weighted);
   RowMatrix p, offset;
+  std::vector<double> w;
   const bool has_offset = !layout.offset_name.empty();
   std::int64_t next = range.begin;
   const auto predict = [&](const auto& x, RowMatrix& y) {
@@ -130,7 +138,8 @@ PredictionScore write_predictions(std::unique_ptr<io::DataReader> reader, const 
       reader->read_offset(next, x.rows(), offset);
       p += offset;
     }
-    if (layout.has_y) sums.add(y, p);
+    if (weighted) reader->read_weights(next, x.rows(), w);
+    if (layout.has_y) sums.add(y, p, weighted ? w.data() : nullptr);
     out.write_rows(pred, next, x.rows(), p.data());
     next += x.rows();
   };
@@ -152,7 +161,8 @@ void print_summary(const PredictRequest& req, const io::FittedModel& model, cons
               model.command.c_str(), fmt(model.lambda).c_str(),
               model.index >= 0 ? (", index " + std::to_string(model.index)).c_str() : "", seconds, ranks);
   if (layout.has_y)
-    std::printf("  MSE %.6e   R^2 %.6f   (against %s)\n", score.mse, score.r2, layout.y_name.c_str());
+    std::printf("  MSE %.6e   R^2 %.6f   (against %s%s)\n", score.mse, score.r2, layout.y_name.c_str(),
+                layout.weights_name.empty() ? "" : (", weighted by " + layout.weights_name).c_str());
   else
     std::printf("  no y in %s: MSE and R^2 not computed\n", req.data_file.c_str());
   std::printf("  output %s (/prediction)\n", req.output.c_str());
@@ -180,6 +190,7 @@ int run_predict(const Args& args, MpiCommunicator& comm) {
   out.attribute("model", req->model_file);
   out.attribute("data", req->data_file);
   if (!layout.offset_name.empty()) out.attribute("offset_dataset", layout.offset_name);
+  if (!layout.weights_name.empty()) out.attribute("weights_dataset", layout.weights_name);
   out.attribute("lambda", model.lambda);
   out.attribute("lambda_index", static_cast<double>(model.index));
   out.attribute("n_rows", static_cast<double>(layout.rows));

@@ -39,8 +39,9 @@ CheckpointOptions checkpoint_from(const po::variables_map& vm) {
 }
 
 DataId data_id(const po::variables_map& vm, const io::DataLayout& layout) {
-  // y minus an offset is other data than y: the checkpoint and fold keys name both.
-  const std::string y = layout.offset_name.empty() ? layout.y_name : layout.y_name + " - offset " + layout.offset_name;
+  // y minus an offset, or weighted rows, are other data than y: the checkpoint and fold keys name them.
+  std::string y = layout.offset_name.empty() ? layout.y_name : layout.y_name + " - offset " + layout.offset_name;
+  if (!layout.weights_name.empty()) y += " weighted by " + layout.weights_name;
   return DataId{vm["data"].as<std::string>(), layout.x_name, y, layout.rows, layout.features, layout.targets};
 }
 
@@ -187,6 +188,7 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
                                                vm["y-dataset"].as<std::string>(), comm.handle());
     if (vm.count("offset-dataset"))
       reader->set_offset(vm["offset-dataset"].as<std::string>(), reader->layout().targets, true);
+    if (vm.count("weights-dataset")) reader->set_weights(vm["weights-dataset"].as<std::string>());
   });
   LoadedData d;
   d.layout = reader->layout();
@@ -214,11 +216,14 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
                                                  form, d.layout.x_float32);
   d.builder->fetch_with_sums(d.plan.first_set);  // the streamed form only
   std::int64_t at = 0;
+  const bool weighted = !d.layout.weights_name.empty();
+  std::vector<double> w;
   const auto add = [&](auto& x, RowMatrix& y) {
     // A long read must stop on SIGTERM too (Slurm's time limit), not only the solve loop.
     if (interrupt_requested()) throw RuntimeFailure("interrupted by a signal while reading the data; nothing was written");
+    if (weighted) reader->read_weights(d.range.begin + at, x.rows(), w);
     Stopwatch acc;
-    d.builder->add_rows(x, y, pieces.of_row.empty() ? nullptr : pieces.of_row.data() + at);
+    d.builder->add_rows(x, y, pieces.of_row.empty() ? nullptr : pieces.of_row.data() + at, weighted ? w.data() : nullptr);
     at += x.rows();
     d.accumulate_seconds += acc.lap();
   };
@@ -312,6 +317,7 @@ io::RunFacts run_facts(const ProblemSpec& spec, const io::DataLayout& layout, co
   facts.y_is_1d = layout.y_is_1d;
   facts.solve_seconds = solve_seconds;
   facts.offset_dataset = layout.offset_name;
+  facts.weights_dataset = layout.weights_name;
   return facts;
 }
 
@@ -352,6 +358,9 @@ void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFact
               static_cast<long long>(facts.n_rows), static_cast<long long>(facts.n_features),
               static_cast<long long>(facts.n_targets), facts.n_ranks, kinds.c_str());
   if (p.constant_columns > 0) std::printf("              %d constant column(s) get coefficient 0\n", p.constant_columns);
+  if (!facts.weights_dataset.empty())
+    std::printf("  weights     %s, summing to %s over these rows (rescaled to sum to the rows, as glmnet)\n",
+                facts.weights_dataset.c_str(), fmt(p.n_weight).c_str());
   if (spec.per_feature()) {
     std::string terms;
     const auto add = [&](const std::string& t) { terms += (terms.empty() ? "" : "; ") + t; };

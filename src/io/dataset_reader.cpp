@@ -235,6 +235,28 @@ void DataReader::read_offset(std::int64_t first, std::int64_t rows, RowMatrix& o
   out = cols == offset_targets_ ? stored : RowMatrix(stored.replicate(1, offset_targets_));
 }
 
+void DataReader::set_weights(const std::string& name) {
+  const std::string what = where(layout_.file, name);
+  weights_ = open_dataset(file_.get(), layout_.file, name);
+  const std::vector<std::int64_t> s = dataset_shape(weights_.get());
+  if (s.empty() || s.size() > 2 || s[0] != layout_.rows || (s.size() == 2 && s[1] != 1))
+    throw DataError("--weights-dataset: " + what + " must hold one weight per row of X (" + std::to_string(layout_.rows) +
+                    "), as (rows,)");
+  layout_.weights_name = name;
+}
+
+void DataReader::read_weights(std::int64_t first, std::int64_t rows, std::vector<double>& out) const {
+  const std::string what = where(layout_.file, layout_.weights_name);
+  out.resize(static_cast<std::size_t>(rows));
+  if (rows > 0) read_block(weights_.get(), first, rows, 1, dataset_shape(weights_.get()).size() == 1, out.data(), what);
+  for (std::int64_t i = 0; i < rows; ++i) {
+    const double w = out[static_cast<std::size_t>(i)];
+    if (!std::isfinite(w) || w < 0)
+      throw DataError(what + " (the weights) holds " + (std::isfinite(w) ? std::to_string(w) : std::string("NaN or Inf")) +
+                      " at row " + std::to_string(first + i) + "; weights must be finite and >= 0");
+  }
+}
+
 void DataReader::read_sparse_rows(RowRange range, std::size_t block_bytes, const SparseSink& sink) const {
   if (range.size() == 0) return;
   const std::string what = where(layout_.file, layout_.x_name);

@@ -27,6 +27,7 @@ struct DataLayout {
   bool sparse = false;       ///< X is a CSR group (data, indices, indptr)
   std::int64_t nnz = 0;      ///< stored entries of a sparse X (rows x features for dense)
   std::string offset_name;   ///< offset dataset (glmnet's offset), empty: none
+  std::string weights_name;  ///< observation weights dataset (glmnet's weights), empty: none
 
   /// The shape the plan works from.
   DataShape shape() const { return DataShape{rows, features, targets, nnz, sparse}; }
@@ -53,6 +54,11 @@ class DataReader {
   void set_offset(const std::string& name, std::int64_t targets, bool subtract);
   /// Rows [first, first + rows) of the offset, rows x targets (a 1-D offset repeated for every target).
   void read_offset(std::int64_t first, std::int64_t rows, RowMatrix& out) const;
+  /// A dataset of the rows' weights in the same file, (n,) or (n, 1) (glmnet's weights, scikit-learn's sample_weight).
+  /// DataError naming it when it is missing, not numeric or of another shape.
+  void set_weights(const std::string& name);
+  /// Rows [first, first + rows) of the weights; DataError naming the row of a negative, NaN or infinite weight.
+  void read_weights(std::int64_t first, std::int64_t rows, std::vector<double>& out) const;
   /// This rank's rows: balanced to within one row for dense X, to a near-equal share of the nonzeros for sparse X
   /// (a binary search on indptr, a few reads per boundary).
   RowRange partition(int rank, int ranks) const;
@@ -74,7 +80,7 @@ class DataReader {
   std::int64_t indptr_at(std::int64_t row) const;
   void read_y(std::int64_t first, std::int64_t rows, RowMatrix& y) const;
   DataLayout layout_;
-  Handle file_, x_, y_, offset_;
+  Handle file_, x_, y_, offset_, weights_;
   std::int64_t offset_targets_ = 1;
   bool offset_1d_ = true, subtract_offset_ = false;
   Handle data_, indices_, indptr_;  // sparse X

@@ -186,6 +186,7 @@ void write_result(const std::string& path, const FitResult& fit, const RunFacts&
   f.attribute("standardize", static_cast<std::int64_t>(s.standardize));
   if (s.per_feature()) f.attribute("per_feature", s.per_feature_text());
   if (!facts.offset_dataset.empty()) f.attribute("offset_dataset", facts.offset_dataset);
+  if (!facts.weights_dataset.empty()) f.attribute("weights_dataset", facts.weights_dataset);
   f.attribute("solve_seconds", facts.solve_seconds);
   f.attribute("version", std::string(version()));
   f.commit();

@@ -17,6 +17,7 @@ struct RunFacts {
   bool y_is_1d = true;
   double solve_seconds = 0;
   std::string offset_dataset;      ///< the offset subtracted from y (empty: none)
+  std::string weights_dataset;     ///< the rows' weights (empty: none)
 };
 
 /// What a path or cv run adds to the file.

@@ -41,7 +41,7 @@ std::unique_ptr<LocalSolver> streamed_of(const Block& b) {
   RowStream stream = [rows](const std::function<void(const RowMatrix&)>& sink) {
     for (Eigen::Index r0 = 0; r0 < rows.rows(); r0 += 7) sink(rows.middleRows(r0, std::min<Eigen::Index>(7, rows.rows() - r0)));
   };
-  return make_streamed_solver(stream, Vector::Zero(b.a.cols()), Vector::Ones(b.a.cols()), b.a.transpose() * b.b / b.n,
+  return make_streamed_solver(stream, Vector::Zero(b.a.cols()), Vector::Ones(b.a.cols()), Vector(), b.a.transpose() * b.b / b.n,
                               b.b.squaredNorm() / b.n, b.a.rows(), b.n);
 }
 
@@ -137,7 +137,7 @@ TEST(StreamedSolver, MatchesDenseSolveForAnyRhoAndPassesOncePerNewFeature) {
   int passes = 0;
   const RowMatrix rows = b.a;
   RowStream counting = [&passes, rows](const std::function<void(const RowMatrix&)>& sink) { ++passes; sink(rows); };
-  auto s = make_streamed_solver(counting, Vector::Zero(12), Vector::Ones(12), b.a.transpose() * b.b / b.n,
+  auto s = make_streamed_solver(counting, Vector::Zero(12), Vector::Ones(12), Vector(), b.a.transpose() * b.b / b.n,
                                 b.b.squaredNorm() / b.n, b.a.rows(), b.n);
   s->hessian_block({1, 2});
   s->hessian_block({2, 1});
@@ -187,7 +187,7 @@ TEST(CgSolver, MatchesDenseSolveOfTheImplicitlyCentredScaledRows) {
   b.n = 1;  // A and b already carry 1/sqrt(n)
   CsrRows rows(d, false);
   rows.append(x);
-  const auto cg = make_cg_solver(rows, mu, scale, y, n);
+  const auto cg = make_cg_solver(rows, mu, scale, Vector(), y, n);
   EXPECT_TRUE(cg->iterative());
   expect_matches_direct(*cg, b, "cg");
   // Warm start and tolerance: from the exact answer nothing moves; a loose tolerance stops early but near.

@@ -24,16 +24,21 @@ PreparedData prepare(RowSums data, const ProblemSpec& spec, Communicator& comm) 
   p.n_targets = k;
   p.spec = spec;
 
-  // Reduction 1: row count, ranks with rows, column sums.
-  Vector buf(d + k + 2);
+  // Reduction 1: row count, ranks with rows, the rows' weight, column sums (weighted: sum w x).
+  Vector buf(d + k + 3);
   buf.head(d + k) = data.sums();
   buf[d + k] = static_cast<double>(data.rows());
   buf[d + k + 1] = data.rows() > 0 ? 1.0 : 0.0;
+  buf[d + k + 2] = data.weight();
   comm.sum(buf.data(), static_cast<std::size_t>(buf.size()));
   p.n_rows = static_cast<std::int64_t>(buf[d + k]);
   p.active_ranks = static_cast<int>(buf[d + k + 1]);
   if (p.n_rows == 0) throw DataError("the data set has no rows");
-  const double n = static_cast<double>(p.n_rows);
+  // glmnet and scikit-learn rescale the weights to sum to n and divide the loss by n: the same as dividing by the
+  // weights' sum, which is n itself without weights. Means, variances and the loss all use it.
+  p.n_weight = buf[d + k + 2];
+  if (!(p.n_weight > 0)) throw DataError("the weights (--weights-dataset) of these rows sum to zero");
+  const double n = p.n_weight;
   const Vector mean = buf.head(d) / n;
   p.x_mean = fit_intercept ? mean : Vector::Zero(d);
   p.y_mean = fit_intercept ? Vector(buf.segment(d, k) / n) : Vector::Zero(k);

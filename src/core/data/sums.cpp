@@ -32,13 +32,14 @@ RowSums::RowSums(std::unique_ptr<Accumulator> acc) : acc_(std::move(acc)) {}
 RowSums::RowSums(Eigen::Index d, Eigen::Index k, LocalForm form, bool single)
     : acc_(make_accumulator(form, d, k, single)) {}
 
-void RowSums::add_rows(RowMatrix& x, const RowMatrix& y) { acc_->add_rows(x, y); }
-void RowSums::add_rows(const SparseRows& x, const RowMatrix& y) { acc_->add_rows(x, y); }
+void RowSums::add_rows(RowMatrix& x, const RowMatrix& y, const double* w) { acc_->add_rows(x, y, w); }
+void RowSums::add_rows(const SparseRows& x, const RowMatrix& y, const double* w) { acc_->add_rows(x, y, w); }
 RowSums& RowSums::operator+=(const RowSums& other) {
   acc_->add(*other.acc_);
   return *this;
 }
 std::int64_t RowSums::rows() const { return acc_->rows(); }
+double RowSums::weight() const { return acc_->weight(); }
 Eigen::Index RowSums::features() const { return acc_->features(); }
 Eigen::Index RowSums::targets() const { return acc_->targets(); }
 LocalForm RowSums::form() const { return acc_->form(); }
@@ -86,13 +87,13 @@ void LocalDataBuilder::check_block(Eigen::Index rows, Eigen::Index cols, const R
 
 void LocalDataBuilder::add_rows(RowMatrix& x, const RowMatrix& y) { add_rows(x, y, nullptr); }
 
-void LocalDataBuilder::add_rows(RowMatrix& x, const RowMatrix& y, const int* piece_of_row) {
+void LocalDataBuilder::add_rows(RowMatrix& x, const RowMatrix& y, const int* piece_of_row, const double* w) {
   const Eigen::Index m = x.rows();
   if (m == 0) return;
   check_block(m, x.cols(), y);
   if (added_ == 0 && pieces_[0].acc_->shifted()) fix_shift(x.colwise().mean().transpose(), y);
   if (!piece_of_row || pieces_.size() == 1) {
-    pieces_[0].add_rows(x, y);
+    pieces_[0].add_rows(x, y, w);
   } else {
     // Gather each piece's rows into one reused buffer so the Gram update stays one dsyrk per piece.
     for (int p = 0; p < pieces(); ++p) {
@@ -101,24 +102,26 @@ void LocalDataBuilder::add_rows(RowMatrix& x, const RowMatrix& y, const int* pie
       if (count == 0) continue;
       scratch_x_.resize(count, d_);
       scratch_y_.resize(count, k_);
+      scratch_w_.clear();
       for (Eigen::Index i = 0, at = 0; i < m; ++i)
         if (piece_of_row[i] == p) {
           scratch_x_.row(at) = x.row(i);
           scratch_y_.row(at++) = y.row(i);
+          if (w) scratch_w_.push_back(w[i]);
         }
-      pieces_[static_cast<std::size_t>(p)].add_rows(scratch_x_, scratch_y_);
+      pieces_[static_cast<std::size_t>(p)].add_rows(scratch_x_, scratch_y_, w ? scratch_w_.data() : nullptr);
     }
   }
   added_ += m;
 }
 
-void LocalDataBuilder::add_rows(const SparseRows& x, const RowMatrix& y, const int* piece_of_row) {
+void LocalDataBuilder::add_rows(const SparseRows& x, const RowMatrix& y, const int* piece_of_row, const double* w) {
   const Eigen::Index m = x.rows();
   if (m == 0) return;
   check_block(m, x.cols(), y);
   if (added_ == 0 && pieces_[0].acc_->shifted()) fix_shift(Vector::Zero(d_), y);
   if (!piece_of_row || pieces_.size() == 1) {
-    pieces_[0].add_rows(x, y);
+    pieces_[0].add_rows(x, y, w);
   } else {
     for (int p = 0; p < pieces(); ++p) {
       std::vector<Eigen::Index> rows;
@@ -126,15 +129,17 @@ void LocalDataBuilder::add_rows(const SparseRows& x, const RowMatrix& y, const i
         if (piece_of_row[i] == p) rows.push_back(i);
       if (rows.empty()) continue;
       SparseRows part(static_cast<Eigen::Index>(rows.size()), d_);
+      scratch_w_.clear();
       std::vector<Eigen::Triplet<double, std::int64_t>> entries;
       RowMatrix part_y(static_cast<Eigen::Index>(rows.size()), k_);
       for (std::size_t r = 0; r < rows.size(); ++r) {
         for (SparseRows::InnerIterator a(x, rows[r]); a; ++a)
           entries.emplace_back(static_cast<std::int64_t>(r), a.col(), a.value());
         part_y.row(static_cast<Eigen::Index>(r)) = y.row(rows[r]);
+        if (w) scratch_w_.push_back(w[rows[r]]);
       }
       part.setFromTriplets(entries.begin(), entries.end());
-      pieces_[static_cast<std::size_t>(p)].add_rows(part, part_y);
+      pieces_[static_cast<std::size_t>(p)].add_rows(part, part_y, w ? scratch_w_.data() : nullptr);
     }
   }
   added_ += m;

@@ -77,7 +77,7 @@ Model make_model(PreparedData data, Communicator& comm) {
   m.form = data.block.form();
   // The factorization can fail on one rank only; agree before anyone's next reduction.
   collectively(comm, [&] {
-    m.local = std::move(data.block).factor(m.scaling.column, static_cast<double>(data.n_rows));
+    m.local = std::move(data.block).factor(m.scaling.column, data.n_weight);
   });
   // Each rank's scaled Hessian is about 1/N of the global one, whose trace is the number of features kept
   // (unit curvature each): start rho at the mean eigenvalue of a rank's Hessian.

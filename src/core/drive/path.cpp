@@ -92,7 +92,9 @@ int FoldAssignment::fold(std::int64_t row) const {
 void summarize_folds(CvResult& cv) {
   const Eigen::Index folds = cv.mse.rows(), m = cv.mse.cols();
   Vector w(folds);
-  for (Eigen::Index f = 0; f < folds; ++f) w[f] = static_cast<double>(cv.fold_rows[static_cast<std::size_t>(f)]);
+  for (Eigen::Index f = 0; f < folds; ++f)
+    w[f] = cv.fold_weight.empty() ? static_cast<double>(cv.fold_rows[static_cast<std::size_t>(f)])
+                                  : cv.fold_weight[static_cast<std::size_t>(f)];
   w /= w.sum();
   cv.mse_mean = cv.mse.transpose() * w;
   cv.mse_std.resize(m);
@@ -125,13 +127,18 @@ CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, c
   CvResult cv;
   cv.lambdas = lambdas;
   cv.mse = Matrix::Constant(folds, m, std::numeric_limits<double>::quiet_NaN());
-  // Rows per fold, global.
-  Vector rows(folds);
-  for (int f = 0; f < folds; ++f) rows[f] = static_cast<double>(data.piece(f).rows());
-  comm.sum(rows.data(), static_cast<std::size_t>(folds));
+  // Rows and the rows' weight per fold, global.
+  Vector rows(2 * folds);
+  for (int f = 0; f < folds; ++f) {
+    rows[f] = static_cast<double>(data.piece(f).rows());
+    rows[folds + f] = data.piece(f).weight();
+  }
+  comm.sum(rows.data(), static_cast<std::size_t>(2 * folds));
   for (int f = 0; f < folds; ++f) {
     cv.fold_rows.push_back(static_cast<std::int64_t>(rows[f]));
+    cv.fold_weight.push_back(rows[folds + f]);
     if (rows[f] == 0) throw DataError("fold " + std::to_string(f + 1) + " has no rows");
+    if (!(rows[folds + f] > 0)) throw DataError("the weights of fold " + std::to_string(f + 1) + "'s rows sum to zero");
   }
   const bool all = fit_fold.empty();
   for (int f = 0; f < folds; ++f) {
@@ -155,7 +162,7 @@ CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, c
     }
     Vector sse = data.piece(f).squared_errors(coefs, intercepts);
     comm.sum(sse.data(), static_cast<std::size_t>(m));
-    cv.mse.row(f) = sse.transpose() / (rows[f] * static_cast<double>(k));
+    cv.mse.row(f) = sse.transpose() / (rows[folds + f] * static_cast<double>(k));
     if (progress) progress(f, path, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   if (all) summarize_folds(cv);

@@ -12,29 +12,41 @@ bool Accumulator::takes_block(Eigen::Index rows, Eigen::Index cols, const RowMat
   return true;
 }
 
-void Accumulator::add_rows(RowMatrix& x, const RowMatrix& y) {
-  if (!takes_block(x.rows(), x.cols(), y)) return;
-  add_dense(x, y);
-  rows_ += x.rows();
+void Accumulator::count(Eigen::Index rows, const double* w) {
+  if (rows_ > 0 && weighted_ != (w != nullptr))
+    throw RuntimeFailure("RowSums: rows with and without weights in one set of sums");
+  weighted_ = w != nullptr;
+  weight_ += w ? Eigen::Map<const Vector>(w, rows).sum() : static_cast<double>(rows);
+  rows_ += rows;
 }
 
-void Accumulator::add_rows(const SparseRows& x, const RowMatrix& y) {
+void Accumulator::add_rows(RowMatrix& x, const RowMatrix& y, const double* w) {
   if (!takes_block(x.rows(), x.cols(), y)) return;
-  add_sparse(x, y);
-  rows_ += x.rows();
+  add_dense(x, y, w);
+  count(x.rows(), w);
 }
 
-void Accumulator::add_sparse(const SparseRows& x, const RowMatrix& y) {
+void Accumulator::add_rows(const SparseRows& x, const RowMatrix& y, const double* w) {
+  if (!takes_block(x.rows(), x.cols(), y)) return;
+  add_sparse(x, y, w);
+  count(x.rows(), w);
+}
+
+void Accumulator::add_sparse(const SparseRows& x, const RowMatrix& y, const double* w) {
   RowMatrix dense = RowMatrix(x);
-  add_dense(dense, y);
+  add_dense(dense, y, w);
 }
 
 void Accumulator::add(const Accumulator& o) {
   if (o.rows_ == 0) return;
   if (o.d_ != d_ || o.k_ != k_ || o.form_ != form_)
     throw RuntimeFailure("RowSums: only sums of the same rank (same shape, form and shift) add");
+  if (rows_ > 0 && weighted_ != o.weighted_)
+    throw RuntimeFailure("RowSums: rows with and without weights in one set of sums");
   add_piece(o);
   rows_ += o.rows_;
+  weight_ += o.weight_;
+  weighted_ = o.weighted_;
 }
 
 Vector Accumulator::per_model(const Vector& per_column) const {

@@ -25,10 +25,12 @@ class Accumulator {
   /// Empty sums of the same form and shape, sharing this one's shift and fetched columns (so they add).
   virtual std::unique_ptr<Accumulator> empty_like() const = 0;
 
-  /// Adds dense rows (x may be shifted in place); RuntimeFailure on a shape mismatch.
-  void add_rows(RowMatrix& x, const RowMatrix& y);
+  /// Adds dense rows (x may be shifted in place); RuntimeFailure on a shape mismatch. w: the rows' weights (>= 0),
+  /// null for weight 1 each; every sum below is then weighted (sum_i w_i x_i, sum_i w_i x_i x_i^T, ...). A set of
+  /// sums takes weights for all of its rows or for none.
+  void add_rows(RowMatrix& x, const RowMatrix& y, const double* w = nullptr);
   /// Adds CSR rows (the Gram and cg forms never densify them).
-  void add_rows(const SparseRows& x, const RowMatrix& y);
+  void add_rows(const SparseRows& x, const RowMatrix& y, const double* w = nullptr);
   /// Adds another piece of the same rank (same form, shape and shift).
   void add(const Accumulator& other);
 
@@ -65,6 +67,8 @@ class Accumulator {
 
   /// Rows summed.
   std::int64_t rows() const { return rows_; }
+  /// Sum of the rows' weights (the number of rows when unweighted): the m of the centring algebra.
+  double weight() const { return weight_; }
   /// Number of features d.
   Eigen::Index features() const { return d_; }
   /// Number of targets k.
@@ -74,20 +78,24 @@ class Accumulator {
 
  protected:
   Accumulator(const Accumulator&) = default;
-  /// The form's part of add_rows (rows_ counts the rows before these).
-  virtual void add_dense(RowMatrix& x, const RowMatrix& y) = 0;
+  /// The form's part of add_rows (rows_ counts the rows before these; w as add_rows).
+  virtual void add_dense(RowMatrix& x, const RowMatrix& y, const double* w) = 0;
   /// The form's part of add_rows for CSR rows: by default densified (the rows forms keep dense rows).
-  virtual void add_sparse(const SparseRows& x, const RowMatrix& y);
+  virtual void add_sparse(const SparseRows& x, const RowMatrix& y, const double* w);
   /// The form's part of add (other has rows, the same form and shape).
   virtual void add_piece(const Accumulator& other) = 0;
   /// False for an empty block; RuntimeFailure when its shape does not match the declared features and targets.
   bool takes_block(Eigen::Index rows, Eigen::Index cols, const RowMatrix& y) const;
   /// Sums per model of per-column squared errors (one column per target of each model).
   Vector per_model(const Vector& per_column) const;
+  /// Counts rows just added, with their weights w (null: 1 each).
+  void count(Eigen::Index rows, const double* w);
 
   Eigen::Index d_, k_;
   LocalForm form_;
   std::int64_t rows_ = 0;
+  double weight_ = 0;     // sum of the weights (exactly rows_ when unweighted)
+  bool weighted_ = false; // rows came with weights
 };
 
 /// Gram sums about a per-rank shift (tall blocks).

@@ -8,13 +8,14 @@ namespace cadmm {
 
 namespace {
 
-// A = (X - 1 mu^T) S / sqrt(n), b = Y_c / sqrt(n). Products with A and A^T cost one sparse product each plus a
-// rank-one correction, so a sparse X is never densified by the centring.
+// A = R (X - 1 mu^T) S / sqrt(n), b = R Y_c / sqrt(n), R = diag(sqrt(w)) with row weights (else I). Products with A
+// and A^T cost one sparse product each plus a rank-one correction, so a sparse X is never densified by the centring.
 class CgSolver final : public LocalSolver {
  public:
   static constexpr int kMaxIterations = 1000;  // per column and x-update; the warm start keeps it far below
-  CgSolver(CsrRows x, Vector mean, Vector scale, Matrix y, double n)
-      : x_(std::move(x)), mu_(std::move(mean)), s_(std::move(scale)), b_(std::move(y)), f_(1.0 / std::sqrt(n)) {
+  CgSolver(CsrRows x, Vector mean, Vector scale, Vector root_weights, Matrix y, double n)
+      : x_(std::move(x)), mu_(std::move(mean)), s_(std::move(scale)), r_(std::move(root_weights)), b_(std::move(y)),
+        f_(1.0 / std::sqrt(n)) {
     b_ *= f_;
     q_ = at_times(b_);
   }
@@ -54,7 +55,8 @@ class CgSolver final : public LocalSolver {
   }
 
   Matrix hessian_block(const std::vector<Eigen::Index>& features) const override {
-    // A_S^T A_S = S (X_S^T X_S - t mu^T - mu t^T + m mu mu^T) S / n, t = X_S^T 1, accumulated row by row.
+    // A_S^T A_S = S (X_S^T W X_S - t mu^T - mu t^T + m mu mu^T) S / n, t = X_S^T w, m = 1^T w (W = R^2; unweighted
+    // w = 1), accumulated row by row.
     const Eigen::Index m = static_cast<Eigen::Index>(features.size());
     std::vector<Eigen::Index> pos(static_cast<std::size_t>(x_.cols()), -1);
     for (Eigen::Index i = 0; i < m; ++i) pos[static_cast<std::size_t>(features[static_cast<std::size_t>(i)])] = i;
@@ -70,12 +72,14 @@ class CgSolver final : public LocalSolver {
       x_.for_each_in_row(r, [&](std::int64_t c, double v) {
         if (pos[static_cast<std::size_t>(c)] >= 0) row.emplace_back(pos[static_cast<std::size_t>(c)], v);
       });
+      const double w = r_.size() > 0 ? r_[r] * r_[r] : 1.0;
       for (const auto& [a, va] : row) {
-        t[a] += va;
-        for (const auto& [b, vb] : row) h(a, b) += va * vb;
+        const double wa = w * va;
+        t[a] += wa;
+        for (const auto& [b, vb] : row) h(a, b) += wa * vb;
       }
     }
-    const double rows = static_cast<double>(x_.rows());
+    const double rows = r_.size() > 0 ? r_.squaredNorm() : static_cast<double>(x_.rows());
     h.noalias() -= t * mu.transpose() + mu * t.transpose();
     h.noalias() += rows * mu * mu.transpose();
     return sc.asDiagonal() * h * sc.asDiagonal() * (f_ * f_);
@@ -90,9 +94,16 @@ class CgSolver final : public LocalSolver {
     const Matrix sv = s_.asDiagonal() * v;
     Matrix out = x_.times(sv);
     out.rowwise() -= (mu_.transpose() * sv);
+    if (r_.size() > 0) out = r_.asDiagonal() * out;
     return out * f_;
   }
   Matrix at_times(const Matrix& w) const {
+    if (r_.size() > 0) {
+      const Matrix rw = r_.asDiagonal() * w;
+      Matrix out = x_.transpose_times(rw);
+      out.noalias() -= mu_ * rw.colwise().sum();
+      return s_.asDiagonal() * out * f_;
+    }
     Matrix out = x_.transpose_times(w);
     out.noalias() -= mu_ * w.colwise().sum();
     return s_.asDiagonal() * out * f_;
@@ -100,7 +111,7 @@ class CgSolver final : public LocalSolver {
   Vector apply(const Vector& v, double rho) const { return at_times(a_times(v)) + rho * v; }
 
   CsrRows x_;
-  Vector mu_, s_;
+  Vector mu_, s_, r_;  // r_: square roots of the rows' weights, empty when unweighted
   Matrix b_, q_;
   double f_;
 };
@@ -117,16 +128,16 @@ class CsrSums final : public HeldRows {
   }
   Vector sums() const override {
     Vector s(d_ + k_);
-    s.tail(k_) = y_rows_.topRows(rows_).colwise().sum().transpose();
+    s.tail(k_) = column_sums(y_rows_);
     Vector sums, squares;
-    csr_.column_moments(sums, squares);
+    csr_.column_moments(sums, squares, weights());
     s.head(d_) = sums;
     return s;
   }
   Vector squares_about(const Vector& center) const override {
-    const double m = static_cast<double>(rows_);
+    const double m = weight_;
     Vector sum, sq;
-    csr_.column_moments(sum, sq);
+    csr_.column_moments(sum, sq, weights());
     return (sq.array() - 2 * center.array() * sum.array() + m * center.array().square()).matrix();
   }
   Vector squared_errors(const Matrix& coef, const Vector& intercept) const override {
@@ -138,37 +149,44 @@ class CsrSums final : public HeldRows {
   void center(const Vector& x_mean, const Vector& y_mean) override {
     center_y(y_mean);
     mean_ = x_mean;
+    root_w_ = root_weights();
   }
   Matrix xty() const override {
-    // (X - 1 mu^T)^T Y_c = X^T Y_c - mu (1^T Y_c): Y_c is centred globally, not on this rank's rows.
-    Matrix out = csr_.transpose_times(y_rows_);
-    out.noalias() -= mean_ * y_rows_.colwise().sum();
+    // (X - 1 mu^T)^T R (R Y_c) = X^T R b - mu (1^T R b), b = R Y_c the kept y rows (R = I unweighted): Y_c is centred
+    // globally, not on this rank's rows.
+    const Matrix rb = root_w_.size() > 0 ? Matrix(root_w_.asDiagonal() * y_rows_) : Matrix();
+    const Matrix& b = root_w_.size() > 0 ? rb : y_rows_;
+    Matrix out = csr_.transpose_times(b);
+    out.noalias() -= mean_ * b.colwise().sum();
     return out;
   }
   Vector column_squares() const override { return squares_about(mean_); }
   std::unique_ptr<LocalSolver> factor(const Vector& column_scale, double n) override {
-    return make_cg_solver(std::move(csr_), std::move(mean_), column_scale, std::move(y_rows_), n);
+    return make_cg_solver(std::move(csr_), std::move(mean_), column_scale, std::move(root_w_), std::move(y_rows_), n);
   }
 
  private:
   CsrSums(const CsrSums&) = default;
-  void add_dense(RowMatrix& x, const RowMatrix& y) override {
-    append_y(y);
+  void add_dense(RowMatrix& x, const RowMatrix& y, const double* w) override {
+    append_y(y, w);
     csr_.append(x);
   }
-  void add_sparse(const SparseRows& x, const RowMatrix& y) override {
-    append_y(y);
+  void add_sparse(const SparseRows& x, const RowMatrix& y, const double* w) override {
+    append_y(y, w);
     csr_.append(x);
   }
+  // The rows' weights for the column moments (null when unweighted).
+  const double* weights() const { return weighted_ ? w_rows_.data() : nullptr; }
   void add_piece(const Accumulator& other) override {
     const auto& o = static_cast<const CsrSums&>(other);
     const RowMatrix oy = o.y_rows_.topRows(o.rows_);
-    append_y(oy);
+    append_y(oy, o.weights());
     csr_.append(o.csr_);
   }
 
   CsrRows csr_;
-  Vector mean_;  // centred: the centre, applied implicitly
+  Vector mean_;    // centred: the centre, applied implicitly
+  Vector root_w_;  // centred: the square roots of the rows' weights (empty: unweighted)
 };
 
 }  // namespace
@@ -177,8 +195,10 @@ std::unique_ptr<Accumulator> make_cg_rows(Eigen::Index d, Eigen::Index k, bool s
   return std::make_unique<CsrSums>(d, k, single);
 }
 
-std::unique_ptr<LocalSolver> make_cg_solver(CsrRows x, Vector mean, Vector scale, Matrix y_centered, double n) {
-  return std::make_unique<CgSolver>(std::move(x), std::move(mean), std::move(scale), std::move(y_centered), n);
+std::unique_ptr<LocalSolver> make_cg_solver(CsrRows x, Vector mean, Vector scale, Vector root_weights, Matrix y_centered,
+                                            double n) {
+  return std::make_unique<CgSolver>(std::move(x), std::move(mean), std::move(scale), std::move(root_weights),
+                                    std::move(y_centered), n);
 }
 
 }  // namespace cadmm

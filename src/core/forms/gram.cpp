@@ -63,7 +63,7 @@ class GramSums final : public ShiftedSums {
     const Eigen::Index cols = coef.cols();
     Vector per_column(cols);
     const Matrix gw = gram_.selfadjointView<Eigen::Upper>() * coef;
-    const double m = static_cast<double>(rows_);
+    const double m = weight_;  // with weights, every sum here is weighted alike
     for (Eigen::Index c = 0; c < cols; ++c) {
       const Eigen::Index t = c % k_;
       const double c0 = y_shift_[t] - coef.col(c).dot(x_shift_) - intercept[c];
@@ -87,17 +87,24 @@ class GramSums final : public ShiftedSums {
  private:
   GramSums(const GramSums&) = default;
   void add_shifted(const RowMatrix& x) override { lapack::add_gram_upper(gram_, x.data(), x.rows()); }
-  void add_sparse(const SparseRows& x, const RowMatrix& y) override {
+  void add_sparse(const SparseRows& x, const RowMatrix& y, const double* w) override {
     const RowMatrix ys = y.rowwise() - y_shift_.transpose();
     for (Eigen::Index i = 0; i < x.rows(); ++i)
       for (SparseRows::InnerIterator a(x, i); a; ++a) {
+        const double wa = w ? w[i] * a.value() : a.value();
         for (SparseRows::InnerIterator b(x, i); b; ++b)
-          if (b.col() >= a.col()) gram_(a.col(), b.col()) += a.value() * b.value();
-        xty_.row(a.col()) += a.value() * ys.row(i);
-        x_sum_[a.col()] += a.value();
+          if (b.col() >= a.col()) gram_(a.col(), b.col()) += wa * b.value();
+        xty_.row(a.col()) += wa * ys.row(i);
+        x_sum_[a.col()] += wa;
       }
-    y_sum_ += ys.colwise().sum().transpose();
-    yy_ += ys.squaredNorm();
+    if (w) {
+      const Eigen::Map<const Vector> wv(w, x.rows());
+      y_sum_.noalias() += ys.transpose() * wv;
+      yy_ += (ys.rowwise().squaredNorm().array() * wv.array()).sum();
+    } else {
+      y_sum_ += ys.colwise().sum().transpose();
+      yy_ += ys.squaredNorm();
+    }
   }
   void add_shifted_piece(const ShiftedSums& other) override { gram_ += static_cast<const GramSums&>(other).gram_; }
   Vector shifted_squares() const override { return gram_.diagonal(); }

@@ -14,16 +14,23 @@ class HeldRows : public Accumulator {
 
  protected:
   HeldRows(const HeldRows&) = default;
-  /// Appends y's rows at rows_, growing the kept arrays (grow_x) when needed.
-  void append_y(const RowMatrix& y);
+  /// Appends y's rows (and their weights w, null: unweighted) at rows_, growing the kept arrays (grow_x) when needed.
+  void append_y(const RowMatrix& y, const double* w);
   /// Grows X's kept rows with y's (dense forms).
   virtual void grow_x(Eigen::Index /*capacity*/) {}
-  /// The y rows centred in place at y_mean (trimmed to rows_).
+  /// The y rows centred in place at y_mean (trimmed to rows_) and, with weights, multiplied by their square roots.
   void center_y(const Vector& y_mean);
-  /// Squared errors per model from the residual products -X coef (rows x m k).
+  /// Squared errors per model from the residual products -X coef (rows x m k), weighted with the rows' weights.
   Vector squared_errors_from(const Matrix& minus_x_coef, const Vector& intercept) const;
+  /// Column sums of kept rows (the first rows_ of m), weighted with the rows' weights.
+  Vector column_sums(const Matrix& m) const;
+  /// Column sums of (m - 1 center^T)^2 over the kept rows, weighted.
+  Vector squares_about(const Matrix& m, const Vector& center) const;
+  /// Square roots of the rows' weights (rows_; empty when unweighted).
+  Vector root_weights() const;
 
   Matrix y_rows_;  // rows_ valid rows, capacity more
+  Vector w_rows_;  // the rows' weights (rows_ valid rows), empty when unweighted
 };
 
 /// Dense rows of X kept with y's (woodbury and screened): centred in place, scaled in place into their form's solver.
@@ -47,7 +54,7 @@ class DenseRows final : public HeldRows {
 
  private:
   DenseRows(const DenseRows&) = default;
-  void add_dense(RowMatrix& x, const RowMatrix& y) override;
+  void add_dense(RowMatrix& x, const RowMatrix& y, const double* w) override;
   void add_piece(const Accumulator& other) override;
   void grow_x(Eigen::Index capacity) override { x_rows_.conservativeResize(capacity, d_); }
 

@@ -14,9 +14,22 @@ void ShiftedSums::set_shift(const Vector& x_shift, const Vector& y_shift) {
   y_shift_ = y_shift;
 }
 
-void ShiftedSums::add_dense(RowMatrix& x, const RowMatrix& y) {
+void ShiftedSums::add_dense(RowMatrix& x, const RowMatrix& y, const double* w) {
   x.rowwise() -= x_shift_.transpose();
-  const RowMatrix ys = y.rowwise() - y_shift_.transpose();
+  RowMatrix ys = y.rowwise() - y_shift_.transpose();
+  if (w) {
+    // sum w x~ for the means; the second moments from the rows times sqrt(w): sum (r x~)(r x~)^T = sum w x~ x~^T.
+    const Eigen::Map<const Vector> wv(w, x.rows());
+    x_sum_.noalias() += x.transpose() * wv;
+    y_sum_.noalias() += ys.transpose() * wv;
+    const Vector root = wv.cwiseSqrt();
+    x.array().colwise() *= root.array();
+    ys.array().colwise() *= root.array();
+    add_shifted(x);
+    xty_.noalias() += x.transpose() * ys;
+    yy_ += ys.squaredNorm();
+    return;
+  }
   add_shifted(x);
   xty_.noalias() += x.transpose() * ys;
   x_sum_ += x.colwise().sum().transpose();
@@ -35,7 +48,7 @@ void ShiftedSums::add_piece(const Accumulator& other) {
 }
 
 Vector ShiftedSums::sums() const {
-  const double m = static_cast<double>(rows_);
+  const double m = weight_;
   Vector s(d_ + k_);
   s.head(d_) = x_sum_ + m * x_shift_;
   s.tail(k_) = y_sum_ + m * y_shift_;
@@ -44,7 +57,7 @@ Vector ShiftedSums::sums() const {
 
 Vector ShiftedSums::squares_about(const Vector& center) const {
   // sum (x~ - delta)^2 = diag(G~) - 2 delta .* sum x~ + m delta^2, with x~ = x - shift, delta = center - shift.
-  const double m = static_cast<double>(rows_);
+  const double m = weight_;
   const Vector delta = center - x_shift_;
   const Vector diag = shifted_squares();
   return (diag.array() - 2 * delta.array() * x_sum_.array() + m * delta.array().square()).matrix();
@@ -53,7 +66,7 @@ Vector ShiftedSums::squares_about(const Vector& center) const {
 void ShiftedSums::center(const Vector& x_mean, const Vector& y_mean) {
   // Move the shifted sums to the center: with delta = x_mean - shift and eps = y_mean - y_shift,
   // (X~ - 1 delta^T)^T (X~ - 1 delta^T) = G~ - delta s^T - s delta^T + m delta delta^T, and alike for X^T Y.
-  const double m = static_cast<double>(rows_);
+  const double m = weight_;
   const Vector delta = x_mean - x_shift_;
   const Vector eps = y_mean - y_shift_;
   center_moments(x_mean, delta, m);

@@ -19,15 +19,16 @@ class ShiftedSums : public Accumulator {
 
  protected:
   ShiftedSums(const ShiftedSums&) = default;
-  void add_dense(RowMatrix& x, const RowMatrix& y) override;
+  void add_dense(RowMatrix& x, const RowMatrix& y, const double* w) override;
   void add_piece(const Accumulator& other) override;
-  /// The form's second moments of shifted rows x~ (rows x d, row-major).
+  /// The form's second moments of shifted rows x~ (rows x d, row-major; weighted rows come multiplied by the square
+  /// roots of their weights).
   virtual void add_shifted(const RowMatrix& x) = 0;
   /// The form's sums of the other piece (same shift).
   virtual void add_shifted_piece(const ShiftedSums& other) = 0;
   /// diag(X~^T X~), raw.
   virtual Vector shifted_squares() const = 0;
-  /// Moves the form's second moments to the global mean: delta = x_mean - shift, m rows.
+  /// Moves the form's second moments to the global mean: delta = x_mean - shift, m the rows' weight.
   virtual void center_moments(const Vector& x_mean, const Vector& delta, double m) = 0;
 
   Vector x_shift_, y_shift_, x_sum_, y_sum_;

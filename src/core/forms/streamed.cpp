@@ -18,10 +18,11 @@ namespace {
 // supported on S is q - C z_S, so a working set that stays inside S costs no further pass.
 class StreamedSolver final : public SubsetGramSolver {
  public:
-  StreamedSolver(RowStream stream, Vector mean, Vector scale, Matrix q, double yy, std::int64_t rows, double n,
-                 const std::vector<Eigen::Index>& fetched, const Matrix& cross)
-      : stream_(std::move(stream)), mean_(std::move(mean)), scale_(std::move(scale) / std::sqrt(n)), q_(std::move(q)),
-        yy_(yy), rows_(rows), slot_(static_cast<std::size_t>(q_.rows()), -1), cross_(q_.rows(), 0) {
+  StreamedSolver(RowStream stream, Vector mean, Vector scale, Vector root_weights, Matrix q, double yy,
+                 std::int64_t rows, double n, const std::vector<Eigen::Index>& fetched, const Matrix& cross)
+      : stream_(std::move(stream)), mean_(std::move(mean)), scale_(std::move(scale) / std::sqrt(n)),
+        root_w_(std::move(root_weights)), q_(std::move(q)), yy_(yy), rows_(rows),
+        slot_(static_cast<std::size_t>(q_.rows()), -1), cross_(q_.rows(), 0) {
     if (fetched.empty()) return;
     cross_ = scale_.asDiagonal() * cross * scale_(fetched).asDiagonal();
     for (std::size_t i = 0; i < fetched.size(); ++i) slot_[static_cast<std::size_t>(fetched[i])] = static_cast<Eigen::Index>(i);
@@ -59,9 +60,12 @@ class StreamedSolver final : public SubsetGramSolver {
       Matrix picked;
       // Every feature at once: the full Gram, by the symmetric rank-k update (half the flops of a product).
       const bool all = old == 0 && add == cross_.rows();
+      Eigen::Index at = 0;  // the first row of the block, for its weights
       if (rows_ > 0)
         stream_([&](const RowMatrix& x) {
           a = (x.rowwise() - mean_.transpose()).array().rowwise() * scale_.transpose().array();  // one pass
+          if (root_w_.size() > 0) a.array().colwise() *= root_w_.segment(at, x.rows()).array();
+          at += x.rows();
           if (all) {
             lapack::add_gram_upper(fresh, a.data(), a.rows());
           } else {
@@ -84,6 +88,7 @@ class StreamedSolver final : public SubsetGramSolver {
 
   RowStream stream_;
   Vector mean_, scale_;
+  Vector root_w_;  // sqrt of the rows' weights, in the order the stream reads them; empty: unweighted
   Matrix q_;
   double yy_;
   std::int64_t rows_;
@@ -116,12 +121,20 @@ class StreamedSums final : public ShiftedSums {
   std::unique_ptr<LocalSolver> factor(const Vector& column_scale, double n) override {
     if (!stream_) throw RuntimeFailure("the streamed form needs a way to read the rows again (RowSums::set_stream)");
     const auto s = column_scale.asDiagonal();
-    return make_streamed_solver(std::move(stream_), std::move(mean_), column_scale, s * xty_ / n, yy_ / n, rows_, n,
-                                std::move(fetched_), std::move(cross_));
+    return make_streamed_solver(std::move(stream_), std::move(mean_), column_scale, std::move(root_w_), s * xty_ / n,
+                                yy_ / n, rows_, n, std::move(fetched_), std::move(cross_));
   }
 
  private:
   StreamedSums(const StreamedSums&) = default;
+  void add_dense(RowMatrix& x, const RowMatrix& y, const double* w) override {
+    // The rows are read again unweighted: keep their weights' roots in reading order (one piece, in order).
+    if (w) {
+      root_w_.conservativeResize(rows_ + x.rows());
+      root_w_.tail(x.rows()) = Eigen::Map<const Vector>(w, x.rows()).cwiseSqrt();
+    }
+    ShiftedSums::add_dense(x, y, w);
+  }
   void add_shifted(const RowMatrix& x) override {
     x_squares_ += x.colwise().squaredNorm().transpose();
     if (!fetched_.empty()) lapack::add_transpose_product(cross_, x.data(), x.rows(), x(Eigen::all, fetched_));
@@ -131,6 +144,10 @@ class StreamedSums final : public ShiftedSums {
     if (o.fetched_ != fetched_) throw RuntimeFailure("RowSums: only sums of the same fetched columns add");
     x_squares_ += o.x_squares_;
     if (!fetched_.empty()) cross_ += o.cross_;
+    if (o.root_w_.size() > 0) {
+      root_w_.conservativeResize(root_w_.size() + o.root_w_.size());
+      root_w_.tail(o.root_w_.size()) = o.root_w_;
+    }
   }
   Vector shifted_squares() const override { return x_squares_; }
   void center_moments(const Vector& x_mean, const Vector& delta, double m) override {
@@ -149,6 +166,7 @@ class StreamedSums final : public ShiftedSums {
   std::vector<Eigen::Index> fetched_;  // features whose columns come with the sums
   Matrix cross_;                       // X~^T X~_F, centred with the rest
   Vector mean_;                        // centred: the centre applied to the rows read again
+  Vector root_w_;                      // sqrt of the rows' weights in reading order; empty: unweighted
 };
 
 }  // namespace
@@ -157,11 +175,11 @@ std::unique_ptr<Accumulator> make_streamed_sums(Eigen::Index d, Eigen::Index k) 
   return std::make_unique<StreamedSums>(d, k);
 }
 
-std::unique_ptr<LocalSolver> make_streamed_solver(RowStream stream, Vector mean, Vector scale, Matrix q, double yy,
-                                                  std::int64_t rows, double n, std::vector<Eigen::Index> fetched,
-                                                  const Matrix& cross) {
-  return std::make_unique<StreamedSolver>(std::move(stream), std::move(mean), std::move(scale), std::move(q), yy, rows, n,
-                                          fetched, cross);
+std::unique_ptr<LocalSolver> make_streamed_solver(RowStream stream, Vector mean, Vector scale, Vector root_weights,
+                                                  Matrix q, double yy, std::int64_t rows, double n,
+                                                  std::vector<Eigen::Index> fetched, const Matrix& cross) {
+  return std::make_unique<StreamedSolver>(std::move(stream), std::move(mean), std::move(scale), std::move(root_weights),
+                                          std::move(q), yy, rows, n, fetched, cross);
 }
 
 }  // namespace cadmm
