@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Per-feature terms (penalty factors, exclude, lower/upper limits, positive) end to end at one rank count.
+"""Per-feature terms (penalty factors, exclude, lower/upper limits, positive), offsets and observation weights end to
+end at one rank count.
 
 glmnet CASE (tests/data/fixtures/glmnet_terms_CASE.csv, written by tests/data/glmnet_terms_reference.R, with
-  offsets in some: --offset-dataset in solve and path, and predict with the new rows' offsets):
+  offsets in some: --offset-dataset in solve and path, and predict with the new rows' offsets; weights in some:
+  --weights-dataset, and predict's weighted MSE and R^2 against scikit-learn's metrics with sample_weight):
   the source fixture's X and y are copied into a work file (dense, or CSR with "sparse") with the factors and
   limits as datasets; `cadmm solve` at glmnet's lambda and `cadmm path` over glmnet's (lambda_max, lambda) must give
   glmnet's coefficients (within 1e-4 of max |coef|) and objective (recomputed here, within 1e-6 relative), respect
   the bounds exactly, and report glmnet's lambda_max (with unpenalized features: the gradient after fitting them).
-cv, cv_offset: `cadmm cv` with factors, an exclusion and --lower-limits 0 (and an offset) against glmnet on every fold
+cv, cv_offset, cv_weights: `cadmm cv` with factors, an exclusion and --lower-limits 0 (and an offset, or weights)
+  against glmnet on every fold
   combined by cv.glmnet's
   rules (glmnet_terms_cv.csv; why not cv.glmnet's own fold fits: see glmnet_terms_reference.R): the grid from
   cadmm's lambda_max, cvm, cvsd, lambda_min, lambda_1se and the refit.
@@ -32,15 +35,20 @@ FIXTURES = os.path.join(os.path.dirname(__file__), "..", "data", "fixtures")
 
 def read_case(name):
     with open(os.path.join(FIXTURES, f"glmnet_terms_{name}.csv")) as fh:
-        source, alpha, lam, lmax, intercept, standardize, y_scale, offset = fh.readline().strip().split(",")
+        source, alpha, lam, lmax, intercept, standardize, y_scale, offset, weights = fh.readline().strip().split(",")
         vectors = []
         for _ in range(4):
             text = fh.readline().strip()
             vectors.append(None if text == "-" else np.array([float(v) for v in text.split(",")]))
         rows = np.array([[float(v) for v in line.split(",")] for line in fh if line.strip()])
-    return dict(source=source, y_scale=float(y_scale), offset=offset == "1", alpha=float(alpha), lam=float(lam), lmax=float(lmax), intercept=intercept == "1",
+    return dict(source=source, y_scale=float(y_scale), offset=offset == "1", weights=weights == "1", alpha=float(alpha), lam=float(lam), lmax=float(lmax), intercept=intercept == "1",
                 standardize=standardize == "1", pf=vectors[0], exclude=vectors[1], lower=vectors[2],
                 upper=vectors[3], b=rows[0], coef=rows[1:])
+
+
+def case_weights(n):
+    """glmnet_terms_reference.R's observation weights: 0 to 2 in steps of 0.2, zero on every 11th row."""
+    return ((np.arange(1, n + 1) * 37) % 11) / 5.0
 
 
 def factors(case, d):
@@ -52,18 +60,21 @@ def factors(case, d):
 
 
 def objective(X, Y, W, b, case):
-    """glmnet's objective: 1/(2n) ||Y - X W - b||^2 + lambda sum_j f_j (a ||w_j||_1-or-2 + (1-a)/2 ||w_j||^2), with
-    w_j standardized (times sd_j) under standardize; the coefficients must lie in the bounds."""
+    """glmnet's objective: 1/(2 sum w) sum_i w_i ||y_i - W^T x_i - b||^2 + lambda sum_j f_j (a ||w_j||_1-or-2 +
+    (1-a)/2 ||w_j||^2) (w = 1 without weights), with w_j standardized (times the weighted sd_j) under standardize;
+    the coefficients must lie in the bounds."""
     n, d = X.shape
+    w = case_weights(n) if case.get("weights") else np.ones(n)
     W = W.reshape(d, -1)
     R = Y.reshape(n, -1) - X @ W - np.reshape(b, (1, -1))
-    sd = np.sqrt(((X - X.mean(0)) ** 2).mean(0)) if case["standardize"] else np.ones(d)
+    mean = w @ X / w.sum()
+    sd = np.sqrt(w @ (X - mean) ** 2 / w.sum()) if case["standardize"] else np.ones(d)
     Ws = W * sd[:, None]
     grouped = W.shape[1] > 1
     l1 = np.linalg.norm(Ws, axis=1) if grouped else np.abs(Ws).sum(1)
     a = case["alpha"]
     pen = (factors(case, d) * (a * l1 + 0.5 * (1 - a) * (Ws**2).sum(1))).sum()
-    return 0.5 * (R**2).sum() / n + case["lam"] * pen
+    return 0.5 * (w[:, None] * R**2).sum() / w.sum() + case["lam"] * pen
 
 
 def bounds(case, d):
@@ -145,6 +156,9 @@ def glmnet_case(cadmm, name, ranks, work, sparse):
             offset = np.outer(offset, np.arange(1, Y.shape[1] + 1))
         datasets["/offset"] = offset
         opts += ["--offset-dataset", "/offset"]
+    if case["weights"]:
+        datasets["/weights"] = case_weights(len(Y))
+        opts += ["--weights-dataset", "/weights"]
     data = os.path.join(work, f"terms_{name}{'_sparse' if sparse else ''}_np{ranks}.h5")
     write_data(data, X, Y, sparse, datasets)
     if offset is not None:
@@ -171,6 +185,8 @@ def glmnet_case(cadmm, name, ranks, work, sparse):
         if not np.isclose(lambdas[0], case["lmax"], rtol=1e-6):
             failures.append(f"{name} path: first lambda {lambdas[0]} != glmnet's lambda_max {case['lmax']}")
         compare(f"{name} path np={ranks}", X, Y, coefs[-1], b[-1], case, ref_coef, ref_b, failures)
+    if case["weights"]:
+        failures += weighted_scores(cadmm, ranks, data, out, X, Y if offset is None else Y + offset, offset)
     if offset is not None:
         # predict adds the new rows' offsets (glmnet's newoffset); without them it warns and leaves them out.
         pred_out = data[:-3] + "_predict.out.h5"
@@ -194,6 +210,23 @@ def glmnet_case(cadmm, name, ranks, work, sparse):
     return failures
 
 
+def weighted_scores(cadmm, ranks, data, model, X, Y, offset):
+    """predict --weights-dataset: its MSE and R^2 are scikit-learn's with sample_weight, on its own predictions."""
+    from sklearn.metrics import mean_squared_error, r2_score
+    pred_out = data[:-3] + "_predict_weighted.out.h5"
+    args = ["predict", "--model", model, "--data", data, "--weights-dataset", "/weights", "--output", pred_out, "--quiet"]
+    run_cadmm(cadmm, ranks, args + (["--offset-dataset", "/offset"] if offset is not None else []))
+    with h5py.File(pred_out, "r") as r:
+        pred, mse, r2 = r["prediction"][()], r.attrs["mse"], r.attrs["r2"]
+    w = case_weights(len(Y))
+    ref_mse = mean_squared_error(Y, pred, sample_weight=w)
+    ref_r2 = r2_score(Y, pred, sample_weight=w)
+    print(f"weighted predict np={ranks}: mse {mse:.10g} (sklearn {ref_mse:.10g}), r2 {r2:.10g} (sklearn {ref_r2:.10g})")
+    if not np.isclose(mse, ref_mse, rtol=1e-10) or not np.isclose(r2, ref_r2, rtol=1e-10):
+        return [f"weighted predict: mse {mse} / r2 {r2}, scikit-learn {ref_mse} / {ref_r2}"]
+    return []
+
+
 def cv_case(cadmm, ranks, work, name):
     """Factors, an exclusion and lower.limits = 0 on cv_gaussian.h5 (glmnet_terms_cv.csv): cadmm's grid (from its own
     lambda_max), cvm, cvsd, lambda_min, lambda_1se and the refit must be glmnet's."""
@@ -211,6 +244,9 @@ def cv_case(cadmm, ranks, work, name):
     if name == "cv_offset":  # glmnet_terms_reference.R's offset
         datasets["/offset"] = 20 * np.sin(np.arange(1, len(y) + 1))
         extra = ["--offset-dataset", "/offset"]
+    if name == "cv_weights":
+        datasets["/weights"] = case_weights(len(y))
+        extra = ["--weights-dataset", "/weights"]
     write_data(data, X, y, False, datasets)
     out = data[:-3] + ".out.h5"
     run_cadmm(cadmm, ranks, ["cv", "--data", data, "--fold-dataset", "/foldid", "--n-lambda", str(len(table)),
@@ -277,7 +313,9 @@ def bad_inputs(cadmm, ranks, work):
     write_data(data, X, y, False, {"/pf_negative": np.array([1.0, -1, 1, 1]), "/pf_short": np.ones(3),
                                    "/pf_zero": np.zeros(4), "/pf_matrix": np.ones((2, 4)), "/offset_short": np.ones(49),
                                    "/offset_nan": np.r_[np.ones(30), np.nan, np.ones(19)],
-                                   "/offset_wide": np.ones((50, 3))})
+                                   "/offset_wide": np.ones((50, 3)), "/w_negative": np.r_[np.ones(20), -0.5, np.ones(29)],
+                                   "/w_inf": np.r_[np.ones(40), np.inf, np.ones(9)], "/w_zero": np.zeros(50),
+                                   "/w_short": np.ones(49), "/w_matrix": np.ones((50, 2))})
     out = os.path.join(work, f"terms_bad_np{ranks}.out.h5")
     cases = [
         (["--penalty-factor-dataset", "/pf_negative"], 2, "penalty-factor-dataset"),
@@ -297,6 +335,12 @@ def bad_inputs(cadmm, ranks, work):
         (["--offset-dataset", "/offset_wide"], 3, "as (rows,) or (rows, 1)"),
         (["--offset-dataset", "/offset_nan"], 3, "(the offset) contains NaN or Inf at row 30"),
         (["--offset-dataset", "/missing_offset"], 3, "/missing_offset"),
+        (["--weights-dataset", "/w_negative"], 3, "holds -0.500000 at row 20; weights must be finite and >= 0"),
+        (["--weights-dataset", "/w_inf"], 3, "holds NaN or Inf at row 40"),
+        (["--weights-dataset", "/w_zero"], 3, "weights (--weights-dataset) of these rows sum to zero"),
+        (["--weights-dataset", "/w_short"], 3, "must hold one weight per row of X (50)"),
+        (["--weights-dataset", "/w_matrix"], 3, "must hold one weight per row of X (50)"),
+        (["--weights-dataset", "/missing_w"], 3, "/missing_w"),
     ]
     failures = []
     for args, code, text in cases:
@@ -318,7 +362,7 @@ def main():
         failures = sklearn_positive(cadmm, ranks, work)
     elif case == "bad":
         failures = bad_inputs(cadmm, ranks, work)
-    elif case in ("cv", "cv_offset"):
+    elif case in ("cv", "cv_offset", "cv_weights"):
         failures = cv_case(cadmm, ranks, work, case)
     else:
         failures = glmnet_case(cadmm, case, ranks, work, sparse)

@@ -3,9 +3,11 @@
 #   Rscript tests/data/glmnet_terms_reference.R tests/data/fixtures
 # reads the data of some scikit-learn fixtures and writes glmnet_terms_<case>.csv next to them, each:
 #   line 1: source fixture, alpha, lambda, lambda_max (glmnet's first path value), intercept, standardize, y scale,
-#   offset (1: glmnet's offset = 20 sin(i) for rows i = 1..n, times t for target t of a multi-task y; 0: none)
-#   (an elastic net's y is divided by its standard deviation first: glmnet scales y to unit variance inside, which
-#   changes its elastic-net objective unless y has it already; see glmnet's documentation of `standardize`)
+#   offset (1: glmnet's offset = 20 sin(i) for rows i = 1..n, times t for target t of a multi-task y; 0: none),
+#   weights (1: glmnet's weights = case_weights(n) below; 0: none)
+#   (an elastic net's y is divided by its (weighted) standard deviation first: glmnet scales y to unit variance
+#   inside, which changes its elastic-net objective unless y has it already; see glmnet's documentation of
+#   `standardize`)
 #   line 2: penalty factors as given ("-": none)       line 3: excluded features, 0-based ("-": none)
 #   line 4: lower limits ("-": none)                   line 5: upper limits ("-": none)
 #   line 6: intercept(s); following lines: one row of coefficients per feature.
@@ -25,13 +27,20 @@ read_xy <- function(file) {
 
 line <- function(v) if (is.null(v)) "-" else paste(sprintf("%.17g", v), collapse = ",")
 
+# Observation weights of rows i = 1..n: 0 to 2 in steps of 0.2, zero on every 11th row (tests/cli/check_terms.py
+# computes the same).
+case_weights <- function(n) ((seq_len(n) * 37) %% 11) / 5
+
 fit_case <- function(name, file, family = "gaussian", alpha = 1, ratio = 0.05, standardize = FALSE,
-                     intercept = TRUE, pf = NULL, exclude = NULL, lower = NULL, upper = NULL, offset = FALSE) {
+                     intercept = TRUE, pf = NULL, exclude = NULL, lower = NULL, upper = NULL, offset = FALSE,
+                     weights = FALSE) {
   d <- read_xy(file)
-  sy <- if (alpha < 1) sqrt(mean((d$y - mean(d$y))^2)) else 1
+  w <- if (weights) case_weights(nrow(d$x)) else rep(1, nrow(d$x))
+  sy <- if (alpha < 1) sqrt(sum(w * (d$y - weighted.mean(d$y, w))^2) / sum(w)) else 1
   d$y <- d$y / sy
   args <- list(x = d$x, y = d$y, family = family, alpha = alpha, standardize = standardize, intercept = intercept,
                thresh = 1e-15, maxit = 1e7)
+  if (weights) args$weights <- w
   if (!is.null(pf)) args$penalty.factor <- pf
   if (!is.null(exclude)) args$exclude <- exclude + 1  # glmnet numbers features from 1
   if (!is.null(lower)) args$lower.limits <- lower
@@ -48,8 +57,8 @@ fit_case <- function(name, file, family = "gaussian", alpha = 1, ratio = 0.05, s
   cf <- coef(fit, s = lam, exact = FALSE)
   b <- if (is.list(cf)) sapply(cf, function(m) as.numeric(m[, ncol(m)])) else matrix(as.numeric(cf[, ncol(cf)]), ncol = 1)
   con <- file(file.path(dir, paste0("glmnet_terms_", name, ".csv")), "w")
-  writeLines(c(sprintf("%s,%.17g,%.17g,%.17g,%d,%d,%.17g,%d", file, alpha, lam, lmax, as.integer(intercept),
-                       as.integer(standardize), sy, as.integer(offset)),
+  writeLines(c(sprintf("%s,%.17g,%.17g,%.17g,%d,%d,%.17g,%d,%d", file, alpha, lam, lmax, as.integer(intercept),
+                       as.integer(standardize), sy, as.integer(offset), as.integer(weights)),
                line(pf), line(exclude), line(lower), line(upper)), con)
   write.table(b, con, sep = ",", row.names = FALSE, col.names = FALSE)  # row 1: intercepts
   close(con)
@@ -75,6 +84,13 @@ fit_case("offset_l21", "l21_linnerud.h5", family = "mgaussian", ratio = 0.2, off
 # elastic net with an unpenalized feature, factors and an upper bound that binds.
 fit_case("factors_bounds_enet", "lasso_diabetes_raw.h5", alpha = 0.3, pf = c(1, 0, 1, 1, 2, 1, 1, 1, 0.5, 1),
          upper = 0.05, ratio = 0.01)
+# observation weights (some zero): a lasso with factors and an offset on the raw scale, a standardized elastic net
+# with bounds (weighted means and variances), and the multi-task lasso.
+fit_case("weights_factors_offset", "lasso_diabetes_raw.h5", pf = c(0, 1, 1, 2, 0, 1, 1, 0.5, 1, 1), ratio = 0.02,
+         offset = TRUE, weights = TRUE)
+fit_case("weights_enet_std", "enet_breast.h5", alpha = 0.5, standardize = TRUE, lower = -1, upper = 3, ratio = 0.01,
+         weights = TRUE)
+fit_case("weights_l21", "l21_linnerud.h5", family = "mgaussian", ratio = 0.1, weights = TRUE)
 
 # cv with factors (one unpenalized feature, one excluded) and non-negative coefficients, on the data of
 # cv_gaussian.h5 (X, y, foldid) over glmnet's own lambda sequence. The fold errors come from glmnet fitted on each
@@ -82,19 +98,23 @@ fit_case("factors_bounds_enet", "lasso_diabetes_raw.h5", alpha = 0.3, pf = c(1, 
 # deviation over sqrt(K - 1); lambda_min / lambda_1se by glmnet's getOptcv). cv.glmnet's own fold fits are not used:
 # with penalty.factor, glmnet 4.1.6's cv.glmnet fits some folds differently from glmnet on the same rows (fold 3's
 # error at the second lambda: 17.973 inside cv.glmnet, 18.131 from glmnet and from an exact coordinate descent).
-# glmnet_terms_cv.csv (and glmnet_terms_cv_offset.csv, the same with glmnet's offset 20 sin(i)) hold
+# glmnet_terms_cv.csv (and glmnet_terms_cv_offset.csv, the same with glmnet's offset 20 sin(i); glmnet_terms_cv_weights.csv
+# with weights case_weights(n): each fold's error the weighted mean over its rows, folds weighed by their weights' sum,
+# as cv.glmnet does) hold
 #   line 1: lambda_min, lambda_1se; line 2: penalty factors; line 3: excluded (0-based); line 4: lower limit;
 #   then one line per lambda "lambda,cvm,cvsd"; then the intercept and coefficients of the fit at lambda_min.
-cv_case <- function(name, with_offset) {
+cv_case <- function(name, with_offset, with_weights = FALSE) {
   f <- H5File$new(file.path(dir, "cv_gaussian.h5"), mode = "r")
   x <- t(f[["X"]]$read()); y <- f[["y"]]$read(); foldid <- as.integer(f[["foldid"]]$read())
   f$close_all()
   pf <- c(0, rep(1, ncol(x) - 2), 2)
   offset <- if (with_offset) 20 * sin(seq_along(y)) else rep(0, length(y))
+  w <- if (with_weights) case_weights(length(y)) else rep(1, length(y))
   fit <- function(rows, lambda = NULL) {
     args <- list(x[rows, ], y[rows], penalty.factor = pf, exclude = 4, lower.limits = 0, standardize = FALSE,
                  thresh = 1e-15, maxit = 1e7)
     if (with_offset) args$offset <- offset[rows]
+    if (with_weights) args$weights <- w[rows]
     if (is.null(lambda)) { args$nlambda <- 30; args$lambda.min.ratio <- 0.01 } else args$lambda <- lambda
     do.call(glmnet, args)
   }
@@ -104,9 +124,9 @@ cv_case <- function(name, with_offset) {
   mse <- t(sapply(seq_len(K), function(k) {
     te <- foldid == k
     p <- predict(fit(!te, lambda), x[te, , drop = FALSE], newoffset = if (with_offset) offset[te] else NULL)
-    colMeans((y[te] - p)^2)
+    colSums(w[te] * (y[te] - p)^2) / sum(w[te])
   }))
-  N <- tabulate(foldid)
+  N <- sapply(seq_len(K), function(k) sum(w[foldid == k]))
   cvm <- apply(mse, 2, weighted.mean, w = N)
   cvsd <- sqrt(apply(sweep(mse, 2, cvm)^2, 2, weighted.mean, w = N) / (K - 1))
   opt <- glmnet:::getOptcv.glmnet(lambda, cvm, cvsd, "mse")
@@ -119,3 +139,4 @@ cv_case <- function(name, with_offset) {
 }
 cv_case("cv", FALSE)
 cv_case("cv_offset", TRUE)
+cv_case("cv_weights", FALSE, TRUE)

@@ -129,3 +129,89 @@ TEST(Prepare, NoRowsIsADataError) {
   LocalDataBuilder b(0, 3, 1);
   EXPECT_THROW(prepare(std::move(b).take(), ProblemSpec{}, comm), DataError);
 }
+
+namespace {
+// Prepares rows (x, y) in `form`, in two pieces (rows alternate, so the sums add), with weights w (null: none); the
+// streamed form reads the same rows again (one piece then: its stream is the rows in order).
+PreparedData prepare_in(LocalForm form, const RowMatrix& x, const RowMatrix& y, const Vector* w, bool sparse,
+                        Communicator& comm) {
+  const Eigen::Index n = x.rows();
+  const int pieces = form == LocalForm::streamed ? 1 : 2;
+  LocalDataBuilder b(n, x.cols(), y.cols(), pieces, form);
+  std::vector<int> piece(static_cast<std::size_t>(n));
+  for (Eigen::Index i = 0; i < n; ++i) piece[static_cast<std::size_t>(i)] = static_cast<int>(i % pieces);
+  for (Eigen::Index r = 0; r < n; r += 11) {
+    const Eigen::Index m = std::min<Eigen::Index>(11, n - r);
+    RowMatrix xb = x.middleRows(r, m), yb = y.middleRows(r, m);
+    const double* wb = w ? w->data() + r : nullptr;
+    if (sparse)
+      b.add_rows(SparseRows(xb.sparseView()), yb, piece.data() + r, wb);
+    else
+      b.add_rows(xb, yb, piece.data() + r, wb);
+  }
+  RowSums sums = b.total();
+  if (form == LocalForm::streamed) sums.set_stream([x](const std::function<void(const RowMatrix&)>& sink) { sink(x); });
+  ProblemSpec spec;
+  spec.standardize = true;
+  return prepare(std::move(sums), spec, comm);
+}
+}  // namespace
+
+TEST(Prepare, IntegerWeightsAreRowsRepeatedInEveryForm) {
+  // Weighted least squares with integer weights is plain least squares on every row repeated w_i times (0: left
+  // out): the independent reference for the weighted sums, means, variances, Hessian, gradient and held-out errors.
+  std::srand(21);
+  const int n = 40, d = 5;
+  RowMatrix x = RowMatrix::Random(n, d), y = RowMatrix::Random(n, 2);
+  x.array() += 3.0;
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (Eigen::Index j = 0; j < d; ++j)
+      if ((i + 2 * j) % 3 == 0) x(i, j) = 0;  // zeros for the CSR input
+  Vector w(n);
+  for (Eigen::Index i = 0; i < n; ++i) w[i] = static_cast<double>((i * 7) % 4);  // 0..3
+  const Eigen::Index total = static_cast<Eigen::Index>(w.sum());
+  RowMatrix xr(total, d), yr(total, 2);
+  for (Eigen::Index i = 0, at = 0; i < n; ++i)
+    for (int c = 0; c < static_cast<int>(w[i]); ++c, ++at) {
+      xr.row(at) = x.row(i);
+      yr.row(at) = y.row(i);
+    }
+  SerialCommunicator comm;
+  Matrix z = Matrix::Random(d, 2);
+  Vector scale(d);
+  for (int j = 0; j < d; ++j) scale[j] = 0.5 + j;
+  const Matrix coef = Matrix::Random(d, 4);
+  const Vector intercept = Vector::Random(4);
+  for (LocalForm form : {LocalForm::gram, LocalForm::woodbury, LocalForm::screened, LocalForm::cg, LocalForm::streamed})
+    for (bool sparse : {false, true}) {
+      if (sparse && (form == LocalForm::streamed || form == LocalForm::screened)) continue;
+      SCOPED_TRACE(to_string(form) + (sparse ? " CSR" : " dense"));
+      // Held-out errors of raw sums (before prepare).
+      LocalDataBuilder bw(n, d, 2, 1, form), br(total, d, 2, 1, form);
+      RowMatrix xw = x, xrr = xr;
+      bw.add_rows(xw, y, nullptr, w.data());
+      br.add_rows(xrr, yr, nullptr);
+      if (form != LocalForm::streamed) {
+        const Vector ew = bw.piece(0).squared_errors(coef, intercept), er = br.piece(0).squared_errors(coef, intercept);
+        EXPECT_LT((ew - er).norm(), 1e-10 * er.norm());
+      }
+      PreparedData pw = prepare_in(form, x, y, &w, sparse, comm), pr = prepare_in(form, xr, yr, nullptr, sparse, comm);
+      EXPECT_EQ(pw.n_rows, n);
+      EXPECT_DOUBLE_EQ(pw.n_weight, static_cast<double>(total));
+      EXPECT_LT((pw.x_mean - pr.x_mean).norm(), 1e-12 * pr.x_mean.norm());
+      EXPECT_LT((pw.x_var - pr.x_var).norm(), 1e-12 * pr.x_var.norm());
+      EXPECT_LT((pw.q_global - pr.q_global).norm(), 1e-12 * pr.q_global.norm());
+      EXPECT_NEAR(pw.y_ss, pr.y_ss, 1e-12 * pr.y_ss);
+      const auto fw = std::move(pw.block).factor(scale, pw.n_weight);
+      const auto fr = std::move(pr.block).factor(scale, pr.n_weight);
+      const LocalFit gw = fw->fit_at(z), gr = fr->fit_at(z);
+      EXPECT_LT((gw.grad - gr.grad).norm(), 1e-11 * gr.grad.norm());
+      EXPECT_NEAR(gw.rss, gr.rss, 1e-11 * gr.rss);
+      const std::vector<Eigen::Index> some{0, 3, 4};
+      EXPECT_LT((fw->hessian_block(some) - fr->hessian_block(some)).norm(), 1e-11 * fr->hessian_block(some).norm());
+      Matrix sw, sr;
+      fw->solve(gr.grad, 0.7, sw, 1e-13);
+      fr->solve(gr.grad, 0.7, sr, 1e-13);
+      EXPECT_LT((sw - sr).norm(), 1e-9 * sr.norm());
+    }
+}
