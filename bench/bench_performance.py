@@ -23,7 +23,8 @@ compared with this machine's DGEMM) and `--local-solver streamed` (working sets,
 run, "terms", adds per-feature terms to the plan's run (issue 18's cost target: at most 1.2x the plain solve):
 penalty factors (5 features unpenalized, 45 penalized twice, in a dataset /bench_penalty_factor written into the
 data file) and bounds of +-half the plain solution's largest |coefficient| (they bind); its "x plain" note is its
-time over the plain run's. Its objective is another problem's, so it has no "rel. obj".
+time over the plain run's. A fifth, "weights", adds observation weights (uniform on [0, 2], /bench_weights). Their
+objectives are other problems', so they have no "rel. obj".
 Every time printed is the median of --repeat runs (cadmm, its floor, scikit-learn's repeated fit and glmnet;
 fits over 20 s run once); the first fit in a process is, by its nature, measured once.
 
@@ -161,13 +162,16 @@ def sequential_read_rate(path):
     return n / (time.perf_counter() - t0) / 1e9
 
 
-def with_factors(data, d):
-    """The data file with /bench_penalty_factor (5 unpenalized features, 45 penalized twice, the rest once) added."""
+def with_factors(data, d, n):
+    """The data file with /bench_penalty_factor (5 unpenalized features, 45 penalized twice, the rest once) and
+    /bench_weights (n observation weights, uniform on [0, 2], seeded) added."""
     with h5py.File(data, "a") as f:
         if "bench_penalty_factor" not in f:
             pf = np.ones(d)
             pf[:5], pf[5:50] = 0.0, 2.0
             f["bench_penalty_factor"] = pf
+        if "bench_weights" not in f:
+            f["bench_weights"] = np.random.default_rng(7).uniform(0, 2, n)
     return data
 
 
@@ -309,13 +313,16 @@ def main():
             terms = ("--penalty-factor-dataset", "/bench_penalty_factor")
             if spec["penalty"] != "l21":
                 terms += ("--lower-limits", f"-{bound}", "--upper-limits", bound)
-            c = cadmm_run(a, env, r, with_factors(data, d), spec, os.path.join(a.workdir, f"perf_out_{name}_terms.h5"),
-                          terms)
             what = "factors" if spec["penalty"] == "l21" else f"factors, bounds +-{bound}"
-            rows.append(dict(name=f"cadmm np={r} terms ({what})", t=c["t"], tail=c["t"] / t_floor,
-                             key=f"np={r} terms", note=f"x plain {c['t'] / plain['t']:.2f}; read {c['read']:.2f} "
-                             f"setup {c['setup']:.2f} iter {c['iters']:.2f} s",
-                             **{k: c[k] for k in ("ts", "tb", "tbs", "diff") if k in c}))
+            # And with observation weights (read with y, weighted in the same pass).
+            for label, extra in ((f"terms ({what})", terms), ("weights", ("--weights-dataset", "/bench_weights"))):
+                key = label.split()[0]
+                c = cadmm_run(a, env, r, with_factors(data, d, n), spec,
+                              os.path.join(a.workdir, f"perf_out_{name}_{key}.h5"), extra)
+                rows.append(dict(name=f"cadmm np={r} {label}", t=c["t"], tail=c["t"] / t_floor,
+                                 key=f"np={r} {key}", note=f"x plain {c['t'] / plain['t']:.2f}; read {c['read']:.2f} "
+                                 f"setup {c['setup']:.2f} iter {c['iters']:.2f} s",
+                                 **{k: c[k] for k in ("ts", "tb", "tbs", "diff") if k in c}))
         l1r = spec.get("l1_ratio", 1.0)
         obj = lambda W, b: objective(X, Y, W, b, lam, spec["penalty"], l1r)  # noqa: E731
         for row in rows:
