@@ -97,6 +97,7 @@ struct CvPlan {
   /// Fills the rows of the folds not fitted (from fold files) before the summary; unset: no summary unless every
   /// fold was fitted.
   std::function<void(CvResult&)> collect;
+  std::vector<double> gammas;  ///< --relax: the blends to cross-validate (empty: no relaxed fits)
 };
 
 /// K-fold cross-validation over the folds held as pieces of `folds` (cross_validate), then glmnet's summary.

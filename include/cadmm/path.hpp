@@ -14,7 +14,19 @@ struct PathResult {
   std::vector<double> dev_ratio; ///< fraction of the null deviance explained, 1 - RSS / ||Y_c||^2, per fit
   bool stopped_early = false;    ///< --early-stop ended the path before its last lambda
   FactorLog factors;             ///< the factorizations its solves made, in all
+  std::vector<FitResult> relaxed;  ///< glmnet's relaxed fits (relaxed_fits), one per fit; empty unless asked
 };
+
+/// glmnet's relaxed lasso (relax = TRUE): for each fit, the fit without penalty on the features it keeps (nonzero for
+/// some target) and every other coefficient at 0: least squares over that set from the same sums (one reduction of
+/// the set's Hessian block over the ranks per distinct set), with the fit's intercept, weights, offsets and bounds.
+/// A set of more than n - 3 features gets none (glmnet's maxp): such a fit takes the relaxed fit of the last fit before
+/// it that had one, as glmnet's predictions do. Collective; every rank gets the same fits (coef, intercept, lambda).
+std::vector<FitResult> relaxed_fits(const Model& model, const std::vector<FitResult>& fits, Communicator& comm);
+
+/// glmnet's blend of a fit and its relaxed fit: gamma fit + (1 - gamma) relaxed (coefficients and intercept), with
+/// gamma raised to at least 1e-5 as glmnet's blend.relaxed does.
+FitResult blend(const FitResult& fit, const FitResult& relaxed, double gamma);
 
 /// Called on every rank after each lambda (index into the lambdas, its fit, its deviance ratio).
 using PathProgress = std::function<void(std::size_t, const FitResult&, double)>;
@@ -66,6 +78,14 @@ struct CvResult {
   std::size_t index_1se = 0;         ///< largest lambda with mse_mean <= mse_mean[min] + mse_std[min]
   int data_passes = 1;               ///< passes over X made for every fold and the refit
   FactorLog factors;                 ///< the factorizations the folds' paths made, in all
+  /// Relaxed fits (cv --relax, glmnet's cv.glmnet(relax = TRUE)): the blends gamma fit + (1 - gamma) relaxed
+  /// cross-validated (empty: none), each one's folds x lambdas errors, their means and standard errors (gammas x
+  /// lambdas, as mse_mean and mse_std), and the pairs glmnet's rules choose: the largest lambda, then the largest
+  /// gamma, at the minimum (relaxed_min) and within one standard error of it (relaxed_1se); {gamma index, lambda index}.
+  std::vector<double> gammas;
+  std::vector<Matrix> relaxed_mse;
+  Matrix relaxed_mean, relaxed_std;
+  std::pair<std::size_t, std::size_t> relaxed_min{0, 0}, relaxed_1se{0, 0};
 };
 
 /// Called on every rank after fold f (0-based) with its path.
@@ -77,12 +97,13 @@ using FoldProgress = std::function<void(int, const PathResult&, double seconds)>
 /// (its stop_requested ends the run with RuntimeFailure).
 /// fit_fold (one flag per fold; empty: all) picks the folds to fit: the others' rows of mse stay NaN and the
 /// summary is left to the caller (a job array fits one fold per task; `cv --collect` fills the rest).
+/// gammas (non-empty): also every fold's relaxed fits (relaxed_fits), scored blended at each gamma.
 CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, const Lambdas& lambdas,
                         const SolverSettings& settings, Communicator& comm, const FoldProgress& progress = {}, const AdmmObserver& observer = {},
-                        const std::vector<bool>& fit_fold = {});
+                        const std::vector<bool>& fit_fold = {}, const std::vector<double>& gammas = {});
 
 /// glmnet's summary of fold errors: mse_mean, mse_std, index_min, index_1se from mse and fold_weight (cv.glmnet weighs
-/// each fold by the sum of its rows' weights).
+/// each fold by the sum of its rows' weights); with gammas, the relaxed curves and choices as well.
 void summarize_folds(CvResult& cv);
 
 }  // namespace cadmm

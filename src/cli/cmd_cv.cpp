@@ -26,6 +26,11 @@ const char* kUsage =
     "lambda_min is the largest lambda with the least mean held-out MSE; lambda_1se the largest within one standard\n"
     "error of it (glmnet's rules). Writes /cv/lambda, /cv/mse_mean, /cv/mse_std, /cv/mse (folds x lambdas),\n"
     "/cv/fold_rows, /cv/lambda_min, /cv/lambda_1se; /coef and /intercept are the refit.\n\n"
+    "With --relax (glmnet's cv.glmnet(relax = TRUE)), every fold's fits also get their relaxed fits (least squares\n"
+    "without penalty on the features each keeps), and every blend gamma fit + (1 - gamma) relaxed of --gamma is\n"
+    "cross-validated: /cv/relaxed/gamma, /cv/relaxed/mse_mean and mse_std (gammas x lambdas) and the chosen pairs\n"
+    "/cv/relaxed/{gamma,lambda}_{min,1se} (glmnet's rules: the largest lambda, then the largest gamma). The refit is the\n"
+    "blend at the chosen pair; /cv/mse_mean stays the plain fits' curve (gamma 1).\n\n"
     "As a job array, one fold per task: `--fold F --output fold_F.h5` fits fold F alone and writes a fold file;\n"
     "`--collect 'fold_*.h5'` then reads every fold's errors instead of fitting them, and finishes as above (the\n"
     "same result file as one job).\n\n"
@@ -129,6 +134,7 @@ po::options_description cv_options() {
      "fit fold F (1..K) alone and write a fold file to --output (one task of a job array); 0: every fold")
     ("collect", po::value<std::string>()->value_name("FILES"),
      "take the folds' errors from fold files (glob patterns, comma-separated) instead of fitting them");
+  opts.add(relax_options(true));
   return opts;
 }
 
@@ -140,12 +146,13 @@ struct CvOptions {
   std::string collect;       // --collect patterns
   std::string fold_dataset;  // --fold-dataset
   std::uint64_t seed = 0;
+  std::vector<double> gammas;  // --relax: --gamma's values, increasing (empty: no relaxed fits)
   std::string folds_from() const {
     return fold_dataset.empty() ? "seed " + std::to_string(seed) : "dataset " + fold_dataset;
   }
 };
 
-CvOptions cv_options_from(const po::variables_map& vm) {
+CvOptions cv_options_from(const po::variables_map& vm, const ProblemSpec& spec) {
   CvOptions o;
   o.refit = vm["refit"].as<std::string>();
   if (o.refit != "lambda_min" && o.refit != "lambda_1se")
@@ -158,6 +165,18 @@ CvOptions cv_options_from(const po::variables_map& vm) {
   if (o.only_fold > 0 && !o.collect.empty()) throw UsageError("--fold and --collect exclude each other");
   o.fold_dataset = vm.count("fold-dataset") ? vm["fold-dataset"].as<std::string>() : "";
   o.seed = vm["seed"].as<std::uint64_t>();
+  if (relax_from(vm, spec)) {
+    o.gammas = number_list(vm["gamma"].as<std::string>(), "--gamma");
+    for (double g : o.gammas)
+      if (!(g >= 0 && g <= 1)) throw UsageError("--gamma: " + fmt(g) + " is outside [0, 1]");
+    std::sort(o.gammas.begin(), o.gammas.end());
+    o.gammas.erase(std::unique(o.gammas.begin(), o.gammas.end()), o.gammas.end());
+    if (o.gammas.empty()) throw UsageError("--gamma: no values");
+    if (o.only_fold > 0 || !o.collect.empty())
+      throw UsageError("--relax: not with --fold or --collect (fold files hold the plain fits' errors only)");
+  } else if (!vm["gamma"].defaulted()) {
+    throw UsageError("--gamma: needs --relax");
+  }
   return o;
 }
 
@@ -180,6 +199,7 @@ CvPlan cv_plan(const CvOptions& o, int n_folds, const std::string& fold_key, Mpi
   if (o.only_fold > 0) plan.fit_fold[static_cast<std::size_t>(o.only_fold - 1)] = true;
   if (!o.collect.empty())
     plan.collect = [&o, fold_key, &comm](CvResult& cv) { collect_folds(o.collect, fold_key, cv, comm); };
+  plan.gammas = o.gammas;
   return plan;
 }
 
@@ -210,6 +230,15 @@ void print_summary(const CvResult& cv, const FitResult& final_fit, const CvOptio
   std::printf("\ncadmm cv: lambda_min %s (index %zu), lambda_1se %s (index %zu); refit at %s: %s\n",
               fmt(cv.lambdas[cv.index_min]).c_str(), cv.index_min, fmt(cv.lambdas[cv.index_1se]).c_str(),
               cv.index_1se, o.refit.c_str(), to_string(final_fit.admm.status).c_str());
+  if (!cv.gammas.empty()) {
+    const auto pair_text = [&](const std::pair<std::size_t, std::size_t>& p) {
+      return "gamma " + fmt(cv.gammas[p.first]) + ", lambda " + fmt(cv.lambdas[p.second]) + " (index " +
+             std::to_string(p.second) + "): mse " + fmt(cv.relaxed_mean(static_cast<Eigen::Index>(p.first),
+                                                                         static_cast<Eigen::Index>(p.second)));
+    };
+    std::printf("  relaxed     min at %s; 1se at %s; the refit is that blend at %s\n", pair_text(cv.relaxed_min).c_str(),
+                pair_text(cv.relaxed_1se).c_str(), o.refit.c_str());
+  }
   print_problem(spec, final_fit.lambda_max, facts, model.data, kinds, planned_bytes);
   std::printf("  folds       %d, rows per fold %lld..%lld; %d ADMM iterations over all folds\n",
               static_cast<int>(cv.fold_rows.size()),
@@ -235,7 +264,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   FitRequest request = fit_request_from(vm, false);
   read_feature_datasets(vm, request, comm);
   const std::string output = vm["output"].as<std::string>();
-  const CvOptions o = cv_options_from(vm);
+  const CvOptions o = cv_options_from(vm, request.spec);
   const bool verbose = root && !vm.count("quiet");
   check_outputs(vm, output, "", comm);
 
@@ -274,11 +303,16 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   }
   if (verbose && !o.collect.empty()) std::printf("  the %d folds' errors collected from %s\n", n_folds, o.collect.c_str());
 
-  const std::size_t chosen = o.refit == "lambda_1se" ? cv.index_1se : cv.index_min;
+  // With --relax the refit is the blend at glmnet's chosen (gamma, lambda) pair.
+  const bool relax = !cv.gammas.empty();
+  const auto pair = o.refit == "lambda_1se" ? cv.relaxed_1se : cv.relaxed_min;
+  const std::size_t chosen = relax ? pair.second : o.refit == "lambda_1se" ? cv.index_1se : cv.index_min;
   const std::string kinds = solver_kinds(model, comm);
-  const FitResult final_fit = drive_refit(model, lambdas, chosen, request.solver, comm, hooks);
+  FitResult final_fit = drive_refit(model, lambdas, chosen, request.solver, comm, hooks);
   if (final_fit.admm.status == Status::interrupted)
     throw RuntimeFailure("interrupted by a signal during the refit; no result was written");
+  const double gamma = relax ? cv.gammas[pair.first] : 1.0;
+  if (relax) final_fit = blend(final_fit, relaxed_fits(model, {final_fit}, comm).front(), gamma);
   const double fit_seconds = clock.lap();
   t.iterations = fit_seconds;
   t.communication = comm.seconds_in_collectives() - comm_before;
@@ -288,6 +322,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   extras.cv = &cv;
   extras.cv_refit = o.refit;
   extras.cv_folds_from = o.folds_from();
+  if (relax) extras.gamma = gamma;
   collectively(comm, [&] {
     if (root) io::write_result(output, final_fit, facts, extras);
   });

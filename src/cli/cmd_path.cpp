@@ -19,7 +19,10 @@ const char* kUsage =
     "iteration needs it (the summary's 'factor' line says what ran). By default 100\n"
     "lambdas from lambda_max down to 1e-3 x lambda_max; --lambdas gives them explicitly. Writes /path/lambda,\n"
     "/path/coef, /path/intercept, /path/iterations, /path/objective, /path/duality_gap, /path/dev_ratio and\n"
-    "/path/nonzero; /coef and /intercept are the last fit. 'cadmm predict --lambda-index I' applies fit I.\n\n"
+    "/path/nonzero; /coef and /intercept are the last fit. 'cadmm predict --lambda-index I' applies fit I.\n"
+    "With --relax (glmnet's relax = TRUE) each fit also gets its relaxed fit, least squares without penalty on the\n"
+    "features it keeps, in /path/relaxed/coef and /path/relaxed/intercept; 'cadmm predict --lambda-index I --gamma G'\n"
+    "applies G fit + (1 - G) relaxed.\n\n"
     "With --checkpoint FILE a signal (Slurm's time limit, preemption) saves the finished lambdas and the exact state\n"
     "of the running solve; --resume continues as the uninterrupted path would have.\n\n"
     "Examples:\n"
@@ -73,6 +76,12 @@ void print_summary(const PathResult& path, std::size_t asked, const DataModel& d
                 "features)\n");
   else
     std::printf("  data passes 1 (one read for every lambda)\n");
+  if (!path.relaxed.empty()) {
+    std::size_t sets = 1;
+    for (std::size_t i = 1; i < path.relaxed.size(); ++i) sets += path.relaxed[i].coef != path.relaxed[i - 1].coef;
+    std::printf("  relaxed     %zu distinct refits on the kept features (/path/relaxed; predict --gamma G blends)\n",
+                sets);
+  }
   print_factors(path.factors);
   print_times(t, output);
 }
@@ -85,6 +94,7 @@ int run_path(const Args& args, MpiCommunicator& comm) {
                       "end the path once the deviance ratio stops changing (glmnet's rule; default false: every "
                       "lambda is fitted)");
   extra.add(checkpoint_options());
+  extra.add(relax_options(false));
   const auto parsed = parse_fit_options(args, kUsage, false, extra, comm);
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
@@ -93,6 +103,7 @@ int run_path(const Args& args, MpiCommunicator& comm) {
   read_feature_datasets(vm, request, comm);
   const std::string output = vm["output"].as<std::string>();
   const bool early_stop = bool_option(vm, "early-stop", false);
+  const bool relax = relax_from(vm, request.spec);
   const bool verbose = root && !vm.count("quiet");
   const CheckpointOptions ck = checkpoint_from(vm);
   check_outputs(vm, output, ck.file, comm);
@@ -104,7 +115,7 @@ int run_path(const Args& args, MpiCommunicator& comm) {
   const auto store = checkpoint_store(ck, run_key("path", data_id(vm, dm.layout), request.spec, lambdas.values), comm);
   PathLines progress(verbose, vm["progress-seconds"].as<double>(), ck.file, "path", comm.rank());
   const double comm_before = comm.seconds_in_collectives();
-  const PathResult path =
+  PathResult path =
       drive_path(dm.model, lambdas, request.solver, early_stop, comm, {base_observer(comm.rank()), &progress, store.get()});
   const double fit_seconds = clock.lap();
   t.iterations = fit_seconds;
@@ -112,6 +123,10 @@ int run_path(const Args& args, MpiCommunicator& comm) {
   const FitResult& last = path.fits.back();
   raise_if_interrupted(last.admm, "lambda " + std::to_string(path.fits.size()) + " of " +
                        std::to_string(lambdas.values.size()), ck.file);
+  if (relax) {
+    path.relaxed = relaxed_fits(dm.model, path.fits, comm);
+    t.iterations += clock.lap();
+  }
 
   const io::RunFacts facts = run_facts(request.spec, dm.layout, comm, fit_seconds, "path");
   io::ResultExtras extras;

@@ -25,7 +25,8 @@ const char* kUsage =
     "the data file holds y as well, the mean squared error (over rows and targets) and R^2 (the mean over targets,\n"
     "as scikit-learn's r2_score) are printed and stored as attributes mse and r2; with --weights-dataset both are\n"
     "weighted (scikit-learn's sample_weight). For a path file, --lambda-index I picks fit I (0-based, in /path/lambda\n"
-    "order; default the last fit, /coef).\n\n";
+    "order; default the last fit, /coef); for a file of `path --relax`, --gamma G blends that fit with its relaxed fit,\n"
+    "G fit + (1 - G) relaxed (glmnet's predict(fit, gamma = G)).\n\n";
 
 // What predict was asked, every option checked before any file is opened.
 struct PredictRequest {
@@ -34,6 +35,7 @@ struct PredictRequest {
   std::string weights_dataset;   // --weights-dataset: weights of the MSE and R^2
   bool y_given = false;          // --y-dataset was given: y must be there (otherwise /y is used when present)
   std::int64_t index = -1;       // --lambda-index; -1: the model file's default fit
+  double gamma = -1;             // --gamma; -1: no relaxed blend
   std::size_t buffer_bytes = 0;  // --read-buffer-mb in bytes
   bool verbose = false;          // rank 0 prints the summary
 };
@@ -55,6 +57,8 @@ po::options_description predict_options() {
     ("weights-dataset", po::value<std::string>()->value_name("PATH"),
      "observation weights ((n,), >= 0) of the MSE and R^2 (scikit-learn's sample_weight); predictions are not weighted")
     ("lambda-index", po::value<std::int64_t>()->value_name("I"), "fit I of a path file (default: the last)")
+    ("gamma", po::value<double>()->value_name("G"),
+     "a path --relax file: blend fit I with its relaxed fit, G fit + (1 - G) relaxed, G in [0, 1] (glmnet's gamma)")
     ("read-buffer-mb", po::value<double>()->default_value(8)->value_name("MB"), "rows are streamed through a buffer of this size")
     ("output,o", po::value<std::string>()->value_name("FILE"), "output HDF5 file with /prediction [required]");
   return desc;
@@ -77,6 +81,10 @@ std::optional<PredictRequest> parse_request(const Args& args, MpiCommunicator& c
   req.output = vm["output"].as<std::string>();
   req.index = vm.count("lambda-index") ? vm["lambda-index"].as<std::int64_t>() : -1;
   if (vm.count("lambda-index") && req.index < 0) throw UsageError("--lambda-index: must be >= 0");
+  if (vm.count("gamma")) {
+    req.gamma = vm["gamma"].as<double>();
+    if (!(req.gamma >= 0 && req.gamma <= 1)) throw UsageError("--gamma: must be in [0, 1]");
+  }
   const double buffer_mb = vm["read-buffer-mb"].as<double>();
   if (!(buffer_mb > 0)) throw UsageError("--read-buffer-mb: must be > 0");
   req.buffer_bytes = static_cast<std::size_t>(buffer_mb * (1 << 20));
@@ -159,7 +167,9 @@ void print_summary(const PredictRequest& req, const io::FittedModel& model, cons
   std::printf("cadmm predict: %lld rows x %lld target(s) from %s (%s, lambda %s%s) in %.2fs on %d rank(s)\n",
               static_cast<long long>(layout.rows), static_cast<long long>(model.coef.cols()), req.model_file.c_str(),
               model.command.c_str(), fmt(model.lambda).c_str(),
-              model.index >= 0 ? (", index " + std::to_string(model.index)).c_str() : "", seconds, ranks);
+              model.index >= 0 ? (", index " + std::to_string(model.index) +
+                                  (model.gamma >= 0 ? ", gamma " + fmt(model.gamma) : std::string())).c_str() : "",
+              seconds, ranks);
   if (layout.has_y)
     std::printf("  MSE %.6e   R^2 %.6f   (against %s%s)\n", score.mse, score.r2, layout.y_name.c_str(),
                 layout.weights_name.empty() ? "" : (", weighted by " + layout.weights_name).c_str());
@@ -175,7 +185,7 @@ int run_predict(const Args& args, MpiCommunicator& comm) {
   Stopwatch clock;
   io::FittedModel model;
   // Every rank reads the small model file itself; a failure on any rank fails all.
-  collectively(comm, [&] { model = io::read_fitted_model(req->model_file, req->index); });
+  collectively(comm, [&] { model = io::read_fitted_model(req->model_file, req->index, req->gamma); });
   std::unique_ptr<io::DataReader> reader = open_data(*req, model, comm);
   const io::DataLayout layout = reader->layout();
   RowRange range;
@@ -193,6 +203,7 @@ int run_predict(const Args& args, MpiCommunicator& comm) {
   if (!layout.weights_name.empty()) out.attribute("weights_dataset", layout.weights_name);
   out.attribute("lambda", model.lambda);
   out.attribute("lambda_index", static_cast<double>(model.index));
+  if (model.gamma >= 0) out.attribute("gamma", model.gamma);
   out.attribute("n_rows", static_cast<double>(layout.rows));
   out.commit();
   if (req->verbose) print_summary(*req, model, layout, score, clock.lap(), comm.size());

@@ -283,6 +283,26 @@ DataModel load_model(const po::variables_map& vm, const FitRequest& request, Mpi
   return dm;
 }
 
+po::options_description relax_options(bool with_gamma) {
+  po::options_description o("Relaxed fits");
+  o.add_options()("relax", po::value<std::string>()->implicit_value("true")->value_name("BOOL"),
+                  "also fit glmnet's relaxed lasso: for each lambda, least squares without penalty on the features its "
+                  "fit keeps (default false)");
+  if (with_gamma)
+    o.add_options()("gamma", po::value<std::string>()->default_value("0,0.25,0.5,0.75,1")->value_name("G1,G2,..."),
+                    "with --relax: the blends gamma fit + (1 - gamma) relaxed to cross-validate, in [0, 1] (glmnet's "
+                    "gamma)");
+  return o;
+}
+
+bool relax_from(const po::variables_map& vm, const ProblemSpec& spec) {
+  const bool relax = bool_option(vm, "relax", false);
+  if (relax && !spec.has_l1())
+    throw UsageError("--relax: a penalty without an l1 part keeps every feature, so there is nothing to relax (use "
+                     "--penalty l1, elasticnet or l21)");
+  return relax;
+}
+
 void check_outputs(const po::variables_map& vm, const std::string& output, const std::string& checkpoint,
                    MpiCommunicator& comm) {
   const std::string data = vm["data"].as<std::string>();

@@ -143,6 +143,11 @@ void print_factors(const FactorLog& f);
 void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFacts& facts, const PreparedData& p,
                    const std::string& kinds, double planned_bytes);
 
+/// --relax (path and cv; glmnet's relax = TRUE), with --gamma G1,G2,... when `with_gamma` (cv).
+po::options_description relax_options(bool with_gamma);
+/// Whether --relax was asked; UsageError for a penalty without an l1 part (every feature is kept: nothing to relax).
+bool relax_from(const po::variables_map& vm, const ProblemSpec& spec);
+
 /// "%d nonzero of %d" count of a coefficient matrix.
 Eigen::Index nonzeros(const Matrix& coef);
 

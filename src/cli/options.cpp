@@ -235,18 +235,6 @@ std::optional<double> whole_number(const std::string& text) {
 }
 
 // --lambdas L1,L2,...: each item a whole number (no trailing text).
-std::vector<double> lambda_list(const std::string& text) {
-  std::vector<double> l;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    const auto first = item.find_first_not_of(" \t"), last = item.find_last_not_of(" \t");
-    const std::string value = first == std::string::npos ? "" : item.substr(first, last - first + 1);
-    const std::optional<double> v = whole_number(value);
-    if (!v) throw UsageError("--lambdas: '" + value + "' is not a number");
-    l.push_back(*v);
-  }
-  return l;
-}
 
 // --exclude J,K,...: 0-based numbers, or ranges J-K (inclusive).
 std::vector<long long> feature_list(const std::string& text) {
@@ -297,11 +285,24 @@ LambdaRequest lambda_request_from(const po::variables_map& vm, bool one_lambda) 
     if (vm.count("lambda")) return LambdaRequest::absolute(vm["lambda"].as<double>());
     return vm.count("lambda-ratio") ? LambdaRequest::ratio(vm["lambda-ratio"].as<double>()) : LambdaRequest{};
   }
-  if (vm.count("lambdas")) return LambdaRequest::given(lambda_list(vm["lambdas"].as<std::string>()));
+  if (vm.count("lambdas")) return LambdaRequest::given(number_list(vm["lambdas"].as<std::string>(), "--lambdas"));
   return LambdaRequest::grid(vm["n-lambda"].as<int>(), vm["lambda-min-ratio"].as<double>());
 }
 
 }  // namespace
+
+std::vector<double> number_list(const std::string& text, const std::string& option) {
+  std::vector<double> l;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    const auto first = item.find_first_not_of(" \t"), last = item.find_last_not_of(" \t");
+    const std::string value = first == std::string::npos ? "" : item.substr(first, last - first + 1);
+    const std::optional<double> v = whole_number(value);
+    if (!v) throw UsageError(option + ": '" + value + "' is not a number");
+    l.push_back(*v);
+  }
+  return l;
+}
 
 FitRequest fit_request_from(const po::variables_map& vm, bool one_lambda) {
   FitRequest r;

@@ -23,6 +23,9 @@ po::options_description data_options();
 po::options_description model_options(bool one_lambda = true);
 po::options_description solver_options();
 
+/// Comma-separated numbers ("1,0.5, 0.1"); UsageError naming the option for anything else.
+std::vector<double> number_list(const std::string& text, const std::string& option);
+
 /// --n-lambda, --lambda-min-ratio, --lambdas (path and cv).
 po::options_description lambda_sequence_options();
 /// What a fitting command asks for, from its options: the problem, the solver and the lambdas, apart.

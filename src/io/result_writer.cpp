@@ -56,15 +56,26 @@ std::vector<std::int64_t> coef_shape(std::int64_t m, std::int64_t d, std::int64_
   return s;
 }
 
-void write_path(AtomicH5File& f, const PathResult& path, bool y_1d) {
-  const std::size_t m = path.fits.size();
-  const std::int64_t d = path.fits.front().coef.rows(), k = path.fits.front().coef.cols();
-  std::vector<double> lambda, coef, intercept, iterations, objective, gap, nonzero, converged;
-  for (const FitResult& r : path.fits) {
-    lambda.push_back(r.lambda);
+// Stacked fits' coefficients and intercepts as /GROUP/coef, (m, d) or (m, d, k), and /GROUP/intercept.
+void write_stacked(AtomicH5File& f, const std::string& group, const std::vector<FitResult>& fits, bool y_1d) {
+  const std::int64_t m = static_cast<std::int64_t>(fits.size());
+  const std::int64_t d = fits.front().coef.rows(), k = fits.front().coef.cols();
+  std::vector<double> coef, intercept;
+  for (const FitResult& r : fits) {
     const RowMatrix c = r.coef;  // row-major (d, k)
     coef.insert(coef.end(), c.data(), c.data() + c.size());
     intercept.insert(intercept.end(), r.intercept.data(), r.intercept.data() + r.intercept.size());
+  }
+  f.write_dataset(group + "/coef", coef_shape(m, d, k, y_1d), coef.data());
+  f.write_dataset(group + "/intercept", y_1d ? std::vector<std::int64_t>{m} : std::vector<std::int64_t>{m, k},
+                  intercept.data());
+}
+
+void write_path(AtomicH5File& f, const PathResult& path, bool y_1d) {
+  const std::size_t m = path.fits.size();
+  std::vector<double> lambda, iterations, objective, gap, nonzero, converged;
+  for (const FitResult& r : path.fits) {
+    lambda.push_back(r.lambda);
     iterations.push_back(r.admm.state.iteration);
     objective.push_back(r.admm.optimality.objective);
     gap.push_back(r.admm.optimality.gap);
@@ -73,9 +84,9 @@ void write_path(AtomicH5File& f, const PathResult& path, bool y_1d) {
   }
   const std::int64_t mm = static_cast<std::int64_t>(m);
   f.write_dataset("path/lambda", {mm}, lambda.data());
-  f.write_dataset("path/coef", coef_shape(mm, d, k, y_1d), coef.data());
-  f.write_dataset("path/intercept", y_1d ? std::vector<std::int64_t>{mm} : std::vector<std::int64_t>{mm, k},
-                  intercept.data());
+  write_stacked(f, "path", path.fits, y_1d);
+  // glmnet's relaxed fits (path --relax): predict --gamma blends them with the fits.
+  if (!path.relaxed.empty()) write_stacked(f, "path/relaxed", path.relaxed, y_1d);
   f.write_dataset("path/iterations", {mm}, iterations.data());
   f.write_dataset("path/objective", {mm}, objective.data());
   f.write_dataset("path/duality_gap", {mm}, gap.data());
@@ -101,6 +112,17 @@ void write_cv(AtomicH5File& f, const CvResult& cv, const ResultExtras& x) {
   f.attribute("refit", x.cv_refit, "/cv");
   f.attribute("folds_from", x.cv_folds_from, "/cv");
   f.attribute("data_passes", static_cast<std::int64_t>(cv.data_passes), "/cv");
+  if (!cv.gammas.empty()) {
+    const std::int64_t g = static_cast<std::int64_t>(cv.gammas.size());
+    const RowMatrix mean = cv.relaxed_mean, sd = cv.relaxed_std;
+    f.write_dataset("cv/relaxed/gamma", {g}, cv.gammas.data());
+    f.write_dataset("cv/relaxed/mse_mean", {g, m}, mean.data());
+    f.write_dataset("cv/relaxed/mse_std", {g, m}, sd.data());
+    for (const auto& [name, pair] : {std::pair{"min", cv.relaxed_min}, {"1se", cv.relaxed_1se}}) {
+      f.write_dataset(std::string("cv/relaxed/gamma_") + name, {}, &cv.gammas[pair.first]);
+      f.write_dataset(std::string("cv/relaxed/lambda_") + name, {}, &cv.lambdas[pair.second]);
+    }
+  }
 }
 
 }  // namespace
@@ -187,6 +209,7 @@ void write_result(const std::string& path, const FitResult& fit, const RunFacts&
   if (s.per_feature()) f.attribute("per_feature", s.per_feature_text());
   if (!facts.offset_dataset.empty()) f.attribute("offset_dataset", facts.offset_dataset);
   if (!facts.weights_dataset.empty()) f.attribute("weights_dataset", facts.weights_dataset);
+  if (extras.gamma >= 0) f.attribute("gamma", extras.gamma);
   f.attribute("solve_seconds", facts.solve_seconds);
   f.attribute("version", std::string(version()));
   f.commit();
@@ -196,7 +219,7 @@ void write_result(const std::string& path, const FitResult& fit, const RunFacts&
 
 namespace cadmm::io {
 
-FittedModel read_fitted_model(const std::string& path, std::int64_t lambda_index) {
+FittedModel read_fitted_model(const std::string& path, std::int64_t lambda_index, double gamma) {
   Handle f = open_file_read(path, MPI_COMM_NULL);
   Handle root(H5Gopen2(f.get(), "/", H5P_DEFAULT), H5Gclose);
   FittedModel m;
@@ -222,20 +245,40 @@ FittedModel read_fitted_model(const std::string& path, std::int64_t lambda_index
     if (lambda_index >= m.path_length)
       throw UsageError("--lambda-index: " + std::to_string(lambda_index) + " is out of range: '" + path + "' holds " +
                        std::to_string(m.path_length) + " lambdas (0.." + std::to_string(m.path_length - 1) + ")");
-    if (lambda_index >= 0) {
-      const std::vector<double> all = read_doubles(f.get(), "path/coef", pshape, "model file", path);
-      const std::vector<double> alli = read_doubles(f.get(), "path/intercept", pishape, "model file", path);
+    if (gamma >= 0) {
+      if (!object_exists(f.get(), "path/relaxed/coef"))
+        throw UsageError("--gamma: '" + path + "' holds no relaxed fits (run `cadmm path --relax`)");
+      if (lambda_index < 0) lambda_index = m.path_length - 1;
+    }
+    // Fit lambda_index of the stacked fits in GROUP (path, or path/relaxed).
+    const auto fit_at = [&](const std::string& group) {
+      const std::vector<double> all = read_doubles(f.get(), group + "/coef", pshape, "model file", path);
+      const std::vector<double> alli = read_doubles(f.get(), group + "/intercept", pishape, "model file", path);
       if (pshape.empty() || pshape[0] != m.path_length || static_cast<std::int64_t>(all.size()) != m.path_length * d * k ||
           static_cast<std::int64_t>(alli.size()) != m.path_length * k)
-        throw DataError("model file '" + path + "': /path/coef does not match /path/lambda and /coef");
+        throw DataError("model file '" + path + "': /" + group + "/coef does not match /path/lambda and /coef");
       const std::size_t at = static_cast<std::size_t>(lambda_index * d * k);
-      coef.assign(all.begin() + static_cast<std::ptrdiff_t>(at), all.begin() + static_cast<std::ptrdiff_t>(at + d * k));
-      icpt.assign(alli.begin() + lambda_index * k, alli.begin() + (lambda_index + 1) * k);
+      FitResult r;
+      r.coef = Eigen::Map<const RowMatrix>(all.data() + at, d, k);
+      r.intercept = Eigen::Map<const Vector>(alli.data() + lambda_index * k, k);
+      return r;
+    };
+    if (lambda_index >= 0) {
+      FitResult r = fit_at("path");
+      if (gamma >= 0) r = blend(r, fit_at("path/relaxed"), gamma);
+      const RowMatrix c = r.coef;
+      coef.assign(c.data(), c.data() + c.size());
+      icpt.assign(r.intercept.data(), r.intercept.data() + k);
       m.lambda = lambdas[static_cast<std::size_t>(lambda_index)];
       m.index = lambda_index;
+      m.gamma = gamma;
     }
   } else if (lambda_index >= 0) {
     throw UsageError("--lambda-index: '" + path + "' is a " + m.command + " result with one model, not a path");
+  } else if (gamma >= 0) {
+    throw UsageError("--gamma: '" + path + "' is a " + m.command + " result with one model" +
+                     (m.command == "cv" ? " (a cv --relax file's /coef is the refit at its chosen gamma already)"
+                                        : "; relaxed fits come from `cadmm path --relax`"));
   }
   m.coef = Eigen::Map<const RowMatrix>(coef.data(), d, k);
   m.intercept = Eigen::Map<const Vector>(icpt.data(), k);

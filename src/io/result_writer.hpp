@@ -26,6 +26,7 @@ struct ResultExtras {
   const CvResult* cv = nullptr;      ///< /cv/* datasets
   std::string cv_refit;              ///< lambda_min or lambda_1se (attribute refit)
   std::string cv_folds_from;         ///< how folds were made (attribute folds_from)
+  double gamma = -1;                 ///< the relaxed blend of /coef (cv --relax; attribute gamma), -1: none
 };
 
 /// Writes /coef, /intercept, /history and the root attributes (plus extras). Throws RuntimeFailure naming path.
@@ -59,13 +60,15 @@ struct FittedModel {
   double lambda = 0;           ///< lambda of the chosen fit
   std::string command;         ///< solve, path or cv
   std::int64_t path_length = 0;  ///< number of lambdas of a path file (0 otherwise)
+  double gamma = -1;           ///< the relaxed blend applied (-1: none)
   std::int64_t index = -1;     ///< the path index used (-1: /coef)
   std::string offset_dataset;  ///< the offset the model was fitted with (empty: none)
 };
 
 /// Reads /coef and /intercept, or with lambda_index >= 0 (path files; -1 means the last for a path file) that
-/// row of /path/coef. Throws DataError naming the file when it is not a cadmm result, UsageError naming
-/// --lambda-index when out of range. Serial.
-FittedModel read_fitted_model(const std::string& path, std::int64_t lambda_index);
+/// row of /path/coef. gamma >= 0 (path files of `path --relax`): that fit blended with its relaxed fit (blend; the
+/// last fit when lambda_index is -1). Throws DataError naming the file when it is not a cadmm result, UsageError
+/// naming --lambda-index when out of range, or --gamma when the file holds no relaxed fits. Serial.
+FittedModel read_fitted_model(const std::string& path, std::int64_t lambda_index, double gamma = -1);
 
 }  // namespace cadmm::io

@@ -140,3 +140,63 @@ cv_case <- function(name, with_offset, with_weights = FALSE) {
 cv_case("cv", FALSE)
 cv_case("cv_offset", TRUE)
 cv_case("cv_weights", FALSE, TRUE)
+
+# Relaxed fits (relax = TRUE). glmnet_terms_relax_<case>.csv:
+#   line 1: source fixture, alpha, standardize, y scale, offset, weights (as fit_case's), lower limit ("-": none),
+#           upper limit ("-": none)
+#   line 2: the lambdas (glmnet's own 20-value path down to 0.01 lambda_max)
+#   then, for gamma = 0 and gamma = 0.5 in turn, one line per lambda: the intercept(s), then the coefficients row by
+#   row (feature j's k targets together), of coef(fit, s = lambda, gamma = gamma).
+relax_case <- function(name, file, family = "gaussian", alpha = 1, standardize = FALSE, lower = NULL, upper = NULL,
+                       offset = FALSE, weights = FALSE) {
+  d <- read_xy(file)
+  n <- nrow(d$x)
+  w <- if (weights) case_weights(n) else rep(1, n)
+  sy <- if (alpha < 1) sqrt(sum(w * (d$y - weighted.mean(d$y, w))^2) / sum(w)) else 1
+  d$y <- d$y / sy
+  args <- list(x = d$x, y = d$y, family = family, alpha = alpha, standardize = standardize, thresh = 1e-15,
+               maxit = 1e7, nlambda = 20, lambda.min.ratio = 0.01, relax = TRUE)
+  if (weights) args$weights <- w
+  if (!is.null(lower)) args$lower.limits <- lower
+  if (!is.null(upper)) args$upper.limits <- upper
+  if (offset)
+    args$offset <- if (is.matrix(d$y)) outer(20 * sin(seq_len(n)), seq_len(ncol(d$y))) else 20 * sin(seq_len(n))
+  fit <- do.call(glmnet, args)
+  con <- file(file.path(dir, paste0("glmnet_terms_relax_", name, ".csv")), "w")
+  writeLines(c(sprintf("%s,%.17g,%d,%.17g,%d,%d,%s,%s", file, alpha, as.integer(standardize), sy, as.integer(offset),
+                       as.integer(weights), line(lower), line(upper)), line(fit$lambda)), con)
+  for (gamma in c(0, 0.5))
+    for (lam in fit$lambda) {
+      cf <- coef(fit, s = lam, gamma = gamma)
+      v <- if (is.list(cf)) { b <- sapply(cf, function(m) as.numeric(m)); c(b[1, ], t(b[-1, ])) } else as.numeric(cf)
+      writeLines(line(v), con)
+    }
+  close(con)
+  cat(sprintf("relax_%s: %d lambdas\n", name, length(fit$lambda)))
+}
+relax_case("lasso", "lasso_diabetes_raw.h5")
+relax_case("bounds_std", "enet_breast.h5", standardize = TRUE, lower = -1, upper = 2)
+relax_case("enet_weights_offset", "lasso_diabetes_raw.h5", alpha = 0.5, weights = TRUE, offset = TRUE)
+relax_case("l21", "l21_linnerud.h5", family = "mgaussian")
+
+# cv with relaxed fits: cv.glmnet(relax = TRUE) on cv_gaussian.h5 with its foldid (no penalty factors, so cv.glmnet's
+# own fold fits are glmnet's). glmnet_terms_cv_relax.csv: line 1: the gammas; line 2: lambda.min, gamma.min,
+# lambda.1se, gamma.1se; then one line per gamma of cvm over the lambdas, one per gamma of cvsd; the lambdas; the
+# intercept and coefficients at (lambda.min, gamma.min).
+cv_relax_case <- function() {
+  f <- H5File$new(file.path(dir, "cv_gaussian.h5"), mode = "r")
+  x <- t(f[["X"]]$read()); y <- f[["y"]]$read(); foldid <- as.integer(f[["foldid"]]$read())
+  f$close_all()
+  full <- glmnet(x, y, standardize = FALSE, nlambda = 30, lambda.min.ratio = 0.01)
+  cvf <- cv.glmnet(x, y, lambda = full$lambda, foldid = foldid, relax = TRUE, standardize = FALSE, thresh = 1e-15,
+                   maxit = 1e7)
+  r <- cvf$relaxed
+  con <- file(file.path(dir, "glmnet_terms_cv_relax.csv"), "w")
+  writeLines(c(line(r$gamma), line(c(r$lambda.min, r$gamma.min, r$lambda.1se, r$gamma.1se))), con)
+  for (s in r$statlist) writeLines(line(s$cvm), con)
+  for (s in r$statlist) writeLines(line(s$cvsd), con)
+  writeLines(c(line(cvf$lambda), line(as.numeric(coef(cvf, s = "lambda.min", gamma = "gamma.min")))), con)
+  close(con)
+  cat(sprintf("cv_relax: lambda.min %.6g, gamma.min %g\n", r$lambda.min, r$gamma.min))
+}
+cv_relax_case()

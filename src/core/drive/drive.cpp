@@ -105,7 +105,7 @@ CvResult drive_cv(const LocalDataBuilder& folds, const ProblemSpec& spec, const 
   const FoldProgress each = [&](int f, const PathResult& p, double seconds) {
     if (hooks.progress) hooks.progress->fold_done(f, p, seconds);
   };
-  CvResult cv = cross_validate(folds, spec, lambdas, settings, comm, each, hooks.observer, plan.fit_fold);
+  CvResult cv = cross_validate(folds, spec, lambdas, settings, comm, each, hooks.observer, plan.fit_fold, plan.gammas);
   if (plan.collect) {
     plan.collect(cv);
     summarize_folds(cv);

@@ -89,6 +89,44 @@ int FoldAssignment::fold(std::int64_t row) const {
   return static_cast<int>(x % static_cast<std::uint64_t>(folds_));
 }
 
+namespace {
+
+// cvm and cvsd of folds x lambdas errors, the folds weighed by w (summing to 1).
+void fold_stats(const Matrix& mse, const Vector& w, Vector& mean, Vector& sd) {
+  const Eigen::Index folds = mse.rows(), m = mse.cols();
+  mean = mse.transpose() * w;
+  sd.resize(m);
+  for (Eigen::Index l = 0; l < m; ++l) {
+    const double var = (w.array() * (mse.col(l).array() - mean[l]).square()).sum();
+    sd[l] = std::sqrt(var / std::max<double>(1.0, static_cast<double>(folds - 1)));
+  }
+}
+
+// glmnet's getOptcv.relaxed: over every (gamma, lambda), the minimum of the mean error, ties to the largest lambda
+// and then the largest gamma; then the same choice among the errors within one standard error of it.
+void choose_relaxed(CvResult& cv) {
+  const Eigen::Index g = cv.relaxed_mean.rows(), m = cv.relaxed_mean.cols();
+  const auto better = [&](Eigen::Index gi, Eigen::Index li, const std::pair<std::size_t, std::size_t>& b) {
+    const double lb = cv.lambdas[b.second], la = cv.lambdas[static_cast<std::size_t>(li)];
+    return la > lb || (la == lb && cv.gammas[static_cast<std::size_t>(gi)] > cv.gammas[b.first]);
+  };
+  const auto pick = [&](double bound) {
+    std::pair<std::size_t, std::size_t> best{0, 0};
+    bool found = false;
+    for (Eigen::Index gi = 0; gi < g; ++gi)
+      for (Eigen::Index li = 0; li < m; ++li)
+        if (cv.relaxed_mean(gi, li) <= bound && (!found || better(gi, li, best)))
+          best = {static_cast<std::size_t>(gi), static_cast<std::size_t>(li)}, found = true;
+    return best;
+  };
+  cv.relaxed_min = pick(cv.relaxed_mean.minCoeff());
+  const auto [gmin, lmin] = cv.relaxed_min;
+  cv.relaxed_1se = pick(cv.relaxed_mean(static_cast<Eigen::Index>(gmin), static_cast<Eigen::Index>(lmin)) +
+                        cv.relaxed_std(static_cast<Eigen::Index>(gmin), static_cast<Eigen::Index>(lmin)));
+}
+
+}  // namespace
+
 void summarize_folds(CvResult& cv) {
   const Eigen::Index folds = cv.mse.rows(), m = cv.mse.cols();
   Vector w(folds);
@@ -96,12 +134,7 @@ void summarize_folds(CvResult& cv) {
     w[f] = cv.fold_weight.empty() ? static_cast<double>(cv.fold_rows[static_cast<std::size_t>(f)])
                                   : cv.fold_weight[static_cast<std::size_t>(f)];
   w /= w.sum();
-  cv.mse_mean = cv.mse.transpose() * w;
-  cv.mse_std.resize(m);
-  for (Eigen::Index l = 0; l < m; ++l) {
-    const double var = (w.array() * (cv.mse.col(l).array() - cv.mse_mean[l]).square()).sum();
-    cv.mse_std[l] = std::sqrt(var / std::max<double>(1.0, static_cast<double>(folds - 1)));
-  }
+  fold_stats(cv.mse, w, cv.mse_mean, cv.mse_std);
   // glmnet: lambda.min is the largest lambda attaining the minimum; lambda.1se the largest within one
   // standard error of it.
   Eigen::Index best = 0;
@@ -116,17 +149,32 @@ void summarize_folds(CvResult& cv) {
       break;
     }
   cv.index_1se = static_cast<std::size_t>(one_se);
+  if (cv.gammas.empty()) return;
+  const Eigen::Index g = static_cast<Eigen::Index>(cv.gammas.size());
+  cv.relaxed_mean.resize(g, m);
+  cv.relaxed_std.resize(g, m);
+  for (Eigen::Index gi = 0; gi < g; ++gi) {
+    Vector mean, sd;
+    fold_stats(cv.relaxed_mse[static_cast<std::size_t>(gi)], w, mean, sd);
+    cv.relaxed_mean.row(gi) = mean.transpose();
+    cv.relaxed_std.row(gi) = sd.transpose();
+  }
+  choose_relaxed(cv);
 }
 
 CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, const Lambdas& grid,
                         const SolverSettings& settings, Communicator& comm, const FoldProgress& progress,
-                        const AdmmObserver& observer, const std::vector<bool>& fit_fold) {
+                        const AdmmObserver& observer, const std::vector<bool>& fit_fold,
+                        const std::vector<double>& gammas) {
   const std::vector<double>& lambdas = grid.values;
   const int folds = data.pieces();
   const Eigen::Index d = data.features(), k = data.targets(), m = static_cast<Eigen::Index>(lambdas.size());
   CvResult cv;
   cv.lambdas = lambdas;
   cv.mse = Matrix::Constant(folds, m, std::numeric_limits<double>::quiet_NaN());
+  cv.gammas = gammas;
+  cv.relaxed_mse.assign(gammas.size(), cv.mse);
+  const Eigen::Index g = static_cast<Eigen::Index>(gammas.size());
   // Rows and the rows' weight per fold, global.
   Vector rows(2 * folds);
   for (int f = 0; f < folds; ++f) {
@@ -153,16 +201,25 @@ CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, c
     if (path.fits.size() != lambdas.size())
       throw RuntimeFailure("fold " + std::to_string(f + 1) + ": the iteration diverged at lambda " +
                            std::to_string(path.fits.back().lambda));
-    // Every lambda's held-out error in one product with the fold's sums, then one reduction for all.
-    Matrix coefs(d, m * k);
-    Vector intercepts(m * k);
-    for (Eigen::Index l = 0; l < m; ++l) {
-      coefs.middleCols(l * k, k) = path.fits[static_cast<std::size_t>(l)].coef;
-      intercepts.segment(l * k, k) = path.fits[static_cast<std::size_t>(l)].intercept;
-    }
+    // Every lambda's held-out error in one product with the fold's sums, then one reduction for all: the fits, then
+    // (relaxed) their blends at each gamma.
+    const std::vector<FitResult> relaxed = gammas.empty() ? std::vector<FitResult>() : relaxed_fits(model, path.fits, comm);
+    Matrix coefs(d, (g + 1) * m * k);
+    Vector intercepts((g + 1) * m * k);
+    for (Eigen::Index gi = -1, at = 0; gi < g; ++gi)
+      for (Eigen::Index l = 0; l < m; ++l, at += k) {
+        const FitResult& fit = path.fits[static_cast<std::size_t>(l)];
+        const FitResult model_at =
+            gi < 0 ? fit : blend(fit, relaxed[static_cast<std::size_t>(l)], gammas[static_cast<std::size_t>(gi)]);
+        coefs.middleCols(at, k) = model_at.coef;
+        intercepts.segment(at, k) = model_at.intercept;
+      }
     Vector sse = data.piece(f).squared_errors(coefs, intercepts);
-    comm.sum(sse.data(), static_cast<std::size_t>(m));
-    cv.mse.row(f) = sse.transpose() / (rows[folds + f] * static_cast<double>(k));
+    comm.sum(sse.data(), static_cast<std::size_t>(sse.size()));
+    sse /= rows[folds + f] * static_cast<double>(k);
+    cv.mse.row(f) = sse.head(m).transpose();
+    for (Eigen::Index gi = 0; gi < g; ++gi)
+      cv.relaxed_mse[static_cast<std::size_t>(gi)].row(f) = sse.segment((gi + 1) * m, m).transpose();
     if (progress) progress(f, path, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   if (all) summarize_folds(cv);
