@@ -15,6 +15,10 @@ cv, cv_offset, cv_weights: `cadmm cv` with factors, an exclusion and --lower-lim
   rules (glmnet_terms_cv.csv; why not cv.glmnet's own fold fits: see glmnet_terms_reference.R): the grid from
   cadmm's lambda_max, cvm, cvsd, lambda_min, lambda_1se and the refit.
 sklearn_positive: `--positive` against scikit-learn's Lasso and ElasticNet(positive=True), dense and CSR.
+relax_CASE (glmnet_terms_relax_CASE.csv): `cadmm path --relax` over glmnet's lambdas; every fit's blend at gamma 0 and
+  0.5 (from /path/relaxed) must be glmnet's coef(fit, s, gamma) within 1e-4 of max |coef|, and predict --gamma 0.5
+  must apply that blend. cv_relax: `cadmm cv --relax` against cv.glmnet(relax = TRUE): the cvm and cvsd of every
+  gamma, the chosen (lambda, gamma) pairs and the refit.
 bad: bad per-feature input and offsets are refused with exit 2 (usage) or 3 (data), a message naming the option, and no output.
 Usage: check_terms.py CADMM CASE RANKS WORKDIR [sparse]
 """
@@ -227,6 +231,105 @@ def weighted_scores(cadmm, ranks, data, model, X, Y, offset):
     return []
 
 
+def numbers(line):
+    return np.array([float(v) for v in line.strip().split(",")])
+
+
+def relax_case(cadmm, name, ranks, work, sparse):
+    with open(os.path.join(FIXTURES, f"glmnet_terms_{name}.csv")) as fh:
+        source, alpha, standardize, y_scale, offset, weights, lower, upper = fh.readline().strip().split(",")
+        lambdas = numbers(fh.readline())
+        rows = np.array([numbers(line) for line in fh if line.strip()])
+    with h5py.File(os.path.join(FIXTURES, source), "r") as f:
+        X, Y = f["X"][()].astype(np.float64), f["y"][()] / float(y_scale)
+    n, d = X.shape
+    k = 1 if Y.ndim == 1 else Y.shape[1]
+    opts = ["--standardize", "true" if standardize == "1" else "false", "--lambdas", ",".join(repr(v) for v in lambdas)]
+    if k > 1:
+        opts += ["--penalty", "l21"]
+    elif float(alpha) < 1:
+        opts += ["--penalty", "elasticnet", "--l1-ratio", alpha]
+    datasets = {}
+    if offset == "1":
+        datasets["/offset"] = 20 * np.sin(np.arange(1, n + 1)) if k == 1 else np.outer(20 * np.sin(np.arange(1, n + 1)), np.arange(1, k + 1))
+        opts += ["--offset-dataset", "/offset"]
+    if weights == "1":
+        datasets["/weights"] = case_weights(n)
+        opts += ["--weights-dataset", "/weights"]
+    for option, value in (("--lower-limits", lower), ("--upper-limits", upper)):
+        if value != "-":
+            opts += [option, value]
+    data = os.path.join(work, f"terms_{name}{'_sparse' if sparse else ''}_np{ranks}.h5")
+    write_data(data, X, Y, sparse, datasets)
+    out = data[:-3] + "_path.out.h5"
+    run_cadmm(cadmm, ranks, ["path", "--data", data, "--relax", "--output", out, "--quiet"] + opts)
+    with h5py.File(out, "r") as r:
+        coef = r["path/coef"][()].reshape(len(lambdas), d * k)
+        b = r["path/intercept"][()].reshape(len(lambdas), k)
+        rcoef = r["path/relaxed/coef"][()].reshape(len(lambdas), d * k)
+        rb = r["path/relaxed/intercept"][()].reshape(len(lambdas), k)
+    failures = []
+    m = len(lambdas)
+    for i, gamma in enumerate((0.0, 0.5)):
+        g = max(gamma, 1e-5)  # glmnet's blend.relaxed
+        ref = rows[i * m:(i + 1) * m]
+        got = np.hstack([g * b + (1 - g) * rb, g * coef + (1 - g) * rcoef])
+        scale = np.abs(ref[:, k:]).max()
+        err = np.abs(got - ref).max() / scale
+        print(f"{name} np={ranks}{' CSR' if sparse else ''} gamma {gamma}: max diff {err:.2e} of max |coef|")
+        if err > 1e-4:
+            failures.append(f"gamma {gamma}: blends differ from glmnet's by {err:.2e} of max |coef|")
+    # predict --gamma 0.5 at fit 12 applies that blend.
+    pred_out = data[:-3] + "_predict_relaxed.out.h5"
+    run_cadmm(cadmm, ranks, ["predict", "--model", out, "--lambda-index", "12", "--gamma", "0.5", "--data", data,
+                             "--output", pred_out, "--quiet"])
+    with h5py.File(pred_out, "r") as r:
+        pred = r["prediction"][()].reshape(n, k)
+    ref = rows[m + 12]
+    expect = X @ ref[k:].reshape(d, k) + ref[:k]  # no --offset-dataset given: the offset is left out
+    err = np.abs(pred - expect).max() / np.abs(expect).max()
+    print(f"{name} predict --gamma 0.5: diff {err:.2e}")
+    if err > 1e-6:
+        failures.append(f"predict --gamma 0.5 differs from glmnet's blend by {err:.2e}")
+    return failures
+
+
+def cv_relax(cadmm, ranks, work):
+    with open(os.path.join(FIXTURES, "glmnet_terms_cv_relax.csv")) as fh:
+        lines = [numbers(line) for line in fh if line.strip()]
+    gammas, chosen = lines[0], lines[1]
+    g = len(gammas)
+    cvm, cvsd = np.array(lines[2:2 + g]), np.array(lines[2 + g:2 + 2 * g])
+    lambdas, refit = lines[2 + 2 * g], lines[3 + 2 * g]
+    with h5py.File(os.path.join(FIXTURES, "cv_gaussian.h5"), "r") as f:
+        X, y, foldid = f["X"][()], f["y"][()], f["foldid"][()]
+    data = os.path.join(work, f"terms_cv_relax_np{ranks}.h5")
+    write_data(data, X, y, False, {"/foldid": foldid})
+    out = data[:-3] + ".out.h5"
+    run_cadmm(cadmm, ranks, ["cv", "--data", data, "--fold-dataset", "/foldid", "--lambdas",
+                             ",".join(repr(v) for v in lambdas), "--relax", "--gamma", ",".join(repr(v) for v in gammas),
+                             "--output", out, "--quiet"])
+    failures = []
+    with h5py.File(out, "r") as r:
+        got_m, got_s = r["cv/relaxed/mse_mean"][()], r["cv/relaxed/mse_std"][()]
+        got_chosen = [r["cv/relaxed/lambda_min"][()], r["cv/relaxed/gamma_min"][()], r["cv/relaxed/lambda_1se"][()],
+                      r["cv/relaxed/gamma_1se"][()]]
+        coef = np.concatenate([[r["intercept"][()]], r["coef"][()]])
+        attrs = dict(r.attrs)
+    m_rel = np.abs(got_m - cvm).max() / cvm.min()
+    s_rel = np.abs(got_s - cvsd).max() / cvsd.min()
+    c_err = np.abs(coef - refit).max() / np.abs(refit[1:]).max()
+    print(f"cv_relax np={ranks}: cvm {m_rel:.2e}, cvsd {s_rel:.2e}, chosen {got_chosen} (glmnet {list(chosen)}), "
+          f"refit {c_err:.2e}")
+    if m_rel > 1e-6 or s_rel > 1e-5:
+        failures.append(f"relaxed cvm/cvsd differ from cv.glmnet's: {m_rel:.2e} / {s_rel:.2e}")
+    if not np.allclose(got_chosen, chosen, rtol=1e-9):
+        failures.append(f"chosen (lambda, gamma) pairs {got_chosen}, cv.glmnet {list(chosen)}")
+    if c_err > 1e-4 or not np.isclose(attrs.get("gamma", -1), chosen[1]):
+        failures.append(f"refit differs from cv.glmnet's coef at (lambda.min, gamma.min) by {c_err:.2e}")
+    return failures
+
+
 def cv_case(cadmm, ranks, work, name):
     """Factors, an exclusion and lower.limits = 0 on cv_gaussian.h5 (glmnet_terms_cv.csv): cadmm's grid (from its own
     lambda_max), cvm, cvsd, lambda_min, lambda_1se and the refit must be glmnet's."""
@@ -342,11 +445,20 @@ def bad_inputs(cadmm, ranks, work):
         (["--weights-dataset", "/w_matrix"], 3, "must hold one weight per row of X (50)"),
         (["--weights-dataset", "/missing_w"], 3, "/missing_w"),
     ]
+    # --relax and --gamma (the command is path or cv: the first item names it).
+    cases += [
+        (["path", "--relax", "--penalty", "l2"], 2, "--relax: a penalty without an l1 part"),
+        (["cv", "--relax", "--gamma", "0,1.5"], 2, "--gamma: 1.5 is outside [0, 1]"),
+        (["cv", "--gamma", "0.5"], 2, "--gamma: needs --relax"),
+        (["cv", "--relax", "--fold", "1"], 2, "--relax: not with --fold or --collect"),
+    ]
     failures = []
     for args, code, text in cases:
         if os.path.exists(out):
             os.remove(out)
-        rc, so, se = run_cadmm(cadmm, ranks, ["solve", "--data", data, "--output", out] + args, expect=None)
+        command = [args[0]] if args[0] in ("path", "cv") else ["solve"]
+        args = args[1:] if args[0] in ("path", "cv") else args
+        rc, so, se = run_cadmm(cadmm, ranks, command + ["--data", data, "--output", out] + args, expect=None)
         if rc != code or text not in se or os.path.exists(out) or se.count(text) > 1:
             failures.append(f"{' '.join(args)}: exit {rc} (expected {code}), stderr {se.strip()!r}")
         else:
@@ -364,6 +476,10 @@ def main():
         failures = bad_inputs(cadmm, ranks, work)
     elif case in ("cv", "cv_offset", "cv_weights"):
         failures = cv_case(cadmm, ranks, work, case)
+    elif case == "cv_relax":
+        failures = cv_relax(cadmm, ranks, work)
+    elif case.startswith("relax_"):
+        failures = relax_case(cadmm, case, ranks, work, sparse)
     else:
         failures = glmnet_case(cadmm, case, ranks, work, sparse)
     for f in failures:

@@ -176,7 +176,8 @@ relax_case <- function(name, file, family = "gaussian", alpha = 1, standardize =
 }
 relax_case("lasso", "lasso_diabetes_raw.h5")
 relax_case("bounds_std", "enet_breast.h5", standardize = TRUE, lower = -1, upper = 2)
-relax_case("enet_weights_offset", "lasso_diabetes_raw.h5", alpha = 0.5, weights = TRUE, offset = TRUE)
+relax_case("weights_offset", "lasso_diabetes_raw.h5", weights = TRUE, offset = TRUE)
+relax_case("enet_weights", "enet_breast.h5", alpha = 0.5, weights = TRUE)
 relax_case("l21", "l21_linnerud.h5", family = "mgaussian")
 
 # cv with relaxed fits: cv.glmnet(relax = TRUE) on cv_gaussian.h5 with its foldid (no penalty factors, so cv.glmnet's
