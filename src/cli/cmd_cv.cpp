@@ -227,17 +227,19 @@ void print_summary(const CvResult& cv, const FitResult& final_fit, const CvOptio
                    int iterations,
                    const Phases& t, const std::string& output) {
   print_table(cv);
-  std::printf("\ncadmm cv: lambda_min %s (index %zu), lambda_1se %s (index %zu); refit at %s: %s\n",
+  const bool relax = !cv.gammas.empty();
+  std::printf("\ncadmm cv: lambda_min %s (index %zu), lambda_1se %s (index %zu); refit at %s%s: %s\n",
               fmt(cv.lambdas[cv.index_min]).c_str(), cv.index_min, fmt(cv.lambdas[cv.index_1se]).c_str(),
-              cv.index_1se, o.refit.c_str(), to_string(final_fit.admm.status).c_str());
-  if (!cv.gammas.empty()) {
-    const auto pair_text = [&](const std::pair<std::size_t, std::size_t>& p) {
-      return "gamma " + fmt(cv.gammas[p.first]) + ", lambda " + fmt(cv.lambdas[p.second]) + " (index " +
-             std::to_string(p.second) + "): mse " + fmt(cv.relaxed_mean(static_cast<Eigen::Index>(p.first),
-                                                                         static_cast<Eigen::Index>(p.second)));
+              cv.index_1se, relax ? "the relaxed " : "", o.refit.c_str(), to_string(final_fit.admm.status).c_str());
+  if (relax) {
+    // glmnet's print(cvfit) of a relaxed cv: the chosen (gamma, lambda) pairs.
+    const auto pair_line = [&](const char* name, const std::pair<std::size_t, std::size_t>& p) {
+      std::printf("  relaxed     %s: gamma %s, lambda %s (index %zu), mse %s\n", name, fmt(cv.gammas[p.first]).c_str(),
+                  fmt(cv.lambdas[p.second]).c_str(), p.second,
+                  fmt(cv.relaxed_mean(static_cast<Eigen::Index>(p.first), static_cast<Eigen::Index>(p.second))).c_str());
     };
-    std::printf("  relaxed     min at %s; 1se at %s; the refit is that blend at %s\n", pair_text(cv.relaxed_min).c_str(),
-                pair_text(cv.relaxed_1se).c_str(), o.refit.c_str());
+    pair_line("lambda_min", cv.relaxed_min);
+    pair_line("lambda_1se", cv.relaxed_1se);
   }
   print_problem(spec, final_fit.lambda_max, facts, model.data, kinds, planned_bytes);
   std::printf("  folds       %d, rows per fold %lld..%lld; %d ADMM iterations over all folds\n",
