@@ -7,19 +7,28 @@ namespace cadmm {
 
 /// lambda * P(W) split into its weights, with an optional weight c_j >= 0 per feature (row of W):
 /// l1_weight * sum_j c_j (sum_t |W_jt|, or ||W_j,:|| when grouped) + l2_weight/2 * sum_j e_j ||W_j,:||^2 (e_j = c_j^2
-/// unless set),
+/// unless set); with feature groups (set_groups), the l1 part is l1_weight * sum_g w_g ||C_g W_g||_F instead (C_g =
+/// diag(c_j) over the group's features: the norm of the coefficients on the scale the penalty acts on),
 /// plus, when bounds are set (not grouped), the indicator of lower_j <= W_jt <= upper_j. The per-feature weights
 /// let the solver work on internally rescaled columns while the penalty still acts on the coefficients the user
 /// asked for; c_j = 0 leaves feature j unpenalized.
 struct PenaltySpec {
   double l1_weight = 0;  ///< lambda * a
   double l2_weight = 0;  ///< lambda * (1 - a)
-  bool grouped = false;  ///< l21: the l1 part acts on rows (features) of W
+  bool grouped = false;  ///< l21 or group: the l1 part acts on rows (features) of W, or on groups of them
   Vector feature_weight; ///< c_j >= 0 per feature (0: unpenalized); empty means all ones
   Vector lower, upper;   ///< bounds per feature (lower <= 0 <= upper, +-inf: none); empty means unbounded
   /// e_j >= 0, the l2 part's weight per feature in place of c_j^2 (glmnet's penalty factors scale both parts
   /// linearly); empty means c_j^2
   Vector ridge_weight;
+  /// Feature groups (set_groups): members per group (features of weight c_j > 0 only) and the weights w_g; empty:
+  /// none (l21: every row its own group of weight c_j).
+  std::vector<std::vector<Eigen::Index>> members;
+  Vector group_weight;
+
+  /// Groups from each feature's group id (0..G-1) and the G weights w_g; call after feature_weight is set (members of
+  /// weight c_j = 0, excluded or constant columns, stay out of every norm). Needs ridge_weight empty (e_j = c_j^2).
+  void set_groups(const std::vector<int>& id, const std::vector<double>& weight);
 
   /// c_j, the weight of feature j (1 when no weights are set): the one place the fallback lives.
   double weight(Eigen::Index j) const { return feature_weight.size() ? feature_weight[j] : 1.0; }

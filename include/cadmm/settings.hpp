@@ -9,9 +9,9 @@
 namespace cadmm {
 
 /// Penalty family P(W) of docs/spec.md section 1.
-enum class Penalty { l1, l2, elasticnet, l21 };
+enum class Penalty { l1, l2, elasticnet, l21, group };
 
-/// Parses "l1", "l2", "elasticnet", "l21"; throws UsageError otherwise.
+/// Parses "l1", "l2", "elasticnet", "l21", "group"; throws UsageError otherwise.
 Penalty parse_penalty(const std::string& name);
 /// The CLI/file name of a penalty.
 std::string to_string(Penalty p);
@@ -19,7 +19,7 @@ std::string to_string(Penalty p);
 /// What is solved: the penalty and the data's treatment (the same at every lambda and for every solver).
 struct ProblemSpec {
   Penalty penalty = Penalty::l1;   ///< penalty family
-  std::optional<double> l1_ratio;  ///< a of docs/spec.md; default 0.5 (elasticnet), 1 (l21); fixed for l1/l2
+  std::optional<double> l1_ratio;  ///< a of docs/spec.md; default 0.5 (elasticnet), 1 (l21, group); fixed for l1/l2
   bool fit_intercept = true;       ///< unpenalized intercept (handled by centering)
   bool standardize = false;        ///< glmnet: scale columns to unit variance (1/n) before fitting
   /// Per-feature penalty factors as given (empty: all 1; else d values >= 0, 0 = never penalized); used rescaled
@@ -31,6 +31,10 @@ struct ProblemSpec {
   /// standardize): empty = unbounded, one value for every feature, or d values; lower <= 0 <= upper. The intercept
   /// is never bounded.
   std::vector<double> lower_limits, upper_limits;
+  /// --penalty group: each feature's group, numbered 0..G-1 with none empty (d values, whole numbers).
+  std::vector<double> groups;
+  /// --penalty group: each group's weight w_g >= 0 (G values; empty: sqrt of the group's size).
+  std::vector<double> group_weights;
 
   /// The l1 share a actually used: 1 for l1, 0 for l2, l1_ratio (or its default) otherwise.
   double effective_l1_ratio() const;
@@ -40,11 +44,15 @@ struct ProblemSpec {
   void validate() const;
   /// The per-feature fields against d features (their lengths, exclude's range).
   void validate_features(long long d) const;
-  /// True when any per-feature field (factors, exclusions, bounds) is set.
+  /// True when any per-feature field (factors, exclusions, bounds, groups) is set.
   bool per_feature() const;
   /// The factors used (d values): the given ones with excluded features at 1, rescaled to sum to d (glmnet's
   /// rule); all ones when none are given.
   std::vector<double> penalty_factors(long long d) const;
+  /// --penalty group: each feature's group id (empty otherwise).
+  std::vector<int> group_ids() const;
+  /// --penalty group: the weights used, given or sqrt(|g|) (empty otherwise).
+  std::vector<double> group_weights_used() const;
   /// Lower (upper) bound of feature j on the original scale; -inf (+inf) when unbounded.
   double lower(long long j) const;
   double upper(long long j) const;

@@ -157,7 +157,9 @@ void read_feature_datasets(const po::variables_map& vm, FitRequest& request, Mpi
   const std::pair<const std::string*, std::pair<const char*, std::vector<double>*>> wanted[] = {
       {&request.datasets.penalty_factor, {"penalty-factor-dataset", &request.spec.penalty_factor}},
       {&request.datasets.lower_limits, {"lower-limits", &request.spec.lower_limits}},
-      {&request.datasets.upper_limits, {"upper-limits", &request.spec.upper_limits}}};
+      {&request.datasets.upper_limits, {"upper-limits", &request.spec.upper_limits}},
+      {&request.datasets.groups, {"groups-dataset", &request.spec.groups}},
+      {&request.datasets.group_weights, {"group-weights-dataset", &request.spec.group_weights}}};
   for (const auto& want : wanted) {
     const std::string& name = *want.first;
     const char* option = want.second.first;
@@ -265,7 +267,8 @@ DataModel load_model(const po::variables_map& vm, const FitRequest& request, Mpi
                      bool working_sets) {
   Stopwatch clock;
   // Working sets serve a penalty with an l1 part; a checkpoint holds the full problem's exact state.
-  const bool screen = working_sets && request.spec.has_l1() && !vm.count("checkpoint");
+  // (Groups are not: the working sets add features one by one.)
+  const bool screen = working_sets && request.spec.has_l1() && request.spec.groups.empty() && !vm.count("checkpoint");
   LoadedData loaded = load_data(vm, comm, {}, screen ? &request : nullptr);
   t.read = loaded.read_seconds;
   clock.lap();
@@ -395,6 +398,11 @@ void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFact
     };
     if (!spec.unbounded())
       add("coefficients within [" + bound(spec.lower_limits, true) + ", " + bound(spec.upper_limits, false) + "]");
+    if (!spec.groups.empty()) {
+      const std::vector<double> w = spec.group_weights_used();
+      add(std::to_string(w.size()) + " feature groups, weights " +
+          (spec.group_weights.empty() ? std::string("sqrt(group size)") : std::string("given")));
+    }
     std::printf("  terms       %s\n", terms.c_str());
   }
   std::printf("  plan        %s per rank at most (cadmm info FILE --ranks P shows every rank's)\n",

@@ -137,14 +137,15 @@ po::options_description model_options(bool one_lambda) {
   po::options_description o("Model");
   o.add_options()
     ("penalty", po::value<std::string>()->default_value("l1")->value_name("NAME"),
-     "l1 (lasso), l2 (ridge), elasticnet, l21 (multi-task / row-group)");
+     "l1 (lasso), l2 (ridge), elasticnet, l21 (multi-task / row-group), group (group lasso over feature groups: "
+     "--groups-dataset)");
   if (one_lambda)
     o.add_options()
       ("lambda", po::value<double>()->value_name("VALUE"), "absolute regularization strength")
       ("lambda-ratio", po::value<double>()->value_name("R"),
        "lambda = R * lambda_max (default 0.1); lambda_max is the smallest lambda with all coefficients 0");
   o.add_options()
-    ("l1-ratio", po::value<double>()->value_name("A"), "l1 share a: default 0.5 for elasticnet, 1 for l21")
+    ("l1-ratio", po::value<double>()->value_name("A"), "l1 share a: default 0.5 for elasticnet, 1 for l21 and group")
     ("fit-intercept", po::value<std::string>()->value_name("BOOL"), "fit an unpenalized intercept (default true)")
     ("standardize", po::value<std::string>()->value_name("BOOL"),
      "scale columns to unit variance before fitting, report on the original scale (default false)")
@@ -159,7 +160,12 @@ po::options_description model_options(bool one_lambda) {
     ("upper-limits", po::value<std::string>()->value_name("VALUE|PATH"),
      "upper bound >= 0 on every coefficient, or a dataset of d bounds (glmnet's upper.limits)")
     ("positive", po::value<std::string>()->implicit_value("true")->value_name("BOOL"),
-     "non-negative coefficients, as scikit-learn's positive=True (the same as --lower-limits 0)");
+     "non-negative coefficients, as scikit-learn's positive=True (the same as --lower-limits 0)")
+    ("groups-dataset", po::value<std::string>()->value_name("PATH"),
+     "--penalty group: dataset of d group ids (0..G-1, none empty) in the data file; the penalty is "
+     "a sum_g w_g ||W_g||_F + (1-a)/2 ||W||_F^2")
+    ("group-weights-dataset", po::value<std::string>()->value_name("PATH"),
+     "--penalty group: dataset of G weights w_g >= 0 (default sqrt of each group's size; 0: unpenalized group)");
   return o;
 }
 
@@ -312,6 +318,12 @@ FitRequest fit_request_from(const po::variables_map& vm, bool one_lambda) {
   p.fit_intercept = bool_option(vm, "fit-intercept", p.fit_intercept);
   p.standardize = bool_option(vm, "standardize", p.standardize);
   if (vm.count("penalty-factor-dataset")) r.datasets.penalty_factor = vm["penalty-factor-dataset"].as<std::string>();
+  if (vm.count("groups-dataset")) r.datasets.groups = vm["groups-dataset"].as<std::string>();
+  if (p.penalty == Penalty::group && !vm.count("groups-dataset"))
+    throw UsageError("--penalty group: needs --groups-dataset PATH (each feature's group, 0..G-1, in the data file)");
+  if (p.penalty != Penalty::group && vm.count("groups-dataset"))
+    throw UsageError("--groups-dataset: only applies to --penalty group");
+  if (vm.count("group-weights-dataset")) r.datasets.group_weights = vm["group-weights-dataset"].as<std::string>();
   if (vm.count("exclude")) p.exclude = feature_list(vm["exclude"].as<std::string>());
   limits_from(vm, "lower-limits", p.lower_limits, r.datasets.lower_limits);
   limits_from(vm, "upper-limits", p.upper_limits, r.datasets.upper_limits);

@@ -34,6 +34,7 @@ struct FitRequest {
   /// Per-feature values given as datasets of the data file, read with the data (read_feature_datasets).
   struct Datasets {
     std::string penalty_factor, lower_limits, upper_limits;  ///< empty: not given as a dataset
+    std::string groups, group_weights;                       ///< --groups-dataset, --group-weights-dataset
   } datasets;
   SolverSettings solver;   ///< --rho ... --polish
   LambdaRequest lambda;    ///< --lambda / --lambda-ratio (solve), or --n-lambda, --lambda-min-ratio, --lambdas

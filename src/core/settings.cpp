@@ -15,7 +15,8 @@ Penalty parse_penalty(const std::string& name) {
   if (name == "l2" || name == "ridge") return Penalty::l2;
   if (name == "elasticnet") return Penalty::elasticnet;
   if (name == "l21") return Penalty::l21;
-  throw UsageError("--penalty: unknown penalty '" + name + "' (expected l1, l2, elasticnet or l21)");
+  if (name == "group") return Penalty::group;
+  throw UsageError("--penalty: unknown penalty '" + name + "' (expected l1, l2, elasticnet, l21 or group)");
 }
 
 std::string to_string(Penalty p) {
@@ -24,6 +25,7 @@ std::string to_string(Penalty p) {
     case Penalty::l2: return "l2";
     case Penalty::elasticnet: return "elasticnet";
     case Penalty::l21: return "l21";
+    case Penalty::group: return "group";
   }
   return "?";
 }
@@ -33,7 +35,8 @@ double ProblemSpec::effective_l1_ratio() const {
     case Penalty::l1: return 1.0;
     case Penalty::l2: return 0.0;
     case Penalty::elasticnet: return l1_ratio.value_or(0.5);
-    case Penalty::l21: return l1_ratio.value_or(1.0);
+    case Penalty::l21:
+    case Penalty::group: return l1_ratio.value_or(1.0);
   }
   return 1.0;
 }
@@ -46,8 +49,8 @@ void require(bool ok, const std::string& option, const std::string& what) {
 
 void ProblemSpec::validate() const {
   if (l1_ratio) {
-    require(penalty == Penalty::elasticnet || penalty == Penalty::l21, "l1-ratio",
-            "only applies to --penalty elasticnet or l21");
+    require(penalty == Penalty::elasticnet || penalty == Penalty::l21 || penalty == Penalty::group, "l1-ratio",
+            "only applies to --penalty elasticnet, l21 or group");
     require(std::isfinite(*l1_ratio) && *l1_ratio >= 0 && *l1_ratio <= 1, "l1-ratio", "must be in [0, 1]");
   }
   for (double f : penalty_factor)
@@ -62,9 +65,19 @@ void ProblemSpec::validate() const {
   for (double v : upper_limits)
     require(!std::isnan(v) && v >= 0, "upper-limits", "must be >= 0 (glmnet's rule; inf: unbounded)");
   if (!unbounded())
-    require(penalty != Penalty::l21, lower_limits.empty() ? "upper-limits" : "lower-limits",
-            "bounds (and --positive, which is --lower-limits 0) apply coefficient by coefficient; --penalty l21 "
-            "shrinks rows as a whole (use l1 or elasticnet)");
+    require(penalty != Penalty::l21 && penalty != Penalty::group, lower_limits.empty() ? "upper-limits" : "lower-limits",
+            "bounds (and --positive, which is --lower-limits 0) apply coefficient by coefficient; --penalty " +
+                to_string(penalty) + " shrinks " + (penalty == Penalty::l21 ? "rows" : "groups") +
+                " as a whole (use l1 or elasticnet)");
+  const bool grouped = penalty == Penalty::group;
+  require(grouped || groups.empty(), "groups-dataset", "only applies to --penalty group");
+  require(group_weights.empty() || grouped, "group-weights-dataset", "only applies to --penalty group");
+  require(!grouped || penalty_factor.empty(), "penalty-factor-dataset",
+          "not with --penalty group: weigh groups with --group-weights-dataset");
+  for (double g : groups)
+    require(std::isfinite(g) && g >= 0 && g == std::floor(g) && g < 2147483647.0, "groups-dataset",
+            "group ids must be whole numbers >= 0 (got " + std::to_string(g) + ")");
+  for (double w : group_weights) require(std::isfinite(w) && w >= 0, "group-weights-dataset", "weights must be finite and >= 0");
 }
 
 void ProblemSpec::validate_features(long long d) const {
@@ -79,6 +92,36 @@ void ProblemSpec::validate_features(long long d) const {
     require(j < d, "exclude", "feature " + std::to_string(j) + " does not exist (0-based; the data has " +
                                   std::to_string(d) + " features)");
   require(static_cast<long long>(exclude.size()) < d || d == 0, "exclude", "every feature is excluded");
+  require(penalty != Penalty::group || !groups.empty(), "groups-dataset",
+          "required with --penalty group (each feature's group, 0..G-1)");
+  if (groups.empty()) return;
+  require(static_cast<long long>(groups.size()) == d, "groups-dataset",
+          std::to_string(groups.size()) + " group ids for " + std::to_string(d) + " features");
+  const std::vector<int> id = group_ids();
+  const int count = *std::max_element(id.begin(), id.end()) + 1;
+  std::vector<int> size(static_cast<std::size_t>(count), 0);
+  for (int g : id) ++size[static_cast<std::size_t>(g)];
+  for (int g = 0; g < count; ++g)
+    require(size[static_cast<std::size_t>(g)] > 0, "groups-dataset",
+            "groups must be numbered 0.." + std::to_string(count - 1) + " with none empty: group " + std::to_string(g) +
+                " has no feature");
+  require(group_weights.empty() || static_cast<int>(group_weights.size()) == count, "group-weights-dataset",
+          std::to_string(group_weights.size()) + " weights for " + std::to_string(count) + " groups");
+}
+
+std::vector<int> ProblemSpec::group_ids() const {
+  std::vector<int> id;
+  for (double g : groups) id.push_back(static_cast<int>(g));
+  return id;
+}
+
+std::vector<double> ProblemSpec::group_weights_used() const {
+  if (groups.empty() || !group_weights.empty()) return group_weights;
+  const std::vector<int> id = group_ids();
+  std::vector<double> w(static_cast<std::size_t>(*std::max_element(id.begin(), id.end()) + 1), 0.0);
+  for (int g : id) w[static_cast<std::size_t>(g)] += 1;
+  for (double& v : w) v = std::sqrt(v);  // the usual sqrt(|g|)
+  return w;
 }
 
 std::string ProblemSpec::per_feature_text() const {
@@ -97,11 +140,14 @@ std::string ProblemSpec::per_feature_text() const {
     return std::string(", ") + text;
   };
   const std::string all = digest("penalty factors", penalty_factor) + digest("exclude", exclude) +
-                          digest("lower limits", lower_limits) + digest("upper limits", upper_limits);
+                          digest("lower limits", lower_limits) + digest("upper limits", upper_limits) +
+                          digest("groups", groups) + digest("group weights", group_weights);
   return all.empty() ? all : all.substr(2);
 }
 
-bool ProblemSpec::per_feature() const { return !penalty_factor.empty() || !exclude.empty() || !unbounded(); }
+bool ProblemSpec::per_feature() const {
+  return !penalty_factor.empty() || !exclude.empty() || !unbounded() || !groups.empty();
+}
 
 std::vector<double> ProblemSpec::penalty_factors(long long d) const {
   std::vector<double> f(static_cast<std::size_t>(d), 1.0);

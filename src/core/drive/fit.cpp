@@ -34,7 +34,12 @@ ColumnScaling column_scaling(const PreparedData& data) {
 
 namespace {
 
-// The penalty at lambda over a model's scaling: weights, bounds.
+// --penalty group: the feature groups, on a penalty whose feature weights are set.
+void add_groups(PenaltySpec& pen, const ProblemSpec& spec) {
+  if (!spec.groups.empty()) pen.set_groups(spec.group_ids(), spec.group_weights_used());
+}
+
+// The penalty at lambda over a model's scaling: weights, bounds, groups.
 PenaltySpec penalty_of(const Model& model, double lambda) {
   const ProblemSpec& spec = model.data.spec;
   PenaltySpec pen = PenaltySpec::make(spec.penalty, lambda, spec.effective_l1_ratio());
@@ -42,6 +47,7 @@ PenaltySpec penalty_of(const Model& model, double lambda) {
   pen.ridge_weight = model.scaling.ridge_weight;
   pen.lower = model.scaling.lower;
   pen.upper = model.scaling.upper;
+  add_groups(pen, spec);
   return pen;
 }
 
@@ -92,11 +98,18 @@ Model make_model(PreparedData data, Communicator& comm) {
   m.data = std::move(data);
   for (Eigen::Index j = 0; j < m.data.n_features; ++j)
     m.unpenalized = m.unpenalized || (m.scaling.column[j] > 0 && m.scaling.penalty_weight[j] <= 0);
+  for (double w : m.data.spec.group_weights_used()) m.unpenalized = m.unpenalized || w <= 0;
   m.lambda_max = m.unpenalized && m.data.spec.has_l1() ? lambda_max_after_unpenalized(m, comm) : lambda_max(m.data);
   return m;
 }
 
 double lambda_max(const PreparedData& data) {
+  if (!data.spec.groups.empty()) {
+    PenaltySpec unit = PenaltySpec::make(data.spec.penalty, 1.0, 1.0);
+    unit.feature_weight = data.penalty_scale();
+    add_groups(unit, data.spec);
+    return unit.dual_norm(data.q_global) / std::max(data.spec.effective_l1_ratio(), 1e-3);
+  }
   return lambda_max(data.q_global, data.spec.penalty, data.spec.effective_l1_ratio(), data.penalty_scale());
 }
 
@@ -128,7 +141,7 @@ FitResult fit(const Model& model, double lambda, const SolverSettings& settings,
 
   // An exact resume continues the solve it was (checkpointed runs plan no working sets).
   const bool resuming = warm && warm->loop;
-  r.admm = model.working_sets && ap.penalty.l1_weight > 0 && !resuming
+  r.admm = model.working_sets && ap.penalty.l1_weight > 0 && ap.penalty.members.empty() && !resuming
                ? working_set_solve(ap, settings, comm, warm, observer)
                : admm_solve(ap, settings, comm, warm, observer);
   r.coef = model.scaling.column.asDiagonal() * r.admm.state.z;

@@ -10,12 +10,73 @@ PenaltySpec PenaltySpec::make(Penalty p, double lambda, double l1_ratio) {
   PenaltySpec s;
   s.l1_weight = lambda * l1_ratio;
   s.l2_weight = lambda * (1.0 - l1_ratio);
-  s.grouped = (p == Penalty::l21);
+  s.grouped = p == Penalty::l21 || p == Penalty::group;
   return s;
 }
 
+void PenaltySpec::set_groups(const std::vector<int>& id, const std::vector<double>& weight) {
+  members.assign(weight.size(), {});
+  for (std::size_t j = 0; j < id.size(); ++j)
+    if (this->weight(static_cast<Eigen::Index>(j)) > 0) members[static_cast<std::size_t>(id[j])].push_back(static_cast<Eigen::Index>(j));
+  group_weight = Eigen::Map<const Vector>(weight.data(), static_cast<Eigen::Index>(weight.size()));
+}
+
+namespace {
+
+// ||C_g^{-1} V_g||_F: the dual norm's group part (V's rows over their weights c_j).
+double scaled_dual(const PenaltySpec& pen, const Matrix& v, const std::vector<Eigen::Index>& group) {
+  double sum = 0;
+  for (Eigen::Index j : group) sum += v.row(j).squaredNorm() / (pen.weight(j) * pen.weight(j));
+  return std::sqrt(sum);
+}
+
+// The prox of t (a w ||C z||_F + b/2 ||C z||_F^2) over one group's rows of v (a, b: the l1 and l2 weights): 0 when
+// ||C^{-1} v|| <= t a w; else z_j = v_j / (1 + t b c_j^2 + t a w c_j^2 / r) with r = ||C z||, the root of
+// G(r) = sum_j c_j^2 ||v_j||^2 / (r (1 + t b c_j^2) + t a w c_j^2)^2 = 1. G is convex and decreasing from G(0) > 1,
+// so Newton's method from r = 0 climbs to the root without overshooting; it stops when a step no longer moves r.
+void group_prox(const PenaltySpec& pen, const Matrix& v, const std::vector<Eigen::Index>& group, double w, double t,
+                Matrix& out) {
+  const double a = t * pen.l1_weight * w, b = t * pen.l2_weight;
+  if (a <= 0) {  // an unpenalized group keeps only the ridge part
+    for (Eigen::Index j : group) out.row(j) = v.row(j) / (1 + b * pen.weight(j) * pen.weight(j));
+    return;
+  }
+  if (scaled_dual(pen, v, group) <= a) {
+    for (Eigen::Index j : group) out.row(j).setZero();
+    return;
+  }
+  double r = 0;
+  for (int it = 0; it < 200; ++it) {
+    double g = -1, dg = 0;
+    for (Eigen::Index j : group) {
+      const double c2 = pen.weight(j) * pen.weight(j), vv = c2 * v.row(j).squaredNorm();
+      const double slope = 1 + b * c2, den = r * slope + a * c2;
+      g += vv / (den * den);
+      dg -= 2 * vv * slope / (den * den * den);
+    }
+    const double next = r - g / dg;
+    if (!(next > r)) break;  // converged: a Newton step from the left no longer climbs
+    r = next;
+  }
+  for (Eigen::Index j : group) {
+    const double c2 = pen.weight(j) * pen.weight(j);
+    out.row(j) = v.row(j) / (1 + b * c2 + a * c2 / r);
+  }
+}
+
+}  // namespace
+
 double PenaltySpec::value(const Matrix& w) const {
   double l1 = 0, l2 = 0;
+  if (!members.empty()) {
+    for (std::size_t g = 0; g < members.size(); ++g) {
+      double sum = 0;
+      for (Eigen::Index j : members[g]) sum += weight(j) * weight(j) * w.row(j).squaredNorm();
+      l1 += group_weight[static_cast<Eigen::Index>(g)] * std::sqrt(sum);
+    }
+    for (Eigen::Index j = 0; j < w.rows(); ++j) l2 += ridge(j) * w.row(j).squaredNorm();
+    return l1_weight * l1 + 0.5 * l2_weight * l2;
+  }
   for (Eigen::Index j = 0; j < w.rows(); ++j) {
     const double c = weight(j);
     l1 += c * (grouped ? w.row(j).norm() : w.row(j).cwiseAbs().sum());
@@ -36,6 +97,17 @@ void PenaltySpec::prox(const Matrix& v, double t, Matrix& out) const {
   // Feature j's penalty is a c|.| + b e/2 ||.||^2, whose prox is shrink(v, t a c) / (1 + t b e); on one
   // coordinate a bound adds the indicator of an interval, whose prox with it is the clipped one.
   out.resize(v.rows(), v.cols());
+  if (!members.empty()) {
+    // Features in no norm (weight 0: their columns are zero) pass unchanged; each group by its own prox.
+    std::vector<char> in(static_cast<std::size_t>(v.rows()), 0);
+    for (const auto& g : members)
+      for (Eigen::Index j : g) in[static_cast<std::size_t>(j)] = 1;
+    for (Eigen::Index j = 0; j < v.rows(); ++j)
+      if (!in[static_cast<std::size_t>(j)]) out.row(j) = v.row(j);
+    for (std::size_t g = 0; g < members.size(); ++g)
+      group_prox(*this, v, members[g], group_weight[static_cast<Eigen::Index>(g)], t, out);
+    return;
+  }
   const bool bounded = lower.size() || upper.size();
   for (Eigen::Index j = 0; j < v.rows(); ++j) {
     const double c = weight(j);
@@ -57,6 +129,13 @@ void PenaltySpec::prox(const Matrix& v, double t, Matrix& out) const {
 
 double PenaltySpec::dual_norm(const Matrix& v) const {
   double best = 0;
+  if (!members.empty()) {
+    for (std::size_t g = 0; g < members.size(); ++g) {
+      const double w = group_weight[static_cast<Eigen::Index>(g)];
+      if (w > 0 && !members[g].empty()) best = std::max(best, scaled_dual(*this, v, members[g]) / w);
+    }
+    return best;
+  }
   for (Eigen::Index j = 0; j < v.rows(); ++j) {
     if (!penalized(j)) continue;
     double e = 0;
@@ -94,6 +173,22 @@ double PenaltySpec::conjugate(const Matrix& v, const Matrix& z, double radius) c
   // own terms.
   const double slack = 1e-12 * std::max(1.0, l1_weight);
   double quadratic = 0, other = 0;
+  if (!members.empty()) {
+    // With u = C z the group's term is a w ||u|| + b/2 ||u||^2, whose conjugate at C^{-1} v is (||C^{-1} v|| - a w)_+^2
+    // / (2 b); an unpenalized group (w = 0) without a ridge part is the indicator of v_g = 0, relaxed as above.
+    for (std::size_t g = 0; g < members.size(); ++g) {
+      const double a = l1_weight * group_weight[static_cast<Eigen::Index>(g)], norm = scaled_dual(*this, v, members[g]);
+      if (a <= 0 && l2_weight <= 0) {
+        for (Eigen::Index j : members[g]) other += v.row(j).norm() * (2 * z.row(j).norm() + radius);
+        continue;
+      }
+      const double m = norm - a;
+      if (m <= (l2_weight > 0 ? 0.0 : slack)) continue;
+      if (l2_weight <= 0) return std::numeric_limits<double>::infinity();
+      quadratic += m * m;
+    }
+    return (quadratic > 0 ? quadratic / (2.0 * l2_weight) : 0.0) + other;
+  }
   for (Eigen::Index j = 0; j < v.rows(); ++j) {
     const double c = weight(j), a = l1_weight * c, e = ridge(j), b = l2_weight * e;
     if (grouped) {
