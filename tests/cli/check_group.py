@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 sys.path.insert(0, os.path.dirname(__file__))
-from mpirun import run_cadmm  # noqa: E402
+from mpirun import expect_refusals, run_cadmm  # noqa: E402
 from check_sparse import write_csr  # noqa: E402
 
 GROUPS = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 4, 4])
@@ -255,16 +255,7 @@ def bad_inputs(cadmm, ranks, work):
         (group + ["/groups", "--positive"], 2, "--penalty group shrinks groups as a whole"),
         (group + ["/missing"], 3, "/missing"),
     ]
-    failures = []
-    for args, code, text in cases:
-        if os.path.exists(out):
-            os.remove(out)
-        rc, so, se = run_cadmm(cadmm, ranks, ["solve", "--data", data, "--output", out] + args, expect=None)
-        if rc != code or text not in se or os.path.exists(out) or se.count(text) > 1:
-            failures.append(f"{' '.join(args)}: exit {rc} (expected {code}), stderr {se.strip()!r}")
-        else:
-            print(f"{' '.join(args)}: exit {rc}, {se.strip().splitlines()[0]}")
-    return failures
+    return expect_refusals(cadmm, ranks, data, out, cases)
 
 
 def main():

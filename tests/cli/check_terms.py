@@ -31,7 +31,7 @@ import scipy.sparse as sp
 from sklearn import linear_model
 
 sys.path.insert(0, os.path.dirname(__file__))
-from mpirun import run_cadmm  # noqa: E402
+from mpirun import expect_refusals, run_cadmm  # noqa: E402
 from check_sparse import write_csr  # noqa: E402
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "data", "fixtures")
@@ -452,18 +452,7 @@ def bad_inputs(cadmm, ranks, work):
         (["cv", "--gamma", "0.5"], 2, "--gamma: needs --relax"),
         (["cv", "--relax", "--fold", "1"], 2, "--relax: not with --fold or --collect"),
     ]
-    failures = []
-    for args, code, text in cases:
-        if os.path.exists(out):
-            os.remove(out)
-        command = [args[0]] if args[0] in ("path", "cv") else ["solve"]
-        args = args[1:] if args[0] in ("path", "cv") else args
-        rc, so, se = run_cadmm(cadmm, ranks, command + ["--data", data, "--output", out] + args, expect=None)
-        if rc != code or text not in se or os.path.exists(out) or se.count(text) > 1:
-            failures.append(f"{' '.join(args)}: exit {rc} (expected {code}), stderr {se.strip()!r}")
-        else:
-            print(f"{' '.join(args)}: exit {rc}, {se.strip().splitlines()[0]}")
-    return failures
+    return expect_refusals(cadmm, ranks, data, out, cases)
 
 
 def main():

@@ -40,3 +40,21 @@ def run_cadmm(cadmm, ranks, args, expect=0, env=None):
     if expect is not None and p.returncode != expect:
         raise SystemExit(f"exit code {p.returncode} (expected {expect}): {' '.join(cmd)}\n{out}\n{err}")
     return p.returncode, out, err
+
+
+def expect_refusals(cadmm, ranks, data, out, cases):
+    """Runs each case (args, exit code, text): `cadmm COMMAND --data DATA --output OUT ARGS` (COMMAND: args' first item
+    when it is path or cv, else solve); each must exit with its code, print its text once on stderr and write no
+    output. Returns the failures (and prints each refusal's first line)."""
+    failures = []
+    for args, code, text in cases:
+        if os.path.exists(out):
+            os.remove(out)
+        command = [args[0]] if args[0] in ("path", "cv") else ["solve"]
+        args = args[1:] if args[0] in ("path", "cv") else args
+        rc, so, se = run_cadmm(cadmm, ranks, command + ["--data", data, "--output", out] + args, expect=None)
+        if rc != code or text not in se or os.path.exists(out) or se.count(text) > 1:
+            failures.append(f"{' '.join(args)}: exit {rc} (expected {code}), stderr {se.strip()!r}")
+        else:
+            print(f"{' '.join(args)}: exit {rc}, {se.strip().splitlines()[0]}")
+    return failures
