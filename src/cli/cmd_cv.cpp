@@ -94,11 +94,17 @@ void collect_folds(const std::string& patterns, const std::string& key, CvResult
                         "; this run: " + key + ")");
       if (f.lambdas != cv.lambdas || f.fold_rows != cv.fold_rows)
         throw DataError("--collect: '" + file + "' was made for another lambda sequence or other folds");
+      if (f.gammas != cv.gammas)
+        throw DataError("--collect: '" + file + "' was made " +
+                        (f.gammas.empty() ? std::string("without --relax") : std::string("with other --gamma values")) +
+                        (cv.gammas.empty() ? " (this run has no --relax)" : " (this run's --relax --gamma differs)"));
       std::string& seen = from[static_cast<std::size_t>(f.fold)];
       if (!seen.empty())
         throw DataError("--collect: fold " + std::to_string(f.fold + 1) + " is in both '" + seen + "' and '" + file + "'");
       seen = file;
       cv.mse.row(f.fold) = f.mse.transpose();
+      for (std::size_t g = 0; g < cv.gammas.size(); ++g)
+        cv.relaxed_mse[g].row(f.fold) = f.relaxed_mse.row(static_cast<Eigen::Index>(g));
     }
     std::string missing;
     for (std::size_t f = 0; f < from.size(); ++f)
@@ -106,6 +112,7 @@ void collect_folds(const std::string& patterns, const std::string& key, CvResult
     if (!missing.empty()) throw DataError("--collect: no file holds fold(s) " + missing + " of " + std::to_string(from.size()));
   });
   comm.broadcast(cv.mse.data(), sizeof(double) * static_cast<std::size_t>(cv.mse.size()), 0);
+  for (Matrix& m : cv.relaxed_mse) comm.broadcast(m.data(), sizeof(double) * static_cast<std::size_t>(m.size()), 0);
 }
 
 void print_table(const CvResult& cv) {
@@ -172,8 +179,6 @@ CvOptions cv_options_from(const po::variables_map& vm, const ProblemSpec& spec) 
     std::sort(o.gammas.begin(), o.gammas.end());
     o.gammas.erase(std::unique(o.gammas.begin(), o.gammas.end()), o.gammas.end());
     if (o.gammas.empty()) throw UsageError("--gamma: no values");
-    if (o.only_fold > 0 || !o.collect.empty())
-      throw UsageError("--relax: not with --fold or --collect (fold files hold the plain fits' errors only)");
   } else if (!vm["gamma"].defaulted()) {
     throw UsageError("--gamma: needs --relax");
   }

@@ -135,6 +135,13 @@ void write_cv_fold(const std::string& path, const CvResult& cv, int fold, const 
   f.write_dataset("cv/lambda", {m}, cv.lambdas.data());
   f.write_dataset("cv/mse", {1, m}, mse.data());
   f.write_dataset("cv/fold_rows", {folds}, rows.data());
+  if (!cv.gammas.empty()) {
+    const std::int64_t g = static_cast<std::int64_t>(cv.gammas.size());
+    RowMatrix relaxed(g, m);
+    for (std::int64_t i = 0; i < g; ++i) relaxed.row(i) = cv.relaxed_mse[static_cast<std::size_t>(i)].row(fold);
+    f.write_dataset("cv/relaxed/gamma", {g}, cv.gammas.data());
+    f.write_dataset("cv/relaxed/mse", {g, m}, relaxed.data());
+  }
   f.attribute("command", std::string("cv-fold"));
   f.attribute("fold", static_cast<std::int64_t>(fold + 1));
   f.attribute("folds", folds);
@@ -162,6 +169,14 @@ CvFoldFile read_cv_fold(const std::string& path) {
     throw DataError("fold file '" + path + "' is inconsistent (sizes or fold number)");
   c.mse = Eigen::Map<const Vector>(mse.data(), static_cast<Eigen::Index>(mse.size()));
   c.fold_rows.assign(rows.begin(), rows.end());
+  if (object_exists(file.get(), "cv/relaxed/mse")) {
+    c.gammas = read_doubles(file.get(), "cv/relaxed/gamma", shape, "fold file", path);
+    const std::vector<double> relaxed = read_doubles(file.get(), "cv/relaxed/mse", shape, "fold file", path);
+    if (relaxed.size() != c.gammas.size() * c.lambdas.size())
+      throw DataError("fold file '" + path + "' is inconsistent (its relaxed errors' size)");
+    c.relaxed_mse = Eigen::Map<const RowMatrix>(relaxed.data(), static_cast<Eigen::Index>(c.gammas.size()),
+                                                static_cast<Eigen::Index>(c.lambdas.size()));
+  }
   return c;
 }
 

@@ -44,10 +44,12 @@ struct CvFoldFile {
   Vector mse;                            ///< this fold's held-out MSE per lambda
   std::vector<std::int64_t> fold_rows;   ///< rows of every fold
   std::string key;                       ///< the problem and fold assignment; must match the collecting run
+  std::vector<double> gammas;            ///< cv --relax: the blends scored (empty: none)
+  Matrix relaxed_mse;                    ///< cv --relax: this fold's held-out MSE per gamma (rows) and lambda
 };
 
-/// Writes a fold file: /cv/lambda, /cv/mse (1 x lambdas), /cv/fold_rows and attributes command "cv-fold", fold
-/// (1-based), folds, key. Serial.
+/// Writes a fold file: /cv/lambda, /cv/mse (1 x lambdas), /cv/fold_rows (with --relax also /cv/relaxed/gamma and
+/// /cv/relaxed/mse, gammas x lambdas) and attributes command "cv-fold", fold (1-based), folds, key. Serial.
 void write_cv_fold(const std::string& path, const CvResult& cv, int fold, const std::string& key);
 /// Reads a fold file; DataError naming the file when it is not one. Serial.
 CvFoldFile read_cv_fold(const std::string& path);
