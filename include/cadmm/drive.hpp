@@ -106,8 +106,10 @@ CvResult drive_cv(const LocalDataBuilder& folds, const ProblemSpec& spec, const 
                   const SolverSettings& settings, const CvPlan& plan, Communicator& comm, const DriveHooks& hooks = {});
 
 /// The refit on all rows at lambdas.values[index]: the path from the first lambda down to it, warm-started as
-/// glmnet's fit is; its admm.factors counts the factorizations of that whole path. Collective.
+/// glmnet's fit is; its admm.factors counts the factorizations of that whole path. relaxed, when given, receives the
+/// refit's relaxed fit (relaxed_fits over that path, so glmnet's rule for sets past n - 3 applies as in the folds).
+/// Collective.
 FitResult drive_refit(const Model& model, const Lambdas& lambdas, std::size_t index, const SolverSettings& settings,
-                      Communicator& comm, const DriveHooks& hooks = {});
+                      Communicator& comm, const DriveHooks& hooks = {}, FitResult* relaxed = nullptr);
 
 }  // namespace cadmm

@@ -315,11 +315,12 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   const auto pair = o.refit == "lambda_1se" ? cv.relaxed_1se : cv.relaxed_min;
   const std::size_t chosen = relax ? pair.second : o.refit == "lambda_1se" ? cv.index_1se : cv.index_min;
   const std::string kinds = solver_kinds(model, comm);
-  FitResult final_fit = drive_refit(model, lambdas, chosen, request.solver, comm, hooks);
+  FitResult relaxed;
+  FitResult final_fit = drive_refit(model, lambdas, chosen, request.solver, comm, hooks, relax ? &relaxed : nullptr);
   if (final_fit.admm.status == Status::interrupted)
     throw RuntimeFailure("interrupted by a signal during the refit; no result was written");
   const double gamma = relax ? cv.gammas[pair.first] : 1.0;
-  if (relax) final_fit = blend(final_fit, relaxed_fits(model, {final_fit}, comm).front(), gamma);
+  if (relax && relaxed.coef.size() > 0) final_fit = blend(final_fit, relaxed, gamma);
   const double fit_seconds = clock.lap();
   t.iterations = fit_seconds;
   t.communication = comm.seconds_in_collectives() - comm_before;

@@ -99,6 +99,9 @@ void ProblemSpec::validate_features(long long d) const {
           std::to_string(groups.size()) + " group ids for " + std::to_string(d) + " features");
   const std::vector<int> id = group_ids();
   const int count = *std::max_element(id.begin(), id.end()) + 1;
+  require(count <= d, "groups-dataset",
+          "group id " + std::to_string(count - 1) + " is past the " + std::to_string(d) +
+              " features: groups must be numbered 0..G-1 with none empty");
   std::vector<int> size(static_cast<std::size_t>(count), 0);
   for (int g : id) ++size[static_cast<std::size_t>(g)];
   for (int g = 0; g < count; ++g)

@@ -240,7 +240,8 @@ def bad_inputs(cadmm, ranks, work):
     X, Y = make_data(1)
     data = os.path.join(work, f"group_bad_np{ranks}.h5")
     write(data, X, Y, False, {"short": GROUPS[:-1], "gap": np.where(GROUPS == 4, 6, GROUPS), "half": GROUPS + 0.5,
-                              "neg": np.where(GROUPS == 4, -1, GROUPS), "gw_short": np.ones(3), "pf": np.ones(12)})
+                              "neg": np.where(GROUPS == 4, -1, GROUPS), "gw_short": np.ones(3), "pf": np.ones(12),
+                              "codes": np.where(GROUPS == 4, 1e9, GROUPS)})
     out = os.path.join(work, f"group_bad_np{ranks}.out.h5")
     group = ["--penalty", "group", "--groups-dataset"]
     cases = [
@@ -254,6 +255,7 @@ def bad_inputs(cadmm, ranks, work):
         (group + ["/groups", "--penalty-factor-dataset", "/pf"], 2, "weigh groups with --group-weights-dataset"),
         (group + ["/groups", "--positive"], 2, "--penalty group shrinks groups as a whole"),
         (group + ["/missing"], 3, "/missing"),
+        (group + ["/codes"], 2, "group id 1000000000 is past the 12 features"),
     ]
     return expect_refusals(cadmm, ranks, data, out, cases)
 

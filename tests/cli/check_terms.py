@@ -470,7 +470,50 @@ def bad_inputs(cadmm, ranks, work):
         (["cv", "--relax", "--gamma", "0,1.5"], 2, "--gamma: 1.5 is outside [0, 1]"),
         (["cv", "--gamma", "0.5"], 2, "--gamma: needs --relax"),
     ]
-    return expect_refusals(cadmm, ranks, data, out, cases)
+    failures = expect_refusals(cadmm, ranks, data, out, cases)
+    # predict --weights-dataset with weights that sum to zero has no MSE: refused, nothing written.
+    model = os.path.join(work, f"terms_bad_model_np{ranks}.h5")
+    run_cadmm(cadmm, ranks, ["solve", "--data", data, "--output", model, "--quiet"])
+    if os.path.exists(out):
+        os.remove(out)
+    rc, _, se = run_cadmm(cadmm, ranks, ["predict", "--model", model, "--data", data, "--weights-dataset", "/w_zero",
+                                         "--output", out], expect=None)
+    if rc != 3 or "sum to zero" not in se or os.path.exists(out):
+        failures.append(f"predict with zero weights: exit {rc}, {se.strip()!r}")
+    return failures
+
+
+def relax_collinear(cadmm, ranks, work):
+    """Relaxed fits on kept features that are collinear (a column and its copy, which an elastic net keeps both of):
+    the minimum-norm least squares (numpy.linalg.lstsq), not a Cholesky of a singular block."""
+    rng = np.random.default_rng(8)
+    n = 200
+    X = rng.standard_normal((n, 6))
+    X = np.hstack([X, X[:, [2]]])  # feature 6 is feature 2 again
+    y = X[:, :3] @ np.array([1.5, -2.0, 1.0]) + 0.3 * rng.standard_normal(n)
+    data = os.path.join(work, f"terms_relax_collinear_np{ranks}.h5")
+    write_data(data, X, y, False, {})
+    out = data[:-3] + ".out.h5"
+    run_cadmm(cadmm, ranks, ["path", "--data", data, "--penalty", "elasticnet", "--l1-ratio", "0.5", "--n-lambda", "10",
+                             "--relax", "--output", out, "--quiet"])
+    failures = []
+    with h5py.File(out, "r") as r:
+        coefs, relaxed, rb = r["path/coef"][()], r["path/relaxed/coef"][()], r["path/relaxed/intercept"][()]
+    Xc, yc = X - X.mean(0), y - y.mean()
+    worst = 0.0
+    for i in range(len(coefs)):
+        kept = np.flatnonzero(coefs[i] != 0)
+        ref = np.zeros(X.shape[1])
+        if len(kept):
+            ref[kept] = np.linalg.lstsq(Xc[:, kept], yc, rcond=None)[0]
+        worst = max(worst, np.abs(relaxed[i] - ref).max() / max(np.abs(ref).max(), 1e-12))
+    both = np.flatnonzero((coefs[:, 2] != 0) & (coefs[:, 6] != 0))
+    print(f"relax_collinear np={ranks}: {len(both)} fits keep both copies; relaxed vs min-norm least squares {worst:.2e}")
+    if len(both) == 0:
+        failures.append("no fit keeps both copies: the case tests nothing")
+    if worst > 1e-8 or not np.isfinite(rb).all():
+        failures.append(f"relaxed fits of collinear sets differ from the minimum-norm least squares by {worst:.2e}")
+    return failures
 
 
 def main():
@@ -483,6 +526,8 @@ def main():
         failures = bad_inputs(cadmm, ranks, work)
     elif case in ("cv", "cv_offset", "cv_weights"):
         failures = cv_case(cadmm, ranks, work, case)
+    elif case == "relax_collinear":
+        failures = relax_collinear(cadmm, ranks, work)
     elif case == "cv_relax":
         failures = cv_relax(cadmm, ranks, work)
     elif case.startswith("relax_"):

@@ -2,6 +2,8 @@
 // moved here, operation for operation, so that predictions and the stored mse and r2 stay bit for bit the same.
 #include "cadmm/predict.hpp"
 
+#include "cadmm/error.hpp"
+
 namespace cadmm {
 
 namespace {
@@ -46,6 +48,7 @@ PredictionScore ScoreSums::finish(Communicator& comm, std::int64_t rows) {
   const Eigen::Index k = pivot_.size();
   // Weighted: the weights' sum stands for the rows (sklearn's mean_squared_error and r2_score with sample_weight).
   const double n = weighted_ ? sums_[3 * k] : static_cast<double>(rows);
+  if (weighted_ && !(n > 0)) throw DataError("the weights (--weights-dataset) of these rows sum to zero: no MSE or R^2");
   PredictionScore score;
   score.mse = sums_.head(k).sum() / (n * static_cast<double>(k));
   for (Eigen::Index t = 0; t < k; ++t) {

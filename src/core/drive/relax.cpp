@@ -9,12 +9,15 @@ namespace cadmm {
 
 namespace {
 
-// Solves H x = q (H symmetric positive semidefinite): Cholesky, or the minimum-norm solution when H is singular.
+// Solves H x = q (H symmetric positive semidefinite): Cholesky, or the minimum-norm solution when H is singular or
+// nearly so (collinear kept features: a Cholesky of rounding-level pivots would return coefficients of 1e15).
 Vector solve_spd(const Matrix& h, const Vector& q) {
   if (h.rows() == 0) return Vector();
   const Eigen::LLT<Matrix> llt(h);
-  if (llt.info() == Eigen::Success) return llt.solve(q);
-  return h.completeOrthogonalDecomposition().solve(q);
+  if (llt.info() == Eigen::Success && llt.rcond() > 1e-12) return llt.solve(q);
+  Eigen::CompleteOrthogonalDecomposition<Matrix> cod(h);
+  cod.setThreshold(1e-12);
+  return cod.solve(q);
 }
 
 // min 1/2 x^T H x - q^T x over lo <= x <= hi (lo <= 0 <= hi): a primal active-set method from the feasible x = 0.
@@ -62,7 +65,7 @@ Vector box_least_squares(const Matrix& h, const Vector& q, const Vector& lo, con
     if (worst < 0) return x;
     at[static_cast<std::size_t>(worst)] = 0;
   }
-  throw RuntimeFailure("the relaxed fit's bounded least squares did not settle");
+  return x;  // not settled (a singular H can cycle): the last feasible point, no worse than where it started
 }
 
 // The relaxed fit of the features in `set` (scaled coordinates of the model), on the original scale.

@@ -183,7 +183,7 @@ double PenaltySpec::conjugate(const Matrix& v, const Matrix& z, double radius) c
         continue;
       }
       const double m = norm - a;
-      if (m <= (l2_weight > 0 ? 0.0 : slack)) continue;
+      if (m <= (l2_weight > 0 ? 0.0 : slack * group_weight[static_cast<Eigen::Index>(g)])) continue;
       if (l2_weight <= 0) return std::numeric_limits<double>::infinity();
       quadratic += m * m;
     }
