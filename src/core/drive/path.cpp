@@ -209,10 +209,14 @@ CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, c
     for (Eigen::Index gi = -1, at = 0; gi < g; ++gi)
       for (Eigen::Index l = 0; l < m; ++l, at += k) {
         const FitResult& fit = path.fits[static_cast<std::size_t>(l)];
-        const FitResult model_at =
-            gi < 0 ? fit : blend(fit, relaxed[static_cast<std::size_t>(l)], gammas[static_cast<std::size_t>(gi)]);
-        coefs.middleCols(at, k) = model_at.coef;
-        intercepts.segment(at, k) = model_at.intercept;
+        if (gi < 0) {
+          coefs.middleCols(at, k) = fit.coef;
+          intercepts.segment(at, k) = fit.intercept;
+          continue;
+        }
+        const FitResult blended = blend(fit, relaxed[static_cast<std::size_t>(l)], gammas[static_cast<std::size_t>(gi)]);
+        coefs.middleCols(at, k) = blended.coef;
+        intercepts.segment(at, k) = blended.intercept;
       }
     Vector sse = data.piece(f).squared_errors(coefs, intercepts);
     comm.sum(sse.data(), static_cast<std::size_t>(sse.size()));
