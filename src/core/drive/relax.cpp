@@ -99,9 +99,8 @@ std::vector<FitResult> relaxed_fits(const Model& model, const std::vector<FitRes
     std::vector<Eigen::Index> set;
     for (Eigen::Index j = 0; j < f.coef.rows(); ++j)
       if (!f.coef.row(j).isZero(0)) set.push_back(j);
-    if (static_cast<std::int64_t>(set.size()) > max_set && have) {
-      out.push_back(out.back());  // glmnet: the last relaxed fit stands in
-    } else if (have && set == last_set) {
+    // The same set as the fit before, or one past glmnet's maxp (whose last relaxed fit then stands in): no new fit.
+    if (have && (set == last_set || static_cast<std::int64_t>(set.size()) > max_set)) {
       out.push_back(out.back());
     } else {
       out.push_back(relaxed_on(model, set, comm));

@@ -8,6 +8,16 @@ namespace cadmm {
 
 namespace {
 
+// (X - 1 mu^T)^T R u with R = diag(root) (empty: I): one sparse product and a rank-one correction, so the centring
+// never densifies X.
+Matrix centred_transpose_times(const CsrRows& x, const Vector& mu, const Vector& root, const Matrix& u) {
+  const Matrix ru = root.size() > 0 ? Matrix(root.asDiagonal() * u) : Matrix();
+  const Matrix& v = root.size() > 0 ? ru : u;
+  Matrix out = x.transpose_times(v);
+  out.noalias() -= mu * v.colwise().sum();
+  return out;
+}
+
 // A = R (X - 1 mu^T) S / sqrt(n), b = R Y_c / sqrt(n), R = diag(sqrt(w)) with row weights (else I). Products with A
 // and A^T cost one sparse product each plus a rank-one correction, so a sparse X is never densified by the centring.
 class CgSolver final : public LocalSolver {
@@ -97,17 +107,7 @@ class CgSolver final : public LocalSolver {
     if (r_.size() > 0) out = r_.asDiagonal() * out;
     return out * f_;
   }
-  Matrix at_times(const Matrix& w) const {
-    if (r_.size() > 0) {
-      const Matrix rw = r_.asDiagonal() * w;
-      Matrix out = x_.transpose_times(rw);
-      out.noalias() -= mu_ * rw.colwise().sum();
-      return s_.asDiagonal() * out * f_;
-    }
-    Matrix out = x_.transpose_times(w);
-    out.noalias() -= mu_ * w.colwise().sum();
-    return s_.asDiagonal() * out * f_;
-  }
+  Matrix at_times(const Matrix& w) const { return s_.asDiagonal() * centred_transpose_times(x_, mu_, r_, w) * f_; }
   Vector apply(const Vector& v, double rho) const { return at_times(a_times(v)) + rho * v; }
 
   CsrRows x_;
@@ -152,13 +152,8 @@ class CsrSums final : public HeldRows {
     root_w_ = root_weights();
   }
   Matrix xty() const override {
-    // (X - 1 mu^T)^T R (R Y_c) = X^T R b - mu (1^T R b), b = R Y_c the kept y rows (R = I unweighted): Y_c is centred
-    // globally, not on this rank's rows.
-    const Matrix rb = root_w_.size() > 0 ? Matrix(root_w_.asDiagonal() * y_rows_) : Matrix();
-    const Matrix& b = root_w_.size() > 0 ? rb : y_rows_;
-    Matrix out = csr_.transpose_times(b);
-    out.noalias() -= mean_ * b.colwise().sum();
-    return out;
+    // (X - 1 mu^T)^T R b, b = R Y_c the kept y rows (R = I unweighted): Y_c is centred globally, not on this rank's rows.
+    return centred_transpose_times(csr_, mean_, root_w_, y_rows_);
   }
   Vector column_squares() const override { return squares_about(mean_); }
   std::unique_ptr<LocalSolver> factor(const Vector& column_scale, double n) override {
