@@ -147,6 +147,10 @@ struct AdmmProblem {
 /// Objective and duality gap at z; collective. grad, when given, receives X^T R / n (global).
 Optimality evaluate(const AdmmProblem& problem, const Matrix& z, Communicator& comm, Matrix* grad = nullptr);
 
+/// Objective and duality gap of lambda P at z from the global grad = X^T R / n, rss = ||R||^2 / n and ry = <R, y> / n
+/// (R the residual at z): what evaluate() computes after its reduction; local.
+Optimality optimality_at(const PenaltySpec& pen, const Matrix& z, const Matrix& grad, double rss, double ry);
+
 /// Runs consensus ADMM from warm (or from zero); collective, identical decisions on every rank.
 AdmmResult admm_solve(const AdmmProblem& problem, const SolverSettings& settings, Communicator& comm,
                       const AdmmState* warm = nullptr, const AdmmObserver& observer = {});

@@ -46,6 +46,14 @@ struct PenaltySpec {
   double movable(Eigen::Index j, double g) const;
   /// True when feature j has a positive weight (is penalized).
   bool penalized(Eigen::Index j) const { return weight(j) > 0; }
+  /// The blocks the l1 part acts on when grouped, with their weights: the feature groups (w_g), or every feature
+  /// alone (l21: weight 1, or 0 when unpenalized). Features in no group's norm belong to no block.
+  std::vector<std::vector<Eigen::Index>> blocks(Eigen::Index features, std::vector<double>& weight) const;
+  /// ||C_b^{-1} V_b||_F over a block's rows: its part of the dual norm before dividing by the block's weight.
+  double block_dual(const Matrix& v, const std::vector<Eigen::Index>& block) const;
+  /// The prox of t times one block's part of P (l1 weight times w, and its l2 part) on the block's rows of v,
+  /// written into the same rows of out; the other rows of out are left as they are.
+  void prox_block(const Matrix& v, const std::vector<Eigen::Index>& block, double w, double t, Matrix& out) const;
   /// Builds the weights of a penalty family at a given lambda and l1 share a.
   static PenaltySpec make(Penalty p, double lambda, double l1_ratio);
   /// lambda * P(W).

@@ -363,8 +363,32 @@ TEST(Fit, PolishingSolvesTheSupportExactlyAndOnlyWhenCertified) {
   const Matrix g = s.x.transpose() * resid / 300.0;
   for (int j = 0; j < 15; ++j)
     if (on.coef(j, 0) != 0) EXPECT_NEAR(g(j, 0), on.lambda * (on.coef(j, 0) > 0 ? 1 : -1), 1e-10 * on.lambda);
-  // Row-group penalties are never polished.
+  // Row-group penalties (l21) polish by Newton's method on the nonzero rows, to rounding as well:
+  // g_j = lambda W_j / ||W_j|| on the support, ||g_j|| <= lambda off it.
+  // Correlated columns (a shared factor), on which coordinate descent alone crawls.
+  Data multi = make_data(300, 15, 3, 32);
+  const Vector shared = multi.x.col(0);
+  for (int j = 1; j < 15; ++j) multi.x.col(j) += 3 * shared;
   Request group;
   group.spec.penalty = Penalty::l21;
-  EXPECT_FALSE(fit(s.x, s.y, group, comm).admm.polished);
+  group.lambda = LambdaRequest::ratio(0.1);
+  const FitResult grouped = fit(multi.x, multi.y, group, comm);
+  group.solver.polish = false;
+  const FitResult plain = fit(multi.x, multi.y, group, comm);
+  ASSERT_TRUE(grouped.admm.polished);
+  EXPECT_FALSE(plain.admm.polished);
+  EXPECT_LT((grouped.coef - plain.coef).cwiseAbs().maxCoeff(), 1e-6 * plain.coef.cwiseAbs().maxCoeff());
+  const Matrix gr = multi.x.transpose() * ((multi.y - multi.x * grouped.coef).rowwise() - grouped.intercept.transpose()) / 300.0;
+  int support = 0;
+  for (int j = 0; j < 15; ++j) {
+    const double norm = grouped.coef.row(j).norm();
+    if (norm > 0) {
+      ++support;
+      EXPECT_LT((gr.row(j) - grouped.lambda * grouped.coef.row(j) / norm).norm(), 1e-10 * grouped.lambda);
+    } else {
+      EXPECT_LE(gr.row(j).norm(), grouped.lambda * (1 + 1e-9));
+    }
+  }
+  EXPECT_GT(support, 0);
+  EXPECT_LT(support, 15);
 }

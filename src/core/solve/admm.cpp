@@ -32,10 +32,11 @@ Optimality evaluate(const AdmmProblem& problem, const Matrix& z, Communicator& c
   buf[buf.size() - 1] = local.ry;
   comm.sum(buf.data(), static_cast<std::size_t>(buf.size()));
   const Eigen::Map<const Matrix> grad(buf.data(), z.rows(), z.cols());
-  const double rss = buf[buf.size() - 2], ry = buf[buf.size() - 1];
   if (grad_out) *grad_out = grad;
+  return optimality_at(problem.penalty, z, grad, buf[buf.size() - 2], buf[buf.size() - 1]);
+}
 
-  const PenaltySpec& pen = problem.penalty;
+Optimality optimality_at(const PenaltySpec& pen, const Matrix& z, const Matrix& grad, double rss, double ry) {
   Optimality o;
   o.rss = rss;
   o.objective = 0.5 * rss + pen.value(z);
@@ -377,7 +378,7 @@ bool certified_start(const AdmmProblem& problem, const SolverSettings& settings,
   if (settings.certified(o.gap, o.objective)) {
     res.optimality = o;
   } else if (std::optional<Polished> p =
-                 warm && problem.previous_l1_weight && settings.polish && !problem.penalty.grouped
+                 warm && problem.previous_l1_weight && settings.polish
                      ? polish_warm_start(problem, st.z, grad, settings, comm)
                      : std::nullopt) {
     st.z = std::move(p->w);

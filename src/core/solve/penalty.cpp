@@ -21,36 +21,47 @@ void PenaltySpec::set_groups(const std::vector<int>& id, const std::vector<doubl
   group_weight = Eigen::Map<const Vector>(weight.data(), static_cast<Eigen::Index>(weight.size()));
 }
 
-namespace {
-
-// ||C_g^{-1} V_g||_F: the dual norm's group part (V's rows over their weights c_j).
-double scaled_dual(const PenaltySpec& pen, const Matrix& v, const std::vector<Eigen::Index>& group) {
+double PenaltySpec::block_dual(const Matrix& v, const std::vector<Eigen::Index>& block) const {
   double sum = 0;
-  for (Eigen::Index j : group) sum += v.row(j).squaredNorm() / (pen.weight(j) * pen.weight(j));
+  for (Eigen::Index j : block) sum += v.row(j).squaredNorm() / (weight(j) * weight(j));
   return std::sqrt(sum);
 }
 
-// The prox of t (a w ||C z||_F + b/2 ||C z||_F^2) over one group's rows of v (a, b: the l1 and l2 weights): 0 when
-// ||C^{-1} v|| <= t a w; else z_j = v_j / (1 + t b c_j^2 + t a w c_j^2 / r) with r = ||C z||, the root of
-// G(r) = sum_j c_j^2 ||v_j||^2 / (r (1 + t b c_j^2) + t a w c_j^2)^2 = 1. G is convex and decreasing from G(0) > 1,
+std::vector<std::vector<Eigen::Index>> PenaltySpec::blocks(Eigen::Index features, std::vector<double>& weight) const {
+  if (!members.empty()) {
+    weight.assign(group_weight.data(), group_weight.data() + group_weight.size());
+    return members;
+  }
+  std::vector<std::vector<Eigen::Index>> out(static_cast<std::size_t>(features));
+  weight.resize(out.size());
+  for (Eigen::Index j = 0; j < features; ++j) {
+    out[static_cast<std::size_t>(j)] = {j};
+    weight[static_cast<std::size_t>(j)] = penalized(j) ? 1.0 : 0.0;
+  }
+  return out;
+}
+
+// The prox of t (a w ||C z||_F + b/2 sum_j e_j ||z_j||^2) over one block's rows of v (a, b: the l1 and l2 weights): 0
+// when ||C^{-1} v|| <= t a w; else z_j = v_j / (1 + t b e_j + t a w c_j^2 / r) with r = ||C z||, the root of
+// G(r) = sum_j c_j^2 ||v_j||^2 / (r (1 + t b e_j) + t a w c_j^2)^2 = 1. G is convex and decreasing from G(0) > 1,
 // so Newton's method from r = 0 climbs to the root without overshooting; it stops when a step no longer moves r.
-void group_prox(const PenaltySpec& pen, const Matrix& v, const std::vector<Eigen::Index>& group, double w, double t,
-                Matrix& out) {
-  const double a = t * pen.l1_weight * w, b = t * pen.l2_weight;
-  if (a <= 0) {  // an unpenalized group keeps only the ridge part
-    for (Eigen::Index j : group) out.row(j) = v.row(j) / (1 + b * pen.weight(j) * pen.weight(j));
+void PenaltySpec::prox_block(const Matrix& v, const std::vector<Eigen::Index>& block, double w, double t,
+                             Matrix& out) const {
+  const double a = t * l1_weight * w, b = t * l2_weight;
+  if (a <= 0) {  // an unpenalized block keeps only the ridge part
+    for (Eigen::Index j : block) out.row(j) = v.row(j) / (1 + b * ridge(j));
     return;
   }
-  if (scaled_dual(pen, v, group) <= a) {
-    for (Eigen::Index j : group) out.row(j).setZero();
+  if (block_dual(v, block) <= a) {
+    for (Eigen::Index j : block) out.row(j).setZero();
     return;
   }
   double r = 0;
   for (int it = 0; it < 200; ++it) {
     double g = -1, dg = 0;
-    for (Eigen::Index j : group) {
-      const double c2 = pen.weight(j) * pen.weight(j), vv = c2 * v.row(j).squaredNorm();
-      const double slope = 1 + b * c2, den = r * slope + a * c2;
+    for (Eigen::Index j : block) {
+      const double c2 = weight(j) * weight(j), vv = c2 * v.row(j).squaredNorm();
+      const double slope = 1 + b * ridge(j), den = r * slope + a * c2;
       g += vv / (den * den);
       dg -= 2 * vv * slope / (den * den * den);
     }
@@ -58,13 +69,8 @@ void group_prox(const PenaltySpec& pen, const Matrix& v, const std::vector<Eigen
     if (!(next > r)) break;  // converged: a Newton step from the left no longer climbs
     r = next;
   }
-  for (Eigen::Index j : group) {
-    const double c2 = pen.weight(j) * pen.weight(j);
-    out.row(j) = v.row(j) / (1 + b * c2 + a * c2 / r);
-  }
+  for (Eigen::Index j : block) out.row(j) = v.row(j) / (1 + b * ridge(j) + a * weight(j) * weight(j) / r);
 }
-
-}  // namespace
 
 double PenaltySpec::value(const Matrix& w) const {
   double l1 = 0, l2 = 0;
@@ -105,7 +111,7 @@ void PenaltySpec::prox(const Matrix& v, double t, Matrix& out) const {
     for (Eigen::Index j = 0; j < v.rows(); ++j)
       if (!in[static_cast<std::size_t>(j)]) out.row(j) = v.row(j);
     for (std::size_t g = 0; g < members.size(); ++g)
-      group_prox(*this, v, members[g], group_weight[static_cast<Eigen::Index>(g)], t, out);
+      prox_block(v, members[g], group_weight[static_cast<Eigen::Index>(g)], t, out);
     return;
   }
   const bool bounded = lower.size() || upper.size();
@@ -132,7 +138,7 @@ double PenaltySpec::dual_norm(const Matrix& v) const {
   if (!members.empty()) {
     for (std::size_t g = 0; g < members.size(); ++g) {
       const double w = group_weight[static_cast<Eigen::Index>(g)];
-      if (w > 0 && !members[g].empty()) best = std::max(best, scaled_dual(*this, v, members[g]) / w);
+      if (w > 0 && !members[g].empty()) best = std::max(best, block_dual(v, members[g]) / w);
     }
     return best;
   }
@@ -177,7 +183,7 @@ double PenaltySpec::conjugate(const Matrix& v, const Matrix& z, double radius) c
     // With u = C z the group's term is a w ||u|| + b/2 ||u||^2, whose conjugate at C^{-1} v is (||C^{-1} v|| - a w)_+^2
     // / (2 b); an unpenalized group (w = 0) without a ridge part is the indicator of v_g = 0, relaxed as above.
     for (std::size_t g = 0; g < members.size(); ++g) {
-      const double a = l1_weight * group_weight[static_cast<Eigen::Index>(g)], norm = scaled_dual(*this, v, members[g]);
+      const double a = l1_weight * group_weight[static_cast<Eigen::Index>(g)], norm = block_dual(v, members[g]);
       if (a <= 0 && l2_weight <= 0) {
         for (Eigen::Index j : members[g]) other += v.row(j).norm() * (2 * z.row(j).norm() + radius);
         continue;

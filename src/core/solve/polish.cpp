@@ -207,13 +207,235 @@ class PatternSolver {
   PolishMemory& memory_;
 };
 
+// The blocks' restriction of a grouped problem: H and q over the features of `set` (blocks of the penalty), at[i] the
+// rows of H that block set[i]'s features take.
+struct BlockProblem {
+  const PenaltySpec& pen;
+  const std::vector<std::vector<Index>>& blocks;
+  const std::vector<double>& weight;
+  const std::vector<std::size_t>& set;
+  const std::vector<std::vector<Index>>& at;
+  Eigen::Map<const Matrix> h, q;
+
+  // 1/2 W^T H W - q^T W + lambda P(W) over the set's rows.
+  double objective(const Matrix& ws) const {
+    double value = (0.5 * (ws.transpose() * h * ws) - q.transpose() * ws).trace();
+    for (std::size_t i = 0; i < set.size(); ++i) {
+      const std::vector<Index>& block = blocks[set[i]];
+      double norm = 0;
+      for (std::size_t r = 0; r < block.size(); ++r) {
+        const double c = pen.weight(block[r]), sq = ws.row(at[i][r]).squaredNorm();
+        norm += c * c * sq;
+        value += 0.5 * pen.l2_weight * pen.ridge(block[r]) * sq;
+      }
+      value += pen.l1_weight * weight[set[i]] * std::sqrt(norm);
+    }
+    return value;
+  }
+};
+
+// Newton's method on the blocks of ws that are nonzero (and the unpenalized ones), where the restricted objective is
+// smooth: block coordinate descent finds which blocks are zero in a few sweeps but crawls when H is ill-conditioned,
+// which Newton's method does not mind. Steps are halved until the objective decreases enough (Armijo); it stops when
+// rounding leaves no descent. False when the system is larger than kMaxNewton unknowns or not positive definite.
+bool newton_on_support(const BlockProblem& p, Matrix& ws) {
+  constexpr Index kMaxNewton = 2000;
+  const Index k = ws.cols();
+  std::vector<Index> rows;   // rows of ws in the system
+  std::vector<std::size_t> in;  // positions in p.set of its blocks
+  for (std::size_t i = 0; i < p.set.size(); ++i) {
+    bool nonzero = p.weight[p.set[i]] <= 0;
+    for (Index r : p.at[i]) nonzero = nonzero || !ws.row(r).isZero();
+    if (!nonzero) continue;
+    in.push_back(i);
+    rows.insert(rows.end(), p.at[i].begin(), p.at[i].end());
+  }
+  const Index m = static_cast<Index>(rows.size());
+  if (m == 0 || m * k > kMaxNewton) return m == 0;
+  for (int it = 0; it < 30; ++it) {
+    // F: the gradient over the system's rows; J its Jacobian, unknowns ordered target by target.
+    const Matrix hw = p.h(rows, Eigen::all) * ws - p.q(rows, Eigen::all);
+    Matrix f = hw;
+    Matrix jac = Matrix::Zero(m * k, m * k);
+    for (Index t = 0; t < k; ++t) jac.block(t * m, t * m, m, m) = p.h(rows, rows);
+    Index pos = 0;
+    for (std::size_t i : in) {
+      const std::vector<Index>& block = p.blocks[p.set[i]];
+      const Index size = static_cast<Index>(block.size());
+      const double a = p.pen.l1_weight * p.weight[p.set[i]];
+      double r2 = 0;
+      for (Index e = 0; e < size; ++e) r2 += p.pen.weight(block[e]) * p.pen.weight(block[e]) * ws.row(p.at[i][e]).squaredNorm();
+      const double r = std::sqrt(r2);
+      for (Index e = 0; e < size; ++e) {
+        const Index row = p.at[i][e];
+        const double c2 = p.pen.weight(block[e]) * p.pen.weight(block[e]), diag = p.pen.ridge_times(block[e], p.pen.l2_weight) + (a > 0 ? a * c2 / r : 0);
+        f.row(pos + e) += diag * ws.row(row);
+        for (Index t = 0; t < k; ++t) jac(t * m + pos + e, t * m + pos + e) += diag;
+        if (a <= 0) continue;
+        for (Index e2 = 0; e2 < size; ++e2) {
+          const double c22 = p.pen.weight(block[e2]) * p.pen.weight(block[e2]);
+          for (Index t = 0; t < k; ++t)
+            for (Index s = 0; s < k; ++s)
+              jac(t * m + pos + e, s * m + pos + e2) -= a * c2 * c22 * ws(row, t) * ws(p.at[i][e2], s) / (r2 * r);
+        }
+      }
+      pos += size;
+    }
+    const Eigen::LLT<Matrix> llt(jac);
+    if (llt.info() != Eigen::Success) return false;
+    const Vector fv = Eigen::Map<const Vector>(f.data(), f.size());
+    const Vector dv = llt.solve(-fv);
+    if (!dv.allFinite()) return false;
+    const Eigen::Map<const Matrix> step(dv.data(), m, k);
+    const double before = p.objective(ws), slope = fv.dot(dv);
+    if (!(slope < 0)) return true;  // no descent left: converged as far as rounding lets it
+    // A decrement this small is below what the objective resolves: the full step, the last one, is taken unchecked.
+    if (-slope <= 1e-10 * std::max(1.0, std::abs(before))) {
+      ws(rows, Eigen::all) += step;
+      return true;
+    }
+    Matrix trial = ws;
+    bool moved = false;
+    for (double alpha = 1; alpha > 1e-12 && !moved; alpha /= 2) {
+      trial(rows, Eigen::all) = ws(rows, Eigen::all) + alpha * step;
+      moved = p.objective(trial) <= before + 1e-4 * alpha * slope;
+    }
+    if (!moved) return true;
+    ws = std::move(trial);
+  }
+  return true;
+}
+
+// Grouped penalties (l21's rows, feature groups) make the restricted conditions nonlinear in each block's norm: the
+// problem restricted to the active blocks (`active`, and every unpenalized one) is solved instead by block
+// coordinate descent on its global Hessian block H, reduced once with q and b = ||y||^2 / n; every rank then does
+// the same local work on the same reduced values, so decisions agree. The restricted problem's own duality gap,
+// computed from H, q and b alone, says when to stop; the full problem's gap certifies the result, and blocks whose
+// KKT condition fails there join, a few times.
+std::optional<Polished> polish_blocks(const AdmmProblem& problem, std::vector<char> active, const Matrix& z,
+                                      const SolverSettings& settings, Communicator& comm) {
+  const PenaltySpec& pen = problem.penalty;
+  const Index d = z.rows(), k = z.cols();
+  std::vector<double> weight;
+  const std::vector<std::vector<Index>> blocks = pen.blocks(d, weight);
+  Matrix w = z, v = Matrix::Zero(d, k), out = Matrix::Zero(d, k);
+  for (int round = 0; round < 6; ++round) {
+    std::vector<std::size_t> set;  // the blocks solved, and their features in order
+    std::vector<Index> features, slot(static_cast<std::size_t>(d), -1);
+    for (std::size_t b = 0; b < blocks.size(); ++b) {
+      if (!active[b] && weight[b] > 0) continue;
+      set.push_back(b);
+      for (Index j : blocks[b]) slot[static_cast<std::size_t>(j)] = static_cast<Index>(features.size()), features.push_back(j);
+    }
+    const Index m = static_cast<Index>(features.size());
+    if (m > problem.max_polish) return std::nullopt;
+    // One reduction: H(S, S), q(S) and b.
+    Vector buf(m * m + m * k + 1);
+    if (m > 0) {
+      const Matrix h = problem.local->hessian_columns(features, features);
+      std::copy(h.data(), h.data() + h.size(), buf.data());
+      const Matrix q = problem.local->q()(features, Eigen::all);
+      std::copy(q.data(), q.data() + q.size(), buf.data() + m * m);
+    }
+    buf[buf.size() - 1] = problem.local->b_squares();
+    comm.sum(buf.data(), static_cast<std::size_t>(buf.size()));
+    const Eigen::Map<const Matrix> h(buf.data(), m, m), q(buf.data() + m * m, m, k);
+    const double b_sq = buf[buf.size() - 1];
+    // Each block's step 1 / L_b, L_b the largest eigenvalue of its diagonal block of H.
+    std::vector<std::vector<Index>> at(set.size());
+    std::vector<double> lipschitz(set.size(), 0.0);
+    for (std::size_t i = 0; i < set.size(); ++i) {
+      for (Index j : blocks[set[i]]) at[i].push_back(slot[static_cast<std::size_t>(j)]);
+      const Matrix hb = h(at[i], at[i]);
+      lipschitz[i] = hb.rows() == 1 ? hb(0, 0) : Eigen::SelfAdjointEigenSolver<Matrix>(hb, Eigen::EigenvaluesOnly).eigenvalues().maxCoeff();
+    }
+    Matrix ws = w(features, Eigen::all);
+    Matrix grad = q - h * ws;  // X_S^T R / n
+    // The restricted problem's objective and gap: rss = b - 2 q^T W + W^T H W, <R, y> / n = b - q^T W.
+    Matrix g_full = Matrix::Zero(d, k);
+    const auto restricted_gap = [&] {
+      w.setZero();
+      w(features, Eigen::all) = ws;
+      g_full(features, Eigen::all) = grad;
+      const double qw = (q.transpose() * ws).trace(), ry = b_sq - qw;
+      return optimality_at(pen, w, g_full, ry - (grad.transpose() * ws).trace(), ry);
+    };
+    // Sweeps find which blocks are zero; once they no longer change that (or their decrease says certifying would take
+    // more than kSweeps in all), Newton's method on the nonzero blocks solves the rest to rounding, as the linear solve
+    // of the lasso's polish does. Sweeps after it set to zero any block it was driving there (it cannot reach the
+    // kink), and it runs again on the rest. Done when the restricted gap certifies after a Newton solve (or when the
+    // system is too large for one, after sweeps alone).
+    constexpr int kSweeps = 1000, kCheck = 5, kNewton = 3;
+    const BlockProblem restricted{pen, blocks, weight, set, at, h, q};
+    bool solved = false, stalled = false;
+    int newton = 0;
+    double last_gap = HUGE_VAL;
+    std::vector<char> support;  // the set's nonzero blocks at the last check
+    for (int sweep = 1; sweep <= kSweeps && !solved && !(stalled && newton == kNewton); ++sweep) {
+      for (std::size_t i = 0; i < set.size(); ++i) {
+        if (!(lipschitz[i] > 0)) continue;  // zero columns: the coefficient stays 0
+        const std::vector<Index>& block = blocks[set[i]];
+        for (std::size_t r = 0; r < block.size(); ++r) v.row(block[r]) = ws.row(at[i][r]) + grad.row(at[i][r]) / lipschitz[i];
+        pen.prox_block(v, block, weight[set[i]], 1 / lipschitz[i], out);
+        Matrix step(static_cast<Index>(block.size()), k);
+        for (std::size_t r = 0; r < block.size(); ++r) step.row(static_cast<Index>(r)) = out.row(block[r]) - ws.row(at[i][r]);
+        if (step.isZero()) continue;
+        grad.noalias() -= h(Eigen::all, at[i]) * step;
+        ws(at[i], Eigen::all) += step;
+      }
+      if (sweep % kCheck != 0) continue;
+      grad = q - h * ws;  // without the drift of the updates
+      Optimality o = restricted_gap();
+      double target = 0.5 * settings.gap_tol * std::abs(o.objective), rate = o.gap / last_gap;
+      stalled = rate >= 1 || (rate > 0 && sweep + kCheck * std::log(target / o.gap) / std::log(rate) > kSweeps);
+      std::vector<char> nonzero(set.size(), 0);
+      for (std::size_t i = 0; i < set.size(); ++i)
+        for (Index r : at[i]) nonzero[i] = nonzero[i] || !ws.row(r).isZero();
+      const bool steady = nonzero == support;
+      support = std::move(nonzero);
+      if ((steady || stalled) && newton < kNewton) {
+        if (newton_on_support(restricted, ws)) {
+          ++newton;
+          grad = q - h * ws;
+          o = restricted_gap();
+          target = 0.5 * settings.gap_tol * std::abs(o.objective);
+        } else {
+          newton = kNewton;  // too large or singular: sweeps only
+        }
+      }
+      solved = o.gap <= target && newton > 0;
+      last_gap = o.gap;
+    }
+    if (!solved || !ws.allFinite()) return std::nullopt;
+    restricted_gap();  // w = the restricted solution
+    Matrix full_grad;
+    const Optimality o = evaluate(problem, w, comm, &full_grad);
+    if (settings.certified(o.gap, o.objective)) return Polished{w, o};
+    bool added = false;
+    for (std::size_t b = 0; b < blocks.size(); ++b)
+      if (!active[b] && weight[b] > 0 && pen.block_dual(full_grad, blocks[b]) > pen.l1_weight * weight[b])
+        active[b] = 1, added = true;
+    if (!added) return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// The blocks with a nonzero coefficient in z.
+std::vector<char> nonzero_blocks(const PenaltySpec& pen, const Matrix& z) {
+  std::vector<double> weight;
+  const std::vector<std::vector<Index>> blocks = pen.blocks(z.rows(), weight);
+  std::vector<char> active(blocks.size(), 0);
+  for (std::size_t b = 0; b < blocks.size(); ++b)
+    for (Index j : blocks[b]) active[b] = active[b] || !z.row(j).isZero();
+  return active;
+}
+
 }  // namespace
 
 std::optional<Polished> polish(const AdmmProblem& problem, Signs sign, const Matrix& z,
                                const SolverSettings& settings, Communicator& comm) {
   const PenaltySpec& pen = problem.penalty;
-  // Row-group shrinkage makes the restricted conditions nonlinear; decided from z, so alike on every rank.
-  if (pen.grouped) return std::nullopt;
+  if (pen.grouped) return polish_blocks(problem, nonzero_blocks(pen, z), z, settings, comm);
   const bool has_l1 = pen.l1_weight > 0;
   PatternSolver system(problem, z, comm);
   for (int round = 0; round < 6; ++round) {
@@ -276,9 +498,17 @@ Eigen::ArrayXXi sign_pattern(const PenaltySpec& pen, const Matrix& z) {
 std::optional<Polished> polish_warm_start(const AdmmProblem& problem, const Matrix& z, const Matrix& grad,
                                           const SolverSettings& settings, Communicator& comm) {
   const PenaltySpec& pen = problem.penalty;
+  const double bound = std::max(0.0, 2 * pen.l1_weight - *problem.previous_l1_weight);
+  if (pen.grouped) {
+    std::vector<char> active = nonzero_blocks(pen, z);
+    std::vector<double> weight;
+    const std::vector<std::vector<Index>> blocks = pen.blocks(z.rows(), weight);
+    for (std::size_t b = 0; b < blocks.size(); ++b)
+      if (weight[b] > 0 && pen.block_dual(grad, blocks[b]) >= bound * weight[b]) active[b] = 1;
+    return polish_blocks(problem, std::move(active), z, settings, comm);
+  }
   Signs sign = sign_pattern(pen, z);
   if (pen.l1_weight > 0) {
-    const double bound = std::max(0.0, 2 * pen.l1_weight - *problem.previous_l1_weight);
     for (Eigen::Index t = 0; t < sign.cols(); ++t)
       for (Eigen::Index j = 0; j < sign.rows(); ++j)
         if (const double push = pen.movable(j, grad(j, t)); sign(j, t) == 0 && push > 0 && push >= bound * pen.weight(j))
