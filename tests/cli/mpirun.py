@@ -1,4 +1,5 @@
 """Runs cadmm under mpirun with a hard time limit and kills exactly the processes it started."""
+import concurrent.futures
 import contextlib
 import os
 import signal
@@ -45,16 +46,23 @@ def run_cadmm(cadmm, ranks, args, expect=0, env=None):
 def expect_refusals(cadmm, ranks, data, out, cases):
     """Runs each case (args, exit code, text): `cadmm COMMAND --data DATA --output OUT ARGS` (COMMAND: args' first item
     when it is path or cv, else solve); each must exit with its code, print its text once on stderr and write no
-    output. Returns the failures (and prints each refusal's first line)."""
-    failures = []
-    for args, code, text in cases:
-        if os.path.exists(out):
-            os.remove(out)
+    output. Refusals cost little but mpirun's start, so the cases run a few at a time, each with its own output
+    path. Returns the failures (and prints each refusal's first line)."""
+    def one(numbered):
+        i, (args, code, text) = numbered
+        target = f"{out[:-3] if out.endswith('.h5') else out}.case{i}.h5"
+        if os.path.exists(target):
+            os.remove(target)
         command = [args[0]] if args[0] in ("path", "cv") else ["solve"]
         args = args[1:] if args[0] in ("path", "cv") else args
-        rc, so, se = run_cadmm(cadmm, ranks, command + ["--data", data, "--output", out] + args, expect=None)
-        if rc != code or text not in se or os.path.exists(out) or se.count(text) > 1:
-            failures.append(f"{' '.join(args)}: exit {rc} (expected {code}), stderr {se.strip()!r}")
-        else:
-            print(f"{' '.join(args)}: exit {rc}, {se.strip().splitlines()[0]}")
-    return failures
+        rc, so, se = run_cadmm(cadmm, ranks, command + ["--data", data, "--output", target] + args, expect=None)
+        if rc != code or text not in se or os.path.exists(target) or se.count(text) > 1:
+            return f"{' '.join(args)}: exit {rc} (expected {code}), stderr {se.strip()!r}", None
+        return None, f"{' '.join(args)}: exit {rc}, {se.strip().splitlines()[0]}"
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(one, enumerate(cases)))
+    for _, line in results:
+        if line:
+            print(line)
+    return [failure for failure, _ in results if failure]
