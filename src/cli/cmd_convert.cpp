@@ -21,7 +21,7 @@ int run_convert(const Args& args, MpiCommunicator& comm) {
     ("output,o", po::value<std::string>()->value_name("FILE"), "HDF5 file to write [required]")
     ("header", "csv: the first line holds column names (skipped)")
     ("target-column", po::value<std::int64_t>()->value_name("J"), "csv: 0-based column of y (default: the last)");
-  const auto vm = parse(args, desc);
+  const auto vm = parse("convert", args, desc);
   const bool root = comm.rank() == 0;
   if (vm.count("help")) {
     if (root)

@@ -264,7 +264,7 @@ void print_summary(const CvResult& cv, const FitResult& final_fit, const CvOptio
 }  // namespace
 
 int run_cv(const Args& args, MpiCommunicator& comm) {
-  const auto parsed = parse_fit_options(args, kUsage, false, cv_options(), comm);
+  const auto parsed = parse_fit_options("cv", args, kUsage, false, cv_options(), comm);
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
   const bool root = comm.rank() == 0;

@@ -29,7 +29,7 @@ int run_generate(const Args& args, MpiCommunicator& comm) {
     ("chunk-rows", po::value<std::int64_t>()->default_value(0)->value_name("R"), "store X chunked by R rows (0: contiguous)")
     ("seed", po::value<std::uint64_t>()->default_value(0)->value_name("S"), "random seed (same seed, same file)")
     ("output,o", po::value<std::string>()->value_name("FILE"), "output HDF5 file [required]");
-  const auto vm = parse(args, desc);
+  const auto vm = parse("generate", args, desc);
   const bool root = comm.rank() == 0;
   if (vm.count("help")) {
     if (root)

@@ -63,7 +63,7 @@ std::optional<InfoRequest> parse_request(const Args& args, MpiCommunicator& comm
                   "solve does, and the slowest rank's time is printed: the floor under a run's read phase");
   po::positional_options_description pos;
   pos.add("file", 1);
-  const auto vm = parse(args, desc, &pos);
+  const auto vm = parse("info", args, desc, &pos);
   if (vm.count("help")) {
     if (comm.rank() == 0) std::cout << "Usage: cadmm info FILE [--ranks P] [--read-test]\n\n" << desc << std::endl;
     return std::nullopt;

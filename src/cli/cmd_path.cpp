@@ -90,12 +90,12 @@ void print_summary(const PathResult& path, std::size_t asked, const DataModel& d
 
 int run_path(const Args& args, MpiCommunicator& comm) {
   po::options_description extra("Path");
-  extra.add_options()("early-stop", po::value<std::string>()->implicit_value("true")->value_name("BOOL"),
+  extra.add_options()("early-stop", boolean(),
                       "end the path once the deviance ratio stops changing (glmnet's rule; default false: every "
                       "lambda is fitted)");
   extra.add(checkpoint_options());
   extra.add(relax_options(false));
-  const auto parsed = parse_fit_options(args, kUsage, false, extra, comm);
+  const auto parsed = parse_fit_options("path", args, kUsage, false, extra, comm);
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
   const bool root = comm.rank() == 0;

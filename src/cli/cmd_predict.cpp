@@ -67,7 +67,7 @@ po::options_description predict_options() {
 // The request of the command line; nullopt when --help was asked (and printed).
 std::optional<PredictRequest> parse_request(const Args& args, MpiCommunicator& comm) {
   const po::options_description desc = predict_options();
-  const auto vm = parse(args, desc);
+  const auto vm = parse("predict", args, desc);
   const bool root = comm.rank() == 0;
   if (vm.count("help")) {
     if (root) std::cout << kUsage << desc << std::endl;

@@ -51,7 +51,7 @@ void print_summary(const FitResult& r, const DataModel& dm, const io::RunFacts& 
 }  // namespace
 
 int run_solve(const Args& args, MpiCommunicator& comm) {
-  const auto parsed = parse_fit_options(args, kUsage, true, checkpoint_options(), comm);
+  const auto parsed = parse_fit_options("solve", args, kUsage, true, checkpoint_options(), comm);
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
   const bool root = comm.rank() == 0;

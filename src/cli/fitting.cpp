@@ -114,7 +114,7 @@ AdmmObserver base_observer(int rank) {
   return o;
 }
 
-std::optional<po::variables_map> parse_fit_options(const Args& args, const char* usage, bool one_lambda,
+std::optional<po::variables_map> parse_fit_options(const char* command, const Args& args, const char* usage, bool one_lambda,
                                                    const po::options_description& extra, MpiCommunicator& comm) {
   po::options_description out("Output");
   out.add_options()("output,o", po::value<std::string>()->default_value("result.h5")->value_name("FILE"),
@@ -123,12 +123,15 @@ std::optional<po::variables_map> parse_fit_options(const Args& args, const char*
   desc.add(general_options()).add(data_options()).add(model_options(one_lambda));
   if (!one_lambda) desc.add(lambda_sequence_options());
   desc.add(solver_options()).add(out).add(extra);
-  auto vm = parse(args, desc);
+  auto vm = parse(command, args, desc);
   if (vm.count("help")) {
     if (comm.rank() == 0) std::cout << usage << desc << std::endl;
     return std::nullopt;
   }
   if (!vm.count("data")) throw UsageError("--data: required (the HDF5 file with X and y)");
+  // Options read only once the data are in hand, checked before: a usage error costs no read.
+  parse_local_solver(vm["local-solver"].as<std::string>());
+  if (!(vm["progress-seconds"].as<double>() >= 0)) throw UsageError("--progress-seconds: must be >= 0");
   return vm;
 }
 
@@ -288,7 +291,7 @@ DataModel load_model(const po::variables_map& vm, const FitRequest& request, Mpi
 
 po::options_description relax_options(bool with_gamma) {
   po::options_description o("Relaxed fits");
-  o.add_options()("relax", po::value<std::string>()->implicit_value("true")->value_name("BOOL"),
+  o.add_options()("relax", boolean(),
                   "also fit glmnet's relaxed lasso: for each lambda, least squares without penalty on the features its "
                   "fit keeps (default false)");
   if (with_gamma)

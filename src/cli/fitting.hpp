@@ -80,7 +80,7 @@ using PieceMap = std::function<Pieces(const io::DataReader&, RowRange)>;
 /// Parses a fitting command's options: general, data, model (with --lambda/--lambda-ratio when one_lambda, else
 /// the lambda sequence), solver, --output, then `extra`. Prints usage and the options and returns nullopt on
 /// --help; throws UsageError without --data.
-std::optional<po::variables_map> parse_fit_options(const Args& args, const char* usage, bool one_lambda,
+std::optional<po::variables_map> parse_fit_options(const char* command, const Args& args, const char* usage, bool one_lambda,
                                                    const po::options_description& extra, MpiCommunicator& comm);
 
 /// This rank's rows, read once.

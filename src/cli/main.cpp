@@ -15,6 +15,7 @@
 #include "cadmm/mpi_communicator.hpp"
 #include "cadmm/version.hpp"
 #include "cli/commands.hpp"
+#include "cli/options.hpp"
 #include "cli/report.hpp"
 #include "core/lapack.hpp"
 
@@ -65,7 +66,8 @@ int dispatch(int argc, char** argv, cadmm::MpiCommunicator& comm) {
   if (command == "cv") return cadmm::cli::run_cv(args, comm);
   if (command == "predict") return cadmm::cli::run_predict(args, comm);
   if (command == "convert") return cadmm::cli::run_convert(args, comm);
-  throw cadmm::UsageError("unknown command '" + command + "' (see cadmm --help)");
+  const std::string hint = cadmm::cli::command_suggestion(command);
+  throw cadmm::UsageError("unknown command '" + command + "'" + (hint.empty() ? "" : ": " + hint) + " (see cadmm --help)");
 }
 
 // Transport for one node. When every rank of the job runs on this node (Open MPI tells each rank so in its

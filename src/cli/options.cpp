@@ -77,34 +77,264 @@ std::string read_config(const std::string& path) {
 }
 }  // namespace
 
-po::variables_map parse(const std::vector<std::string>& args, const po::options_description& desc,
-                        const po::positional_options_description* positional) {
+namespace {
+
+// An option's name as people vary it: lower case, without '-', '_' and '.' (l1_ratio, lambda.min.ratio).
+std::string squash(const std::string& name) {
+  std::string out;
+  for (unsigned char c : name)
+    if (c != '-' && c != '_' && c != '.') out += static_cast<char>(std::tolower(c));
+  return out;
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// A switch takes no value (--quiet, --resume); a boolean option takes true/false (its value name is BOOL) and, with
+// the implicit value every one has, none. Both are booleans: --name, --no-name and --name true|false all work.
+bool is_switch(const po::option_description& o) { return o.semantic()->max_tokens() == 0; }
+bool is_boolean(const po::option_description& o) {
+  return is_switch(o) || o.format_parameter().find("BOOL") != std::string::npos;
+}
+
+std::optional<bool> bool_literal(const std::string& text) {
+  try {
+    return parse_bool("", text);
+  } catch (const UsageError&) {
+    return std::nullopt;
+  }
+}
+
+// Names glmnet, scikit-learn and Spark users bring (compared squashed), and what cadmm calls them. A name that is an
+// option of the command in hand never gets here.
+struct Foreign {
+  const char* name;
+  const char* answer;
+};
+constexpr Foreign kForeign[] = {
+    {"alpha", "scikit-learn's alpha is cadmm's --lambda (path and cv: --lambdas); glmnet's alpha is cadmm's --l1-ratio"},
+    {"alphas", "scikit-learn's alphas are cadmm's --lambdas"},
+    {"lambda", "path and cv fit a sequence: --lambdas V1,V2,... or --n-lambda N --lambda-min-ratio R ('cadmm solve "
+               "--lambda V' fits one)"},
+    {"nlambda", "use --n-lambda"},
+    {"nalphas", "use --n-lambda"},
+    {"eps", "scikit-learn's eps (alpha_min / alpha_max) is cadmm's --lambda-min-ratio"},
+    {"nfolds", "use --folds"},
+    {"cv", "use --folds (the number of folds)"},
+    {"foldid", "use --fold-dataset (a dataset of fold numbers in the data file)"},
+    {"regparam", "Spark's regParam is cadmm's --lambda"},
+    {"elasticnetparam", "Spark's elasticNetParam is cadmm's --l1-ratio"},
+    {"maxit", "use --max-iter"},
+    {"thresh", "cadmm stops on the duality gap: --gap-tol (relative to the objective), and --abs-tol / --rel-tol"},
+    {"tol", "cadmm stops on the duality gap: --gap-tol (relative to the objective), and --abs-tol / --rel-tol"},
+    {"weights", "use --weights-dataset (a dataset of the data file)"},
+    {"sampleweight", "use --weights-dataset (a dataset of the data file)"},
+    {"offset", "use --offset-dataset (a dataset of the data file)"},
+    {"penaltyfactor", "use --penalty-factor-dataset (a dataset of the data file)"},
+    {"intercept", "use --fit-intercept or --no-fit-intercept"},
+    {"standardise", "use --standardize"},
+    {"normalize", "use --standardize (columns scaled to unit variance, coefficients reported on the original scale)"},
+    {"groups", "use --penalty group --groups-dataset PATH"},
+    {"family", "cadmm fits least squares: glmnet's family = \"gaussian\" (and \"mgaussian\" with several targets)"},
+    {"typemeasure", "cv reports the mean squared error (glmnet's type.measure = \"mse\")"},
+    {"s", "predict takes the fit with --lambda-index I"},
+    {"newx", "predict reads the new data from --data"},
+    {"x", "the data come from --data FILE (--x-dataset names X inside it)"},
+    {"y", "the data come from --data FILE (--y-dataset names y inside it)"},
+};
+
+// What an unrecognised option (its name without dashes) should have been, as a sentence.
+std::string suggestion(const std::string& name, const po::options_description& desc) {
+  const std::string flat = squash(name);
+  std::vector<std::string> names;  // every long name, and --no-NAME for the booleans
+  for (const auto& o : desc.options()) {
+    if (o->long_name().empty()) continue;
+    names.push_back(o->long_name());
+    if (is_boolean(*o)) names.push_back("no-" + o->long_name());
+  }
+  for (const std::string& n : names)
+    if (squash(n) == flat) return "did you mean --" + n + "?";
+  for (const Foreign& f : kForeign)
+    if (flat == f.name) return f.answer;
+  const auto either = [](const std::vector<std::string>& found) {
+    std::string text = "did you mean";
+    for (std::size_t i = 0; i < found.size(); ++i) text += (i == 0 ? " --" : i + 1 == found.size() ? " or --" : ", --") + found[i];
+    return text + "?";
+  };
+  std::vector<std::string> found;
+  for (const std::string& n : names)
+    if (flat.size() >= 2 && squash(n).compare(0, flat.size(), flat) == 0) found.push_back(n);
+  if (!found.empty() && found.size() <= 4) return either(found) + " (options are not abbreviated)";
+  std::size_t best = std::max<std::size_t>(1, flat.size() / 3) + 1;
+  found.clear();
+  for (const std::string& n : names) {
+    const std::size_t d = edit_distance(flat, squash(n));
+    if (d < best) best = d, found.clear();
+    if (d == best) found.push_back(n);
+  }
+  if (!found.empty() && found.size() <= 3) return either(found);
+  return "";
+}
+
+UsageError unknown_option(const std::string& name, const po::options_description& desc, const std::string& where) {
+  const std::string hint = suggestion(name, desc);
+  return UsageError(where + "unrecognised option '--" + name + "'" + (hint.empty() ? "" : ": " + hint));
+}
+
+const po::option_description* find_long(const po::options_description& desc, const std::string& name) {
+  return desc.find_nothrow(name, false, false, false);
+}
+
+// The command line as Boost should see it: --no-NAME becomes --NAME=false, a boolean followed by a word that is a
+// boolean becomes --NAME=WORD, and a switch given false is dropped (true: the bare switch).
+std::vector<std::string> normalized(const std::vector<std::string>& args, const po::options_description& desc) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.size() < 3 || a.compare(0, 2, "--") != 0) {
+      out.push_back(a);
+      continue;
+    }
+    const std::size_t eq = a.find('=');
+    std::string name = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+    std::optional<std::string> value;
+    if (eq != std::string::npos) value = a.substr(eq + 1);
+    const po::option_description* o = find_long(desc, name);
+    if (!o && name.compare(0, 3, "no-") == 0) {
+      const po::option_description* negated = find_long(desc, name.substr(3));
+      if (negated && is_boolean(*negated) && !value) o = negated, name = name.substr(3), value = "false";
+    }
+    if (!o || !is_boolean(*o)) {
+      out.push_back(a);
+      continue;
+    }
+    if (!value && i + 1 < args.size() && bool_literal(args[i + 1])) value = args[++i];
+    if (!is_switch(*o)) {
+      out.push_back("--" + name + (value ? "=" + *value : ""));
+      continue;
+    }
+    const std::optional<bool> on = value ? bool_literal(*value) : std::optional<bool>(true);
+    if (!on) throw UsageError("--" + name + ": expected true/false/1/0/yes/no, got '" + *value + "'");
+    if (*on) out.push_back("--" + name);
+  }
+  return out;
+}
+
+// Long options spelled out (no guessing from a prefix), short ones and --name=value as Boost has them.
+constexpr int kStyle = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+
+std::string trim(const std::string& text) {
+  const std::size_t b = text.find_first_not_of(" \t\r\f\v"), e = text.find_last_not_of(" \t\r\f\v");
+  return b == std::string::npos ? "" : text.substr(b, e - b + 1);
+}
+
+// Stores the options of an INI file's text: 'key = value' lines ('#' starts a comment, ';' a comment line), keys
+// spelled with '-' or '_' alike; lines before any [section] apply to every command, those under [COMMAND] to that one,
+// others' sections are skipped. What is already stored (the command line) wins. Errors name the file and line.
+void store_config(const std::string& text, const std::string& path, const std::string& command,
+                  const po::options_description& desc, po::variables_map& vm) {
+  static const char* const kCommands[] = {"solve", "path", "cv", "predict", "generate", "convert", "info"};
+  std::istringstream lines(text);
+  std::string line, section;
+  for (int number = 1; std::getline(lines, line); ++number) {
+    const std::string where = "--config '" + path + "' line " + std::to_string(number) + ": ";
+    line = trim(line.substr(0, line.find('#')));
+    if (line.empty() || line[0] == ';') continue;
+    if (line[0] == '[') {
+      if (line.back() != ']') throw UsageError(where + "a section is written [COMMAND]");
+      section = trim(line.substr(1, line.size() - 2));
+      if (std::find(std::begin(kCommands), std::end(kCommands), section) == std::end(kCommands))
+        throw UsageError(where + "[" + section + "] is not a command (sections: [solve], [path], [cv], [predict], "
+                         "[generate], [convert], [info])");
+      continue;
+    }
+    if (!section.empty() && section != command) continue;
+    const std::size_t eq = line.find('=');
+    if (eq == std::string::npos) throw UsageError(where + "expected 'key = value', got '" + line + "'");
+    std::string key = trim(line.substr(0, eq));
+    const std::string value = trim(line.substr(eq + 1));
+    std::replace(key.begin(), key.end(), '_', '-');
+    if (key == "config") throw UsageError(where + "a config file cannot name another (--config)");
+    const po::option_description* o = find_long(desc, key);
+    if (!o) throw unknown_option(key, desc, where);
+    std::vector<std::string> tokens;
+    if (is_switch(*o)) {
+      const std::optional<bool> on = bool_literal(value);
+      if (!on) throw UsageError(where + key + ": expected true/false/1/0/yes/no, got '" + value + "'");
+      if (*on) tokens.push_back("--" + key);
+    } else {
+      tokens.push_back("--" + key + "=" + value);
+    }
+    try {
+      po::store(po::command_line_parser(tokens).options(desc).style(kStyle).run(), vm);
+    } catch (const po::error& e) {
+      throw UsageError(where + e.what());
+    }
+  }
+}
+
+}  // namespace
+
+po::variables_map parse(const std::string& command, const std::vector<std::string>& args,
+                        const po::options_description& desc, const po::positional_options_description* positional) {
   po::variables_map vm;
   for (const std::string& a : args) refuse_placeholders(a, "command line");
   try {
-    po::command_line_parser parser(args);
-    parser.options(desc);
+    po::command_line_parser parser(normalized(args, desc));
+    parser.options(desc).style(kStyle);
     if (positional) parser.positional(*positional);
-    po::store(parser.run(), vm);
+    const po::parsed_options parsed = parser.run();
+    // Without positional arguments Boost keeps a stray word (a value after a switch, a misplaced one) and drops it.
+    if (!positional)
+      for (const po::option& o : parsed.options)
+        if (o.position_key >= 0 && !o.value.empty())
+          throw UsageError("unexpected argument '" + o.value.front() + "' (every value follows its --option)");
+    po::store(parsed, vm);
     if (vm.count("config")) {
       const std::string path = vm["config"].as<std::string>();
       const std::string text = read_config(path);
       refuse_placeholders(text, "--config '" + path + "'");
-      std::istringstream config(text);
-      // Values already stored from the command line are kept: the command line wins. Boost's messages about the
-      // file's lines do not say which file: add it.
-      try {
-        po::store(po::parse_config_file(config, desc, false), vm);
-      } catch (const po::error& e) {
-        throw UsageError("--config '" + path + "': " + e.what());
-      }
+      store_config(text, path, command, desc, vm);
     }
     po::notify(vm);
+  } catch (const po::unknown_option& e) {
+    std::string name = e.get_option_name();
+    while (!name.empty() && name[0] == '-') name.erase(0, 1);
+    throw unknown_option(name.substr(0, name.find('=')), desc, "");
   } catch (const po::error& e) {
     throw UsageError(e.what());
   }
   return vm;
 }
+
+std::string command_suggestion(const std::string& command) {
+  static const char* const kCommands[] = {"solve", "path", "cv", "predict", "generate", "convert", "info"};
+  const std::string flat = squash(command);
+  if (flat == "fit" || flat == "train" || flat == "lasso" || flat == "glmnet" || flat == "enet" || flat == "elasticnet")
+    return "did you mean solve (one lambda) or path (a lambda sequence)?";
+  if (flat == "cvglmnet" || flat == "lassocv" || flat == "elasticnetcv" || flat == "crossvalidate" || flat == "crossval")
+    return "did you mean cv?";
+  if (flat == "score" || flat == "apply" || flat == "transform") return "did you mean predict?";
+  std::string best;
+  std::size_t distance = 3;
+  for (const char* c : kCommands)
+    if (const std::size_t d = edit_distance(flat, c); d < distance) distance = d, best = c;
+  return best.empty() ? "" : "did you mean " + best + "?";
+}
+
+po::typed_value<std::string>* boolean() { return po::value<std::string>()->implicit_value("true")->value_name("BOOL"); }
 
 po::options_description general_options() {
   po::options_description o("General");
@@ -146,8 +376,8 @@ po::options_description model_options(bool one_lambda) {
        "lambda = R * lambda_max (default 0.1); lambda_max is the smallest lambda with all coefficients 0");
   o.add_options()
     ("l1-ratio", po::value<double>()->value_name("A"), "l1 share a: default 0.5 for elasticnet, 1 for l21 and group")
-    ("fit-intercept", po::value<std::string>()->value_name("BOOL"), "fit an unpenalized intercept (default true)")
-    ("standardize", po::value<std::string>()->value_name("BOOL"),
+    ("fit-intercept", boolean(), "fit an unpenalized intercept (default true)")
+    ("standardize", boolean(),
      "scale columns to unit variance before fitting, report on the original scale (default false)")
     ("penalty-factor-dataset", po::value<std::string>()->value_name("PATH"),
      "dataset of d factors >= 0 in the data file: feature j's penalty is lambda * factor_j * P(w_j); 0 leaves it "
@@ -159,7 +389,7 @@ po::options_description model_options(bool one_lambda) {
      "scale, also with --standardize (glmnet's lower.limits)")
     ("upper-limits", po::value<std::string>()->value_name("VALUE|PATH"),
      "upper bound >= 0 on every coefficient, or a dataset of d bounds (glmnet's upper.limits)")
-    ("positive", po::value<std::string>()->implicit_value("true")->value_name("BOOL"),
+    ("positive", boolean(),
      "non-negative coefficients, as scikit-learn's positive=True (the same as --lower-limits 0)")
     ("groups-dataset", po::value<std::string>()->value_name("PATH"),
      "--penalty group: dataset of d group ids (0..G-1, none empty) in the data file; the penalty is "
@@ -193,7 +423,7 @@ po::options_description solver_options() {
   po::options_description o("Solver");
   o.add_options()
     ("rho", po::value<double>()->value_name("VALUE"), "initial ADMM penalty (default: from the data's spectrum)")
-    ("adaptive-rho", po::value<std::string>()->value_name("BOOL"), "adapt rho by residual balancing (default true)")
+    ("adaptive-rho", boolean(), "adapt rho by residual balancing (default true)")
     ("over-relaxation", number(def.over_relaxation)->value_name("ALPHA"),
      "over-relaxation alpha in (0, 2)")
     ("max-iter", po::value<int>()->default_value(def.max_iter)->value_name("N"), "iteration limit")
@@ -205,7 +435,7 @@ po::options_description solver_options() {
      "evaluate objective and duality gap every N iterations")
     ("anderson-memory", po::value<int>()->default_value(def.anderson_memory)->value_name("M"),
      "Anderson acceleration memory (0 disables)")
-    ("polish", po::value<std::string>()->value_name("BOOL"),
+    ("polish", boolean(),
      "solve exactly on the support of the iterate once it holds for 10 iterations, kept only if the duality gap "
      "certifies it (default true)")
     ("local-solver", po::value<std::string>()->default_value("auto")->value_name("NAME"), local_solver_help.c_str())

@@ -10,10 +10,20 @@ namespace cadmm::cli {
 
 namespace po = boost::program_options;
 
-/// Parses args (after the command name) and, when --config is given, that INI file (same keys as the long
-/// options; the command line wins). Throws UsageError on unknown options, bad values or a missing file.
-po::variables_map parse(const std::vector<std::string>& args, const po::options_description& desc,
+/// Parses args (after the command name) and, when --config is given, that INI file (same keys as the long options,
+/// '-' or '_'; its [COMMAND] section for this command; the command line wins). Options are spelled out (no prefix
+/// guessing); every boolean takes --NAME, --no-NAME, --NAME true|false and --NAME=VALUE. Throws UsageError on unknown
+/// options (suggesting the option meant: a near spelling, or cadmm's name for a glmnet / scikit-learn one), bad
+/// values or a missing file, naming the file and line for the INI file's.
+po::variables_map parse(const std::string& command, const std::vector<std::string>& args,
+                        const po::options_description& desc,
                         const po::positional_options_description* positional = nullptr);
+
+/// For an unknown command: "did you mean COMMAND?" (a near spelling, or what glmnet and scikit-learn users type), or "".
+std::string command_suggestion(const std::string& command);
+
+/// The value semantics of a boolean option: true/false/1/0/yes/no, true when given bare (read with bool_option).
+po::typed_value<std::string>* boolean();
 
 /// --help, --config, --quiet.
 po::options_description general_options();

@@ -663,5 +663,42 @@ def path_early_stop_and_summary():
         assert len(f["path/lambda"]) == 100 and f["path"].attrs["stopped_early"] == 0
 
 
+@test
+def options_as_people_type_them():
+    # No prefix guessing, the option meant named, glmnet / scikit-learn names answered, every boolean in every form,
+    # INI sections; all refused before any data are read (the data file does not exist).
+    missing = path("not_there.h5")
+    expect_error(2, 2, "'--pen': did you mean --penalty", "solve", "--data", missing, "--pen", "l2")
+    expect_error(1, 2, "'--lamda': did you mean --lambda?", "solve", "--data", missing, "--lamda", "0.1")
+    expect_error(1, 2, "scikit-learn's alpha is cadmm's --lambda", "solve", "--data", missing, "--alpha", "0.1")
+    expect_error(1, 2, "did you mean --l1-ratio?", "solve", "--data", missing, "--l1_ratio", "0.5")
+    expect_error(1, 2, "use --folds", "cv", "--data", missing, "--nfolds", "5")
+    expect_error(1, 2, "did you mean --n-lambda?", "path", "--data", missing, "--nlambda", "5")
+    expect_error(1, 2, "--n-lambda: must be >= 1", "path", "--data", missing, "--n-lambda", "0")
+    expect_error(1, 2, "--local-solver: unknown 'fast'", "solve", "--data", missing, "--local-solver", "fast")
+    expect_error(1, 2, "unknown command 'solv': did you mean solve?", "solv", "--data", missing)
+    X, y = small(200, 6)
+    data = write("habits.h5", X, y)
+    out_a, out_b = path("habits_a.h5"), path("habits_b.h5")
+    cadmm(1, "solve", "--data", data, "--standardize", "--no-fit-intercept", "--output", out_a, "--quiet")
+    cadmm(1, "solve", "--data", data, "--standardize", "true", "--fit-intercept", "false", "--output", out_b, "-q")
+    with h5py.File(out_a) as a, h5py.File(out_b) as b:
+        assert a.attrs["standardize"] == 1 and a.attrs["fit_intercept"] == 0, dict(a.attrs)
+        assert np.array_equal(a["coef"][()], b["coef"][()]) and a["intercept"][()] == 0
+    ini = path("habits.ini")
+    with open(ini, "w") as f:
+        f.write(f"data = {data}\nfit_intercept = false\n[path]\nn_lambda = 4\n[solve]\nstandardize = yes\n"
+                f"lambda_ratio = 0.2\n")
+    cadmm(1, "solve", "--config", ini, "--output", out_a, "--quiet")
+    cadmm(1, "path", "--config", ini, "--output", out_b, "--quiet")
+    with h5py.File(out_a) as a, h5py.File(out_b) as b:
+        assert a.attrs["standardize"] == 1 and a.attrs["fit_intercept"] == 0
+        assert len(b["path/lambda"]) == 4 and b.attrs["standardize"] == 0 and b.attrs["fit_intercept"] == 0
+    with open(ini, "a") as f:
+        f.write("max_itr = 5\n")
+    expect_error(1, 2, f"--config '{ini}' line 8: unrecognised option '--max-itr': did you mean --max-iter?",
+                 "solve", "--config", ini, "--output", out_a)
+
+
 if __name__ == "__main__":
     main()

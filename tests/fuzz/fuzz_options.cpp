@@ -41,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     desc.add(general_options()).add(data_options()).add(model_options(one_lambda)).add(solver_options());
     if (!one_lambda) desc.add(lambda_sequence_options());
     try {
-      const po::variables_map vm = parse(args, desc);
+      const po::variables_map vm = parse(one_lambda ? "solve" : "path", args, desc);
       fit_request_from(vm, one_lambda).lambda.resolve(1.0);
     } catch (const cadmm::Error&) {
     }

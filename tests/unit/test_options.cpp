@@ -16,7 +16,7 @@ po::options_description solve_like() {
   return d;
 }
 
-FitRequest settings_for(const std::vector<std::string>& args) { return fit_request_from(parse(args, solve_like()), true); }
+FitRequest settings_for(const std::vector<std::string>& args) { return fit_request_from(parse("solve", args, solve_like()), true); }
 
 // The UsageError message must name the option.
 void expect_usage_error_naming(const std::vector<std::string>& args, const std::string& option) {
@@ -126,4 +126,99 @@ TEST(Options, ConfigFileWithCommandLineWinning) {
   EXPECT_THROW(settings_for({"--config", path}), UsageError);
   std::remove(path.c_str());
   EXPECT_THROW(settings_for({"--config", path}), UsageError);  // missing file
+}
+
+namespace {
+// The message of the UsageError that parsing args as `command` gives (fails the test when none is thrown).
+std::string refusal(const std::vector<std::string>& args, const char* command = "solve") {
+  const bool one_lambda = std::string(command) == "solve";
+  po::options_description d;
+  d.add(general_options()).add(data_options()).add(model_options(one_lambda)).add(solver_options());
+  if (!one_lambda) d.add(lambda_sequence_options());
+  try {
+    parse(command, args, d);
+  } catch (const UsageError& e) {
+    EXPECT_EQ(e.code(), ExitCode::usage);
+    return e.what();
+  }
+  ADD_FAILURE() << "no error";
+  return "";
+}
+void expect_contains(const std::string& text, const std::string& part) {
+  EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in: " << text;
+}
+}  // namespace
+
+// Boost guessed from prefixes: --pen l2 was silently --penalty l2. Options are spelled out now, and a near miss,
+// a prefix or a name from glmnet / scikit-learn is answered with the option meant.
+TEST(Options, UnknownOptionsAreRefusedWithTheOptionMeant) {
+  expect_contains(refusal({"--pen", "l2"}), "did you mean --penalty or --penalty-factor-dataset?");
+  expect_contains(refusal({"--lamda", "0.1"}), "did you mean --lambda?");
+  expect_contains(refusal({"--l1_ratio", "0.5"}), "did you mean --l1-ratio?");
+  expect_contains(refusal({"--fit_intercept", "false"}), "did you mean --fit-intercept?");
+  expect_contains(refusal({"--alpha", "0.1"}), "glmnet's alpha is cadmm's --l1-ratio");
+  expect_contains(refusal({"--alpha", "0.1"}), "scikit-learn's alpha is cadmm's --lambda");
+  expect_contains(refusal({"--nlambda", "50"}, "path"), "did you mean --n-lambda?");
+  expect_contains(refusal({"--lambda.min.ratio", "0.01"}, "path"), "did you mean --lambda-min-ratio?");
+  expect_contains(refusal({"--lambda", "0.1"}, "path"), "--lambdas");
+  expect_contains(refusal({"--thresh", "1e-7"}), "--gap-tol");
+  expect_contains(refusal({"--zzzz", "1"}), "unrecognised option '--zzzz'");
+  // A stray word (a value after a switch) is refused, not dropped.
+  expect_contains(refusal({"--quiet", "maybe"}), "unexpected argument 'maybe'");
+  EXPECT_EQ(command_suggestion("solv"), "did you mean solve?");
+  EXPECT_EQ(command_suggestion("cv.glmnet"), "did you mean cv?");
+  expect_contains(command_suggestion("fit"), "solve");
+  EXPECT_EQ(command_suggestion("qqqqqqq"), "");
+}
+
+// Every boolean takes --NAME, --no-NAME, --NAME VALUE and --NAME=VALUE; switches (--quiet) take the same forms.
+TEST(Options, BooleansTakeEveryForm) {
+  EXPECT_TRUE(settings_for({"--standardize"}).spec.standardize);
+  EXPECT_TRUE(settings_for({"--standardize", "true"}).spec.standardize);
+  EXPECT_TRUE(settings_for({"--standardize", "--fit-intercept", "no"}).spec.standardize);
+  EXPECT_FALSE(settings_for({"--standardize", "--fit-intercept", "no"}).spec.fit_intercept);
+  EXPECT_FALSE(settings_for({"--no-fit-intercept"}).spec.fit_intercept);
+  EXPECT_FALSE(settings_for({"--fit-intercept=0"}).spec.fit_intercept);
+  EXPECT_FALSE(settings_for({"--no-polish"}).solver.polish);
+  EXPECT_FALSE(settings_for({"--adaptive-rho", "false"}).solver.adaptive_rho);
+  const auto quiet = [](const std::vector<std::string>& args) { return parse("solve", args, solve_like()).count("quiet"); };
+  EXPECT_EQ(quiet({"--quiet"}), 1u);
+  EXPECT_EQ(quiet({"--quiet", "yes"}), 1u);
+  EXPECT_EQ(quiet({"--quiet=false"}), 0u);
+  EXPECT_EQ(quiet({"--no-quiet"}), 0u);
+  EXPECT_EQ(quiet({"-q"}), 1u);
+  expect_contains(refusal({"--quiet=perhaps"}), "--quiet: expected true/false");
+  expect_contains(refusal({"--no-penalty"}), "unrecognised option '--no-penalty'");
+}
+
+// INI files: keys with '-' or '_', a [COMMAND] section for each command (others skipped), errors naming file and line.
+TEST(Options, ConfigSectionsUnderscoresAndLines) {
+  const std::string path = testing::TempDir() + "cadmm_test_sections.ini";
+  {
+    std::ofstream f(path);
+    f << "penalty = elasticnet   # inline comment\nfit_intercept = false\n\n[path]\nn_lambda = 7\n[solve]\nl1_ratio = 0.3\n"
+         "standardize = yes\n; a comment line\n[cv]\nfolds = 3\n";
+  }
+  const FitRequest s = settings_for({"--config", path});
+  EXPECT_EQ(s.spec.penalty, Penalty::elasticnet);
+  EXPECT_FALSE(s.spec.fit_intercept);
+  EXPECT_DOUBLE_EQ(*s.spec.l1_ratio, 0.3);
+  EXPECT_TRUE(s.spec.standardize);
+  EXPECT_FALSE(settings_for({"--config", path, "--no-standardize"}).spec.standardize);  // the command line wins
+  {
+    std::ofstream f(path);
+    f << "penalty = l1\n[solve]\nlamda = 3\n";
+  }
+  expect_contains(refusal({"--config", path}), "--config '" + path + "' line 3: unrecognised option '--lamda': did you mean --lambda?");
+  {
+    std::ofstream f(path);
+    f << "[fit]\npenalty = l1\n";
+  }
+  expect_contains(refusal({"--config", path}), "line 1: [fit] is not a command");
+  {
+    std::ofstream f(path);
+    f << "\nmax_iter = many\n";
+  }
+  expect_contains(refusal({"--config", path}), "line 2: the argument ('many') for option '--max-iter' is invalid");
+  std::remove(path.c_str());
 }
