@@ -204,7 +204,7 @@ int run_predict(const Args& args, MpiCommunicator& comm) {
   out.attribute("lambda", model.lambda);
   out.attribute("lambda_index", static_cast<double>(model.index));
   if (model.gamma >= 0) out.attribute("gamma", model.gamma);
-  out.attribute("n_rows", static_cast<double>(layout.rows));
+  out.attribute("n_rows", static_cast<std::int64_t>(layout.rows));
   out.commit();
   if (req->verbose) print_summary(*req, model, layout, score, clock.lap(), comm.size());
   return 0;

@@ -196,14 +196,24 @@ Handle link_props() {
 
 void AtomicH5File::write_dataset(const std::string& name, const std::vector<std::int64_t>& shape,
                                  const double* data) {
+  write_typed(name, shape, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, data);
+}
+
+void AtomicH5File::write_dataset(const std::string& name, const std::vector<std::int64_t>& shape,
+                                 const std::int64_t* data) {
+  write_typed(name, shape, H5T_STD_I64LE, H5T_NATIVE_INT64, data);
+}
+
+void AtomicH5File::write_typed(const std::string& name, const std::vector<std::int64_t>& shape, hid_t file_type,
+                               hid_t memory_type, const void* data) {
   std::vector<hsize_t> dims(shape.begin(), shape.end());
   Handle space(shape.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
                H5Sclose);
   Handle lcpl = link_props();
-  Handle ds(H5Dcreate2(file_.get(), name.c_str(), H5T_IEEE_F64LE, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+  Handle ds(H5Dcreate2(file_.get(), name.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
             H5Dclose);
   if (!ds.valid()) check_write(-1, "dataset " + name, path_);
-  check_write(H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "dataset " + name, path_);
+  check_write(H5Dwrite(ds.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "dataset " + name, path_);
 }
 
 void AtomicH5File::create_rows(const std::string& name, std::int64_t rows, std::int64_t cols) {

@@ -98,6 +98,8 @@ class AtomicH5File {
 
   /// A float64 dataset of the given shape (row-major data); an empty shape makes a scalar.
   void write_dataset(const std::string& name, const std::vector<std::int64_t>& shape, const double* data);
+  /// An int64 dataset (counts: iterations, nonzeros, rows), likewise.
+  void write_dataset(const std::string& name, const std::vector<std::int64_t>& shape, const std::int64_t* data);
   /// Creates a float64 (rows, cols) dataset to be filled row by row with write_row.
   void create_rows(const std::string& name, std::int64_t rows, std::int64_t cols);
   /// Writes row i (cols values) of a dataset made by create_rows.
@@ -107,6 +109,8 @@ class AtomicH5File {
   void attribute(const std::string& name, const std::string& value, const std::string& object = "/");
 
  private:
+  void write_typed(const std::string& name, const std::vector<std::int64_t>& shape, hid_t file_type, hid_t memory_type,
+                   const void* data);
   std::string path_, tmp_;
   Handle file_;
   bool committed_ = false;

@@ -73,13 +73,14 @@ void write_stacked(AtomicH5File& f, const std::string& group, const std::vector<
 
 void write_path(AtomicH5File& f, const PathResult& path, bool y_1d) {
   const std::size_t m = path.fits.size();
-  std::vector<double> lambda, iterations, objective, gap, nonzero, converged;
+  std::vector<double> lambda, objective, gap;
+  std::vector<std::int64_t> iterations, nonzero, converged;  // counts and flags as integers
   for (const FitResult& r : path.fits) {
     lambda.push_back(r.lambda);
     iterations.push_back(r.admm.state.iteration);
     objective.push_back(r.admm.optimality.objective);
     gap.push_back(r.admm.optimality.gap);
-    nonzero.push_back(static_cast<double>((r.coef.array() != 0).count()));
+    nonzero.push_back(static_cast<std::int64_t>((r.coef.array() != 0).count()));
     converged.push_back(r.admm.status == Status::converged ? 1 : 0);
   }
   const std::int64_t mm = static_cast<std::int64_t>(m);
@@ -99,13 +100,12 @@ void write_path(AtomicH5File& f, const PathResult& path, bool y_1d) {
 void write_cv(AtomicH5File& f, const CvResult& cv, const ResultExtras& x) {
   const std::int64_t m = static_cast<std::int64_t>(cv.lambdas.size()), folds = cv.mse.rows();
   const RowMatrix mse = cv.mse;
-  const std::vector<double> rows(cv.fold_rows.begin(), cv.fold_rows.end());
   const double lmin = cv.lambdas[cv.index_min], l1se = cv.lambdas[cv.index_1se];
   f.write_dataset("cv/lambda", {m}, cv.lambdas.data());
   f.write_dataset("cv/mse_mean", {m}, cv.mse_mean.data());
   f.write_dataset("cv/mse_std", {m}, cv.mse_std.data());
   f.write_dataset("cv/mse", {folds, m}, mse.data());
-  f.write_dataset("cv/fold_rows", {folds}, rows.data());
+  f.write_dataset("cv/fold_rows", {folds}, cv.fold_rows.data());
   f.write_dataset("cv/lambda_min", {}, &lmin);
   f.write_dataset("cv/lambda_1se", {}, &l1se);
   f.attribute("folds", folds, "/cv");
@@ -131,10 +131,9 @@ void write_cv_fold(const std::string& path, const CvResult& cv, int fold, const 
   AtomicH5File f(path);
   const std::int64_t m = static_cast<std::int64_t>(cv.lambdas.size()), folds = cv.mse.rows();
   const Vector mse = cv.mse.row(fold).transpose();
-  const std::vector<double> rows(cv.fold_rows.begin(), cv.fold_rows.end());
   f.write_dataset("cv/lambda", {m}, cv.lambdas.data());
   f.write_dataset("cv/mse", {1, m}, mse.data());
-  f.write_dataset("cv/fold_rows", {folds}, rows.data());
+  f.write_dataset("cv/fold_rows", {folds}, cv.fold_rows.data());
   if (!cv.gammas.empty()) {
     const std::int64_t g = static_cast<std::int64_t>(cv.gammas.size());
     RowMatrix relaxed(g, m);
