@@ -105,11 +105,10 @@ struct CvPlan {
 CvResult drive_cv(const LocalDataBuilder& folds, const ProblemSpec& spec, const Lambdas& lambdas,
                   const SolverSettings& settings, const CvPlan& plan, Communicator& comm, const DriveHooks& hooks = {});
 
-/// The refit on all rows at lambdas.values[index]: the path from the first lambda down to it, warm-started as
-/// glmnet's fit is; its admm.factors counts the factorizations of that whole path. relaxed, when given, receives the
-/// refit's relaxed fit (relaxed_fits over that path, so glmnet's rule for sets past n - 3 applies as in the folds).
-/// Collective.
-FitResult drive_refit(const Model& model, const Lambdas& lambdas, std::size_t index, const SolverSettings& settings,
-                      Communicator& comm, const DriveHooks& hooks = {}, FitResult* relaxed = nullptr);
+/// The refit on all rows: the whole path over `lambdas`, warm-started as glmnet's fit is (cv.glmnet keeps it as
+/// glmnet.fit); with relax its relaxed fits too (relaxed_fits over that path, so glmnet's rule for sets past n - 3
+/// applies as in the folds). A path cut short (a signal, divergence) ends at the fit that stopped it. Collective.
+PathResult drive_refit(const Model& model, const Lambdas& lambdas, const SolverSettings& settings, Communicator& comm,
+                       const DriveHooks& hooks = {}, bool relax = false);
 
 }  // namespace cadmm

@@ -19,13 +19,16 @@ namespace {
 const char* kUsage =
     "Usage: [mpirun -np P] cadmm cv --data FILE [options]\n\n"
     "K-fold cross-validation over a lambda sequence (as glmnet's cv.glmnet and scikit-learn's LassoCV), then a refit\n"
-    "on all rows at the chosen lambda. The data is read once: each rank sums its rows per fold, the training set of\n"
+    "on all rows. The data is read once: each rank sums its rows per fold, the training set of\n"
     "fold f is the sum of the other folds, and every fold's path and held-out errors come from those sums. Folds\n"
     "come from --seed (a permutation of the global row index dealt out in turn: fold sizes differ by at most one,\n"
     "the same at any rank count) or from --fold-dataset (fold numbers 1..K or 0..K-1, like glmnet's foldid).\n"
     "lambda_min is the largest lambda with the least mean held-out MSE; lambda_1se the largest within one standard\n"
     "error of it (glmnet's rules). Writes /cv/lambda, /cv/mse_mean, /cv/mse_std, /cv/mse (folds x lambdas),\n"
-    "/cv/fold_rows, /cv/lambda_min, /cv/lambda_1se; /coef and /intercept are the refit.\n\n"
+    "/cv/fold_rows, /cv/nonzero (of the full data's fit at each lambda), /cv/lambda_min, /cv/lambda_1se. The refit is\n"
+    "the whole path on all rows, kept in /path as a path file's (cv.glmnet's glmnet.fit); /coef and /intercept are its\n"
+    "fit at the chosen lambda (--refit; root attribute lambda_index), and 'cadmm predict --model cv.h5 --lambda\n"
+    "lambda_1se' (or lambda_min, a value, --lambda-index I) applies any other without a second run.\n\n"
     "With --relax (glmnet's cv.glmnet(relax = TRUE)), every fold's fits also get their relaxed fits (least squares\n"
     "without penalty on the features each keeps), and every blend gamma fit + (1 - gamma) relaxed of --gamma is\n"
     "cross-validated: /cv/relaxed/gamma, /cv/relaxed/mse_mean and mse_std (gammas x lambdas) and the chosen pairs\n"
@@ -115,14 +118,17 @@ void collect_folds(const std::string& patterns, const std::string& key, CvResult
   for (Matrix& m : cv.relaxed_mse) comm.broadcast(m.data(), sizeof(double) * static_cast<std::size_t>(m.size()), 0);
 }
 
-void print_table(const CvResult& cv) {
+// glmnet's print(cvfit) over the sequence: every lambda's error, its standard error and the nonzero coefficients of
+// the full data's fit there (`full`: the refit's path).
+void print_table(const CvResult& cv, const PathResult& full) {
   const std::size_t m = cv.lambdas.size(), step = std::max<std::size_t>(1, (m + 19) / 20);
-  std::printf("\n%6s %12s %14s %12s\n", "index", "lambda", "mse (mean)", "std. error");
+  std::printf("\n%6s %12s %14s %12s %8s\n", "index", "lambda", "mse (mean)", "std. error", "nonzero");
   for (std::size_t i = 0; i < m; ++i) {
     const bool mark = i == cv.index_min || i == cv.index_1se;
     if (i % step != 0 && !mark && i + 1 != m) continue;
-    std::printf("%6zu %12.5e %14.6e %12.4e%s%s\n", i, cv.lambdas[i], cv.mse_mean[static_cast<Eigen::Index>(i)],
-                cv.mse_std[static_cast<Eigen::Index>(i)], i == cv.index_min ? "  <- lambda_min" : "",
+    const std::string nonzero = i < full.fits.size() ? std::to_string(nonzeros(full.fits[i].coef)) : "-";
+    std::printf("%6zu %12.5e %14.6e %12.4e %8s%s%s\n", i, cv.lambdas[i], cv.mse_mean[static_cast<Eigen::Index>(i)],
+                cv.mse_std[static_cast<Eigen::Index>(i)], nonzero.c_str(), i == cv.index_min ? "  <- lambda_min" : "",
                 i == cv.index_1se ? "  <- lambda_1se" : "");
   }
 }
@@ -227,11 +233,11 @@ class FoldLines final : public ProgressSink {
   int folds_;
 };
 
-void print_summary(const CvResult& cv, const FitResult& final_fit, const CvOptions& o, const ProblemSpec& spec,
+void print_summary(const CvResult& cv, const PathResult& full, const FitResult& final_fit, const CvOptions& o, const ProblemSpec& spec,
                    const Model& model, const std::string& kinds, double planned_bytes, const io::RunFacts& facts,
                    int iterations,
                    const Phases& t, const std::string& output) {
-  print_table(cv);
+  print_table(cv, full);
   const bool relax = !cv.gammas.empty();
   std::printf("\ncadmm cv: lambda_min %s (index %zu), lambda_1se %s (index %zu); refit at %s%s: %s\n",
               fmt(cv.lambdas[cv.index_min]).c_str(), cv.index_min, fmt(cv.lambdas[cv.index_1se]).c_str(),
@@ -254,7 +260,8 @@ void print_summary(const CvResult& cv, const FitResult& final_fit, const CvOptio
   std::printf("  refit       lambda %s: objective %.12e, duality gap %.3e, %lld nonzero of %lld\n",
               fmt(final_fit.lambda).c_str(), final_fit.admm.optimality.objective, final_fit.admm.optimality.gap,
               static_cast<long long>(nonzeros(final_fit.coef)), static_cast<long long>(final_fit.coef.size()));
-  std::printf("  data passes %d (every fold and the refit from the same per-fold sums)\n", cv.data_passes);
+  std::printf("  data passes %d (every fold and the refit's path from the same per-fold sums; the path is kept in /path)\n",
+              cv.data_passes);
   FactorLog factors = cv.factors;
   factors += final_fit.admm.factors;
   print_factors(factors);
@@ -315,12 +322,14 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   const auto pair = o.refit == "lambda_1se" ? cv.relaxed_1se : cv.relaxed_min;
   const std::size_t chosen = relax ? pair.second : o.refit == "lambda_1se" ? cv.index_1se : cv.index_min;
   const std::string kinds = solver_kinds(model, comm);
-  FitResult relaxed;
-  FitResult final_fit = drive_refit(model, lambdas, chosen, request.solver, comm, hooks, relax ? &relaxed : nullptr);
-  if (final_fit.admm.status == Status::interrupted)
+  // The refit is the whole path on all rows (kept in the file, as cv.glmnet keeps glmnet.fit); /coef is its chosen fit.
+  const PathResult full = drive_refit(model, lambdas, request.solver, comm, hooks, relax);
+  if (full.fits.size() <= chosen || full.fits.back().admm.status == Status::interrupted)
     throw RuntimeFailure("interrupted by a signal during the refit; no result was written");
+  FitResult final_fit = full.fits[chosen];
+  final_fit.admm.factors = full.factors;  // the refit's factorizations are its whole path's
   const double gamma = relax ? cv.gammas[pair.first] : 1.0;
-  if (relax && relaxed.coef.size() > 0) final_fit = blend(final_fit, relaxed, gamma);
+  if (relax && !full.relaxed.empty()) final_fit = blend(final_fit, full.relaxed[chosen], gamma);
   const double fit_seconds = clock.lap();
   t.iterations = fit_seconds;
   t.communication = comm.seconds_in_collectives() - comm_before;
@@ -328,6 +337,8 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   const io::RunFacts facts = run_facts(request.spec, loaded.layout, comm, fit_seconds, "cv");
   io::ResultExtras extras;
   extras.cv = &cv;
+  extras.path = full.fits.size() == lambdas.values.size() ? &full : nullptr;  // a diverged refit keeps only /coef
+  extras.lambda_index = static_cast<std::int64_t>(chosen);
   extras.cv_refit = o.refit;
   extras.cv_folds_from = o.folds_from();
   if (relax) extras.gamma = gamma;
@@ -336,7 +347,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   });
   t.write = clock.lap();
   t.peak_bytes = peak_memory(comm);
-  if (verbose) print_summary(cv, final_fit, o, request.spec, model, kinds, loaded.planned_bytes, facts, lines.iterations, t, output);
+  if (verbose) print_summary(cv, full, final_fit, o, request.spec, model, kinds, loaded.planned_bytes, facts, lines.iterations, t, output);
   if (final_fit.admm.status == Status::diverged)
     throw RuntimeFailure("the refit " + diverged_at(final_fit.admm.state.iteration) + "; the result was written to '" + output + "'");
   return 0;

@@ -19,14 +19,19 @@ namespace cadmm::cli {
 
 namespace {
 const char* kUsage =
-    "Usage: [mpirun -np P] cadmm predict --model FILE --data FILE --output FILE [--lambda-index I]\n\n"
+    "Usage: [mpirun -np P] cadmm predict --model FILE --data FILE --output FILE [--lambda-index I | --lambda L]\n\n"
     "Applies a model written by solve, path or cv to the rows of X: prediction = X coef + intercept. Each rank\n"
     "predicts its own rows and writes them in row order to /prediction, (n,) or (n, k) as the model's y was. When\n"
     "the data file holds y as well, the mean squared error (over rows and targets) and R^2 (the mean over targets,\n"
     "as scikit-learn's r2_score) are printed and stored as attributes mse and r2; with --weights-dataset both are\n"
-    "weighted (scikit-learn's sample_weight). For a path file, --lambda-index I picks fit I (0-based, in /path/lambda\n"
-    "order; default the last fit, /coef); for a file of `path --relax`, --gamma G blends that fit with its relaxed fit,\n"
-    "G fit + (1 - G) relaxed (glmnet's predict(fit, gamma = G)).\n\n";
+    "weighted (scikit-learn's sample_weight). A path file, and a cv file (which keeps the refit's whole path), hold one\n"
+    "fit per lambda: --lambda-index I picks fit I (0-based, in /path/lambda order), --lambda lambda_min|lambda_1se the\n"
+    "fit at cv's choice, --lambda VALUE the fit at that lambda, interpolated between its neighbours as glmnet's\n"
+    "predict(fit, s = VALUE); the default is /coef (a path's last fit, a cv's refit). For a file of `path --relax` or\n"
+    "`cv --relax`, --gamma G blends the fit with its relaxed fit, G fit + (1 - G) relaxed (glmnet's gamma).\n\n"
+    "Examples:\n"
+    "  cadmm predict --model cv.h5 --data new.h5 --lambda lambda_1se --output pred.h5\n"
+    "  cadmm predict --model path.h5 --data new.h5 --lambda 0.05 --output pred.h5\n\n";
 
 // What predict was asked, every option checked before any file is opened.
 struct PredictRequest {
@@ -34,8 +39,7 @@ struct PredictRequest {
   std::string offset_dataset;    // --offset-dataset: added to every prediction (glmnet's newoffset)
   std::string weights_dataset;   // --weights-dataset: weights of the MSE and R^2
   bool y_given = false;          // --y-dataset was given: y must be there (otherwise /y is used when present)
-  std::int64_t index = -1;       // --lambda-index; -1: the model file's default fit
-  double gamma = -1;             // --gamma; -1: no relaxed blend
+  io::ModelChoice choice;        // --lambda-index, --lambda, --gamma
   std::size_t buffer_bytes = 0;  // --read-buffer-mb in bytes
   bool verbose = false;          // rank 0 prints the summary
 };
@@ -56,9 +60,14 @@ po::options_description predict_options() {
      "dataset of y for MSE and R^2 (default /y when the file has it)")
     ("weights-dataset", po::value<std::string>()->value_name("PATH"),
      "observation weights ((n,), >= 0) of the MSE and R^2 (scikit-learn's sample_weight); predictions are not weighted")
-    ("lambda-index", po::value<std::int64_t>()->value_name("I"), "fit I of a path file (default: the last)")
+    ("lambda-index", po::value<std::int64_t>()->value_name("I"),
+     "fit I of a path or cv file's /path (default: /coef, the last fit of a path, the refit of a cv)")
+    ("lambda", po::value<std::string>()->value_name("lambda_min|lambda_1se|VALUE"),
+     "the fit at cv's lambda_min or lambda_1se, or at a lambda value, interpolated linearly in lambda between the two "
+     "fits around it as glmnet's predict(fit, s = VALUE) (path and cv files)")
     ("gamma", po::value<double>()->value_name("G"),
-     "a path --relax file: blend fit I with its relaxed fit, G fit + (1 - G) relaxed, G in [0, 1] (glmnet's gamma)")
+     "a path --relax or cv --relax file: blend the fit with its relaxed fit, G fit + (1 - G) relaxed, G in [0, 1] "
+     "(glmnet's gamma)")
     ("read-buffer-mb", po::value<double>()->default_value(8)->value_name("MB"), "rows are streamed through a buffer of this size")
     ("output,o", po::value<std::string>()->value_name("FILE"), "output HDF5 file with /prediction [required]");
   return desc;
@@ -79,11 +88,13 @@ std::optional<PredictRequest> parse_request(const Args& args, MpiCommunicator& c
   req.model_file = vm["model"].as<std::string>();
   req.data_file = vm["data"].as<std::string>();
   req.output = vm["output"].as<std::string>();
-  req.index = vm.count("lambda-index") ? vm["lambda-index"].as<std::int64_t>() : -1;
-  if (vm.count("lambda-index") && req.index < 0) throw UsageError("--lambda-index: must be >= 0");
+  req.choice.index = vm.count("lambda-index") ? vm["lambda-index"].as<std::int64_t>() : -1;
+  if (vm.count("lambda-index") && req.choice.index < 0) throw UsageError("--lambda-index: must be >= 0");
+  if (vm.count("lambda")) req.choice.lambda = vm["lambda"].as<std::string>();
+  if (vm.count("lambda") && vm.count("lambda-index")) throw UsageError("--lambda: give it or --lambda-index, not both");
   if (vm.count("gamma")) {
-    req.gamma = vm["gamma"].as<double>();
-    if (!(req.gamma >= 0 && req.gamma <= 1)) throw UsageError("--gamma: must be in [0, 1]");
+    req.choice.gamma = vm["gamma"].as<double>();
+    if (!(req.choice.gamma >= 0 && req.choice.gamma <= 1)) throw UsageError("--gamma: must be in [0, 1]");
   }
   const double buffer_mb = vm["read-buffer-mb"].as<double>();
   if (!(buffer_mb > 0)) throw UsageError("--read-buffer-mb: must be > 0");
@@ -167,8 +178,9 @@ void print_summary(const PredictRequest& req, const io::FittedModel& model, cons
   std::printf("cadmm predict: %lld rows x %lld target(s) from %s (%s, lambda %s%s) in %.2fs on %d rank(s)\n",
               static_cast<long long>(layout.rows), static_cast<long long>(model.coef.cols()), req.model_file.c_str(),
               model.command.c_str(), fmt(model.lambda).c_str(),
-              model.index >= 0 ? (", index " + std::to_string(model.index) +
-                                  (model.gamma >= 0 ? ", gamma " + fmt(model.gamma) : std::string())).c_str() : "",
+              ((model.index >= 0 ? ", index " + std::to_string(model.index)
+                                 : model.path_length > 0 ? std::string(", interpolated between two fits") : std::string()) +
+               (model.gamma >= 0 ? ", gamma " + fmt(model.gamma) : std::string())).c_str(),
               seconds, ranks);
   if (layout.has_y)
     std::printf("  MSE %.6e   R^2 %.6f   (against %s%s)\n", score.mse, score.r2, layout.y_name.c_str(),
@@ -185,7 +197,7 @@ int run_predict(const Args& args, MpiCommunicator& comm) {
   Stopwatch clock;
   io::FittedModel model;
   // Every rank reads the small model file itself; a failure on any rank fails all.
-  collectively(comm, [&] { model = io::read_fitted_model(req->model_file, req->index, req->gamma); });
+  collectively(comm, [&] { model = io::read_fitted_model(req->model_file, req->choice); });
   std::unique_ptr<io::DataReader> reader = open_data(*req, model, comm);
   const io::DataLayout layout = reader->layout();
   RowRange range;
@@ -202,7 +214,7 @@ int run_predict(const Args& args, MpiCommunicator& comm) {
   if (!layout.offset_name.empty()) out.attribute("offset_dataset", layout.offset_name);
   if (!layout.weights_name.empty()) out.attribute("weights_dataset", layout.weights_name);
   out.attribute("lambda", model.lambda);
-  out.attribute("lambda_index", static_cast<double>(model.index));
+  out.attribute("lambda_index", model.index);
   if (model.gamma >= 0) out.attribute("gamma", model.gamma);
   out.attribute("n_rows", static_cast<std::int64_t>(layout.rows));
   out.commit();

@@ -106,6 +106,11 @@ void write_cv(AtomicH5File& f, const CvResult& cv, const ResultExtras& x) {
   f.write_dataset("cv/mse_std", {m}, cv.mse_std.data());
   f.write_dataset("cv/mse", {folds, m}, mse.data());
   f.write_dataset("cv/fold_rows", {folds}, cv.fold_rows.data());
+  if (x.path) {  // glmnet's nzero: the nonzero coefficients of the full data's fit at each lambda
+    std::vector<std::int64_t> nonzero;
+    for (const FitResult& r : x.path->fits) nonzero.push_back(static_cast<std::int64_t>((r.coef.array() != 0).count()));
+    f.write_dataset("cv/nonzero", {m}, nonzero.data());
+  }
   f.write_dataset("cv/lambda_min", {}, &lmin);
   f.write_dataset("cv/lambda_1se", {}, &l1se);
   f.attribute("folds", folds, "/cv");
@@ -224,6 +229,7 @@ void write_result(const std::string& path, const FitResult& fit, const RunFacts&
   if (!facts.offset_dataset.empty()) f.attribute("offset_dataset", facts.offset_dataset);
   if (!facts.weights_dataset.empty()) f.attribute("weights_dataset", facts.weights_dataset);
   if (extras.gamma >= 0) f.attribute("gamma", extras.gamma);
+  if (extras.lambda_index >= 0) f.attribute("lambda_index", extras.lambda_index);
   f.attribute("solve_seconds", facts.solve_seconds);
   f.attribute("version", std::string(version()));
   f.commit();
@@ -233,7 +239,7 @@ void write_result(const std::string& path, const FitResult& fit, const RunFacts&
 
 namespace cadmm::io {
 
-FittedModel read_fitted_model(const std::string& path, std::int64_t lambda_index, double gamma) {
+FittedModel read_fitted_model(const std::string& path, const ModelChoice& choice) {
   Handle f = open_file_read(path, MPI_COMM_NULL);
   Handle root(H5Gopen2(f.get(), "/", H5P_DEFAULT), H5Gclose);
   FittedModel m;
@@ -252,47 +258,88 @@ FittedModel read_fitted_model(const std::string& path, std::int64_t lambda_index
     throw DataError("model file '" + path + "': /coef and /intercept have inconsistent shapes");
   m.y_is_1d = cshape.size() == 1;
   const std::int64_t d = cshape[0], k = m.y_is_1d ? 1 : cshape[1];
-  if (object_exists(f.get(), "path/coef")) {
+  const bool chooses = choice.index >= 0 || !choice.lambda.empty() || choice.gamma >= 0;
+  if (!object_exists(f.get(), "path/coef")) {
+    const std::string what = "'" + path + "' is a " + m.command + " result with one model";
+    if (choice.index >= 0) throw UsageError("--lambda-index: " + what + ", not a path");
+    if (!choice.lambda.empty()) throw UsageError("--lambda: " + what + ", not a path");
+    if (choice.gamma >= 0) throw UsageError("--gamma: " + what + "; relaxed fits come from `cadmm path --relax` or `cadmm cv --relax`");
+  } else if (chooses) {
     std::vector<std::int64_t> pshape, lshape, pishape;
     const std::vector<double> lambdas = read_doubles(f.get(), "path/lambda", lshape, "model file", path);
     m.path_length = static_cast<std::int64_t>(lambdas.size());
-    if (lambda_index >= m.path_length)
-      throw UsageError("--lambda-index: " + std::to_string(lambda_index) + " is out of range: '" + path + "' holds " +
+    if (choice.index >= m.path_length)
+      throw UsageError("--lambda-index: " + std::to_string(choice.index) + " is out of range: '" + path + "' holds " +
                        std::to_string(m.path_length) + " lambdas (0.." + std::to_string(m.path_length - 1) + ")");
-    if (gamma >= 0) {
-      if (!object_exists(f.get(), "path/relaxed/coef"))
-        throw UsageError("--gamma: '" + path + "' holds no relaxed fits (run `cadmm path --relax`)");
-      if (lambda_index < 0) lambda_index = m.path_length - 1;
+    if (choice.gamma >= 0 && !object_exists(f.get(), "path/relaxed/coef"))
+      throw UsageError("--gamma: '" + path + "' holds no relaxed fits (run `cadmm " + m.command + " --relax`)");
+    // The fit: fits `left` and `right` weighed `share` and 1 - share (the same index twice for a fit of the path).
+    std::int64_t left = choice.index, right = choice.index;
+    double share = 1;
+    double at = -1;  // the lambda value asked for
+    if (choice.lambda == "lambda_min" || choice.lambda == "lambda_1se") {
+      if (!object_exists(f.get(), "cv/" + choice.lambda))
+        throw UsageError("--lambda " + choice.lambda + ": '" + path + "' is a " + m.command + " result, not a cv one");
+      std::vector<std::int64_t> shape;
+      at = read_doubles(f.get(), "cv/" + choice.lambda, shape, "model file", path).at(0);
+    } else if (!choice.lambda.empty()) {
+      std::size_t used = 0;
+      try {
+        at = std::stod(choice.lambda, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != choice.lambda.size() || !(at >= 0) || !std::isfinite(at))
+        throw UsageError("--lambda: expected lambda_min, lambda_1se or a value >= 0, got '" + choice.lambda + "'");
+    } else if (choice.index < 0) {  // --gamma alone: at /coef's lambda
+      double chosen = -1;
+      left = right = read_number_attribute(root.get(), "lambda_index", chosen) && chosen >= 0
+                         ? static_cast<std::int64_t>(chosen) : m.path_length - 1;
     }
-    // Fit lambda_index of the stacked fits in GROUP (path, or path/relaxed).
-    const auto fit_at = [&](const std::string& group) {
+    if (at >= 0) {  // glmnet's lambda.interp: linear in lambda between its neighbours, clamped to the path's range
+      const auto exact = std::find(lambdas.begin(), lambdas.end(), at);
+      if (exact != lambdas.end()) {
+        left = right = exact - lambdas.begin();
+      } else if (at >= lambdas.front()) {
+        left = right = 0;
+      } else if (at <= lambdas.back()) {
+        left = right = m.path_length - 1;
+      } else {
+        right = std::find_if(lambdas.begin(), lambdas.end(), [&](double l) { return l < at; }) - lambdas.begin();
+        left = right - 1;
+        share = (at - lambdas[static_cast<std::size_t>(right)]) /
+                (lambdas[static_cast<std::size_t>(left)] - lambdas[static_cast<std::size_t>(right)]);
+      }
+    }
+    // Fit i of the stacked fits in GROUP (path, or path/relaxed).
+    const auto fit_at = [&](const std::string& group, std::int64_t i) {
       const std::vector<double> all = read_doubles(f.get(), group + "/coef", pshape, "model file", path);
       const std::vector<double> alli = read_doubles(f.get(), group + "/intercept", pishape, "model file", path);
       if (pshape.empty() || pshape[0] != m.path_length || static_cast<std::int64_t>(all.size()) != m.path_length * d * k ||
           static_cast<std::int64_t>(alli.size()) != m.path_length * k)
         throw DataError("model file '" + path + "': /" + group + "/coef does not match /path/lambda and /coef");
-      const std::size_t at = static_cast<std::size_t>(lambda_index * d * k);
       FitResult r;
-      r.coef = Eigen::Map<const RowMatrix>(all.data() + at, d, k);
-      r.intercept = Eigen::Map<const Vector>(alli.data() + lambda_index * k, k);
+      r.coef = Eigen::Map<const RowMatrix>(all.data() + i * d * k, d, k);
+      r.intercept = Eigen::Map<const Vector>(alli.data() + i * k, k);
       return r;
     };
-    if (lambda_index >= 0) {
-      FitResult r = fit_at("path");
-      if (gamma >= 0) r = blend(r, fit_at("path/relaxed"), gamma);
-      const RowMatrix c = r.coef;
-      coef.assign(c.data(), c.data() + c.size());
-      icpt.assign(r.intercept.data(), r.intercept.data() + k);
-      m.lambda = lambdas[static_cast<std::size_t>(lambda_index)];
-      m.index = lambda_index;
-      m.gamma = gamma;
-    }
-  } else if (lambda_index >= 0) {
-    throw UsageError("--lambda-index: '" + path + "' is a " + m.command + " result with one model, not a path");
-  } else if (gamma >= 0) {
-    throw UsageError("--gamma: '" + path + "' is a " + m.command + " result with one model" +
-                     (m.command == "cv" ? " (a cv --relax file's /coef is the refit at its chosen gamma already)"
-                                        : "; relaxed fits come from `cadmm path --relax`"));
+    const auto chosen = [&](const std::string& group) {
+      FitResult r = fit_at(group, left);
+      if (right != left) {
+        const FitResult other = fit_at(group, right);
+        r.coef = share * r.coef + (1 - share) * other.coef;
+        r.intercept = share * r.intercept + (1 - share) * other.intercept;
+      }
+      return r;
+    };
+    FitResult r = chosen("path");
+    if (choice.gamma >= 0) r = blend(r, chosen("path/relaxed"), choice.gamma);
+    const RowMatrix c = r.coef;
+    coef.assign(c.data(), c.data() + c.size());
+    icpt.assign(r.intercept.data(), r.intercept.data() + k);
+    m.lambda = left == right ? lambdas[static_cast<std::size_t>(left)] : at;
+    m.index = left == right ? left : -1;
+    m.gamma = choice.gamma;
   }
   m.coef = Eigen::Map<const RowMatrix>(coef.data(), d, k);
   m.intercept = Eigen::Map<const Vector>(icpt.data(), k);

@@ -27,6 +27,7 @@ struct ResultExtras {
   std::string cv_refit;              ///< lambda_min or lambda_1se (attribute refit)
   std::string cv_folds_from;         ///< how folds were made (attribute folds_from)
   double gamma = -1;                 ///< the relaxed blend of /coef (cv --relax; attribute gamma), -1: none
+  std::int64_t lambda_index = -1;    ///< cv: /coef's index in /path/lambda (attribute lambda_index), -1: none
 };
 
 /// Writes /coef, /intercept, /history and the root attributes (plus extras). Throws RuntimeFailure naming path.
@@ -63,14 +64,23 @@ struct FittedModel {
   std::string command;         ///< solve, path or cv
   std::int64_t path_length = 0;  ///< number of lambdas of a path file (0 otherwise)
   double gamma = -1;           ///< the relaxed blend applied (-1: none)
-  std::int64_t index = -1;     ///< the path index used (-1: /coef)
+  std::int64_t index = -1;     ///< the path index used (-1: /coef, or a lambda between two fits)
   std::string offset_dataset;  ///< the offset the model was fitted with (empty: none)
 };
 
-/// Reads /coef and /intercept, or with lambda_index >= 0 (path files; -1 means the last for a path file) that
-/// row of /path/coef. gamma >= 0 (path files of `path --relax`): that fit blended with its relaxed fit (blend; the
-/// last fit when lambda_index is -1). Throws DataError naming the file when it is not a cadmm result, UsageError
-/// naming --lambda-index when out of range, or --gamma when the file holds no relaxed fits. Serial.
-FittedModel read_fitted_model(const std::string& path, std::int64_t lambda_index, double gamma = -1);
+/// Which fit of a model file predict applies.
+struct ModelChoice {
+  std::int64_t index = -1;  ///< --lambda-index I: fit I of /path (-1: not given)
+  std::string lambda;       ///< --lambda: lambda_min or lambda_1se (cv files), or a value ("": not given)
+  double gamma = -1;        ///< --gamma G: blended with the relaxed fit, G fit + (1 - G) relaxed (-1: none)
+};
+
+/// Reads /coef and /intercept, or the fit `choice` names from a file with /path (path files, and cv files, which
+/// keep the refit's whole path): fit I; the fit at cv's lambda_min or lambda_1se; at a lambda value, glmnet's
+/// linear interpolation in lambda between the two fits around it (clamped to the path's range); with gamma, each
+/// blended with its relaxed fit (/path/relaxed), by default at /coef's lambda (a cv file's chosen fit, a path file's
+/// last). Throws DataError naming the file when it is not a cadmm result, UsageError naming the option when the
+/// choice does not fit the file. Serial.
+FittedModel read_fitted_model(const std::string& path, const ModelChoice& choice = {});
 
 }  // namespace cadmm::io

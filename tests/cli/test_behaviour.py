@@ -700,5 +700,59 @@ def options_as_people_type_them():
                  "solve", "--config", ini, "--output", out_a)
 
 
+def glmnet_interpolation(lambdas, coefs, intercepts, s):
+    """glmnet's lambda.interp and predict(fit, s): linear in lambda between the two fits around s, clamped."""
+    s = min(max(s, lambdas[-1]), lambdas[0])
+    right = int(np.searchsorted(-lambdas, -s, side="left"))
+    if right < len(lambdas) and lambdas[right] == s:
+        return coefs[right], intercepts[right]
+    left = right - 1
+    frac = (s - lambdas[right]) / (lambdas[left] - lambdas[right])
+    return frac * coefs[left] + (1 - frac) * coefs[right], frac * intercepts[left] + (1 - frac) * intercepts[right]
+
+
+@test
+def cv_keeps_the_full_path_and_predict_chooses_any_lambda():
+    # The refit is the whole path on all rows (cv.glmnet's glmnet.fit): the same fits as `cadmm path` over the same
+    # lambdas, /cv/nonzero their counts, /coef the fit at lambda_min; predict takes lambda_1se, lambda_min, a value
+    # between two lambdas (glmnet's interpolation, recomputed here) or an index from it without a second run.
+    X, y = small(400, 12)
+    data, cv_out, path_out = write("cvpath.h5", X, y), path("cvpath_cv.h5"), path("cvpath_path.h5")
+    _, text, _ = cadmm(2, "cv", "--data", data, "--n-lambda", 30, "--output", cv_out)
+    assert "nonzero" in text and "<- lambda_1se" in text, text
+    with h5py.File(cv_out) as c:
+        lambdas = c["cv/lambda"][()]
+        coefs, intercepts = c["path/coef"][()], c["path/intercept"][()]
+        l_min, l_1se, nonzero = c["cv/lambda_min"][()], c["cv/lambda_1se"][()], c["cv/nonzero"][()]
+        chosen = c.attrs["lambda_index"]
+        assert np.array_equal(c["path/lambda"][()], lambdas) and nonzero.dtype.kind == "i"
+        assert np.array_equal(nonzero, (coefs != 0).sum(axis=1)), nonzero
+        assert lambdas[chosen] == l_min and np.array_equal(c["coef"][()], coefs[chosen])
+    cadmm(2, "path", "--data", data, "--lambdas", ",".join(repr(v) for v in lambdas), "--output", path_out, "--quiet")
+    with h5py.File(path_out) as p:
+        assert np.abs(p["path/coef"][()] - coefs).max() <= 1e-9 * np.abs(coefs).max()
+    between = float(np.sqrt(lambdas[7] * lambdas[8]))
+    for choice, (ref_coef, ref_b) in [(["--lambda", "lambda_1se"], glmnet_interpolation(lambdas, coefs, intercepts, l_1se)),
+                                      (["--lambda", "lambda_min"], (coefs[chosen], intercepts[chosen])),
+                                      (["--lambda", repr(between)], glmnet_interpolation(lambdas, coefs, intercepts, between)),
+                                      (["--lambda", "1e9"], (coefs[0], intercepts[0])),
+                                      (["--lambda-index", "3"], (coefs[3], intercepts[3]))]:
+        out = path("cvpath_pred.h5")
+        cadmm(1, "predict", "--model", cv_out, "--data", data, "--output", out, "--quiet", *choice)
+        with h5py.File(out) as p:
+            ref = X @ ref_coef + ref_b
+            assert np.abs(p["prediction"][()] - ref).max() <= 1e-12 * np.abs(ref).max(), choice
+    expect_error(1, 2, "--lambda: give it or --lambda-index, not both", "predict", "--model", cv_out, "--data", data,
+                 "--output", path("x.h5"), "--lambda", "0.1", "--lambda-index", "2")
+    expect_error(1, 2, "expected lambda_min, lambda_1se or a value >= 0", "predict", "--model", cv_out, "--data", data,
+                 "--output", path("x.h5"), "--lambda", "lambda.1se")
+    expect_error(1, 2, "is a path result, not a cv one", "predict", "--model", path_out, "--data", data,
+                 "--output", path("x.h5"), "--lambda", "lambda_min")
+    solve_out = path("cvpath_solve.h5")
+    cadmm(1, "solve", "--data", data, "--output", solve_out, "--quiet")
+    expect_error(1, 2, "--lambda: '" + solve_out + "' is a solve result with one model", "predict", "--model", solve_out,
+                 "--data", data, "--output", path("x.h5"), "--lambda", "0.1")
+
+
 if __name__ == "__main__":
     main()

@@ -113,14 +113,11 @@ CvResult drive_cv(const LocalDataBuilder& folds, const ProblemSpec& spec, const 
   return cv;
 }
 
-FitResult drive_refit(const Model& model, const Lambdas& lambdas, std::size_t index, const SolverSettings& settings,
-                      Communicator& comm, const DriveHooks& hooks, FitResult* relaxed) {
-  const std::vector<double> head(lambdas.values.begin(), lambdas.values.begin() + static_cast<std::ptrdiff_t>(index) + 1);
-  PathResult path = fit_path(model, Lambdas{lambdas.lambda_max, head}, settings, false, comm, {}, hooks.observer);
-  if (relaxed && path.fits.size() == head.size()) *relaxed = relaxed_fits(model, path.fits, comm).back();
-  FitResult refit = std::move(path.fits.back());
-  refit.admm.factors = path.factors;  // the refit's factorizations are its whole path's
-  return refit;
+PathResult drive_refit(const Model& model, const Lambdas& lambdas, const SolverSettings& settings, Communicator& comm,
+                       const DriveHooks& hooks, bool relax) {
+  PathResult path = fit_path(model, lambdas, settings, false, comm, {}, hooks.observer);
+  if (relax && path.fits.size() == lambdas.values.size()) path.relaxed = relaxed_fits(model, path.fits, comm);
+  return path;
 }
 
 }  // namespace cadmm
