@@ -1,15 +1,19 @@
 // cadmm: thin driver. Starts MPI, sizes the BLAS thread pool, dispatches to a command, and turns a
 // collective cadmm::Error into the same exit code on every rank.
 #include <malloc.h>
+#include <unistd.h>
 #include <mpi.h>
 #include <sched.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <limits>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "cadmm/error.hpp"
 #include "cadmm/mpi_communicator.hpp"
@@ -31,7 +35,8 @@ const char* kUsage =
     "  predict    apply a fitted model to data; MSE and R^2 when y is present\n"
     "  generate   write a synthetic data set with known truth (dense or sparse)\n"
     "  convert    LIBSVM/SVMlight or CSV text to HDF5\n"
-    "  info       describe a data set and the per-rank plan\n\n"
+    "  info       describe a data set and the per-rank plan\n"
+    "  plot       plot a cv or path result (PNG, SVG or PDF; glmnet's plot(cvfit) and plot(fit))\n\n"
     "Run 'cadmm COMMAND --help' for the options of a command; 'cadmm --version' for the version.\n"
     "Exit codes: 0 finished, 1 failure while running, 2 usage error, 3 bad input data.\n";
 
@@ -91,9 +96,28 @@ void keep_freed_memory() {
   mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
 }
 
+// `cadmm plot ...` is the matplotlib script cadmm-plot beside this binary (serial, no MPI): exec it in place.
+int run_plot(int argc, char** argv) {
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  std::string script = "cadmm-plot";
+  if (n > 0) {
+    const std::string exe(self, static_cast<std::size_t>(n));
+    script = exe.substr(0, exe.rfind('/') + 1) + script;
+  }
+  std::vector<char*> args{script.data()};
+  for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
+  args.push_back(nullptr);
+  execv(script.c_str(), args.data());
+  std::fprintf(stderr, "cadmm: error: plot: cannot run %s (%s); it is installed beside cadmm and needs /usr/bin/python3 "
+               "with matplotlib and h5py (Debian: python3-matplotlib python3-h5py)\n", script.c_str(), std::strerror(errno));
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && !std::strcmp(argv[1], "plot")) return run_plot(argc, argv);
   keep_freed_memory();
   prefer_shared_memory_on_one_node();
   MPI_Init(&argc, &argv);

@@ -79,6 +79,9 @@ std::string read_config(const std::string& path) {
 
 namespace {
 
+// cadmm's commands (main.cpp dispatches them), for INI sections and suggestions.
+constexpr const char* kCommands[] = {"solve", "path", "cv", "predict", "generate", "convert", "info", "plot"};
+
 // An option's name as people vary it: lower case, without '-', '_' and '.' (l1_ratio, lambda.min.ratio).
 std::string squash(const std::string& name) {
   std::string out;
@@ -245,7 +248,6 @@ std::string trim(const std::string& text) {
 // others' sections are skipped. What is already stored (the command line) wins. Errors name the file and line.
 void store_config(const std::string& text, const std::string& path, const std::string& command,
                   const po::options_description& desc, po::variables_map& vm) {
-  static const char* const kCommands[] = {"solve", "path", "cv", "predict", "generate", "convert", "info"};
   std::istringstream lines(text);
   std::string line, section;
   for (int number = 1; std::getline(lines, line); ++number) {
@@ -320,7 +322,6 @@ po::variables_map parse(const std::string& command, const std::vector<std::strin
 }
 
 std::string command_suggestion(const std::string& command) {
-  static const char* const kCommands[] = {"solve", "path", "cv", "predict", "generate", "convert", "info"};
   const std::string flat = squash(command);
   if (flat == "fit" || flat == "train" || flat == "lasso" || flat == "glmnet" || flat == "enet" || flat == "elasticnet")
     return "did you mean solve (one lambda) or path (a lambda sequence)?";
