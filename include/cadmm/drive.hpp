@@ -72,6 +72,8 @@ class ProgressSink {
   virtual void lambda_done(std::size_t /*index*/, const FitResult& /*fit*/, double /*dev_ratio*/) {}
   /// Every fold of a cross-validation.
   virtual void fold_done(int /*fold*/, const PathResult& /*path*/, double /*seconds*/) {}
+  /// Every lambda of a cross-validation's folds.
+  virtual void fold_lambda_done(int /*fold*/, std::size_t /*index*/) {}
 };
 
 /// The hooks a driver runs with (all optional).

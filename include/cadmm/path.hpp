@@ -90,6 +90,8 @@ struct CvResult {
 
 /// Called on every rank after fold f (0-based) with its path.
 using FoldProgress = std::function<void(int, const PathResult&, double seconds)>;
+/// Called on every rank after lambda i (0-based) of fold f's path.
+using FoldLambdaProgress = std::function<void(int, std::size_t)>;
 
 /// Cross-validates over folds held as pieces of `data` (piece f = this rank's rows of fold f): for each fold,
 /// the training sums are the other pieces' total, prepared and factored once, then a warm-started path; the
@@ -98,9 +100,11 @@ using FoldProgress = std::function<void(int, const PathResult&, double seconds)>
 /// fit_fold (one flag per fold; empty: all) picks the folds to fit: the others' rows of mse stay NaN and the
 /// summary is left to the caller (a job array fits one fold per task; `cv --collect` fills the rest).
 /// gammas (non-empty): also every fold's relaxed fits (relaxed_fits), scored blended at each gamma.
+/// lambda_progress: after each lambda of each fold (progress lines).
 CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, const Lambdas& lambdas,
                         const SolverSettings& settings, Communicator& comm, const FoldProgress& progress = {}, const AdmmObserver& observer = {},
-                        const std::vector<bool>& fit_fold = {}, const std::vector<double>& gammas = {});
+                        const std::vector<bool>& fit_fold = {}, const std::vector<double>& gammas = {},
+                        const FoldLambdaProgress& lambda_progress = {});
 
 /// glmnet's summary of fold errors: mse_mean, mse_std, index_min, index_1se from mse and fold_weight (cv.glmnet weighs
 /// each fold by the sum of its rows' weights); with gammas, the relaxed curves and choices as well.

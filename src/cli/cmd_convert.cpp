@@ -1,4 +1,7 @@
 // `cadmm convert`: LIBSVM/SVMlight or CSV text to the HDF5 layout cadmm reads (docs/spec.md section 4).
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -20,7 +23,9 @@ int run_convert(const Args& args, MpiCommunicator& comm) {
     ("format", po::value<std::string>()->value_name("NAME"), "libsvm (also SVMlight) or csv [required]")
     ("output,o", po::value<std::string>()->value_name("FILE"), "HDF5 file to write [required]")
     ("header", "csv: the first line holds column names (skipped)")
-    ("target-column", po::value<std::int64_t>()->value_name("J"), "csv: 0-based column of y (default: the last)");
+    ("target-column", po::value<std::int64_t>()->value_name("J"), "csv: 0-based column of y (default: the last)")
+    ("progress-seconds", po::value<double>()->default_value(1.0)->value_name("S"),
+     "print a progress line at most every S seconds");
   const auto vm = parse("convert", args, desc);
   const bool root = comm.rank() == 0;
   if (vm.count("help")) {
@@ -38,18 +43,33 @@ int run_convert(const Args& args, MpiCommunicator& comm) {
     if (!vm.count(required)) throw UsageError(std::string("--") + required + ": required");
   const std::string format = vm["format"].as<std::string>(), input = vm["input"].as<std::string>(),
                     output = vm["output"].as<std::string>();
+  if (!(vm["progress-seconds"].as<double>() >= 0)) throw UsageError("--progress-seconds: must be >= 0");
   if (format != "libsvm" && format != "csv") throw UsageError("--format: expected libsvm or csv, got '" + format + "'");
   if (format == "libsvm" && (vm.count("header") || vm.count("target-column")))
     throw UsageError("--header/--target-column: only for --format csv");
   io::ConvertReport rep;
   Stopwatch clock;
+  // Progress at most every --progress-seconds: the input read so far, the rate, the time left.
+  Heartbeat beat(root && !vm.count("quiet"), vm["progress-seconds"].as<double>());
+  struct stat st {};
+  const double size = ::stat(input.c_str(), &st) == 0 ? static_cast<double>(st.st_size) : 0;
+  const auto tick = [&](std::int64_t bytes) {
+    if (size > 0 && bytes > 0 && beat.due()) {
+      const double seconds = clock.peek(), share = std::min(1.0, static_cast<double>(bytes) / size);
+      std::printf("  read %.0f%% (%s of %s, %s/s, about %.0fs left)\n", 100 * share, bytes_text(static_cast<double>(bytes)).c_str(),
+                  bytes_text(size).c_str(), bytes_text(static_cast<double>(bytes) / std::max(seconds, 1e-9)).c_str(),
+                  seconds * (1 - share) / share);
+      std::fflush(stdout);
+    }
+    return interrupt_requested();
+  };
   collectively(comm, [&] {
     if (!root) return;  // text is read by one process; the other ranks only agree on the outcome
     io::check_output_path(output, "--output", {input});
-    rep = format == "libsvm" ? io::convert_libsvm(input, output, interrupt_requested)
+    rep = format == "libsvm" ? io::convert_libsvm(input, output, tick)
                              : io::convert_csv(input, output, vm.count("header") > 0,
                                                vm.count("target-column") ? vm["target-column"].as<std::int64_t>() : -1,
-                                               interrupt_requested);
+                                               tick);
   });
   const double seconds = clock.lap();
   if (root && !vm.count("quiet"))

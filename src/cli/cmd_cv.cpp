@@ -217,8 +217,25 @@ CvPlan cv_plan(const CvOptions& o, int n_folds, const std::string& fold_key, Mpi
 // One line per fold.
 class FoldLines final : public ProgressSink {
  public:
-  FoldLines(bool verbose, int folds) : verbose_(verbose), folds_(folds) {}
+  FoldLines(bool verbose, int folds, std::size_t lambdas, double progress_seconds)
+      : verbose_(verbose), folds_(folds), lambdas_(lambdas), beat_(verbose, progress_seconds) {}
+  // Within a fold, at most every --progress-seconds: its lambda, and where a long solve is.
+  void fold_lambda_done(int f, std::size_t i) override {
+    fold_ = f, running_ = i + 1;
+    if (beat_.due() && running_ < lambdas_)
+      std::printf("  fold %2d of %d: %zu of %zu lambdas fitted\n", f + 1, folds_, running_, lambdas_), std::fflush(stdout);
+  }
+  void iteration(const IterationRecord& r) override {
+    if (!beat_.due()) return;
+    char gap[32] = "-";
+    if (std::isfinite(r.gap)) std::snprintf(gap, sizeof gap, "%.2e", r.gap);
+    std::printf("  fold %2d of %d: lambda %zu of %zu, iteration %d, primal %.2e (eps %.2e), dual %.2e (eps %.2e), gap %s\n",
+                fold_ + 1, folds_, running_ + 1, lambdas_, r.iteration, r.r_norm, r.eps_pri, r.s_norm, r.eps_dual, gap);
+    std::fflush(stdout);
+  }
   void fold_done(int f, const PathResult& p, double seconds) override {
+    fold_ = f + 1, running_ = 0;
+    beat_.reset();
     int it = 0;
     for (const FitResult& r : p.fits) it += r.admm.state.iteration;
     iterations += it;
@@ -231,6 +248,10 @@ class FoldLines final : public ProgressSink {
  private:
   bool verbose_;
   int folds_;
+  std::size_t lambdas_;
+  Heartbeat beat_;
+  int fold_ = 0;             // the fold being fitted (0-based)
+  std::size_t running_ = 0;  // its lambdas fitted so far
 };
 
 void print_summary(const CvResult& cv, const PathResult& full, const FitResult& final_fit, const CvOptions& o, const ProblemSpec& spec,
@@ -303,7 +324,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   CheckpointKey key = run_key("cv", data_id(vm, loaded.layout), request.spec, lambdas.values);
   key.folds_from = std::to_string(n_folds) + " from " + o.folds_from();
   const std::string fold_key = key.fold_file_text();  // what fold files must share with the run that collects them
-  FoldLines lines(verbose, n_folds);
+  FoldLines lines(verbose, n_folds, lambdas.values.size(), vm["progress-seconds"].as<double>());
   const CvPlan plan = cv_plan(o, n_folds, fold_key, comm);
   const DriveHooks hooks{base_observer(comm.rank()), &lines, nullptr};
   const CvResult cv = drive_cv(*loaded.builder, request.spec, lambdas, request.solver, plan, comm, hooks);

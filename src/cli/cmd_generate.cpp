@@ -26,6 +26,8 @@ int run_generate(const Args& args, MpiCommunicator& comm) {
     ("noise", po::value<double>()->default_value(1.0)->value_name("S"), "standard deviation of the noise in y")
     ("intercept", po::value<double>()->default_value(1.0)->value_name("B"), "intercept added to y")
     ("float32", "store X as float32")
+    ("progress-seconds", po::value<double>()->default_value(1.0)->value_name("S"),
+     "print a progress line at most every S seconds")
     ("chunk-rows", po::value<std::int64_t>()->default_value(0)->value_name("R"), "store X chunked by R rows (0: contiguous)")
     ("seed", po::value<std::uint64_t>()->default_value(0)->value_name("S"), "random seed (same seed, same file)")
     ("output,o", po::value<std::string>()->value_name("FILE"), "output HDF5 file [required]");
@@ -61,6 +63,7 @@ int run_generate(const Args& args, MpiCommunicator& comm) {
     spec.nnz_per_row = vm["nnz-per-row"].as<std::int64_t>();
     if (spec.nnz_per_row < 1) throw UsageError("--nnz-per-row: must be >= 1");
   }
+  if (!(vm["progress-seconds"].as<double>() >= 0)) throw UsageError("--progress-seconds: must be >= 0");
   if (spec.rows < 1) throw UsageError("--rows: must be >= 1");
   if (spec.features < 1) throw UsageError("--features: must be >= 1");
   if (spec.targets < 1) throw UsageError("--targets: must be >= 1");
@@ -74,7 +77,16 @@ int run_generate(const Args& args, MpiCommunicator& comm) {
   if (out.chunk_rows < 0) throw UsageError("--chunk-rows: must be >= 0");
 
   Stopwatch clock;
-  out.stop = interrupt_requested;
+  // Progress at most every --progress-seconds, from rank 0's share (every rank writes its own rows at about its pace).
+  Heartbeat beat(root && !vm.count("quiet"), vm["progress-seconds"].as<double>());
+  out.stop = [&](double done) {
+    if (done > 0 && done < 1 && beat.due()) {
+      const double seconds = clock.peek();
+      std::printf("  written %.0f%% (rank 0's rows, %.1fs, about %.0fs left)\n", 100 * done, seconds, seconds * (1 - done) / done);
+      std::fflush(stdout);
+    }
+    return interrupt_requested();
+  };
   io::write_synthetic(spec, out, comm.handle());
   if (root && !vm.count("quiet"))
     std::printf("cadmm generate: wrote %s: %lld rows x %lld features, %lld target(s) in %.2fs on %d rank(s)\n",

@@ -1,4 +1,5 @@
 // `cadmm path`: a decreasing lambda sequence with warm starts over one Model (docs/spec.md sections 4-5).
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -32,13 +33,27 @@ const char* kUsage =
 // Progress of a path: one line per lambda (and a resume, as solve prints it).
 class PathLines final : public PrintedProgress {
  public:
-  using PrintedProgress::PrintedProgress;
+  PathLines(bool verbose, double progress_seconds, std::string checkpoint, int rank)
+      : PrintedProgress(verbose, progress_seconds, std::move(checkpoint), "path", rank), beat_(verbose, progress_seconds) {}
+  void resumed(const Resume* from) override {
+    PrintedProgress::resumed(from);
+    if (from) running_ = from->done.fits.size();
+  }
+  // Inside a lambda that runs longer than --progress-seconds: where its solve is, at most that often.
+  void iteration(const IterationRecord& r) override {
+    if (!beat_.due()) return;
+    char gap[32] = "-";
+    if (std::isfinite(r.gap)) std::snprintf(gap, sizeof gap, "%.2e", r.gap);
+    header();
+    std::printf("%6zu %12s  running: iteration %d, primal %.2e (eps %.2e), dual %.2e (eps %.2e), gap %s, %.1fs\n",
+                running_, "", r.iteration, r.r_norm, r.eps_pri, r.s_norm, r.eps_dual, gap, r.seconds);
+    std::fflush(stdout);
+  }
   void lambda_done(std::size_t i, const FitResult& f, double dev_ratio) override {
+    running_ = i + 1;
+    beat_.reset();
     if (!verbose_) return;
-    if (header_)
-      std::printf("%6s %12s %8s %8s %18s %10s %9s %9s\n", "index", "lambda", "iter", "nonzero", "objective", "gap",
-                  "dev.ratio", "time");
-    header_ = false;
+    header();
     std::printf("%6zu %12.5e %8d %8lld %18.10e %10.2e %9.5f %8.2fs%s\n", i, f.lambda, f.admm.state.iteration,
                 static_cast<long long>(nonzeros(f.coef)), f.admm.optimality.objective, f.admm.optimality.gap, dev_ratio,
                 lap_.lap(), f.admm.polished && f.admm.state.iteration == 0 ? "  (warm active set)" : "");
@@ -46,8 +61,16 @@ class PathLines final : public PrintedProgress {
   }
 
  private:
+  void header() {
+    if (header_)
+      std::printf("%6s %12s %8s %8s %18s %10s %9s %9s\n", "index", "lambda", "iter", "nonzero", "objective", "gap",
+                  "dev.ratio", "time");
+    header_ = false;
+  }
   bool header_ = true;
   Stopwatch lap_;
+  Heartbeat beat_;
+  std::size_t running_ = 0;  // the lambda being fitted
 };
 
 void print_summary(const PathResult& path, std::size_t asked, const DataModel& dm, const ProblemSpec& spec,
@@ -113,7 +136,7 @@ int run_path(const Args& args, MpiCommunicator& comm) {
   Stopwatch clock;
   const Lambdas lambdas = Lambdas::resolve(request.lambda, lambda_max(dm.model));
   const auto store = checkpoint_store(ck, run_key("path", data_id(vm, dm.layout), request.spec, lambdas.values), comm);
-  PathLines progress(verbose, vm["progress-seconds"].as<double>(), ck.file, "path", comm.rank());
+  PathLines progress(verbose, vm["progress-seconds"].as<double>(), ck.file, comm.rank());
   const double comm_before = comm.seconds_in_collectives();
   PathResult path =
       drive_path(dm.model, lambdas, request.solver, early_stop, comm, {base_observer(comm.rank()), &progress, store.get()});

@@ -223,6 +223,11 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   std::int64_t at = 0;
   const bool weighted = !d.layout.weights_name.empty();
   std::vector<double> w;
+  // Bytes of rank 0's rows as stored: X's values (with a CSR entry's column index), y's.
+  const double per_row = (d.layout.sparse ? (8.0 + 4.0) * static_cast<double>(nnz) / std::max<double>(1.0, static_cast<double>(d.range.size()))
+                                          : (d.layout.x_float32 ? 4.0 : 8.0) * static_cast<double>(d.layout.features)) +
+                         8.0 * static_cast<double>(d.layout.targets);
+  ReadProgress reading(comm.rank() == 0 && !vm.count("quiet"), vm["progress-seconds"].as<double>(), d.range.size(), per_row);
   const auto add = [&](auto& x, RowMatrix& y) {
     // A long read must stop on SIGTERM too (Slurm's time limit), not only the solve loop.
     if (interrupt_requested()) throw RuntimeFailure("interrupted by a signal while reading the data; nothing was written");
@@ -231,6 +236,7 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
     d.builder->add_rows(x, y, pieces.of_row.empty() ? nullptr : pieces.of_row.data() + at, weighted ? w.data() : nullptr);
     at += x.rows();
     d.accumulate_seconds += acc.lap();
+    reading.rows_read(at);
   };
   if (comm.rank() == 0 && !vm.count("quiet")) {
     std::printf("reading %lld rows x %lld features (%s) from %s on %d rank(s): %s%s\n",

@@ -1,6 +1,8 @@
 #include "cli/report.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <csignal>
 
 namespace cadmm::cli {
@@ -35,6 +37,17 @@ void ProgressPrinter::print(const IterationRecord& r) {
   std::fflush(stdout);
   last_ = r.seconds;
   last_iteration_ = r.iteration;
+}
+
+void ReadProgress::rows_read(std::int64_t done) {
+  if (done <= 0 || done >= rows_ || !beat_.due()) return;
+  const double seconds = since_.peek(), share = static_cast<double>(done) / static_cast<double>(rows_);
+  std::printf("  read %.0f%% (rank 0: %s of %s, %s/s, about %.0fs left)\n", 100 * share,
+              bytes_text(static_cast<double>(done) * bytes_per_row_).c_str(),
+              bytes_text(static_cast<double>(rows_) * bytes_per_row_).c_str(),
+              bytes_text(static_cast<double>(done) * bytes_per_row_ / std::max(seconds, 1e-9)).c_str(),
+              seconds * (1 - share) / share);
+  std::fflush(stdout);
 }
 
 std::string bytes_text(double b) {

@@ -1,6 +1,7 @@
 #pragma once
 // What rank 0 prints while a solve runs and when it ends.
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -31,6 +32,8 @@ class ProgressPrinter {
 /// Wall-clock phase timer.
 class Stopwatch {
  public:
+  /// Seconds since construction or the last lap().
+  double peek() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t_).count(); }
   /// Seconds since construction or the last lap(), and restarts.
   double lap() {
     const auto now = std::chrono::steady_clock::now();
@@ -41,6 +44,40 @@ class Stopwatch {
 
  private:
   std::chrono::steady_clock::time_point t_ = std::chrono::steady_clock::now();
+};
+
+/// Progress inside a long step: due() is true at most once per `interval` seconds of wall time, the first time
+/// `interval` after construction or the last reset() (a step that ends sooner prints nothing more). Lines end in
+/// '\n' and are flushed, so a Slurm log gets one line per event.
+class Heartbeat {
+ public:
+  Heartbeat(bool enabled, double interval) : enabled_(enabled), interval_(interval) {}
+  bool due() {
+    if (!enabled_ || clock_.peek() < interval_) return false;
+    clock_.lap();
+    return true;
+  }
+  void reset() { clock_.lap(); }
+
+ private:
+  bool enabled_;
+  double interval_;
+  Stopwatch clock_;
+};
+
+/// Rank 0's lines during a long read, at most every `interval` seconds: the share of its rows read, the bytes,
+/// the rate and the time left (every rank reads its own share at about the same pace).
+class ReadProgress {
+ public:
+  ReadProgress(bool enabled, double interval, std::int64_t rows, double bytes_per_row)
+      : beat_(enabled, interval), rows_(rows), bytes_per_row_(bytes_per_row) {}
+  void rows_read(std::int64_t done);
+
+ private:
+  Heartbeat beat_;
+  Stopwatch since_;
+  std::int64_t rows_;
+  double bytes_per_row_;
 };
 
 /// Formats a number compactly for summaries.

@@ -20,11 +20,11 @@ namespace cadmm::io {
 
 namespace {
 
-// Reads a text file line by line through one large reused buffer (no per-line allocation); asks stop() at every
-// refill (8 MB) and ends the conversion when it says so.
+// Reads a text file line by line through one large reused buffer (no per-line allocation); asks stop(bytes read) at
+// every refill (8 MB) and ends the conversion when it says so.
 class LineReader {
  public:
-  LineReader(const std::string& path, const std::function<bool()>& stop) : f_(std::fopen(path.c_str(), "rb")), stop_(stop) {
+  LineReader(const std::string& path, const std::function<bool(std::int64_t)>& stop) : f_(std::fopen(path.c_str(), "rb")), stop_(stop) {
     if (!f_) throw DataError("input file '" + path + "' cannot be opened");
     buf_.resize(1 << 23);
   }
@@ -49,7 +49,7 @@ class LineReader {
         ++number_;
         return true;
       }
-      if (stop_ && stop_()) throw RuntimeFailure("interrupted by a signal; nothing was written");
+      if (stop_ && stop_(bytes_)) throw RuntimeFailure("interrupted by a signal; nothing was written");
       // Move the partial line to the front and refill; grow for a line longer than the buffer.
       std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
       end_ -= pos_;
@@ -66,7 +66,7 @@ class LineReader {
 
  private:
   std::FILE* f_;
-  std::function<bool()> stop_;
+  std::function<bool(std::int64_t)> stop_;
   std::vector<char> buf_;
   std::size_t pos_ = 0, end_ = 0;
   bool eof_ = false;
@@ -334,7 +334,8 @@ void write_csr_attributes(AtomicH5File& out, std::int64_t rows, std::int64_t fea
 
 }  // namespace
 
-ConvertReport convert_libsvm(const std::string& input, const std::string& output, const std::function<bool()>& stop) {
+ConvertReport convert_libsvm(const std::string& input, const std::string& output,
+                             const std::function<bool(std::int64_t)>& stop) {
   silence_hdf5();
   LineReader in(input, stop);
   AtomicH5File out(output);
@@ -362,7 +363,7 @@ ConvertReport convert_libsvm(const std::string& input, const std::string& output
 }
 
 ConvertReport convert_csv(const std::string& input, const std::string& output, bool header, std::int64_t target_column,
-                          const std::function<bool()>& stop) {
+                          const std::function<bool(std::int64_t)>& stop) {
   silence_hdf5();
   LineReader in(input, stop);
   AtomicH5File out(output);

@@ -16,13 +16,14 @@ struct ConvertReport {
 /// LIBSVM/SVMlight (`label[,label...] [qid:N] index:value ...`, indices 1-based unless an index 0 appears,
 /// strictly increasing within a line, `#` comments) to a CSR group /X and /y; several comma-separated labels give
 /// a 2-D y of 0/1 indicators over the distinct labels. Throws DataError naming the line and column of a malformed
-/// line; nothing is left at `output` on failure. stop (e.g. a signal arrived) is asked every 8 MB of input and ends
-/// the conversion with RuntimeFailure. Serial.
-ConvertReport convert_libsvm(const std::string& input, const std::string& output, const std::function<bool()>& stop = {});
+/// line; nothing is left at `output` on failure. stop is asked every 8 MB of input with the bytes read so far
+/// (progress lines); true (e.g. a signal arrived) ends the conversion with RuntimeFailure. Serial.
+ConvertReport convert_libsvm(const std::string& input, const std::string& output,
+                             const std::function<bool(std::int64_t)>& stop = {});
 
 /// CSV of numbers to dense /X and /y: every row the same number of fields; target_column (0-based; -1: the last)
 /// goes to y; header skips the first line. Same errors and guarantees as convert_libsvm. Serial.
 ConvertReport convert_csv(const std::string& input, const std::string& output, bool header, std::int64_t target_column,
-                          const std::function<bool()>& stop = {});
+                          const std::function<bool(std::int64_t)>& stop = {});
 
 }  // namespace cadmm::io

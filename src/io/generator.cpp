@@ -13,8 +13,9 @@ namespace {
 
 // A rank that is asked to stop leaves its loop at once; the collective step after the loop makes every rank throw,
 // and the temporary file is removed.
-void stop_if_asked(const GenerateOutput& out) {
-  if (out.stop && out.stop()) throw RuntimeFailure("interrupted by a signal; nothing was written");
+void stop_if_asked(const GenerateOutput& out, const RowRange& range, std::int64_t at) {
+  const double done = range.size() > 0 ? static_cast<double>(at - range.begin) / static_cast<double>(range.size()) : 1.0;
+  if (out.stop && out.stop(done)) throw RuntimeFailure("interrupted by a signal; nothing was written");
 }
 
 // CSR in the AnnData layout: every rank writes its rows' entries at offsets from a prefix sum of the ranks' counts.
@@ -43,7 +44,7 @@ void write_sparse_x(const SyntheticSpec& spec, const Matrix& w, const GenerateOu
     RowMatrix yb;
     const std::int64_t block = 65536;
     for (std::int64_t r0 = range.begin; r0 < range.end; r0 += block) {
-      stop_if_asked(out);
+      stop_if_asked(out, range, r0);
       const std::int64_t m = std::min(block, range.end - r0);
       cols.clear();
       vals.clear();
@@ -95,7 +96,7 @@ void write_synthetic(const SyntheticSpec& spec, const GenerateOutput& out, MPI_C
     const std::int64_t block = std::max<std::int64_t>(1, (8 << 20) / (8 * spec.features));
     RowMatrix xb, yb;
     for (std::int64_t r0 = range.begin; r0 < range.end; r0 += block) {
-      stop_if_asked(out);
+      stop_if_asked(out, range, r0);
       const std::int64_t m = std::min(block, range.end - r0);
       xb.resize(m, spec.features);
       yb.resize(m, spec.targets);

@@ -15,7 +15,9 @@ struct GenerateOutput {
   bool float32 = false;         ///< store X as float32
   std::int64_t chunk_rows = 0;  ///< 0: contiguous X; otherwise chunked by this many rows
   bool y_1d = true;             ///< write y as (n,) (only when k == 1)
-  std::function<bool()> stop;   ///< asked between blocks (e.g. a signal arrived): ends the run, nothing written
+  /// Asked between blocks with the share of this rank's rows written so far (progress lines); true (e.g. a signal
+  /// arrived) ends the run, nothing written.
+  std::function<bool(double)> stop;
 };
 
 /// Writes /X, /y, /truth and /truth_intercept; collective over comm.

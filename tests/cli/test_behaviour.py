@@ -334,6 +334,30 @@ def progress_and_summary():
 
 
 @test
+def progress_inside_lambdas_folds_reads_and_generate():
+    # A lambda or a fold that runs longer than --progress-seconds says where it is (CADMM_FAULT=slow@1: 1 ms an
+    # iteration), one line per event (no carriage returns); so do long reads and generate.
+    X, y = small(300, 8)
+    data = write("slow.h5", X, y)
+    slow = {"CADMM_FAULT": "slow@1"}
+    tight = ["--abs-tol", 0, "--rel-tol", 1e-300, "--gap-tol", 0, "--max-iter", 800, "--polish", "false",
+             "--progress-seconds", 0.25]
+    _, out, _ = cadmm(2, "path", "--data", data, "--n-lambda", 1, *tight, "--output", path("slow_path.h5"), env=slow)
+    running = [line for line in out.splitlines() if "running: iteration" in line]
+    assert len(running) >= 2 and all(line.split()[0] == "0" for line in running[:1]), out
+    _, out, _ = cadmm(2, "cv", "--data", data, "--n-lambda", 1, "--folds", 2, *tight, "--output", path("slow_cv.h5"),
+                      env=slow)
+    assert any(line.startswith("  fold  1 of 2: lambda 1 of 1, iteration") for line in out.splitlines()), out
+    _, out, _ = cadmm(2, "generate", "--rows", 300000, "--features", 100, "--progress-seconds", 0.05,
+                      "--output", path("slow_gen.h5"))
+    assert "written" in out and "left)" in out, out
+    _, out, _ = cadmm(2, "solve", "--data", path("slow_gen.h5"), "--progress-seconds", 0.01, "--read-buffer-mb", 1,
+                      "--output", path("slow_gen_out.h5"))
+    assert any(line.startswith("  read ") and "rank 0:" in line for line in out.splitlines()), out
+    assert "\r" not in out
+
+
+@test
 def config_file_and_command_line_precedence():
     X, y = small(300, 6)
     data = write("ok.h5", X, y)

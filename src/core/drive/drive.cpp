@@ -82,8 +82,11 @@ PathResult drive_path(const Model& model, const Lambdas& lambdas, const SolverSe
   PathResult done = resume ? resume->done : PathResult{};
   std::vector<IterationRecord> current = resume ? resume->history : std::vector<IterationRecord>{};
   AdmmObserver observer = hooks.observer;
+  observer.progress = [&](const IterationRecord& rec) {
+    if (hooks.progress) hooks.progress->iteration(rec);
+    if (store) current.push_back(rec);
+  };
   if (store) {
-    observer.progress = [&](const IterationRecord& rec) { current.push_back(rec); };
     observer.checkpoint_every = store->every;
     observer.checkpoint = [&](const AdmmState& st) { store->save(st, current, &done); };
   }
@@ -105,7 +108,14 @@ CvResult drive_cv(const LocalDataBuilder& folds, const ProblemSpec& spec, const 
   const FoldProgress each = [&](int f, const PathResult& p, double seconds) {
     if (hooks.progress) hooks.progress->fold_done(f, p, seconds);
   };
-  CvResult cv = cross_validate(folds, spec, lambdas, settings, comm, each, hooks.observer, plan.fit_fold, plan.gammas);
+  AdmmObserver observer = hooks.observer;
+  observer.progress = [&](const IterationRecord& rec) {
+    if (hooks.progress) hooks.progress->iteration(rec);
+  };
+  const FoldLambdaProgress lambda_done = [&](int f, std::size_t i) {
+    if (hooks.progress) hooks.progress->fold_lambda_done(f, i);
+  };
+  CvResult cv = cross_validate(folds, spec, lambdas, settings, comm, each, observer, plan.fit_fold, plan.gammas, lambda_done);
   if (plan.collect) {
     plan.collect(cv);
     summarize_folds(cv);

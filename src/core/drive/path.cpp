@@ -165,7 +165,7 @@ void summarize_folds(CvResult& cv) {
 CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, const Lambdas& grid,
                         const SolverSettings& settings, Communicator& comm, const FoldProgress& progress,
                         const AdmmObserver& observer, const std::vector<bool>& fit_fold,
-                        const std::vector<double>& gammas) {
+                        const std::vector<double>& gammas, const FoldLambdaProgress& lambda_progress) {
   const std::vector<double>& lambdas = grid.values;
   const int folds = data.pieces();
   const Eigen::Index d = data.features(), k = data.targets(), m = static_cast<Eigen::Index>(lambdas.size());
@@ -193,7 +193,10 @@ CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, c
     if (!all && !fit_fold[static_cast<std::size_t>(f)]) continue;
     const auto t0 = std::chrono::steady_clock::now();
     const Model model = make_model(prepare(data.total(f), spec, comm), comm);
-    const PathResult path = fit_path(model, grid, settings, false, comm, {}, observer);
+    const PathProgress each = [&](std::size_t i, const FitResult&, double) {
+      if (lambda_progress) lambda_progress(f, i);
+    };
+    const PathResult path = fit_path(model, grid, settings, false, comm, each, observer);
     cv.factors += path.factors;
     const Status last = path.fits.back().admm.status;
     if (last == Status::interrupted)
