@@ -47,15 +47,17 @@ struct Polished {
 };
 
 /// Solves on the sign pattern `sign` (d x k: -1, 0, +1, +-kHeld; the signs of the iterate z, or a guess grown from them; z
-/// orders the factorization, the largest first, so that corrections refactor little). Collective;
-/// nullopt on every rank when the grouped penalty, too large an active set (AdmmProblem::max_polish), a singular block or no point that
-/// settings.certified() accepts within a few corrections.
+/// orders the factorization, the largest first, so that corrections refactor little). Grouped penalties (l21, feature
+/// groups) take their nonzero blocks of z instead of signs, solved by block coordinate descent and Newton's method on
+/// the reduced Hessian block (polish.cpp). Collective; nullopt on every rank for too large an active set
+/// (AdmmProblem::max_polish), a singular block or no point that settings.certified() accepts within a few corrections.
 std::optional<Polished> polish(const AdmmProblem& problem, Eigen::ArrayXXi sign, const Matrix& z,
                                const SolverSettings& settings, Communicator& comm);
 
 /// The warm start's polish: a path's previous solution z is usually one active-set correction away from the new
 /// one, so its sign pattern, grown by the sequential strong rule (Tibshirani et al. 2012: |grad_j| >= 2 lambda -
-/// lambda_prev, with grad the gradient at z), is polished before any iteration. Collective; as polish().
+/// lambda_prev, with grad the gradient at z; for grouped penalties the blocks whose dual norm passes that bound times
+/// their weight), is polished before any iteration. Collective; as polish().
 std::optional<Polished> polish_warm_start(const AdmmProblem& problem, const Matrix& z, const Matrix& grad,
                                           const SolverSettings& settings, Communicator& comm);
 
