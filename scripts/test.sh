@@ -6,7 +6,7 @@
 source "$(dirname "$0")/common.sh"
 install_dependencies
 build
-(cd "$BUILD" && ctest --output-on-failure --timeout 900)
+(cd "$BUILD" && ctest -j 2 --output-on-failure --timeout 900)
 build_sanitized
 cd "$SANITIZE_BUILD"
 ctest -L sanitize -j 2 --output-on-failure --timeout 900
