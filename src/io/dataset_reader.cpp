@@ -28,9 +28,18 @@ void check_stored(hid_t ds, const std::string& what) {
 
 // Opens a numeric dataset: float32/64 (integers = false) or an integer type (integers = true).
 Handle open_dataset(hid_t file, const std::string& path, const std::string& name, bool integers = false) {
-  if (!object_exists(file, name)) throw DataError(where(path, name) + " does not exist");
+  // A name that is not there, or not a dataset: say what the file holds (the --x-dataset / --y-dataset to give).
+  const auto holds = [&] {
+    const std::string list = contents(file);
+    return list.empty() ? std::string(" (the file holds no dataset)") : " (the file holds " + list + ")";
+  };
+  if (!object_exists(file, name)) throw DataError(where(path, name) + " does not exist" + holds());
   Handle obj(H5Oopen(file, name.c_str(), H5P_DEFAULT), H5Oclose);
-  if (!obj.valid() || H5Iget_type(obj.get()) != H5I_DATASET) throw DataError(where(path, name) + " is not a dataset");
+  if (obj.valid() && H5Iget_type(obj.get()) == H5I_GROUP && read_string_attribute(obj.get(), "encoding-type") == "csc_matrix")
+    throw DataError("'" + name + "' in '" + path + "' is a CSC sparse matrix (AnnData csc_matrix); cadmm reads CSR, "
+                    "row by row: write it as CSR first (anndata: adata.X = adata.X.tocsr(); adata.write_h5ad(...); "
+                    "SciPy: X.tocsr())");
+  if (!obj.valid() || H5Iget_type(obj.get()) != H5I_DATASET) throw DataError(where(path, name) + " is not a dataset" + holds());
   Handle ds(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.valid()) throw DataError("cannot open " + where(path, name));
   Handle type(H5Dget_type(ds.get()), H5Tclose);

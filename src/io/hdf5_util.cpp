@@ -20,13 +20,43 @@ Handle file_access() {
   return fapl;
 }
 
+namespace {
+
+// What a file that is not HDF5 looks like, from its first 4 KiB: LIBSVM or CSV text (with the command that converts
+// it), or "" for anything else.
+std::string text_kind(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return "";
+  char buf[4096];
+  const std::size_t got = std::fread(buf, 1, sizeof buf, f);
+  std::fclose(f);
+  if (got == 0) return "";
+  std::size_t colons = 0, commas = 0;
+  for (std::size_t i = 0; i < got; ++i) {
+    const unsigned char c = static_cast<unsigned char>(buf[i]);
+    if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') return "";  // binary
+    colons += c == ':';
+    commas += c == ',';
+  }
+  const std::string h5 = std::filesystem::path(path).replace_extension(".h5").string();
+  if (colons > 0) return "it looks like LIBSVM text: convert it first, cadmm convert --input " + path + " --format libsvm --output " + h5;
+  if (commas > 0) return "it looks like CSV text: convert it first, cadmm convert --input " + path + " --format csv --output " + h5 +
+                         " (--header if its first line names the columns)";
+  return "";
+}
+
+}  // namespace
+
 Handle open_file_read(const std::string& path, MPI_Comm comm) {
   silence_hdf5();
   const auto check = [&] {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) throw DataError("data file '" + path + "' does not exist");
     if (std::filesystem::is_directory(path, ec)) throw DataError("data file '" + path + "' is a directory");
-    if (H5Fis_hdf5(path.c_str()) <= 0) throw DataError("data file '" + path + "' is not a readable HDF5 file");
+    if (H5Fis_hdf5(path.c_str()) <= 0) {
+      const std::string kind = text_kind(path);
+      throw DataError("data file '" + path + "' is not a readable HDF5 file" + (kind.empty() ? "" : ": " + kind));
+    }
   };
   // The MPI-IO open below is collective: a file that some nodes cannot see (a node-local path) must fail on
   // every rank before anyone enters it.
@@ -41,6 +71,26 @@ Handle open_file_read(const std::string& path, MPI_Comm comm) {
   Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
   if (!f.valid()) throw DataError("cannot open data file '" + path + "' as HDF5");
   return f;
+}
+
+std::string contents(hid_t file, std::size_t most) {
+  struct Found {
+    std::vector<std::string> names;
+    std::size_t total = 0;
+  } found;
+  const auto visit = [](hid_t, const char* name, const H5O_info_t* info, void* data) -> herr_t {
+    auto* f = static_cast<Found*>(data);
+    if (info->type == H5O_TYPE_DATASET) {
+      ++f->total;
+      f->names.push_back(std::string("/") + name);
+    }
+    return 0;
+  };
+  if (H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_NATIVE, visit, &found, H5O_INFO_BASIC) < 0 || found.names.empty()) return "";
+  std::string text;
+  for (std::size_t i = 0; i < found.names.size() && i < most; ++i) text += (i ? ", " : "") + found.names[i];
+  if (found.total > most) text += " and " + std::to_string(found.total - most) + " more";
+  return text;
 }
 
 bool object_exists(hid_t file, const std::string& path) {

@@ -56,6 +56,8 @@ Handle open_file_read(const std::string& path, MPI_Comm comm);
 
 /// True if an object (dataset or group) exists at path inside the file.
 bool object_exists(hid_t file, const std::string& path);
+/// The datasets a file holds, as "/a, /b/c, ..." (at most `most`, then "and N more"); "" when none (for messages).
+std::string contents(hid_t file, std::size_t most = 12);
 
 /// Shape of a dataset.
 std::vector<std::int64_t> dataset_shape(hid_t dataset);

@@ -80,6 +80,22 @@ def data_errors_exit_3_and_name_the_problem():
     with open(path("text.h5"), "w") as f:
         f.write("not hdf5")
     expect_error(1, 3, "HDF5", "solve", "--data", path("text.h5"))
+    # Text given where HDF5 belongs names the conversion; a dataset that is not there lists what the file holds; a
+    # CSC matrix (AnnData after scanpy) is named with the one-line fix.
+    np.savetxt(path("table.csv"), np.c_[X, y], delimiter=",")
+    expect_error(2, 3, "looks like CSV text: convert it first, cadmm convert --input " + path("table.csv") + " --format csv",
+                 "solve", "--data", path("table.csv"))
+    with open(path("rows.svm"), "w") as f:
+        f.write("1 1:0.5 3:2\n0 2:1\n")
+    expect_error(1, 3, "looks like LIBSVM text", "solve", "--data", path("rows.svm"))
+    expect_error(2, 3, "dataset '/target' in '" + good + "' does not exist (the file holds /X, /y)", "solve", "--data", good,
+                 "--y-dataset", "/target")
+    with h5py.File(path("csc.h5"), "w") as f:
+        g = f.create_group("X")
+        g.attrs["encoding-type"], g.attrs["shape"] = "csc_matrix", [40, 5]
+        g["data"], g["indices"], g["indptr"] = np.ones(3), np.array([0, 1, 2]), np.array([0, 1, 2, 3, 3, 3])
+        f["y"] = np.ones(40)
+    expect_error(1, 3, "is a CSC sparse matrix (AnnData csc_matrix); cadmm reads CSR", "solve", "--data", path("csc.h5"))
 
 
 @test
