@@ -1,6 +1,7 @@
 // `cadmm cv`: K-fold cross-validation over a lambda sequence, then a refit on all rows (docs/spec.md sections 4-5).
 #include <glob.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -345,12 +346,15 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   const std::string kinds = solver_kinds(model, comm);
   // The refit is the whole path on all rows (kept in the file, as cv.glmnet keeps glmnet.fit); /coef is its chosen fit.
   const PathResult full = drive_refit(model, lambdas, request.solver, comm, hooks, relax);
-  if (full.fits.size() <= chosen || full.fits.back().admm.status == Status::interrupted)
+  if (full.fits.back().admm.status == Status::interrupted)
     throw RuntimeFailure("interrupted by a signal during the refit; no result was written");
-  FitResult final_fit = full.fits[chosen];
+  // A refit that diverged before the chosen lambda ends at its diverged fit, written and reported below.
+  const bool complete = full.fits.size() == lambdas.values.size();
+  FitResult final_fit = full.fits[std::min(chosen, full.fits.size() - 1)];
   final_fit.admm.factors = full.factors;  // the refit's factorizations are its whole path's
   const double gamma = relax ? cv.gammas[pair.first] : 1.0;
-  if (relax && !full.relaxed.empty()) final_fit = blend(final_fit, full.relaxed[chosen], gamma);
+  const bool blended = relax && !full.relaxed.empty();
+  if (blended) final_fit = blend(final_fit, full.relaxed[chosen], gamma);
   const double fit_seconds = clock.lap();
   t.iterations = fit_seconds;
   t.communication = comm.seconds_in_collectives() - comm_before;
@@ -358,11 +362,11 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   const io::RunFacts facts = run_facts(request.spec, loaded.layout, comm, fit_seconds, "cv");
   io::ResultExtras extras;
   extras.cv = &cv;
-  extras.path = full.fits.size() == lambdas.values.size() ? &full : nullptr;  // a diverged refit keeps only /coef
-  extras.lambda_index = static_cast<std::int64_t>(chosen);
+  extras.path = complete ? &full : nullptr;  // a diverged refit keeps only /coef
+  extras.lambda_index = complete ? static_cast<std::int64_t>(chosen) : -1;
   extras.cv_refit = o.refit;
   extras.cv_folds_from = o.folds_from();
-  if (relax) extras.gamma = gamma;
+  if (blended) extras.gamma = gamma;
   collectively(comm, [&] {
     if (root) io::write_result(output, final_fit, facts, extras);
   });

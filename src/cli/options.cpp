@@ -8,7 +8,9 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "cadmm/error.hpp"
@@ -79,8 +81,8 @@ std::string read_config(const std::string& path) {
 
 namespace {
 
-// cadmm's commands (main.cpp dispatches them), for INI sections and suggestions.
-constexpr const char* kCommands[] = {"solve", "path", "cv", "predict", "generate", "convert", "info", "plot"};
+// The commands that read options (main.cpp dispatches them), the sections an INI file may have.
+constexpr const char* kCommands[] = {"solve", "path", "cv", "predict", "generate", "convert", "info"};
 
 // An option's name as people vary it: lower case, without '-', '_' and '.' (l1_ratio, lambda.min.ratio).
 std::string squash(const std::string& name) {
@@ -201,8 +203,10 @@ const po::option_description* find_long(const po::options_description& desc, con
 }
 
 // The command line as Boost should see it: --no-NAME becomes --NAME=false, a boolean followed by a word that is a
-// boolean becomes --NAME=WORD, and a switch given false is dropped (true: the bare switch).
-std::vector<std::string> normalized(const std::vector<std::string>& args, const po::options_description& desc) {
+// boolean becomes --NAME=WORD, and a switch given false is dropped (true: the bare switch) and added to `off`, so
+// that an INI file cannot turn it on (the command line wins).
+std::vector<std::string> normalized(const std::vector<std::string>& args, const po::options_description& desc,
+                                    std::set<std::string>& off) {
   std::vector<std::string> out;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -231,6 +235,7 @@ std::vector<std::string> normalized(const std::vector<std::string>& args, const 
     const std::optional<bool> on = value ? bool_literal(*value) : std::optional<bool>(true);
     if (!on) throw UsageError("--" + name + ": expected true/false/1/0/yes/no, got '" + *value + "'");
     if (*on) out.push_back("--" + name);
+    else off.insert(name);
   }
   return out;
 }
@@ -244,45 +249,59 @@ std::string trim(const std::string& text) {
 }
 
 // Stores the options of an INI file's text: 'key = value' lines ('#' starts a comment, ';' a comment line), keys
-// spelled with '-' or '_' alike; lines before any [section] apply to every command, those under [COMMAND] to that one,
-// others' sections are skipped. What is already stored (the command line) wins. Errors name the file and line.
+// spelled with '-' or '_' alike; lines before any [section] apply to every command, those under [COMMAND] to that one
+// (over the former), others' sections are skipped. What is already stored (the command line) wins, and so do the
+// switches it turned off (`off`). A key given twice in one of those scopes is refused. Errors name the file and line.
 void store_config(const std::string& text, const std::string& path, const std::string& command,
-                  const po::options_description& desc, po::variables_map& vm) {
+                  const po::options_description& desc, po::variables_map& vm, const std::set<std::string>& off) {
+  struct Entry {
+    std::string value;
+    int line = 0;
+    bool in_section = false;
+  };
+  std::map<std::string, Entry> chosen;  // key -> the line that sets it: the command's section over the global lines
   std::istringstream lines(text);
   std::string line, section;
+  const auto where = [&](int number) { return "--config '" + path + "' line " + std::to_string(number) + ": "; };
   for (int number = 1; std::getline(lines, line); ++number) {
-    const std::string where = "--config '" + path + "' line " + std::to_string(number) + ": ";
     line = trim(line.substr(0, line.find('#')));
     if (line.empty() || line[0] == ';') continue;
     if (line[0] == '[') {
-      if (line.back() != ']') throw UsageError(where + "a section is written [COMMAND]");
+      if (line.back() != ']') throw UsageError(where(number) + "a section is written [COMMAND]");
       section = trim(line.substr(1, line.size() - 2));
       if (std::find(std::begin(kCommands), std::end(kCommands), section) == std::end(kCommands))
-        throw UsageError(where + "[" + section + "] is not a command (sections: [solve], [path], [cv], [predict], "
-                         "[generate], [convert], [info])");
+        throw UsageError(where(number) + "[" + section + "] is not a command (sections: [solve], [path], [cv], "
+                         "[predict], [generate], [convert], [info])");
       continue;
     }
     if (!section.empty() && section != command) continue;
     const std::size_t eq = line.find('=');
-    if (eq == std::string::npos) throw UsageError(where + "expected 'key = value', got '" + line + "'");
+    if (eq == std::string::npos) throw UsageError(where(number) + "expected 'key = value', got '" + line + "'");
     std::string key = trim(line.substr(0, eq));
-    const std::string value = trim(line.substr(eq + 1));
     std::replace(key.begin(), key.end(), '_', '-');
-    if (key == "config") throw UsageError(where + "a config file cannot name another (--config)");
-    const po::option_description* o = find_long(desc, key);
-    if (!o) throw unknown_option(key, desc, where);
+    if (key == "config") throw UsageError(where(number) + "a config file cannot name another (--config)");
+    if (!find_long(desc, key)) throw unknown_option(key, desc, where(number));
+    const Entry entry{trim(line.substr(eq + 1)), number, !section.empty()};
+    const auto [at, fresh] = chosen.emplace(key, entry);
+    if (fresh) continue;
+    if (at->second.in_section == entry.in_section)
+      throw UsageError(where(number) + key + " is given twice (line " + std::to_string(at->second.line) + " too)");
+    if (entry.in_section) at->second = entry;  // [command] overrides what applies to every command
+  }
+  for (const auto& [key, entry] : chosen) {
+    if (off.count(key)) continue;
     std::vector<std::string> tokens;
-    if (is_switch(*o)) {
-      const std::optional<bool> on = bool_literal(value);
-      if (!on) throw UsageError(where + key + ": expected true/false/1/0/yes/no, got '" + value + "'");
+    if (is_switch(*find_long(desc, key))) {
+      const std::optional<bool> on = bool_literal(entry.value);
+      if (!on) throw UsageError(where(entry.line) + key + ": expected true/false/1/0/yes/no, got '" + entry.value + "'");
       if (*on) tokens.push_back("--" + key);
     } else {
-      tokens.push_back("--" + key + "=" + value);
+      tokens.push_back("--" + key + "=" + entry.value);
     }
     try {
       po::store(po::command_line_parser(tokens).options(desc).style(kStyle).run(), vm);
     } catch (const po::error& e) {
-      throw UsageError(where + e.what());
+      throw UsageError(where(entry.line) + e.what());
     }
   }
 }
@@ -294,7 +313,8 @@ po::variables_map parse(const std::string& command, const std::vector<std::strin
   po::variables_map vm;
   for (const std::string& a : args) refuse_placeholders(a, "command line");
   try {
-    po::command_line_parser parser(normalized(args, desc));
+    std::set<std::string> off;  // switches the command line turned off
+    po::command_line_parser parser(normalized(args, desc, off));
     parser.options(desc).style(kStyle);
     if (positional) parser.positional(*positional);
     const po::parsed_options parsed = parser.run();
@@ -308,7 +328,7 @@ po::variables_map parse(const std::string& command, const std::vector<std::strin
       const std::string path = vm["config"].as<std::string>();
       const std::string text = read_config(path);
       refuse_placeholders(text, "--config '" + path + "'");
-      store_config(text, path, command, desc, vm);
+      store_config(text, path, command, desc, vm, off);
     }
     po::notify(vm);
   } catch (const po::unknown_option& e) {
@@ -330,7 +350,9 @@ std::string command_suggestion(const std::string& command) {
   if (flat == "score" || flat == "apply" || flat == "transform") return "did you mean predict?";
   std::string best;
   std::size_t distance = 3;
-  for (const char* c : kCommands)
+  std::vector<std::string> commands(std::begin(kCommands), std::end(kCommands));
+  commands.push_back("plot");  // a script of its own (tools/cadmm-plot), no options of ours
+  for (const std::string& c : commands)
     if (const std::size_t d = edit_distance(flat, c); d < distance) distance = d, best = c;
   return best.empty() ? "" : "did you mean " + best + "?";
 }

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 
 #include "cadmm/communicator.hpp"
 #include "cadmm/error.hpp"
@@ -22,8 +23,8 @@ Handle file_access() {
 
 namespace {
 
-// What a file that is not HDF5 looks like, from its first 4 KiB: LIBSVM or CSV text (with the command that converts
-// it), or "" for anything else.
+// What a file that is not HDF5 looks like, from its first 4 KiB: LIBSVM text (its first line's second field is
+// INDEX:VALUE) or CSV text (commas), with the command that converts it; "" for anything else.
 std::string text_kind(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return "";
@@ -31,17 +32,23 @@ std::string text_kind(const std::string& path) {
   const std::size_t got = std::fread(buf, 1, sizeof buf, f);
   std::fclose(f);
   if (got == 0) return "";
-  std::size_t colons = 0, commas = 0;
   for (std::size_t i = 0; i < got; ++i) {
     const unsigned char c = static_cast<unsigned char>(buf[i]);
     if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') return "";  // binary
-    colons += c == ':';
-    commas += c == ',';
   }
-  const std::string h5 = std::filesystem::path(path).replace_extension(".h5").string();
-  if (colons > 0) return "it looks like LIBSVM text: convert it first, cadmm convert --input " + path + " --format libsvm --output " + h5;
-  if (commas > 0) return "it looks like CSV text: convert it first, cadmm convert --input " + path + " --format csv --output " + h5 +
-                         " (--header if its first line names the columns)";
+  const std::string text(buf, got), first = text.substr(0, text.find('\n'));
+  std::istringstream fields(first);
+  std::string label, second;
+  fields >> label >> second;
+  const std::size_t colon = second.find(':');
+  const bool libsvm = colon != std::string::npos && colon > 0 &&
+                      second.find_first_not_of("0123456789") == colon;
+  std::string h5 = std::filesystem::path(path).replace_extension(".h5").string();
+  if (h5 == path) h5 = path + ".converted.h5";
+  if (libsvm) return "it looks like LIBSVM text: convert it first, cadmm convert --input " + path + " --format libsvm --output " + h5;
+  if (text.find(',') != std::string::npos)
+    return "it looks like CSV text: convert it first, cadmm convert --input " + path + " --format csv --output " + h5 +
+           " (--header if its first line names the columns)";
   return "";
 }
 
@@ -78,11 +85,14 @@ std::string contents(hid_t file, std::size_t most) {
     std::vector<std::string> names;
     std::size_t total = 0;
   } found;
-  const auto visit = [](hid_t, const char* name, const H5O_info_t* info, void* data) -> herr_t {
+  const auto visit = [](hid_t, const char* name, const H5O_info_t* info, void* data) noexcept -> herr_t {
     auto* f = static_cast<Found*>(data);
-    if (info->type == H5O_TYPE_DATASET) {
+    if (info->type != H5O_TYPE_DATASET) return 0;
+    try {  // nothing may throw through HDF5's C frames
       ++f->total;
       f->names.push_back(std::string("/") + name);
+    } catch (...) {
+      return -1;
     }
     return 0;
   };

@@ -277,11 +277,18 @@ FittedModel read_fitted_model(const std::string& path, const ModelChoice& choice
     std::int64_t left = choice.index, right = choice.index;
     double share = 1;
     double at = -1;  // the lambda value asked for
+    double gamma = choice.gamma;
     if (choice.lambda == "lambda_min" || choice.lambda == "lambda_1se") {
       if (!object_exists(f.get(), "cv/" + choice.lambda))
         throw UsageError("--lambda " + choice.lambda + ": '" + path + "' is a " + m.command + " result, not a cv one");
       std::vector<std::int64_t> shape;
-      at = read_doubles(f.get(), "cv/" + choice.lambda, shape, "model file", path).at(0);
+      // A cv --relax file without --gamma: glmnet's predict.cv.relaxed takes the chosen (lambda, gamma) pair.
+      const bool pair = gamma < 0 && object_exists(f.get(), "cv/relaxed/" + choice.lambda) &&
+                        object_exists(f.get(), "path/relaxed/coef");
+      const std::string where = pair ? "cv/relaxed/" : "cv/";
+      at = read_doubles(f.get(), where + choice.lambda, shape, "model file", path).at(0);
+      if (pair)
+        gamma = read_doubles(f.get(), "cv/relaxed/gamma_" + choice.lambda.substr(7), shape, "model file", path).at(0);
     } else if (!choice.lambda.empty()) {
       std::size_t used = 0;
       try {
@@ -333,13 +340,13 @@ FittedModel read_fitted_model(const std::string& path, const ModelChoice& choice
       return r;
     };
     FitResult r = chosen("path");
-    if (choice.gamma >= 0) r = blend(r, chosen("path/relaxed"), choice.gamma);
+    if (gamma >= 0) r = blend(r, chosen("path/relaxed"), gamma);
     const RowMatrix c = r.coef;
     coef.assign(c.data(), c.data() + c.size());
     icpt.assign(r.intercept.data(), r.intercept.data() + k);
     m.lambda = left == right ? lambdas[static_cast<std::size_t>(left)] : at;
     m.index = left == right ? left : -1;
-    m.gamma = choice.gamma;
+    m.gamma = gamma;
   }
   m.coef = Eigen::Map<const RowMatrix>(coef.data(), d, k);
   m.intercept = Eigen::Map<const Vector>(icpt.data(), k);

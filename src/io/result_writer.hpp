@@ -76,7 +76,8 @@ struct ModelChoice {
 };
 
 /// Reads /coef and /intercept, or the fit `choice` names from a file with /path (path files, and cv files, which
-/// keep the refit's whole path): fit I; the fit at cv's lambda_min or lambda_1se; at a lambda value, glmnet's
+/// keep the refit's whole path): fit I; the fit at cv's lambda_min or lambda_1se (of a cv --relax file without gamma:
+/// its chosen relaxed (lambda, gamma) pair, as glmnet's predict.cv.relaxed); at a lambda value, glmnet's
 /// linear interpolation in lambda between the two fits around it (clamped to the path's range); with gamma, each
 /// blended with its relaxed fit (/path/relaxed), by default at /coef's lambda (a cv file's chosen fit, a path file's
 /// last). Throws DataError naming the file when it is not a cadmm result, UsageError naming the option when the

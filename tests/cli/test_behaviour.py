@@ -788,6 +788,21 @@ def cv_keeps_the_full_path_and_predict_chooses_any_lambda():
                  "--output", path("x.h5"), "--lambda", "lambda.1se")
     expect_error(1, 2, "is a path result, not a cv one", "predict", "--model", path_out, "--data", data,
                  "--output", path("x.h5"), "--lambda", "lambda_min")
+    # A cv --relax file: --lambda lambda_1se without --gamma is the chosen relaxed pair (glmnet's predict.cv.relaxed).
+    relax_out = path("cvpath_relax.h5")
+    cadmm(2, "cv", "--data", data, "--n-lambda", 30, "--relax", "--output", relax_out, "--quiet")
+    with h5py.File(relax_out) as c:
+        lam, gamma = c["cv/relaxed/lambda_1se"][()], c["cv/relaxed/gamma_1se"][()]
+        g = max(gamma, 1e-5)  # glmnet's blend.relaxed
+        i = int(np.flatnonzero(c["path/lambda"][()] == lam)[0])
+        ref_coef = g * c["path/coef"][i] + (1 - g) * c["path/relaxed/coef"][i]
+        ref_b = g * c["path/intercept"][i] + (1 - g) * c["path/relaxed/intercept"][i]
+    out = path("cvpath_pred.h5")
+    cadmm(1, "predict", "--model", relax_out, "--data", data, "--output", out, "--quiet", "--lambda", "lambda_1se")
+    with h5py.File(out) as p:
+        ref = X @ ref_coef + ref_b
+        assert np.abs(p["prediction"][()] - ref).max() <= 1e-12 * np.abs(ref).max()
+        assert p.attrs["lambda_index"] == i and p.attrs["gamma"] == gamma
     solve_out = path("cvpath_solve.h5")
     cadmm(1, "solve", "--data", data, "--output", solve_out, "--quiet")
     expect_error(1, 2, "--lambda: '" + solve_out + "' is a solve result with one model", "predict", "--model", solve_out,

@@ -220,5 +220,23 @@ TEST(Options, ConfigSectionsUnderscoresAndLines) {
     f << "\nmax_iter = many\n";
   }
   expect_contains(refusal({"--config", path}), "line 2: the argument ('many') for option '--max-iter' is invalid");
+  {
+    std::ofstream f(path);
+    f << "penalty = l1\nquiet = true\n[solve]\npenalty = l2\n";
+  }
+  EXPECT_EQ(settings_for({"--config", path}).spec.penalty, Penalty::l2);  // [solve] over the lines for every command
+  {
+    std::ofstream f(path);
+    f << "penalty = l1\nquiet = true\npenalty = l2\n";
+  }
+  expect_contains(refusal({"--config", path}), "line 3: penalty is given twice (line 1 too)");
+  {
+    std::ofstream f(path);
+    f << "quiet = true\n";
+  }
+  // A switch the command line turns off stays off (the command line wins).
+  EXPECT_EQ(parse("solve", {"--config", path}, solve_like()).count("quiet"), 1u);
+  EXPECT_EQ(parse("solve", {"--config", path, "--no-quiet"}, solve_like()).count("quiet"), 0u);
+  EXPECT_EQ(parse("solve", {"--config", path, "--quiet", "false"}, solve_like()).count("quiet"), 0u);
   std::remove(path.c_str());
 }

@@ -245,7 +245,7 @@ bool newton_on_support(const BlockProblem& p, Matrix& ws) {
   std::vector<std::size_t> in;  // positions in p.set of its blocks
   for (std::size_t i = 0; i < p.set.size(); ++i) {
     bool nonzero = p.weight[p.set[i]] <= 0;
-    for (Index r : p.at[i]) nonzero = nonzero || !ws.row(r).isZero();
+    for (Index r : p.at[i]) nonzero = nonzero || (ws.row(r).array() != 0).any();
     if (!nonzero) continue;
     in.push_back(i);
     rows.insert(rows.end(), p.at[i].begin(), p.at[i].end());
@@ -323,7 +323,7 @@ std::optional<Polished> polish_blocks(const AdmmProblem& problem, std::vector<ch
     std::vector<std::size_t> set;  // the blocks solved, and their features in order
     std::vector<Index> features, slot(static_cast<std::size_t>(d), -1);
     for (std::size_t b = 0; b < blocks.size(); ++b) {
-      if (!active[b] && weight[b] > 0) continue;
+      if (blocks[b].empty() || (!active[b] && weight[b] > 0)) continue;  // an empty group: no feature in its norm
       set.push_back(b);
       for (Index j : blocks[b]) slot[static_cast<std::size_t>(j)] = static_cast<Index>(features.size()), features.push_back(j);
     }
@@ -379,7 +379,7 @@ std::optional<Polished> polish_blocks(const AdmmProblem& problem, std::vector<ch
         pen.prox_block(v, block, weight[set[i]], 1 / lipschitz[i], out);
         Matrix step(static_cast<Index>(block.size()), k);
         for (std::size_t r = 0; r < block.size(); ++r) step.row(static_cast<Index>(r)) = out.row(block[r]) - ws.row(at[i][r]);
-        if (step.isZero()) continue;
+        if ((step.array() == 0).all()) continue;
         grad.noalias() -= h(Eigen::all, at[i]) * step;
         ws(at[i], Eigen::all) += step;
       }
@@ -390,18 +390,16 @@ std::optional<Polished> polish_blocks(const AdmmProblem& problem, std::vector<ch
       stalled = rate >= 1 || (rate > 0 && sweep + kCheck * std::log(target / o.gap) / std::log(rate) > kSweeps);
       std::vector<char> nonzero(set.size(), 0);
       for (std::size_t i = 0; i < set.size(); ++i)
-        for (Index r : at[i]) nonzero[i] = nonzero[i] || !ws.row(r).isZero();
+        for (Index r : at[i]) nonzero[i] = nonzero[i] || (ws.row(r).array() != 0).any();
       const bool steady = nonzero == support;
       support = std::move(nonzero);
       if ((steady || stalled) && newton < kNewton) {
-        if (newton_on_support(restricted, ws)) {
-          ++newton;
-          grad = q - h * ws;
-          o = restricted_gap();
-          target = 0.5 * settings.gap_tol * std::abs(o.objective);
-        } else {
-          newton = kNewton;  // too large or singular: sweeps only
-        }
+        // Too large or singular: sweeps only from here. Steps it took before failing stand (they lowered the
+        // objective), so the gradient and gap are taken again either way.
+        newton = newton_on_support(restricted, ws) ? newton + 1 : kNewton;
+        grad = q - h * ws;
+        o = restricted_gap();
+        target = 0.5 * settings.gap_tol * std::abs(o.objective);
       }
       solved = o.gap <= target && newton > 0;
       last_gap = o.gap;
@@ -426,7 +424,7 @@ std::vector<char> nonzero_blocks(const PenaltySpec& pen, const Matrix& z) {
   const std::vector<std::vector<Index>> blocks = pen.blocks(z.rows(), weight);
   std::vector<char> active(blocks.size(), 0);
   for (std::size_t b = 0; b < blocks.size(); ++b)
-    for (Index j : blocks[b]) active[b] = active[b] || !z.row(j).isZero();
+    for (Index j : blocks[b]) active[b] = active[b] || (z.row(j).array() != 0).any();
   return active;
 }
 
@@ -504,7 +502,8 @@ std::optional<Polished> polish_warm_start(const AdmmProblem& problem, const Matr
     std::vector<double> weight;
     const std::vector<std::vector<Index>> blocks = pen.blocks(z.rows(), weight);
     for (std::size_t b = 0; b < blocks.size(); ++b)
-      if (weight[b] > 0 && pen.block_dual(grad, blocks[b]) >= bound * weight[b]) active[b] = 1;
+      if (const double push = weight[b] > 0 ? pen.block_dual(grad, blocks[b]) : 0.0; push > 0 && push >= bound * weight[b])
+        active[b] = 1;
     return polish_blocks(problem, std::move(active), z, settings, comm);
   }
   Signs sign = sign_pattern(pen, z);
