@@ -228,10 +228,8 @@ class FoldLines final : public ProgressSink {
   }
   void iteration(const IterationRecord& r) override {
     if (!beat_.due()) return;
-    char gap[32] = "-";
-    if (std::isfinite(r.gap)) std::snprintf(gap, sizeof gap, "%.2e", r.gap);
-    std::printf("  fold %2d of %d: lambda %zu of %zu, iteration %d, primal %.2e (eps %.2e), dual %.2e (eps %.2e), gap %s\n",
-                fold_ + 1, folds_, running_ + 1, lambdas_, r.iteration, r.r_norm, r.eps_pri, r.s_norm, r.eps_dual, gap);
+    std::printf("  fold %2d of %d: lambda %zu of %zu, %s\n", fold_ + 1, folds_, running_ + 1, lambdas_,
+                solve_state(r).c_str());
     std::fflush(stdout);
   }
   void fold_done(int f, const PathResult& p, double seconds) override {

@@ -42,11 +42,8 @@ class PathLines final : public PrintedProgress {
   // Inside a lambda that runs longer than --progress-seconds: where its solve is, at most that often.
   void iteration(const IterationRecord& r) override {
     if (!beat_.due()) return;
-    char gap[32] = "-";
-    if (std::isfinite(r.gap)) std::snprintf(gap, sizeof gap, "%.2e", r.gap);
     header();
-    std::printf("%6zu %12s  running: iteration %d, primal %.2e (eps %.2e), dual %.2e (eps %.2e), gap %s, %.1fs\n",
-                running_, "", r.iteration, r.r_norm, r.eps_pri, r.s_norm, r.eps_dual, gap, r.seconds);
+    std::printf("%6zu %12s  running: %s, %.1fs\n", running_, "", solve_state(r).c_str(), r.seconds);
     std::fflush(stdout);
   }
   void lambda_done(std::size_t i, const FitResult& f, double dev_ratio) override {

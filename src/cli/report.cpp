@@ -50,6 +50,15 @@ void ReadProgress::rows_read(std::int64_t done) {
   std::fflush(stdout);
 }
 
+std::string solve_state(const IterationRecord& r) {
+  char text[160];
+  char gap[32] = "-";
+  if (std::isfinite(r.gap)) std::snprintf(gap, sizeof gap, "%.2e", r.gap);
+  std::snprintf(text, sizeof text, "iteration %d, primal %.2e (eps %.2e), dual %.2e (eps %.2e), gap %s", r.iteration,
+                r.r_norm, r.eps_pri, r.s_norm, r.eps_dual, gap);
+  return text;
+}
+
 std::string bytes_text(double b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   int u = 0;

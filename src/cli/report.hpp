@@ -80,6 +80,10 @@ class ReadProgress {
   double bytes_per_row_;
 };
 
+/// Where a running solve is, for progress lines: "iteration I, primal r (eps e), dual s (eps e), gap g" ("gap -"
+/// on an iteration that did not evaluate it).
+std::string solve_state(const IterationRecord& r);
+
 /// Formats a number compactly for summaries.
 std::string fmt(double v, const char* format = "%.6g");
 /// Bytes as "12.3 MiB" (B, KiB, MiB, GiB, TiB; one decimal).
