@@ -5,7 +5,7 @@ BUILD="${CADMM_BUILD_DIR:-$ROOT/build}"
 SANITIZE_BUILD="${CADMM_SANITIZE_BUILD_DIR:-$ROOT/build-sanitize}"
 PACKAGES=(build-essential cmake libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libeigen3-dev
           libboost-program-options-dev libgtest-dev libopenblas-dev python3-numpy python3-scipy python3-h5py
-          python3-sklearn python3-matplotlib slurm-wlm munge lmod clang libclang-rt-14-dev)
+          python3-sklearn python3-matplotlib r-cran-hdf5r slurm-wlm munge lmod clang libclang-rt-14-dev)
 
 install_dependencies() {
   local missing=()

@@ -240,6 +240,10 @@ std::vector<std::string> normalized(const std::vector<std::string>& args, const 
   return out;
 }
 
+// Options that give the same thing two ways: one of a pair on the command line replaces the other in a config file.
+constexpr std::pair<const char*, const char*> kAlternatives[] = {
+    {"lambda", "lambda-ratio"}, {"density", "nnz-per-row"}, {"positive", "lower-limits"}};
+
 // Long options spelled out (no guessing from a prefix), short ones and --name=value as Boost has them.
 constexpr int kStyle = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
 
@@ -251,7 +255,7 @@ std::string trim(const std::string& text) {
 // Stores the options of an INI file's text: 'key = value' lines ('#' starts a comment, ';' a comment line), keys
 // spelled with '-' or '_' alike; lines before any [section] apply to every command, those under [COMMAND] to that one
 // (over the former), others' sections are skipped. What is already stored (the command line) wins, and so do the
-// switches it turned off (`off`). A key given twice in one of those scopes is refused. Errors name the file and line.
+// switches it turned off (`off`) and the options whose alternative it gave (kAlternatives). A key given twice in one of those scopes is refused. Errors name the file and line.
 void store_config(const std::string& text, const std::string& path, const std::string& command,
                   const po::options_description& desc, po::variables_map& vm, const std::set<std::string>& off) {
   struct Entry {
@@ -288,8 +292,18 @@ void store_config(const std::string& text, const std::string& path, const std::s
       throw UsageError(where(number) + key + " is given twice (line " + std::to_string(at->second.line) + " too)");
     if (entry.in_section) at->second = entry;  // [command] overrides what applies to every command
   }
+  // An option given on the command line also wins over the config's choice of its alternative (`--lambda` over an
+  // INI's lambda-ratio), as it wins over the same key.
+  std::set<std::string> given;
+  for (const auto& [key, value] : vm)
+    if (!value.defaulted()) given.insert(key);
+  const auto replaced = [&](const std::string& key) {
+    for (const auto& [a, b] : kAlternatives)
+      if ((key == a && given.count(b)) || (key == b && given.count(a))) return true;
+    return false;
+  };
   for (const auto& [key, entry] : chosen) {
-    if (off.count(key)) continue;
+    if (off.count(key) || replaced(key)) continue;
     std::vector<std::string> tokens;
     if (is_switch(*find_long(desc, key))) {
       const std::optional<bool> on = bool_literal(entry.value);

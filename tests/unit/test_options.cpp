@@ -238,5 +238,29 @@ TEST(Options, ConfigSectionsUnderscoresAndLines) {
   EXPECT_EQ(parse("solve", {"--config", path}, solve_like()).count("quiet"), 1u);
   EXPECT_EQ(parse("solve", {"--config", path, "--no-quiet"}, solve_like()).count("quiet"), 0u);
   EXPECT_EQ(parse("solve", {"--config", path, "--quiet", "false"}, solve_like()).count("quiet"), 0u);
+  {
+    std::ofstream f(path);
+    f << "lambda_ratio = 0.05\n";
+  }
+  // --lambda on the command line replaces the file's lambda-ratio (its alternative) instead of clashing with it...
+  const LambdaRequest given = settings_for({"--config", path, "--lambda", "0.01"}).lambda;
+  EXPECT_EQ(given.kind, LambdaRequest::Kind::absolute);
+  EXPECT_DOUBLE_EQ(given.value, 0.01);
+  EXPECT_DOUBLE_EQ(settings_for({"--config", path}).lambda.value, 0.05);
+  // ...but both on the command line, or both in the file, are still refused.
+  const auto settings_refusal = [](const std::vector<std::string>& args) -> std::string {
+    try {
+      settings_for(args);
+    } catch (const UsageError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  expect_contains(settings_refusal({"--lambda", "0.01", "--lambda-ratio", "0.1"}), "give one or the other");
+  {
+    std::ofstream f(path);
+    f << "lambda_ratio = 0.05\nlambda = 0.01\n";
+  }
+  expect_contains(settings_refusal({"--config", path}), "give one or the other");
   std::remove(path.c_str());
 }
