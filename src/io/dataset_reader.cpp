@@ -42,6 +42,7 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
   if (!obj.valid() || H5Iget_type(obj.get()) != H5I_DATASET) throw DataError(where(path, name) + " is not a dataset" + holds());
   Handle ds(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.valid()) throw DataError("cannot open " + where(path, name));
+  check_filters(ds.get(), where(path, name));
   Handle type(H5Dget_type(ds.get()), H5Tclose);
   const std::size_t size = H5Tget_size(type.get());
   const H5T_class_t cls = H5Tget_class(type.get());
@@ -338,6 +339,7 @@ std::vector<std::int64_t> DataReader::read_int_rows(const std::string& name, Row
   if (!object_exists(file_.get(), name)) throw DataError(what + " does not exist");
   Handle ds(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.valid()) throw DataError(what + " is not a dataset");
+  check_filters(ds.get(), what);
   Handle type(H5Dget_type(ds.get()), H5Tclose);
   if (H5Tget_class(type.get()) != H5T_INTEGER)
     throw DataError(what + " must hold integers (fold numbers, as glmnet's foldid)");

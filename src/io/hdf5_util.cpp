@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
+#include <vector>
 #include <sstream>
 
 #include "cadmm/communicator.hpp"
@@ -52,10 +55,91 @@ std::string text_kind(const std::string& path) {
   return "";
 }
 
+// Debian packages its HDF5 filter plugins (LZF, Blosc, LZ4, BZip2, ZFP) in the serial flavour's plugin directory
+// only (LZF in every flavour's), while a parallel HDF5 searches its own (.../hdf5/openmpi/plugins). The plugins call
+// the HDF5 API, which resolves to the library already loaded, so the serial directory serves the parallel library too:
+// it is searched after HDF5's own path (or after HDF5_PLUGIN_PATH, when set).
+void find_filter_plugins() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    std::vector<std::string> dirs;
+    char buf[4096];
+    for (unsigned i = 0, n = 0; H5PLsize(&n) >= 0 && i < n; ++i)
+      if (H5PLget(i, buf, sizeof buf) > 0) dirs.emplace_back(buf);
+    std::vector<std::string> add;
+    for (const std::string& dir : dirs) {
+      const std::size_t at = dir.rfind("/hdf5/");
+      if (at == std::string::npos) continue;
+      const std::string serial = dir.substr(0, at) + "/hdf5/serial/plugins";
+      std::error_code ec;
+      if (std::find(dirs.begin(), dirs.end(), serial) == dirs.end() &&
+          std::find(add.begin(), add.end(), serial) == add.end() && std::filesystem::is_directory(serial, ec))
+        add.push_back(serial);
+    }
+    for (const std::string& dir : add) H5PLappend(dir.c_str());
+  });
+}
+
+struct KnownFilter {
+  H5Z_filter_t id;
+  const char* name;
+  const char* package;  // the Debian 12 package that provides it, "" if none does
+};
+// The registered filters users meet (https://portal.hdfgroup.org/display/support/Registered+Filter+Plugins).
+constexpr KnownFilter kKnownFilters[] = {
+    {307, "BZip2", "hdf5-filter-plugin"},         {32000, "LZF", "hdf5-plugin-lzf"},
+    {32001, "Blosc", "hdf5-filter-plugin-blosc-serial"}, {32004, "LZ4", "hdf5-filter-plugin"},
+    {32008, "Bitshuffle", ""},                     {32013, "ZFP", "hdf5-filter-plugin-zfp-serial"},
+    {32015, "Zstandard", ""},                      {32017, "SZ", ""},
+    {32018, "FCIDECOMP", ""},                      {32026, "Blosc2", ""}};
+
 }  // namespace
+
+void check_filters(hid_t dataset, const std::string& what) {
+  Handle dcpl(H5Dget_create_plist(dataset), H5Pclose);
+  if (!dcpl.valid() || H5Pget_nfilters(dcpl.get()) <= 0) return;
+  // Decoding the first element says whether the pipeline's filters load (H5Zfilter_avail does not: it answers no
+  // for Debian's LZF plugin, which decodes).
+  Handle space(H5Dget_space(dataset), H5Sclose);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 0 || H5Sget_simple_extent_npoints(space.get()) <= 0) return;
+  const std::vector<hsize_t> start(static_cast<std::size_t>(rank), 0), count(static_cast<std::size_t>(rank), 1);
+  const hsize_t one = 1;
+  Handle mem(H5Screate_simple(1, &one, nullptr), H5Sclose);
+  double value = 0;
+  if (rank > 0) H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
+  if (H5Dread(dataset, H5T_NATIVE_DOUBLE, rank > 0 ? mem.get() : H5S_ALL, rank > 0 ? space.get() : H5S_ALL,
+              H5P_DEFAULT, &value) >= 0)
+    return;
+  std::string filters, advice;
+  const int n = H5Pget_nfilters(dcpl.get());
+  for (int i = 0; i < n; ++i) {
+    unsigned flags = 0, config = 0;
+    std::size_t nvalues = 0;
+    char stored[256] = "";
+    const H5Z_filter_t id = H5Pget_filter2(dcpl.get(), static_cast<unsigned>(i), &flags, &nvalues, nullptr,
+                                           sizeof stored, stored, &config);
+    if (id < H5Z_FILTER_RESERVED) continue;  // HDF5's own (deflate, shuffle, ...) are always there
+    const KnownFilter* known = nullptr;
+    for (const KnownFilter& k : kKnownFilters)
+      if (k.id == id) known = &k;
+    const std::string name = known ? known->name : *stored ? stored : "unnamed";
+    filters += (filters.empty() ? "" : ", ") + std::to_string(id) + " (" + name + ")";
+    if (known && *known->package)
+      advice += (advice.empty() ? "" : "; ") + std::string("install Debian's ") + known->package + " for " + name;
+    else
+      advice += (advice.empty() ? "" : "; ") + name + ": no Debian package provides it, put its plugin in a "
+                "directory named by HDF5_PLUGIN_PATH";
+  }
+  if (filters.empty()) return;  // not a filter's doing: the read that follows reports it
+  throw DataError(what + " cannot be decoded: it is compressed with HDF5 filter " + filters + ", which this HDF5 "
+                  "cannot load (" + advice + "; the set-up scripts install the packaged ones), or rewrite the file "
+                  "without it: h5repack -f GZIP=4 IN OUT");
+}
 
 Handle open_file_read(const std::string& path, MPI_Comm comm) {
   silence_hdf5();
+  find_filter_plugins();
   const auto check = [&] {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) throw DataError("data file '" + path + "' does not exist");
@@ -160,6 +244,7 @@ std::vector<double> read_doubles(hid_t file, const std::string& name, std::vecto
   if (!object_exists(file, name)) throw DataError(what + " '" + path + "' lacks " + name);
   Handle ds(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.valid()) throw DataError(what + " '" + path + "': " + name + " is not a dataset");
+  check_filters(ds.get(), what + " '" + path + "': dataset " + name);
   Handle type(H5Dget_type(ds.get()), H5Tclose);
   const H5T_class_t cls = H5Tget_class(type.get());
   if (cls != H5T_FLOAT && cls != H5T_INTEGER) throw DataError(what + " '" + path + "': " + name + " is not numeric");

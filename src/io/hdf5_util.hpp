@@ -54,6 +54,10 @@ Handle file_access();
 /// Throws DataError naming the file when it is missing or not HDF5.
 Handle open_file_read(const std::string& path, MPI_Comm comm);
 
+/// Throws DataError naming the dataset (`what`) when its filter pipeline holds a filter this HDF5 cannot load: its
+/// id, its name and the Debian package that provides it (or how to rewrite the file without it).
+void check_filters(hid_t dataset, const std::string& what);
+
 /// True if an object (dataset or group) exists at path inside the file.
 bool object_exists(hid_t file, const std::string& path);
 /// The datasets a file holds, as "/a, /b/c, ..." (at most `most`, then "and N more"); "" when none (for messages).
