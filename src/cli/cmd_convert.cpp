@@ -22,18 +22,20 @@ int run_convert(const Args& args, MpiCommunicator& comm) {
     ("input", po::value<std::string>()->value_name("FILE"), "text file to convert [required]")
     ("format", po::value<std::string>()->value_name("NAME"), "libsvm (also SVMlight) or csv [required]")
     ("output,o", po::value<std::string>()->value_name("FILE"), "HDF5 file to write [required]")
-    ("header", "csv: the first line holds column names (skipped)")
-    ("target-column", po::value<std::int64_t>()->value_name("J"), "csv: 0-based column of y (default: the last)")
+    ("header", "csv: the first line names the columns (kept as /feature_names)")
+    ("target-column", po::value<std::string>()->value_name("J|NAME"),
+     "csv: y's column, 0-based, or its name in the header (default: the last)")
     ("progress-seconds", po::value<double>()->default_value(1.0)->value_name("S"),
      "print a progress line at most every S seconds");
   const auto vm = parse("convert", args, desc);
   const bool root = comm.rank() == 0;
   if (vm.count("help")) {
     if (root)
-      std::cout << "Usage: cadmm convert --input FILE --format {libsvm,csv} --output FILE [--header] [--target-column J]\n\n"
+      std::cout << "Usage: cadmm convert --input FILE --format {libsvm,csv} --output FILE [--header] [--target-column J|NAME]\n\n"
                    "LIBSVM/SVMlight lines 'label[,label...] [qid:N] index:value ...' become a sparse CSR group /X (AnnData\n"
-                   "layout) and /y; indices are 1-based unless an index 0 appears; several labels per line give a 2-D y of\n"
-                   "0/1 indicators over the distinct labels (listed in /y_labels). CSV of numbers becomes dense /X and /y.\n"
+                   "layout) and /y; indices are 1-based unless an index 0 appears; several labels per line (or a line with\n"
+                   "none) give a 2-D y of 0/1 indicators over the distinct labels (listed in /y_labels). CSV of numbers\n"
+                   "becomes dense /X and /y, the header's names /feature_names. gzip and bzip2 files are read as they are.\n"
                    "Streams in constant memory (one pass, growable datasets); a malformed line is reported with its line\n"
                    "and column and nothing is left at the output path. Runs on one rank.\n\n"
                 << desc << std::endl;
@@ -68,17 +70,24 @@ int run_convert(const Args& args, MpiCommunicator& comm) {
     io::check_output_path(output, "--output", {input});
     rep = format == "libsvm" ? io::convert_libsvm(input, output, tick)
                              : io::convert_csv(input, output, vm.count("header") > 0,
-                                               vm.count("target-column") ? vm["target-column"].as<std::int64_t>() : -1,
+                                               vm.count("target-column") ? vm["target-column"].as<std::string>() : "",
                                                tick);
   });
   const double seconds = clock.lap();
-  if (root && !vm.count("quiet"))
+  if (root && !vm.count("quiet")) {
+    std::string notes;
+    if (format == "libsvm") notes = rep.zero_based ? ", 0-based indices" : ", 1-based indices";
+    if (rep.unlabelled > 0) notes += ", " + std::to_string(rep.unlabelled) + " line(s) without a label (empty label sets)";
+    if (format == "csv")
+      notes += ", y = column " + std::to_string(rep.target_column) +
+               (rep.target_name.empty() ? "" : " '" + rep.target_name + "', the other names in /feature_names");
+    if (!rep.compression.empty()) notes += ", read through " + rep.compression;
     std::printf("cadmm convert: %s -> %s: %lld rows x %lld features, %lld target(s), %lld nonzeros%s; %.1f MB in %.2fs "
                 "(%.0f MB/s)\n",
                 input.c_str(), output.c_str(), static_cast<long long>(rep.rows), static_cast<long long>(rep.features),
-                static_cast<long long>(rep.targets), static_cast<long long>(rep.nonzeros),
-                format == "libsvm" ? (rep.zero_based ? ", 0-based indices" : ", 1-based indices") : "",
+                static_cast<long long>(rep.targets), static_cast<long long>(rep.nonzeros), notes.c_str(),
                 rep.bytes / 1e6, seconds, seconds > 0 ? rep.bytes / 1e6 / seconds : 0.0);
+  }
   return 0;
 }
 

@@ -280,6 +280,7 @@ void print_summary(const CvResult& cv, const PathResult& full, const FitResult& 
   std::printf("  refit       lambda %s: objective %.12e, duality gap %.3e, %lld nonzero of %lld\n",
               fmt(final_fit.lambda).c_str(), final_fit.admm.optimality.objective, final_fit.admm.optimality.gap,
               static_cast<long long>(nonzeros(final_fit.coef)), static_cast<long long>(final_fit.coef.size()));
+  print_largest(final_fit.coef, facts.feature_names);
   std::printf("  data passes %d (every fold and the refit's path from the same per-fold sums; the path is kept in /path)\n",
               cv.data_passes);
   FactorLog factors = cv.factors;

@@ -45,7 +45,7 @@ void read_test(const io::DataReader& reader, MpiCommunicator& comm) {
 
 // What info was asked.
 struct InfoRequest {
-  std::string file, x_dataset, y_dataset;
+  std::string file, x_dataset, y_dataset, names_dataset;
   int ranks = 1;           // plan for this many ranks
   bool read_test = false;  // --read-test
 };
@@ -58,6 +58,8 @@ std::optional<InfoRequest> parse_request(const Args& args, MpiCommunicator& comm
     ("file", po::value<std::string>()->value_name("FILE"), "HDF5 data file")
     ("x-dataset", po::value<std::string>()->default_value("/X")->value_name("PATH"), "dataset of X")
     ("y-dataset", po::value<std::string>()->default_value("/y")->value_name("PATH"), "dataset of y")
+    ("feature-names-dataset", po::value<std::string>()->value_name("PATH"),
+     "dataset of the feature names (default: found as solve finds them)")
     ("ranks", po::value<int>()->value_name("P"), "plan for P ranks (default: the ranks of this run)")
     ("read-test", "every rank of this run (mpirun -np P cadmm info FILE --read-test) reads its share of the rows as "
                   "solve does, and the slowest rank's time is printed: the floor under a run's read phase");
@@ -75,6 +77,7 @@ std::optional<InfoRequest> parse_request(const Args& args, MpiCommunicator& comm
   req.file = vm["file"].as<std::string>();
   req.x_dataset = vm["x-dataset"].as<std::string>();
   req.y_dataset = vm["y-dataset"].as<std::string>();
+  if (vm.count("feature-names-dataset")) req.names_dataset = vm["feature-names-dataset"].as<std::string>();
   req.read_test = vm.count("read-test") > 0;
   return req;
 }
@@ -92,6 +95,13 @@ void print_data(const std::string& file, const io::DataLayout& l) {
                             : "contiguous");
   std::printf("  y  %s: %lld target(s)%s\n", l.y_name.c_str(), static_cast<long long>(l.targets),
               l.y_is_1d ? " (1-D)" : "");
+  if (l.feature_names.empty()) {
+    std::printf("  names  none (--feature-names-dataset PATH names the features)\n");
+  } else {
+    std::string first;
+    for (std::size_t j = 0; j < l.feature_names.size() && j < 5; ++j) first += (j ? ", " : "") + l.feature_names[j];
+    std::printf("  names  %s: %s%s\n", l.names_from.c_str(), first.c_str(), l.feature_names.size() > 5 ? ", ..." : "");
+  }
 }
 
 // What the plan table found over the ranks shown.
@@ -154,6 +164,7 @@ int run_info(const Args& args, MpiCommunicator& comm) {
   std::unique_ptr<io::DataReader> reader;
   collectively(comm, [&] {
     reader = std::make_unique<io::DataReader>(req->file, req->x_dataset, req->y_dataset, comm.handle());
+    reader->find_feature_names(req->names_dataset);
   });
   if (req->read_test) read_test(*reader, comm);
   if (comm.rank() != 0) return 0;

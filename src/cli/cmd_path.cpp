@@ -91,6 +91,7 @@ void print_summary(const PathResult& path, std::size_t asked, const DataModel& d
   std::printf("  last fit    objective %.12e, duality gap %.3e, %lld nonzero of %lld, deviance ratio %.5f\n",
               last.admm.optimality.objective, last.admm.optimality.gap, static_cast<long long>(nonzeros(last.coef)),
               static_cast<long long>(last.coef.size()), path.dev_ratio.back());
+  print_largest(last.coef, facts.feature_names);
   if (dm.model.working_sets)  // --local-solver screened or streamed: no single factorization
     std::printf("  data passes 1, then the working sets' Grams per lambda (streamed: one more read per batch of "
                 "features)\n");

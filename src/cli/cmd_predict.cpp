@@ -1,6 +1,7 @@
 // `cadmm predict`: apply a fitted model to data, each rank predicting and writing its own rows (docs/spec.md section 4).
 // The arithmetic (predictions, MSE and R^2) is core's (include/cadmm/predict.hpp); here are the options, the reading
 // and the writing.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -38,6 +39,7 @@ struct PredictRequest {
   std::string model_file, data_file, output, x_dataset, y_dataset;
   std::string offset_dataset;    // --offset-dataset: added to every prediction (glmnet's newoffset)
   std::string weights_dataset;   // --weights-dataset: weights of the MSE and R^2
+  std::string names_dataset;     // --feature-names-dataset ("": found as at fitting time)
   bool y_given = false;          // --y-dataset was given: y must be there (otherwise /y is used when present)
   io::ModelChoice choice;        // --lambda-index, --lambda, --gamma
   std::size_t buffer_bytes = 0;  // --read-buffer-mb in bytes
@@ -53,6 +55,9 @@ po::options_description predict_options() {
     ("model", po::value<std::string>()->value_name("FILE"), "result file of solve, path or cv [required]")
     ("data", po::value<std::string>()->value_name("FILE"), "HDF5 file with X (and optionally y) [required]")
     ("x-dataset", po::value<std::string>()->default_value("/X")->value_name("PATH"), "dataset of X")
+    ("feature-names-dataset", po::value<std::string>()->value_name("PATH"),
+     "dataset of X's feature names (found as at fitting time by default); when both the model and the data name their "
+     "features, the names must be the model's, in its order")
     ("offset-dataset", po::value<std::string>()->value_name("PATH"),
      "offsets of the new rows ((n,) or (n, k)), added to the predictions (glmnet's newoffset); needed when the model "
      "was fitted with --offset-dataset")
@@ -100,12 +105,36 @@ std::optional<PredictRequest> parse_request(const Args& args, MpiCommunicator& c
   if (!(buffer_mb > 0)) throw UsageError("--read-buffer-mb: must be > 0");
   req.buffer_bytes = static_cast<std::size_t>(buffer_mb * (1 << 20));
   req.x_dataset = vm["x-dataset"].as<std::string>();
+  if (vm.count("feature-names-dataset")) req.names_dataset = vm["feature-names-dataset"].as<std::string>();
   if (vm.count("offset-dataset")) req.offset_dataset = vm["offset-dataset"].as<std::string>();
   if (vm.count("weights-dataset")) req.weights_dataset = vm["weights-dataset"].as<std::string>();
   req.y_given = vm.count("y-dataset") > 0;
   req.y_dataset = req.y_given ? vm["y-dataset"].as<std::string>() : "/y";
   req.verbose = root && !vm.count("quiet");
   return req;
+}
+
+// When both name their features, the data's must be the model's in its order (a model applied to columns in another
+// order gives wrong predictions without any error): DataError naming the first difference.
+void check_names(const std::vector<std::string>& model, const std::vector<std::string>& data, const PredictRequest& req) {
+  if (model.empty() || data.empty() || model == data) return;
+  std::size_t j = 0;
+  while (j < model.size() && j < data.size() && model[j] == data[j]) ++j;
+  std::vector<std::string> a = model, b = data;
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  std::string message = "the features of '" + req.data_file + "' are not the model's: feature " + std::to_string(j) +
+                        " is '" + model[j] + "' in '" + req.model_file + "' but '" + data[j] + "' in the data";
+  if (a == b) {
+    message += " (the same names in another order: reorder the data's columns as the model's /feature_names)";
+  } else {
+    for (const std::string& name : a)
+      if (!std::binary_search(b.begin(), b.end(), name)) {
+        message += "; the data have no feature '" + name + "'";
+        break;
+      }
+  }
+  throw DataError(message);
 }
 
 // Opens the data on every rank and checks it against the model (features, stored values, targets); a failure on
@@ -121,6 +150,8 @@ std::unique_ptr<io::DataReader> open_data(const PredictRequest& req, const io::F
       throw DataError("model '" + req.model_file + "' has " + std::to_string(d) + " features but " + l.x_name +
                       " in '" + req.data_file + "' has " + std::to_string(l.features) + " columns (shape " +
                       std::to_string(l.rows) + " x " + std::to_string(l.features) + ")");
+    reader->find_feature_names(req.names_dataset);
+    check_names(model.feature_names, reader->layout().feature_names, req);
     reader->verify_stored();
     if (l.has_y && l.targets != k)
       throw DataError("model '" + req.model_file + "' has " + std::to_string(k) + " target(s) but " + l.y_name +

@@ -39,6 +39,7 @@ void print_summary(const FitResult& r, const DataModel& dm, const io::RunFacts& 
               fmt(r.lambda_max > 0 ? r.lambda / r.lambda_max : 0.0, "%.4g").c_str());
   std::printf("  objective   %.12e   duality gap %.3e   nonzero coefficients %lld of %lld\n", a.optimality.objective,
               a.optimality.gap, static_cast<long long>(nonzeros(r.coef)), static_cast<long long>(r.coef.size()));
+  print_largest(r.coef, facts.feature_names);
   std::printf("  residuals   primal %.3e, dual %.3e, final rho %.4g%s\n", a.r_norm, a.s_norm, a.state.rho,
               a.polished ? " (of the last ADMM iterate)" : "");
   if (a.working_set_rounds > 0)

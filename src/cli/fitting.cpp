@@ -194,6 +194,7 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
     if (vm.count("offset-dataset"))
       reader->set_offset(vm["offset-dataset"].as<std::string>(), reader->layout().targets, true);
     if (vm.count("weights-dataset")) reader->set_weights(vm["weights-dataset"].as<std::string>());
+    reader->find_feature_names(vm.count("feature-names-dataset") ? vm["feature-names-dataset"].as<std::string>() : "");
   });
   LoadedData d;
   d.layout = reader->layout();
@@ -350,6 +351,7 @@ io::RunFacts run_facts(const ProblemSpec& spec, const io::DataLayout& layout, co
   facts.solve_seconds = solve_seconds;
   facts.offset_dataset = layout.offset_name;
   facts.weights_dataset = layout.weights_name;
+  facts.feature_names = layout.feature_names;
   return facts;
 }
 
@@ -379,6 +381,27 @@ void print_factors(const FactorLog& f) {
                   f.eigen, fmt(kEigenOverCholesky, "%.0f").c_str());
     std::printf("\n");
   }
+}
+
+void print_largest(const Matrix& coef, const std::vector<std::string>& names) {
+  std::vector<std::pair<double, Eigen::Index>> by_size;
+  for (Eigen::Index j = 0; j < coef.rows(); ++j) {
+    const double size = coef.row(j).cwiseAbs().maxCoeff();
+    if (size > 0) by_size.emplace_back(size, j);
+  }
+  if (by_size.empty()) return;
+  const std::size_t shown = std::min<std::size_t>(5, by_size.size());
+  std::partial_sort(by_size.begin(), by_size.begin() + static_cast<std::ptrdiff_t>(shown), by_size.end(),
+                    [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  std::string line;
+  for (std::size_t i = 0; i < shown; ++i) {
+    const Eigen::Index j = by_size[i].second;
+    std::string name = names.empty() ? "x" + std::to_string(j) : names[static_cast<std::size_t>(j)];
+    if (name.find_first_of(", ") != std::string::npos) name = "'" + name + "'";
+    // One target: the signed value; several: the largest magnitude over them.
+    line += (i ? ", " : "") + name + " " + fmt(coef.cols() == 1 ? coef(j, 0) : by_size[i].first, "%.4g");
+  }
+  std::printf("  largest     %s%s\n", line.c_str(), coef.cols() == 1 ? "" : " (largest |coefficient| over the targets)");
 }
 
 void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFacts& facts, const PreparedData& p,

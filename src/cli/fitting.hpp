@@ -139,6 +139,9 @@ io::RunFacts run_facts(const ProblemSpec& spec, const io::DataLayout& layout, co
 void print_times(const Phases& t, const std::string& output);
 /// The summary's factor line: which factorizations the x-updates made (rank 0's), and why.
 void print_factors(const FactorLog& f);
+/// The summary's `largest` line: the few coefficients of largest magnitude (over targets), by the features' names
+/// where the data named them (else x0, x1, ...; 0-based as --exclude).
+void print_largest(const Matrix& coef, const std::vector<std::string>& names);
 /// The summary's problem and data lines.
 void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFacts& facts, const PreparedData& p,
                    const std::string& kinds, double planned_bytes);

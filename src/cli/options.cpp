@@ -389,6 +389,9 @@ po::options_description data_options() {
     ("data", po::value<std::string>()->value_name("FILE"), "HDF5 file with X (n x d) and y (n or n x k) [required]")
     ("x-dataset", po::value<std::string>()->default_value("/X")->value_name("PATH"), "dataset of X inside the file")
     ("y-dataset", po::value<std::string>()->default_value("/y")->value_name("PATH"), "dataset of y inside the file")
+    ("feature-names-dataset", po::value<std::string>()->value_name("PATH"),
+     "dataset of the d feature names inside the file (default: AnnData's /var/_index, pandas' blockN_items beside "
+     "blockN_values, /feature_names, when there); results keep them as /feature_names")
     ("weights-dataset", po::value<std::string>()->value_name("PATH"),
      "dataset of observation weights ((n,), >= 0) inside the file: the loss is sum w_i r_i^2 / (2 sum w), as glmnet's "
      "weights and scikit-learn's sample_weight (means and --standardize's variances weighted too)")

@@ -1,6 +1,8 @@
 #include "io/convert.hpp"
 
+#include <bzlib.h>
 #include <hdf5.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <charconv>
@@ -20,16 +22,124 @@ namespace cadmm::io {
 
 namespace {
 
-// Reads a text file line by line through one large reused buffer (no per-line allocation); asks stop(bytes read) at
-// every refill (8 MB) and ends the conversion when it says so.
+// The bytes of a text file, decompressed when it is gzip or bzip2 (known by its first bytes, not by its name, as
+// scikit-learn's load_svmlight_file knows them), concatenated streams included. Other compressed or binary files are
+// refused saying what they are, not parsed as text.
+class TextSource {
+ public:
+  explicit TextSource(const std::string& path) : path_(path), f_(std::fopen(path.c_str(), "rb")) {
+    if (!f_) throw DataError("input file '" + path + "' cannot be opened");
+    in_.resize(1 << 20);
+    fill();
+    const auto starts = [&](const char* magic, std::size_t n) {
+      return in_end_ >= n && std::memcmp(in_.data(), magic, n) == 0;
+    };
+    if (starts("\x1f\x8b", 2)) {
+      kind_ = Kind::gzip;
+      if (inflateInit2(&z_, 15 + 32) != Z_OK) throw RuntimeFailure("zlib: cannot start decompressing");
+    } else if (starts("BZh", 3)) {
+      kind_ = Kind::bzip2;
+      if (BZ2_bzDecompressInit(&b_, 0, 0) != BZ_OK) throw RuntimeFailure("bzip2: cannot start decompressing");
+    } else {
+      const char* what = starts("\x89HDF\r\n\x1a\n", 8)  ? "an HDF5 file already: give it to --data as it is"
+                         : starts("\xfd" "7zXZ", 5)       ? "xz-compressed: decompress it first (xz -dk FILE)"
+                         : starts("\x28\xb5\x2f\xfd", 4)  ? "zstd-compressed: decompress it first (zstd -d FILE)"
+                         : starts("PK\x03\x04", 4)        ? "a zip archive: unzip it first"
+                                                          : nullptr;
+      if (what) throw DataError("input file '" + path + "' is " + what);
+    }
+  }
+  ~TextSource() {
+    if (kind_ == Kind::gzip) inflateEnd(&z_);
+    if (kind_ == Kind::bzip2) BZ2_bzDecompressEnd(&b_);
+    if (f_) std::fclose(f_);
+  }
+  TextSource(const TextSource&) = delete;
+  TextSource& operator=(const TextSource&) = delete;
+
+  /// Up to n bytes of text into out; 0 at the end.
+  std::size_t read(char* out, std::size_t n) {
+    if (kind_ == Kind::plain) {
+      if (in_pos_ == in_end_) fill();
+      const std::size_t got = std::min(n, in_end_ - in_pos_);
+      std::memcpy(out, in_.data() + in_pos_, got);
+      in_pos_ += got;
+      return got;
+    }
+    std::size_t made = 0;
+    while (made == 0) {
+      if (in_pos_ == in_end_ && !fill()) {
+        if (!ended_) throw DataError("input file '" + path_ + "' ends inside its " + name() + " stream (truncated)");
+        return 0;
+      }
+      const std::size_t avail = in_end_ - in_pos_;
+      if (kind_ == Kind::gzip) {
+        if (ended_) {  // another gzip member follows
+          inflateReset(&z_);
+          ended_ = false;
+        }
+        z_.next_in = reinterpret_cast<Bytef*>(in_.data() + in_pos_);
+        z_.avail_in = static_cast<uInt>(avail);
+        z_.next_out = reinterpret_cast<Bytef*>(out);
+        z_.avail_out = static_cast<uInt>(n);
+        const int rc = inflate(&z_, Z_NO_FLUSH);
+        if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
+          throw DataError("input file '" + path_ + "' is not valid gzip data (" + (z_.msg ? z_.msg : "zlib error") + ")");
+        in_pos_ += avail - z_.avail_in;
+        made = n - z_.avail_out;
+        ended_ = rc == Z_STREAM_END;
+      } else {
+        if (ended_) {  // another bzip2 stream follows
+          BZ2_bzDecompressEnd(&b_);
+          b_ = bz_stream{};
+          if (BZ2_bzDecompressInit(&b_, 0, 0) != BZ_OK) throw RuntimeFailure("bzip2: cannot start decompressing");
+          ended_ = false;
+        }
+        b_.next_in = in_.data() + in_pos_;
+        b_.avail_in = static_cast<unsigned>(avail);
+        b_.next_out = out;
+        b_.avail_out = static_cast<unsigned>(n);
+        const int rc = BZ2_bzDecompress(&b_);
+        if (rc != BZ_OK && rc != BZ_STREAM_END)
+          throw DataError("input file '" + path_ + "' is not valid bzip2 data (error " + std::to_string(rc) + ")");
+        in_pos_ += avail - b_.avail_in;
+        made = n - b_.avail_out;
+        ended_ = rc == BZ_STREAM_END;
+      }
+    }
+    return made;
+  }
+  /// Bytes of the file read so far (compressed bytes for compressed input).
+  std::int64_t file_bytes() const { return file_bytes_; }
+  const std::string& path() const { return path_; }
+  /// "gzip", "bzip2" or "" (plain text).
+  std::string name() const { return kind_ == Kind::gzip ? "gzip" : kind_ == Kind::bzip2 ? "bzip2" : ""; }
+
+ private:
+  bool fill() {
+    in_pos_ = 0;
+    in_end_ = std::fread(in_.data(), 1, in_.size(), f_);
+    file_bytes_ += static_cast<std::int64_t>(in_end_);
+    return in_end_ > 0;
+  }
+  enum class Kind { plain, gzip, bzip2 };
+  std::string path_;
+  std::FILE* f_;
+  Kind kind_ = Kind::plain;
+  z_stream z_{};
+  bz_stream b_{};
+  std::vector<char> in_;
+  std::size_t in_pos_ = 0, in_end_ = 0;
+  std::int64_t file_bytes_ = 0;
+  bool ended_ = true;  // a compressed stream is complete (none started yet counts as complete only for plain text)
+};
+
+// Reads a text file line by line through one large reused buffer (no per-line allocation); asks stop(file bytes read)
+// at every refill (8 MB of text) and ends the conversion when it says so.
 class LineReader {
  public:
-  LineReader(const std::string& path, const std::function<bool(std::int64_t)>& stop) : f_(std::fopen(path.c_str(), "rb")), stop_(stop) {
-    if (!f_) throw DataError("input file '" + path + "' cannot be opened");
+  LineReader(const std::string& path, const std::function<bool(std::int64_t)>& stop) : source_(path), stop_(stop) {
     buf_.resize(1 << 23);
-  }
-  ~LineReader() {
-    if (f_) std::fclose(f_);
   }
   /// Next line without its end-of-line; false at the end of the file.
   bool next(std::string_view& line) {
@@ -49,28 +159,44 @@ class LineReader {
         ++number_;
         return true;
       }
-      if (stop_ && stop_(bytes_)) throw RuntimeFailure("interrupted by a signal; nothing was written");
+      if (stop_ && stop_(source_.file_bytes())) throw RuntimeFailure("interrupted by a signal; nothing was written");
       // Move the partial line to the front and refill; grow for a line longer than the buffer.
       std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
       end_ -= pos_;
       pos_ = 0;
       if (end_ == buf_.size()) buf_.resize(2 * buf_.size());
-      const std::size_t got = std::fread(buf_.data() + end_, 1, buf_.size() - end_, f_);
-      bytes_ += static_cast<std::int64_t>(got);
+      const bool first = text_bytes_ == 0;
+      std::size_t got = 0;
+      while (end_ + got < buf_.size()) {
+        const std::size_t r = source_.read(buf_.data() + end_ + got, buf_.size() - end_ - got);
+        if (r == 0) break;
+        got += r;
+      }
+      if (first) check_text(got);
+      text_bytes_ += static_cast<std::int64_t>(got);
       end_ += got;
       if (got == 0) eof_ = true;
     }
   }
   std::int64_t line_number() const { return number_; }
-  std::int64_t bytes() const { return bytes_; }
+  /// Bytes of the file read (compressed bytes for compressed input).
+  std::int64_t bytes() const { return source_.file_bytes(); }
+  std::string compression() const { return source_.name(); }
 
  private:
-  std::FILE* f_;
+  // Text holds no NUL byte: a binary file is refused as such instead of being parsed (and quoted) as text.
+  void check_text(std::size_t got) const {
+    if (std::memchr(buf_.data() + end_, '\0', std::min<std::size_t>(got, 1 << 16)))
+      throw DataError("input file '" + source_.path() + "' is not text" + std::string(source_.name().empty() ? "" : " (after " + source_.name() +
+                      " decompression)") + ": it holds binary data; convert reads LIBSVM/SVMlight or CSV text, plain, "
+                      "gzip or bzip2");
+  }
+  TextSource source_;
   std::function<bool(std::int64_t)> stop_;
   std::vector<char> buf_;
   std::size_t pos_ = 0, end_ = 0;
   bool eof_ = false;
-  std::int64_t number_ = 0, bytes_ = 0;
+  std::int64_t number_ = 0, text_bytes_ = 0;
 };
 
 // A 1-D or 2-D dataset that grows along its first axis, written in chunks from a buffer.
@@ -114,6 +240,22 @@ class Appender {
   std::string name_;
 };
 
+// A piece of a line as a message quotes it: at most 40 characters, anything unprintable as \xNN.
+std::string shown(std::string_view t) {
+  std::string out;
+  for (std::size_t i = 0; i < t.size() && i < 40; ++i) {
+    const unsigned char c = static_cast<unsigned char>(t[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    }
+  }
+  return t.size() > 40 ? out + "..." : out;
+}
+
 [[noreturn]] void malformed(const std::string& input, std::int64_t line, std::int64_t column, const std::string& what) {
   throw DataError("'" + input + "' line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + what);
 }
@@ -137,6 +279,7 @@ std::string_view trim(std::string_view s) {
 }
 
 constexpr std::size_t kFlush = 1 << 20;  // entries buffered before a write
+const double kNoLabel = std::nan("");     // the first label of a line that has none
 
 // The words of a line, separated by spaces or tabs.
 class Tokens {
@@ -163,7 +306,7 @@ std::vector<double> parse_labels(std::string_view t, const std::string& input, s
   for (std::size_t s = 0; s <= t.size();) {
     const std::size_t comma = std::min(t.find(',', s), t.size());
     double v = 0;
-    if (!parse_double(t.substr(s, comma - s), v)) malformed(input, ln, 1, "label '" + std::string(t) + "' is not a number");
+    if (!parse_double(t.substr(s, comma - s), v)) malformed(input, ln, 1, "label '" + shown(t) + "' is not a number");
     labels.push_back(v);
     s = comma + 1;
   }
@@ -186,9 +329,13 @@ class LibsvmRows {
     Tokens tokens(line);
     std::string_view t;
     tokens.next(t);
-    const std::vector<double> row_labels = parse_labels(t, input_, ln);
+    // A line that starts with index:value has no label: an empty label set (scikit-learn's multilabel reading).
+    const bool labelled = t.find(':') == std::string_view::npos;
+    const std::vector<double> row_labels = labelled ? parse_labels(t, input_, ln) : std::vector<double>{kNoLabel};
     for (std::size_t l = 1; l < row_labels.size(); ++l) extra_labels_.emplace_back(rows_, row_labels[l]);
+    unlabelled_ += !labelled;
     std::int64_t prev = -1, column = 1;
+    if (!labelled) add_entry(t, ln, column, prev);
     while (tokens.next(t)) add_entry(t, ln, ++column, prev);
     ptr_.push_back(nnz_);
     labels_.push_back(row_labels.front());
@@ -213,6 +360,8 @@ class LibsvmRows {
   std::int64_t max_index() const { return max_index_; }
   const Appender& indices() const { return indices_; }
   const Appender& first_labels() const { return first_label_; }
+  /// Lines without a label (their first label in /y is kNoLabel).
+  std::int64_t unlabelled() const { return unlabelled_; }
   /// The further labels of multi-label lines: (row, label), in row order.
   const std::vector<std::pair<std::int64_t, double>>& extra_labels() const { return extra_labels_; }
 
@@ -220,15 +369,15 @@ class LibsvmRows {
   // One index:value word (qid:N skipped); indices strictly increase within a line, zeros are not stored.
   void add_entry(std::string_view t, std::int64_t ln, std::int64_t column, std::int64_t& prev) {
     const std::size_t colon = t.find(':');
-    if (colon == std::string_view::npos) malformed(input_, ln, column, "expected index:value, got '" + std::string(t) + "'");
+    if (colon == std::string_view::npos) malformed(input_, ln, column, "expected index:value, got '" + shown(t) + "'");
     if (t.substr(0, colon) == "qid") return;
     std::int64_t idx = 0;
     double v = 0;
     if (!parse_int(t.substr(0, colon), idx) || idx < 0)
-      malformed(input_, ln, column, "bad index '" + std::string(t.substr(0, colon)) + "'");
+      malformed(input_, ln, column, "bad index '" + shown(t.substr(0, colon)) + "'");
     if (idx <= prev) malformed(input_, ln, column, "index " + std::to_string(idx) + " is not above the previous " + std::to_string(prev));
     if (!parse_double(t.substr(colon + 1), v))
-      malformed(input_, ln, column, "value '" + std::string(t.substr(colon + 1)) + "' is not a finite number");
+      malformed(input_, ln, column, "value '" + shown(t.substr(colon + 1)) + "' is not a finite number");
     prev = idx;
     min_index_ = std::min(min_index_, idx);
     max_index_ = std::max(max_index_, idx);
@@ -242,7 +391,7 @@ class LibsvmRows {
   // Multi-label lines: only their further labels are kept (the first goes to /y as it is read), so memory stays
   // bounded by what multi-label lines hold beyond one label each.
   std::vector<std::pair<std::int64_t, double>> extra_labels_;
-  std::int64_t min_index_ = INT64_MAX, max_index_ = -1, nnz_ = 0, rows_ = 0;
+  std::int64_t min_index_ = INT64_MAX, max_index_ = -1, nnz_ = 0, rows_ = 0, unlabelled_ = 0;
 };
 
 // 1-based indices (no index 0 appeared): shifts the stored indices down in place, chunk by chunk.
@@ -280,7 +429,8 @@ std::map<double, std::int64_t> distinct_labels(const LibsvmRows& rows) {
   std::vector<double> firsts;
   for (std::int64_t r0 = 0; r0 < rows.rows(); r0 += static_cast<std::int64_t>(kFlush)) {
     read_first_labels(rows.first_labels(), r0, std::min<std::int64_t>(kFlush, rows.rows() - r0), firsts);
-    for (double v : firsts) distinct.emplace(v, 0);
+    for (double v : firsts)
+      if (!std::isnan(v)) distinct.emplace(v, 0);
   }
   for (const auto& [row, v] : rows.extra_labels()) distinct.emplace(v, 0);
   std::int64_t c = 0;
@@ -303,7 +453,8 @@ std::int64_t write_label_indicators(AtomicH5File& out, const LibsvmRows& rows) {
     read_first_labels(rows.first_labels(), r0, m, firsts);
     block.assign(static_cast<std::size_t>(m * targets), 0.0);
     for (std::int64_t r = 0; r < m; ++r)
-      block[static_cast<std::size_t>(r * targets + distinct[firsts[static_cast<std::size_t>(r)]])] = 1;
+      if (!std::isnan(firsts[static_cast<std::size_t>(r)]))
+        block[static_cast<std::size_t>(r * targets + distinct[firsts[static_cast<std::size_t>(r)]])] = 1;
     for (; next_extra < extra.size() && extra[next_extra].first < r0 + m; ++next_extra) {
       const auto& [row, v] = extra[next_extra];
       block[static_cast<std::size_t>((row - r0) * targets + distinct[v])] = 1;
@@ -354,27 +505,86 @@ ConvertReport convert_libsvm(const std::string& input, const std::string& output
   rep.zero_based = rows.min_index() == 0;
   rep.features = rows.max_index() < 0 ? 0 : rows.max_index() + (rep.zero_based ? 1 : 0);
   if (!rep.zero_based && rows.nonzeros() > 0) shift_indices_down(rows.indices(), rows.nonzeros());
-  if (!rows.extra_labels().empty()) rep.targets = write_label_indicators(out, rows);
+  if (rows.unlabelled() == rows.rows()) throw DataError("'" + input + "' has no label on any line");
+  if (!rows.extra_labels().empty() || rows.unlabelled() > 0) rep.targets = write_label_indicators(out, rows);
+  rep.unlabelled = rows.unlabelled();
   rep.nonzeros = rows.nonzeros();
   rep.bytes = in.bytes();
+  rep.compression = in.compression();
   write_csr_attributes(out, rep.rows, rep.features);
   out.commit();
   return rep;
 }
 
-ConvertReport convert_csv(const std::string& input, const std::string& output, bool header, std::int64_t target_column,
+namespace {
+
+// The fields of a CSV header line: trimmed, surrounding double quotes removed ("" inside a quoted name is a quote).
+std::vector<std::string> header_names(std::string_view line) {
+  std::vector<std::string> names;
+  std::string field;
+  bool quoted = false;
+  for (std::size_t i = 0; i <= line.size(); ++i) {
+    const char c = i < line.size() ? line[i] : ',';
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') field += '"', ++i;
+      else if (c == '"') quoted = false;
+      else field += c;
+    } else if (c == '"' && trim(field).empty()) {
+      field.clear();
+      quoted = true;
+    } else if (c == ',') {
+      names.emplace_back(trim(field));
+      field.clear();
+    } else {
+      field += c;
+    }
+  }
+  return names;
+}
+
+// The target column: a 0-based number, or a header name; "" is the last column.
+std::int64_t target_index(const std::string& target, const std::vector<std::string>& names, std::int64_t width) {
+  if (target.empty()) return width - 1;
+  std::int64_t j = -1;
+  if (parse_int(target, j)) {
+    if (j < 0 || j >= width)
+      throw UsageError("--target-column: " + target + " but rows have " + std::to_string(width) + " fields (0-based)");
+    return j;
+  }
+  if (names.empty())
+    throw UsageError("--target-column " + target + ": a name needs --header (the first line naming the columns)");
+  const auto at = std::find(names.begin(), names.end(), target);
+  if (at == names.end()) {
+    std::string list;
+    for (std::size_t i = 0; i < names.size() && i < 12; ++i) list += (i ? ", " : "") + names[i];
+    throw UsageError("--target-column: no column is named '" + target + "' (the header names " + list +
+                     (names.size() > 12 ? ", ..." : "") + ")");
+  }
+  return at - names.begin();
+}
+
+}  // namespace
+
+ConvertReport convert_csv(const std::string& input, const std::string& output, bool header, const std::string& target_spec,
                           const std::function<bool(std::int64_t)>& stop) {
   silence_hdf5();
+  std::int64_t number = 0;
+  if (!header && !target_spec.empty() && !parse_int(target_spec, number))
+    throw UsageError("--target-column " + target_spec + ": a name needs --header (the first line naming the columns)");
   LineReader in(input, stop);
   AtomicH5File out(output);
   std::unique_ptr<Appender> x, y;
   std::vector<double> xbuf, ybuf, fields;
   ConvertReport rep;
   std::int64_t width = -1, target = -1;
+  std::vector<std::string> names;  // the header's
   std::string_view line;
   while (in.next(line)) {
     const std::int64_t ln = in.line_number();
-    if (header && ln == 1) continue;
+    if (header && ln == 1) {
+      names = header_names(line);
+      continue;
+    }
     if (trim(line).empty()) continue;
     fields.clear();
     for (std::size_t s = 0; s <= line.size();) {
@@ -382,16 +592,18 @@ ConvertReport convert_csv(const std::string& input, const std::string& output, b
       double v = 0;
       const std::string_view f = trim(line.substr(s, comma - s));
       if (!parse_double(f, v))
-        malformed(input, ln, static_cast<std::int64_t>(fields.size()) + 1, "'" + std::string(f) + "' is not a finite number");
+        malformed(input, ln, static_cast<std::int64_t>(fields.size()) + 1, "'" + shown(f) + "' is not a finite number" +
+                  (ln == 1 && !header ? " (if the first line names the columns, add --header)" : ""));
       fields.push_back(v);
       s = comma + 1;
     }
     if (width < 0) {
       width = static_cast<std::int64_t>(fields.size());
       if (width < 2) malformed(input, ln, 1, "a row needs at least two fields (features and a target)");
-      target = target_column < 0 ? width - 1 : target_column;
-      if (target >= width) throw UsageError("--target-column: " + std::to_string(target_column) + " but rows have " +
-                                            std::to_string(width) + " fields (0-based)");
+      if (!names.empty() && static_cast<std::int64_t>(names.size()) != width)
+        malformed(input, ln, 1, "the header names " + std::to_string(names.size()) + " columns, the first row has " +
+                                std::to_string(width) + " fields");
+      target = target_index(target_spec, names, width);
       x = std::make_unique<Appender>(out.get(), "X", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, width - 1);
       y = std::make_unique<Appender>(out.get(), "y", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0);
     } else if (static_cast<std::int64_t>(fields.size()) != width) {
@@ -413,6 +625,13 @@ ConvertReport convert_csv(const std::string& input, const std::string& output, b
   rep.features = width - 1;
   rep.nonzeros = rep.rows * rep.features;
   rep.bytes = in.bytes();
+  rep.compression = in.compression();
+  rep.target_column = target;
+  if (!names.empty()) {
+    rep.target_name = names[static_cast<std::size_t>(target)];
+    names.erase(names.begin() + target);
+    out.write_strings("feature_names", names);
+  }
   out.commit();
   return rep;
 }

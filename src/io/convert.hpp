@@ -11,6 +11,10 @@ struct ConvertReport {
   std::int64_t rows = 0, features = 0, targets = 1, nonzeros = 0;
   std::int64_t bytes = 0;         ///< input bytes read
   bool zero_based = false;        ///< LIBSVM: an index 0 was seen, so indices were taken as 0-based
+  std::int64_t unlabelled = 0;    ///< LIBSVM: lines without a label (empty label sets: y becomes indicators)
+  std::string compression;        ///< "gzip", "bzip2" or "" (the input as read)
+  std::string target_name;        ///< CSV with a header: the name of y's column
+  std::int64_t target_column = -1;  ///< CSV: y's column (0-based)
 };
 
 /// LIBSVM/SVMlight (`label[,label...] [qid:N] index:value ...`, indices 1-based unless an index 0 appears,
@@ -21,9 +25,10 @@ struct ConvertReport {
 ConvertReport convert_libsvm(const std::string& input, const std::string& output,
                              const std::function<bool(std::int64_t)>& stop = {});
 
-/// CSV of numbers to dense /X and /y: every row the same number of fields; target_column (0-based; -1: the last)
-/// goes to y; header skips the first line. Same errors and guarantees as convert_libsvm. Serial.
-ConvertReport convert_csv(const std::string& input, const std::string& output, bool header, std::int64_t target_column,
+/// CSV of numbers to dense /X and /y: every row the same number of fields; the target column (a 0-based number, or
+/// with a header a column's name; "": the last) goes to y. With header the first line names the columns: the other
+/// columns' names are written as /feature_names. Same errors and guarantees as convert_libsvm. Serial.
+ConvertReport convert_csv(const std::string& input, const std::string& output, bool header, const std::string& target,
                           const std::function<bool(std::int64_t)>& stop = {});
 
 }  // namespace cadmm::io

@@ -334,6 +334,43 @@ void DataReader::read_sparse_rows(RowRange range, std::size_t block_bytes, const
   }
 }
 
+void DataReader::find_feature_names(const std::string& dataset) {
+  const std::int64_t d = layout_.features;
+  if (!dataset.empty()) {
+    const std::string what = "--feature-names-dataset: " + where(layout_.file, dataset);
+    std::vector<std::string> names = read_strings(file_.get(), dataset, what);
+    if (static_cast<std::int64_t>(names.size()) != d)
+      throw DataError(what + " holds " + std::to_string(names.size()) + " names; " + layout_.x_name + " has " +
+                      std::to_string(d) + " features");
+    layout_.feature_names = std::move(names);
+    layout_.names_from = dataset;
+    return;
+  }
+  std::vector<std::string> candidates;
+  const std::string& x = layout_.x_name;
+  if ((x == "/X" || x == "X" || x.rfind("/layers/", 0) == 0) && object_exists(file_.get(), "/var")) {
+    Handle var(H5Oopen(file_.get(), "/var", H5P_DEFAULT), H5Oclose);
+    const std::string index = var.valid() ? read_string_attribute(var.get(), "_index") : "";
+    if (!index.empty()) candidates.push_back("/var/" + index);
+  }
+  const std::size_t values = x.rfind("_values");
+  if (values != std::string::npos && values + 7 == x.size() && x.find("block") != std::string::npos)
+    candidates.push_back(x.substr(0, values) + "_items");
+  candidates.push_back("/feature_names");
+  for (const std::string& c : candidates) {
+    if (!object_exists(file_.get(), c)) continue;
+    try {
+      std::vector<std::string> names = read_strings(file_.get(), c, where(layout_.file, c));
+      if (static_cast<std::int64_t>(names.size()) != d) continue;
+      layout_.feature_names = std::move(names);
+      layout_.names_from = c;
+      return;
+    } catch (const DataError&) {
+      // not names after all: the file names no features
+    }
+  }
+}
+
 std::vector<std::int64_t> DataReader::read_int_rows(const std::string& name, RowRange range) const {
   const std::string what = where(layout_.file, name);
   if (!object_exists(file_.get(), name)) throw DataError(what + " does not exist");

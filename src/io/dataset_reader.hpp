@@ -28,6 +28,8 @@ struct DataLayout {
   std::int64_t nnz = 0;      ///< stored entries of a sparse X (rows x features for dense)
   std::string offset_name;   ///< offset dataset (glmnet's offset), empty: none
   std::string weights_name;  ///< observation weights dataset (glmnet's weights), empty: none
+  std::vector<std::string> feature_names;  ///< one per feature, empty when the file names none
+  std::string names_from;    ///< the dataset they came from
 
   /// The shape the plan works from.
   DataShape shape() const { return DataShape{rows, features, targets, nnz, sparse}; }
@@ -45,6 +47,10 @@ class DataReader {
   DataReader(const std::string& file, const std::string& x_name, const std::string& y_name, MPI_Comm comm,
               bool y_optional = false);
   const DataLayout& layout() const { return layout_; }
+  /// The features' names: from `dataset` when given (DataError naming it when it is missing, not names, or not one per
+  /// feature), else from where the libraries that wrote the file keep them: AnnData's var index (/var/_index), pandas'
+  /// column labels beside a block of values (blockN_items beside blockN_values), /feature_names (cadmm convert).
+  void find_feature_names(const std::string& dataset);
   /// Reads rows of an integer (n,) dataset of the same file (fold numbers); DataError naming it when it is
   /// missing, not integer or not of length n.
   std::vector<std::int64_t> read_int_rows(const std::string& name, RowRange range) const;

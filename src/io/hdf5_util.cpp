@@ -257,6 +257,59 @@ std::vector<double> read_doubles(hid_t file, const std::string& name, std::vecto
   return out;
 }
 
+std::vector<std::string> read_strings(hid_t file, const std::string& name, const std::string& what) {
+  if (!object_exists(file, name)) throw DataError(what + " does not exist");
+  Handle ds(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!ds.valid()) throw DataError(what + " is not a dataset");
+  check_filters(ds.get(), what);
+  const std::vector<std::int64_t> shape = dataset_shape(ds.get());
+  if (shape.empty() || shape.size() > 2 || (shape.size() == 2 && shape[1] != 1))
+    throw DataError(what + " must be 1-D (one name per feature)");
+  const std::size_t n = static_cast<std::size_t>(shape[0]);
+  std::vector<std::string> out(n);
+  if (n == 0) return out;
+  Handle type(H5Dget_type(ds.get()), H5Tclose);
+  const H5T_class_t cls = H5Tget_class(type.get());
+  if (cls == H5T_INTEGER || cls == H5T_FLOAT) {
+    std::vector<double> v(n);
+    if (H5Dread(ds.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0)
+      throw DataError("cannot read " + what);
+    for (std::size_t i = 0; i < n; ++i) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, cls == H5T_INTEGER ? "%.0f" : "%.17g", v[i]);
+      out[i] = buf;
+    }
+    return out;
+  }
+  if (cls != H5T_STRING) throw DataError(what + " must hold strings (names)");
+  Handle memory(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_cset(memory.get(), H5Tget_cset(type.get()));
+  if (H5Tis_variable_str(type.get()) > 0) {
+    H5Tset_size(memory.get(), H5T_VARIABLE);
+    std::vector<char*> ptrs(n, nullptr);
+    if (H5Dread(ds.get(), memory.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)
+      throw DataError("cannot read " + what);
+    for (std::size_t i = 0; i < n; ++i) out[i] = ptrs[i] ? ptrs[i] : "";
+    Handle space(H5Dget_space(ds.get()), H5Sclose);
+    H5Dvlen_reclaim(memory.get(), space.get(), H5P_DEFAULT, ptrs.data());
+    return out;
+  }
+  const std::size_t size = H5Tget_size(type.get());
+  H5Tset_size(memory.get(), size);
+  H5Tset_strpad(memory.get(), H5T_STR_NULLPAD);
+  std::vector<char> buf(n * size);
+  if (H5Dread(ds.get(), memory.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
+    throw DataError("cannot read " + what);
+  const bool spaces = H5Tget_strpad(type.get()) == H5T_STR_SPACEPAD;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string v(buf.data() + i * size, size);
+    v = v.substr(0, v.find('\0'));
+    if (spaces) v = v.substr(0, v.find_last_not_of(' ') + 1);
+    out[i] = v;
+  }
+  return out;
+}
+
 std::vector<double> read_vector_dataset(const std::string& path, const std::string& name, const std::string& option) {
   Handle file = open_file_read(path, MPI_COMM_NULL);
   std::vector<std::int64_t> shape;
@@ -359,6 +412,16 @@ void AtomicH5File::write_typed(const std::string& name, const std::vector<std::i
             H5Dclose);
   if (!ds.valid()) check_write(-1, "dataset " + name, path_);
   check_write(H5Dwrite(ds.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "dataset " + name, path_);
+}
+
+void AtomicH5File::write_strings(const std::string& name, const std::vector<std::string>& values) {
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  std::vector<const char*> ptrs;
+  ptrs.reserve(values.size());
+  for (const std::string& v : values) ptrs.push_back(v.c_str());
+  write_typed(name, {static_cast<std::int64_t>(values.size())}, type.get(), type.get(), ptrs.data());
 }
 
 void AtomicH5File::create_rows(const std::string& name, std::int64_t rows, std::int64_t cols) {

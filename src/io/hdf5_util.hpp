@@ -77,6 +77,11 @@ bool read_number_attribute(hid_t object, const std::string& name, double& out);
 std::vector<double> read_doubles(hid_t file, const std::string& name, std::vector<std::int64_t>& shape,
                                  const std::string& what, const std::string& path);
 
+/// Reads a 1-D dataset of names (or an (m, 1) one): strings of variable or fixed length (h5py, pandas, AnnData, R),
+/// or numbers (pandas' integer column labels), written as text. DataError naming `what` when it is missing, 2-D or of
+/// another type.
+std::vector<std::string> read_strings(hid_t file, const std::string& name, const std::string& what);
+
 /// Reads a 1-D numeric dataset (or an (m, 1) / (1, m) one) of the HDF5 file `path` for the option that names it;
 /// DataError naming the option, the dataset and the file when it is missing, not numeric or not a vector.
 std::vector<double> read_vector_dataset(const std::string& path, const std::string& name, const std::string& option);
@@ -110,6 +115,8 @@ class AtomicH5File {
   void create_rows(const std::string& name, std::int64_t rows, std::int64_t cols);
   /// Writes row i (cols values) of a dataset made by create_rows.
   void write_row(const std::string& name, std::int64_t i, std::int64_t cols, const double* data);
+  /// A 1-D dataset of variable-length UTF-8 strings (feature names).
+  void write_strings(const std::string& name, const std::vector<std::string>& values);
   void attribute(const std::string& name, double value, const std::string& object = "/");
   void attribute(const std::string& name, std::int64_t value, const std::string& object = "/");
   void attribute(const std::string& name, const std::string& value, const std::string& object = "/");

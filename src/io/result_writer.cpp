@@ -202,6 +202,7 @@ void write_result(const std::string& path, const FitResult& fit, const RunFacts&
     write_history(f, fit.admm.history, path);
   }
   if (extras.cv) write_cv(f, *extras.cv, extras);
+  if (!facts.feature_names.empty()) f.write_strings("feature_names", facts.feature_names);
 
   const ProblemSpec& s = facts.spec;
   const AdmmResult& a = fit.admm;
@@ -249,6 +250,8 @@ FittedModel read_fitted_model(const std::string& path, const ModelChoice& choice
     throw DataError("model file '" + path + "' is not a cadmm result (no /coef, /intercept and version attribute)");
   if (m.command.empty()) m.command = "solve";
   m.offset_dataset = read_string_attribute(root.get(), "offset_dataset");
+  if (object_exists(f.get(), "feature_names"))
+    m.feature_names = read_strings(f.get(), "feature_names", "model file '" + path + "': /feature_names");
   if (!read_number_attribute(root.get(), "lambda", m.lambda)) m.lambda = 0;
   std::vector<std::int64_t> cshape, ishape;
   std::vector<double> coef = read_doubles(f.get(), "coef", cshape, "model file", path);

@@ -18,6 +18,7 @@ struct RunFacts {
   double solve_seconds = 0;
   std::string offset_dataset;      ///< the offset subtracted from y (empty: none)
   std::string weights_dataset;     ///< the rows' weights (empty: none)
+  std::vector<std::string> feature_names;  ///< written as /feature_names (empty: the data named none)
 };
 
 /// What a path or cv run adds to the file.
@@ -66,6 +67,7 @@ struct FittedModel {
   double gamma = -1;           ///< the relaxed blend applied (-1: none)
   std::int64_t index = -1;     ///< the path index used (-1: /coef, or a lambda between two fits)
   std::string offset_dataset;  ///< the offset the model was fitted with (empty: none)
+  std::vector<std::string> feature_names;  ///< /feature_names (empty: the training data named none)
 };
 
 /// Which fit of a model file predict applies.

@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
 """Data the way users have it, written by the libraries they use (Debian packages the set-up scripts install): h5py's
-and hdf5plugin's compression filters, AnnData files (dense, CSR, CSC). Every case gives the reference answer or the
-documented refusal; none exits 0 with a wrong problem. Usage: test_inputs.py CADMM WORKDIR REPO_ROOT
+and hdf5plugin's compression filters, AnnData files (dense, CSR, CSC, gene names), scikit-learn's own svmlight test
+files and gzip/bzip2 copies of them, CSV with a header; feature names carried into every result and checked by
+predict. Every case gives the reference answer or the documented refusal; none exits 0 with a wrong problem.
+Usage: test_inputs.py CADMM WORKDIR REPO_ROOT
 """
+import bz2
+import gzip
 import os
+import shutil
 import sys
 
 import h5py
@@ -11,6 +16,14 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import cadmm, expect_error, main, path, test  # noqa: E402
+
+SKLEARN_DATA = "/usr/lib/python3/dist-packages/sklearn/datasets/tests/data"
+
+
+def names_of(result):
+    with h5py.File(result) as f:
+        return [n.decode() if isinstance(n, bytes) else str(n) for n in f["feature_names"][()]] \
+            if "feature_names" in f else None
 
 
 def problem(n=3000, d=20, seed=0):
@@ -104,13 +117,135 @@ def anndata_files_dense_csr_and_csc():
     for name, matrix in [("dense", X), ("csr", sp.csr_matrix(X))]:
         p = path(f"ad_{name}.h5ad")
         anndata.AnnData(X=matrix, obs=obs, var=var, dtype=np.float64).write_h5ad(p)
-        cadmm(2, "solve", "--data", p, "--y-dataset", "/obs/target", "--output", path(f"ad_{name}_r.h5"), "--quiet")
+        _, out, _ = cadmm(2, "solve", "--data", p, "--y-dataset", "/obs/target", "--output", path(f"ad_{name}_r.h5"))
         got = coef(path(f"ad_{name}_r.h5"))
         assert np.allclose(got[0], sk_coef, atol=1e-8) and abs(got[1] - sk_intercept) < 1e-8, name
+        # the genes' names (/var/_index) are carried into the result, and the summary names the largest
+        assert names_of(path(f"ad_{name}_r.h5")) == list(var.index), name
+        top = int(np.argmax(np.abs(sk_coef)))
+        assert f"largest     gene{top} " in out, out
     p = path("ad_csc.h5ad")
     anndata.AnnData(X=sp.csc_matrix(X), obs=obs, var=var, dtype=np.float64).write_h5ad(p)
     expect_error(2, 3, "is a CSC sparse matrix (AnnData csc_matrix)", "solve", "--data", p, "--y-dataset",
                  "/obs/target", "--output", path("ad_csc_r.h5"))
+
+
+def write_text(name, text, how=None):
+    p = path(name)
+    data = text.encode()
+    with open(p, "wb") as f:
+        f.write(gzip.compress(data) if how == "gz" else bz2.compress(data) if how == "bz2" else data)
+    return p
+
+
+@test
+def scikit_learns_svmlight_files_plain_gzip_and_bzip2():
+    """scikit-learn's own test files read as load_svmlight_file reads them (comments, tabs, explicit zeros, a line
+    with no label as an empty label set), the same from gzip and bzip2 copies (known by content: the names end in
+    .txt); its invalid files refused by line and column."""
+    from sklearn.datasets import load_svmlight_file
+    from sklearn.preprocessing import MultiLabelBinarizer
+    for base in ["svmlight_classification.txt", "svmlight_multilabel.txt"]:
+        multilabel = "multilabel" in base
+        Xs, ys = load_svmlight_file(os.path.join(SKLEARN_DATA, base), multilabel=multilabel)
+        if multilabel:
+            binarizer = MultiLabelBinarizer()
+            ys = binarizer.fit_transform(ys).astype(float)
+        text = open(os.path.join(SKLEARN_DATA, base)).read()
+        for how in [None, "gz", "bz2"]:
+            src = write_text(f"{how}_{base}", text, how)  # the name says .txt whatever the content
+            out = path(f"{how}_{base}.h5")
+            _, printed, _ = cadmm(1, "convert", "--input", src, "--format", "libsvm", "--output", out)
+            if how:
+                assert "read through " + {"gz": "gzip", "bz2": "bzip2"}[how] in printed, printed
+            with h5py.File(out) as f:
+                g = f["X"]
+                import scipy.sparse as sp
+                X = sp.csr_matrix((g["data"][()], g["indices"][()], g["indptr"][()]), shape=tuple(g.attrs["shape"]))
+                d = min(X.shape[1], Xs.shape[1])
+                assert X.shape[0] == Xs.shape[0] and np.array_equal(X.toarray()[:, :d], Xs.toarray()[:, :d]), (base, how)
+                assert X[:, d:].nnz == 0 and Xs[:, d:].nnz == 0
+                y = f["y"][()]
+                assert np.array_equal(y, ys), (base, how, y, ys)
+                if multilabel:
+                    assert np.array_equal(f["y_labels"][()], binarizer.classes_), f["y_labels"][()]
+            if multilabel:
+                assert "1 line(s) without a label" in printed, printed
+    expect_error(1, 3, "line 1, column 1: label 'python' is not a number", "convert", "--input",
+                 os.path.join(SKLEARN_DATA, "svmlight_invalid.txt"), "--format", "libsvm", "--output", path("inv.h5"))
+    expect_error(1, 3, "line 1, column 3: index 2 is not above the previous 5", "convert", "--input",
+                 os.path.join(SKLEARN_DATA, "svmlight_invalid_order.txt"), "--format", "libsvm", "--output",
+                 path("inv.h5"))
+    assert not os.path.exists(path("inv.h5"))
+
+
+@test
+def binary_and_unreadable_compressed_input_is_named_not_parsed():
+    """A binary file, an HDF5 file, xz and zip archives given to convert: exit 3 saying what they are (not a
+    'label' made of their bytes); a truncated gzip file says it is truncated."""
+    rng = np.random.default_rng(5)
+    cases = {"random.bin": (bytes(rng.integers(0, 256, 5000, dtype=np.uint8)), "is not text: it holds binary data"),
+             "fake.xz": (b"\xfd7zXZ\x00\x00rest", "is xz-compressed: decompress it first"),
+             "fake.zip": (b"PK\x03\x04rest of it", "is a zip archive: unzip it first"),
+             "cut.gz": (gzip.compress("".join(f"1 1:{v}\n" for v in rng.random(5000)).encode())[:20000],
+                        "ends inside its gzip stream (truncated)")}
+    for name, (data, needle) in cases.items():
+        with open(path(name), "wb") as f:
+            f.write(data)
+        err = expect_error(1, 3, needle, "convert", "--input", path(name), "--format", "libsvm", "--output",
+                           path("bad.h5"))
+        assert "label" not in err, err
+        assert not os.path.exists(path("bad.h5"))
+    X, y = problem(100, 3)
+    h5 = path("already.h5")
+    with h5py.File(h5, "w") as f:
+        f["X"], f["y"] = X, y
+    expect_error(1, 3, "is an HDF5 file already", "convert", "--input", h5, "--format", "csv", "--output", path("b.h5"))
+
+
+@test
+def csv_header_names_the_target_and_the_features_of_every_result():
+    """A CSV with a header (a quoted name holding a comma, the target first): --target-column by name; the other
+    names become /feature_names, which solve, path and cv results keep; predict refuses data whose names differ in
+    order or set, naming the first difference; a name without --header is refused before reading."""
+    X, y = problem(400, 4, seed=9)
+    names = ["area, m2", "rooms", "age", "dist"]
+    lines = ['price,"area, m2",rooms,age,dist'] + [",".join(repr(v) for v in [y[i], *X[i]]) for i in range(len(y))]
+    src = write_text("houses.csv.gz", "\n".join(lines) + "\n", "gz")
+    data = path("houses.h5")
+    _, printed, _ = cadmm(1, "convert", "--input", src, "--format", "csv", "--header", "--target-column", "price",
+                          "--output", data)
+    assert "y = column 0 'price'" in printed, printed
+    with h5py.File(data) as f:
+        assert np.array_equal(f["X"][()], X) and np.array_equal(f["y"][()], y)
+    assert names_of(data) == names
+    for command, extra in [("solve", []), ("path", ["--n-lambda", "5"]), ("cv", ["--n-lambda", "5", "--folds", "3"])]:
+        out = path(f"houses_{command}.h5")
+        cadmm(2, command, "--data", data, "--output", out, "--quiet", *extra)
+        assert names_of(out) == names, command
+    model = path("houses_solve.h5")
+    cadmm(2, "predict", "--model", model, "--data", data, "--output", path("p.h5"), "--quiet")
+    swapped = path("houses_swapped.h5")
+    with h5py.File(swapped, "w") as f:
+        f["X"], f["y"] = X[:, [1, 0, 2, 3]], y
+        f["feature_names"] = np.array([n.encode() for n in ["rooms", "area, m2", "age", "dist"]])
+    expect_error(2, 3, "feature 0 is 'area, m2' in '" + model + "' but 'rooms' in the data (the same names in another "
+                 "order", "predict", "--model", model, "--data", swapped, "--output", path("p2.h5"))
+    other = path("houses_other.h5")
+    with h5py.File(other, "w") as f:
+        f["X"], f["y"] = X, y
+        f["names"] = np.array([n.encode() for n in ["area, m2", "rooms", "age", "distance"]])
+    expect_error(2, 3, "the data have no feature 'dist'", "predict", "--model", model, "--data", other,
+                 "--feature-names-dataset", "/names", "--output", path("p3.h5"))
+    assert not os.path.exists(path("p2.h5")) and not os.path.exists(path("p3.h5"))
+    expect_error(1, 2, "--target-column price: a name needs --header", "convert", "--input", src, "--format", "csv",
+                 "--target-column", "price", "--output", path("h.h5"))
+    expect_error(1, 2, "no column is named 'cost' (the header names price, area, m2", "convert", "--input", src,
+                 "--format", "csv", "--header", "--target-column", "cost", "--output", path("h.h5"))
+    with h5py.File(other, "a") as f:
+        f["short"] = np.array([b"a", b"b", b"c"])
+    expect_error(2, 3, "holds 3 names; /X has 4 features", "solve", "--data", other, "--feature-names-dataset",
+                 "/short", "--output", path("h.h5"))
 
 
 if __name__ == "__main__":

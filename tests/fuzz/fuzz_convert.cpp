@@ -25,10 +25,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::filesystem::remove(output);
   bool converted = false;
   try {
-    if (mode & 1)
-      cadmm::io::convert_csv(input, output, (mode & 2) != 0, static_cast<std::int64_t>((mode >> 2) & 7) - 1);
-    else
+    if (mode & 1) {
+      // The target column: the last, a number, or a header name (c0, c1, ...: present when the header says so).
+      const int t = ((mode >> 2) & 7) - 1;
+      const std::string target = t < 0 ? "" : ((mode & 32) ? "c" : "") + std::to_string(t);
+      cadmm::io::convert_csv(input, output, (mode & 2) != 0, target);
+    } else {
       cadmm::io::convert_libsvm(input, output);
+    }
     converted = true;
   } catch (const cadmm::Error&) {
   }
