@@ -45,7 +45,8 @@ void read_test(const io::DataReader& reader, MpiCommunicator& comm) {
 
 // What info was asked.
 struct InfoRequest {
-  std::string file, x_dataset, y_dataset, names_dataset;
+  std::string file, x_dataset, y_dataset;
+  io::DataSelection select;
   int ranks = 1;           // plan for this many ranks
   bool read_test = false;  // --read-test
 };
@@ -58,11 +59,10 @@ std::optional<InfoRequest> parse_request(const Args& args, MpiCommunicator& comm
     ("file", po::value<std::string>()->value_name("FILE"), "HDF5 data file")
     ("x-dataset", po::value<std::string>()->default_value("/X")->value_name("PATH"), "dataset of X")
     ("y-dataset", po::value<std::string>()->default_value("/y")->value_name("PATH"), "dataset of y")
-    ("feature-names-dataset", po::value<std::string>()->value_name("PATH"),
-     "dataset of the feature names (default: found as solve finds them)")
     ("ranks", po::value<int>()->value_name("P"), "plan for P ranks (default: the ranks of this run)")
     ("read-test", "every rank of this run (mpirun -np P cadmm info FILE --read-test) reads its share of the rows as "
                   "solve does, and the slowest rank's time is printed: the floor under a run's read phase");
+  desc.add(selection_options());
   po::positional_options_description pos;
   pos.add("file", 1);
   const auto vm = parse("info", args, desc, &pos);
@@ -77,7 +77,7 @@ std::optional<InfoRequest> parse_request(const Args& args, MpiCommunicator& comm
   req.file = vm["file"].as<std::string>();
   req.x_dataset = vm["x-dataset"].as<std::string>();
   req.y_dataset = vm["y-dataset"].as<std::string>();
-  if (vm.count("feature-names-dataset")) req.names_dataset = vm["feature-names-dataset"].as<std::string>();
+  req.select = selection_from(vm);
   req.read_test = vm.count("read-test") > 0;
   return req;
 }
@@ -163,8 +163,8 @@ int run_info(const Args& args, MpiCommunicator& comm) {
   if (!req) return 0;
   std::unique_ptr<io::DataReader> reader;
   collectively(comm, [&] {
-    reader = std::make_unique<io::DataReader>(req->file, req->x_dataset, req->y_dataset, comm.handle());
-    reader->find_feature_names(req->names_dataset);
+    reader = std::make_unique<io::DataReader>(req->file, req->x_dataset, req->y_dataset, comm.handle(), false,
+                                               req->select);
   });
   if (req->read_test) read_test(*reader, comm);
   if (comm.rank() != 0) return 0;

@@ -39,7 +39,7 @@ struct PredictRequest {
   std::string model_file, data_file, output, x_dataset, y_dataset;
   std::string offset_dataset;    // --offset-dataset: added to every prediction (glmnet's newoffset)
   std::string weights_dataset;   // --weights-dataset: weights of the MSE and R^2
-  std::string names_dataset;     // --feature-names-dataset ("": found as at fitting time)
+  io::DataSelection select;      // --feature-names-dataset, --y-column, --x-columns, --x-layout
   bool y_given = false;          // --y-dataset was given: y must be there (otherwise /y is used when present)
   io::ModelChoice choice;        // --lambda-index, --lambda, --gamma
   std::size_t buffer_bytes = 0;  // --read-buffer-mb in bytes
@@ -55,9 +55,6 @@ po::options_description predict_options() {
     ("model", po::value<std::string>()->value_name("FILE"), "result file of solve, path or cv [required]")
     ("data", po::value<std::string>()->value_name("FILE"), "HDF5 file with X (and optionally y) [required]")
     ("x-dataset", po::value<std::string>()->default_value("/X")->value_name("PATH"), "dataset of X")
-    ("feature-names-dataset", po::value<std::string>()->value_name("PATH"),
-     "dataset of X's feature names (found as at fitting time by default); when both the model and the data name their "
-     "features, the names must be the model's, in its order")
     ("offset-dataset", po::value<std::string>()->value_name("PATH"),
      "offsets of the new rows ((n,) or (n, k)), added to the predictions (glmnet's newoffset); needed when the model "
      "was fitted with --offset-dataset")
@@ -75,6 +72,7 @@ po::options_description predict_options() {
      "(glmnet's gamma)")
     ("read-buffer-mb", po::value<double>()->default_value(8)->value_name("MB"), "rows are streamed through a buffer of this size")
     ("output,o", po::value<std::string>()->value_name("FILE"), "output HDF5 file with /prediction [required]");
+  desc.add(selection_options());
   return desc;
 }
 
@@ -96,6 +94,8 @@ std::optional<PredictRequest> parse_request(const Args& args, MpiCommunicator& c
   req.choice.index = vm.count("lambda-index") ? vm["lambda-index"].as<std::int64_t>() : -1;
   if (vm.count("lambda-index") && req.choice.index < 0) throw UsageError("--lambda-index: must be >= 0");
   if (vm.count("lambda")) req.choice.lambda = vm["lambda"].as<std::string>();
+  // glmnet's spellings of the choices
+  if (req.choice.lambda == "lambda.min" || req.choice.lambda == "lambda.1se") req.choice.lambda[6] = '_';
   if (vm.count("lambda") && vm.count("lambda-index")) throw UsageError("--lambda: give it or --lambda-index, not both");
   if (vm.count("gamma")) {
     req.choice.gamma = vm["gamma"].as<double>();
@@ -105,11 +105,11 @@ std::optional<PredictRequest> parse_request(const Args& args, MpiCommunicator& c
   if (!(buffer_mb > 0)) throw UsageError("--read-buffer-mb: must be > 0");
   req.buffer_bytes = static_cast<std::size_t>(buffer_mb * (1 << 20));
   req.x_dataset = vm["x-dataset"].as<std::string>();
-  if (vm.count("feature-names-dataset")) req.names_dataset = vm["feature-names-dataset"].as<std::string>();
-  if (vm.count("offset-dataset")) req.offset_dataset = vm["offset-dataset"].as<std::string>();
+  req.select = selection_from(vm);  if (vm.count("offset-dataset")) req.offset_dataset = vm["offset-dataset"].as<std::string>();
   if (vm.count("weights-dataset")) req.weights_dataset = vm["weights-dataset"].as<std::string>();
   req.y_given = vm.count("y-dataset") > 0;
   req.y_dataset = req.y_given ? vm["y-dataset"].as<std::string>() : "/y";
+  req.y_given = req.y_given || !req.select.y_column.empty();  // a table's y column is there by definition
   req.verbose = root && !vm.count("quiet");
   return req;
 }
@@ -143,14 +143,14 @@ std::unique_ptr<io::DataReader> open_data(const PredictRequest& req, const io::F
                                           MpiCommunicator& comm) {
   std::unique_ptr<io::DataReader> reader;
   collectively(comm, [&] {
-    reader = std::make_unique<io::DataReader>(req.data_file, req.x_dataset, req.y_dataset, comm.handle(), !req.y_given);
+    reader = std::make_unique<io::DataReader>(req.data_file, req.x_dataset, req.y_dataset, comm.handle(), !req.y_given,
+                                               req.select);
     const io::DataLayout& l = reader->layout();
     const std::int64_t d = model.coef.rows(), k = model.coef.cols();
     if (l.features != d)
       throw DataError("model '" + req.model_file + "' has " + std::to_string(d) + " features but " + l.x_name +
                       " in '" + req.data_file + "' has " + std::to_string(l.features) + " columns (shape " +
                       std::to_string(l.rows) + " x " + std::to_string(l.features) + ")");
-    reader->find_feature_names(req.names_dataset);
     check_names(model.feature_names, reader->layout().feature_names, req);
     reader->verify_stored();
     if (l.has_y && l.targets != k)

@@ -190,11 +190,11 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   std::unique_ptr<io::DataReader> reader;
   collectively(comm, [&] {
     reader = std::make_unique<io::DataReader>(vm["data"].as<std::string>(), vm["x-dataset"].as<std::string>(),
-                                               vm["y-dataset"].as<std::string>(), comm.handle());
+                                               vm["y-dataset"].as<std::string>(), comm.handle(), false,
+                                               selection_from(vm));
     if (vm.count("offset-dataset"))
       reader->set_offset(vm["offset-dataset"].as<std::string>(), reader->layout().targets, true);
     if (vm.count("weights-dataset")) reader->set_weights(vm["weights-dataset"].as<std::string>());
-    reader->find_feature_names(vm.count("feature-names-dataset") ? vm["feature-names-dataset"].as<std::string>() : "");
   });
   LoadedData d;
   d.layout = reader->layout();

@@ -27,7 +27,7 @@ namespace {
 
 const char* kUsage =
     "Usage: cadmm COMMAND [options]        (or: mpirun -np P cadmm COMMAND [options])\n\n"
-    "Distributed regularized least squares (lasso, ridge, elastic net, multi-task) by consensus ADMM.\n\n"
+    "Distributed regularized least squares (lasso, ridge, elastic net, multi-task and group lasso) by consensus ADMM.\n\n"
     "Commands:\n"
     "  solve      fit one lambda\n"
     "  path       fit a decreasing lambda sequence with warm starts\n"

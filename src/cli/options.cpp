@@ -133,12 +133,12 @@ constexpr Foreign kForeign[] = {
     {"alphas", "scikit-learn's alphas are cadmm's --lambdas"},
     {"lambda", "path and cv fit a sequence: --lambdas V1,V2,... or --n-lambda N --lambda-min-ratio R ('cadmm solve "
                "--lambda V' fits one)"},
-    {"nlambda", "use --n-lambda"},
-    {"nalphas", "use --n-lambda"},
+    {"nlambda", "use --n-lambda (path and cv)"},
+    {"nalphas", "use --n-lambda (path and cv)"},
     {"eps", "scikit-learn's eps (alpha_min / alpha_max) is cadmm's --lambda-min-ratio"},
-    {"nfolds", "use --folds"},
-    {"cv", "use --folds (the number of folds)"},
-    {"foldid", "use --fold-dataset (a dataset of fold numbers in the data file)"},
+    {"nfolds", "use --folds (cv)"},
+    {"cv", "use --folds (cv: the number of folds)"},
+    {"foldid", "use --fold-dataset (cv: a dataset of fold numbers in the data file)"},
     {"regparam", "Spark's regParam is cadmm's --lambda"},
     {"elasticnetparam", "Spark's elasticNetParam is cadmm's --l1-ratio"},
     {"maxit", "use --max-iter"},
@@ -154,11 +154,31 @@ constexpr Foreign kForeign[] = {
     {"groups", "use --penalty group --groups-dataset PATH"},
     {"family", "cadmm fits least squares: glmnet's family = \"gaussian\" (and \"mgaussian\" with several targets)"},
     {"typemeasure", "cv reports the mean squared error (glmnet's type.measure = \"mse\")"},
-    {"s", "predict takes the fit with --lambda-index I"},
+    {"s", "glmnet's s is predict's --lambda VALUE|lambda_min|lambda_1se (or --lambda-index I)"},
     {"newx", "predict reads the new data from --data"},
     {"x", "the data come from --data FILE (--x-dataset names X inside it)"},
     {"y", "the data come from --data FILE (--y-dataset names y inside it)"},
 };
+
+// Options that some commands take and others do not, with the commands that take them: asked of another command,
+// the answer names them; in an INI file's lines for every command, they are left to the commands that take them.
+struct Elsewhere {
+  const char* name;
+  const char* commands;
+};
+constexpr Elsewhere kElsewhere[] = {
+    {"n-lambda", "path and cv"}, {"lambda-min-ratio", "path and cv"}, {"lambdas", "path and cv"},
+    {"early-stop", "path and cv"}, {"relax", "path and cv"}, {"lambda", "solve and predict"},
+    {"lambda-ratio", "solve"}, {"folds", "cv"}, {"fold-dataset", "cv"}, {"refit", "cv"}, {"fold", "cv"},
+    {"collect", "cv"}, {"gamma", "cv and predict"}, {"seed", "cv and generate"}, {"lambda-index", "predict"},
+    {"model", "predict"}, {"checkpoint", "solve and path"}, {"checkpoint-every", "solve and path"},
+    {"resume", "solve and path"}};
+
+const Elsewhere* elsewhere(const std::string& name) {
+  for (const Elsewhere& e : kElsewhere)
+    if (name == e.name) return &e;
+  return nullptr;
+}
 
 // What an unrecognised option (its name without dashes) should have been, as a sentence.
 std::string suggestion(const std::string& name, const po::options_description& desc) {
@@ -171,6 +191,12 @@ std::string suggestion(const std::string& name, const po::options_description& d
   }
   for (const std::string& n : names)
     if (squash(n) == flat) return "did you mean --" + n + "?";
+  // glmnet's and scikit-learn's names as they spell them first (--lambda to path: it fits a sequence), then cadmm's
+  // options of other commands (--n-lambda to solve), then the foreign names however spelled (--n_folds).
+  for (const Foreign& f : kForeign)
+    if (name == f.name) return f.answer;
+  for (const Elsewhere& e : kElsewhere)
+    if (squash(e.name) == flat) return "--" + std::string(e.name) + " is an option of " + e.commands + ", not of this command";
   for (const Foreign& f : kForeign)
     if (flat == f.name) return f.answer;
   const auto either = [](const std::vector<std::string>& found) {
@@ -284,6 +310,8 @@ void store_config(const std::string& text, const std::string& path, const std::s
     std::string key = trim(line.substr(0, eq));
     std::replace(key.begin(), key.end(), '_', '-');
     if (key == "config") throw UsageError(where(number) + "a config file cannot name another (--config)");
+    // A line for every command that this one does not take is for the commands that do (n-lambda, folds, ...).
+    if (!find_long(desc, key) && section.empty() && elsewhere(key)) continue;
     if (!find_long(desc, key)) throw unknown_option(key, desc, where(number));
     const Entry entry{trim(line.substr(eq + 1)), number, !section.empty()};
     const auto [at, fresh] = chosen.emplace(key, entry);
@@ -389,9 +417,6 @@ po::options_description data_options() {
     ("data", po::value<std::string>()->value_name("FILE"), "HDF5 file with X (n x d) and y (n or n x k) [required]")
     ("x-dataset", po::value<std::string>()->default_value("/X")->value_name("PATH"), "dataset of X inside the file")
     ("y-dataset", po::value<std::string>()->default_value("/y")->value_name("PATH"), "dataset of y inside the file")
-    ("feature-names-dataset", po::value<std::string>()->value_name("PATH"),
-     "dataset of the d feature names inside the file (default: AnnData's /var/_index, pandas' blockN_items beside "
-     "blockN_values, /feature_names, when there); results keep them as /feature_names")
     ("weights-dataset", po::value<std::string>()->value_name("PATH"),
      "dataset of observation weights ((n,), >= 0) inside the file: the loss is sum w_i r_i^2 / (2 sum w), as glmnet's "
      "weights and scikit-learn's sample_weight (means and --standardize's variances weighted too)")
@@ -400,7 +425,38 @@ po::options_description data_options() {
      "the new data's with its --offset-dataset)")
     ("read-buffer-mb", po::value<double>()->default_value(8)->value_name("MB"),
      "rows are streamed through a reused buffer of this size");
+  o.add(selection_options());
   return o;
+}
+
+po::options_description selection_options() {
+  po::options_description o("Columns and names");
+  o.add_options()
+    ("feature-names-dataset", po::value<std::string>()->value_name("PATH"),
+     "dataset of the feature names inside the file (default: AnnData's /var/_index, pandas' blockN_items beside "
+     "blockN_values, /feature_names, when there); results keep them as /feature_names")
+    ("y-column", po::value<std::string>()->value_name("NAME|J"),
+     "X's dataset is a table of every column (pandas' to_hdf, a converted CSV): y is this column, by name or 0-based "
+     "number, X the others")
+    ("x-columns", po::value<std::string>()->value_name("A,B,..."),
+     "with --y-column: X is these columns of the table, in this order (default: all but y's)")
+    ("x-layout", po::value<std::string>()->default_value("rows-by-features")->value_name("LAYOUT"),
+     "rows-by-features (n, d), as NumPy and h5py write; features-by-rows (d, n), as R (rhdf5, hdf5r), Fortran and "
+     "MATLAB write a matrix: each rank reads its columns of the stored array");
+  return o;
+}
+
+io::DataSelection selection_from(const po::variables_map& vm) {
+  io::DataSelection s;
+  if (vm.count("feature-names-dataset")) s.names_dataset = vm["feature-names-dataset"].as<std::string>();
+  if (vm.count("y-column")) s.y_column = vm["y-column"].as<std::string>();
+  if (vm.count("x-columns")) s.x_columns = vm["x-columns"].as<std::string>();
+  const std::string layout = vm.count("x-layout") ? vm["x-layout"].as<std::string>() : "rows-by-features";
+  if (layout != "rows-by-features" && layout != "features-by-rows")
+    throw UsageError("--x-layout: expected rows-by-features or features-by-rows, got '" + layout + "'");
+  s.features_by_rows = layout == "features-by-rows";
+  if (s.y_column.empty() != !vm.count("y-column")) throw UsageError("--y-column: give a column's name or number");
+  return s;
 }
 
 po::options_description model_options(bool one_lambda) {

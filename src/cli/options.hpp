@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cadmm/settings.hpp"
+#include "io/dataset_reader.hpp"
 
 namespace cadmm::cli {
 
@@ -27,8 +28,13 @@ po::typed_value<std::string>* boolean();
 
 /// --help, --config, --quiet.
 po::options_description general_options();
-/// --data, --x-dataset, --y-dataset.
+/// --data, --x-dataset, --y-dataset (and selection_options()).
 po::options_description data_options();
+/// How X and y are taken from the file: --feature-names-dataset, --y-column, --x-columns, --x-layout (every command
+/// that reads data).
+po::options_description selection_options();
+/// The DataSelection those options ask for.
+io::DataSelection selection_from(const po::variables_map& vm);
 /// Model and solver options shared by solve/path/cv (Settings fields); --lambda/--lambda-ratio for solve only.
 po::options_description model_options(bool one_lambda = true);
 po::options_description solver_options();

@@ -1,6 +1,7 @@
 #include "io/dataset_reader.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <tuple>
 
@@ -26,6 +27,18 @@ void check_stored(hid_t ds, const std::string& what) {
                     " for it: its shape is not believable (unwritten or damaged), refused before reading");
 }
 
+// Whether two open objects are the same stored object (two names, or one name twice).
+bool same_object(hid_t a, hid_t b) {
+  H5O_info_t ia{}, ib{};
+  if (H5Oget_info2(a, &ia, H5O_INFO_BASIC) < 0 || H5Oget_info2(b, &ib, H5O_INFO_BASIC) < 0) return false;
+#if H5_VERSION_GE(1, 12, 0)
+  int cmp = 1;
+  return ia.fileno == ib.fileno && H5Otoken_cmp(a, &ia.token, &ib.token, &cmp) >= 0 && cmp == 0;
+#else
+  return ia.fileno == ib.fileno && ia.addr == ib.addr;
+#endif
+}
+
 // Opens a numeric dataset: float32/64 (integers = false) or an integer type (integers = true).
 Handle open_dataset(hid_t file, const std::string& path, const std::string& name, bool integers = false) {
   // A name that is not there, or not a dataset: say what the file holds (the --x-dataset / --y-dataset to give).
@@ -47,6 +60,10 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
   const std::size_t size = H5Tget_size(type.get());
   const H5T_class_t cls = H5Tget_class(type.get());
   const bool ok = integers ? cls == H5T_INTEGER : cls == H5T_FLOAT && (size == 4 || size == 8);
+  if (cls == H5T_COMPOUND)
+    throw DataError(where(path, name) + " is a compound (table) dataset, as pandas' to_hdf(format='table') and PyTables "
+                    "write: cadmm reads plain 2-D arrays; write it with df.to_hdf(FILE, key='df', format='fixed') and "
+                    "give --x-dataset /df/block0_values --y-column NAME");
   if (!ok) {
     const char* kind = cls == H5T_INTEGER ? "integer" : cls == H5T_STRING ? "string" : cls == H5T_FLOAT ? "float"
                                                                                                          : "non-numeric";
@@ -99,7 +116,7 @@ Eigen::Index first_bad_row(const RowMatrix& m) {
 }  // namespace
 
 DataReader::DataReader(const std::string& file, const std::string& x_name, const std::string& y_name,
-                         MPI_Comm comm, bool y_optional) {
+                         MPI_Comm comm, bool y_optional, const DataSelection& select) {
   layout_.file = file;
   layout_.x_name = x_name;
   layout_.y_name = y_name;
@@ -124,24 +141,56 @@ DataReader::DataReader(const std::string& file, const std::string& x_name, const
     x_ = open_dataset(file_.get(), file, x_name);
     xs = dataset_shape(x_.get());
   }
-  layout_.has_y = !y_optional || object_exists(file_.get(), y_name);
-  if (layout_.has_y) y_ = open_dataset(file_.get(), file, y_name);
-
-  const auto ys = layout_.has_y ? dataset_shape(y_.get()) : std::vector<std::int64_t>{xs.empty() ? 0 : xs[0], 0};
   if (xs.size() != 2)
     throw DataError(where(file, x_name) + " must be 2-D (rows, features); it has " + std::to_string(xs.size()) +
                     " dimensions");
-  if (ys.size() != 1 && ys.size() != 2)
-    throw DataError(where(file, y_name) + " must be 1-D (rows,) or 2-D (rows, targets)");
+  if ((select.features_by_rows || !select.y_column.empty()) && layout_.sparse)
+    throw UsageError(std::string(select.features_by_rows ? "--x-layout features-by-rows" : "--y-column") + ": " +
+                     where(file, x_name) + " is a sparse (CSR) matrix, stored by rows already");
+  if (select.features_by_rows && !select.y_column.empty())
+    throw UsageError("--y-column with --x-layout features-by-rows: take y from its own dataset (--y-dataset)");
+  if (!select.x_columns.empty() && select.y_column.empty())
+    throw UsageError("--x-columns: only with --y-column (X and y as columns of one table)");
+  if (select.features_by_rows) {
+    std::swap(xs[0], xs[1]);
+    layout_.x_transposed = true;
+  }
+  std::vector<std::int64_t> ys;
+  if (!select.y_column.empty()) {  // X and y: columns of one table
+    select_table(select, xs[1]);
+    xs[1] = static_cast<std::int64_t>(x_columns_.size());
+    ys = {xs[0]};
+  } else {
+    layout_.has_y = !y_optional || object_exists(file_.get(), y_name);
+    if (layout_.has_y) {
+      y_ = open_dataset(file_.get(), file, y_name);
+      if (same_object(x_.valid() ? x_.get() : data_.get(), y_.get()))
+        throw UsageError("--x-dataset and --y-dataset name the same data (" + where(file, y_name) + "): y would be "
+                         "among the features; for a table holding every column (pandas' to_hdf, a CSV with its target "
+                         "inside), name y's column with --y-column NAME|J");
+    }
+    ys = layout_.has_y ? dataset_shape(y_.get()) : std::vector<std::int64_t>{xs[0], 0};
+    if (ys.size() != 1 && ys.size() != 2)
+      throw DataError(where(file, y_name) + " must be 1-D (rows,) or 2-D (rows, targets)");
+  }
   layout_.rows = xs[0];
   layout_.features = xs[1];
   layout_.y_is_1d = ys.size() == 1;
   layout_.targets = layout_.y_is_1d ? 1 : ys[1];
   if (layout_.rows == 0 || layout_.features == 0) throw DataError(where(file, x_name) + " is empty");
   if (layout_.has_y && layout_.targets == 0) throw DataError(where(file, y_name) + " has no targets");
-  if (ys[0] != layout_.rows)
+  if (ys[0] != layout_.rows) {
+    // X written by R, Fortran or MATLAB (column-major) looks transposed to HDF5: (d, n) with y's n rows.
+    const bool transposed = !layout_.sparse && !layout_.x_transposed && xs[1] == ys[0];
     throw DataError("shape mismatch in '" + file + "': " + x_name + " has " + std::to_string(layout_.rows) +
-                    " rows but " + y_name + " has " + std::to_string(ys[0]));
+                    " rows but " + layout_.y_name + " has " + std::to_string(ys[0]) +
+                    (transposed ? "; X looks stored as (features, rows), as R, Fortran and MATLAB write a matrix: add "
+                                  "--x-layout features-by-rows" : ""));
+  }
+  if (layout_.table_columns == 0) {
+    layout_.feature_names = column_names(select.names_dataset, layout_.features);
+    if (layout_.feature_names.empty()) layout_.names_from.clear();
+  }
 
   if (layout_.sparse) {
     if (indptr_at(0) != 0 || indptr_at(layout_.rows) != layout_.nnz)
@@ -158,7 +207,7 @@ DataReader::DataReader(const std::string& file, const std::string& x_name, const
   if (layout_.x_chunked) {
     hsize_t chunk[2] = {0, 0};
     H5Pget_chunk(dcpl.get(), 2, chunk);
-    layout_.x_chunk_rows = static_cast<std::int64_t>(chunk[0]);
+    layout_.x_chunk_rows = static_cast<std::int64_t>(chunk[layout_.x_transposed ? 1 : 0]);
   }
 }
 
@@ -183,7 +232,7 @@ void DataReader::verify_stored() const {
   } else {
     check_stored(x_.get(), x);
   }
-  if (layout_.has_y) check_stored(y_.get(), where(layout_.file, layout_.y_name));
+  if (layout_.has_y && y_column_ < 0) check_stored(y_.get(), where(layout_.file, layout_.y_name));
 }
 
 std::int64_t DataReader::nnz_in(RowRange range) const {
@@ -212,8 +261,46 @@ RowRange DataReader::partition(int rank, int ranks) const {
   return r;
 }
 
+void DataReader::read_x(std::int64_t first, std::int64_t rows, RowMatrix& x, RowMatrix* y) const {
+  const std::string what = where(layout_.file, layout_.x_name);
+  const std::int64_t d = layout_.features;
+  if (layout_.x_transposed) {  // the stored (d, n) array's columns [first, first + rows), transposed in memory
+    RowMatrix stored(d, rows);
+    Handle fspace(H5Dget_space(x_.get()), H5Sclose);
+    const hsize_t start[2] = {0, static_cast<hsize_t>(first)}, count[2] = {static_cast<hsize_t>(d), static_cast<hsize_t>(rows)};
+    H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
+    Handle mspace(H5Screate_simple(2, count, nullptr), H5Sclose);
+    if (H5Dread(x_.get(), H5T_NATIVE_DOUBLE, mspace.get(), fspace.get(), H5P_DEFAULT, stored.data()) < 0)
+      throw RuntimeFailure("reading rows " + std::to_string(first) + ".." + std::to_string(first + rows - 1) + " of " +
+                           what + " (stored features by rows) failed");
+    x = stored.transpose();
+    return;
+  }
+  if (layout_.table_columns == 0) {
+    read_block(x_.get(), first, rows, d, false, x.data(), what);
+    return;
+  }
+  // A table: its rows once, then X's columns and y's.
+  RowMatrix table(rows, layout_.table_columns);
+  read_block(x_.get(), first, rows, layout_.table_columns, false, table.data(), what);
+  for (std::int64_t c = 0; c < d; ++c) x.col(c) = table.col(x_columns_[static_cast<std::size_t>(c)]);
+  if (y) {
+    y->col(0) = table.col(y_column_);
+    if (subtract_offset_) {
+      RowMatrix off;
+      read_offset(first, rows, off);
+      *y -= off;
+    }
+  }
+}
+
 void DataReader::read_y(std::int64_t first, std::int64_t rows, RowMatrix& y) const {
   if (!layout_.has_y) return;
+  if (y_column_ >= 0) {  // only sparse rows call this alone, and a table is never sparse
+    RowMatrix x(rows, layout_.features);
+    read_x(first, rows, x, &y);
+    return;
+  }
   read_block(y_.get(), first, rows, layout_.targets, layout_.y_is_1d, y.data(), where(layout_.file, layout_.y_name));
   if (!subtract_offset_) return;
   RowMatrix off;
@@ -334,17 +421,15 @@ void DataReader::read_sparse_rows(RowRange range, std::size_t block_bytes, const
   }
 }
 
-void DataReader::find_feature_names(const std::string& dataset) {
-  const std::int64_t d = layout_.features;
+std::vector<std::string> DataReader::column_names(const std::string& dataset, std::int64_t count) {
   if (!dataset.empty()) {
     const std::string what = "--feature-names-dataset: " + where(layout_.file, dataset);
     std::vector<std::string> names = read_strings(file_.get(), dataset, what);
-    if (static_cast<std::int64_t>(names.size()) != d)
+    if (static_cast<std::int64_t>(names.size()) != count)
       throw DataError(what + " holds " + std::to_string(names.size()) + " names; " + layout_.x_name + " has " +
-                      std::to_string(d) + " features");
-    layout_.feature_names = std::move(names);
+                      std::to_string(count) + (layout_.table_columns > 0 ? " columns" : " features"));
     layout_.names_from = dataset;
-    return;
+    return names;
   }
   std::vector<std::string> candidates;
   const std::string& x = layout_.x_name;
@@ -361,14 +446,53 @@ void DataReader::find_feature_names(const std::string& dataset) {
     if (!object_exists(file_.get(), c)) continue;
     try {
       std::vector<std::string> names = read_strings(file_.get(), c, where(layout_.file, c));
-      if (static_cast<std::int64_t>(names.size()) != d) continue;
-      layout_.feature_names = std::move(names);
+      if (static_cast<std::int64_t>(names.size()) != count) continue;
       layout_.names_from = c;
-      return;
+      return names;
     } catch (const DataError&) {
-      // not names after all: the file names no features
+      // not names after all: the file names no columns
     }
   }
+  return {};
+}
+
+void DataReader::select_table(const DataSelection& select, std::int64_t m) {
+  const std::vector<std::string> names = column_names(select.names_dataset, m);
+  // A column by its name, or by its 0-based number.
+  const auto column = [&](const std::string& text, const std::string& option) -> std::int64_t {
+    const auto at = std::find(names.begin(), names.end(), text);
+    if (at != names.end()) return at - names.begin();
+    std::int64_t j = -1;
+    const auto r = std::from_chars(text.data(), text.data() + text.size(), j);
+    if (r.ec == std::errc() && r.ptr == text.data() + text.size() && j >= 0 && j < m) return j;
+    std::string list;
+    for (std::size_t i = 0; i < names.size() && i < 12; ++i) list += (i ? ", " : "") + names[i];
+    throw UsageError(option + ": " + where(layout_.file, layout_.x_name) + " has no column '" + text + "' (" +
+                     std::to_string(m) + " columns, 0-based" +
+                     (names.empty() ? std::string(", no names") : ": " + list + (names.size() > 12 ? ", ..." : "")) + ")");
+  };
+  y_column_ = column(select.y_column, "--y-column");
+  if (select.x_columns.empty()) {
+    for (std::int64_t j = 0; j < m; ++j)
+      if (j != y_column_) x_columns_.push_back(j);
+  } else {
+    std::size_t s = 0;
+    while (s <= select.x_columns.size()) {
+      const std::size_t comma = std::min(select.x_columns.find(',', s), select.x_columns.size());
+      const std::int64_t j = column(select.x_columns.substr(s, comma - s), "--x-columns");
+      if (j == y_column_) throw UsageError("--x-columns: column '" + select.x_columns.substr(s, comma - s) + "' is y (--y-column)");
+      if (std::find(x_columns_.begin(), x_columns_.end(), j) != x_columns_.end())
+        throw UsageError("--x-columns: column '" + select.x_columns.substr(s, comma - s) + "' is given twice");
+      x_columns_.push_back(j);
+      s = comma + 1;
+    }
+  }
+  if (x_columns_.empty()) throw UsageError("--y-column: the table has no other column to be X");
+  layout_.table_columns = m;
+  layout_.y_name = layout_.x_name + ", column " + std::to_string(y_column_) +
+                   (names.empty() ? "" : " (" + names[static_cast<std::size_t>(y_column_)] + ")");
+  if (!names.empty())
+    for (std::int64_t j : x_columns_) layout_.feature_names.push_back(names[static_cast<std::size_t>(j)]);
 }
 
 std::vector<std::int64_t> DataReader::read_int_rows(const std::string& name, RowRange range) const {
@@ -415,8 +539,8 @@ void DataReader::read_rows(RowRange range, std::size_t block_bytes,
       x.resize(m, d);
       y.resize(m, ky);
     }
-    read_block(x_.get(), r0, m, d, false, x.data(), where(layout_.file, layout_.x_name));
-    if (ky > 0) read_y(r0, m, y);
+    read_x(r0, m, x, ky > 0 && y_column_ >= 0 ? &y : nullptr);
+    if (ky > 0 && y_column_ < 0) read_y(r0, m, y);
     for (auto [mat, name] : {std::pair<RowMatrix*, const std::string*>{&x, &layout_.x_name}, {&y, &layout_.y_name}}) {
       const Eigen::Index bad = again ? -1 : first_bad_row(*mat);
       if (bad >= 0)

@@ -30,9 +30,19 @@ struct DataLayout {
   std::string weights_name;  ///< observation weights dataset (glmnet's weights), empty: none
   std::vector<std::string> feature_names;  ///< one per feature, empty when the file names none
   std::string names_from;    ///< the dataset they came from
+  bool x_transposed = false; ///< X stored (d, n): each rank reads its columns of the stored array
+  std::int64_t table_columns = 0;  ///< --y-column: the columns of the stored table (X's and y's)
 
   /// The shape the plan works from.
   DataShape shape() const { return DataShape{rows, features, targets, nnz, sparse}; }
+};
+
+/// How X and y are taken from the file beyond their datasets' names.
+struct DataSelection {
+  std::string names_dataset;      ///< --feature-names-dataset ("": found where the writing library keeps them)
+  std::string y_column;           ///< --y-column NAME|J: y is this column of X's dataset, a table of every column
+  std::string x_columns;          ///< --x-columns A,B,...: with --y-column, X is these columns (default: all others)
+  bool features_by_rows = false;  ///< --x-layout features-by-rows: X is stored (d, n) (R, Fortran, MATLAB)
 };
 
 /// Sink of a block of rows: CSR rows of a sparse X, with their y rows.
@@ -42,15 +52,12 @@ using SparseSink = std::function<void(const SparseRows& x, RowMatrix& y)>;
 /// so a rank with no rows never has to take part in a read.
 class DataReader {
  public:
-  /// Validates the layout; throws DataError naming the file and dataset on any mismatch. With y_optional a
-  /// missing y dataset is allowed (layout().has_y false; sinks then get y with no columns).
+  /// Validates the layout; throws DataError naming the file and dataset on any mismatch, UsageError when X and y
+  /// are the same stored data (y would be among the features) or the selection does not fit the file. With
+  /// y_optional a missing y dataset is allowed (layout().has_y false; sinks then get y with no columns).
   DataReader(const std::string& file, const std::string& x_name, const std::string& y_name, MPI_Comm comm,
-              bool y_optional = false);
+              bool y_optional = false, const DataSelection& select = {});
   const DataLayout& layout() const { return layout_; }
-  /// The features' names: from `dataset` when given (DataError naming it when it is missing, not names, or not one per
-  /// feature), else from where the libraries that wrote the file keep them: AnnData's var index (/var/_index), pandas'
-  /// column labels beside a block of values (blockN_items beside blockN_values), /feature_names (cadmm convert).
-  void find_feature_names(const std::string& dataset);
   /// Reads rows of an integer (n,) dataset of the same file (fold numbers); DataError naming it when it is
   /// missing, not integer or not of length n.
   std::vector<std::int64_t> read_int_rows(const std::string& name, RowRange range) const;
@@ -83,6 +90,15 @@ class DataReader {
   void read_sparse_rows(RowRange range, std::size_t block_bytes, const SparseSink& sink) const;
 
  private:
+  // The names of the `count` columns of X's stored dataset: from `dataset` when given (DataError naming it when it is
+  // missing, not names, or not one per column), else from where the libraries that wrote the file keep them:
+  // AnnData's var index (/var/_index), pandas' column labels beside a block of values (blockN_items beside
+  // blockN_values), /feature_names (cadmm convert); empty when none is found.
+  std::vector<std::string> column_names(const std::string& dataset, std::int64_t count);
+  // --y-column and --x-columns over X's stored (n, m) table.
+  void select_table(const DataSelection& select, std::int64_t m);
+  // Rows [first, first + rows) of X (and of y when y is a column of X's table, y != nullptr), as the layout says.
+  void read_x(std::int64_t first, std::int64_t rows, RowMatrix& x, RowMatrix* y) const;
   std::int64_t indptr_at(std::int64_t row) const;
   void read_y(std::int64_t first, std::int64_t rows, RowMatrix& y) const;
   DataLayout layout_;
@@ -90,6 +106,8 @@ class DataReader {
   std::int64_t offset_targets_ = 1;
   bool offset_1d_ = true, subtract_offset_ = false;
   Handle data_, indices_, indptr_;  // sparse X
+  std::vector<std::int64_t> x_columns_;  // --y-column: X's columns of the table
+  std::int64_t y_column_ = -1;           // --y-column: y's column of the table
 };
 
 }  // namespace cadmm::io

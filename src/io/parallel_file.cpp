@@ -95,6 +95,11 @@ void ParallelH5File::attribute(const std::string& name, double value, const std:
   put_attribute(name, object, H5T_IEEE_F64LE, space.get(), H5T_NATIVE_DOUBLE, &value);
 }
 
+void ParallelH5File::attribute(const std::string& name, std::int64_t value, const std::string& object) {
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  put_attribute(name, object, H5T_STD_I64LE, space.get(), H5T_NATIVE_INT64, &value);
+}
+
 void ParallelH5File::attribute(const std::string& name, const std::string& value, const std::string& object) {
   Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(type.get(), H5T_VARIABLE);

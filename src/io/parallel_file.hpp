@@ -33,6 +33,8 @@ class ParallelH5File {
   void write_rows(int index, std::int64_t first, std::int64_t rows, const std::int64_t* data);
   /// A scalar attribute on an object (default the root group; the same value on every rank).
   void attribute(const std::string& name, double value, const std::string& object = "/");
+  /// A scalar int64 attribute (counts and indices are integers, docs/spec.md section 5).
+  void attribute(const std::string& name, std::int64_t value, const std::string& object = "/");
   /// A string attribute on an object (the same value on every rank).
   void attribute(const std::string& name, const std::string& value, const std::string& object = "/");
   /// A 1-D integer array attribute on an object (the same values on every rank).

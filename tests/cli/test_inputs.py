@@ -248,5 +248,87 @@ def csv_header_names_the_target_and_the_features_of_every_result():
                  "/short", "--output", path("h.h5"))
 
 
+@test
+def pandas_tables_by_column_name():
+    """pandas' to_hdf (fixed format: every float column, y included, in /df/block0_values, the names in
+    /df/block0_items): X and y as the same dataset are refused (exit 2, naming --y-column); --y-column by name or
+    number fits y against the other columns (scikit-learn's answer, the names kept); --x-columns chooses and orders
+    them; predict takes the same table; the table format (a compound dataset) is refused saying what to write."""
+    import pandas as pd
+    X, y = problem(1500, 5, seed=4)
+    df = pd.DataFrame(X, columns=["a", "b", "c", "d", "e"])
+    df.insert(2, "price", y)
+    fixed, table = path("pd_fixed.h5"), path("pd_table.h5")
+    df.to_hdf(fixed, key="df", format="fixed")
+    df.to_hdf(table, key="df", format="table")
+    err = expect_error(2, 2, "--x-dataset and --y-dataset name the same data", "solve", "--data", fixed, "--x-dataset",
+                       "/df/block0_values", "--y-dataset", "/df/block0_values", "--output", path("pd_r.h5"))
+    assert "--y-column" in err, err
+    sk_coef, sk_intercept = sklearn_lasso(X, y)
+    for column in ["price", "2"]:
+        out = path(f"pd_{column}.h5")
+        cadmm(2, "solve", "--data", fixed, "--x-dataset", "/df/block0_values", "--y-column", column, "--output", out,
+              "--quiet")
+        got = coef(out)
+        assert np.allclose(got[0], sk_coef, atol=1e-8) and abs(got[1] - sk_intercept) < 1e-8, column
+        assert names_of(out) == ["a", "b", "c", "d", "e"]
+    out = path("pd_ea.h5")
+    cadmm(2, "solve", "--data", fixed, "--x-dataset", "/df/block0_values", "--y-column", "price", "--x-columns", "e,a",
+          "--output", out, "--quiet")
+    sub_coef, _ = sklearn_lasso(X[:, [4, 0]], y)
+    assert np.allclose(coef(out)[0], sub_coef, atol=1e-8) and names_of(out) == ["e", "a"]
+    _, printed, _ = cadmm(2, "predict", "--model", path("pd_price.h5"), "--data", fixed, "--x-dataset",
+                          "/df/block0_values", "--y-column", "price", "--output", path("pd_pred.h5"))
+    with h5py.File(path("pd_pred.h5")) as f:
+        pred = f["prediction"][()]
+        # counts and indices are integers (docs/spec.md section 5)
+        assert f.attrs["n_rows"] == 1500 and np.asarray(f.attrs["n_rows"]).dtype.kind == "i", dict(f.attrs)
+        assert np.asarray(f.attrs["lambda_index"]).dtype.kind == "i", dict(f.attrs)
+    assert np.allclose(pred, X @ sk_coef + sk_intercept, atol=1e-7) and "R^2" in printed, printed
+    expect_error(2, 2, "--y-column: dataset '/df/block0_values' in '" + fixed + "' has no column 'cost'", "solve",
+                 "--data", fixed, "--x-dataset", "/df/block0_values", "--y-column", "cost", "--output", path("x.h5"))
+    expect_error(2, 3, "is a compound (table) dataset, as pandas' to_hdf(format='table')", "solve", "--data", table,
+                 "--x-dataset", "/df/table", "--y-column", "price", "--output", path("x.h5"))
+
+
+@test
+def a_matrix_written_from_r_reads_by_columns():
+    """A matrix written by R's hdf5r is stored (d, n): refused by default with the option that reads it; with
+    --x-layout features-by-rows each rank reads its columns of the stored array, and the answer equals the row-major
+    copy's bit for bit at 2 ranks, and scikit-learn's; R's column names come along."""
+    script = path("write.R")
+    with open(script, "w") as f:
+        f.write("""
+library(hdf5r)
+set.seed(1); n <- 1200; d <- 6
+X <- matrix(rnorm(n * d), n, d); colnames(X) <- paste0("g", 1:d)
+y <- as.vector(X %*% c(1, 0, 0, -2, 0, 0.5) + 0.3 * rnorm(n))
+f <- H5File$new(commandArgs(TRUE)[1], mode = "w")
+f[["X"]] <- X; f[["y"]] <- y; f[["feature_names"]] <- colnames(X); f$close_all()
+""")
+    import subprocess
+    data = path("from_r.h5")
+    subprocess.run(["Rscript", script, data], check=True, timeout=120)
+    with h5py.File(data) as f:
+        X, y = f["X"][()].T, f["y"][()]
+        assert f["X"].shape == (6, 1200)
+    expect_error(2, 3, "X looks stored as (features, rows), as R, Fortran and MATLAB write a matrix: add --x-layout "
+                 "features-by-rows", "solve", "--data", data, "--output", path("r_bad.h5"))
+    cadmm(2, "solve", "--data", data, "--x-layout", "features-by-rows", "--output", path("r_r.h5"), "--quiet")
+    copy = path("row_major.h5")
+    with h5py.File(copy, "w") as f:
+        f["X"], f["y"] = X, y
+    cadmm(2, "solve", "--data", copy, "--output", path("r_copy.h5"), "--quiet")
+    a, b = coef(path("r_r.h5")), coef(path("r_copy.h5"))
+    assert a[0].tobytes() == b[0].tobytes() and a[1] == b[1]
+    sk_coef, sk_intercept = sklearn_lasso(X, y)
+    assert np.allclose(a[0], sk_coef, atol=1e-8) and abs(a[1] - sk_intercept) < 1e-8
+    assert names_of(path("r_r.h5")) == [f"g{j}" for j in range(1, 7)]
+    cadmm(2, "predict", "--model", path("r_r.h5"), "--data", data, "--x-layout", "features-by-rows", "--output",
+          path("r_pred.h5"), "--quiet")
+    with h5py.File(path("r_pred.h5")) as f:
+        assert np.allclose(f["prediction"][()], X @ a[0] + a[1], atol=1e-10)
+
+
 if __name__ == "__main__":
     main()

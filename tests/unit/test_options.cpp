@@ -163,6 +163,10 @@ TEST(Options, UnknownOptionsAreRefusedWithTheOptionMeant) {
   expect_contains(refusal({"--lambda", "0.1"}, "path"), "--lambdas");
   expect_contains(refusal({"--thresh", "1e-7"}), "--gap-tol");
   expect_contains(refusal({"--zzzz", "1"}), "unrecognised option '--zzzz'");
+  // cadmm's own options of other commands say which (not "use --n-lambda" to a --n-lambda on solve)
+  expect_contains(refusal({"--n-lambda", "5"}), "--n-lambda is an option of path and cv, not of this command");
+  expect_contains(refusal({"--folds", "5"}, "path"), "--folds is an option of cv");
+  expect_contains(refusal({"--nlambda", "5"}), "use --n-lambda (path and cv)");
   // A stray word (a value after a switch) is refused, not dropped.
   expect_contains(refusal({"--quiet", "maybe"}), "unexpected argument 'maybe'");
   EXPECT_EQ(command_suggestion("solv"), "did you mean solve?");
@@ -238,6 +242,18 @@ TEST(Options, ConfigSectionsUnderscoresAndLines) {
   EXPECT_EQ(parse("solve", {"--config", path}, solve_like()).count("quiet"), 1u);
   EXPECT_EQ(parse("solve", {"--config", path, "--no-quiet"}, solve_like()).count("quiet"), 0u);
   EXPECT_EQ(parse("solve", {"--config", path, "--quiet", "false"}, solve_like()).count("quiet"), 0u);
+  {
+    std::ofstream f(path);
+    f << "n_lambda = 20\nfolds = 3\npenalty = l2\n";
+  }
+  // Lines for every command that solve does not take are for path and cv, not errors...
+  EXPECT_EQ(settings_for({"--config", path}).spec.penalty, Penalty::l2);
+  {
+    std::ofstream f(path);
+    f << "[solve]\nn_lambda = 20\n";
+  }
+  // ...but under [solve] they are.
+  expect_contains(refusal({"--config", path}), "line 2: unrecognised option '--n-lambda': --n-lambda is an option of path and cv");
   {
     std::ofstream f(path);
     f << "lambda_ratio = 0.05\n";
