@@ -8,7 +8,7 @@ SANITIZE_BUILD="${CADMM_SANITIZE_BUILD_DIR:-$ROOT/build-sanitize}"
 PACKAGES=(build-essential cmake libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libeigen3-dev
           libboost-program-options-dev libgtest-dev libopenblas-dev zlib1g-dev libbz2-dev python3-numpy python3-scipy python3-h5py
           python3-sklearn python3-matplotlib r-cran-hdf5r slurm-wlm munge lmod clang libclang-rt-14-dev
-          hdf5-plugin-lzf hdf5-filter-plugin hdf5-filter-plugin-blosc-serial python3-hdf5plugin python3-anndata
+          hdf5-plugin-lzf liblzf1 hdf5-filter-plugin hdf5-filter-plugin-blosc-serial python3-hdf5plugin python3-anndata
           python3-pandas python3-tables)
 
 install_dependencies() {

@@ -456,6 +456,8 @@ io::DataSelection selection_from(const po::variables_map& vm) {
     throw UsageError("--x-layout: expected rows-by-features or features-by-rows, got '" + layout + "'");
   s.features_by_rows = layout == "features-by-rows";
   if (s.y_column.empty() != !vm.count("y-column")) throw UsageError("--y-column: give a column's name or number");
+  if (vm.count("y-column") && vm.count("y-dataset") && !vm["y-dataset"].defaulted())
+    throw UsageError("--y-column and --y-dataset: give one (y is a column of X's table, or a dataset of its own)");
   return s;
 }
 

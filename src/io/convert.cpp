@@ -27,7 +27,7 @@ namespace {
 // refused saying what they are, not parsed as text.
 class TextSource {
  public:
-  explicit TextSource(const std::string& path) : path_(path), f_(std::fopen(path.c_str(), "rb")) {
+  explicit TextSource(const std::string& path) : path_(path), f_(std::fopen(path.c_str(), "rb"), &std::fclose) {
     if (!f_) throw DataError("input file '" + path + "' cannot be opened");
     in_.resize(1 << 20);
     fill();
@@ -52,7 +52,6 @@ class TextSource {
   ~TextSource() {
     if (kind_ == Kind::gzip) inflateEnd(&z_);
     if (kind_ == Kind::bzip2) BZ2_bzDecompressEnd(&b_);
-    if (f_) std::fclose(f_);
   }
   TextSource(const TextSource&) = delete;
   TextSource& operator=(const TextSource&) = delete;
@@ -118,13 +117,13 @@ class TextSource {
  private:
   bool fill() {
     in_pos_ = 0;
-    in_end_ = std::fread(in_.data(), 1, in_.size(), f_);
+    in_end_ = std::fread(in_.data(), 1, in_.size(), f_.get());
     file_bytes_ += static_cast<std::int64_t>(in_end_);
     return in_end_ > 0;
   }
   enum class Kind { plain, gzip, bzip2 };
   std::string path_;
-  std::FILE* f_;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f_;  // closed on every exit, a refusing constructor's too
   Kind kind_ = Kind::plain;
   z_stream z_{};
   bz_stream b_{};
@@ -355,6 +354,7 @@ class LibsvmRows {
   }
 
   std::int64_t rows() const { return rows_; }
+  const std::string& input() const { return input_; }
   std::int64_t nonzeros() const { return nnz_; }
   std::int64_t min_index() const { return min_index_; }
   std::int64_t max_index() const { return max_index_; }
@@ -442,6 +442,13 @@ std::map<double, std::int64_t> distinct_labels(const LibsvmRows& rows) {
 // labels and the further labels kept, replaces /y; /y_labels names its columns. Returns the number of targets.
 std::int64_t write_label_indicators(AtomicH5File& out, const LibsvmRows& rows) {
   std::map<double, std::int64_t> distinct = distinct_labels(rows);
+  // Classes are whole numbers; a real-valued target (regression) would make one indicator column per value.
+  for (const auto& [v, col] : distinct)
+    if (v != std::floor(v) || distinct.size() > 100000)
+      throw DataError("'" + rows.input() + "' has lines with several labels or none (a multi-label file, y made of one "
+                      "0/1 column per class), but its labels are not a set of classes (" +
+                      (v != std::floor(v) ? "label " + shown(std::to_string(v)) + " is not a whole number"
+                                          : std::to_string(distinct.size()) + " distinct labels") + ")");
   const std::int64_t targets = static_cast<std::int64_t>(distinct.size());
   const auto& extra = rows.extra_labels();
   Appender indicator(out.get(), "y_indicator", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, targets);
@@ -545,6 +552,8 @@ std::vector<std::string> header_names(std::string_view line) {
 // The target column: a 0-based number, or a header name; "" is the last column.
 std::int64_t target_index(const std::string& target, const std::vector<std::string>& names, std::int64_t width) {
   if (target.empty()) return width - 1;
+  const auto at = std::find(names.begin(), names.end(), target);  // a name first, as --y-column takes it
+  if (at != names.end()) return at - names.begin();
   std::int64_t j = -1;
   if (parse_int(target, j)) {
     if (j < 0 || j >= width)
@@ -553,8 +562,7 @@ std::int64_t target_index(const std::string& target, const std::vector<std::stri
   }
   if (names.empty())
     throw UsageError("--target-column " + target + ": a name needs --header (the first line naming the columns)");
-  const auto at = std::find(names.begin(), names.end(), target);
-  if (at == names.end()) {
+  {
     std::string list;
     for (std::size_t i = 0; i < names.size() && i < 12; ++i) list += (i ? ", " : "") + names[i];
     throw UsageError("--target-column: no column is named '" + target + "' (the header names " + list +

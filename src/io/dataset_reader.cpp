@@ -29,12 +29,14 @@ void check_stored(hid_t ds, const std::string& what) {
 
 // Whether two open objects are the same stored object (two names, or one name twice).
 bool same_object(hid_t a, hid_t b) {
-  H5O_info_t ia{}, ib{};
-  if (H5Oget_info2(a, &ia, H5O_INFO_BASIC) < 0 || H5Oget_info2(b, &ib, H5O_INFO_BASIC) < 0) return false;
 #if H5_VERSION_GE(1, 12, 0)
+  H5O_info2_t ia{}, ib{};
+  if (H5Oget_info3(a, &ia, H5O_INFO_BASIC) < 0 || H5Oget_info3(b, &ib, H5O_INFO_BASIC) < 0) return false;
   int cmp = 1;
   return ia.fileno == ib.fileno && H5Otoken_cmp(a, &ia.token, &ib.token, &cmp) >= 0 && cmp == 0;
 #else
+  H5O_info_t ia{}, ib{};
+  if (H5Oget_info2(a, &ia, H5O_INFO_BASIC) < 0 || H5Oget_info2(b, &ib, H5O_INFO_BASIC) < 0) return false;
   return ia.fileno == ib.fileno && ia.addr == ib.addr;
 #endif
 }
@@ -55,7 +57,6 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
   if (!obj.valid() || H5Iget_type(obj.get()) != H5I_DATASET) throw DataError(where(path, name) + " is not a dataset" + holds());
   Handle ds(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.valid()) throw DataError("cannot open " + where(path, name));
-  check_filters(ds.get(), where(path, name));
   Handle type(H5Dget_type(ds.get()), H5Tclose);
   const std::size_t size = H5Tget_size(type.get());
   const H5T_class_t cls = H5Tget_class(type.get());
@@ -64,6 +65,7 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
     throw DataError(where(path, name) + " is a compound (table) dataset, as pandas' to_hdf(format='table') and PyTables "
                     "write: cadmm reads plain 2-D arrays; write it with df.to_hdf(FILE, key='df', format='fixed') and "
                     "give --x-dataset /df/block0_values --y-column NAME");
+  if (ok) check_filters(ds.get(), where(path, name));
   if (!ok) {
     const char* kind = cls == H5T_INTEGER ? "integer" : cls == H5T_STRING ? "string" : cls == H5T_FLOAT ? "float"
                                                                                                          : "non-numeric";
@@ -457,6 +459,7 @@ std::vector<std::string> DataReader::column_names(const std::string& dataset, st
 }
 
 void DataReader::select_table(const DataSelection& select, std::int64_t m) {
+  layout_.table_columns = m;
   const std::vector<std::string> names = column_names(select.names_dataset, m);
   // A column by its name, or by its 0-based number.
   const auto column = [&](const std::string& text, const std::string& option) -> std::int64_t {
@@ -488,7 +491,6 @@ void DataReader::select_table(const DataSelection& select, std::int64_t m) {
     }
   }
   if (x_columns_.empty()) throw UsageError("--y-column: the table has no other column to be X");
-  layout_.table_columns = m;
   layout_.y_name = layout_.x_name + ", column " + std::to_string(y_column_) +
                    (names.empty() ? "" : " (" + names[static_cast<std::size_t>(y_column_)] + ")");
   if (!names.empty())
@@ -523,7 +525,9 @@ std::vector<std::int64_t> DataReader::read_int_rows(const std::string& name, Row
 void DataReader::read_rows(RowRange range, std::size_t block_bytes,
                             const std::function<void(RowMatrix&, RowMatrix&)>& sink, bool again) const {
   const std::int64_t d = layout_.features, k = layout_.targets;
-  std::int64_t block = std::max<std::int64_t>(1, static_cast<std::int64_t>(block_bytes / (8 * d)));
+  // A table is read whole, row by row: its columns, not X's, size the blocks.
+  const std::int64_t stored = layout_.table_columns > 0 ? layout_.table_columns : d;
+  std::int64_t block = std::max<std::int64_t>(1, static_cast<std::int64_t>(block_bytes / (8 * stored)));
   // A read that covers part of a chunk still reads and decodes all of it (parallel HDF5 keeps no chunk
   // cache here), so blocks hold whole chunks and end on chunk boundaries: each chunk is decoded once.
   const std::int64_t chunk = layout_.x_chunked ? layout_.x_chunk_rows : 0;

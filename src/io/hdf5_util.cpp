@@ -1,5 +1,6 @@
 #include "io/hdf5_util.hpp"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -56,12 +57,18 @@ std::string text_kind(const std::string& path) {
 }
 
 // Debian packages its HDF5 filter plugins (LZF, Blosc, LZ4, BZip2, ZFP) in the serial flavour's plugin directory
-// only (LZF in every flavour's), while a parallel HDF5 searches its own (.../hdf5/openmpi/plugins). The plugins call
-// the HDF5 API, which resolves to the library already loaded, so the serial directory serves the parallel library too:
-// it is searched after HDF5's own path (or after HDF5_PLUGIN_PATH, when set).
+// only (LZF in every flavour's), while a parallel HDF5 searches its own (.../hdf5/openmpi/plugins). A serial-flavour
+// plugin links the serial libhdf5, which the loader then maps beside the parallel one: for decoding, all cadmm asks of
+// them, a filter only transforms bytes (its error messages would go to the other library's error stack), and
+// cli_inputs checks every packaged filter's answer bit for bit against the uncompressed file's. The directory is
+// searched after HDF5's own path (or after HDF5_PLUGIN_PATH, when set).
 void find_filter_plugins() {
   static std::once_flag once;
   std::call_once(once, [] {
+    // Debian's LZF plugin (hdf5-plugin-lzf) calls liblzf's lzf_decompress without being linked to liblzf: unless the
+    // library is already loaded globally, the plugin fails to load ("undefined symbol: lzf_decompress") and every
+    // LZF chunk that was compressed reads as a missing filter. Absent liblzf, LZF data is reported as such.
+    dlopen("liblzf.so.1", RTLD_NOW | RTLD_GLOBAL);
     std::vector<std::string> dirs;
     char buf[4096];
     for (unsigned i = 0, n = 0; H5PLsize(&n) >= 0 && i < n; ++i)
@@ -106,11 +113,17 @@ void check_filters(hid_t dataset, const std::string& what) {
   const std::vector<hsize_t> start(static_cast<std::size_t>(rank), 0), count(static_cast<std::size_t>(rank), 1);
   const hsize_t one = 1;
   Handle mem(H5Screate_simple(1, &one, nullptr), H5Sclose);
-  double value = 0;
+  // In the element's own (native) type: strings and compounds decode too, and only the filter can fail.
+  Handle stored(H5Dget_type(dataset), H5Tclose);
+  Handle native(H5Tget_native_type(stored.get(), H5T_DIR_ASCEND), H5Tclose);
+  if (!native.valid()) return;  // a type with no native form: the read that follows reports it
+  std::vector<unsigned char> value(std::max<std::size_t>(H5Tget_size(native.get()), 1), 0);
   if (rank > 0) H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
-  if (H5Dread(dataset, H5T_NATIVE_DOUBLE, rank > 0 ? mem.get() : H5S_ALL, rank > 0 ? space.get() : H5S_ALL,
-              H5P_DEFAULT, &value) >= 0)
+  const hid_t file_space = rank > 0 ? space.get() : H5S_ALL, memory_space = rank > 0 ? mem.get() : H5S_ALL;
+  if (H5Dread(dataset, native.get(), memory_space, file_space, H5P_DEFAULT, value.data()) >= 0) {
+    H5Dvlen_reclaim(native.get(), rank > 0 ? mem.get() : space.get(), H5P_DEFAULT, value.data());
     return;
+  }
   std::string filters, advice;
   const int n = H5Pget_nfilters(dcpl.get());
   for (int i = 0; i < n; ++i) {

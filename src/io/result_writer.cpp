@@ -261,6 +261,9 @@ FittedModel read_fitted_model(const std::string& path, const ModelChoice& choice
     throw DataError("model file '" + path + "': /coef and /intercept have inconsistent shapes");
   m.y_is_1d = cshape.size() == 1;
   const std::int64_t d = cshape[0], k = m.y_is_1d ? 1 : cshape[1];
+  if (!m.feature_names.empty() && static_cast<std::int64_t>(m.feature_names.size()) != d)
+    throw DataError("model file '" + path + "': /feature_names holds " + std::to_string(m.feature_names.size()) +
+                    " names but /coef has " + std::to_string(d) + " features");
   const bool chooses = choice.index >= 0 || !choice.lambda.empty() || choice.gamma >= 0;
   if (!object_exists(f.get(), "path/coef")) {
     const std::string what = "'" + path + "' is a " + m.command + " result with one model";

@@ -773,6 +773,7 @@ def cv_keeps_the_full_path_and_predict_chooses_any_lambda():
         assert np.abs(p["path/coef"][()] - coefs).max() <= 1e-9 * np.abs(coefs).max()
     between = float(np.sqrt(lambdas[7] * lambdas[8]))
     for choice, (ref_coef, ref_b) in [(["--lambda", "lambda_1se"], glmnet_interpolation(lambdas, coefs, intercepts, l_1se)),
+                                      (["--lambda", "lambda.1se"], glmnet_interpolation(lambdas, coefs, intercepts, l_1se)),
                                       (["--lambda", "lambda_min"], (coefs[chosen], intercepts[chosen])),
                                       (["--lambda", repr(between)], glmnet_interpolation(lambdas, coefs, intercepts, between)),
                                       (["--lambda", "1e9"], (coefs[0], intercepts[0])),
@@ -785,7 +786,7 @@ def cv_keeps_the_full_path_and_predict_chooses_any_lambda():
     expect_error(1, 2, "--lambda: give it or --lambda-index, not both", "predict", "--model", cv_out, "--data", data,
                  "--output", path("x.h5"), "--lambda", "0.1", "--lambda-index", "2")
     expect_error(1, 2, "expected lambda_min, lambda_1se or a value >= 0", "predict", "--model", cv_out, "--data", data,
-                 "--output", path("x.h5"), "--lambda", "lambda.1se")
+                 "--output", path("x.h5"), "--lambda", "lambda_max")
     expect_error(1, 2, "is a path result, not a cv one", "predict", "--model", path_out, "--data", data,
                  "--output", path("x.h5"), "--lambda", "lambda_min")
     # A cv --relax file: --lambda lambda_1se without --gamma is the chosen relaxed pair (glmnet's predict.cv.relaxed).

@@ -208,6 +208,9 @@ def check_links(path):
 
 
 def main():
+    if not documents():
+        print(f"FAIL no document {ONLY}")
+        return 1
     os.makedirs(WORK, exist_ok=True)
     failures, ran, checked = [], 0, 0
     for doc in documents():
@@ -238,6 +241,7 @@ def main():
                                     f"\n  printed:\n    " + "\n    ".join(last[1].rstrip().split("\n")))
                 continue
             if kind == "not run":
+                last = None  # an output block after it shows what it prints, not what an earlier block did
                 if SLURM:
                     continue
                 checked += 1
