@@ -51,7 +51,7 @@ def cv_figure_is_glmnets_plot_cvfit():
     points = [line for line in ax.lines if line.get_marker() == "o"]
     assert len(points) == 1
     assert np.allclose(points[0].get_xdata(), np.log(lam)) and np.allclose(points[0].get_ydata(), cvm)
-    bars = [c for c in ax.collections if len(c.get_segments()) == len(lam)]
+    bars = [c for c in ax.collections if hasattr(c, "get_segments") and len(c.get_segments()) == len(lam)]
     assert bars, "no error bars"
     spans = np.array([[s[0][1], s[1][1]] for s in bars[0].get_segments()])
     assert np.allclose(spans[:, 0], cvm - cvsd) and np.allclose(spans[:, 1], cvm + cvsd)
@@ -60,6 +60,13 @@ def cv_figure_is_glmnets_plot_cvfit():
     assert np.allclose(vertical, sorted([np.log(l_min), np.log(l_1se)])), vertical
     relaxed = [line for line in ax.lines if line.get_label().startswith("relaxed")]
     assert len(relaxed) == int(np.sum(gammas < 1)), [line.get_label() for line in ax.lines]
+    # The relaxed pairs glmnet chooses (predict's default for this file) as points on their gamma's curve.
+    with h5py.File(cv_out) as f:
+        for c in ("min", "1se"):
+            lam_c, g_c = f[f"cv/relaxed/lambda_{c}"][()], f[f"cv/relaxed/gamma_{c}"][()]
+            want = (np.log(lam_c), f["cv/relaxed/mse_mean"][()][list(gammas).index(g_c), list(lam).index(lam_c)])
+            marks = [p for p in ax.collections if p.get_label().startswith(f"relaxed lambda_{c}:")]
+            assert len(marks) == 1 and np.allclose(marks[0].get_offsets()[0], want), (c, want)
     top = ax.child_axes[0] if ax.child_axes else None
     labels = [t.get_text() for t in top.get_xticklabels()] if top else []
     assert labels and set(labels) <= {str(int(c)) for c in nonzero}, labels
