@@ -29,7 +29,7 @@ class TextSource {
  public:
   explicit TextSource(const std::string& path) : path_(path), f_(std::fopen(path.c_str(), "rb"), &std::fclose) {
     if (!f_) throw DataError("input file '" + path + "' cannot be opened");
-    in_.resize(1 << 20);
+    in_.resize(1 << 16);  // compressed bytes in flight; plain text is read straight into the caller's buffer
     fill();
     const auto starts = [&](const char* magic, std::size_t n) {
       return in_end_ >= n && std::memcmp(in_.data(), magic, n) == 0;
@@ -59,7 +59,11 @@ class TextSource {
   /// Up to n bytes of text into out; 0 at the end.
   std::size_t read(char* out, std::size_t n) {
     if (kind_ == Kind::plain) {
-      if (in_pos_ == in_end_) fill();
+      if (in_pos_ == in_end_) {  // past the bytes read to recognise the file: no copy
+        const std::size_t got = std::fread(out, 1, n, f_.get());
+        file_bytes_ += static_cast<std::int64_t>(got);
+        return got;
+      }
       const std::size_t got = std::min(n, in_end_ - in_pos_);
       std::memcpy(out, in_.data() + in_pos_, got);
       in_pos_ += got;
@@ -134,11 +138,11 @@ class TextSource {
 };
 
 // Reads a text file line by line through one large reused buffer (no per-line allocation); asks stop(file bytes read)
-// at every refill (8 MB of text) and ends the conversion when it says so.
+// at every refill (up to 8 MB of text) and ends the conversion when it says so.
 class LineReader {
  public:
   LineReader(const std::string& path, const std::function<bool(std::int64_t)>& stop) : source_(path), stop_(stop) {
-    buf_.resize(1 << 23);
+    buf_.resize(1 << 16);  // grows to kMaxBuffer as the file proves long (a small file costs no 8 MB of zeroed pages)
   }
   /// Next line without its end-of-line; false at the end of the file.
   bool next(std::string_view& line) {
@@ -163,7 +167,8 @@ class LineReader {
       std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
       end_ -= pos_;
       pos_ = 0;
-      if (end_ == buf_.size()) buf_.resize(2 * buf_.size());
+      // Grow for a line longer than the buffer, and while the buffer is below its working size.
+      if (end_ == buf_.size() || (text_bytes_ > 0 && buf_.size() < kMaxBuffer)) buf_.resize(2 * buf_.size());
       const bool first = text_bytes_ == 0;
       std::size_t got = 0;
       while (end_ + got < buf_.size()) {
@@ -196,6 +201,7 @@ class LineReader {
   std::size_t pos_ = 0, end_ = 0;
   bool eof_ = false;
   std::int64_t number_ = 0, text_bytes_ = 0;
+  static constexpr std::size_t kMaxBuffer = 1 << 23;
 };
 
 // A 1-D or 2-D dataset that grows along its first axis, written in chunks from a buffer.
