@@ -27,6 +27,7 @@ import shlex
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -192,6 +193,24 @@ def anchors(path):
     return {SLUG_DROP.sub("", h.strip().lower()).replace(" ", "-") for h in re.findall(r"^#+ (.+)$", text, re.M)}
 
 
+def free_ports(count):
+    """The first of `count` consecutive TCP ports nobody listens on (the controller's and its nodes'), from a start
+    that depends on this process, so that the other Slurm tests' clusters (tests/jobs/cluster.sh) are not met."""
+    base = 20000 + (os.getpid() % 4999) * 4
+    while True:
+        taken = False
+        for port in range(base, base + count):
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("", port))
+                except OSError:
+                    taken = True
+                    break
+        if not taken:
+            return base
+        base = 20000 + (base - 20000 + count) % 20000
+
+
 def check_links(path):
     problems = []
     text = re.sub(r"```.*?```", "", open(path).read(), flags=re.S)
@@ -224,8 +243,7 @@ def main():
         cwd = scratch(name.replace("/", "_").replace(".md", ""))
         env = environment(cwd)
         if SLURM:
-            env.update(CADMM_SLURM_DIR=os.path.join(cwd, "slurm"),
-                       CADMM_SLURM_PORT=str(20000 + (os.getpid() % 5000) * 4 + 2))
+            env.update(CADMM_SLURM_DIR=os.path.join(cwd, "slurm"), CADMM_SLURM_PORT=str(free_ports(4)))
         last = None  # (line, output) of the last block run
         for kind, reason, text, line in found:
             where = f"{name}:{line}"
