@@ -106,9 +106,11 @@ class RowSums {
 class LocalDataBuilder {
  public:
   /// local_rows is the total this rank will add; form is the plan's (plan_local_form; unset: the rule for dense
-  /// rows), the same for every piece; single keeps held values in float32 (float32 files, cg form).
+  /// rows), the same for every piece; single keeps held values in float32 (float32 files, cg form). fold_rows (the
+  /// plan's holds_fold_rows, with pieces > 1): one set of sums of every row in the form, and each piece's rows
+  /// held (total(f) subtracts piece f's rows from the sums) instead of sums per piece.
   LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eigen::Index k, int pieces = 1,
-                   std::optional<LocalForm> form = std::nullopt, bool single = false);
+                   std::optional<LocalForm> form = std::nullopt, bool single = false, bool fold_rows = false);
   /// Adds the next rows to piece 0. x may be modified (it is shifted in place).
   void add_rows(RowMatrix& x, const RowMatrix& y);
   /// Adds the next rows, row i to piece piece_of_row[i] (null: piece 0), with weight w[i] (null: unweighted; rows
@@ -122,12 +124,14 @@ class LocalDataBuilder {
   Eigen::Index features() const { return d_; }
   /// Number of targets k.
   Eigen::Index targets() const { return k_; }
-  /// Piece p.
+  /// Piece p: its sums, or its rows held (fold_rows); either gives its rows, weight and squared errors.
   const RowSums& piece(int p) const { return pieces_[static_cast<std::size_t>(p)]; }
   /// Number of pieces.
   int pieces() const { return static_cast<int>(pieces_.size()); }
-  /// Sum of every piece but `except` (-1: all).
+  /// Sum of every piece but `except` (-1: all), in the form.
   RowSums total(int except = -1) const;
+  /// Sizes piece p's held rows (fold_rows; otherwise nothing) for the rows it will get.
+  void reserve_piece(int p, std::int64_t rows);
   /// Moves piece 0 out (one piece: no copy of the sums).
   RowSums take() &&;
   /// The streamed form: RowSums::fetch_with_sums for every piece (before any row is added); else nothing.
@@ -135,6 +139,7 @@ class LocalDataBuilder {
 
  private:
   void fix_shift(const Vector& x_shift, const RowMatrix& y);
+  bool shifted() const;
   void check_block(Eigen::Index rows, Eigen::Index cols, const RowMatrix& y) const;
   std::int64_t expected_;
   std::int64_t added_ = 0;
@@ -142,6 +147,7 @@ class LocalDataBuilder {
   LocalForm form_;
   bool single_;
   std::vector<RowSums> pieces_;
+  RowSums all_;                      // fold_rows: the sums of every row (pieces_ hold the rows); else empty
   RowMatrix scratch_x_, scratch_y_;  // rows of one piece gathered from a mixed block
   std::vector<double> scratch_w_;    // and their weights
 };

@@ -76,8 +76,16 @@ constexpr std::int64_t kSampleRows = 8192;
 LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::optional<LocalForm> requested,
                           bool screen = false, double budget = 0);
 
+/// Cross-validation in the Gram form: true when this rank holds its rows (dense, rows x d) and one Gram of them all
+/// rather than one Gram per fold, i.e. when the rows take less memory than the folds' extra Grams (rows < (pieces - 1)
+/// d: wide blocks, W1's 10,000 x 4,000 with 10 folds). A fold's training Gram is then the total minus the Gram of the
+/// fold's own rows, one dsyrk over them when the fold is fitted: the data are still read once, and instead of adding
+/// every fold's rows in slivers (a read block split ten ways: rank-25 updates of a d x d triangle, bound by memory)
+/// the one Gram takes whole blocks.
+bool holds_fold_rows(LocalForm form, std::int64_t rows, std::int64_t d, int pieces);
 /// Peak bytes one rank holds for rows x d local data (nnz nonzeros) with k targets in a form: Gram, the centered
-/// Gram and its factor, d x d each (one more Gram per piece when pieces > 1, the folds of a cross-validation), and
+/// Gram and its factor, d x d each (one more Gram per piece when pieces > 1, the folds of a cross-validation, or the
+/// rows and two more Grams when holds_fold_rows), and
 /// a polished block (at most kMaxPolishHeld square) twice; Woodbury, the centered rows, their scaled copy and the rows x rows eigenvectors; screened,
 /// the rows (centered and scaled in place) and a working set's Gram and eigenvectors (at most d x d); cg, the
 /// CSR rows (at most 16 bytes a nonzero, twice while building) and y; plus the d x k iterates and Anderson history.
@@ -124,6 +132,7 @@ struct PlanRequest {
 struct RankPlan {
   std::int64_t rows = 0, nnz = 0;  ///< this rank's rows and nonzeros
   LocalForm form = LocalForm::gram;
+  bool fold_rows = false;          ///< holds_fold_rows: the rows and one Gram instead of a Gram per fold
   double memory_bytes = 0;         ///< local_memory_bytes of the form (pieces included)
   LocalCost cost;                  ///< local_cost of the form
 };

@@ -21,7 +21,8 @@ const char* kUsage =
     "Usage: [mpirun -np P] cadmm cv --data FILE [options]\n\n"
     "K-fold cross-validation over a lambda sequence (as glmnet's cv.glmnet and scikit-learn's LassoCV), then a refit\n"
     "on all rows. The data is read once: each rank sums its rows per fold, the training set of\n"
-    "fold f is the sum of the other folds, and every fold's path and held-out errors come from those sums. Folds\n"
+    "fold f is the sum of the other folds, and every fold's path and held-out errors come from those sums (a rank\n"
+    "with fewer rows than (folds - 1) x features keeps its rows and one Gram of them all instead). Folds\n"
     "come from --seed (a permutation of the global row index dealt out in turn: fold sizes differ by at most one,\n"
     "the same at any rank count) or from --fold-dataset (fold numbers 1..K or 0..K-1, like glmnet's foldid).\n"
     "lambda_min is the largest lambda with the least mean held-out MSE; lambda_1se the largest within one standard\n"
@@ -255,7 +256,7 @@ class FoldLines final : public ProgressSink {
 
 void print_summary(const CvResult& cv, const PathResult& full, const FitResult& final_fit, const CvOptions& o, const ProblemSpec& spec,
                    const Model& model, const std::string& kinds, double planned_bytes, const io::RunFacts& facts,
-                   int iterations,
+                   int iterations, int rows_held,
                    const Phases& t, const std::string& output) {
   print_table(cv, full);
   const bool relax = !cv.gammas.empty();
@@ -277,11 +278,14 @@ void print_summary(const CvResult& cv, const PathResult& full, const FitResult& 
               static_cast<int>(cv.fold_rows.size()),
               static_cast<long long>(*std::min_element(cv.fold_rows.begin(), cv.fold_rows.end())),
               static_cast<long long>(*std::max_element(cv.fold_rows.begin(), cv.fold_rows.end())), iterations);
+  if (rows_held > 0)
+    std::printf("              %d rank(s) held their rows and one Gram (fewer rows than (folds - 1) x features): a\n"
+                "              fold's training Gram is that one less the Gram of the fold's own rows\n", rows_held);
   std::printf("  refit       lambda %s: objective %.12e, duality gap %.3e, %lld nonzero of %lld\n",
               fmt(final_fit.lambda).c_str(), final_fit.admm.optimality.objective, final_fit.admm.optimality.gap,
               static_cast<long long>(nonzeros(final_fit.coef)), static_cast<long long>(final_fit.coef.size()));
   print_largest(final_fit.coef, facts.feature_names);
-  std::printf("  data passes %d (every fold and the refit's path from the same per-fold sums; the path is kept in /path)\n",
+  std::printf("  data passes %d (every fold and the refit's path from this one read; the path is kept in /path)\n",
               cv.data_passes);
   FactorLog factors = cv.factors;
   factors += final_fit.admm.factors;
@@ -329,6 +333,8 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   const DriveHooks hooks{base_observer(comm.rank()), &lines, nullptr};
   const CvResult cv = drive_cv(*loaded.builder, request.spec, lambdas, request.solver, plan, comm, hooks);
   loaded.builder.reset();
+  double rows_held = loaded.plan.rank.fold_rows ? 1.0 : 0.0;
+  comm.sum(&rows_held, 1);
   if (o.only_fold > 0) {
     collectively(comm, [&] {
       if (root) io::write_cv_fold(output, cv, o.only_fold - 1, fold_key);
@@ -371,7 +377,8 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   });
   t.write = clock.lap();
   t.peak_bytes = peak_memory(comm);
-  if (verbose) print_summary(cv, full, final_fit, o, request.spec, model, kinds, loaded.planned_bytes, facts, lines.iterations, t, output);
+  if (verbose) print_summary(cv, full, final_fit, o, request.spec, model, kinds, loaded.planned_bytes, facts, lines.iterations,
+                             static_cast<int>(rows_held), t, output);
   if (final_fit.admm.status == Status::diverged)
     throw RuntimeFailure("the refit " + diverged_at(final_fit.admm.state.iteration) + "; the result was written to '" + output + "'");
   return 0;

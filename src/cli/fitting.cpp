@@ -219,7 +219,12 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   comm.max(&d.planned_bytes, 1);
   const LocalForm form = d.plan.rank.form;
   d.builder = std::make_unique<LocalDataBuilder>(d.range.size(), d.layout.features, d.layout.targets, pieces.count,
-                                                 form, d.layout.x_float32);
+                                                 form, d.layout.x_float32, d.plan.rank.fold_rows);
+  if (d.plan.rank.fold_rows) {
+    std::vector<std::int64_t> count(static_cast<std::size_t>(pieces.count), 0);
+    for (int p : pieces.of_row) ++count[static_cast<std::size_t>(p)];
+    for (int p = 0; p < pieces.count; ++p) d.builder->reserve_piece(p, count[static_cast<std::size_t>(p)]);
+  }
   d.builder->fetch_with_sums(d.plan.first_set);  // the streamed form only
   std::int64_t at = 0;
   const bool weighted = !d.layout.weights_name.empty();

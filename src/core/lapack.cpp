@@ -26,12 +26,12 @@ void openblas_set_num_threads(int n);
 
 namespace cadmm::lapack {
 
-void add_gram_upper(Matrix& g, const double* block, Eigen::Index rows) {
+void add_gram_upper(Matrix& g, const double* block, Eigen::Index rows, double alpha) {
   if (rows == 0) return;
   const int n = static_cast<int>(g.rows()), k = static_cast<int>(rows), ld = n;
   const double one = 1.0;
   // A row-major rows x d block is the column-major d x rows matrix B, so B^T B of the block is B B^T: "N".
-  dsyrk_("U", "N", &n, &k, &one, block, &ld, &one, g.data(), &ld);
+  dsyrk_("U", "N", &n, &k, &alpha, block, &ld, &one, g.data(), &ld);
 }
 
 void add_gram_upper_cols(Matrix& g, const Matrix& block) {
@@ -41,12 +41,12 @@ void add_gram_upper_cols(Matrix& g, const Matrix& block) {
   dsyrk_("U", "T", &n, &k, &one, block.data(), &k, &one, g.data(), &ld);
 }
 
-void add_transpose_product(Matrix& c, const double* block, Eigen::Index rows, const Matrix& d) {
+void add_transpose_product(Matrix& c, const double* block, Eigen::Index rows, const Matrix& d, double alpha) {
   if (rows == 0 || c.size() == 0) return;
   // The row-major block is the column-major d x rows matrix B^T: C (d x n) += B^T (d x rows) D (rows x n).
   const int m = static_cast<int>(c.rows()), n = static_cast<int>(c.cols()), k = static_cast<int>(rows);
   const double one = 1.0;
-  dgemm_("N", "N", &m, &n, &k, &one, block, &m, d.data(), &k, &one, c.data(), &m);
+  dgemm_("N", "N", &m, &n, &k, &alpha, block, &m, d.data(), &k, &one, c.data(), &m);
 }
 
 Matrix transpose_times(const Matrix& a, const Matrix& b) {

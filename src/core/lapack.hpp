@@ -4,12 +4,13 @@
 
 namespace cadmm::lapack {
 
-/// G += B^T B for a row-major block B (rows x d); only the upper triangle of G is updated (dsyrk).
-void add_gram_upper(Matrix& g, const double* block_row_major, Eigen::Index rows);
+/// G += alpha B^T B for a row-major block B (rows x d); only the upper triangle of G is updated (dsyrk).
+void add_gram_upper(Matrix& g, const double* block_row_major, Eigen::Index rows, double alpha = 1.0);
 /// G += B^T B for a column-major block B (rows x n, leading dimension rows); upper triangle only (dsyrk).
 void add_gram_upper_cols(Matrix& g, const Matrix& block);
-/// C += B^T D for a row-major block B (rows x d) and a column-major D (rows x n); C is d x n (dgemm).
-void add_transpose_product(Matrix& c, const double* block_row_major, Eigen::Index rows, const Matrix& d);
+/// C += alpha B^T D for a row-major block B (rows x d) and a column-major D (rows x n); C is d x n (dgemm).
+void add_transpose_product(Matrix& c, const double* block_row_major, Eigen::Index rows, const Matrix& d,
+                           double alpha = 1.0);
 /// A^T B (dgemm), for a tall A: the products over all of a rank's rows.
 Matrix transpose_times(const Matrix& a, const Matrix& b);
 /// Copies the upper triangle of a symmetric matrix to the lower one.

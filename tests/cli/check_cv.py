@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`cadmm cv` end to end at one rank count.
 
-Case cv_gaussian / cv_mgaussian (fixtures from tests/data: X, y, glmnet-style foldid, lambdas):
+Case cv_gaussian / cv_mgaussian (fixtures from tests/data: X, y, glmnet-style foldid, lambdas), at 6 ranks too for
+cv_gaussian (each rank then holds its rows instead of a Gram per fold):
   * every fold's held-out MSE at every lambda equals a direct NumPy computation on the same folds, with
     scikit-learn (Lasso / MultiTaskLasso, tol 1e-13) fitted on the training rows;
   * mse_mean and mse_std equal cv.glmnet's cvm and cvsd (glmnet sums the squared error over targets, cadmm
@@ -42,10 +43,16 @@ def glmnet_case(cadmm, case, ranks, work, fixtures):
         X, Y, foldid, lambdas = f["X"][()], f["y"][()], f["foldid"][()], f["lambdas"][()]
     k = 1 if Y.ndim == 1 else Y.shape[1]
     out = os.path.join(work, f"{case}_np{ranks}.h5")
-    run_cadmm(cadmm, ranks, ["cv", "--data", data, "--fold-dataset", "/foldid", "--penalty", "l1" if k == 1 else "l21",
-                             "--lambdas", ",".join(repr(float(v)) for v in lambdas), "--output", out, "--quiet"])
+    _, stdout, _ = run_cadmm(cadmm, ranks, ["cv", "--data", data, "--fold-dataset", "/foldid", "--penalty",
+                                            "l1" if k == 1 else "l21", "--lambdas",
+                                            ",".join(repr(float(v)) for v in lambdas), "--output", out])
     r = read(out)
     failures = []
+    # 240 rows x 12 features in 5 folds: a rank with fewer than 4 x 12 rows holds its rows and one Gram (a fold's
+    # training Gram is the total less its own rows'), from 6 ranks on; below that, one Gram per fold.
+    held = f"{ranks} rank(s) held their rows" in stdout
+    if held != (240 // ranks < 48):
+        failures.append(f"the summary says rows held: {held} at {ranks} ranks")
     # Fold MSEs recomputed directly.
     worst = 0.0
     for f in range(5):

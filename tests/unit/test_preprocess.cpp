@@ -215,3 +215,73 @@ TEST(Prepare, IntegerWeightsAreRowsRepeatedInEveryForm) {
       EXPECT_LT((sw - sr).norm(), 1e-9 * sr.norm());
     }
 }
+
+TEST(Prepare, HeldFoldRowsGiveEachFoldTheSumsOfItsTrainingRowsAlone) {
+  // Cross-validation with the rows held (holds_fold_rows): a fold's training sums are every row's less its own. The
+  // reference is a builder fed the training rows alone (no subtraction anywhere), for dense and CSR rows, with and
+  // without weights, rows offset far from zero (the subtraction must not cancel what the shift kept).
+  std::srand(5);
+  const int n = 90, d = 7, k = 2, folds = 3;
+  RowMatrix x = RowMatrix::Random(n, d), y = RowMatrix::Random(n, k);
+  x.array() += 50.0;
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (Eigen::Index j = 0; j < d; ++j)
+      if ((i + j) % 4 == 0) x(i, j) = 0;
+  Vector w = (Vector::Random(n).array() + 1.5).matrix();
+  std::vector<int> fold(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) fold[static_cast<std::size_t>(i)] = (i * 7 + i / 5) % folds;
+  SerialCommunicator comm;
+  const Vector scale = Vector::LinSpaced(d, 0.5, 2.0);
+  const Matrix coef = Matrix::Random(d, 3 * k);
+  const Vector intercept = Vector::Random(3 * k);
+  for (bool sparse : {false, true})
+    for (bool weighted : {false, true}) {
+      SCOPED_TRACE(std::string(sparse ? "CSR" : "dense") + (weighted ? ", weighted" : ""));
+      const double* wp = weighted ? w.data() : nullptr;
+      LocalDataBuilder held(n, d, k, folds, LocalForm::gram, false, true);
+      for (Eigen::Index r = 0; r < n; r += 13) {
+        const Eigen::Index m = std::min<Eigen::Index>(13, n - r);
+        RowMatrix xb = x.middleRows(r, m), yb = y.middleRows(r, m);
+        if (sparse)
+          held.add_rows(SparseRows(xb.sparseView()), yb, fold.data() + r, wp ? wp + r : nullptr);
+        else
+          held.add_rows(xb, yb, fold.data() + r, wp ? wp + r : nullptr);
+      }
+      for (int f = 0; f < folds; ++f) {
+        SCOPED_TRACE("fold " + std::to_string(f));
+        std::vector<Eigen::Index> train, own;
+        for (Eigen::Index i = 0; i < n; ++i) (fold[static_cast<std::size_t>(i)] == f ? own : train).push_back(i);
+        const auto alone = [&](const std::vector<Eigen::Index>& rows) {
+          LocalDataBuilder b(static_cast<std::int64_t>(rows.size()), d, k, 1, LocalForm::gram);
+          RowMatrix xs = x(rows, Eigen::all), ys = y(rows, Eigen::all);
+          const Vector ws = w(rows);
+          if (sparse)
+            b.add_rows(SparseRows(xs.sparseView()), ys, nullptr, weighted ? ws.data() : nullptr);
+          else
+            b.add_rows(xs, ys, nullptr, weighted ? ws.data() : nullptr);
+          return std::move(b).take();
+        };
+        const RowSums own_sums = alone(own);
+        EXPECT_EQ(held.piece(f).rows(), static_cast<std::int64_t>(own.size()));
+        EXPECT_NEAR(held.piece(f).weight(), own_sums.weight(), 1e-12 * own_sums.weight());
+        const Vector e = held.piece(f).squared_errors(coef, intercept), er = own_sums.squared_errors(coef, intercept);
+        EXPECT_LT((e - er).norm(), 1e-10 * er.norm());
+        ProblemSpec spec;
+        spec.standardize = true;
+        PreparedData p = prepare(held.total(f), spec, comm), pr = prepare(alone(train), spec, comm);
+        EXPECT_EQ(p.n_rows, static_cast<std::int64_t>(train.size()));
+        EXPECT_NEAR(p.n_weight, pr.n_weight, 1e-12 * pr.n_weight);
+        EXPECT_LT((p.x_mean - pr.x_mean).norm(), 1e-12 * pr.x_mean.norm());
+        EXPECT_LT((p.x_var - pr.x_var).norm(), 1e-10 * pr.x_var.norm());
+        EXPECT_LT((p.q_global - pr.q_global).norm(), 1e-10 * pr.q_global.norm());
+        EXPECT_NEAR(p.y_ss, pr.y_ss, 1e-11 * pr.y_ss);
+        const auto h = std::move(p.block).factor(scale, p.n_weight), hr = std::move(pr.block).factor(scale, pr.n_weight);
+        std::vector<Eigen::Index> every(static_cast<std::size_t>(d));
+        for (int j = 0; j < d; ++j) every[static_cast<std::size_t>(j)] = j;
+        EXPECT_LT((h->hessian_block(every) - hr->hessian_block(every)).norm(), 1e-10 * hr->hessian_block(every).norm());
+      }
+      // Every row's sums (the refit's) are the builder's own, unchanged by the folds' subtractions.
+      PreparedData all = prepare(held.total(), ProblemSpec{}, comm);
+      EXPECT_EQ(all.n_rows, n);
+    }
+}

@@ -59,25 +59,36 @@ void RowSums::set_stream(RowStream stream) { acc_->set_stream(std::move(stream))
 void RowSums::fetch_with_sums(std::vector<Eigen::Index> features) { acc_->fetch_with_sums(std::move(features)); }
 
 LocalDataBuilder::LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eigen::Index k, int pieces,
-                                   std::optional<LocalForm> form, bool single)
+                                   std::optional<LocalForm> form, bool single, bool fold_rows)
     : expected_(local_rows), d_(d), k_(k),
       form_(form_for_rows(form ? *form : plan_local_form(local_rows, d, false, std::nullopt), local_rows)),
       single_(single) {
   if (pieces < 1) throw RuntimeFailure("LocalDataBuilder: at least one piece");
+  // Held rows: each piece's rows kept as the dense rows forms keep them (its form never factors), beside the sums of
+  // all rows in the planned form.
+  const bool hold = fold_rows && pieces > 1;
+  if (hold) all_ = RowSums(d, k, form_, single_);
   // Each piece made on its own: copies of one prototype would cost a d x d Gram more (allocated and written).
   pieces_.reserve(static_cast<std::size_t>(pieces));
-  for (int p = 0; p < pieces; ++p) pieces_.emplace_back(d, k, form_, single_);
+  for (int p = 0; p < pieces; ++p) pieces_.emplace_back(d, k, hold ? LocalForm::woodbury : form_, single_);
   if (pieces == 1) pieces_[0].reserve(local_rows);
+}
+
+void LocalDataBuilder::reserve_piece(int p, std::int64_t rows) {
+  if (all_.acc_) pieces_[static_cast<std::size_t>(p)].reserve(rows);
 }
 
 void LocalDataBuilder::fetch_with_sums(const std::vector<Eigen::Index>& features) {
   for (RowSums& p : pieces_) p.fetch_with_sums(features);
 }
 
+bool LocalDataBuilder::shifted() const { return (all_.acc_ ? all_ : pieces_[0]).acc_->shifted(); }
+
 void LocalDataBuilder::fix_shift(const Vector& x_shift, const RowMatrix& y) {
   // The first block's mean is a per-rank guess of the global mean; every piece shares it so pieces add.
   const Vector ys = y.colwise().mean().transpose();
   for (RowSums& p : pieces_) p.acc_->set_shift(x_shift, ys);
+  if (all_.acc_) all_.acc_->set_shift(x_shift, ys);
 }
 
 void LocalDataBuilder::check_block(Eigen::Index rows, Eigen::Index cols, const RowMatrix& y) const {
@@ -91,7 +102,7 @@ void LocalDataBuilder::add_rows(RowMatrix& x, const RowMatrix& y, const int* pie
   const Eigen::Index m = x.rows();
   if (m == 0) return;
   check_block(m, x.cols(), y);
-  if (added_ == 0 && pieces_[0].acc_->shifted()) fix_shift(x.colwise().mean().transpose(), y);
+  if (added_ == 0 && shifted()) fix_shift(x.colwise().mean().transpose(), y);
   if (!piece_of_row || pieces_.size() == 1) {
     pieces_[0].add_rows(x, y, w);
   } else {
@@ -112,6 +123,7 @@ void LocalDataBuilder::add_rows(RowMatrix& x, const RowMatrix& y, const int* pie
       pieces_[static_cast<std::size_t>(p)].add_rows(scratch_x_, scratch_y_, w ? scratch_w_.data() : nullptr);
     }
   }
+  if (all_.acc_) all_.add_rows(x, y, w);  // after the pieces copied the rows: the sums shift x in place
   added_ += m;
 }
 
@@ -119,7 +131,7 @@ void LocalDataBuilder::add_rows(const SparseRows& x, const RowMatrix& y, const i
   const Eigen::Index m = x.rows();
   if (m == 0) return;
   check_block(m, x.cols(), y);
-  if (added_ == 0 && pieces_[0].acc_->shifted()) fix_shift(Vector::Zero(d_), y);
+  if (added_ == 0 && shifted()) fix_shift(Vector::Zero(d_), y);
   if (!piece_of_row || pieces_.size() == 1) {
     pieces_[0].add_rows(x, y, w);
   } else {
@@ -142,10 +154,17 @@ void LocalDataBuilder::add_rows(const SparseRows& x, const RowMatrix& y, const i
       pieces_[static_cast<std::size_t>(p)].add_rows(part, part_y, w ? scratch_w_.data() : nullptr);
     }
   }
+  if (all_.acc_) all_.add_rows(x, y, w);
   added_ += m;
 }
 
 RowSums LocalDataBuilder::total(int except) const {
+  if (all_.acc_) {
+    // Piece `except`'s training sums: every row's sums less its own rows' (one dsyrk over them, in whole blocks).
+    RowSums t(all_);
+    if (except >= 0) pieces_[static_cast<std::size_t>(except)].acc_->remove_from(*t.acc_);
+    return t;
+  }
   RowSums t(pieces_[0].acc_->empty_like());
   for (int p = 0; p < pieces(); ++p)
     if (p != except) t += pieces_[static_cast<std::size_t>(p)];

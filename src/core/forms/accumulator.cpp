@@ -12,12 +12,27 @@ bool Accumulator::takes_block(Eigen::Index rows, Eigen::Index cols, const RowMat
   return true;
 }
 
-void Accumulator::count(Eigen::Index rows, const double* w) {
+void Accumulator::count(Eigen::Index rows, const double* w, int sign) {
   if (rows_ > 0 && weighted_ != (w != nullptr))
     throw RuntimeFailure("RowSums: rows with and without weights in one set of sums");
   weighted_ = w != nullptr;
-  weight_ += w ? Eigen::Map<const Vector>(w, rows).sum() : static_cast<double>(rows);
-  rows_ += rows;
+  weight_ += sign * (w ? Eigen::Map<const Vector>(w, rows).sum() : static_cast<double>(rows));
+  rows_ += sign * rows;
+}
+
+void Accumulator::remove_rows(RowMatrix& x, const RowMatrix& y, const double* w) {
+  if (!takes_block(x.rows(), x.cols(), y)) return;
+  if (x.rows() > rows_) throw RuntimeFailure("RowSums: more rows removed than were added");
+  subtract_dense(x, y, w);
+  count(x.rows(), w, -1);
+}
+
+void Accumulator::subtract_dense(RowMatrix&, const RowMatrix&, const double*) {
+  throw RuntimeFailure("RowSums: rows can be removed from sums only (the gram and streamed forms)");
+}
+
+void Accumulator::remove_from(Accumulator&) const {
+  throw RuntimeFailure("RowSums: only held dense rows can be removed from sums");
 }
 
 void Accumulator::add_rows(RowMatrix& x, const RowMatrix& y, const double* w) {

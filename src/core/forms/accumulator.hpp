@@ -33,6 +33,11 @@ class Accumulator {
   void add_rows(const SparseRows& x, const RowMatrix& y, const double* w = nullptr);
   /// Adds another piece of the same rank (same form, shape and shift).
   void add(const Accumulator& other);
+  /// Subtracts dense rows that were added (x is modified as add_rows does), weights as they were added: the forms of
+  /// sums only (gram, streamed); RuntimeFailure in the others.
+  void remove_rows(RowMatrix& x, const RowMatrix& y, const double* w = nullptr);
+  /// The dense rows forms: subtracts the rows held here from `sums` (remove_rows), which added them too.
+  virtual void remove_from(Accumulator& sums) const;
 
   /// Column sums of X (d) followed by column sums of Y (k), for the global means.
   virtual Vector sums() const = 0;
@@ -84,12 +89,14 @@ class Accumulator {
   virtual void add_sparse(const SparseRows& x, const RowMatrix& y, const double* w);
   /// The form's part of add (other has rows, the same form and shape).
   virtual void add_piece(const Accumulator& other) = 0;
+  /// The form's part of remove_rows (rows_ counts the rows before these are removed).
+  virtual void subtract_dense(RowMatrix& x, const RowMatrix& y, const double* w);
   /// False for an empty block; RuntimeFailure when its shape does not match the declared features and targets.
   bool takes_block(Eigen::Index rows, Eigen::Index cols, const RowMatrix& y) const;
   /// Sums per model of per-column squared errors (one column per target of each model).
   Vector per_model(const Vector& per_column) const;
-  /// Counts rows just added, with their weights w (null: 1 each).
-  void count(Eigen::Index rows, const double* w);
+  /// Counts rows just added (sign +1) or removed (-1), with their weights w (null: 1 each).
+  void count(Eigen::Index rows, const double* w, int sign = 1);
 
   Eigen::Index d_, k_;
   LocalForm form_;

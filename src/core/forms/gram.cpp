@@ -86,7 +86,7 @@ class GramSums final : public ShiftedSums {
 
  private:
   GramSums(const GramSums&) = default;
-  void add_shifted(const RowMatrix& x) override { lapack::add_gram_upper(gram_, x.data(), x.rows()); }
+  void add_shifted(const RowMatrix& x, double sign) override { lapack::add_gram_upper(gram_, x.data(), x.rows(), sign); }
   void add_sparse(const SparseRows& x, const RowMatrix& y, const double* w) override {
     const RowMatrix ys = y.rowwise() - y_shift_.transpose();
     for (Eigen::Index i = 0; i < x.rows(); ++i)

@@ -69,6 +69,12 @@ void DenseRows::add_piece(const Accumulator& other) {
   x_rows_.middleRows(rows_, o.rows_) = o.x_rows_.topRows(o.rows_);
 }
 
+void DenseRows::remove_from(Accumulator& sums) const {
+  RowMatrix x = x_rows_.topRows(rows_);
+  const RowMatrix y = y_rows_.topRows(rows_);
+  sums.remove_rows(x, y, weighted_ ? w_rows_.data() : nullptr);
+}
+
 Vector DenseRows::sums() const {
   Vector s(d_ + k_);
   s.tail(k_) = column_sums(y_rows_);

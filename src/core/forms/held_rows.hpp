@@ -50,6 +50,7 @@ class DenseRows final : public HeldRows {
   void reserve(std::int64_t rows) override;
   void center(const Vector& x_mean, const Vector& y_mean) override;
   Matrix xty() const override { return x_rows_.transpose() * y_rows_; }
+  void remove_from(Accumulator& sums) const override;
   Vector column_squares() const override { return x_rows_.colwise().squaredNorm().transpose(); }
 
  private:

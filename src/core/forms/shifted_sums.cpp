@@ -14,27 +14,24 @@ void ShiftedSums::set_shift(const Vector& x_shift, const Vector& y_shift) {
   y_shift_ = y_shift;
 }
 
-void ShiftedSums::add_dense(RowMatrix& x, const RowMatrix& y, const double* w) {
+void ShiftedSums::accumulate(RowMatrix& x, const RowMatrix& y, const double* w, double sign) {
   x.rowwise() -= x_shift_.transpose();
   RowMatrix ys = y.rowwise() - y_shift_.transpose();
   if (w) {
     // sum w x~ for the means; the second moments from the rows times sqrt(w): sum (r x~)(r x~)^T = sum w x~ x~^T.
     const Eigen::Map<const Vector> wv(w, x.rows());
-    x_sum_.noalias() += x.transpose() * wv;
-    y_sum_.noalias() += ys.transpose() * wv;
+    x_sum_.noalias() += sign * (x.transpose() * wv);
+    y_sum_.noalias() += sign * (ys.transpose() * wv);
     const Vector root = wv.cwiseSqrt();
     x.array().colwise() *= root.array();
     ys.array().colwise() *= root.array();
-    add_shifted(x);
-    xty_.noalias() += x.transpose() * ys;
-    yy_ += ys.squaredNorm();
-    return;
+  } else {
+    x_sum_ += sign * x.colwise().sum().transpose();
+    y_sum_ += sign * ys.colwise().sum().transpose();
   }
-  add_shifted(x);
-  xty_.noalias() += x.transpose() * ys;
-  x_sum_ += x.colwise().sum().transpose();
-  y_sum_ += ys.colwise().sum().transpose();
-  yy_ += ys.squaredNorm();
+  add_shifted(x, sign);
+  xty_.noalias() += sign * (x.transpose() * ys);
+  yy_ += sign * ys.squaredNorm();
 }
 
 void ShiftedSums::add_piece(const Accumulator& other) {

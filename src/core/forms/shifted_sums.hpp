@@ -19,11 +19,12 @@ class ShiftedSums : public Accumulator {
 
  protected:
   ShiftedSums(const ShiftedSums&) = default;
-  void add_dense(RowMatrix& x, const RowMatrix& y, const double* w) override;
+  void add_dense(RowMatrix& x, const RowMatrix& y, const double* w) override { accumulate(x, y, w, 1.0); }
+  void subtract_dense(RowMatrix& x, const RowMatrix& y, const double* w) override { accumulate(x, y, w, -1.0); }
   void add_piece(const Accumulator& other) override;
   /// The form's second moments of shifted rows x~ (rows x d, row-major; weighted rows come multiplied by the square
-  /// roots of their weights).
-  virtual void add_shifted(const RowMatrix& x) = 0;
+  /// roots of their weights), added (sign 1) or subtracted (-1).
+  virtual void add_shifted(const RowMatrix& x, double sign) = 0;
   /// The form's sums of the other piece (same shift).
   virtual void add_shifted_piece(const ShiftedSums& other) = 0;
   /// diag(X~^T X~), raw.
@@ -34,6 +35,10 @@ class ShiftedSums : public Accumulator {
   Vector x_shift_, y_shift_, x_sum_, y_sum_;
   Matrix xty_;
   double yy_ = 0;
+
+ private:
+  /// Adds (sign 1) or subtracts (-1) dense rows' sums; x is shifted (and weighted) in place.
+  void accumulate(RowMatrix& x, const RowMatrix& y, const double* w, double sign);
 };
 
 }  // namespace cadmm

@@ -135,9 +135,12 @@ class StreamedSums final : public ShiftedSums {
     }
     ShiftedSums::add_dense(x, y, w);
   }
-  void add_shifted(const RowMatrix& x) override {
-    x_squares_ += x.colwise().squaredNorm().transpose();
-    if (!fetched_.empty()) lapack::add_transpose_product(cross_, x.data(), x.rows(), x(Eigen::all, fetched_));
+  void subtract_dense(RowMatrix&, const RowMatrix&, const double*) override {
+    throw RuntimeFailure("RowSums: the streamed form reads its rows again; none can be removed");
+  }
+  void add_shifted(const RowMatrix& x, double sign) override {
+    x_squares_ += sign * x.colwise().squaredNorm().transpose();
+    if (!fetched_.empty()) lapack::add_transpose_product(cross_, x.data(), x.rows(), x(Eigen::all, fetched_), sign);
   }
   void add_shifted_piece(const ShiftedSums& other) override {
     const auto& o = static_cast<const StreamedSums&>(other);

@@ -62,15 +62,22 @@ LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::o
   return screen && d >= kStreamMinFeatures ? LocalForm::streamed : LocalForm::gram;
 }
 
+bool holds_fold_rows(LocalForm form, std::int64_t rows, std::int64_t d, int pieces) {
+  return form == LocalForm::gram && pieces > 1 && rows < static_cast<std::int64_t>(pieces - 1) * d;
+}
+
 double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz,
                           int pieces) {
   const double m = static_cast<double>(rows), dd = static_cast<double>(d), kk = static_cast<double>(k);
   const double iterates = 30 * dd * kk;  // x, z, u, their copies and 2 x 10 Anderson columns
   switch (form) {
     case LocalForm::gram: {
-      // Folds: one Gram per piece, their total and a training sum besides the centered copy and its factor.
-      const double grams = pieces > 1 ? pieces + 4.0 : 2.0;
       const double block = static_cast<double>(std::min<std::int64_t>(d, kMaxPolishHeld));
+      // Folds: one Gram per piece, their total and a training sum besides the centered copy and its factor; or the
+      // rows (and a fold's copy of its own, shifted) with the total, the refit's Hessian, a fold's and its factor.
+      if (holds_fold_rows(form, rows, d, pieces))
+        return 8 * ((m + m / pieces) * (dd + kk) + 4 * dd * dd + 2 * block * block + iterates);
+      const double grams = pieces > 1 ? pieces + 4.0 : 2.0;
       return 8 * (grams * dd * dd + 2 * block * block + iterates);
     }
     case LocalForm::woodbury: return 8 * (3 * m * dd + m * m + 2 * m * kk + iterates);
@@ -158,9 +165,10 @@ void check_memory(const RankPlan& r, int pieces, double budget) {
   const bool tall = r.form == LocalForm::gram;
   throw UsageError("this rank would need about " + format("%.1f", r.memory_bytes / (1 << 30)) + " GiB for its local " +
                    (tall ? "Gram factorization" : "rows and their factorization") +
-                   (pieces > 1 ? " and " + std::to_string(pieces) + " fold sums" : std::string()) + " but has " +
+                   (r.fold_rows ? " and its rows for the " + std::to_string(pieces) + " folds"
+                    : pieces > 1 ? " and " + std::to_string(pieces) + " fold sums" : std::string()) + " but has " +
                    format("%.1f", share / (1 << 30)) + " GiB (its share of the node); " +
-                   (tall ? "the Gram form needs d^2 doubles per fold whatever the rank count: use fewer ranks per node"
+                   (tall && !r.fold_rows ? "the Gram form needs d^2 doubles per fold whatever the rank count: use fewer ranks per node"
                          : "spread the rows over more nodes") +
                    " (plan: cadmm info FILE --ranks P)");
 }
@@ -180,6 +188,7 @@ RankPlan plan_rank(std::int64_t rows, std::int64_t nnz, const DataShape& shape, 
   r.rows = rows;
   r.nnz = nnz;
   r.form = plan_local_form(rows, shape.features, shape.sparse, request.requested, request.screen, budget);
+  r.fold_rows = holds_fold_rows(r.form, rows, shape.features, pieces);
   r.memory_bytes = local_memory_bytes(r.form, rows, shape.features, shape.targets, nnz, pieces);
   r.cost = local_cost(r.form, rows, shape.features, shape.targets, nnz, shape.sparse);
   return r;
@@ -188,6 +197,7 @@ RankPlan plan_rank(std::int64_t rows, std::int64_t nnz, const DataShape& shape, 
 void Plan::set_pieces(int count, const DataShape& shape, Communicator& comm) {
   pieces = count;
   if (count <= 1) return;
+  rank.fold_rows = holds_fold_rows(rank.form, rank.rows, shape.features, count);
   rank.memory_bytes = local_memory_bytes(rank.form, rank.rows, shape.features, shape.targets, rank.nnz, count);
   collectively(comm, [&] { check_memory(rank, count, budget); });
 }
