@@ -19,6 +19,9 @@ class Communicator {
   virtual int size() const = 0;
   /// In-place elementwise sum over ranks; the result is bitwise identical on every rank.
   virtual void sum(double* data, std::size_t n) = 0;
+  /// In-place elementwise sum over ranks into root's data (the others' data is left undefined). The order of the
+  /// additions may depend on root: the same data summed to another root may differ by rounding.
+  virtual void sum_to(double* data, std::size_t n, int root) = 0;
   /// In-place elementwise max over ranks.
   virtual void max(double* data, std::size_t n) = 0;
   /// Copies n bytes from root to every rank.
@@ -53,6 +56,7 @@ class SerialCommunicator final : public Communicator {
   int rank() const override { return 0; }
   int size() const override { return 1; }
   void sum(double*, std::size_t) override {}
+  void sum_to(double*, std::size_t, int) override {}
   void max(double*, std::size_t) override {}
   void broadcast(void*, std::size_t, int) override {}
   void gather(const double* local, std::size_t n, double* all) override { std::copy(local, local + n, all); }

@@ -128,6 +128,8 @@ class LocalDataBuilder {
   const RowSums& piece(int p) const { return pieces_[static_cast<std::size_t>(p)]; }
   /// Number of pieces.
   int pieces() const { return static_cast<int>(pieces_.size()); }
+  /// The form of the sums (total()).
+  LocalForm form() const { return form_; }
   /// Sum of every piece but `except` (-1: all), in the form.
   RowSums total(int except = -1) const;
   /// Sizes piece p's held rows (fold_rows; otherwise nothing) for the rows it will get.

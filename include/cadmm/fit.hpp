@@ -52,6 +52,12 @@ struct Model {
 /// one rank fails on all).
 Model make_model(PreparedData data, Communicator& comm);
 
+/// A model of the Gram form summed into root's (consumed; collective, every rank's local term of the Gram form and not
+/// yet factored): root gets the model of every rank's rows, which one rank solves alone (active_ranks 1; its fits
+/// are the collective model's to the solver's tolerance); the others nullopt. Cross-validation fits its folds side
+/// by side this way, one rank each.
+std::optional<Model> sum_model_to(Model model, int root, Communicator& comm);
+
 /// Smallest lambda with W = 0 for the problem's penalty (the largest lambda of a path).
 double lambda_max(const PreparedData& data);
 /// The same for a Model (Model::lambda_max: unpenalized features fitted first).

@@ -10,6 +10,8 @@
 
 namespace cadmm {
 
+class Communicator;
+
 /// Reads this rank's raw rows of X again, block by block, into the sink; called alike on every rank that holds rows.
 using RowStream = std::function<void(const std::function<void(const RowMatrix& x)>& sink)>;
 
@@ -65,6 +67,10 @@ class LocalSolver {
   virtual bool holds_hessian() const { return false; }
   /// The factorizations made so far (none for the iterative and row forms).
   virtual FactorLog factorizations() const { return {}; }
+  /// The Gram form before any factorization: this term summed over the ranks into root's, consumed; collective,
+  /// every rank's term of the Gram form and the same size. Root gets the term of every rank's rows (one rank can then
+  /// solve the whole problem alone), the others nullptr. RuntimeFailure in the other forms.
+  virtual std::unique_ptr<LocalSolver> summed_to(int root, Communicator& comm) &&;
 };
 
 /// Tall blocks (rows >= d): from H = A^T A / n (d x d, symmetric), q = A^T b / n and yy = ||b||^2 / n. Gradients

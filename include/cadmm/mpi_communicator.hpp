@@ -16,6 +16,7 @@ class MpiCommunicator final : public Communicator {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   void sum(double* data, std::size_t n) override;
+  void sum_to(double* data, std::size_t n, int root) override;
   void max(double* data, std::size_t n) override;
   void broadcast(void* data, std::size_t bytes, int root) override;
   void gather(const double* local, std::size_t n, double* all) override;

@@ -78,6 +78,7 @@ struct CvResult {
   std::size_t index_1se = 0;         ///< largest lambda with mse_mean <= mse_mean[min] + mse_std[min]
   int data_passes = 1;               ///< passes over X made for every fold and the refit
   FactorLog factors;                 ///< the factorizations the folds' paths made, in all
+  bool side_by_side = false;         ///< each fold's terms were summed into one rank, which fitted it alone
   /// Relaxed fits (cv --relax, glmnet's cv.glmnet(relax = TRUE)): the blends gamma fit + (1 - gamma) relaxed
   /// cross-validated (empty: none), each one's folds x lambdas errors, their means and standard errors (gammas x
   /// lambdas, as mse_mean and mse_std), and the pairs glmnet's rules choose: the largest lambda, then the largest

@@ -85,7 +85,7 @@ LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::o
 bool holds_fold_rows(LocalForm form, std::int64_t rows, std::int64_t d, int pieces);
 /// Peak bytes one rank holds for rows x d local data (nnz nonzeros) with k targets in a form: Gram, the centered
 /// Gram and its factor, d x d each (one more Gram per piece when pieces > 1, the folds of a cross-validation, or the
-/// rows and two more Grams when holds_fold_rows), and
+/// rows and three more Grams when holds_fold_rows), and
 /// a polished block (at most kMaxPolishHeld square) twice; Woodbury, the centered rows, their scaled copy and the rows x rows eigenvectors; screened,
 /// the rows (centered and scaled in place) and a working set's Gram and eigenvectors (at most d x d); cg, the
 /// CSR rows (at most 16 bytes a nonzero, twice while building) and y; plus the d x k iterates and Anderson history.

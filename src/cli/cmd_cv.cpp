@@ -274,10 +274,11 @@ void print_summary(const CvResult& cv, const PathResult& full, const FitResult& 
     pair_line("lambda_1se", cv.relaxed_1se);
   }
   print_problem(spec, final_fit.lambda_max, facts, model.data, kinds, planned_bytes);
-  std::printf("  folds       %d, rows per fold %lld..%lld; %d ADMM iterations over all folds\n",
+  std::printf("  folds       %d, rows per fold %lld..%lld; %d ADMM iterations over all folds%s\n",
               static_cast<int>(cv.fold_rows.size()),
               static_cast<long long>(*std::min_element(cv.fold_rows.begin(), cv.fold_rows.end())),
-              static_cast<long long>(*std::max_element(cv.fold_rows.begin(), cv.fold_rows.end())), iterations);
+              static_cast<long long>(*std::max_element(cv.fold_rows.begin(), cv.fold_rows.end())), iterations,
+              cv.side_by_side ? "; fitted side by side, each on one rank" : "");
   if (rows_held > 0)
     std::printf("              %d rank(s) held their rows and one Gram (fewer rows than (folds - 1) x features): a\n"
                 "              fold's training Gram is that one less the Gram of the fold's own rows\n", rows_held);

@@ -45,6 +45,16 @@ void MpiCommunicator::sum(double* data, std::size_t n) {
   });
 }
 
+void MpiCommunicator::sum_to(double* data, std::size_t n, int root) {
+  Timer t{seconds_};
+  in_chunks(n, sizeof(double), [&](std::size_t off, int count) {
+    if (rank_ == root)
+      check(MPI_Reduce(MPI_IN_PLACE, data + off, count, MPI_DOUBLE, MPI_SUM, root, comm_), "MPI_Reduce");
+    else
+      check(MPI_Reduce(data + off, nullptr, count, MPI_DOUBLE, MPI_SUM, root, comm_), "MPI_Reduce");
+  });
+}
+
 void MpiCommunicator::max(double* data, std::size_t n) {
   Timer t{seconds_};
   in_chunks(n, sizeof(double), [&](std::size_t off, int count) {

@@ -75,7 +75,24 @@ double lambda_max_after_unpenalized(const Model& m, Communicator& comm) {
   return unit.dual_norm(grad) / std::max(m.data.spec.effective_l1_ratio(), 1e-3);
 }
 
+// Each rank's scaled Hessian is about 1/N of the global one, whose trace is the number of features kept (unit
+// curvature each): rho starts at the mean eigenvalue of a rank's Hessian.
+double auto_rho(const ColumnScaling& scaling, int active_ranks, Eigen::Index d) {
+  const double kept = static_cast<double>((scaling.column.array() > 0).count());
+  const double mean_eig = kept / (std::max(1, active_ranks) * std::max<double>(1.0, static_cast<double>(d)));
+  return mean_eig > 0 && std::isfinite(mean_eig) ? mean_eig : 1.0;
+}
+
 }  // namespace
+
+std::optional<Model> sum_model_to(Model model, int root, Communicator& comm) {
+  std::unique_ptr<LocalSolver> whole = std::move(*model.local).summed_to(root, comm);
+  if (comm.rank() != root) return std::nullopt;
+  model.local = std::move(whole);
+  model.data.active_ranks = 1;
+  model.rho_auto = auto_rho(model.scaling, 1, model.data.n_features);
+  return model;
+}
 
 Model make_model(PreparedData data, Communicator& comm) {
   Model m;
@@ -85,11 +102,7 @@ Model make_model(PreparedData data, Communicator& comm) {
   collectively(comm, [&] {
     m.local = std::move(data.block).factor(m.scaling.column, data.n_weight);
   });
-  // Each rank's scaled Hessian is about 1/N of the global one, whose trace is the number of features kept
-  // (unit curvature each): start rho at the mean eigenvalue of a rank's Hessian.
-  const double kept = static_cast<double>((m.scaling.column.array() > 0).count());
-  const double mean_eig = kept / (std::max(1, data.active_ranks) * std::max<double>(1.0, data.n_features));
-  m.rho_auto = mean_eig > 0 && std::isfinite(mean_eig) ? mean_eig : 1.0;
+  m.rho_auto = auto_rho(m.scaling, data.active_ranks, data.n_features);
   // One reduction: does any rank hold its data for working sets; does every rank with rows hold its Hessian.
   double facts[2] = {uses_working_sets(m.form) ? 1.0 : 0.0, m.local->rows() > 0 && !m.local->holds_hessian() ? 1.0 : 0.0};
   comm.sum(facts, 2);

@@ -162,9 +162,83 @@ void summarize_folds(CvResult& cv) {
   choose_relaxed(cv);
 }
 
+namespace {
+
+// One fold's path, and every lambda's coefficients (then, relaxed, their blends at each gamma) side by side: d x
+// (g + 1) m k, with their intercepts. A path cut short (a signal, divergence) leaves its missing columns zero.
+struct FoldFits {
+  PathResult path;
+  Matrix coefs;
+  Vector intercepts;
+  double seconds = 0;
+};
+
+FoldFits fit_fold(const Model& model, const Lambdas& grid, const SolverSettings& settings, Communicator& comm,
+                  const PathProgress& each, const AdmmObserver& observer, const std::vector<double>& gammas) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const Eigen::Index d = model.data.n_features, k = model.data.n_targets;
+  const Eigen::Index m = static_cast<Eigen::Index>(grid.values.size()), g = static_cast<Eigen::Index>(gammas.size());
+  FoldFits out;
+  out.path = fit_path(model, grid, settings, false, comm, each, observer);
+  const std::vector<FitResult>& fits = out.path.fits;
+  const bool complete = static_cast<Eigen::Index>(fits.size()) == m;
+  const std::vector<FitResult> relaxed = gammas.empty() || !complete ? std::vector<FitResult>() : relaxed_fits(model, fits, comm);
+  out.coefs = Matrix::Zero(d, (g + 1) * m * k);
+  out.intercepts = Vector::Zero((g + 1) * m * k);
+  for (Eigen::Index gi = -1, at = 0; gi < g; ++gi)
+    for (Eigen::Index l = 0; l < m; ++l, at += k) {
+      if (l >= static_cast<Eigen::Index>(fits.size()) || (gi >= 0 && relaxed.empty())) continue;
+      const FitResult& fit = fits[static_cast<std::size_t>(l)];
+      if (gi < 0) {
+        out.coefs.middleCols(at, k) = fit.coef;
+        out.intercepts.segment(at, k) = fit.intercept;
+        continue;
+      }
+      const FitResult blended = blend(fit, relaxed[static_cast<std::size_t>(l)], gammas[static_cast<std::size_t>(gi)]);
+      out.coefs.middleCols(at, k) = blended.coef;
+      out.intercepts.segment(at, k) = blended.intercept;
+    }
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+// Root's fold fits to every rank: the coefficients, and what the progress lines and checks read of the path (each
+// lambda's iterations and status, the factorizations, the seconds).
+void share_fold(FoldFits& fits, int root, Eigen::Index d, Eigen::Index cols, std::size_t m, Communicator& comm) {
+  Vector meta = Vector::Zero(4 + 2 * static_cast<Eigen::Index>(m));
+  const bool mine = comm.rank() == root;
+  if (mine) {
+    meta[0] = static_cast<double>(fits.path.fits.size());
+    meta[1] = fits.path.factors.cholesky;
+    meta[2] = fits.path.factors.eigen;
+    meta[3] = fits.seconds;
+    for (std::size_t i = 0; i < fits.path.fits.size(); ++i) {
+      meta[4 + 2 * static_cast<Eigen::Index>(i)] = fits.path.fits[i].admm.state.iteration;
+      meta[5 + 2 * static_cast<Eigen::Index>(i)] = static_cast<double>(fits.path.fits[i].admm.status);
+    }
+  } else {
+    fits.coefs.resize(d, cols);
+    fits.intercepts.resize(cols);
+  }
+  comm.broadcast(meta.data(), sizeof(double) * static_cast<std::size_t>(meta.size()), root);
+  comm.broadcast(fits.coefs.data(), sizeof(double) * static_cast<std::size_t>(fits.coefs.size()), root);
+  comm.broadcast(fits.intercepts.data(), sizeof(double) * static_cast<std::size_t>(fits.intercepts.size()), root);
+  if (mine) return;
+  fits.path = PathResult{};
+  fits.path.fits.resize(static_cast<std::size_t>(meta[0]));
+  for (std::size_t i = 0; i < fits.path.fits.size(); ++i) {
+    fits.path.fits[i].admm.state.iteration = static_cast<int>(meta[4 + 2 * static_cast<Eigen::Index>(i)]);
+    fits.path.fits[i].admm.status = static_cast<Status>(static_cast<int>(meta[5 + 2 * static_cast<Eigen::Index>(i)]));
+  }
+  fits.path.factors = FactorLog{static_cast<int>(meta[1]), static_cast<int>(meta[2])};
+  fits.seconds = meta[3];
+}
+
+}  // namespace
+
 CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, const Lambdas& grid,
                         const SolverSettings& settings, Communicator& comm, const FoldProgress& progress,
-                        const AdmmObserver& observer, const std::vector<bool>& fit_fold,
+                        const AdmmObserver& observer, const std::vector<bool>& fit_fold_flags,
                         const std::vector<double>& gammas, const FoldLambdaProgress& lambda_progress) {
   const std::vector<double>& lambdas = grid.values;
   const int folds = data.pieces();
@@ -175,59 +249,91 @@ CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, c
   cv.gammas = gammas;
   cv.relaxed_mse.assign(gammas.size(), cv.mse);
   const Eigen::Index g = static_cast<Eigen::Index>(gammas.size());
-  // Rows and the rows' weight per fold, global.
-  Vector rows(2 * folds);
+  // Rows and the rows' weight per fold, global; and how many ranks sum their terms in the Gram form.
+  Vector rows(2 * folds + 1);
   for (int f = 0; f < folds; ++f) {
     rows[f] = static_cast<double>(data.piece(f).rows());
     rows[folds + f] = data.piece(f).weight();
   }
-  comm.sum(rows.data(), static_cast<std::size_t>(2 * folds));
+  rows[2 * folds] = data.form() == LocalForm::gram ? 1.0 : 0.0;
+  comm.sum(rows.data(), static_cast<std::size_t>(rows.size()));
   for (int f = 0; f < folds; ++f) {
     cv.fold_rows.push_back(static_cast<std::int64_t>(rows[f]));
     cv.fold_weight.push_back(rows[folds + f]);
     if (rows[f] == 0) throw DataError("fold " + std::to_string(f + 1) + " has no rows");
     if (!(rows[folds + f] > 0)) throw DataError("the weights of fold " + std::to_string(f + 1) + "'s rows sum to zero");
   }
-  const bool all = fit_fold.empty();
-  for (int f = 0; f < folds; ++f) {
-    if (!all && !fit_fold[static_cast<std::size_t>(f)]) continue;
-    const auto t0 = std::chrono::steady_clock::now();
-    const Model model = make_model(prepare(data.total(f), spec, comm), comm);
-    const PathProgress each = [&](std::size_t i, const FitResult&, double) {
-      if (lambda_progress) lambda_progress(f, i);
-    };
-    const PathResult path = fit_path(model, grid, settings, false, comm, each, observer);
-    cv.factors += path.factors;
-    const Status last = path.fits.back().admm.status;
-    if (last == Status::interrupted)
-      throw RuntimeFailure("interrupted by a signal during fold " + std::to_string(f + 1) + "; no result was written");
-    if (path.fits.size() != lambdas.size())
-      throw RuntimeFailure("fold " + std::to_string(f + 1) + ": the iteration diverged at lambda " +
-                           std::to_string(path.fits.back().lambda));
-    // Every lambda's held-out error in one product with the fold's sums, then one reduction for all: the fits, then
-    // (relaxed) their blends at each gamma.
-    const std::vector<FitResult> relaxed = gammas.empty() ? std::vector<FitResult>() : relaxed_fits(model, path.fits, comm);
-    Matrix coefs(d, (g + 1) * m * k);
-    Vector intercepts((g + 1) * m * k);
-    for (Eigen::Index gi = -1, at = 0; gi < g; ++gi)
-      for (Eigen::Index l = 0; l < m; ++l, at += k) {
-        const FitResult& fit = path.fits[static_cast<std::size_t>(l)];
-        if (gi < 0) {
-          coefs.middleCols(at, k) = fit.coef;
-          intercepts.segment(at, k) = fit.intercept;
-          continue;
-        }
-        const FitResult blended = blend(fit, relaxed[static_cast<std::size_t>(l)], gammas[static_cast<std::size_t>(gi)]);
-        coefs.middleCols(at, k) = blended.coef;
-        intercepts.segment(at, k) = blended.intercept;
+  const bool all = fit_fold_flags.empty();
+  std::vector<int> todo;
+  for (int f = 0; f < folds; ++f)
+    if (all || fit_fold_flags[static_cast<std::size_t>(f)]) todo.push_back(f);
+  // Side by side: where every rank holds the Gram form, a fold's terms are summed into one rank, which fits the
+  // fold's path alone while the others fit theirs (a path's polishing does the same work on every rank of a
+  // collective fit: P ranks fit P folds in the time of one). Otherwise every rank takes part in every fold. Fold f
+  // goes to rank f mod P whichever folds are fitted, so that a job array's task (one fold) sums and fits it as the
+  // one-job run does, bit for bit (a reduction's order of additions may depend on its root).
+  const int ranks = comm.size();
+  const bool side_by_side = ranks > 1 && rows[2 * folds] == ranks;
+  cv.side_by_side = side_by_side;
+  std::vector<std::vector<int>> rounds;  // the folds fitted together: round i holds the i-th fold of each rank
+  std::vector<std::size_t> taken(static_cast<std::size_t>(ranks), 0);
+  for (int f : todo) {
+    const std::size_t at = side_by_side ? taken[static_cast<std::size_t>(f % ranks)]++ : rounds.size();
+    if (at == rounds.size()) rounds.emplace_back();
+    rounds[at].push_back(f);
+  }
+  const Eigen::Index cols = (g + 1) * m * k;
+  SerialCommunicator alone;
+  for (const std::vector<int>& round_folds : rounds) {
+    const std::size_t count = round_folds.size();
+    std::vector<FoldFits> round(count);
+    if (!side_by_side) {
+      const int f = round_folds[0];
+      const Model model = make_model(prepare(data.total(f), spec, comm), comm);
+      const PathProgress each = [&](std::size_t i, const FitResult&, double) {
+        if (lambda_progress) lambda_progress(f, i);
+      };
+      round[0] = fit_fold(model, grid, settings, comm, each, observer, gammas);
+    } else {
+      // Each fold's model is made by all (the sums are spread over the ranks), then summed into its rank.
+      std::optional<Model> mine;
+      std::size_t my_slot = 0;
+      for (std::size_t r = 0; r < count; ++r) {
+        const int f = round_folds[r];
+        std::optional<Model> whole = sum_model_to(make_model(prepare(data.total(f), spec, comm), comm), f % ranks, comm);
+        if (whole) mine = std::move(whole), my_slot = r;
       }
-    Vector sse = data.piece(f).squared_errors(coefs, intercepts);
-    comm.sum(sse.data(), static_cast<std::size_t>(sse.size()));
-    sse /= rows[folds + f] * static_cast<double>(k);
-    cv.mse.row(f) = sse.head(m).transpose();
-    for (Eigen::Index gi = 0; gi < g; ++gi)
-      cv.relaxed_mse[static_cast<std::size_t>(gi)].row(f) = sse.segment((gi + 1) * m, m).transpose();
-    if (progress) progress(f, path, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      // A failure on one rank (its fold alone) reaches every rank before the next collective call.
+      collectively(comm, [&] {
+        if (!mine) return;
+        const int f = round_folds[my_slot];
+        const PathProgress each = [&](std::size_t i, const FitResult&, double) {
+          if (lambda_progress) lambda_progress(f, i);
+        };
+        round[my_slot] = fit_fold(*mine, grid, settings, alone, each, observer, gammas);
+      });
+      for (std::size_t r = 0; r < count; ++r)
+        share_fold(round[r], round_folds[r] % ranks, d, cols, lambdas.size(), comm);
+    }
+    for (std::size_t r = 0; r < count; ++r) {
+      const int f = round_folds[r];
+      const FoldFits& fits = round[r];
+      cv.factors += fits.path.factors;
+      if (fits.path.fits.empty() || fits.path.fits.back().admm.status == Status::interrupted)
+        throw RuntimeFailure("interrupted by a signal during fold " + std::to_string(f + 1) + "; no result was written");
+      if (fits.path.fits.size() != lambdas.size())
+        throw RuntimeFailure("fold " + std::to_string(f + 1) + ": the iteration diverged at lambda " +
+                             std::to_string(lambdas[fits.path.fits.size() - 1]));
+      // Every lambda's held-out error in one product with the fold's sums, then one reduction for all: the fits,
+      // then (relaxed) their blends at each gamma.
+      Vector sse = data.piece(f).squared_errors(fits.coefs, fits.intercepts);
+      comm.sum(sse.data(), static_cast<std::size_t>(sse.size()));
+      sse /= rows[folds + f] * static_cast<double>(k);
+      cv.mse.row(f) = sse.head(m).transpose();
+      for (Eigen::Index gi = 0; gi < g; ++gi)
+        cv.relaxed_mse[static_cast<std::size_t>(gi)].row(f) = sse.segment((gi + 1) * m, m).transpose();
+      if (progress) progress(f, fits.path, fits.seconds);
+    }
   }
   if (all) summarize_folds(cv);
   return cv;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "cadmm/communicator.hpp"
 #include "cadmm/error.hpp"
 #include "core/forms/shifted_sums.hpp"
 #include "core/forms/shifted_system.hpp"
@@ -38,6 +39,18 @@ class GramSolver final : public LocalSolver {
   std::int64_t rows() const override { return rows_; }
   bool holds_hessian() const override { return true; }
   FactorLog factorizations() const override { return h_.log(); }
+  std::unique_ptr<LocalSolver> summed_to(int root, Communicator& comm) && override {
+    Matrix h = std::move(h_).release();
+    comm.sum_to(h.data(), static_cast<std::size_t>(h.size()), root);
+    Vector rest(q_.size() + 2);  // q, yy and the rows in one reduction
+    std::copy(q_.data(), q_.data() + q_.size(), rest.data());
+    rest[q_.size()] = yy_;
+    rest[q_.size() + 1] = static_cast<double>(rows_);
+    comm.sum_to(rest.data(), static_cast<std::size_t>(rest.size()), root);
+    if (comm.rank() != root) return nullptr;
+    return make_gram_solver(std::move(h), Eigen::Map<const Matrix>(rest.data(), q_.rows(), q_.cols()), rest[q_.size()],
+                            static_cast<std::int64_t>(rest[q_.size() + 1]));
+  }
 
  private:
   Matrix q_;

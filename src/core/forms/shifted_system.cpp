@@ -1,12 +1,20 @@
 // Lazy shifted solves (src/core/forms/shifted_system.hpp).
 #include "core/forms/shifted_system.hpp"
 
+#include "cadmm/error.hpp"
 #include "cadmm/plan.hpp"
 #include "core/lapack.hpp"
 
 namespace cadmm {
 
 ShiftedSystem::ShiftedSystem(Matrix m) : n_(m.rows()), m_(std::move(m)) {}
+
+Matrix ShiftedSystem::release() && {
+  if (eig_.size() > 0) throw RuntimeFailure("ShiftedSystem: M was replaced by its eigenvectors");
+  chol_.resize(0, 0);
+  n_ = 0;
+  return std::move(m_);
+}
 
 Matrix ShiftedSystem::solve(const Matrix& b, double rho) const {
   if (eig_.size() == 0 && n_ > 0 && !(chol_.size() > 0 && chol_rho_ == rho)) {

@@ -28,6 +28,8 @@ class ShiftedSystem {
   Matrix block(const std::vector<Eigen::Index>& rows, const std::vector<Eigen::Index>& cols) const;
   /// The factorizations made so far.
   const FactorLog& log() const { return log_; }
+  /// M itself, moved out (RuntimeFailure once decomposed: M is no longer held).
+  Matrix release() &&;
 
  private:
   void to_eigen() const;

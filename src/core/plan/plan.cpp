@@ -73,10 +73,11 @@ double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std
   switch (form) {
     case LocalForm::gram: {
       const double block = static_cast<double>(std::min<std::int64_t>(d, kMaxPolishHeld));
-      // Folds: one Gram per piece, their total and a training sum besides the centered copy and its factor; or the
-      // rows (and a fold's copy of its own, shifted) with the total, the refit's Hessian, a fold's and its factor.
+      // Folds: one Gram per piece, or the rows (and a fold's copy of its own, shifted) with their total; then the
+      // refit's Hessian, the fold's being made, the one summed into this rank from every rank's (cv fits folds side
+      // by side) and a factor.
       if (holds_fold_rows(form, rows, d, pieces))
-        return 8 * ((m + m / pieces) * (dd + kk) + 4 * dd * dd + 2 * block * block + iterates);
+        return 8 * ((m + m / pieces) * (dd + kk) + 5 * dd * dd + 2 * block * block + iterates);
       const double grams = pieces > 1 ? pieces + 4.0 : 2.0;
       return 8 * (grams * dd * dd + 2 * block * block + iterates);
     }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "cadmm/error.hpp"
+
 namespace cadmm {
 
 Matrix LocalSolver::hessian_columns(const std::vector<Eigen::Index>& rows, const std::vector<Eigen::Index>& cols) const {
@@ -19,6 +21,10 @@ Matrix LocalSolver::hessian_columns(const std::vector<Eigen::Index>& rows, const
 
 std::unique_ptr<LocalSolver> LocalSolver::restricted(const std::vector<Eigen::Index>& features) const {
   return make_gram_solver(hessian_block(features), q()(features, Eigen::all), b_squares(), rows());
+}
+
+std::unique_ptr<LocalSolver> LocalSolver::summed_to(int, Communicator&) && {
+  throw RuntimeFailure("LocalSolver: only the Gram form's terms are summed over the ranks");
 }
 
 }  // namespace cadmm

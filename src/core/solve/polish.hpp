@@ -32,6 +32,13 @@ struct PolishMemory {
   std::vector<TargetSystem> targets;
   Eigen::Index features = 0;
   double l2_weight = 0;  ///< the l2 weight R was factored with
+  /// The last point evaluate() reduced, with its global gradient, ||R||^2 / n and <R, y> / n: a path's next lambda
+  /// starts where the last one ended, and none of these depends on lambda, so its first certificate costs no pass.
+  struct Evaluated {
+    Matrix z, grad;
+    double rss = 0, ry = 0;
+  };
+  std::optional<Evaluated> last;
 };
 
 /// A sign pattern's mark of a coordinate held at a nonzero bound (+kHeld: the upper one, -kHeld: the lower one).
