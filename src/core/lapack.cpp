@@ -1,5 +1,7 @@
 #include "core/lapack.hpp"
 
+#include <algorithm>
+
 #include <cmath>
 #include <string>
 #include <vector>
@@ -62,7 +64,19 @@ Matrix transpose_times(const Matrix& a, const Matrix& b) {
   return out;
 }
 
-void symmetrize_from_upper(Matrix& g) { g.triangularView<Eigen::StrictlyLower>() = g.transpose(); }
+void symmetrize_from_upper(Matrix& g) {
+  // In tiles, so that the strided reads of the upper triangle's rows stay in cache (a d x d Gram is larger than it).
+  constexpr Eigen::Index kTile = 64;
+  const Eigen::Index n = g.rows();
+  for (Eigen::Index jb = 0; jb < n; jb += kTile) {
+    const Eigen::Index jn = std::min(kTile, n - jb);
+    for (Eigen::Index ib = jb; ib < n; ib += kTile) {
+      const Eigen::Index in = std::min(kTile, n - ib);
+      for (Eigen::Index j = jb; j < jb + jn; ++j)
+        for (Eigen::Index i = std::max(ib, j + 1); i < ib + in; ++i) g(i, j) = g(j, i);
+    }
+  }
+}
 
 void symmetric_eigen_in_place(Matrix& vectors, Vector& values) {
   const int n = static_cast<int>(vectors.rows());

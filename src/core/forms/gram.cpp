@@ -91,8 +91,9 @@ class GramSums final : public ShiftedSums {
   std::unique_ptr<LocalSolver> factor(const Vector& column_scale, double n) override {
     // In place: the scaled Hessian replaces the centered Gram, so the factor costs no second d x d copy.
     const auto s = column_scale.asDiagonal();
-    gram_ = s * gram_ * s;
-    gram_ /= n;
+    // Column by column, one pass over the d x d matrix: (s_i g_ij) s_j / n, as s G s / n is evaluated.
+    for (Eigen::Index j = 0; j < gram_.cols(); ++j)
+      gram_.col(j).array() = column_scale.array() * gram_.col(j).array() * column_scale[j] / n;
     xty_ = s * xty_ / n;
     return make_gram_solver(std::move(gram_), std::move(xty_), yy_ / n, rows_);
   }
@@ -123,8 +124,11 @@ class GramSums final : public ShiftedSums {
   Vector shifted_squares() const override { return gram_.diagonal(); }
   void center_moments(const Vector&, const Vector& delta, double m) override {
     lapack::symmetrize_from_upper(gram_);
-    gram_.noalias() -= delta * x_sum_.transpose() + x_sum_ * delta.transpose();
-    gram_.noalias() += m * delta * delta.transpose();
+    // G - (delta s^T + s delta^T) + m delta delta^T column by column: one pass and no d x d temporaries.
+    for (Eigen::Index j = 0; j < gram_.cols(); ++j) {
+      gram_.col(j) -= delta * x_sum_[j] + x_sum_ * delta[j];
+      gram_.col(j) += (m * delta) * delta[j];
+    }
   }
 
   Matrix gram_;
