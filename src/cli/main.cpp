@@ -59,7 +59,7 @@ int dispatch(int argc, char** argv, cadmm::MpiCommunicator& comm) {
     return argc < 2 ? 2 : 0;
   }
   if (!std::strcmp(argv[1], "--version")) {
-    if (root) std::printf("cadmm %s\n", cadmm::version());
+    if (root) std::printf("cadmm %s\n%s\n", cadmm::version(), cadmm::build_description().c_str());
     return 0;
   }
   const std::string command = argv[1];

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <cctype>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -24,15 +25,56 @@ void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* inf
 void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda, double* b, const int* ldb,
              int* info);
 void openblas_set_num_threads(int n);
+char* openblas_get_corename(void);
 }
 
 namespace cadmm::lapack {
+
+namespace {
+
+int blas_threads = 1;
+Products chosen = Products::fastest;
+
+// OpenBLAS picks its kernels by the processor when it loads, and one newer than its table gets the generic ones:
+// 0.3.21 takes this machine's Xeon (family 6, model 207) for a Prescott (SSE3), whose dsyrk made a 4,000 x 4,000
+// Gram of 2,500 rows at 12 GFLOP/s on one core, against 45 GFLOP/s for Eigen's product built with -march=native
+// (AVX-512; 29 with AVX2). So the Gram and cross products and the Cholesky factors are Eigen's where the build has
+// AVX2 and FMA, OpenBLAS runs one of its older kernels, and no more than 3 threads per rank would share its work
+// (Eigen's products run on one). They are exact to rounding as OpenBLAS's are: the same sums in another order.
+bool eigen_products() {
+  if (chosen != Products::fastest) return chosen == Products::eigen;
+#if defined(__AVX2__) && defined(__FMA__)
+  static const bool older_kernel = [] {
+    std::string core = openblas_get_corename();
+    std::transform(core.begin(), core.end(), core.begin(), [](unsigned char c) { return std::tolower(c); });
+    for (const char* vectorized : {"haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"})
+      if (core == vectorized) return false;
+    return true;
+  }();
+  return older_kernel && blas_threads <= 3;
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
+void use_products(Products p) { chosen = p; }
+
+std::string products_library() {
+  const std::string core = openblas_get_corename();
+  return eigen_products() ? "Eigen (OpenBLAS's kernel here: " + core + ")" : "OpenBLAS (" + core + " kernel)";
+}
 
 void add_gram_upper(Matrix& g, const double* block, Eigen::Index rows, double alpha) {
   if (rows == 0) return;
   const int n = static_cast<int>(g.rows()), k = static_cast<int>(rows), ld = n;
   const double one = 1.0;
   // A row-major rows x d block is the column-major d x rows matrix B, so B^T B of the block is B B^T: "N".
+  if (eigen_products()) {
+    g.selfadjointView<Eigen::Upper>().rankUpdate(Eigen::Map<const Matrix>(block, g.rows(), rows), alpha);
+    return;
+  }
   dsyrk_("U", "N", &n, &k, &alpha, block, &ld, &one, g.data(), &ld);
 }
 
@@ -40,6 +82,10 @@ void add_gram_upper_cols(Matrix& g, const Matrix& block) {
   if (block.rows() == 0 || block.cols() == 0) return;
   const int n = static_cast<int>(g.rows()), k = static_cast<int>(block.rows()), ld = n;
   const double one = 1.0;
+  if (eigen_products()) {
+    g.selfadjointView<Eigen::Upper>().rankUpdate(block.transpose());
+    return;
+  }
   dsyrk_("U", "T", &n, &k, &one, block.data(), &k, &one, g.data(), &ld);
 }
 
@@ -48,6 +94,10 @@ void add_transpose_product(Matrix& c, const double* block, Eigen::Index rows, co
   // The row-major block is the column-major d x rows matrix B^T: C (d x n) += B^T (d x rows) D (rows x n).
   const int m = static_cast<int>(c.rows()), n = static_cast<int>(c.cols()), k = static_cast<int>(rows);
   const double one = 1.0;
+  if (eigen_products()) {
+    c.noalias() += alpha * Eigen::Map<const Matrix>(block, c.rows(), rows) * d;
+    return;
+  }
   dgemm_("N", "N", &m, &n, &k, &alpha, block, &m, d.data(), &k, &one, c.data(), &m);
 }
 
@@ -57,7 +107,9 @@ Matrix transpose_times(const Matrix& a, const Matrix& b) {
   const int m = static_cast<int>(a.cols()), n = static_cast<int>(b.cols()), k = static_cast<int>(a.rows());
   const double one = 1.0, zero = 0.0;
   const int inc = 1;
-  if (n == 1)  // dgemm would pack all of A for one column
+  if (n > 1 && eigen_products())
+    out.noalias() = a.transpose() * b;
+  else if (n == 1)  // dgemm would pack all of A for one column
     dgemv_("T", &k, &m, &one, a.data(), &k, b.data(), &inc, &zero, out.data(), &inc);
   else
     dgemm_("T", "N", &m, &n, &k, &one, a.data(), &k, b.data(), &k, &zero, out.data(), &m);
@@ -99,6 +151,16 @@ bool extend_cholesky_upper(Eigen::Ref<Matrix> a, Eigen::Index keep) {
   const int m = static_cast<int>(a.rows()), k = static_cast<int>(keep), rest = m - k,
             ld = static_cast<int>(a.outerStride());
   if (rest <= 0) return true;
+  if (eigen_products()) {
+    auto r12 = a.block(0, keep, keep, rest);
+    Eigen::Ref<Matrix> r22 = a.block(keep, keep, rest, rest);
+    if (keep > 0) {
+      a.topLeftCorner(keep, keep).triangularView<Eigen::Upper>().transpose().solveInPlace(r12);
+      r22.selfadjointView<Eigen::Upper>().rankUpdate(r12.transpose(), -1.0);
+    }
+    const Eigen::LLT<Eigen::Ref<Matrix>, Eigen::Upper> factor(r22);  // in place: r22 becomes U, U^T U = A22
+    return factor.info() == Eigen::Success;
+  }
   double* const r12 = a.data() + static_cast<Eigen::Index>(k) * ld;
   double* const r22 = r12 + k;
   if (k > 0) {
@@ -146,6 +208,9 @@ void cholesky_solve(const Eigen::Ref<const Matrix>& factor, Matrix& b) {
   if (info != 0) throw RuntimeFailure("Cholesky solve failed (dpotrs info " + std::to_string(info) + ")");
 }
 
-void set_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
+void set_threads(int n) {
+  blas_threads = n < 1 ? 1 : n;
+  openblas_set_num_threads(blas_threads);
+}
 
 }  // namespace cadmm::lapack

@@ -1,5 +1,8 @@
 #pragma once
-// Thin wrappers over the few BLAS/LAPACK routines that Eigen does not route to OpenBLAS by itself.
+// Thin wrappers over the few BLAS/LAPACK routines that Eigen does not route to OpenBLAS by itself: the large products
+// and factors, computed by OpenBLAS or, where its kernel for this processor is the slower, by Eigen (lapack.cpp).
+#include <string>
+
 #include "cadmm/types.hpp"
 
 namespace cadmm::lapack {
@@ -33,7 +36,13 @@ bool extend_cholesky_upper(Eigen::Ref<Matrix> a, Eigen::Index keep);
 void remove_from_cholesky_upper(Eigen::Ref<Matrix> r, Eigen::Index p);
 /// b = a^{-1} b for a's factor from cholesky_upper_in_place, via dpotrs; the factor may be a block.
 void cholesky_solve(const Eigen::Ref<const Matrix>& factor, Matrix& b);
-/// Sets the OpenBLAS thread count.
+/// Sets the OpenBLAS thread count (and so whether Eigen's products or OpenBLAS's are faster).
 void set_threads(int n);
+/// Which library computes the Gram and cross products and the Cholesky factors above: by default the faster here.
+enum class Products { fastest, openblas, eigen };
+/// Sets it (the tests run both).
+void use_products(Products p);
+/// Which library computes them, and OpenBLAS's kernel (for `cadmm --version`).
+std::string products_library();
 
 }  // namespace cadmm::lapack

@@ -3,7 +3,6 @@
 #include "cadmm/error.hpp"
 #include "cadmm/local_solver.hpp"
 #include "cadmm/plan.hpp"
-#include "core/lapack.hpp"
 
 using namespace cadmm;
 
@@ -230,44 +229,4 @@ TEST(CsrRows, Float32HeldValuesGiveTheDoubleProducts) {
   EXPECT_EQ(single.rows(), 60);
   EXPECT_LT((single.times(v).bottomRows(30) - xd * v).cwiseAbs().maxCoeff(), 1e-13);
   EXPECT_THROW(single.append(twice), RuntimeFailure);
-}
-
-// The factor extended past a kept leading block is the factor of the whole matrix, and one with a row and column
-// removed the factor of the rest, in a block of larger storage (the polishing keeps its factor in storage that grows
-// by doubling).
-TEST(Lapack, ExtendedAndShrunkCholeskyFactorsAreTheFactorsOfTheWhole) {
-  std::srand(3);
-  const Eigen::Index m = 9, keep = 4, cap = 13;
-  const Matrix b = Matrix::Random(20, m);
-  const Matrix a = b.transpose() * b + 0.1 * Matrix::Identity(m, m);
-  const Matrix want = a.llt().matrixU();  // Eigen's own factor, the reference
-  for (const Eigen::Index k : {Eigen::Index{0}, keep, m}) {
-    Matrix store = Matrix::Constant(cap, cap, std::nan(""));
-    auto r = store.topLeftCorner(m, m);
-    r.topLeftCorner(k, k) = a.topLeftCorner(k, k);
-    ASSERT_TRUE(lapack::cholesky_upper_in_place(r.topLeftCorner(k, k)));
-    r.topRightCorner(k, m - k) = a.topRightCorner(k, m - k);
-    r.bottomRightCorner(m - k, m - k) = a.bottomRightCorner(m - k, m - k);
-    ASSERT_TRUE(lapack::extend_cholesky_upper(r, k)) << "keep " << k;
-    const Matrix got = r.triangularView<Eigen::Upper>();
-    EXPECT_LT((got - want).norm(), 1e-12 * want.norm()) << "keep " << k;
-    Matrix x = Matrix::Random(m, 2), rhs = a * x;
-    lapack::cholesky_solve(r, rhs);
-    EXPECT_LT((rhs - x).norm(), 1e-10 * x.norm()) << "keep " << k;
-  }
-  // Removing positions one by one (last, first, middle) gives the factor of what is left, in a block of storage.
-  std::vector<Eigen::Index> left(static_cast<std::size_t>(m));
-  for (Eigen::Index i = 0; i < m; ++i) left[static_cast<std::size_t>(i)] = i;
-  Matrix store = Matrix::Constant(cap, cap, std::nan(""));
-  store.topLeftCorner(m, m) = want;
-  for (const Eigen::Index p : {Eigen::Index{8}, Eigen::Index{0}, Eigen::Index{3}, Eigen::Index{2}}) {
-    const Eigen::Index size = static_cast<Eigen::Index>(left.size());
-    lapack::remove_from_cholesky_upper(store.topLeftCorner(size, size), p);
-    left.erase(left.begin() + p);
-    const Matrix got = store.topLeftCorner(size - 1, size - 1).triangularView<Eigen::Upper>();
-    const Matrix sub = a(left, left);
-    EXPECT_LT((got.transpose() * got - sub).norm(), 1e-12 * sub.norm()) << "removed " << p;
-  }
-  Matrix indefinite = -Matrix::Identity(3, 3);
-  EXPECT_FALSE(lapack::cholesky_upper_in_place(indefinite));
 }
