@@ -203,6 +203,11 @@ void remove_from_cholesky_upper(Eigen::Ref<Matrix> r, Eigen::Index p) {
 void cholesky_solve(const Eigen::Ref<const Matrix>& factor, Matrix& b) {
   const int n = static_cast<int>(factor.rows()), nrhs = static_cast<int>(b.cols()),
             ld = static_cast<int>(factor.outerStride()), ldb = static_cast<int>(b.rows());
+  if (eigen_products()) {  // dpotrs packs the whole factor for a single right-hand side (OpenBLAS's generic dtrsm)
+    factor.triangularView<Eigen::Upper>().transpose().solveInPlace(b);
+    factor.triangularView<Eigen::Upper>().solveInPlace(b);
+    return;
+  }
   int info = 0;
   if (n > 0 && nrhs > 0) dpotrs_("U", &n, &nrhs, factor.data(), &ld, b.data(), &ldb, &info);
   if (info != 0) throw RuntimeFailure("Cholesky solve failed (dpotrs info " + std::to_string(info) + ")");
