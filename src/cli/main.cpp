@@ -125,6 +125,7 @@ int main(int argc, char** argv) {
   {
     cadmm::MpiCommunicator comm(MPI_COMM_WORLD);
     size_blas_threads(comm);
+    cadmm::lapack::agree_on_products(comm);
     cadmm::cli::install_interrupt_handlers();
     try {
       code = dispatch(argc, argv, comm);

@@ -9,6 +9,10 @@
 #include "cadmm/version.hpp"
 #include "core/lapack.hpp"
 
+// Referenced by the library's link interface (CMakeLists.txt), so that this file, and the check in it, is linked
+// into every program built with the library, whether or not it calls anything here.
+extern "C" const int cadmm_processor_check = 1;
+
 namespace cadmm {
 
 namespace cpu {
@@ -18,17 +22,19 @@ namespace {
 bool processor_has(const std::string& f) {
 #if defined(__x86_64__) && defined(__GNUC__)
   __builtin_cpu_init();  // before main, libgcc's own initialisation may not have run yet
-  if (f == "sse4.2") return __builtin_cpu_supports("sse4.2");
-  if (f == "avx") return __builtin_cpu_supports("avx");
-  if (f == "avx2") return __builtin_cpu_supports("avx2");
-  if (f == "fma") return __builtin_cpu_supports("fma");
-  if (f == "bmi2") return __builtin_cpu_supports("bmi2");
-  if (f == "avx512f") return __builtin_cpu_supports("avx512f");
-  if (f == "avx512dq") return __builtin_cpu_supports("avx512dq");
-  if (f == "avx512cd") return __builtin_cpu_supports("avx512cd");
-  if (f == "avx512bw") return __builtin_cpu_supports("avx512bw");
-  if (f == "avx512vl") return __builtin_cpu_supports("avx512vl");
-  if (f == "avx512er") return __builtin_cpu_supports("avx512er");
+#define CADMM_QUERY(name) \
+  if (f == name) return __builtin_cpu_supports(name);
+  CADMM_QUERY("sse3") CADMM_QUERY("ssse3") CADMM_QUERY("sse4.1") CADMM_QUERY("sse4.2") CADMM_QUERY("popcnt")
+  CADMM_QUERY("aes") CADMM_QUERY("pclmul") CADMM_QUERY("avx") CADMM_QUERY("avx2") CADMM_QUERY("fma")
+  CADMM_QUERY("bmi") CADMM_QUERY("bmi2") CADMM_QUERY("gfni") CADMM_QUERY("vpclmulqdq") CADMM_QUERY("avx512f")
+  CADMM_QUERY("avx512dq") CADMM_QUERY("avx512cd") CADMM_QUERY("avx512bw") CADMM_QUERY("avx512vl")
+  CADMM_QUERY("avx512er") CADMM_QUERY("avx512ifma") CADMM_QUERY("avx512vbmi") CADMM_QUERY("avx512vbmi2")
+  CADMM_QUERY("avx512vnni") CADMM_QUERY("avx512bitalg") CADMM_QUERY("avx512vpopcntdq") CADMM_QUERY("avx512bf16")
+#if !defined(__clang__)  // names clang 14 cannot query (the sanitizer build's); with it they count as present
+  CADMM_QUERY("f16c") CADMM_QUERY("lzcnt") CADMM_QUERY("movbe") CADMM_QUERY("vaes") CADMM_QUERY("avxvnni")
+  CADMM_QUERY("avx512fp16")
+#endif
+#undef CADMM_QUERY
 #endif
   (void)f;
   return true;
@@ -63,10 +69,13 @@ std::string missing_features(const std::string& features) {
 }  // namespace cpu
 
 std::string build_description() {
-  std::string features = build_features();
-  if (!features.empty() && features.front() == ' ') features.erase(0, 1);
-  return std::string("built for ") + build_arch() + (features.empty() ? "" : " (" + features + ")") +
-         "; large products by " + lapack::products_library();
+  const std::string features = std::string(build_features()) + " ";
+  const char* widest = features.find(" avx512f ") != std::string::npos ? "AVX-512"
+                       : features.find(" avx2 ") != std::string::npos  ? "AVX2"
+                       : features.find(" avx ") != std::string::npos   ? "AVX"
+                                                                       : "baseline";
+  return std::string("built for ") + build_arch() + " (" + widest + "); large products by " +
+         lapack::products_library();
 }
 
 }  // namespace cadmm

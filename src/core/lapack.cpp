@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cadmm/communicator.hpp"
 #include "cadmm/error.hpp"
 
 extern "C" {
@@ -25,6 +26,7 @@ void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* inf
 void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda, double* b, const int* ldb,
              int* info);
 void openblas_set_num_threads(int n);
+int openblas_get_num_threads(void);
 char* openblas_get_corename(void);
 }
 
@@ -32,17 +34,15 @@ namespace cadmm::lapack {
 
 namespace {
 
-int blas_threads = 1;
 Products chosen = Products::fastest;
 
 // OpenBLAS picks its kernels by the processor when it loads, and one newer than its table gets the generic ones:
 // 0.3.21 takes this machine's Xeon (family 6, model 207) for a Prescott (SSE3), whose dsyrk made a 4,000 x 4,000
 // Gram of 2,500 rows at 12 GFLOP/s on one core, against 45 GFLOP/s for Eigen's product built with -march=native
 // (AVX-512; 29 with AVX2). So the Gram and cross products and the Cholesky factors are Eigen's where the build has
-// AVX2 and FMA, OpenBLAS runs one of its older kernels, and no more than 3 threads per rank would share its work
-// (Eigen's products run on one). They are exact to rounding as OpenBLAS's are: the same sums in another order.
-bool eigen_products() {
-  if (chosen != Products::fastest) return chosen == Products::eigen;
+// AVX2 and FMA, OpenBLAS runs one of its older kernels, and no more than 3 threads would share its work (Eigen's
+// products run on one). They are exact to rounding as OpenBLAS's are: the same sums in another order.
+bool eigen_faster_here() {
 #if defined(__AVX2__) && defined(__FMA__)
   static const bool older_kernel = [] {
     std::string core = openblas_get_corename();
@@ -51,15 +51,23 @@ bool eigen_products() {
       if (core == vectorized) return false;
     return true;
   }();
-  return older_kernel && blas_threads <= 3;
+  return older_kernel && openblas_get_num_threads() <= 3;
 #else
   return false;
 #endif
 }
 
+bool eigen_products() { return chosen == Products::fastest ? eigen_faster_here() : chosen == Products::eigen; }
+
 }  // namespace
 
 void use_products(Products p) { chosen = p; }
+
+void agree_on_products(Communicator& comm) {
+  double openblas = eigen_faster_here() ? 0.0 : 1.0;
+  comm.max(&openblas, 1);
+  chosen = openblas > 0 ? Products::openblas : Products::eigen;
+}
 
 std::string products_library() {
   const std::string core = openblas_get_corename();
@@ -159,7 +167,7 @@ bool extend_cholesky_upper(Eigen::Ref<Matrix> a, Eigen::Index keep) {
       r22.selfadjointView<Eigen::Upper>().rankUpdate(r12.transpose(), -1.0);
     }
     const Eigen::LLT<Eigen::Ref<Matrix>, Eigen::Upper> factor(r22);  // in place: r22 becomes U, U^T U = A22
-    return factor.info() == Eigen::Success;
+    return factor.info() == Eigen::Success && r22.diagonal().allFinite();
   }
   double* const r12 = a.data() + static_cast<Eigen::Index>(k) * ld;
   double* const r22 = r12 + k;
@@ -170,7 +178,7 @@ bool extend_cholesky_upper(Eigen::Ref<Matrix> a, Eigen::Index keep) {
   }
   int info = 0;
   dpotrf_("U", &rest, r22, &ld, &info);
-  return info == 0;
+  return info == 0 && a.diagonal().tail(rest).allFinite();  // neither dpotrf (OpenBLAS's) nor Eigen's LLT fails on NaN
 }
 
 void remove_from_cholesky_upper(Eigen::Ref<Matrix> r, Eigen::Index p) {
@@ -213,9 +221,6 @@ void cholesky_solve(const Eigen::Ref<const Matrix>& factor, Matrix& b) {
   if (info != 0) throw RuntimeFailure("Cholesky solve failed (dpotrs info " + std::to_string(info) + ")");
 }
 
-void set_threads(int n) {
-  blas_threads = n < 1 ? 1 : n;
-  openblas_set_num_threads(blas_threads);
-}
+void set_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
 
 }  // namespace cadmm::lapack

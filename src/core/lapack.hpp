@@ -1,9 +1,14 @@
 #pragma once
 // Thin wrappers over the few BLAS/LAPACK routines that Eigen does not route to OpenBLAS by itself: the large products
-// and factors, computed by OpenBLAS or, where its kernel for this processor is the slower, by Eigen (lapack.cpp).
+// and factors, computed by OpenBLAS or, where its kernel for this processor is the slower, by Eigen (lapack.cpp). The
+// BLAS and LAPACK names below say what is computed; Eigen computes the same where use_products() chooses it.
 #include <string>
 
 #include "cadmm/types.hpp"
+
+namespace cadmm {
+class Communicator;
+}
 
 namespace cadmm::lapack {
 
@@ -36,12 +41,16 @@ bool extend_cholesky_upper(Eigen::Ref<Matrix> a, Eigen::Index keep);
 void remove_from_cholesky_upper(Eigen::Ref<Matrix> r, Eigen::Index p);
 /// b = a^{-1} b for a's factor from cholesky_upper_in_place, via dpotrs; the factor may be a block.
 void cholesky_solve(const Eigen::Ref<const Matrix>& factor, Matrix& b);
-/// Sets the OpenBLAS thread count (and so whether Eigen's products or OpenBLAS's are faster).
+/// Sets the OpenBLAS thread count.
 void set_threads(int n);
-/// Which library computes the Gram and cross products and the Cholesky factors above: by default the faster here.
+/// Which library computes the Gram and cross products and the Cholesky factors above: by default the faster for
+/// this process (its processor, OpenBLAS's kernel for it and its thread count).
 enum class Products { fastest, openblas, eigen };
 /// Sets it (the tests run both).
 void use_products(Products p);
+/// Sets it alike on every rank: Eigen's where it is the faster on all of them, else OpenBLAS's. Polishing does the
+/// same local work on every rank and relies on its bits being the same. Collective.
+void agree_on_products(Communicator& comm);
 /// Which library computes them, and OpenBLAS's kernel (for `cadmm --version`).
 std::string products_library();
 

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -57,46 +58,51 @@ TEST_P(Lapack, ProductsAreTheDenseProducts) {
 
 // The factor extended past a kept leading block is the factor of the whole matrix, and one with a row and column
 // removed the factor of the rest, in a block of larger storage (the polishing keeps its factor in storage that grows
-// by doubling).
+// by doubling). Small and large enough for the blocked algorithms (Eigen's Cholesky is unblocked below 32).
 TEST_P(Lapack, ExtendedAndShrunkCholeskyFactorsAreTheFactorsOfTheWhole) {
   std::srand(3);
-  const Eigen::Index m = 9, keep = 4, cap = 13;
-  const Matrix b = Matrix::Random(20, m);
-  const Matrix a = b.transpose() * b + 0.1 * Matrix::Identity(m, m);
-  const Matrix want = a.llt().matrixU();  // Eigen's own factor, the reference
-  for (const Eigen::Index k : {Eigen::Index{0}, keep, m}) {
+  for (const auto [m, keep, cap] : {std::array<Eigen::Index, 3>{9, 4, 13}, std::array<Eigen::Index, 3>{200, 70, 260}}) {
+    const Matrix b = Matrix::Random(2 * m + 2, m);
+    const Matrix a = b.transpose() * b + 0.1 * Matrix::Identity(m, m);
+    const Matrix want = a.llt().matrixU();  // Eigen's own factor, the reference
+    for (const Eigen::Index k : {Eigen::Index{0}, keep, m}) {
+      Matrix store = Matrix::Constant(cap, cap, std::nan(""));
+      auto r = store.topLeftCorner(m, m);
+      r.topLeftCorner(k, k) = a.topLeftCorner(k, k);
+      ASSERT_TRUE(lapack::cholesky_upper_in_place(r.topLeftCorner(k, k)));
+      r.topRightCorner(k, m - k) = a.topRightCorner(k, m - k);
+      r.bottomRightCorner(m - k, m - k) = a.bottomRightCorner(m - k, m - k);
+      ASSERT_TRUE(lapack::extend_cholesky_upper(r, k)) << "m " << m << ", keep " << k;
+      const Matrix got = r.triangularView<Eigen::Upper>();
+      EXPECT_LT((got - want).norm(), 1e-12 * want.norm()) << "m " << m << ", keep " << k;
+      Matrix x = Matrix::Random(m, 2), rhs = a * x;
+      lapack::cholesky_solve(r, rhs);
+      EXPECT_LT((rhs - x).norm(), 1e-10 * x.norm()) << "m " << m << ", keep " << k;
+    }
+    // Removing positions one by one (last, first, middle) gives the factor of what is left, in a block of storage.
+    std::vector<Eigen::Index> left(static_cast<std::size_t>(m));
+    for (Eigen::Index i = 0; i < m; ++i) left[static_cast<std::size_t>(i)] = i;
     Matrix store = Matrix::Constant(cap, cap, std::nan(""));
-    auto r = store.topLeftCorner(m, m);
-    r.topLeftCorner(k, k) = a.topLeftCorner(k, k);
-    ASSERT_TRUE(lapack::cholesky_upper_in_place(r.topLeftCorner(k, k)));
-    r.topRightCorner(k, m - k) = a.topRightCorner(k, m - k);
-    r.bottomRightCorner(m - k, m - k) = a.bottomRightCorner(m - k, m - k);
-    ASSERT_TRUE(lapack::extend_cholesky_upper(r, k)) << "keep " << k;
-    const Matrix got = r.triangularView<Eigen::Upper>();
-    EXPECT_LT((got - want).norm(), 1e-12 * want.norm()) << "keep " << k;
-    Matrix x = Matrix::Random(m, 2), rhs = a * x;
-    lapack::cholesky_solve(r, rhs);
-    EXPECT_LT((rhs - x).norm(), 1e-10 * x.norm()) << "keep " << k;
-  }
-  // Removing positions one by one (last, first, middle) gives the factor of what is left, in a block of storage.
-  std::vector<Eigen::Index> left(static_cast<std::size_t>(m));
-  for (Eigen::Index i = 0; i < m; ++i) left[static_cast<std::size_t>(i)] = i;
-  Matrix store = Matrix::Constant(cap, cap, std::nan(""));
-  store.topLeftCorner(m, m) = want;
-  for (const Eigen::Index p : {Eigen::Index{8}, Eigen::Index{0}, Eigen::Index{3}, Eigen::Index{2}}) {
-    const Eigen::Index size = static_cast<Eigen::Index>(left.size());
-    lapack::remove_from_cholesky_upper(store.topLeftCorner(size, size), p);
-    left.erase(left.begin() + p);
-    const Matrix got = store.topLeftCorner(size - 1, size - 1).triangularView<Eigen::Upper>();
-    const Matrix sub = a(left, left);
-    EXPECT_LT((got.transpose() * got - sub).norm(), 1e-12 * sub.norm()) << "removed " << p;
+    store.topLeftCorner(m, m) = want;
+    for (const Eigen::Index p : {m - 1, Eigen::Index{0}, Eigen::Index{3}, Eigen::Index{2}}) {
+      const Eigen::Index size = static_cast<Eigen::Index>(left.size());
+      lapack::remove_from_cholesky_upper(store.topLeftCorner(size, size), p);
+      left.erase(left.begin() + p);
+      const Matrix got = store.topLeftCorner(size - 1, size - 1).triangularView<Eigen::Upper>();
+      const Matrix sub = a(left, left);
+      EXPECT_LT((got.transpose() * got - sub).norm(), 1e-12 * sub.norm()) << "m " << m << ", removed " << p;
+    }
   }
   Matrix indefinite = -Matrix::Identity(3, 3);
   EXPECT_FALSE(lapack::cholesky_upper_in_place(indefinite));
+  Matrix not_a_number = Matrix::Identity(3, 3);
+  not_a_number(1, 1) = std::nan("");
+  EXPECT_FALSE(lapack::cholesky_upper_in_place(not_a_number));
 }
 
 // The check that refuses a processor without the build's instruction set agrees with the kernel's own list
-// (/proc/cpuinfo) on every feature it knows, including one this machine is likely to lack (avx512er: Xeon Phi).
+// (/proc/cpuinfo, whose names differ for a few) on every feature it can query, including some this machine is
+// likely to lack (avx512er: Xeon Phi only).
 #if defined(__x86_64__)
 TEST(Cpu, MissingFeaturesAreThoseTheKernelDoesNotList) {
   std::ifstream info("/proc/cpuinfo");
@@ -109,12 +115,19 @@ TEST(Cpu, MissingFeaturesAreThoseTheKernelDoesNotList) {
       break;
     }
   ASSERT_FALSE(flags.empty()) << "no flags line in /proc/cpuinfo";
-  const std::vector<std::string> known = {"sse4.2",  "avx",      "avx2",     "fma",      "bmi2",    "avx512f",
-                                          "avx512dq", "avx512cd", "avx512bw", "avx512vl", "avx512er"};
+  const std::vector<std::pair<std::string, std::string>> known = {
+      {"sse3", "pni"},           {"ssse3", "ssse3"},       {"sse4.1", "sse4_1"},   {"sse4.2", "sse4_2"},
+      {"popcnt", "popcnt"},      {"aes", "aes"},           {"pclmul", "pclmulqdq"}, {"avx", "avx"},
+      {"avx2", "avx2"},          {"fma", "fma"},           {"bmi", "bmi1"},        {"bmi2", "bmi2"},
+      {"gfni", "gfni"},          {"vpclmulqdq", "vpclmulqdq"}, {"avx512f", "avx512f"}, {"avx512dq", "avx512dq"},
+      {"avx512cd", "avx512cd"},  {"avx512bw", "avx512bw"}, {"avx512vl", "avx512vl"}, {"avx512er", "avx512er"},
+      {"avx512ifma", "avx512ifma"}, {"avx512vbmi", "avx512vbmi"}, {"avx512vbmi2", "avx512_vbmi2"},
+      {"avx512vnni", "avx512_vnni"}, {"avx512bitalg", "avx512_bitalg"}, {"avx512vpopcntdq", "avx512_vpopcntdq"},
+      {"avx512bf16", "avx512_bf16"}};
   std::string all, want;
-  for (const std::string& f : known) {
-    all += f + " ";
-    if (!flags.count(f == "sse4.2" ? "sse4_2" : f)) want += " " + f;
+  for (const auto& [name, flag] : known) {
+    all += name + " ";
+    if (!flags.count(flag)) want += " " + name;
   }
   EXPECT_EQ(cpu::missing_features(all + "a-name-it-does-not-know"), want);
   EXPECT_EQ(cpu::missing_features(build_features()), "") << "the tests run on the processor they were built for";

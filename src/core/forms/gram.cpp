@@ -124,10 +124,13 @@ class GramSums final : public ShiftedSums {
   Vector shifted_squares() const override { return gram_.diagonal(); }
   void center_moments(const Vector&, const Vector& delta, double m) override {
     lapack::symmetrize_from_upper(gram_);
-    // G - (delta s^T + s delta^T) + m delta delta^T column by column: one pass and no d x d temporaries.
+    // G - delta s^T - s delta^T + m delta delta^T column by column, in the order Eigen evaluated the whole-matrix
+    // updates (and streamed.cpp moves its columns): one pass and no d x d temporaries.
+    const Vector m_delta = m * delta;
     for (Eigen::Index j = 0; j < gram_.cols(); ++j) {
-      gram_.col(j) -= delta * x_sum_[j] + x_sum_ * delta[j];
-      gram_.col(j) += (m * delta) * delta[j];
+      gram_.col(j) -= delta * x_sum_[j];
+      gram_.col(j) -= x_sum_ * delta[j];
+      gram_.col(j) += m_delta * delta[j];
     }
   }
 
