@@ -1,7 +1,6 @@
 #include "core/lapack.hpp"
 
 #include <algorithm>
-
 #include <cctype>
 #include <cmath>
 #include <string>
