@@ -145,13 +145,25 @@ def read_xy(data):
     return X, y
 
 
+def numpy_blas():
+    """NumPy's BLAS and the kernel it runs (OpenBLAS picks one by the processor: a processor it does not know gets
+    its generic Prescott kernels, which make scikit-learn's Gram several times slower)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return ""
+    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    return "".join(f" (NumPy's BLAS: {i.get('internal_api')} {i.get('version')}, {i.get('architecture')} kernel, "
+                   f"{i.get('num_threads')} threads)" for i in blas[:1])
+
+
 def child(argv):
     """One scikit-learn call, timed alone (the reference process of bench_path_cv.py; same protocol as
     R_SCRIPT): argv = TOOL KIND DATA LAMBDAS, TOOL lasso_path or LassoCV."""
     tool, kind, data, lambdas_file = argv
     import sklearn
     from sklearn.linear_model import LassoCV, lasso_path
-    print(f"version scikit-learn {sklearn.__version__}", flush=True)
+    print(f"version scikit-learn {sklearn.__version__}{numpy_blas()}", flush=True)
     lambdas = np.loadtxt(lambdas_file, ndmin=1)
     try:
         X, y = read_xy(data)
@@ -477,6 +489,8 @@ def main():
     os.makedirs(a.workdir, exist_ok=True)
     env = mpi_env()
     env.pop("OPENBLAS_NUM_THREADS", None)  # let cadmm size its BLAS pool
+    built = subprocess.run([a.cadmm, "--version"], env=env, capture_output=True, text=True).stdout.strip()
+    print("cadmm: " + " ".join(built.splitlines()[1:]), flush=True)  # its instruction set and products' library
     a.versions = set()
     with tempfile.NamedTemporaryFile("w", suffix=".R", delete=False) as fh:
         fh.write(R_SCRIPT)
