@@ -47,6 +47,12 @@ constexpr std::int64_t kScreenMinFeatures = 1024;
 /// 1.15-1.4x slower at d = 1000 with correlation 0.9 (P2, P4), where every feature is taken at once
 /// (bench/bench_performance.py).
 constexpr std::int64_t kStreamMinFeatures = 256;
+/// Smallest d for which dense tall blocks of a path with an l1 part keep their rows and fetch the Hessian's columns of
+/// the features that enter (glmnet's covariance mode, src/core/forms/subset_gram.hpp) instead of forming the d x d
+/// Gram: rows d |S| flops for the |S| features that ever enter against the Gram's rows d^2 / 2 and d^2 doubles per
+/// copy. Measured here (2 ranks, 100 lambdas, bench/bench_path_cv.py's problems): W1 (20,000 x 4,000, 2,743 of 4,000
+/// active at the end) gram 8.1 s, screened 18.0 s; G1 (50,000 x 20,000, 2,289 active) gram 294 s, screened 165 s.
+constexpr std::int64_t kPathScreenMinFeatures = 8192;
 /// Share of the features violating their bound at the start beyond which no working set is tried: measured on the
 /// benchmark problems, 59% and 69% (P1, P3: working sets as fast and 1.4x faster) against 92% (P2, correlation
 /// 0.9: rounds of growing sets took 2x the full Gram's time). The working set's own rule and the plan's sample test.
@@ -69,12 +75,15 @@ constexpr std::int64_t kMaxPolishHeld = 6144;
 /// highest: noise adds to every row norm), for a read of 8,192 x 8 d bytes.
 constexpr std::int64_t kSampleRows = 8192;
 
-/// The one rule for a rank's local form: dense rows >= d, when `screen` (one l1-type fit that working sets serve):
-/// screened from kScreenMinFeatures where the kept rows fit in `budget` bytes (0: no limit), else streamed from
-/// kStreamMinFeatures; otherwise gram; dense rows < d: woodbury; sparse: gram up to kSparseGramMaxFeatures, else
-/// cg; or the requested one.
+/// What working sets may serve: nothing (no l1 part, groups, a checkpoint, cv), one fit (solve), or a path's lambdas.
+enum class Screen { none, one_fit, path };
+
+/// The one rule for a rank's local form: dense rows >= d, for one l1-type fit that working sets serve: screened from
+/// kScreenMinFeatures where the kept rows fit in `budget` bytes (0: no limit), else streamed from kStreamMinFeatures;
+/// for a path, screened from kPathScreenMinFeatures where the rows fit; otherwise gram; dense rows < d: woodbury;
+/// sparse: gram up to kSparseGramMaxFeatures, else cg; or the requested one.
 LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::optional<LocalForm> requested,
-                          bool screen = false, double budget = 0);
+                          Screen screen = Screen::none, double budget = 0);
 
 /// Cross-validation in the Gram form: true when this rank holds its rows (dense, rows x d) and one Gram of them all
 /// rather than one Gram per fold, i.e. when the rows take less memory than the folds' extra Grams (rows < (pieces - 1)
@@ -121,9 +130,10 @@ struct DataShape {
 /// What a run asks of the plan besides the shape.
 struct PlanRequest {
   std::optional<LocalForm> requested;  ///< --local-solver (unset: auto)
-  /// One fit with an l1 part that working sets would serve (solve without checkpoint): tall dense blocks may keep
-  /// their rows or stream them, unless the sample shows most features leaving zero.
-  bool screen = false;
+  /// What working sets would serve (an l1 part, no groups, no checkpoint): one fit (solve), whose tall dense blocks
+  /// may keep their rows or stream them unless the sample shows most features leaving zero, or a path's lambdas,
+  /// whose blocks keep their rows from kPathScreenMinFeatures.
+  Screen screen = Screen::none;
   LambdaRequest lambda;                ///< the fit's lambda, for the sample's test
   bool folds = false;                  ///< cross-validation: sums per fold (no streamed form)
 };

@@ -118,7 +118,7 @@ PlanTotals print_rank_plans(const io::DataReader& reader, int ranks, double budg
   std::printf("  %6s %12s %14s %10s %14s %12s %12s\n", "rank", "rows", "nonzeros", "solver", "memory", "setup flop",
               "flop/iter");
   PlanRequest request;
-  request.screen = true;
+  request.screen = Screen::one_fit;
   PlanTotals totals;
   for (int r = 0; r < ranks; ++r) {
     if (!(ranks <= 16 || r < 4 || r >= ranks - 2)) {

@@ -130,7 +130,7 @@ int run_path(const Args& args, MpiCommunicator& comm) {
   check_outputs(vm, output, ck.file, comm);
 
   Phases t;
-  const DataModel dm = load_model(vm, request, comm, t, false);
+  const DataModel dm = load_model(vm, request, comm, t, Screen::path);
   Stopwatch clock;
   const Lambdas lambdas = Lambdas::resolve(request.lambda, lambda_max(dm.model));
   const auto store = checkpoint_store(ck, run_key("path", data_id(vm, dm.layout), request.spec, lambdas.values), comm);

@@ -65,7 +65,7 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   check_outputs(vm, output, ck.file, comm);
 
   Phases t;
-  const DataModel dm = load_model(vm, request, comm, t, true);
+  const DataModel dm = load_model(vm, request, comm, t, Screen::one_fit);
   Stopwatch clock;
   const Lambdas lambda = Lambdas::resolve(request.lambda, lambda_max(dm.model));
   const auto store = checkpoint_store(ck, run_key("solve", data_id(vm, dm.layout), request.spec, lambda.values), comm);

@@ -182,7 +182,7 @@ void read_feature_datasets(const po::variables_map& vm, FitRequest& request, Mpi
 }
 
 LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const PieceMap& piece_map,
-                     const FitRequest* screen) {
+                     const FitRequest* fit, Screen screen) {
   const double buffer_mb = vm["read-buffer-mb"].as<double>();
   if (!(buffer_mb > 0)) throw UsageError("--read-buffer-mb: must be > 0");
   const std::size_t bytes = static_cast<std::size_t>(buffer_mb * (1 << 20));
@@ -203,15 +203,15 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   collectively(comm, [&] { nnz = d.layout.sparse ? reader->nnz_in(d.range) : d.range.size() * d.layout.features; });
   PlanRequest request;
   request.requested = parse_local_solver(vm["local-solver"].as<std::string>());
-  request.screen = screen != nullptr;
-  if (screen) request.lambda = screen->lambda;
+  request.screen = fit ? screen : Screen::none;
+  if (fit) request.lambda = fit->lambda;
   request.folds = static_cast<bool>(piece_map);
   // The plan refuses what cannot fit, and a shape the file cannot back, before anything (fold numbers included) is
   // allocated; with folds, it checks again once their number is known.
   d.plan = make_plan(d.range.size(), nnz, d.layout.shape(), request, memory_budget(comm.ranks_on_node()), comm);
   collectively(comm, [&] { reader->verify_stored(); });
   d.plan.decide_by_sample(d.layout.shape(), request, [&] {
-    return row_sample(*reader, d.range, d.layout, bytes, screen->spec, comm);
+    return row_sample(*reader, d.range, d.layout, bytes, fit->spec, comm);
   }, comm);
   const Pieces pieces = piece_map ? piece_map(*reader, d.range) : Pieces{};
   d.plan.set_pieces(pieces.count, d.layout.shape(), comm);
@@ -279,12 +279,12 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
 }
 
 DataModel load_model(const po::variables_map& vm, const FitRequest& request, MpiCommunicator& comm, Phases& t,
-                     bool working_sets) {
+                     Screen screen) {
   Stopwatch clock;
   // Working sets serve a penalty with an l1 part; a checkpoint holds the full problem's exact state.
   // (Groups are not: the working sets add features one by one.)
-  const bool screen = working_sets && request.spec.has_l1() && request.spec.groups.empty() && !vm.count("checkpoint");
-  LoadedData loaded = load_data(vm, comm, {}, screen ? &request : nullptr);
+  const bool serves = request.spec.has_l1() && request.spec.groups.empty() && !vm.count("checkpoint");
+  LoadedData loaded = load_data(vm, comm, {}, serves ? &request : nullptr, screen);
   t.read = loaded.read_seconds;
   clock.lap();
   DataModel dm;

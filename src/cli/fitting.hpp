@@ -96,11 +96,11 @@ struct LoadedData {
   double accumulate_seconds = 0;  ///< Gram updates done while reading (setup)
 };
 
-/// Opens --data, checks the plan fits in memory, and streams this rank's rows into a builder; collective. screen:
-/// the one fit (with an l1 part) that working sets would serve, or null; with it, tall dense blocks are planned
-/// for working sets (plan_local_form) unless a sample of the rows shows most features violating at zero.
+/// Opens --data, checks the plan fits in memory, and streams this rank's rows into a builder; collective. request:
+/// the fit (with an l1 part) that working sets would serve, or null, and `screen` how (plan_local_form): for one fit,
+/// tall dense blocks are planned for working sets unless a sample of the rows shows most features violating at zero.
 LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const PieceMap& pieces = {},
-                     const FitRequest* screen = nullptr);
+                     const FitRequest* request = nullptr, Screen screen = Screen::none);
 
 /// Distinct phases of a run, for the summary.
 struct Phases {
@@ -119,10 +119,11 @@ struct DataModel {
   double planned_bytes = 0;  ///< the largest rank's planned memory
   std::string kinds;  ///< solver_kinds() of the model
 };
-/// load_data() then prepare() and make_model(); fills t.read and t.setup; collective. working_sets: the plan
-/// may pick a working-set form (one fit: solve; a path walks every lambda over one full Gram instead).
+/// load_data() then prepare() and make_model(); fills t.read and t.setup; collective. screen: what the plan's
+/// working-set forms would serve (solve: one fit; path: its lambdas), where the problem allows them (an l1 part, no
+/// groups, no checkpoint: a checkpoint holds the full problem's exact state).
 DataModel load_model(const po::variables_map& vm, const FitRequest& request, MpiCommunicator& comm, Phases& t,
-                     bool working_sets);
+                     Screen screen);
 
 /// Refuses (UsageError, on every rank) a --output or --checkpoint that cannot be written, before any work.
 void check_outputs(const po::variables_map& vm, const std::string& output, const std::string& checkpoint,

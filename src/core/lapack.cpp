@@ -114,8 +114,13 @@ Matrix transpose_times(const Matrix& a, const Matrix& b) {
   const int m = static_cast<int>(a.cols()), n = static_cast<int>(b.cols()), k = static_cast<int>(a.rows());
   const double one = 1.0, zero = 0.0;
   const int inc = 1;
-  if (n > 1 && eigen_products())
-    out.noalias() = a.transpose() * b;
+  if (n > 1 && eigen_products()) {
+    // As (B^T A)^T: Eigen then packs A as the product's right-hand side, straight from its columns, rather than
+    // transposing it into left-hand panels, which took as long as the arithmetic for a narrow B (a few columns
+    // against a rank's 25,000 x 20,000 rows: 1.4-3x faster measured here; equal to rounding).
+    const Matrix t = b.transpose() * a;
+    out = t.transpose();
+  }
   else if (n == 1)  // dgemm would pack all of A for one column
     dgemv_("T", &k, &m, &one, a.data(), &k, b.data(), &inc, &zero, out.data(), &inc);
   else

@@ -129,6 +129,29 @@ TEST(ScreenedSolver, MatchesDenseSolveForAnyRho) {
   EXPECT_NEAR(f.rss, b.b.squaredNorm() / b.n, 1e-12 * f.rss);
 }
 
+// The screened form answers gradients by passes over its rows until they have cost as much as the columns of the
+// support would (kPassInColumns each), then keeps those columns: every answer, before and after, and every block
+// (kept columns, fetched ones, a mix; rows other than the columns), must be the dense product's.
+TEST(ScreenedSolver, GradientsAndBlocksAreTheProductsBeforeAndAfterItKeepsColumns) {
+  const Block b = make_block(300, 40, 2, 700, 9);
+  const auto s = screened_of(b);
+  const Matrix h_ref = b.a.transpose() * b.a / b.n;
+  Matrix z = Matrix::Zero(40, 2);
+  for (int j = 0; j < 17; ++j) z(2 * j, j % 2) = 0.1 * (j + 1);  // 17 features: more than one pass's worth
+  for (int call = 0; call < 4; ++call) {  // the first passes, the second buys the columns, the rest reuse them
+    const Matrix r = b.b - b.a * z;
+    const LocalFit f = s->fit_at(z);
+    EXPECT_LT((f.grad - b.a.transpose() * r / b.n).norm(), 1e-12 * (1 + f.grad.norm())) << "call " << call;
+    EXPECT_NEAR(f.rss, r.squaredNorm() / b.n, 1e-11 * f.rss) << "call " << call;
+    EXPECT_NEAR(f.ry, (r.array() * b.b.array()).sum() / b.n, 1e-11 * std::abs(f.ry)) << "call " << call;
+    z(1, 1) += 0.25;  // a feature not kept joins: fetched alone
+  }
+  const std::vector<Eigen::Index> mixed{3, 0, 2, 39, 1}, rows{5, 2, 0};
+  EXPECT_LT((s->hessian_block(mixed) - h_ref(mixed, mixed)).norm(), 1e-12 * h_ref.norm());
+  EXPECT_LT((s->hessian_columns(rows, mixed) - h_ref(rows, mixed)).norm(), 1e-12 * h_ref.norm());
+  expect_matches_direct(*s, b, "screened, columns kept");
+}
+
 TEST(StreamedSolver, MatchesDenseSolveForAnyRhoAndPassesOncePerNewFeature) {
   const Block b = make_block(300, 12, 2, 700, 8);
   expect_matches_direct(*streamed_of(b), b, "streamed");

@@ -5,6 +5,7 @@
 
 #include "cadmm/error.hpp"
 #include "cadmm/path.hpp"
+#include "cadmm/plan.hpp"
 
 using namespace cadmm;
 
@@ -185,4 +186,19 @@ TEST(Path, KeptPolishingFactorsGiveTheFitsOfFreshOnes) {
     EXPECT_NEAR(part.fits.front().admm.optimality.objective, kept.fits[1].admm.optimality.objective,
                 1e-10 * std::abs(kept.fits[1].admm.optimality.objective));
   }
+}
+
+// A path keeps its rows (covariance mode) only from kPathScreenMinFeatures and where they fit; below, or without the
+// room, the Gram. Never the streamed form: it would read the rows again for every lambda's entering features.
+TEST(Plan, PathKeepsItsRowsOnlyForManyFeaturesWhereTheyFit) {
+  const std::int64_t d = kPathScreenMinFeatures, rows = 3 * d;
+  EXPECT_EQ(plan_local_form(rows, d, false, std::nullopt, Screen::path), LocalForm::screened);
+  EXPECT_EQ(plan_local_form(rows, d - 1, false, std::nullopt, Screen::path), LocalForm::gram);
+  EXPECT_EQ(plan_local_form(rows, d - 1, false, std::nullopt, Screen::one_fit), LocalForm::screened);
+  const double rows_bytes = local_memory_bytes(LocalForm::screened, rows, d, 1, 0);
+  EXPECT_EQ(plan_local_form(rows, d, false, std::nullopt, Screen::path, rows_bytes / 2), LocalForm::gram);
+  EXPECT_EQ(plan_local_form(rows, d, false, std::nullopt, Screen::one_fit, rows_bytes / 2), LocalForm::streamed);
+  EXPECT_EQ(plan_local_form(rows, d, false, std::nullopt, Screen::none), LocalForm::gram);
+  EXPECT_EQ(plan_local_form(rows, d, true, std::nullopt, Screen::path), LocalForm::cg);
+  EXPECT_EQ(plan_local_form(d / 2, d, false, std::nullopt, Screen::path), LocalForm::woodbury);
 }

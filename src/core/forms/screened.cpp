@@ -2,6 +2,7 @@
 // (src/core/forms/held_rows.hpp), and Grams formed only for the features a working set asks for.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "cadmm/local_solver.hpp"
 #include "core/forms/subset_gram.hpp"
@@ -11,16 +12,20 @@ namespace cadmm {
 
 namespace {
 
-// The rows themselves, column-major: a working set's Gram costs rows |W|^2 instead of rows d^2, and the full
-// gradient A^T (c - A z) one pass over the rows (dgemm).
+// The rows themselves, column-major: a block of a few features costs their products alone (rows |F|^2 flops) and a
+// gradient one pass; once passes have cost as much, the columns of the features asked for (rows d |F| flops) are
+// kept and a gradient needs no pass (SubsetGramSolver).
 class ScreenedSolver final : public SubsetGramSolver {
  public:
-  ScreenedSolver(Matrix a, Matrix c) : a_(std::move(a)), c_(std::move(c)) {
-    q_ = lapack::transpose_times(a_, c_);
-    yy_ = c_.squaredNorm();
-  }
-  LocalFit fit_at(const Matrix& z) const override {
-    if (z.isZero()) return LocalFit{q_, yy_, yy_};  // known without a pass over the rows
+  ScreenedSolver(Matrix a, Matrix c)
+      : SubsetGramSolver(lapack::transpose_times(a, c), c.squaredNorm(), a.rows()), a_(std::move(a)), c_(std::move(c)) {}
+
+ private:
+  // At most kBatch columns are gathered at a time, so that the copy of the picked columns stays bounded (a path's
+  // first set can be thousands of features).
+  static constexpr Eigen::Index kBatch = 512;
+
+  std::optional<LocalFit> fit_by_pass(const Matrix& z) const override {
     Matrix r = c_;
     for (Eigen::Index j = 0; j < z.rows(); ++j)  // z is sparse: only its nonzero rows cost a pass
       if (!z.row(j).isZero()) r.noalias() -= a_.col(j) * z.row(j);
@@ -30,7 +35,8 @@ class ScreenedSolver final : public SubsetGramSolver {
     f.ry = (r.array() * c_.array()).sum();
     return f;
   }
-  Matrix hessian_block(const std::vector<Eigen::Index>& features) const override {
+
+  Matrix block_by_rows(const std::vector<Eigen::Index>& features) const override {
     // Gathered a bounded block of rows at a time (about 32 MB), so a large subset never copies the rows whole.
     const Eigen::Index m = static_cast<Eigen::Index>(features.size()), n = a_.rows();
     Matrix h = Matrix::Zero(m, m);
@@ -45,13 +51,22 @@ class ScreenedSolver final : public SubsetGramSolver {
     lapack::symmetrize_from_upper(h);
     return h;
   }
-  const Matrix& q() const override { return q_; }
-  double b_squares() const override { return yy_; }
-  std::int64_t rows() const override { return a_.rows(); }
 
- private:
-  Matrix a_, c_, q_;
-  double yy_ = 0;
+  Matrix fetch(const std::vector<Eigen::Index>& missing) const override {
+    const Eigen::Index d = a_.cols(), add = static_cast<Eigen::Index>(missing.size());
+    if (add < d) {
+      Matrix out(d, add);
+      for (Eigen::Index c0 = 0; c0 < add; c0 += kBatch) {
+        const Eigen::Index m = std::min(kBatch, add - c0);
+        const std::vector<Eigen::Index> batch(missing.begin() + c0, missing.begin() + c0 + m);
+        out.middleCols(c0, m) = lapack::transpose_times(a_, a_(Eigen::all, batch));
+      }
+      return out;
+    }
+    return block_by_rows(missing);  // every feature: the full Gram by the symmetric product, in `missing`'s order
+  }
+
+  Matrix a_, c_;
 };
 
 }  // namespace

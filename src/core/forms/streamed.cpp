@@ -13,87 +13,48 @@ namespace cadmm {
 
 namespace {
 
-// Sums only; the products with the rows are formed by reading them again, a block at a time. C = A^T A_S (d x |S|)
-// is kept for the features S fetched so far: the Gram of any subset of S is a block of C and the gradient at a z
-// supported on S is q - C z_S, so a working set that stays inside S costs no further pass.
+// Sums only; the products with the rows are formed by reading them again, a block at a time (the kept columns:
+// SubsetGramSolver).
 class StreamedSolver final : public SubsetGramSolver {
  public:
   StreamedSolver(RowStream stream, Vector mean, Vector scale, Vector root_weights, Matrix q, double yy,
                  std::int64_t rows, double n, const std::vector<Eigen::Index>& fetched, const Matrix& cross)
-      : stream_(std::move(stream)), mean_(std::move(mean)), scale_(std::move(scale) / std::sqrt(n)),
-        root_w_(std::move(root_weights)), q_(std::move(q)), yy_(yy), rows_(rows),
-        slot_(static_cast<std::size_t>(q_.rows()), -1), cross_(q_.rows(), 0) {
-    if (fetched.empty()) return;
-    cross_ = scale_.asDiagonal() * cross * scale_(fetched).asDiagonal();
-    for (std::size_t i = 0; i < fetched.size(); ++i) slot_[static_cast<std::size_t>(fetched[i])] = static_cast<Eigen::Index>(i);
+      : SubsetGramSolver(std::move(q), yy, rows), stream_(std::move(stream)), mean_(std::move(mean)),
+        scale_(std::move(scale) / std::sqrt(n)), root_w_(std::move(root_weights)) {
+    if (!fetched.empty()) keep(fetched, scale_.asDiagonal() * cross * scale_(fetched).asDiagonal());
   }
-  LocalFit fit_at(const Matrix& z) const override {
-    if (z.isZero()) return LocalFit{q_, yy_, yy_};
-    std::vector<Eigen::Index> support;
-    for (Eigen::Index j = 0; j < z.rows(); ++j)
-      if (!z.row(j).isZero()) support.push_back(j);
-    const Matrix cz = columns(support) * z(support, Eigen::all);  // A^T A z
-    LocalFit f;
-    f.grad = q_ - cz;
-    const double zq = (z.array() * q_.array()).sum();
-    f.rss = std::max(0.0, (z.array() * cz.array()).sum() - 2 * zq + yy_);
-    f.ry = yy_ - zq;
-    return f;
-  }
-  Matrix hessian_block(const std::vector<Eigen::Index>& features) const override {
-    return columns(features)(features, Eigen::all);
-  }
-  const Matrix& q() const override { return q_; }
-  double b_squares() const override { return yy_; }
-  std::int64_t rows() const override { return rows_; }
 
  private:
-  // A^T A_F, fetching the columns not yet kept in one pass over the rows.
-  Matrix columns(const std::vector<Eigen::Index>& features) const {
-    std::vector<Eigen::Index> missing;
-    for (Eigen::Index j : features)
-      if (slot_[static_cast<std::size_t>(j)] < 0) missing.push_back(j);
-    if (!missing.empty()) {
-      const Eigen::Index old = cross_.cols(), add = static_cast<Eigen::Index>(missing.size());
-      Matrix fresh = Matrix::Zero(cross_.rows(), add);
-      RowMatrix a;
-      Matrix picked;
-      // Every feature at once: the full Gram, by the symmetric rank-k update (half the flops of a product).
-      const bool all = old == 0 && add == cross_.rows();
-      Eigen::Index at = 0;  // the first row of the block, for its weights
-      if (rows_ > 0)
-        stream_([&](const RowMatrix& x) {
-          a = (x.rowwise() - mean_.transpose()).array().rowwise() * scale_.transpose().array();  // one pass
-          if (root_w_.size() > 0) a.array().colwise() *= root_w_.segment(at, x.rows()).array();
-          at += x.rows();
-          if (all) {
-            lapack::add_gram_upper(fresh, a.data(), a.rows());
-          } else {
-            picked = a(Eigen::all, missing);
-            lapack::add_transpose_product(fresh, a.data(), a.rows(), picked);
-          }
-        });
-      if (all) {
-        lapack::symmetrize_from_upper(fresh);
-        fresh = fresh(Eigen::all, missing).eval();  // columns in the order asked for, rows by feature
-      }
-      cross_.conservativeResize(Eigen::NoChange, old + add);
-      cross_.rightCols(add) = fresh;
-      for (Eigen::Index i = 0; i < add; ++i) slot_[static_cast<std::size_t>(missing[static_cast<std::size_t>(i)])] = old + i;
+  Matrix fetch(const std::vector<Eigen::Index>& missing) const override {
+    const Eigen::Index d = q().rows(), add = static_cast<Eigen::Index>(missing.size());
+    Matrix fresh = Matrix::Zero(d, add);
+    RowMatrix a;
+    Matrix picked;
+    // Every feature at once: the full Gram, by the symmetric rank-k update (half the flops of a product).
+    const bool all = add == d;
+    Eigen::Index at = 0;  // the first row of the block, for its weights
+    if (rows() > 0)
+      stream_([&](const RowMatrix& x) {
+        a = (x.rowwise() - mean_.transpose()).array().rowwise() * scale_.transpose().array();  // one pass
+        if (root_w_.size() > 0) a.array().colwise() *= root_w_.segment(at, x.rows()).array();
+        at += x.rows();
+        if (all) {
+          lapack::add_gram_upper(fresh, a.data(), a.rows());
+        } else {
+          picked = a(Eigen::all, missing);
+          lapack::add_transpose_product(fresh, a.data(), a.rows(), picked);
+        }
+      });
+    if (all) {
+      lapack::symmetrize_from_upper(fresh);
+      fresh = fresh(Eigen::all, missing).eval();  // columns in the order asked for, rows by feature
     }
-    std::vector<Eigen::Index> at(features.size());
-    for (std::size_t i = 0; i < features.size(); ++i) at[i] = slot_[static_cast<std::size_t>(features[i])];
-    return cross_(Eigen::all, at);
+    return fresh;
   }
 
   RowStream stream_;
   Vector mean_, scale_;
   Vector root_w_;  // sqrt of the rows' weights, in the order the stream reads them; empty: unweighted
-  Matrix q_;
-  double yy_;
-  std::int64_t rows_;
-  mutable std::vector<Eigen::Index> slot_;  // column of cross_ holding feature j, or -1
-  mutable Matrix cross_;
 };
 
 // Column sums of squares of X~ (instead of the Gram), the columns X~^T X~_F of the features fetched with the sums,

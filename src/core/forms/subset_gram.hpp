@@ -1,26 +1,68 @@
 #pragma once
-// What the screened and streamed solvers share (src/core/forms/screened.cpp, streamed.cpp).
+// What the screened and streamed solvers share (src/core/forms/screened.cpp, streamed.cpp): glmnet's covariance mode.
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "cadmm/local_solver.hpp"
 
 namespace cadmm {
 
-// The forms that form Grams of feature subsets on demand (restricted): a solve on every feature (ridge, or a
-// working set grown to all) forms the full one once, on first use, and is then the plain Gram form.
+// The forms that form Hessian columns of feature subsets on demand. C = A^T A_F (d x |F|) is kept for the features F
+// asked for so far, each fetched once (the forms differ only in where the rows come from: held in memory, or read
+// again): the block of any features of F is a slice of C, and the gradient at a z supported on F is q - C z_F, d |F|
+// flops instead of a pass over the rows. A path's features enter a few at a time, so its lambdas cost one product
+// with the rows per batch of entering features, as glmnet's covariance mode does. A solve on every feature (ridge,
+// or a working set grown to all) fetches the full Gram once, on first use, and is then the plain Gram form.
+//
+// A form that holds its rows can also answer without the columns, as a rent against their price: a gradient by a pass
+// over the rows (two products with a vector, bound by memory) and a block by the rows' products over its features
+// alone. One solve of a few rounds is then served as cheaply as before; a path, whose lambdas each need a gradient,
+// pays passes until they would have bought the missing columns (kPassInColumns each), and from then on fetches
+// (ski rental: at most twice the cheaper choice in hindsight). The decision uses global facts only (the support, the
+// features asked for), so every rank takes it alike.
 class SubsetGramSolver : public LocalSolver {
  public:
-  void solve(const Matrix& rhs, double rho, Matrix& x, double tol) const final {
-    if (!full_) {
-      std::vector<Eigen::Index> all(static_cast<std::size_t>(q().rows()));
-      for (Eigen::Index j = 0; j < q().rows(); ++j) all[static_cast<std::size_t>(j)] = j;
-      full_ = restricted(all);
-    }
-    full_->solve(rhs, rho, x, tol);
-  }
+  void solve(const Matrix& rhs, double rho, Matrix& x, double tol) const final;
+  LocalFit fit_at(const Matrix& z) const final;
+  Matrix hessian_block(const std::vector<Eigen::Index>& features) const final;
+  Matrix hessian_columns(const std::vector<Eigen::Index>& rows, const std::vector<Eigen::Index>& cols) const final;
+  const Matrix& q() const final { return q_; }
+  double b_squares() const final { return yy_; }
+  std::int64_t rows() const final { return rows_; }
+
+ protected:
+  /// From q = A^T b / n, ||b||^2 / n and the rank's row count.
+  SubsetGramSolver(Matrix q, double yy, std::int64_t rows);
+  /// A^T A_M (d x |M|, columns in the order of `missing`), one product with the rows. `missing` holds no feature
+  /// kept yet; when it is every feature, the full Gram (the symmetric product, half the flops).
+  virtual Matrix fetch(const std::vector<Eigen::Index>& missing) const = 0;
+  /// The gradient at z by a pass over the rows (forms that hold them); nullopt: no such pass (the columns are fetched).
+  virtual std::optional<LocalFit> fit_by_pass(const Matrix& /*z*/) const { return std::nullopt; }
+  /// The Hessian block of `features` from the rows' products over them alone; empty: no such product.
+  virtual Matrix block_by_rows(const std::vector<Eigen::Index>& /*features*/) const { return {}; }
+  /// Keeps columns known already (the streamed form's first set, summed with the rest of the sums).
+  void keep(const std::vector<Eigen::Index>& features, const Matrix& columns) const;
 
  private:
+  /// What one gradient pass over the rows costs, in fetched columns (each rows d flops of a matrix product, against
+  /// a pass's rows d doubles read twice): measured on G1's rows, 25,000 x 20,000 per rank (docs/performance.md).
+  static constexpr double kPassInColumns = 16;
+  // The features not kept yet.
+  std::vector<Eigen::Index> missing(const std::vector<Eigen::Index>& features) const;
+  // Fetches them, in one product.
+  void fetch_missing(const std::vector<Eigen::Index>& features) const;
+  // The columns of `cols` kept (fetched if missing), their `rows` gathered.
+  Matrix gather(const std::vector<Eigen::Index>& rows, const std::vector<Eigen::Index>& cols) const;
+
+  Matrix q_;
+  double yy_;
+  std::int64_t rows_;
+  mutable std::vector<Eigen::Index> slot_;  // column of cross_ holding feature j, or -1
+  mutable Matrix cross_;                    // the kept columns (kept_ of them), capacity grown geometrically
+  mutable Eigen::Index kept_ = 0;
+  mutable double rent_ = 0;      // passes made instead of fetching, in fetched columns
+  mutable bool bought_ = false;  // the columns are the way from now on
   mutable std::unique_ptr<LocalSolver> full_;
 };
 

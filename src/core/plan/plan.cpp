@@ -52,14 +52,16 @@ std::unique_ptr<Accumulator> make_accumulator(LocalForm form, Eigen::Index d, Ei
 }
 
 LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::optional<LocalForm> requested,
-                          bool screen, double budget) {
+                          Screen screen, double budget) {
   if (requested) return *requested;
   if (sparse) return d <= kSparseGramMaxFeatures ? LocalForm::gram : LocalForm::cg;
   if (rows < d || rows == 0) return LocalForm::woodbury;
-  // Keeping the rows is a choice, not a need: where they do not fit, the Gram form serves.
+  // Keeping the rows is a choice, not a need: where they do not fit, the Gram form serves (a path never streams: it
+  // would read the rows again for every lambda's entering features).
   const bool fits = budget <= 0 || local_memory_bytes(LocalForm::screened, rows, d, 1, 0) <= budget;
-  if (screen && d >= kScreenMinFeatures && fits) return LocalForm::screened;
-  return screen && d >= kStreamMinFeatures ? LocalForm::streamed : LocalForm::gram;
+  if (screen == Screen::path) return d >= kPathScreenMinFeatures && fits ? LocalForm::screened : LocalForm::gram;
+  if (screen == Screen::one_fit && d >= kScreenMinFeatures && fits) return LocalForm::screened;
+  return screen == Screen::one_fit && d >= kStreamMinFeatures ? LocalForm::streamed : LocalForm::gram;
 }
 
 bool holds_fold_rows(LocalForm form, std::int64_t rows, std::int64_t d, int pieces) {
@@ -225,7 +227,7 @@ void Plan::decide_by_sample(const DataShape& shape, const PlanRequest& request,
   // could plan a working-set form (the test uses global facts only) and all reach the same answer.
   const bool may_stream =
       request.requested ? *request.requested == LocalForm::streamed : shape.features >= kStreamMinFeatures;
-  if (!request.screen || !may_stream || shape.sparse || shape.rows <= 0) return;
+  if (request.screen != Screen::one_fit || !may_stream || shape.sparse || shape.rows <= 0) return;
   const PreparedData sample = sampler();
   // The sample only plans: the lambda it tests is the request resolved against the sample's own lambda_max.
   const double lambda = request.lambda.resolve(lambda_max(sample)).front();
@@ -234,7 +236,7 @@ void Plan::decide_by_sample(const DataShape& shape, const PlanRequest& request,
     first_set = first_working_set(sample, lambda);
   } else if (!request.requested) {  // asked for streamed, it streams: the working set will then take every feature
     PlanRequest full = request;
-    full.screen = false;
+    full.screen = Screen::none;
     rank = plan_rank(rank.rows, rank.nnz, shape, full, budget);
     collectively(comm, [&] { check_memory(rank, 1, budget); });
     reason = "in a sample of the rows " + format("%.0f", 100 * share) +

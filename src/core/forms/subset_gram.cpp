@@ -1,0 +1,96 @@
+#include "core/forms/subset_gram.hpp"
+
+#include <algorithm>
+
+namespace cadmm {
+
+using Index = Eigen::Index;
+
+SubsetGramSolver::SubsetGramSolver(Matrix q, double yy, std::int64_t rows)
+    : q_(std::move(q)), yy_(yy), rows_(rows), slot_(static_cast<std::size_t>(q_.rows()), -1) {}
+
+void SubsetGramSolver::solve(const Matrix& rhs, double rho, Matrix& x, double tol) const {
+  if (!full_) {
+    std::vector<Index> all(static_cast<std::size_t>(q_.rows()));
+    for (Index j = 0; j < q_.rows(); ++j) all[static_cast<std::size_t>(j)] = j;
+    full_ = restricted(all);
+  }
+  full_->solve(rhs, rho, x, tol);
+}
+
+LocalFit SubsetGramSolver::fit_at(const Matrix& z) const {
+  if (z.isZero()) return LocalFit{q_, yy_, yy_};  // known without a product
+  std::vector<Index> support;
+  for (Index j = 0; j < z.rows(); ++j)
+    if (!z.row(j).isZero()) support.push_back(j);
+  const std::vector<Index> absent = missing(support);
+  if (!bought_ && !absent.empty()) {
+    if (rent_ + kPassInColumns < static_cast<double>(absent.size()))
+      if (std::optional<LocalFit> f = fit_by_pass(z)) {
+        rent_ += kPassInColumns;
+        return *f;
+      }
+    bought_ = true;
+  }
+  fetch_missing(absent);
+  Matrix cz = Matrix::Zero(q_.rows(), q_.cols());  // A^T A z, column by kept column (no copy of C_S)
+  for (Index j : support) cz.noalias() += cross_.col(slot_[static_cast<std::size_t>(j)]) * z.row(j);
+  LocalFit f;
+  f.grad = q_ - cz;
+  const double zq = (z.array() * q_.array()).sum();
+  f.rss = std::max(0.0, (z.array() * cz.array()).sum() - 2 * zq + yy_);
+  f.ry = yy_ - zq;
+  return f;
+}
+
+Matrix SubsetGramSolver::hessian_block(const std::vector<Index>& features) const {
+  return hessian_columns(features, features);
+}
+
+Matrix SubsetGramSolver::hessian_columns(const std::vector<Index>& rows, const std::vector<Index>& cols) const {
+  // Before the columns are bought, a block of features not all kept comes from the rows' products over them alone.
+  if (!bought_ && !missing(cols).empty()) {
+    if (rows != cols) return LocalSolver::hessian_columns(rows, cols);  // a slice of the block over both
+    if (Matrix h = block_by_rows(cols); h.size() > 0) return h;
+  }
+  return gather(rows, cols);
+}
+
+Matrix SubsetGramSolver::gather(const std::vector<Index>& rows, const std::vector<Index>& cols) const {
+  fetch_missing(cols);
+  Matrix out(static_cast<Index>(rows.size()), static_cast<Index>(cols.size()));
+  for (std::size_t c = 0; c < cols.size(); ++c) {
+    const auto column = cross_.col(slot_[static_cast<std::size_t>(cols[c])]);
+    for (std::size_t r = 0; r < rows.size(); ++r) out(static_cast<Index>(r), static_cast<Index>(c)) = column(rows[r]);
+  }
+  return out;
+}
+
+void SubsetGramSolver::keep(const std::vector<Index>& features, const Matrix& columns) const {
+  const Index add = static_cast<Index>(features.size());
+  if (add == 0) return;
+  if (kept_ + add > cross_.cols()) {
+    // Grown by half again at least: a path adds a few columns per lambda, and copying every kept column each time
+    // would cost more than the products (d x |F| doubles, hundreds of MB at d = 20,000).
+    Matrix grown(q_.rows(), std::max(kept_ + add, cross_.cols() + cross_.cols() / 2));
+    grown.leftCols(kept_) = cross_.leftCols(kept_);
+    cross_.swap(grown);
+  }
+  cross_.middleCols(kept_, add) = columns;
+  for (Index i = 0; i < add; ++i) slot_[static_cast<std::size_t>(features[static_cast<std::size_t>(i)])] = kept_ + i;
+  kept_ += add;
+}
+
+std::vector<Index> SubsetGramSolver::missing(const std::vector<Index>& features) const {
+  std::vector<Index> out;
+  for (Index j : features)
+    if (slot_[static_cast<std::size_t>(j)] < 0) out.push_back(j);
+  return out;
+}
+
+void SubsetGramSolver::fetch_missing(const std::vector<Index>& features) const {
+  const std::vector<Index> absent = missing(features);
+  if (!absent.empty()) keep(absent, fetch(absent));
+}
+
+}  // namespace cadmm
