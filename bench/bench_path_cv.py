@@ -4,6 +4,7 @@
     /usr/bin/python3 bench/bench_path_cv.py [--problems P1,W1,S1] [--cadmm build/cadmm] [--ranks 2] [--repeat 1]
                                             [--baseline OLD/cadmm] [--no-references] [--no-glmnet] [--scale F]
                                             [--timeout 600] [--reference-memory-gb G] [--workdir DIR]
+                                            [--path-only] [--no-sklearn]
 
 Problems (generated once into --workdir by `cadmm generate ... --seed 7`, reused when present; 100 lambdas,
 10 folds, lasso):
@@ -43,7 +44,8 @@ baseline, new, ...), each writing its own output: the tables gain the columns "c
 and the end a verdict per problem (the range of the ratios of medians; "slower beyond noise" when in some timing
 the new binary's fastest run is slower than the baseline's slowest; whether the answers are equal bit for bit),
 then one line per timing with each side's median and spread (min..max). --no-references skips scikit-learn and
-glmnet, --no-glmnet glmnet alone.
+glmnet, --no-glmnet glmnet alone, --no-sklearn scikit-learn alone. --path-only times the paths alone (cadmm path,
+lasso_path, glmnet): G1's cv does not fit two ranks on 24 GB.
 
 Needs Debian's python3-sklearn, python3-h5py, python3-scipy, and for glmnet Rscript with r-cran-glmnet,
 r-cran-hdf5r and r-cran-matrix; and enough disk in --workdir (default /work/benchwork if it exists, else the
@@ -371,15 +373,19 @@ def bench_problem(a, env, name, timings):
         return t, text, median_run(runs[1])[0]
 
     t_path, _, b_path = timed("path", ["path", "--data", data, "--quiet"] + ratio_args, "path")
-    t_cv, cv_text, b_cv = timed("cv", ["cv", "--data", data, "--folds", str(FOLDS)] + ratio_args, "cv")
-    t_solve, _, b_solve = timed(f"solve {p['min_ratio']:g} lambda_max",
-                                ["solve", "--data", data, "--lambda-ratio", f"{p['min_ratio']:g}", "--quiet"], "solve")
+    t_cv = b_cv = t_solve = b_solve = None
+    if not a.path_only:
+        t_cv, cv_text, b_cv = timed("cv", ["cv", "--data", data, "--folds", str(FOLDS)] + ratio_args, "cv")
+        t_solve, _, b_solve = timed(f"solve {p['min_ratio']:g} lambda_max",
+                                    ["solve", "--data", data, "--lambda-ratio", f"{p['min_ratio']:g}", "--quiet"],
+                                    "solve")
     with h5py.File(out("path")) as f:
         lambdas, pc, pb = f["path/lambda"][()], f["path/coef"][()], f["path/intercept"][()]
         path_iters = int(f["path/iterations"][()].sum())
-    with h5py.File(out("cv")) as f:
-        cv_min = float(f["cv/lambda_min"][()])
-        cv_lambdas = f["cv/lambda"][()]
+    if not a.path_only:
+        with h5py.File(out("cv")) as f:
+            cv_min = float(f["cv/lambda_min"][()])
+            cv_lambdas = f["cv/lambda"][()]
     lam = float(lambdas[-1])
     lambdas_file = os.path.join(a.workdir, f"bench_{name}_lambdas.txt")
     np.savetxt(lambdas_file, lambdas, fmt="%.17g")
@@ -388,11 +394,11 @@ def bench_problem(a, env, name, timings):
     if not a.no_references:
         me = os.path.abspath(__file__)
         kind = "sparse" if "nnz_per_row" in p else "dense"
-        calls = [("lasso_path", [sys.executable, me, "--child", "lasso_path", kind, data, lambdas_file]),
-                 ("LassoCV", [sys.executable, me, "--child", "LassoCV", kind, data, lambdas_file])]
+        calls = [(tool, [sys.executable, me, "--child", tool, kind, data, lambdas_file])
+                 for tool in ("lasso_path", "LassoCV")[:0 if a.no_sklearn else 1 if a.path_only else 2]]
         if not a.no_glmnet:
             calls += [(tool, ["Rscript", a.r_script, tool, kind, data, lambdas_file, str(BLOCK_BYTES)])
-                      for tool in ("glmnet", "cv.glmnet")]
+                      for tool in ("glmnet", "cv.glmnet")[:1 if a.path_only else 2]]
         for tool, cmd in calls:
             memory = int(a.reference_memory_gb * 2**30) if a.reference_memory_gb else available_memory() - 2**30
             refs[tool] = reference(f"{name} {tool}", cmd, a.timeout, max(memory, 2**30))
@@ -428,8 +434,9 @@ def bench_problem(a, env, name, timings):
         o = next(objs)
         print(f"  {label:<44} {seconds:>8}{base(t, tb)} {o:26.15e} {(o - best) / best:13.2e} "
               f"{int(np.count_nonzero(wb[0])):9d}")
-    print(f"\n  {'10-fold cross-validation':<44} {'seconds':>8}{vs} {'lambda_min':>26}")
-    print(f"  {'cadmm cv --folds 10, whole process':<44} {t_cv:8.2f}{base(t_cv, b_cv)} {cv_min:26.6e}")
+    if not a.path_only:
+        print(f"\n  {'10-fold cross-validation':<44} {'seconds':>8}{vs} {'lambda_min':>26}")
+        print(f"  {'cadmm cv --folds 10, whole process':<44} {t_cv:8.2f}{base(t_cv, b_cv)} {cv_min:26.6e}")
     for tool, label in [("LassoCV", "scikit-learn LassoCV(cv=10), fit alone"),
                         ("cv.glmnet", "cv.glmnet(nfolds=10), fit alone")]:
         if tool in refs:
@@ -440,10 +447,13 @@ def bench_problem(a, env, name, timings):
                                                         ("lasso_path", "glmnet", "LassoCV", "cv.glmnet")})
     targets = [("path/glmnet", t_path, "glmnet"), ("path/lasso_path", t_path, "lasso_path"),
                ("cv/cv.glmnet", t_cv, "cv.glmnet"), ("cv/LassoCV", t_cv, "LassoCV")]
-    shown = [f"{label} {ratio(t, refs[tool], a.timeout)}" for label, t, tool in targets if tool in refs]
+    shown = [f"{label} {ratio(t, refs[tool], a.timeout)}" for label, t, tool in targets if tool in refs and t is not None]
     was = lambda tb: f", baseline {tb:.2f} s" if tb is not None else ""  # noqa: E731
     if shown:
         print("\n  ratios: " + "; ".join(shown))
+    if a.path_only:
+        print(("" if shown else "\n") + f"  cadmm: {path_iters} ADMM iterations over the path (--path-only: no cv, no solve)\n")
+        return row
     print(("" if shown else "\n") + f"  cadmm: path/solve {t_path / t_solve:.2f}; cv/solve {t_cv / t_solve:.2f} (one "
           f"solve at {p['min_ratio']:g} lambda_max: {t_solve:.2f} s{was(b_solve)}); {path_iters} ADMM iterations "
           "over the path")
@@ -466,6 +476,10 @@ def main():
     ap.add_argument("--scale", type=float, default=1.0,
                     help="multiply every problem's rows and features by F (own data files), for quick trials")
     ap.add_argument("--ranks", type=int, default=2)
+    ap.add_argument("--no-sklearn", action="store_true", help="skip scikit-learn (lasso_path, LassoCV)")
+    ap.add_argument("--path-only", action="store_true",
+                    help="time the paths alone (cadmm path, lasso_path, glmnet): no cv, no solve (G1's cv does not fit "
+                         "two ranks on 24 GB)")
     ap.add_argument("--workdir", default="/work/benchwork" if os.path.isdir("/work/benchwork")
                     else tempfile.gettempdir())
     add_comparison_options(ap, 1, "cadmm (the references run once)")
@@ -509,7 +523,7 @@ def main():
         "; references fit alone, data in memory, stopped after " + (f"{a.timeout:g} s" if a.timeout else "no limit")
         + "".join(f"; {v}" for v in sorted(a.versions)))
     print(f"summary: seconds (cadmm whole process, {a.ranks} rank(s){refs})")
-    ran = lambda key: key.startswith("t_") or any(row[key] is not None for row in rows)  # noqa: E731
+    ran = lambda key: any(row[key] is not None for row in rows)  # noqa: E731
     cols = [(c, k) for c, k in [("cadmm path", "t_path"), ("lasso_path", "lasso_path"), ("glmnet", "glmnet"),
                                 ("cadmm cv", "t_cv"), ("LassoCV", "LassoCV"), ("cv.glmnet", "cv.glmnet")] if ran(k)]
     targets = [("path/glmnet", "t_path", "glmnet"), ("path/lasso_path", "t_path", "lasso_path"),
@@ -529,6 +543,8 @@ def main():
 
     def quotient(row, t, r):
         v = row[r]
+        if row[t] is None:
+            return "-"
         if isinstance(v, float):
             return f"{row[t] / v:.3g}"
         return ratio(row[t], v, a.timeout, short=True)

@@ -92,9 +92,9 @@ void print_summary(const PathResult& path, std::size_t asked, const DataModel& d
               last.admm.optimality.objective, last.admm.optimality.gap, static_cast<long long>(nonzeros(last.coef)),
               static_cast<long long>(last.coef.size()), path.dev_ratio.back());
   print_largest(last.coef, facts.feature_names);
-  if (dm.model.working_sets)  // --local-solver screened or streamed: no single factorization
-    std::printf("  data passes 1, then the working sets' Grams per lambda (streamed: one more read per batch of "
-                "features)\n");
+  if (dm.model.working_sets)  // screened or streamed: no single factorization
+    std::printf("  data passes 1, then the Hessian's columns of the features that enter, once each (streamed: one "
+                "more read per batch of them)\n");
   else
     std::printf("  data passes 1 (one read for every lambda)\n");
   if (!path.relaxed.empty()) {

@@ -96,11 +96,11 @@ struct LoadedData {
   double accumulate_seconds = 0;  ///< Gram updates done while reading (setup)
 };
 
-/// Opens --data, checks the plan fits in memory, and streams this rank's rows into a builder; collective. request:
+/// Opens --data, checks the plan fits in memory, and streams this rank's rows into a builder; collective. fit:
 /// the fit (with an l1 part) that working sets would serve, or null, and `screen` how (plan_local_form): for one fit,
 /// tall dense blocks are planned for working sets unless a sample of the rows shows most features violating at zero.
 LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const PieceMap& pieces = {},
-                     const FitRequest* request = nullptr, Screen screen = Screen::none);
+                     const FitRequest* fit = nullptr, Screen screen = Screen::none);
 
 /// Distinct phases of a run, for the summary.
 struct Phases {

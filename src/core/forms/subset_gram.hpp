@@ -45,8 +45,10 @@ class SubsetGramSolver : public LocalSolver {
   void keep(const std::vector<Eigen::Index>& features, const Matrix& columns) const;
 
  private:
-  /// What one gradient pass over the rows costs, in fetched columns (each rows d flops of a matrix product, against
-  /// a pass's rows d doubles read twice): measured on G1's rows, 25,000 x 20,000 per rank (docs/performance.md).
+  /// What one gradient pass over the rows costs, in fetched columns: a column is 2 rows d flops of a matrix product
+  /// (about 35 GFLOP/s a rank here), a pass reads rows d doubles twice (bound by memory, about 10 GB/s shared), so a
+  /// pass is worth some 4 x 35 / 10 ~ 16 columns. An estimate from those rates, not tuned: a factor of two either way
+  /// moves only when a path starts keeping columns.
   static constexpr double kPassInColumns = 16;
   // The features not kept yet.
   std::vector<Eigen::Index> missing(const std::vector<Eigen::Index>& features) const;
