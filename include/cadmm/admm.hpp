@@ -102,6 +102,7 @@ struct AdmmResult {
   AdmmState state;   ///< final iterate (z is the solution); its loop state is kept only when interrupted
   Status status = Status::max_iter;
   bool polished = false;  ///< z is the polished point (certified by the duality gap), not an ADMM iterate
+  bool descended = false;  ///< z came from coordinate descent (a warm pattern too large to polish), certified alike
   int working_set = 0;     ///< features in the final working set (0: the solve ran on all features)
   int working_set_rounds = 0;  ///< working sets solved (each one ADMM solve plus one full KKT check)
   FactorLog factors;           ///< the factorizations this solve made (its working sets' included)
@@ -142,6 +143,9 @@ struct AdmmProblem {
   /// Set by a path over its model's lambdas: polishing keeps its reduced Hessian blocks and their factors from one
   /// lambda to the next (src/core/solve/polish.hpp); unset, every polish starts from nothing.
   PolishMemory* polish_memory = nullptr;
+  /// Every rank's term gives its rows' sparse columns (the cg form): a warm start whose pattern is too large to
+  /// polish is solved by coordinate descent over features spread across the ranks (src/core/solve/coordinate.hpp).
+  bool columns = false;
 };
 
 /// Objective and duality gap at z; collective. grad, when given, receives X^T R / n (global).

@@ -5,6 +5,7 @@
 #include <functional>
 #include <exception>
 #include <string>
+#include <vector>
 
 namespace cadmm {
 
@@ -37,6 +38,9 @@ class Communicator {
   /// Every rank receives into local the n values that source(rank, values) writes for it on rank 0, one rank at
   /// a time. A source that throws sends zeros to the remaining ranks; its first exception is rethrown on rank 0.
   virtual void scatter_each(const std::function<void(int, double*)>& source, std::size_t n, double* local) = 0;
+  /// Every rank sends send[p] (any length, empty included) to rank p and receives what rank p sent it in recv[p]
+  /// (send and recv: size() blocks each; recv[rank()] is a copy of send[rank()]).
+  virtual void exchange(const std::vector<std::vector<double>>& send, std::vector<std::vector<double>>& recv) = 0;
   /// Seconds spent inside collective calls so far (the "communication" phase of the summary).
   virtual double seconds_in_collectives() const = 0;
 
@@ -66,6 +70,9 @@ class SerialCommunicator final : public Communicator {
   }
   void scatter_each(const std::function<void(int, double*)>& source, std::size_t, double* local) override {
     source(0, local);
+  }
+  void exchange(const std::vector<std::vector<double>>& send, std::vector<std::vector<double>>& recv) override {
+    recv = send;
   }
   double seconds_in_collectives() const override { return 0; }
 };

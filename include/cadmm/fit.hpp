@@ -35,6 +35,8 @@ struct Model {
   /// Some rank holds its data for working sets (LocalForm::screened or streamed): penalties with an l1 part are
   /// then solved over working sets (working_set_solve); the same on every rank.
   bool working_sets = false;
+  /// Every rank's term gives sparse columns (AdmmProblem::columns), agreed by every rank.
+  bool columns = false;
   /// AdmmProblem::max_polish, agreed by every rank.
   Eigen::Index max_polish = kMaxPolishActive;
   /// Smallest lambda with every penalized coefficient 0 (lambda_max(model)): with unpenalized features, the dual norm

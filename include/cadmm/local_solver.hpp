@@ -22,6 +22,16 @@ struct LocalFit {
   double ry = 0;    ///< <b_i - A_i z, b_i> / n
 };
 
+/// This rank's rows of some columns of A in sparse form, for coordinate descent over features spread across the
+/// ranks: A_j = a_j - offset_j v, with a_j sparse (CSC over the local rows: column c's entries are start[c] to
+/// start[c + 1] of row and value) and v the rows' centring direction (LocalSolver::centring_direction).
+struct LocalColumns {
+  std::vector<std::int64_t> start{0};
+  std::vector<std::int64_t> row;
+  std::vector<double> value;
+  Vector offset;
+};
+
 /// The factorizations a local term made. They are made lazily, on the first x-update that needs one, and the
 /// cheapest way known so far (src/core/forms/shifted_system.hpp): a term that no ADMM iteration used has none.
 struct FactorLog {
@@ -63,6 +73,13 @@ class LocalSolver {
   std::unique_ptr<LocalSolver> restricted(const std::vector<Eigen::Index>& features) const;
   /// Number of local rows.
   virtual std::int64_t rows() const = 0;
+  /// The features' columns of A over the local rows in sparse form, when the term keeps its rows sparse (the cg
+  /// form): fills out and returns true; the other forms return false.
+  virtual bool sparse_columns(const std::vector<Eigen::Index>& /*features*/, LocalColumns& /*out*/) const { return false; }
+  /// With sparse_columns: the direction v of the local rows' centring (the square roots of their weights, or ones).
+  virtual Vector centring_direction() const { return Vector(); }
+  /// With sparse_columns: the residual b - A z over the local rows (rows x k).
+  virtual Matrix residual(const Matrix& z) const;
   /// True when the term holds its Hessian itself (the Gram form): any block of it costs no pass over the rows.
   virtual bool holds_hessian() const { return false; }
   /// The factorizations made so far (none for the iterative and row forms).

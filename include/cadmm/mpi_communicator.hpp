@@ -23,6 +23,7 @@ class MpiCommunicator final : public Communicator {
   void scatter(const double* all, std::size_t n, double* local) override;
   void gather_each(const double* local, std::size_t n, const std::function<void(int, const double*)>& sink) override;
   void scatter_each(const std::function<void(int, double*)>& source, std::size_t n, double* local) override;
+  void exchange(const std::vector<std::vector<double>>& send, std::vector<std::vector<double>>& recv) override;
   double seconds_in_collectives() const override { return seconds_; }
   /// The wrapped MPI communicator (for MPI-IO).
   MPI_Comm handle() const { return comm_; }

@@ -70,6 +70,9 @@ constexpr std::int64_t kMaxPolishActive = 2000;
 /// systems of a path's small lambdas, whose active sets pass kMaxPolishActive, then need no ADMM iteration. Its
 /// block is held twice while it is factored (local_memory_bytes counts it).
 constexpr std::int64_t kMaxPolishHeld = 6144;
+/// The largest residual (rows x targets) a path's coordinate descent (the cg form) holds on every rank: 2^27 doubles,
+/// 1 GiB a copy; above it the path's large patterns are left to ADMM.
+constexpr std::int64_t kMaxCoordinateResidual = std::int64_t{1} << 27;
 /// Rows (over all ranks) of the sample that tells whether a working set pays: with 8,192 the share of features
 /// violating at zero came within 0.08 of the full data's on the benchmark problems (l21 with 10 targets reads
 /// highest: noise adds to every row norm), for a read of 8,192 x 8 d bytes.
@@ -97,9 +100,11 @@ bool holds_fold_rows(LocalForm form, std::int64_t rows, std::int64_t d, int piec
 /// rows and three more Grams when holds_fold_rows), and
 /// a polished block (at most kMaxPolishHeld square) twice; Woodbury, the centered rows, their scaled copy and the rows x rows eigenvectors; screened,
 /// the rows (centered and scaled in place) and a working set's Gram and eigenvectors (at most d x d); cg, the
-/// CSR rows (at most 16 bytes a nonzero, twice while building) and y; plus the d x k iterates and Anderson history.
+/// CSR rows (at most 16 bytes a nonzero, twice while building) and y, and for a path's coordinate descent the
+/// columns this rank owns (about its share of the nonzeros, 12 bytes each, 16 more while they travel) and five
+/// copies of the n x k residual over all global_rows; plus the d x k iterates and Anderson history.
 double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz,
-                          int pieces = 1);
+                          int pieces = 1, std::int64_t global_rows = 0);
 
 /// Floating-point work of one rank's local term in a form: once (Gram sums or kernel, and the factorization) and
 /// per ADMM iteration (for cg: per conjugate-gradient step, a few per iteration with the warm start).

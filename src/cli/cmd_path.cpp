@@ -53,7 +53,8 @@ class PathLines final : public PrintedProgress {
     header();
     std::printf("%6zu %12.5e %8d %8lld %18.10e %10.2e %9.5f %8.2fs%s\n", i, f.lambda, f.admm.state.iteration,
                 static_cast<long long>(nonzeros(f.coef)), f.admm.optimality.objective, f.admm.optimality.gap, dev_ratio,
-                lap_.lap(), f.admm.polished && f.admm.state.iteration == 0 ? "  (warm active set)" : "");
+                lap_.lap(), f.admm.descended ? "  (coordinate descent)"
+                : f.admm.polished && f.admm.state.iteration == 0 ? "  (warm active set)" : "");
     std::fflush(stdout);
   }
 
@@ -72,19 +73,21 @@ class PathLines final : public PrintedProgress {
 
 void print_summary(const PathResult& path, std::size_t asked, const DataModel& dm, const ProblemSpec& spec,
                    double lmax, const io::RunFacts& facts, const Phases& t, const std::string& output) {
-  int iterations = 0, active_set = 0;
+  int iterations = 0, active_set = 0, descended = 0;
   for (const FitResult& f : path.fits) {
     iterations += f.admm.state.iteration;
     active_set += f.admm.polished && f.admm.state.iteration == 0;
+    descended += f.admm.descended;
   }
   const FitResult& last = path.fits.back();
   std::printf("\ncadmm path: %zu of %zu lambdas fitted%s, %d ADMM iterations in all; %d solved by the warm active set "
-              "alone\n",
+              "alone%s\n",
               path.fits.size(), asked,
               path.stopped_early ? (" (--early-stop: deviance ratio stopped changing at index " +
                                     std::to_string(path.fits.size() - 1) + ")").c_str()
                                  : "",
-              iterations, active_set);
+              iterations, active_set,
+              descended ? (", " + std::to_string(descended) + " of them by coordinate descent").c_str() : "");
   print_problem(spec, lmax, facts, dm.model.data, dm.kinds, dm.planned_bytes);
   std::printf("  lambdas     %s .. %s (%s x lambda_max)\n", fmt(path.fits.front().lambda).c_str(),
               fmt(last.lambda).c_str(), fmt(lmax > 0 ? last.lambda / lmax : 0.0, "%.4g").c_str());

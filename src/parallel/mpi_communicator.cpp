@@ -143,6 +143,37 @@ void MpiCommunicator::scatter_each(const std::function<void(int, double*)>& sour
   if (failure) std::rethrow_exception(failure);
 }
 
+void MpiCommunicator::exchange(const std::vector<std::vector<double>>& send, std::vector<std::vector<double>>& recv) {
+  Timer t{seconds_};
+  if (static_cast<int>(send.size()) != size_) throw RuntimeFailure("exchange: one block per rank expected");
+  recv.assign(static_cast<std::size_t>(size_), {});
+  recv[static_cast<std::size_t>(rank_)] = send[static_cast<std::size_t>(rank_)];
+  // A ring of pairwise exchanges: at step s this rank sends to rank + s and receives from rank - s, sizes first,
+  // then the values in chunks of at most INT_MAX (so no count or displacement overflows an int).
+  for (int s = 1; s < size_; ++s) {
+    const int to = (rank_ + s) % size_, from = (rank_ - s + size_) % size_;
+    const std::vector<double>& out = send[static_cast<std::size_t>(to)];
+    std::vector<double>& in = recv[static_cast<std::size_t>(from)];
+    unsigned long long n_out = out.size(), n_in = 0;
+    check(MPI_Sendrecv(&n_out, 1, MPI_UNSIGNED_LONG_LONG, to, 0, &n_in, 1, MPI_UNSIGNED_LONG_LONG, from, 0, comm_,
+                       MPI_STATUS_IGNORE), "MPI_Sendrecv");
+    in.resize(static_cast<std::size_t>(n_in));
+    const std::size_t chunk = static_cast<std::size_t>(INT_MAX) / sizeof(double);
+    std::vector<MPI_Request> pending;
+    for (std::size_t off = 0; off < in.size(); off += chunk) {
+      pending.emplace_back();
+      check(MPI_Irecv(in.data() + off, static_cast<int>(std::min(chunk, in.size() - off)), MPI_DOUBLE, from, 1, comm_,
+                      &pending.back()), "MPI_Irecv");
+    }
+    for (std::size_t off = 0; off < out.size(); off += chunk) {
+      pending.emplace_back();
+      check(MPI_Isend(out.data() + off, static_cast<int>(std::min(chunk, out.size() - off)), MPI_DOUBLE, to, 1, comm_,
+                      &pending.back()), "MPI_Isend");
+    }
+    check(MPI_Waitall(static_cast<int>(pending.size()), pending.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+  }
+}
+
 int MpiCommunicator::ranks_on_node() const {
   MPI_Comm node;
   MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);

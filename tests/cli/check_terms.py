@@ -9,6 +9,8 @@ glmnet CASE (tests/data/fixtures/glmnet_terms_CASE.csv, written by tests/data/gl
   limits as datasets; `cadmm solve` at glmnet's lambda and `cadmm path` over glmnet's (lambda_max, lambda) must give
   glmnet's coefficients (within 1e-4 of max |coef|) and objective (recomputed here, within 1e-6 relative), respect
   the bounds exactly, and report glmnet's lambda_max (with unpenalized features: the gradient after fitting them).
+  With "cg" (CSR, the path in the cg form) every lambda of the path not solved at its warm start must be solved by
+  coordinate descent over features spread across the ranks, with no ADMM iteration.
 cv, cv_offset, cv_weights: `cadmm cv` with factors, an exclusion and --lower-limits 0 (and an offset, or weights)
   against glmnet on every fold
   combined by cv.glmnet's
@@ -20,9 +22,10 @@ relax_CASE (glmnet_terms_relax_CASE.csv): `cadmm path --relax` over glmnet's lam
   must apply that blend. cv_relax: `cadmm cv --relax` against cv.glmnet(relax = TRUE): the cvm and cvsd of every
   gamma, the chosen (lambda, gamma) pairs and the refit.
 bad: bad per-feature input and offsets are refused with exit 2 (usage) or 3 (data), a message naming the option, and no output.
-Usage: check_terms.py CADMM CASE RANKS WORKDIR [sparse]
+Usage: check_terms.py CADMM CASE RANKS WORKDIR [sparse|cg]
 """
 import os
+import re
 import sys
 
 import h5py
@@ -147,7 +150,7 @@ def compare(label, X, Y, coef, b, case, ref_coef, ref_b, failures, attrs=None):
         failures.append(f"{label}: lambda_max {attrs['lambda_max']} != glmnet's {case['lmax']}")
 
 
-def glmnet_case(cadmm, name, ranks, work, sparse):
+def glmnet_case(cadmm, name, ranks, work, sparse, cg=False):
     case = read_case(name)
     with h5py.File(os.path.join(FIXTURES, case["source"]), "r") as f:
         X, Y = f["X"][()].astype(np.float64), f["y"][()] / case["y_scale"]
@@ -180,8 +183,11 @@ def glmnet_case(cadmm, name, ranks, work, sparse):
     if name == "factors_bounds_enet" and (iterations != 0 or not polished):
         failures.append(f"{name} solve: {iterations} ADMM iterations (polished {polished}); expected 0, polished")
     out = data[:-3] + "_path.out.h5"
-    run_cadmm(cadmm, ranks, ["path", "--data", data, "--n-lambda", "20", "--lambda-min-ratio",
-                             repr(case["lam"] / case["lmax"]), "--output", out, "--quiet"] + opts)
+    _, printed, _ = run_cadmm(cadmm, ranks, ["path", "--data", data, "--n-lambda", "20", "--lambda-min-ratio",
+                                             repr(case["lam"] / case["lmax"]), "--output", out]
+                              + (["--local-solver", "cg"] if cg else ["--quiet"]) + opts)
+    if cg and not descended_alone(printed):
+        failures.append(f"{name} path: not every lambda solved by coordinate descent:\n{printed}")
     with h5py.File(out, "r") as r:
         coefs, b = r["path/coef"][()], r["path/intercept"][()]
         lambdas = r["path/lambda"][()]
@@ -212,6 +218,14 @@ def glmnet_case(cadmm, name, ranks, work, sparse):
         if first[pen].max() > 1e-6 * max(np.abs(coefs[-1]).max(), 1e-300):
             failures.append(f"{name} path: a penalized coefficient is {first[pen].max():.3g} at lambda_max")
     return failures
+
+
+def descended_alone(printed):
+    """True when a path's summary says that no ADMM iteration ran and that every lambda not already solved at its
+    warm start was solved by coordinate descent (at least one)."""
+    m = re.search(r"(\d+) ADMM iterations in all; (\d+) solved by the warm active set alone, (\d+) of them by "
+                  r"coordinate descent", printed)
+    return bool(m) and m.group(1) == "0" and m.group(2) == m.group(3)
 
 
 def weighted_scores(cadmm, ranks, data, model, X, Y, offset):
@@ -518,7 +532,8 @@ def relax_collinear(cadmm, ranks, work):
 
 def main():
     cadmm, case, ranks, work = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-    sparse = len(sys.argv) > 5 and sys.argv[5] == "sparse"
+    cg = len(sys.argv) > 5 and sys.argv[5] == "cg"
+    sparse = cg or (len(sys.argv) > 5 and sys.argv[5] == "sparse")
     os.makedirs(work, exist_ok=True)
     if case == "sklearn_positive":
         failures = sklearn_positive(cadmm, ranks, work)
@@ -533,7 +548,7 @@ def main():
     elif case.startswith("relax_"):
         failures = relax_case(cadmm, case, ranks, work, sparse)
     else:
-        failures = glmnet_case(cadmm, case, ranks, work, sparse)
+        failures = glmnet_case(cadmm, case, ranks, work, sparse, cg)
     for f in failures:
         print("FAIL:", f)
     sys.exit(1 if failures else 0)

@@ -10,6 +10,7 @@
 #include "cadmm/fit.hpp"
 #include "cadmm/mpi_communicator.hpp"
 #include "cadmm/partition.hpp"
+#include "cadmm/path.hpp"
 #include "cadmm/synthetic.hpp"
 #include "io/dataset_reader.hpp"
 #include "io/generator.hpp"
@@ -177,4 +178,53 @@ int main(int argc, char** argv) {
   MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
   MPI_Finalize();
   return worst;
+}
+
+// Coordinate descent over features spread across the ranks (sparse rows, the cg form), with polishing disabled so
+// that it alone solves every lambda of a path: each fit equals the one-rank Gram form's (ADMM and polishing on the
+// full Gram, certified by its own gap) for l1 with bounds, standardized elastic net with penalty factors and l21 over
+// two targets; its coefficients are the same bits on every rank.
+TEST(Mpi, CoordinateDescentAloneSolvesASparsePathAsTheGramFormDoes) {
+  std::mt19937 g(5);
+  std::uniform_real_distribution<double> u;
+  Data all = full_data(360, 70, 2, 13);
+  for (Eigen::Index i = 0; i < all.x.rows(); ++i)  // ~80% zeros, nonzero column means: the centring matters
+    for (Eigen::Index j = 0; j < all.x.cols(); ++j) all.x(i, j) = u(g) < 0.2 ? all.x(i, j) + 1 : 0.0;
+  Matrix w = Matrix::Zero(70, 2);
+  for (int j = 0; j < 70; j += 4) w.row(j) << 1.0 + j % 3, -1.0;
+  all.y = all.x * w + 0.3 * all.y;
+  MpiCommunicator comm;
+  SerialCommunicator serial;
+  for (int c = 0; c < 3; ++c) {
+    ProblemSpec spec;
+    const Eigen::Index k = c == 2 ? 2 : 1;
+    if (c == 0) spec.lower_limits = {-0.5}, spec.upper_limits = {2.0};
+    if (c == 1) {
+      spec.penalty = Penalty::elasticnet, spec.l1_ratio = 0.5, spec.standardize = true;
+      spec.penalty_factor.assign(70, 1.0);
+      spec.penalty_factor[3] = 0.0, spec.penalty_factor[8] = 2.5;
+    }
+    if (c == 2) spec.penalty = Penalty::l21;
+    const Data whole{all.x, all.y.leftCols(k)};
+    const Data mine = my_rows(whole);
+    Model model = make_model(mine.x, mine.y, spec, comm, LocalForm::cg);
+    model.max_polish = 0;  // no polishing: coordinate descent or, failing it, ADMM
+    const Model ref_model = make_model(whole.x, whole.y, spec, serial, LocalForm::gram);
+    ASSERT_TRUE(model.columns) << "rank " << rank();
+    const Lambdas grid = Lambdas::resolve(LambdaRequest::grid(15, 0.01), model.lambda_max);
+    SolverSettings settings;
+    const PathResult got = fit_path(model, grid, settings, false, comm);
+    const PathResult ref = fit_path(ref_model, grid, settings, false, serial);
+    ASSERT_EQ(got.fits.size(), ref.fits.size());
+    double scale = 0;
+    for (const FitResult& f : ref.fits) scale = std::max(scale, f.coef.cwiseAbs().maxCoeff());
+    for (std::size_t i = 1; i < got.fits.size(); ++i) {
+      const FitResult &a = got.fits[i], &b = ref.fits[i];
+      EXPECT_TRUE(a.admm.descended && a.admm.state.iteration == 0) << "case " << c << " lambda " << i << " rank " << rank();
+      EXPECT_LT((a.coef - b.coef).cwiseAbs().maxCoeff(), 1e-6 * scale) << "case " << c << " lambda " << i;
+      EXPECT_NEAR(a.admm.optimality.objective, b.admm.optimality.objective, 1e-9 * b.admm.optimality.objective)
+          << "case " << c << " lambda " << i;
+      EXPECT_TRUE(identical_everywhere(a.coef.data(), static_cast<int>(a.coef.size() * 8))) << "rank " << rank();
+    }
+  }
 }

@@ -104,9 +104,12 @@ Model make_model(PreparedData data, Communicator& comm) {
   });
   m.rho_auto = auto_rho(m.scaling, data.active_ranks, data.n_features);
   // One reduction: does any rank hold its data for working sets; does every rank with rows hold its Hessian.
-  double facts[2] = {uses_working_sets(m.form) ? 1.0 : 0.0, m.local->rows() > 0 && !m.local->holds_hessian() ? 1.0 : 0.0};
-  comm.sum(facts, 2);
+  LocalColumns probe;
+  double facts[3] = {uses_working_sets(m.form) ? 1.0 : 0.0, m.local->rows() > 0 && !m.local->holds_hessian() ? 1.0 : 0.0,
+                     m.local->sparse_columns({}, probe) ? 1.0 : 0.0};
+  comm.sum(facts, 3);
   m.working_sets = facts[0] > 0;
+  m.columns = facts[2] == comm.size();
   m.max_polish = facts[1] > 0 ? kMaxPolishActive : kMaxPolishHeld;
   m.data = std::move(data);
   for (Eigen::Index j = 0; j < m.data.n_features; ++j)
@@ -151,6 +154,7 @@ FitResult fit(const Model& model, double lambda, const SolverSettings& settings,
   ap.max_polish = model.max_polish;
   if (!warm) ap.first_set = model.first_set;
   ap.polish_memory = polish_memory;
+  ap.columns = model.columns;
 
   // An exact resume continues the solve it was (checkpointed runs plan no working sets).
   const bool resuming = warm && warm->loop;

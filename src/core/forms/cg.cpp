@@ -99,6 +99,41 @@ class CgSolver final : public LocalSolver {
   double b_squares() const override { return b_.squaredNorm(); }
   std::int64_t rows() const override { return x_.rows(); }
 
+  bool sparse_columns(const std::vector<Eigen::Index>& features, LocalColumns& out) const override {
+    // A_j = f s_j (R x_j - mu_j R 1): a_j = f s_j R x_j, offset f s_j mu_j, v = R 1. Two passes over the rows:
+    // count each asked column's entries, then place them (rows ascending within a column).
+    const std::size_t m = features.size();
+    std::vector<std::int64_t> pos(static_cast<std::size_t>(x_.cols()), -1);
+    out.offset.resize(static_cast<Eigen::Index>(m));
+    for (std::size_t c = 0; c < m; ++c) {
+      const Eigen::Index j = features[c];
+      pos[static_cast<std::size_t>(j)] = static_cast<std::int64_t>(c);
+      out.offset[static_cast<Eigen::Index>(c)] = f_ * s_[j] * mu_[j];
+    }
+    out.start.assign(m + 1, 0);
+    for (Eigen::Index r = 0; r < x_.rows(); ++r)
+      x_.for_each_in_row(r, [&](std::int64_t c, double) {
+        if (const std::int64_t p = pos[static_cast<std::size_t>(c)]; p >= 0) ++out.start[static_cast<std::size_t>(p) + 1];
+      });
+    for (std::size_t c = 0; c < m; ++c) out.start[c + 1] += out.start[c];
+    out.row.resize(static_cast<std::size_t>(out.start[m]));
+    out.value.resize(out.row.size());
+    std::vector<std::int64_t> next(out.start.begin(), out.start.end() - 1);
+    for (Eigen::Index r = 0; r < x_.rows(); ++r) {
+      const double w = r_.size() > 0 ? r_[r] : 1.0;
+      x_.for_each_in_row(r, [&](std::int64_t c, double v) {
+        const std::int64_t p = pos[static_cast<std::size_t>(c)];
+        if (p < 0) return;
+        const std::size_t at = static_cast<std::size_t>(next[static_cast<std::size_t>(p)]++);
+        out.row[at] = r;
+        out.value[at] = f_ * s_[c] * w * v;
+      });
+    }
+    return true;
+  }
+  Vector centring_direction() const override { return r_.size() > 0 ? r_ : Vector::Ones(x_.rows()); }
+  Matrix residual(const Matrix& z) const override { return b_ - a_times(z); }
+
  private:
   Matrix a_times(const Matrix& v) const {
     const Matrix sv = s_.asDiagonal() * v;

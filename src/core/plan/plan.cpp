@@ -69,7 +69,7 @@ bool holds_fold_rows(LocalForm form, std::int64_t rows, std::int64_t d, int piec
 }
 
 double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz,
-                          int pieces) {
+                          int pieces, std::int64_t global_rows) {
   const double m = static_cast<double>(rows), dd = static_cast<double>(d), kk = static_cast<double>(k);
   const double iterates = 30 * dd * kk;  // x, z, u, their copies and 2 x 10 Anderson columns
   switch (form) {
@@ -88,7 +88,8 @@ double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std
     case LocalForm::screened: return 8 * (m * dd + 2 * dd * dd + 2 * m * kk + iterates);
     // Sums only, and the columns A^T A_S of the features fetched (at most d x d) with a working set's factor.
     case LocalForm::streamed: return 8 * (3 * dd * dd + iterates);
-    case LocalForm::cg: return 2 * 16.0 * static_cast<double>(nnz) + 8 * (3 * m * kk + iterates);
+    case LocalForm::cg:
+      return (2 * 16.0 + 28.0) * static_cast<double>(nnz) + 8 * (3 * m * kk + 5 * std::min(static_cast<double>(global_rows) * kk, static_cast<double>(kMaxCoordinateResidual)) + iterates);
   }
   return 0;
 }
@@ -192,7 +193,7 @@ RankPlan plan_rank(std::int64_t rows, std::int64_t nnz, const DataShape& shape, 
   r.nnz = nnz;
   r.form = plan_local_form(rows, shape.features, shape.sparse, request.requested, request.screen, budget);
   r.fold_rows = holds_fold_rows(r.form, rows, shape.features, pieces);
-  r.memory_bytes = local_memory_bytes(r.form, rows, shape.features, shape.targets, nnz, pieces);
+  r.memory_bytes = local_memory_bytes(r.form, rows, shape.features, shape.targets, nnz, pieces, shape.rows);
   r.cost = local_cost(r.form, rows, shape.features, shape.targets, nnz, shape.sparse);
   return r;
 }
@@ -201,7 +202,7 @@ void Plan::set_pieces(int count, const DataShape& shape, Communicator& comm) {
   pieces = count;
   if (count <= 1) return;
   rank.fold_rows = holds_fold_rows(rank.form, rank.rows, shape.features, count);
-  rank.memory_bytes = local_memory_bytes(rank.form, rank.rows, shape.features, shape.targets, rank.nnz, count);
+  rank.memory_bytes = local_memory_bytes(rank.form, rank.rows, shape.features, shape.targets, rank.nnz, count, shape.rows);
   collectively(comm, [&] { check_memory(rank, count, budget); });
 }
 

@@ -386,6 +386,15 @@ bool certified_start(const AdmmProblem& problem, const SolverSettings& settings,
   const Optimality o = evaluate(problem, st.z, comm, &grad);
   if (settings.certified(o.gap, o.objective)) {
     res.optimality = o;
+  } else if (std::optional<Polished> c =
+                 warm && settings.polish ? coordinate_descent(problem, st.z, grad, settings, comm,
+                                                              problem.polish_memory ? &problem.polish_memory->columns : nullptr)
+                                         : std::nullopt) {
+    // Sparse rows (the cg form): coordinate descent from the warm start, whatever the pattern's size; polishing
+    // would pay a pass over the rows for every Hessian block.
+    st.z = std::move(c->w);
+    res.optimality = c->optimality;
+    res.polished = res.descended = true;
   } else if (std::optional<Polished> p =
                  warm && problem.previous_l1_weight && settings.polish
                      ? polish_warm_start(problem, st.z, grad, settings, comm)

@@ -23,6 +23,10 @@ std::unique_ptr<LocalSolver> LocalSolver::restricted(const std::vector<Eigen::In
   return make_gram_solver(hessian_block(features), q()(features, Eigen::all), b_squares(), rows());
 }
 
+Matrix LocalSolver::residual(const Matrix&) const {
+  throw RuntimeFailure("LocalSolver: only a term with sparse columns gives its residual");
+}
+
 std::unique_ptr<LocalSolver> LocalSolver::summed_to(int, Communicator&) && {
   throw RuntimeFailure("LocalSolver: only the Gram form's terms are summed over the ranks");
 }

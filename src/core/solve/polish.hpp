@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cadmm/admm.hpp"
+#include "core/solve/coordinate.hpp"
 
 namespace cadmm {
 
@@ -39,6 +40,8 @@ struct PolishMemory {
     double rss = 0, ry = 0;
   };
   std::optional<Evaluated> last;
+  /// The columns coordinate descent brought to this rank (src/core/solve/coordinate.hpp), kept for the next lambda.
+  OwnedColumns columns;
 };
 
 /// A sign pattern's mark of a coordinate held at a nonzero bound (+kHeld: the upper one, -kHeld: the lower one).

@@ -1,0 +1,423 @@
+// Coordinate descent over features spread across the ranks (src/core/solve/coordinate.hpp).
+//
+// With A_j = a_j - m_j v (a_j sparse, v the rows' centring direction) the residual r = b - A z is held as
+// r~ + v o^T: r~ = b - sum_j a_j z_j changes only on a_j's rows when z_j moves, and o = sum_j m_j z_j. Feature j's
+// gradient is A_j^T r = a_j^T r (over a_j's rows) - m_j v^T r, with v^T r kept up to date by A_j^T v.
+#include "core/solve/coordinate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/solve/anderson.hpp"
+#include "core/solve/polish.hpp"
+
+namespace cadmm {
+
+namespace {
+
+using Index = Eigen::Index;
+
+constexpr int kMaxSweeps = 1000;  // per call, over every round: beyond it ADMM takes over
+constexpr int kMaxRounds = 12;    // strong-set growths and tightenings
+constexpr int kAndersonMemory = 5;  // sweeps between extrapolations
+constexpr int kSweepsBeforePolish = 30;  // a round's sweeps where the pattern is small enough to polish
+
+int owner(Index j, int ranks) { return static_cast<int>(j % ranks); }
+
+// Rows counted over the ranks, this rank's place among them, and v over every row.
+void count_rows(OwnedColumns& c, const LocalSolver& local, Index d, Communicator& comm) {
+  const int ranks = comm.size(), me = comm.rank();
+  Vector rows = Vector::Zero(ranks);
+  rows[me] = static_cast<double>(local.rows());
+  comm.sum(rows.data(), static_cast<std::size_t>(ranks));
+  c.n = static_cast<std::int64_t>(rows.sum());
+  c.first_row = static_cast<std::int64_t>(rows.head(me).sum());
+  c.v = Vector::Zero(c.n);
+  c.v.segment(c.first_row, local.rows()) = local.centring_direction();
+  comm.sum(c.v.data(), static_cast<std::size_t>(c.n));
+  c.vv = c.v.squaredNorm();
+  c.fetched.assign(static_cast<std::size_t>(d), 0);
+  c.slot.assign(static_cast<std::size_t>(d), -1);
+  c.ready = true;
+}
+
+// Brings the columns of `missing` (sorted, the same on every rank) to their owners: each rank sends its rows' entries
+// of every feature to the feature's owner, which keeps them in global row order (a repeated index summed).
+void fetch(OwnedColumns& c, const LocalSolver& local, const std::vector<Index>& missing, Communicator& comm) {
+  const int ranks = comm.size(), me = comm.rank();
+  LocalColumns mine;
+  local.sparse_columns(missing, mine);
+  std::vector<std::vector<double>> send(static_cast<std::size_t>(ranks)), recv;
+  for (std::size_t i = 0; i < missing.size(); ++i) {
+    std::vector<double>& out = send[static_cast<std::size_t>(owner(missing[i], ranks))];
+    const std::size_t b = static_cast<std::size_t>(mine.start[i]), e = static_cast<std::size_t>(mine.start[i + 1]);
+    out.push_back(static_cast<double>(e - b));
+    for (std::size_t x = b; x < e; ++x) out.push_back(static_cast<double>(mine.row[x] + c.first_row));
+    out.insert(out.end(), mine.value.begin() + static_cast<std::ptrdiff_t>(b), mine.value.begin() + static_cast<std::ptrdiff_t>(e));
+  }
+  comm.exchange(send, recv);
+  std::vector<std::size_t> at(static_cast<std::size_t>(ranks), 0);
+  for (std::size_t i = 0; i < missing.size(); ++i) {
+    const Index j = missing[i];
+    c.fetched[static_cast<std::size_t>(j)] = 1;
+    if (owner(j, ranks) != me) continue;
+    c.slot[static_cast<std::size_t>(j)] = static_cast<std::int64_t>(c.feature.size());
+    c.feature.push_back(j);
+    const std::size_t begin = c.row.size();
+    for (int s = 0; s < ranks; ++s) {
+      const std::vector<double>& in = recv[static_cast<std::size_t>(s)];
+      std::size_t& pos = at[static_cast<std::size_t>(s)];
+      const std::size_t count = static_cast<std::size_t>(in[pos++]);
+      for (std::size_t x = 0; x < count; ++x) {
+        const auto r = static_cast<std::int32_t>(in[pos + x]);
+        const double value = in[pos + count + x];
+        if (c.row.size() > begin && c.row.back() == r)
+          c.value.back() += value;
+        else
+          c.row.push_back(r), c.value.push_back(value);
+      }
+      pos += 2 * count;
+    }
+    c.start.push_back(static_cast<std::int64_t>(c.row.size()));
+    // ||a_j - m v||^2 over a_j's rows, plus m^2 v^T v over the others; A_j^T v = a_j^T v - m v^T v.
+    const double m = mine.offset[static_cast<Index>(i)];
+    double av = 0, on_rows = 0, vv_rows = 0;
+    for (std::size_t x = begin; x < c.row.size(); ++x) {
+      const double vi = c.v[c.row[x]];
+      av += c.value[x] * vi;
+      on_rows += (c.value[x] - m * vi) * (c.value[x] - m * vi);
+      vv_rows += vi * vi;
+    }
+    c.offset.push_back(m);
+    c.av.push_back(av);
+    c.cv.push_back(av - m * c.vv);
+    c.h.push_back(on_rows + m * m * std::max(0.0, c.vv - vv_rows));
+  }
+}
+
+// How hard the gradient row g_j pushes feature j away from zero (in a direction its bounds allow).
+double push(const PenaltySpec& pen, const Matrix& grad, Index j) {
+  if (pen.grouped) return grad.row(j).norm();
+  double p = 0;
+  for (Index t = 0; t < grad.cols(); ++t) p = std::max(p, pen.movable(j, grad(j, t)));
+  return p;
+}
+
+// Feature j's part of the penalty at the row w (bounds hold: every point visited is feasible).
+double penalty_of_row(const PenaltySpec& pen, Index j, const double* w, Index k) {
+  double l1 = 0, sq = 0;
+  for (Index t = 0; t < k; ++t) l1 += std::abs(w[t]), sq += w[t] * w[t];
+  if (pen.grouped) l1 = std::sqrt(sq);
+  return pen.l1_weight * pen.weight(j) * l1 + 0.5 * pen.ridge_times(j, pen.l2_weight) * sq;
+}
+
+// The state every rank holds alike: z, and the residual r = r~ + v o^T with v^T r.
+struct Shared {
+  Matrix z;           // d x k
+  RowMatrix rt;       // n x k, r~
+  Vector o, vr;       // k each: o and v^T r
+};
+
+class Descent {
+ public:
+  Descent(const AdmmProblem& problem, OwnedColumns& c, Communicator& comm)
+      : pen_(problem.penalty), local_(*problem.local), c_(c), comm_(comm), ranks_(comm.size()),
+        k_(problem.local->q().cols()) {}
+
+  // r~, o and v^T r at s.z: each rank's residual rows summed into place (o's owned parts too), then r~ = r - v o^T.
+  void start(Shared& s) {
+    const Index n = static_cast<Index>(c_.n);
+    Vector buf = Vector::Zero(n * k_ + k_);
+    const Matrix r = local_.residual(s.z);
+    for (Index i = 0; i < r.rows(); ++i)
+      for (Index t = 0; t < k_; ++t) buf[(c_.first_row + i) * k_ + t] = r(i, t);
+    for (std::size_t q = 0; q < c_.feature.size(); ++q)
+      for (Index t = 0; t < k_; ++t) buf[n * k_ + t] += c_.offset[q] * s.z(c_.feature[q], t);
+    comm_.sum(buf.data(), static_cast<std::size_t>(buf.size()));
+    s.o = buf.tail(k_);
+    s.rt = Eigen::Map<RowMatrix>(buf.data(), n, k_);
+    s.vr = Vector::Zero(k_);
+    for (Index i = 0; i < n; ++i)
+      for (Index t = 0; t < k_; ++t) {
+        const double ri = s.rt(i, t);
+        s.rt(i, t) = ri - c_.v[i] * s.o[t];
+        s.vr[t] += c_.v[i] * ri;
+      }
+  }
+
+  // One sweep of every rank over its slots, the moves summed and taken whole or averaged (the better); returns the
+  // sum over the ranks of h_j ||dz_j||^2. set_pos: each feature's place among the set's (the moves' layout).
+  double sweep(Shared& s, const std::vector<std::int64_t>& slots, const std::vector<std::int64_t>& set_pos, Index set_size) {
+    const Index n = static_cast<Index>(c_.n);
+    local_rt_ = s.rt;
+    Vector o = s.o, vr = s.vr;
+    // The sums: r~'s change (n k), the set's moves (|set| k), o's and v^T r's changes (2 k), then the moves' size,
+    // and the penalty's change taken whole and averaged.
+    const Index tail = n * k_ + set_size * k_;
+    buf_.setZero(tail + 2 * k_ + 3);
+    // z stays as it was until the sums: each feature is visited once a sweep, so its own value is the one read.
+    Vector g(k_), w(k_), dz(k_), before(k_), half(k_);
+    const double shrink = 1.0 / ranks_;
+    double* const rt = local_rt_.data();
+    for (std::int64_t q : slots) {
+      const std::size_t qs = static_cast<std::size_t>(q);
+      const double h = c_.h[qs];
+      if (!(h > 0)) continue;
+      const Index j = c_.feature[qs];
+      const double m = c_.offset[qs];
+      const std::size_t b = static_cast<std::size_t>(c_.start[qs]), e = static_cast<std::size_t>(c_.start[qs + 1]);
+      const std::int32_t* row = c_.row.data();
+      const double* value = c_.value.data();
+      // A_j^T r = a_j^T r~ + (a_j^T v) o - m_j v^T r: one read of r~ per entry.
+      if (k_ == 1) {  // four sums, so the additions do not wait on each other
+        double acc[4] = {0, 0, 0, 0};
+        std::size_t x = b;
+        for (; x + 4 <= e; x += 4)
+          for (int l = 0; l < 4; ++l) acc[l] += value[x + l] * rt[row[x + l]];
+        for (; x < e; ++x) acc[0] += value[x] * rt[row[x]];
+        g[0] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+      } else {
+        g.setZero();
+        for (std::size_t x = b; x < e; ++x)
+          for (Index t = 0; t < k_; ++t) g[t] += value[x] * rt[row[x] * k_ + t];
+      }
+      g += c_.av[qs] * o - m * vr;
+      before = s.z.row(j).transpose();
+      const double ridge = pen_.ridge_times(j, pen_.l2_weight), l1 = pen_.l1_weight * pen_.weight(j);
+      w = h * before + g;
+      if (pen_.grouped) {
+        const double norm = w.norm();
+        w *= norm > l1 ? (1 - l1 / norm) / (h + ridge) : 0.0;
+      } else {
+        const double lo = pen_.lower_bound(j), hi = pen_.upper_bound(j);
+        for (Index t = 0; t < k_; ++t) {
+          const double u = w[t];
+          w[t] = std::clamp((u > l1 ? u - l1 : u < -l1 ? u + l1 : 0.0) / (h + ridge), lo, hi);
+        }
+      }
+      dz = w - before;
+      if (dz.isZero(0)) continue;
+      if (k_ == 1) {
+        const double step = dz[0];
+        for (std::size_t x = b; x < e; ++x) rt[row[x]] -= value[x] * step;
+      } else {
+        for (std::size_t x = b; x < e; ++x)
+          for (Index t = 0; t < k_; ++t) rt[row[x] * k_ + t] -= value[x] * dz[t];
+      }
+      o += m * dz;
+      vr -= c_.cv[qs] * dz;
+      half = before + shrink * dz;
+      const double at_before = penalty_of_row(pen_, j, before.data(), k_);
+      buf_[tail + 2 * k_ + 1] += penalty_of_row(pen_, j, w.data(), k_) - at_before;
+      buf_[tail + 2 * k_ + 2] += penalty_of_row(pen_, j, half.data(), k_) - at_before;
+      buf_[tail + 2 * k_] += h * dz.squaredNorm();
+      for (Index t = 0; t < k_; ++t) buf_[n * k_ + set_pos[static_cast<std::size_t>(j)] * k_ + t] = dz[t];
+    }
+    for (Index i = 0; i < n; ++i)
+      for (Index t = 0; t < k_; ++t) buf_[i * k_ + t] = local_rt_(i, t) - s.rt(i, t);
+    buf_.segment(tail, k_) = o - s.o;
+    buf_.segment(tail + k_, k_) = vr - s.vr;
+    comm_.sum(buf_.data(), static_cast<std::size_t>(buf_.size()));
+    double step = 1;
+    if (ranks_ > 1) {
+      // F(step) - F(0) = step <R, D> + step^2 / 2 ||D||^2 + the penalty's change, with R = r~ + v o^T and D the
+      // residual's change r~' + v o'^T: compare the whole step with the average.
+      double rd = 0, dd = 0;
+      for (Index i = 0; i < n; ++i)
+        for (Index t = 0; t < k_; ++t) {
+          const double d = buf_[i * k_ + t] + c_.v[i] * buf_[tail + t];
+          rd += (s.rt(i, t) + c_.v[i] * s.o[t]) * d;
+          dd += d * d;
+        }
+      // On [0, 1] the penalty lies below its chord (it is convex), so U(t) = t (<R, D> + the whole step's penalty
+      // change) + t^2 / 2 ||D||^2 bounds F(t) - F(0) from above: U's minimizer on [1/P, 1] is taken where U there
+      // is below the average's exact value, which is itself below F(0).
+      const double slope = rd + buf_[tail + 2 * k_ + 1];
+      const double best = dd > 0 ? std::clamp(-slope / dd, shrink, 1.0) : 1.0;
+      const double bound = best * slope + 0.5 * best * best * dd;
+      const double averaged = shrink * rd + 0.5 * shrink * shrink * dd + buf_[tail + 2 * k_ + 2];
+      step = bound <= averaged ? best : shrink;
+    }
+    for (Index i = 0; i < n; ++i)
+      for (Index t = 0; t < k_; ++t) s.rt(i, t) += step * buf_[i * k_ + t];
+    s.o += step * buf_.segment(tail, k_);
+    s.vr += step * buf_.segment(tail + k_, k_);
+    for (std::size_t p = 0; p < set_.size(); ++p)
+      for (Index t = 0; t < k_; ++t) s.z(set_[p], t) += step * buf_[n * k_ + static_cast<Index>(p) * k_ + t];
+    return buf_[tail + 2 * k_];
+  }
+
+  // The set's rows of z, one after the other (the vector Anderson extrapolates).
+  void flatten(const Matrix& z, Vector& out) const {
+    for (std::size_t p = 0; p < set_.size(); ++p)
+      for (Index t = 0; t < k_; ++t) out[static_cast<Index>(p) * k_ + t] = z(set_[p], t);
+  }
+
+  // Moves to the point whose set rows are `next` (the bounds enforced), if that lowers the objective: each rank's
+  // residual change over its own features, summed. Returns true when taken.
+  bool try_point(Shared& s, const Vector& next, const std::vector<std::int64_t>& slots,
+                 const std::vector<std::int64_t>& set_pos) {
+    const Index n = static_cast<Index>(c_.n), tail = n * k_;
+    Matrix to(static_cast<Index>(set_.size()), k_);
+    double pen_before = 0, pen_after = 0;
+    for (std::size_t p = 0; p < set_.size(); ++p) {
+      const Index j = set_[p];
+      for (Index t = 0; t < k_; ++t) {
+        const double v = next[static_cast<Index>(p) * k_ + t];
+        to(static_cast<Index>(p), t) = pen_.grouped ? v : std::clamp(v, pen_.lower_bound(j), pen_.upper_bound(j));
+      }
+      const Vector now = s.z.row(j).transpose(), then = to.row(static_cast<Index>(p)).transpose();
+      pen_before += penalty_of_row(pen_, j, now.data(), k_);
+      pen_after += penalty_of_row(pen_, j, then.data(), k_);
+    }
+    buf_.setZero(tail + 2 * k_);
+    for (std::int64_t q : slots) {
+      const std::size_t qs = static_cast<std::size_t>(q);
+      const Index j = c_.feature[qs];
+      const Index p = set_pos[static_cast<std::size_t>(j)];
+      for (Index t = 0; t < k_; ++t) {
+        const double dz = to(p, t) - s.z(j, t);
+        if (dz == 0) continue;
+        for (std::int64_t x = c_.start[qs]; x < c_.start[qs + 1]; ++x)
+          buf_[c_.row[static_cast<std::size_t>(x)] * k_ + t] -= c_.value[static_cast<std::size_t>(x)] * dz;
+        buf_[tail + t] += c_.offset[qs] * dz;
+        buf_[tail + k_ + t] -= c_.cv[qs] * dz;
+      }
+    }
+    comm_.sum(buf_.data(), static_cast<std::size_t>(buf_.size()));
+    double rd = 0, dd = 0;
+    for (Index i = 0; i < n; ++i)
+      for (Index t = 0; t < k_; ++t) {
+        const double d = buf_[i * k_ + t] + c_.v[i] * buf_[tail + t];
+        rd += (s.rt(i, t) + c_.v[i] * s.o[t]) * d;
+        dd += d * d;
+      }
+    if (!(rd + 0.5 * dd + pen_after - pen_before < 0)) return false;
+    for (Index i = 0; i < n; ++i)
+      for (Index t = 0; t < k_; ++t) s.rt(i, t) += buf_[i * k_ + t];
+    s.o += buf_.segment(tail, k_);
+    s.vr += buf_.segment(tail + k_, k_);
+    for (std::size_t p = 0; p < set_.size(); ++p) s.z.row(set_[p]) = to.row(static_cast<Index>(p));
+    return true;
+  }
+
+  std::vector<Index> set_;  // the strong set, in feature order (the moves' layout)
+
+ private:
+  const PenaltySpec& pen_;
+  const LocalSolver& local_;
+  OwnedColumns& c_;
+  Communicator& comm_;
+  const int ranks_;
+  const Index k_;
+  RowMatrix local_rt_;
+  Vector buf_;
+};
+
+}  // namespace
+
+std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Matrix& z, const Matrix& grad0,
+                                           const SolverSettings& settings, Communicator& comm, OwnedColumns* kept) {
+  const PenaltySpec& pen = problem.penalty;
+  if (!problem.columns || !pen.members.empty() || !(pen.l1_weight > 0) || !problem.previous_l1_weight)
+    return std::nullopt;
+  const Index d = z.rows(), k = z.cols();
+  OwnedColumns scratch;
+  OwnedColumns& c = kept ? *kept : scratch;
+  if (!c.ready) count_rows(c, *problem.local, d, comm);
+  if (c.n * k > kMaxCoordinateResidual || c.n >= std::numeric_limits<std::int32_t>::max()) return std::nullopt;
+
+  // The strong set: z's support, the features the sequential strong rule admits and the unpenalized ones.
+  const double bound = std::max(0.0, 2 * pen.l1_weight - *problem.previous_l1_weight);
+  std::vector<char> in(static_cast<std::size_t>(d), 0);
+  for (Index j = 0; j < d; ++j) {
+    const double p = push(pen, grad0, j);
+    in[static_cast<std::size_t>(j)] = !z.row(j).isZero(0) || pen.weight(j) <= 0 || (p > 0 && p >= bound * pen.weight(j));
+  }
+  Descent descent(problem, c, comm);
+  Shared s;
+  s.z = z;
+  bool started = false;
+  int sweeps = 0;
+  double tol = -1;
+  Matrix grad;
+  for (int round = 0; round < kMaxRounds && sweeps < kMaxSweeps; ++round) {
+    std::vector<Index>& set = descent.set_;
+    set.clear();
+    std::vector<Index> missing;
+    std::vector<std::int64_t> set_pos(static_cast<std::size_t>(d), -1);
+    for (Index j = 0; j < d; ++j) {
+      if (!in[static_cast<std::size_t>(j)]) continue;
+      set_pos[static_cast<std::size_t>(j)] = static_cast<std::int64_t>(set.size());
+      set.push_back(j);
+      if (!c.fetched[static_cast<std::size_t>(j)]) missing.push_back(j);
+    }
+    if (!missing.empty()) fetch(c, *problem.local, missing, comm);
+    if (!started) {
+      descent.start(s);
+      started = true;
+      if (tol < 0) {
+        // Sweeps stop once they move the objective by a tenth of what the gap may be; a round that is not
+        // certified then tightens it by what its gap says.
+        double rr = 0;
+        for (Index i = 0; i < s.rt.rows(); ++i)
+          for (Index t = 0; t < k; ++t) rr += std::pow(s.rt(i, t) + c.v[i] * s.o[t], 2);
+        tol = 0.1 * settings.gap_tol * std::max(0.5 * rr + pen.value(s.z), 1e-300);
+      }
+    }  // later rounds: the features that join are at zero, so the residual stands
+    std::vector<std::int64_t> mine, active;
+    for (Index j : set)
+      if (const std::int64_t q = c.slot[static_cast<std::size_t>(j)]; q >= 0) mine.push_back(q);
+    const Index size = static_cast<Index>(set.size());
+    // A pattern small enough to polish gets a few sweeps only, to find its signs: polishing then solves it exactly,
+    // which on a correlated design is far cheaper than the sweeps that would creep up on it.
+    Index largest = 0;
+    for (Index t = 0; t < k; ++t) largest = std::max<Index>(largest, (s.z.col(t).array() != 0).count());
+    const bool polishable = settings.polish && largest <= problem.max_polish;
+    const int budget = std::min(kMaxSweeps, sweeps + (polishable ? kSweepsBeforePolish : kMaxSweeps));
+    // glmnet's schedule: a sweep over the whole set, then sweeps over the nonzero features until they settle, until
+    // a sweep over the whole set moves nothing that matters.
+    while (sweeps < budget) {
+      ++sweeps;
+      if (descent.sweep(s, mine, set_pos, size) <= tol) break;
+      active.clear();
+      for (std::int64_t q : mine)
+        if (!s.z.row(c.feature[static_cast<std::size_t>(q)]).isZero(0)) active.push_back(q);
+      // Anderson extrapolation of the sweeps over the nonzero features (Bertrand and Massias 2021): once their signs
+      // settle a sweep is an affine map, whose fixed point a few past sweeps predict far beyond where the next one
+      // goes; the prediction is taken only where it lowers the objective.
+      AndersonHistory history;
+      Anderson anderson(history, kAndersonMemory, size * k);
+      Vector before(size * k), after(size * k), next, products(anderson.products_size());
+      for (int since = 0; sweeps < budget; ++sweeps) {
+        descent.flatten(s.z, before);
+        const double moved = descent.sweep(s, active, set_pos, size);
+        descent.flatten(s.z, after);
+        if (moved <= tol) break;
+        anderson.record(before, after);
+        if (++since < kAndersonMemory) continue;
+        anderson.local_products(products.data());  // the whole vector is on every rank: nothing to reduce
+        if (anderson.extrapolate(products.data(), next)) descent.try_point(s, next, mine, set_pos);
+        anderson.reset();
+        since = 0;
+      }
+    }
+    const Optimality o = evaluate(problem, s.z, comm, &grad);
+    if (settings.certified(o.gap, o.objective)) return Polished{s.z, o};
+    if (polishable)
+      if (std::optional<Polished> p = polish(problem, sign_pattern(pen, s.z), s.z, settings, comm)) return p;
+    // The features outside the set that violate their bound join it; none: the set is right, sweep closer.
+    bool grew = false;
+    for (Index j = 0; j < d; ++j)
+      if (!in[static_cast<std::size_t>(j)] && push(pen, grad, j) > pen.l1_weight * pen.weight(j))
+        in[static_cast<std::size_t>(j)] = 1, grew = true;
+    // The gap falls with the square root of the sweeps' last move (a first-order KKT residual against a
+    // second-order move): aim the next tolerance at a third of the gap allowed.
+    const double allowed = settings.gap_tol * std::abs(o.objective);
+    if (!grew) tol *= std::clamp(std::pow(allowed / (3 * o.gap), 2), 1e-12, 0.01);
+  }
+  return std::nullopt;
+}
+
+}  // namespace cadmm
