@@ -101,8 +101,9 @@ bool holds_fold_rows(LocalForm form, std::int64_t rows, std::int64_t d, int piec
 /// a polished block (at most kMaxPolishHeld square) twice; Woodbury, the centered rows, their scaled copy and the rows x rows eigenvectors; screened,
 /// the rows (centered and scaled in place) and a working set's Gram and eigenvectors (at most d x d); cg, the
 /// CSR rows (at most 16 bytes a nonzero, twice while building) and y, and for a path's coordinate descent the
-/// columns this rank owns (about its share of the nonzeros, 12 bytes each, 16 more while they travel) and five
-/// copies of the n x k residual over all global_rows; plus the d x k iterates and Anderson history.
+/// columns this rank owns (about its share of the nonzeros, 12 bytes each, 32 more while they travel), five
+/// copies of the n x k residual over all global_rows and a polished block (at most kMaxPolishActive square) twice;
+/// plus the d x k iterates and Anderson history.
 double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz,
                           int pieces = 1, std::int64_t global_rows = 0);
 

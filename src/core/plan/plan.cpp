@@ -88,8 +88,14 @@ double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std
     case LocalForm::screened: return 8 * (m * dd + 2 * dd * dd + 2 * m * kk + iterates);
     // Sums only, and the columns A^T A_S of the features fetched (at most d x d) with a working set's factor.
     case LocalForm::streamed: return 8 * (3 * dd * dd + iterates);
-    case LocalForm::cg:
-      return (2 * 16.0 + 28.0) * static_cast<double>(nnz) + 8 * (3 * m * kk + 5 * std::min(static_cast<double>(global_rows) * kk, static_cast<double>(kMaxCoordinateResidual)) + iterates);
+    case LocalForm::cg: {
+      // The CSR rows (twice while building), and a path's coordinate descent: the owned columns (12 bytes an
+      // entry) and their entries while they travel (16 bytes sent and received), five copies of the residual, and
+      // the polished blocks of the small patterns.
+      const double block = static_cast<double>(std::min<std::int64_t>(d, kMaxPolishActive));
+      const double residual = std::min(static_cast<double>(global_rows) * kk, static_cast<double>(kMaxCoordinateResidual));
+      return (2 * 16.0 + 12 + 32) * static_cast<double>(nnz) + 8 * (3 * m * kk + 5 * residual + 2 * block * block + iterates);
+    }
   }
   return 0;
 }

@@ -57,6 +57,11 @@ void fetch(OwnedColumns& c, const LocalSolver& local, const std::vector<Index>& 
     out.insert(out.end(), mine.value.begin() + static_cast<std::ptrdiff_t>(b), mine.value.begin() + static_cast<std::ptrdiff_t>(e));
   }
   comm.exchange(send, recv);
+  send.clear();
+  std::size_t incoming = 0;  // entries (and one count per feature) coming to this rank: reserved, not doubled into
+  for (const std::vector<double>& in : recv) incoming += in.size() / 2;
+  c.row.reserve(c.row.size() + incoming);
+  c.value.reserve(c.value.size() + incoming);
   std::vector<std::size_t> at(static_cast<std::size_t>(ranks), 0);
   for (std::size_t i = 0; i < missing.size(); ++i) {
     const Index j = missing[i];
