@@ -42,7 +42,9 @@ struct PathResume {
 /// Fits the lambdas in order, each warm-started from the previous one, over one Model (no refactoring); every
 /// fit records lambdas.lambda_max as the one its lambda came from; collective. early_stop ends the path, as glmnet does, once the deviance ratio changes by less than 1e-5
 /// (relative) between neighbours or exceeds 0.999, from the fifth lambda on. With resume, it continues an
-/// interrupted path exactly as the uninterrupted one would have gone on.
+/// interrupted path exactly as the uninterrupted one would have gone on. observer.stop_requested is asked inside
+/// ADMM iterations and, collectively, before every lambda but the first: a stop there ends the path with that lambda
+/// interrupted at its warm start (its state is what a checkpoint keeps).
 PathResult fit_path(const Model& model, const Lambdas& lambdas, const SolverSettings& settings,
                     bool early_stop, Communicator& comm, const PathProgress& progress = {},
                     const AdmmObserver& observer = {}, const PathResume* resume = nullptr);

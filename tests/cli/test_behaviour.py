@@ -216,6 +216,44 @@ def sigterm_stops_a_long_read_and_absurd_shapes_are_refused():
 
 
 @test
+def sigterm_between_lambdas_of_a_coordinate_descent_path_checkpoints_and_resumes_bit_for_bit():
+    """A sparse path in the cg form runs no ADMM iteration (coordinate descent solves every lambda), so the signal is
+    seen between lambdas: the path stops at the next one, saves the finished lambdas, and its resume ends with the
+    uninterrupted run's fits, bit for bit."""
+    import signal
+    import time
+    from mpirun import started
+    data = path("cd_sig.h5")
+    cadmm(2, "generate", "--rows", 20000, "--features", 6000, "--nnz-per-row", 25, "--seed", 4, "--output", data,
+          "--quiet")
+    common = ["path", "--data", data, "--local-solver", "cg", "--n-lambda", 60, "--lambda-min-ratio", 1e-2]
+    ck, out = path("cd_sig_ck.h5"), path("cd_sig_out.h5")
+    cmd = ["mpirun", "--timeout", "120", "-np", "2", CADMM] + [str(a) for a in common] + [
+        "--checkpoint", ck, "--output", out]
+    with started(cmd) as p:
+        deadline, at = time.time() + 60, -1
+        while at < 3 and time.time() < deadline:  # the fourth lambda done: the ranks are at work
+            line = p.stdout.readline()
+            if not line:
+                break
+            words = line.split()
+            at = int(words[0]) if words and words[0].isdigit() else at
+        assert at >= 3, "the path never reached its fourth lambda"
+        os.kill(p.pid, signal.SIGTERM)
+        printed, err = p.communicate(timeout=60)
+    assert p.returncode == 1 and "state saved" in err and err.count("cadmm: error") == 1, (p.returncode, err)
+    assert os.path.exists(ck) and not os.path.exists(out)
+    with h5py.File(ck) as f:  # path_done starts with the number of finished fits
+        assert 4 <= int(f["path_done"][0]) < 60, f"the checkpoint holds {f['path_done'][0]} finished lambdas"
+    _, printed, _ = cadmm(2, *common, "--checkpoint", ck, "--resume", "--output", out)
+    assert "0 ADMM iterations in all" in printed and "by coordinate descent" in printed, printed
+    cadmm(2, *common, "--checkpoint", path("cd_sig_ck2.h5"), "--output", path("cd_sig_whole.h5"), "--quiet")
+    with h5py.File(out) as r, h5py.File(path("cd_sig_whole.h5")) as w:
+        assert np.array_equal(r["path/coef"][()], w["path/coef"][()])
+        assert np.array_equal(r["path/intercept"][()], w["path/intercept"][()])
+
+
+@test
 def sigterm_stops_every_rank_with_exit_1_and_keeps_a_checkpoint_when_asked():
     X, y = small(4000, 100)
     data, out = write("sig.h5", X, y), path("sig_out.h5")

@@ -7,6 +7,7 @@
 
 #include "cadmm/error.hpp"
 #include "core/hash.hpp"
+#include "core/solve/loop_state.hpp"
 #include "core/solve/polish.hpp"
 
 namespace cadmm {
@@ -28,6 +29,7 @@ PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSetting
     path = resume->done;
     first = path.fits.size();
     warm = resume->next;
+    if (warm.loop && warm.loop->first_iteration == 0) warm.loop.reset();  // stopped before it began: a warm start
   }
   // z = 0 solves the model's own lambda_max. A grid that starts below it (a fold's: its grid comes from all the
   // rows) starts from there as from a neighbouring lambda, so the strong rule and polishing serve its first lambda
@@ -36,6 +38,31 @@ PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSetting
   const bool l1 = model.data.spec.effective_l1_ratio() > 0;
   const double own_max = l1 && !model.working_sets ? lambda_max(model) : 0.0;
   for (std::size_t i = first; i < lambdas.size(); ++i) {
+    // A signal is otherwise seen only inside ADMM iterations, and a path solved by its warm starts alone (polishing,
+    // coordinate descent) runs none: between lambdas every rank asks too. The path then ends with lambda i
+    // interrupted at its warm start, which a checkpoint keeps (its resume starts lambda i from there, as this run
+    // would have).
+    if (i > first && observer.stop_requested) {
+      double stop = observer.stop_requested() ? 1.0 : 0.0;
+      comm.sum(&stop, 1);
+      if (stop > 0) {
+        FitResult f;
+        f.lambda = lambdas[i];
+        f.lambda_max = grid.lambda_max;
+        f.admm.state = warm;
+        f.admm.state.iteration = 0;
+        // A loop state that says "not begun" (checkpoints hold one): the resume starts lambda i from the warm state.
+        AdmmState shape = sized_state(warm.z.rows(), warm.z.cols(), 0);
+        shape.loop->first_iteration = 0;
+        f.admm.state.loop = std::move(shape.loop);
+        f.admm.status = Status::interrupted;
+        f.coef = warm.z.size() ? Matrix(model.scaling.column.asDiagonal() * warm.z)
+                               : Matrix::Zero(model.data.n_features, model.data.n_targets);
+        f.intercept = model.data.y_mean - f.coef.transpose() * model.data.x_mean;
+        path.fits.push_back(std::move(f));
+        break;
+      }
+    }
     const bool resumed = resume && i == first;
     if (!resumed) warm.iteration = 0;  // each lambda counts its own iterations
     const bool has_warm = i > 0 || resumed || lambdas[i] < own_max;

@@ -19,7 +19,9 @@ struct AndersonHistory {
 /// Everything the next iteration reads besides (z, u, rho, iteration). Restored from a checkpoint of the same
 /// rank count, the loop takes exactly the iterations the uninterrupted run would have taken, bit for bit.
 struct LoopState {
-  int first_iteration = 1;       ///< the iteration this solve started at (the objective is evaluated there)
+  /// The iteration this solve started at (the objective is evaluated there); 0: the solve had not begun (a path
+  /// stopped between lambdas), so a resume starts it from (z, u, rho) as a warm start.
+  int first_iteration = 1;
   Matrix x;                      ///< this rank's local iterate: the warm start of an iterative local solve
   double solve_tol = 1e-4;       ///< relative tolerance of an iterative local solve (replicated)
   int last_adapt = 0;            ///< iteration of the last rho change
