@@ -226,15 +226,9 @@ class Descent {
     comm_.sum(buf_.data(), static_cast<std::size_t>(buf_.size()));
     double step = 1;
     if (ranks_ > 1) {
-      // F(step) - F(0) = step <R, D> + step^2 / 2 ||D||^2 + the penalty's change, with R = r~ + v o^T and D the
-      // residual's change r~' + v o'^T: compare the whole step with the average.
-      double rd = 0, dd = 0;
-      for (Index i = 0; i < n; ++i)
-        for (Index t = 0; t < k_; ++t) {
-          const double d = buf_[i * k_ + t] + c_.v[i] * buf_[tail + t];
-          rd += (s.rt(i, t) + c_.v[i] * s.o[t]) * d;
-          dd += d * d;
-        }
+      // F(step) - F(0) = step <R, D> + step^2 / 2 ||D||^2 + the penalty's change: compare the whole step with the
+      // average.
+      const auto [rd, dd] = change_products(s, tail);
       // On [0, 1] the penalty lies below its chord (it is convex), so U(t) = t (<R, D> + the whole step's penalty
       // change) + t^2 / 2 ||D||^2 bounds F(t) - F(0) from above: U's minimizer on [1/P, 1] is taken where U there
       // is below the average's exact value, which is itself below F(0).
@@ -244,13 +238,31 @@ class Descent {
       const double averaged = shrink * rd + 0.5 * shrink * shrink * dd + buf_[tail + 2 * k_ + 2];
       step = bound <= averaged ? best : shrink;
     }
-    for (Index i = 0; i < n; ++i)
-      for (Index t = 0; t < k_; ++t) s.rt(i, t) += step * buf_[i * k_ + t];
-    s.o += step * buf_.segment(tail, k_);
-    s.vr += step * buf_.segment(tail + k_, k_);
+    apply_change(s, tail, step);
     for (std::size_t p = 0; p < set_.size(); ++p)
       for (Index t = 0; t < k_; ++t) s.z(set_[p], t) += step * buf_[n * k_ + static_cast<Index>(p) * k_ + t];
     return buf_[tail + 2 * k_];
+  }
+
+  // From a summed change in buf_ (r~'s over the n k first entries, o's and v^T r's at tail and tail + k): <R, D>
+  // and ||D||^2, with R = r~ + v o^T the residual and D = r~' + v o'^T its change.
+  std::pair<double, double> change_products(const Shared& s, Index tail) const {
+    double rd = 0, dd = 0;
+    for (Index i = 0; i < static_cast<Index>(c_.n); ++i)
+      for (Index t = 0; t < k_; ++t) {
+        const double d = buf_[i * k_ + t] + c_.v[i] * buf_[tail + t];
+        rd += (s.rt(i, t) + c_.v[i] * s.o[t]) * d;
+        dd += d * d;
+      }
+    return {rd, dd};
+  }
+
+  // The residual moved by step times that change.
+  void apply_change(Shared& s, Index tail, double step) const {
+    for (Index i = 0; i < static_cast<Index>(c_.n); ++i)
+      for (Index t = 0; t < k_; ++t) s.rt(i, t) += step * buf_[i * k_ + t];
+    s.o += step * buf_.segment(tail, k_);
+    s.vr += step * buf_.segment(tail + k_, k_);
   }
 
   // The set's rows of z, one after the other (the vector Anderson extrapolates).
@@ -291,18 +303,9 @@ class Descent {
       }
     }
     comm_.sum(buf_.data(), static_cast<std::size_t>(buf_.size()));
-    double rd = 0, dd = 0;
-    for (Index i = 0; i < n; ++i)
-      for (Index t = 0; t < k_; ++t) {
-        const double d = buf_[i * k_ + t] + c_.v[i] * buf_[tail + t];
-        rd += (s.rt(i, t) + c_.v[i] * s.o[t]) * d;
-        dd += d * d;
-      }
+    const auto [rd, dd] = change_products(s, tail);
     if (!(rd + 0.5 * dd + pen_after - pen_before < 0)) return false;
-    for (Index i = 0; i < n; ++i)
-      for (Index t = 0; t < k_; ++t) s.rt(i, t) += buf_[i * k_ + t];
-    s.o += buf_.segment(tail, k_);
-    s.vr += buf_.segment(tail + k_, k_);
+    apply_change(s, tail, 1.0);
     for (std::size_t p = 0; p < set_.size(); ++p) s.z.row(set_[p]) = to.row(static_cast<Index>(p));
     return true;
   }
