@@ -74,7 +74,7 @@ class LocalSolver {
   /// Number of local rows.
   virtual std::int64_t rows() const = 0;
   /// The features' columns of A over the local rows in sparse form, when the term keeps its rows sparse (the cg
-  /// form): fills out and returns true; the other forms return false.
+  /// form): fills out and returns true; the other forms return false. No features: the answer alone, at no cost.
   virtual bool sparse_columns(const std::vector<Eigen::Index>& /*features*/, LocalColumns& /*out*/) const { return false; }
   /// With sparse_columns: the direction v of the local rows' centring (the square roots of their weights, or ones).
   virtual Vector centring_direction() const { return Vector(); }

@@ -103,6 +103,8 @@ class CgSolver final : public LocalSolver {
     // A_j = f s_j (R x_j - mu_j R 1): a_j = f s_j R x_j, offset f s_j mu_j, v = R 1. Two passes over the rows:
     // count each asked column's entries, then place them (rows ascending within a column).
     const std::size_t m = features.size();
+    out = LocalColumns{};
+    if (m == 0) return true;  // the question whether this form gives columns: no pass
     std::vector<std::int64_t> pos(static_cast<std::size_t>(x_.cols()), -1);
     out.offset.resize(static_cast<Eigen::Index>(m));
     for (std::size_t c = 0; c < m; ++c) {
