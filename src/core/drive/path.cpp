@@ -42,8 +42,8 @@ PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSetting
     // coordinate descent) runs none: between lambdas every rank asks too. The path then ends with lambda i
     // interrupted at its warm start, which a checkpoint keeps (its resume starts lambda i from there, as this run
     // would have).
-    if (i > first && observer.stop_requested) {
-      double stop = observer.stop_requested() ? 1.0 : 0.0;
+    if (i > first) {
+      double stop = observer.stop_requested && observer.stop_requested() ? 1.0 : 0.0;  // local: summed
       comm.sum(&stop, 1);
       if (stop > 0) {
         FitResult f;
@@ -60,6 +60,7 @@ PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSetting
                                : Matrix::Zero(model.data.n_features, model.data.n_targets);
         f.intercept = model.data.y_mean - f.coef.transpose() * model.data.x_mean;
         path.fits.push_back(std::move(f));
+        path.dev_ratio.push_back(std::numeric_limits<double>::quiet_NaN());  // not fitted
         break;
       }
     }

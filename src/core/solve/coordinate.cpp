@@ -25,21 +25,28 @@ constexpr int kSweepsBeforePolish = 30;  // a round's sweeps where the pattern i
 
 int owner(Index j, int ranks) { return static_cast<int>(j % ranks); }
 
-// Rows counted over the ranks, this rank's place among them, and v over every row.
-void count_rows(OwnedColumns& c, const LocalSolver& local, Index d, Communicator& comm) {
+// Every rank holds the n x k residual, in int32 rows: within kMaxCoordinateResidual.
+bool residual_fits(const OwnedColumns& c, Index k) {
+  return c.n * k <= kMaxCoordinateResidual && c.n < std::numeric_limits<std::int32_t>::max();
+}
+
+// Rows counted over the ranks, this rank's place among them, and (when the residual may be held: fits) v over every
+// row.
+void count_rows(OwnedColumns& c, const LocalSolver& local, Index d, Index k, Communicator& comm) {
   const int ranks = comm.size(), me = comm.rank();
   Vector rows = Vector::Zero(ranks);
   rows[me] = static_cast<double>(local.rows());
   comm.sum(rows.data(), static_cast<std::size_t>(ranks));
   c.n = static_cast<std::int64_t>(rows.sum());
   c.first_row = static_cast<std::int64_t>(rows.head(me).sum());
+  c.ready = true;
+  if (!residual_fits(c, k)) return;
   c.v = Vector::Zero(c.n);
   c.v.segment(c.first_row, local.rows()) = local.centring_direction();
   comm.sum(c.v.data(), static_cast<std::size_t>(c.n));
   c.vv = c.v.squaredNorm();
   c.fetched.assign(static_cast<std::size_t>(d), 0);
   c.slot.assign(static_cast<std::size_t>(d), -1);
-  c.ready = true;
 }
 
 // Brings the columns of `missing` (sorted, the same on every rank) to their owners: each rank sends its rows' entries
@@ -168,8 +175,9 @@ class Descent {
     for (std::int64_t q : slots) {
       const std::size_t qs = static_cast<std::size_t>(q);
       const double h = c_.h[qs];
-      if (!(h > 0)) continue;
       const Index j = c_.feature[qs];
+      // A column without curvature (all zero after centring) moves nothing: its coefficient's best value is 0.
+      if (!(h > 0) && s.z.row(j).isZero(0)) continue;
       const double m = c_.offset[qs];
       const std::size_t b = static_cast<std::size_t>(c_.start[qs]), e = static_cast<std::size_t>(c_.start[qs + 1]);
       const std::int32_t* row = c_.row.data();
@@ -191,7 +199,9 @@ class Descent {
       before = s.z.row(j).transpose();
       const double ridge = pen_.ridge_times(j, pen_.l2_weight), l1 = pen_.l1_weight * pen_.weight(j);
       w = h * before + g;
-      if (pen_.grouped) {
+      if (!(h > 0)) {
+        w.setZero();
+      } else if (pen_.grouped) {
         const double norm = w.norm();
         w *= norm > l1 ? (1 - l1 / norm) / (h + ridge) : 0.0;
       } else {
@@ -333,8 +343,8 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
   const Index d = z.rows(), k = z.cols();
   OwnedColumns scratch;
   OwnedColumns& c = kept ? *kept : scratch;
-  if (!c.ready) count_rows(c, *problem.local, d, comm);
-  if (c.n * k > kMaxCoordinateResidual || c.n >= std::numeric_limits<std::int32_t>::max()) return std::nullopt;
+  if (!c.ready) count_rows(c, *problem.local, d, k, comm);
+  if (!residual_fits(c, k)) return std::nullopt;
 
   // The strong set: z's support, the features the sequential strong rule admits and the unpenalized ones.
   const double bound = std::max(0.0, 2 * pen.l1_weight - *problem.previous_l1_weight);
@@ -398,9 +408,10 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
       AndersonHistory history;
       Anderson anderson(history, kAndersonMemory, size * k);
       Vector before(size * k), after(size * k), next, products(anderson.products_size());
-      for (int since = 0; sweeps < budget; ++sweeps) {
+      for (int since = 0; sweeps < budget;) {
         descent.flatten(s.z, before);
         const double moved = descent.sweep(s, active, set_pos, size);
+        ++sweeps;
         descent.flatten(s.z, after);
         if (moved <= tol) break;
         anderson.record(before, after);

@@ -19,7 +19,7 @@ struct Polished;
 /// The columns a rank owns, over the global rows, kept across a path's lambdas (PolishMemory::columns): the
 /// features fetched so far (owned by some rank) and this rank's own, with what a coordinate step reads of each.
 struct OwnedColumns {
-  bool ready = false;            ///< rows counted, v gathered
+  bool ready = false;            ///< rows counted (and, where the residual fits, v gathered)
   std::int64_t n = 0;            ///< global rows
   std::int64_t first_row = 0;    ///< this rank's first row in the global order
   Vector v;                      ///< the centring direction over every row (A_j = a_j - m_j v)

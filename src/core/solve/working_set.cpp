@@ -127,6 +127,7 @@ AdmmResult working_set_solve(const AdmmProblem& problem, const SolverSettings& s
     AdmmProblem sub = problem;
     sub.local = restricted.get();
     sub.polish_memory = nullptr;  // indexed by the full problem's features
+    sub.columns = false;          // a restricted Gram term
     sub.max_polish = std::max<Index>(problem.max_polish, std::min<Index>(kMaxPolishHeld, static_cast<Index>(set.size())));
     if (pen.feature_weight.size()) sub.penalty.feature_weight = pen.feature_weight(set);
     if (pen.ridge_weight.size()) sub.penalty.ridge_weight = pen.ridge_weight(set);
