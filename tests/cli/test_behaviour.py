@@ -228,6 +228,9 @@ def sigterm_between_lambdas_of_a_coordinate_descent_path_checkpoints_and_resumes
           "--quiet")
     common = ["path", "--data", data, "--local-solver", "cg", "--n-lambda", 60, "--lambda-min-ratio", 1e-2]
     ck, out = path("cd_sig_ck.h5"), path("cd_sig_out.h5")
+    for stale in (ck, ck + ".prev", out):
+        if os.path.exists(stale):
+            os.remove(stale)
     cmd = ["mpirun", "--timeout", "120", "-np", "2", CADMM] + [str(a) for a in common] + [
         "--checkpoint", ck, "--output", out]
     with started(cmd) as p:

@@ -49,12 +49,7 @@ PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSetting
         FitResult f;
         f.lambda = lambdas[i];
         f.lambda_max = grid.lambda_max;
-        f.admm.state = warm;
-        f.admm.state.iteration = 0;
-        // A loop state that says "not begun" (checkpoints hold one): the resume starts lambda i from the warm state.
-        AdmmState shape = sized_state(warm.z.rows(), warm.z.cols(), 0);
-        shape.loop->first_iteration = 0;
-        f.admm.state.loop = std::move(shape.loop);
+        f.admm.state = not_begun(warm);
         f.admm.status = Status::interrupted;
         f.coef = warm.z.size() ? Matrix(model.scaling.column.asDiagonal() * warm.z)
                                : Matrix::Zero(model.data.n_features, model.data.n_targets);

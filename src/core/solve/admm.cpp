@@ -380,21 +380,30 @@ class Loop {
 // A start that needs no iteration: one the duality gap already certifies (W = 0 at lambda >= lambda_max, or a
 // converged warm start), or a warm start whose strong-rule polish it certifies. True when res is finished.
 bool certified_start(const AdmmProblem& problem, const SolverSettings& settings, Communicator& comm, bool warm,
-                     AdmmResult& res) {
+                     const AdmmObserver& observer, AdmmResult& res) {
   AdmmState& st = res.state;
   Matrix grad;
+  bool stopped = false;
   const Optimality o = evaluate(problem, st.z, comm, &grad);
   if (settings.certified(o.gap, o.objective)) {
     res.optimality = o;
   } else if (std::optional<Polished> c =
                  warm && settings.polish ? coordinate_descent(problem, st.z, grad, settings, comm,
-                                                              problem.polish_memory ? &problem.polish_memory->columns : nullptr)
+                                                              problem.polish_memory ? &problem.polish_memory->columns : nullptr,
+                                                              observer, &stopped)
                                          : std::nullopt) {
     // Sparse rows (the cg form): coordinate descent from the warm start, whatever the pattern's size; polishing
     // would pay a pass over the rows for every Hessian block.
     st.z = std::move(c->w);
     res.optimality = c->optimality;
     res.polished = res.descended = true;
+  } else if (stopped) {
+    // A signal during coordinate descent: the lambda ends as not begun, so that its checkpoint resumes it from the
+    // same warm start (src/core/solve/loop_state.hpp).
+    st = not_begun(st);
+    res.optimality = o;
+    res.status = Status::interrupted;
+    return true;
   } else if (std::optional<Polished> p =
                  warm && problem.previous_l1_weight && settings.polish
                      ? polish_warm_start(problem, st.z, grad, settings, comm)
@@ -420,7 +429,7 @@ AdmmResult admm_solve(const AdmmProblem& problem, const SolverSettings& settings
   res.state = starting_state(problem, settings, warm);
   Loop loop(problem, settings, comm, observer, res);
   // A resumed solve skips the start's certificate: it continues exactly as the interrupted one would.
-  if (loop.use_gap() && !resuming && certified_start(problem, settings, comm, warm != nullptr, res)) return res;
+  if (loop.use_gap() && !resuming && certified_start(problem, settings, comm, warm != nullptr, observer, res)) return res;
   loop.run();
   if (res.status != Status::interrupted) res.state.loop.reset();  // only a checkpoint needs it
   res.factors = problem.local->factorizations().since(before);

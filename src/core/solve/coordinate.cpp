@@ -133,8 +133,8 @@ struct Shared {
 
 class Descent {
  public:
-  Descent(const AdmmProblem& problem, OwnedColumns& c, Communicator& comm)
-      : pen_(problem.penalty), local_(*problem.local), c_(c), comm_(comm), ranks_(comm.size()),
+  Descent(const AdmmProblem& problem, OwnedColumns& c, Communicator& comm, const AdmmObserver& observer)
+      : pen_(problem.penalty), local_(*problem.local), c_(c), comm_(comm), observer_(observer), ranks_(comm.size()),
         k_(problem.local->q().cols()) {}
 
   // r~, o and v^T r at s.z: each rank's residual rows summed into place (o's owned parts too), then r~ = r - v o^T.
@@ -165,9 +165,10 @@ class Descent {
     local_rt_ = s.rt;
     Vector o = s.o, vr = s.vr;
     // The sums: r~'s change (n k), the set's moves (|set| k), o's and v^T r's changes (2 k), then the moves' size,
-    // and the penalty's change taken whole and averaged.
+    // the penalty's change taken whole and averaged, and the ranks asking to stop (a signal).
     const Index tail = n * k_ + set_size * k_;
-    buf_.setZero(tail + 2 * k_ + 3);
+    buf_.setZero(tail + 2 * k_ + 4);
+    buf_[tail + 2 * k_ + 3] = observer_.stop_requested && observer_.stop_requested() ? 1.0 : 0.0;
     // z stays as it was until the sums: each feature is visited once a sweep, so its own value is the one read.
     Vector g(k_), w(k_), dz(k_), before(k_), half(k_);
     const double shrink = 1.0 / ranks_;
@@ -234,6 +235,7 @@ class Descent {
     buf_.segment(tail, k_) = o - s.o;
     buf_.segment(tail + k_, k_) = vr - s.vr;
     comm_.sum(buf_.data(), static_cast<std::size_t>(buf_.size()));
+    stopped_ = stopped_ || buf_[tail + 2 * k_ + 3] > 0;
     double step = 1;
     if (ranks_ > 1) {
       // F(step) - F(0) = step <R, D> + step^2 / 2 ||D||^2 + the penalty's change: compare the whole step with the
@@ -274,6 +276,8 @@ class Descent {
     s.o += step * buf_.segment(tail, k_);
     s.vr += step * buf_.segment(tail + k_, k_);
   }
+
+  bool stopped_ = false;  // some rank asked to stop during a sweep (the same on every rank)
 
   // The set's rows of z, one after the other (the vector Anderson extrapolates).
   void flatten(const Matrix& z, Vector& out) const {
@@ -327,6 +331,7 @@ class Descent {
   const LocalSolver& local_;
   OwnedColumns& c_;
   Communicator& comm_;
+  const AdmmObserver& observer_;
   const int ranks_;
   const Index k_;
   RowMatrix local_rt_;
@@ -336,7 +341,8 @@ class Descent {
 }  // namespace
 
 std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Matrix& z, const Matrix& grad0,
-                                           const SolverSettings& settings, Communicator& comm, OwnedColumns* kept) {
+                                           const SolverSettings& settings, Communicator& comm, OwnedColumns* kept,
+                                           const AdmmObserver& observer, bool* stopped) {
   const PenaltySpec& pen = problem.penalty;
   if (!problem.columns || !pen.members.empty() || !(pen.l1_weight > 0) || !problem.previous_l1_weight)
     return std::nullopt;
@@ -353,7 +359,7 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
     const double p = push(pen, grad0, j);
     in[static_cast<std::size_t>(j)] = !z.row(j).isZero(0) || pen.weight(j) <= 0 || (p > 0 && p >= bound * pen.weight(j));
   }
-  Descent descent(problem, c, comm);
+  Descent descent(problem, c, comm, observer);
   Shared s;
   s.z = z;
   bool started = false;
@@ -396,7 +402,7 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
     const int budget = std::min(kMaxSweeps, sweeps + (polishable ? kSweepsBeforePolish : kMaxSweeps));
     // glmnet's schedule: a sweep over the whole set, then sweeps over the nonzero features until they settle, until
     // a sweep over the whole set moves nothing that matters.
-    while (sweeps < budget) {
+    while (sweeps < budget && !descent.stopped_) {
       ++sweeps;
       if (descent.sweep(s, mine, set_pos, size) <= tol) break;
       active.clear();
@@ -408,7 +414,7 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
       AndersonHistory history;
       Anderson anderson(history, kAndersonMemory, size * k);
       Vector before(size * k), after(size * k), next, products(anderson.products_size());
-      for (int since = 0; sweeps < budget;) {
+      for (int since = 0; sweeps < budget && !descent.stopped_;) {
         descent.flatten(s.z, before);
         const double moved = descent.sweep(s, active, set_pos, size);
         ++sweeps;
@@ -421,6 +427,10 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
         anderson.reset();
         since = 0;
       }
+    }
+    if (descent.stopped_) {
+      if (stopped) *stopped = true;
+      return std::nullopt;
     }
     const Optimality o = evaluate(problem, s.z, comm, &grad);
     if (settings.certified(o.gap, o.objective)) return Polished{s.z, o};

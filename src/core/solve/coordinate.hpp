@@ -37,8 +37,10 @@ struct OwnedColumns {
 /// features the sequential strong rule admits), grown by the KKT violators of the full gradient until the duality
 /// gap certifies the point. Collective; nullopt on every rank when the problem gives no sparse columns
 /// (AdmmProblem::columns unset), has feature groups, the residual would not fit (n k > kMaxCoordinateResidual) or no
-/// certified point came within its sweeps. columns: kept from an earlier call (a path's), or null.
+/// certified point came within its sweeps. columns: kept from an earlier call (a path's), or null. observer's
+/// stop_requested is summed with every sweep's moves: a stop sets *stopped (on every rank) and returns nullopt.
 std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Matrix& z, const Matrix& grad,
-                                           const SolverSettings& settings, Communicator& comm, OwnedColumns* columns);
+                                           const SolverSettings& settings, Communicator& comm, OwnedColumns* columns,
+                                           const AdmmObserver& observer, bool* stopped);
 
 }  // namespace cadmm

@@ -48,6 +48,18 @@ inline AdmmState sized_state(Eigen::Index d, Eigen::Index k, Eigen::Index memory
   return st;
 }
 
+/// warm (z, u, rho) as the state of a solve that has not begun (first_iteration 0, no history): what a checkpoint
+/// holds for a lambda a signal stopped before its ADMM loop, so that its resume starts it from warm, as the
+/// uninterrupted run did.
+inline AdmmState not_begun(const AdmmState& warm) {
+  AdmmState st = warm;
+  st.iteration = 0;
+  AdmmState shape = sized_state(warm.z.rows(), warm.z.cols(), 0);
+  shape.loop->first_iteration = 0;
+  st.loop = std::move(shape.loop);
+  return st;
+}
+
 /// The replicated scalars of a complete state (AdmmState or const AdmmState with a loop state), in the one order
 /// checkpoints store, hash and broadcast them: f(name, value) with value a double, int or bool lvalue.
 template <class State, class F>
