@@ -44,6 +44,9 @@ struct PenaltySpec {
   /// How hard a gradient entry g pushes a coefficient at 0 of feature j in a direction its bounds allow: |g|, or
   /// 0 when the bound on that side is 0 (a sign constraint).
   double movable(Eigen::Index j, double g) const;
+  /// How hard the gradient's row j pushes feature j away from zero: ||grad_j|| when grouped, else the largest
+  /// movable() over the targets.
+  double push(const Matrix& grad, Eigen::Index j) const;
   /// True when feature j has a positive weight (is penalized).
   bool penalized(Eigen::Index j) const { return weight(j) > 0; }
   /// The blocks the l1 part acts on when grouped, with their weights: the feature groups (w_g), or every feature

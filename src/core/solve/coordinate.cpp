@@ -108,14 +108,6 @@ void fetch(OwnedColumns& c, const LocalSolver& local, const std::vector<Index>& 
   }
 }
 
-// How hard the gradient row g_j pushes feature j away from zero (in a direction its bounds allow).
-double push(const PenaltySpec& pen, const Matrix& grad, Index j) {
-  if (pen.grouped) return grad.row(j).norm();
-  double p = 0;
-  for (Index t = 0; t < grad.cols(); ++t) p = std::max(p, pen.movable(j, grad(j, t)));
-  return p;
-}
-
 // Feature j's part of the penalty at the row w (bounds hold: every point visited is feasible).
 double penalty_of_row(const PenaltySpec& pen, Index j, const double* w, Index k) {
   double l1 = 0, sq = 0;
@@ -356,15 +348,14 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
   const double bound = std::max(0.0, 2 * pen.l1_weight - *problem.previous_l1_weight);
   std::vector<char> in(static_cast<std::size_t>(d), 0);
   for (Index j = 0; j < d; ++j) {
-    const double p = push(pen, grad0, j);
+    const double p = pen.push(grad0, j);
     in[static_cast<std::size_t>(j)] = !z.row(j).isZero(0) || pen.weight(j) <= 0 || (p > 0 && p >= bound * pen.weight(j));
   }
   Descent descent(problem, c, comm, observer);
   Shared s;
   s.z = z;
-  bool started = false;
   int sweeps = 0;
-  double tol = -1;
+  double tol = 0;
   Matrix grad;
   for (int round = 0; round < kMaxRounds && sweeps < kMaxSweeps; ++round) {
     std::vector<Index>& set = descent.set_;
@@ -378,18 +369,15 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
       if (!c.fetched[static_cast<std::size_t>(j)]) missing.push_back(j);
     }
     if (!missing.empty()) fetch(c, *problem.local, missing, comm);
-    if (!started) {
+    if (round == 0) {  // later rounds: the features that join are at zero, so the residual stands
       descent.start(s);
-      started = true;
-      if (tol < 0) {
-        // Sweeps stop once they move the objective by a tenth of what the gap may be; a round that is not
-        // certified then tightens it by what its gap says.
-        double rr = 0;
-        for (Index i = 0; i < s.rt.rows(); ++i)
-          for (Index t = 0; t < k; ++t) rr += std::pow(s.rt(i, t) + c.v[i] * s.o[t], 2);
-        tol = 0.1 * settings.gap_tol * std::max(0.5 * rr + pen.value(s.z), 1e-300);
-      }
-    }  // later rounds: the features that join are at zero, so the residual stands
+      // Sweeps stop once they move the objective by a tenth of what the gap may be; a round that is not certified
+      // then tightens it by what its gap says.
+      double rr = 0;
+      for (Index i = 0; i < s.rt.rows(); ++i)
+        for (Index t = 0; t < k; ++t) rr += std::pow(s.rt(i, t) + c.v[i] * s.o[t], 2);
+      tol = 0.1 * settings.gap_tol * std::max(0.5 * rr + pen.value(s.z), 1e-300);
+    }
     std::vector<std::int64_t> mine, active;
     for (Index j : set)
       if (const std::int64_t q = c.slot[static_cast<std::size_t>(j)]; q >= 0) mine.push_back(q);
@@ -439,7 +427,7 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
     // The features outside the set that violate their bound join it; none: the set is right, sweep closer.
     bool grew = false;
     for (Index j = 0; j < d; ++j)
-      if (!in[static_cast<std::size_t>(j)] && push(pen, grad, j) > pen.l1_weight * pen.weight(j))
+      if (!in[static_cast<std::size_t>(j)] && pen.push(grad, j) > pen.l1_weight * pen.weight(j))
         in[static_cast<std::size_t>(j)] = 1, grew = true;
     // The gap falls with the square root of the sweeps' last move (a first-order KKT residual against a
     // second-order move): aim the next tolerance at a third of the gap allowed.

@@ -99,6 +99,13 @@ double PenaltySpec::movable(Eigen::Index j, double g) const {
   return lower_bound(j) < 0 ? -g : 0.0;
 }
 
+double PenaltySpec::push(const Matrix& grad, Eigen::Index j) const {
+  if (grouped) return grad.row(j).norm();
+  double p = 0;
+  for (Eigen::Index t = 0; t < grad.cols(); ++t) p = std::max(p, movable(j, grad(j, t)));
+  return p;
+}
+
 void PenaltySpec::prox(const Matrix& v, double t, Matrix& out) const {
   // Feature j's penalty is a c|.| + b e/2 ||.||^2, whose prox is shrink(v, t a c) / (1 + t b e); on one
   // coordinate a bound adds the indicator of an interval, whose prox with it is the clipped one.

@@ -21,11 +21,7 @@ Index min_step(Index d) { return std::max<Index>(10, static_cast<Index>(std::cei
 // How far feature j is from its KKT bound at zero: the dual norm of its gradient row over l1 c_j (> 1: it
 // would move away from zero).
 double score(const Matrix& grad, const PenaltySpec& pen, Index j) {
-  double norm = 0;
-  if (pen.grouped)
-    norm = grad.row(j).norm();
-  else
-    for (Index t = 0; t < grad.cols(); ++t) norm = std::max(norm, pen.movable(j, grad(j, t)));
+  const double norm = pen.push(grad, j);
   const double c = pen.weight(j);
   if (c <= 0) return norm > 0 ? HUGE_VAL : 0.0;  // unpenalized: any push moves it
   return norm / (pen.l1_weight * c);
