@@ -22,6 +22,11 @@ class CsrRows {
   void append(const RowMatrix& x);
   /// Appends another set's rows (same columns and precision).
   void append(const CsrRows& other);
+  /// Appends the rows as doubles to `out` (for sending): rows, entries, each row's entry count, the columns, the
+  /// values (exact: indices below 2^53, float32 values widened).
+  void pack(std::vector<double>& out) const;
+  /// Appends rows packed by pack() from `in`, advanced past them.
+  void append_packed(const double*& in);
   /// Number of rows.
   Eigen::Index rows() const { return static_cast<Eigen::Index>(ptr_.size()) - 1; }
   /// Number of columns d.

@@ -100,6 +100,7 @@ struct CvPlan {
   /// fold was fitted.
   std::function<void(CvResult&)> collect;
   std::vector<double> gammas;  ///< --relax: the blends to cross-validate (empty: no relaxed fits)
+  bool gather_rows = false;    ///< the plan's RankPlan::gathers_folds (cg form: folds side by side where all agree)
 };
 
 /// K-fold cross-validation over the folds held as pieces of `folds` (cross_validate), then glmnet's summary.

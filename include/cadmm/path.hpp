@@ -103,11 +103,13 @@ using FoldLambdaProgress = std::function<void(int, std::size_t)>;
 /// fit_fold (one flag per fold; empty: all) picks the folds to fit: the others' rows of mse stay NaN and the
 /// summary is left to the caller (a job array fits one fold per task; `cv --collect` fills the rest).
 /// gammas (non-empty): also every fold's relaxed fits (relaxed_fits), scored blended at each gamma.
-/// lambda_progress: after each lambda of each fold (progress lines).
+/// lambda_progress: after each lambda of each fold (progress lines). Folds are fitted side by side, each alone on one
+/// rank, where every rank holds the Gram form, or the cg form with gather_rows (the plan's gathers_folds) on every
+/// rank.
 CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, const Lambdas& lambdas,
                         const SolverSettings& settings, Communicator& comm, const FoldProgress& progress = {}, const AdmmObserver& observer = {},
                         const std::vector<bool>& fit_fold = {}, const std::vector<double>& gammas = {},
-                        const FoldLambdaProgress& lambda_progress = {});
+                        const FoldLambdaProgress& lambda_progress = {}, bool gather_rows = false);
 
 /// glmnet's summary of fold errors: mse_mean, mse_std, index_min, index_1se from mse and fold_weight (cv.glmnet weighs
 /// each fold by the sum of its rows' weights); with gammas, the relaxed curves and choices as well.

@@ -46,7 +46,9 @@ struct PenaltySpec {
   double movable(Eigen::Index j, double g) const;
   /// How hard the gradient's row j pushes feature j away from zero: ||grad_j|| when grouped, else the largest
   /// movable() over the targets.
-  double push(const Matrix& grad, Eigen::Index j) const;
+  double push(const Matrix& grad, Eigen::Index j) const { return push_row(grad.row(j), j); }
+  /// The same for feature j's gradient row g alone.
+  double push_row(const Eigen::Ref<const Eigen::RowVectorXd>& g, Eigen::Index j) const;
   /// True when feature j has a positive weight (is penalized).
   bool penalized(Eigen::Index j) const { return weight(j) > 0; }
   /// The blocks the l1 part acts on when grouped, with their weights: the feature groups (w_g), or every feature

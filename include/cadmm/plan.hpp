@@ -73,6 +73,10 @@ constexpr std::int64_t kMaxPolishHeld = 6144;
 /// The largest residual (rows x targets) a path's coordinate descent (the cg form) holds on every rank: 2^27 doubles,
 /// 1 GiB a copy; above it the path's large patterns are left to ADMM.
 constexpr std::int64_t kMaxCoordinateResidual = std::int64_t{1} << 27;
+/// Bytes a nonzero of the whole data that a rank fitting a cv fold of the cg form alone holds besides its own plan:
+/// the gathered rows (16, while they arrive 16 more), and its coordinate descent's columns (12) and their transit
+/// (16).
+constexpr double kGatheredFoldBytesPerEntry = 60;
 /// Rows (over all ranks) of the sample that tells whether a working set pays: with 8,192 the share of features
 /// violating at zero came within 0.08 of the full data's on the benchmark problems (l21 with 10 targets reads
 /// highest: noise adds to every row norm), for a read of 8,192 x 8 d bytes.
@@ -149,6 +153,10 @@ struct RankPlan {
   std::int64_t rows = 0, nnz = 0;  ///< this rank's rows and nonzeros
   LocalForm form = LocalForm::gram;
   bool fold_rows = false;          ///< holds_fold_rows: the rows and one Gram instead of a Gram per fold
+  /// The cg form with folds: each fold's rows gathered whole into one rank (cv fits the folds side by side, one per
+  /// rank, with no communication inside a fold's path), where kGatheredFoldBytesPerEntry a nonzero of the whole
+  /// data fit beside the rank's own plan; otherwise every rank takes part in every fold.
+  bool gathers_folds = false;
   double memory_bytes = 0;         ///< local_memory_bytes of the form (pieces included)
   LocalCost cost;                  ///< local_cost of the form
 };

@@ -330,7 +330,8 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   key.folds_from = std::to_string(n_folds) + " from " + o.folds_from();
   const std::string fold_key = key.fold_file_text();  // what fold files must share with the run that collects them
   FoldLines lines(verbose, n_folds, lambdas.values.size(), vm["progress-seconds"].as<double>());
-  const CvPlan plan = cv_plan(o, n_folds, fold_key, comm);
+  CvPlan plan = cv_plan(o, n_folds, fold_key, comm);
+  plan.gather_rows = loaded.plan.rank.gathers_folds;
   const DriveHooks hooks{base_observer(comm.rank()), &lines, nullptr};
   const CvResult cv = drive_cv(*loaded.builder, request.spec, lambdas, request.solver, plan, comm, hooks);
   loaded.builder.reset();

@@ -363,9 +363,10 @@ def cv_relax(cadmm, ranks, work):
     return failures
 
 
-def cv_case(cadmm, ranks, work, name):
+def cv_case(cadmm, ranks, work, name, cg=False):
     """Factors, an exclusion and lower.limits = 0 on cv_gaussian.h5 (glmnet_terms_cv.csv): cadmm's grid (from its own
-    lambda_max), cvm, cvsd, lambda_min, lambda_1se and the refit must be glmnet's."""
+    lambda_max), cvm, cvsd, lambda_min, lambda_1se and the refit must be glmnet's. cg: in the cg form, whose folds
+    (with their weights and offsets) are gathered one to a rank from 2 ranks on."""
     with open(os.path.join(FIXTURES, f"glmnet_terms_{name}.csv")) as fh:
         lmin, l1se = (float(v) for v in fh.readline().split(","))
         pf = np.array([float(v) for v in fh.readline().split(",")])
@@ -375,14 +376,14 @@ def cv_case(cadmm, ranks, work, name):
     refit = np.array([r[0] for r in rows if len(r) == 1])
     with h5py.File(os.path.join(FIXTURES, "cv_gaussian.h5"), "r") as f:
         X, y, foldid = f["X"][()], f["y"][()], f["foldid"][()]
-    data = os.path.join(work, f"terms_{name}_np{ranks}.h5")
-    datasets, extra = {"/foldid": foldid, "/pf": pf}, []
+    data = os.path.join(work, f"terms_{name}{'_cg' if cg else ''}_np{ranks}.h5")
+    datasets, extra = {"/foldid": foldid, "/pf": pf}, ["--local-solver", "cg"] if cg else []
     if name == "cv_offset":  # glmnet_terms_reference.R's offset
         datasets["/offset"] = 20 * np.sin(np.arange(1, len(y) + 1))
-        extra = ["--offset-dataset", "/offset"]
+        extra += ["--offset-dataset", "/offset"]
     if name == "cv_weights":
         datasets["/weights"] = case_weights(len(y))
-        extra = ["--weights-dataset", "/weights"]
+        extra += ["--weights-dataset", "/weights"]
     write_data(data, X, y, False, datasets)
     out = data[:-3] + ".out.h5"
     run_cadmm(cadmm, ranks, ["cv", "--data", data, "--fold-dataset", "/foldid", "--n-lambda", str(len(table)),
@@ -540,7 +541,7 @@ def main():
     elif case == "bad":
         failures = bad_inputs(cadmm, ranks, work)
     elif case in ("cv", "cv_offset", "cv_weights"):
-        failures = cv_case(cadmm, ranks, work, case)
+        failures = cv_case(cadmm, ranks, work, case, cg)
     elif case == "relax_collinear":
         failures = relax_collinear(cadmm, ranks, work)
     elif case == "cv_relax":

@@ -34,6 +34,26 @@ void CsrRows::append(const CsrRows& o) {
   for (std::size_t i = 1; i < o.ptr_.size(); ++i) ptr_.push_back(base + o.ptr_[i]);
 }
 
+void CsrRows::pack(std::vector<double>& out) const {
+  out.push_back(static_cast<double>(rows()));
+  out.push_back(static_cast<double>(nnz()));
+  for (std::size_t r = 1; r < ptr_.size(); ++r) out.push_back(static_cast<double>(ptr_[r] - ptr_[r - 1]));
+  for (std::int64_t c : col_) out.push_back(static_cast<double>(c));
+  for (std::int64_t e = 0; e < nnz(); ++e) out.push_back(value(e));
+}
+
+void CsrRows::append_packed(const double*& in) {
+  const auto rows = static_cast<std::int64_t>(in[0]), entries = static_cast<std::int64_t>(in[1]);
+  const double* count = in + 2;
+  const double* col = count + rows;
+  const double* val = col + entries;
+  for (std::int64_t r = 0, e = 0; r < rows; ++r) {
+    for (const auto end = e + static_cast<std::int64_t>(count[r]); e < end; ++e) push(static_cast<std::int64_t>(col[e]), val[e]);
+    ptr_.push_back(static_cast<std::int64_t>(col_.size()));
+  }
+  in = val + entries;
+}
+
 Matrix CsrRows::times(const Matrix& v) const {
   Matrix out = Matrix::Zero(rows(), v.cols());
   for (Eigen::Index t = 0; t < v.cols(); ++t)

@@ -115,7 +115,8 @@ CvResult drive_cv(const LocalDataBuilder& folds, const ProblemSpec& spec, const 
   const FoldLambdaProgress lambda_done = [&](int f, std::size_t i) {
     if (hooks.progress) hooks.progress->fold_lambda_done(f, i);
   };
-  CvResult cv = cross_validate(folds, spec, lambdas, settings, comm, each, observer, plan.fit_fold, plan.gammas, lambda_done);
+  CvResult cv = cross_validate(folds, spec, lambdas, settings, comm, each, observer, plan.fit_fold, plan.gammas, lambda_done,
+                               plan.gather_rows);
   if (plan.collect) {
     plan.collect(cv);
     summarize_folds(cv);

@@ -262,7 +262,8 @@ void share_fold(FoldFits& fits, int root, Eigen::Index d, Eigen::Index cols, std
 CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, const Lambdas& grid,
                         const SolverSettings& settings, Communicator& comm, const FoldProgress& progress,
                         const AdmmObserver& observer, const std::vector<bool>& fit_fold_flags,
-                        const std::vector<double>& gammas, const FoldLambdaProgress& lambda_progress) {
+                        const std::vector<double>& gammas, const FoldLambdaProgress& lambda_progress,
+                        bool gather_rows) {
   const std::vector<double>& lambdas = grid.values;
   const int folds = data.pieces();
   const Eigen::Index d = data.features(), k = data.targets(), m = static_cast<Eigen::Index>(lambdas.size());
@@ -272,13 +273,15 @@ CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, c
   cv.gammas = gammas;
   cv.relaxed_mse.assign(gammas.size(), cv.mse);
   const Eigen::Index g = static_cast<Eigen::Index>(gammas.size());
-  // Rows and the rows' weight per fold, global; and how many ranks sum their terms in the Gram form.
-  Vector rows(2 * folds + 1);
+  // Rows and the rows' weight per fold, global; and how many ranks sum their terms in the Gram form, and how many
+  // gather a fold's rows of the cg form.
+  Vector rows(2 * folds + 2);
   for (int f = 0; f < folds; ++f) {
     rows[f] = static_cast<double>(data.piece(f).rows());
     rows[folds + f] = data.piece(f).weight();
   }
   rows[2 * folds] = data.form() == LocalForm::gram ? 1.0 : 0.0;
+  rows[2 * folds + 1] = data.form() == LocalForm::cg && gather_rows ? 1.0 : 0.0;
   comm.sum(rows.data(), static_cast<std::size_t>(rows.size()));
   for (int f = 0; f < folds; ++f) {
     cv.fold_rows.push_back(static_cast<std::int64_t>(rows[f]));
@@ -292,11 +295,13 @@ CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, c
     if (all || fit_fold_flags[static_cast<std::size_t>(f)]) todo.push_back(f);
   // Side by side: where every rank holds the Gram form, a fold's terms are summed into one rank, which fits the
   // fold's path alone while the others fit theirs (a path's polishing does the same work on every rank of a
-  // collective fit: P ranks fit P folds in the time of one). Otherwise every rank takes part in every fold. Fold f
+  // collective fit: P ranks fit P folds in the time of one). So in the cg form where every rank can hold a fold's
+  // rows (they are gathered: its coordinate descent then sums nothing over the ranks in every sweep). Otherwise
+  // every rank takes part in every fold. Fold f
   // goes to rank f mod P whichever folds are fitted, so that a job array's task (one fold) sums and fits it as the
   // one-job run does, bit for bit (a reduction's order of additions may depend on its root).
   const int ranks = comm.size();
-  const bool side_by_side = ranks > 1 && rows[2 * folds] == ranks;
+  const bool side_by_side = ranks > 1 && (rows[2 * folds] == ranks || rows[2 * folds + 1] == ranks);
   cv.side_by_side = side_by_side;
   std::vector<std::vector<int>> rounds;  // the folds fitted together: round i holds the i-th fold of each rank
   std::vector<std::size_t> taken(static_cast<std::size_t>(ranks), 0);

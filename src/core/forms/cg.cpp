@@ -24,11 +24,21 @@ class CgSolver final : public LocalSolver {
  public:
   static constexpr int kMaxIterations = 1000;  // per column and x-update; the warm start keeps it far below
   CgSolver(CsrRows x, Vector mean, Vector scale, Vector root_weights, Matrix y, double n)
-      : x_(std::move(x)), mu_(std::move(mean)), s_(std::move(scale)), r_(std::move(root_weights)), b_(std::move(y)),
-        f_(1.0 / std::sqrt(n)) {
+      : CgSolver(std::move(x), std::move(mean), std::move(scale), std::move(root_weights), std::move(y),
+                 Scaled{1.0 / std::sqrt(n)}) {
     b_ *= f_;
     q_ = at_times(b_);
   }
+
+ private:
+  struct Scaled {
+    double f;  // b is y / sqrt(n) already: f = 1 / sqrt(n)
+  };
+  CgSolver(CsrRows x, Vector mean, Vector scale, Vector root_weights, Matrix b, Scaled scaled)
+      : x_(std::move(x)), mu_(std::move(mean)), s_(std::move(scale)), r_(std::move(root_weights)), b_(std::move(b)),
+        f_(scaled.f) {}
+
+ public:
 
   void solve(const Matrix& rhs, double rho, Matrix& x, double tol) const override {
     if (x.rows() != rhs.rows() || x.cols() != rhs.cols()) x = Matrix::Zero(rhs.rows(), rhs.cols());
@@ -132,6 +142,47 @@ class CgSolver final : public LocalSolver {
       });
     }
     return true;
+  }
+  // The cg form's sum is its rows: every rank's, in rank order, with their weights and targets, gathered into root's
+  // (one rank can then fit the whole problem alone; cv fits folds side by side so where the plan says they fit).
+  std::unique_ptr<LocalSolver> summed_to(int root, Communicator& comm) && override {
+    std::vector<std::vector<double>> send(static_cast<std::size_t>(comm.size())), recv;
+    std::vector<double>& out = send[static_cast<std::size_t>(root)];
+    x_.pack(out);
+    out.push_back(r_.size() > 0 ? 1.0 : 0.0);
+    out.insert(out.end(), r_.data(), r_.data() + r_.size());
+    const RowMatrix b = b_;  // rows in order, whatever k
+    out.insert(out.end(), b.data(), b.data() + b.size());
+    const Eigen::Index cols = x_.cols(), k = b_.cols();
+    const bool single = x_.single();
+    x_ = CsrRows{};
+    comm.exchange(send, recv);
+    send.clear();
+    if (comm.rank() != root) return nullptr;
+    CsrRows x(cols, single);
+    std::vector<const double*> weights, targets;
+    std::vector<Eigen::Index> counts;
+    bool weighted = false;
+    for (const std::vector<double>& in : recv) {
+      const double* at = in.data();
+      const Eigen::Index before = x.rows();
+      x.append_packed(at);
+      counts.push_back(x.rows() - before);
+      weighted = weighted || at[0] > 0;
+      weights.push_back(at[0] > 0 ? at + 1 : nullptr);
+      targets.push_back(at + 1 + (at[0] > 0 ? counts.back() : 0));
+    }
+    Vector r = weighted ? Vector(x.rows()) : Vector();
+    RowMatrix all(x.rows(), k);
+    for (std::size_t s = 0, row = 0; s < recv.size(); row += static_cast<std::size_t>(counts[s]), ++s) {
+      const Eigen::Index first = static_cast<Eigen::Index>(row), m = counts[s];
+      if (weighted && m > 0) r.segment(first, m) = Eigen::Map<const Vector>(weights[s], m);
+      all.middleRows(first, m) = Eigen::Map<const RowMatrix>(targets[s], m, k);
+    }
+    recv.clear();
+    auto whole = std::unique_ptr<CgSolver>(new CgSolver(std::move(x), mu_, s_, std::move(r), Matrix(all), Scaled{f_}));
+    whole->q_ = whole->at_times(whole->b_);
+    return whole;
   }
   Vector centring_direction() const override { return r_.size() > 0 ? r_ : Vector::Ones(x_.rows()); }
   Matrix residual(const Matrix& z) const override { return b_ - a_times(z); }

@@ -209,6 +209,9 @@ void Plan::set_pieces(int count, const DataShape& shape, Communicator& comm) {
   if (count <= 1) return;
   rank.fold_rows = holds_fold_rows(rank.form, rank.rows, shape.features, count);
   rank.memory_bytes = local_memory_bytes(rank.form, rank.rows, shape.features, shape.targets, rank.nnz, count, shape.rows);
+  const double gathered = kGatheredFoldBytesPerEntry * static_cast<double>(shape.nnz);
+  rank.gathers_folds = rank.form == LocalForm::cg && (budget <= 0 || rank.memory_bytes + gathered <= budget);
+  if (rank.gathers_folds) rank.memory_bytes += gathered;
   collectively(comm, [&] { check_memory(rank, count, budget); });
 }
 

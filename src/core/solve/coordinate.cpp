@@ -19,7 +19,7 @@ namespace {
 using Index = Eigen::Index;
 
 constexpr int kMaxSweeps = 1000;  // per call, over every round: beyond it ADMM takes over
-constexpr int kMaxRounds = 12;    // strong-set growths and tightenings
+constexpr int kMaxRounds = 20;    // strong-set growths and tightenings
 constexpr int kAndersonMemory = 5;  // sweeps between extrapolations
 constexpr int kSweepsBeforePolish = 30;  // a round's sweeps where the pattern is small enough to polish
 
@@ -30,9 +30,12 @@ bool residual_fits(const OwnedColumns& c, Index k) {
   return c.n * k <= kMaxCoordinateResidual && c.n < std::numeric_limits<std::int32_t>::max();
 }
 
+void fetch(OwnedColumns& c, const LocalSolver& local, const std::vector<Index>& features, Communicator& comm);
+
 // Rows counted over the ranks, this rank's place among them, and (when the residual may be held: fits) v over every
-// row.
-void count_rows(OwnedColumns& c, const LocalSolver& local, Index d, Index k, Communicator& comm) {
+// row and every column on its owner: one pass over the rows, however many of the columns a path will use (the plan
+// counts them all).
+void gather(OwnedColumns& c, const LocalSolver& local, Index d, Index k, Communicator& comm) {
   const int ranks = comm.size(), me = comm.rank();
   Vector rows = Vector::Zero(ranks);
   rows[me] = static_cast<double>(local.rows());
@@ -45,24 +48,28 @@ void count_rows(OwnedColumns& c, const LocalSolver& local, Index d, Index k, Com
   c.v.segment(c.first_row, local.rows()) = local.centring_direction();
   comm.sum(c.v.data(), static_cast<std::size_t>(c.n));
   c.vv = c.v.squaredNorm();
-  c.fetched.assign(static_cast<std::size_t>(d), 0);
   c.slot.assign(static_cast<std::size_t>(d), -1);
+  std::vector<Index> all(static_cast<std::size_t>(d));
+  for (Index j = 0; j < d; ++j) all[static_cast<std::size_t>(j)] = j;
+  fetch(c, local, all, comm);
 }
 
-// Brings the columns of `missing` (sorted, the same on every rank) to their owners: each rank sends its rows' entries
+// Brings the columns of `features` (sorted, the same on every rank) to their owners: each rank sends its rows' entries
 // of every feature to the feature's owner, which keeps them in global row order (a repeated index summed).
-void fetch(OwnedColumns& c, const LocalSolver& local, const std::vector<Index>& missing, Communicator& comm) {
+void fetch(OwnedColumns& c, const LocalSolver& local, const std::vector<Index>& features, Communicator& comm) {
   const int ranks = comm.size(), me = comm.rank();
   LocalColumns mine;
-  local.sparse_columns(missing, mine);
+  local.sparse_columns(features, mine);
   std::vector<std::vector<double>> send(static_cast<std::size_t>(ranks)), recv;
-  for (std::size_t i = 0; i < missing.size(); ++i) {
-    std::vector<double>& out = send[static_cast<std::size_t>(owner(missing[i], ranks))];
+  for (std::size_t i = 0; i < features.size(); ++i) {
+    std::vector<double>& out = send[static_cast<std::size_t>(owner(features[i], ranks))];
     const std::size_t b = static_cast<std::size_t>(mine.start[i]), e = static_cast<std::size_t>(mine.start[i + 1]);
     out.push_back(static_cast<double>(e - b));
     for (std::size_t x = b; x < e; ++x) out.push_back(static_cast<double>(mine.row[x] + c.first_row));
     out.insert(out.end(), mine.value.begin() + static_cast<std::ptrdiff_t>(b), mine.value.begin() + static_cast<std::ptrdiff_t>(e));
   }
+  const Vector offset = mine.offset;
+  mine = LocalColumns{};  // its entries travel in `send` now
   comm.exchange(send, recv);
   send.clear();
   std::size_t incoming = 0;  // entries (and one count per feature) coming to this rank: reserved, not doubled into
@@ -70,9 +77,8 @@ void fetch(OwnedColumns& c, const LocalSolver& local, const std::vector<Index>& 
   c.row.reserve(c.row.size() + incoming);
   c.value.reserve(c.value.size() + incoming);
   std::vector<std::size_t> at(static_cast<std::size_t>(ranks), 0);
-  for (std::size_t i = 0; i < missing.size(); ++i) {
-    const Index j = missing[i];
-    c.fetched[static_cast<std::size_t>(j)] = 1;
+  for (std::size_t i = 0; i < features.size(); ++i) {
+    const Index j = features[i];
     if (owner(j, ranks) != me) continue;
     c.slot[static_cast<std::size_t>(j)] = static_cast<std::int64_t>(c.feature.size());
     c.feature.push_back(j);
@@ -93,7 +99,7 @@ void fetch(OwnedColumns& c, const LocalSolver& local, const std::vector<Index>& 
     }
     c.start.push_back(static_cast<std::int64_t>(c.row.size()));
     // ||a_j - m v||^2 over a_j's rows, plus m^2 v^T v over the others; A_j^T v = a_j^T v - m v^T v.
-    const double m = mine.offset[static_cast<Index>(i)];
+    const double m = offset[static_cast<Index>(i)];
     double av = 0, on_rows = 0, vv_rows = 0;
     for (std::size_t x = begin; x < c.row.size(); ++x) {
       const double vi = c.v[c.row[x]];
@@ -150,6 +156,46 @@ class Descent {
       }
   }
 
+  // Owned feature q's gradient row A_j^T r = a_j^T r~ + (a_j^T v) o - m_j v^T r at the residual (rt, o, vr): one read
+  // of r~ per entry.
+  void gradient(std::size_t q, const double* rt, const Vector& o, const Vector& vr, Vector& g) const {
+    const std::size_t b = static_cast<std::size_t>(c_.start[q]), e = static_cast<std::size_t>(c_.start[q + 1]);
+    const std::int32_t* row = c_.row.data();
+    const double* value = c_.value.data();
+    if (k_ == 1) {  // four sums, so the additions do not wait on each other
+      double acc[4] = {0, 0, 0, 0};
+      std::size_t x = b;
+      for (; x + 4 <= e; x += 4)
+        for (int l = 0; l < 4; ++l) acc[l] += value[x + l] * rt[row[x + l]];
+      for (; x < e; ++x) acc[0] += value[x] * rt[row[x]];
+      g[0] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    } else {
+      g.setZero();
+      for (std::size_t x = b; x < e; ++x)
+        for (Index t = 0; t < k_; ++t) g[t] += value[x] * rt[row[x] * k_ + t];
+    }
+    g += c_.av[q] * o - c_.offset[q] * vr;
+  }
+
+  // The features outside the set (in[j] == 0) whose gradient at the held residual violates their bound join it
+  // (each rank checks its own, the verdicts summed): the KKT check without a pass over the rows. Returns whether any
+  // joined.
+  bool add_violators(const Shared& s, std::vector<char>& in) {
+    const Index d = static_cast<Index>(in.size());
+    Vector joins = Vector::Zero(d), g(k_);
+    for (std::size_t q = 0; q < c_.feature.size(); ++q) {
+      const Index j = c_.feature[q];
+      if (in[static_cast<std::size_t>(j)]) continue;
+      gradient(q, s.rt.data(), s.o, s.vr, g);
+      if (pen_.push_row(g.transpose(), j) > pen_.l1_weight * pen_.weight(j)) joins[j] = 1;
+    }
+    comm_.sum(joins.data(), static_cast<std::size_t>(d));
+    bool any = false;
+    for (Index j = 0; j < d; ++j)
+      if (joins[j] > 0) in[static_cast<std::size_t>(j)] = 1, any = true;
+    return any;
+  }
+
   // One sweep of every rank over its slots, the moves summed and taken whole or averaged (the better); returns the
   // sum over the ranks of h_j ||dz_j||^2. set_pos: each feature's place among the set's (the moves' layout).
   double sweep(Shared& s, const std::vector<std::int64_t>& slots, const std::vector<std::int64_t>& set_pos, Index set_size) {
@@ -175,20 +221,7 @@ class Descent {
       const std::size_t b = static_cast<std::size_t>(c_.start[qs]), e = static_cast<std::size_t>(c_.start[qs + 1]);
       const std::int32_t* row = c_.row.data();
       const double* value = c_.value.data();
-      // A_j^T r = a_j^T r~ + (a_j^T v) o - m_j v^T r: one read of r~ per entry.
-      if (k_ == 1) {  // four sums, so the additions do not wait on each other
-        double acc[4] = {0, 0, 0, 0};
-        std::size_t x = b;
-        for (; x + 4 <= e; x += 4)
-          for (int l = 0; l < 4; ++l) acc[l] += value[x + l] * rt[row[x + l]];
-        for (; x < e; ++x) acc[0] += value[x] * rt[row[x]];
-        g[0] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-      } else {
-        g.setZero();
-        for (std::size_t x = b; x < e; ++x)
-          for (Index t = 0; t < k_; ++t) g[t] += value[x] * rt[row[x] * k_ + t];
-      }
-      g += c_.av[qs] * o - m * vr;
+      gradient(qs, rt, o, vr, g);
       before = s.z.row(j).transpose();
       const double ridge = pen_.ridge_times(j, pen_.l2_weight), l1 = pen_.l1_weight * pen_.weight(j);
       w = h * before + g;
@@ -341,7 +374,7 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
   const Index d = z.rows(), k = z.cols();
   OwnedColumns scratch;
   OwnedColumns& c = kept ? *kept : scratch;
-  if (!c.ready) count_rows(c, *problem.local, d, k, comm);
+  if (!c.ready) gather(c, *problem.local, d, k, comm);
   if (!residual_fits(c, k)) return std::nullopt;
 
   // The strong set: z's support, the features the sequential strong rule admits and the unpenalized ones.
@@ -355,20 +388,22 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
   Shared s;
   s.z = z;
   int sweeps = 0;
-  double tol = 0;
+  double tol = 0, first_move = -1;
+  // Until the set holds every feature that the point the sweeps settle at calls in, they settle only loosely: halfway
+  // (in orders of magnitude) from the first sweep's move to the tolerance. A KKT check of the held residual then
+  // says whether features join; only a set without joiners is swept to the tolerance and certified.
+  bool settled = false;
+  const auto level = [&] { return settled || first_move <= 0 ? tol : std::max(tol, std::sqrt(tol * first_move)); };
   Matrix grad;
   for (int round = 0; round < kMaxRounds && sweeps < kMaxSweeps; ++round) {
     std::vector<Index>& set = descent.set_;
     set.clear();
-    std::vector<Index> missing;
     std::vector<std::int64_t> set_pos(static_cast<std::size_t>(d), -1);
     for (Index j = 0; j < d; ++j) {
       if (!in[static_cast<std::size_t>(j)]) continue;
       set_pos[static_cast<std::size_t>(j)] = static_cast<std::int64_t>(set.size());
       set.push_back(j);
-      if (!c.fetched[static_cast<std::size_t>(j)]) missing.push_back(j);
     }
-    if (!missing.empty()) fetch(c, *problem.local, missing, comm);
     if (round == 0) {  // later rounds: the features that join are at zero, so the residual stands
       descent.start(s);
       // Sweeps stop once they move the objective by a tenth of what the gap may be; a round that is not certified
@@ -392,7 +427,9 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
     // a sweep over the whole set moves nothing that matters.
     while (sweeps < budget && !descent.stopped_) {
       ++sweeps;
-      if (descent.sweep(s, mine, set_pos, size) <= tol) break;
+      const double moved = descent.sweep(s, mine, set_pos, size);
+      if (first_move < 0) first_move = moved;
+      if (moved <= level()) break;
       active.clear();
       for (std::int64_t q : mine)
         if (!s.z.row(c.feature[static_cast<std::size_t>(q)]).isZero(0)) active.push_back(q);
@@ -407,7 +444,7 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
         const double moved = descent.sweep(s, active, set_pos, size);
         ++sweeps;
         descent.flatten(s.z, after);
-        if (moved <= tol) break;
+        if (moved <= level()) break;
         anderson.record(before, after);
         if (++since < kAndersonMemory) continue;
         anderson.local_products(products.data());  // the whole vector is on every rank: nothing to reduce
@@ -419,6 +456,10 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
     if (descent.stopped_) {
       if (stopped) *stopped = true;
       return std::nullopt;
+    }
+    if (!settled) {
+      settled = !descent.add_violators(s, in);
+      continue;
     }
     const Optimality o = evaluate(problem, s.z, comm, &grad);
     if (settings.certified(o.gap, o.objective)) return Polished{s.z, o};

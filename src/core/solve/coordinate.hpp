@@ -19,13 +19,12 @@ struct Polished;
 /// The columns a rank owns, over the global rows, kept across a path's lambdas (PolishMemory::columns): the
 /// features fetched so far (owned by some rank) and this rank's own, with what a coordinate step reads of each.
 struct OwnedColumns {
-  bool ready = false;            ///< rows counted (and, where the residual fits, v gathered)
+  bool ready = false;            ///< rows counted (and, where the residual fits, v and the columns gathered)
   std::int64_t n = 0;            ///< global rows
   std::int64_t first_row = 0;    ///< this rank's first row in the global order
   Vector v;                      ///< the centring direction over every row (A_j = a_j - m_j v)
   double vv = 0;                 ///< v^T v
-  std::vector<char> fetched;     ///< per feature: its columns went to its owner
-  std::vector<Eigen::Index> feature;  ///< owned features, in fetch order
+  std::vector<Eigen::Index> feature;  ///< owned features, ascending
   std::vector<std::int64_t> slot;     ///< per feature: its index in `feature`, or -1
   std::vector<std::int64_t> start{0};
   std::vector<std::int32_t> row;  ///< global rows of the owned columns' entries

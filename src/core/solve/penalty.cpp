@@ -99,10 +99,10 @@ double PenaltySpec::movable(Eigen::Index j, double g) const {
   return lower_bound(j) < 0 ? -g : 0.0;
 }
 
-double PenaltySpec::push(const Matrix& grad, Eigen::Index j) const {
-  if (grouped) return grad.row(j).norm();
+double PenaltySpec::push_row(const Eigen::Ref<const Eigen::RowVectorXd>& g, Eigen::Index j) const {
+  if (grouped) return g.norm();
   double p = 0;
-  for (Eigen::Index t = 0; t < grad.cols(); ++t) p = std::max(p, movable(j, grad(j, t)));
+  for (Eigen::Index t = 0; t < g.size(); ++t) p = std::max(p, movable(j, g[t]));
   return p;
 }
 
