@@ -108,6 +108,7 @@ void print_data(const std::string& file, const io::DataLayout& l) {
 struct PlanTotals {
   double worst = 0;       // the largest rank's planned memory
   bool screened = false;  // some rank plans screened or streamed
+  double gathered = 0;    // cg: what a rank adds to fit a cv fold alone (0: no rank plans cg)
 };
 
 // One line per rank (the first four and last two when there are more than 16): its rows, nonzeros, local form,
@@ -130,6 +131,7 @@ PlanTotals print_rank_plans(const io::DataReader& reader, int ranks, double budg
     const RankPlan plan = plan_rank(range.size(), nnz, l.shape(), request, budget);
     totals.worst = std::max(totals.worst, plan.memory_bytes);
     totals.screened = totals.screened || plan.form == LocalForm::screened || plan.form == LocalForm::streamed;
+    if (plan.form == LocalForm::cg) totals.gathered = kGatheredFoldBytesPerEntry * static_cast<double>(l.shape().nnz);
     std::printf("  %6d %12lld %14lld %10s %14s %12s %12s\n", r, static_cast<long long>(range.size()),
                 static_cast<long long>(nnz), range.size() == 0 ? "idle" : to_string(plan.form).c_str(),
                 bytes_text(plan.memory_bytes).c_str(), fmt(plan.cost.setup_flops, "%.2e").c_str(),
@@ -150,6 +152,11 @@ void print_plan_notes(const PlanTotals& totals, int per_node, double budget) {
                 "  lambda lets more than %.0f%% of the features leave zero in a sample of the rows; a path keeps its rows\n"
                 "  (screened, the columns of the features that enter) from d = %lld where they fit, else gram\n",
                 100 * kDenseStart, static_cast<long long>(kPathScreenMinFeatures));
+  if (totals.gathered > 0)
+    std::printf("  cg: cv gathers each fold's rows into one rank, which fits the fold alone while the others fit theirs,\n"
+                "  where %s more (%.0f bytes a nonzero of the whole X) fit beside the rank's plan; otherwise every rank\n"
+                "  takes part in every fold\n",
+                bytes_text(totals.gathered).c_str(), kGatheredFoldBytesPerEntry);
   if (budget <= 0 || totals.worst <= budget)
     std::printf("  fits: %d rank(s) per node like this one get %s each\n", per_node, bytes_text(share).c_str());
   else

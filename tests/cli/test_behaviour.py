@@ -706,14 +706,16 @@ def path_cv_predict_bad_input():
 def cv_folds_fitted_alone_then_collected_equal_one_run():
     X, y = small(600, 8)
     data = write("cvf.h5", X, y)
-    common = ["cv", "--data", data, "--folds", 4, "--n-lambda", 10, "--quiet"]
-    cadmm(2, *common, "--output", path("cvf_one.h5"))
-    for f in range(1, 5):
-        cadmm(2, *common, "--fold", f, "--output", path(f"cvf_fold{f}.h5"))
-    cadmm(2, *common, "--collect", path("cvf_fold*.h5"), "--output", path("cvf_merged.h5"))
-    with h5py.File(path("cvf_one.h5")) as a, h5py.File(path("cvf_merged.h5")) as b:
-        for d in ["cv/mse", "cv/mse_mean", "cv/mse_std", "cv/lambda_min", "cv/lambda_1se", "coef", "intercept"]:
-            assert a[d][()].tobytes() == b[d][()].tobytes(), d
+    # The Gram form (fold sums into one rank) and the cg form (a fold's rows gathered into one rank).
+    for form in ["cg", "auto"]:
+        common = ["cv", "--data", data, "--folds", 4, "--n-lambda", 10, "--quiet", "--local-solver", form]
+        cadmm(2, *common, "--output", path("cvf_one.h5"))
+        for f in range(1, 5):
+            cadmm(2, *common, "--fold", f, "--output", path(f"cvf_fold{f}.h5"))
+        cadmm(2, *common, "--collect", path("cvf_fold*.h5"), "--output", path("cvf_merged.h5"))
+        with h5py.File(path("cvf_one.h5")) as a, h5py.File(path("cvf_merged.h5")) as b:
+            for d in ["cv/mse", "cv/mse_mean", "cv/mse_std", "cv/lambda_min", "cv/lambda_1se", "coef", "intercept"]:
+                assert a[d][()].tobytes() == b[d][()].tobytes(), (form, d)
     # A missing fold, a fold twice, another fold assignment, a file that is no fold file: refused naming it.
     os.rename(path("cvf_fold4.h5"), path("cvf_keep.h5"))
     expect_error(2, 3, "fold(s) 4", *common, "--collect", path("cvf_fold*.h5"), "--output", path("cvf_x.h5"))

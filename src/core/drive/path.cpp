@@ -296,10 +296,10 @@ CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, c
   // Side by side: where every rank holds the Gram form, a fold's terms are summed into one rank, which fits the
   // fold's path alone while the others fit theirs (a path's polishing does the same work on every rank of a
   // collective fit: P ranks fit P folds in the time of one). So in the cg form where every rank can hold a fold's
-  // rows (they are gathered: its coordinate descent then sums nothing over the ranks in every sweep). Otherwise
-  // every rank takes part in every fold. Fold f
-  // goes to rank f mod P whichever folds are fitted, so that a job array's task (one fold) sums and fits it as the
-  // one-job run does, bit for bit (a reduction's order of additions may depend on its root).
+  // rows (they are gathered: its coordinate descent then sums nothing over the ranks in any sweep). Otherwise every
+  // rank takes part in every fold. Fold f goes to rank f mod P whichever folds are fitted, so that a job array's
+  // task (one fold) sums and fits it as the one-job run does, bit for bit (a reduction's order of additions may
+  // depend on its root).
   const int ranks = comm.size();
   const bool side_by_side = ranks > 1 && (rows[2 * folds] == ranks || rows[2 * folds + 1] == ranks);
   cv.side_by_side = side_by_side;

@@ -30,30 +30,6 @@ bool residual_fits(const OwnedColumns& c, Index k) {
   return c.n * k <= kMaxCoordinateResidual && c.n < std::numeric_limits<std::int32_t>::max();
 }
 
-void fetch(OwnedColumns& c, const LocalSolver& local, const std::vector<Index>& features, Communicator& comm);
-
-// Rows counted over the ranks, this rank's place among them, and (when the residual may be held: fits) v over every
-// row and every column on its owner: one pass over the rows, however many of the columns a path will use (the plan
-// counts them all).
-void gather(OwnedColumns& c, const LocalSolver& local, Index d, Index k, Communicator& comm) {
-  const int ranks = comm.size(), me = comm.rank();
-  Vector rows = Vector::Zero(ranks);
-  rows[me] = static_cast<double>(local.rows());
-  comm.sum(rows.data(), static_cast<std::size_t>(ranks));
-  c.n = static_cast<std::int64_t>(rows.sum());
-  c.first_row = static_cast<std::int64_t>(rows.head(me).sum());
-  c.ready = true;
-  if (!residual_fits(c, k)) return;
-  c.v = Vector::Zero(c.n);
-  c.v.segment(c.first_row, local.rows()) = local.centring_direction();
-  comm.sum(c.v.data(), static_cast<std::size_t>(c.n));
-  c.vv = c.v.squaredNorm();
-  c.slot.assign(static_cast<std::size_t>(d), -1);
-  std::vector<Index> all(static_cast<std::size_t>(d));
-  for (Index j = 0; j < d; ++j) all[static_cast<std::size_t>(j)] = j;
-  fetch(c, local, all, comm);
-}
-
 // Brings the columns of `features` (sorted, the same on every rank) to their owners: each rank sends its rows' entries
 // of every feature to the feature's owner, which keeps them in global row order (a repeated index summed).
 void fetch(OwnedColumns& c, const LocalSolver& local, const std::vector<Index>& features, Communicator& comm) {
@@ -112,6 +88,28 @@ void fetch(OwnedColumns& c, const LocalSolver& local, const std::vector<Index>& 
     c.cv.push_back(av - m * c.vv);
     c.h.push_back(on_rows + m * m * std::max(0.0, c.vv - vv_rows));
   }
+}
+
+// Rows counted over the ranks, this rank's place among them, and (when the residual may be held: fits) v over every
+// row and every column on its owner: one pass over the rows, however many of the columns a path will use (the plan
+// counts them all).
+void gather(OwnedColumns& c, const LocalSolver& local, Index d, Index k, Communicator& comm) {
+  const int ranks = comm.size(), me = comm.rank();
+  Vector rows = Vector::Zero(ranks);
+  rows[me] = static_cast<double>(local.rows());
+  comm.sum(rows.data(), static_cast<std::size_t>(ranks));
+  c.n = static_cast<std::int64_t>(rows.sum());
+  c.first_row = static_cast<std::int64_t>(rows.head(me).sum());
+  c.ready = true;
+  if (!residual_fits(c, k)) return;
+  c.v = Vector::Zero(c.n);
+  c.v.segment(c.first_row, local.rows()) = local.centring_direction();
+  comm.sum(c.v.data(), static_cast<std::size_t>(c.n));
+  c.vv = c.v.squaredNorm();
+  c.slot.assign(static_cast<std::size_t>(d), -1);
+  std::vector<Index> all(static_cast<std::size_t>(d));
+  for (Index j = 0; j < d; ++j) all[static_cast<std::size_t>(j)] = j;
+  fetch(c, local, all, comm);
 }
 
 // Feature j's part of the penalty at the row w (bounds hold: every point visited is feasible).
