@@ -166,7 +166,8 @@ def glmnet_case(cadmm, name, ranks, work, sparse, cg=False):
     if case["weights"]:
         datasets["/weights"] = case_weights(len(Y))
         opts += ["--weights-dataset", "/weights"]
-    data = os.path.join(work, f"terms_{name}{'_sparse' if sparse else ''}_np{ranks}.h5")
+    # Each variant its own files: ctest runs the sparse and the cg variants of a case side by side.
+    data = os.path.join(work, f"terms_{name}{'_cg' if cg else '_sparse' if sparse else ''}_np{ranks}.h5")
     write_data(data, X, Y, sparse, datasets)
     if offset is not None:
         Y = Y - offset  # the problem glmnet solves, for the objective recomputed here
