@@ -480,6 +480,7 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
     if (settings.certified(o.gap, o.objective)) {
       o = evaluate(problem, s.z, comm, &grad);
       if (settings.certified(o.gap, o.objective)) return Polished{s.z, o};
+      descent.start(s);  // the held residual has drifted from the rows': held again from them
     }
     if (polishable)
       if (std::optional<Polished> p = polish(problem, sign_pattern(pen, s.z), s.z, settings, comm)) return p;
