@@ -24,11 +24,8 @@ class CgSolver final : public LocalSolver {
  public:
   static constexpr int kMaxIterations = 1000;  // per column and x-update; the warm start keeps it far below
   CgSolver(CsrRows x, Vector mean, Vector scale, Vector root_weights, Matrix y, double n)
-      : CgSolver(std::move(x), std::move(mean), std::move(scale), std::move(root_weights), std::move(y),
-                 Scaled{1.0 / std::sqrt(n)}) {
-    b_ *= f_;
-    q_ = at_times(b_);
-  }
+      : CgSolver(std::move(x), std::move(mean), std::move(scale), std::move(root_weights),
+                 Matrix(y * (1.0 / std::sqrt(n))), Scaled{1.0 / std::sqrt(n)}) {}
 
  private:
   struct Scaled {
@@ -36,7 +33,7 @@ class CgSolver final : public LocalSolver {
   };
   CgSolver(CsrRows x, Vector mean, Vector scale, Vector root_weights, Matrix b, Scaled scaled)
       : x_(std::move(x)), mu_(std::move(mean)), s_(std::move(scale)), r_(std::move(root_weights)), b_(std::move(b)),
-        f_(scaled.f) {}
+        f_(scaled.f), q_(at_times(b_)) {}
 
  public:
 
@@ -180,9 +177,7 @@ class CgSolver final : public LocalSolver {
       all.middleRows(first, m) = Eigen::Map<const RowMatrix>(targets[s], m, k);
     }
     recv.clear();
-    auto whole = std::unique_ptr<CgSolver>(new CgSolver(std::move(x), mu_, s_, std::move(r), Matrix(all), Scaled{f_}));
-    whole->q_ = whole->at_times(whole->b_);
-    return whole;
+    return std::unique_ptr<CgSolver>(new CgSolver(std::move(x), mu_, s_, std::move(r), Matrix(all), Scaled{f_}));
   }
   Vector centring_direction() const override { return r_.size() > 0 ? r_ : Vector::Ones(x_.rows()); }
   Matrix residual(const Matrix& z) const override { return b_ - a_times(z); }
@@ -200,8 +195,9 @@ class CgSolver final : public LocalSolver {
 
   CsrRows x_;
   Vector mu_, s_, r_;  // r_: square roots of the rows' weights, empty when unweighted
-  Matrix b_, q_;
+  Matrix b_;
   double f_;
+  Matrix q_;  // after f_: it is computed from b_ and f_ in the constructor
 };
 
 // CSR rows and y's rows; the centre is applied implicitly (a centred sparse matrix would be dense).

@@ -205,10 +205,16 @@ class Descent {
       grad.row(c_.feature[q]) = g.transpose();
     }
     comm_.sum(grad.data(), static_cast<std::size_t>(grad.size()));
+    const double rss = residual_squares(s);
+    return optimality_at(pen_, s.z, grad, rss, rss + (s.z.array() * grad.array()).sum());
+  }
+
+  // ||R||^2 of the held residual R = r~ + v o^T (every rank holds all of it: nothing to sum).
+  double residual_squares(const Shared& s) const {
     double rss = 0;
     for (Index i = 0; i < s.rt.rows(); ++i)
       for (Index t = 0; t < k_; ++t) rss += std::pow(s.rt(i, t) + c_.v[i] * s.o[t], 2);
-    return optimality_at(pen_, s.z, grad, rss, rss + (s.z.array() * grad.array()).sum());
+    return rss;
   }
 
   // One sweep of every rank over its slots, the moves summed and taken whole or averaged (the better); returns the
@@ -423,10 +429,7 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
       descent.start(s);
       // Sweeps stop once they move the objective by a tenth of what the gap may be; a round that is not certified
       // then tightens it by what its gap says.
-      double rr = 0;
-      for (Index i = 0; i < s.rt.rows(); ++i)
-        for (Index t = 0; t < k; ++t) rr += std::pow(s.rt(i, t) + c.v[i] * s.o[t], 2);
-      tol = 0.1 * settings.gap_tol * std::max(0.5 * rr + pen.value(s.z), 1e-300);
+      tol = 0.1 * settings.gap_tol * std::max(0.5 * descent.residual_squares(s) + pen.value(s.z), 1e-300);
     }
     std::vector<std::int64_t> mine, active;
     for (Index j : set)
