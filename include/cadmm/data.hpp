@@ -108,9 +108,12 @@ class LocalDataBuilder {
   /// local_rows is the total this rank will add; form is the plan's (plan_local_form; unset: the rule for dense
   /// rows), the same for every piece; single keeps held values in float32 (float32 files, cg form). fold_rows (the
   /// plan's holds_fold_rows, with pieces > 1): one set of sums of every row in the form, and each piece's rows
-  /// held (total(f) subtracts piece f's rows from the sums) instead of sums per piece.
+  /// held (total(f) subtracts piece f's rows from the sums) instead of sums per piece; in the screened form every row
+  /// held once, total(f) a view of the rows but piece f's, with the columns its terms ask for kept over all rows in
+  /// at most fold_cache_bytes (< 0: no limit).
   LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eigen::Index k, int pieces = 1,
-                   std::optional<LocalForm> form = std::nullopt, bool single = false, bool fold_rows = false);
+                   std::optional<LocalForm> form = std::nullopt, bool single = false, bool fold_rows = false,
+                   double fold_cache_bytes = -1);
   /// Adds the next rows to piece 0. x may be modified (it is shifted in place).
   void add_rows(RowMatrix& x, const RowMatrix& y);
   /// Adds the next rows, row i to piece piece_of_row[i] (null: piece 0), with weight w[i] (null: unweighted; rows
@@ -150,6 +153,7 @@ class LocalDataBuilder {
   bool single_;
   std::vector<RowSums> pieces_;
   RowSums all_;                      // fold_rows: the sums of every row (pieces_ hold the rows); else empty
+  bool held_once_ = false;           // fold_rows in the screened form: pieces_ share the rows (make_held_folds)
   RowMatrix scratch_x_, scratch_y_;  // rows of one piece gathered from a mixed block
   std::vector<double> scratch_w_;    // and their weights
 };

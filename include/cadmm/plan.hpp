@@ -92,7 +92,9 @@ enum class Screen { none, one_fit, path };
 LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::optional<LocalForm> requested,
                           Screen screen = Screen::none, double budget = 0);
 
-/// Cross-validation in the Gram form: true when this rank holds its rows (dense, rows x d) and one Gram of them all
+/// Cross-validation with the rows held: always in the screened form (every row kept once, each fold's term a view of
+/// them less its own rows; the columns the folds' working sets ask for kept over all rows, in what the budget leaves:
+/// RankPlan::fold_cache_bytes). In the Gram form: true when this rank holds its rows (dense, rows x d) and one Gram of them all
 /// rather than one Gram per fold, i.e. when the rows take less memory than the folds' extra Grams (rows < (pieces - 1)
 /// d: wide blocks, W1's 10,000 x 4,000 with 10 folds). A fold's training Gram is then the total minus the Gram of the
 /// fold's own rows, one dsyrk over them when the fold is fitted: the data are still read once, and instead of adding
@@ -157,6 +159,9 @@ struct RankPlan {
   /// rank, with no communication inside a fold's path), where kGatheredFoldBytesPerEntry a nonzero of the whole
   /// data fit beside the rank's own plan; otherwise every rank takes part in every fold.
   bool gathers_folds = false;
+  /// The screened form with folds: bytes for the Hessian columns over all rows that the folds share (what the budget
+  /// leaves beside the plan, at most d x d doubles; counted in memory_bytes).
+  double fold_cache_bytes = -1;
   double memory_bytes = 0;         ///< local_memory_bytes of the form (pieces included)
   LocalCost cost;                  ///< local_cost of the form
 };

@@ -310,7 +310,10 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
 
   Phases t;
   Stopwatch clock;
-  LoadedData loaded = load_data(vm, comm, fold_pieces(o, comm));
+  // Every fold and the refit walk the path: tall dense blocks keep their rows where a path's would (each fold a view
+  // of them).
+  LoadedData loaded =
+      load_data(vm, comm, fold_pieces(o, comm), working_sets_serve(vm, request) ? &request : nullptr, Screen::path);
   t.read = loaded.read_seconds;
   clock.lap();
   // The refit's model, made now: with unpenalized features its lambda_max comes from a fit on them (Model).
@@ -335,7 +338,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   const DriveHooks hooks{base_observer(comm.rank()), &lines, nullptr};
   const CvResult cv = drive_cv(*loaded.builder, request.spec, lambdas, request.solver, plan, comm, hooks);
   loaded.builder.reset();
-  double rows_held = loaded.plan.rank.fold_rows ? 1.0 : 0.0;
+  double rows_held = loaded.plan.rank.fold_rows && loaded.plan.rank.form == LocalForm::gram ? 1.0 : 0.0;
   comm.sum(&rows_held, 1);
   if (o.only_fold > 0) {
     collectively(comm, [&] {

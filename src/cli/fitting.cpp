@@ -219,7 +219,8 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   comm.max(&d.planned_bytes, 1);
   const LocalForm form = d.plan.rank.form;
   d.builder = std::make_unique<LocalDataBuilder>(d.range.size(), d.layout.features, d.layout.targets, pieces.count,
-                                                 form, d.layout.x_float32, d.plan.rank.fold_rows);
+                                                 form, d.layout.x_float32, d.plan.rank.fold_rows,
+                                                 d.plan.rank.fold_cache_bytes);
   if (d.plan.rank.fold_rows) {
     std::vector<std::int64_t> count(static_cast<std::size_t>(pieces.count), 0);
     for (int p : pieces.of_row) ++count[static_cast<std::size_t>(p)];
@@ -278,13 +279,14 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   return d;
 }
 
+bool working_sets_serve(const po::variables_map& vm, const FitRequest& request) {
+  return request.spec.has_l1() && request.spec.groups.empty() && !vm.count("checkpoint");
+}
+
 DataModel load_model(const po::variables_map& vm, const FitRequest& request, MpiCommunicator& comm, Phases& t,
                      Screen screen) {
   Stopwatch clock;
-  // Working sets serve a penalty with an l1 part; a checkpoint holds the full problem's exact state.
-  // (Groups are not: the working sets add features one by one.)
-  const bool serves = request.spec.has_l1() && request.spec.groups.empty() && !vm.count("checkpoint");
-  LoadedData loaded = load_data(vm, comm, {}, serves ? &request : nullptr, screen);
+  LoadedData loaded = load_data(vm, comm, {}, working_sets_serve(vm, request) ? &request : nullptr, screen);
   t.read = loaded.read_seconds;
   clock.lap();
   DataModel dm;

@@ -119,6 +119,9 @@ struct DataModel {
   double planned_bytes = 0;  ///< the largest rank's planned memory
   std::string kinds;  ///< solver_kinds() of the model
 };
+/// True where working sets can serve the fit: a penalty with an l1 part, no groups (the sets add features one by one)
+/// and no checkpoint (it holds the full problem's exact state).
+bool working_sets_serve(const po::variables_map& vm, const FitRequest& request);
 /// load_data() then prepare() and make_model(); fills t.read and t.setup; collective. screen: what the plan's
 /// working-set forms would serve (solve: one fit; path: its lambdas), where the problem allows them (an l1 part, no
 /// groups, no checkpoint: a checkpoint holds the full problem's exact state).

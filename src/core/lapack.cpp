@@ -108,10 +108,11 @@ void add_transpose_product(Matrix& c, const double* block, Eigen::Index rows, co
   dgemm_("N", "N", &m, &n, &k, &alpha, block, &m, d.data(), &k, &one, c.data(), &m);
 }
 
-Matrix transpose_times(const Matrix& a, const Matrix& b) {
+Matrix transpose_times(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<const Matrix>& b) {
   Matrix out = Matrix::Zero(a.cols(), b.cols());
   if (a.rows() == 0 || out.size() == 0) return out;
   const int m = static_cast<int>(a.cols()), n = static_cast<int>(b.cols()), k = static_cast<int>(a.rows());
+  const int lda = static_cast<int>(a.outerStride()), ldb = static_cast<int>(b.outerStride());
   const double one = 1.0, zero = 0.0;
   const int inc = 1;
   if (n > 1 && eigen_products()) {
@@ -122,9 +123,9 @@ Matrix transpose_times(const Matrix& a, const Matrix& b) {
     out = t.transpose();
   }
   else if (n == 1)  // dgemm would pack all of A for one column
-    dgemv_("T", &k, &m, &one, a.data(), &k, b.data(), &inc, &zero, out.data(), &inc);
+    dgemv_("T", &k, &m, &one, a.data(), &lda, b.data(), &inc, &zero, out.data(), &inc);
   else
-    dgemm_("T", "N", &m, &n, &k, &one, a.data(), &k, b.data(), &k, &zero, out.data(), &m);
+    dgemm_("T", "N", &m, &n, &k, &one, a.data(), &lda, b.data(), &ldb, &zero, out.data(), &m);
   return out;
 }
 

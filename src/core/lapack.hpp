@@ -19,8 +19,9 @@ void add_gram_upper_cols(Matrix& g, const Matrix& block);
 /// C += alpha B^T D for a row-major block B (rows x d) and a column-major D (rows x n); C is d x n (dgemm).
 void add_transpose_product(Matrix& c, const double* block_row_major, Eigen::Index rows, const Matrix& d,
                            double alpha = 1.0);
-/// A^T B (dgemm), for a tall A: the products over all of a rank's rows.
-Matrix transpose_times(const Matrix& a, const Matrix& b);
+/// A^T B (dgemm), for a tall A: the products over all of a rank's rows, or over a range of them (a block of rows
+/// of a larger column-major matrix, read in place).
+Matrix transpose_times(const Eigen::Ref<const Matrix>& a, const Eigen::Ref<const Matrix>& b);
 /// Copies the upper triangle of a symmetric matrix to the lower one.
 void symmetrize_from_upper(Matrix& g);
 /// Eigen-decomposition of a symmetric matrix in place (upper triangle read, overwritten by the

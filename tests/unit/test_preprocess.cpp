@@ -217,11 +217,13 @@ TEST(Prepare, IntegerWeightsAreRowsRepeatedInEveryForm) {
 }
 
 TEST(Prepare, HeldFoldRowsGiveEachFoldTheSumsOfItsTrainingRowsAlone) {
-  // Cross-validation with the rows held (holds_fold_rows): a fold's training sums are every row's less its own. The
-  // reference is a builder fed the training rows alone (no subtraction anywhere), for dense and CSR rows, with and
-  // without weights, rows offset far from zero (the subtraction must not cancel what the shift kept).
+  // Cross-validation with the rows held (holds_fold_rows): a fold's training sums are every row's less its own (the
+  // Gram form), or a view of every held row less its own, centred and scaled implicitly (the screened form, with the
+  // columns kept over all rows or, with no room for them, not kept). The reference is a Gram builder fed the training
+  // rows alone (no subtraction anywhere), for dense and CSR rows, with and without weights, rows offset far from zero
+  // (the subtraction must not cancel what the shift kept).
   std::srand(5);
-  const int n = 90, d = 7, k = 2, folds = 3;
+  const int n = 90, d = 24, k = 2, folds = 3;
   RowMatrix x = RowMatrix::Random(n, d), y = RowMatrix::Random(n, k);
   x.array() += 50.0;
   for (Eigen::Index i = 0; i < n; ++i)
@@ -234,11 +236,20 @@ TEST(Prepare, HeldFoldRowsGiveEachFoldTheSumsOfItsTrainingRowsAlone) {
   const Vector scale = Vector::LinSpaced(d, 0.5, 2.0);
   const Matrix coef = Matrix::Random(d, 3 * k);
   const Vector intercept = Vector::Random(3 * k);
+  // A point on 20 features: the screened form's first gradient at it is a pass over the rows (fewer columns than a
+  // pass is worth are missing), its second from the fetched columns.
+  Matrix z = Matrix::Random(d, k);
+  z.bottomRows(d - 20).setZero();
+  const std::vector<Eigen::Index> some{0, 3, 4, 17};
+  for (const double cache : {-1.0, 0.0})
+  for (LocalForm form : {LocalForm::gram, LocalForm::screened})
   for (bool sparse : {false, true})
     for (bool weighted : {false, true}) {
-      SCOPED_TRACE(std::string(sparse ? "CSR" : "dense") + (weighted ? ", weighted" : ""));
+      if ((form == LocalForm::screened && sparse) || (form == LocalForm::gram && cache == 0)) continue;
+      SCOPED_TRACE(to_string(form) + (sparse ? " CSR" : " dense") + (weighted ? ", weighted" : "") +
+                   (cache == 0 ? ", no columns kept" : ""));
       const double* wp = weighted ? w.data() : nullptr;
-      LocalDataBuilder held(n, d, k, folds, LocalForm::gram, false, true);
+      LocalDataBuilder held(n, d, k, folds, form, false, true, cache);
       for (Eigen::Index r = 0; r < n; r += 13) {
         const Eigen::Index m = std::min<Eigen::Index>(13, n - r);
         RowMatrix xb = x.middleRows(r, m), yb = y.middleRows(r, m);
@@ -273,15 +284,41 @@ TEST(Prepare, HeldFoldRowsGiveEachFoldTheSumsOfItsTrainingRowsAlone) {
         EXPECT_NEAR(p.n_weight, pr.n_weight, 1e-12 * pr.n_weight);
         EXPECT_LT((p.x_mean - pr.x_mean).norm(), 1e-12 * pr.x_mean.norm());
         EXPECT_LT((p.x_var - pr.x_var).norm(), 1e-10 * pr.x_var.norm());
+        EXPECT_LT((p.x_curv - pr.x_curv).norm(), 1e-10 * pr.x_curv.norm());
         EXPECT_LT((p.q_global - pr.q_global).norm(), 1e-10 * pr.q_global.norm());
         EXPECT_NEAR(p.y_ss, pr.y_ss, 1e-11 * pr.y_ss);
         const auto h = std::move(p.block).factor(scale, p.n_weight), hr = std::move(pr.block).factor(scale, pr.n_weight);
+        EXPECT_EQ(h->rows(), static_cast<std::int64_t>(train.size()));
+        EXPECT_LT((h->q() - hr->q()).norm(), 1e-10 * hr->q().norm());
+        EXPECT_NEAR(h->b_squares(), hr->b_squares(), 1e-11 * hr->b_squares());
+        const Matrix block = hr->hessian_block(some);
+        EXPECT_LT((h->hessian_block(some) - block).norm(), 1e-10 * block.norm()) << "block from the rows";
+        const LocalFit gr = hr->fit_at(z);
+        for (const char* route : {"a pass over the rows", "the fetched columns"}) {
+          const LocalFit g = h->fit_at(z);
+          EXPECT_LT((g.grad - gr.grad).norm(), 1e-10 * gr.grad.norm()) << route;
+          EXPECT_NEAR(g.rss, gr.rss, 1e-10 * gr.rss) << route;
+          EXPECT_NEAR(g.ry, gr.ry, 1e-10 * std::abs(gr.ry)) << route;
+        }
+        EXPECT_LT((h->hessian_block(some) - block).norm(), 1e-10 * block.norm()) << "block from the columns";
         std::vector<Eigen::Index> every(static_cast<std::size_t>(d));
         for (int j = 0; j < d; ++j) every[static_cast<std::size_t>(j)] = j;
         EXPECT_LT((h->hessian_block(every) - hr->hessian_block(every)).norm(), 1e-10 * hr->hessian_block(every).norm());
+        Matrix sx, sr;
+        h->solve(gr.grad, 0.7, sx, 1e-13);
+        hr->solve(gr.grad, 0.7, sr, 1e-13);
+        EXPECT_LT((sx - sr).norm(), 1e-9 * sr.norm());
       }
       // Every row's sums (the refit's) are the builder's own, unchanged by the folds' subtractions.
       PreparedData all = prepare(held.total(), ProblemSpec{}, comm);
       EXPECT_EQ(all.n_rows, n);
+      LocalDataBuilder every_row(n, d, k, 1, LocalForm::gram);
+      RowMatrix xa = x;
+      every_row.add_rows(xa, y, nullptr, wp);
+      PreparedData ar = prepare(std::move(every_row).take(), ProblemSpec{}, comm);
+      EXPECT_LT((all.q_global - ar.q_global).norm(), 1e-10 * ar.q_global.norm());
+      const auto ha = std::move(all.block).factor(scale, all.n_weight), hra = std::move(ar.block).factor(scale, ar.n_weight);
+      const LocalFit ga = ha->fit_at(z), gra = hra->fit_at(z);
+      EXPECT_LT((ga.grad - gra.grad).norm(), 1e-10 * gra.grad.norm());
     }
 }

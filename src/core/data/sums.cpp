@@ -59,7 +59,7 @@ void RowSums::set_stream(RowStream stream) { acc_->set_stream(std::move(stream))
 void RowSums::fetch_with_sums(std::vector<Eigen::Index> features) { acc_->fetch_with_sums(std::move(features)); }
 
 LocalDataBuilder::LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eigen::Index k, int pieces,
-                                   std::optional<LocalForm> form, bool single, bool fold_rows)
+                                   std::optional<LocalForm> form, bool single, bool fold_rows, double fold_cache_bytes)
     : expected_(local_rows), d_(d), k_(k),
       form_(form_for_rows(form ? *form : plan_local_form(local_rows, d, false, std::nullopt), local_rows)),
       single_(single) {
@@ -67,9 +67,15 @@ LocalDataBuilder::LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eige
   // Held rows: each piece's rows kept as the dense rows forms keep them (its form never factors), beside the sums of
   // all rows in the planned form.
   const bool hold = fold_rows && pieces > 1;
+  pieces_.reserve(static_cast<std::size_t>(pieces));
+  // The screened form holds every row once, each piece's a view of them (make_held_folds).
+  held_once_ = hold && form_ == LocalForm::screened;
+  if (held_once_) {
+    for (auto& piece : make_held_folds(local_rows, d, k, pieces, fold_cache_bytes)) pieces_.push_back(RowSums(std::move(piece)));
+    return;
+  }
   if (hold) all_ = RowSums(d, k, form_, single_);
   // Each piece made on its own: copies of one prototype would cost a d x d Gram more (allocated and written).
-  pieces_.reserve(static_cast<std::size_t>(pieces));
   for (int p = 0; p < pieces; ++p) pieces_.emplace_back(d, k, hold ? LocalForm::woodbury : form_, single_);
   if (pieces == 1) pieces_[0].reserve(local_rows);
 }
@@ -159,6 +165,7 @@ void LocalDataBuilder::add_rows(const SparseRows& x, const RowMatrix& y, const i
 }
 
 RowSums LocalDataBuilder::total(int except) const {
+  if (held_once_) return RowSums(pieces_[0].acc_->training_view(except));
   if (all_.acc_) {
     // Piece `except`'s training sums: every row's sums less its own rows' (one dsyrk over them, in whole blocks).
     RowSums t(all_);

@@ -38,6 +38,9 @@ class Accumulator {
   void remove_rows(RowMatrix& x, const RowMatrix& y, const double* w = nullptr);
   /// The dense rows forms: subtracts the rows held here from `sums` (remove_rows), which added them too.
   virtual void remove_from(Accumulator& sums) const;
+  /// Rows held once for every piece (make_held_folds): a view of every held row but piece `except`'s (-1: every row),
+  /// sharing them; null in the other forms.
+  virtual std::unique_ptr<Accumulator> training_view(int /*except*/) const { return nullptr; }
 
   /// Column sums of X (d) followed by column sums of Y (k), for the global means.
   virtual Vector sums() const = 0;
@@ -114,6 +117,12 @@ std::unique_ptr<Accumulator> make_streamed_sums(Eigen::Index d, Eigen::Index k);
 /// make_screened_solver) once centred and scaled.
 std::unique_ptr<Accumulator> make_dense_rows(Eigen::Index d, Eigen::Index k, LocalForm form,
                                              std::unique_ptr<LocalSolver> (*make_solver)(Matrix a, Matrix c));
+/// The screened form's rows for cv (holds_fold_rows): every row of the rank kept once, shared by `pieces` accumulators
+/// (piece p's rows are added to the p-th) and by their training_view()s, whose local terms are the held rows less a
+/// piece's, centred and scaled implicitly. The columns every fold's term asks for are kept over all rows in at most
+/// cache_bytes (< 0: no limit). rows: the rows to come.
+std::vector<std::unique_ptr<Accumulator>> make_held_folds(std::int64_t rows, Eigen::Index d, Eigen::Index k, int pieces,
+                                                          double cache_bytes);
 /// CSR rows kept for conjugate gradients; single holds values in float32.
 std::unique_ptr<Accumulator> make_cg_rows(Eigen::Index d, Eigen::Index k, bool single);
 

@@ -92,12 +92,16 @@ void DenseRows::reserve(std::int64_t rows) {
   if (rows <= y_rows_.rows()) return;
   y_rows_.conservativeResize(rows, k_);
   x_rows_.conservativeResize(rows, d_);
-  // The rows are this rank's largest array, first touched as they are read: huge pages cut the page faults
-  // (and the kernel's time zeroing 4 KB pages) 512-fold where the kernel leaves that choice to the program.
-  const auto begin = reinterpret_cast<std::uintptr_t>(x_rows_.data());
+  advise_huge_pages(x_rows_);
+}
+
+void advise_huge_pages(Matrix& m) {
+  // Huge pages cut the page faults (and the kernel's time zeroing 4 KB pages) 512-fold where the kernel leaves that
+  // choice to the program.
+  const auto begin = reinterpret_cast<std::uintptr_t>(m.data());
   const std::uintptr_t huge = std::uintptr_t{1} << 21;
   const std::uintptr_t from = (begin + huge - 1) & ~(huge - 1);
-  const std::uintptr_t to = (begin + static_cast<std::uintptr_t>(x_rows_.size()) * sizeof(double)) & ~(huge - 1);
+  const std::uintptr_t to = (begin + static_cast<std::uintptr_t>(m.size()) * sizeof(double)) & ~(huge - 1);
   if (to > from) madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
 }
 

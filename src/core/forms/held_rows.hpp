@@ -6,6 +6,9 @@
 
 namespace cadmm {
 
+/// Asks the kernel for huge pages under a large array about to be first touched (the rows: a rank's largest array).
+void advise_huge_pages(Matrix& m);
+
 /// Kept rows of y (and, for the dense forms, of X: DenseRows).
 class HeldRows : public Accumulator {
  public:

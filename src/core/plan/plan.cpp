@@ -65,7 +65,8 @@ LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::o
 }
 
 bool holds_fold_rows(LocalForm form, std::int64_t rows, std::int64_t d, int pieces) {
-  return form == LocalForm::gram && pieces > 1 && rows < static_cast<std::int64_t>(pieces - 1) * d;
+  if (pieces <= 1) return false;
+  return form == LocalForm::screened || (form == LocalForm::gram && rows < static_cast<std::int64_t>(pieces - 1) * d);
 }
 
 double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz,
@@ -212,6 +213,12 @@ void Plan::set_pieces(int count, const DataShape& shape, Communicator& comm) {
   const double gathered = kGatheredFoldBytesPerEntry * static_cast<double>(shape.nnz);
   rank.gathers_folds = rank.form == LocalForm::cg && (budget <= 0 || rank.memory_bytes + gathered <= budget);
   if (rank.gathers_folds) rank.memory_bytes += gathered;
+  if (rank.form == LocalForm::screened) {
+    // The all-row columns the folds share: what the budget leaves, at most the whole d x d.
+    const double whole = 8.0 * static_cast<double>(shape.features) * static_cast<double>(shape.features);
+    rank.fold_cache_bytes = budget > 0 ? std::clamp(budget - rank.memory_bytes, 0.0, whole) : whole;
+    rank.memory_bytes += rank.fold_cache_bytes;
+  }
   collectively(comm, [&] { check_memory(rank, count, budget); });
 }
 
