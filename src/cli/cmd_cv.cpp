@@ -256,7 +256,7 @@ class FoldLines final : public ProgressSink {
 
 void print_summary(const CvResult& cv, const PathResult& full, const FitResult& final_fit, const CvOptions& o, const ProblemSpec& spec,
                    const Model& model, const std::string& kinds, double planned_bytes, const io::RunFacts& facts,
-                   int iterations, int rows_held,
+                   int iterations, int rows_held, int rows_viewed,
                    const Phases& t, const std::string& output) {
   print_table(cv, full);
   const bool relax = !cv.gammas.empty();
@@ -282,6 +282,9 @@ void print_summary(const CvResult& cv, const PathResult& full, const FitResult& 
   if (rows_held > 0)
     std::printf("              %d rank(s) held their rows and one Gram (fewer rows than (folds - 1) x features): a\n"
                 "              fold's training Gram is that one less the Gram of the fold's own rows\n", rows_held);
+  if (rows_viewed > 0)
+    std::printf("              %d rank(s) kept their rows once (screened): a fold's term is a view of them less the\n"
+                "              fold's own rows, and its Hessian columns those of all rows less its own rows'\n", rows_viewed);
   std::printf("  refit       lambda %s: objective %.12e, duality gap %.3e, %lld nonzero of %lld\n",
               fmt(final_fit.lambda).c_str(), final_fit.admm.optimality.objective, final_fit.admm.optimality.gap,
               static_cast<long long>(nonzeros(final_fit.coef)), static_cast<long long>(final_fit.coef.size()));
@@ -338,8 +341,10 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   const DriveHooks hooks{base_observer(comm.rank()), &lines, nullptr};
   const CvResult cv = drive_cv(*loaded.builder, request.spec, lambdas, request.solver, plan, comm, hooks);
   loaded.builder.reset();
-  double rows_held = loaded.plan.rank.fold_rows && loaded.plan.rank.form == LocalForm::gram ? 1.0 : 0.0;
-  comm.sum(&rows_held, 1);
+  // Ranks that held their rows for the folds: with one Gram (the Gram form), or once with views (screened).
+  double held[2] = {loaded.plan.rank.fold_rows && loaded.plan.rank.form == LocalForm::gram ? 1.0 : 0.0,
+                    loaded.plan.rank.fold_rows && loaded.plan.rank.form == LocalForm::screened ? 1.0 : 0.0};
+  comm.sum(held, 2);
   if (o.only_fold > 0) {
     collectively(comm, [&] {
       if (root) io::write_cv_fold(output, cv, o.only_fold - 1, fold_key);
@@ -383,7 +388,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   t.write = clock.lap();
   t.peak_bytes = peak_memory(comm);
   if (verbose) print_summary(cv, full, final_fit, o, request.spec, model, kinds, loaded.planned_bytes, facts, lines.iterations,
-                             static_cast<int>(rows_held), t, output);
+                             static_cast<int>(held[0]), static_cast<int>(held[1]), t, output);
   if (final_fit.admm.status == Status::diverged)
     throw RuntimeFailure("the refit " + diverged_at(final_fit.admm.state.iteration) + "; the result was written to '" + output + "'");
   return 0;

@@ -9,6 +9,8 @@ cv_gaussian (each rank then holds its rows instead of a Gram per fold):
     averages it, so for k targets glmnet's are k times cadmm's), and lambda_min / lambda_1se are glmnet's;
   * /coef is the refit on all rows at lambda_min (scikit-learn on all rows).
 Case CASE_cg: the same with --local-solver cg (from 2 ranks the folds' rows are gathered, one fold a rank).
+Case CASE_screened: the same with --local-solver screened (every rank holds its rows once, each fold's term a view of
+them less the fold's own rows).
 Case seeded: folds from --seed at RANKS ranks and at one rank: the same fold sizes (balanced to one row) and
 the same fold MSE matrix, i.e. the same assignment of rows to folds.
 Usage: check_cv.py CADMM CASE RANKS WORKDIR FIXTURE_DIR
@@ -41,9 +43,10 @@ def read(out):
 def glmnet_case(cadmm, case, ranks, work, fixtures):
     # CASE_cg: the same in the cg form (X's rows kept sparse; from 2 ranks each fold's rows are gathered into one rank,
     # which fits the fold alone by coordinate descent with no sums over the ranks).
-    cg = case.endswith("_cg")
+    # CASE_screened: in the screened form (dense rows held once, a fold's term a view of them less its own rows).
+    cg, screened = case.endswith("_cg"), case.endswith("_screened")
     out = os.path.join(work, f"{case}_np{ranks}.h5")
-    case = case[:-len("_cg")] if cg else case
+    case = case.rsplit("_", 1)[0] if cg or screened else case
     data = os.path.join(fixtures, case + ".h5")
     with h5py.File(data, "r") as f:
         X, Y, foldid, lambdas = f["X"][()], f["y"][()], f["foldid"][()], f["lambdas"][()]
@@ -51,14 +54,17 @@ def glmnet_case(cadmm, case, ranks, work, fixtures):
     _, stdout, _ = run_cadmm(cadmm, ranks, ["cv", "--data", data, "--fold-dataset", "/foldid", "--penalty",
                                             "l1" if k == 1 else "l21", "--lambdas",
                                             ",".join(repr(float(v)) for v in lambdas), "--output", out]
-                             + (["--local-solver", "cg"] if cg else []))
+                             + (["--local-solver", "cg"] if cg else ["--local-solver", "screened"] if screened else []))
     r = read(out)
     failures = []
     # 240 rows x 12 features in 5 folds: a rank with fewer than 4 x 12 rows holds its rows and one Gram (a fold's
     # training Gram is the total less its own rows'), from 6 ranks on; below that, one Gram per fold.
     held = f"{ranks} rank(s) held their rows" in stdout
-    if held != (not cg and 240 // ranks < 48):
+    if held != (not cg and not screened and 240 // ranks < 48):
         failures.append(f"the summary says rows held: {held} at {ranks} ranks")
+    viewed = f"{ranks} rank(s) kept their rows once (screened)" in stdout
+    if viewed != screened:
+        failures.append(f"the summary says rows held once: {viewed} at {ranks} ranks")
     side = "fitted side by side, each on one rank" in stdout
     if cg and side != (ranks > 1):
         failures.append(f"the summary says folds side by side: {side} at {ranks} ranks")

@@ -22,7 +22,7 @@ relax_CASE (glmnet_terms_relax_CASE.csv): `cadmm path --relax` over glmnet's lam
   must apply that blend. cv_relax: `cadmm cv --relax` against cv.glmnet(relax = TRUE): the cvm and cvsd of every
   gamma, the chosen (lambda, gamma) pairs and the refit.
 bad: bad per-feature input and offsets are refused with exit 2 (usage) or 3 (data), a message naming the option, and no output.
-Usage: check_terms.py CADMM CASE RANKS WORKDIR [sparse|cg]
+Usage: check_terms.py CADMM CASE RANKS WORKDIR [sparse|cg|screened]
 """
 import os
 import re
@@ -364,10 +364,11 @@ def cv_relax(cadmm, ranks, work):
     return failures
 
 
-def cv_case(cadmm, ranks, work, name, cg=False):
+def cv_case(cadmm, ranks, work, name, form=""):
     """Factors, an exclusion and lower.limits = 0 on cv_gaussian.h5 (glmnet_terms_cv.csv): cadmm's grid (from its own
-    lambda_max), cvm, cvsd, lambda_min, lambda_1se and the refit must be glmnet's. cg: in the cg form, whose folds
-    (with their weights and offsets) are gathered one to a rank from 2 ranks on."""
+    lambda_max), cvm, cvsd, lambda_min, lambda_1se and the refit must be glmnet's. form "cg": in the cg form, whose
+    folds (with their weights and offsets) are gathered one to a rank from 2 ranks on; "screened": dense rows held once,
+    each fold's term a view of them (weights, offsets and centring applied implicitly)."""
     with open(os.path.join(FIXTURES, f"glmnet_terms_{name}.csv")) as fh:
         lmin, l1se = (float(v) for v in fh.readline().split(","))
         pf = np.array([float(v) for v in fh.readline().split(",")])
@@ -377,8 +378,8 @@ def cv_case(cadmm, ranks, work, name, cg=False):
     refit = np.array([r[0] for r in rows if len(r) == 1])
     with h5py.File(os.path.join(FIXTURES, "cv_gaussian.h5"), "r") as f:
         X, y, foldid = f["X"][()], f["y"][()], f["foldid"][()]
-    data = os.path.join(work, f"terms_{name}{'_cg' if cg else ''}_np{ranks}.h5")
-    datasets, extra = {"/foldid": foldid, "/pf": pf}, ["--local-solver", "cg"] if cg else []
+    data = os.path.join(work, f"terms_{name}{'_' + form if form else ''}_np{ranks}.h5")
+    datasets, extra = {"/foldid": foldid, "/pf": pf}, ["--local-solver", form] if form else []
     if name == "cv_offset":  # glmnet_terms_reference.R's offset
         datasets["/offset"] = 20 * np.sin(np.arange(1, len(y) + 1))
         extra += ["--offset-dataset", "/offset"]
@@ -534,15 +535,16 @@ def relax_collinear(cadmm, ranks, work):
 
 def main():
     cadmm, case, ranks, work = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-    cg = len(sys.argv) > 5 and sys.argv[5] == "cg"
-    sparse = cg or (len(sys.argv) > 5 and sys.argv[5] == "sparse")
+    form = sys.argv[5] if len(sys.argv) > 5 else ""
+    cg = form == "cg"
+    sparse = cg or form == "sparse"
     os.makedirs(work, exist_ok=True)
     if case == "sklearn_positive":
         failures = sklearn_positive(cadmm, ranks, work)
     elif case == "bad":
         failures = bad_inputs(cadmm, ranks, work)
     elif case in ("cv", "cv_offset", "cv_weights"):
-        failures = cv_case(cadmm, ranks, work, case, cg)
+        failures = cv_case(cadmm, ranks, work, case, form)
     elif case == "relax_collinear":
         failures = relax_collinear(cadmm, ranks, work)
     elif case == "cv_relax":
