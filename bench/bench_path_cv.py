@@ -45,7 +45,7 @@ and the end a verdict per problem (the range of the ratios of medians; "slower b
 the new binary's fastest run is slower than the baseline's slowest; whether the answers are equal bit for bit),
 then one line per timing with each side's median and spread (min..max). --no-references skips scikit-learn and
 glmnet, --no-glmnet glmnet alone, --no-sklearn scikit-learn alone. --path-only times the paths alone (cadmm path,
-lasso_path, glmnet): G1's cv does not fit two ranks on 24 GB.
+lasso_path, glmnet).
 
 Needs Debian's python3-sklearn, python3-h5py, python3-scipy, and for glmnet Rscript with r-cran-glmnet,
 r-cran-hdf5r and r-cran-matrix; and enough disk in --workdir (default /work/benchwork if it exists, else the
@@ -478,8 +478,7 @@ def main():
     ap.add_argument("--ranks", type=int, default=2)
     ap.add_argument("--no-sklearn", action="store_true", help="skip scikit-learn (lasso_path, LassoCV)")
     ap.add_argument("--path-only", action="store_true",
-                    help="time the paths alone (cadmm path, lasso_path, glmnet): no cv, no solve (G1's cv does not fit "
-                         "two ranks on 24 GB)")
+                    help="time the paths alone (cadmm path, lasso_path, glmnet): no cv, no solve")
     ap.add_argument("--workdir", default="/work/benchwork" if os.path.isdir("/work/benchwork")
                     else tempfile.gettempdir())
     add_comparison_options(ap, 1, "cadmm (the references run once)")

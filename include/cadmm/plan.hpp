@@ -47,9 +47,9 @@ constexpr std::int64_t kScreenMinFeatures = 1024;
 /// 1.15-1.4x slower at d = 1000 with correlation 0.9 (P2, P4), where every feature is taken at once
 /// (bench/bench_performance.py).
 constexpr std::int64_t kStreamMinFeatures = 256;
-/// Smallest d for which dense tall blocks of a path with an l1 part keep their rows and fetch the Hessian's columns of
-/// the features that enter (glmnet's covariance mode, src/core/forms/subset_gram.hpp) instead of forming the d x d
-/// Gram: rows d |S| flops for the |S| features that ever enter against the Gram's rows d^2 / 2 and d^2 doubles per
+/// Smallest d for which dense tall blocks of a path (and of a cv, whose folds and refit are paths) with an l1 part keep
+/// their rows and fetch the Hessian's columns of the features that enter (glmnet's covariance mode,
+/// src/core/forms/subset_gram.hpp) instead of forming the d x d Gram: rows d |S| flops for the |S| features that ever enter against the Gram's rows d^2 / 2 and d^2 doubles per
 /// copy. Measured here (2 ranks, 100 lambdas, bench/bench_path_cv.py's problems): W1 (20,000 x 4,000, 2,743 of 4,000
 /// active at the end) gram 8.1 s, screened 18.0 s; G1 (50,000 x 20,000, 2,289 active) gram 294 s, screened 165 s.
 constexpr std::int64_t kPathScreenMinFeatures = 8192;
@@ -82,7 +82,8 @@ constexpr double kGatheredFoldBytesPerEntry = 60;
 /// highest: noise adds to every row norm), for a read of 8,192 x 8 d bytes.
 constexpr std::int64_t kSampleRows = 8192;
 
-/// What working sets may serve: nothing (no l1 part, groups, a checkpoint, cv), one fit (solve), or a path's lambdas.
+/// What working sets may serve: nothing (no l1 part, groups, a checkpoint), one fit (solve), or a path's lambdas (path,
+/// and cv's folds and refit).
 enum class Screen { none, one_fit, path };
 
 /// The one rule for a rank's local form: dense rows >= d, for one l1-type fit that working sets serve: screened from
