@@ -717,7 +717,7 @@ def cv_folds_fitted_alone_then_collected_equal_one_run():
         with h5py.File(path("cvf_one.h5")) as a, h5py.File(path("cvf_merged.h5")) as b:
             for d in ["cv/mse", "cv/mse_mean", "cv/mse_std", "cv/lambda_min", "cv/lambda_1se", "coef", "intercept"]:
                 if form == "screened":
-                    assert np.allclose(a[d][()], b[d][()], rtol=1e-12, atol=1e-14), (form, d)
+                    assert np.allclose(a[d][()], b[d][()], rtol=1e-9, atol=1e-12), (form, d)
                 else:
                     assert a[d][()].tobytes() == b[d][()].tobytes(), (form, d)
     # A missing fold, a fold twice, another fold assignment, a file that is no fold file: refused naming it.

@@ -299,7 +299,8 @@ CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, c
   // rows (they are gathered: its coordinate descent then sums nothing over the ranks in any sweep). Otherwise every
   // rank takes part in every fold. Fold f goes to rank f mod P whichever folds are fitted, so that a job array's
   // task (one fold) sums and fits it as the one-job run does, bit for bit (a reduction's order of additions may
-  // depend on its root).
+  // depend on its root). (The screened form's folds share the Hessian columns earlier folds computed: a task
+  // fitting one fold computes them in other batches, equal to rounding.)
   const int ranks = comm.size();
   const bool side_by_side = ranks > 1 && (rows[2 * folds] == ranks || rows[2 * folds + 1] == ranks);
   cv.side_by_side = side_by_side;

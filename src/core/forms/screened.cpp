@@ -88,6 +88,12 @@ class HeldFolds {
     return nonempty({{0, a}, {b, filled_ - b}});
   }
 
+  // True when every feature of `cols` is kept or there is room to keep it.
+  bool can_keep(const std::vector<Index>& cols) const {
+    Index absent = 0;
+    for (Index j : cols) absent += slot_[static_cast<std::size_t>(j)] < 0;
+    return kept_ + absent <= limit_;
+  }
   // S^T W S_cols over every row (d x |cols|): the kept columns, the others computed (and kept while there is room).
   Matrix all_rows_columns(const std::vector<Index>& cols) const {
     settle();
@@ -105,11 +111,8 @@ class HeldFolds {
     }
     const Index keep = std::min(limit_ - kept_, static_cast<Index>(absent.size()));
     if (keep > 0) {
-      if (kept_ + keep > cache_.cols()) {  // grown by half again at least, never past the limit
-        Matrix grown(x_.cols(), std::min(limit_, std::max(kept_ + keep, cache_.cols() + cache_.cols() / 2)));
-        grown.leftCols(kept_) = cache_.leftCols(kept_);
-        cache_.swap(grown);
-      }
+      // Its whole room at once (what the plan counts): growing it would hold the old and the new copy together.
+      if (cache_.cols() < limit_) cache_.resize(x_.cols(), limit_);
       cache_.middleCols(kept_, keep) = fresh.leftCols(keep);
       for (Index i = 0; i < keep; ++i) slot_[static_cast<std::size_t>(absent[static_cast<std::size_t>(i)])] = kept_ + i;
       kept_ += keep;
@@ -272,12 +275,19 @@ class ScreenedSolver final : public SubsetGramSolver {
     const Index d = v_.s->cols(), add = static_cast<Index>(missing.size());
     if (add == d) return block_by_rows(missing);  // every feature: the full Gram by the symmetric product
     Matrix out;
-    if (v_.store) {  // every row's kept columns less those of the rows outside A
+    if (v_.store && v_.store->can_keep(missing)) {  // every row's kept columns less those of the rows outside A
       out = v_.store->all_rows_columns(missing);
       for (const auto& [first, count] : v_.own) out -= products(*v_.s, v_.store->w(), first, count, missing);
-    } else {
-      out = Matrix::Zero(d, add);
-      for (const auto& [first, count] : v_.ranges) out += products(*v_.s, nullptr, first, count, missing);
+    } else {  // over A's rows alone (columns the store has no room for are cheaper so than over every row)
+      const Vector* w = v_.store ? v_.store->w() : nullptr;
+      for (const auto& [first, count] : v_.ranges) {
+        Matrix part = products(*v_.s, w, first, count, missing);
+        if (out.size() == 0)
+          out = std::move(part);
+        else
+          out += part;
+      }
+      if (out.size() == 0) out = Matrix::Zero(d, add);
     }
     make_centred(v_, out, nullptr, missing);
     return out;

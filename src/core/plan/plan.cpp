@@ -66,7 +66,8 @@ LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::o
 
 bool holds_fold_rows(LocalForm form, std::int64_t rows, std::int64_t d, int pieces) {
   if (pieces <= 1) return false;
-  return form == LocalForm::screened || (form == LocalForm::gram && rows < static_cast<std::int64_t>(pieces - 1) * d);
+  return (form == LocalForm::screened && rows > 0) ||
+         (form == LocalForm::gram && rows < static_cast<std::int64_t>(pieces - 1) * d);
 }
 
 double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz,
