@@ -1,6 +1,7 @@
 // The cg form (sparse X too wide for a Gram): the CSR rows kept as stored (src/core/forms/held_rows.hpp; float32
 // stays float32), centred implicitly, and conjugate gradients on the local normal equations.
 #include <cmath>
+#include <cstring>
 
 #include "core/forms/held_rows.hpp"
 
@@ -63,12 +64,14 @@ class CgSolver final : public LocalSolver {
   bool iterative() const override { return true; }
 
   LocalFit fit_at(const Matrix& z) const override {
-    Matrix r = b_ - a_times(z);
-    LocalFit f;
-    f.grad = at_times(r);
-    f.rss = r.squaredNorm();
-    f.ry = (r.array() * b_.array()).sum();
-    return f;
+    const Matrix& r = residual_at(z);
+    if (!memo_.has_fit) {
+      memo_.fit.grad = at_times(r);
+      memo_.fit.rss = r.squaredNorm();
+      memo_.fit.ry = (r.array() * b_.array()).sum();
+      memo_.has_fit = true;
+    }
+    return memo_.fit;
   }
 
   Matrix hessian_block(const std::vector<Eigen::Index>& features) const override {
@@ -180,9 +183,28 @@ class CgSolver final : public LocalSolver {
     return std::unique_ptr<CgSolver>(new CgSolver(std::move(x), mu_, s_, std::move(r), Matrix(all), Scaled{f_}));
   }
   Vector centring_direction() const override { return r_.size() > 0 ? r_ : Vector::Ones(x_.rows()); }
-  Matrix residual(const Matrix& z) const override { return b_ - a_times(z); }
+  Matrix residual(const Matrix& z) const override { return residual_at(z); }
 
  private:
+  // The residual b - A z at the last point asked for, and its statistics once asked: a path's lambda is checked at
+  // its warm start (the last lambda's answer, checked there already) and coordinate descent starts from that residual,
+  // so one product with the rows serves all three. Keyed by z's bits: what it returns is what the product gives.
+  struct Memo {
+    Matrix z, r;
+    LocalFit fit;
+    bool has_fit = false;
+  };
+  const Matrix& residual_at(const Matrix& z) const {
+    const bool same = memo_.z.rows() == z.rows() && memo_.z.cols() == z.cols() &&
+                      std::memcmp(memo_.z.data(), z.data(), sizeof(double) * static_cast<std::size_t>(z.size())) == 0;
+    if (!same || memo_.r.rows() == 0) {
+      memo_.r = b_ - a_times(z);
+      memo_.z = z;
+      memo_.has_fit = false;
+    }
+    return memo_.r;
+  }
+
   Matrix a_times(const Matrix& v) const {
     const Matrix sv = s_.asDiagonal() * v;
     Matrix out = x_.times(sv);
@@ -198,6 +220,7 @@ class CgSolver final : public LocalSolver {
   Matrix b_;
   double f_;
   Matrix q_;  // after f_: it is computed from b_ and f_ in the constructor
+  mutable Memo memo_;
 };
 
 // CSR rows and y's rows; the centre is applied implicitly (a centred sparse matrix would be dense).

@@ -408,6 +408,20 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
   Descent descent(problem, c, comm, observer);
   Shared s;
   s.z = z;
+  // Along a path the secant through the last two answers predicts this lambda's far closer than the last answer does
+  // (on S1 the objective's error at the start falls 30-fold): z moved by t (z - prior), on z's support and keeping its
+  // signs, taken in the first round where it lowers the objective. Kept columns only: a path that checkpoints keeps
+  // none, so that its resume repeats it bit for bit.
+  Matrix secant;
+  const double previous = *problem.previous_l1_weight;
+  if (kept && kept->prior.rows() == d && kept->prior.cols() == k && kept->prior_l1 > previous && previous > pen.l1_weight) {
+    const double t = (previous - pen.l1_weight) / (kept->prior_l1 - previous);
+    secant = z + t * (z - kept->prior);
+    for (Index j = 0; j < d; ++j)
+      for (Index u = 0; u < k; ++u)
+        if (!(secant(j, u) * z(j, u) > 0)) secant(j, u) = 0;
+  }
+  if (kept) kept->prior = z, kept->prior_l1 = previous;
   int sweeps = 0;
   double tol = 0, first_move = -1;
   // Until the set holds every feature that the point the sweeps settle at calls in, they settle only loosely: halfway
@@ -435,6 +449,11 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
     for (Index j : set)
       if (const std::int64_t q = c.slot[static_cast<std::size_t>(j)]; q >= 0) mine.push_back(q);
     const Index size = static_cast<Index>(set.size());
+    if (round == 0 && secant.size() > 0) {
+      Vector next(size * k);
+      descent.flatten(secant, next);
+      descent.try_point(s, next, mine, set_pos);
+    }
     // A pattern small enough to polish gets a few sweeps only, to find its signs: polishing then solves it exactly,
     // which on a correlated design is far cheaper than the sweeps that would creep up on it.
     Index largest = 0;

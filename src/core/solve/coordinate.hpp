@@ -30,6 +30,8 @@ struct OwnedColumns {
   std::vector<std::int32_t> row;  ///< global rows of the owned columns' entries
   std::vector<double> value;
   std::vector<double> offset, av, cv, h;  ///< m_j, a_j^T v, A_j^T v and ||A_j||^2 per owned feature
+  Matrix prior;                  ///< the last call's warm start (a path's answer two lambdas back), or empty
+  double prior_l1 = 0;           ///< its lambda's l1 weight
 };
 
 /// From the warm start z (with its global gradient grad), coordinate descent on the strong set (z's support and the
