@@ -220,6 +220,20 @@ TEST(CgSolver, MatchesDenseSolveOfTheImplicitlyCentredScaledRows) {
   Matrix x_loose;
   cg->solve(rhs, 0.5, x_loose, 1e-3);
   EXPECT_LT((x_loose - x_ref).norm(), 1e-1 * x_ref.norm());
+  // The form keeps its last residual and statistics: points asked for in turn, again, and one changed in place
+  // (one entry) each get their own, against the dense definitions.
+  Matrix z1 = Matrix::Random(d, k);
+  const Matrix z2 = Matrix::Random(d, k);
+  for (int step = 0; step < 6; ++step) {
+    if (step == 4) z1(3, 1) += 0.5;
+    const Matrix& z = step % 2 ? z2 : z1;
+    const Matrix r = b.b - b.a * z;
+    EXPECT_LT((cg->residual(z) - r).norm(), 1e-12 * r.norm()) << "step " << step;
+    const LocalFit f = cg->fit_at(z);
+    EXPECT_LT((f.grad - b.a.transpose() * r).norm(), 1e-12 * (b.a.transpose() * r).norm()) << "step " << step;
+    EXPECT_NEAR(f.rss, r.squaredNorm(), 1e-12 * r.squaredNorm()) << "step " << step;
+    EXPECT_NEAR(f.ry, (r.array() * b.b.array()).sum(), 1e-12 * r.squaredNorm()) << "step " << step;
+  }
 }
 
 TEST(WoodburySolver, NoRowsIsTheIdentityOverRho) {
