@@ -186,9 +186,10 @@ class CgSolver final : public LocalSolver {
   Matrix residual(const Matrix& z) const override { return residual_at(z); }
 
  private:
-  // The residual b - A z at the last point asked for, and its statistics once asked: a path's lambda is checked at
-  // its warm start (the last lambda's answer, checked there already) and coordinate descent starts from that residual,
-  // so one product with the rows serves all three. Keyed by z's bits: what it returns is what the product gives.
+  // The residual b - A z at the last point asked for, and its statistics once asked: a path's coordinate descent
+  // starts each lambda from the residual at the last lambda's answer, where that lambda was certified (and, in a path
+  // that checkpoints and so keeps no PolishMemory, checked again), so one product with the rows serves them all.
+  // Keyed by z's bits: what it returns is what the product gives.
   struct Memo {
     Matrix z, r;
     LocalFit fit;
