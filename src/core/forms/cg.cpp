@@ -198,7 +198,7 @@ class CgSolver final : public LocalSolver {
   const Matrix& residual_at(const Matrix& z) const {
     const bool same = memo_.z.rows() == z.rows() && memo_.z.cols() == z.cols() &&
                       std::memcmp(memo_.z.data(), z.data(), sizeof(double) * static_cast<std::size_t>(z.size())) == 0;
-    if (!same || memo_.r.rows() == 0) {
+    if (!same) {
       memo_.r = b_ - a_times(z);
       memo_.z = z;
       memo_.has_fit = false;

@@ -421,7 +421,10 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
       for (Index u = 0; u < k; ++u)
         if (!(secant(j, u) * z(j, u) > 0)) secant(j, u) = 0;
   }
-  if (kept) kept->prior = z, kept->prior_l1 = previous;
+  if (kept) {
+    kept->prior = z;
+    kept->prior_l1 = previous;
+  }
   int sweeps = 0;
   double tol = 0, first_move = -1;
   // Until the set holds every feature that the point the sweeps settle at calls in, they settle only loosely: halfway
