@@ -4,13 +4,14 @@ under mpirun with a hard time limit, writing small HDF5 inputs. Scripts run as: 
 import os
 import shutil
 import sys
+import time
 import traceback
 
 import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from mpirun import run_cadmm  # noqa: E402
+from mpirun import REFUSAL_ENV, run_cadmm  # noqa: E402
 
 CADMM, WORK, REPO = (os.path.abspath(a) for a in sys.argv[1:4])
 TESTS = []
@@ -47,8 +48,10 @@ def small(n=60, d=5, seed=0):
     return X, X @ rng.standard_normal(d) + rng.standard_normal(n)
 
 
-def expect_error(ranks, code, needle, *args, env=None):
-    _, out, err = cadmm(ranks, *args, expect=code, env=env)
+def expect_error(ranks, code, needle, *args, env=None, refusal=True):
+    """Runs cadmm expecting exit code `code` with `needle` printed once on stderr. refusal: the run ends before any
+    work (every rank exits by itself), so mpirun need not wait to kill it; False for faults injected mid-run."""
+    _, out, err = cadmm(ranks, *args, expect=code, env={**(REFUSAL_ENV if refusal else {}), **(env or {})})
     assert needle in err, f"expected {needle!r} in stderr:\n{err}"
     assert err.count("cadmm: error") == 1, f"error printed {err.count('cadmm: error')} times at {ranks} ranks:\n{err}"
     return err
@@ -59,13 +62,14 @@ def main():
     os.makedirs(WORK)
     passed = failed = 0
     for t in TESTS:
+        start = time.monotonic()
         try:
             t()
             passed += 1
-            print(f"ok   {t.__name__}")
+            print(f"ok   {t.__name__} ({time.monotonic() - start:.1f} s)")
         except BaseException as e:  # SystemExit from run_cadmm included
             failed += 1
-            print(f"FAIL {t.__name__}: {e}")
+            print(f"FAIL {t.__name__} ({time.monotonic() - start:.1f} s): {e}")
             traceback.print_exc()
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)

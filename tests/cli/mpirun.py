@@ -29,6 +29,13 @@ def started(cmd, env=None):
             p.communicate()
 
 
+# After a rank exits with a nonzero code, mpirun ends the job: SIGTERM to the ranks, then SIGKILL
+# odls_base_sigkill_timeout seconds later (default 1), and it waits those seconds even when every rank has already
+# exited, about 2 s a run. A refusal is decided before any work and every rank exits by itself, so runs that expect
+# one set the wait to 0; runs that are signalled keep the default, which is the time they have to save their state.
+REFUSAL_ENV = {"OMPI_MCA_odls_base_sigkill_timeout": "0"}
+
+
 def run_cadmm(cadmm, ranks, args, expect=0, env=None):
     """Runs `mpirun -np ranks cadmm args` (env: extra environment variables); returns (code, stdout, stderr);
     raises if the code differs from expect (expect=None accepts any code)."""
@@ -55,7 +62,8 @@ def expect_refusals(cadmm, ranks, data, out, cases):
             os.remove(target)
         command = [args[0]] if args[0] in ("path", "cv") else ["solve"]
         args = args[1:] if args[0] in ("path", "cv") else args
-        rc, so, se = run_cadmm(cadmm, ranks, command + ["--data", data, "--output", target] + args, expect=None)
+        rc, so, se = run_cadmm(cadmm, ranks, command + ["--data", data, "--output", target] + args, expect=None,
+                               env=REFUSAL_ENV)
         if rc != code or text not in se or os.path.exists(target) or se.count(text) > 1:
             return f"{' '.join(args)}: exit {rc} (expected {code}), stderr {se.strip()!r}", None
         return None, f"{' '.join(args)}: exit {rc}, {se.strip().splitlines()[0]}"

@@ -126,7 +126,7 @@ def an_exception_on_one_rank_ends_every_rank_and_keeps_files():
     cadmm(3, *common, "--output", out)  # a good result from an earlier run
     before = open(out, "rb").read()
     err = expect_error(3, 1, "injected fault", *common, "--output", out, "--checkpoint", ck, "--checkpoint-every", 2,
-                       env={"CADMM_FAULT": "throw@5:1"})
+                       env={"CADMM_FAULT": "throw@5:1"}, refusal=False)
     assert "iteration 5" in err and "rank 1" in err, err
     assert open(out, "rb").read() == before, "a failing run changed the existing result"
     with h5py.File(ck) as c:  # the last good checkpoint, taken at the end of iteration 4
@@ -134,7 +134,7 @@ def an_exception_on_one_rank_ends_every_rank_and_keeps_files():
     # The same fault in path and cv ends those too, on every rank, once.
     for command in ("path", "cv"):
         expect_error(2, 1, "injected fault", command, "--data", data, "--n-lambda", 5, "--output", path("exc_pc.h5"),
-                     env={"CADMM_FAULT": "throw@3:0"})
+                     env={"CADMM_FAULT": "throw@3:0"}, refusal=False)
 
 
 @test
@@ -144,7 +144,7 @@ def nan_or_a_growing_residual_is_diverged_at_that_iteration():
     for fault, rank in (("nan", 2), ("grow", 0)):
         out, ck = path(f"div_{fault}.h5"), path(f"div_{fault}.ck")
         err = expect_error(3, 1, "diverged", *common, "--output", out, "--checkpoint", ck, "--checkpoint-every", 1,
-                           env={"CADMM_FAULT": f"{fault}@6:{rank}"})
+                           env={"CADMM_FAULT": f"{fault}@6:{rank}"}, refusal=False)
         assert "at iteration 6" in err, err
         with h5py.File(out) as f:
             assert f.attrs["status"] == "diverged" and f.attrs["iterations"] == 6
