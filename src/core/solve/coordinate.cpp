@@ -112,10 +112,21 @@ void gather(OwnedColumns& c, const LocalSolver& local, Index d, Index k, Communi
   fetch(c, local, all, comm);
 }
 
+// The hot loops are compiled for K = 1 (one target: fixed-size vectors, plain scalars) and for any k (K = Dynamic).
+template <int K>
+using Row = Eigen::Matrix<double, K, 1>;
+
+template <int K>
+Row<K> row_of(Index k) {
+  if constexpr (K == Eigen::Dynamic) return Row<K>(k);
+  else return Row<K>();
+}
+
 // Feature j's part of the penalty at the row w (bounds hold: every point visited is feasible).
+template <int K = Eigen::Dynamic>
 double penalty_of_row(const PenaltySpec& pen, Index j, const double* w, Index k) {
   double l1 = 0, sq = 0;
-  for (Index t = 0; t < k; ++t) l1 += std::abs(w[t]), sq += w[t] * w[t];
+  for (Index t = 0; t < (K == Eigen::Dynamic ? k : K); ++t) l1 += std::abs(w[t]), sq += w[t] * w[t];
   if (pen.grouped) l1 = std::sqrt(sq);
   return pen.l1_weight * pen.weight(j) * l1 + 0.5 * pen.ridge_times(j, pen.l2_weight) * sq;
 }
@@ -156,11 +167,12 @@ class Descent {
 
   // Owned feature q's gradient row A_j^T r = a_j^T r~ + (a_j^T v) o - m_j v^T r at the residual (rt, o, vr): one read
   // of r~ per entry.
-  void gradient(std::size_t q, const double* rt, const Vector& o, const Vector& vr, Vector& g) const {
+  template <int K = Eigen::Dynamic, typename G>
+  void gradient(std::size_t q, const double* rt, const Vector& o, const Vector& vr, G& g) const {
     const std::size_t b = static_cast<std::size_t>(c_.start[q]), e = static_cast<std::size_t>(c_.start[q + 1]);
     const std::int32_t* row = c_.row.data();
     const double* value = c_.value.data();
-    if (k_ == 1) {  // four sums, so the additions do not wait on each other
+    if (K == 1 || k_ == 1) {  // four sums, so the additions do not wait on each other
       double acc[4] = {0, 0, 0, 0};
       std::size_t x = b;
       for (; x + 4 <= e; x += 4)
@@ -172,7 +184,8 @@ class Descent {
       for (std::size_t x = b; x < e; ++x)
         for (Index t = 0; t < k_; ++t) g[t] += value[x] * rt[row[x] * k_ + t];
     }
-    g += c_.av[q] * o - c_.offset[q] * vr;
+    if constexpr (K == 1) g[0] += c_.av[q] * o[0] - c_.offset[q] * vr[0];
+    else g += c_.av[q] * o - c_.offset[q] * vr;
   }
 
   // The features outside the set (in[j] == 0) whose gradient at the held residual violates their bound join it
@@ -221,17 +234,56 @@ class Descent {
   // sum over the ranks of h_j ||dz_j||^2. set_pos: each feature's place among the set's (the moves' layout).
   double sweep(Shared& s, const std::vector<std::int64_t>& slots, const std::vector<std::int64_t>& set_pos, Index set_size) {
     const Index n = static_cast<Index>(c_.n);
-    local_rt_ = s.rt;
-    Vector o = s.o, vr = s.vr;
     // The sums: r~'s change (n k), the set's moves (|set| k), o's and v^T r's changes (2 k), then the moves' size,
-    // the penalty's change taken whole and averaged, and the ranks asking to stop (a signal).
+    // the penalty's change taken whole and averaged, and the ranks asking to stop (a signal). One rank alone moves
+    // the held residual in place and takes its whole step: nothing to sum, and r~'s part is left unused.
+    const bool alone = ranks_ == 1;
     const Index tail = n * k_ + set_size * k_;
-    buf_.setZero(tail + 2 * k_ + 4);
+    buf_.resize(tail + 2 * k_ + 4);
+    buf_.segment(alone ? n * k_ : 0, alone ? buf_.size() - n * k_ : buf_.size()).setZero();
     buf_[tail + 2 * k_ + 3] = observer_.stop_requested && observer_.stop_requested() ? 1.0 : 0.0;
-    // z stays as it was until the sums: each feature is visited once a sweep, so its own value is the one read.
-    Vector g(k_), w(k_), dz(k_), before(k_), half(k_);
+    if (!alone) local_rt_ = s.rt, o_ = s.o, vr_ = s.vr;
+    RowMatrix& rt = alone ? s.rt : local_rt_;
+    Vector& o = alone ? s.o : o_;
+    Vector& vr = alone ? s.vr : vr_;
+    if (k_ == 1) visit<1>(s, slots, set_pos, tail, rt.data(), o, vr);
+    else visit<Eigen::Dynamic>(s, slots, set_pos, tail, rt.data(), o, vr);
+    double step = 1;
+    if (!alone) {
+      for (Index i = 0; i < n; ++i)
+        for (Index t = 0; t < k_; ++t) buf_[i * k_ + t] = local_rt_(i, t) - s.rt(i, t);
+      buf_.segment(tail, k_) = o - s.o;
+      buf_.segment(tail + k_, k_) = vr - s.vr;
+      comm_.sum(buf_.data(), static_cast<std::size_t>(buf_.size()));
+      // F(step) - F(0) = step <R, D> + step^2 / 2 ||D||^2 + the penalty's change: compare the whole step with the
+      // average.
+      const auto [rd, dd] = change_products(s, tail);
+      // On [0, 1] the penalty lies below its chord (it is convex), so U(t) = t (<R, D> + the whole step's penalty
+      // change) + t^2 / 2 ||D||^2 bounds F(t) - F(0) from above: U's minimizer on [1/P, 1] is taken where U there
+      // is below the average's exact value, which is itself below F(0).
+      const double shrink = 1.0 / ranks_;
+      const double slope = rd + buf_[tail + 2 * k_ + 1];
+      const double best = dd > 0 ? std::clamp(-slope / dd, shrink, 1.0) : 1.0;
+      const double bound = best * slope + 0.5 * best * best * dd;
+      const double averaged = shrink * rd + 0.5 * shrink * shrink * dd + buf_[tail + 2 * k_ + 2];
+      step = bound <= averaged ? best : shrink;
+      apply_change(s, tail, step);
+    }
+    stopped_ = stopped_ || buf_[tail + 2 * k_ + 3] > 0;
+    for (std::size_t p = 0; p < set_.size(); ++p)
+      for (Index t = 0; t < k_; ++t) s.z(set_[p], t) += step * buf_[n * k_ + static_cast<Index>(p) * k_ + t];
+    return buf_[tail + 2 * k_];
+  }
+
+  // The sweep's visits of its slots, moving the residual (rt, o and v^T r) and adding the moves and the penalty's
+  // changes into buf_ (its layout: sweep). z stays as it was until the sweep's end: each feature is visited once a
+  // sweep, so its own value is the one read.
+  template <int K>
+  void visit(const Shared& s, const std::vector<std::int64_t>& slots, const std::vector<std::int64_t>& set_pos,
+             Index tail, double* const rt, Vector& o, Vector& vr) {
+    const Index n = static_cast<Index>(c_.n);
+    Row<K> g = row_of<K>(k_), w = row_of<K>(k_), dz = row_of<K>(k_), before = row_of<K>(k_), half = row_of<K>(k_);
     const double shrink = 1.0 / ranks_;
-    double* const rt = local_rt_.data();
     for (std::int64_t q : slots) {
       const std::size_t qs = static_cast<std::size_t>(q);
       const double h = c_.h[qs];
@@ -242,7 +294,7 @@ class Descent {
       const std::size_t b = static_cast<std::size_t>(c_.start[qs]), e = static_cast<std::size_t>(c_.start[qs + 1]);
       const std::int32_t* row = c_.row.data();
       const double* value = c_.value.data();
-      gradient(qs, rt, o, vr, g);
+      gradient<K>(qs, rt, o, vr, g);
       before = s.z.row(j).transpose();
       const double ridge = pen_.ridge_times(j, pen_.l2_weight), l1 = pen_.l1_weight * pen_.weight(j);
       w = h * before + g;
@@ -260,7 +312,7 @@ class Descent {
       }
       dz = w - before;
       if (dz.isZero(0)) continue;
-      if (k_ == 1) {
+      if constexpr (K == 1) {
         const double step = dz[0];
         for (std::size_t x = b; x < e; ++x) rt[row[x]] -= value[x] * step;
       } else {
@@ -270,36 +322,12 @@ class Descent {
       o += m * dz;
       vr -= c_.cv[qs] * dz;
       half = before + shrink * dz;
-      const double at_before = penalty_of_row(pen_, j, before.data(), k_);
-      buf_[tail + 2 * k_ + 1] += penalty_of_row(pen_, j, w.data(), k_) - at_before;
-      buf_[tail + 2 * k_ + 2] += penalty_of_row(pen_, j, half.data(), k_) - at_before;
+      const double at_before = penalty_of_row<K>(pen_, j, before.data(), k_);
+      buf_[tail + 2 * k_ + 1] += penalty_of_row<K>(pen_, j, w.data(), k_) - at_before;
+      buf_[tail + 2 * k_ + 2] += penalty_of_row<K>(pen_, j, half.data(), k_) - at_before;
       buf_[tail + 2 * k_] += h * dz.squaredNorm();
       for (Index t = 0; t < k_; ++t) buf_[n * k_ + set_pos[static_cast<std::size_t>(j)] * k_ + t] = dz[t];
     }
-    for (Index i = 0; i < n; ++i)
-      for (Index t = 0; t < k_; ++t) buf_[i * k_ + t] = local_rt_(i, t) - s.rt(i, t);
-    buf_.segment(tail, k_) = o - s.o;
-    buf_.segment(tail + k_, k_) = vr - s.vr;
-    comm_.sum(buf_.data(), static_cast<std::size_t>(buf_.size()));
-    stopped_ = stopped_ || buf_[tail + 2 * k_ + 3] > 0;
-    double step = 1;
-    if (ranks_ > 1) {
-      // F(step) - F(0) = step <R, D> + step^2 / 2 ||D||^2 + the penalty's change: compare the whole step with the
-      // average.
-      const auto [rd, dd] = change_products(s, tail);
-      // On [0, 1] the penalty lies below its chord (it is convex), so U(t) = t (<R, D> + the whole step's penalty
-      // change) + t^2 / 2 ||D||^2 bounds F(t) - F(0) from above: U's minimizer on [1/P, 1] is taken where U there
-      // is below the average's exact value, which is itself below F(0).
-      const double slope = rd + buf_[tail + 2 * k_ + 1];
-      const double best = dd > 0 ? std::clamp(-slope / dd, shrink, 1.0) : 1.0;
-      const double bound = best * slope + 0.5 * best * best * dd;
-      const double averaged = shrink * rd + 0.5 * shrink * shrink * dd + buf_[tail + 2 * k_ + 2];
-      step = bound <= averaged ? best : shrink;
-    }
-    apply_change(s, tail, step);
-    for (std::size_t p = 0; p < set_.size(); ++p)
-      for (Index t = 0; t < k_; ++t) s.z(set_[p], t) += step * buf_[n * k_ + static_cast<Index>(p) * k_ + t];
-    return buf_[tail + 2 * k_];
   }
 
   // From a summed change in buf_ (r~'s over the n k first entries, o's and v^T r's at tail and tail + k): <R, D>
@@ -337,16 +365,19 @@ class Descent {
                  const std::vector<std::int64_t>& set_pos) {
     const Index n = static_cast<Index>(c_.n), tail = n * k_;
     Matrix to(static_cast<Index>(set_.size()), k_);
-    double pen_before = 0, pen_after = 0;
+    // The penalty's change summed feature by feature: near the optimum the two totals' difference is below their
+    // rounding, which decided acceptance at random (on S1 a third of the extrapolations were refused).
+    double pen_change = 0;
+    Vector now(k_), then(k_);
     for (std::size_t p = 0; p < set_.size(); ++p) {
       const Index j = set_[p];
       for (Index t = 0; t < k_; ++t) {
         const double v = next[static_cast<Index>(p) * k_ + t];
         to(static_cast<Index>(p), t) = pen_.grouped ? v : std::clamp(v, pen_.lower_bound(j), pen_.upper_bound(j));
       }
-      const Vector now = s.z.row(j).transpose(), then = to.row(static_cast<Index>(p)).transpose();
-      pen_before += penalty_of_row(pen_, j, now.data(), k_);
-      pen_after += penalty_of_row(pen_, j, then.data(), k_);
+      now = s.z.row(j).transpose();
+      then = to.row(static_cast<Index>(p)).transpose();
+      pen_change += penalty_of_row(pen_, j, then.data(), k_) - penalty_of_row(pen_, j, now.data(), k_);
     }
     buf_.setZero(tail + 2 * k_);
     for (std::int64_t q : slots) {
@@ -364,7 +395,7 @@ class Descent {
     }
     comm_.sum(buf_.data(), static_cast<std::size_t>(buf_.size()));
     const auto [rd, dd] = change_products(s, tail);
-    if (!(rd + 0.5 * dd + pen_after - pen_before < 0)) return false;
+    if (!(rd + 0.5 * dd + pen_change < 0)) return false;
     apply_change(s, tail, 1.0);
     for (std::size_t p = 0; p < set_.size(); ++p) s.z.row(set_[p]) = to.row(static_cast<Index>(p));
     return true;
@@ -380,7 +411,8 @@ class Descent {
   const AdmmObserver& observer_;
   const int ranks_;
   const Index k_;
-  RowMatrix local_rt_;
+  RowMatrix local_rt_;  // with several ranks: this rank's sweep moves a copy of the residual
+  Vector o_, vr_;
   Vector buf_;
 };
 
