@@ -1,5 +1,7 @@
 #pragma once
 /// \file The penalty lambda * P(W): value, proximal operator, conjugate and lambda_max (docs/spec.md section 1).
+#include <limits>
+
 #include "cadmm/settings.hpp"
 #include "cadmm/types.hpp"
 
@@ -39,8 +41,8 @@ struct PenaltySpec {
     return ridge_weight.size() ? s * ridge_weight[j] : s * weight(j) * weight(j);
   }
   /// Feature j's bounds (-inf / +inf when unbounded).
-  double lower_bound(Eigen::Index j) const;
-  double upper_bound(Eigen::Index j) const;
+  double lower_bound(Eigen::Index j) const { return lower.size() ? lower[j] : -std::numeric_limits<double>::infinity(); }
+  double upper_bound(Eigen::Index j) const { return upper.size() ? upper[j] : std::numeric_limits<double>::infinity(); }
   /// How hard a gradient entry g pushes a coefficient at 0 of feature j in a direction its bounds allow: |g|, or
   /// 0 when the bound on that side is 0 (a sign constraint).
   double movable(Eigen::Index j, double g) const;

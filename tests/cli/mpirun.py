@@ -2,8 +2,10 @@
 import concurrent.futures
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 
 TIMEOUT = float(os.environ.get("CADMM_TEST_TIMEOUT", "120"))
 
@@ -18,15 +20,24 @@ def mpi_env():
 @contextlib.contextmanager
 def started(cmd, env=None):
     """Starts cmd (stdout and stderr piped, text) in a new session, so the whole tree it spawns (mpirun and its
-    ranks) is one process group; on leaving, kills that group by its id if the command is still running."""
-    p = subprocess.Popen([str(a) for a in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=env or mpi_env(), start_new_session=True)
+    ranks) is one process group; on leaving, kills that group by its id if the command is still running.
+
+    Each run gets its own Open MPI session directory, removed afterwards: concurrent mpiruns (ctest -j, the refusal
+    checks' threads) share /tmp/ompi.HOST.UID otherwise, and one that creates it while another removes it fails in
+    orte_init ("A call to mkdir was unable to create the desired directory ... File exists"; open-mpi/ompi#8510)."""
+    session = tempfile.mkdtemp(prefix="cadmm-test-ompi-")
+    env = {**(env or mpi_env()), "OMPI_MCA_orte_tmpdir_base": session}
     try:
-        yield p
+        p = subprocess.Popen([str(a) for a in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env, start_new_session=True)
+        try:
+            yield p
+        finally:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.communicate()
     finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.communicate()
+        shutil.rmtree(session, ignore_errors=True)
 
 
 # After a rank exits with a nonzero code, mpirun ends the job: SIGTERM to the ranks, then SIGKILL

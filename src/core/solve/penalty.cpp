@@ -91,9 +91,6 @@ double PenaltySpec::value(const Matrix& w) const {
   return l1_weight * l1 + 0.5 * l2_weight * l2;
 }
 
-double PenaltySpec::lower_bound(Eigen::Index j) const { return lower.size() ? lower[j] : -HUGE_VAL; }
-double PenaltySpec::upper_bound(Eigen::Index j) const { return upper.size() ? upper[j] : HUGE_VAL; }
-
 double PenaltySpec::movable(Eigen::Index j, double g) const {
   if (g > 0) return upper_bound(j) > 0 ? g : 0.0;
   return lower_bound(j) < 0 ? -g : 0.0;
