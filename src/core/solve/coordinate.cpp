@@ -460,7 +460,7 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
     kept->prior_l1 = previous;
   }
   int sweeps = 0;
-  double tol = 0, first_tol = 0, first_move = -1;
+  double tol = 0, first_move = -1;
   // Until the set holds every feature that the point the sweeps settle at calls in, they settle only loosely: halfway
   // (in orders of magnitude) from the first sweep's move to the tolerance. A KKT check of the held residual then
   // says whether features join; only a set without joiners is swept to the tolerance and certified.
@@ -480,7 +480,7 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
       descent.start(s);
       // Sweeps stop once they move the objective by a tenth of what the gap may be; a round that is not certified
       // then tightens it by what its gap says.
-      tol = first_tol = 0.1 * settings.gap_tol * std::max(0.5 * descent.residual_squares(s) + pen.value(s.z), 1e-300);
+      tol = 0.1 * settings.gap_tol * std::max(0.5 * descent.residual_squares(s) + pen.value(s.z), 1e-300);
     }
     std::vector<std::int64_t> mine, active;
     for (Index j : set)
@@ -533,24 +533,12 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
     }
     if (!settled) {
       settled = !descent.add_violators(s, in);
-      // Along a path the last lambda's certificate says how far below the first tolerance the sweeps had to go: the
-      // settled set is swept there at once, saving a round's full sweep and gap check (kept columns only, as the
-      // secant).
-      if (settled && kept && kept->tightened > 0) tol *= kept->tightened;
       continue;
     }
     Optimality o = descent.optimality(s, grad);
     if (settings.certified(o.gap, o.objective)) {
       o = evaluate(problem, s.z, comm, &grad);
-      if (settings.certified(o.gap, o.objective)) {
-        // What the next lambda aims at: this tolerance, moved by where the gap landed against a third of what
-        // is allowed (the gap falls with the square root of the moves), at most 100-fold either way.
-        if (kept) {
-          const double aim = settings.gap_tol * std::abs(o.objective) / (3 * o.gap);
-          kept->tightened = std::min(1.0, o.gap > 0 ? tol / first_tol * std::clamp(aim * aim, 0.01, 100.0) : tol / first_tol);
-        }
-        return Polished{s.z, o};
-      }
+      if (settings.certified(o.gap, o.objective)) return Polished{s.z, o};
       descent.start(s);  // the held residual has drifted from the rows': held again from them
     }
     if (polishable)

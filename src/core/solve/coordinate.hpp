@@ -32,7 +32,6 @@ struct OwnedColumns {
   std::vector<double> offset, av, cv, h;  ///< m_j, a_j^T v, A_j^T v and ||A_j||^2 per owned feature
   Matrix prior;                  ///< the last call's warm start (a path's answer two lambdas back), or empty
   double prior_l1 = 0;           ///< its lambda's l1 weight
-  double tightened = 0;          ///< the last certified call's final tolerance over its first, or 0
 };
 
 /// From the warm start z (with its global gradient grad), coordinate descent on the strong set (z's support and the
