@@ -176,6 +176,15 @@ struct PreparedData {
 
   /// p_j: the penalized coefficient of feature j is p_j * w_j (the penalty factor, times sd_j with standardize).
   Vector penalty_scale() const;
+  /// A copy of everything but the block (a model made of other rows with the same global facts: gathered_model).
+  PreparedData facts() const {
+    PreparedData p;
+    p.n_rows = n_rows, p.n_weight = n_weight, p.n_features = n_features, p.n_targets = n_targets;
+    p.x_mean = x_mean, p.y_mean = y_mean, p.x_var = x_var, p.x_curv = x_curv, p.y_ss = y_ss, p.spec = spec;
+    p.q_global = q_global, p.active_ranks = active_ranks, p.constant_columns = constant_columns;
+    p.excluded_columns = excluded_columns;
+    return p;
+  }
 };
 
 /// Makes means and variances global and centers the local data (consumed: kept rows are centered in place);

@@ -89,9 +89,10 @@ FitResult drive_solve(const Model& model, const Lambdas& lambda, const SolverSet
                       const DriveHooks& hooks = {});
 
 /// A path over a Model, resumed from the store when it asks; on an interrupt the finished lambdas and the running
-/// solve are saved and the path comes back with its last fit interrupted. Collective.
+/// solve are saved and the path comes back with its last fit interrupted. gather_rows (the plan's
+/// RankPlan::gathers_rows on every rank, no store): its lambdas side by side (fit_path_side_by_side). Collective.
 PathResult drive_path(const Model& model, const Lambdas& lambdas, const SolverSettings& settings, bool early_stop,
-                      Communicator& comm, const DriveHooks& hooks = {});
+                      Communicator& comm, const DriveHooks& hooks = {}, bool gather_rows = false);
 
 /// How a cross-validation runs besides its problem.
 struct CvPlan {
@@ -100,7 +101,7 @@ struct CvPlan {
   /// fold was fitted.
   std::function<void(CvResult&)> collect;
   std::vector<double> gammas;  ///< --relax: the blends to cross-validate (empty: no relaxed fits)
-  bool gather_rows = false;    ///< the plan's RankPlan::gathers_folds (cg form: folds side by side where all agree)
+  bool gather_rows = false;    ///< the plan's RankPlan::gathers_rows (cg form: folds side by side where all agree)
 };
 
 /// K-fold cross-validation over the folds held as pieces of `folds` (cross_validate), then glmnet's summary.
@@ -110,8 +111,9 @@ CvResult drive_cv(const LocalDataBuilder& folds, const ProblemSpec& spec, const 
 
 /// The refit on all rows: the whole path over `lambdas`, warm-started as glmnet's fit is (cv.glmnet keeps it as
 /// glmnet.fit); with relax its relaxed fits too (relaxed_fits over that path, so glmnet's rule for sets past n - 3
-/// applies as in the folds). A path cut short (a signal, divergence) ends at the fit that stopped it. Collective.
+/// applies as in the folds). A path cut short (a signal, divergence) ends at the fit that stopped it. gather_rows: its
+/// lambdas side by side, as drive_path's. Collective.
 PathResult drive_refit(const Model& model, const Lambdas& lambdas, const SolverSettings& settings, Communicator& comm,
-                       const DriveHooks& hooks = {}, bool relax = false);
+                       const DriveHooks& hooks = {}, bool relax = false, bool gather_rows = false);
 
 }  // namespace cadmm

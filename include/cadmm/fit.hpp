@@ -60,6 +60,10 @@ Model make_model(PreparedData data, Communicator& comm);
 /// by side this way, one rank each.
 std::optional<Model> sum_model_to(Model model, int root, Communicator& comm);
 
+/// The model of every rank's rows on every rank (LocalSolver::gathered; collective, the model kept as it is), which each
+/// rank solves alone; nullopt on every rank where the form has no such gather.
+std::optional<Model> gathered_model(const Model& model, Communicator& comm);
+
 /// Smallest lambda with W = 0 for the problem's penalty (the largest lambda of a path).
 double lambda_max(const PreparedData& data);
 /// The same for a Model (Model::lambda_max: unpenalized features fitted first).

@@ -88,6 +88,9 @@ class LocalSolver {
   /// every rank's term of the Gram form and the same size. Root gets the term of every rank's rows (one rank can then
   /// solve the whole problem alone), the others nullptr. RuntimeFailure in the other forms.
   virtual std::unique_ptr<LocalSolver> summed_to(int root, Communicator& comm) &&;
+  /// The cg form: every rank's rows gathered into every rank's term (kept as it is; collective), so that each rank can
+  /// fit the whole problem alone (a path's lambdas side by side). nullptr in the other forms (on every rank alike).
+  virtual std::unique_ptr<LocalSolver> gathered(Communicator&) const { return nullptr; }
 };
 
 /// Tall blocks (rows >= d): from H = A^T A / n (d x d, symmetric), q = A^T b / n and yy = ||b||^2 / n. Gradients

@@ -2,6 +2,7 @@
 /// \file Regularization paths and K-fold cross-validation over Models (one pass over the data for all of it).
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "cadmm/fit.hpp"
@@ -13,6 +14,7 @@ struct PathResult {
   std::vector<FitResult> fits;   ///< coefficients, intercepts and solver outcome per lambda
   std::vector<double> dev_ratio; ///< fraction of the null deviance explained, 1 - RSS / ||Y_c||^2, per fit
   bool stopped_early = false;    ///< --early-stop ended the path before its last lambda
+  bool side_by_side = false;     ///< the lambdas were fitted side by side (fit_path_side_by_side)
   FactorLog factors;             ///< the factorizations its solves made, in all
   std::vector<FitResult> relaxed;  ///< glmnet's relaxed fits (relaxed_fits), one per fit; empty unless asked
 };
@@ -48,6 +50,15 @@ struct PathResume {
 PathResult fit_path(const Model& model, const Lambdas& lambdas, const SolverSettings& settings,
                     bool early_stop, Communicator& comm, const PathProgress& progress = {},
                     const AdmmObserver& observer = {}, const PathResume* resume = nullptr);
+
+/// The same path with its lambdas side by side, where rows_fit on every rank (its plan's RankPlan::gathers_rows) and
+/// the form gathers its rows (the cg form: gathered_model): every rank holds the whole model, and in each round of P
+/// lambdas rank r fits the r-th alone, from its own answer P lambdas before; the fits are then shared, so every rank
+/// returns the same PathResult. Each answer is certified as fit_path's, so the two agree to the solver's tolerance.
+/// nullopt on every rank otherwise (one rank included). Collective.
+std::optional<PathResult> fit_path_side_by_side(const Model& model, const Lambdas& lambdas,
+                                                const SolverSettings& settings, bool early_stop, bool rows_fit,
+                                                Communicator& comm, const PathProgress& progress = {}, const AdmmObserver& observer = {});
 
 /// The fold of global row `row` among `folds`: the rows are put in a pseudo-random order by a keyed
 /// permutation of [0, n) and dealt out in turn, so fold sizes differ by at most one and the assignment is a
@@ -104,7 +115,7 @@ using FoldLambdaProgress = std::function<void(int, std::size_t)>;
 /// summary is left to the caller (a job array fits one fold per task; `cv --collect` fills the rest).
 /// gammas (non-empty): also every fold's relaxed fits (relaxed_fits), scored blended at each gamma.
 /// lambda_progress: after each lambda of each fold (progress lines). Folds are fitted side by side, each alone on one
-/// rank, where every rank holds the Gram form, or the cg form with gather_rows (the plan's gathers_folds) on every
+/// rank, where every rank holds the Gram form, or the cg form with gather_rows (the plan's gathers_rows) on every
 /// rank.
 CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, const Lambdas& lambdas,
                         const SolverSettings& settings, Communicator& comm, const FoldProgress& progress = {}, const AdmmObserver& observer = {},

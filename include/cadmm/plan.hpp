@@ -73,10 +73,11 @@ constexpr std::int64_t kMaxPolishHeld = 6144;
 /// The largest residual (rows x targets) a path's coordinate descent (the cg form) holds on every rank: 2^27 doubles,
 /// 1 GiB a copy; above it the path's large patterns are left to ADMM.
 constexpr std::int64_t kMaxCoordinateResidual = std::int64_t{1} << 27;
-/// Bytes a nonzero of the whole data that a rank fitting a cv fold of the cg form alone holds besides its own plan:
+/// Bytes a nonzero of the whole data that a rank fitting a cv fold or a path's lambdas of the cg form alone holds
+/// besides its own plan:
 /// the gathered rows (16, while they arrive 16 more), and its coordinate descent's columns (12) and their transit
 /// (16).
-constexpr double kGatheredFoldBytesPerEntry = 60;
+constexpr double kGatheredBytesPerEntry = 60;
 /// Rows (over all ranks) of the sample that tells whether a working set pays: with 8,192 the share of features
 /// violating at zero came within 0.08 of the full data's on the benchmark problems (l21 with 10 targets reads
 /// highest: noise adds to every row norm), for a read of 8,192 x 8 d bytes.
@@ -156,10 +157,11 @@ struct RankPlan {
   std::int64_t rows = 0, nnz = 0;  ///< this rank's rows and nonzeros
   LocalForm form = LocalForm::gram;
   bool fold_rows = false;          ///< holds_fold_rows: the rows and one Gram instead of a Gram per fold
-  /// The cg form with folds: each fold's rows gathered whole into one rank (cv fits the folds side by side, one per
-  /// rank, with no communication inside a fold's path), where kGatheredFoldBytesPerEntry a nonzero of the whole
-  /// data fit beside the rank's own plan; otherwise every rank takes part in every fold.
-  bool gathers_folds = false;
+  /// The cg form in a cv or a path (plan_gather): rows gathered whole into one rank, where kGatheredBytesPerEntry a
+  /// nonzero of the whole data fit beside the rank's own plan. cv then fits its folds side by side, each gathered into
+  /// one rank, and a path (and cv's refit) its lambdas, every rank holding every row (no communication inside a fit);
+  /// otherwise every rank takes part in every fold and every lambda.
+  bool gathers_rows = false;
   /// The screened form with folds: bytes for the Hessian columns over all rows that the folds share (what the budget
   /// leaves beside the plan, at most d x d doubles; counted in memory_bytes).
   double fold_cache_bytes = -1;
@@ -177,6 +179,9 @@ struct Plan {
 
   /// Sets the number of fold sums and checks the memory again (UsageError, collective).
   void set_pieces(int count, const DataShape& shape, Communicator& comm);
+  /// RankPlan::gathers_rows, its bytes counted where it fits (the cg form; set_pieces asks it for folds, a path's
+  /// load itself).
+  void plan_gather(const DataShape& shape);
   /// For one l1-type solve that may stream: a sample of the rows decides between working sets (with their first
   /// set) and the full Gram (with the reason); otherwise nothing. Collective.
   void decide_by_sample(const DataShape& shape, const PlanRequest& request, const std::function<PreparedData()>& sampler,

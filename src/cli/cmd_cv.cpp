@@ -285,9 +285,10 @@ void print_summary(const CvResult& cv, const PathResult& full, const FitResult& 
   if (rows_viewed > 0)
     std::printf("              %d rank(s) kept their rows once (screened): a fold's term is a view of them less the\n"
                 "              fold's own rows, and its Hessian columns those of all rows less its own rows'\n", rows_viewed);
-  std::printf("  refit       lambda %s: objective %.12e, duality gap %.3e, %lld nonzero of %lld\n",
+  std::printf("  refit       lambda %s: objective %.12e, duality gap %.3e, %lld nonzero of %lld%s\n",
               fmt(final_fit.lambda).c_str(), final_fit.admm.optimality.objective, final_fit.admm.optimality.gap,
-              static_cast<long long>(nonzeros(final_fit.coef)), static_cast<long long>(final_fit.coef.size()));
+              static_cast<long long>(nonzeros(final_fit.coef)), static_cast<long long>(final_fit.coef.size()),
+              full.side_by_side ? "; its path's lambdas side by side" : "");
   print_largest(final_fit.coef, facts.feature_names);
   std::printf("  data passes %d (every fold and the refit's path from this one read; the path is kept in /path)\n",
               cv.data_passes);
@@ -337,7 +338,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   const std::string fold_key = key.fold_file_text();  // what fold files must share with the run that collects them
   FoldLines lines(verbose, n_folds, lambdas.values.size(), vm["progress-seconds"].as<double>());
   CvPlan plan = cv_plan(o, n_folds, fold_key, comm);
-  plan.gather_rows = loaded.plan.rank.gathers_folds;
+  plan.gather_rows = loaded.plan.rank.gathers_rows;
   const DriveHooks hooks{base_observer(comm.rank()), &lines, nullptr};
   const CvResult cv = drive_cv(*loaded.builder, request.spec, lambdas, request.solver, plan, comm, hooks);
   loaded.builder.reset();
@@ -360,7 +361,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   const std::size_t chosen = relax ? pair.second : o.refit == "lambda_1se" ? cv.index_1se : cv.index_min;
   const std::string kinds = solver_kinds(model, comm);
   // The refit is the whole path on all rows (kept in the file, as cv.glmnet keeps glmnet.fit); /coef is its chosen fit.
-  const PathResult full = drive_refit(model, lambdas, request.solver, comm, hooks, relax);
+  const PathResult full = drive_refit(model, lambdas, request.solver, comm, hooks, relax, plan.gather_rows);
   if (full.fits.back().admm.status == Status::interrupted)
     throw RuntimeFailure("interrupted by a signal during the refit; no result was written");
   // A refit that diverged before the chosen lambda ends at its diverged fit, written and reported below.

@@ -131,7 +131,7 @@ PlanTotals print_rank_plans(const io::DataReader& reader, int ranks, double budg
     const RankPlan plan = plan_rank(range.size(), nnz, l.shape(), request, budget);
     totals.worst = std::max(totals.worst, plan.memory_bytes);
     totals.screened = totals.screened || plan.form == LocalForm::screened || plan.form == LocalForm::streamed;
-    if (plan.form == LocalForm::cg) totals.gathered = kGatheredFoldBytesPerEntry * static_cast<double>(l.shape().nnz);
+    if (plan.form == LocalForm::cg) totals.gathered = kGatheredBytesPerEntry * static_cast<double>(l.shape().nnz);
     std::printf("  %6d %12lld %14lld %10s %14s %12s %12s\n", r, static_cast<long long>(range.size()),
                 static_cast<long long>(nnz), range.size() == 0 ? "idle" : to_string(plan.form).c_str(),
                 bytes_text(plan.memory_bytes).c_str(), fmt(plan.cost.setup_flops, "%.2e").c_str(),
@@ -156,9 +156,10 @@ void print_plan_notes(const PlanTotals& totals, int per_node, double budget) {
                 100 * kDenseStart, static_cast<long long>(kPathScreenMinFeatures));
   if (totals.gathered > 0)
     std::printf("  cg: cv gathers each fold's rows into one rank, which fits the fold alone while the others fit theirs,\n"
+                "  and a path (and cv's refit) gathers all rows into every rank, which fits every P-th lambda alone,\n"
                 "  where %s more (%.0f bytes a nonzero of the whole X) fit beside the rank's plan; otherwise every rank\n"
-                "  takes part in every fold\n",
-                bytes_text(totals.gathered).c_str(), kGatheredFoldBytesPerEntry);
+                "  takes part in every fold and lambda\n",
+                bytes_text(totals.gathered).c_str(), kGatheredBytesPerEntry);
   if (budget <= 0 || totals.worst <= budget)
     std::printf("  fits: %d rank(s) per node like this one get %s each\n", per_node, bytes_text(share).c_str());
   else

@@ -89,8 +89,9 @@ void print_summary(const PathResult& path, std::size_t asked, const DataModel& d
               iterations, active_set,
               descended ? (", " + std::to_string(descended) + " of them by coordinate descent").c_str() : "");
   print_problem(spec, lmax, facts, dm.model.data, dm.kinds, dm.planned_bytes);
-  std::printf("  lambdas     %s .. %s (%s x lambda_max)\n", fmt(path.fits.front().lambda).c_str(),
-              fmt(last.lambda).c_str(), fmt(lmax > 0 ? last.lambda / lmax : 0.0, "%.4g").c_str());
+  std::printf("  lambdas     %s .. %s (%s x lambda_max)%s\n", fmt(path.fits.front().lambda).c_str(),
+              fmt(last.lambda).c_str(), fmt(lmax > 0 ? last.lambda / lmax : 0.0, "%.4g").c_str(),
+              path.side_by_side ? "; side by side, each rank fitting every P-th alone over all the rows" : "");
   std::printf("  last fit    objective %.12e, duality gap %.3e, %lld nonzero of %lld, deviance ratio %.5f\n",
               last.admm.optimality.objective, last.admm.optimality.gap, static_cast<long long>(nonzeros(last.coef)),
               static_cast<long long>(last.coef.size()), path.dev_ratio.back());
@@ -140,7 +141,8 @@ int run_path(const Args& args, MpiCommunicator& comm) {
   PathLines progress(verbose, vm["progress-seconds"].as<double>(), ck.file, comm.rank());
   const double comm_before = comm.seconds_in_collectives();
   PathResult path =
-      drive_path(dm.model, lambdas, request.solver, early_stop, comm, {base_observer(comm.rank()), &progress, store.get()});
+      drive_path(dm.model, lambdas, request.solver, early_stop, comm, {base_observer(comm.rank()), &progress, store.get()},
+                 dm.gathers_rows);
   const double fit_seconds = clock.lap();
   t.iterations = fit_seconds;
   t.communication = comm.seconds_in_collectives() - comm_before;

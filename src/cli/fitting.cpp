@@ -215,6 +215,7 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   }, comm);
   const Pieces pieces = piece_map ? piece_map(*reader, d.range) : Pieces{};
   d.plan.set_pieces(pieces.count, d.layout.shape(), comm);
+  if (pieces.count <= 1 && request.screen == Screen::path) d.plan.plan_gather(d.layout.shape());  // lambdas side by side
   d.planned_bytes = d.plan.rank.memory_bytes;
   comm.max(&d.planned_bytes, 1);
   const LocalForm form = d.plan.rank.form;
@@ -297,6 +298,7 @@ DataModel load_model(const po::variables_map& vm, const FitRequest& request, Mpi
   dm.model = make_model(prepare(std::move(sums), request.spec, comm), comm);
   dm.model.first_set = std::move(loaded.plan.first_set);
   dm.planned_bytes = loaded.planned_bytes;
+  dm.gathers_rows = loaded.plan.rank.gathers_rows;
   loaded.builder.reset();
   t.setup = clock.lap() + loaded.accumulate_seconds;
   dm.kinds = solver_kinds(dm.model, comm);

@@ -117,6 +117,7 @@ struct DataModel {
   io::DataLayout layout;
   Model model;
   double planned_bytes = 0;  ///< the largest rank's planned memory
+  bool gathers_rows = false;  ///< this rank's plan holds every row beside its own (RankPlan::gathers_rows)
   std::string kinds;  ///< solver_kinds() of the model
 };
 /// True where working sets can serve the fit: a penalty with an l1 part, no groups (the sets add features one by one)

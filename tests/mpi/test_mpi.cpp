@@ -228,3 +228,72 @@ TEST(Mpi, CoordinateDescentAloneSolvesASparsePathAsTheGramFormDoes) {
     }
   }
 }
+
+TEST(Mpi, LambdasSideBySideSolveThePathAsOneRankDoes) {
+  std::mt19937 g(7);
+  std::uniform_real_distribution<double> u;
+  Data all = full_data(300, 60, 2, 17);
+  for (Eigen::Index i = 0; i < all.x.rows(); ++i)  // sparse rows with nonzero column means, as above
+    for (Eigen::Index j = 0; j < all.x.cols(); ++j) all.x(i, j) = u(g) < 0.25 ? all.x(i, j) + 1 : 0.0;
+  Matrix w = Matrix::Zero(60, 2);
+  for (int j = 0; j < 60; j += 3) w.row(j) << 1.0 + j % 4, -0.5;
+  const RowMatrix noise = all.y;
+  MpiCommunicator comm;
+  SerialCommunicator serial;
+  for (int c = 0; c < 3; ++c) {
+    ProblemSpec spec;
+    const Eigen::Index k = c == 2 ? 2 : 1;
+    if (c == 0) spec.lower_limits = {-0.5}, spec.upper_limits = {2.0};
+    if (c == 1) {
+      spec.penalty = Penalty::elasticnet, spec.l1_ratio = 0.5, spec.standardize = true;
+      spec.penalty_factor.assign(60, 1.0);
+      spec.penalty_factor[4] = 0.0, spec.penalty_factor[9] = 2.5;
+    }
+    if (c == 2) spec.penalty = Penalty::l21;
+    // Case 1 with little noise: its deviance ratio passes 0.999, where glmnet's early stop ends the path.
+    all.y = all.x * w + (c == 1 ? 0.01 : 0.3) * noise;
+    const Data whole{all.x, all.y.leftCols(k)};
+    const Data mine = my_rows(whole);
+    const Model model = make_model(mine.x, mine.y, spec, comm, LocalForm::cg);
+    const Model ref_model = make_model(whole.x, whole.y, spec, serial, LocalForm::gram);
+    const Lambdas grid = Lambdas::resolve(LambdaRequest::grid(c == 1 ? 40 : 20, c == 1 ? 1e-4 : 0.01), model.lambda_max);
+    SolverSettings settings;
+    const bool early = c == 1;  // glmnet's early stop decided from the shared fits, in order
+    std::optional<PathResult> got = fit_path_side_by_side(model, grid, settings, early, true, comm);
+    if (size() == 1) {  // one rank has nothing to put side by side
+      EXPECT_FALSE(got);
+      continue;
+    }
+    ASSERT_TRUE(got) << "rank " << rank();
+    const PathResult ref = fit_path(ref_model, grid, settings, early, serial);
+    const PathResult plain = fit_path(model, grid, settings, early, comm);  // the ranks together
+    ASSERT_EQ(got->fits.size(), ref.fits.size()) << "case " << c;
+    ASSERT_EQ(got->fits.size(), plain.fits.size()) << "case " << c;
+    EXPECT_EQ(got->stopped_early, early) << "case " << c;
+    EXPECT_EQ(ref.stopped_early, early) << "case " << c;
+    double scale = 0;
+    for (const FitResult& f : ref.fits) scale = std::max(scale, f.coef.cwiseAbs().maxCoeff());
+    for (std::size_t i = 0; i < got->fits.size(); ++i) {
+      const FitResult &a = got->fits[i], &b = ref.fits[i];
+      EXPECT_EQ(a.lambda, b.lambda);
+      EXPECT_EQ(a.admm.status, Status::converged) << "case " << c << " lambda " << i;
+      // Against the Gram form on one rank: the same objective (each certified to 1e-10), coefficients as the
+      // contract asks (one lambda of case 1 there is certified 5e-10 away, 3e-5 off in a coefficient).
+      EXPECT_NEAR(a.admm.optimality.objective, b.admm.optimality.objective, 1e-9 * b.admm.optimality.objective)
+          << "case " << c << " lambda " << i;
+      EXPECT_LT((a.coef - b.coef).cwiseAbs().maxCoeff(), 1e-4 * scale) << "case " << c << " lambda " << i;
+      // Against the same form fitted by the ranks together: the coefficients too.
+      const FitResult& p = plain.fits[i];
+      EXPECT_LT((a.coef - p.coef).cwiseAbs().maxCoeff(), 1e-6 * scale) << "case " << c << " lambda " << i;
+      EXPECT_LT((a.intercept - p.intercept).cwiseAbs().maxCoeff(), 1e-6 * (1 + scale)) << "case " << c;
+      EXPECT_NEAR(got->dev_ratio[i], plain.dev_ratio[i], 1e-8) << "case " << c << " lambda " << i;
+      EXPECT_TRUE(identical_everywhere(a.coef.data(), static_cast<int>(a.coef.size() * 8))) << "rank " << rank();
+      EXPECT_TRUE(identical_everywhere(&a.admm.optimality.gap, 8)) << "rank " << rank();
+    }
+  }
+  // One rank whose plan cannot hold the rows keeps every rank on the collective path.
+  const Data mine = my_rows(all);
+  const Model model = make_model(mine.x, mine.y.leftCols(1), ProblemSpec{}, comm, LocalForm::cg);
+  const Lambdas grid = Lambdas::resolve(LambdaRequest::grid(5, 0.1), model.lambda_max);
+  EXPECT_FALSE(fit_path_side_by_side(model, grid, SolverSettings{}, false, rank() != size() - 1, comm)) << "rank " << rank();
+}

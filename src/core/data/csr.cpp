@@ -54,24 +54,51 @@ void CsrRows::append_packed(const double*& in) {
   in = val + entries;
 }
 
+namespace {
+
+// One column of X v over the rows, in four sums so that the additions do not wait on each other.
+template <class V>
+void rows_times(const std::vector<std::int64_t>& ptr, const std::vector<std::int64_t>& col, const V* val,
+                const double* v, double* out) {
+  for (std::size_t r = 0; r + 1 < ptr.size(); ++r) {
+    double acc[4] = {0, 0, 0, 0};
+    std::int64_t e = ptr[r];
+    const std::int64_t end = ptr[r + 1];
+    for (; e + 4 <= end; e += 4)
+      for (int l = 0; l < 4; ++l) acc[l] += val[e + l] * v[col[static_cast<std::size_t>(e + l)]];
+    for (; e < end; ++e) acc[0] += val[e] * v[col[static_cast<std::size_t>(e)]];
+    out[r] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+  }
+}
+
+// One column of X^T w: each row's entries scattered into out.
+template <class V>
+void rows_transpose_times(const std::vector<std::int64_t>& ptr, const std::vector<std::int64_t>& col, const V* val,
+                          const double* w, double* out) {
+  for (std::size_t r = 0; r + 1 < ptr.size(); ++r) {
+    const double wr = w[r];
+    if (wr == 0) continue;
+    for (std::int64_t e = ptr[r]; e < ptr[r + 1]; ++e) out[col[static_cast<std::size_t>(e)]] += val[e] * wr;
+  }
+}
+
+}  // namespace
+
 Matrix CsrRows::times(const Matrix& v) const {
-  Matrix out = Matrix::Zero(rows(), v.cols());
-  for (Eigen::Index t = 0; t < v.cols(); ++t)
-    for (Eigen::Index r = 0; r < rows(); ++r) {
-      double s = 0;
-      for_each_in_row(r, [&](std::int64_t c, double x) { s += x * v(c, t); });
-      out(r, t) = s;
-    }
+  Matrix out(rows(), v.cols());
+  for (Eigen::Index t = 0; t < v.cols(); ++t) {
+    if (single_) rows_times(ptr_, col_, val32_.data(), v.col(t).data(), out.col(t).data());
+    else rows_times(ptr_, col_, val_.data(), v.col(t).data(), out.col(t).data());
+  }
   return out;
 }
 
 Matrix CsrRows::transpose_times(const Matrix& w) const {
   Matrix out = Matrix::Zero(cols_, w.cols());
-  for (Eigen::Index t = 0; t < w.cols(); ++t)
-    for (Eigen::Index r = 0; r < rows(); ++r) {
-      const double wr = w(r, t);
-      if (wr != 0) for_each_in_row(r, [&](std::int64_t c, double x) { out(c, t) += x * wr; });
-    }
+  for (Eigen::Index t = 0; t < w.cols(); ++t) {
+    if (single_) rows_transpose_times(ptr_, col_, val32_.data(), w.col(t).data(), out.col(t).data());
+    else rows_transpose_times(ptr_, col_, val_.data(), w.col(t).data(), out.col(t).data());
+  }
   return out;
 }
 

@@ -73,7 +73,7 @@ FitResult drive_solve(const Model& model, const Lambdas& lambda, const SolverSet
 }
 
 PathResult drive_path(const Model& model, const Lambdas& lambdas, const SolverSettings& settings, bool early_stop,
-                      Communicator& comm, const DriveHooks& hooks) {
+                      Communicator& comm, const DriveHooks& hooks, bool gather_rows) {
   CheckpointStore* store = hooks.checkpoints;
   std::optional<PathResume> resume;
   if (std::optional<Resume> r = resume_from(hooks))
@@ -97,6 +97,11 @@ PathResult drive_path(const Model& model, const Lambdas& lambdas, const SolverSe
     done.dev_ratio.push_back(ratio);
     current.clear();
   };
+  // A path that checkpoints runs on the ranks together: its resume repeats it bit for bit, rank count included.
+  if (!store)
+    if (std::optional<PathResult> p =
+            fit_path_side_by_side(model, lambdas, settings, early_stop, gather_rows, comm, each, observer))
+      return std::move(*p);
   PathResult path = fit_path(model, lambdas, settings, early_stop, comm, each, observer, resume ? &*resume : nullptr);
   const FitResult& last = path.fits.back();
   if (last.admm.status == Status::interrupted && store) store->save(last.admm.state, current, &done);
@@ -125,8 +130,10 @@ CvResult drive_cv(const LocalDataBuilder& folds, const ProblemSpec& spec, const 
 }
 
 PathResult drive_refit(const Model& model, const Lambdas& lambdas, const SolverSettings& settings, Communicator& comm,
-                       const DriveHooks& hooks, bool relax) {
-  PathResult path = fit_path(model, lambdas, settings, false, comm, {}, hooks.observer);
+                       const DriveHooks& hooks, bool relax, bool gather_rows) {
+  std::optional<PathResult> side =
+      fit_path_side_by_side(model, lambdas, settings, false, gather_rows, comm, {}, hooks.observer);
+  PathResult path = side ? std::move(*side) : fit_path(model, lambdas, settings, false, comm, {}, hooks.observer);
   if (relax && path.fits.size() == lambdas.values.size()) path.relaxed = relaxed_fits(model, path.fits, comm);
   return path;
 }

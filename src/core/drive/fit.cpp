@@ -94,6 +94,25 @@ std::optional<Model> sum_model_to(Model model, int root, Communicator& comm) {
   return model;
 }
 
+std::optional<Model> gathered_model(const Model& model, Communicator& comm) {
+  std::unique_ptr<LocalSolver> whole = model.local->gathered(comm);
+  if (!whole) return std::nullopt;
+  Model m;
+  m.data = model.data.facts();
+  m.scaling = model.scaling;
+  m.local = std::move(whole);
+  m.form = model.form;
+  m.working_sets = model.working_sets;
+  m.columns = model.columns;
+  m.max_polish = model.max_polish;
+  m.lambda_max = model.lambda_max;
+  m.unpenalized = model.unpenalized;
+  m.first_set = model.first_set;
+  m.data.active_ranks = 1;
+  m.rho_auto = auto_rho(m.scaling, 1, m.data.n_features);
+  return m;
+}
+
 Model make_model(PreparedData data, Communicator& comm) {
   Model m;
   m.scaling = column_scaling(data);

@@ -12,13 +12,101 @@
 
 namespace cadmm {
 
+namespace {
+
+// What a path keeps of each fitted lambda, in order: its fit, its deviance ratio and the progress line. Returns
+// whether the path ends there: interrupted, diverged, or glmnet's early stop (fdev = 1e-5, devmax = 0.999, checked
+// from the fifth lambda on; every input is the same on every rank, so every rank stops alike).
+bool record(PathResult& path, std::size_t i, FitResult f, double null_dev, std::size_t m, bool early_stop,
+            const PathProgress& progress) {
+  const double ratio = null_dev > 0 ? 1 - f.admm.optimality.rss / null_dev : 0.0;
+  path.factors += f.admm.factors;
+  path.dev_ratio.push_back(ratio);
+  path.fits.push_back(std::move(f));
+  if (progress) progress(i, path.fits.back(), ratio);
+  const Status status = path.fits.back().admm.status;
+  if (status == Status::interrupted || status == Status::diverged) return true;
+  if (early_stop && i >= 4 && i + 1 < m && (ratio - path.dev_ratio[i - 1] < 1e-5 * ratio || ratio > 0.999)) {
+    path.stopped_early = true;
+    return true;
+  }
+  return false;
+}
+
+// Whether some rank was asked to stop (a signal): summed, so every rank answers alike.
+bool stop_asked(const AdmmObserver& observer, Communicator& comm) {
+  double stop = observer.stop_requested && observer.stop_requested() ? 1.0 : 0.0;
+  comm.sum(&stop, 1);
+  return stop > 0;
+}
+
+// The fit a path reports for lambda when a stop came before it began: the warm start, interrupted.
+FitResult not_begun_fit(const Model& model, double lambda, double lambda_max, const AdmmState& warm) {
+  FitResult f;
+  f.lambda = lambda;
+  f.lambda_max = lambda_max;
+  f.admm.state = not_begun(warm);
+  f.admm.status = Status::interrupted;
+  f.coef = warm.z.size() ? Matrix(model.scaling.column.asDiagonal() * warm.z)
+                         : Matrix::Zero(model.data.n_features, model.data.n_targets);
+  f.intercept = model.data.y_mean - f.coef.transpose() * model.data.x_mean;
+  return f;
+}
+
+// Root's fit on every rank: what the path's output, progress and checks read of it (not its iterate).
+void share_fit(FitResult& f, int root, Eigen::Index d, Eigen::Index k, Communicator& comm) {
+  constexpr int kScalars = 17, kRecord = 9;
+  const bool mine = comm.rank() == root;
+  const AdmmResult& a = f.admm;
+  Vector head(kScalars);
+  if (mine)
+    head << f.lambda, f.lambda_max, f.l1_ratio, a.state.iteration, static_cast<double>(a.status), a.polished,
+        a.descended, a.working_set, a.working_set_rounds, a.factors.cholesky, a.factors.eigen, a.r_norm, a.s_norm,
+        a.optimality.objective, a.optimality.rss, a.optimality.gap, static_cast<double>(a.history.size());
+  comm.broadcast(head.data(), sizeof(double) * kScalars, root);
+  const Eigen::Index records = static_cast<Eigen::Index>(head[kScalars - 1]);
+  Vector body(d * k + k + kRecord * records);
+  if (mine) {
+    body.head(d * k) = Eigen::Map<const Vector>(f.coef.data(), d * k);
+    body.segment(d * k, k) = f.intercept;
+    for (Eigen::Index r = 0; r < records; ++r) {
+      const IterationRecord& x = a.history[static_cast<std::size_t>(r)];
+      body.segment(d * k + k + kRecord * r, kRecord) << x.iteration, x.r_norm, x.s_norm, x.eps_pri, x.eps_dual, x.rho,
+          x.objective, x.gap, x.seconds;
+    }
+  }
+  comm.broadcast(body.data(), sizeof(double) * static_cast<std::size_t>(body.size()), root);
+  if (mine) return;
+  f = FitResult{};
+  AdmmResult& b = f.admm;
+  f.lambda = head[0], f.lambda_max = head[1], f.l1_ratio = head[2];
+  b.state.iteration = static_cast<int>(head[3]);
+  b.status = static_cast<Status>(static_cast<int>(head[4]));
+  b.polished = head[5] != 0, b.descended = head[6] != 0;
+  b.working_set = static_cast<int>(head[7]), b.working_set_rounds = static_cast<int>(head[8]);
+  b.factors = FactorLog{static_cast<int>(head[9]), static_cast<int>(head[10])};
+  b.r_norm = head[11], b.s_norm = head[12];
+  b.optimality = Optimality{head[13], head[14], head[15]};
+  f.coef = Eigen::Map<const Matrix>(body.data(), d, k);
+  f.intercept = body.segment(d * k, k);
+  for (Eigen::Index r = 0; r < records; ++r) {
+    const double* x = body.data() + d * k + k + kRecord * r;
+    IterationRecord rec;
+    rec.iteration = static_cast<int>(x[0]);
+    rec.r_norm = x[1], rec.s_norm = x[2], rec.eps_pri = x[3], rec.eps_dual = x[4], rec.rho = x[5];
+    rec.objective = x[6], rec.gap = x[7], rec.seconds = x[8];
+    b.history.push_back(rec);
+  }
+}
+
+}  // namespace
+
 PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSettings& settings, bool early_stop,
                     Communicator& comm, const PathProgress& progress, const AdmmObserver& observer,
                     const PathResume* resume) {
   settings.validate();
   const std::vector<double>& lambdas = grid.values;
   PathResult path;
-  const double null_dev = model.data.y_ss;
   AdmmState warm;
   // Polishing keeps its factors from one lambda to the next, unless a checkpoint may resume the path in the middle
   // (a resumed run must repeat the uninterrupted one bit for bit, and its polishing would start from nothing).
@@ -42,22 +130,10 @@ PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSetting
     // coordinate descent) runs none: between lambdas every rank asks too. The path then ends with lambda i
     // interrupted at its warm start, which a checkpoint keeps (its resume starts lambda i from there, as this run
     // would have).
-    if (i > first) {
-      double stop = observer.stop_requested && observer.stop_requested() ? 1.0 : 0.0;  // local: summed
-      comm.sum(&stop, 1);
-      if (stop > 0) {
-        FitResult f;
-        f.lambda = lambdas[i];
-        f.lambda_max = grid.lambda_max;
-        f.admm.state = not_begun(warm);
-        f.admm.status = Status::interrupted;
-        f.coef = warm.z.size() ? Matrix(model.scaling.column.asDiagonal() * warm.z)
-                               : Matrix::Zero(model.data.n_features, model.data.n_targets);
-        f.intercept = model.data.y_mean - f.coef.transpose() * model.data.x_mean;
-        path.fits.push_back(std::move(f));
-        path.dev_ratio.push_back(std::numeric_limits<double>::quiet_NaN());  // not fitted
-        break;
-      }
+    if (i > first && stop_asked(observer, comm)) {
+      path.fits.push_back(not_begun_fit(model, lambdas[i], grid.lambda_max, warm));
+      path.dev_ratio.push_back(std::numeric_limits<double>::quiet_NaN());  // not fitted
+      break;
     }
     const bool resumed = resume && i == first;
     if (!resumed) warm.iteration = 0;  // each lambda counts its own iterations
@@ -66,20 +142,59 @@ PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSetting
     FitResult f = fit(model, lambdas[i], settings, comm, observer, has_warm ? &warm : nullptr, warm_lambda, kept);
     f.lambda_max = grid.lambda_max;
     if (resumed) f.admm.history.insert(f.admm.history.begin(), resume->history.begin(), resume->history.end());
-    const double ratio = null_dev > 0 ? 1 - f.admm.optimality.rss / null_dev : 0.0;
     warm = f.admm.state;
-    path.factors += f.admm.factors;
-    path.dev_ratio.push_back(ratio);
-    path.fits.push_back(std::move(f));
-    if (progress) progress(i, path.fits.back(), ratio);
-    if (path.fits.back().admm.status == Status::interrupted || path.fits.back().admm.status == Status::diverged) break;
-    // glmnet's rule (fdev = 1e-5, devmax = 0.999, checked from the fifth lambda on); every input is reduced,
-    // so every rank stops alike.
-    if (early_stop && i >= 4 && i + 1 < lambdas.size() &&
-        (ratio - path.dev_ratio[i - 1] < 1e-5 * ratio || ratio > 0.999)) {
-      path.stopped_early = true;
+    if (record(path, i, std::move(f), model.data.y_ss, lambdas.size(), early_stop, progress)) break;
+  }
+  return path;
+}
+
+std::optional<PathResult> fit_path_side_by_side(const Model& model, const Lambdas& grid, const SolverSettings& settings,
+                                                bool early_stop, bool rows_fit, Communicator& comm,
+                                                const PathProgress& progress, const AdmmObserver& observer) {
+  settings.validate();
+  double fit_here = rows_fit ? 1.0 : 0.0;  // every rank's plan must hold the rows
+  comm.sum(&fit_here, 1);
+  if (comm.size() < 2 || fit_here < comm.size()) return std::nullopt;
+  const std::optional<Model> whole = gathered_model(model, comm);
+  if (!whole) return std::nullopt;
+  const std::vector<double>& lambdas = grid.values;
+  const std::size_t m = lambdas.size(), ranks = static_cast<std::size_t>(comm.size());
+  const std::size_t me = static_cast<std::size_t>(comm.rank());
+  const Eigen::Index d = model.data.n_features, k = model.data.n_targets;
+  SerialCommunicator alone;
+  PolishMemory memory;
+  AdmmState warm;
+  const bool l1 = model.data.spec.effective_l1_ratio() > 0;
+  const double own_max = l1 && !whole->working_sets ? lambda_max(*whole) : 0.0;
+  double warm_lambda = own_max;
+  bool has_warm = false;
+  PathResult path;
+  path.side_by_side = true;
+  for (std::size_t round = 0; round < m; round += ranks) {
+    if (round > 0 && stop_asked(observer, comm)) {
+      path.fits.push_back(not_begun_fit(model, lambdas[round], grid.lambda_max, AdmmState{}));
+      path.dev_ratio.push_back(std::numeric_limits<double>::quiet_NaN());
       break;
     }
+    const std::size_t i = round + me;
+    FitResult mine;
+    collectively(comm, [&] {
+      if (i >= m) return;
+      warm.iteration = 0;
+      mine = fit(*whole, lambdas[i], settings, alone, observer, has_warm || lambdas[i] < own_max ? &warm : nullptr,
+                 warm_lambda, &memory);
+      mine.lambda_max = grid.lambda_max;
+      warm = mine.admm.state;
+      warm_lambda = lambdas[i];
+      has_warm = true;
+    });
+    bool ended = false;
+    for (std::size_t r = 0; r < ranks && round + r < m; ++r) {
+      FitResult f = r == me ? mine : FitResult{};
+      share_fit(f, static_cast<int>(r), d, k, comm);
+      if (!ended) ended = record(path, round + r, std::move(f), model.data.y_ss, m, early_stop, progress);
+    }
+    if (ended) break;
   }
   return path;
 }

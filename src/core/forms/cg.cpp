@@ -145,9 +145,16 @@ class CgSolver final : public LocalSolver {
   }
   // The cg form's sum is its rows: every rank's, in rank order, with their weights and targets, gathered into root's
   // (one rank can then fit the whole problem alone; cv fits folds side by side so where the plan says they fit).
-  std::unique_ptr<LocalSolver> summed_to(int root, Communicator& comm) && override {
+  std::unique_ptr<LocalSolver> summed_to(int root, Communicator& comm) && override { return gather(root, comm); }
+  std::unique_ptr<LocalSolver> gathered(Communicator& comm) const override { return gather(-1, comm); }
+  Vector centring_direction() const override { return r_.size() > 0 ? r_ : Vector::Ones(x_.rows()); }
+  Matrix residual(const Matrix& z) const override { return residual_at(z); }
+
+ private:
+  // Every rank's rows into root's (root < 0: into every rank's).
+  std::unique_ptr<CgSolver> gather(int root, Communicator& comm) const {
     std::vector<std::vector<double>> send(static_cast<std::size_t>(comm.size())), recv;
-    std::vector<double>& out = send[static_cast<std::size_t>(root)];
+    std::vector<double> out;
     x_.pack(out);
     out.push_back(r_.size() > 0 ? 1.0 : 0.0);
     out.insert(out.end(), r_.data(), r_.data() + r_.size());
@@ -155,10 +162,12 @@ class CgSolver final : public LocalSolver {
     out.insert(out.end(), b.data(), b.data() + b.size());
     const Eigen::Index cols = x_.cols(), k = b_.cols();
     const bool single = x_.single();
-    x_ = CsrRows{};
+    for (int r = 0; r < comm.size(); ++r)
+      if (root < 0 || r == root) send[static_cast<std::size_t>(r)] = out;
+    out = std::vector<double>();
     comm.exchange(send, recv);
     send.clear();
-    if (comm.rank() != root) return nullptr;
+    if (root >= 0 && comm.rank() != root) return nullptr;
     CsrRows x(cols, single);
     std::vector<const double*> weights, targets;
     std::vector<Eigen::Index> counts;
@@ -182,10 +191,7 @@ class CgSolver final : public LocalSolver {
     recv.clear();
     return std::unique_ptr<CgSolver>(new CgSolver(std::move(x), mu_, s_, std::move(r), Matrix(all), Scaled{f_}));
   }
-  Vector centring_direction() const override { return r_.size() > 0 ? r_ : Vector::Ones(x_.rows()); }
-  Matrix residual(const Matrix& z) const override { return residual_at(z); }
 
- private:
   // The residual b - A z at the last point asked for, and its statistics once asked: a path's coordinate descent
   // starts each lambda from the residual at the last lambda's answer, where that lambda was certified (and, in a path
   // that checkpoints and so keeps no PolishMemory, checked again), so one product with the rows serves them all.

@@ -206,14 +206,18 @@ RankPlan plan_rank(std::int64_t rows, std::int64_t nnz, const DataShape& shape, 
   return r;
 }
 
+void Plan::plan_gather(const DataShape& shape) {
+  const double gathered = kGatheredBytesPerEntry * static_cast<double>(shape.nnz);
+  rank.gathers_rows = rank.form == LocalForm::cg && (budget <= 0 || rank.memory_bytes + gathered <= budget);
+  if (rank.gathers_rows) rank.memory_bytes += gathered;
+}
+
 void Plan::set_pieces(int count, const DataShape& shape, Communicator& comm) {
   pieces = count;
   if (count <= 1) return;
   rank.fold_rows = holds_fold_rows(rank.form, rank.rows, shape.features, count);
   rank.memory_bytes = local_memory_bytes(rank.form, rank.rows, shape.features, shape.targets, rank.nnz, count, shape.rows);
-  const double gathered = kGatheredFoldBytesPerEntry * static_cast<double>(shape.nnz);
-  rank.gathers_folds = rank.form == LocalForm::cg && (budget <= 0 || rank.memory_bytes + gathered <= budget);
-  if (rank.gathers_folds) rank.memory_bytes += gathered;
+  plan_gather(shape);
   if (rank.form == LocalForm::screened) {
     // The all-row columns the folds share: what the budget leaves, at most the whole d x d.
     const double whole = 8.0 * static_cast<double>(shape.features) * static_cast<double>(shape.features);
