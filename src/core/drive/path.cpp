@@ -190,7 +190,7 @@ std::optional<PathResult> fit_path_side_by_side(const Model& model, const Lambda
     });
     bool ended = false;
     for (std::size_t r = 0; r < ranks && round + r < m; ++r) {
-      FitResult f = r == me ? mine : FitResult{};
+      FitResult f = r == me ? std::move(mine) : FitResult{};
       share_fit(f, static_cast<int>(r), d, k, comm);
       if (!ended) ended = record(path, round + r, std::move(f), model.data.y_ss, m, early_stop, progress);
     }
