@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <utility>
 
 #include "cadmm/error.hpp"
 #include "cadmm/fit.hpp"
@@ -70,6 +71,34 @@ std::string tmp_dir() {
   if (rank() == 0) std::filesystem::create_directories(dir);
   MPI_Barrier(MPI_COMM_WORLD);
   return dir;
+}
+
+// Sparse rows (~80% zeros, nonzero column means: the centring matters) of a sparse truth, two targets, y's noise
+// scaled by `noise`.
+Data sparse_data(double noise) {
+  std::mt19937 g(5);
+  std::uniform_real_distribution<double> u;
+  Data all = full_data(360, 70, 2, 13);
+  for (Eigen::Index i = 0; i < all.x.rows(); ++i)
+    for (Eigen::Index j = 0; j < all.x.cols(); ++j) all.x(i, j) = u(g) < 0.2 ? all.x(i, j) + 1 : 0.0;
+  Matrix w = Matrix::Zero(70, 2);
+  for (int j = 0; j < 70; j += 4) w.row(j) << 1.0 + j % 3, -1.0;
+  all.y = all.x * w + noise * all.y;
+  return all;
+}
+
+// The sparse problems every cg test solves (case c, then its targets): l1 with bounds; standardized elastic net with
+// penalty factors, one of them 0; l21 over two targets.
+std::pair<ProblemSpec, Eigen::Index> sparse_case(int c) {
+  ProblemSpec spec;
+  if (c == 0) spec.lower_limits = {-0.5}, spec.upper_limits = {2.0};
+  if (c == 1) {
+    spec.penalty = Penalty::elasticnet, spec.l1_ratio = 0.5, spec.standardize = true;
+    spec.penalty_factor.assign(70, 1.0);
+    spec.penalty_factor[3] = 0.0, spec.penalty_factor[8] = 2.5;
+  }
+  if (c == 2) spec.penalty = Penalty::l21;
+  return {spec, c == 2 ? 2 : 1};
 }
 }  // namespace
 
@@ -185,26 +214,11 @@ int main(int argc, char** argv) {
 // full Gram, certified by its own gap) for l1 with bounds, standardized elastic net with penalty factors and l21 over
 // two targets; its coefficients are the same bits on every rank.
 TEST(Mpi, CoordinateDescentAloneSolvesASparsePathAsTheGramFormDoes) {
-  std::mt19937 g(5);
-  std::uniform_real_distribution<double> u;
-  Data all = full_data(360, 70, 2, 13);
-  for (Eigen::Index i = 0; i < all.x.rows(); ++i)  // ~80% zeros, nonzero column means: the centring matters
-    for (Eigen::Index j = 0; j < all.x.cols(); ++j) all.x(i, j) = u(g) < 0.2 ? all.x(i, j) + 1 : 0.0;
-  Matrix w = Matrix::Zero(70, 2);
-  for (int j = 0; j < 70; j += 4) w.row(j) << 1.0 + j % 3, -1.0;
-  all.y = all.x * w + 0.3 * all.y;
+  const Data all = sparse_data(0.3);
   MpiCommunicator comm;
   SerialCommunicator serial;
   for (int c = 0; c < 3; ++c) {
-    ProblemSpec spec;
-    const Eigen::Index k = c == 2 ? 2 : 1;
-    if (c == 0) spec.lower_limits = {-0.5}, spec.upper_limits = {2.0};
-    if (c == 1) {
-      spec.penalty = Penalty::elasticnet, spec.l1_ratio = 0.5, spec.standardize = true;
-      spec.penalty_factor.assign(70, 1.0);
-      spec.penalty_factor[3] = 0.0, spec.penalty_factor[8] = 2.5;
-    }
-    if (c == 2) spec.penalty = Penalty::l21;
+    const auto [spec, k] = sparse_case(c);
     const Data whole{all.x, all.y.leftCols(k)};
     const Data mine = my_rows(whole);
     Model model = make_model(mine.x, mine.y, spec, comm, LocalForm::cg);
@@ -230,28 +244,12 @@ TEST(Mpi, CoordinateDescentAloneSolvesASparsePathAsTheGramFormDoes) {
 }
 
 TEST(Mpi, LambdasSideBySideSolveThePathAsOneRankDoes) {
-  std::mt19937 g(7);
-  std::uniform_real_distribution<double> u;
-  Data all = full_data(300, 60, 2, 17);
-  for (Eigen::Index i = 0; i < all.x.rows(); ++i)  // sparse rows with nonzero column means, as above
-    for (Eigen::Index j = 0; j < all.x.cols(); ++j) all.x(i, j) = u(g) < 0.25 ? all.x(i, j) + 1 : 0.0;
-  Matrix w = Matrix::Zero(60, 2);
-  for (int j = 0; j < 60; j += 3) w.row(j) << 1.0 + j % 4, -0.5;
-  const RowMatrix noise = all.y;
   MpiCommunicator comm;
   SerialCommunicator serial;
   for (int c = 0; c < 3; ++c) {
-    ProblemSpec spec;
-    const Eigen::Index k = c == 2 ? 2 : 1;
-    if (c == 0) spec.lower_limits = {-0.5}, spec.upper_limits = {2.0};
-    if (c == 1) {
-      spec.penalty = Penalty::elasticnet, spec.l1_ratio = 0.5, spec.standardize = true;
-      spec.penalty_factor.assign(60, 1.0);
-      spec.penalty_factor[4] = 0.0, spec.penalty_factor[9] = 2.5;
-    }
-    if (c == 2) spec.penalty = Penalty::l21;
+    const auto [spec, k] = sparse_case(c);
     // Case 1 with little noise: its deviance ratio passes 0.999, where glmnet's early stop ends the path.
-    all.y = all.x * w + (c == 1 ? 0.01 : 0.3) * noise;
+    const Data all = sparse_data(c == 1 ? 0.01 : 0.3);
     const Data whole{all.x, all.y.leftCols(k)};
     const Data mine = my_rows(whole);
     const Model model = make_model(mine.x, mine.y, spec, comm, LocalForm::cg);
@@ -292,7 +290,7 @@ TEST(Mpi, LambdasSideBySideSolveThePathAsOneRankDoes) {
     }
   }
   // One rank whose plan cannot hold the rows keeps every rank on the collective path.
-  const Data mine = my_rows(all);
+  const Data mine = my_rows(sparse_data(0.3));
   const Model model = make_model(mine.x, mine.y.leftCols(1), ProblemSpec{}, comm, LocalForm::cg);
   const Lambdas grid = Lambdas::resolve(LambdaRequest::grid(5, 0.1), model.lambda_max);
   EXPECT_FALSE(fit_path_side_by_side(model, grid, SolverSettings{}, false, rank() != size() - 1, comm)) << "rank " << rank();
