@@ -83,24 +83,28 @@ double auto_rho(const ColumnScaling& scaling, int active_ranks, Eigen::Index d) 
   return mean_eig > 0 && std::isfinite(mean_eig) ? mean_eig : 1.0;
 }
 
-}  // namespace
-
-std::optional<Model> sum_model_to(Model model, int root, Communicator& comm) {
-  std::unique_ptr<LocalSolver> whole = std::move(*model.local).summed_to(root, comm);
-  if (comm.rank() != root) return std::nullopt;
+// The model now holds every rank's rows in its local term, which one rank solves alone.
+Model alone_with(Model model, std::unique_ptr<LocalSolver> whole) {
   model.local = std::move(whole);
   model.data.active_ranks = 1;
   model.rho_auto = auto_rho(model.scaling, 1, model.data.n_features);
   return model;
 }
 
+}  // namespace
+
+std::optional<Model> sum_model_to(Model model, int root, Communicator& comm) {
+  std::unique_ptr<LocalSolver> whole = std::move(*model.local).summed_to(root, comm);
+  if (comm.rank() != root) return std::nullopt;
+  return alone_with(std::move(model), std::move(whole));
+}
+
 std::optional<Model> gathered_model(const Model& model, Communicator& comm) {
   std::unique_ptr<LocalSolver> whole = model.local->gathered(comm);
   if (!whole) return std::nullopt;
-  Model m;
+  Model m;  // the model's global facts, copied (its local term is not copyable)
   m.data = model.data.facts();
   m.scaling = model.scaling;
-  m.local = std::move(whole);
   m.form = model.form;
   m.working_sets = model.working_sets;
   m.columns = model.columns;
@@ -108,9 +112,7 @@ std::optional<Model> gathered_model(const Model& model, Communicator& comm) {
   m.lambda_max = model.lambda_max;
   m.unpenalized = model.unpenalized;
   m.first_set = model.first_set;
-  m.data.active_ranks = 1;
-  m.rho_auto = auto_rho(m.scaling, 1, m.data.n_features);
-  return m;
+  return alone_with(std::move(m), std::move(whole));
 }
 
 Model make_model(PreparedData data, Communicator& comm) {
