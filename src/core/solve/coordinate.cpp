@@ -22,6 +22,10 @@ constexpr int kMaxSweeps = 1000;  // per call, over every round: beyond it ADMM 
 constexpr int kMaxRounds = 20;    // strong-set growths and tightenings
 constexpr int kAndersonMemory = 5;  // sweeps between extrapolations
 constexpr int kSweepsBeforePolish = 30;  // a round's sweeps where the pattern is small enough to polish
+// Lambdas a path's held residual serves (each starting and certified from it) before it is taken from the rows again.
+// Its rounding grows with the updates (on S1 about 1e-14 of its size after ten late lambdas): far below any gap that
+// certifies.
+constexpr int kHeldLambdas = 10;
 
 int owner(Index j, int ranks) { return static_cast<int>(j % ranks); }
 
@@ -112,6 +116,8 @@ void gather(OwnedColumns& c, const LocalSolver& local, Index d, Index k, Communi
   fetch(c, local, all, comm);
 }
 
+bool same_point(const Matrix& a, const Matrix& b) { return a.rows() == b.rows() && a.cols() == b.cols() && a == b; }
+
 // The hot loops are compiled for K = 1 (one target: fixed-size vectors, plain scalars) and for any k (K = Dynamic).
 template <int K>
 using Row = Eigen::Matrix<double, K, 1>;
@@ -132,11 +138,7 @@ double penalty_of_row(const PenaltySpec& pen, Index j, const double* w, Index k)
 }
 
 // The state every rank holds alike: z, and the residual r = r~ + v o^T with v^T r.
-struct Shared {
-  Matrix z;           // d x k
-  RowMatrix rt;       // n x k, r~
-  Vector o, vr;       // k each: o and v^T r
-};
+using Shared = HeldResidual;
 
 class Descent {
  public:
@@ -465,7 +467,6 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
   // (in orders of magnitude) from the first sweep's move to the tolerance. A KKT check of the held residual then
   // says whether features join; only a set without joiners is swept to the tolerance and certified.
   bool settled = false;
-  bool aimed = false;  // this round's tolerance was tightened from the last round's gap
   const auto level = [&] { return settled || first_move <= 0 ? tol : std::max(tol, std::sqrt(tol * first_move)); };
   Matrix grad;
   for (int round = 0; round < kMaxRounds && sweeps < kMaxSweeps; ++round) {
@@ -478,7 +479,17 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
       set.push_back(j);
     }
     if (round == 0) {  // later rounds: the features that join are at zero, so the residual stands
-      descent.start(s);
+      // A path's last answer left its residual held: this lambda starts from it (no pass over the rows), up to
+      // kHeldLambdas lambdas from the last one that took it from the rows.
+      if (kept && kept->held_lambdas < kHeldLambdas && same_point(kept->held.z, s.z)) {
+        std::swap(s.rt, kept->held.rt);
+        s.o = kept->held.o;
+        s.vr = kept->held.vr;
+        ++kept->held_lambdas;
+      } else {
+        descent.start(s);
+        if (kept) kept->held_lambdas = 0;
+      }
       // Sweeps stop once they move the objective by a tenth of what the gap may be; a round that is not certified
       // then tightens it by what its gap says.
       tol = 0.1 * settings.gap_tol * std::max(0.5 * descent.residual_squares(s) + pen.value(s.z), 1e-300);
@@ -536,13 +547,21 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
       settled = !descent.add_violators(s, in);
       continue;
     }
-    // A round swept to a tolerance its predecessor's gap aimed at is mostly certified: its point is then checked
-    // from the rows at once. Otherwise the held residual says first whether that check is worth a pass over the rows.
-    Optimality o = aimed ? Optimality{} : descent.optimality(s, grad);
-    if (aimed || settings.certified(o.gap, o.objective)) {
-      o = evaluate(problem, s.z, comm, &grad);
-      if (settings.certified(o.gap, o.objective)) return Polished{s.z, o};
-      descent.start(s);  // the held residual has drifted from the rows': held again from them
+    // The certificate, from the held residual. A path keeps it (and the point's gradient, which certified_start and
+    // the next lambda's strong rule read) for the next lambda; outside a path (or one that checkpoints, whose resume
+    // starts from the rows) the certificate is confirmed from the rows.
+    Optimality o = descent.optimality(s, grad);
+    if (settings.certified(o.gap, o.objective)) {
+      if (!kept) {
+        o = evaluate(problem, s.z, comm, &grad);
+        if (settings.certified(o.gap, o.objective)) return Polished{s.z, o};
+        descent.start(s);  // the held residual has drifted from the rows': held again from them
+      } else {
+        const double rss = descent.residual_squares(s);  // a kept path's columns live in its polish memory
+        problem.polish_memory->last = PolishMemory::Evaluated{s.z, grad, rss, rss + (s.z.array() * grad.array()).sum()};
+        kept->held = std::move(s);
+        return Polished{kept->held.z, o};
+      }
     }
     if (polishable)
       if (std::optional<Polished> p = polish(problem, sign_pattern(pen, s.z), s.z, settings, comm)) return p;
@@ -554,7 +573,6 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
     // The gap falls with the square root of the sweeps' last move (a first-order KKT residual against a
     // second-order move): aim the next tolerance at a third of the gap allowed.
     const double allowed = settings.gap_tol * std::abs(o.objective);
-    aimed = !grew;
     if (!grew) tol *= std::clamp(std::pow(allowed / (3 * o.gap), 2), 1e-12, 0.01);
   }
   return std::nullopt;

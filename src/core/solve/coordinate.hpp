@@ -16,6 +16,13 @@ namespace cadmm {
 
 struct Polished;
 
+/// The residual r = b - A z that coordinate descent holds at z, as r~ + v o^T (every rank holds all of it alike).
+struct HeldResidual {
+  Matrix z;      ///< d x k
+  RowMatrix rt;  ///< n x k, r~
+  Vector o, vr;  ///< k each: o and v^T r
+};
+
 /// The columns a rank owns, over the global rows, kept across a path's lambdas (PolishMemory::columns): the
 /// features fetched so far (owned by some rank) and this rank's own, with what a coordinate step reads of each.
 struct OwnedColumns {
@@ -32,6 +39,10 @@ struct OwnedColumns {
   std::vector<double> offset, av, cv, h;  ///< m_j, a_j^T v, A_j^T v and ||A_j||^2 per owned feature
   Matrix prior;                  ///< the last call's warm start (a path's answer two lambdas back), or empty
   double prior_l1 = 0;           ///< its lambda's l1 weight
+  /// The residual at the last certified answer, for the next lambda to start from (and certify with) without a pass
+  /// over the rows; taken from the rows again every kHeldLambdas lambdas, so that its rounding cannot build up.
+  HeldResidual held;
+  int held_lambdas = 0;          ///< lambdas certified from `held` since it was last taken from the rows
 };
 
 /// From the warm start z (with its global gradient grad), coordinate descent on the strong set (z's support and the
