@@ -198,6 +198,12 @@ AdmmState starting_state(const AdmmProblem& problem, const SolverSettings& setti
   return st;
 }
 
+// Without any penalty (lambda = 0) the dual is feasible only at the optimum: the loop stops on residuals alone, and no
+// start is certified.
+bool stops_on_gap(const AdmmProblem& p, const SolverSettings& s) {
+  return s.gap_tol > 0 && (p.penalty.l1_weight > 0 || p.penalty.l2_weight > 0);
+}
+
 // One consensus ADMM solve on this rank, as a list of named steps (OSQP's shape): exchange (local x-update,
 // one reduction, prox, dual update), record (residuals, objective and gap), the stop tests, polishing a held sign
 // pattern, and the next input (a failed trial's plain iterate, a new rho, or an Anderson extrapolation).
@@ -217,11 +223,8 @@ class Loop {
     }
     if (!aa_) loop_.trial = false;
     buf_.resize(kAnderson + (aa_ ? aa_->products_size() : 0));
-    // Without any penalty (lambda = 0) the dual is feasible only at the optimum: stop on residuals alone.
-    use_gap_ = s.gap_tol > 0 && (p.penalty.l1_weight > 0 || p.penalty.l2_weight > 0);
+    use_gap_ = stops_on_gap(p, s);
   }
-
-  bool use_gap() const { return use_gap_; }
 
   void run() {
     const auto t0 = std::chrono::steady_clock::now();
@@ -427,9 +430,13 @@ AdmmResult admm_solve(const AdmmProblem& problem, const SolverSettings& settings
   const FactorLog before = problem.local->factorizations();
   AdmmResult res;
   res.state = starting_state(problem, settings, warm);
+  // A resumed solve skips the start's certificate: it continues exactly as the interrupted one would. The loop (and
+  // its Anderson history, memory x 2 d k, zeroed) is set up only for a start the certificate leaves: along a path
+  // nearly every lambda is certified before an iteration.
+  if (stops_on_gap(problem, settings) && !resuming &&
+      certified_start(problem, settings, comm, warm != nullptr, observer, res))
+    return res;
   Loop loop(problem, settings, comm, observer, res);
-  // A resumed solve skips the start's certificate: it continues exactly as the interrupted one would.
-  if (loop.use_gap() && !resuming && certified_start(problem, settings, comm, warm != nullptr, observer, res)) return res;
   loop.run();
   if (res.status != Status::interrupted) res.state.loop.reset();  // only a checkpoint needs it
   res.factors = problem.local->factorizations().since(before);
