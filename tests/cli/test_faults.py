@@ -57,7 +57,7 @@ def sigterm_then_resume_is_bitwise_for_every_penalty():
     data = hard_problem()
     # A --rho far from the automatic one makes the residual balancing change rho early (l2 changes it anyway).
     cases = {"l1": ["--rho", 100], "l2": [], "elasticnet": ["--rho", 100], "l21": ["--y-dataset", "Y", "--rho", 100]}
-    for penalty, extra in cases.items():
+    for i, (penalty, extra) in enumerate(cases.items()):
         common = ["solve", "--data", data, "--penalty", penalty, "--lambda-ratio", 0.02, "--quiet", *extra]
         fresh = path(f"bw_{penalty}_fresh.h5")
         cadmm(2, *common, "--output", fresh)
@@ -73,7 +73,7 @@ def sigterm_then_resume_is_bitwise_for_every_penalty():
         # three mpirun launches, some 12 s sanitized); the Release run stops every penalty at all three.
         points = [(1, None), (changes[0], "rho"), (changes[0] + 3, "anderson")]
         if "ASAN_OPTIONS" in os.environ:
-            points = [points[list(cases).index(penalty) % len(points)]]
+            points = [points[i % len(points)]]
         for stop, check in points:
             assert stop < total, (penalty, stop, total)
             ck = path(f"bw_{penalty}_{stop}.ck")
