@@ -5,6 +5,7 @@
                                             [--baseline OLD/cadmm] [--no-references] [--no-glmnet] [--scale F]
                                             [--timeout 600] [--reference-memory-gb G] [--workdir DIR]
                                             [--path-only] [--no-sklearn]
+                                            [--accuracy [--gap-tols 1e-10,1e-8,...] [--threshes 1e-7,...]]
 
 Problems (generated once into --workdir by `cadmm generate ... --seed 7`, reused when present; 100 lambdas,
 10 folds, lasso):
@@ -46,6 +47,12 @@ the new binary's fastest run is slower than the baseline's slowest; whether the 
 then one line per timing with each side's median and spread (min..max). --no-references skips scikit-learn and
 glmnet, --no-glmnet glmnet alone, --no-sklearn scikit-learn alone. --path-only times the paths alone (cadmm path,
 lasso_path, glmnet).
+
+--accuracy then runs the path again at each cadmm --gap-tol of --gap-tols (default 1e-10,1e-8,1e-6,1e-4) and
+glmnet at each thresh of --threshes (default 1e-7, glmnet's own, 1e-9, 1e-11), all in the same run, and prints
+time against accuracy: each fit's objective at the last lambda relative to the best of every fit in the run, with
+the largest duality gap cadmm certified over the path (relative to the objective; glmnet certifies none, its passes
+over the data are shown instead); without --path-only also cv.glmnet at each thresh (its folds fitted to it).
 
 Needs Debian's python3-sklearn, python3-h5py, python3-scipy, and for glmnet Rscript with r-cran-glmnet,
 r-cran-hdf5r and r-cran-matrix; and enough disk in --workdir (default /work/benchwork if it exists, else the
@@ -98,6 +105,7 @@ oom <- function(e) {
 }
 cat(sprintf("version glmnet %s\n", as.character(packageVersion("glmnet"))))
 lambda <- scan(a[4], quiet = TRUE)
+thresh <- if (length(a) >= 6) as.numeric(a[6]) else 1e-7  # glmnet's default
 tryCatch({
   f <- H5File$new(a[3], mode = "r")
   if (kind == "sparse") {
@@ -116,13 +124,13 @@ cat("ready\n"); flush(stdout())
 if (tool == "cv.glmnet") set.seed(1)
 tryCatch({
   t0 <- proc.time()[["elapsed"]]
-  if (tool == "glmnet") fit <- glmnet(x, y, lambda = lambda, standardize = FALSE)
-  else fit <- cv.glmnet(x, y, lambda = lambda, standardize = FALSE, nfolds = 10)
+  if (tool == "glmnet") fit <- glmnet(x, y, lambda = lambda, standardize = FALSE, thresh = thresh)
+  else fit <- cv.glmnet(x, y, lambda = lambda, standardize = FALSE, nfolds = 10, thresh = thresh)
   t1 <- proc.time()[["elapsed"]]
 }, error = oom)
 cat(sprintf("done %.3f\n", t1 - t0))
 if (tool == "glmnet") {
-  cat(sprintf("lambdas %d\nlast_lambda %.17g\ncoef\n", length(fit$lambda), min(fit$lambda)))
+  cat(sprintf("lambdas %d\npasses %d\nlast_lambda %.17g\ncoef\n", length(fit$lambda), fit$npasses, min(fit$lambda)))
   cat(sprintf("%.17g\n", as.numeric(coef(fit, s = min(fit$lambda)))), sep = "")
 } else {
   cat(sprintf("lambda_min %.17g\n", fit$lambda.min))
@@ -451,6 +459,8 @@ def bench_problem(a, env, name, timings):
     was = lambda tb: f", baseline {tb:.2f} s" if tb is not None else ""  # noqa: E731
     if shown:
         print("\n  ratios: " + "; ".join(shown))
+    if a.accuracy:
+        accuracy_sweep(a, env, name, data, lambdas_file, ratio_args, out, best)
     if a.path_only:
         print(("" if shown else "\n") + f"  cadmm: {path_iters} ADMM iterations over the path (--path-only: no cv, no solve)\n")
         return row
@@ -466,6 +476,51 @@ def bench_problem(a, env, name, timings):
     return row
 
 
+def accuracy_sweep(a, env, name, data, lambdas_file, ratio_args, out, best):
+    """--accuracy: the path again at each cadmm --gap-tol of --gap-tols and each glmnet thresh of --threshes, in the
+    same run, so that time is read against accuracy: the objective at the last lambda relative to the best of every
+    fit in the run, and for cadmm the largest duality gap it certified over the path (relative to the objective);
+    glmnet certifies nothing and reports its passes over the data instead."""
+    lam = None
+    fits, cvs = [], []
+    for tol in a.gap_tols.split(","):
+        tool = f"path_gap{tol}"
+        t, _ = median_run(run_interleaved([["mpirun", "-np", str(a.ranks), a.cadmm, "path", "--data", data, "--quiet",
+                                            "--gap-tol", tol] + ratio_args + ["--output", out(tool)]], env,
+                                          a.repeat)[0])
+        with h5py.File(out(tool)) as f:
+            lam = float(f["path/lambda"][-1])
+            gap = float(np.max(f["path/duality_gap"][()] / np.abs(f["path/objective"][()])))
+            fits.append((f"cadmm path --gap-tol {tol}", t, (f["path/coef"][-1], float(f["path/intercept"][-1])),
+                         f"{gap:.1e}"))
+    if not (a.no_glmnet or a.no_references):
+        kind = "sparse" if isinstance(h5py.File(data)["X"], h5py.Group) else "dense"
+        memory = int(a.reference_memory_gb * 2**30) if a.reference_memory_gb else available_memory() - 2**30
+        for thresh in a.threshes.split(","):
+            r = reference(f"{name} glmnet thresh {thresh}",
+                          ["Rscript", a.r_script, "glmnet", kind, data, lambdas_file, str(BLOCK_BYTES), thresh],
+                          a.timeout, max(memory, 2**30))
+            if r["status"] == "ok":
+                fits.append((f"glmnet thresh {thresh}", r["seconds"], (r["coef"][1:], r["coef"][0]),
+                             f"{r['values']['passes']} passes"))
+            else:
+                print(f"  glmnet thresh {thresh}: {fmt_time(r, a.timeout).strip()}")
+            if not a.path_only:  # its folds fitted to the same thresh
+                r = reference(f"{name} cv.glmnet thresh {thresh}", ["Rscript", a.r_script, "cv.glmnet", kind, data,
+                                                                    lambdas_file, str(BLOCK_BYTES), thresh],
+                              a.timeout, max(memory, 2**30))
+                cvs.append((f"cv.glmnet(nfolds=10) thresh {thresh}", r))
+    objs = objectives(data, [f[2] for f in fits], lam)
+    best = min([best] + objs)
+    print(f"\n  {'accuracy (--accuracy): the path again':<44} {'seconds':>8} {'objective rel. to best':>23} "
+          f"{'largest certified gap':>22}")
+    for (label, t, _, note), o in zip(fits, objs):
+        print(f"  {label:<44} {t:8.2f} {(o - best) / best:23.2e} {note:>22}")
+    for label, r in cvs:
+        lmin = f" lambda_min {float(r['values']['lambda_min']):.6e}" if r["status"] == "ok" else ""
+        print(f"  {label:<44} {fmt_time(r, a.timeout):>8}{lmin}")
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         return child(sys.argv[2:])
@@ -479,6 +534,11 @@ def main():
     ap.add_argument("--no-sklearn", action="store_true", help="skip scikit-learn (lasso_path, LassoCV)")
     ap.add_argument("--path-only", action="store_true",
                     help="time the paths alone (cadmm path, lasso_path, glmnet): no cv, no solve")
+    ap.add_argument("--accuracy", action="store_true",
+                    help="also time the path at each --gap-tols (cadmm) and --threshes (glmnet), the same run: time "
+                         "against accuracy")
+    ap.add_argument("--gap-tols", default="1e-10,1e-8,1e-6,1e-4", help="cadmm's --gap-tol values for --accuracy")
+    ap.add_argument("--threshes", default="1e-7,1e-9,1e-11", help="glmnet's thresh values for --accuracy")
     ap.add_argument("--workdir", default="/work/benchwork" if os.path.isdir("/work/benchwork")
                     else tempfile.gettempdir())
     add_comparison_options(ap, 1, "cadmm (the references run once)")
