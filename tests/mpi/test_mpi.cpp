@@ -73,22 +73,30 @@ std::string tmp_dir() {
   return dir;
 }
 
-// Sparse rows (~80% zeros, nonzero column means: the centring matters) of a sparse truth, two targets, y's noise
-// scaled by `noise`.
+// Sparse rows (~80% zeros, nonzero column means: the centring matters) of a sparse truth, kSparseTargets targets
+// (each with its own support), y's noise scaled by `noise`.
+constexpr Eigen::Index kSparseTargets = 9;
+
 Data sparse_data(double noise) {
   std::mt19937 g(5);
   std::uniform_real_distribution<double> u;
-  Data all = full_data(360, 70, 2, 13);
+  Data all = full_data(360, 70, kSparseTargets, 13);
   for (Eigen::Index i = 0; i < all.x.rows(); ++i)
     for (Eigen::Index j = 0; j < all.x.cols(); ++j) all.x(i, j) = u(g) < 0.2 ? all.x(i, j) + 1 : 0.0;
-  Matrix w = Matrix::Zero(70, 2);
-  for (int j = 0; j < 70; j += 4) w.row(j) << 1.0 + j % 3, -1.0;
+  Matrix w = Matrix::Zero(70, kSparseTargets);
+  for (int j = 0; j < 70; j += 4) {
+    w(j, 0) = 1.0 + j % 3, w(j, 1) = -1.0;
+    for (Eigen::Index t = 2; t < kSparseTargets; ++t) w((j + t) % 70, t) = (t % 2 ? 0.5 : -2.0) * (1 + (j + t) % 3);
+  }
   all.y = all.x * w + noise * all.y;
   return all;
 }
 
-// The sparse problems every cg test solves (case c, then its targets): l1 with bounds; standardized elastic net with
-// penalty factors, one of them 0; l21 over two targets.
+// The sparse problems every cg test solves (case c < kSparseCases, then its targets): l1 with bounds; standardized
+// elastic net with penalty factors, one of them 0; l21 over two targets; l1 over five targets and over nine (the
+// descent's loops are compiled for each count of targets up to eight, and for any count beyond).
+constexpr int kSparseCases = 5;
+
 std::pair<ProblemSpec, Eigen::Index> sparse_case(int c) {
   ProblemSpec spec;
   if (c == 0) spec.lower_limits = {-0.5}, spec.upper_limits = {2.0};
@@ -98,7 +106,7 @@ std::pair<ProblemSpec, Eigen::Index> sparse_case(int c) {
     spec.penalty_factor[3] = 0.0, spec.penalty_factor[8] = 2.5;
   }
   if (c == 2) spec.penalty = Penalty::l21;
-  return {spec, c == 2 ? 2 : 1};
+  return {spec, c == 2 ? 2 : c == 3 ? 5 : c == 4 ? kSparseTargets : 1};
 }
 }  // namespace
 
@@ -217,7 +225,7 @@ TEST(Mpi, CoordinateDescentAloneSolvesASparsePathAsTheGramFormDoes) {
   const Data all = sparse_data(0.3);
   MpiCommunicator comm;
   SerialCommunicator serial;
-  for (int c = 0; c < 3; ++c) {
+  for (int c = 0; c < kSparseCases; ++c) {
     const auto [spec, k] = sparse_case(c);
     const Data whole{all.x, all.y.leftCols(k)};
     const Data mine = my_rows(whole);
@@ -246,7 +254,7 @@ TEST(Mpi, CoordinateDescentAloneSolvesASparsePathAsTheGramFormDoes) {
 TEST(Mpi, LambdasSideBySideSolveThePathAsOneRankDoes) {
   MpiCommunicator comm;
   SerialCommunicator serial;
-  for (int c = 0; c < 3; ++c) {
+  for (int c = 0; c < kSparseCases; ++c) {
     const auto [spec, k] = sparse_case(c);
     // Case 1 with little noise: its deviance ratio passes 0.999, where glmnet's early stop ends the path.
     const Data all = sparse_data(c == 1 ? 0.01 : 0.3);

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
+#include <utility>
 
 #include "core/solve/anderson.hpp"
 #include "core/solve/polish.hpp"
@@ -118,9 +120,29 @@ void gather(OwnedColumns& c, const LocalSolver& local, Index d, Index k, Communi
 
 bool same_point(const Matrix& a, const Matrix& b) { return a.rows() == b.rows() && a.cols() == b.cols() && a == b; }
 
-// The hot loops are compiled for K = 1 (one target: fixed-size vectors, plain scalars) and for any k (K = Dynamic).
+// The hot loops are compiled for each k up to kFixedTargets (fixed-size vectors; with one target, plain scalars) and
+// for any k (K = Dynamic): the loops over the targets of an entry then unroll, and a sweep over k targets costs far
+// less than k sweeps over one (its column entries and residual rows read once).
+constexpr int kFixedTargets = 8;
+
 template <int K>
 using Row = Eigen::Matrix<double, K, 1>;
+
+template <int K>
+constexpr Index width(Index k) {
+  return K == Eigen::Dynamic ? k : K;
+}
+
+// f(std::integral_constant<int, K>) with K = k where k <= kFixedTargets, else K = Dynamic.
+template <int K = 1, typename F>
+void with_targets(Index k, F&& f) {
+  if constexpr (K > kFixedTargets) {
+    f(std::integral_constant<int, Eigen::Dynamic>{});
+  } else {
+    if (k == K) f(std::integral_constant<int, K>{});
+    else with_targets<K + 1>(k, std::forward<F>(f));
+  }
+}
 
 template <int K>
 Row<K> row_of(Index k) {
@@ -174,7 +196,7 @@ class Descent {
     const std::size_t b = static_cast<std::size_t>(c_.start[q]), e = static_cast<std::size_t>(c_.start[q + 1]);
     const std::int32_t* row = c_.row.data();
     const double* value = c_.value.data();
-    if (K == 1 || k_ == 1) {  // four sums, so the additions do not wait on each other
+    if (width<K>(k_) == 1) {  // four sums, so the additions do not wait on each other
       double acc[4] = {0, 0, 0, 0};
       std::size_t x = b;
       for (; x + 4 <= e; x += 4)
@@ -182,9 +204,12 @@ class Descent {
       for (; x < e; ++x) acc[0] += value[x] * rt[row[x]];
       g[0] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
     } else {
+      const Index k = width<K>(k_);
       g.setZero();
-      for (std::size_t x = b; x < e; ++x)
-        for (Index t = 0; t < k_; ++t) g[t] += value[x] * rt[row[x] * k_ + t];
+      for (std::size_t x = b; x < e; ++x) {
+        const double* r = rt + static_cast<Index>(row[x]) * k;
+        for (Index t = 0; t < k; ++t) g[t] += value[x] * r[t];
+      }
     }
     if constexpr (K == 1) g[0] += c_.av[q] * o[0] - c_.offset[q] * vr[0];
     else g += c_.av[q] * o - c_.offset[q] * vr;
@@ -195,13 +220,17 @@ class Descent {
   // joined.
   bool add_violators(const Shared& s, std::vector<char>& in) {
     const Index d = static_cast<Index>(in.size());
-    Vector joins = Vector::Zero(d), g(k_);
-    for (std::size_t q = 0; q < c_.feature.size(); ++q) {
-      const Index j = c_.feature[q];
-      if (in[static_cast<std::size_t>(j)]) continue;
-      gradient(q, s.rt.data(), s.o, s.vr, g);
-      if (pen_.push_row(g.transpose(), j) > pen_.l1_weight * pen_.weight(j)) joins[j] = 1;
-    }
+    Vector joins = Vector::Zero(d);
+    with_targets(k_, [&](auto targets) {
+      constexpr int K = decltype(targets)::value;
+      Row<K> g = row_of<K>(k_);
+      for (std::size_t q = 0; q < c_.feature.size(); ++q) {
+        const Index j = c_.feature[q];
+        if (in[static_cast<std::size_t>(j)]) continue;
+        gradient<K>(q, s.rt.data(), s.o, s.vr, g);
+        if (pen_.push_row(g.transpose(), j) > pen_.l1_weight * pen_.weight(j)) joins[j] = 1;
+      }
+    });
     comm_.sum(joins.data(), static_cast<std::size_t>(d));
     bool any = false;
     for (Index j = 0; j < d; ++j)
@@ -214,11 +243,14 @@ class Descent {
   // drifted by rounding over the sweeps: a certificate from it is confirmed from the rows (evaluate).
   Optimality optimality(const Shared& s, Matrix& grad) {
     grad.setZero(s.z.rows(), k_);
-    Vector g(k_);
-    for (std::size_t q = 0; q < c_.feature.size(); ++q) {
-      gradient(q, s.rt.data(), s.o, s.vr, g);
-      grad.row(c_.feature[q]) = g.transpose();
-    }
+    with_targets(k_, [&](auto targets) {
+      constexpr int K = decltype(targets)::value;
+      Row<K> g = row_of<K>(k_);
+      for (std::size_t q = 0; q < c_.feature.size(); ++q) {
+        gradient<K>(q, s.rt.data(), s.o, s.vr, g);
+        grad.row(c_.feature[q]) = g.transpose();
+      }
+    });
     comm_.sum(grad.data(), static_cast<std::size_t>(grad.size()));
     const double rss = residual_squares(s);
     return optimality_at(pen_, s.z, grad, rss, rss + (s.z.array() * grad.array()).sum());
@@ -248,8 +280,7 @@ class Descent {
     RowMatrix& rt = alone ? s.rt : local_rt_;
     Vector& o = alone ? s.o : o_;
     Vector& vr = alone ? s.vr : vr_;
-    if (k_ == 1) visit<1>(s, slots, set_pos, tail, rt.data(), o, vr);
-    else visit<Eigen::Dynamic>(s, slots, set_pos, tail, rt.data(), o, vr);
+    with_targets(k_, [&](auto targets) { visit<decltype(targets)::value>(s, slots, set_pos, tail, rt.data(), o, vr); });
     double step = 1;
     if (!alone) {
       for (Index i = 0; i < n; ++i)
@@ -307,7 +338,7 @@ class Descent {
         w *= norm > l1 ? (1 - l1 / norm) / (h + ridge) : 0.0;
       } else {
         const double lo = pen_.lower_bound(j), hi = pen_.upper_bound(j);
-        for (Index t = 0; t < k_; ++t) {
+        for (Index t = 0; t < width<K>(k_); ++t) {
           const double u = w[t];
           w[t] = std::clamp((u > l1 ? u - l1 : u < -l1 ? u + l1 : 0.0) / (h + ridge), lo, hi);
         }
@@ -318,11 +349,13 @@ class Descent {
         const double step = dz[0];
         for (std::size_t x = b; x < e; ++x) rt[row[x]] -= value[x] * step;
       } else {
-        for (std::size_t x = b; x < e; ++x)
-          for (Index t = 0; t < k_; ++t) rt[row[x] * k_ + t] -= value[x] * dz[t];
+        const Index k = width<K>(k_);
+        for (std::size_t x = b; x < e; ++x) {
+          double* r = rt + static_cast<Index>(row[x]) * k;
+          for (Index t = 0; t < k; ++t) r[t] -= value[x] * dz[t];
+        }
       }
-      o += m * dz;
-      vr -= c_.cv[qs] * dz;
+      for (Index t = 0; t < width<K>(k_); ++t) o[t] += m * dz[t], vr[t] -= c_.cv[qs] * dz[t];
       if (ranks_ > 1) {  // the penalty's changes choose the summed step (one rank alone takes its whole step)
         half = before + shrink * dz;
         const double at_before = penalty_of_row<K>(pen_, j, before.data(), k_);
@@ -330,7 +363,7 @@ class Descent {
         buf_[tail + 2 * k_ + 2] += penalty_of_row<K>(pen_, j, half.data(), k_) - at_before;
       }
       buf_[tail + 2 * k_] += h * dz.squaredNorm();
-      for (Index t = 0; t < k_; ++t) buf_[n * k_ + set_pos[static_cast<std::size_t>(j)] * k_ + t] = dz[t];
+      for (Index t = 0; t < width<K>(k_); ++t) buf_[n * k_ + set_pos[static_cast<std::size_t>(j)] * k_ + t] = dz[t];
     }
   }
 
