@@ -23,8 +23,10 @@ from mpirun import mpi_env  # noqa: E402
 
 
 def objective(X, y, w, b, lam):
+    """0.5/n ||y - X w - b||^2 + lam ||w||_1; with k targets (y, w with k columns, b of k) the Frobenius norm and the
+    elementwise l1 norm."""
     r = y - X @ w - b
-    return 0.5 * r @ r / len(y) + lam * np.abs(w).sum()
+    return 0.5 * np.vdot(r, r) / len(y) + lam * np.abs(w).sum()
 
 
 def main():

@@ -6,6 +6,7 @@
                                             [--timeout 600] [--reference-memory-gb G] [--workdir DIR]
                                             [--path-only] [--no-sklearn]
                                             [--accuracy [--gap-tols 1e-10,1e-8,...] [--threshes 1e-7,...]]
+                                            [--targets K]
 
 Problems (generated once into --workdir by `cadmm generate ... --seed 7`, reused when present; 100 lambdas,
 10 folds, lasso):
@@ -16,7 +17,9 @@ Problems (generated once into --workdir by `cadmm generate ... --seed 7`, reused
       glmnet alone holds X twice, 16 GB, as its C++ code copies it; cv.glmnet and LassoCV need more than 20 GB
       and may be reported out of memory on a 24 GB machine; an hour or more in all)
 --problems takes any of them, comma-separated (default P1,W1,S1). --scale F multiplies every problem's row and
-feature counts by F (own data files; nonzeros per row at most the features), for quick trials.
+feature counts by F (own data files; nonzeros per row at most the features), for quick trials. --targets K gives y K
+columns (own data files): cadmm fits the K lassos (elementwise l1) in one path, glmnet (and cv.glmnet) one target
+after the other, their times summed; scikit-learn is skipped, as its 2-D y means the multi-task penalty.
 
 What is timed, per problem:
 - cadmm `path` (its 100 lambdas), `cv --folds 10` and one `solve` at the smallest lambda, each as a whole
@@ -92,9 +95,9 @@ N_LAMBDA, FOLDS, CORRELATION = 100, 10, 0.5
 LOAD_LIMIT = 3600  # seconds a reference process may take to read its data before it counts as a failure
 BLOCK_BYTES = 32 << 20  # dense X is read in blocks of rows of about this size (R holds 3 such temporaries)
 
-# One glmnet call, timed alone: Rscript R_SCRIPT TOOL KIND DATA LAMBDAS BLOCK_BYTES. Prints "ready" once the data is in
-# memory, "done SECONDS" after the fit, then "key value" lines and, after a line "coef", the intercept and the
-# coefficients at the last lambda, one a line. Exit status 3 with a line "oom ..." when memory ran out.
+# One glmnet call (one a target), timed alone: Rscript R_SCRIPT TOOL KIND DATA LAMBDAS BLOCK_BYTES [THRESH]. Prints
+# "ready" once the data is in memory, "done SECONDS" after the fit, then "key value" lines and, after a line "coef",
+# each target's intercept and coefficients at the last lambda, one a line. Exit status 3 with a line "oom ..." when memory ran out.
 R_SCRIPT = r"""
 suppressPackageStartupMessages({ library(glmnet); library(hdf5r); library(Matrix) })
 a <- commandArgs(TRUE); tool <- a[1]; kind <- a[2]
@@ -118,22 +121,27 @@ tryCatch({
     step <- max(1, floor(as.numeric(a[5]) / (8 * d)))
     for (i0 in seq(1, n, by = step)) { i1 <- min(n, i0 + step - 1); x[i0:i1, ] <- t(ds[, i0:i1]) }
   }
-  y <- as.numeric(f[["y"]]$read()); f$close_all()
+  y <- f[["y"]]$read(); f$close_all()
+  ys <- if (is.matrix(y)) lapply(seq_len(nrow(y)), function(t) as.numeric(y[t, ])) else list(as.numeric(y))
 }, error = oom)
 cat("ready\n"); flush(stdout())
-if (tool == "cv.glmnet") set.seed(1)
-tryCatch({
+tryCatch({  # k targets (hdf5r reads C-order (n, k) as k x n): k fits, one a target, timed together
   t0 <- proc.time()[["elapsed"]]
-  if (tool == "glmnet") fit <- glmnet(x, y, lambda = lambda, standardize = FALSE, thresh = thresh)
-  else fit <- cv.glmnet(x, y, lambda = lambda, standardize = FALSE, nfolds = 10, thresh = thresh)
+  fits <- lapply(ys, function(yt) {
+    if (tool == "glmnet") return(glmnet(x, yt, lambda = lambda, standardize = FALSE, thresh = thresh))
+    set.seed(1)
+    cv.glmnet(x, yt, lambda = lambda, standardize = FALSE, nfolds = 10, thresh = thresh)
+  })
   t1 <- proc.time()[["elapsed"]]
 }, error = oom)
+fit <- fits[[1]]
 cat(sprintf("done %.3f\n", t1 - t0))
 if (tool == "glmnet") {
-  cat(sprintf("lambdas %d\npasses %d\nlast_lambda %.17g\ncoef\n", length(fit$lambda), fit$npasses, min(fit$lambda)))
-  cat(sprintf("%.17g\n", as.numeric(coef(fit, s = min(fit$lambda)))), sep = "")
+  cat(sprintf("lambdas %d\npasses %d\nlast_lambda %.17g\ncoef\n", min(sapply(fits, function(f) length(f$lambda))),
+              sum(sapply(fits, function(f) f$npasses)), min(fit$lambda)))
+  for (f in fits) cat(sprintf("%.17g\n", as.numeric(coef(f, s = min(f$lambda)))), sep = "")
 } else {
-  cat(sprintf("lambda_min %.17g\n", fit$lambda.min))
+  cat(sprintf("lambda_min %s\n", paste(sprintf("%.17g", sapply(fits, function(f) f$lambda.min)), collapse = " ")))
 }
 """
 
@@ -153,6 +161,18 @@ def read_xy(data):
         for i0 in range(0, n, step):
             X[i0:i0 + step] = g[i0:i0 + step]
     return X, y
+
+
+def lambda_mins(text):
+    """A cv.glmnet reference's lambda_min, one a target."""
+    return " ".join(f"{float(v):.6e}" for v in text.split())
+
+
+def glmnet_fit(coef, d):
+    """(w, b) from a glmnet reference's coefficients: each target's intercept and d coefficients in turn; w is (d,)
+    and b a number for one target, else (d, k) and (k,)."""
+    c = coef.reshape(-1, d + 1)
+    return (c[0, 1:], c[0, 0]) if len(c) == 1 else (c[:, 1:].T, c[:, 0])
 
 
 def numpy_blas():
@@ -295,12 +315,12 @@ def objectives(data, fits, lam):
             Xb = g[i0:i0 + step]
             for k, (w, b) in enumerate(fits):
                 r = y[i0:i0 + step] - Xb @ w - b
-                rss[k] += r @ r
+                rss[k] += np.vdot(r, r)
     return [0.5 * rss[k] / n + lam * np.abs(w).sum() for k, (w, _) in enumerate(fits)]
 
 
-def problem_spec(name, scale):
-    p = dict(PROBLEMS[name])
+def problem_spec(name, scale, targets=1):
+    p = dict(PROBLEMS[name], targets=targets)
     if scale != 1:
         p["rows"] = max(10 * FOLDS, round(p["rows"] * scale))
         p["features"] = max(10, round(p["features"] * scale))
@@ -313,23 +333,27 @@ def describe(name, p):
     size = f"{p['rows']:,} x {p['features']:,}"
     kind = (f"sparse CSR {size}, {p['nnz_per_row']} nonzeros per row" if "nnz_per_row" in p
             else f"dense {size}, correlation {CORRELATION}")
-    return f"{name}: {kind}; lasso, {N_LAMBDA} lambdas to {p['min_ratio']:g} lambda_max, {FOLDS} folds"
+    lasso = "lasso" if p["targets"] == 1 else f"lasso over {p['targets']} targets (elementwise l1)"
+    return f"{name}: {kind}; {lasso}, {N_LAMBDA} lambdas to {p['min_ratio']:g} lambda_max, {FOLDS} folds"
 
 
 def generate(a, env, name, p):
     """The problem's data file in --workdir, generated unless a file of that name and shape is there."""
     sparse = "nnz_per_row" in p
-    data = os.path.join(a.workdir, f"bench_{'sparse_' if sparse else ''}{p['rows']}x{p['features']}.h5")
+    k = p["targets"]
+    data = os.path.join(a.workdir, f"bench_{'sparse_' if sparse else ''}{p['rows']}x{p['features']}"
+                        f"{f'_k{k}' if k > 1 else ''}.h5")
     if os.path.exists(data):
         with h5py.File(data) as f:
             g = f["X"]
             shape = tuple(int(s) for s in g.attrs["shape"]) if isinstance(g, h5py.Group) else g.shape
-            if shape != (p["rows"], p["features"]) or isinstance(g, h5py.Group) != sparse:
-                sys.exit(f"{data} holds {'sparse' if isinstance(g, h5py.Group) else 'dense'} X of shape {shape}, "
-                         f"not what {name} needs: move it away")
+            if shape != (p["rows"], p["features"]) or isinstance(g, h5py.Group) != sparse or \
+                    f["y"].shape != ((p["rows"],) if k == 1 else (p["rows"], k)):
+                sys.exit(f"{data} holds {'sparse' if isinstance(g, h5py.Group) else 'dense'} X of shape {shape} and "
+                         f"y of shape {f['y'].shape}, not what {name} needs: move it away")
         return data, "reused"
     gen = ["generate", "--rows", str(p["rows"]), "--features", str(p["features"]), "--seed", "7", "--output", data,
-           "--quiet"]
+           "--quiet"] + (["--targets", str(k)] if k > 1 else [])
     gen += ["--nnz-per-row", str(p["nnz_per_row"])] if sparse else ["--correlation", str(CORRELATION)]
     t, _ = run([a.cadmm] + gen, env, a.ranks)
     return data, f"generated in {t:.1f} s"
@@ -357,7 +381,7 @@ def ratio(t, r, limit, short=False):
 
 def bench_problem(a, env, name, timings):
     """Times one problem with every tool and prints its tables; returns the summary row's figures."""
-    p = problem_spec(name, a.scale)
+    p = problem_spec(name, a.scale, a.targets)
     data, made = generate(a, env, name, p)
     print(describe(name, p))
     print(f"  data {data} ({made}); cadmm on {a.ranks} rank(s)" + (f", median of {a.repeat} runs" if a.repeat > 1
@@ -403,7 +427,7 @@ def bench_problem(a, env, name, timings):
         me = os.path.abspath(__file__)
         kind = "sparse" if "nnz_per_row" in p else "dense"
         calls = [(tool, [sys.executable, me, "--child", tool, kind, data, lambdas_file])
-                 for tool in ("lasso_path", "LassoCV")[:0 if a.no_sklearn else 1 if a.path_only else 2]]
+                 for tool in ("lasso_path", "LassoCV")[:0 if a.no_sklearn or p["targets"] > 1 else 1 if a.path_only else 2]]
         if not a.no_glmnet:
             calls += [(tool, ["Rscript", a.r_script, tool, kind, data, lambdas_file, str(BLOCK_BYTES)])
                       for tool in ("glmnet", "cv.glmnet")[:1 if a.path_only else 2]]
@@ -413,14 +437,14 @@ def bench_problem(a, env, name, timings):
             a.versions.update(refs[tool].get("versions", []))
 
     # the path tools' answers at the last lambda, all judged by one objective
-    fits = [("cadmm path, whole process", t_path, b_path, (pc[-1], float(pb[-1])), None)]
+    fits = [("cadmm path, whole process", t_path, b_path, (pc[-1], pb[-1]), None)]
     for tool, label in [("lasso_path", "scikit-learn lasso_path, fit alone"), ("glmnet", "glmnet, fit alone")]:
         if tool in refs:
             r = refs[tool]
             ok = r["status"] == "ok"
             if ok and int(r["values"]["lambdas"]) != len(lambdas):
                 label += f" ({r['values']['lambdas']} of {len(lambdas)} lambdas)"
-            fits.append((label, None, None, (r["coef"][1:], r["coef"][0]) if ok else None, r))
+            fits.append((label, None, None, glmnet_fit(r["coef"], p["features"]) if ok else None, r))
     objs = objectives(data, [f[3] for f in fits if f[3] is not None], lam)
     best = min(objs)
     objs = iter(objs)
@@ -449,7 +473,7 @@ def bench_problem(a, env, name, timings):
                         ("cv.glmnet", "cv.glmnet(nfolds=10), fit alone")]:
         if tool in refs:
             r = refs[tool]
-            lmin = f" {float(r['values']['lambda_min']):26.6e}" if r["status"] == "ok" else ""
+            lmin = f" {lambda_mins(r['values']['lambda_min']):>26}" if r["status"] == "ok" else ""
             print(f"  {label:<44} {fmt_time(r, a.timeout):>8}{base(0, None) if lmin else ''}{lmin}")
     row = dict(name=name, t_path=t_path, t_cv=t_cv, t_solve=t_solve, **{k: refs.get(k) for k in
                                                         ("lasso_path", "glmnet", "LassoCV", "cv.glmnet")})
@@ -491,7 +515,7 @@ def accuracy_sweep(a, env, name, data, lambdas_file, ratio_args, out, best):
         with h5py.File(out(tool)) as f:
             lam = float(f["path/lambda"][-1])
             gap = float(np.max(f["path/duality_gap"][()] / np.abs(f["path/objective"][()])))
-            fits.append((f"cadmm path --gap-tol {tol}", t, (f["path/coef"][-1], float(f["path/intercept"][-1])),
+            fits.append((f"cadmm path --gap-tol {tol}", t, (f["path/coef"][-1], f["path/intercept"][-1]),
                          f"{gap:.1e}"))
     if not (a.no_glmnet or a.no_references):
         kind = "sparse" if isinstance(h5py.File(data)["X"], h5py.Group) else "dense"
@@ -501,7 +525,7 @@ def accuracy_sweep(a, env, name, data, lambdas_file, ratio_args, out, best):
                           ["Rscript", a.r_script, "glmnet", kind, data, lambdas_file, str(BLOCK_BYTES), thresh],
                           a.timeout, max(memory, 2**30))
             if r["status"] == "ok":
-                fits.append((f"glmnet thresh {thresh}", r["seconds"], (r["coef"][1:], r["coef"][0]),
+                fits.append((f"glmnet thresh {thresh}", r["seconds"], glmnet_fit(r["coef"], len(fits[0][2][0])),
                              f"{r['values']['passes']} passes"))
             else:
                 print(f"  glmnet thresh {thresh}: {fmt_time(r, a.timeout).strip()}")
@@ -517,7 +541,7 @@ def accuracy_sweep(a, env, name, data, lambdas_file, ratio_args, out, best):
     for (label, t, _, note), o in zip(fits, objs):
         print(f"  {label:<44} {t:8.2f} {(o - best) / best:23.2e} {note:>22}")
     for label, r in cvs:
-        lmin = f" lambda_min {float(r['values']['lambda_min']):.6e}" if r["status"] == "ok" else ""
+        lmin = f" lambda_min {lambda_mins(r['values']['lambda_min'])}" if r["status"] == "ok" else ""
         print(f"  {label:<44} {fmt_time(r, a.timeout):>8}{lmin}")
 
 
@@ -531,6 +555,9 @@ def main():
     ap.add_argument("--scale", type=float, default=1.0,
                     help="multiply every problem's rows and features by F (own data files), for quick trials")
     ap.add_argument("--ranks", type=int, default=2)
+    ap.add_argument("--targets", type=int, default=1,
+                    help="k targets (y of k columns, own data files; elementwise l1): glmnet fits each target in turn "
+                         "and its time is their sum; scikit-learn is skipped (its 2-D y means the multi-task penalty)")
     ap.add_argument("--no-sklearn", action="store_true", help="skip scikit-learn (lasso_path, LassoCV)")
     ap.add_argument("--path-only", action="store_true",
                     help="time the paths alone (cadmm path, lasso_path, glmnet): no cv, no solve")
@@ -554,6 +581,8 @@ def main():
         ap.error(f"--problems: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(PROBLEMS)}")
     if a.scale <= 0:
         ap.error("--scale must be positive")
+    if a.targets < 1:
+        ap.error("--targets must be at least 1")
     for binary in [a.cadmm] + ([a.baseline] if a.baseline else []):
         if not os.access(binary, os.X_OK):
             sys.exit(f"no cadmm executable at {binary} (--cadmm / --baseline)")
@@ -574,7 +603,7 @@ def main():
             timings = []  # for the before/after verdict
             rows.append(bench_problem(a, env, name, timings))
             if a.baseline:
-                verdicts.append(verdict(describe(name, problem_spec(name, a.scale)).split(";")[0], timings))
+                verdicts.append(verdict(describe(name, problem_spec(name, a.scale, a.targets)).split(";")[0], timings))
     finally:
         os.unlink(a.r_script)
 
