@@ -96,8 +96,19 @@ void keep_freed_memory() {
   mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
 }
 
-// `cadmm plot ...` is the matplotlib script cadmm-plot beside this binary (serial, no MPI): exec it in place.
+// The rank a launcher gave this process (Open MPI's mpirun, PMIx, MPICH's Hydra, srun), read before MPI_Init; 0 when
+// none did.
+int launched_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"})
+    if (const char* v = std::getenv(name)) return std::atoi(v);
+  return 0;
+}
+
+// `cadmm plot ...` is the matplotlib script cadmm-plot beside this binary (serial, no MPI): exec it in place. Under
+// mpirun or srun (a job script runs every command so) rank 0 alone plots: every rank writing the one output file
+// raced on its temporary name.
 int run_plot(int argc, char** argv) {
+  if (launched_rank() != 0) return 0;
   char self[4096];
   const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   std::string script = "cadmm-plot";

@@ -98,6 +98,12 @@ def the_command_writes_png_svg_pdf_and_refuses_what_it_cannot_plot():
         cadmm(1, "plot", cv_out, "--output", out)
         with open(out, "rb") as f:
             assert f.read(5).startswith(magic), name
+    # Under mpirun rank 0 alone plots (every rank writing the one file raced on its temporary name).
+    out = path("ranks.png")
+    _, text, _ = cadmm(3, "plot", cv_out, "--output", out)
+    assert text.count("written to") == 1, text
+    with open(out, "rb") as f:
+        assert f.read(5).startswith(b"\x89PNG"), out
     _, text, _ = cadmm(1, "plot", cv_out, "--kind", "path", "--output", path("cv_path.png"))
     assert "path of" in text, text
     cadmm(1, "plot", path_out)  # default output: FILE with .png
