@@ -84,6 +84,11 @@ class LocalSolver {
   virtual bool holds_hessian() const { return false; }
   /// The factorizations made so far (none for the iterative and row forms).
   virtual FactorLog factorizations() const { return {}; }
+  /// What the choice between a Cholesky per rho and one eigendecomposition rests on, as a checkpoint taken at rho
+  /// keeps it: the Choleskys made before rho's own (a resume makes that one again) and whether M was decomposed.
+  virtual FactorLog resumable_factorizations(double /*rho*/) const { return {}; }
+  /// Restores what resumable_factorizations gave, so that a resumed solve chooses as the uninterrupted one did.
+  virtual void resume_factorizations(const FactorLog& /*log*/) const {}
   /// The Gram form before any factorization: this term summed over the ranks into root's, consumed; collective,
   /// every rank's term of the Gram form and the same size. Root gets the term of every rank's rows (one rank can then
   /// solve the whole problem alone), the others nullptr. RuntimeFailure in the other forms.

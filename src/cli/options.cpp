@@ -440,9 +440,9 @@ po::options_description selection_options() {
      "number, X the others")
     ("x-columns", po::value<std::string>()->value_name("A,B,..."),
      "with --y-column: X is these columns of the table, in this order (default: all but y's)")
-    ("x-layout", po::value<std::string>()->default_value("rows-by-features")->value_name("LAYOUT"),
-     "rows-by-features (n, d), as NumPy and h5py write; features-by-rows (d, n), as R (rhdf5, hdf5r), Fortran and "
-     "MATLAB write a matrix: each rank reads its columns of the stored array");
+    ("x-layout", po::value<std::string>()->default_value("rows")->value_name("LAYOUT"),
+     "rows (n, d; also spelled rows-by-features), as NumPy and h5py write; features-by-rows (d, n), as R (rhdf5, "
+     "hdf5r), Fortran and MATLAB write a matrix: each rank reads its columns of the stored array");
   return o;
 }
 
@@ -451,9 +451,9 @@ io::DataSelection selection_from(const po::variables_map& vm) {
   if (vm.count("feature-names-dataset")) s.names_dataset = vm["feature-names-dataset"].as<std::string>();
   if (vm.count("y-column")) s.y_column = vm["y-column"].as<std::string>();
   if (vm.count("x-columns")) s.x_columns = vm["x-columns"].as<std::string>();
-  const std::string layout = vm.count("x-layout") ? vm["x-layout"].as<std::string>() : "rows-by-features";
-  if (layout != "rows-by-features" && layout != "features-by-rows")
-    throw UsageError("--x-layout: expected rows-by-features or features-by-rows, got '" + layout + "'");
+  const std::string layout = vm.count("x-layout") ? vm["x-layout"].as<std::string>() : "rows";
+  if (layout != "rows" && layout != "rows-by-features" && layout != "features-by-rows")
+    throw UsageError("--x-layout: expected rows (or rows-by-features) or features-by-rows, got '" + layout + "'");
   s.features_by_rows = layout == "features-by-rows";
   if (s.y_column.empty() != !vm.count("y-column")) throw UsageError("--y-column: give a column's name or number");
   if (vm.count("y-column") && vm.count("y-dataset") && !vm["y-dataset"].defaulted())

@@ -124,6 +124,29 @@ def path_stopped_twice_then_resumed_is_bitwise():
 
 
 @test
+def a_path_resumed_after_its_rho_changes_chooses_its_factorizations_as_the_uninterrupted_one():
+    # Correlated, and without polishing or acceleration: ADMM changes rho often enough that the uninterrupted path
+    # makes kEigenOverCholesky (20) Choleskys, then one eigendecomposition. The switch depends on how many were made:
+    # a resume that counted from 0 switched lambdas later, and its answers differed from there on (up to 7e-13).
+    data = path("rho_changes.h5")
+    cadmm(2, "generate", "--rows", 20000, "--features", 300, "--seed", 1, "--correlation", 0.95, "--output", data,
+          "--quiet")
+    common = ["path", "--data", data, "--n-lambda", 40, "--polish", "false", "--anderson-memory", 0, "--max-iter",
+              3000, "--quiet"]
+    fresh, out, ck = path("rc_fresh.h5"), path("rc.h5"), path("rc.ck")
+    _, text, _ = cadmm(2, *[a for a in common if a != "--quiet"], "--output", fresh, "--checkpoint",
+                       path("rc_fresh.ck"))
+    assert "1 eigendecomposition" in text, text  # the case this test is for
+    _, _, err = cadmm(2, *common, "--output", out, "--checkpoint", ck, "--resume", expect=1,
+                      env={"CADMM_FAULT": "term@50:0"})
+    assert "state saved" in err, err
+    with h5py.File(ck) as c:
+        assert c.attrs["iteration"] == 50
+    cadmm(2, *common, "--output", out, "--checkpoint", ck, "--resume")
+    assert_bitwise_equal(out, fresh)
+
+
+@test
 def an_exception_on_one_rank_ends_every_rank_and_keeps_files():
     data = hard_problem()
     common = ["solve", "--data", data, "--lambda-ratio", 0.02, "--quiet"]

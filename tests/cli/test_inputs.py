@@ -352,6 +352,10 @@ f[["X"]] <- X; f[["y"]] <- y; f[["feature_names"]] <- colnames(X); f$close_all()
     cadmm(2, "solve", "--data", copy, "--output", path("r_copy.h5"), "--quiet")
     a, b = coef(path("r_r.h5")), coef(path("r_copy.h5"))
     assert a[0].tobytes() == b[0].tobytes() and a[1] == b[1]
+    for spelling in ("rows", "rows-by-features"):  # the SPEC's name of the default, and the one --help used to give
+        cadmm(2, "solve", "--data", copy, "--x-layout", spelling, "--output", path("r_rows.h5"), "--quiet")
+        c = coef(path("r_rows.h5"))
+        assert c[0].tobytes() == b[0].tobytes() and c[1] == b[1], spelling
     sk_coef, sk_intercept = sklearn_lasso(X, y)
     assert np.allclose(a[0], sk_coef, atol=1e-8) and abs(a[1] - sk_intercept) < 1e-8
     assert names_of(path("r_r.h5")) == [f"g{j}" for j in range(1, 7)]

@@ -46,6 +46,7 @@ FitResult not_begun_fit(const Model& model, double lambda, double lambda_max, co
   f.lambda = lambda;
   f.lambda_max = lambda_max;
   f.admm.state = not_begun(warm);
+  if (model.local) note_factors(*f.admm.state.loop, *model.local, warm.rho);
   f.admm.status = Status::interrupted;
   f.coef = warm.z.size() ? Matrix(model.scaling.column.asDiagonal() * warm.z)
                          : Matrix::Zero(model.data.n_features, model.data.n_targets);
@@ -117,7 +118,10 @@ PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSetting
     path = resume->done;
     first = path.fits.size();
     warm = resume->next;
-    if (warm.loop && warm.loop->first_iteration == 0) warm.loop.reset();  // stopped before it began: a warm start
+    if (warm.loop && warm.loop->first_iteration == 0) {  // stopped before it began: a warm start
+      if (model.local) resume_factors(*warm.loop, *model.local);
+      warm.loop.reset();
+    }
   }
   // z = 0 solves the model's own lambda_max. A grid that starts below it (a fold's: its grid comes from all the
   // rows) starts from there as from a neighbouring lambda, so the strong rule and polishing serve its first lambda

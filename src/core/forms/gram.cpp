@@ -20,6 +20,8 @@ class GramSolver final : public LocalSolver {
   GramSolver(Matrix h, Matrix q, double yy, std::int64_t rows)
       : q_(std::move(q)), yy_(yy), rows_(rows), h_(std::move(h)) {}
   void solve(const Matrix& rhs, double rho, Matrix& x, double) const override { x = h_.solve(rhs, rho); }
+  FactorLog resumable_factorizations(double rho) const override { return h_.resumable_log(rho); }
+  void resume_factorizations(const FactorLog& log) const override { h_.resume(log); }
   LocalFit fit_at(const Matrix& z) const override {
     const Matrix hz = h_.times(z);
     const double zq = (z.array() * q_.array()).sum();

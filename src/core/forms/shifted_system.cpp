@@ -39,6 +39,17 @@ Matrix ShiftedSystem::solve(const Matrix& b, double rho) const {
   return m_ * t;
 }
 
+FactorLog ShiftedSystem::resumable_log(double rho) const {
+  FactorLog log = log_;
+  if (eig_.size() == 0 && chol_.size() > 0 && chol_rho_ == rho) --log.cholesky;
+  return log;
+}
+
+void ShiftedSystem::resume(const FactorLog& log) const {
+  log_.cholesky = log.cholesky;
+  if (log.eigen > 0 && eig_.size() == 0 && n_ > 0) to_eigen();
+}
+
 void ShiftedSystem::to_eigen() const {
   chol_.resize(0, 0);
   lapack::symmetric_eigen_in_place(m_, eig_);  // in place: the eigenvectors take M's memory

@@ -28,6 +28,10 @@ class ShiftedSystem {
   Matrix block(const std::vector<Eigen::Index>& rows, const std::vector<Eigen::Index>& cols) const;
   /// The factorizations made so far.
   const FactorLog& log() const { return log_; }
+  /// log() less rho's own Cholesky where it holds one (LocalSolver::resumable_factorizations).
+  FactorLog resumable_log(double rho) const;
+  /// Continues from a resumable_log: its count, and M decomposed where it was.
+  void resume(const FactorLog& log) const;
   /// M itself, moved out (RuntimeFailure once decomposed: M is no longer held).
   Matrix release() &&;
 

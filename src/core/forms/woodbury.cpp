@@ -40,6 +40,14 @@ class WoodburySolver final : public LocalSolver {
   double b_squares() const override { return c_.squaredNorm(); }
   std::int64_t rows() const override { return b_.rows(); }
   FactorLog factorizations() const override { return kernel_ ? kernel_->log() : FactorLog{}; }
+  FactorLog resumable_factorizations(double rho) const override {
+    return kernel_ ? kernel_->resumable_log(rho) : FactorLog{};
+  }
+  void resume_factorizations(const FactorLog& log) const override {
+    if (log.cholesky == 0 && log.eigen == 0) return;  // nothing made yet: the kernel stays unformed
+    if (!kernel_) kernel_.emplace(b_ * b_.transpose());
+    kernel_->resume(log);
+  }
 
  private:
   Matrix b_, c_, q_;

@@ -246,10 +246,13 @@ class Loop {
       // The iteration is complete: the state now is exactly what the next iteration reads.
       if (buf_[kStop] > 0) {
         res_.status = Status::interrupted;
+        note_factors(loop_, *p_.local, st_.rho);
         break;
       }
-      if (observer_.checkpoint && observer_.checkpoint_every > 0 && it % observer_.checkpoint_every == 0)
+      if (observer_.checkpoint && observer_.checkpoint_every > 0 && it % observer_.checkpoint_every == 0) {
+        note_factors(loop_, *p_.local, st_.rho);
         observer_.checkpoint(st_);
+      }
     }
     // Stopped by the iteration cap right after an extrapolation: return the plain ADMM iterate (a prox output,
     // exactly sparse), not the extrapolated point.
@@ -427,6 +430,7 @@ bool certified_start(const AdmmProblem& problem, const SolverSettings& settings,
 AdmmResult admm_solve(const AdmmProblem& problem, const SolverSettings& settings, Communicator& comm,
                       const AdmmState* warm, const AdmmObserver& observer) {
   const bool resuming = warm && warm->loop;
+  if (resuming) resume_factors(*warm->loop, *problem.local);
   const FactorLog before = problem.local->factorizations();
   AdmmResult res;
   res.state = starting_state(problem, settings, warm);

@@ -33,7 +33,18 @@ struct LoopState {
   Vector plain;                  ///< this rank's part of the plain ADMM iterate the trial replaced
   Eigen::ArrayXXi pattern, tried;    ///< polishing: sign pattern of z, and the last one tried
   int pattern_age = 0, last_try = 0, retry_every = 100;  ///< polishing schedule
+  /// This rank's LocalSolver::resumable_factorizations (Choleskys, eigendecompositions): a resume restores them.
+  Vector factors = Vector::Zero(2);
 };
+
+/// What a checkpoint keeps of the local solver's factorizations (LoopState::factors), and its resume.
+inline void note_factors(LoopState& l, const LocalSolver& local, double rho) {
+  const FactorLog f = local.resumable_factorizations(rho);
+  l.factors << f.cholesky, f.eigen;
+}
+inline void resume_factors(const LoopState& l, const LocalSolver& local) {
+  local.resume_factorizations(FactorLog{static_cast<int>(l.factors[0]), static_cast<int>(l.factors[1])});
+}
 
 /// A complete state (loop state included) of a d x k solve with this Anderson memory, every array sized as the
 /// loop sizes it (zero), so a checkpoint of any iteration has the same layout.
@@ -84,6 +95,7 @@ void visit_rank_arrays(State& st, F&& f) {
   f("rank/anderson_g_prev", a.g_prev.data(), a.g_prev.size());
   f("rank/anderson_dg", a.dg.data(), a.dg.size()), f("rank/anderson_df", a.df.data(), a.df.size());
   f("rank/plain", l.plain.data(), l.plain.size());
+  f("rank/factors", l.factors.data(), l.factors.size());
 }
 
 /// The replicated integer arrays of a complete state (the polishing patterns): f(name, array).
