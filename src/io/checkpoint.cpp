@@ -312,6 +312,9 @@ Checkpoint verify_checkpoint(const std::string& path) {
   hash_header(h, c.key, c.n_ranks, c.state, c.history, done);
   std::vector<double> row;
   for (const auto& field : rank_fields(c.state)) {
+    if (!object_exists(f.get(), field.name))  // a field this version added (rank/factors: stop 41)
+      throw DataError("checkpoint '" + path + "' lacks " + field.name + ": it was written by another version of "
+                      "cadmm; resume with that version, or start again without --resume");
     row.resize(static_cast<std::size_t>(field.size));
     for (int r = 0; r < c.n_ranks; ++r) {
       read_row(f.get(), field.name, r, field.size, row.data(), "checkpoint", path);

@@ -129,7 +129,7 @@ def a_path_resumed_after_its_rho_changes_chooses_its_factorizations_as_the_unint
     # makes kEigenOverCholesky (20) Choleskys, then one eigendecomposition. The switch depends on how many were made:
     # a resume that counted from 0 switched lambdas later, and its answers differed from there on (up to 7e-13).
     data = path("rho_changes.h5")
-    cadmm(2, "generate", "--rows", 20000, "--features", 300, "--seed", 1, "--correlation", 0.95, "--output", data,
+    cadmm(2, "generate", "--rows", 2000, "--features", 100, "--seed", 1, "--correlation", 0.95, "--output", data,
           "--quiet")
     common = ["path", "--data", data, "--n-lambda", 40, "--polish", "false", "--anderson-memory", 0, "--max-iter",
               3000, "--quiet"]
@@ -144,6 +144,13 @@ def a_path_resumed_after_its_rho_changes_chooses_its_factorizations_as_the_unint
         assert c.attrs["iteration"] == 50
     cadmm(2, *common, "--output", out, "--checkpoint", ck, "--resume")
     assert_bitwise_equal(out, fresh)
+    # A checkpoint without the count (an older version's) is refused, saying so, rather than resumed differently.
+    for f_ in (ck, ck + ".prev"):
+        if os.path.exists(f_):
+            with h5py.File(f_, "r+") as c:
+                del c["rank/factors"]
+    expect_error(2, 3, "written by another version of cadmm", *common, "--output", out, "--checkpoint", ck,
+                 "--resume")
 
 
 @test
