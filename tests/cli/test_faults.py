@@ -125,14 +125,16 @@ def path_stopped_twice_then_resumed_is_bitwise():
 
 @test
 def a_path_resumed_after_its_rho_changes_chooses_its_factorizations_as_the_uninterrupted_one():
-    # Correlated, and without polishing or acceleration: ADMM changes rho often enough that the uninterrupted path
-    # makes kEigenOverCholesky (20) Choleskys, then one eigendecomposition. The switch depends on how many were made:
-    # a resume that counted from 0 switched lambdas later, and its answers differed from there on (up to 7e-13).
+    # Correlated, without polishing or acceleration, and every lambda starting from a rho far above the balanced
+    # one: ADMM changes rho often enough that 8 lambdas (some 6,700 iterations) make kEigenOverCholesky (20)
+    # Choleskys, then one eigendecomposition. The switch depends on how many were made: a resume that counted from
+    # 0 switched lambdas later, and its answers differed from there on (up to 7e-13). (Without --rho the same case
+    # needs 40 lambdas and 27,000 iterations, which cost minutes under the sanitizers.)
     data = path("rho_changes.h5")
     cadmm(2, "generate", "--rows", 2000, "--features", 100, "--seed", 1, "--correlation", 0.95, "--output", data,
           "--quiet")
-    common = ["path", "--data", data, "--n-lambda", 40, "--polish", "false", "--anderson-memory", 0, "--max-iter",
-              3000, "--quiet"]
+    common = ["path", "--data", data, "--n-lambda", 8, "--rho", 1000, "--polish", "false", "--anderson-memory", 0,
+              "--max-iter", 3000, "--quiet"]
     fresh, out, ck = path("rc_fresh.h5"), path("rc.h5"), path("rc.ck")
     _, text, _ = cadmm(2, *[a for a in common if a != "--quiet"], "--output", fresh, "--checkpoint",
                        path("rc_fresh.ck"))
