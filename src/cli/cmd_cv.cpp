@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cadmm/error.hpp"
@@ -316,6 +317,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   Stopwatch clock;
   // Every fold and the refit walk the path: tall dense blocks keep their rows where a path's would (each fold a view
   // of them).
+  std::optional<ExitOnInterrupt> reading(kReadingData);
   LoadedData loaded =
       load_data(vm, comm, fold_pieces(o, comm), working_sets_serve(vm, request) ? &request : nullptr, Screen::path);
   t.read = loaded.read_seconds;
@@ -324,6 +326,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   const Model model = make_model(prepare(loaded.builder->total(), request.spec, comm), comm);
   const Lambdas lambdas = Lambdas::resolve(request.lambda, lambda_max(model));
   t.setup = clock.lap() + loaded.accumulate_seconds;
+  reading.reset();
 
   const double comm_before = comm.seconds_in_collectives();
   const int n_folds = loaded.builder->pieces();

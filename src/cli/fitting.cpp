@@ -237,8 +237,6 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
                          8.0 * static_cast<double>(d.layout.targets);
   ReadProgress reading(comm.rank() == 0 && !vm.count("quiet"), vm["progress-seconds"].as<double>(), d.range.size(), per_row);
   const auto add = [&](auto& x, RowMatrix& y) {
-    // A long read must stop on SIGTERM too (Slurm's time limit), not only the solve loop.
-    if (interrupt_requested()) throw RuntimeFailure("interrupted by a signal while reading the data; nothing was written");
     if (weighted) reader->read_weights(d.range.begin + at, x.rows(), w);
     Stopwatch acc;
     d.builder->add_rows(x, y, pieces.of_row.empty() ? nullptr : pieces.of_row.data() + at, weighted ? w.data() : nullptr);
@@ -286,6 +284,7 @@ bool working_sets_serve(const po::variables_map& vm, const FitRequest& request) 
 
 DataModel load_model(const po::variables_map& vm, const FitRequest& request, MpiCommunicator& comm, Phases& t,
                      Screen screen) {
+  const ExitOnInterrupt reading(kReadingData);
   Stopwatch clock;
   LoadedData loaded = load_data(vm, comm, {}, working_sets_serve(vm, request) ? &request : nullptr, screen);
   t.read = loaded.read_seconds;

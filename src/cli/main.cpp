@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
     cadmm::MpiCommunicator comm(MPI_COMM_WORLD);
     size_blas_threads(comm);
     cadmm::lapack::agree_on_products(comm);
-    cadmm::cli::install_interrupt_handlers();
+    cadmm::cli::install_interrupt_handlers(comm.rank());
     try {
       code = dispatch(argc, argv, comm);
     } catch (const cadmm::Error& e) {

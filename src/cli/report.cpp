@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <csignal>
 
+#include <unistd.h>
+
 namespace cadmm::cli {
 
 void ProgressPrinter::operator()(const IterationRecord& r) {
@@ -76,14 +78,43 @@ void warn(const std::string& message) { std::fprintf(stderr, "cadmm: warning: %s
 
 namespace {
 volatile std::sig_atomic_t g_interrupted = 0;
-extern "C" void on_signal(int) { g_interrupted = 1; }
+// Set inside an ExitOnInterrupt scope: the line to print (rank 0 only; empty elsewhere) before leaving at once.
+const char* volatile g_exit_line = nullptr;
+volatile std::size_t g_exit_length = 0;
+bool g_prints = false;
+
+[[noreturn]] void exit_interrupted() {
+  if (const char* line = g_exit_line) {
+    ssize_t ignored = ::write(STDERR_FILENO, line, g_exit_length);
+    (void)ignored;
+  }
+  ::_exit(1);
+}
+
+extern "C" void on_signal(int) {
+  g_interrupted = 1;
+  if (g_exit_length > 0) exit_interrupted();
+}
 }  // namespace
 
-void install_interrupt_handlers() {
+void install_interrupt_handlers(int rank) {
+  g_prints = rank == 0;
   // SIGUSR1 is what jobs/cadmm.sbatch passes on for Slurm's warning before the time limit (--signal).
   for (int s : {SIGINT, SIGTERM, SIGUSR1}) std::signal(s, on_signal);
 }
 
 bool interrupt_requested() { return g_interrupted != 0; }
+
+ExitOnInterrupt::ExitOnInterrupt(const char* doing)
+    : line_(std::string("cadmm: error: interrupted by a signal while ") + doing + "; nothing was written\n") {
+  g_exit_line = g_prints ? line_.c_str() : nullptr;
+  g_exit_length = line_.size();
+  if (g_interrupted) exit_interrupted();  // it came before the scope
+}
+
+ExitOnInterrupt::~ExitOnInterrupt() {
+  g_exit_length = 0;
+  g_exit_line = nullptr;
+}
 
 }  // namespace cadmm::cli

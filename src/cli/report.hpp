@@ -93,9 +93,27 @@ std::string bytes_text(double bytes);
 void warn(const std::string& message);
 
 /// SIGINT/SIGTERM/SIGUSR1 (Ctrl-C, Slurm's time limit or its warning signal) only set a flag; the solve loop turns it
-/// into a collective stop so that every rank ends the same way.
-void install_interrupt_handlers();
+/// into a collective stop so that every rank ends the same way (rank: who prints in ExitOnInterrupt).
+void install_interrupt_handlers(int rank);
 /// True once SIGINT, SIGTERM or SIGUSR1 arrived.
 bool interrupt_requested();
+
+/// While one lives, a signal ends the process at once with exit 1, rank 0 printing "interrupted by a signal while
+/// DOING; nothing was written". For reading and preparing the data, where nothing is lost by leaving and no loop
+/// asks for the flag often enough: mpirun kills the ranks one second after passing Ctrl-C on as SIGTERM, and one
+/// block of a wide Gram's rows takes longer than that. A signal that came before the scope ends it at its start.
+/// What solve, path and cv are doing until their loops begin (ExitOnInterrupt).
+inline constexpr char kReadingData[] = "reading and preparing the data";
+
+class ExitOnInterrupt {
+ public:
+  explicit ExitOnInterrupt(const char* doing);
+  ~ExitOnInterrupt();
+  ExitOnInterrupt(const ExitOnInterrupt&) = delete;
+  ExitOnInterrupt& operator=(const ExitOnInterrupt&) = delete;
+
+ private:
+  std::string line_;
+};
 
 }  // namespace cadmm::cli

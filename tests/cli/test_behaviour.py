@@ -216,6 +216,23 @@ def sigterm_stops_a_long_read_and_absurd_shapes_are_refused():
 
 
 @test
+def sigterm_in_one_long_block_of_the_read_ends_the_run_at_once_saying_so():
+    # One read block of wide rows (12,000 x 4,000 in one block) takes some 2 s of Gram products, and mpirun kills the
+    # ranks one second after passing Ctrl-C on as SIGTERM. The ranks went on to the end of the block, were killed,
+    # and the run ended with exit 1 and no message; now they leave at once, rank 0 saying why.
+    data = path("wide_read.h5")
+    cadmm(2, "generate", "--rows", 12000, "--features", 4000, "--float32", "--seed", 2, "--output", data, "--quiet")
+    try:
+        code, err = run_until_signalled(data, path("wide_out.h5"),
+                                        ["--read-buffer-mb", "400", "--local-solver", "gram"], "solve",
+                                        ready=lambda line: line.startswith("reading "))
+        assert code == 1 and "while reading" in err and err.count("cadmm: error") == 1, (code, err)
+        assert not os.path.exists(path("wide_out.h5"))
+    finally:
+        os.remove(data)
+
+
+@test
 def sigterm_between_lambdas_of_a_coordinate_descent_path_checkpoints_and_resumes_bit_for_bit():
     """A sparse path in the cg form runs no ADMM iteration (coordinate descent solves every lambda), so the signal is
     seen between lambdas: the path stops at the next one, saves the finished lambdas, and its resume ends with the
