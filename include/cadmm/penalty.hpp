@@ -28,6 +28,10 @@ struct PenaltySpec {
   std::vector<std::vector<Eigen::Index>> members;
   Vector group_weight;
 
+  /// False at lambda = 0 (no penalty): a dual point is feasible only at the optimum, so the duality gap certifies
+  /// nothing there (it stays the objective itself); the solve stops on its residuals and reports no gap (NaN).
+  bool has_gap() const { return l1_weight > 0 || l2_weight > 0; }
+
   /// Groups from each feature's group id (0..G-1) and the G weights w_g; call after feature_weight is set (members of
   /// weight c_j = 0, excluded or constant columns, stay out of every norm). Needs ridge_weight empty (e_j = c_j^2).
   void set_groups(const std::vector<int>& id, const std::vector<double>& weight);

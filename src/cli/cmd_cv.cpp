@@ -286,10 +286,10 @@ void print_summary(const CvResult& cv, const PathResult& full, const FitResult& 
   if (rows_viewed > 0)
     std::printf("              %d rank(s) kept their rows once (screened): a fold's term is a view of them less the\n"
                 "              fold's own rows, and its Hessian columns those of all rows less its own rows'\n", rows_viewed);
-  std::printf("  refit       lambda %s: objective %.12e, duality gap %.3e, %lld nonzero of %lld%s\n",
-              fmt(final_fit.lambda).c_str(), final_fit.admm.optimality.objective, final_fit.admm.optimality.gap,
+  std::printf("  refit       lambda %s: objective %.12e, %lld nonzero of %lld, duality gap %s%s\n",
+              fmt(final_fit.lambda).c_str(), final_fit.admm.optimality.objective,
               static_cast<long long>(nonzeros(final_fit.coef)), static_cast<long long>(final_fit.coef.size()),
-              full.side_by_side ? "; its path's lambdas side by side" : "");
+              gap_text(final_fit.admm.optimality.gap).c_str(), full.side_by_side ? "; its path's lambdas side by side" : "");
   print_largest(final_fit.coef, facts.feature_names);
   std::printf("  data passes %d (every fold and the refit's path from this one read; the path is kept in /path)\n",
               cv.data_passes);

@@ -92,9 +92,9 @@ void print_summary(const PathResult& path, std::size_t asked, const DataModel& d
   std::printf("  lambdas     %s .. %s (%s x lambda_max)%s\n", fmt(path.fits.front().lambda).c_str(),
               fmt(last.lambda).c_str(), fmt(lmax > 0 ? last.lambda / lmax : 0.0, "%.4g").c_str(),
               path.side_by_side ? "; side by side, each rank fitting every P-th alone over all the rows" : "");
-  std::printf("  last fit    objective %.12e, duality gap %.3e, %lld nonzero of %lld, deviance ratio %.5f\n",
-              last.admm.optimality.objective, last.admm.optimality.gap, static_cast<long long>(nonzeros(last.coef)),
-              static_cast<long long>(last.coef.size()), path.dev_ratio.back());
+  std::printf("  last fit    objective %.12e, %lld nonzero of %lld, deviance ratio %.5f, duality gap %s\n",
+              last.admm.optimality.objective, static_cast<long long>(nonzeros(last.coef)),
+              static_cast<long long>(last.coef.size()), path.dev_ratio.back(), gap_text(last.admm.optimality.gap).c_str());
   print_largest(last.coef, facts.feature_names);
   if (dm.model.working_sets)  // screened or streamed: no single factorization
     std::printf("  data passes 1, then the Hessian's columns of the features that enter, once each (streamed: one "

@@ -37,8 +37,9 @@ void print_summary(const FitResult& r, const DataModel& dm, const io::RunFacts& 
   print_problem(facts.spec, r.lambda_max, facts, dm.model.data, dm.kinds, dm.planned_bytes);
   std::printf("  lambda      %s (%s x lambda_max)\n", fmt(r.lambda).c_str(),
               fmt(r.lambda_max > 0 ? r.lambda / r.lambda_max : 0.0, "%.4g").c_str());
-  std::printf("  objective   %.12e   duality gap %.3e   nonzero coefficients %lld of %lld\n", a.optimality.objective,
-              a.optimality.gap, static_cast<long long>(nonzeros(r.coef)), static_cast<long long>(r.coef.size()));
+  std::printf("  objective   %.12e   nonzero coefficients %lld of %lld   duality gap %s\n", a.optimality.objective,
+              static_cast<long long>(nonzeros(r.coef)), static_cast<long long>(r.coef.size()),
+              gap_text(a.optimality.gap).c_str());
   print_largest(r.coef, facts.feature_names);
   std::printf("  residuals   primal %.3e, dual %.3e, final rho %.4g%s\n", a.r_norm, a.s_norm, a.state.rho,
               a.polished ? " (of the last ADMM iterate)" : "");

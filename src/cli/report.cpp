@@ -68,6 +68,11 @@ std::string bytes_text(double b) {
   return fmt(b, "%.1f") + " " + units[u];
 }
 
+std::string gap_text(double gap) {
+  return std::isnan(gap) ? "none at lambda 0 (no penalty, so no dual certificate: stopped on the residuals)"
+                         : fmt(gap, "%.3e");
+}
+
 std::string fmt(double v, const char* format) {
   char buf[64];
   std::snprintf(buf, sizeof buf, format, v);

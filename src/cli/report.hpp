@@ -86,6 +86,8 @@ std::string solve_state(const IterationRecord& r);
 
 /// Formats a number compactly for summaries.
 std::string fmt(double v, const char* format = "%.6g");
+/// A fit's duality gap for summaries ("%.3e"), or why it has none (NaN: lambda 0, PenaltySpec::has_gap).
+std::string gap_text(double gap);
 /// Bytes as "12.3 MiB" (B, KiB, MiB, GiB, TiB; one decimal).
 std::string bytes_text(double bytes);
 

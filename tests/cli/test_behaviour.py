@@ -388,12 +388,22 @@ def damaged_checkpoints_are_refused_or_replaced_by_the_previous_one():
 def lambda_zero_is_least_squares():
     X, y = small(200, 6)
     out = path("ls.h5")
-    cadmm(2, "solve", "--data", write("ok.h5", X, y), "--lambda", 0, "--output", out, "--quiet")
+    _, text, _ = cadmm(2, "solve", "--data", write("ok.h5", X, y), "--lambda", 0, "--output", out)
     Xc, yc = X - X.mean(0), y - y.mean()
     ref = np.linalg.lstsq(Xc, yc, rcond=None)[0]
     with h5py.File(out) as f:
         assert f.attrs["status"] == "converged", f.attrs["status"]
         assert np.abs(f["coef"][()] - ref).max() < 1e-6 * np.abs(ref).max()
+        # No penalty, no dual certificate: the gap is not reported as if it were one (it was the objective itself,
+        # relative gap 1, beside "converged").
+        assert np.isnan(f.attrs["duality_gap"]), f.attrs["duality_gap"]
+    assert "duality gap none at lambda 0" in text, text
+    # In a path, the lambda 0 alone has none; the others keep theirs.
+    cadmm(2, "path", "--data", path("ok.h5"), "--lambdas", "1,0.1,0", "--output", path("ls_path.h5"), "--quiet")
+    with h5py.File(path("ls_path.h5")) as f:
+        gap = f["path/duality_gap"][()]
+        assert np.isnan(gap[2]) and (gap[:2] <= 1e-10 * f["path/objective"][:2]).all(), gap
+        assert np.abs(f["path/coef"][2] - ref).max() < 1e-6 * np.abs(ref).max()
 
 
 @test

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "cadmm/error.hpp"
 
@@ -182,6 +183,7 @@ FitResult fit(const Model& model, double lambda, const SolverSettings& settings,
   r.admm = model.working_sets && ap.penalty.l1_weight > 0 && ap.penalty.members.empty() && !resuming
                ? working_set_solve(ap, settings, comm, warm, observer)
                : admm_solve(ap, settings, comm, warm, observer);
+  if (!ap.penalty.has_gap()) r.admm.optimality.gap = std::numeric_limits<double>::quiet_NaN();
   r.coef = model.scaling.column.asDiagonal() * r.admm.state.z;
   r.intercept = model.data.y_mean - r.coef.transpose() * model.data.x_mean;
   return r;

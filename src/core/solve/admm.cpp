@@ -198,11 +198,8 @@ AdmmState starting_state(const AdmmProblem& problem, const SolverSettings& setti
   return st;
 }
 
-// Without any penalty (lambda = 0) the dual is feasible only at the optimum: the loop stops on residuals alone, and no
-// start is certified.
-bool stops_on_gap(const AdmmProblem& p, const SolverSettings& s) {
-  return s.gap_tol > 0 && (p.penalty.l1_weight > 0 || p.penalty.l2_weight > 0);
-}
+// Without any penalty (lambda = 0) the loop stops on residuals alone, and no start is certified (PenaltySpec::has_gap).
+bool stops_on_gap(const AdmmProblem& p, const SolverSettings& s) { return s.gap_tol > 0 && p.penalty.has_gap(); }
 
 // One consensus ADMM solve on this rank, as a list of named steps (OSQP's shape): exchange (local x-update,
 // one reduction, prox, dual update), record (residuals, objective and gap), the stop tests, polishing a held sign
@@ -310,7 +307,7 @@ class Loop {
     if (evaluated_last_) {
       res_.optimality = evaluate(p_, st_.z, comm_);
       rec.objective = res_.optimality.objective;
-      rec.gap = res_.optimality.gap;
+      if (p_.penalty.has_gap()) rec.gap = res_.optimality.gap;
       gap_ok_ = gap_ok_ || s_.certified(res_.optimality.gap, res_.optimality.objective);
     }
     rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
