@@ -68,6 +68,10 @@ std::optional<Model> gathered_model(const Model& model, Communicator& comm);
 double lambda_max(const PreparedData& data);
 /// The same for a Model (Model::lambda_max: unpenalized features fitted first).
 inline double lambda_max(const Model& model) { return model.lambda_max; }
+/// The request resolved against the model's lambda_max. A ratio or grid of lambda_max is refused (DataError) where
+/// lambda_max is 0 up to rounding (y constant, X zero, or the unpenalized features fitting y exactly): every lambda
+/// would leave the penalized coefficients 0, and a grid of rounding noise runs to --max-iter at every lambda.
+Lambdas resolve_lambdas(const LambdaRequest& request, const Model& model);
 
 /// Share of the features whose gradient at W = 0 exceeds its l1 bound at `lambda`: the features a working set
 /// would start with from zero. Above kDenseStart, working_set_solve takes every feature at once, and the plan

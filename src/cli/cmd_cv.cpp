@@ -324,7 +324,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   clock.lap();
   // The refit's model, made now: with unpenalized features its lambda_max comes from a fit on them (Model).
   const Model model = make_model(prepare(loaded.builder->total(), request.spec, comm), comm);
-  const Lambdas lambdas = Lambdas::resolve(request.lambda, lambda_max(model));
+  const Lambdas lambdas = resolve_lambdas(request.lambda, model);
   t.setup = clock.lap() + loaded.accumulate_seconds;
   reading.reset();
 

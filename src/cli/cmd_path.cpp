@@ -136,7 +136,7 @@ int run_path(const Args& args, MpiCommunicator& comm) {
   Phases t;
   const DataModel dm = load_model(vm, request, comm, t, Screen::path);
   Stopwatch clock;
-  const Lambdas lambdas = Lambdas::resolve(request.lambda, lambda_max(dm.model));
+  const Lambdas lambdas = resolve_lambdas(request.lambda, dm.model);
   const auto store = checkpoint_store(ck, run_key("path", data_id(vm, dm.layout), request.spec, lambdas.values), comm);
   PathLines progress(verbose, vm["progress-seconds"].as<double>(), ck.file, comm.rank());
   const double comm_before = comm.seconds_in_collectives();

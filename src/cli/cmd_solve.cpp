@@ -68,7 +68,7 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   Phases t;
   const DataModel dm = load_model(vm, request, comm, t, Screen::one_fit);
   Stopwatch clock;
-  const Lambdas lambda = Lambdas::resolve(request.lambda, lambda_max(dm.model));
+  const Lambdas lambda = resolve_lambdas(request.lambda, dm.model);
   const auto store = checkpoint_store(ck, run_key("solve", data_id(vm, dm.layout), request.spec, lambda.values), comm);
   PrintedProgress progress(verbose, vm["progress-seconds"].as<double>(), ck.file, "solve", comm.rank());
   DriveHooks hooks{base_observer(comm.rank()), &progress, store.get()};

@@ -407,6 +407,29 @@ def lambda_zero_is_least_squares():
 
 
 @test
+def nothing_to_fit_is_refused_where_lambdas_are_relative_to_lambda_max():
+    # y constant (its centred values rounding noise: lambda_max 3e-32, and 100 lambdas of noise each ran to
+    # --max-iter), y zero, X zero: every lambda leaves W = 0, so a ratio or grid of lambda_max is a data error.
+    X, y = small(300, 5)
+    cases = [("y is constant", X, np.full(300, 0.1)), ("y is constant", X, np.zeros(300)),
+             ("no feature is correlated", np.zeros((300, 5)), y)]
+    for i, (needle, Xi, yi) in enumerate(cases):
+        data = write(f"nothing_{i}.h5", Xi, yi)
+        for command in (["path"], ["cv", "--folds", 3], ["solve"]):
+            err = expect_error(2, 3, "lambda_max is", *command, "--data", data, "--output", path("nothing.h5"))
+            assert needle in err and "--lambdas" in err, err
+    assert not os.path.exists(path("nothing.h5"))
+    # An absolute lambda is still fitted: W = 0 and the intercept the mean.
+    out = path("nothing_abs.h5")
+    cadmm(2, "solve", "--data", path("nothing_0.h5"), "--lambda", 0.01, "--output", out, "--quiet")
+    with h5py.File(out) as f:
+        assert not f["coef"][()].any() and abs(f["intercept"][()] - 0.1) < 1e-15, (f["coef"][()], f["intercept"][()])
+    # Without an intercept a constant y is something to fit.
+    cadmm(2, "path", "--data", path("nothing_0.h5"), "--fit-intercept", "false", "--n-lambda", 5, "--output", out,
+          "--quiet")
+
+
+@test
 def progress_and_summary():
     X, y = small(500, 10)
     _, out, _ = cadmm(2, "solve", "--data", write("ok.h5", X, y), "--output", path("p.h5"))

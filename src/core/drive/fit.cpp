@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "cadmm/error.hpp"
@@ -151,6 +152,25 @@ double lambda_max(const PreparedData& data) {
   return lambda_max(data.q_global, data.spec.penalty, data.spec.effective_l1_ratio(), data.penalty_scale());
 }
 
+Lambdas resolve_lambdas(const LambdaRequest& request, const Model& model) {
+  const PreparedData& d = model.data;
+  // Centred y is rounding noise of its mean (with an intercept; without one y_mean is 0 and y_ss is uncentred).
+  const double y_squares = d.y_ss + d.y_mean.squaredNorm();
+  const bool nothing = model.lambda_max == 0 || d.y_ss <= 1e-24 * y_squares;
+  if (nothing && (request.kind == LambdaRequest::Kind::ratio || request.kind == LambdaRequest::Kind::grid)) {
+    char value[32];
+    std::snprintf(value, sizeof value, "%.3g", model.lambda_max);
+    throw DataError("lambda_max is " + std::string(model.lambda_max == 0 ? "0" : "rounding noise (" +
+                    std::string(value) + ")") + ": " +
+                    (d.y_ss <= 1e-24 * y_squares ? "y is constant" : "no feature is correlated with y (X is zero or "
+                    "its columns constant, or the unpenalized features fit y exactly)") +
+                    ", so every lambda leaves the penalized coefficients 0 and the fit is the intercept alone; a "
+                    "lambda relative to lambda_max (--lambda-ratio, --n-lambda) has nothing to scale. Check "
+                    "--data, --x-dataset and --y-dataset (or --y-column), or give --lambda / --lambdas");
+  }
+  return Lambdas::resolve(request, model.lambda_max);
+}
+
 FitResult fit(const Model& model, double lambda, const SolverSettings& settings, Communicator& comm,
               const AdmmObserver& observer, const AdmmState* warm, double warm_lambda, PolishMemory* polish_memory) {
   if (!(std::isfinite(lambda) && lambda >= 0)) throw UsageError("--lambda: must be a finite value >= 0");
@@ -226,7 +246,7 @@ FitResult fit(const Eigen::Ref<const RowMatrix>& x_local, const Eigen::Ref<const
   if (lambda.kind == LambdaRequest::Kind::grid || lambda.kind == LambdaRequest::Kind::list)
     throw UsageError("fit: one lambda (LambdaRequest::absolute or ratio); a sequence is a path (fit_path)");
   const Model model = make_model(x_local, y_local, spec, comm);
-  const Lambdas lambdas = Lambdas::resolve(lambda, lambda_max(model));
+  const Lambdas lambdas = resolve_lambdas(lambda, model);
   FitResult r = fit(model, lambdas.values.front(), settings, comm);
   r.lambda_max = lambdas.lambda_max;
   return r;
