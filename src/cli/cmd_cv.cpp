@@ -145,7 +145,7 @@ po::options_description cv_options() {
     ("fold-dataset", po::value<std::string>()->value_name("NAME"),
      "integer (n,) dataset of fold numbers in the data file (overrides --folds/--seed)")
     ("refit", po::value<std::string>()->default_value("lambda_min")->value_name("RULE"),
-     "lambda of the final fit on all rows: lambda_min or lambda_1se")
+     "lambda of the final fit on all rows: lambda_min or lambda_1se (glmnet's lambda.min, lambda.1se)")
     ("fold", po::value<int>()->default_value(0)->value_name("F"),
      "fit fold F (1..K) alone and write a fold file to --output (one task of a job array); 0: every fold")
     ("collect", po::value<std::string>()->value_name("FILES"),
@@ -170,9 +170,10 @@ struct CvOptions {
 
 CvOptions cv_options_from(const po::variables_map& vm, const ProblemSpec& spec) {
   CvOptions o;
-  o.refit = vm["refit"].as<std::string>();
+  o.refit = cv_rule_name(vm["refit"].as<std::string>());
   if (o.refit != "lambda_min" && o.refit != "lambda_1se")
-    throw UsageError("--refit: expected lambda_min or lambda_1se, got '" + o.refit + "'");
+    throw UsageError("--refit: expected lambda_min or lambda_1se (glmnet's lambda.min, lambda.1se), got '" +
+                     vm["refit"].as<std::string>() + "'");
   o.folds = vm["folds"].as<int>();
   if (o.folds < 2) throw UsageError("--folds: must be >= 2");
   o.only_fold = vm["fold"].as<int>();

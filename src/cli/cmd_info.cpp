@@ -57,6 +57,7 @@ std::optional<InfoRequest> parse_request(const Args& args, MpiCommunicator& comm
   desc.add_options()
     ("help,h", "print this help and exit")
     ("file", po::value<std::string>()->value_name("FILE"), "HDF5 data file")
+    ("data", po::value<std::string>()->value_name("FILE"), "the same as FILE (solve's name for it)")
     ("x-dataset", po::value<std::string>()->default_value("/X")->value_name("PATH"), "dataset of X")
     ("y-dataset", po::value<std::string>()->default_value("/y")->value_name("PATH"), "dataset of y")
     ("ranks", po::value<int>()->value_name("P"), "plan for P ranks (default: the ranks of this run)")
@@ -67,14 +68,16 @@ std::optional<InfoRequest> parse_request(const Args& args, MpiCommunicator& comm
   pos.add("file", 1);
   const auto vm = parse("info", args, desc, &pos);
   if (vm.count("help")) {
-    if (comm.rank() == 0) std::cout << "Usage: cadmm info FILE [--ranks P] [--read-test]\n\n" << desc << std::endl;
+    if (comm.rank() == 0) std::cout << "Usage: cadmm info FILE (or --data FILE) [--ranks P] [--read-test]\n\n" << desc << std::endl;
     return std::nullopt;
   }
-  if (!vm.count("file")) throw UsageError("info: give the data file (cadmm info FILE)");
+  if (vm.count("file") && vm.count("data") && vm["file"].as<std::string>() != vm["data"].as<std::string>())
+    throw UsageError("info: two data files given (FILE and --data); give one");
+  if (!vm.count("file") && !vm.count("data")) throw UsageError("info: give the data file (cadmm info FILE)");
   InfoRequest req;
   req.ranks = vm.count("ranks") ? vm["ranks"].as<int>() : comm.size();
   if (req.ranks < 1) throw UsageError("--ranks: must be >= 1");
-  req.file = vm["file"].as<std::string>();
+  req.file = vm[vm.count("file") ? "file" : "data"].as<std::string>();
   req.x_dataset = vm["x-dataset"].as<std::string>();
   req.y_dataset = vm["y-dataset"].as<std::string>();
   req.select = selection_from(vm);

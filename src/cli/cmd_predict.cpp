@@ -93,9 +93,7 @@ std::optional<PredictRequest> parse_request(const Args& args, MpiCommunicator& c
   req.output = vm["output"].as<std::string>();
   req.choice.index = vm.count("lambda-index") ? vm["lambda-index"].as<std::int64_t>() : -1;
   if (vm.count("lambda-index") && req.choice.index < 0) throw UsageError("--lambda-index: must be >= 0");
-  if (vm.count("lambda")) req.choice.lambda = vm["lambda"].as<std::string>();
-  // glmnet's spellings of the choices
-  if (req.choice.lambda == "lambda.min" || req.choice.lambda == "lambda.1se") req.choice.lambda[6] = '_';
+  if (vm.count("lambda")) req.choice.lambda = cv_rule_name(vm["lambda"].as<std::string>());
   if (vm.count("lambda") && vm.count("lambda-index")) throw UsageError("--lambda: give it or --lambda-index, not both");
   if (vm.count("gamma")) {
     req.choice.gamma = vm["gamma"].as<double>();
@@ -159,6 +157,8 @@ std::unique_ptr<io::DataReader> open_data(const PredictRequest& req, const io::F
     if (!req.offset_dataset.empty()) reader->set_offset(req.offset_dataset, k, false);
     if (!req.weights_dataset.empty()) reader->set_weights(req.weights_dataset);
   });
+  if (!model.clamped.empty() && comm.rank() == 0)
+    warn("--lambda " + req.choice.lambda + " is " + model.clamped + " (glmnet's predict clamps alike)");
   // glmnet refuses to predict without newoffset a model fitted with an offset; the predictions lack it, say so.
   if (!model.offset_dataset.empty() && req.offset_dataset.empty() && comm.rank() == 0)
     std::fprintf(stderr, "cadmm: warning: model '%s' was fitted with offset %s, but no --offset-dataset is given: "

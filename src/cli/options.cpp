@@ -19,6 +19,10 @@
 
 namespace cadmm::cli {
 
+std::string cv_rule_name(const std::string& text) {
+  return text == "lambda.min" ? "lambda_min" : text == "lambda.1se" ? "lambda_1se" : text;
+}
+
 bool parse_bool(const std::string& option, const std::string& text) {
   std::string t = text;
   std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -399,7 +403,16 @@ std::string command_suggestion(const std::string& command) {
   return best.empty() ? "" : "did you mean " + best + "?";
 }
 
-po::typed_value<std::string>* boolean() { return po::value<std::string>()->implicit_value("true")->value_name("BOOL"); }
+namespace {
+// Shown as "[=BOOL]": Boost's own "[=BOOL(=true)]" beside "(default false)" read as if the default were true.
+class BoolValue : public po::typed_value<std::string> {
+ public:
+  BoolValue() : po::typed_value<std::string>(nullptr) {}
+  std::string name() const override { return "[=BOOL]"; }
+};
+}  // namespace
+
+po::typed_value<std::string>* boolean() { return (new BoolValue)->implicit_value("true"); }
 
 po::options_description general_options() {
   po::options_description o("General");
@@ -465,8 +478,8 @@ po::options_description model_options(bool one_lambda) {
   po::options_description o("Model");
   o.add_options()
     ("penalty", po::value<std::string>()->default_value("l1")->value_name("NAME"),
-     "l1 (lasso), l2 (ridge), elasticnet, l21 (multi-task / row-group), group (group lasso over feature groups: "
-     "--groups-dataset)");
+     "l1 (or lasso), l2 (or ridge), elasticnet, l21 (multi-task / row-group), group (group lasso over feature "
+     "groups: --groups-dataset)");
   if (one_lambda)
     o.add_options()
       ("lambda", po::value<double>()->value_name("VALUE"), "absolute regularization strength")

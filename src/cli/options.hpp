@@ -62,6 +62,10 @@ FitRequest fit_request_from(const po::variables_map& vm, bool one_lambda);
 /// true/false/1/0/yes/no (any case); throws UsageError naming the option otherwise.
 bool parse_bool(const std::string& option, const std::string& text);
 
+/// A cv rule as cadmm names it: glmnet's spellings lambda.min and lambda.1se become lambda_min and lambda_1se; any
+/// other text is returned as it is.
+std::string cv_rule_name(const std::string& text);
+
 /// Value of a boolean option given as text, or fallback when absent.
 bool bool_option(const po::variables_map& vm, const std::string& name, bool fallback);
 

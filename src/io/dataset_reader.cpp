@@ -54,6 +54,12 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
     throw DataError("'" + name + "' in '" + path + "' is a CSC sparse matrix (AnnData csc_matrix); cadmm reads CSR, "
                     "row by row: write it as CSR first (anndata: adata.X = adata.X.tocsr(); adata.write_h5ad(...); "
                     "SciPy: X.tocsr())");
+  if (obj.valid() && H5Iget_type(obj.get()) == H5I_GROUP && object_exists(file, name + "/data") &&
+      object_exists(file, name + "/indices") && object_exists(file, name + "/indptr"))
+    throw DataError(where(path, name) + " is a group of data, indices and indptr without the attribute that says how "
+                    "to read them (encoding-type \"csr_matrix\" or \"csc_matrix\", with shape [n, d]: SciPy's and "
+                    "AnnData's convention). For CSR rows, with h5py: g.attrs[\"encoding-type\"] = \"csr_matrix\"; "
+                    "g.attrs[\"shape\"] = X.shape");
   if (!obj.valid() || H5Iget_type(obj.get()) != H5I_DATASET) throw DataError(where(path, name) + " is not a dataset" + holds());
   Handle ds(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.valid()) throw DataError("cannot open " + where(path, name));

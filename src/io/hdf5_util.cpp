@@ -150,16 +150,16 @@ void check_filters(hid_t dataset, const std::string& what) {
                   "without it: h5repack -f GZIP=4 IN OUT");
 }
 
-Handle open_file_read(const std::string& path, MPI_Comm comm) {
+Handle open_file_read(const std::string& path, MPI_Comm comm, const std::string& what) {
   silence_hdf5();
   find_filter_plugins();
   const auto check = [&] {
     std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) throw DataError("data file '" + path + "' does not exist");
-    if (std::filesystem::is_directory(path, ec)) throw DataError("data file '" + path + "' is a directory");
+    if (!std::filesystem::exists(path, ec)) throw DataError(what + " '" + path + "' does not exist");
+    if (std::filesystem::is_directory(path, ec)) throw DataError(what + " '" + path + "' is a directory");
     if (H5Fis_hdf5(path.c_str()) <= 0) {
       const std::string kind = text_kind(path);
-      throw DataError("data file '" + path + "' is not a readable HDF5 file" + (kind.empty() ? "" : ": " + kind));
+      throw DataError(what + " '" + path + "' is not a readable HDF5 file" + (kind.empty() ? "" : ": " + kind));
     }
   };
   // The MPI-IO open below is collective: a file that some nodes cannot see (a node-local path) must fail on

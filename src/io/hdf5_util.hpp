@@ -51,8 +51,8 @@ void silence_hdf5();
 Handle file_access();
 
 /// Opens an existing file read-only; through MPI-IO on comm when comm != MPI_COMM_NULL (collective).
-/// Throws DataError naming the file when it is missing or not HDF5.
-Handle open_file_read(const std::string& path, MPI_Comm comm);
+/// Throws DataError naming the file (as `what`: "data file", "model file", ...) when it is missing or not HDF5.
+Handle open_file_read(const std::string& path, MPI_Comm comm, const std::string& what = "data file");
 
 /// Throws DataError naming the dataset (`what`) when its filter pipeline holds a filter this HDF5 cannot load: its
 /// id, its name and the Debian package that provides it (or how to rewrite the file without it).

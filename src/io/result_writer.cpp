@@ -155,7 +155,7 @@ void write_cv_fold(const std::string& path, const CvResult& cv, int fold, const 
 }
 
 CvFoldFile read_cv_fold(const std::string& path) {
-  Handle file = open_file_read(path, MPI_COMM_NULL);
+  Handle file = open_file_read(path, MPI_COMM_NULL, "fold file");
   Handle root(H5Gopen2(file.get(), "/", H5P_DEFAULT), H5Gclose);
   if (read_string_attribute(root.get(), "command") != "cv-fold")
     throw DataError("'" + path + "' is not a fold file of `cadmm cv --fold`");
@@ -241,7 +241,7 @@ void write_result(const std::string& path, const FitResult& fit, const RunFacts&
 namespace cadmm::io {
 
 FittedModel read_fitted_model(const std::string& path, const ModelChoice& choice) {
-  Handle f = open_file_read(path, MPI_COMM_NULL);
+  Handle f = open_file_read(path, MPI_COMM_NULL, "model file (--model)");
   Handle root(H5Gopen2(f.get(), "/", H5P_DEFAULT), H5Gclose);
   FittedModel m;
   const std::string version = read_string_attribute(root.get(), "version");
@@ -309,14 +309,24 @@ FittedModel read_fitted_model(const std::string& path, const ModelChoice& choice
       left = right = read_number_attribute(root.get(), "lambda_index", chosen) && chosen >= 0
                          ? static_cast<std::int64_t>(chosen) : m.path_length - 1;
     }
+    const auto shortest = [](double v) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.6g", v);
+      return std::string(text);
+    };
     if (at >= 0) {  // glmnet's lambda.interp: linear in lambda between its neighbours, clamped to the path's range
       const auto exact = std::find(lambdas.begin(), lambdas.end(), at);
       if (exact != lambdas.end()) {
         left = right = exact - lambdas.begin();
       } else if (at >= lambdas.front()) {
         left = right = 0;
+        double lmax = -1;
+        if (!(read_number_attribute(root.get(), "lambda_max", lmax) && lambdas.front() >= lmax))
+          m.clamped = "above the path's largest lambda " + shortest(lambdas.front()) + ": the fit there is used";
       } else if (at <= lambdas.back()) {
         left = right = m.path_length - 1;
+        m.clamped = "below the path's smallest lambda " + shortest(lambdas.back()) +
+                    ": the fit there is used (run path with a smaller --lambda-min-ratio to fit it)";
       } else {
         right = std::find_if(lambdas.begin(), lambdas.end(), [&](double l) { return l < at; }) - lambdas.begin();
         left = right - 1;

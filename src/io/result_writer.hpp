@@ -68,6 +68,9 @@ struct FittedModel {
   std::int64_t index = -1;     ///< the path index used (-1: /coef, or a lambda between two fits)
   std::string offset_dataset;  ///< the offset the model was fitted with (empty: none)
   std::vector<std::string> feature_names;  ///< /feature_names (empty: the training data named none)
+  /// --lambda VALUE outside the path's range, clamped to its nearest end (glmnet's lambda.interp): what was asked and
+  /// what was used, for a warning ("" otherwise, and above a path that starts at lambda_max, where W = 0 is exact)
+  std::string clamped;
 };
 
 /// Which fit of a model file predict applies.

@@ -837,6 +837,43 @@ def options_as_people_type_them():
                  "solve", "--config", ini, "--output", out_a)
 
 
+
+@test
+def what_new_users_tried_is_answered():
+    # Found by people trying cadmm for the first time: each of these was refused, misleading or silent.
+    X, y = small(200, 6)
+    data, out = write("newuser.h5", X, y), path("newuser_out.h5")
+    # info takes --data as solve does (it was "unrecognised option").
+    _, by_name, _ = cadmm(1, "info", "--data", data)
+    _, by_position, _ = cadmm(1, "info", data)
+    assert by_name == by_position and "200 rows x 6 features" in by_name, by_name
+    # cv --refit takes glmnet's spelling, as predict --lambda does.
+    cadmm(2, "cv", "--data", data, "--refit", "lambda.1se", "--n-lambda", 20, "--output", out, "--quiet")
+    with h5py.File(out) as f:
+        assert f.attrs["lambda"] == f["cv/lambda_1se"][()], (f.attrs["lambda"], f["cv/lambda_1se"][()])
+    # predict outside the path says it clamps; a missing model is called a model file (it was "data file").
+    with h5py.File(out) as f:
+        smallest = f["path/lambda"][-1]
+    _, _, err = cadmm(1, "predict", "--model", out, "--data", data, "--lambda", smallest / 10, "--output",
+                      path("newuser_pred.h5"))
+    assert "below the path's smallest lambda" in err and "cadmm: warning" in err, err
+    _, _, err = cadmm(1, "predict", "--model", out, "--data", data, "--lambda", smallest, "--output",
+                      path("newuser_pred.h5"))
+    assert "warning" not in err, err
+    expect_error(1, 3, "model file (--model) '", "predict", "--model", path("no_model.h5"), "--data", data,
+                 "--output", path("newuser_pred.h5"))
+    # A CSR group written without its attributes: told what to add (it was "is not a dataset").
+    with h5py.File(path("csr_bare.h5"), "w") as f:
+        g = f.create_group("X")
+        g["data"], g["indices"], g["indptr"] = np.ones(3), np.array([0, 1, 2]), np.array([0, 1, 2, 3])
+        f["y"] = np.arange(3.0)
+    expect_error(1, 3, 'encoding-type"] = "csr_matrix"', "solve", "--data", path("csr_bare.h5"), "--output", out)
+    # Help: a boolean's default reads as its default, and the penalty names people use are listed.
+    _, text, _ = cadmm(1, "solve", "--help")
+    assert "--standardize [=BOOL]" in text and "(=true)" not in text, text
+    assert "l1 (or lasso), l2 (or ridge)" in text, text
+
+
 def glmnet_interpolation(lambdas, coefs, intercepts, s):
     """glmnet's lambda.interp and predict(fit, s): linear in lambda between the two fits around s, clamped."""
     s = min(max(s, lambdas[-1]), lambdas[0])
