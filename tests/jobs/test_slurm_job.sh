@@ -2,7 +2,8 @@
 # jobs/cadmm.sbatch on a real 3-node Slurm (jobs/local-cluster.sh) on this machine, Open MPI's TCP transport forced
 # between the ranks (the path a real network takes): generate, path, cv and predict as jobs over 3 nodes, each
 # equal to the same command run directly with mpirun; cv as a job array (a fold per task) plus a collecting job
-# submitted with --dependency=afterok, equal to the one-job cv. Usage: test_slurm_job.sh CADMM WORKDIR REPO_ROOT
+# submitted with --dependency=afterok, equal to the one-job cv; the rank layout chosen by sbatch's own options alone
+# (-n 3, -N 2 --ntasks-per-node=1, -N 3, none). Usage: test_slurm_job.sh CADMM WORKDIR REPO_ROOT
 set -euo pipefail
 CADMM="$(realpath "$1")"; WORK="$2"; REPO="$(realpath "$3")"
 rm -rf "$WORK"; mkdir -p "$WORK"
@@ -33,6 +34,25 @@ direct() { timeout 300 mpirun --timeout 280 -np 3 --oversubscribe "$CADMM" "$@";
 
 job generate generate --rows 6000 --features 40 --correlation 0.4 --seed 5 --output "$WORK/data.h5" --quiet
 direct generate --rows 6000 --features 40 --correlation 0.4 --seed 5 --output "$WORK/data_direct.h5" --quiet
+# The script sets no node or task count: sbatch's -n, -N and --ntasks-per-node alone choose the layout (a count in
+# the script clashed with them: -n 3 against --nodes=1 --ntasks-per-node=2 was refused, "Requested node configuration
+# is not available"), and with none of them Slurm's default holds, one task. layout NAME RANKS NODES|- SBATCH_OPTIONS...
+layout() {
+  local name=$1 ranks=$2 nodes=$3 n; shift 3
+  if ! timeout 300 sbatch --wait "$@" --time=5 --output="$WORK/$name.out" "$REPO/jobs/cadmm.sbatch" solve \
+         --data "$WORK/data.h5" --output "$WORK/$name.h5" --quiet; then
+    echo "job $name (sbatch $*) failed"; cat "$WORK/$name.out" 2>/dev/null || true; slurm_errors; exit 1
+  fi
+  [ "$nodes" = - ] && nodes="[0-9]*"
+  grep -q "on $nodes node(s) \[.*\], $ranks rank(s)" "$WORK/$name.out" ||
+    { cat "$WORK/$name.out"; echo "job $name (sbatch $*): not $ranks rank(s) on $3 node(s)"; exit 1; }
+  n=$(/usr/bin/python3 -c 'import sys, h5py; print(h5py.File(sys.argv[1]).attrs["n_ranks"])' "$WORK/$name.h5")
+  [ "$n" = "$ranks" ] || { echo "job $name (sbatch $*): cadmm ran on $n rank(s), not $ranks"; exit 1; }
+}
+layout ntasks3 3 - -n 3
+layout nodes2 2 2 -N 2 --ntasks-per-node=1
+layout nodes3 3 3 -N 3
+layout default 1 1
 job path path --data "$WORK/data.h5" --penalty elasticnet --n-lambda 20 --output "$WORK/path.h5" --quiet
 direct path --data "$WORK/data.h5" --penalty elasticnet --n-lambda 20 --output "$WORK/path_direct.h5" --quiet
 job cv cv --data "$WORK/data.h5" --n-lambda 15 --folds 4 --output "$WORK/cv.h5" --quiet
@@ -69,6 +89,7 @@ for name, datasets in checks.items():
         if "n_ranks" in b.attrs:
             assert a.attrs["n_ranks"] == (2 if name == "srun" else 3), dict(a.attrs)
 print("generate, path, cv and predict as 3-node jobs over TCP: equal to direct mpirun, bit for bit;"
-      " cv as a 4-task job array + collect: equal to the one-job cv, bit for bit; srun --mpi=pmix: equal to mpirun")
+      " cv as a 4-task job array + collect: equal to the one-job cv, bit for bit; srun --mpi=pmix: equal to mpirun;"
+      " sbatch -n 3, -N 2 --ntasks-per-node=1, -N 3 and no count: 3, 2, 3 and 1 rank(s)")
 PY
 echo "1 passed, 0 failed"

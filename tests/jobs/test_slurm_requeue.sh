@@ -3,8 +3,10 @@
 # minutes) expires mid-solve gets Slurm's warning signal (--signal=B:USR1@30 here), saves its state,
 # requeues itself, starts again by itself, resumes (as often as the limit needs) and finishes; its result file
 # equals an uninterrupted run's bit for bit (timings aside). The solve is a small one slowed to ~1.6 ms an
-# iteration by the test-only CADMM_FAULT=slow@1, which changes no number. Two ranks on one node (slurm_job covers
-# several). Usage: test_slurm_requeue.sh CADMM WORKDIR REPO_ROOT
+# iteration by the test-only CADMM_FAULT=slow@1, which changes no number. Then the same with the checkpoint named
+# only in the --config INI file, the warning sent at once by scancel --batch --signal=USR1: the job requeues and
+# resumes all the same. Two ranks on one node (slurm_job covers several).
+# Usage: test_slurm_requeue.sh CADMM WORKDIR REPO_ROOT
 set -euo pipefail
 CADMM="$(realpath "$1")"; WORK="$2"; REPO="$(realpath "$3")"
 rm -rf "$WORK"; mkdir -p "$WORK"
@@ -67,4 +69,38 @@ with h5py.File(f"{w}/requeue.h5") as a, h5py.File(f"{w}/plain.h5") as b:
             assert np.asarray(a.attrs[k]).tobytes() == np.asarray(b.attrs[k]).tobytes(), k
 print("job past its time limit: result equal bit for bit to the uninterrupted run")
 PY
-echo "1 passed, 0 failed"
+
+# The checkpoint named in the --config file alone counts as one on the command line (the script reads the INI file as
+# cadmm does): Slurm's warning, sent here as soon as the first checkpoint is on disk with scancel --batch
+# --signal=USR1 (what --signal=B:USR1 sends before a time limit), makes the job save, requeue itself and resume.
+short=(solve --data "$WORK/data.h5" --penalty l1 --lambda-ratio 0.05 --abs-tol 0 --rel-tol 1e-300 --gap-tol 0
+       --max-iter 10000 --progress-seconds 2)
+cat > "$WORK/run.ini" <<INI
+# jobs/cadmm.sbatch finds the checkpoint here: --resume after a requeue
+[solve]
+checkpoint = $WORK/state_ini.ck   # every 1000 iterations
+checkpoint_every = 1000
+INI
+timeout 120 mpirun --timeout 110 -np 2 "$CADMM" "${short[@]}" --output "$WORK/plain_ini.h5" --quiet 2>/dev/null
+start=$(date +%s)
+job=$(CADMM_FAULT=slow@1 sbatch --parsable -N 1 --ntasks=2 --time=10 --output="$WORK/ini.out" \
+      "$REPO/jobs/cadmm.sbatch" "${short[@]}" --config "$WORK/run.ini" --output "$WORK/ini.h5")
+for _ in $(seq 240); do [ -f "$WORK/state_ini.ck" ] && break; sleep 0.5; done
+[ -f "$WORK/state_ini.ck" ] || { cat "$WORK/ini.out"; echo "no checkpoint after 120 s"; slurm_errors; exit 1; }
+scancel --batch --signal=USR1 "$job"
+state=$(wait_job "$job")
+echo "job $job (checkpoint in the INI file) ended $state after $(( $(date +%s) - start )) s"
+cat "$WORK/ini.out"
+[ "$state" = COMPLETED ] || { echo "job ended $state"; slurm_errors; exit 1; }
+grep -q "requeueing job $job" "$WORK/ini.out"
+grep -q "resuming from $WORK/state_ini.ck" "$WORK/ini.out"
+/usr/bin/python3 - "$WORK" <<'PY'
+import sys, h5py
+w = sys.argv[1]
+with h5py.File(f"{w}/ini.h5") as a, h5py.File(f"{w}/plain_ini.h5") as b:
+    assert a.attrs["iterations"] == b.attrs["iterations"] == 10000, (a.attrs["iterations"], b.attrs["iterations"])
+    for name in ("coef", "intercept"):
+        assert a[name][()].tobytes() == b[name][()].tobytes(), name
+print("checkpoint in the INI file: signalled, requeued, resumed; result equal bit for bit to the uninterrupted run")
+PY
+echo "2 passed, 0 failed"
