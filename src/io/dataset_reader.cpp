@@ -82,6 +82,47 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
   return ds;
 }
 
+// pandas' to_hdf(format='fixed') keeps each dtype of a frame in its own block: /df/block0_values (floats),
+// /df/block1_values (integers), ... X named as one block of a frame whose other blocks hold numbers would leave those
+// columns out without a word (found by a new-user trial: an integer column of a house-price frame). Refused unless
+// --x-columns chose X's columns; blocks of strings are no features and pass.
+void refuse_one_block_of_a_frame(hid_t file, const std::string& path, const std::string& x_name, bool columns_chosen) {
+  const std::size_t slash = x_name.rfind('/'), block = x_name.rfind("block");
+  const std::string group = slash == std::string::npos ? "/" : x_name.substr(0, std::max<std::size_t>(slash, 1));
+  if (columns_chosen || block == std::string::npos || (slash != std::string::npos && block != slash + 1) ||
+      x_name.size() < 7 || x_name.compare(x_name.size() - 7, 7, "_values") != 0)
+    return;
+  Handle g(H5Oopen(file, group.c_str(), H5P_DEFAULT), H5Oclose);
+  double blocks = 0;
+  if (!g.valid() || read_string_attribute(g.get(), "pandas_type") != "frame" ||
+      !read_number_attribute(g.get(), "nblocks", blocks))
+    return;
+  const std::string prefix = group == "/" ? "/block" : group + "/block";
+  std::string left_out;
+  for (int j = 0; j < static_cast<int>(blocks); ++j) {
+    const std::string values = prefix + std::to_string(j) + "_values", items = prefix + std::to_string(j) + "_items";
+    if (values == x_name || values.substr(1) == x_name || !object_exists(file, values)) continue;
+    Handle ds(H5Dopen2(file, values.c_str(), H5P_DEFAULT), H5Dclose);
+    if (!ds.valid()) continue;
+    Handle type(H5Dget_type(ds.get()), H5Tclose);
+    const H5T_class_t kind = H5Tget_class(type.get());
+    if (kind != H5T_INTEGER && kind != H5T_FLOAT && kind != H5T_ENUM) continue;
+    std::string names;
+    try {
+      for (const std::string& n : read_strings(file, items, items)) names += (names.empty() ? "" : ", ") + n;
+    } catch (const DataError&) {
+      names = "?";
+    }
+    left_out += (left_out.empty() ? "" : "; ") + names + " (" + values + ", " +
+                (kind == H5T_FLOAT ? "float" : kind == H5T_INTEGER ? "integer" : "bool") + ")";
+  }
+  if (!left_out.empty())
+    throw DataError(where(path, x_name) + " is one block of the pandas frame '" + group + "', whose other numeric "
+                    "columns would be left out of X: " + left_out + ". Write the frame as one float block "
+                    "(df.astype('float64').to_hdf(...), after dropping text columns), or name X's columns with "
+                    "--x-columns (with --y-column) to leave them out on purpose");
+}
+
 bool is_csr_group(hid_t file, const std::string& name) {
   if (!object_exists(file, name)) return false;
   Handle obj(H5Oopen(file, name.c_str(), H5P_DEFAULT), H5Oclose);
@@ -148,6 +189,7 @@ DataReader::DataReader(const std::string& file, const std::string& x_name, const
   } else {
     x_ = open_dataset(file_.get(), file, x_name);
     xs = dataset_shape(x_.get());
+    refuse_one_block_of_a_frame(file_.get(), file, x_name, !select.x_columns.empty());
   }
   if (xs.size() != 2)
     throw DataError(where(file, x_name) + " must be 2-D (rows, features); it has " + std::to_string(xs.size()) +
