@@ -24,14 +24,16 @@ int run_convert(const Args& args, MpiCommunicator& comm) {
     ("output,o", po::value<std::string>()->value_name("FILE"), "HDF5 file to write [required]")
     ("header", "csv: the first line names the columns (kept as /feature_names)")
     ("target-column", po::value<std::string>()->value_name("J|NAME"),
-     "csv: y's column, 0-based, or its name in the header (default: the last)")
+     "csv: y's column, 0-based, or its name in the header (default: the last); none: no y, every column is X (data "
+     "for predict). A header whose first name is empty (pandas' to_csv index, R's write.csv row names) marks a row "
+     "index, which is left out")
     ("progress-seconds", po::value<double>()->default_value(1.0)->value_name("S"),
      "print a progress line at most every S seconds");
   const auto vm = parse("convert", args, desc);
   const bool root = comm.rank() == 0;
   if (vm.count("help")) {
     if (root)
-      std::cout << "Usage: cadmm convert --input FILE --format {libsvm,csv} --output FILE [--header] [--target-column J|NAME]\n\n"
+      std::cout << "Usage: cadmm convert --input FILE --format {libsvm,csv} --output FILE [--header] [--target-column J|NAME|none]\n\n"
                    "LIBSVM/SVMlight lines 'label[,label...] [qid:N] index:value ...' become a sparse CSR group /X (AnnData\n"
                    "layout) and /y; indices are 1-based unless an index 0 appears; several labels per line (or a line with\n"
                    "none) give a 2-D y of 0/1 indicators over the distinct labels (listed in /y_labels). CSV of numbers\n"
@@ -78,9 +80,12 @@ int run_convert(const Args& args, MpiCommunicator& comm) {
     std::string notes;
     if (format == "libsvm") notes = rep.zero_based ? ", 0-based indices" : ", 1-based indices";
     if (rep.unlabelled > 0) notes += ", " + std::to_string(rep.unlabelled) + " line(s) without a label (empty label sets)";
-    if (format == "csv")
+    if (format == "csv" && rep.target_column < 0) notes += ", no y (--target-column none): every column is X";
+    if (format == "csv" && rep.target_column >= 0)
       notes += ", y = column " + std::to_string(rep.target_column) +
                (rep.target_name.empty() ? "" : " '" + rep.target_name + "', the other names in /feature_names");
+    if (rep.row_index) notes += ", the first column left out (no name in the header: a row index, as pandas' to_csv "
+                                "and R's write.csv write)";
     if (!rep.compression.empty()) notes += ", read through " + rep.compression;
     std::printf("cadmm convert: %s -> %s: %lld rows x %lld features, %lld target(s), %lld nonzeros%s; %.1f MB in %.2fs "
                 "(%.0f MB/s)\n",

@@ -555,11 +555,13 @@ std::vector<std::string> header_names(std::string_view line) {
   return names;
 }
 
-// The target column: a 0-based number, or a header name; "" is the last column.
+// The target column: a 0-based number, or a header name; "" is the last column; "none" (unless a column has that
+// name) is no target, -1: every column is a feature (data for predict).
 std::int64_t target_index(const std::string& target, const std::vector<std::string>& names, std::int64_t width) {
   if (target.empty()) return width - 1;
   const auto at = std::find(names.begin(), names.end(), target);  // a name first, as --y-column takes it
   if (at != names.end()) return at - names.begin();
+  if (target == "none") return -1;
   std::int64_t j = -1;
   if (parse_int(target, j)) {
     if (j < 0 || j >= width)
@@ -593,33 +595,52 @@ ConvertReport convert_csv(const std::string& input, const std::string& output, b
   std::int64_t width = -1, target = -1;
   std::vector<std::string> names;  // the header's
   std::string_view line;
+  std::int64_t buffered = 0;  // rows in xbuf (and ybuf)
+  const auto flush = [&] {
+    x->append(xbuf.data(), buffered);
+    if (y) y->append(ybuf.data(), buffered);
+    xbuf.clear(), ybuf.clear();
+    buffered = 0;
+  };
+  // A header whose first name is empty heads a row index (pandas' to_csv with its default index=True, R's
+  // write.csv with its row names): not a feature, so its field is skipped (it may hold text, such as dates).
+  bool row_index = false;
   while (in.next(line)) {
     const std::int64_t ln = in.line_number();
     if (header && ln == 1) {
       names = header_names(line);
+      row_index = names.size() > 1 && names.front().empty();
+      if (row_index) names.erase(names.begin());
+      rep.row_index = row_index;
       continue;
     }
     if (trim(line).empty()) continue;
     fields.clear();
-    for (std::size_t s = 0; s <= line.size();) {
+    for (std::size_t s = row_index ? std::min(line.find(','), line.size()) + 1 : 0; s <= line.size();) {
       const std::size_t comma = std::min(line.find(',', s), line.size());
       double v = 0;
-      const std::string_view f = trim(line.substr(s, comma - s));
+      std::string_view f = trim(line.substr(s, comma - s));
+      if (f.size() >= 2 && f.front() == '"' && f.back() == '"') f = trim(f.substr(1, f.size() - 2));  // quoted
       if (!parse_double(f, v))
-        malformed(input, ln, static_cast<std::int64_t>(fields.size()) + 1, "'" + shown(f) + "' is not a finite number" +
-                  (ln == 1 && !header ? " (if the first line names the columns, add --header)" : ""));
+        malformed(input, ln, static_cast<std::int64_t>(fields.size()) + (row_index ? 2 : 1),
+                  "'" + shown(f) + "' is not a finite number" +
+                  (ln == 1 && !header ? " (if the first line names the columns, add --header)" : "") +
+                  (line.find(',') == std::string_view::npos && line.find_first_of(";\t") != std::string_view::npos
+                       ? " (the fields are separated by ';' or a tab: cadmm reads comma-separated values, as "
+                         "pandas' to_csv writes them by default)"
+                       : ""));
       fields.push_back(v);
       s = comma + 1;
     }
     if (width < 0) {
       width = static_cast<std::int64_t>(fields.size());
-      if (width < 2) malformed(input, ln, 1, "a row needs at least two fields (features and a target)");
       if (!names.empty() && static_cast<std::int64_t>(names.size()) != width)
         malformed(input, ln, 1, "the header names " + std::to_string(names.size()) + " columns, the first row has " +
                                 std::to_string(width) + " fields");
       target = target_index(target_spec, names, width);
-      x = std::make_unique<Appender>(out.get(), "X", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, width - 1);
-      y = std::make_unique<Appender>(out.get(), "y", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0);
+      if (width < (target < 0 ? 1 : 2)) malformed(input, ln, 1, "a row needs at least two fields (features and a target)");
+      x = std::make_unique<Appender>(out.get(), "X", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, width - (target < 0 ? 0 : 1));
+      if (target >= 0) y = std::make_unique<Appender>(out.get(), "y", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0);
     } else if (static_cast<std::int64_t>(fields.size()) != width) {
       malformed(input, ln, static_cast<std::int64_t>(std::min<std::size_t>(fields.size(), static_cast<std::size_t>(width))) + 1,
                 "row has " + std::to_string(fields.size()) + " fields, the first row has " + std::to_string(width));
@@ -627,23 +648,22 @@ ConvertReport convert_csv(const std::string& input, const std::string& output, b
     for (std::int64_t j = 0; j < width; ++j)
       (j == target ? ybuf : xbuf).push_back(fields[static_cast<std::size_t>(j)]);
     ++rep.rows;
-    if (xbuf.size() >= kFlush) {
-      x->append(xbuf.data(), static_cast<std::int64_t>(ybuf.size()));
-      y->append(ybuf.data(), static_cast<std::int64_t>(ybuf.size()));
-      xbuf.clear(), ybuf.clear();
-    }
+    ++buffered;
+    if (xbuf.size() >= kFlush) flush();
   }
   if (rep.rows == 0) throw DataError("'" + input + "' holds no data rows");
-  x->append(xbuf.data(), static_cast<std::int64_t>(ybuf.size()));
-  y->append(ybuf.data(), static_cast<std::int64_t>(ybuf.size()));
-  rep.features = width - 1;
+  flush();
+  rep.features = width - (target < 0 ? 0 : 1);
+  rep.targets = target < 0 ? 0 : 1;
   rep.nonzeros = rep.rows * rep.features;
   rep.bytes = in.bytes();
   rep.compression = in.compression();
   rep.target_column = target;
   if (!names.empty()) {
-    rep.target_name = names[static_cast<std::size_t>(target)];
-    names.erase(names.begin() + target);
+    if (target >= 0) {
+      rep.target_name = names[static_cast<std::size_t>(target)];
+      names.erase(names.begin() + target);
+    }
     out.write_strings("feature_names", names);
   }
   out.commit();

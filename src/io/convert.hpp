@@ -14,7 +14,8 @@ struct ConvertReport {
   std::int64_t unlabelled = 0;    ///< LIBSVM: lines without a label (empty label sets: y becomes indicators)
   std::string compression;        ///< "gzip", "bzip2" or "" (the input as read)
   std::string target_name;        ///< CSV with a header: the name of y's column
-  std::int64_t target_column = -1;  ///< CSV: y's column (0-based)
+  std::int64_t target_column = -1;  ///< CSV: y's column (0-based, the row index left out)
+  bool row_index = false;         ///< CSV: the header's first name was empty (a row index): that column left out
 };
 
 /// LIBSVM/SVMlight (`label[,label...] [qid:N] index:value ...`, indices 1-based unless an index 0 appears,

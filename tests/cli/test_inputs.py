@@ -256,6 +256,49 @@ def csv_header_names_the_target_and_the_features_of_every_result():
 
 
 @test
+def csv_as_pandas_and_r_write_it():
+    """pandas' to_csv keeps its index as a first column with an empty name (R's write.csv its row names, quoted):
+    that column was read as a feature, fitted a coefficient of the row number; now it is left out, saying so. Quoted
+    numbers (QUOTE_ALL) read as numbers; ';' separated fields are refused with a hint; --target-column none writes
+    X alone, for predict."""
+    import csv
+    import pandas as pd
+    X, y = problem(300, 4, seed=5)
+    df = pd.DataFrame(X, columns=list("abcd")).assign(y=y)
+    sk_coef, sk_intercept = sklearn_lasso(X, y)
+    sources = {"index": dict(), "dates": dict(), "quoted": dict(index=False, quoting=csv.QUOTE_ALL)}
+    for name, kwargs in sources.items():
+        frame = df.set_axis(pd.date_range("2020-01-01", periods=300)) if name == "dates" else df
+        frame.to_csv(path(f"pd_{name}.csv"), **kwargs)
+    r_lines = ['"","a","b","c","d","y"'] + [f'"{i + 1}",' + ",".join(repr(v) for v in [*X[i], y[i]])
+                                            for i in range(300)]
+    write_text("r_rows.csv", "\n".join(r_lines) + "\n")
+    for name in [*sources, "r_rows"]:
+        src, data = path(f"pd_{name}.csv" if name in sources else "r_rows.csv"), path(f"csv_{name}.h5")
+        _, printed, _ = cadmm(1, "convert", "--input", src, "--format", "csv", "--header", "--target-column", "y",
+                              "--output", data)
+        assert ("first column left out" in printed) == (name != "quoted"), (name, printed)
+        with h5py.File(data) as f:
+            assert np.array_equal(f["X"][()], X) and np.array_equal(f["y"][()], y), name
+        assert names_of(data) == list("abcd"), name
+        out = path(f"csv_{name}_fit.h5")
+        cadmm(2, "solve", "--data", data, "--output", out, "--quiet")
+        assert np.allclose(coef(out)[0], sk_coef, atol=1e-8) and abs(coef(out)[1] - sk_intercept) < 1e-8, name
+    df.to_csv(path("pd_semi.csv"), index=False, sep=";")
+    expect_error(1, 3, "separated by ';' or a tab", "convert", "--input", path("pd_semi.csv"), "--format", "csv",
+                 "--header", "--output", path("x.h5"))
+    df[list("abcd")].to_csv(path("pd_new.csv"), index=False)
+    data = path("csv_new.h5")
+    cadmm(1, "convert", "--input", path("pd_new.csv"), "--format", "csv", "--header", "--target-column", "none",
+          "--output", data)
+    with h5py.File(data) as f:
+        assert list(f) == ["X", "feature_names"] and np.array_equal(f["X"][()], X)
+    cadmm(2, "predict", "--model", path("csv_index_fit.h5"), "--data", data, "--output", path("csv_pred.h5"), "--quiet")
+    with h5py.File(path("csv_pred.h5")) as f:
+        assert np.allclose(f["prediction"][()], X @ sk_coef + sk_intercept, atol=1e-7)
+
+
+@test
 def pandas_tables_by_column_name():
     """pandas' to_hdf (fixed format: every float column, y included, in /df/block0_values, the names in
     /df/block0_items): X and y as the same dataset are refused (exit 2, naming --y-column); --y-column by name or
