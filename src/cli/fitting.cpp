@@ -330,7 +330,7 @@ void check_outputs(const po::variables_map& vm, const std::string& output, const
   collectively(comm, [&] {
     if (comm.rank() != 0) return;
     io::check_output_path(output, "--output", {data});
-    if (!checkpoint.empty()) io::check_output_path(checkpoint, "--checkpoint", {data, output});
+    if (!checkpoint.empty()) io::check_checkpoint_path(checkpoint, data, output, vm.count("resume") > 0);
   });
 }
 

@@ -243,6 +243,24 @@ Handle open_checkpoint(const std::string& path) {
 
 }  // namespace
 
+void check_checkpoint_path(const std::string& path, const std::string& data, const std::string& output,
+                           bool resuming) {
+  check_output_path(path, "--checkpoint", {data});
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::weakly_canonical(path, ec) == fs::weakly_canonical(output, ec) || (fs::exists(path, ec) && fs::equivalent(path, output, ec)))
+    throw UsageError("--checkpoint: '" + path + "' is the --output file too; name another file for the checkpoint");
+  if (resuming || !fs::exists(path, ec) || H5Fis_hdf5(path.c_str()) <= 0) return;
+  silence_hdf5();
+  Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!f.valid()) return;
+  Handle root(H5Gopen2(f.get(), "/", H5P_DEFAULT), H5Gclose);
+  if (root.valid() && read_string_attribute(root.get(), "kind") != kKind)
+    throw UsageError("--checkpoint: '" + path + "' exists and is not a cadmm checkpoint (" +
+                     (object_exists(f.get(), "/coef") ? "a cadmm result" : "an HDF5 file") +
+                     "), which the first checkpoint would replace; name a new file, or remove that one first");
+}
+
 std::string previous_checkpoint(const std::string& path) { return path + ".prev"; }
 
 void write_checkpoint(const std::string& path, const CheckpointKey& key, const AdmmState& st,

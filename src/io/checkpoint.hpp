@@ -42,6 +42,13 @@ std::optional<Checkpoint> load_checkpoint(const std::string& path, const Checkpo
 /// returns its key and history; DataError naming path and what failed.
 Checkpoint verify_checkpoint(const std::string& path);
 
+/// Before a run that checkpoints (rank 0): check_output_path for --checkpoint against the data, and refusals
+/// (UsageError) of a checkpoint path that is the --output file too, or an existing HDF5 file that is not a cadmm
+/// checkpoint (a result or someone's data, which the first checkpoint would replace). One that cannot be opened may
+/// be a damaged checkpoint, and with `resuming` the file is read first, so load_checkpoint reports what it is.
+void check_checkpoint_path(const std::string& path, const std::string& data, const std::string& output,
+                           bool resuming);
+
 /// Where the checkpoint before the last one is kept: path + ".prev".
 std::string previous_checkpoint(const std::string& path);
 /// Empty when the keys agree, else a message naming the first field that differs.

@@ -868,6 +868,18 @@ def what_new_users_tried_is_answered():
         g["data"], g["indices"], g["indptr"] = np.ones(3), np.array([0, 1, 2]), np.array([0, 1, 2, 3])
         f["y"] = np.arange(3.0)
     expect_error(1, 3, 'encoding-type"] = "csr_matrix"', "solve", "--data", path("csr_bare.h5"), "--output", out)
+    # A checkpoint path that is the output, or an existing result: refused, naming what it is (the output was called
+    # "the input file"; the result was replaced by a checkpoint without a word). An old checkpoint is replaced.
+    result = path("newuser_result.h5")
+    cadmm(1, "solve", "--data", data, "--output", result, "--quiet")
+    before = open(result, "rb").read()
+    expect_error(1, 2, "is the --output file too", "solve", "--data", data, "--checkpoint", out, "--output", out)
+    expect_error(2, 2, "exists and is not a cadmm checkpoint (a cadmm result)", "path", "--data", data,
+                 "--checkpoint", result, "--output", out)
+    assert open(result, "rb").read() == before
+    ck = path("newuser.ck")
+    for _ in range(2):
+        cadmm(1, "solve", "--data", data, "--checkpoint", ck, "--output", out, "--quiet")
     # Help: a boolean's default reads as its default, and the penalty names people use are listed.
     _, text, _ = cadmm(1, "solve", "--help")
     assert "--standardize [=BOOL]" in text and "(=true)" not in text, text
