@@ -362,9 +362,16 @@ void DataReader::set_offset(const std::string& name, std::int64_t targets, bool 
   const std::string what = where(layout_.file, name);
   offset_ = open_dataset(file_.get(), layout_.file, name);
   const std::vector<std::int64_t> s = dataset_shape(offset_.get());
-  if (s.empty() || s.size() > 2 || s[0] != layout_.rows || (s.size() == 2 && s[1] != targets && s[1] != 1))
-    throw DataError("--offset-dataset: " + what + " must have one row per row of X (" + std::to_string(layout_.rows) +
-                    "), as (rows,) or (rows, " + std::to_string(targets) + ")");
+  if (s.empty() || s.size() > 2 || s[0] != layout_.rows || (s.size() == 2 && s[1] != targets && s[1] != 1)) {
+    std::string shape;
+    for (std::int64_t e : s) shape += (shape.empty() ? "" : ", ") + std::to_string(e);
+    const bool rows_ok = s.size() == 2 && s[0] == layout_.rows;
+    throw DataError("--offset-dataset: " + what + " has shape (" + shape + (s.size() == 1 ? ",)" : ")") + "; " +
+                    (rows_ok ? "its " + std::to_string(s[1]) + " columns are not the " + std::to_string(targets) +
+                                   " target(s) of y, "
+                             : "it must have one row per row of X (" + std::to_string(layout_.rows) + "), ") +
+                    "as (rows,) or (rows, " + std::to_string(targets) + ")");
+  }
   offset_1d_ = s.size() == 1;
   offset_targets_ = targets;
   subtract_offset_ = subtract;

@@ -471,7 +471,7 @@ def bad_inputs(cadmm, ranks, work):
         (["--penalty", "l21", "--upper-limits", "1"], 2, "--upper-limits: bounds (and --positive"),
         (["--penalty", "l21", "--positive"], 2, "--positive, which is --lower-limits 0"),
         (["--offset-dataset", "/offset_short"], 3, "must have one row per row of X (50)"),
-        (["--offset-dataset", "/offset_wide"], 3, "as (rows,) or (rows, 1)"),
+        (["--offset-dataset", "/offset_wide"], 3, "has shape (50, 3); its 3 columns are not the 1 target(s) of y"),
         (["--offset-dataset", "/offset_nan"], 3, "(the offset) contains NaN or Inf at row 30"),
         (["--offset-dataset", "/missing_offset"], 3, "/missing_offset"),
         (["--weights-dataset", "/w_negative"], 3, "holds -0.500000 at row 20; weights must be finite and >= 0"),
