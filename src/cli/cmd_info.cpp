@@ -49,6 +49,7 @@ struct InfoRequest {
   io::DataSelection select;
   int ranks = 1;           // plan for this many ranks
   bool read_test = false;  // --read-test
+  bool y_optional = false; // --y-dataset not given: a file without /y (AnnData's) is still described
 };
 
 // The request of the command line; nullopt when --help was asked (and printed).
@@ -80,6 +81,7 @@ std::optional<InfoRequest> parse_request(const Args& args, MpiCommunicator& comm
   req.file = vm[vm.count("file") ? "file" : "data"].as<std::string>();
   req.x_dataset = vm["x-dataset"].as<std::string>();
   req.y_dataset = vm["y-dataset"].as<std::string>();
+  req.y_optional = vm["y-dataset"].defaulted();
   req.select = selection_from(vm);
   req.read_test = vm.count("read-test") > 0;
   return req;
@@ -96,8 +98,12 @@ void print_data(const std::string& file, const io::DataLayout& l) {
               : l.x_chunked ? ("chunked by " + std::to_string(l.x_chunk_rows) + " rows" +
                                (l.x_compressed ? ", compressed" : "")).c_str()
                             : "contiguous");
-  std::printf("  y  %s: %lld target(s)%s\n", l.y_name.c_str(), static_cast<long long>(l.targets),
-              l.y_is_1d ? " (1-D)" : "");
+  if (l.has_y)
+    std::printf("  y  %s: %lld target(s)%s\n", l.y_name.c_str(), static_cast<long long>(l.targets),
+                l.y_is_1d ? " (1-D)" : "");
+  else
+    std::printf("  y  none: the file has no %s (fitting needs --y-dataset PATH or --y-column NAME; planned below "
+                "for 1 target)\n", l.y_name.c_str());
   if (l.feature_names.empty()) {
     std::printf("  names  none (--feature-names-dataset PATH names the features)\n");
   } else {
@@ -118,6 +124,8 @@ struct PlanTotals {
 // memory and flops, planned as a solve plans them (working sets allowed).
 PlanTotals print_rank_plans(const io::DataReader& reader, int ranks, double budget) {
   const io::DataLayout& l = reader.layout();
+  DataShape shape = l.shape();
+  shape.targets = std::max<std::int64_t>(1, shape.targets);  // a file without y: planned for one
   std::printf("\nPlan for %d rank(s):\n", ranks);
   std::printf("  %6s %12s %14s %10s %14s %12s %12s\n", "rank", "rows", "nonzeros", "solver", "memory", "setup flop",
               "flop/iter");
@@ -131,10 +139,10 @@ PlanTotals print_rank_plans(const io::DataReader& reader, int ranks, double budg
     }
     const RowRange range = reader.partition(r, ranks);
     const std::int64_t nnz = reader.nnz_in(range);
-    const RankPlan plan = plan_rank(range.size(), nnz, l.shape(), request, budget);
+    const RankPlan plan = plan_rank(range.size(), nnz, shape, request, budget);
     totals.worst = std::max(totals.worst, plan.memory_bytes);
     totals.screened = totals.screened || plan.form == LocalForm::screened || plan.form == LocalForm::streamed;
-    if (plan.form == LocalForm::cg) totals.gathered = kGatheredBytesPerEntry * static_cast<double>(l.shape().nnz);
+    if (plan.form == LocalForm::cg) totals.gathered = kGatheredBytesPerEntry * static_cast<double>(shape.nnz);
     std::printf("  %6d %12lld %14lld %10s %14s %12s %12s\n", r, static_cast<long long>(range.size()),
                 static_cast<long long>(nnz), range.size() == 0 ? "idle" : to_string(plan.form).c_str(),
                 bytes_text(plan.memory_bytes).c_str(), fmt(plan.cost.setup_flops, "%.2e").c_str(),
@@ -178,8 +186,8 @@ int run_info(const Args& args, MpiCommunicator& comm) {
   if (!req) return 0;
   std::unique_ptr<io::DataReader> reader;
   collectively(comm, [&] {
-    reader = std::make_unique<io::DataReader>(req->file, req->x_dataset, req->y_dataset, comm.handle(), false,
-                                               req->select);
+    reader = std::make_unique<io::DataReader>(req->file, req->x_dataset, req->y_dataset, comm.handle(),
+                                               req->y_optional, req->select);
   });
   if (req->read_test) read_test(*reader, comm);
   if (comm.rank() != 0) return 0;

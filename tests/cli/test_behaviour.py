@@ -847,6 +847,11 @@ def what_new_users_tried_is_answered():
     _, by_name, _ = cadmm(1, "info", "--data", data)
     _, by_position, _ = cadmm(1, "info", data)
     assert by_name == by_position and "200 rows x 6 features" in by_name, by_name
+    # info describes a file without y (AnnData's never has /y); an explicit --y-dataset must exist.
+    x_only = write("newuser_x.h5", X, None)
+    _, text, _ = cadmm(1, "info", x_only)
+    assert "y  none: the file has no /y" in text and "Plan for 1 rank(s)" in text, text
+    expect_error(1, 3, "'/yy'", "info", x_only, "--y-dataset", "/yy")
     # cv --refit takes glmnet's spelling, as predict --lambda does.
     cadmm(2, "cv", "--data", data, "--refit", "lambda.1se", "--n-lambda", 20, "--output", out, "--quiet")
     with h5py.File(out) as f:
