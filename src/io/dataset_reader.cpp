@@ -155,6 +155,20 @@ void read_block(hid_t ds, std::int64_t first, std::int64_t rows, std::int64_t co
                          what + " failed");
 }
 
+// Rows [first, first + rows) of an array stored (cols, n), as column-major writers (R, Fortran, MATLAB) store an
+// n x cols matrix: the stored array's columns, transposed in memory.
+RowMatrix read_stored_columns(hid_t ds, std::int64_t first, std::int64_t rows, std::int64_t cols, const std::string& what) {
+  RowMatrix stored(cols, rows);
+  Handle fspace(H5Dget_space(ds), H5Sclose);
+  const hsize_t start[2] = {0, static_cast<hsize_t>(first)}, count[2] = {static_cast<hsize_t>(cols), static_cast<hsize_t>(rows)};
+  H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
+  Handle mspace(H5Screate_simple(2, count, nullptr), H5Sclose);
+  if (H5Dread(ds, H5T_NATIVE_DOUBLE, mspace.get(), fspace.get(), H5P_DEFAULT, stored.data()) < 0)
+    throw RuntimeFailure("reading rows " + std::to_string(first) + ".." + std::to_string(first + rows - 1) + " of " +
+                         what + " (stored by columns) failed");
+  return stored.transpose();
+}
+
 // Index of the first row holding a NaN or Inf, or -1.
 Eigen::Index first_bad_row(const RowMatrix& m) {
   for (Eigen::Index i = 0; i < m.rows(); ++i)
@@ -222,6 +236,11 @@ DataReader::DataReader(const std::string& file, const std::string& x_name, const
     ys = layout_.has_y ? dataset_shape(y_.get()) : std::vector<std::int64_t>{xs[0], 0};
     if (ys.size() != 1 && ys.size() != 2)
       throw DataError(where(file, y_name) + " must be 1-D (rows,) or 2-D (rows, targets)");
+    // From the same column-major writer as X, a multi-target Y is stored (k, n) too.
+    if (select.features_by_rows && layout_.has_y && ys.size() == 2 && ys[0] != xs[0] && ys[1] == xs[0]) {
+      std::swap(ys[0], ys[1]);
+      layout_.y_transposed = true;
+    }
   }
   layout_.rows = xs[0];
   layout_.features = xs[1];
@@ -314,16 +333,8 @@ RowRange DataReader::partition(int rank, int ranks) const {
 void DataReader::read_x(std::int64_t first, std::int64_t rows, RowMatrix& x, RowMatrix* y) const {
   const std::string what = where(layout_.file, layout_.x_name);
   const std::int64_t d = layout_.features;
-  if (layout_.x_transposed) {  // the stored (d, n) array's columns [first, first + rows), transposed in memory
-    RowMatrix stored(d, rows);
-    Handle fspace(H5Dget_space(x_.get()), H5Sclose);
-    const hsize_t start[2] = {0, static_cast<hsize_t>(first)}, count[2] = {static_cast<hsize_t>(d), static_cast<hsize_t>(rows)};
-    H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
-    Handle mspace(H5Screate_simple(2, count, nullptr), H5Sclose);
-    if (H5Dread(x_.get(), H5T_NATIVE_DOUBLE, mspace.get(), fspace.get(), H5P_DEFAULT, stored.data()) < 0)
-      throw RuntimeFailure("reading rows " + std::to_string(first) + ".." + std::to_string(first + rows - 1) + " of " +
-                           what + " (stored features by rows) failed");
-    x = stored.transpose();
+  if (layout_.x_transposed) {  // the stored (d, n) array's columns [first, first + rows)
+    x = read_stored_columns(x_.get(), first, rows, d, what);
     return;
   }
   if (layout_.table_columns == 0) {
@@ -351,7 +362,10 @@ void DataReader::read_y(std::int64_t first, std::int64_t rows, RowMatrix& y) con
     read_x(first, rows, x, &y);
     return;
   }
-  read_block(y_.get(), first, rows, layout_.targets, layout_.y_is_1d, y.data(), where(layout_.file, layout_.y_name));
+  if (layout_.y_transposed)
+    y = read_stored_columns(y_.get(), first, rows, layout_.targets, where(layout_.file, layout_.y_name));
+  else
+    read_block(y_.get(), first, rows, layout_.targets, layout_.y_is_1d, y.data(), where(layout_.file, layout_.y_name));
   if (!subtract_offset_) return;
   RowMatrix off;
   read_offset(first, rows, off);

@@ -31,6 +31,7 @@ struct DataLayout {
   std::vector<std::string> feature_names;  ///< one per feature, empty when the file names none
   std::string names_from;    ///< the dataset they came from
   bool x_transposed = false; ///< X stored (d, n): each rank reads its columns of the stored array
+  bool y_transposed = false; ///< with x_transposed, a 2-D Y stored (k, n) alike (read by its columns)
   std::int64_t table_columns = 0;  ///< --y-column: the columns of the stored table (X's and y's)
 
   /// The shape the plan works from.

@@ -395,7 +395,8 @@ set.seed(1); n <- 1200; d <- 6
 X <- matrix(rnorm(n * d), n, d); colnames(X) <- paste0("g", 1:d)
 y <- as.vector(X %*% c(1, 0, 0, -2, 0, 0.5) + 0.3 * rnorm(n))
 f <- H5File$new(commandArgs(TRUE)[1], mode = "w")
-f[["X"]] <- X; f[["y"]] <- y; f[["feature_names"]] <- colnames(X); f$close_all()
+Y <- cbind(y, as.vector(X %*% c(0, 1, 0, 0, 0, 0) + 0.3 * rnorm(n)))
+f[["X"]] <- X; f[["y"]] <- y; f[["Y"]] <- Y; f[["feature_names"]] <- colnames(X); f$close_all()
 """)
     import subprocess
     data = path("from_r.h5")
@@ -423,6 +424,18 @@ f[["X"]] <- X; f[["y"]] <- y; f[["feature_names"]] <- colnames(X); f$close_all()
           path("r_pred.h5"), "--quiet")
     with h5py.File(path("r_pred.h5")) as f:
         assert np.allclose(f["prediction"][()], X @ a[0] + a[1], atol=1e-10)
+    # R's n x 2 target matrix is stored (2, n) too: read by its columns with X's layout (it was "X has 1200 rows but
+    # /Y has 2", found by a new-user trial); equal bit for bit to the row-major copy's fit.
+    with h5py.File(data) as f:
+        assert f["Y"].shape == (2, 1200)
+        Y = f["Y"][()].T
+    with h5py.File(copy, "a") as f:
+        f["Y"] = Y
+    for source, extra, out in ((data, ["--x-layout", "features-by-rows"], "r_Y.h5"), (copy, [], "r_Y_copy.h5")):
+        cadmm(2, "solve", "--data", source, "--y-dataset", "/Y", *extra, "--output", path(out), "--quiet")
+    a, b = coef(path("r_Y.h5")), coef(path("r_Y_copy.h5"))
+    assert a[0].shape == (6, 2), a[0].shape
+    assert a[0].tobytes() == b[0].tobytes() and np.asarray(a[1]).tobytes() == np.asarray(b[1]).tobytes()
 
 
 if __name__ == "__main__":
