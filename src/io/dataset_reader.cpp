@@ -66,7 +66,9 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
   Handle type(H5Dget_type(ds.get()), H5Tclose);
   const std::size_t size = H5Tget_size(type.get());
   const H5T_class_t cls = H5Tget_class(type.get());
-  const bool ok = integers ? cls == H5T_INTEGER : cls == H5T_FLOAT && (size == 4 || size == 8);
+  // Values (X, y, weights, offsets) may be integers too, as NumPy, pandas and AnnData write counts: read as float64
+  // (exact up to 2^53), as scikit-learn and glmnet take them.
+  const bool ok = integers ? cls == H5T_INTEGER : cls == H5T_INTEGER || (cls == H5T_FLOAT && (size == 4 || size == 8));
   if (cls == H5T_COMPOUND)
     throw DataError(where(path, name) + " is a compound (table) dataset, as pandas' to_hdf(format='table') and PyTables "
                     "write: cadmm reads plain 2-D arrays; write it with df.to_hdf(FILE, key='df', format='fixed') and "
@@ -121,6 +123,12 @@ void refuse_one_block_of_a_frame(hid_t file, const std::string& path, const std:
                     "columns would be left out of X: " + left_out + ". Write the frame as one float block "
                     "(df.astype('float64').to_hdf(...), after dropping text columns), or name X's columns with "
                     "--x-columns (with --y-column) to leave them out on purpose");
+}
+
+// float32 storage (X kept in single precision where the plan allows); integers are read as float64.
+bool is_float32(hid_t ds) {
+  Handle type(H5Dget_type(ds), H5Tclose);
+  return H5Tget_class(type.get()) == H5T_FLOAT && H5Tget_size(type.get()) == 4;
 }
 
 bool is_csr_group(hid_t file, const std::string& name) {
@@ -198,8 +206,7 @@ DataReader::DataReader(const std::string& file, const std::string& x_name, const
       throw DataError(where(file, x_name) + " (CSR): indptr has " + std::to_string(ps[0]) + " entries, shape says " +
                       std::to_string(xs[0]) + " rows (needs rows + 1)");
     layout_.nnz = ds[0];
-    Handle type(H5Dget_type(data_.get()), H5Tclose);
-    layout_.x_float32 = H5Tget_size(type.get()) == 4;
+    layout_.x_float32 = is_float32(data_.get());
   } else {
     x_ = open_dataset(file_.get(), file, x_name);
     xs = dataset_shape(x_.get());
@@ -268,8 +275,7 @@ DataReader::DataReader(const std::string& file, const std::string& x_name, const
     return;
   }
   layout_.nnz = layout_.rows * layout_.features;
-  Handle type(H5Dget_type(x_.get()), H5Tclose);
-  layout_.x_float32 = H5Tget_size(type.get()) == 4;
+  layout_.x_float32 = is_float32(x_.get());
   Handle dcpl(H5Dget_create_plist(x_.get()), H5Pclose);
   layout_.x_chunked = H5Pget_layout(dcpl.get()) == H5D_CHUNKED;
   layout_.x_compressed = H5Pget_nfilters(dcpl.get()) > 0;
