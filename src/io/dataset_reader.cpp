@@ -79,7 +79,7 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
                                                                                                          : "non-numeric";
     throw DataError(where(path, name) + " has an unsupported element type (" + kind + ", " + std::to_string(8 * size) +
                     " bits); cadmm reads " + (integers ? "integers (int32 or int64)" :
-                    "float32 or float64 (with NumPy: array.astype('float64'))"));
+                    "numbers: floats or integers (with NumPy: array.astype('float64'))"));
   }
   return ds;
 }
