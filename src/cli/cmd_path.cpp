@@ -53,7 +53,9 @@ class PathLines final : public PrintedProgress {
     header();
     std::printf("%6zu %12.5e %8d %8lld %18.10e %10.2e %9.5f %8.2fs%s\n", i, f.lambda, f.admm.state.iteration,
                 static_cast<long long>(nonzeros(f.coef)), f.admm.optimality.objective, f.admm.optimality.gap, dev_ratio,
-                lap_.lap(), f.admm.descended ? "  (coordinate descent)"
+                lap_.lap(), f.admm.status == Status::interrupted ? "  (interrupted: not finished)"
+                : f.admm.status == Status::diverged ? "  (diverged)"
+                : f.admm.descended ? "  (coordinate descent)"
                 : f.admm.polished && f.admm.state.iteration == 0 ? "  (warm active set)" : "");
     std::fflush(stdout);
   }

@@ -41,8 +41,13 @@ bool same_object(hid_t a, hid_t b) {
 #endif
 }
 
-// Opens a numeric dataset: float32/64 (integers = false) or an integer type (integers = true).
-Handle open_dataset(hid_t file, const std::string& path, const std::string& name, bool integers = false) {
+// What a dataset may hold: X and y are float32/64 (SPEC section 3: an integer X or y is an unsupported type, exit 3);
+// indices and fold numbers integers; weights either (frequency weights are counts; read as float64, exact to 2^53).
+enum class Element { floats, integers, numbers };
+
+// Opens a numeric dataset of the given element kind.
+Handle open_dataset(hid_t file, const std::string& path, const std::string& name, Element element = Element::floats) {
+  const bool integers = element == Element::integers;
   // A name that is not there, or not a dataset: say what the file holds (the --x-dataset / --y-dataset to give).
   const auto holds = [&] {
     const std::string list = contents(file);
@@ -66,9 +71,8 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
   Handle type(H5Dget_type(ds.get()), H5Tclose);
   const std::size_t size = H5Tget_size(type.get());
   const H5T_class_t cls = H5Tget_class(type.get());
-  // Values (X, y, weights, offsets) may be integers too, as NumPy, pandas and AnnData write counts: read as float64
-  // (exact up to 2^53), as scikit-learn and glmnet take them.
-  const bool ok = integers ? cls == H5T_INTEGER : cls == H5T_INTEGER || (cls == H5T_FLOAT && (size == 4 || size == 8));
+  const bool ok = (element != Element::floats && cls == H5T_INTEGER) ||
+                  (element != Element::integers && cls == H5T_FLOAT && (size == 4 || size == 8));
   if (cls == H5T_COMPOUND)
     throw DataError(where(path, name) + " is a compound (table) dataset, as pandas' to_hdf(format='table') and PyTables "
                     "write: cadmm reads plain 2-D arrays; write it with df.to_hdf(FILE, key='df', format='fixed') and "
@@ -79,7 +83,7 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
                                                                                                          : "non-numeric";
     throw DataError(where(path, name) + " has an unsupported element type (" + kind + ", " + std::to_string(8 * size) +
                     " bits); cadmm reads " + (integers ? "integers (int32 or int64)" :
-                    "numbers: floats or integers (with NumPy: array.astype('float64'))"));
+                    "float32 or float64 (with NumPy: array.astype('float64'))"));
   }
   return ds;
 }
@@ -196,8 +200,8 @@ DataReader::DataReader(const std::string& file, const std::string& x_name, const
   std::vector<std::int64_t> xs;
   if (layout_.sparse) {
     data_ = open_dataset(file_.get(), file, x_name + "/data");
-    indices_ = open_dataset(file_.get(), file, x_name + "/indices", true);
-    indptr_ = open_dataset(file_.get(), file, x_name + "/indptr", true);
+    indices_ = open_dataset(file_.get(), file, x_name + "/indices", Element::integers);
+    indptr_ = open_dataset(file_.get(), file, x_name + "/indptr", Element::integers);
     xs = csr_shape(file_.get(), file, x_name);
     const auto ds = dataset_shape(data_.get()), is = dataset_shape(indices_.get()), ps = dataset_shape(indptr_.get());
     if (ds.size() != 1 || is.size() != 1 || ps.size() != 1 || ds[0] != is[0])
@@ -411,7 +415,7 @@ void DataReader::read_offset(std::int64_t first, std::int64_t rows, RowMatrix& o
 
 void DataReader::set_weights(const std::string& name) {
   const std::string what = where(layout_.file, name);
-  weights_ = open_dataset(file_.get(), layout_.file, name);
+  weights_ = open_dataset(file_.get(), layout_.file, name, Element::numbers);
   const std::vector<std::int64_t> s = dataset_shape(weights_.get());
   if (s.empty() || s.size() > 2 || s[0] != layout_.rows || (s.size() == 2 && s[1] != 1))
     throw DataError("--weights-dataset: " + what + " must hold one weight per row of X (" + std::to_string(layout_.rows) +

@@ -110,9 +110,11 @@ def path_stopped_twice_then_resumed_is_bitwise():
     # The hook stops at that iteration count of any solve: first in lambda `first` at iteration 5, then, resumed,
     # in the same solve at iteration 25 (a checkpoint of a resumed solve), then to the end.
     for stop in (5, 25):
-        _, _, err = cadmm(2, *common, "--output", out, "--checkpoint", ck, "--resume", expect=1,
-                          env={"CADMM_FAULT": f"term@{stop}:0"})
+        _, text, err = cadmm(2, *[a for a in common if a != "--quiet"], "--output", out, "--checkpoint", ck,
+                             "--resume", expect=1, env={"CADMM_FAULT": f"term@{stop}:0"})
         assert f"at lambda {first + 1} of 30" in err and "state saved" in err, err
+        # The cut lambda's line says so (it read as a finished fit).
+        assert text.rstrip().endswith("(interrupted: not finished)"), text
         with h5py.File(ck) as c:
             assert c.attrs["iteration"] == stop and c.attrs["command"] == "path"
     cadmm(2, *common, "--output", out, "--checkpoint", ck, "--resume")
