@@ -40,19 +40,25 @@ timeout 120 mpirun --timeout 110 -np 2 "$CADMM" "${solve[@]}" --output "$WORK/pl
 # Slurm checks time limits every 30 s and may send the warning up to a minute early (man sbatch), so it comes
 # 30-90 s into each run of a two-minute job, and the slowed solve outlasts at least the first run. The requeued job
 # starts again by itself once its old credential has expired (10 s here, CADMM_SLURM_CRED_EXPIRE above).
+# Waits for JOB (started at $start), prints its log OUT, and checks that it completed after requeueing itself and
+# resuming from checkpoint CK.
+completed_after_a_requeue() {
+  local job=$1 out=$2 ck=$3 what=$4 state
+  state=$(wait_job "$job")
+  echo "job $job ($what) ended $state after $(( $(date +%s) - start )) s"
+  cat "$out"
+  [ "$state" = COMPLETED ] || { echo "job ended $state"; slurm_errors; exit 1; }
+  grep -q "requeueing job $job" "$out"
+  grep -q "resuming from $ck" "$out"
+}
 start=$(date +%s)
 job=$(CADMM_FAULT=slow@1 sbatch --parsable -N 1 --ntasks=2 --time=2 --signal=B:USR1@30 --output="$WORK/requeue.out" \
       "$REPO/jobs/cadmm.sbatch" "${solve[@]}" --checkpoint "$WORK/state.ck" --checkpoint-every 2000 \
       --output "$WORK/requeue.h5")
-state=$(wait_job "$job")
-echo "job $job ended $state after $(( $(date +%s) - start )) s"
-cat "$WORK/requeue.out"
-[ "$state" = COMPLETED ] || { echo "job ended $state"; slurm_errors; exit 1; }
+completed_after_a_requeue "$job" "$WORK/requeue.out" "$WORK/state.ck" "past its time limit"
 grep -q "state saved" "$WORK/requeue.out"
 grep -q "restart 1" "$WORK/requeue.out"
 echo "runs: $(grep -c "^cadmm solve: job" "$WORK/requeue.out"), requeues: $(grep -c "requeueing job" "$WORK/requeue.out")"
-grep -q "requeueing job $job" "$WORK/requeue.out"
-grep -q "resuming from $WORK/state.ck" "$WORK/requeue.out"
 /usr/bin/python3 - "$WORK" <<'PY'
 import sys, h5py, numpy as np
 w = sys.argv[1]
@@ -88,12 +94,7 @@ job=$(CADMM_FAULT=slow@1 sbatch --parsable -N 1 --ntasks=2 --time=10 --output="$
 for _ in $(seq 240); do [ -f "$WORK/state_ini.ck" ] && break; sleep 0.5; done
 [ -f "$WORK/state_ini.ck" ] || { cat "$WORK/ini.out"; echo "no checkpoint after 120 s"; slurm_errors; exit 1; }
 scancel --batch --signal=USR1 "$job"
-state=$(wait_job "$job")
-echo "job $job (checkpoint in the INI file) ended $state after $(( $(date +%s) - start )) s"
-cat "$WORK/ini.out"
-[ "$state" = COMPLETED ] || { echo "job ended $state"; slurm_errors; exit 1; }
-grep -q "requeueing job $job" "$WORK/ini.out"
-grep -q "resuming from $WORK/state_ini.ck" "$WORK/ini.out"
+completed_after_a_requeue "$job" "$WORK/ini.out" "$WORK/state_ini.ck" "checkpoint in the INI file"
 /usr/bin/python3 - "$WORK" <<'PY'
 import sys, h5py
 w = sys.argv[1]
