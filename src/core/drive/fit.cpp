@@ -155,14 +155,14 @@ double lambda_max(const PreparedData& data) {
 Lambdas resolve_lambdas(const LambdaRequest& request, const Model& model) {
   const PreparedData& d = model.data;
   // Centred y is rounding noise of its mean (with an intercept; without one y_mean is 0 and y_ss is uncentred).
-  const double y_squares = d.y_ss + d.y_mean.squaredNorm();
-  const bool nothing = model.lambda_max == 0 || d.y_ss <= 1e-24 * y_squares;
+  const bool y_constant = d.y_ss <= 1e-24 * (d.y_ss + d.y_mean.squaredNorm());
+  const bool nothing = model.lambda_max == 0 || y_constant;
   if (nothing && (request.kind == LambdaRequest::Kind::ratio || request.kind == LambdaRequest::Kind::grid)) {
     char value[32];
     std::snprintf(value, sizeof value, "%.3g", model.lambda_max);
     throw DataError("lambda_max is " + std::string(model.lambda_max == 0 ? "0" : "rounding noise (" +
                     std::string(value) + ")") + ": " +
-                    (d.y_ss <= 1e-24 * y_squares ? "y is constant" : "no feature is correlated with y (X is zero or "
+                    (y_constant ? "y is constant" : "no feature is correlated with y (X is zero or "
                     "its columns constant, or the unpenalized features fit y exactly)") +
                     ", so every lambda leaves the penalized coefficients 0 and the fit is the intercept alone; a "
                     "lambda relative to lambda_max (--lambda-ratio, --n-lambda) has nothing to scale. Check "
