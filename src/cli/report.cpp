@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <csignal>
+#include <cerrno>
+#include <ctime>
 
 #include <unistd.h>
 
@@ -88,10 +90,27 @@ const char* volatile g_exit_line = nullptr;
 volatile std::size_t g_exit_length = 0;
 bool g_prints = false;
 
+// Sleeps for `ms` milliseconds inside a signal handler (nanosleep is async-signal-safe), resuming after other signals.
+void pause_ms(long ms) {
+  timespec left{ms / 1000, (ms % 1000) * 1000000L};
+  while (::nanosleep(&left, &left) != 0 && errno == EINTR) {
+  }
+}
+
+// mpirun forwards stderr through its own event loop: a rank that wrote its line and died at once could be reaped
+// before that loop read the pipe, and the line was lost (exit 1, empty stderr, 2 runs in 15 on a loaded machine).
+// So rank 0 stays alive a moment after writing, and the silent ranks leave after it; both well inside the second
+// mpirun waits between SIGTERM and SIGKILL.
+constexpr long kPrintingRankLingerMs = 200;
+constexpr long kSilentRankLingerMs = 400;
+
 [[noreturn]] void exit_interrupted() {
   if (const char* line = g_exit_line) {
     ssize_t ignored = ::write(STDERR_FILENO, line, g_exit_length);
     (void)ignored;
+    pause_ms(kPrintingRankLingerMs);
+  } else {
+    pause_ms(kSilentRankLingerMs);
   }
   ::_exit(1);
 }
