@@ -45,6 +45,11 @@ namespace {
 void require(bool ok, const std::string& option, const std::string& what) {
   if (!ok) throw UsageError("--" + option + ": " + what);
 }
+
+// What a dataset named by a *-dataset option holds is input data: a wrong length or value exits 3, as the weights do.
+void require_data(bool ok, const std::string& option, const std::string& what) {
+  if (!ok) throw DataError("--" + option + ": " + what);
+}
 }  // namespace
 
 void ProblemSpec::validate() const {
@@ -54,10 +59,10 @@ void ProblemSpec::validate() const {
     require(std::isfinite(*l1_ratio) && *l1_ratio >= 0 && *l1_ratio <= 1, "l1-ratio", "must be in [0, 1]");
   }
   for (double f : penalty_factor)
-    require(std::isfinite(f) && f >= 0, "penalty-factor-dataset",
+    require_data(std::isfinite(f) && f >= 0, "penalty-factor-dataset",
             "factors must be finite and >= 0 (use --exclude to keep a feature out)");
   if (!penalty_factor.empty())
-    require(std::any_of(penalty_factor.begin(), penalty_factor.end(), [](double f) { return f > 0; }),
+    require_data(std::any_of(penalty_factor.begin(), penalty_factor.end(), [](double f) { return f > 0; }),
             "penalty-factor-dataset", "every factor is 0: nothing would be penalized (fit without a penalty instead)");
   for (long long j : exclude) require(j >= 0, "exclude", "feature numbers are 0-based and >= 0");
   for (double v : lower_limits)
@@ -75,14 +80,15 @@ void ProblemSpec::validate() const {
   require(!grouped || penalty_factor.empty(), "penalty-factor-dataset",
           "not with --penalty group: weigh groups with --group-weights-dataset");
   for (double g : groups)
-    require(std::isfinite(g) && g >= 0 && g == std::floor(g) && g < 2147483647.0, "groups-dataset",
+    require_data(std::isfinite(g) && g >= 0 && g == std::floor(g) && g < 2147483647.0, "groups-dataset",
             "group ids must be whole numbers >= 0 (got " + std::to_string(g) + ")");
-  for (double w : group_weights) require(std::isfinite(w) && w >= 0, "group-weights-dataset", "weights must be finite and >= 0");
+  for (double w : group_weights)
+    require_data(std::isfinite(w) && w >= 0, "group-weights-dataset", "weights must be finite and >= 0");
 }
 
 void ProblemSpec::validate_features(long long d) const {
   const auto sized = [&](const std::vector<double>& v, const char* option, bool scalar_ok) {
-    require(v.empty() || static_cast<long long>(v.size()) == d || (scalar_ok && v.size() == 1), option,
+    (scalar_ok ? require : require_data)(v.empty() || static_cast<long long>(v.size()) == d || (scalar_ok && v.size() == 1), option,
             std::to_string(v.size()) + " values for " + std::to_string(d) + " features");
   };
   sized(penalty_factor, "penalty-factor-dataset", false);
@@ -95,20 +101,20 @@ void ProblemSpec::validate_features(long long d) const {
   require(penalty != Penalty::group || !groups.empty(), "groups-dataset",
           "required with --penalty group (each feature's group, 0..G-1)");
   if (groups.empty()) return;
-  require(static_cast<long long>(groups.size()) == d, "groups-dataset",
+  require_data(static_cast<long long>(groups.size()) == d, "groups-dataset",
           std::to_string(groups.size()) + " group ids for " + std::to_string(d) + " features");
   const std::vector<int> id = group_ids();
   const int count = *std::max_element(id.begin(), id.end()) + 1;
-  require(count <= d, "groups-dataset",
+  require_data(count <= d, "groups-dataset",
           "group id " + std::to_string(count - 1) + " is past the " + std::to_string(d) +
               " features: groups must be numbered 0..G-1 with none empty");
   std::vector<int> size(static_cast<std::size_t>(count), 0);
   for (int g : id) ++size[static_cast<std::size_t>(g)];
   for (int g = 0; g < count; ++g)
-    require(size[static_cast<std::size_t>(g)] > 0, "groups-dataset",
+    require_data(size[static_cast<std::size_t>(g)] > 0, "groups-dataset",
             "groups must be numbered 0.." + std::to_string(count - 1) + " with none empty: group " + std::to_string(g) +
                 " has no feature");
-  require(group_weights.empty() || static_cast<int>(group_weights.size()) == count, "group-weights-dataset",
+  require_data(group_weights.empty() || static_cast<int>(group_weights.size()) == count, "group-weights-dataset",
           std::to_string(group_weights.size()) + " weights for " + std::to_string(count) + " groups");
 }
 

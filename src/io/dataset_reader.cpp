@@ -583,8 +583,10 @@ std::vector<std::int64_t> DataReader::read_int_rows(const std::string& name, Row
   if (!ds.valid()) throw DataError(what + " is not a dataset");
   check_filters(ds.get(), what);
   Handle type(H5Dget_type(ds.get()), H5Tclose);
-  if (H5Tget_class(type.get()) != H5T_INTEGER)
-    throw DataError(what + " must hold integers (fold numbers, as glmnet's foldid)");
+  // R's numeric vectors and pandas' columns with a missing value are floats: whole numbers in them are fold numbers.
+  const H5T_class_t type_class = H5Tget_class(type.get());
+  if (type_class != H5T_INTEGER && type_class != H5T_FLOAT)
+    throw DataError(what + " must hold fold numbers (integers, or floats that are whole numbers, as glmnet's foldid)");
   const auto shape = dataset_shape(ds.get());
   if (shape.size() != 1 || shape[0] != layout_.rows)
     throw DataError(what + " must have shape (" + std::to_string(layout_.rows) + ",), one fold number per row of " +
@@ -596,8 +598,21 @@ std::vector<std::int64_t> DataReader::read_int_rows(const std::string& name, Row
   const hsize_t start = static_cast<hsize_t>(range.begin), count = static_cast<hsize_t>(range.size());
   H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
   Handle mspace(H5Screate_simple(1, &count, nullptr), H5Sclose);
-  if (H5Dread(ds.get(), H5T_NATIVE_INT64, mspace.get(), fspace.get(), H5P_DEFAULT, out.data()) < 0)
+  if (type_class == H5T_INTEGER) {
+    if (H5Dread(ds.get(), H5T_NATIVE_INT64, mspace.get(), fspace.get(), H5P_DEFAULT, out.data()) < 0)
+      throw RuntimeFailure("reading " + what + " failed");
+    return out;
+  }
+  std::vector<double> values(out.size());
+  if (H5Dread(ds.get(), H5T_NATIVE_DOUBLE, mspace.get(), fspace.get(), H5P_DEFAULT, values.data()) < 0)
     throw RuntimeFailure("reading " + what + " failed");
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const double v = values[i];
+    if (!(std::abs(v) < 9.0e15) || v != std::floor(v))  // NaN too; 9e15 < 2^53: exactly an integer
+      throw DataError(what + " holds " + std::to_string(v) + " at row " + std::to_string(range.begin + static_cast<std::int64_t>(i)) +
+                      ": fold numbers must be whole numbers");
+    out[i] = static_cast<std::int64_t>(v);
+  }
   return out;
 }
 

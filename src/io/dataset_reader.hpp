@@ -59,8 +59,8 @@ class DataReader {
   DataReader(const std::string& file, const std::string& x_name, const std::string& y_name, MPI_Comm comm,
               bool y_optional = false, const DataSelection& select = {});
   const DataLayout& layout() const { return layout_; }
-  /// Reads rows of an integer (n,) dataset of the same file (fold numbers); DataError naming it when it is
-  /// missing, not integer or not of length n.
+  /// Reads rows of an (n,) dataset of the same file holding whole numbers (fold numbers), as integers or floats;
+  /// DataError naming it when it is missing, not numeric, not of length n, or holds a fraction, NaN or Inf.
   std::vector<std::int64_t> read_int_rows(const std::string& name, RowRange range) const;
   /// An offset dataset of the same file, (n,) or (n, targets) (glmnet's offset and newoffset). With subtract, every
   /// block of y read has it subtracted (the fitting commands fit y - offset). DataError naming it when it is

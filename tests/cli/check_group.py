@@ -247,15 +247,15 @@ def bad_inputs(cadmm, ranks, work):
     cases = [
         (["--penalty", "group"], 2, "--penalty group: needs --groups-dataset"),
         (["--groups-dataset", "/groups"], 2, "--groups-dataset: only applies to --penalty group"),
-        (group + ["/short"], 2, "11 group ids for 12 features"),
-        (group + ["/gap"], 2, "group 4 has no feature"),
-        (group + ["/half"], 2, "group ids must be whole numbers"),
-        (group + ["/neg"], 2, "group ids must be whole numbers >= 0"),
-        (group + ["/groups", "--group-weights-dataset", "/gw_short"], 2, "3 weights for 5 groups"),
+        (group + ["/short"], 3, "11 group ids for 12 features"),
+        (group + ["/gap"], 3, "group 4 has no feature"),
+        (group + ["/half"], 3, "group ids must be whole numbers"),
+        (group + ["/neg"], 3, "group ids must be whole numbers >= 0"),
+        (group + ["/groups", "--group-weights-dataset", "/gw_short"], 3, "3 weights for 5 groups"),
         (group + ["/groups", "--penalty-factor-dataset", "/pf"], 2, "weigh groups with --group-weights-dataset"),
         (group + ["/groups", "--positive"], 2, "--penalty group shrinks groups as a whole"),
         (group + ["/missing"], 3, "/missing"),
-        (group + ["/codes"], 2, "group id 1000000000 is past the 12 features"),
+        (group + ["/codes"], 3, "group id 1000000000 is past the 12 features"),
     ]
     return expect_refusals(cadmm, ranks, data, out, cases)
 

@@ -457,9 +457,9 @@ def bad_inputs(cadmm, ranks, work):
                                    "/w_short": np.ones(49), "/w_matrix": np.ones((50, 2))})
     out = os.path.join(work, f"terms_bad_np{ranks}.out.h5")
     cases = [
-        (["--penalty-factor-dataset", "/pf_negative"], 2, "penalty-factor-dataset"),
-        (["--penalty-factor-dataset", "/pf_short"], 2, "3 values for 4 features"),
-        (["--penalty-factor-dataset", "/pf_zero"], 2, "every factor is 0"),
+        (["--penalty-factor-dataset", "/pf_negative"], 3, "penalty-factor-dataset"),
+        (["--penalty-factor-dataset", "/pf_short"], 3, "3 values for 4 features"),
+        (["--penalty-factor-dataset", "/pf_zero"], 3, "every factor is 0"),
         (["--penalty-factor-dataset", "/pf_matrix"], 3, "expected one value per feature"),
         (["--penalty-factor-dataset", "/missing"], 3, "/missing"),
         (["--exclude", "7"], 2, "feature 7 does not exist"),

@@ -722,18 +722,20 @@ def predict_multi_target_and_path_index():
 def path_cv_predict_bad_input():
     X, y = small(40, 5)
     data = write("bad_in.h5", X, y, folds=np.arange(40) % 4 + 1, folds_gap=np.where(np.arange(40) % 4 == 2, 4, np.arange(40) % 4 + 1),
-                 folds_short=np.arange(39) % 4, folds_float=np.ones(40), folds_neg=np.arange(40) % 4 - 1)
+                 folds_short=np.arange(39) % 4, folds_half=np.arange(40) % 4 + 1.5, folds_neg=np.arange(40) % 4 - 1,
+                 folds_r=(np.arange(40) % 4 + 1).astype(float))
     out = path("bad_out.h5")
     expect_error(2, 2, "--lambdas", "path", "--data", data, "--lambdas", "", "--output", out)
     expect_error(2, 2, "--lambdas", "path", "--data", data, "--lambdas", "0.1,-0.2", "--output", out)
     expect_error(2, 2, "decreasing", "path", "--data", data, "--lambdas", "0.1,0.2", "--output", out)
     expect_error(1, 2, "not a number", "cv", "--data", data, "--lambdas", "0.1,x", "--output", out)
     expect_error(2, 2, "--folds", "cv", "--data", data, "--folds", 1, "--output", out)
-    expect_error(3, 2, "only 40 rows", "cv", "--data", data, "--folds", 41, "--output", out)
+    expect_error(3, 3, "only 40 rows", "cv", "--data", data, "--folds", 41, "--output", out)
     expect_error(2, 2, "--refit", "cv", "--data", data, "--refit", "best", "--output", out)
     expect_error(3, 3, "fold 3 is empty", "cv", "--data", data, "--fold-dataset", "folds_gap", "--output", out)
     expect_error(2, 3, "shape (40,)", "cv", "--data", data, "--fold-dataset", "folds_short", "--output", out)
-    expect_error(2, 3, "integers", "cv", "--data", data, "--fold-dataset", "folds_float", "--output", out)
+    expect_error(2, 3, "holds 1.500000 at row 0: fold numbers must be whole numbers", "cv", "--data", data,
+                 "--fold-dataset", "folds_half", "--output", out)
     expect_error(2, 3, "negative", "cv", "--data", data, "--fold-dataset", "folds_neg", "--output", out)
     expect_error(2, 3, "does not exist", "cv", "--data", data, "--fold-dataset", "nope", "--output", out)
     assert not os.path.exists(out)
@@ -750,6 +752,11 @@ def path_cv_predict_bad_input():
     cadmm(2, "cv", "--data", data, "--fold-dataset", "folds", "--n-lambda", 5, "--output", out, "--quiet")
     with h5py.File(out) as f:
         assert list(f["cv/fold_rows"][()]) == [10, 10, 10, 10] and f["cv"].attrs["folds_from"] == "dataset folds"
+        mse = f["cv/mse"][()]
+    # R's numeric vectors are float64: whole numbers in them are the same folds.
+    cadmm(2, "cv", "--data", data, "--fold-dataset", "folds_r", "--n-lambda", 5, "--output", out, "--quiet")
+    with h5py.File(out) as f:
+        assert np.array_equal(f["cv/mse"][()], mse)
 
 
 @test

@@ -33,9 +33,9 @@ TEST(Folds, SeededAssignmentIsABalancedPermutation) {
   EXPECT_LT(neighbours, 300);
 }
 
-TEST(Folds, BadCountsAreUsageErrors) {
+TEST(Folds, BadCountsAreRefused) {
   EXPECT_THROW(FoldAssignment(0, 10, 1), UsageError);
-  EXPECT_THROW(FoldAssignment(0, 10, 11), UsageError);
+  EXPECT_THROW(FoldAssignment(0, 10, 11), DataError);  // the data is too small for the folds (exit 3)
 }
 
 TEST(Lambdas, GridAndChecks) {

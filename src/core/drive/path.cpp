@@ -206,7 +206,7 @@ std::optional<PathResult> fit_path_side_by_side(const Model& model, const Lambda
 FoldAssignment::FoldAssignment(std::uint64_t seed, std::int64_t n, int folds) : seed_(seed), n_(n), folds_(folds) {
   if (folds < 2) throw UsageError("--folds: must be >= 2");
   if (folds > n)
-    throw UsageError("--folds: " + std::to_string(folds) + " folds but the data has only " + std::to_string(n) + " rows");
+    throw DataError("--folds: " + std::to_string(folds) + " folds but the data has only " + std::to_string(n) + " rows");
   int bits = 2;
   while ((std::int64_t{1} << bits) < n) ++bits;
   half_bits_ = (bits + 1) / 2;  // a balanced Feistel network over [0, 4^half_bits) >= n, at most 4n
