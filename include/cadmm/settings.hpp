@@ -2,6 +2,7 @@
 /// \file What is solved (ProblemSpec), how (SolverSettings) and at which lambdas (LambdaRequest), apart, as
 /// ProxSuite keeps its Model, Settings and Results apart. Each is a flat struct with its defaults beside each field
 /// and a validate() that names the bad field by its CLI option (the INI key is the same name).
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,14 +36,18 @@ struct ProblemSpec {
   std::vector<double> groups;
   /// --penalty group: each group's weight w_g >= 0 (G values; empty: sqrt of the group's size).
   std::vector<double> group_weights;
+  /// Options (CLI names, without --) whose values were read from a dataset of the data file, and that dataset: a
+  /// refusal of those values is a data error (exit 3) naming it, not a usage error.
+  std::map<std::string, std::string> from_data;
 
   /// The l1 share a actually used: 1 for l1, 0 for l2, l1_ratio (or its default) otherwise.
   double effective_l1_ratio() const;
   /// True when the penalty has an l1 part (the problems working sets and strong rules serve).
   bool has_l1() const { return penalty != Penalty::l2 && effective_l1_ratio() > 0; }
-  /// Throws UsageError naming the first bad field (as its CLI option name).
+  /// Throws UsageError naming the first bad field (as its CLI option name); DataError where the field's values came
+  /// from the data file (from_data).
   void validate() const;
-  /// The per-feature fields against d features (their lengths, exclude's range).
+  /// The per-feature fields against d features (their lengths, exclude's range); the same errors as validate().
   void validate_features(long long d) const;
   /// True when any per-feature field (factors, exclusions, bounds, groups) is set.
   bool per_feature() const;

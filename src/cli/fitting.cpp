@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -177,6 +178,16 @@ void read_feature_datasets(const po::variables_map& vm, FitRequest& request, Mpi
     comm.broadcast(&size, sizeof size, 0);
     values.resize(static_cast<std::size_t>(size));
     comm.broadcast(values.data(), sizeof(double) * values.size(), 0);
+    request.spec.from_data[option] = name;
+  }
+  // glmnet's rule: a penalty factor of inf keeps its feature out (an exclude), and then counts as 1.
+  std::vector<double>& factors = request.spec.penalty_factor;
+  std::vector<long long>& exclude = request.spec.exclude;
+  for (std::size_t j = 0; j < factors.size(); ++j) {
+    if (!(std::isinf(factors[j]) && factors[j] > 0)) continue;
+    factors[j] = 1;
+    if (std::find(exclude.begin(), exclude.end(), static_cast<long long>(j)) == exclude.end())
+      exclude.push_back(static_cast<long long>(j));
   }
   collectively(comm, [&] { request.spec.validate(); });
 }

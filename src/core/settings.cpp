@@ -46,10 +46,18 @@ void require(bool ok, const std::string& option, const std::string& what) {
   if (!ok) throw UsageError("--" + option + ": " + what);
 }
 
-// What a dataset named by a *-dataset option holds is input data: a wrong length or value exits 3, as the weights do.
-void require_data(bool ok, const std::string& option, const std::string& what) {
-  if (!ok) throw DataError("--" + option + ": " + what);
+// A refusal of what an option holds: where it came from a dataset of the data file (ProblemSpec::from_data) it is
+// input data, refused as the weights are (exit 3, naming the dataset); a value typed on the command line is a usage
+// error (exit 2).
+void require_value(const ProblemSpec& spec, bool ok, const std::string& option, const std::string& what) {
+  if (ok) return;
+  const auto read = spec.from_data.find(option);
+  if (read == spec.from_data.end()) throw UsageError("--" + option + ": " + what);
+  throw DataError("--" + option + " (dataset '" + read->second + "'): " + what);
 }
+
+// "feature j" of a per-feature field (0-based, as --exclude counts).
+std::string feature(std::size_t j) { return "feature " + std::to_string(j) + " (0-based)"; }
 }  // namespace
 
 void ProblemSpec::validate() const {
@@ -58,17 +66,22 @@ void ProblemSpec::validate() const {
             "only applies to --penalty elasticnet, l21 or group");
     require(std::isfinite(*l1_ratio) && *l1_ratio >= 0 && *l1_ratio <= 1, "l1-ratio", "must be in [0, 1]");
   }
-  for (double f : penalty_factor)
-    require_data(std::isfinite(f) && f >= 0, "penalty-factor-dataset",
-            "factors must be finite and >= 0 (use --exclude to keep a feature out)");
+  for (std::size_t j = 0; j < penalty_factor.size(); ++j)
+    require_value(*this, !std::isnan(penalty_factor[j]) && penalty_factor[j] >= 0, "penalty-factor-dataset",
+                  feature(j) + " has " + std::to_string(penalty_factor[j]) +
+                      ": factors must be >= 0 (inf, as in glmnet, keeps a feature out)");
   if (!penalty_factor.empty())
-    require_data(std::any_of(penalty_factor.begin(), penalty_factor.end(), [](double f) { return f > 0; }),
-            "penalty-factor-dataset", "every factor is 0: nothing would be penalized (fit without a penalty instead)");
+    require_value(*this, std::any_of(penalty_factor.begin(), penalty_factor.end(), [](double f) { return f > 0; }),
+                  "penalty-factor-dataset", "every factor is 0: nothing would be penalized (fit without a penalty instead)");
   for (long long j : exclude) require(j >= 0, "exclude", "feature numbers are 0-based and >= 0");
-  for (double v : lower_limits)
-    require(!std::isnan(v) && v <= 0, "lower-limits", "must be <= 0 (glmnet's rule; -inf: unbounded)");
-  for (double v : upper_limits)
-    require(!std::isnan(v) && v >= 0, "upper-limits", "must be >= 0 (glmnet's rule; inf: unbounded)");
+  for (std::size_t j = 0; j < lower_limits.size(); ++j)
+    require_value(*this, !std::isnan(lower_limits[j]) && lower_limits[j] <= 0, "lower-limits",
+                  (lower_limits.size() > 1 ? feature(j) + " has " + std::to_string(lower_limits[j]) + ": " : "") +
+                      "must be <= 0 (glmnet's rule; -inf: unbounded)");
+  for (std::size_t j = 0; j < upper_limits.size(); ++j)
+    require_value(*this, !std::isnan(upper_limits[j]) && upper_limits[j] >= 0, "upper-limits",
+                  (upper_limits.size() > 1 ? feature(j) + " has " + std::to_string(upper_limits[j]) + ": " : "") +
+                      "must be >= 0 (glmnet's rule; inf: unbounded)");
   if (!unbounded())
     require(penalty != Penalty::l21 && penalty != Penalty::group, lower_limits.empty() ? "upper-limits" : "lower-limits",
             "bounds (and --positive, which is --lower-limits 0) apply coefficient by coefficient; --penalty " +
@@ -79,17 +92,19 @@ void ProblemSpec::validate() const {
   require(group_weights.empty() || grouped, "group-weights-dataset", "only applies to --penalty group");
   require(!grouped || penalty_factor.empty(), "penalty-factor-dataset",
           "not with --penalty group: weigh groups with --group-weights-dataset");
-  for (double g : groups)
-    require_data(std::isfinite(g) && g >= 0 && g == std::floor(g) && g < 2147483647.0, "groups-dataset",
-            "group ids must be whole numbers >= 0 (got " + std::to_string(g) + ")");
+  for (std::size_t j = 0; j < groups.size(); ++j) {
+    const double g = groups[j];
+    require_value(*this, std::isfinite(g) && g >= 0 && g == std::floor(g) && g < 2147483647.0, "groups-dataset",
+                  "group ids must be whole numbers >= 0 (" + feature(j) + " has " + std::to_string(g) + ")");
+  }
   for (double w : group_weights)
-    require_data(std::isfinite(w) && w >= 0, "group-weights-dataset", "weights must be finite and >= 0");
+    require_value(*this, std::isfinite(w) && w >= 0, "group-weights-dataset", "weights must be finite and >= 0");
 }
 
 void ProblemSpec::validate_features(long long d) const {
   const auto sized = [&](const std::vector<double>& v, const char* option, bool scalar_ok) {
-    (scalar_ok ? require : require_data)(v.empty() || static_cast<long long>(v.size()) == d || (scalar_ok && v.size() == 1), option,
-            std::to_string(v.size()) + " values for " + std::to_string(d) + " features");
+    require_value(*this, v.empty() || static_cast<long long>(v.size()) == d || (scalar_ok && v.size() == 1), option,
+                  std::to_string(v.size()) + " values for " + std::to_string(d) + " features");
   };
   sized(penalty_factor, "penalty-factor-dataset", false);
   sized(lower_limits, "lower-limits", true);
@@ -101,20 +116,20 @@ void ProblemSpec::validate_features(long long d) const {
   require(penalty != Penalty::group || !groups.empty(), "groups-dataset",
           "required with --penalty group (each feature's group, 0..G-1)");
   if (groups.empty()) return;
-  require_data(static_cast<long long>(groups.size()) == d, "groups-dataset",
+  require_value(*this, static_cast<long long>(groups.size()) == d, "groups-dataset",
           std::to_string(groups.size()) + " group ids for " + std::to_string(d) + " features");
   const std::vector<int> id = group_ids();
   const int count = *std::max_element(id.begin(), id.end()) + 1;
-  require_data(count <= d, "groups-dataset",
+  require_value(*this, count <= d, "groups-dataset",
           "group id " + std::to_string(count - 1) + " is past the " + std::to_string(d) +
               " features: groups must be numbered 0..G-1 with none empty");
   std::vector<int> size(static_cast<std::size_t>(count), 0);
   for (int g : id) ++size[static_cast<std::size_t>(g)];
   for (int g = 0; g < count; ++g)
-    require_data(size[static_cast<std::size_t>(g)] > 0, "groups-dataset",
+    require_value(*this, size[static_cast<std::size_t>(g)] > 0, "groups-dataset",
             "groups must be numbered 0.." + std::to_string(count - 1) + " with none empty: group " + std::to_string(g) +
                 " has no feature");
-  require_data(group_weights.empty() || static_cast<int>(group_weights.size()) == count, "group-weights-dataset",
+  require_value(*this, group_weights.empty() || static_cast<int>(group_weights.size()) == count, "group-weights-dataset",
           std::to_string(group_weights.size()) + " weights for " + std::to_string(count) + " groups");
 }
 

@@ -454,10 +454,13 @@ def bad_inputs(cadmm, ranks, work):
                                    "/offset_nan": np.r_[np.ones(30), np.nan, np.ones(19)],
                                    "/offset_wide": np.ones((50, 3)), "/w_negative": np.r_[np.ones(20), -0.5, np.ones(29)],
                                    "/w_inf": np.r_[np.ones(40), np.inf, np.ones(9)], "/w_zero": np.zeros(50),
-                                   "/w_short": np.ones(49), "/w_matrix": np.ones((50, 2))})
+                                   "/w_short": np.ones(49), "/w_matrix": np.ones((50, 2)),
+                                   "/low_bad": np.array([-1, 0.5, -1, -1]), "/low_short": -np.ones(3),
+                                   "/pf_inf": np.array([1, np.inf, 1, 1])})
     out = os.path.join(work, f"terms_bad_np{ranks}.out.h5")
     cases = [
-        (["--penalty-factor-dataset", "/pf_negative"], 3, "penalty-factor-dataset"),
+        (["--penalty-factor-dataset", "/pf_negative"], 3,
+         "--penalty-factor-dataset (dataset '/pf_negative'): feature 1 (0-based) has -1.000000"),
         (["--penalty-factor-dataset", "/pf_short"], 3, "3 values for 4 features"),
         (["--penalty-factor-dataset", "/pf_zero"], 3, "every factor is 0"),
         (["--penalty-factor-dataset", "/pf_matrix"], 3, "expected one value per feature"),
@@ -466,6 +469,8 @@ def bad_inputs(cadmm, ranks, work):
         (["--exclude", "0-3"], 2, "every feature is excluded"),
         (["--exclude", "a"], 2, "not a feature number"),
         (["--lower-limits", "0.5"], 2, "must be <= 0"),
+        (["--lower-limits", "/low_bad"], 3, "--lower-limits (dataset '/low_bad'): feature 1 (0-based) has 0.500000"),
+        (["--lower-limits", "/low_short"], 3, "--lower-limits (dataset '/low_short'): 3 values for 4 features"),
         (["--upper-limits", "-1"], 2, "must be >= 0"),
         (["--positive", "--lower-limits", "-1"], 2, "one or the other"),
         (["--penalty", "l21", "--upper-limits", "1"], 2, "--upper-limits: bounds (and --positive"),
@@ -497,6 +502,14 @@ def bad_inputs(cadmm, ranks, work):
                                          "--output", out], expect=None)
     if rc != 3 or "sum to zero" not in se or os.path.exists(out):
         failures.append(f"predict with zero weights: exit {rc}, {se.strip()!r}")
+    # glmnet's rule: a penalty factor of inf excludes its feature (and counts as 1): the fit of --exclude 1.
+    fits = []
+    for extra in (["--penalty-factor-dataset", "/pf_inf"], ["--exclude", "1"]):
+        run_cadmm(cadmm, ranks, ["solve", "--data", data, "--lambda", "0.01", "--output", out, "--quiet"] + extra)
+        with h5py.File(out, "r") as f:
+            fits.append(f["coef"][()])
+    if not np.array_equal(fits[0], fits[1]) or fits[0][1] != 0:
+        failures.append(f"penalty factor inf: {fits[0]} is not the fit of --exclude 1, {fits[1]}")
     return failures
 
 
