@@ -53,12 +53,21 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
     const std::string list = contents(file);
     return list.empty() ? std::string(" (the file holds no dataset)") : " (the file holds " + list + ")";
   };
-  if (!object_exists(file, name)) throw DataError(where(path, name) + " does not exist" + holds());
+  // AnnData keeps its per-row columns (a response, weights, fold labels) in /obs.
+  const std::string obs = name.rfind("/obs", 0) != 0 && object_exists(file, "/obs")
+                              ? "; an AnnData file keeps its per-row columns in /obs (--y-dataset /obs/NAME)"
+                              : "";
+  if (!object_exists(file, name)) throw DataError(where(path, name) + " does not exist" + holds() + obs);
   Handle obj(H5Oopen(file, name.c_str(), H5P_DEFAULT), H5Oclose);
   if (obj.valid() && H5Iget_type(obj.get()) == H5I_GROUP && read_string_attribute(obj.get(), "encoding-type") == "csc_matrix")
     throw DataError("'" + name + "' in '" + path + "' is a CSC sparse matrix (AnnData csc_matrix); cadmm reads CSR, "
                     "row by row: write it as CSR first (anndata: adata.X = adata.X.tocsr(); adata.write_h5ad(...); "
-                    "SciPy: X.tocsr())");
+                    "SciPy: X.tocsr(); R: the @x, @i and @p of t(X), a dgCMatrix, are the data, indices and indptr "
+                    "of X's CSR, with encoding-type \"csr_matrix\" and shape c(n, d))");
+  if (obj.valid() && H5Iget_type(obj.get()) == H5I_GROUP && read_string_attribute(obj.get(), "encoding-type") == "categorical")
+    throw DataError(where(path, name) + " is a categorical column (AnnData keeps a column of repeated values as codes "
+                    "and categories): cadmm reads numbers; store the numbers themselves (pandas: "
+                    "df[col].astype('float64'), or .cat.codes for one number per category)");
   if (obj.valid() && H5Iget_type(obj.get()) == H5I_GROUP && object_exists(file, name + "/data") &&
       object_exists(file, name + "/indices") && object_exists(file, name + "/indptr"))
     throw DataError(where(path, name) + " is a group of data, indices and indptr without the attribute that says how "
@@ -74,16 +83,17 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
   const bool ok = (element != Element::floats && cls == H5T_INTEGER) ||
                   (element != Element::integers && cls == H5T_FLOAT && (size == 4 || size == 8));
   if (cls == H5T_COMPOUND)
-    throw DataError(where(path, name) + " is a compound (table) dataset, as pandas' to_hdf(format='table') and PyTables "
-                    "write: cadmm reads plain 2-D arrays; write it with df.to_hdf(FILE, key='df', format='fixed') and "
-                    "give --x-dataset /df/block0_values --y-column NAME");
+    throw DataError(where(path, name) + " is a compound (table) dataset, as pandas' to_hdf(format='table'), PyTables "
+                    "and R's hdf5r (a data.frame) write: cadmm reads plain 2-D arrays; write it with df.to_hdf(FILE, "
+                    "key='df', format='fixed') and give --x-dataset /df/block0_values --y-column NAME (R: write "
+                    "as.matrix(df) and read it with --x-layout features-by-rows)");
   if (ok) check_filters(ds.get(), where(path, name));
   if (!ok) {
     const char* kind = cls == H5T_INTEGER ? "integer" : cls == H5T_STRING ? "string" : cls == H5T_FLOAT ? "float"
                                                                                                          : "non-numeric";
     throw DataError(where(path, name) + " has an unsupported element type (" + kind + ", " + std::to_string(8 * size) +
                     " bits); cadmm reads " + (integers ? "integers (int32 or int64)" :
-                    "float32 or float64 (with NumPy: array.astype('float64'))"));
+                    "float32 or float64 (with NumPy: array.astype('float64'); R: storage.mode(X) <- \"double\")"));
   }
   return ds;
 }
@@ -181,11 +191,17 @@ RowMatrix read_stored_columns(hid_t ds, std::int64_t first, std::int64_t rows, s
   return stored.transpose();
 }
 
-// Index of the first row holding a NaN or Inf, or -1.
-Eigen::Index first_bad_row(const RowMatrix& m) {
-  for (Eigen::Index i = 0; i < m.rows(); ++i)
-    if (!m.row(i).allFinite()) return i;
-  return -1;
+// Where a block first holds a NaN or Inf (" contains NaN or Inf at row 16 (0-based, column 3)"; the column when
+// there are several), or "" when all is finite. first: the block's first row in the file.
+std::string nonfinite_at(const RowMatrix& m, std::int64_t first) {
+  for (Eigen::Index i = 0; i < m.rows(); ++i) {
+    if (m.row(i).allFinite()) continue;
+    Eigen::Index column = 0;
+    while (std::isfinite(m(i, column))) ++column;
+    return " contains NaN or Inf at row " + std::to_string(first + i) + " (0-based" +
+           (m.cols() > 1 ? ", column " + std::to_string(column) : std::string()) + ")";
+  }
+  return "";
 }
 
 }  // namespace
@@ -219,9 +235,13 @@ DataReader::DataReader(const std::string& file, const std::string& x_name, const
   if (xs.size() != 2)
     throw DataError(where(file, x_name) + " must be 2-D (rows, features); it has " + std::to_string(xs.size()) +
                     " dimensions");
-  if ((select.features_by_rows || !select.y_column.empty()) && layout_.sparse)
-    throw UsageError(std::string(select.features_by_rows ? "--x-layout features-by-rows" : "--y-column") + ": " +
-                     where(file, x_name) + " is a sparse (CSR) matrix, stored by rows already");
+  if (select.features_by_rows && layout_.sparse)
+    throw UsageError("--x-layout features-by-rows: " + where(file, x_name) +
+                     " is a sparse (CSR) matrix, stored by rows already");
+  if (!select.y_column.empty() && layout_.sparse)
+    throw UsageError("--y-column: " + where(file, x_name) + " is a sparse (CSR) matrix, not a table with y among its " +
+                     "columns: give y's own dataset with --y-dataset" +
+                     (object_exists(file_.get(), "/obs") ? " (in an AnnData file, /obs/" + select.y_column + ")" : ""));
   if (select.features_by_rows && !select.y_column.empty())
     throw UsageError("--y-column with --x-layout features-by-rows: take y from its own dataset (--y-dataset)");
   if (!select.x_columns.empty() && select.y_column.empty())
@@ -408,8 +428,7 @@ void DataReader::read_offset(std::int64_t first, std::int64_t rows, RowMatrix& o
   const std::int64_t cols = s.size() == 2 ? s[1] : 1;
   RowMatrix stored(rows, cols);
   if (rows > 0) read_block(offset_.get(), first, rows, cols, offset_1d_, stored.data(), what);
-  const Eigen::Index bad = first_bad_row(stored);
-  if (bad >= 0) throw DataError(what + " (the offset) contains NaN or Inf at row " + std::to_string(first + bad));
+  if (const std::string bad = nonfinite_at(stored, first); !bad.empty()) throw DataError(what + " (the offset)" + bad);
   out = cols == offset_targets_ ? stored : RowMatrix(stored.replicate(1, offset_targets_));
 }
 
@@ -431,7 +450,7 @@ void DataReader::read_weights(std::int64_t first, std::int64_t rows, std::vector
     const double w = out[static_cast<std::size_t>(i)];
     if (!std::isfinite(w) || w < 0)
       throw DataError(what + " (the weights) holds " + (std::isfinite(w) ? std::to_string(w) : std::string("NaN or Inf")) +
-                      " at row " + std::to_string(first + i) + "; weights must be finite and >= 0");
+                      " at row " + std::to_string(first + i) + " (0-based); weights must be finite and >= 0");
   }
 }
 
@@ -484,7 +503,8 @@ void DataReader::read_sparse_rows(RowRange range, std::size_t block_bytes, const
           throw DataError(what + " (CSR): column index " + std::to_string(c) + " out of [0, " +
                           std::to_string(layout_.features) + ") at row " + std::to_string(range.begin + r));
         if (!std::isfinite(vals[static_cast<std::size_t>(e)]))
-          throw DataError(what + " contains NaN or Inf at row " + std::to_string(range.begin + r));
+          throw DataError(what + " contains NaN or Inf at row " + std::to_string(range.begin + r) + " (0-based, column " +
+                          std::to_string(c) + ")");
       }
     // An owned CSR with the file's entries as they are: unsorted or repeated indices within a row are fine for
     // every use (products and Gram pairs sum repeats).
@@ -495,9 +515,8 @@ void DataReader::read_sparse_rows(RowRange range, std::size_t block_bytes, const
     std::copy(vals.begin(), vals.end(), x.valuePtr());
     y.resize(r1 - r0, layout_.has_y ? layout_.targets : 0);
     read_y(range.begin + r0, r1 - r0, y);
-    if (const Eigen::Index bad = layout_.has_y ? first_bad_row(y) : -1; bad >= 0)
-      throw DataError(where(layout_.file, layout_.y_name) + " contains NaN or Inf at row " +
-                      std::to_string(range.begin + r0 + bad));
+    if (const std::string bad = layout_.has_y ? nonfinite_at(y, range.begin + r0) : ""; !bad.empty())
+      throw DataError(where(layout_.file, layout_.y_name) + bad);
     sink(x, y);
   }
 }
@@ -579,7 +598,13 @@ void DataReader::select_table(const DataSelection& select, std::int64_t m) {
 std::vector<std::int64_t> DataReader::read_int_rows(const std::string& name, RowRange range) const {
   const std::string what = where(layout_.file, name);
   if (!object_exists(file_.get(), name)) throw DataError(what + " does not exist");
-  Handle ds(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
+  // An AnnData categorical column (fold labels as text): its codes 0..K-1 split the rows as its labels do.
+  std::string stored = name;
+  if (Handle group(H5Oopen(file_.get(), name.c_str(), H5P_DEFAULT), H5Oclose);
+      group.valid() && H5Iget_type(group.get()) == H5I_GROUP &&
+      read_string_attribute(group.get(), "encoding-type") == "categorical" && object_exists(file_.get(), name + "/codes"))
+    stored = name + "/codes";
+  Handle ds(H5Dopen2(file_.get(), stored.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.valid()) throw DataError(what + " is not a dataset");
   check_filters(ds.get(), what);
   Handle type(H5Dget_type(ds.get()), H5Tclose);
@@ -640,9 +665,8 @@ void DataReader::read_rows(RowRange range, std::size_t block_bytes,
     read_x(r0, m, x, ky > 0 && y_column_ >= 0 ? &y : nullptr);
     if (ky > 0 && y_column_ < 0) read_y(r0, m, y);
     for (auto [mat, name] : {std::pair<RowMatrix*, const std::string*>{&x, &layout_.x_name}, {&y, &layout_.y_name}}) {
-      const Eigen::Index bad = again ? -1 : first_bad_row(*mat);
-      if (bad >= 0)
-        throw DataError(where(layout_.file, *name) + " contains NaN or Inf at row " + std::to_string(r0 + bad));
+      if (const std::string bad = again ? "" : nonfinite_at(*mat, r0); !bad.empty())
+        throw DataError(where(layout_.file, *name) + bad);
     }
     sink(x, y);
   }

@@ -272,6 +272,22 @@ std::vector<double> read_doubles(hid_t file, const std::string& name, std::vecto
 
 std::vector<std::string> read_strings(hid_t file, const std::string& name, const std::string& what) {
   if (!object_exists(file, name)) throw DataError(what + " does not exist");
+  // AnnData keeps a text column of repeated values (gene symbols) as a categorical group: codes into categories.
+  if (Handle group(H5Oopen(file, name.c_str(), H5P_DEFAULT), H5Oclose);
+      group.valid() && H5Iget_type(group.get()) == H5I_GROUP &&
+      read_string_attribute(group.get(), "encoding-type") == "categorical") {
+    const std::vector<std::string> categories = read_strings(file, name + "/categories", what + " (categories)");
+    std::vector<std::int64_t> shape;
+    const std::vector<double> codes = read_doubles(file, name + "/codes", shape, "categorical column", name);
+    std::vector<std::string> out;
+    for (double c : codes) {
+      if (!(c >= 0 && c < static_cast<double>(categories.size())))
+        throw DataError(what + " is a categorical column with a missing value (code " + std::to_string(c) +
+                        ") at position " + std::to_string(out.size()) + " (0-based)");
+      out.push_back(categories[static_cast<std::size_t>(c)]);
+    }
+    return out;
+  }
   Handle ds(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.valid()) throw DataError(what + " is not a dataset");
   check_filters(ds.get(), what);

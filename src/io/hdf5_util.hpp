@@ -78,8 +78,8 @@ std::vector<double> read_doubles(hid_t file, const std::string& name, std::vecto
                                  const std::string& what, const std::string& path);
 
 /// Reads a 1-D dataset of names (or an (m, 1) one): strings of variable or fixed length (h5py, pandas, AnnData, R),
-/// or numbers (pandas' integer column labels), written as text. DataError naming `what` when it is missing, 2-D or of
-/// another type.
+/// or numbers (pandas' integer column labels), written as text, or an AnnData categorical column (its categories by
+/// its codes). DataError naming `what` when it is missing, 2-D or of another type.
 std::vector<std::string> read_strings(hid_t file, const std::string& name, const std::string& what);
 
 /// Reads a 1-D numeric dataset (or an (m, 1) / (1, m) one) of the HDF5 file `path` for the option that names it;

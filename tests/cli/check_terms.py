@@ -479,7 +479,7 @@ def bad_inputs(cadmm, ranks, work):
         (["--offset-dataset", "/offset_wide"], 3, "has shape (50, 3); its 3 columns are not the 1 target(s) of y"),
         (["--offset-dataset", "/offset_nan"], 3, "(the offset) contains NaN or Inf at row 30"),
         (["--offset-dataset", "/missing_offset"], 3, "/missing_offset"),
-        (["--weights-dataset", "/w_negative"], 3, "holds -0.500000 at row 20; weights must be finite and >= 0"),
+        (["--weights-dataset", "/w_negative"], 3, "holds -0.500000 at row 20 (0-based); weights must be finite and >= 0"),
         (["--weights-dataset", "/w_inf"], 3, "holds NaN or Inf at row 40"),
         (["--weights-dataset", "/w_zero"], 3, "weights (--weights-dataset) of these rows sum to zero"),
         (["--weights-dataset", "/w_short"], 3, "must hold one weight per row of X (50)"),

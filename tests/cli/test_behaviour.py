@@ -71,12 +71,13 @@ def data_errors_exit_3_and_name_the_problem():
     Xn = X.copy()
     Xn[47, 2] = np.nan
     for ranks in (1, 3):
-        err = expect_error(ranks, 3, "row 47", "solve", "--data", write("nan.h5", Xn, y))
+        err = expect_error(ranks, 3, "contains NaN or Inf at row 47 (0-based, column 2)", "solve", "--data",
+                           write("nan.h5", Xn, y))
         if ranks == 3:
             assert "rank 2" in err, err  # rows 40..59 belong to rank 2 of 3
     yi = y.copy()
     yi[5] = np.inf
-    expect_error(2, 3, "row 5", "solve", "--data", write("inf.h5", X, yi))
+    expect_error(2, 3, "contains NaN or Inf at row 5 (0-based)", "solve", "--data", write("inf.h5", X, yi))
     with open(path("text.h5"), "w") as f:
         f.write("not hdf5")
     expect_error(1, 3, "HDF5", "solve", "--data", path("text.h5"))

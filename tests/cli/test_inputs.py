@@ -134,6 +134,44 @@ def anndata_files_dense_csr_and_csc():
 
 
 @test
+def anndata_categorical_columns():
+    """anndata keeps a text column of repeated values as a categorical group (codes into categories): gene symbols
+    in /var are feature names, fold labels in /obs split the rows as their integer copy does (the same cv, bit for
+    bit), and a categorical y is refused (exit 3) saying what it is. All three were 'not a dataset' before."""
+    import anndata
+    import pandas as pd
+    X, y = problem(600, 12, seed=4)
+    folds = np.random.default_rng(4).permutation(np.arange(600) % 4) + 1
+    obs = pd.DataFrame({"target": y, "fold": folds, "fold_label": pd.Categorical([f"f{k}" for k in folds]),
+                        "batch": pd.Categorical(["a", "b", "c"] * 200)}, index=[f"cell{i}" for i in range(600)])
+    symbols = [f"sym{j % 6}" for j in range(12)]
+    var = pd.DataFrame({"symbol": pd.Categorical(symbols)}, index=[f"gene{j}" for j in range(12)])
+    p = path("ad_cat.h5ad")
+    anndata.AnnData(X=X, obs=obs, var=var, dtype=np.float64).write_h5ad(p)
+    with h5py.File(p) as f:
+        assert f["var/symbol"].attrs["encoding-type"] == "categorical", "anndata wrote no categorical group"
+    cadmm(2, "solve", "--data", p, "--y-dataset", "/obs/target", "--feature-names-dataset", "/var/symbol",
+          "--output", path("ad_cat_r.h5"), "--quiet")
+    assert names_of(path("ad_cat_r.h5")) == symbols
+    mse = []
+    for fold in ("/obs/fold", "/obs/fold_label"):
+        cadmm(2, "cv", "--data", p, "--y-dataset", "/obs/target", "--fold-dataset", fold, "--n-lambda", 10,
+              "--output", path("ad_cat_cv.h5"), "--quiet")
+        with h5py.File(path("ad_cat_cv.h5")) as f:
+            mse.append(f["cv/mse"][()])
+    assert np.array_equal(mse[0], mse[1])
+    expect_error(2, 3, "is a categorical column", "solve", "--data", p, "--y-dataset", "/obs/batch",
+                 "--output", path("ad_cat_r.h5"))
+    # Without --y-dataset (an AnnData file has no /y), and with a table's --y-column: pointed to /obs.
+    expect_error(2, 3, "an AnnData file keeps its per-row columns in /obs (--y-dataset /obs/NAME)", "solve", "--data",
+                 p, "--output", path("ad_cat_r.h5"))
+    import scipy.sparse as sp
+    anndata.AnnData(X=sp.csr_matrix(X), obs=obs, var=var, dtype=np.float64).write_h5ad(path("ad_cat_csr.h5ad"))
+    expect_error(2, 2, "give y's own dataset with --y-dataset (in an AnnData file, /obs/target)", "solve", "--data",
+                 path("ad_cat_csr.h5ad"), "--y-column", "target", "--output", path("ad_cat_r.h5"))
+
+
+@test
 def integer_weights_read_as_numbers():
     """Frequency weights are counts: an int32 weights dataset fits as its float64 copy, bit for bit (it was refused as
     an unsupported element type, found by a new-user trial). X and y stay float32/float64 (SPEC section 3): an
