@@ -165,8 +165,8 @@ int run_path(const Args& args, MpiCommunicator& comm) {
   t.write = clock.lap();
   t.peak_bytes = peak_memory(comm);
   if (verbose) print_summary(path, lambdas.values.size(), dm, request.spec, lambdas.lambda_max, facts, t, output);
-  int not_converged = 0;
-  for (const FitResult& f : path.fits) not_converged += f.admm.status != Status::converged;
+  int not_converged = 0;  // a diverged lambda ends the path and is reported below
+  for (const FitResult& f : path.fits) not_converged += f.admm.status == Status::max_iter;
   if (root && not_converged > 0)
     warn(std::to_string(not_converged) + " lambda(s) stopped at --max-iter " + std::to_string(request.solver.max_iter) +
          " before reaching the tolerances (see /path/converged)");

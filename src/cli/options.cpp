@@ -562,7 +562,7 @@ po::options_description lambda_sequence_options() {
      "number of lambdas, from lambda_max down to --lambda-min-ratio x lambda_max, log-spaced")
     ("lambda-min-ratio", number(1e-3)->value_name("R"), "smallest lambda as a fraction of lambda_max")
     ("lambdas", po::value<std::string>()->value_name("L1,L2,..."),
-     "explicit strictly decreasing lambdas (comma-separated); overrides --n-lambda/--lambda-min-ratio");
+     "explicit lambdas (comma-separated, any order: fitted from the largest down, as scikit-learn and glmnet do); overrides --n-lambda/--lambda-min-ratio");
   return o;
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 
 #include "cadmm/error.hpp"
 #include "core/hash.hpp"
@@ -236,6 +237,9 @@ LambdaRequest LambdaRequest::given(std::vector<double> lambdas) {
   LambdaRequest r;
   r.kind = Kind::list;
   r.list = std::move(lambdas);
+  // Any order, as scikit-learn's alphas and glmnet's lambda: fitted from the largest down (warm starts).
+  if (std::all_of(r.list.begin(), r.list.end(), [](double l) { return std::isfinite(l); }))
+    std::sort(r.list.begin(), r.list.end(), std::greater<>());
   return r;
 }
 
@@ -286,8 +290,9 @@ void check_lambdas(const std::vector<double>& l) {
       throw UsageError("--lambdas: value " + std::to_string(i + 1) + " (" + std::to_string(l[i]) +
                        ") must be a finite value >= 0");
     if (i > 0 && !(l[i] < l[i - 1]))
-      throw UsageError("--lambdas: values must be strictly decreasing (value " + std::to_string(i + 1) + " is not below value " +
-                       std::to_string(i) + ")");
+      throw UsageError(l[i] == l[i - 1] ? "--lambdas: " + std::to_string(l[i]) + " is given twice"
+                                        : "--lambdas: values must be decreasing (value " + std::to_string(i + 1) +
+                                              " is not below value " + std::to_string(i) + ")");
   }
 }
 

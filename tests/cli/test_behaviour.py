@@ -728,7 +728,8 @@ def path_cv_predict_bad_input():
     out = path("bad_out.h5")
     expect_error(2, 2, "--lambdas", "path", "--data", data, "--lambdas", "", "--output", out)
     expect_error(2, 2, "--lambdas", "path", "--data", data, "--lambdas", "0.1,-0.2", "--output", out)
-    expect_error(2, 2, "decreasing", "path", "--data", data, "--lambdas", "0.1,0.2", "--output", out)
+    expect_error(2, 2, "--lambdas: 0.100000 is given twice", "path", "--data", data, "--lambdas", "0.2,0.1,0.1",
+                 "--output", out)
     expect_error(1, 2, "not a number", "cv", "--data", data, "--lambdas", "0.1,x", "--output", out)
     expect_error(2, 2, "--folds", "cv", "--data", data, "--folds", 1, "--output", out)
     expect_error(3, 3, "only 40 rows", "cv", "--data", data, "--folds", 41, "--output", out)
@@ -749,6 +750,14 @@ def path_cv_predict_bad_input():
     expect_error(2, 3, "not a cadmm result", "predict", "--model", data, "--data", data, "--output", out)
     expect_error(1, 2, "--model", "predict", "--data", data, "--output", out)
     assert not os.path.exists(out)
+    # --lambdas in any order, as scikit-learn's alphas: fitted from the largest down, the same path bit for bit.
+    fits = []
+    for order in ("0.01,0.1,0.05", "0.1,0.05,0.01"):
+        cadmm(2, "path", "--data", data, "--lambdas", order, "--output", out, "--quiet")
+        with h5py.File(out) as f:
+            fits.append((f["path/lambda"][()], f["path/coef"][()]))
+    assert list(fits[0][0]) == [0.1, 0.05, 0.01] and np.array_equal(fits[0][1], fits[1][1]), fits
+    os.remove(out)
     # cv on the good fold dataset works and names where its folds came from.
     cadmm(2, "cv", "--data", data, "--fold-dataset", "folds", "--n-lambda", 5, "--output", out, "--quiet")
     with h5py.File(out) as f:
