@@ -121,14 +121,23 @@ void check_names(const std::vector<std::string>& model, const std::vector<std::s
   std::vector<std::string> a = model, b = data;
   std::sort(a.begin(), a.end());
   std::sort(b.begin(), b.end());
-  std::string message = "the features of '" + req.data_file + "' are not the model's: feature " + std::to_string(j) +
-                        " is '" + model[j] + "' in '" + req.model_file + "' but '" + data[j] + "' in the data";
+  std::string message = "the features of '" + req.data_file + "' are not the model's: ";
+  if (j < model.size() && j < data.size())
+    message += "feature " + std::to_string(j) + " is '" + model[j] + "' in '" + req.model_file + "' but '" + data[j] +
+               "' in the data";
+  else
+    message += "the model has " + std::to_string(model.size()) + ", the data " + std::to_string(data.size());
   if (a == b) {
     message += " (the same names in another order: reorder the data's columns as the model's /feature_names)";
   } else {
     for (const std::string& name : a)
       if (!std::binary_search(b.begin(), b.end(), name)) {
         message += "; the data have no feature '" + name + "'";
+        break;
+      }
+    for (const std::string& name : b)
+      if (!std::binary_search(a.begin(), a.end(), name)) {
+        message += "; the model has no feature '" + name + "'";
         break;
       }
   }
@@ -145,15 +154,28 @@ std::unique_ptr<io::DataReader> open_data(const PredictRequest& req, const io::F
                                                req.select);
     const io::DataLayout& l = reader->layout();
     const std::int64_t d = model.coef.rows(), k = model.coef.cols();
-    if (l.features != d)
+    if (l.features != d) {
+      // Named on both sides: the features the data lack or add say more than the counts.
+      check_names(model.feature_names, l.feature_names, req);
+      // X written by R, Fortran or MATLAB (column-major) looks transposed to HDF5: (d, n).
+      const bool transposed = !l.sparse && !l.x_transposed && l.rows == d;
       throw DataError("model '" + req.model_file + "' has " + std::to_string(d) + " features but " + l.x_name +
                       " in '" + req.data_file + "' has " + std::to_string(l.features) + " columns (shape " +
-                      std::to_string(l.rows) + " x " + std::to_string(l.features) + ")");
-    check_names(model.feature_names, reader->layout().feature_names, req);
+                      std::to_string(l.rows) + " x " + std::to_string(l.features) + ")" +
+                      (transposed ? "; X looks stored as (features, rows), as R, Fortran and MATLAB write a matrix: "
+                                    "add --x-layout features-by-rows" : ""));
+    }
+    check_names(model.feature_names, l.feature_names, req);
     reader->verify_stored();
-    if (l.has_y && l.targets != k)
-      throw DataError("model '" + req.model_file + "' has " + std::to_string(k) + " target(s) but " + l.y_name +
-                      " in '" + req.data_file + "' has " + std::to_string(l.targets));
+    if (l.has_y && l.targets != k) {
+      if (req.y_given)
+        throw DataError("model '" + req.model_file + "' has " + std::to_string(k) + " target(s) but " + l.y_name +
+                        " in '" + req.data_file + "' has " + std::to_string(l.targets));
+      if (comm.rank() == 0)
+        warn(l.y_name + " in '" + req.data_file + "' has " + std::to_string(l.targets) + " target(s), the model " +
+             std::to_string(k) + ": predicting without it (no MSE; name the targets with --y-dataset to score)");
+      reader->forget_y();
+    }
     if (!req.offset_dataset.empty()) reader->set_offset(req.offset_dataset, k, false);
     if (!req.weights_dataset.empty()) reader->set_weights(req.weights_dataset);
   });

@@ -770,6 +770,32 @@ def path_cv_predict_bad_input():
 
 
 @test
+def predict_says_which_features_differ_reads_r_layout_and_skips_another_y():
+    """Found by new-user trials: a missing named feature is named (it was counted only), R's column-major X-only
+    file gets the --x-layout hint, and a file whose default /y is not the model's targets is predicted without it
+    (it was refused; predictions need no y) unless --y-dataset names it."""
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((100, 5))
+    Y = X @ rng.standard_normal((5, 3))
+    names = np.array([b"a", b"b", b"c", b"d", b"e"])
+    data = write("pn.h5", X, Y, feature_names=names)
+    model = path("pn_model.h5")
+    cadmm(2, "solve", "--data", data, "--penalty", "l21", "--output", model, "--quiet")
+    out = path("pn_out.h5")
+    expect_error(2, 3, "the model has 5, the data 4; the data have no feature 'e'", "predict", "--model", model,
+                 "--data", write("pn4.h5", X[:, :4], None, feature_names=names[:4]), "--output", out)
+    expect_error(2, 3, "add --x-layout features-by-rows", "predict", "--model", model, "--data",
+                 write("pnT.h5", X[:30].T.copy(), None), "--output", out)
+    other = write("pn1.h5", X, Y[:, 0], feature_names=names)
+    _, _, err = cadmm(2, "predict", "--model", model, "--data", other, "--output", out)
+    assert "predicting without it" in err, err
+    with h5py.File(out) as f, h5py.File(model) as m:
+        assert np.allclose(f["prediction"][()], X @ m["coef"][()] + m["intercept"][()], rtol=1e-12, atol=1e-12)
+    expect_error(2, 3, "has 3 target(s) but /y", "predict", "--model", model, "--data", other, "--y-dataset", "/y",
+                 "--output", out)
+
+
+@test
 def cv_folds_fitted_alone_then_collected_equal_one_run():
     X, y = small(600, 8)
     data = write("cvf.h5", X, y)
