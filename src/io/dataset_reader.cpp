@@ -405,7 +405,11 @@ void DataReader::read_y(std::int64_t first, std::int64_t rows, RowMatrix& y) con
 void DataReader::set_offset(const std::string& name, std::int64_t targets, bool subtract) {
   const std::string what = where(layout_.file, name);
   offset_ = open_dataset(file_.get(), layout_.file, name);
-  const std::vector<std::int64_t> s = dataset_shape(offset_.get());
+  std::vector<std::int64_t> s = dataset_shape(offset_.get());
+  // From the same column-major writer as X (R), an (n, k) offset is stored (k, n), as Y is.
+  offset_transposed_ = layout_.x_transposed && s.size() == 2 && s[0] == targets && s[1] == layout_.rows &&
+                       targets != layout_.rows && targets > 1;
+  if (offset_transposed_) std::swap(s[0], s[1]);
   if (s.empty() || s.size() > 2 || s[0] != layout_.rows || (s.size() == 2 && s[1] != targets && s[1] != 1)) {
     std::string shape;
     for (std::int64_t e : s) shape += (shape.empty() ? "" : ", ") + std::to_string(e);
@@ -425,9 +429,12 @@ void DataReader::set_offset(const std::string& name, std::int64_t targets, bool 
 void DataReader::read_offset(std::int64_t first, std::int64_t rows, RowMatrix& out) const {
   const std::string what = where(layout_.file, layout_.offset_name);
   const std::vector<std::int64_t> s = dataset_shape(offset_.get());
-  const std::int64_t cols = s.size() == 2 ? s[1] : 1;
+  const std::int64_t cols = s.size() == 2 ? s[offset_transposed_ ? 0 : 1] : 1;
   RowMatrix stored(rows, cols);
-  if (rows > 0) read_block(offset_.get(), first, rows, cols, offset_1d_, stored.data(), what);
+  if (offset_transposed_)
+    stored = read_stored_columns(offset_.get(), first, rows, cols, what);
+  else if (rows > 0)
+    read_block(offset_.get(), first, rows, cols, offset_1d_, stored.data(), what);
   if (const std::string bad = nonfinite_at(stored, first); !bad.empty()) throw DataError(what + " (the offset)" + bad);
   out = cols == offset_targets_ ? stored : RowMatrix(stored.replicate(1, offset_targets_));
 }

@@ -108,6 +108,7 @@ class DataReader {
   Handle file_, x_, y_, offset_, weights_;
   std::int64_t offset_targets_ = 1;
   bool offset_1d_ = true, subtract_offset_ = false;
+  bool offset_transposed_ = false;  // with x_transposed, an (n, k) offset stored (k, n) by the same writer
   Handle data_, indices_, indptr_;  // sparse X
   std::vector<std::int64_t> x_columns_;  // --y-column: X's columns of the table
   std::int64_t y_column_ = -1;           // --y-column: y's column of the table

@@ -455,7 +455,8 @@ X <- matrix(rnorm(n * d), n, d); colnames(X) <- paste0("g", 1:d)
 y <- as.vector(X %*% c(1, 0, 0, -2, 0, 0.5) + 0.3 * rnorm(n))
 f <- H5File$new(commandArgs(TRUE)[1], mode = "w")
 Y <- cbind(y, as.vector(X %*% c(0, 1, 0, 0, 0, 0) + 0.3 * rnorm(n)))
-f[["X"]] <- X; f[["y"]] <- y; f[["Y"]] <- Y; f[["feature_names"]] <- colnames(X); f$close_all()
+f[["X"]] <- X; f[["y"]] <- y; f[["Y"]] <- Y; f[["feature_names"]] <- colnames(X)
+f[["O"]] <- cbind(seq(0, 1, length.out = n), rep(0.5, n)); f$close_all()
 """)
     import subprocess
     data = path("from_r.h5")
@@ -495,6 +496,18 @@ f[["X"]] <- X; f[["y"]] <- y; f[["Y"]] <- Y; f[["feature_names"]] <- colnames(X)
     a, b = coef(path("r_Y.h5")), coef(path("r_Y_copy.h5"))
     assert a[0].shape == (6, 2), a[0].shape
     assert a[0].tobytes() == b[0].tobytes() and np.asarray(a[1]).tobytes() == np.asarray(b[1]).tobytes()
+    # R's n x 2 offset alike (it was refused as of shape (2, 1200), found by a new-user trial).
+    with h5py.File(data) as f:
+        assert f["O"].shape == (2, 1200)
+        O = f["O"][()].T
+    with h5py.File(copy, "a") as f:
+        f["O"] = O
+    for source, extra, out in ((data, ["--x-layout", "features-by-rows"], "r_O.h5"), (copy, [], "r_O_copy.h5")):
+        cadmm(2, "solve", "--data", source, "--y-dataset", "/Y", "--offset-dataset", "/O", *extra, "--output",
+              path(out), "--quiet")
+    a, b = coef(path("r_O.h5")), coef(path("r_O_copy.h5"))
+    assert a[0].tobytes() == b[0].tobytes() and np.asarray(a[1]).tobytes() == np.asarray(b[1]).tobytes()
+    assert not np.allclose(a[1], coef(path("r_Y.h5"))[1])  # the offset moved the intercepts
 
 
 if __name__ == "__main__":
