@@ -27,6 +27,8 @@ int run_convert(const Args& args, MpiCommunicator& comm) {
      "csv: y's column, 0-based, or its name in the header (default: the last); none: no y, every column is X (data "
      "for predict). A header whose first name is empty (pandas' to_csv index, R's write.csv row names) marks a row "
      "index, which is left out")
+    ("skip-columns", po::value<std::string>()->value_name("A,B,..."),
+     "csv: columns left out unread, by name (with --header) or 0-based number: an id, a date, a text column")
     ("progress-seconds", po::value<double>()->default_value(1.0)->value_name("S"),
      "print a progress line at most every S seconds");
   const auto vm = parse("convert", args, desc);
@@ -49,8 +51,8 @@ int run_convert(const Args& args, MpiCommunicator& comm) {
                     output = vm["output"].as<std::string>();
   if (!(vm["progress-seconds"].as<double>() >= 0)) throw UsageError("--progress-seconds: must be >= 0");
   if (format != "libsvm" && format != "csv") throw UsageError("--format: expected libsvm or csv, got '" + format + "'");
-  if (format == "libsvm" && (vm.count("header") || vm.count("target-column")))
-    throw UsageError("--header/--target-column: only for --format csv");
+  if (format == "libsvm" && (vm.count("header") || vm.count("target-column") || vm.count("skip-columns")))
+    throw UsageError("--header/--target-column/--skip-columns: only for --format csv");
   io::ConvertReport rep;
   Stopwatch clock;
   // Progress at most every --progress-seconds: the input read so far, the rate, the time left.
@@ -73,7 +75,7 @@ int run_convert(const Args& args, MpiCommunicator& comm) {
     rep = format == "libsvm" ? io::convert_libsvm(input, output, tick)
                              : io::convert_csv(input, output, vm.count("header") > 0,
                                                vm.count("target-column") ? vm["target-column"].as<std::string>() : "",
-                                               tick);
+                                               vm.count("skip-columns") ? vm["skip-columns"].as<std::string>() : "", tick);
   });
   const double seconds = clock.lap();
   if (root && !vm.count("quiet")) {
@@ -86,6 +88,7 @@ int run_convert(const Args& args, MpiCommunicator& comm) {
                (rep.target_name.empty() ? "" : " '" + rep.target_name + "', the other names in /feature_names");
     if (rep.row_index) notes += ", the first column left out (no name in the header: a row index, as pandas' to_csv "
                                 "and R's write.csv write)";
+    if (rep.skipped > 0) notes += ", " + std::to_string(rep.skipped) + " column(s) left out (--skip-columns)";
     if (!rep.compression.empty()) notes += ", read through " + rep.compression;
     std::printf("cadmm convert: %s -> %s: %lld rows x %lld features, %lld target(s), %lld nonzeros%s; %.1f MB in %.2fs "
                 "(%.0f MB/s)\n",

@@ -555,34 +555,49 @@ std::vector<std::string> header_names(std::string_view line) {
   return names;
 }
 
-// The target column: a 0-based number, or a header name; "" is the last column; "none" (unless a column has that
-// name) is no target, -1: every column is a feature (data for predict).
-std::int64_t target_index(const std::string& target, const std::vector<std::string>& names, std::int64_t width) {
-  if (target.empty()) return width - 1;
-  const auto at = std::find(names.begin(), names.end(), target);  // a name first, as --y-column takes it
+// A column named by an option: a header name first (as --y-column takes it), else a 0-based number.
+std::int64_t column_index(const std::string& column, const std::vector<std::string>& names, std::int64_t width,
+                          const char* option) {
+  const auto at = std::find(names.begin(), names.end(), column);
   if (at != names.end()) return at - names.begin();
-  if (target == "none") return -1;
   std::int64_t j = -1;
-  if (parse_int(target, j)) {
+  if (parse_int(column, j)) {
     if (j < 0 || j >= width)
-      throw UsageError("--target-column: " + target + " but rows have " + std::to_string(width) + " fields (0-based)");
+      throw UsageError(std::string(option) + ": " + column + " but rows have " + std::to_string(width) +
+                       " fields (0-based)");
     return j;
   }
   if (names.empty())
-    throw UsageError("--target-column " + target + ": a name needs --header (the first line naming the columns)");
-  {
-    std::string list;
-    for (std::size_t i = 0; i < names.size() && i < 12; ++i) list += (i ? ", " : "") + names[i];
-    throw UsageError("--target-column: no column is named '" + target + "' (the header names " + list +
-                     (names.size() > 12 ? ", ..." : "") + ")");
+    throw UsageError(std::string(option) + " " + column + ": a name needs --header (the first line naming the columns)");
+  std::string list;
+  for (std::size_t i = 0; i < names.size() && i < 12; ++i) list += (i ? ", " : "") + names[i];
+  throw UsageError(std::string(option) + ": no column is named '" + column + "' (the header names " + list +
+                   (names.size() > 12 ? ", ..." : "") + ")");
+}
+
+// The target column: "" is the last column; "none" (unless a column has that name) is no target, -1: every column
+// is a feature (data for predict).
+std::int64_t target_index(const std::string& target, const std::vector<std::string>& names, std::int64_t width) {
+  if (target.empty()) return width - 1;
+  if (target == "none" && std::find(names.begin(), names.end(), target) == names.end()) return -1;
+  return column_index(target, names, width, "--target-column");
+}
+
+// --skip-columns: which of the width columns are left out (names or 0-based numbers, comma-separated).
+std::vector<char> skipped_columns(const std::string& skip, const std::vector<std::string>& names, std::int64_t width) {
+  std::vector<char> out(static_cast<std::size_t>(width), 0);
+  for (std::size_t s = 0; !skip.empty() && s <= skip.size();) {
+    const std::size_t comma = std::min(skip.find(',', s), skip.size());
+    out[static_cast<std::size_t>(column_index(skip.substr(s, comma - s), names, width, "--skip-columns"))] = 1;
+    s = comma + 1;
   }
-  return at - names.begin();
+  return out;
 }
 
 }  // namespace
 
 ConvertReport convert_csv(const std::string& input, const std::string& output, bool header, const std::string& target_spec,
-                          const std::function<bool(std::int64_t)>& stop) {
+                          const std::string& skip_spec, const std::function<bool(std::int64_t)>& stop) {
   silence_hdf5();
   std::int64_t number = 0;
   if (!header && !target_spec.empty() && !parse_int(target_spec, number))
@@ -592,8 +607,9 @@ ConvertReport convert_csv(const std::string& input, const std::string& output, b
   std::unique_ptr<Appender> x, y;
   std::vector<double> xbuf, ybuf, fields;
   ConvertReport rep;
-  std::int64_t width = -1, target = -1;
+  std::int64_t width = -1, target = -1, kept = 0;
   std::vector<std::string> names;  // the header's
+  std::vector<char> skip;          // per column: left out (--skip-columns), known once the width is
   std::string_view line;
   std::int64_t buffered = 0;  // rows in xbuf (and ybuf)
   const auto flush = [&] {
@@ -616,20 +632,35 @@ ConvertReport convert_csv(const std::string& input, const std::string& output, b
     }
     if (trim(line).empty()) continue;
     fields.clear();
+    if (skip.empty() && !skip_spec.empty()) {  // the first data row gives the width the columns are checked against
+      std::int64_t count = 1;
+      for (std::size_t s = row_index ? std::min(line.find(','), line.size()) + 1 : 0; s < line.size(); ++s)
+        count += line[s] == ',';
+      skip = skipped_columns(skip_spec, names, count);
+    }
     for (std::size_t s = row_index ? std::min(line.find(','), line.size()) + 1 : 0; s <= line.size();) {
       const std::size_t comma = std::min(line.find(',', s), line.size());
       double v = 0;
       std::string_view f = trim(line.substr(s, comma - s));
       if (f.size() >= 2 && f.front() == '"' && f.back() == '"') f = trim(f.substr(1, f.size() - 2));  // quoted
-      if (!parse_double(f, v))
-        malformed(input, ln, static_cast<std::int64_t>(fields.size()) + (row_index ? 2 : 1),
-                  "'" + shown(f) + "' is not a finite number" +
+      const std::size_t p = fields.size();
+      if (p < skip.size() && skip[p]) {
+        fields.push_back(0.0);  // left out unread
+      } else if (!parse_double(f, v)) {
+        const std::string name = p < names.size() ? " ('" + names[p] + "')" : "";
+        malformed(input, ln, static_cast<std::int64_t>(p) + (row_index ? 2 : 1),
+                  "'" + shown(f) + "' is not a finite number" + name +
                   (ln == 1 && !header ? " (if the first line names the columns, add --header)" : "") +
+                  (ln > 1 || header ? "; leave a column that holds no numbers out with --skip-columns " +
+                                          (name.empty() ? std::to_string(p) : names[p])
+                                    : "") +
                   (line.find(',') == std::string_view::npos && line.find_first_of(";\t") != std::string_view::npos
                        ? " (the fields are separated by ';' or a tab: cadmm reads comma-separated values, as "
                          "pandas' to_csv writes them by default)"
                        : ""));
-      fields.push_back(v);
+      } else {
+        fields.push_back(v);
+      }
       s = comma + 1;
     }
     if (width < 0) {
@@ -638,33 +669,38 @@ ConvertReport convert_csv(const std::string& input, const std::string& output, b
         malformed(input, ln, 1, "the header names " + std::to_string(names.size()) + " columns, the first row has " +
                                 std::to_string(width) + " fields");
       target = target_index(target_spec, names, width);
-      if (width < (target < 0 ? 1 : 2)) malformed(input, ln, 1, "a row needs at least two fields (features and a target)");
-      x = std::make_unique<Appender>(out.get(), "X", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, width - (target < 0 ? 0 : 1));
+      skip.resize(static_cast<std::size_t>(width), 0);
+      if (target >= 0 && skip[static_cast<std::size_t>(target)])
+        throw UsageError("--skip-columns: column " + std::to_string(target) + " is y (--target-column)");
+      kept = width - std::count(skip.begin(), skip.end(), 1) - (target < 0 ? 0 : 1);
+      if (kept < 1) malformed(input, ln, 1, "a row needs at least one feature besides the target and the skipped columns");
+      x = std::make_unique<Appender>(out.get(), "X", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, kept);
       if (target >= 0) y = std::make_unique<Appender>(out.get(), "y", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0);
     } else if (static_cast<std::int64_t>(fields.size()) != width) {
       malformed(input, ln, static_cast<std::int64_t>(std::min<std::size_t>(fields.size(), static_cast<std::size_t>(width))) + 1,
                 "row has " + std::to_string(fields.size()) + " fields, the first row has " + std::to_string(width));
     }
     for (std::int64_t j = 0; j < width; ++j)
-      (j == target ? ybuf : xbuf).push_back(fields[static_cast<std::size_t>(j)]);
+      if (!skip[static_cast<std::size_t>(j)]) (j == target ? ybuf : xbuf).push_back(fields[static_cast<std::size_t>(j)]);
     ++rep.rows;
     ++buffered;
     if (xbuf.size() >= kFlush) flush();
   }
   if (rep.rows == 0) throw DataError("'" + input + "' holds no data rows");
   flush();
-  rep.features = width - (target < 0 ? 0 : 1);
+  rep.features = kept;
+  rep.skipped = static_cast<std::int64_t>(std::count(skip.begin(), skip.end(), 1));
   rep.targets = target < 0 ? 0 : 1;
   rep.nonzeros = rep.rows * rep.features;
   rep.bytes = in.bytes();
   rep.compression = in.compression();
   rep.target_column = target;
   if (!names.empty()) {
-    if (target >= 0) {
-      rep.target_name = names[static_cast<std::size_t>(target)];
-      names.erase(names.begin() + target);
-    }
-    out.write_strings("feature_names", names);
+    if (target >= 0) rep.target_name = names[static_cast<std::size_t>(target)];
+    std::vector<std::string> features;
+    for (std::int64_t j = 0; j < width; ++j)
+      if (j != target && !skip[static_cast<std::size_t>(j)]) features.push_back(names[static_cast<std::size_t>(j)]);
+    out.write_strings("feature_names", features);
   }
   out.commit();
   return rep;

@@ -16,6 +16,7 @@ struct ConvertReport {
   std::string target_name;        ///< CSV with a header: the name of y's column
   std::int64_t target_column = -1;  ///< CSV: y's column (0-based, the row index left out)
   bool row_index = false;         ///< CSV: the header's first name was empty (a row index): that column left out
+  std::int64_t skipped = 0;       ///< CSV: columns left out by --skip-columns
 };
 
 /// LIBSVM/SVMlight (`label[,label...] [qid:N] index:value ...`, indices 1-based unless an index 0 appears,
@@ -28,8 +29,9 @@ ConvertReport convert_libsvm(const std::string& input, const std::string& output
 
 /// CSV of numbers to dense /X and /y: every row the same number of fields; the target column (a 0-based number, or
 /// with a header a column's name; "": the last) goes to y. With header the first line names the columns: the other
-/// columns' names are written as /feature_names. Same errors and guarantees as convert_libsvm. Serial.
+/// columns' names are written as /feature_names. skip: comma-separated columns (numbers or names, as the target)
+/// left out unread (an id, a text column). Same errors and guarantees as convert_libsvm. Serial.
 ConvertReport convert_csv(const std::string& input, const std::string& output, bool header, const std::string& target,
-                          const std::function<bool(std::int64_t)>& stop = {});
+                          const std::string& skip = "", const std::function<bool(std::int64_t)>& stop = {});
 
 }  // namespace cadmm::io
