@@ -101,8 +101,10 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
 // pandas' to_hdf(format='fixed') keeps each dtype of a frame in its own block: /df/block0_values (floats),
 // /df/block1_values (integers), ... X named as one block of a frame whose other blocks hold numbers would leave those
 // columns out without a word (found by a new-user trial: an integer column of a house-price frame). Refused unless
-// --x-columns chose X's columns; blocks of strings are no features and pass.
-void refuse_one_block_of_a_frame(hid_t file, const std::string& path, const std::string& x_name, bool columns_chosen) {
+// --x-columns chose X's columns; blocks of strings are no features and pass. A --y-column in another block is refused
+// saying where it is (y is read from X's table).
+void refuse_one_block_of_a_frame(hid_t file, const std::string& path, const std::string& x_name, bool columns_chosen,
+                                 const std::string& y_column) {
   const std::size_t slash = x_name.rfind('/'), block = x_name.rfind("block");
   const std::string group = slash == std::string::npos ? "/" : x_name.substr(0, std::max<std::size_t>(slash, 1));
   if (columns_chosen || block == std::string::npos || (slash != std::string::npos && block != slash + 1) ||
@@ -123,14 +125,21 @@ void refuse_one_block_of_a_frame(hid_t file, const std::string& path, const std:
     Handle type(H5Dget_type(ds.get()), H5Tclose);
     const H5T_class_t kind = H5Tget_class(type.get());
     if (kind != H5T_INTEGER && kind != H5T_FLOAT && kind != H5T_ENUM) continue;
+    const std::string kind_name = kind == H5T_FLOAT ? "float" : kind == H5T_INTEGER ? "integer" : "bool";
     std::string names;
     try {
-      for (const std::string& n : read_strings(file, items, items)) names += (names.empty() ? "" : ", ") + n;
+      for (const std::string& n : read_strings(file, items, items)) {
+        if (!y_column.empty() && n == y_column)
+          throw UsageError("--y-column " + y_column + ": that column is in " + values + " (" + kind_name +
+                           "), another block of the pandas frame '" + group + "' than X's " + x_name +
+                           "; y is read from X's table: write the frame as one float block "
+                           "(df.astype('float64').to_hdf(...)), or y as a dataset of its own (--y-dataset)");
+        names += (names.empty() ? "" : ", ") + n;
+      }
     } catch (const DataError&) {
       names = "?";
     }
-    left_out += (left_out.empty() ? "" : "; ") + names + " (" + values + ", " +
-                (kind == H5T_FLOAT ? "float" : kind == H5T_INTEGER ? "integer" : "bool") + ")";
+    left_out += (left_out.empty() ? "" : "; ") + names + " (" + values + ", " + kind_name + ")";
   }
   if (!left_out.empty())
     throw DataError(where(path, x_name) + " is one block of the pandas frame '" + group + "', whose other numeric "
@@ -230,7 +239,7 @@ DataReader::DataReader(const std::string& file, const std::string& x_name, const
   } else {
     x_ = open_dataset(file_.get(), file, x_name);
     xs = dataset_shape(x_.get());
-    refuse_one_block_of_a_frame(file_.get(), file, x_name, !select.x_columns.empty());
+    refuse_one_block_of_a_frame(file_.get(), file, x_name, !select.x_columns.empty(), select.y_column);
   }
   if (xs.size() != 2)
     throw DataError(where(file, x_name) + " must be 2-D (rows, features); it has " + std::to_string(xs.size()) +

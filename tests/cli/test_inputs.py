@@ -426,6 +426,8 @@ def pandas_tables_by_column_name():
         args = ["--model", path("pd_price.h5")] if command == "predict" else []
         expect_error(ranks, 3, "columns would be left out of X: rooms (/df/block1_values, integer)", command, "--data",
                      mixed, "--x-dataset", "/df/block0_values", "--y-column", "price", *args, "--output", path("x.h5"))
+    expect_error(2, 2, "--y-column rooms: that column is in /df/block1_values (integer), another block", "solve",
+                 "--data", mixed, "--x-dataset", "/df/block0_values", "--y-column", "rooms", "--output", path("x.h5"))
     cadmm(2, "solve", "--data", mixed, "--x-dataset", "/df/block0_values", "--y-column", "price", "--x-columns",
           "a,b,c,d,e", "--output", out, "--quiet")
     assert np.allclose(coef(out)[0], sk_coef, atol=1e-8)
