@@ -62,6 +62,8 @@ start_job() {
   setsid bash "$SCRIPT" "$@" > "$WORK/out" 2> "$WORK/err" &
   job=$!
   groups+=("$job")
+  # The child calls setsid() after the fork: until then it is in this script's group (a race, not a failure).
+  for _ in $(seq 100); do [ "$(ps -o pgid= -p "$job" | tr -d ' ')" = "$job" ] && break; sleep 0.05; done
   [ "$(ps -o pgid= -p "$job" | tr -d ' ')" = "$job" ] || fail "the job script is not the leader of its process group"
 }
 # Waits (at most 60 s) for the job script started by start_job; its exit code in job_rc.
