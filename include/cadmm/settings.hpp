@@ -104,7 +104,8 @@ struct LambdaRequest {
   static LambdaRequest absolute(double value);
   /// count lambdas from lambda_max down to min_ratio * lambda_max, log-spaced (glmnet, scikit-learn).
   static LambdaRequest grid(int count, double min_ratio);
-  /// The given lambdas.
+  /// The given lambdas, in any order (kept sorted decreasing); UsageError on an empty list or a negative or
+  /// non-finite value.
   static LambdaRequest given(std::vector<double> lambdas);
 
   /// Throws UsageError naming the option of the first bad field (checked before any data are read).
@@ -117,8 +118,9 @@ struct LambdaRequest {
 /// scikit-learn); one value (lambda_max) when count is 1.
 std::vector<double> lambda_grid(double lambda_max, int count, double min_ratio);
 
-/// Throws UsageError naming --lambdas when the list is empty, has a negative or non-finite value, or is not
-/// strictly decreasing.
+/// Throws UsageError naming --lambdas when the list is empty or has a negative or non-finite value (counted as given).
+void check_lambda_values(const std::vector<double>& lambdas);
+/// check_lambda_values, and strictly decreasing (LambdaRequest::given sorts; a repeated value is refused).
 void check_lambdas(const std::vector<double>& lambdas);
 
 /// A request resolved against the lambda_max it came from (every result stores that one).

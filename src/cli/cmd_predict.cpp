@@ -149,11 +149,24 @@ void check_names(const std::vector<std::string>& model, const std::vector<std::s
 std::unique_ptr<io::DataReader> open_data(const PredictRequest& req, const io::FittedModel& model,
                                           MpiCommunicator& comm) {
   std::unique_ptr<io::DataReader> reader;
+  std::string y_left_out;  // why a default /y is not used: the predictions need none
   collectively(comm, [&] {
-    reader = std::make_unique<io::DataReader>(req.data_file, req.x_dataset, req.y_dataset, comm.handle(), !req.y_given,
-                                               req.select);
-    const io::DataLayout& l = reader->layout();
     const std::int64_t d = model.coef.rows(), k = model.coef.cols();
+    const auto open = [&](const std::string& y) {
+      return std::make_unique<io::DataReader>(req.data_file, req.x_dataset, y, comm.handle(), !req.y_given, req.select);
+    };
+    try {
+      reader = open(req.y_dataset);
+      const io::DataLayout& l = reader->layout();
+      if (l.has_y && l.targets != k)
+        throw DataError("model '" + req.model_file + "' has " + std::to_string(k) + " target(s) but " + l.y_name +
+                        " in '" + req.data_file + "' has " + std::to_string(l.targets));
+    } catch (const DataError& e) {
+      if (req.y_given) throw;
+      y_left_out = e.what();
+      reader = open("");  // the same again without y: an error of X's is raised as it was
+    }
+    const io::DataLayout& l = reader->layout();
     if (l.features != d) {
       // Named on both sides: the features the data lack or add say more than the counts.
       check_names(model.feature_names, l.feature_names, req);
@@ -167,18 +180,11 @@ std::unique_ptr<io::DataReader> open_data(const PredictRequest& req, const io::F
     }
     check_names(model.feature_names, l.feature_names, req);
     reader->verify_stored();
-    if (l.has_y && l.targets != k) {
-      if (req.y_given)
-        throw DataError("model '" + req.model_file + "' has " + std::to_string(k) + " target(s) but " + l.y_name +
-                        " in '" + req.data_file + "' has " + std::to_string(l.targets));
-      if (comm.rank() == 0)
-        warn(l.y_name + " in '" + req.data_file + "' has " + std::to_string(l.targets) + " target(s), the model " +
-             std::to_string(k) + ": predicting without it (no MSE; name the targets with --y-dataset to score)");
-      reader->forget_y();
-    }
     if (!req.offset_dataset.empty()) reader->set_offset(req.offset_dataset, k, false);
     if (!req.weights_dataset.empty()) reader->set_weights(req.weights_dataset);
   });
+  if (!y_left_out.empty() && comm.rank() == 0)
+    warn("predicting without y (no MSE; name the targets with --y-dataset to score): " + y_left_out);
   if (!model.clamped.empty() && comm.rank() == 0)
     warn("--lambda " + req.choice.lambda + " is " + model.clamped + " (glmnet's predict clamps alike)");
   // glmnet refuses to predict without newoffset a model fitted with an offset; the predictions lack it, say so.

@@ -183,13 +183,22 @@ void read_feature_datasets(const po::variables_map& vm, FitRequest& request, Mpi
   // glmnet's rule: a penalty factor of inf keeps its feature out (an exclude), and then counts as 1.
   std::vector<double>& factors = request.spec.penalty_factor;
   std::vector<long long>& exclude = request.spec.exclude;
-  for (std::size_t j = 0; j < factors.size(); ++j) {
+  const bool every_inf = !factors.empty() && std::all_of(factors.begin(), factors.end(), [](double f) {
+    return std::isinf(f) && f > 0;
+  });
+  for (std::size_t j = 0; j < factors.size() && !every_inf; ++j) {
     if (!(std::isinf(factors[j]) && factors[j] > 0)) continue;
     factors[j] = 1;
     if (std::find(exclude.begin(), exclude.end(), static_cast<long long>(j)) == exclude.end())
       exclude.push_back(static_cast<long long>(j));
   }
-  collectively(comm, [&] { request.spec.validate(); });
+  std::sort(exclude.begin(), exclude.end());  // the same terms, and digest, as the equivalent --exclude
+  collectively(comm, [&] {
+    if (every_inf)
+      throw DataError("--penalty-factor-dataset (dataset '" + request.datasets.penalty_factor +
+                      "'): every factor is inf: every feature would be excluded");
+    request.spec.validate();
+  });
 }
 
 LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const PieceMap& piece_map,

@@ -1,6 +1,7 @@
 #include "cli/report.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <csignal>
@@ -104,7 +105,24 @@ void pause_ms(long ms) {
 constexpr long kPrintingRankLingerMs = 200;
 constexpr long kSilentRankLingerMs = 400;
 
+// The signals that stop a run (Ctrl-C, Slurm's time limit and its warning).
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGINT, SIGTERM, SIGUSR1}) sigaddset(&set, s);
+  return set;
+}
+
+std::atomic<int> g_exiting{0};  // lock-free: safe in a handler
+static_assert(std::atomic<int>::is_always_lock_free);
+
 [[noreturn]] void exit_interrupted() {
+  // A second signal (Ctrl-C reaching the rank, then mpirun's SIGTERM) must not print the line again while this
+  // lingers: blocked in this thread, and in another (MPI's threads take signals too) it waits for the _exit below.
+  const sigset_t stops = stop_signals();
+  ::sigprocmask(SIG_BLOCK, &stops, nullptr);
+  if (g_exiting.exchange(1) != 0)
+    for (;;) ::pause();
   if (const char* line = g_exit_line) {
     ssize_t ignored = ::write(STDERR_FILENO, line, g_exit_length);
     (void)ignored;
@@ -123,8 +141,13 @@ extern "C" void on_signal(int) {
 
 void install_interrupt_handlers(int rank) {
   g_prints = rank == 0;
-  // SIGUSR1 is what jobs/cadmm.sbatch passes on for Slurm's warning before the time limit (--signal).
-  for (int s : {SIGINT, SIGTERM, SIGUSR1}) std::signal(s, on_signal);
+  // SIGUSR1 is what jobs/cadmm.sbatch passes on for Slurm's warning before the time limit (--signal). Each blocks the
+  // others while the handler runs.
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  action.sa_mask = stop_signals();
+  action.sa_flags = SA_RESTART;  // as std::signal on glibc: a read or a wait goes on after the flag is set
+  for (int s : {SIGINT, SIGTERM, SIGUSR1}) ::sigaction(s, &action, nullptr);
 }
 
 bool interrupt_requested() { return g_interrupted != 0; }

@@ -71,9 +71,15 @@ void ProblemSpec::validate() const {
     require_value(*this, !std::isnan(penalty_factor[j]) && penalty_factor[j] >= 0, "penalty-factor-dataset",
                   feature(j) + " has " + std::to_string(penalty_factor[j]) +
                       ": factors must be >= 0 (inf, as in glmnet, keeps a feature out)");
-  if (!penalty_factor.empty())
-    require_value(*this, std::any_of(penalty_factor.begin(), penalty_factor.end(), [](double f) { return f > 0; }),
-                  "penalty-factor-dataset", "every factor is 0: nothing would be penalized (fit without a penalty instead)");
+  if (!penalty_factor.empty()) {
+    bool penalized = false;  // a factor > 0 on a feature not excluded
+    for (std::size_t j = 0; j < penalty_factor.size(); ++j)
+      penalized = penalized || (penalty_factor[j] > 0 &&
+                                std::find(exclude.begin(), exclude.end(), static_cast<long long>(j)) == exclude.end());
+    require_value(*this, penalized, "penalty-factor-dataset",
+                  "every factor is 0 (of the features not excluded): nothing would be penalized (fit without a "
+                  "penalty instead)");
+  }
   for (long long j : exclude) require(j >= 0, "exclude", "feature numbers are 0-based and >= 0");
   for (std::size_t j = 0; j < lower_limits.size(); ++j)
     require_value(*this, !std::isnan(lower_limits[j]) && lower_limits[j] <= 0, "lower-limits",
@@ -237,9 +243,10 @@ LambdaRequest LambdaRequest::given(std::vector<double> lambdas) {
   LambdaRequest r;
   r.kind = Kind::list;
   r.list = std::move(lambdas);
-  // Any order, as scikit-learn's alphas and glmnet's lambda: fitted from the largest down (warm starts).
-  if (std::all_of(r.list.begin(), r.list.end(), [](double l) { return std::isfinite(l); }))
-    std::sort(r.list.begin(), r.list.end(), std::greater<>());
+  // Any order, as scikit-learn's alphas and glmnet's lambda: fitted from the largest down (warm starts). The values
+  // are checked first, so a refusal counts them as typed.
+  check_lambda_values(r.list);
+  std::sort(r.list.begin(), r.list.end(), std::greater<>());
   return r;
 }
 
@@ -283,13 +290,18 @@ std::vector<double> lambda_grid(double lambda_max, int count, double min_ratio) 
   return l;
 }
 
-void check_lambdas(const std::vector<double>& l) {
+void check_lambda_values(const std::vector<double>& l) {
   if (l.empty()) throw UsageError("--lambdas: the list is empty");
-  for (std::size_t i = 0; i < l.size(); ++i) {
+  for (std::size_t i = 0; i < l.size(); ++i)
     if (!std::isfinite(l[i]) || l[i] < 0)
       throw UsageError("--lambdas: value " + std::to_string(i + 1) + " (" + std::to_string(l[i]) +
                        ") must be a finite value >= 0");
-    if (i > 0 && !(l[i] < l[i - 1]))
+}
+
+void check_lambdas(const std::vector<double>& l) {
+  check_lambda_values(l);
+  for (std::size_t i = 1; i < l.size(); ++i) {
+    if (!(l[i] < l[i - 1]))
       throw UsageError(l[i] == l[i - 1] ? "--lambdas: " + std::to_string(l[i]) + " is given twice"
                                         : "--lambdas: values must be decreasing (value " + std::to_string(i + 1) +
                                               " is not below value " + std::to_string(i) + ")");

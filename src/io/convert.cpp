@@ -636,7 +636,8 @@ ConvertReport convert_csv(const std::string& input, const std::string& output, b
       std::int64_t count = 1;
       for (std::size_t s = row_index ? std::min(line.find(','), line.size()) + 1 : 0; s < line.size(); ++s)
         count += line[s] == ',';
-      skip = skipped_columns(skip_spec, names, count);
+      // A header longer than the row: its names are found, and the header check below reports the mismatch.
+      skip = skipped_columns(skip_spec, names, std::max<std::int64_t>(count, static_cast<std::int64_t>(names.size())));
     }
     for (std::size_t s = row_index ? std::min(line.find(','), line.size()) + 1 : 0; s <= line.size();) {
       const std::size_t comma = std::min(line.find(',', s), line.size());

@@ -64,7 +64,7 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
                     "row by row: write it as CSR first (anndata: adata.X = adata.X.tocsr(); adata.write_h5ad(...); "
                     "SciPy: X.tocsr(); R: the @x, @i and @p of t(X), a dgCMatrix, are the data, indices and indptr "
                     "of X's CSR, with encoding-type \"csr_matrix\" and shape c(n, d))");
-  if (obj.valid() && H5Iget_type(obj.get()) == H5I_GROUP && read_string_attribute(obj.get(), "encoding-type") == "categorical")
+  if (is_categorical(file, name))
     throw DataError(where(path, name) + " is a categorical column (AnnData keeps a column of repeated values as codes "
                     "and categories): cadmm reads numbers; store the numbers themselves (pandas: "
                     "df[col].astype('float64'), or .cat.codes for one number per category)");
@@ -186,6 +186,12 @@ void read_block(hid_t ds, std::int64_t first, std::int64_t rows, std::int64_t co
                          what + " failed");
 }
 
+// With X read by its columns (--x-layout features-by-rows), a 2-D array beside it (Y, an offset) written by the same
+// column-major writer is stored (k, n): its second extent is the rows and its first is not.
+bool stored_by_columns(const std::vector<std::int64_t>& shape, std::int64_t rows) {
+  return shape.size() == 2 && shape[0] != rows && shape[1] == rows;
+}
+
 // Rows [first, first + rows) of an array stored (cols, n), as column-major writers (R, Fortran, MATLAB) store an
 // n x cols matrix: the stored array's columns, transposed in memory.
 RowMatrix read_stored_columns(hid_t ds, std::int64_t first, std::int64_t rows, std::int64_t cols, const std::string& what) {
@@ -265,7 +271,7 @@ DataReader::DataReader(const std::string& file, const std::string& x_name, const
     xs[1] = static_cast<std::int64_t>(x_columns_.size());
     ys = {xs[0]};
   } else {
-    layout_.has_y = !y_optional || object_exists(file_.get(), y_name);
+    layout_.has_y = !y_name.empty() && (!y_optional || object_exists(file_.get(), y_name));
     if (layout_.has_y) {
       y_ = open_dataset(file_.get(), file, y_name);
       if (same_object(x_.valid() ? x_.get() : data_.get(), y_.get()))
@@ -277,7 +283,7 @@ DataReader::DataReader(const std::string& file, const std::string& x_name, const
     if (ys.size() != 1 && ys.size() != 2)
       throw DataError(where(file, y_name) + " must be 1-D (rows,) or 2-D (rows, targets)");
     // From the same column-major writer as X, a multi-target Y is stored (k, n) too.
-    if (select.features_by_rows && layout_.has_y && ys.size() == 2 && ys[0] != xs[0] && ys[1] == xs[0]) {
+    if (select.features_by_rows && layout_.has_y && stored_by_columns(ys, xs[0])) {
       std::swap(ys[0], ys[1]);
       layout_.y_transposed = true;
     }
@@ -416,8 +422,7 @@ void DataReader::set_offset(const std::string& name, std::int64_t targets, bool 
   offset_ = open_dataset(file_.get(), layout_.file, name);
   std::vector<std::int64_t> s = dataset_shape(offset_.get());
   // From the same column-major writer as X (R), an (n, k) offset is stored (k, n), as Y is.
-  offset_transposed_ = layout_.x_transposed && s.size() == 2 && s[0] == targets && s[1] == layout_.rows &&
-                       targets != layout_.rows && targets > 1;
+  offset_transposed_ = layout_.x_transposed && stored_by_columns(s, layout_.rows);
   if (offset_transposed_) std::swap(s[0], s[1]);
   if (s.empty() || s.size() > 2 || s[0] != layout_.rows || (s.size() == 2 && s[1] != targets && s[1] != 1)) {
     std::string shape;
@@ -615,11 +620,8 @@ std::vector<std::int64_t> DataReader::read_int_rows(const std::string& name, Row
   const std::string what = where(layout_.file, name);
   if (!object_exists(file_.get(), name)) throw DataError(what + " does not exist");
   // An AnnData categorical column (fold labels as text): its codes 0..K-1 split the rows as its labels do.
-  std::string stored = name;
-  if (Handle group(H5Oopen(file_.get(), name.c_str(), H5P_DEFAULT), H5Oclose);
-      group.valid() && H5Iget_type(group.get()) == H5I_GROUP &&
-      read_string_attribute(group.get(), "encoding-type") == "categorical" && object_exists(file_.get(), name + "/codes"))
-    stored = name + "/codes";
+  const bool categorical = is_categorical(file_.get(), name);
+  const std::string stored = categorical ? name + "/codes" : name;
   Handle ds(H5Dopen2(file_.get(), stored.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.valid()) throw DataError(what + " is not a dataset");
   check_filters(ds.get(), what);
@@ -642,6 +644,10 @@ std::vector<std::int64_t> DataReader::read_int_rows(const std::string& name, Row
   if (type_class == H5T_INTEGER) {
     if (H5Dread(ds.get(), H5T_NATIVE_INT64, mspace.get(), fspace.get(), H5P_DEFAULT, out.data()) < 0)
       throw RuntimeFailure("reading " + what + " failed");
+    for (std::size_t i = 0; categorical && i < out.size(); ++i)
+      if (out[i] < 0)
+        throw DataError(what + " (a categorical column) has no label at row " +
+                        std::to_string(range.begin + static_cast<std::int64_t>(i)) + " (0-based): every row needs a fold");
     return out;
   }
   std::vector<double> values(out.size());

@@ -55,7 +55,8 @@ class DataReader {
  public:
   /// Validates the layout; throws DataError naming the file and dataset on any mismatch, UsageError when X and y
   /// are the same stored data (y would be among the features) or the selection does not fit the file. With
-  /// y_optional a missing y dataset is allowed (layout().has_y false; sinks then get y with no columns).
+  /// y_optional a missing y dataset is allowed (layout().has_y false; sinks then get y with no columns); an empty
+  /// y_name reads no y.
   DataReader(const std::string& file, const std::string& x_name, const std::string& y_name, MPI_Comm comm,
               bool y_optional = false, const DataSelection& select = {});
   const DataLayout& layout() const { return layout_; }
@@ -71,8 +72,6 @@ class DataReader {
   /// A dataset of the rows' weights in the same file, (n,) or (n, 1) (glmnet's weights, scikit-learn's sample_weight).
   /// DataError naming it when it is missing, not numeric or of another shape.
   void set_weights(const std::string& name);
-  /// Reads no y from here on (predict's default /y when it is not the model's targets: predictions need none).
-  void forget_y() { layout_.has_y = false; }
   /// Rows [first, first + rows) of the weights; DataError naming the row of a negative, NaN or infinite weight.
   void read_weights(std::int64_t first, std::int64_t rows, std::vector<double>& out) const;
   /// This rank's rows: balanced to within one row for dense X, to a near-equal share of the nonzeros for sparse X

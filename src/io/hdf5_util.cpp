@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
@@ -270,18 +271,24 @@ std::vector<double> read_doubles(hid_t file, const std::string& name, std::vecto
   return out;
 }
 
+bool is_categorical(hid_t file, const std::string& name) {
+  if (!object_exists(file, name)) return false;
+  Handle group(H5Oopen(file, name.c_str(), H5P_DEFAULT), H5Oclose);
+  return group.valid() && H5Iget_type(group.get()) == H5I_GROUP &&
+         read_string_attribute(group.get(), "encoding-type") == "categorical" && object_exists(file, name + "/codes");
+}
+
 std::vector<std::string> read_strings(hid_t file, const std::string& name, const std::string& what) {
   if (!object_exists(file, name)) throw DataError(what + " does not exist");
   // AnnData keeps a text column of repeated values (gene symbols) as a categorical group: codes into categories.
-  if (Handle group(H5Oopen(file, name.c_str(), H5P_DEFAULT), H5Oclose);
-      group.valid() && H5Iget_type(group.get()) == H5I_GROUP &&
-      read_string_attribute(group.get(), "encoding-type") == "categorical") {
+  if (is_categorical(file, name)) {
     const std::vector<std::string> categories = read_strings(file, name + "/categories", what + " (categories)");
     std::vector<std::int64_t> shape;
     const std::vector<double> codes = read_doubles(file, name + "/codes", shape, "categorical column", name);
+    if (shape.size() != 1) throw DataError(what + " is a categorical column whose codes are not 1-D");
     std::vector<std::string> out;
     for (double c : codes) {
-      if (!(c >= 0 && c < static_cast<double>(categories.size())))
+      if (!(c >= 0 && c < static_cast<double>(categories.size()) && c == std::floor(c)))
         throw DataError(what + " is a categorical column with a missing value (code " + std::to_string(c) +
                         ") at position " + std::to_string(out.size()) + " (0-based)");
       out.push_back(categories[static_cast<std::size_t>(c)]);

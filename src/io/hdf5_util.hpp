@@ -77,6 +77,9 @@ bool read_number_attribute(hid_t object, const std::string& name, double& out);
 std::vector<double> read_doubles(hid_t file, const std::string& name, std::vector<std::int64_t>& shape,
                                  const std::string& what, const std::string& path);
 
+/// True when name is an AnnData categorical column: a group with encoding-type "categorical", codes and categories.
+bool is_categorical(hid_t file, const std::string& name);
+
 /// Reads a 1-D dataset of names (or an (m, 1) one): strings of variable or fixed length (h5py, pandas, AnnData, R),
 /// or numbers (pandas' integer column labels), written as text, or an AnnData categorical column (its categories by
 /// its codes). DataError naming `what` when it is missing, 2-D or of another type.

@@ -456,13 +456,16 @@ def bad_inputs(cadmm, ranks, work):
                                    "/w_inf": np.r_[np.ones(40), np.inf, np.ones(9)], "/w_zero": np.zeros(50),
                                    "/w_short": np.ones(49), "/w_matrix": np.ones((50, 2)),
                                    "/low_bad": np.array([-1, 0.5, -1, -1]), "/low_short": -np.ones(3),
-                                   "/pf_inf": np.array([1, np.inf, 1, 1])})
+                                   "/pf_inf": np.array([1, np.inf, 1, 1]), "/pf_all_inf": np.full(4, np.inf),
+                                   "/pf_zero_inf": np.array([0, 0, np.inf, np.inf])})
     out = os.path.join(work, f"terms_bad_np{ranks}.out.h5")
     cases = [
         (["--penalty-factor-dataset", "/pf_negative"], 3,
          "--penalty-factor-dataset (dataset '/pf_negative'): feature 1 (0-based) has -1.000000"),
         (["--penalty-factor-dataset", "/pf_short"], 3, "3 values for 4 features"),
         (["--penalty-factor-dataset", "/pf_zero"], 3, "every factor is 0"),
+        (["--penalty-factor-dataset", "/pf_all_inf"], 3, "every factor is inf: every feature would be excluded"),
+        (["--penalty-factor-dataset", "/pf_zero_inf"], 3, "every factor is 0 (of the features not excluded)"),
         (["--penalty-factor-dataset", "/pf_matrix"], 3, "expected one value per feature"),
         (["--penalty-factor-dataset", "/missing"], 3, "/missing"),
         (["--exclude", "7"], 2, "feature 7 does not exist"),

@@ -6,6 +6,7 @@ import glob
 import os
 import shutil
 import sys
+import time
 
 import h5py
 import numpy as np
@@ -209,6 +210,19 @@ def sigterm_stops_a_long_read_and_absurd_shapes_are_refused():
                                     ready=lambda line: line.startswith("reading "))
     assert code == 1 and "while reading" in err and err.count("cadmm: error") == 1, (code, err)
     assert not os.path.exists(path("slow_out.h5"))
+    # Two signals 50 ms apart (Ctrl-C reaching the process, then mpirun's SIGTERM) print the line once: the second
+    # came while the first's handler lingered, entered it again and printed it twice.
+    import signal
+    from mpirun import started
+    with started([CADMM, "solve", "--data", data, "--output", path("slow_out.h5"), "--read-buffer-mb",
+                  "0.00003"]) as p:
+        while not p.stdout.readline().startswith("reading "):
+            pass
+        p.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=30)
+    assert p.returncode == 1 and err.count("cadmm: error") == 1, (p.returncode, err)
     absurd = path("absurd.h5")
     with h5py.File(absurd, "w") as f:  # metadata only: 10^15 rows, nothing stored
         f.create_dataset("X", shape=(10**15, 10), dtype="f8", chunks=(1024, 10))
@@ -730,6 +744,8 @@ def path_cv_predict_bad_input():
     expect_error(2, 2, "--lambdas", "path", "--data", data, "--lambdas", "0.1,-0.2", "--output", out)
     expect_error(2, 2, "--lambdas: 0.100000 is given twice", "path", "--data", data, "--lambdas", "0.2,0.1,0.1",
                  "--output", out)
+    expect_error(1, 2, "--lambdas: value 2 (-1.000000) must be a finite value >= 0", "path", "--data", data,
+                 "--lambdas", "0.01,-1,0.1", "--output", out)
     expect_error(1, 2, "not a number", "cv", "--data", data, "--lambdas", "0.1,x", "--output", out)
     expect_error(2, 2, "--folds", "cv", "--data", data, "--folds", 1, "--output", out)
     expect_error(3, 3, "only 40 rows", "cv", "--data", data, "--folds", 41, "--output", out)
@@ -788,11 +804,15 @@ def predict_says_which_features_differ_reads_r_layout_and_skips_another_y():
                  write("pnT.h5", X[:30].T.copy(), None), "--output", out)
     other = write("pn1.h5", X, Y[:, 0], feature_names=names)
     _, _, err = cadmm(2, "predict", "--model", model, "--data", other, "--output", out)
-    assert "predicting without it" in err, err
+    assert "predicting without y" in err and "has 3 target(s) but /y" in err, err
     with h5py.File(out) as f, h5py.File(model) as m:
         assert np.allclose(f["prediction"][()], X @ m["coef"][()] + m["intercept"][()], rtol=1e-12, atol=1e-12)
     expect_error(2, 3, "has 3 target(s) but /y", "predict", "--model", model, "--data", other, "--y-dataset", "/y",
                  "--output", out)
+    # A default /y that could not be read as targets at all (integers) is left out alike.
+    ints = write("pn_int.h5", X, np.ones((100, 2), dtype=np.int32), feature_names=names)
+    _, _, err = cadmm(2, "predict", "--model", model, "--data", ints, "--output", out)
+    assert "predicting without y" in err and "unsupported element type" in err, err
 
 
 @test

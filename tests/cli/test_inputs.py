@@ -142,7 +142,9 @@ def anndata_categorical_columns():
     import pandas as pd
     X, y = problem(600, 12, seed=4)
     folds = np.random.default_rng(4).permutation(np.arange(600) % 4) + 1
+    unlabelled = pd.Categorical([None if i == 7 else f"f{k}" for i, k in enumerate(folds)])
     obs = pd.DataFrame({"target": y, "fold": folds, "fold_label": pd.Categorical([f"f{k}" for k in folds]),
+                        "fold_gap": unlabelled,
                         "batch": pd.Categorical(["a", "b", "c"] * 200)}, index=[f"cell{i}" for i in range(600)])
     symbols = [f"sym{j % 6}" for j in range(12)]
     var = pd.DataFrame({"symbol": pd.Categorical(symbols)}, index=[f"gene{j}" for j in range(12)])
@@ -160,6 +162,8 @@ def anndata_categorical_columns():
         with h5py.File(path("ad_cat_cv.h5")) as f:
             mse.append(f["cv/mse"][()])
     assert np.array_equal(mse[0], mse[1])
+    expect_error(2, 3, "(a categorical column) has no label at row 7 (0-based)", "cv", "--data", p, "--y-dataset",
+                 "/obs/target", "--fold-dataset", "/obs/fold_gap", "--output", path("ad_cat_cv.h5"))
     expect_error(2, 3, "is a categorical column", "solve", "--data", p, "--y-dataset", "/obs/batch",
                  "--output", path("ad_cat_r.h5"))
     # Without --y-dataset (an AnnData file has no /y), and with a table's --y-column: pointed to /obs.
@@ -369,6 +373,9 @@ def csv_as_pandas_and_r_write_it():
         with h5py.File(data) as f:
             assert np.array_equal(f["X"][()], X) and np.array_equal(f["y"][()], y), skip
         assert names_of(data) == list("abcd"), skip
+    write_text("wide_header.csv", "id,a,b,c,extra\nr1,1,2,3\nr2,4,5,6\n")  # the header names one column too many
+    expect_error(1, 3, "the header names 5 columns, the first row has", "convert", "--input", path("wide_header.csv"),
+                 "--format", "csv", "--header", "--skip-columns", "id,extra", "--output", path("x.h5"))
     expect_error(1, 2, "--skip-columns: column 6 is y", "convert", "--input", path("pd_named.csv"), "--format", "csv",
                  "--header", "--target-column", "y", "--skip-columns", "id,city,y", "--output", path("x.h5"))
 
@@ -474,7 +481,7 @@ y <- as.vector(X %*% c(1, 0, 0, -2, 0, 0.5) + 0.3 * rnorm(n))
 f <- H5File$new(commandArgs(TRUE)[1], mode = "w")
 Y <- cbind(y, as.vector(X %*% c(0, 1, 0, 0, 0, 0) + 0.3 * rnorm(n)))
 f[["X"]] <- X; f[["y"]] <- y; f[["Y"]] <- Y; f[["feature_names"]] <- colnames(X)
-f[["O"]] <- cbind(seq(0, 1, length.out = n), rep(0.5, n)); f$close_all()
+f[["O"]] <- cbind(seq(0, 1, length.out = n), rep(0.5, n)); f[["O1"]] <- cbind(seq(0, 1, length.out = n)); f$close_all()
 """)
     import subprocess
     data = path("from_r.h5")
@@ -526,6 +533,15 @@ f[["O"]] <- cbind(seq(0, 1, length.out = n), rep(0.5, n)); f$close_all()
     a, b = coef(path("r_O.h5")), coef(path("r_O_copy.h5"))
     assert a[0].tobytes() == b[0].tobytes() and np.asarray(a[1]).tobytes() == np.asarray(b[1]).tobytes()
     assert not np.allclose(a[1], coef(path("r_Y.h5"))[1])  # the offset moved the intercepts
+    # One target's offset written as an R matrix (cbind) is stored (1, n): read alike, as the 1-D offset.
+    with h5py.File(data) as f:
+        assert f["O1"].shape == (1, 1200)
+    with h5py.File(copy, "a") as f:
+        f["O1"] = O[:, 0]
+    for source, extra, out in ((data, ["--x-layout", "features-by-rows"], "r_O1.h5"), (copy, [], "r_O1_copy.h5")):
+        cadmm(2, "solve", "--data", source, "--offset-dataset", "/O1", *extra, "--output", path(out), "--quiet")
+    a, b = coef(path("r_O1.h5")), coef(path("r_O1_copy.h5"))
+    assert a[0].tobytes() == b[0].tobytes() and a[1] == b[1]
 
 
 if __name__ == "__main__":
