@@ -175,8 +175,7 @@ std::unique_ptr<io::DataReader> open_data(const PredictRequest& req, const io::F
       throw DataError("model '" + req.model_file + "' has " + std::to_string(d) + " features but " + l.x_name +
                       " in '" + req.data_file + "' has " + std::to_string(l.features) + " columns (shape " +
                       std::to_string(l.rows) + " x " + std::to_string(l.features) + ")" +
-                      (transposed ? "; X looks stored as (features, rows), as R, Fortran and MATLAB write a matrix: "
-                                    "add --x-layout features-by-rows" : ""));
+                      (transposed ? io::kColumnMajorHint : ""));
     }
     check_names(model.feature_names, l.feature_names, req);
     reader->verify_stored();

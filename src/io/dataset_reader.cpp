@@ -299,8 +299,7 @@ DataReader::DataReader(const std::string& file, const std::string& x_name, const
     const bool transposed = !layout_.sparse && !layout_.x_transposed && xs[1] == ys[0];
     throw DataError("shape mismatch in '" + file + "': " + x_name + " has " + std::to_string(layout_.rows) +
                     " rows but " + layout_.y_name + " has " + std::to_string(ys[0]) +
-                    (transposed ? "; X looks stored as (features, rows), as R, Fortran and MATLAB write a matrix: add "
-                                  "--x-layout features-by-rows" : ""));
+                    (transposed ? kColumnMajorHint : ""));
   }
   if (layout_.table_columns == 0) {
     layout_.feature_names = column_names(select.names_dataset, layout_.features);

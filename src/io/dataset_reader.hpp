@@ -14,6 +14,10 @@
 
 namespace cadmm::io {
 
+/// What a refusal adds where X looks transposed, as column-major writers store an n x d matrix: (d, n).
+inline constexpr char kColumnMajorHint[] =
+    "; X looks stored as (features, rows), as R, Fortran and MATLAB write a matrix: add --x-layout features-by-rows";
+
 /// What the file holds, checked against docs/spec.md section 3.
 struct DataLayout {
   std::string file, x_name, y_name;
