@@ -509,39 +509,31 @@ f[["O"]] <- cbind(seq(0, 1, length.out = n), rep(0.5, n)); f[["O1"]] <- cbind(se
           path("r_pred.h5"), "--quiet")
     with h5py.File(path("r_pred.h5")) as f:
         assert np.allclose(f["prediction"][()], X @ a[0] + a[1], atol=1e-10)
+
+    def same_fit_as_row_major(name, stored, *args):
+        """Dataset `name` as R stored it and its transpose in the row-major copy (1-D for one column): the two fits
+        are equal bit for bit; returns the first."""
+        with h5py.File(data) as f:
+            assert f[name].shape == stored, (name, f[name].shape)
+            value = f[name][()].T
+        with h5py.File(copy, "a") as f:
+            f[name] = value[:, 0] if value.shape[1] == 1 else value
+        fits = []
+        for source, extra in ((data, ["--x-layout", "features-by-rows"]), (copy, [])):
+            out = path(f"r_{name[1:]}_{len(fits)}.h5")
+            cadmm(2, "solve", "--data", source, *args, *extra, "--output", out, "--quiet")
+            fits.append(coef(out))
+        (a, ai), (b, bi) = fits
+        assert a.tobytes() == b.tobytes() and np.asarray(ai).tobytes() == np.asarray(bi).tobytes(), name
+        return fits[0]
+
     # R's n x 2 target matrix is stored (2, n) too: read by its columns with X's layout (it was "X has 1200 rows but
-    # /Y has 2", found by a new-user trial); equal bit for bit to the row-major copy's fit.
-    with h5py.File(data) as f:
-        assert f["Y"].shape == (2, 1200)
-        Y = f["Y"][()].T
-    with h5py.File(copy, "a") as f:
-        f["Y"] = Y
-    for source, extra, out in ((data, ["--x-layout", "features-by-rows"], "r_Y.h5"), (copy, [], "r_Y_copy.h5")):
-        cadmm(2, "solve", "--data", source, "--y-dataset", "/Y", *extra, "--output", path(out), "--quiet")
-    a, b = coef(path("r_Y.h5")), coef(path("r_Y_copy.h5"))
-    assert a[0].shape == (6, 2), a[0].shape
-    assert a[0].tobytes() == b[0].tobytes() and np.asarray(a[1]).tobytes() == np.asarray(b[1]).tobytes()
-    # R's n x 2 offset alike (it was refused as of shape (2, 1200), found by a new-user trial).
-    with h5py.File(data) as f:
-        assert f["O"].shape == (2, 1200)
-        O = f["O"][()].T
-    with h5py.File(copy, "a") as f:
-        f["O"] = O
-    for source, extra, out in ((data, ["--x-layout", "features-by-rows"], "r_O.h5"), (copy, [], "r_O_copy.h5")):
-        cadmm(2, "solve", "--data", source, "--y-dataset", "/Y", "--offset-dataset", "/O", *extra, "--output",
-              path(out), "--quiet")
-    a, b = coef(path("r_O.h5")), coef(path("r_O_copy.h5"))
-    assert a[0].tobytes() == b[0].tobytes() and np.asarray(a[1]).tobytes() == np.asarray(b[1]).tobytes()
-    assert not np.allclose(a[1], coef(path("r_Y.h5"))[1])  # the offset moved the intercepts
-    # One target's offset written as an R matrix (cbind) is stored (1, n): read alike, as the 1-D offset.
-    with h5py.File(data) as f:
-        assert f["O1"].shape == (1, 1200)
-    with h5py.File(copy, "a") as f:
-        f["O1"] = O[:, 0]
-    for source, extra, out in ((data, ["--x-layout", "features-by-rows"], "r_O1.h5"), (copy, [], "r_O1_copy.h5")):
-        cadmm(2, "solve", "--data", source, "--offset-dataset", "/O1", *extra, "--output", path(out), "--quiet")
-    a, b = coef(path("r_O1.h5")), coef(path("r_O1_copy.h5"))
-    assert a[0].tobytes() == b[0].tobytes() and a[1] == b[1]
+    # /Y has 2", found by a new-user trial); R's offsets alike, n x 2 and n x 1 (cbind), which were refused.
+    fit_Y = same_fit_as_row_major("/Y", (2, 1200), "--y-dataset", "/Y")
+    assert fit_Y[0].shape == (6, 2), fit_Y[0].shape
+    fit_O = same_fit_as_row_major("/O", (2, 1200), "--y-dataset", "/Y", "--offset-dataset", "/O")
+    assert not np.allclose(fit_O[1], fit_Y[1])  # the offset moved the intercepts
+    same_fit_as_row_major("/O1", (1, 1200), "--offset-dataset", "/O1")
 
 
 if __name__ == "__main__":
