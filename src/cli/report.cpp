@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
-#include <cstdio>
-#include <csignal>
 #include <cerrno>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
 #include <ctime>
 
 #include <unistd.h>
