@@ -44,8 +44,9 @@ void print_summary(const FitResult& r, const DataModel& dm, const io::RunFacts& 
   std::printf("  residuals   primal %.3e, dual %.3e, final rho %.4g%s\n", a.r_norm, a.s_norm, a.state.rho,
               a.polished ? " (of the last ADMM iterate)" : "");
   if (a.working_set_rounds > 0)
-    std::printf("  working set %d of %lld features after %d round(s) (a Gram of the set only; every feature KKT-checked)\n",
-                a.working_set, static_cast<long long>(r.coef.rows()), a.working_set_rounds);
+    std::printf("  working set %d of %lld features after %d round(s) (a Gram of the set only; %s)\n",
+                a.working_set, static_cast<long long>(r.coef.rows()), a.working_set_rounds,
+                a.status == Status::converged ? "every feature KKT-checked" : "stopped before the features left out were checked");
   print_factors(a.factors);
   print_times(t, output);
 }

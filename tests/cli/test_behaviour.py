@@ -145,6 +145,28 @@ def failed_run_leaves_existing_output_intact():
 
 
 @test
+def a_working_set_stopped_at_max_iter_reports_the_full_problems_gap():
+    """The screened form solves a working set; stopped by --max-iter inside its first set, it reported the set's gap
+    (4.6e-5 here) as the answer's, with 'every feature KKT-checked', while the objective was far above the optimum
+    (found by a new-user trial). The gap stored must bound the objective's error: checked against scikit-learn."""
+    from sklearn.linear_model import Lasso
+    data, out = path("ws_mi.h5"), path("ws_mi_out.h5")
+    cadmm(2, "generate", "--rows", 1500, "--features", 600, "--seed", 1, "--output", data, "--quiet")
+    _, printed, _ = cadmm(2, "solve", "--data", data, "--lambda-ratio", 0.05, "--max-iter", 10, "--local-solver",
+                          "screened", "--output", out)
+    assert "stopped before the features left out were checked" in printed, printed
+    with h5py.File(data) as f:
+        X, y = f["X"][()], f["y"][()]
+    with h5py.File(out) as f:
+        lam, objective, gap = f.attrs["lambda"], f.attrs["objective"], f.attrs["duality_gap"]
+        assert f.attrs["status"] == "max_iter"
+    ref = Lasso(alpha=lam, tol=1e-12, max_iter=100000).fit(X, y)
+    optimum = 0.5 * np.mean((y - X @ ref.coef_ - ref.intercept_) ** 2) + lam * np.abs(ref.coef_).sum()
+    assert objective - optimum > 1e-3 * optimum, (objective, optimum)  # the case: far from the optimum
+    assert gap >= objective - optimum, (gap, objective, optimum)
+
+
+@test
 def max_iter_is_status_with_warning_and_exit_0():
     X, y = small(200, 8)
     out = path("maxiter.h5")
