@@ -98,8 +98,14 @@ void collect_folds(const std::string& patterns, const std::string& key, CvResult
       if (f.key != key)
         throw DataError("--collect: '" + file + "' was made for another problem or fold assignment (" + f.key +
                         "; this run: " + key + ")");
-      if (f.lambdas != cv.lambdas || f.fold_rows != cv.fold_rows)
-        throw DataError("--collect: '" + file + "' was made for another lambda sequence or other folds");
+      if (f.fold_rows != cv.fold_rows)
+        throw DataError("--collect: '" + file + "' was made for other folds (rows per fold differ)");
+      // Equal up to rounding: lambda_max's sums run in another order at another rank count (array tasks on one rank
+      // each, the collecting job on several), which moves the lambdas by an ulp or so.
+      bool same = f.lambdas.size() == cv.lambdas.size();
+      for (std::size_t i = 0; same && i < cv.lambdas.size(); ++i)
+        same = std::abs(f.lambdas[i] - cv.lambdas[i]) <= 1e-12 * std::abs(cv.lambdas[i]);
+      if (!same) throw DataError("--collect: '" + file + "' was made for another lambda sequence");
       if (f.gammas != cv.gammas)
         throw DataError("--collect: '" + file + "' was made " +
                         (f.gammas.empty() ? std::string("without --relax") : std::string("with other --gamma values")) +
