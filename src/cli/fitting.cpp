@@ -186,13 +186,11 @@ void read_feature_datasets(const po::variables_map& vm, FitRequest& request, Mpi
   const bool every_inf = !factors.empty() && std::all_of(factors.begin(), factors.end(), [](double f) {
     return std::isinf(f) && f > 0;
   });
-  for (std::size_t j = 0; j < factors.size() && !every_inf; ++j) {
-    if (!(std::isinf(factors[j]) && factors[j] > 0)) continue;
-    factors[j] = 1;
-    if (std::find(exclude.begin(), exclude.end(), static_cast<long long>(j)) == exclude.end())
-      exclude.push_back(static_cast<long long>(j));
-  }
-  std::sort(exclude.begin(), exclude.end());  // the same terms, and digest, as the equivalent --exclude
+  for (std::size_t j = 0; j < factors.size() && !every_inf; ++j)
+    if (std::isinf(factors[j]) && factors[j] > 0) factors[j] = 1, exclude.push_back(static_cast<long long>(j));
+  // Sorted and once each: the same terms, and digest, as the equivalent --exclude.
+  std::sort(exclude.begin(), exclude.end());
+  exclude.erase(std::unique(exclude.begin(), exclude.end()), exclude.end());
   collectively(comm, [&] {
     if (every_inf)
       throw DataError("--penalty-factor-dataset (dataset '" + request.datasets.penalty_factor +

@@ -72,10 +72,11 @@ void ProblemSpec::validate() const {
                   feature(j) + " has " + std::to_string(penalty_factor[j]) +
                       ": factors must be >= 0 (inf, as in glmnet, keeps a feature out)");
   if (!penalty_factor.empty()) {
+    std::vector<char> excluded(penalty_factor.size(), 0);
+    for (long long j : exclude)
+      if (j >= 0 && j < static_cast<long long>(excluded.size())) excluded[static_cast<std::size_t>(j)] = 1;
     bool penalized = false;  // a factor > 0 on a feature not excluded
-    for (std::size_t j = 0; j < penalty_factor.size(); ++j)
-      penalized = penalized || (penalty_factor[j] > 0 &&
-                                std::find(exclude.begin(), exclude.end(), static_cast<long long>(j)) == exclude.end());
+    for (std::size_t j = 0; j < penalty_factor.size(); ++j) penalized = penalized || (penalty_factor[j] > 0 && !excluded[j]);
     require_value(*this, penalized, "penalty-factor-dataset",
                   "every factor is 0 (of the features not excluded): nothing would be penalized (fit without a "
                   "penalty instead)");

@@ -53,11 +53,12 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
     const std::string list = contents(file);
     return list.empty() ? std::string(" (the file holds no dataset)") : " (the file holds " + list + ")";
   };
-  // AnnData keeps its per-row columns (a response, weights, fold labels) in /obs.
-  const std::string obs = name.rfind("/obs", 0) != 0 && object_exists(file, "/obs")
-                              ? "; an AnnData file keeps its per-row columns in /obs (--y-dataset /obs/NAME)"
-                              : "";
-  if (!object_exists(file, name)) throw DataError(where(path, name) + " does not exist" + holds() + obs);
+  if (!object_exists(file, name)) {
+    // AnnData keeps its per-row columns (a response, weights, fold labels) in /obs.
+    const bool anndata = name.rfind("/obs", 0) != 0 && object_exists(file, "/obs");
+    throw DataError(where(path, name) + " does not exist" + holds() +
+                    (anndata ? "; an AnnData file keeps its per-row columns in /obs (--y-dataset /obs/NAME)" : ""));
+  }
   Handle obj(H5Oopen(file, name.c_str(), H5P_DEFAULT), H5Oclose);
   if (obj.valid() && H5Iget_type(obj.get()) == H5I_GROUP && read_string_attribute(obj.get(), "encoding-type") == "csc_matrix")
     throw DataError("'" + name + "' in '" + path + "' is a CSC sparse matrix (AnnData csc_matrix); cadmm reads CSR, "

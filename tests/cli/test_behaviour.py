@@ -238,8 +238,10 @@ def sigterm_stops_a_long_read_and_absurd_shapes_are_refused():
     from mpirun import started
     with started([CADMM, "solve", "--data", data, "--output", path("slow_out.h5"), "--read-buffer-mb",
                   "0.00003"]) as p:
-        while not p.stdout.readline().startswith("reading "):
-            pass
+        deadline, line = time.time() + 60, "?"
+        while line and not line.startswith("reading ") and time.time() < deadline:
+            line = p.stdout.readline()  # "" at the end: the run ended before reading
+        assert line.startswith("reading "), "the run never started reading"
         p.send_signal(signal.SIGINT)
         time.sleep(0.05)
         p.send_signal(signal.SIGTERM)
