@@ -195,6 +195,25 @@ def nan_or_a_growing_residual_is_diverged_at_that_iteration():
 
 
 @test
+def tolerances_nothing_can_meet_stop_at_max_iter_and_are_not_called_diverged():
+    # lambda_max's fit drives rho toward 1e16 (its residuals vanish); the next lambda starts there and lowers rho
+    # a thousandfold at a time, so its primal residual rises from about 1e-16 by the same factors. That is rho's
+    # doing, not a breakdown: the previous binary called lambda 1 "diverged" at iteration 17 on 2 ranks.
+    data = path("extreme_tol.h5")
+    cadmm(2, "generate", "--rows", 2000, "--features", 100, "--correlation", 0.9, "--seed", 3, "--output", data,
+          "--quiet")
+    out = path("extreme_tol_path.h5")
+    for ranks in (1, 2):
+        _, _, err = cadmm(ranks, "path", "--data", data, "--abs-tol", 1e-300, "--rel-tol", 1e-300, "--gap-tol", 0,
+                          "--polish", "false", "--n-lambda", 3, "--max-iter", 300, "--output", out, "--quiet")
+        assert "diverged" not in err and "3 lambda(s) stopped at --max-iter 300" in err, err
+        with h5py.File(out) as f:
+            assert f.attrs["status"] == "max_iter" and not f["path/converged"][()].any(), f["path/converged"][()]
+            # Each fit, though stopped, is as good as the default's (its gap is tiny: rounding's, not a breakdown).
+            assert (f["path/duality_gap"][()] < 1e-9).all(), f["path/duality_gap"][()]
+
+
+@test
 def nan_only_in_the_last_ranks_rows_is_refused_everywhere():
     X, y = small(90, 6)
     X[-1, 3] = np.nan  # row 89: read by the last rank only
