@@ -28,7 +28,9 @@ printf '%s\n' "$@" > "$WORK/args"
 case "$STANDIN" in
   args) exit 0 ;;
   signal)  # as cadmm with a checkpoint: saves its state on the signal and exits 1
-    trap 'echo "stand-in: interrupted; state saved" >&2; exit 1' USR1 TERM ;;
+    trap 'echo "cadmm: error: interrupted by a signal at iteration 7; state saved" >&2; exit 1' USR1 TERM ;;
+  mute)  # as when scancel stops the launcher's daemons too: the ranks' line is lost
+    trap 'exit 1' USR1 TERM ;;
   stream) ;;  # reports on stderr, then works on until killed
   term)  # stopping takes a moment (a checkpoint to write), and it reports on stderr when done
     trap 'sleep 0.5; echo "stand-in: stopped by the signal, state saved" >&2; exit 1' USR1 TERM ;;
@@ -126,23 +128,25 @@ ini_case yes cli_only     solve 'penalty = l1\n' --checkpoint cli.ck
 ini_case yes resume_given solve 'checkpoint = state.ck\nresume = false\n'
 
 cd "$WORK"
-# A signal (Slurm's warning, or a preemption) requeues a job whose checkpoint is in its INI file, whose next run resumes;
-# the command line's checkpoint wins over the file's; without a checkpoint anywhere, the signal ends the job (exit 1).
-# requeue_case INI_TEXT WANT_RC WANT_MESSAGE ARGS...
+# Slurm's warning (SIGUSR1) requeues a job whose checkpoint is in its INI file, whose next run resumes; the command
+# line's checkpoint wins over the file's; without a checkpoint anywhere, the signal ends the job (exit 1). A SIGTERM
+# (scancel) ends a job with a checkpoint too: a cancelled job must not come back.
+# requeue_case INI_TEXT WANT_RC WANT_MESSAGE ARGS... (SIG: the signal, default USR1; STANDIN: default signal)
 requeue_case() {
   local text=$1 want_rc=$2 want=$3; shift 3
   printf '%b' "$text" > "$WORK/run.ini"
-  SLURM_JOB_ID=4242 STANDIN=signal start_job solve --config run.ini --data "$data" "$@"
+  SLURM_JOB_ID=4242 STANDIN=${STANDIN:-signal} start_job solve --config run.ini --data "$data" "$@"
   wait_started
-  kill -USR1 "$job"
+  kill "-${SIG:-USR1}" "$job"
   wait_job
   [ "$job_rc" -eq "$want_rc" ] || fail "requeue case '$text' $*: exit $job_rc, expected $want_rc"
-  if [ -n "$want" ]; then
+  if [ "$want_rc" -eq 0 ]; then
     grep -qF -- "$want" "$WORK/out" || fail "requeue case '$text' $*: no '$want' in the job's output"
     grep -qx "requeue 4242" "$WORK/scontrol.log" || fail "requeue case '$text' $*: the job was not requeued"
     grep -qx -- "--resume" "$WORK/args" || fail "requeue case '$text' $*: no --resume"
   else
-    [ ! -f "$WORK/scontrol.log" ] || fail "requeue case '$text' $*: requeued without a checkpoint"
+    [ ! -f "$WORK/scontrol.log" ] || fail "requeue case '$text' $* (SIG${SIG:-USR1}): requeued"
+    [ -z "$want" ] || grep -qF -- "$want" "$WORK/err" || fail "requeue case '$text' $*: no '$want' in the job's stderr"
   fi
   passed=$((passed + 1))
 }
@@ -150,6 +154,10 @@ requeue_case 'checkpoint = state.ck\n' 0 "with its state in state.ck; requeueing
 requeue_case '[solve]\ncheckpoint=state.ck ; not a comment\n' 0 "with its state in state.ck ; not a comment; requeueing"
 requeue_case 'checkpoint = state.ck\n' 0 "with its state in cli.ck; requeueing job 4242" --checkpoint cli.ck
 requeue_case 'penalty = l1\n' 1 ""
+grep -q "before the ranks could report" "$WORK/err" && fail "the ranks' own line was followed by the script's"
+SIG=TERM requeue_case 'checkpoint = state.ck\n' 1 "the last state saved is in state.ck; not requeueing"
+# When the ranks' line dies with the launcher's daemons (scancel stops them as well), the script says what happened.
+SIG=TERM STANDIN=mute requeue_case 'penalty = l1\n' 1 "stopped by a signal (exit 1) before the ranks could report"
 
 # --- 2. The launcher's stderr, as it comes ------------------------------------------------------------------------
 # A job killed (SIGKILL to every process, as Slurm does when KillWait ends) while the launcher runs: what the launcher
