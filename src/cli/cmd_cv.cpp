@@ -282,11 +282,12 @@ void print_summary(const CvResult& cv, const PathResult& full, const FitResult& 
     pair_line("lambda_1se", cv.relaxed_1se);
   }
   print_problem(spec, final_fit.lambda_max, facts, model.data, kinds, planned_bytes);
-  std::printf("  folds       %d, rows per fold %lld..%lld; %d ADMM iterations over all folds%s\n",
-              static_cast<int>(cv.fold_rows.size()),
+  const std::string fitted = !o.collect.empty() ? "fitted by other runs, their errors read from '" + o.collect + "'"
+                             : std::to_string(iterations) + " ADMM iterations over all folds" +
+                                   (cv.side_by_side ? "; fitted side by side, each on one rank" : "");
+  std::printf("  folds       %d, rows per fold %lld..%lld; %s\n", static_cast<int>(cv.fold_rows.size()),
               static_cast<long long>(*std::min_element(cv.fold_rows.begin(), cv.fold_rows.end())),
-              static_cast<long long>(*std::max_element(cv.fold_rows.begin(), cv.fold_rows.end())), iterations,
-              cv.side_by_side ? "; fitted side by side, each on one rank" : "");
+              static_cast<long long>(*std::max_element(cv.fold_rows.begin(), cv.fold_rows.end())), fitted.c_str());
   if (rows_held > 0)
     std::printf("              %d rank(s) held their rows and one Gram (fewer rows than (folds - 1) x features): a\n"
                 "              fold's training Gram is that one less the Gram of the fold's own rows\n", rows_held);
@@ -298,8 +299,8 @@ void print_summary(const CvResult& cv, const PathResult& full, const FitResult& 
               static_cast<long long>(nonzeros(final_fit.coef)), static_cast<long long>(final_fit.coef.size()),
               gap_text(final_fit.admm.optimality.gap).c_str(), full.side_by_side ? "; its path's lambdas side by side" : "");
   print_largest(final_fit.coef, facts.feature_names);
-  std::printf("  data passes %d (every fold and the refit's path from this one read; the path is kept in /path)\n",
-              cv.data_passes);
+  std::printf("  data passes %d (%s from this one read; the path is kept in /path)\n", cv.data_passes,
+              o.collect.empty() ? "every fold and the refit's path" : "the refit's path");
   FactorLog factors = cv.factors;
   factors += final_fit.admm.factors;
   print_factors(factors);

@@ -154,8 +154,9 @@ PlanTotals print_rank_plans(const io::DataReader& reader, int ranks, double budg
 // What the table leaves out (read buffer, cv's Grams, when screened plans apply) and whether the plan fits.
 void print_plan_notes(const PlanTotals& totals, int per_node, double budget) {
   const double share = budget / kBudgetShare;  // the whole share, of which the plans may use kBudgetShare
-  std::printf("  plus a read buffer of 8 MiB per rank (--read-buffer-mb); cv adds (tall blocks) one d x d Gram\n"
-              "  per fold, or keeps the rank's rows and three more Grams where the rows are fewer than (folds - 1) x d\n");
+  std::printf("  plus a read buffer of 8 MiB per rank (--read-buffer-mb) and about 30 MiB a process (MPI, HDF5, BLAS);\n"
+              "  cv adds (tall blocks) one d x d Gram per fold, or keeps the rank's rows and three more Grams where the\n"
+              "  rows are fewer than (folds - 1) x d\n");
   if (totals.screened)
     std::printf("  screened/streamed: one l1, elasticnet or l21 solve runs over working sets (the Grams of the features\n"
                 "  that can be active; setup and flop/iter above are the worst case, all of them); l2 and runs with\n"

@@ -864,9 +864,12 @@ def cv_folds_fitted_alone_then_collected_equal_one_run():
     cadmm(2, *auto, "--output", path("cvf_one.h5"))
     for f in range(1, 5):
         cadmm(1, *auto, "--fold", f, "--output", path(f"cvf_fold{f}.h5"))
-    cadmm(2, *auto, "--collect", path("cvf_fold*.h5"), "--output", path("cvf_merged.h5"))
+    _, out, _ = cadmm(2, *[a for a in auto if a != "--quiet"], "--collect", path("cvf_fold*.h5"), "--output",
+                      path("cvf_merged.h5"))
     with h5py.File(path("cvf_one.h5")) as a, h5py.File(path("cvf_merged.h5")) as b:
         assert np.allclose(a["cv/mse"][()], b["cv/mse"][()], rtol=1e-9, atol=1e-12)
+    # The summary says where the folds' errors came from (it said they were fitted side by side here).
+    assert "fitted by other runs, their errors read from" in out and "side by side, each" not in out, out
     # A missing fold, a fold twice, another fold assignment, a file that is no fold file: refused naming it.
     os.rename(path("cvf_fold4.h5"), path("cvf_keep.h5"))
     expect_error(2, 3, "fold(s) 4", *common, "--collect", path("cvf_fold*.h5"), "--output", path("cvf_x.h5"))
