@@ -204,25 +204,19 @@ class LineReader {
   static constexpr std::size_t kMaxBuffer = 1 << 23;
 };
 
-// A 1-D or 2-D dataset that grows along its first axis, written in chunks from a buffer.
+// A 1-D or 2-D dataset that grows along its first axis, written in chunks from a buffer. It is made at its first
+// write: chunks of 8 MiB, or of the data's own size when that write is also its last (a small file; each chunk is
+// allocated whole, and a 3-row CSV file became 16 MiB).
 class Appender {
  public:
   Appender(hid_t file, const std::string& name, hid_t file_type, hid_t mem_type, std::int64_t cols)
-      : mem_type_(mem_type), cols_(cols), name_(name) {
-    const int rank = cols > 0 ? 2 : 1;
-    hsize_t dims[2] = {0, static_cast<hsize_t>(std::max<std::int64_t>(cols, 1))};
-    hsize_t maxdims[2] = {H5S_UNLIMITED, dims[1]};
-    hsize_t chunk[2] = {static_cast<hsize_t>(std::max<std::int64_t>(1, (1 << 20) / std::max<std::int64_t>(cols, 1))), dims[1]};
-    Handle space(H5Screate_simple(rank, dims, maxdims), H5Sclose);
-    Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-    H5Pset_chunk(dcpl.get(), rank, chunk);
-    Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
-    H5Pset_create_intermediate_group(lcpl.get(), 1);
-    ds_ = Handle(H5Dcreate2(file, name.c_str(), file_type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT), H5Dclose);
-    if (!ds_.valid()) throw RuntimeFailure("cannot create dataset " + name);
-  }
-  /// Appends `rows` rows (cols values each, or single values) from data.
-  void append(const void* data, std::int64_t rows) {
+      : file_(file), file_type_(file_type), mem_type_(mem_type), cols_(cols), name_(name) {}
+  /// Appends `rows` rows (cols values each, or single values) from data; last: no row follows.
+  void append(const void* data, std::int64_t rows, bool last = false) {
+    if (!ds_.valid()) {
+      if (rows == 0 && !last) return;
+      create(last ? rows : kChunkEntries);
+    }
     if (rows == 0) return;
     const int rank = cols_ > 0 ? 2 : 1;
     hsize_t size[2] = {static_cast<hsize_t>(rows_ + rows), static_cast<hsize_t>(std::max<std::int64_t>(cols_, 1))};
@@ -235,12 +229,32 @@ class Appender {
       throw RuntimeFailure("writing dataset " + name_ + " failed");
     rows_ += rows;
   }
-  hid_t get() const { return ds_.get(); }
+  hid_t get() const {
+    if (!ds_.valid()) create(0);
+    return ds_.get();
+  }
   std::int64_t rows() const { return rows_; }
 
  private:
-  Handle ds_;
-  hid_t mem_type_;
+  static constexpr std::int64_t kChunkEntries = 1 << 20;
+  void create(std::int64_t rows) const {
+    const int rank = cols_ > 0 ? 2 : 1;
+    const std::int64_t width = std::max<std::int64_t>(cols_, 1);
+    hsize_t dims[2] = {0, static_cast<hsize_t>(width)};
+    hsize_t maxdims[2] = {H5S_UNLIMITED, dims[1]};
+    hsize_t chunk[2] = {static_cast<hsize_t>(std::clamp<std::int64_t>(rows, 1, std::max<std::int64_t>(1, kChunkEntries / width))),
+                        dims[1]};
+    Handle space(H5Screate_simple(rank, dims, maxdims), H5Sclose);
+    Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    H5Pset_chunk(dcpl.get(), rank, chunk);
+    Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+    H5Pset_create_intermediate_group(lcpl.get(), 1);
+    ds_ = Handle(H5Dcreate2(file_, name_.c_str(), file_type_, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT), H5Dclose);
+    if (!ds_.valid()) throw RuntimeFailure("cannot create dataset " + name_);
+  }
+
+  hid_t file_, file_type_, mem_type_;
+  mutable Handle ds_;
   std::int64_t cols_, rows_ = 0;
   std::string name_;
 };
@@ -350,11 +364,11 @@ class LibsvmRows {
 
   /// Writes what is buffered; with last, the final row pointer too.
   void flush(bool last) {
-    first_label_.append(labels_.data(), static_cast<std::int64_t>(labels_.size()));
+    first_label_.append(labels_.data(), static_cast<std::int64_t>(labels_.size()), last);
     labels_.clear();
-    data_.append(vals_.data(), static_cast<std::int64_t>(vals_.size()));
-    indices_.append(cols_.data(), static_cast<std::int64_t>(cols_.size()));
-    indptr_.append(ptr_.data(), static_cast<std::int64_t>(ptr_.size()) - (last ? 0 : 1));
+    data_.append(vals_.data(), static_cast<std::int64_t>(vals_.size()), last);
+    indices_.append(cols_.data(), static_cast<std::int64_t>(cols_.size()), last);
+    indptr_.append(ptr_.data(), static_cast<std::int64_t>(ptr_.size()) - (last ? 0 : 1), last);
     vals_.clear(), cols_.clear();
     ptr_.erase(ptr_.begin(), ptr_.end() - 1);
   }
@@ -472,7 +486,7 @@ std::int64_t write_label_indicators(AtomicH5File& out, const LibsvmRows& rows) {
       const auto& [row, v] = extra[next_extra];
       block[static_cast<std::size_t>((row - r0) * targets + distinct[v])] = 1;
     }
-    indicator.append(block.data(), m);
+    indicator.append(block.data(), m, r0 + m == rows.rows());
   }
   if (H5Ldelete(out.get(), "y", H5P_DEFAULT) < 0 ||
       H5Lmove(out.get(), "y_indicator", out.get(), "y", H5P_DEFAULT, H5P_DEFAULT) < 0)
@@ -612,9 +626,9 @@ ConvertReport convert_csv(const std::string& input, const std::string& output, b
   std::vector<char> skip;          // per column: left out (--skip-columns), known once the width is
   std::string_view line;
   std::int64_t buffered = 0;  // rows in xbuf (and ybuf)
-  const auto flush = [&] {
-    x->append(xbuf.data(), buffered);
-    if (y) y->append(ybuf.data(), buffered);
+  const auto flush = [&](bool last) {
+    x->append(xbuf.data(), buffered, last);
+    if (y) y->append(ybuf.data(), buffered, last);
     xbuf.clear(), ybuf.clear();
     buffered = 0;
   };
@@ -649,16 +663,18 @@ ConvertReport convert_csv(const std::string& input, const std::string& output, b
         fields.push_back(0.0);  // left out unread
       } else if (!parse_double(f, v)) {
         const std::string name = p < names.size() ? " ('" + names[p] + "')" : "";
+        // A field holding ';' or a tab: the file is not comma-separated (or has decimal commas), and no column can
+        // be left out to mend that.
+        const bool other_separator = f.find_first_of(";\t") != std::string_view::npos;
         malformed(input, ln, static_cast<std::int64_t>(p) + (row_index ? 2 : 1),
                   "'" + shown(f) + "' is not a finite number" + name +
-                  (ln == 1 && !header ? " (if the first line names the columns, add --header)" : "") +
-                  (ln > 1 || header ? "; leave a column that holds no numbers out with --skip-columns " +
-                                          (name.empty() ? std::to_string(p) : names[p])
-                                    : "") +
-                  (line.find(',') == std::string_view::npos && line.find_first_of(";\t") != std::string_view::npos
-                       ? " (the fields are separated by ';' or a tab: cadmm reads comma-separated values, as "
-                         "pandas' to_csv writes them by default)"
-                       : ""));
+                  (ln == 1 && !header && !other_separator ? " (if the first line names the columns, add --header)" : "") +
+                  (other_separator
+                       ? ": the fields are separated by ';' or a tab, and cadmm reads comma-separated values with '.' "
+                         "decimals, as pandas' to_csv and R's write.csv write them (not write.csv2, sep=';' or sep='\\t')"
+                   : ln > 1 || header ? "; leave a column that holds no numbers out with --skip-columns " +
+                                           (name.empty() ? std::to_string(p) : names[p])
+                                      : ""));
       } else {
         fields.push_back(v);
       }
@@ -685,10 +701,10 @@ ConvertReport convert_csv(const std::string& input, const std::string& output, b
       if (!skip[static_cast<std::size_t>(j)]) (j == target ? ybuf : xbuf).push_back(fields[static_cast<std::size_t>(j)]);
     ++rep.rows;
     ++buffered;
-    if (xbuf.size() >= kFlush) flush();
+    if (xbuf.size() >= kFlush) flush(false);
   }
   if (rep.rows == 0) throw DataError("'" + input + "' holds no data rows");
-  flush();
+  flush(true);
   rep.features = kept;
   rep.skipped = static_cast<std::int64_t>(std::count(skip.begin(), skip.end(), 1));
   rep.targets = target < 0 ? 0 : 1;

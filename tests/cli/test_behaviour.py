@@ -603,6 +603,15 @@ def convert_libsvm_and_csv_round_trips():
     cadmm(1, "convert", "--input", csv, "--format", "csv", "--header", "--target-column", 0, "--output", out, "--quiet")
     with h5py.File(out) as f:
         assert np.array_equal(f["X"][()], D[:, 1:]) and np.array_equal(f["y"][()], D[:, 0])
+    # A small file makes a small file (each dataset's chunk was 8 MiB, allocated whole: 16 MiB for 40 rows), and a
+    # file of several write blocks (1,048,576 values each) is read back whole.
+    assert os.path.getsize(out) < 1 << 20, os.path.getsize(out)
+    D = rng.standard_normal((140_000, 9))
+    np.savetxt(csv, D, delimiter=",", fmt="%.17g")
+    cadmm(1, "convert", "--input", csv, "--format", "csv", "--target-column", 8, "--output", out, "--quiet")
+    with h5py.File(out) as f:
+        assert np.array_equal(f["X"][()], D[:, :8]) and np.array_equal(f["y"][()], D[:, 8])
+        assert f["X"].chunks == (131_072, 8), f["X"].chunks
 
 
 @test
