@@ -118,15 +118,13 @@ class Iteration {
     if (scale > 0) loop_.solve_tol = std::min(loop_.solve_tol, std::max(1e-14, 1e-2 * rec.r_norm / scale));
   }
 
-  // True when the primal residual has grown a hundred-million-fold past the smallest it has been, both in units
-  // of the dual (rho r, the unscaled dual's change) and floored at 1e-8 of the iterate's scale, so that rounding
-  // noise after convergence does not count: ADMM on a convex problem does not do that unless the arithmetic broke
-  // down. In the dual's units, since a rho changed F-fold moves r about 1/F-fold: a path's lambda that began at a
-  // huge rho inherited from lambda_max (r near 1e-16) and then lowered it 1e12-fold was called diverged.
+  // True when the primal residual has grown a hundred-million-fold past the smallest it has been (floored at
+  // 1e-8 of the iterate's scale, so rounding noise after convergence does not count): ADMM on a convex problem
+  // does not do that unless the arithmetic broke down. A lower rho raises the smallest (adapt_rho).
   bool residual_exploded(const IterationRecord& rec, const double* norms) {
-    const double scaled = st_.rho * rec.r_norm, floored = st_.rho * std::max(rec.r_norm, 1e-8 * x_scale(norms));
+    const double floored = std::max(rec.r_norm, 1e-8 * x_scale(norms));
     if (floored > 0 && (loop_.best_r == 0 || floored < loop_.best_r)) loop_.best_r = floored;
-    return loop_.best_r > 0 && scaled > 1e8 * loop_.best_r;
+    return loop_.best_r > 0 && rec.r_norm > 1e8 * loop_.best_r;
   }
 
   void local_norms(double* out) const {
@@ -144,6 +142,10 @@ class Iteration {
     if (!std::isfinite(factor) || (factor <= 5 && factor >= 0.2)) return 1;
     st_.rho *= factor;
     st_.u /= factor;  // the scaled dual u = y / rho
+    // r = x - z moves about 1/factor-fold with rho: a lambda of a path that began at the huge rho lambda_max's fit
+    // left (r near 1e-16) and then lowered it a thousandfold at a time was called diverged. A higher rho lowers
+    // nothing: r can sit at its rounding floor while rho climbs.
+    if (factor < 1) loop_.best_r /= factor;
     return factor;
   }
 

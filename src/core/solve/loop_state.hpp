@@ -26,7 +26,7 @@ struct LoopState {
   double solve_tol = 1e-4;       ///< relative tolerance of an iterative local solve (replicated)
   int last_adapt = 0;            ///< iteration of the last rho change
   double r_norm = 0, s_norm = 0; ///< residuals of the last iteration
-  double best_r = 0;             ///< smallest rho r_norm so far, r floored by the iterate's scale (divergence)
+  double best_r = 0;             ///< smallest primal residual so far, floored by the iterate's scale (divergence)
   AndersonHistory anderson;      ///< acceleration memory (empty without acceleration)
   bool trial = false;            ///< (z, u) is an extrapolated point on probation
   double residual_before_trial = 0;  ///< fixed-point residual the trial must not exceed
