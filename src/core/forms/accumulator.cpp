@@ -16,7 +16,14 @@ void Accumulator::count(Eigen::Index rows, const double* w, int sign) {
   if (rows_ > 0 && weighted_ != (w != nullptr))
     throw RuntimeFailure("RowSums: rows with and without weights in one set of sums");
   weighted_ = w != nullptr;
-  weight_ += sign * (w ? Eigen::Map<const Vector>(w, rows).sum() : static_cast<double>(rows));
+  // A plain loop: Eigen sums an unaligned map from its first 64-byte boundary on, so the weights' total (and with it
+  // every sum scaled by it) changed in the last bit with where malloc put the caller's buffer, from run to run.
+  double total = static_cast<double>(rows);
+  if (w) {
+    total = 0;
+    for (Eigen::Index i = 0; i < rows; ++i) total += w[i];
+  }
+  weight_ += sign * total;
   rows_ += sign * rows;
 }
 
