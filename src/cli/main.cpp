@@ -22,6 +22,7 @@
 #include "cli/options.hpp"
 #include "cli/report.hpp"
 #include "core/lapack.hpp"
+#include "io/hdf5_util.hpp"
 
 namespace {
 
@@ -150,6 +151,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "cadmm: internal error on rank %d: %s\n", comm.rank(), e.what());
       MPI_Abort(MPI_COMM_WORLD, 1);
     }
+  }
+  if (cadmm::io::hdf5_abandoned()) {
+    // HDF5 holds a file it could not close; its clean-up in MPI_Finalize and at exit would crash or hang on it.
+    std::fflush(stdout);
+    std::fflush(stderr);
+    _exit(code);
   }
   MPI_Finalize();
   return code;

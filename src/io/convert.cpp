@@ -5,6 +5,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -220,13 +221,14 @@ class Appender {
     if (rows == 0) return;
     const int rank = cols_ > 0 ? 2 : 1;
     hsize_t size[2] = {static_cast<hsize_t>(rows_ + rows), static_cast<hsize_t>(std::max<std::int64_t>(cols_, 1))};
-    if (H5Dset_extent(ds_.get(), size) < 0) throw RuntimeFailure("cannot extend dataset " + name_);
+    if (H5Dset_extent(ds_.get(), size) < 0) throw RuntimeFailure("cannot extend dataset " + name_ + where());
     Handle fspace(H5Dget_space(ds_.get()), H5Sclose);
     hsize_t start[2] = {static_cast<hsize_t>(rows_), 0}, count[2] = {static_cast<hsize_t>(rows), size[1]};
     H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
     Handle mspace(H5Screate_simple(rank, count, nullptr), H5Sclose);
     if (H5Dwrite(ds_.get(), mem_type_, mspace.get(), fspace.get(), H5P_DEFAULT, data) < 0)
-      throw RuntimeFailure("writing dataset " + name_ + " failed");
+      throw RuntimeFailure("writing dataset " + name_ + where() + " failed" +
+                           (errno == ENOSPC || errno == EDQUOT ? std::string(": ") + std::strerror(errno) : ""));
     rows_ += rows;
   }
   hid_t get() const {
@@ -250,7 +252,13 @@ class Appender {
     Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
     H5Pset_create_intermediate_group(lcpl.get(), 1);
     ds_ = Handle(H5Dcreate2(file_, name_.c_str(), file_type_, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT), H5Dclose);
-    if (!ds_.valid()) throw RuntimeFailure("cannot create dataset " + name_);
+    if (!ds_.valid()) throw RuntimeFailure("cannot create dataset " + name_ + where());
+  }
+  // " in 'FILE'" (the temporary file being written), for messages.
+  std::string where() const {
+    std::string name(1024, '\0');
+    const ssize_t len = H5Fget_name(file_, name.data(), name.size());
+    return len > 0 ? " in '" + name.substr(0, static_cast<std::size_t>(len)) + "'" : std::string();
   }
 
   hid_t file_, file_type_, mem_type_;

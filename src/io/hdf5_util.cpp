@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <vector>
@@ -387,11 +389,27 @@ void check_output_path(const std::string& output, const std::string& option, con
       throw UsageError(option + ": '" + output + "' is the input file; it would be replaced");
 }
 
+namespace {
+// Why a write failed, where the system says so and it is the disk: HDF5's own errors are silenced and say less.
+std::string disk_reason() {
+  return errno == ENOSPC || errno == EDQUOT || errno == EIO ? std::string(": ") + std::strerror(errno) : std::string();
+}
+bool g_abandoned = false;
+}  // namespace
+
+void abandon_hdf5() { g_abandoned = true; }
+bool hdf5_abandoned() { return g_abandoned; }
+
 AtomicH5File::AtomicH5File(const std::string& path)
     : path_(path), tmp_(path + ".tmp-" + std::to_string(::getpid())) {
   silence_hdf5();
+  errno = 0;
   file_ = Handle(H5Fcreate(tmp_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, file_access().get()), H5Fclose);
-  if (!file_.valid()) throw RuntimeFailure("cannot create output file '" + path_ + "' (temporary " + tmp_ + ")");
+  if (!file_.valid()) {
+    const std::string reason = disk_reason();
+    std::remove(tmp_.c_str());  // H5Fcreate may have made it before failing (a full disk), and no destructor runs
+    throw RuntimeFailure("cannot create output file '" + path_ + "' (temporary " + tmp_ + ")" + reason);
+  }
 }
 
 AtomicH5File::~AtomicH5File() {
@@ -402,7 +420,8 @@ AtomicH5File::~AtomicH5File() {
 }
 
 void AtomicH5File::commit(const std::string& keep_previous) {
-  if (!file_.close()) throw RuntimeFailure("writing output file '" + path_ + "' failed while closing it");
+  errno = 0;
+  if (!file_.close()) throw RuntimeFailure("writing output file '" + path_ + "' failed while closing it" + disk_reason());
   std::error_code ec;
   if (!keep_previous.empty() && std::filesystem::exists(path_, ec)) {
     std::filesystem::remove(keep_previous, ec);
@@ -417,7 +436,7 @@ void AtomicH5File::commit(const std::string& keep_previous) {
 
 namespace {
 void check_write(herr_t rc, const std::string& what, const std::string& path) {
-  if (rc < 0) throw RuntimeFailure("writing " + what + " to '" + path + "' failed");
+  if (rc < 0) throw RuntimeFailure("writing " + what + " to '" + path + "' failed" + disk_reason());
 }
 
 // Creates missing intermediate groups on the way to a dataset.

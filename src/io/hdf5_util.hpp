@@ -9,6 +9,13 @@
 
 namespace cadmm::io {
 
+/// Marks HDF5 as holding a file it could not close (a full disk): closing it again, or HDF5's own clean-up at
+/// MPI_Finalize and exit, crashes (seen: a segfault, exit 139) or, for a file of all ranks, waits in another
+/// collective than another rank's (a hang). main then ends the process without that clean-up.
+void abandon_hdf5();
+/// True after abandon_hdf5().
+bool hdf5_abandoned();
+
 /// Owns an hid_t and closes it with the right H5*close.
 class Handle {
  public:
@@ -35,8 +42,11 @@ class Handle {
     herr_t rc = 0;
     if (id_ >= 0 && closer_) rc = closer_(id_);
     id_ = -1;
+    if (rc < 0 && closer_ == &H5Fclose) abandon_hdf5();
     return rc >= 0;
   }
+  /// Forgets the id without closing it (see abandon_hdf5).
+  void release() { id_ = -1; }
 
  private:
   void reset() { close(); }

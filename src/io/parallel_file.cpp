@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <exception>
 #include <filesystem>
 
 #include "cadmm/error.hpp"
@@ -29,8 +32,16 @@ ParallelH5File::ParallelH5File(const std::string& path, const std::string& optio
 
 ParallelH5File::~ParallelH5File() {
   if (committed_) return;
-  datasets_.clear();
-  file_.close();
+  if (std::uncaught_exceptions() > 0) {
+    // An error unwinds (every rank's, agreed): after a failed write (a full disk) the collective close found the
+    // ranks in different collectives inside HDF5 and hung, so the file is left open and HDF5's clean-up skipped.
+    for (Handle& d : datasets_) d.release();
+    file_.release();
+    abandon_hdf5();
+  } else {
+    datasets_.clear();
+    file_.close();
+  }
   if (comm_.rank() == 0) std::remove(tmp_.c_str());
 }
 
@@ -52,6 +63,7 @@ int ParallelH5File::create(const std::string& name, hid_t file_type, const std::
     if (!ds.valid()) throw RuntimeFailure("cannot create dataset " + name + " in '" + path_ + "'");
     datasets_.push_back(std::move(ds));
     shapes_.push_back(shape);
+    names_.push_back(name);
   });
   return static_cast<int>(datasets_.size()) - 1;
 }
@@ -74,9 +86,11 @@ void ParallelH5File::write(int index, std::int64_t first, std::int64_t rows, hid
   Handle fspace(H5Dget_space(ds), H5Sclose);
   H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
   Handle mspace(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), H5Sclose);
+  errno = 0;
   if (H5Dwrite(ds, mem_type, mspace.get(), fspace.get(), H5P_DEFAULT, data) < 0)
-    throw RuntimeFailure("writing rows " + std::to_string(first) + ".." + std::to_string(first + rows - 1) + " to '" +
-                         path_ + "' failed");
+    throw RuntimeFailure("writing " + names_[static_cast<std::size_t>(index)] + "[" + std::to_string(first) + ".." +
+                         std::to_string(first + rows - 1) + "] to '" + path_ + "' failed" +
+                         (errno == ENOSPC || errno == EDQUOT ? std::string(": ") + std::strerror(errno) : ""));
 }
 
 void ParallelH5File::put_attribute(const std::string& name, const std::string& object, hid_t file_type, hid_t space,

@@ -50,6 +50,7 @@ class ParallelH5File {
   MpiCommunicator& comm_;
   Handle file_;
   std::vector<Handle> datasets_;
+  std::vector<std::string> names_;  ///< the datasets' names, for messages
   std::vector<std::vector<std::int64_t>> shapes_;
   bool committed_ = false;
 };

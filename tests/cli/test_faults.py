@@ -301,6 +301,62 @@ def sigterm_ends_generate_and_convert_leaving_no_file():
 
 
 @test
+def a_full_disk_fails_every_write_with_exit_1_and_leaves_nothing():
+    # A 3 MiB tmpfs (the tests run as root, as CI does). Before: a result or checkpoint whose close failed crashed in
+    # HDF5's clean-up at MPI_Finalize (exit 139); generate's collective close hung at 2-3 ranks in about half the
+    # runs; a create that failed left an empty temporary file (found by a failure-modes trial).
+    import subprocess
+    disk = path("tiny_disk")
+    os.makedirs(disk, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", disk], check=True)
+    try:
+        data = write("full_disk.h5", *small(2000, 100))
+        filler = os.path.join(disk, ".filler")
+
+        def fill(free_kib):
+            if os.path.exists(filler):
+                os.remove(filler)
+            subprocess.run(["fallocate", "-l", str(3 * 1024 * 1024 - free_kib * 1024), filler], check=True)
+
+        def run(ranks, *args):
+            cmd = ["mpirun", "--timeout", "60", "-np", str(ranks), CADMM, *map(str, args)]
+            with started(cmd) as p:
+                _, err = p.communicate(timeout=90)
+            left = [n for n in os.listdir(disk) if n != ".filler" and n != "kept.h5"]
+            assert p.returncode == 1 and err.count("cadmm: error") == 1 and not left, (args, p.returncode, left, err)
+            return err
+
+        kept = os.path.join(disk, "kept.h5")
+        for ranks in (1, 2):
+            # The result's close fails (room for its first blocks only: 8 KiB beside the earlier result's block); an
+            # existing result stays as it was.
+            if os.path.exists(filler):
+                os.remove(filler)
+            with open(kept, "wb") as f:
+                f.write(b"an earlier result")
+            fill(12)
+            err = run(ranks, "solve", "--data", data, "--output", kept, "--quiet")
+            assert "failed while closing it: No space left on device" in err, err
+            assert open(kept, "rb").read() == b"an earlier result"
+            os.remove(kept)
+            # No room at all: the temporary file is not even made.
+            fill(0)
+            run(ranks, "path", "--data", data, "--n-lambda", 5, "--output", os.path.join(disk, "p.h5"), "--quiet")
+            # A checkpoint.
+            fill(20)
+            run(ranks, "solve", "--data", data, "--checkpoint", os.path.join(disk, "ck.h5"), "--checkpoint-every", 1,
+                "--max-iter", 5, "--output", path("full_disk_out.h5"), "--quiet")
+        # generate writes from every rank at once (MPI-IO): 8 MB into 3 MiB.
+        os.remove(filler)
+        for ranks in (1, 2, 3, 2, 3):
+            err = run(ranks, "generate", "--rows", 20000, "--features", 50, "--output", os.path.join(disk, "g.h5"),
+                      "--quiet")
+            assert "writing X[" in err, err
+    finally:
+        subprocess.run(["umount", disk], check=True)
+
+
+@test
 def a_bad_fault_spec_is_a_usage_error():
     X, y = small()
     expect_error(1, 2, "CADMM_FAULT", "solve", "--data", write("spec.h5", X, y), "--output", path("spec_out.h5"),
