@@ -176,7 +176,7 @@ Handle open_file_read(const std::string& path, MPI_Comm comm, const std::string&
   Handle fapl = file_access();
   if (comm != MPI_COMM_NULL) H5Pset_fapl_mpio(fapl.get(), comm, MPI_INFO_NULL);
   Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), H5Fclose);
-  if (!f.valid()) throw DataError("cannot open data file '" + path + "' as HDF5");
+  if (!f.valid()) throw DataError("cannot open " + what + " '" + path + "' as HDF5 (truncated or damaged?)");
   return f;
 }
 
