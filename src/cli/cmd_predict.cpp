@@ -186,6 +186,14 @@ std::unique_ptr<io::DataReader> open_data(const PredictRequest& req, const io::F
     warn("predicting without y (no MSE; name the targets with --y-dataset to score): " + y_left_out);
   if (!model.clamped.empty() && comm.rank() == 0)
     warn("--lambda " + req.choice.lambda + " is " + model.clamped + " (glmnet's predict clamps alike)");
+  // An AnnData layer or adata.raw holds other values of the same genes (counts against log-normalised /X): the
+  // feature names match, and the predictions are silently wrong. Say so when either side is one of them.
+  const auto plain = [](const std::string& s) { return s.empty() || s[0] == '/' ? s : "/" + s; };
+  const std::string fitted_on = plain(model.x_dataset), reading = plain(reader->layout().x_name);
+  const auto layer = [](const std::string& s) { return s.rfind("/layers/", 0) == 0 || s.rfind("/raw/", 0) == 0; };
+  if (!fitted_on.empty() && fitted_on != reading && (layer(fitted_on) || layer(reading)) && comm.rank() == 0)
+    warn("model '" + req.model_file + "' was fitted on " + fitted_on + ", but these predictions read " + reading +
+         ": give --x-dataset " + fitted_on + " if the data hold the same values");
   // glmnet refuses to predict without newoffset a model fitted with an offset; the predictions lack it, say so.
   if (!model.offset_dataset.empty() && req.offset_dataset.empty() && comm.rank() == 0)
     std::fprintf(stderr, "cadmm: warning: model '%s' was fitted with offset %s, but no --offset-dataset is given: "

@@ -377,6 +377,7 @@ io::RunFacts run_facts(const ProblemSpec& spec, const io::DataLayout& layout, co
   facts.solve_seconds = solve_seconds;
   facts.offset_dataset = layout.offset_name;
   facts.weights_dataset = layout.weights_name;
+  facts.x_dataset = layout.x_name;
   facts.feature_names = layout.feature_names;
   return facts;
 }

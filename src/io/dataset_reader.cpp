@@ -554,10 +554,14 @@ std::vector<std::string> DataReader::column_names(const std::string& dataset, st
   }
   std::vector<std::string> candidates;
   const std::string& x = layout_.x_name;
-  if ((x == "/X" || x == "X" || x.rfind("/layers/", 0) == 0) && object_exists(file_.get(), "/var")) {
-    Handle var(H5Oopen(file_.get(), "/var", H5P_DEFAULT), H5Oclose);
+  // AnnData: /X and its layers are described by /var, scanpy's adata.raw (/raw/X) by /raw/var.
+  const std::string var_group = x == "/X" || x == "X" || x.rfind("/layers/", 0) == 0 ? "/var"
+                                : x == "/raw/X" || x == "raw/X"                       ? "/raw/var"
+                                                                                      : "";
+  if (!var_group.empty() && object_exists(file_.get(), var_group)) {
+    Handle var(H5Oopen(file_.get(), var_group.c_str(), H5P_DEFAULT), H5Oclose);
     const std::string index = var.valid() ? read_string_attribute(var.get(), "_index") : "";
-    if (!index.empty()) candidates.push_back("/var/" + index);
+    if (!index.empty()) candidates.push_back(var_group + "/" + index);
   }
   const std::size_t values = x.rfind("_values");
   if (values != std::string::npos && values + 7 == x.size() && x.find("block") != std::string::npos)

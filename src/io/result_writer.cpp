@@ -229,6 +229,7 @@ void write_result(const std::string& path, const FitResult& fit, const RunFacts&
   if (s.per_feature()) f.attribute("per_feature", s.per_feature_text());
   if (!facts.offset_dataset.empty()) f.attribute("offset_dataset", facts.offset_dataset);
   if (!facts.weights_dataset.empty()) f.attribute("weights_dataset", facts.weights_dataset);
+  if (!facts.x_dataset.empty()) f.attribute("x_dataset", facts.x_dataset);
   if (extras.gamma >= 0) f.attribute("gamma", extras.gamma);
   if (extras.lambda_index >= 0) f.attribute("lambda_index", extras.lambda_index);
   f.attribute("solve_seconds", facts.solve_seconds);
@@ -250,6 +251,7 @@ FittedModel read_fitted_model(const std::string& path, const ModelChoice& choice
     throw DataError("model file '" + path + "' is not a cadmm result (no /coef, /intercept and version attribute)");
   if (m.command.empty()) m.command = "solve";
   m.offset_dataset = read_string_attribute(root.get(), "offset_dataset");
+  m.x_dataset = read_string_attribute(root.get(), "x_dataset");
   if (object_exists(f.get(), "feature_names"))
     m.feature_names = read_strings(f.get(), "feature_names", "model file '" + path + "': /feature_names");
   if (!read_number_attribute(root.get(), "lambda", m.lambda)) m.lambda = 0;

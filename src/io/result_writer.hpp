@@ -18,6 +18,7 @@ struct RunFacts {
   double solve_seconds = 0;
   std::string offset_dataset;      ///< the offset subtracted from y (empty: none)
   std::string weights_dataset;     ///< the rows' weights (empty: none)
+  std::string x_dataset;           ///< X's dataset in the data file (predict warns when it reads another layer)
   std::vector<std::string> feature_names;  ///< written as /feature_names (empty: the data named none)
 };
 
@@ -67,6 +68,7 @@ struct FittedModel {
   double gamma = -1;           ///< the relaxed blend applied (-1: none)
   std::int64_t index = -1;     ///< the path index used (-1: /coef, or a lambda between two fits)
   std::string offset_dataset;  ///< the offset the model was fitted with (empty: none)
+  std::string x_dataset;       ///< X's dataset it was fitted on (empty: a file of an older version)
   std::vector<std::string> feature_names;  ///< /feature_names (empty: the training data named none)
   /// --lambda VALUE outside the path's range, clamped to its nearest end (glmnet's lambda.interp): what was asked and
   /// what was used, for a warning ("" otherwise, and above a path that starts at lambda_max, where W = 0 is exact)

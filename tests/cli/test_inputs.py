@@ -131,6 +131,33 @@ def anndata_files_dense_csr_and_csc():
     anndata.AnnData(X=sp.csc_matrix(X), obs=obs, var=var, dtype=np.float64).write_h5ad(p)
     expect_error(2, 3, "is a CSC sparse matrix (AnnData csc_matrix)", "solve", "--data", p, "--y-dataset",
                  "/obs/target", "--output", path("ad_csc_r.h5"))
+    # scanpy's adata.raw (/raw/X, named by /raw/var) and a layer: a model knows the genes and the values it was fitted
+    # on. Before, /raw/X's fit stored no names (predict then took reordered genes without a word), and a model of a
+    # layer was applied to /X in silence (found by a single-cell trial).
+    ad = anndata.AnnData(X=sp.csr_matrix(X * 0.5), obs=obs, var=var, dtype=np.float64)
+    ad.raw = anndata.AnnData(X=sp.csr_matrix(X), obs=obs, var=var, dtype=np.float64)
+    ad.layers["counts"] = sp.csr_matrix(X)
+    p = path("ad_raw.h5ad")
+    ad.write_h5ad(p)
+    for x_name in ("/raw/X", "/layers/counts"):
+        model = path("ad_raw_r.h5")
+        cadmm(2, "solve", "--data", p, "--x-dataset", x_name, "--y-dataset", "/obs/target", "--output", model,
+              "--quiet")
+        assert np.allclose(coef(model)[0], sk_coef, atol=1e-8), x_name
+        assert names_of(model) == list(var.index), x_name
+        _, _, err = cadmm(2, "predict", "--model", model, "--data", p, "--y-dataset", "/obs/target", "--output",
+                          path("ad_raw_p.h5"), "--quiet")
+        assert f"was fitted on {x_name}, but these predictions read /X" in err, err
+        _, _, err = cadmm(2, "predict", "--model", model, "--data", p, "--x-dataset", x_name, "--y-dataset",
+                          "/obs/target", "--output", path("ad_raw_p.h5"), "--quiet")
+        assert "warning" not in err, err
+    reordered = ad[:, ::-1].copy()
+    reordered.raw = ad.raw.to_adata()[:, ::-1].copy()
+    q = path("ad_raw_reordered.h5ad")
+    reordered.write_h5ad(q)
+    cadmm(2, "solve", "--data", p, "--x-dataset", "/raw/X", "--y-dataset", "/obs/target", "--output", model, "--quiet")
+    expect_error(2, 3, "are not the model's", "predict", "--model", model, "--data", q, "--x-dataset", "/raw/X",
+                 "--output", path("ad_raw_p.h5"))
 
 
 @test
