@@ -258,6 +258,10 @@ bool read_number_attribute(hid_t object, const std::string& name, double& out) {
 std::vector<double> read_doubles(hid_t file, const std::string& name, std::vector<std::int64_t>& shape,
                                  const std::string& what, const std::string& path) {
   if (!object_exists(file, name)) throw DataError(what + " '" + path + "' lacks " + name);
+  if (is_categorical(file, name))
+    throw DataError(what + " '" + path + "': " + name + " is a categorical column (pandas category: codes into " +
+                    "labels), not numbers; its codes, " + name + "/codes, number the labels 0, 1, ... (feature " +
+                    "groups), or write the numbers themselves");
   Handle ds(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.valid()) throw DataError(what + " '" + path + "': " + name + " is not a dataset");
   check_filters(ds.get(), what + " '" + path + "': dataset " + name);

@@ -193,6 +193,11 @@ def anndata_categorical_columns():
                  "/obs/target", "--fold-dataset", "/obs/fold_gap", "--output", path("ad_cat_cv.h5"))
     expect_error(2, 3, "is a categorical column", "solve", "--data", p, "--y-dataset", "/obs/batch",
                  "--output", path("ad_cat_r.h5"))
+    # Genes' pathways as a categorical /var column: the codes are the groups (it was 'not a dataset').
+    expect_error(2, 3, "/var/symbol/codes, number the labels", "solve", "--data", p, "--y-dataset", "/obs/target",
+                 "--penalty", "group", "--groups-dataset", "/var/symbol", "--output", path("ad_cat_r.h5"))
+    cadmm(2, "solve", "--data", p, "--y-dataset", "/obs/target", "--penalty", "group", "--groups-dataset",
+          "/var/symbol/codes", "--output", path("ad_cat_r.h5"), "--quiet")
     # Without --y-dataset (an AnnData file has no /y), and with a table's --y-column: pointed to /obs.
     expect_error(2, 3, "an AnnData file keeps its per-row columns in /obs (--y-dataset /obs/NAME)", "solve", "--data",
                  p, "--output", path("ad_cat_r.h5"))
