@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <set>
 #include <thread>
 
 #include "cadmm/error.hpp"
@@ -450,7 +451,9 @@ void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFact
       const auto zero = std::count(spec.penalty_factor.begin(), spec.penalty_factor.end(), 0.0);
       add("penalty factors given (rescaled to sum to d), " + std::to_string(zero) + " unpenalized");
     }
-    if (p.excluded_columns > 0) add(std::to_string(p.excluded_columns) + " excluded (coefficient 0)");
+    // Every excluded feature, constant ones too (they were counted as constant only: an empty line for one).
+    const std::size_t excluded = std::set<long long>(spec.exclude.begin(), spec.exclude.end()).size();
+    if (excluded > 0) add(std::to_string(excluded) + " excluded (coefficient 0)");
     const auto bound = [](const std::vector<double>& v, bool low) {
       if (v.empty()) return std::string(low ? "-inf" : "inf");
       return v.size() == 1 ? fmt(v[0]) : std::string("per feature");

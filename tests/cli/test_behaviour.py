@@ -1070,5 +1070,18 @@ def cv_keeps_the_full_path_and_predict_chooses_any_lambda():
                  "--data", data, "--output", path("x.h5"), "--lambda", "0.1")
 
 
+
+@test
+def the_summary_counts_every_excluded_feature_constant_ones_too():
+    # An excluded constant column was counted as constant only: '--exclude 5' printed an empty 'terms' line, and
+    # '--exclude 100,1999' said '1 excluded' (found by a single-cell trial).
+    X, y = small(200, 6)
+    X[:, 2] = 1.0
+    data = write("excl_const.h5", X, y)
+    for exclude, count in (("2", 1), ("2,4", 2)):
+        _, out, _ = cadmm(1, "solve", "--data", data, "--exclude", exclude, "--output", path("excl_const_r.h5"))
+        assert f"terms       {count} excluded (coefficient 0)" in out, out
+
+
 if __name__ == "__main__":
     main()
