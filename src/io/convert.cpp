@@ -226,9 +226,9 @@ class Appender {
     hsize_t start[2] = {static_cast<hsize_t>(rows_), 0}, count[2] = {static_cast<hsize_t>(rows), size[1]};
     H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
     Handle mspace(H5Screate_simple(rank, count, nullptr), H5Sclose);
+    errno = 0;
     if (H5Dwrite(ds_.get(), mem_type_, mspace.get(), fspace.get(), H5P_DEFAULT, data) < 0)
-      throw RuntimeFailure("writing dataset " + name_ + where() + " failed" +
-                           (errno == ENOSPC || errno == EDQUOT ? std::string(": ") + std::strerror(errno) : ""));
+      throw RuntimeFailure("writing dataset " + name_ + where() + " failed" + disk_reason());
     rows_ += rows;
   }
   hid_t get() const {

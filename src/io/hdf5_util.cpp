@@ -393,11 +393,11 @@ void check_output_path(const std::string& output, const std::string& option, con
       throw UsageError(option + ": '" + output + "' is the input file; it would be replaced");
 }
 
-namespace {
-// Why a write failed, where the system says so and it is the disk: HDF5's own errors are silenced and say less.
 std::string disk_reason() {
   return errno == ENOSPC || errno == EDQUOT || errno == EIO ? std::string(": ") + std::strerror(errno) : std::string();
 }
+
+namespace {
 bool g_abandoned = false;
 }  // namespace
 

@@ -4,7 +4,6 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <exception>
 #include <filesystem>
 
@@ -89,8 +88,7 @@ void ParallelH5File::write(int index, std::int64_t first, std::int64_t rows, hid
   errno = 0;
   if (H5Dwrite(ds, mem_type, mspace.get(), fspace.get(), H5P_DEFAULT, data) < 0)
     throw RuntimeFailure("writing " + names_[static_cast<std::size_t>(index)] + "[" + std::to_string(first) + ".." +
-                         std::to_string(first + rows - 1) + "] to '" + path_ + "' failed" +
-                         (errno == ENOSPC || errno == EDQUOT ? std::string(": ") + std::strerror(errno) : ""));
+                         std::to_string(first + rows - 1) + "] to '" + path_ + "' failed" + disk_reason());
 }
 
 void ParallelH5File::put_attribute(const std::string& name, const std::string& object, hid_t file_type, hid_t space,
