@@ -74,7 +74,8 @@ Pieces folds_from_dataset(const io::DataReader& reader, RowRange range, const st
   for (int f = 0; f < p.count; ++f)
     if (counts[f] == 0)
       throw DataError(what + ": fold " + std::to_string(f + lo) + " is empty (numbers run from " + std::to_string(lo) +
-                      " to " + std::to_string(hi) + ")");
+                      " to " + std::to_string(hi) + "; of a categorical column, a category that labels no row: " +
+                      "pandas' .cat.remove_unused_categories() drops it)");
   return p;
 }
 

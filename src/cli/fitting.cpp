@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -217,6 +218,20 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   });
   LoadedData d;
   d.layout = reader->layout();
+  // Names that repeat cannot tell those features apart: predict checks the data's features by name.
+  if (comm.rank() == 0 && !d.layout.feature_names.empty()) {
+    std::map<std::string, std::vector<std::size_t>> at;
+    for (std::size_t j = 0; j < d.layout.feature_names.size(); ++j) at[d.layout.feature_names[j]].push_back(j);
+    std::size_t repeated = 0;
+    std::string first;
+    for (const auto& [name, columns] : at)
+      if (columns.size() > 1 && repeated++ == 0)
+        first = "'" + name + "' (columns " + std::to_string(columns[0]) + " and " + std::to_string(columns[1]) + ")";
+    if (repeated > 0)
+      warn("feature names repeat in " + d.layout.names_from + " (" + std::to_string(repeated) + " name(s); the first " +
+           first + "): the model cannot tell those features apart by name, and predict will not notice them swapped "
+           "(anndata: adata.var_names_make_unique())");
+  }
   collectively(comm, [&] { d.range = reader->partition(comm.rank(), comm.size()); });
   std::int64_t nnz = 0;
   collectively(comm, [&] { nnz = d.layout.sparse ? reader->nnz_in(d.range) : d.range.size() * d.layout.features; });

@@ -57,7 +57,11 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
     // AnnData keeps its per-row columns (a response, weights, fold labels) in /obs.
     const bool anndata = name.rfind("/obs", 0) != 0 && object_exists(file, "/obs");
     throw DataError(where(path, name) + " does not exist" + holds() +
-                    (anndata ? "; an AnnData file keeps its per-row columns in /obs (--y-dataset /obs/NAME)" : ""));
+                    (anndata ? "; an AnnData file keeps its per-row columns in /obs (--y-dataset /obs/NAME)" : "") +
+                    (name.find(',') != std::string::npos
+                         ? "; several targets are one (n, k) dataset (AnnData: adata.obsm['Y'] = adata.obs[['a', "
+                           "'b']].to_numpy(), then --y-dataset /obsm/Y)"
+                         : ""));
   }
   Handle obj(H5Oopen(file, name.c_str(), H5P_DEFAULT), H5Oclose);
   if (obj.valid() && H5Iget_type(obj.get()) == H5I_GROUP && read_string_attribute(obj.get(), "encoding-type") == "csc_matrix")

@@ -196,6 +196,22 @@ def anndata_categorical_columns():
     # Genes' pathways as a categorical /var column: the codes are the groups (it was 'not a dataset').
     expect_error(2, 3, "/var/symbol/codes, number the labels", "solve", "--data", p, "--y-dataset", "/obs/target",
                  "--penalty", "group", "--groups-dataset", "/var/symbol", "--output", path("ad_cat_r.h5"))
+    # Several targets named as a list: pointed to obsm. A category no row has: pointed to remove_unused_categories.
+    expect_error(2, 3, "several targets are one (n, k) dataset", "solve", "--data", p, "--y-dataset",
+                 "/obs/target,/obs/fold", "--output", path("ad_cat_r.h5"))
+    obs_unused = obs.copy()
+    obs_unused["fold_label"] = obs["fold_label"].cat.add_categories(["unused"]).cat.reorder_categories(
+        ["f1", "unused", "f2", "f3", "f4"])
+    anndata.AnnData(X=X, obs=obs_unused, var=var, dtype=np.float64).write_h5ad(path("ad_cat_unused.h5ad"))
+    expect_error(2, 3, "remove_unused_categories", "cv", "--data", path("ad_cat_unused.h5ad"), "--y-dataset",
+                 "/obs/target", "--fold-dataset", "/obs/fold_label", "--output", path("ad_cat_cv.h5"))
+    # Gene names that repeat: the fit says so (predict could not tell them apart).
+    dup = var.copy()
+    dup.index = [f"gene{j}" for j in range(11)] + ["gene3"]
+    anndata.AnnData(X=X, obs=obs, var=dup, dtype=np.float64).write_h5ad(path("ad_dup.h5ad"))
+    _, _, err = cadmm(2, "solve", "--data", path("ad_dup.h5ad"), "--y-dataset", "/obs/target", "--output",
+                      path("ad_cat_r.h5"), "--quiet")
+    assert "feature names repeat in /var/_index (1 name(s); the first 'gene3' (columns 3 and 11))" in err, err
     cadmm(2, "solve", "--data", p, "--y-dataset", "/obs/target", "--penalty", "group", "--groups-dataset",
           "/var/symbol/codes", "--output", path("ad_cat_r.h5"), "--quiet")
     # Without --y-dataset (an AnnData file has no /y), and with a table's --y-column: pointed to /obs.
