@@ -13,7 +13,6 @@
 #include <iostream>
 #include <limits>
 #include <map>
-#include <set>
 #include <thread>
 
 #include "cadmm/error.hpp"
@@ -466,9 +465,9 @@ void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFact
       const auto zero = std::count(spec.penalty_factor.begin(), spec.penalty_factor.end(), 0.0);
       add("penalty factors given (rescaled to sum to d), " + std::to_string(zero) + " unpenalized");
     }
-    // Every excluded feature, constant ones too (they were counted as constant only: an empty line for one).
-    const std::size_t excluded = std::set<long long>(spec.exclude.begin(), spec.exclude.end()).size();
-    if (excluded > 0) add(std::to_string(excluded) + " excluded (coefficient 0)");
+    // Every excluded feature, constant ones too (they were counted as constant only: an empty line for one); the
+    // list holds each once (read_feature_datasets).
+    if (!spec.exclude.empty()) add(std::to_string(spec.exclude.size()) + " excluded (coefficient 0)");
     const auto bound = [](const std::vector<double>& v, bool low) {
       if (v.empty()) return std::string(low ? "-inf" : "inf");
       return v.size() == 1 ? fmt(v[0]) : std::string("per feature");
