@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cadmm/communicator.hpp"
@@ -43,6 +44,16 @@ class CenteredBlock {
  private:
   friend class RowSums;
   std::unique_ptr<Accumulator> acc_;
+};
+
+/// Two random projections of the columns, sum_i w_i u_i x_ij for pseudo-random row labels u_i drawn from each row's
+/// global index, and the labels' sums sum_i w_i u_i: columns equal up to sign (and shift, and scale) share them up to
+/// rounding, which is how prepare() finds tied columns without a pass over the data. They add across pieces as the
+/// sums do; empty when not kept.
+struct ColumnProjections {
+  Matrix x;  ///< d x 2
+  Vector w;  ///< 2
+  bool empty() const { return x.size() == 0; }
 };
 
 /// Sums over a set of this rank's rows, as a value, in the plan's local form (one accumulator per form, beside its
@@ -93,11 +104,14 @@ class RowSums {
   /// The streamed form: also sums the columns X~^T X~_F of these features (before any row is added), so the
   /// local solver starts with them and a working set inside F reads nothing again.
   void fetch_with_sums(std::vector<Eigen::Index> features);
+  /// The columns' projections over these rows (LocalDataBuilder keeps them; empty otherwise).
+  const ColumnProjections& projections() const { return projections_; }
 
  private:
   friend class LocalDataBuilder;
   explicit RowSums(std::unique_ptr<Accumulator> acc);
   std::unique_ptr<Accumulator> acc_;
+  ColumnProjections projections_;
 };
 
 /// Accumulates this rank's rows block by block into one or several pieces (folds) that share one shift.
@@ -114,6 +128,8 @@ class LocalDataBuilder {
   LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eigen::Index k, int pieces = 1,
                    std::optional<LocalForm> form = std::nullopt, bool single = false, bool fold_rows = false,
                    double fold_cache_bytes = -1);
+  /// The global index of this rank's first row (0 unless set): the row labels of the columns' projections.
+  void set_first_row(std::int64_t first_row) { first_row_ = first_row; }
   /// Adds the next rows to piece 0. x may be modified (it is shifted in place).
   void add_rows(RowMatrix& x, const RowMatrix& y);
   /// Adds the next rows, row i to piece piece_of_row[i] (null: piece 0), with weight w[i] (null: unweighted; rows
@@ -145,13 +161,20 @@ class LocalDataBuilder {
  private:
   void fix_shift(const Vector& x_shift, const RowMatrix& y);
   bool shifted() const;
+  /// Adds rows (before any form shifts them) to their pieces' projections.
+  void project(const RowMatrix& x, const int* piece_of_row, const double* w);
+  void project(const SparseRows& x, const int* piece_of_row, const double* w);
+  /// Piece p's projections (piece_of_row as add_rows reads it).
+  ColumnProjections& projections_of(const int* piece_of_row, Eigen::Index i);
   void check_block(Eigen::Index rows, Eigen::Index cols, const RowMatrix& y) const;
   std::int64_t expected_;
   std::int64_t added_ = 0;
+  std::int64_t first_row_ = 0;
   Eigen::Index d_, k_;
   LocalForm form_;
   bool single_;
   std::vector<RowSums> pieces_;
+  std::vector<ColumnProjections> projections_;  // each piece's
   RowSums all_;                      // fold_rows: the sums of every row (pieces_ hold the rows); else empty
   bool held_once_ = false;           // fold_rows in the screened form: pieces_ share the rows (make_held_folds)
   RowMatrix scratch_x_, scratch_y_;  // rows of one piece gathered from a mixed block
@@ -173,6 +196,10 @@ struct PreparedData {
   int active_ranks = 0;         ///< ranks holding rows
   int constant_columns = 0;     ///< excluded columns: constant with intercept or standardize, or all zero
   int excluded_columns = 0;     ///< columns excluded by ProblemSpec::exclude (not counted as constant)
+  /// Columns tied to an earlier one (equal to it, up to sign, after centring and the penalty's scaling) under a
+  /// penalty without a ridge part, where any split of their weight is optimal: excluded, as (later, earlier) pairs,
+  /// so that the first takes it all, as glmnet's and scikit-learn's coordinate descent give it.
+  std::vector<std::pair<Eigen::Index, Eigen::Index>> tied_columns;
 
   /// p_j: the penalized coefficient of feature j is p_j * w_j (the penalty factor, times sd_j with standardize).
   Vector penalty_scale() const;
@@ -182,7 +209,7 @@ struct PreparedData {
     p.n_rows = n_rows, p.n_weight = n_weight, p.n_features = n_features, p.n_targets = n_targets;
     p.x_mean = x_mean, p.y_mean = y_mean, p.x_var = x_var, p.x_curv = x_curv, p.y_ss = y_ss, p.spec = spec;
     p.q_global = q_global, p.active_ranks = active_ranks, p.constant_columns = constant_columns;
-    p.excluded_columns = excluded_columns;
+    p.excluded_columns = excluded_columns, p.tied_columns = tied_columns;
     return p;
   }
 };

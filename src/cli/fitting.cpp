@@ -255,6 +255,7 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   d.builder = std::make_unique<LocalDataBuilder>(d.range.size(), d.layout.features, d.layout.targets, pieces.count,
                                                  form, d.layout.x_float32, d.plan.rank.fold_rows,
                                                  d.plan.rank.fold_cache_bytes);
+  d.builder->set_first_row(d.range.begin);
   if (d.plan.rank.fold_rows) {
     std::vector<std::int64_t> count(static_cast<std::size_t>(pieces.count), 0);
     for (int p : pieces.of_row) ++count[static_cast<std::size_t>(p)];
@@ -455,6 +456,14 @@ void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFact
               static_cast<long long>(facts.n_rows), static_cast<long long>(facts.n_features),
               static_cast<long long>(facts.n_targets), facts.n_ranks, kinds.c_str());
   if (p.constant_columns > 0) std::printf("              %d constant column(s) get coefficient 0\n", p.constant_columns);
+  if (!p.tied_columns.empty()) {
+    std::string pairs;
+    for (std::size_t i = 0; i < std::min<std::size_t>(3, p.tied_columns.size()); ++i)
+      pairs += (i ? ", " : "") + std::to_string(p.tied_columns[i].first) + " ties " + std::to_string(p.tied_columns[i].second);
+    std::printf("              %zu column(s) equal to an earlier one (up to sign, after centring and scaling) get "
+                "coefficient 0: any split between equal columns is optimal, and the first takes it all, as in glmnet "
+                "and scikit-learn (0-based: %s%s)\n", p.tied_columns.size(), pairs.c_str(), p.tied_columns.size() > 3 ? ", ..." : "");
+  }
   if (!facts.weights_dataset.empty())
     std::printf("  weights     %s, summing to %s over these rows (rescaled to sum to the rows, as glmnet)\n",
                 facts.weights_dataset.c_str(), fmt(p.n_weight).c_str());

@@ -362,3 +362,43 @@ TEST(Prepare, WeightedSumsDoNotDependOnWhereTheWeightsLie) {
       }
     }
 }
+
+TEST(Prepare, TiedColumnsAreFoundUpToSignShiftAndTheirPenaltysScaleAndNothingElse) {
+  // Column 1 = column 0; 2 = -0 + 5 (tied with an intercept); 3 = 3 x column 0 (tied under standardize only);
+  // 4 = column 0 but one entry 1e-7 larger (a distinct column: never tied); 5 and 6 random.
+  std::srand(21);
+  const int n = 300;
+  RowMatrix x = RowMatrix::Random(n, 7), y = RowMatrix::Random(n, 1);
+  x.col(1) = x.col(0);
+  x.col(2) = -x.col(0).array() + 5.0;
+  x.col(3) = 3 * x.col(0);
+  x.col(4) = x.col(0);
+  x(17, 4) += 1e-7;
+  SerialCommunicator comm;
+  const auto ties = [&](const ProblemSpec& spec) {
+    std::vector<std::pair<Eigen::Index, Eigen::Index>> t = prepare(build(x, y, 41), spec, comm).tied_columns;
+    std::sort(t.begin(), t.end());
+    return t;
+  };
+  using Ties = std::vector<std::pair<Eigen::Index, Eigen::Index>>;
+  EXPECT_EQ(ties(ProblemSpec{}), (Ties{{1, 0}, {2, 0}}));
+  EXPECT_EQ(ties(standardized()), (Ties{{1, 0}, {2, 0}, {3, 0}}));
+  ProblemSpec no_intercept;
+  no_intercept.fit_intercept = false;
+  EXPECT_EQ(ties(no_intercept), (Ties{{1, 0}}));
+  ProblemSpec ridge_part;
+  ridge_part.penalty = Penalty::elasticnet;
+  ridge_part.l1_ratio = 0.9;
+  EXPECT_TRUE(ties(ridge_part).empty());
+  ProblemSpec factors;  // column 1 penalized twice as much as column 0: not tied; column 2 keeps its tie
+  factors.penalty_factor = {1, 2, 1, 1, 1, 1, 1};
+  EXPECT_EQ(ties(factors), (Ties{{2, 0}}));
+  ProblemSpec bounded;  // bounded features are fitted as they are
+  bounded.lower_limits = {0};
+  EXPECT_TRUE(ties(bounded).empty());
+  // A tie leaves the later column out: coefficient 0 through the curvature, as an exclusion.
+  const PreparedData p = prepare(build(x, y, 41), ProblemSpec{}, comm);
+  EXPECT_EQ(p.x_curv[1], 0.0);
+  EXPECT_GT(p.x_curv[0], 0.0);
+  EXPECT_EQ(p.q_global(2, 0), 0.0);
+}

@@ -1,5 +1,7 @@
 // Global means, variances and the centered local block (include/cadmm/data.hpp).
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "cadmm/error.hpp"
 #include "cadmm/data.hpp"
@@ -14,6 +16,74 @@ Vector PreparedData::penalty_scale() const {
       if (x_var[j] > 0) p[j] *= std::sqrt(x_var[j]);
   return p;
 }
+
+namespace {
+
+// Relative distance within which two columns' projections (and curvatures) count as equal: rounding apart, far
+// below what any two distinct columns share in both random projections.
+constexpr double kTied = 1e-9;
+
+// The lasso's tie: two columns equal, up to sign, once centred (with an intercept) and divided by their penalty's
+// scale (factor, times sd with standardize), make every split of their weight optimal, and a solver's choice among
+// those optima then depends on the rank count and the form. glmnet and scikit-learn (cyclic coordinate descent)
+// give the first column all of it; so does cadmm, by excluding the later one. Only without a ridge part (which makes
+// the split unique and even), for penalized, unbounded features outside groups. The columns are compared through
+// two random projections (ColumnProjections), reduced here: equal columns share them to rounding.
+void exclude_tied_columns(PreparedData& p, ColumnProjections proj, Communicator& comm) {
+  const ProblemSpec& spec = p.spec;
+  if (proj.empty() || !spec.has_l1() || spec.effective_l1_ratio() < 1 || !spec.groups.empty()) return;
+  const Eigen::Index d = p.n_features;
+  Vector buf(2 * d + 2);
+  buf.head(2 * d) = Eigen::Map<const Vector>(proj.x.data(), 2 * d);
+  buf.tail(2) = proj.w;
+  comm.sum(buf.data(), static_cast<std::size_t>(buf.size()));
+  const Vector scale = p.penalty_scale();
+  const std::vector<double> factor = spec.penalty_factors(d);
+  Matrix t(d, 2);
+  Vector curvature(d), key(d);
+  std::vector<Eigen::Index> eligible;
+  for (Eigen::Index j = 0; j < d; ++j) {
+    if (!(p.x_curv[j] > 0) || !(factor[static_cast<std::size_t>(j)] > 0) || std::isfinite(spec.lower(j)) ||
+        std::isfinite(spec.upper(j)))
+      continue;
+    for (int a = 0; a < 2; ++a) t(j, a) = (buf[a * d + j] - p.x_mean[j] * buf[2 * d + a]) / scale[j];
+    curvature[j] = p.x_curv[j] / (scale[j] * scale[j]);
+    key[j] = std::abs(t(j, 0)) + std::abs(t(j, 1));
+    eligible.push_back(j);
+  }
+  std::sort(eligible.begin(), eligible.end(), [&](Eigen::Index a, Eigen::Index b) {
+    return key[a] < key[b] || (key[a] == key[b] && a < b);
+  });
+  // Classes of tied columns, each rooted at its first column.
+  std::vector<Eigen::Index> root(static_cast<std::size_t>(d));
+  std::iota(root.begin(), root.end(), Eigen::Index{0});
+  const auto up = [&](Eigen::Index j) -> Eigen::Index& { return root[static_cast<std::size_t>(j)]; };
+  const auto find = [&](Eigen::Index j) {
+    while (up(j) != j) j = up(j) = up(up(j));
+    return j;
+  };
+  for (std::size_t i = 0; i < eligible.size(); ++i) {
+    const Eigen::Index j = eligible[i];
+    for (std::size_t l = i + 1; l < eligible.size() && key[eligible[l]] - key[j] <= 4 * kTied * key[eligible[l]]; ++l) {
+      const Eigen::Index m = eligible[l];
+      const int big = std::abs(t(j, 0)) >= std::abs(t(j, 1)) ? 0 : 1;
+      const double sign = t(j, big) * t(m, big) >= 0 ? 1.0 : -1.0, within = kTied * (key[j] + key[m]);
+      if (std::abs(t(j, 0) - sign * t(m, 0)) > within || std::abs(t(j, 1) - sign * t(m, 1)) > within ||
+          std::abs(curvature[j] - curvature[m]) > kTied * std::max(curvature[j], curvature[m]))
+        continue;
+      const Eigen::Index a = find(j), b = find(m);
+      up(std::max(a, b)) = std::min(a, b);
+    }
+  }
+  for (Eigen::Index j = 0; j < d; ++j)
+    if (const Eigen::Index first = find(j); first != j) {
+      p.x_curv[j] = 0;
+      p.q_global.row(j).setZero();
+      p.tied_columns.emplace_back(j, first);
+    }
+}
+
+}  // namespace
 
 PreparedData prepare(RowSums data, const ProblemSpec& spec, Communicator& comm) {
   const bool fit_intercept = spec.fit_intercept, standardize = spec.standardize;
@@ -45,6 +115,7 @@ PreparedData prepare(RowSums data, const ProblemSpec& spec, Communicator& comm) 
 
   // glmnet scales by the standard deviation about the true mean even without an intercept.
   const Vector squares = data.squares_about(mean);
+  ColumnProjections projections = data.projections();
   p.block = std::move(data).center(p.x_mean, p.y_mean);
 
   // Reduction 2: squares about the mean, the loss curvature diag(X_c^T X_c), X_c^T Y_c and ||Y_c||^2.
@@ -86,6 +157,7 @@ PreparedData prepare(RowSums data, const ProblemSpec& spec, Communicator& comm) 
       p.q_global.row(j).setZero();
       ++p.excluded_columns;
     }
+  exclude_tied_columns(p, std::move(projections), comm);
   return p;
 }
 

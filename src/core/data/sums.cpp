@@ -21,9 +21,10 @@ LocalForm CenteredBlock::form() const { return acc_->form(); }
 
 RowSums::RowSums() = default;
 RowSums::~RowSums() = default;
-RowSums::RowSums(const RowSums& o) : acc_(o.acc_ ? o.acc_->clone() : nullptr) {}
+RowSums::RowSums(const RowSums& o) : acc_(o.acc_ ? o.acc_->clone() : nullptr), projections_(o.projections_) {}
 RowSums& RowSums::operator=(const RowSums& o) {
   acc_ = o.acc_ ? o.acc_->clone() : nullptr;
+  projections_ = o.projections_;
   return *this;
 }
 RowSums::RowSums(RowSums&&) noexcept = default;
@@ -64,6 +65,7 @@ LocalDataBuilder::LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eige
       form_(form_for_rows(form ? *form : plan_local_form(local_rows, d, false, std::nullopt), local_rows)),
       single_(single) {
   if (pieces < 1) throw RuntimeFailure("LocalDataBuilder: at least one piece");
+  projections_.assign(static_cast<std::size_t>(pieces), ColumnProjections{Matrix::Zero(d, 2), Vector::Zero(2)});
   // Held rows: each piece's rows kept as the dense rows forms keep them (its form never factors), beside the sums of
   // all rows in the planned form.
   const bool hold = fold_rows && pieces > 1;
@@ -109,6 +111,7 @@ void LocalDataBuilder::add_rows(RowMatrix& x, const RowMatrix& y, const int* pie
   if (m == 0) return;
   check_block(m, x.cols(), y);
   if (added_ == 0 && shifted()) fix_shift(x.colwise().mean().transpose(), y);
+  project(x, piece_of_row, w);
   if (!piece_of_row || pieces_.size() == 1) {
     pieces_[0].add_rows(x, y, w);
   } else {
@@ -138,6 +141,7 @@ void LocalDataBuilder::add_rows(const SparseRows& x, const RowMatrix& y, const i
   if (m == 0) return;
   check_block(m, x.cols(), y);
   if (added_ == 0 && shifted()) fix_shift(Vector::Zero(d_), y);
+  project(x, piece_of_row, w);
   if (!piece_of_row || pieces_.size() == 1) {
     pieces_[0].add_rows(x, y, w);
   } else {
@@ -164,22 +168,70 @@ void LocalDataBuilder::add_rows(const SparseRows& x, const RowMatrix& y, const i
   added_ += m;
 }
 
-RowSums LocalDataBuilder::total(int except) const {
-  if (held_once_) return RowSums(pieces_[0].acc_->training_view(except));
-  if (all_.acc_) {
-    // Piece `except`'s training sums: every row's sums less its own rows' (one dsyrk over them, in whole blocks).
-    RowSums t(all_);
-    if (except >= 0) pieces_[static_cast<std::size_t>(except)].acc_->remove_from(*t.acc_);
-    return t;
+namespace {
+
+// Row label a (0 or 1) of the row with global index g: splitmix64 of (g, a), uniform in [-1, 1).
+double row_label(std::int64_t g, int a) {
+  std::uint64_t z = static_cast<std::uint64_t>(g) * 2 + static_cast<std::uint64_t>(a) + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) * 0x1.0p-52 - 1.0;
+}
+
+}  // namespace
+
+ColumnProjections& LocalDataBuilder::projections_of(const int* piece_of_row, Eigen::Index i) {
+  return projections_[!piece_of_row || pieces_.size() == 1 ? 0 : static_cast<std::size_t>(piece_of_row[i])];
+}
+
+void LocalDataBuilder::project(const RowMatrix& x, const int* piece_of_row, const double* w) {
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    ColumnProjections& p = projections_of(piece_of_row, i);
+    for (int a = 0; a < 2; ++a) {
+      const double c = (w ? w[i] : 1.0) * row_label(first_row_ + added_ + i, a);
+      p.x.col(a) += c * x.row(i).transpose();
+      p.w[a] += c;
+    }
   }
-  RowSums t(pieces_[0].acc_->empty_like());
+}
+
+void LocalDataBuilder::project(const SparseRows& x, const int* piece_of_row, const double* w) {
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    ColumnProjections& p = projections_of(piece_of_row, i);
+    for (int a = 0; a < 2; ++a) {
+      const double c = (w ? w[i] : 1.0) * row_label(first_row_ + added_ + i, a);
+      for (SparseRows::InnerIterator e(x, i); e; ++e) p.x(e.col(), a) += c * e.value();
+      p.w[a] += c;
+    }
+  }
+}
+
+RowSums LocalDataBuilder::total(int except) const {
+  RowSums t;
+  if (held_once_) {
+    t = RowSums(pieces_[0].acc_->training_view(except));
+  } else if (all_.acc_) {
+    // Piece `except`'s training sums: every row's sums less its own rows' (one dsyrk over them, in whole blocks).
+    t = all_;
+    if (except >= 0) pieces_[static_cast<std::size_t>(except)].acc_->remove_from(*t.acc_);
+  } else {
+    t = RowSums(pieces_[0].acc_->empty_like());
+    for (int p = 0; p < pieces(); ++p)
+      if (p != except) t += pieces_[static_cast<std::size_t>(p)];
+  }
+  t.projections_ = ColumnProjections{Matrix::Zero(d_, 2), Vector::Zero(2)};
   for (int p = 0; p < pieces(); ++p)
-    if (p != except) t += pieces_[static_cast<std::size_t>(p)];
+    if (p != except) {
+      t.projections_.x += projections_[static_cast<std::size_t>(p)].x;
+      t.projections_.w += projections_[static_cast<std::size_t>(p)].w;
+    }
   return t;
 }
 
 RowSums LocalDataBuilder::take() && {
   if (pieces_.size() != 1) return total();
+  pieces_[0].projections_ = std::move(projections_[0]);
   return std::move(pieces_[0]);
 }
 
