@@ -20,7 +20,11 @@ namespace {
 
 using Index = Eigen::Index;
 
-constexpr int kMaxSweeps = 1000;  // per call, over every round: beyond it ADMM takes over
+// Sweeps per call, over every round: as many as ADMM may take iterations (--max-iter), and at least kMinSweeps; beyond,
+// ADMM takes over. A sweep costs about a pass over the set's columns, and an ADMM iteration of the cg form at least two
+// over every column. A wide problem whose support nears n (3,000 x 6,000, 1% dense, to 1e-3 lambda_max) needs up to
+// 12,000 sweeps a lambda, a tenth of the time of the ADMM that a fixed 1,000 handed it to.
+constexpr int kMinSweeps = 1000;
 constexpr int kMaxRounds = 20;    // strong-set growths and tightenings
 constexpr int kAndersonMemory = 5;  // sweeps between extrapolations
 constexpr int kSweepsBeforePolish = 30;  // a round's sweeps where the pattern is small enough to polish
@@ -501,8 +505,9 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
   // says whether features join; only a set without joiners is swept to the tolerance and certified.
   bool settled = false;
   const auto level = [&] { return settled || first_move <= 0 ? tol : std::max(tol, std::sqrt(tol * first_move)); };
+  const int limit = std::max(kMinSweeps, settings.max_iter);
   Matrix grad;
-  for (int round = 0; round < kMaxRounds && sweeps < kMaxSweeps; ++round) {
+  for (int round = 0; round < kMaxRounds && sweeps < limit; ++round) {
     std::vector<Index>& set = descent.set_;
     set.clear();
     std::vector<std::int64_t> set_pos(static_cast<std::size_t>(d), -1);
@@ -541,7 +546,7 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
     Index largest = 0;
     for (Index t = 0; t < k; ++t) largest = std::max<Index>(largest, (s.z.col(t).array() != 0).count());
     const bool polishable = settings.polish && largest <= problem.max_polish;
-    const int budget = std::min(kMaxSweeps, sweeps + (polishable ? kSweepsBeforePolish : kMaxSweeps));
+    const int budget = std::min(limit, polishable ? sweeps + kSweepsBeforePolish : limit);
     // glmnet's schedule: a sweep over the whole set, then sweeps over the nonzero features until they settle, until
     // a sweep over the whole set moves nothing that matters.
     while (sweeps < budget && !descent.stopped_) {
