@@ -39,6 +39,9 @@ class CsrRows {
   Matrix transpose_times(const Matrix& w) const;
   /// Column sums and column sums of squares (d each), weighted by w (one per row) unless null.
   void column_moments(Vector& sums, Vector& squares, const double* w = nullptr) const;
+  /// Sum over the rows of w_i (x_ij - center_j)^2 (d), total_weight the rows' sum of w (their count unweighted): a sum
+  /// of terms >= 0, so a constant column gets 0 up to rounding of its own size.
+  Vector squares_about(const Vector& center, double total_weight, const double* w = nullptr) const;
   /// Calls f(column, value) for every entry of row r.
   template <class F>
   void for_each_in_row(Eigen::Index r, F&& f) const {

@@ -273,7 +273,7 @@ void write_checkpoint(const std::string& path, const CheckpointKey& key, const A
   Checksum h;
   collectively(comm, [&] {
     if (!root) return;
-    f.emplace(path);
+    f.emplace(path, "checkpoint");
     const std::int64_t d = st.z.rows(), k = st.z.cols();
     // Internal state, stored as laid out in memory: a column-major d x k matrix is a row-major (k, d) array.
     f->write_dataset("z", {k, d}, st.z.data());

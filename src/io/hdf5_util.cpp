@@ -404,15 +404,15 @@ bool g_abandoned = false;
 void abandon_hdf5() { g_abandoned = true; }
 bool hdf5_abandoned() { return g_abandoned; }
 
-AtomicH5File::AtomicH5File(const std::string& path)
-    : path_(path), tmp_(path + ".tmp-" + std::to_string(::getpid())) {
+AtomicH5File::AtomicH5File(const std::string& path, std::string what)
+    : path_(path), tmp_(path + ".tmp-" + std::to_string(::getpid())), what_(std::move(what)) {
   silence_hdf5();
   errno = 0;
   file_ = Handle(H5Fcreate(tmp_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, file_access().get()), H5Fclose);
   if (!file_.valid()) {
     const std::string reason = disk_reason();
     std::remove(tmp_.c_str());  // H5Fcreate may have made it before failing (a full disk), and no destructor runs
-    throw RuntimeFailure("cannot create output file '" + path_ + "' (temporary " + tmp_ + ")" + reason);
+    throw RuntimeFailure("cannot create " + what_ + " '" + path_ + "' (temporary " + tmp_ + ")" + reason);
   }
 }
 
@@ -425,7 +425,7 @@ AtomicH5File::~AtomicH5File() {
 
 void AtomicH5File::commit(const std::string& keep_previous) {
   errno = 0;
-  if (!file_.close()) throw RuntimeFailure("writing output file '" + path_ + "' failed while closing it" + disk_reason());
+  if (!file_.close()) throw RuntimeFailure("writing " + what_ + " '" + path_ + "' failed while closing it" + disk_reason());
   std::error_code ec;
   if (!keep_previous.empty() && std::filesystem::exists(path_, ec)) {
     std::filesystem::remove(keep_previous, ec);
@@ -434,7 +434,7 @@ void AtomicH5File::commit(const std::string& keep_previous) {
     if (ec) throw RuntimeFailure("cannot keep '" + path_ + "' as '" + keep_previous + "': " + ec.message());
   }
   std::filesystem::rename(tmp_, path_, ec);
-  if (ec) throw RuntimeFailure("cannot move '" + tmp_ + "' to output file '" + path_ + "': " + ec.message());
+  if (ec) throw RuntimeFailure("cannot move '" + tmp_ + "' to " + what_ + " '" + path_ + "': " + ec.message());
   committed_ = true;
 }
 

@@ -115,8 +115,9 @@ void check_output_path(const std::string& output, const std::string& option, con
 /// left truncated or half-written. Serial (one rank writes).
 class AtomicH5File {
  public:
-  /// Creates path + ".tmp-<pid>" next to path; throws RuntimeFailure naming path on failure.
-  explicit AtomicH5File(const std::string& path);
+  /// Creates path + ".tmp-<pid>" next to path; throws RuntimeFailure naming path (as `what`: "output file",
+  /// "checkpoint") on failure.
+  explicit AtomicH5File(const std::string& path, std::string what = "output file");
   ~AtomicH5File();  // removes the temporary if commit() was not reached
   hid_t get() const { return file_.get(); }
   /// Closes and renames into place; with keep_previous, an existing file at the path is first hard-linked (or
@@ -140,7 +141,7 @@ class AtomicH5File {
  private:
   void write_typed(const std::string& name, const std::vector<std::int64_t>& shape, hid_t file_type, hid_t memory_type,
                    const void* data);
-  std::string path_, tmp_;
+  std::string path_, tmp_, what_;
   Handle file_;
   bool committed_ = false;
 };

@@ -344,8 +344,9 @@ def a_full_disk_fails_every_write_with_exit_1_and_leaves_nothing():
             run(ranks, "path", "--data", data, "--n-lambda", 5, "--output", os.path.join(disk, "p.h5"), "--quiet")
             # A checkpoint.
             fill(20)
-            run(ranks, "solve", "--data", data, "--checkpoint", os.path.join(disk, "ck.h5"), "--checkpoint-every", 1,
-                "--max-iter", 5, "--output", path("full_disk_out.h5"), "--quiet")
+            err = run(ranks, "solve", "--data", data, "--checkpoint", os.path.join(disk, "ck.h5"), "--checkpoint-every",
+                      1, "--max-iter", 5, "--output", path("full_disk_out.h5"), "--quiet")
+            assert "checkpoint '" in err and "output file" not in err, err  # it said "output file"
         # generate writes from every rank at once (MPI-IO): 8 MB into 3 MiB.
         os.remove(filler)
         for ranks in (1, 2, 3, 2, 3):

@@ -115,4 +115,33 @@ void CsrRows::column_moments(Vector& sums, Vector& squares, const double* w) con
   }
 }
 
+Vector CsrRows::squares_about(const Vector& center, double total_weight, const double* w) const {
+  // Over a column's entries, w (x - c)^2; over its other rows, c^2 times their weight. The moments' sum
+  // w x^2 - 2 c w x + W c^2 cancels to noise of 1e-16 of its terms: a constant column got a standard deviation of
+  // about 1e-8 of its value, and whether it counted as constant depended on the rounding (weights, rank count).
+  // A row's repeated indices are summed first (last: the row a column was last seen in; at: its entry's sum).
+  Vector out = Vector::Zero(cols_), on_rows = Vector::Zero(cols_), at = Vector::Zero(cols_);
+  std::vector<std::int64_t> last(static_cast<std::size_t>(cols_), -1), count(static_cast<std::size_t>(cols_), 0);
+  for (Eigen::Index r = 0; r < rows(); ++r) {
+    const double wr = w ? w[r] : 1.0;
+    for_each_in_row(r, [&](std::int64_t c, double x) {
+      std::int64_t& seen = last[static_cast<std::size_t>(c)];
+      at[c] = seen == r ? at[c] + x : x;
+      seen = r;
+    });
+    for_each_in_row(r, [&](std::int64_t c, double) {
+      std::int64_t& seen = last[static_cast<std::size_t>(c)];
+      if (seen != r) return;  // summed in already (a repeated index)
+      seen = -1;
+      const double d = at[c] - center[c];
+      out[c] += wr * d * d;
+      on_rows[c] += wr;
+      ++count[static_cast<std::size_t>(c)];
+    });
+  }
+  for (Eigen::Index c = 0; c < cols_; ++c)
+    if (count[static_cast<std::size_t>(c)] < rows()) out[c] += center[c] * center[c] * std::max(0.0, total_weight - on_rows[c]);
+  return out;
+}
+
 }  // namespace cadmm

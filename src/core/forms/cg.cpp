@@ -248,12 +248,7 @@ class CsrSums final : public HeldRows {
     s.head(d_) = sums;
     return s;
   }
-  Vector squares_about(const Vector& center) const override {
-    const double m = weight_;
-    Vector sum, sq;
-    csr_.column_moments(sum, sq, weights());
-    return (sq.array() - 2 * center.array() * sum.array() + m * center.array().square()).matrix();
-  }
+  Vector squares_about(const Vector& center) const override { return csr_.squares_about(center, weight_, weights()); }
   Vector squared_errors(const Matrix& coef, const Vector& intercept) const override {
     return squared_errors_from(Matrix(-csr_.times(coef)), intercept);
   }
