@@ -46,14 +46,18 @@ class CenteredBlock {
   std::unique_ptr<Accumulator> acc_;
 };
 
-/// Two random projections of the columns, sum_i w_i u_i x_ij for pseudo-random row labels u_i drawn from each row's
-/// global index, and the labels' sums sum_i w_i u_i: columns equal up to sign (and shift, and scale) share them up to
-/// rounding, which is how prepare() finds tied columns without a pass over the data. They add across pieces as the
-/// sums do; empty when not kept.
+/// Two random projections of the columns about a per-rank shift s, sum_i w_i u_i (x_ij - s_j) for pseudo-random row
+/// labels u_i drawn from each row's global index, with the labels' sums sum_i w_i u_i and sum_i w_i u_i^2: columns equal
+/// up to sign (and shift, and scale) share them up to rounding, which is how prepare() finds tied columns without a
+/// pass over the data. Sums of one rank's rows add (RowSums::operator+=); empty when not kept.
 struct ColumnProjections {
-  Matrix x;  ///< d x 2
-  Vector w;  ///< 2
+  Matrix x;      ///< d x 2
+  Vector w, w2;  ///< 2 each
+  Vector shift;  ///< d: s
   bool empty() const { return x.size() == 0; }
+  /// Adds another set of the same rank's rows (the same shift); an empty one adds nothing, and to an empty one it is
+  /// copied.
+  ColumnProjections& operator+=(const ColumnProjections& other);
 };
 
 /// Sums over a set of this rank's rows, as a value, in the plan's local form (one accumulator per form, beside its
@@ -128,8 +132,10 @@ class LocalDataBuilder {
   LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eigen::Index k, int pieces = 1,
                    std::optional<LocalForm> form = std::nullopt, bool single = false, bool fold_rows = false,
                    double fold_cache_bytes = -1);
-  /// The global index of this rank's first row (0 unless set): the row labels of the columns' projections.
-  void set_first_row(std::int64_t first_row) { first_row_ = first_row; }
+  /// Keeps the columns' projections (prepare's test for tied columns), the rows labelled from first_row, the global
+  /// index of this rank's first row; before any row is added, on every rank alike (without it none are kept and
+  /// prepare does not look for ties).
+  void keep_projections(std::int64_t first_row);
   /// Adds the next rows to piece 0. x may be modified (it is shifted in place).
   void add_rows(RowMatrix& x, const RowMatrix& y);
   /// Adds the next rows, row i to piece piece_of_row[i] (null: piece 0), with weight w[i] (null: unweighted; rows
@@ -164,17 +170,22 @@ class LocalDataBuilder {
   /// Adds rows (before any form shifts them) to their pieces' projections.
   void project(const RowMatrix& x, const int* piece_of_row, const double* w);
   void project(const SparseRows& x, const int* piece_of_row, const double* w);
-  /// Piece p's projections (piece_of_row as add_rows reads it).
+  /// The projections row i of a block goes to (piece_of_row as add_rows reads it).
   ColumnProjections& projections_of(const int* piece_of_row, Eigen::Index i);
+  /// Every piece's projections but `except`'s, summed.
+  ColumnProjections projections_without(int except) const;
+  /// For each of rows rows: its two labels times its weight (a) added to its piece's label sums, then f(i, piece's
+  /// projections, a).
+  template <typename F>
+  void each_label(Eigen::Index rows, const int* piece_of_row, const double* w, F&& f);
   void check_block(Eigen::Index rows, Eigen::Index cols, const RowMatrix& y) const;
   std::int64_t expected_;
   std::int64_t added_ = 0;
-  std::int64_t first_row_ = 0;
+  std::int64_t first_row_ = -1;  // keep_projections: the rows' labels start here; -1: no projections
   Eigen::Index d_, k_;
   LocalForm form_;
   bool single_;
   std::vector<RowSums> pieces_;
-  std::vector<ColumnProjections> projections_;  // each piece's
   RowSums all_;                      // fold_rows: the sums of every row (pieces_ hold the rows); else empty
   bool held_once_ = false;           // fold_rows in the screened form: pieces_ share the rows (make_held_folds)
   RowMatrix scratch_x_, scratch_y_;  // rows of one piece gathered from a mixed block

@@ -387,7 +387,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   t.iterations = fit_seconds;
   t.communication = comm.seconds_in_collectives() - comm_before;
 
-  const io::RunFacts facts = run_facts(request.spec, loaded.layout, comm, fit_seconds, "cv");
+  const io::RunFacts facts = run_facts(model.data, loaded.layout, comm, fit_seconds, "cv");
   io::ResultExtras extras;
   extras.cv = &cv;
   extras.path = complete ? &full : nullptr;  // a diverged refit keeps only /coef

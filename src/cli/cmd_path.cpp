@@ -156,7 +156,7 @@ int run_path(const Args& args, MpiCommunicator& comm) {
     t.iterations += clock.lap();
   }
 
-  const io::RunFacts facts = run_facts(request.spec, dm.layout, comm, fit_seconds, "path");
+  const io::RunFacts facts = run_facts(dm.model.data, dm.layout, comm, fit_seconds, "path");
   io::ResultExtras extras;
   extras.path = &path;
   collectively(comm, [&] {

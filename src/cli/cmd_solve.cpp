@@ -81,7 +81,7 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   t.communication = comm.seconds_in_collectives() - comm_before;
   raise_if_interrupted(result.admm, "iteration " + std::to_string(result.admm.state.iteration), ck.file);
 
-  const io::RunFacts facts = run_facts(request.spec, dm.layout, comm, fit_seconds, "solve");
+  const io::RunFacts facts = run_facts(dm.model.data, dm.layout, comm, fit_seconds, "solve");
   collectively(comm, [&] {
     if (root) io::write_result(output, result, facts);
   });

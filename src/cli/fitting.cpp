@@ -255,7 +255,7 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   d.builder = std::make_unique<LocalDataBuilder>(d.range.size(), d.layout.features, d.layout.targets, pieces.count,
                                                  form, d.layout.x_float32, d.plan.rank.fold_rows,
                                                  d.plan.rank.fold_cache_bytes);
-  d.builder->set_first_row(d.range.begin);
+  d.builder->keep_projections(d.range.begin);
   if (d.plan.rank.fold_rows) {
     std::vector<std::int64_t> count(static_cast<std::size_t>(pieces.count), 0);
     for (int p : pieces.of_row) ++count[static_cast<std::size_t>(p)];
@@ -380,10 +380,11 @@ std::string solver_kinds(const Model& model, Communicator& comm) {
   return text;
 }
 
-io::RunFacts run_facts(const ProblemSpec& spec, const io::DataLayout& layout, const Communicator& comm,
+io::RunFacts run_facts(const PreparedData& data, const io::DataLayout& layout, const Communicator& comm,
                        double solve_seconds, const std::string& command) {
   io::RunFacts facts;
-  facts.spec = spec;
+  facts.spec = data.spec;
+  facts.tied_columns = data.tied_columns;
   facts.command = command;
   facts.n_ranks = comm.size();
   facts.n_rows = layout.rows;
@@ -460,9 +461,11 @@ void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFact
     std::string pairs;
     for (std::size_t i = 0; i < std::min<std::size_t>(3, p.tied_columns.size()); ++i)
       pairs += (i ? ", " : "") + std::to_string(p.tied_columns[i].first) + " ties " + std::to_string(p.tied_columns[i].second);
-    std::printf("              %zu column(s) equal to an earlier one (up to sign, after centring and scaling) get "
-                "coefficient 0: any split between equal columns is optimal, and the first takes it all, as in glmnet "
-                "and scikit-learn (0-based: %s%s)\n", p.tied_columns.size(), pairs.c_str(), p.tied_columns.size() > 3 ? ", ..." : "");
+    const std::string upto = std::string("sign") + (spec.fit_intercept ? ", shift" : "") +
+                             (spec.standardize || !spec.penalty_factor.empty() ? ", scale" : "");
+    std::printf("              %zu column(s) equal to an earlier one (up to %s) get coefficient 0: any split between "
+                "equal columns is optimal, and the first takes it all, as in glmnet and scikit-learn (0-based: %s%s)\n",
+                p.tied_columns.size(), upto.c_str(), pairs.c_str(), p.tied_columns.size() > 3 ? ", ..." : "");
   }
   if (!facts.weights_dataset.empty())
     std::printf("  weights     %s, summing to %s over these rows (rescaled to sum to the rows, as glmnet)\n",

@@ -136,8 +136,8 @@ void check_outputs(const po::variables_map& vm, const std::string& output, const
 /// "2 gram, 1 woodbury, 1 without rows": which local solver the ranks use; collective.
 std::string solver_kinds(const Model& model, Communicator& comm);
 
-/// Facts the result file records besides the fit.
-io::RunFacts run_facts(const ProblemSpec& spec, const io::DataLayout& layout, const Communicator& comm,
+/// Facts the result file records besides the fit (data: the fitted data's, its spec and tied columns).
+io::RunFacts run_facts(const PreparedData& data, const io::DataLayout& layout, const Communicator& comm,
                        double solve_seconds, const std::string& command);
 
 /// The summary's last lines: times, peak memory and the output file.

@@ -439,8 +439,9 @@ void AtomicH5File::commit(const std::string& keep_previous) {
 }
 
 namespace {
-void check_write(herr_t rc, const std::string& what, const std::string& path) {
-  if (rc < 0) throw RuntimeFailure("writing " + what + " to '" + path + "' failed" + disk_reason());
+// file: the file as messages name it ("output file '...'", "checkpoint '...'").
+void check_write(herr_t rc, const std::string& what, const std::string& file) {
+  if (rc < 0) throw RuntimeFailure("writing " + what + " to " + file + " failed" + disk_reason());
 }
 
 // Creates missing intermediate groups on the way to a dataset.
@@ -469,8 +470,8 @@ void AtomicH5File::write_typed(const std::string& name, const std::vector<std::i
   Handle lcpl = link_props();
   Handle ds(H5Dcreate2(file_.get(), name.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
             H5Dclose);
-  if (!ds.valid()) check_write(-1, "dataset " + name, path_);
-  check_write(H5Dwrite(ds.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "dataset " + name, path_);
+  if (!ds.valid()) check_write(-1, "dataset " + name, named());
+  check_write(H5Dwrite(ds.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "dataset " + name, named());
 }
 
 void AtomicH5File::write_strings(const std::string& name, const std::vector<std::string>& values) {
@@ -489,7 +490,7 @@ void AtomicH5File::create_rows(const std::string& name, std::int64_t rows, std::
   Handle lcpl = link_props();
   Handle ds(H5Dcreate2(file_.get(), name.c_str(), H5T_IEEE_F64LE, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
             H5Dclose);
-  if (!ds.valid()) check_write(-1, "dataset " + name, path_);
+  if (!ds.valid()) check_write(-1, "dataset " + name, named());
 }
 
 void AtomicH5File::write_row(const std::string& name, std::int64_t i, std::int64_t cols, const double* data) {
@@ -501,28 +502,28 @@ void AtomicH5File::write_row(const std::string& name, std::int64_t i, std::int64
   Handle mem(H5Screate_simple(1, &n, nullptr), H5Sclose);
   const bool ok = space.valid() && H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) >= 0 &&
                   H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, mem.get(), space.get(), H5P_DEFAULT, data) >= 0;
-  check_write(ok ? 0 : -1, "row " + std::to_string(i) + " of dataset " + name, path_);
+  check_write(ok ? 0 : -1, "row " + std::to_string(i) + " of dataset " + name, named());
 }
 
 namespace {
 template <class Writer>
 void put_attribute(hid_t file, const std::string& object, const std::string& name, hid_t file_type,
-                   const std::string& path, Writer&& write) {
+                   const std::string& file_name, Writer&& write) {
   Handle obj(H5Oopen(file, object.c_str(), H5P_DEFAULT), H5Oclose);
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
   Handle attr(H5Acreate2(obj.get(), name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
   if (!obj.valid() || !attr.valid() || write(attr.get()) < 0)
-    throw RuntimeFailure("writing attribute " + name + " to '" + path + "' failed");
+    throw RuntimeFailure("writing attribute " + name + " to " + file_name + " failed");
 }
 }  // namespace
 
 void AtomicH5File::attribute(const std::string& name, double value, const std::string& object) {
-  put_attribute(file_.get(), object, name, H5T_IEEE_F64LE, path_,
+  put_attribute(file_.get(), object, name, H5T_IEEE_F64LE, named(),
                 [&](hid_t a) { return H5Awrite(a, H5T_NATIVE_DOUBLE, &value); });
 }
 
 void AtomicH5File::attribute(const std::string& name, std::int64_t value, const std::string& object) {
-  put_attribute(file_.get(), object, name, H5T_STD_I64LE, path_,
+  put_attribute(file_.get(), object, name, H5T_STD_I64LE, named(),
                 [&](hid_t a) { return H5Awrite(a, H5T_NATIVE_INT64, &value); });
 }
 
@@ -531,7 +532,7 @@ void AtomicH5File::attribute(const std::string& name, const std::string& value, 
   H5Tset_size(type.get(), H5T_VARIABLE);
   H5Tset_cset(type.get(), H5T_CSET_UTF8);
   const char* s = value.c_str();
-  put_attribute(file_.get(), object, name, type.get(), path_, [&](hid_t a) { return H5Awrite(a, type.get(), &s); });
+  put_attribute(file_.get(), object, name, type.get(), named(), [&](hid_t a) { return H5Awrite(a, type.get(), &s); });
 }
 
 }  // namespace cadmm::io

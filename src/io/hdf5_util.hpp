@@ -141,6 +141,7 @@ class AtomicH5File {
  private:
   void write_typed(const std::string& name, const std::vector<std::int64_t>& shape, hid_t file_type, hid_t memory_type,
                    const void* data);
+  std::string named() const { return what_ + " '" + path_ + "'"; }  // the file as messages name it
   std::string path_, tmp_, what_;
   Handle file_;
   bool committed_ = false;

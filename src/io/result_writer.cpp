@@ -230,6 +230,11 @@ void write_result(const std::string& path, const FitResult& fit, const RunFacts&
   if (!facts.offset_dataset.empty()) f.attribute("offset_dataset", facts.offset_dataset);
   if (!facts.weights_dataset.empty()) f.attribute("weights_dataset", facts.weights_dataset);
   if (!facts.x_dataset.empty()) f.attribute("x_dataset", facts.x_dataset);
+  if (!facts.tied_columns.empty()) {
+    std::vector<std::int64_t> pairs;
+    for (const auto& [later, first] : facts.tied_columns) pairs.push_back(later), pairs.push_back(first);
+    f.write_dataset("tied_columns", {static_cast<std::int64_t>(facts.tied_columns.size()), 2}, pairs.data());
+  }
   if (extras.gamma >= 0) f.attribute("gamma", extras.gamma);
   if (extras.lambda_index >= 0) f.attribute("lambda_index", extras.lambda_index);
   f.attribute("solve_seconds", facts.solve_seconds);

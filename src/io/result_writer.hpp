@@ -2,6 +2,8 @@
 // The result file of docs/spec.md section 5 (solve, path, cv), written by one rank to a temporary name and renamed into
 // place, and reading a result back as a model for predict.
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cadmm/path.hpp"
 #include "io/hdf5_util.hpp"
@@ -20,6 +22,8 @@ struct RunFacts {
   std::string weights_dataset;     ///< the rows' weights (empty: none)
   std::string x_dataset;           ///< X's dataset in the data file (predict warns when it reads another layer)
   std::vector<std::string> feature_names;  ///< written as /feature_names (empty: the data named none)
+  /// Columns tied to an earlier one (PreparedData::tied_columns), written as /tied_columns (m x 2: later, earlier)
+  std::vector<std::pair<Eigen::Index, Eigen::Index>> tied_columns;
 };
 
 /// What a path or cv run adds to the file.

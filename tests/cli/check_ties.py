@@ -7,7 +7,7 @@ give it all to the first column, and cadmm must too, at every rank count and in 
 --standardize), path and cv (--fold-dataset, one pair tied on one fold's training rows only) must give scikit-learn's
 Lasso coefficients within 1e-4 of max |coef| (the SPEC's bound; scikit-learn fitted without the later column of
 each tie, see sk_coef), and every fold's held-out MSE within 1e-6. The
-summary names the tie. Control: with a ridge part (elastic net, l1_ratio 0.5) the split is unique and even, and cadmm
+summary names the tie, and /tied_columns lists it. Control: with a ridge part (elastic net, l1_ratio 0.5) the split is unique and even, and cadmm
 must give ElasticNet's.
 
 The data (600 x 30): x7 = x3 (equal), x12 = -x11 (equal up to sign), x20 = 3 x10 (tied under --standardize only:
@@ -25,7 +25,7 @@ from sklearn import linear_model
 
 sys.path.insert(0, os.path.dirname(__file__))
 from mpirun import run_cadmm  # noqa: E402
-from check_sparse import write_csr  # noqa: E402
+from check_terms import write_data  # noqa: E402
 
 
 def make_data(sparse):
@@ -69,13 +69,7 @@ def main():
     sparse = case.startswith("csr")
     X, y, foldid = make_data(sparse)
     data = os.path.join(work, f"ties_{case}.h5")
-    if sparse:
-        write_csr(data, sp.csr_matrix(X), y)
-    else:
-        with h5py.File(data, "w") as f:
-            f["X"], f["y"] = X, y
-    with h5py.File(data, "a") as f:
-        f["foldid"] = foldid
+    write_data(data, X, y, sparse, {"foldid": foldid})
     form = {"dense_screened": ["--local-solver", "screened"], "csr_cg": ["--local-solver", "cg"]}.get(case, [])
     Xc, yc = X - X.mean(axis=0), y - y.mean()
     lmax = np.abs(Xc.T @ yc).max() / len(y)
@@ -96,9 +90,13 @@ def main():
             lam = lambdas[3]
             _, stdout, _ = run_cadmm(cadmm, ranks, ["solve", "--data", data, "--lambda", repr(float(lam)), "--output",
                                                     out] + (["--standardize"] if standardize else []) + form)
+            tied = [7, 12] + ([20] if standardize else [])
             with h5py.File(out, "r") as r:
                 worst = max(worst, compare(f"solve np={ranks} standardize={standardize}", r["coef"][()],
-                                           sk_coef(X, y, lam, standardize, tied=[7, 12] + ([20] if standardize else []))[0]))
+                                           sk_coef(X, y, lam, standardize, tied=tied)[0]))
+                pairs = r["tied_columns"][()].tolist() if "tied_columns" in r else []
+            if sorted(pairs) != sorted([[7, 3], [12, 11]] + ([[20, 10]] if standardize else [])):
+                failures.append(f"solve np={ranks} standardize={standardize}: /tied_columns is {pairs}")
             expected = ["7 ties 3", "12 ties 11"] + (["20 ties 10"] if standardize else [])
             if not all(t in stdout for t in expected) or ("20 ties 10" in stdout) != standardize:
                 failures.append(f"solve np={ranks} standardize={standardize}: the summary does not name the ties "

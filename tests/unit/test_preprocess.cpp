@@ -13,9 +13,10 @@ ProblemSpec standardized() {
   s.standardize = true;
   return s;
 }
-// Feeds rows in uneven blocks, as the reader does.
-RowSums build(const RowMatrix& x, const RowMatrix& y, int block) {
+// Feeds rows in uneven blocks, as the reader does (projections: keeps the columns' projections, for the tie test).
+RowSums build(const RowMatrix& x, const RowMatrix& y, int block, bool projections = false) {
   LocalDataBuilder b(x.rows(), x.cols(), y.cols());
+  if (projections) b.keep_projections(0);
   for (Eigen::Index r = 0; r < x.rows(); r += block) {
     const Eigen::Index m = std::min<Eigen::Index>(block, x.rows() - r);
     RowMatrix xb = x.middleRows(r, m), yb = y.middleRows(r, m);
@@ -365,24 +366,29 @@ TEST(Prepare, WeightedSumsDoNotDependOnWhereTheWeightsLie) {
 
 TEST(Prepare, TiedColumnsAreFoundUpToSignShiftAndTheirPenaltysScaleAndNothingElse) {
   // Column 1 = column 0; 2 = -0 + 5 (tied with an intercept); 3 = 3 x column 0 (tied under standardize only);
-  // 4 = column 0 but one entry 1e-7 larger (a distinct column: never tied); 5 and 6 random.
+  // 4 = column 0 but one entry 1e-7 larger, 5 = column 0 times 1 + 1e-7 (distinct columns: never tied); 6 random;
+  // 6 random about 1e6, 7 = column 6 + 1 (exactly: a large mean, tied with an intercept; the shift keeps the
+  // projections' digits, which the centring alone would cancel).
   std::srand(21);
   const int n = 300;
-  RowMatrix x = RowMatrix::Random(n, 7), y = RowMatrix::Random(n, 1);
+  RowMatrix x = RowMatrix::Random(n, 8), y = RowMatrix::Random(n, 1);
   x.col(1) = x.col(0);
   x.col(2) = -x.col(0).array() + 5.0;
   x.col(3) = 3 * x.col(0);
   x.col(4) = x.col(0);
   x(17, 4) += 1e-7;
+  x.col(5) = x.col(0) * (1 + 1e-7);
+  x.col(6).array() += 1e6;
+  x.col(7) = x.col(6).array() + 1.0;
   SerialCommunicator comm;
-  const auto ties = [&](const ProblemSpec& spec) {
-    std::vector<std::pair<Eigen::Index, Eigen::Index>> t = prepare(build(x, y, 41), spec, comm).tied_columns;
+  using Ties = std::vector<std::pair<Eigen::Index, Eigen::Index>>;
+  const auto ties = [&](const ProblemSpec& spec, bool projections = true) {
+    Ties t = prepare(build(x, y, 41, projections), spec, comm).tied_columns;
     std::sort(t.begin(), t.end());
     return t;
   };
-  using Ties = std::vector<std::pair<Eigen::Index, Eigen::Index>>;
-  EXPECT_EQ(ties(ProblemSpec{}), (Ties{{1, 0}, {2, 0}}));
-  EXPECT_EQ(ties(standardized()), (Ties{{1, 0}, {2, 0}, {3, 0}}));
+  EXPECT_EQ(ties(ProblemSpec{}), (Ties{{1, 0}, {2, 0}, {7, 6}}));
+  EXPECT_EQ(ties(standardized()), (Ties{{1, 0}, {2, 0}, {3, 0}, {5, 0}, {7, 6}}));  // 5 is 0 scaled
   ProblemSpec no_intercept;
   no_intercept.fit_intercept = false;
   EXPECT_EQ(ties(no_intercept), (Ties{{1, 0}}));
@@ -391,13 +397,14 @@ TEST(Prepare, TiedColumnsAreFoundUpToSignShiftAndTheirPenaltysScaleAndNothingEls
   ridge_part.l1_ratio = 0.9;
   EXPECT_TRUE(ties(ridge_part).empty());
   ProblemSpec factors;  // column 1 penalized twice as much as column 0: not tied; column 2 keeps its tie
-  factors.penalty_factor = {1, 2, 1, 1, 1, 1, 1};
-  EXPECT_EQ(ties(factors), (Ties{{2, 0}}));
+  factors.penalty_factor = {1, 2, 1, 1, 1, 1, 1, 1};
+  EXPECT_EQ(ties(factors), (Ties{{2, 0}, {7, 6}}));
   ProblemSpec bounded;  // bounded features are fitted as they are
   bounded.lower_limits = {0};
   EXPECT_TRUE(ties(bounded).empty());
+  EXPECT_TRUE(ties(ProblemSpec{}, false).empty());  // projections not kept: no test
   // A tie leaves the later column out: coefficient 0 through the curvature, as an exclusion.
-  const PreparedData p = prepare(build(x, y, 41), ProblemSpec{}, comm);
+  const PreparedData p = prepare(build(x, y, 41, true), ProblemSpec{}, comm);
   EXPECT_EQ(p.x_curv[1], 0.0);
   EXPECT_GT(p.x_curv[0], 0.0);
   EXPECT_EQ(p.q_global(2, 0), 0.0);

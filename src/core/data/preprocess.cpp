@@ -19,34 +19,46 @@ Vector PreparedData::penalty_scale() const {
 
 namespace {
 
-// Relative distance within which two columns' projections (and curvatures) count as equal: rounding apart, far
-// below what any two distinct columns share in both random projections.
-constexpr double kTied = 1e-9;
+// Two columns' projections count as equal within this multiple of a bound on the terms they sum (rounding of about
+// 1e-16 of it, and far above it for the sums of many rows), their curvatures within this relative distance (a
+// second look only: those of the moment-based forms carry cancellation).
+constexpr double kTiedProjection = 1e-12, kTiedCurvature = 1e-6;
 
 // The lasso's tie: two columns equal, up to sign, once centred (with an intercept) and divided by their penalty's
 // scale (factor, times sd with standardize), make every split of their weight optimal, and a solver's choice among
 // those optima then depends on the rank count and the form. glmnet and scikit-learn (cyclic coordinate descent)
 // give the first column all of it; so does cadmm, by excluding the later one. Only without a ridge part (which makes
 // the split unique and even), for penalized, unbounded features outside groups. The columns are compared through
-// two random projections (ColumnProjections), reduced here: equal columns share them to rounding.
-void exclude_tied_columns(PreparedData& p, ColumnProjections proj, Communicator& comm) {
+// two random projections (ColumnProjections), centred on each rank at the global centre and then reduced: equal
+// columns share them to rounding. local_weight: this rank's rows' weight.
+void exclude_tied_columns(PreparedData& p, const ColumnProjections& proj, double local_weight, Communicator& comm) {
   const ProblemSpec& spec = p.spec;
   if (proj.empty() || !spec.has_l1() || spec.effective_l1_ratio() < 1 || !spec.groups.empty()) return;
   const Eigen::Index d = p.n_features;
-  Vector buf(2 * d + 2);
-  buf.head(2 * d) = Eigen::Map<const Vector>(proj.x.data(), 2 * d);
-  buf.tail(2) = proj.w;
+  // sum w u (x - c) = sum w u (x - s) - (c - s) sum w u for each label; the terms' bound takes sum w (x - s)^2 <=
+  // 2 sum w (x - c)^2 + 2 W (c - s)^2, W the rows' weight, whose second part each rank adds for its own shift.
+  Vector buf(3 * d + 2);
+  for (Eigen::Index j = 0; j < d; ++j) {
+    const double off = p.x_mean[j] - proj.shift[j];
+    for (int a = 0; a < 2; ++a) buf[a * d + j] = proj.x(j, a) - off * proj.w[a];
+    buf[2 * d + j] = local_weight * off * off;
+  }
+  buf.tail(2) = proj.w2;
   comm.sum(buf.data(), static_cast<std::size_t>(buf.size()));
   const Vector scale = p.penalty_scale();
   const std::vector<double> factor = spec.penalty_factors(d);
-  Matrix t(d, 2);
+  Matrix t(d, 2), bound(d, 2);
   Vector curvature(d), key(d);
   std::vector<Eigen::Index> eligible;
   for (Eigen::Index j = 0; j < d; ++j) {
     if (!(p.x_curv[j] > 0) || !(factor[static_cast<std::size_t>(j)] > 0) || std::isfinite(spec.lower(j)) ||
         std::isfinite(spec.upper(j)))
       continue;
-    for (int a = 0; a < 2; ++a) t(j, a) = (buf[a * d + j] - p.x_mean[j] * buf[2 * d + a]) / scale[j];
+    const double squares = 2 * (p.n_weight * p.x_curv[j] + buf[2 * d + j]);
+    for (int a = 0; a < 2; ++a) {
+      t(j, a) = buf[a * d + j] / scale[j];
+      bound(j, a) = std::sqrt(buf[3 * d + a] * squares) / scale[j];
+    }
     curvature[j] = p.x_curv[j] / (scale[j] * scale[j]);
     key[j] = std::abs(t(j, 0)) + std::abs(t(j, 1));
     eligible.push_back(j);
@@ -64,15 +76,19 @@ void exclude_tied_columns(PreparedData& p, ColumnProjections proj, Communicator&
   };
   for (std::size_t i = 0; i < eligible.size(); ++i) {
     const Eigen::Index j = eligible[i];
-    for (std::size_t l = i + 1; l < eligible.size() && key[eligible[l]] - key[j] <= 4 * kTied * key[eligible[l]]; ++l) {
+    // A tied column's key is within the sum of both labels' tolerances, and its bounds are about j's (its terms are
+    // j's, scaled): eight times j's own is room enough.
+    const double window = 8 * kTiedProjection * (bound(j, 0) + bound(j, 1));
+    for (std::size_t l = i + 1; l < eligible.size() && key[eligible[l]] - key[j] <= window; ++l) {
       const Eigen::Index m = eligible[l];
       const int big = std::abs(t(j, 0)) >= std::abs(t(j, 1)) ? 0 : 1;
-      const double sign = t(j, big) * t(m, big) >= 0 ? 1.0 : -1.0, within = kTied * (key[j] + key[m]);
-      if (std::abs(t(j, 0) - sign * t(m, 0)) > within || std::abs(t(j, 1) - sign * t(m, 1)) > within ||
-          std::abs(curvature[j] - curvature[m]) > kTied * std::max(curvature[j], curvature[m]))
-        continue;
-      const Eigen::Index a = find(j), b = find(m);
-      up(std::max(a, b)) = std::min(a, b);
+      const double sign = t(j, big) * t(m, big) >= 0 ? 1.0 : -1.0;
+      bool tied = std::abs(curvature[j] - curvature[m]) <= kTiedCurvature * std::max(curvature[j], curvature[m]);
+      for (int a = 0; a < 2; ++a)
+        tied = tied && std::abs(t(j, a) - sign * t(m, a)) <= kTiedProjection * (bound(j, a) + bound(m, a));
+      if (!tied) continue;
+      const Eigen::Index first = find(j), second = find(m);
+      up(std::max(first, second)) = std::min(first, second);
     }
   }
   for (Eigen::Index j = 0; j < d; ++j)
@@ -115,7 +131,8 @@ PreparedData prepare(RowSums data, const ProblemSpec& spec, Communicator& comm) 
 
   // glmnet scales by the standard deviation about the true mean even without an intercept.
   const Vector squares = data.squares_about(mean);
-  ColumnProjections projections = data.projections();
+  const ColumnProjections projections = data.projections();  // the block consumes the sums
+  const double local_weight = data.weight();
   p.block = std::move(data).center(p.x_mean, p.y_mean);
 
   // Reduction 2: squares about the mean, the loss curvature diag(X_c^T X_c), X_c^T Y_c and ||Y_c||^2.
@@ -157,7 +174,7 @@ PreparedData prepare(RowSums data, const ProblemSpec& spec, Communicator& comm) 
       p.q_global.row(j).setZero();
       ++p.excluded_columns;
     }
-  exclude_tied_columns(p, std::move(projections), comm);
+  exclude_tied_columns(p, projections, local_weight, comm);
   return p;
 }
 

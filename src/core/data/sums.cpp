@@ -37,6 +37,15 @@ void RowSums::add_rows(RowMatrix& x, const RowMatrix& y, const double* w) { acc_
 void RowSums::add_rows(const SparseRows& x, const RowMatrix& y, const double* w) { acc_->add_rows(x, y, w); }
 RowSums& RowSums::operator+=(const RowSums& other) {
   acc_->add(*other.acc_);
+  projections_ += other.projections_;
+  return *this;
+}
+
+ColumnProjections& ColumnProjections::operator+=(const ColumnProjections& o) {
+  if (o.empty()) return *this;
+  if (empty()) return *this = o;
+  if (o.shift != shift) throw RuntimeFailure("RowSums: only projections of the same rank (same shift) add");
+  x += o.x, w += o.w, w2 += o.w2;
   return *this;
 }
 std::int64_t RowSums::rows() const { return acc_->rows(); }
@@ -65,7 +74,6 @@ LocalDataBuilder::LocalDataBuilder(std::int64_t local_rows, Eigen::Index d, Eige
       form_(form_for_rows(form ? *form : plan_local_form(local_rows, d, false, std::nullopt), local_rows)),
       single_(single) {
   if (pieces < 1) throw RuntimeFailure("LocalDataBuilder: at least one piece");
-  projections_.assign(static_cast<std::size_t>(pieces), ColumnProjections{Matrix::Zero(d, 2), Vector::Zero(2)});
   // Held rows: each piece's rows kept as the dense rows forms keep them (its form never factors), beside the sums of
   // all rows in the planned form.
   const bool hold = fold_rows && pieces > 1;
@@ -181,57 +189,82 @@ double row_label(std::int64_t g, int a) {
 
 }  // namespace
 
+void LocalDataBuilder::keep_projections(std::int64_t first_row) {
+  if (added_ > 0) throw RuntimeFailure("LocalDataBuilder: projections are kept from the first row on");
+  first_row_ = first_row;
+  for (RowSums& p : pieces_)
+    p.projections_ = ColumnProjections{Matrix::Zero(d_, 2), Vector::Zero(2), Vector::Zero(2), Vector::Zero(d_)};
+}
+
 ColumnProjections& LocalDataBuilder::projections_of(const int* piece_of_row, Eigen::Index i) {
-  return projections_[!piece_of_row || pieces_.size() == 1 ? 0 : static_cast<std::size_t>(piece_of_row[i])];
+  return pieces_[!piece_of_row || pieces_.size() == 1 ? 0 : static_cast<std::size_t>(piece_of_row[i])].projections_;
+}
+
+// Each row's labels times its weight, a, into its piece's sums; then f(row, piece's projections, a) adds its
+// values.
+template <typename F>
+void LocalDataBuilder::each_label(Eigen::Index rows, const int* piece_of_row, const double* w, F&& f) {
+  for (Eigen::Index i = 0; i < rows; ++i) {
+    ColumnProjections& p = projections_of(piece_of_row, i);
+    Eigen::Vector2d a;
+    for (int l = 0; l < 2; ++l) {
+      const double u = row_label(first_row_ + added_ + i, l);
+      a[l] = (w ? w[i] : 1.0) * u;
+      p.w[l] += a[l];
+      p.w2[l] += a[l] * u;
+    }
+    f(i, p, a);
+  }
 }
 
 void LocalDataBuilder::project(const RowMatrix& x, const int* piece_of_row, const double* w) {
-  for (Eigen::Index i = 0; i < x.rows(); ++i) {
-    ColumnProjections& p = projections_of(piece_of_row, i);
-    for (int a = 0; a < 2; ++a) {
-      const double c = (w ? w[i] : 1.0) * row_label(first_row_ + added_ + i, a);
-      p.x.col(a) += c * x.row(i).transpose();
-      p.w[a] += c;
-    }
+  if (first_row_ < 0) return;
+  // About the first block's column means, which the pieces share: sums of x - s keep their digits where a column's
+  // mean is large against its spread (a shift found by the centring alone would cancel them).
+  if (added_ == 0) {
+    const Vector shift = x.colwise().mean().transpose();
+    for (RowSums& p : pieces_) p.projections_.shift = shift;
   }
+  each_label(x.rows(), piece_of_row, w, [&](Eigen::Index i, ColumnProjections& p, const Eigen::Vector2d& a) {
+    for (int l = 0; l < 2; ++l) p.x.col(l) += a[l] * (x.row(i).transpose() - p.shift);
+  });
 }
 
 void LocalDataBuilder::project(const SparseRows& x, const int* piece_of_row, const double* w) {
-  for (Eigen::Index i = 0; i < x.rows(); ++i) {
-    ColumnProjections& p = projections_of(piece_of_row, i);
-    for (int a = 0; a < 2; ++a) {
-      const double c = (w ? w[i] : 1.0) * row_label(first_row_ + added_ + i, a);
-      for (SparseRows::InnerIterator e(x, i); e; ++e) p.x(e.col(), a) += c * e.value();
-      p.w[a] += c;
-    }
-  }
+  if (first_row_ < 0) return;  // CSR: about 0 (the shift stays zero), as its sums are
+  each_label(x.rows(), piece_of_row, w, [&](Eigen::Index i, ColumnProjections& p, const Eigen::Vector2d& a) {
+    for (SparseRows::InnerIterator e(x, i); e; ++e) p.x.row(e.col()) += e.value() * a.transpose();
+  });
+}
+
+ColumnProjections LocalDataBuilder::projections_without(int except) const {
+  ColumnProjections t;
+  for (int p = 0; p < pieces(); ++p)
+    if (p != except) t += pieces_[static_cast<std::size_t>(p)].projections_;
+  return t;
 }
 
 RowSums LocalDataBuilder::total(int except) const {
-  RowSums t;
   if (held_once_) {
-    t = RowSums(pieces_[0].acc_->training_view(except));
-  } else if (all_.acc_) {
-    // Piece `except`'s training sums: every row's sums less its own rows' (one dsyrk over them, in whole blocks).
-    t = all_;
-    if (except >= 0) pieces_[static_cast<std::size_t>(except)].acc_->remove_from(*t.acc_);
-  } else {
-    t = RowSums(pieces_[0].acc_->empty_like());
-    for (int p = 0; p < pieces(); ++p)
-      if (p != except) t += pieces_[static_cast<std::size_t>(p)];
+    RowSums t(pieces_[0].acc_->training_view(except));
+    t.projections_ = projections_without(except);
+    return t;
   }
-  t.projections_ = ColumnProjections{Matrix::Zero(d_, 2), Vector::Zero(2)};
+  if (all_.acc_) {
+    // Piece `except`'s training sums: every row's sums less its own rows' (one dsyrk over them, in whole blocks).
+    RowSums t(all_);
+    if (except >= 0) pieces_[static_cast<std::size_t>(except)].acc_->remove_from(*t.acc_);
+    t.projections_ = projections_without(except);
+    return t;
+  }
+  RowSums t(pieces_[0].acc_->empty_like());
   for (int p = 0; p < pieces(); ++p)
-    if (p != except) {
-      t.projections_.x += projections_[static_cast<std::size_t>(p)].x;
-      t.projections_.w += projections_[static_cast<std::size_t>(p)].w;
-    }
+    if (p != except) t += pieces_[static_cast<std::size_t>(p)];
   return t;
 }
 
 RowSums LocalDataBuilder::take() && {
   if (pieces_.size() != 1) return total();
-  pieces_[0].projections_ = std::move(projections_[0]);
   return std::move(pieces_[0]);
 }
 

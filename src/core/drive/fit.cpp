@@ -221,7 +221,7 @@ Model make_model(const Eigen::Ref<const RowMatrix>& x_local, const Eigen::Ref<co
   Vector rows = Vector::Zero(comm.size());  // this rank's first row's global index, for the rows' labels
   rows[comm.rank()] = static_cast<double>(x_local.rows());
   comm.sum(rows.data(), static_cast<std::size_t>(rows.size()));
-  data.set_first_row(static_cast<std::int64_t>(rows.head(comm.rank()).sum()));
+  data.keep_projections(static_cast<std::int64_t>(rows.head(comm.rank()).sum()));
   // Stream through a bounded buffer, as the file reader does, so the Gram form never copies all of X.
   const Eigen::Index block = std::max<Eigen::Index>(1, (1 << 20) / std::max<Eigen::Index>(1, x_local.cols()));
   for (Eigen::Index r0 = 0; r0 < x_local.rows(); r0 += block) {

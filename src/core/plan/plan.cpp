@@ -73,8 +73,8 @@ bool holds_fold_rows(LocalForm form, std::int64_t rows, std::int64_t d, int piec
 double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz,
                           int pieces, std::int64_t global_rows) {
   const double m = static_cast<double>(rows), dd = static_cast<double>(d), kk = static_cast<double>(k);
-  // x, z, u, their copies and 2 x 10 Anderson columns; the columns' two projections per piece and their total
-  const double iterates = 30 * dd * kk + 2 * dd * (pieces + 1);
+  // x, z, u, their copies and 2 x 10 Anderson columns; the columns' two projections and shift per piece and their total
+  const double iterates = 30 * dd * kk + 3 * dd * (pieces + 1);
   switch (form) {
     case LocalForm::gram: {
       const double block = static_cast<double>(std::min<std::int64_t>(d, kMaxPolishHeld));
