@@ -427,6 +427,15 @@ void print_factors(const FactorLog& f) {
   }
 }
 
+namespace {
+// Feature j as summaries name it: its name (quoted when it holds a comma or a space), or xJ (0-based) without names.
+std::string feature_name(const std::vector<std::string>& names, Eigen::Index j) {
+  std::string name = names.empty() ? "x" + std::to_string(j) : names[static_cast<std::size_t>(j)];
+  if (name.find_first_of(", ") != std::string::npos) name = "'" + name + "'";
+  return name;
+}
+}  // namespace
+
 void print_largest(const Matrix& coef, const std::vector<std::string>& names) {
   std::vector<std::pair<double, Eigen::Index>> by_size;
   for (Eigen::Index j = 0; j < coef.rows(); ++j) {
@@ -440,8 +449,7 @@ void print_largest(const Matrix& coef, const std::vector<std::string>& names) {
   std::string line;
   for (std::size_t i = 0; i < shown; ++i) {
     const Eigen::Index j = by_size[i].second;
-    std::string name = names.empty() ? "x" + std::to_string(j) : names[static_cast<std::size_t>(j)];
-    if (name.find_first_of(", ") != std::string::npos) name = "'" + name + "'";
+    const std::string name = feature_name(names, j);
     // One target: the signed value; several: the largest magnitude over them.
     line += (i ? ", " : "") + name + " " + fmt(coef.cols() == 1 ? coef(j, 0) : by_size[i].first, "%.4g");
   }
@@ -460,11 +468,12 @@ void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFact
   if (!p.tied_columns.empty()) {
     std::string pairs;
     for (std::size_t i = 0; i < std::min<std::size_t>(3, p.tied_columns.size()); ++i)
-      pairs += (i ? ", " : "") + std::to_string(p.tied_columns[i].first) + " ties " + std::to_string(p.tied_columns[i].second);
+      pairs += (i ? ", " : "") + feature_name(facts.feature_names, p.tied_columns[i].first) + " ties " +
+               feature_name(facts.feature_names, p.tied_columns[i].second);
     const std::string upto = std::string("sign") + (spec.fit_intercept ? ", shift" : "") +
                              (spec.standardize || !spec.penalty_factor.empty() ? ", scale" : "");
     std::printf("              %zu column(s) equal to an earlier one (up to %s) get coefficient 0: any split between "
-                "equal columns is optimal, and the first takes it all, as in glmnet and scikit-learn (0-based: %s%s)\n",
+                "equal columns is optimal, and the first takes it all, as in glmnet and scikit-learn (%s%s)\n",
                 p.tied_columns.size(), upto.c_str(), pairs.c_str(), p.tied_columns.size() > 3 ? ", ..." : "");
   }
   if (!facts.weights_dataset.empty())
