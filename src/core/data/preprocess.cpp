@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 #include "cadmm/error.hpp"
 #include "cadmm/data.hpp"
@@ -21,30 +22,52 @@ namespace {
 
 // Two columns' projections count as equal within this multiple of a bound on the terms they sum (rounding of about
 // 1e-16 of it, and far above it for the sums of many rows), their curvatures within this relative distance (a
-// second look only: those of the moment-based forms carry cancellation).
-constexpr double kTiedProjection = 1e-12, kTiedCurvature = 1e-6;
+// second look only: those of the moment-based forms carry cancellation). A column's projections within kFlat of
+// its mean's size make it constant.
+constexpr double kTiedProjection = 1e-12, kTiedCurvature = 1e-6, kFlat = 1e-12;
+
+// The columns' projections (ColumnProjections) summed over the ranks about the columns' means: t = sum w u (x - mean)
+// for each label, from each rank's sums about its own shift s, sum w u (x - s) - (mean - s) sum w u; with
+// shifted = sum over the ranks of W (mean - s)^2 (W a rank's rows' weight), which the terms' bound needs
+// (sum w (x - s)^2 <= 2 sum w (x - mean)^2 + 2 shifted), and the labels' sums sum w u and sum w u^2.
+struct Projected {
+  Matrix t;
+  Vector shifted, w, w2;
+};
+
+Projected reduce_projections(const ColumnProjections& proj, const Vector& mean, double local_weight, Communicator& comm) {
+  const Eigen::Index d = mean.size();
+  Vector buf(3 * d + 4);
+  for (Eigen::Index j = 0; j < d; ++j) {
+    const double off = mean[j] - proj.shift[j];
+    for (int a = 0; a < 2; ++a) buf[a * d + j] = proj.x(j, a) - off * proj.w[a];
+    buf[2 * d + j] = local_weight * off * off;
+  }
+  buf.segment(3 * d, 2) = proj.w;
+  buf.tail(2) = proj.w2;
+  comm.sum(buf.data(), static_cast<std::size_t>(buf.size()));
+  return Projected{Eigen::Map<const Matrix>(buf.data(), d, 2), buf.segment(2 * d, d), buf.segment(3 * d, 2), buf.tail(2)};
+}
+
+// Whether column j is constant by its projections: both within kFlat of what its mean would give them. Where a
+// form's variance is summed from moments (the Gram form of CSR rows) a constant column's cancels to noise of about
+// 1e-8 of its mean, above the variance test's 1e-10; its projections, sums of w u (x - mean), are 0 to rounding.
+bool flat(const Projected& q, Eigen::Index j, double mean, double n) {
+  for (int a = 0; a < 2; ++a)
+    if (!(std::abs(q.t(j, a)) <= kFlat * std::sqrt(q.w2[a] * n) * std::abs(mean))) return false;
+  return true;
+}
 
 // The lasso's tie: two columns equal, up to sign, once centred (with an intercept) and divided by their penalty's
 // scale (factor, times sd with standardize), make every split of their weight optimal, and a solver's choice among
 // those optima then depends on the rank count and the form. glmnet and scikit-learn (cyclic coordinate descent)
 // give the first column all of it; so does cadmm, by excluding the later one. Only without a ridge part (which makes
 // the split unique and even), for penalized, unbounded features outside groups. The columns are compared through
-// two random projections (ColumnProjections), centred on each rank at the global centre and then reduced: equal
-// columns share them to rounding. local_weight: this rank's rows' weight.
-void exclude_tied_columns(PreparedData& p, const ColumnProjections& proj, double local_weight, Communicator& comm) {
+// their projections: equal columns share them to rounding.
+void exclude_tied_columns(PreparedData& p, const Projected& q, const Vector& mean) {
   const ProblemSpec& spec = p.spec;
-  if (proj.empty() || !spec.has_l1() || spec.effective_l1_ratio() < 1 || !spec.groups.empty()) return;
+  if (!spec.has_l1() || spec.effective_l1_ratio() < 1 || !spec.groups.empty()) return;
   const Eigen::Index d = p.n_features;
-  // sum w u (x - c) = sum w u (x - s) - (c - s) sum w u for each label; the terms' bound takes sum w (x - s)^2 <=
-  // 2 sum w (x - c)^2 + 2 W (c - s)^2, W the rows' weight, whose second part each rank adds for its own shift.
-  Vector buf(3 * d + 2);
-  for (Eigen::Index j = 0; j < d; ++j) {
-    const double off = p.x_mean[j] - proj.shift[j];
-    for (int a = 0; a < 2; ++a) buf[a * d + j] = proj.x(j, a) - off * proj.w[a];
-    buf[2 * d + j] = local_weight * off * off;
-  }
-  buf.tail(2) = proj.w2;
-  comm.sum(buf.data(), static_cast<std::size_t>(buf.size()));
   const Vector scale = p.penalty_scale();
   const std::vector<double> factor = spec.penalty_factors(d);
   Matrix t(d, 2), bound(d, 2);
@@ -54,10 +77,10 @@ void exclude_tied_columns(PreparedData& p, const ColumnProjections& proj, double
     if (!(p.x_curv[j] > 0) || !(factor[static_cast<std::size_t>(j)] > 0) || std::isfinite(spec.lower(j)) ||
         std::isfinite(spec.upper(j)))
       continue;
-    const double squares = 2 * (p.n_weight * p.x_curv[j] + buf[2 * d + j]);
-    for (int a = 0; a < 2; ++a) {
-      t(j, a) = buf[a * d + j] / scale[j];
-      bound(j, a) = std::sqrt(buf[3 * d + a] * squares) / scale[j];
+    const double squares = 2 * (p.n_weight * p.x_var[j] + q.shifted[j]);
+    for (int a = 0; a < 2; ++a) {  // about the centre used: the mean, or 0 without an intercept
+      t(j, a) = (q.t(j, a) + (mean[j] - p.x_mean[j]) * q.w[a]) / scale[j];
+      bound(j, a) = std::sqrt(q.w2[a] * squares) / scale[j];
     }
     curvature[j] = p.x_curv[j] / (scale[j] * scale[j]);
     key[j] = std::abs(t(j, 0)) + std::abs(t(j, 1));
@@ -131,8 +154,8 @@ PreparedData prepare(RowSums data, const ProblemSpec& spec, Communicator& comm) 
 
   // glmnet scales by the standard deviation about the true mean even without an intercept.
   const Vector squares = data.squares_about(mean);
-  const ColumnProjections projections = data.projections();  // the block consumes the sums
-  const double local_weight = data.weight();
+  std::optional<Projected> projected;
+  if (!data.projections().empty()) projected = reduce_projections(data.projections(), mean, data.weight(), comm);
   p.block = std::move(data).center(p.x_mean, p.y_mean);
 
   // Reduction 2: squares about the mean, the loss curvature diag(X_c^T X_c), X_c^T Y_c and ||Y_c||^2.
@@ -158,7 +181,8 @@ PreparedData prepare(RowSums data, const ProblemSpec& spec, Communicator& comm) 
   p.y_ss = g[2 * d + d * k] / n;
   for (Eigen::Index j = 0; j < d; ++j) {
     // A constant column centers to rounding noise; treat it as exactly constant instead of amplifying noise.
-    const bool constant = p.x_var[j] <= 0 || std::sqrt(p.x_var[j]) <= 1e-10 * std::abs(mean[j]);
+    const bool constant = p.x_var[j] <= 0 || std::sqrt(p.x_var[j]) <= 1e-10 * std::abs(mean[j]) ||
+                          (projected && flat(*projected, j, mean[j], n));
     if (constant) p.x_var[j] = 0;
     // Without intercept or standardization a constant column is an ordinary feature (it acts as an offset).
     if ((constant && (fit_intercept || standardize)) || p.x_curv[j] <= 0) {
@@ -174,7 +198,7 @@ PreparedData prepare(RowSums data, const ProblemSpec& spec, Communicator& comm) 
       p.q_global.row(j).setZero();
       ++p.excluded_columns;
     }
-  exclude_tied_columns(p, projections, local_weight, comm);
+  if (projected) exclude_tied_columns(p, *projected, mean);
   return p;
 }
 
