@@ -473,7 +473,8 @@ void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFact
     const std::string upto = std::string("sign") + (spec.fit_intercept ? ", shift" : "") +
                              (spec.standardize || !spec.penalty_factor.empty() ? ", scale" : "");
     std::printf("              %zu column(s) equal to an earlier one (up to %s) get coefficient 0: any split between "
-                "equal columns is optimal, and the first takes it all, as in glmnet and scikit-learn (%s%s)\n",
+                "equal columns is optimal, and the first takes it all, as glmnet's and scikit-learn's coordinate "
+                "descent do up to rounding (%s%s; all in /tied_columns)\n",
                 p.tied_columns.size(), upto.c_str(), pairs.c_str(), p.tied_columns.size() > 3 ? ", ..." : "");
   }
   if (!facts.weights_dataset.empty())

@@ -7,7 +7,8 @@ give it all to the first column, and cadmm must too, at every rank count and in 
 --standardize), path and cv (--fold-dataset, one pair tied on one fold's training rows only) must give scikit-learn's
 Lasso coefficients within 1e-4 of max |coef| (the SPEC's bound; scikit-learn fitted without the later column of
 each tie, see sk_coef), and every fold's held-out MSE within 1e-6. The
-summary names the tie, and /tied_columns lists it. Control: with a ridge part (elastic net, l1_ratio 0.5) the split is unique and even, and cadmm
+summary names the tie, and /tied_columns lists it; under --positive a pair equal with the same sign ties, a negated
+one does not. Control: with a ridge part (elastic net, l1_ratio 0.5) the split is unique and even, and cadmm
 must give ElasticNet's.
 
 The data (600 x 30): x7 = x3 (equal), x12 = -x11 (equal up to sign), x20 = 3 x10 (tied under --standardize only:
@@ -49,13 +50,13 @@ def make_data(sparse):
     return X, y, foldid
 
 
-def sk_coef(X, y, lam, standardize=False, l1_ratio=1.0, tied=()):
+def sk_coef(X, y, lam, standardize=False, l1_ratio=1.0, tied=(), positive=False):
     """scikit-learn's fit without the later columns of each tie (their coefficients 0): its own answer where the
     columns are equal bit for bit (it gives the first all), and the same optimum where they are equal up to rounding
     only (x20 = 3 x10 standardized), where its coordinate descent leaks a rounding-driven share to the later one."""
     keep = np.setdiff1d(np.arange(X.shape[1]), tied)
     sd = X[:, keep].std(axis=0) if standardize else np.ones(len(keep))
-    model = (linear_model.Lasso(alpha=lam, tol=1e-13, max_iter=10**6) if l1_ratio == 1 else
+    model = (linear_model.Lasso(alpha=lam, tol=1e-13, max_iter=10**6, positive=positive) if l1_ratio == 1 else
              linear_model.ElasticNet(alpha=lam, l1_ratio=l1_ratio, tol=1e-13, max_iter=10**6))
     model.fit(X[:, keep] / sd, y)
     coef = np.zeros(X.shape[1])
@@ -120,6 +121,14 @@ def main():
                 fold_worst = max(fold_worst, abs(mse[f, i] - ref) / ref)
         if fold_worst > 1e-6:
             failures.append(f"cv np={ranks}: a fold's MSE differs from scikit-learn's fit by {fold_worst:.2e}")
+        # --positive: x7 (equal to x3, bounded alike) ties; x12 = -x11 does not (its optimum is no split).
+        _, stdout, _ = run_cadmm(cadmm, ranks, ["solve", "--data", data, "--lambda", repr(float(lambdas[3])),
+                                                "--positive", "--output", out] + form)
+        with h5py.File(out, "r") as r:
+            worst = max(worst, compare(f"solve --positive np={ranks}", r["coef"][()],
+                                       sk_coef(X, y, lambdas[3], tied=[7], positive=True)[0]))
+        if "x7 ties x3" not in stdout or "x12 ties x11" in stdout:
+            failures.append(f"solve --positive np={ranks}: the summary's ties are wrong:\n{stdout}")
         lam = lambdas[3]
         run_cadmm(cadmm, ranks, ["solve", "--data", data, "--penalty", "elasticnet", "--l1-ratio", "0.5", "--lambda",
                                  repr(float(lam)), "--output", out] + form)

@@ -195,8 +195,9 @@ def anchors(path):
 
 def free_ports(count):
     """The first of `count` consecutive TCP ports nobody listens on (the controller's and its nodes'), from a start
-    that depends on this process, so that the other Slurm tests' clusters (tests/jobs/cluster.sh) are not met."""
-    base = 20000 + (os.getpid() % 4999) * 4
+    that depends on this process, so that the other Slurm tests' clusters (tests/jobs/cluster.sh) are not met; below
+    Linux's ephemeral ports (32768 on), which outgoing connections take at any time."""
+    base = 20000 + (os.getpid() % 2999) * 4
     while True:
         taken = False
         for port in range(base, base + count):
@@ -208,7 +209,7 @@ def free_ports(count):
                     break
         if not taken:
             return base
-        base = 20000 + (base - 20000 + count) % 20000
+        base = 20000 + (base - 20000 + count) % 12000
 
 
 def check_links(path):

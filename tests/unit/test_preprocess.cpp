@@ -399,8 +399,11 @@ TEST(Prepare, TiedColumnsAreFoundUpToSignShiftAndTheirPenaltysScaleAndNothingEls
   ProblemSpec factors;  // column 1 penalized twice as much as column 0: not tied; column 2 keeps its tie
   factors.penalty_factor = {1, 2, 1, 1, 1, 1, 1, 1};
   EXPECT_EQ(ties(factors), (Ties{{2, 0}, {7, 6}}));
-  ProblemSpec bounded;  // bounded features are fitted as they are
-  bounded.lower_limits = {0};
+  ProblemSpec positive;  // bounded by 0 alike: equal with the same sign ties, a negated pair does not
+  positive.lower_limits = {0};
+  EXPECT_EQ(ties(positive), (Ties{{1, 0}, {7, 6}}));
+  ProblemSpec bounded;  // other bounds: fitted as they are
+  bounded.lower_limits = {-1};
   EXPECT_TRUE(ties(bounded).empty());
   EXPECT_TRUE(ties(ProblemSpec{}, false).empty());  // projections not kept: no test
   // A tie leaves the later column out: coefficient 0 through the curvature, as an exclusion.

@@ -62,8 +62,8 @@ bool flat(const Projected& q, Eigen::Index j, double mean, double n) {
 // scale (factor, times sd with standardize), make every split of their weight optimal, and a solver's choice among
 // those optima then depends on the rank count and the form. glmnet and scikit-learn (cyclic coordinate descent)
 // give the first column all of it; so does cadmm, by excluding the later one. Only without a ridge part (which makes
-// the split unique and even), for penalized, unbounded features outside groups. The columns are compared through
-// their projections: equal columns share them to rounding.
+// the split unique and even), for penalized features outside groups, unbounded or bounded by 0 alike (--positive).
+// The columns are compared through their projections: equal columns share them to rounding.
 void exclude_tied_columns(PreparedData& p, const Projected& q, const Vector& mean) {
   const ProblemSpec& spec = p.spec;
   if (!spec.has_l1() || spec.effective_l1_ratio() < 1 || !spec.groups.empty()) return;
@@ -73,10 +73,14 @@ void exclude_tied_columns(PreparedData& p, const Projected& q, const Vector& mea
   Matrix t(d, 2), bound(d, 2);
   Vector curvature(d), key(d);
   std::vector<Eigen::Index> eligible;
+  // Bounds: none (0), >= 0 (1) or <= 0 (2), which scaling by a positive factor keeps; other bounds leave a column
+  // out of the test.
+  std::vector<int> sign_bound(static_cast<std::size_t>(d), 0);
   for (Eigen::Index j = 0; j < d; ++j) {
-    if (!(p.x_curv[j] > 0) || !(factor[static_cast<std::size_t>(j)] > 0) || std::isfinite(spec.lower(j)) ||
-        std::isfinite(spec.upper(j)))
-      continue;
+    const double lo = spec.lower(j), hi = spec.upper(j);
+    const int kind = std::isinf(lo) && std::isinf(hi) ? 0 : lo == 0 && std::isinf(hi) ? 1 : std::isinf(lo) && hi == 0 ? 2 : -1;
+    sign_bound[static_cast<std::size_t>(j)] = kind;
+    if (!(p.x_curv[j] > 0) || !(factor[static_cast<std::size_t>(j)] > 0) || kind < 0) continue;
     const double squares = 2 * (p.n_weight * p.x_var[j] + q.shifted[j]);
     for (int a = 0; a < 2; ++a) {  // about the centre used: the mean, or 0 without an intercept
       t(j, a) = (q.t(j, a) + (mean[j] - p.x_mean[j]) * q.w[a]) / scale[j];
@@ -106,6 +110,10 @@ void exclude_tied_columns(PreparedData& p, const Projected& q, const Vector& mea
       const Eigen::Index m = eligible[l];
       const int big = std::abs(t(j, 0)) >= std::abs(t(j, 1)) ? 0 : 1;
       const double sign = t(j, big) * t(m, big) >= 0 ? 1.0 : -1.0;
+      // Sign-bounded columns tie only with columns bounded alike and equal with the same sign: the first then takes
+      // the sum of both (feasible, as both are); a negated pair's optimum is not a split.
+      const int kind = sign_bound[static_cast<std::size_t>(j)];
+      if (kind != sign_bound[static_cast<std::size_t>(m)] || (kind != 0 && sign < 0)) continue;
       bool tied = std::abs(curvature[j] - curvature[m]) <= kTiedCurvature * std::max(curvature[j], curvature[m]);
       for (int a = 0; a < 2; ++a)
         tied = tied && std::abs(t(j, a) - sign * t(m, a)) <= kTiedProjection * (bound(j, a) + bound(m, a));
