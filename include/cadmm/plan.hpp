@@ -89,8 +89,9 @@ enum class Screen { none, one_fit, path };
 
 /// The one rule for a rank's local form: dense rows >= d, for one l1-type fit that working sets serve: screened from
 /// kScreenMinFeatures where the kept rows fit in `budget` bytes (0: no limit), else streamed from kStreamMinFeatures;
-/// for a path, screened from kPathScreenMinFeatures where the rows fit; otherwise gram; dense rows < d: woodbury;
-/// sparse: gram up to kSparseGramMaxFeatures, else cg; or the requested one.
+/// for a path, screened from kPathScreenMinFeatures where the rows fit; otherwise gram; dense rows < d: woodbury,
+/// unless working sets serve and d >= kScreenMinFeatures where the rows fit (then as for rows >= d); sparse: gram up
+/// to kSparseGramMaxFeatures, else cg; or the requested one.
 LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::optional<LocalForm> requested,
                           Screen screen = Screen::none, double budget = 0);
 

@@ -200,5 +200,14 @@ TEST(Plan, PathKeepsItsRowsOnlyForManyFeaturesWhereTheyFit) {
   EXPECT_EQ(plan_local_form(rows, d, false, std::nullopt, Screen::one_fit, rows_bytes / 2), LocalForm::streamed);
   EXPECT_EQ(plan_local_form(rows, d, false, std::nullopt, Screen::none), LocalForm::gram);
   EXPECT_EQ(plan_local_form(rows, d, true, std::nullopt, Screen::path), LocalForm::cg);
-  EXPECT_EQ(plan_local_form(d / 2, d, false, std::nullopt, Screen::path), LocalForm::woodbury);
+  // Fewer rows than features: working sets where they serve and fit (a path's or one fit's, as for tall blocks), the
+  // matrix-inversion lemma otherwise.
+  EXPECT_EQ(plan_local_form(d / 2, d, false, std::nullopt, Screen::path), LocalForm::screened);
+  EXPECT_EQ(plan_local_form(d / 2, d - 1, false, std::nullopt, Screen::path), LocalForm::gram);
+  EXPECT_EQ(plan_local_form(d / 2, d, false, std::nullopt, Screen::one_fit), LocalForm::screened);
+  EXPECT_EQ(plan_local_form(d / 2, d, false, std::nullopt, Screen::none), LocalForm::woodbury);
+  EXPECT_EQ(plan_local_form(kScreenMinFeatures / 2, kScreenMinFeatures - 1, false, std::nullopt, Screen::path),
+            LocalForm::woodbury);
+  const double wide_bytes = local_memory_bytes(LocalForm::screened, d / 2, d, 1, 0);
+  EXPECT_EQ(plan_local_form(d / 2, d, false, std::nullopt, Screen::path, wide_bytes / 2), LocalForm::woodbury);
 }
