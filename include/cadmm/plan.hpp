@@ -157,6 +157,10 @@ struct PlanRequest {
 struct RankPlan {
   std::int64_t rows = 0, nnz = 0;  ///< this rank's rows and nonzeros
   LocalForm form = LocalForm::gram;
+  bool requested = false;          ///< the form was asked for (--local-solver), not planned
+  /// Dense rows < d that the working-set rules gave a form whose memory (with the pieces) exceeds the budget: the
+  /// woodbury form instead, which fits.
+  bool wide_fallback = false;
   bool fold_rows = false;          ///< holds_fold_rows: the rows and one Gram instead of a Gram per fold
   /// The cg form in a cv or a path (plan_gather): rows gathered whole into one rank, where kGatheredBytesPerEntry a
   /// nonzero of the whole data fit beside the rank's own plan. cv then fits its folds side by side, each gathered into

@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-"""A dataset larger than the memory given to the run solves correctly (issue: larger than memory).
+"""Runs under a memory cap finish and answer right (issue: larger than memory).
 
-Generates dense data 1.6x the cap, then runs `mpirun -np 2 cadmm solve` inside a cgroup (v1 memory controller,
-as root) whose limit covers mpirun and both ranks, swap included where the kernel accounts it. The Gram form
-streams X through one reused buffer, so the run must finish (exit 0, no OOM kill) and equal scikit-learn's Lasso on
-the same data. The cgroup is removed afterwards; processes still in it are killed by pid.
+Each case runs `mpirun cadmm ...` inside a cgroup (v1 memory controller, as root) whose limit covers mpirun and the
+ranks, swap included where the kernel accounts it; the cgroup is removed afterwards, processes still in it killed by
+pid. The plan reads the cap as the node's memory.
+- tall: dense data 1.6x the cap, `solve` on 2 ranks. The Gram form streams X through one reused buffer, so the run
+  must finish (exit 0, no OOM kill) and equal scikit-learn's Lasso on the same data.
+- wide cv: 600 x 4,000 dense on 1 rank, a 5-fold `cv`. A path's working sets plan the Gram form there, whose
+  held rows and Grams for the folds (about 5 d^2 doubles) exceed the cap's budget while a path's one Gram fits;
+  the plan must take the matrix-inversion lemma (woodbury, which fits) instead of refusing the run (exit 2), and the
+  refit equal scikit-learn's Lasso at the chosen lambda.
 Usage: check_memory_cap.py CADMM WORKDIR
 """
 import os
@@ -20,45 +25,30 @@ from sklearn.linear_model import Lasso
 sys.path.insert(0, os.path.dirname(__file__))
 from mpirun import run_cadmm, started  # noqa: E402
 
-CAP = 128 << 20
 CG = f"/sys/fs/cgroup/memory/cadmm_test_{os.getpid()}"
 
 
-def main():
-    cadmm, work = sys.argv[1], sys.argv[2]
-    os.makedirs(work, exist_ok=True)
-    rows, d = 200_000, 128  # 205 MB of float64: 1.6x the cap
-    data, out = os.path.join(work, "cap_data.h5"), os.path.join(work, "cap_out.h5")
-    run_cadmm(cadmm, 2, ["generate", "--rows", str(rows), "--features", str(d), "--correlation", "0.3", "--seed", "3",
-                         "--output", data, "--quiet"])
-    size = os.path.getsize(data)
-    assert size >= 1.5 * CAP, (size, CAP)
-    if not os.path.isdir("/sys/fs/cgroup/memory"):
-        sys.exit("FAIL: no cgroup v1 memory controller at /sys/fs/cgroup/memory (needed to cap the run)")
+def capped_run(cap, ranks, cadmm, args):
+    """(exit code, stdout, stderr, peak bytes of the cgroup, its oom_control) of mpirun -np RANKS cadmm ARGS."""
     os.makedirs(CG)
-    failures = []
     try:
         with open(f"{CG}/memory.limit_in_bytes", "w") as fh:
-            fh.write(str(CAP))
+            fh.write(str(cap))
         if os.path.exists(f"{CG}/memory.memsw.limit_in_bytes"):  # no escape into swap
             with open(f"{CG}/memory.memsw.limit_in_bytes", "w") as fh:
-                fh.write(str(CAP))
-        cmd = ["sh", "-c", f'echo $$ > {CG}/cgroup.procs && exec mpirun --timeout 300 -np 2 "$0" "$@"', cadmm, "solve",
-               "--data", data, "--output", out, "--lambda-ratio", "0.05", "--quiet"]
+                fh.write(str(cap))
+        cmd = ["sh", "-c", f'echo $$ > {CG}/cgroup.procs && exec mpirun --timeout 300 -np {ranks} "$0" "$@"', cadmm,
+               *args]
         with started(cmd) as p:
             try:
-                _, err = p.communicate(timeout=330)
+                out, err = p.communicate(timeout=330)
             except subprocess.TimeoutExpired:
-                failures.append("timed out under the cap")
-                err = ""
+                out, err = "", "timed out under the cap"
         with open(f"{CG}/memory.max_usage_in_bytes") as fh:
             peak = int(fh.read())
         with open(f"{CG}/memory.oom_control") as fh:
             oom = fh.read()
-        if p.returncode != 0:
-            failures.append(f"exit {p.returncode} under a {CAP >> 20} MiB cap for {size >> 20} MiB of data: {err}\n{oom}")
-        print(f"memory cap {CAP >> 20} MiB, data {size >> 20} MiB: exit {p.returncode}, peak usage of the cgroup "
-              f"(page cache included) {peak >> 20} MiB")
+        return p.returncode, out, err, peak, oom
     finally:
         for _ in range(50):  # kill what is left in the group by pid, then remove it
             with open(f"{CG}/cgroup.procs") as fh:
@@ -72,16 +62,73 @@ def main():
                     pass
             time.sleep(0.1)
         os.rmdir(CG)
-    if not failures:
-        with h5py.File(data) as f:
-            X, y = f["X"][()], f["y"][()]
-        with h5py.File(out) as r:
-            coef, lam = r["coef"][()], r.attrs["lambda"]
-        ref = Lasso(alpha=lam, tol=1e-10, max_iter=100_000).fit(X, y).coef_
-        err_coef = np.abs(coef - ref).max() / np.abs(ref).max()
-        print(f"coefficients vs scikit-learn (uncapped): {err_coef:.2e}")
-        if err_coef > 1e-4:
-            failures.append(f"capped result differs from scikit-learn by {err_coef:.2e}")
+
+
+def coef_error(data, coef, lam):
+    with h5py.File(data) as f:
+        X, y = f["X"][()], f["y"][()]
+    ref = Lasso(alpha=lam, tol=1e-10, max_iter=100_000).fit(X, y).coef_
+    return np.abs(coef - ref).max() / np.abs(ref).max()
+
+
+def tall(cadmm, work, failures):
+    cap = 128 << 20
+    rows, d = 200_000, 128  # 205 MB of float64: 1.6x the cap
+    data, out = os.path.join(work, "cap_data.h5"), os.path.join(work, "cap_out.h5")
+    run_cadmm(cadmm, 2, ["generate", "--rows", str(rows), "--features", str(d), "--correlation", "0.3", "--seed", "3",
+                         "--output", data, "--quiet"])
+    size = os.path.getsize(data)
+    assert size >= 1.5 * cap, (size, cap)
+    rc, _, err, peak, oom = capped_run(cap, 2, cadmm, ["solve", "--data", data, "--output", out, "--lambda-ratio",
+                                                       "0.05", "--quiet"])
+    print(f"tall: memory cap {cap >> 20} MiB, data {size >> 20} MiB: exit {rc}, peak usage of the cgroup "
+          f"(page cache included) {peak >> 20} MiB")
+    if rc != 0:
+        failures.append(f"tall: exit {rc} under a {cap >> 20} MiB cap for {size >> 20} MiB of data: {err}\n{oom}")
+        return
+    with h5py.File(out) as r:
+        err_coef = coef_error(data, r["coef"][()], r.attrs["lambda"])
+    print(f"tall: coefficients vs scikit-learn (uncapped): {err_coef:.2e}")
+    if err_coef > 1e-4:
+        failures.append(f"tall: capped result differs from scikit-learn by {err_coef:.2e}")
+
+
+def wide_cv(cadmm, work, failures):
+    rows, d, folds = 600, 4000, 5
+    budget_share = 0.9  # of the node's memory, the plan's (kBudgetShare)
+    # A path's Gram form (its Gram and a polished block, 2 d^2 + 2 * 4,000^2 doubles: 512 MB) fits the budget; cv's
+    # held rows and Grams (5 d^2 + the same blocks, 900 MB) do not; woodbury's rows and kernel (60 MB) do.
+    cap = 768 << 20
+    assert 8 * 4 * d * d < budget_share * cap < 8 * 7 * d * d
+    data, out = os.path.join(work, "wide_data.h5"), os.path.join(work, "wide_cv.h5")
+    run_cadmm(cadmm, 1, ["generate", "--rows", str(rows), "--features", str(d), "--correlation", "0.2", "--seed", "5",
+                         "--output", data, "--quiet"])
+    rc, stdout, err, peak, oom = capped_run(cap, 1, cadmm, ["cv", "--data", data, "--output", out, "--folds", str(folds),
+                                                            "--n-lambda", "8", "--lambda-min-ratio", "0.1"])
+    print(f"wide cv: memory cap {cap >> 20} MiB: exit {rc}, peak usage of the cgroup {peak >> 20} MiB")
+    if rc != 0:
+        failures.append(f"wide cv: exit {rc} under a {cap >> 20} MiB cap: {err}\n{oom}")
+        return
+    reading = [line for line in stdout.splitlines() if line.startswith("reading ")]
+    print("wide cv:", reading[0] if reading else "(no reading line)")
+    if not reading or "woodbury" not in reading[0]:
+        failures.append(f"wide cv: the plan did not take the woodbury form under the cap: {reading}")
+    # The refit's path: its smallest lambda (hundreds of nonzeros; the chosen one may be lambda_max on this data).
+    with h5py.File(out) as r:
+        err_coef = coef_error(data, r["path/coef"][-1], float(r["path/lambda"][-1]))
+    print(f"wide cv: the refit path's last coefficients vs scikit-learn: {err_coef:.2e}")
+    if err_coef > 1e-4:
+        failures.append(f"wide cv: the refit path differs from scikit-learn by {err_coef:.2e}")
+
+
+def main():
+    cadmm, work = sys.argv[1], sys.argv[2]
+    os.makedirs(work, exist_ok=True)
+    if not os.path.isdir("/sys/fs/cgroup/memory"):
+        sys.exit("FAIL: no cgroup v1 memory controller at /sys/fs/cgroup/memory (needed to cap the run)")
+    failures = []
+    tall(cadmm, work, failures)
+    wide_cv(cadmm, work, failures)
     for msg in failures:
         print("FAIL:", msg)
     sys.exit(1 if failures else 0)

@@ -3,6 +3,7 @@
 #include <random>
 #include <set>
 
+#include "cadmm/communicator.hpp"
 #include "cadmm/error.hpp"
 #include "cadmm/path.hpp"
 #include "cadmm/plan.hpp"
@@ -210,4 +211,34 @@ TEST(Plan, PathKeepsItsRowsOnlyForManyFeaturesWhereTheyFit) {
             LocalForm::woodbury);
   const double wide_bytes = local_memory_bytes(LocalForm::screened, d / 2, d, 1, 0);
   EXPECT_EQ(plan_local_form(d / 2, d, false, std::nullopt, Screen::path, wide_bytes / 2), LocalForm::woodbury);
+}
+
+// A wide block's working-set form that does not fit with cv's folds (the Gram form with the rows held: about 5 d^2
+// doubles whatever the rows) goes back to the matrix-inversion lemma where that fits, rather than refusing the run.
+TEST(Plan, WideBlocksTakeWoodburyWhereTheFoldsGramsDoNotFit) {
+  SerialCommunicator comm;
+  const std::int64_t d = 4000, rows = 1500, folds = 10;
+  DataShape shape;
+  shape.rows = rows, shape.features = d;
+  PlanRequest request;
+  request.screen = Screen::path;
+  request.folds = true;
+  const double budget = local_memory_bytes(LocalForm::gram, rows, d, 1, 0);  // a path's Gram, just
+  const double woodbury = local_memory_bytes(LocalForm::woodbury, rows, d, 1, 0, folds);
+  ASSERT_LT(woodbury, budget);
+  ASSERT_GT(local_memory_bytes(LocalForm::gram, rows, d, 1, 0, folds), budget);
+  Plan plan = make_plan(rows, rows * d, shape, request, budget, comm);
+  EXPECT_EQ(plan.rank.form, LocalForm::gram);  // a path's Gram fits
+  plan.set_pieces(static_cast<int>(folds), shape, comm);
+  EXPECT_EQ(plan.rank.form, LocalForm::woodbury);
+  EXPECT_LE(plan.rank.memory_bytes, budget);
+  EXPECT_FALSE(plan.reason.empty());
+  // Asked for, the Gram form is refused (exit 2) instead; with room for neither, the planned form is.
+  request.requested = LocalForm::gram;
+  Plan asked = make_plan(rows, rows * d, shape, request, budget, comm);
+  EXPECT_THROW(asked.set_pieces(static_cast<int>(folds), shape, comm), UsageError);
+  request.requested.reset();
+  Plan tight = make_plan(rows, rows * d, shape, request, budget, comm);
+  tight.budget = 0.5 * woodbury;
+  EXPECT_THROW(tight.set_pieces(static_cast<int>(folds), shape, comm), UsageError);
 }

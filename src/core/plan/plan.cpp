@@ -201,15 +201,46 @@ double node_memory_bytes() {
 
 double memory_share(int ranks_per_node) { return node_memory_bytes() / std::max(1, ranks_per_node); }
 
+namespace {
+
+// The form's fold rows, memory and flops for `pieces` sums. A wide dense block (rows < d) that plan_local_form gave
+// the working-set rules, in a form that does not fit the budget with these pieces (cv's Gram with held rows needs about
+// 5 d^2 doubles whatever the rows), takes the matrix-inversion lemma instead where that fits: it shrinks with the rows.
+// Returns whether it did.
+bool size_rank(RankPlan& r, const DataShape& shape, int pieces, double budget) {
+  const auto size = [&] {
+    r.fold_rows = holds_fold_rows(r.form, r.rows, shape.features, pieces);
+    r.memory_bytes = local_memory_bytes(r.form, r.rows, shape.features, shape.targets, r.nnz, pieces, shape.rows);
+    r.cost = local_cost(r.form, r.rows, shape.features, shape.targets, r.nnz, shape.sparse);
+  };
+  size();
+  if (r.requested || shape.sparse || r.rows == 0 || r.rows >= shape.features || r.form == LocalForm::woodbury ||
+      budget <= 0 || r.memory_bytes <= budget)
+    return false;
+  const LocalForm planned = r.form;
+  r.form = LocalForm::woodbury;
+  size();
+  if (r.memory_bytes <= budget) return true;
+  r.form = planned;  // neither fits: the plan's own form is refused
+  size();
+  return false;
+}
+
+std::string wide_reason(int pieces) {
+  return std::string("the working sets' ") + (pieces > 1 ? "Grams for " + std::to_string(pieces) + " folds" : "Gram") +
+         " would not fit this rank's memory; fewer rows than features";
+}
+
+}  // namespace
+
 RankPlan plan_rank(std::int64_t rows, std::int64_t nnz, const DataShape& shape, const PlanRequest& request,
                    double budget, int pieces) {
   RankPlan r;
   r.rows = rows;
   r.nnz = nnz;
+  r.requested = request.requested.has_value();
   r.form = plan_local_form(rows, shape.features, shape.sparse, request.requested, request.screen, budget);
-  r.fold_rows = holds_fold_rows(r.form, rows, shape.features, pieces);
-  r.memory_bytes = local_memory_bytes(r.form, rows, shape.features, shape.targets, nnz, pieces, shape.rows);
-  r.cost = local_cost(r.form, rows, shape.features, shape.targets, nnz, shape.sparse);
+  r.wide_fallback = size_rank(r, shape, pieces, budget);
   return r;
 }
 
@@ -222,8 +253,8 @@ void Plan::plan_gather(const DataShape& shape) {
 void Plan::set_pieces(int count, const DataShape& shape, Communicator& comm) {
   pieces = count;
   if (count <= 1) return;
-  rank.fold_rows = holds_fold_rows(rank.form, rank.rows, shape.features, count);
-  rank.memory_bytes = local_memory_bytes(rank.form, rank.rows, shape.features, shape.targets, rank.nnz, count, shape.rows);
+  rank.wide_fallback = size_rank(rank, shape, count, budget);
+  if (rank.wide_fallback) reason = wide_reason(count);
   plan_gather(shape);
   if (rank.form == LocalForm::screened) {
     // The all-row columns the folds share: what the budget leaves, at most the whole d x d.
@@ -239,6 +270,7 @@ Plan make_plan(std::int64_t rows, std::int64_t nnz, const DataShape& shape, cons
   Plan p;
   p.budget = budget;
   p.rank = plan_rank(rows, nnz, shape, request, budget);
+  if (p.rank.wide_fallback) p.reason = wide_reason(1);
   if (p.rank.form == LocalForm::streamed && (shape.sparse || request.folds))
     throw UsageError("--local-solver streamed: only for dense X in solve and path");
   // An out-of-memory kill would take the job down without a word: refuse a plan that cannot fit before anything
