@@ -37,8 +37,8 @@ class CsrRows {
   Matrix times(const Matrix& v) const;
   /// X^T w, d x k.
   Matrix transpose_times(const Matrix& w) const;
-  /// Column sums and column sums of squares (d each), weighted by w (one per row) unless null.
-  void column_moments(Vector& sums, Vector& squares, const double* w = nullptr) const;
+  /// Column sums (d), weighted by w (one per row) unless null.
+  Vector column_sums(const double* w = nullptr) const;
   /// Sum over the rows of w_i (x_ij - center_j)^2 (d), total_weight the rows' sum of w (their count unweighted): a sum
   /// of terms >= 0, so a constant column gets 0 up to rounding of its own size.
   Vector squares_about(const Vector& center, double total_weight, const double* w = nullptr) const;

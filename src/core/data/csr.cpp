@@ -102,17 +102,13 @@ Matrix CsrRows::transpose_times(const Matrix& w) const {
   return out;
 }
 
-void CsrRows::column_moments(Vector& sums, Vector& squares, const double* w) const {
-  sums = Vector::Zero(cols_);
-  squares = Vector::Zero(cols_);
+Vector CsrRows::column_sums(const double* w) const {
+  Vector sums = Vector::Zero(cols_);
   for (Eigen::Index r = 0; r < rows(); ++r) {
     const double wr = w ? w[r] : 1.0;
-    for_each_in_row(r, [&](std::int64_t c, double x) {
-      const double wx = wr * x;  // exactly x when unweighted
-      sums[c] += wx;
-      squares[c] += wx * x;
-    });
+    for_each_in_row(r, [&](std::int64_t c, double x) { sums[c] += wr * x; });  // exactly x when unweighted
   }
+  return sums;
 }
 
 Vector CsrRows::squares_about(const Vector& center, double total_weight, const double* w) const {

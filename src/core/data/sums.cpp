@@ -118,7 +118,14 @@ void LocalDataBuilder::add_rows(RowMatrix& x, const RowMatrix& y, const int* pie
   const Eigen::Index m = x.rows();
   if (m == 0) return;
   check_block(m, x.cols(), y);
-  if (added_ == 0 && shifted()) fix_shift(x.colwise().mean().transpose(), y);
+  if (added_ == 0) {
+    // The first block's column means: the Gram sums' shift, and the projections' (which keep their digits where a
+    // column's mean is large against its spread: a shift found by the centring alone would cancel them).
+    const Vector means = x.colwise().mean().transpose();
+    if (shifted()) fix_shift(means, y);
+    if (first_row_ >= 0)
+      for (RowSums& p : pieces_) p.projections_.shift = means;
+  }
   project(x, piece_of_row, w);
   if (!piece_of_row || pieces_.size() == 1) {
     pieces_[0].add_rows(x, y, w);
@@ -218,13 +225,7 @@ void LocalDataBuilder::each_label(Eigen::Index rows, const int* piece_of_row, co
 }
 
 void LocalDataBuilder::project(const RowMatrix& x, const int* piece_of_row, const double* w) {
-  if (first_row_ < 0) return;
-  // About the first block's column means, which the pieces share: sums of x - s keep their digits where a column's
-  // mean is large against its spread (a shift found by the centring alone would cancel them).
-  if (added_ == 0) {
-    const Vector shift = x.colwise().mean().transpose();
-    for (RowSums& p : pieces_) p.projections_.shift = shift;
-  }
+  if (first_row_ < 0) return;  // about the first block's column means, which the pieces share (add_rows)
   each_label(x.rows(), piece_of_row, w, [&](Eigen::Index i, ColumnProjections& p, const Eigen::Vector2d& a) {
     for (int l = 0; l < 2; ++l) p.x.col(l) += a[l] * (x.row(i).transpose() - p.shift);
   });

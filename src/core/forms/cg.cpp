@@ -243,9 +243,7 @@ class CsrSums final : public HeldRows {
   Vector sums() const override {
     Vector s(d_ + k_);
     s.tail(k_) = column_sums(y_rows_);
-    Vector sums, squares;
-    csr_.column_moments(sums, squares, weights());
-    s.head(d_) = sums;
+    s.head(d_) = csr_.column_sums(weights());
     return s;
   }
   Vector squares_about(const Vector& center) const override { return csr_.squares_about(center, weight_, weights()); }
