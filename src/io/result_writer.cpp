@@ -291,17 +291,19 @@ FittedModel read_fitted_model(const std::string& path, const ModelChoice& choice
     double share = 1;
     double at = -1;  // the lambda value asked for
     double gamma = choice.gamma;
+    // A cv --relax file, as glmnet's predict.cv.relaxed: lambda_min and lambda_1se are the relaxed cv's choices (with
+    // --gamma too), its gamma_min / gamma_1se where no --gamma is given, and a lambda value without --gamma takes
+    // gamma_1se (glmnet's default gamma = "gamma.1se").
+    const bool relaxed_cv = object_exists(f.get(), "cv/relaxed/lambda_min") && object_exists(f.get(), "path/relaxed/coef");
+    std::vector<std::int64_t> shape;
+    const auto relaxed_gamma = [&](const std::string& name) {
+      return read_doubles(f.get(), "cv/relaxed/gamma_" + name, shape, "model file", path).at(0);
+    };
     if (choice.lambda == "lambda_min" || choice.lambda == "lambda_1se") {
       if (!object_exists(f.get(), "cv/" + choice.lambda))
         throw UsageError("--lambda " + choice.lambda + ": '" + path + "' is a " + m.command + " result, not a cv one");
-      std::vector<std::int64_t> shape;
-      // A cv --relax file without --gamma: glmnet's predict.cv.relaxed takes the chosen (lambda, gamma) pair.
-      const bool pair = gamma < 0 && object_exists(f.get(), "cv/relaxed/" + choice.lambda) &&
-                        object_exists(f.get(), "path/relaxed/coef");
-      const std::string where = pair ? "cv/relaxed/" : "cv/";
-      at = read_doubles(f.get(), where + choice.lambda, shape, "model file", path).at(0);
-      if (pair)
-        gamma = read_doubles(f.get(), "cv/relaxed/gamma_" + choice.lambda.substr(7), shape, "model file", path).at(0);
+      at = read_doubles(f.get(), (relaxed_cv ? "cv/relaxed/" : "cv/") + choice.lambda, shape, "model file", path).at(0);
+      if (relaxed_cv && gamma < 0) gamma = relaxed_gamma(choice.lambda.substr(7));
     } else if (!choice.lambda.empty()) {
       std::size_t used = 0;
       try {
@@ -311,6 +313,7 @@ FittedModel read_fitted_model(const std::string& path, const ModelChoice& choice
       }
       if (used != choice.lambda.size() || !(at >= 0) || !std::isfinite(at))
         throw UsageError("--lambda: expected lambda_min, lambda_1se or a value >= 0, got '" + choice.lambda + "'");
+      if (relaxed_cv && gamma < 0) gamma = relaxed_gamma("1se");
     } else if (choice.index < 0) {  // --gamma alone: at /coef's lambda
       double chosen = -1;
       left = right = read_number_attribute(root.get(), "lambda_index", chosen) && chosen >= 0

@@ -1064,6 +1064,20 @@ def cv_keeps_the_full_path_and_predict_chooses_any_lambda():
         ref = X @ ref_coef + ref_b
         assert np.abs(p["prediction"][()] - ref).max() <= 1e-12 * np.abs(ref).max()
         assert p.attrs["lambda_index"] == i and p.attrs["gamma"] == gamma
+    # As predict.cv.relaxed too: with --gamma, lambda_1se is still the relaxed cv's; a lambda value without --gamma
+    # takes gamma_1se (glmnet's default gamma = "gamma.1se"), with --gamma the one given.
+    with h5py.File(relax_out) as c:
+        lambdas, coefs, relaxed = c["path/lambda"][()], c["path/coef"][()], c["path/relaxed/coef"][()]
+        intercepts, relaxed_b = c["path/intercept"][()], c["path/relaxed/intercept"][()]
+    j = len(lambdas) // 2
+    for choice, (at, g) in [(["--lambda", "lambda_1se", "--gamma", "1"], (i, 1.0)),
+                            (["--lambda", "lambda_1se", "--gamma", "0"], (i, 1e-5)),
+                            (["--lambda", repr(float(lambdas[j]))], (j, max(gamma, 1e-5))),
+                            (["--lambda", repr(float(lambdas[j])), "--gamma", "1"], (j, 1.0))]:
+        cadmm(1, "predict", "--model", relax_out, "--data", data, "--output", out, "--quiet", *choice)
+        with h5py.File(out) as p:
+            ref = X @ (g * coefs[at] + (1 - g) * relaxed[at]) + g * intercepts[at] + (1 - g) * relaxed_b[at]
+            assert np.abs(p["prediction"][()] - ref).max() <= 1e-12 * np.abs(ref).max(), choice
     solve_out = path("cvpath_solve.h5")
     cadmm(1, "solve", "--data", data, "--output", solve_out, "--quiet")
     expect_error(1, 2, "--lambda: '" + solve_out + "' is a solve result with one model", "predict", "--model", solve_out,
