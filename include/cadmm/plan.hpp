@@ -36,6 +36,11 @@ LocalForm form_for_rows(LocalForm planned, std::int64_t rows);
 
 /// Largest d for which sparse data is reduced to a d x d Gram by default (its eigen-decomposition costs d^3).
 constexpr std::int64_t kSparseGramMaxFeatures = 4096;
+/// Share of nonzeros from which a block of CSR rows adds to the Gram sums as dense rows (scattered into a buffer, one
+/// dsyrk a block) rather than pair by pair of each row's nonzeros, whose cost grows with their square. 40,000 x
+/// 1,000 on one rank, the sums' seconds pair by pair against dense: 0.03 / 0.90 at 2% nonzeros, 0.62 / 0.94 at
+/// 10%, 2.2 / 0.93 at 20%, 6.8 / 0.96 at 40%; 20,000 x 1,224 at 65% on 2 ranks (a user's genes): solve 6.7 -> 0.7 s.
+constexpr double kSparseGramDenseShare = 0.12;
 /// Smallest d for which dense tall blocks keep their rows for working sets when the problem allows it. Keeping
 /// the rows costs writing them into fresh memory (on this project's VMs, first-touched memory comes at 0.35-6
 /// GB/s) and a pass over them per round, against a full Gram's rows d^2 flops and d^3 factorization: measured
@@ -90,10 +95,11 @@ enum class Screen { none, one_fit, path };
 /// The one rule for a rank's local form: dense rows >= d, for one l1-type fit that working sets serve: screened from
 /// kScreenMinFeatures where the kept rows fit in `budget` bytes (0: no limit), else streamed from kStreamMinFeatures;
 /// for a path, screened from kPathScreenMinFeatures where the rows fit; otherwise gram; dense rows < d: woodbury,
-/// unless working sets serve and d >= kScreenMinFeatures where the rows fit (then as for rows >= d); sparse: gram up
-/// to kSparseGramMaxFeatures, else cg; or the requested one.
+/// unless working sets serve and d >= kScreenMinFeatures where the rows fit (then as for rows >= d, except that a
+/// path's wide data, global_rows < d, keep their rows: screened); sparse: gram up to kSparseGramMaxFeatures, else cg;
+/// or the requested one. global_rows: the data's rows over every rank (0: this rank's).
 LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::optional<LocalForm> requested,
-                          Screen screen = Screen::none, double budget = 0);
+                          Screen screen = Screen::none, double budget = 0, std::int64_t global_rows = 0);
 
 /// Cross-validation with the rows held: always in the screened form (every row kept once, each fold's term a view of
 /// them less its own rows; the columns the folds' working sets ask for kept over all rows, in what the budget leaves:

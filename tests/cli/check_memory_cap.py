@@ -6,8 +6,9 @@ ranks, swap included where the kernel accounts it; the cgroup is removed afterwa
 pid. The plan reads the cap as the node's memory.
 - tall: dense data 1.6x the cap, `solve` on 2 ranks. The Gram form streams X through one reused buffer, so the run
   must finish (exit 0, no OOM kill) and equal scikit-learn's Lasso on the same data.
-- wide cv: 600 x 4,000 dense on 1 rank, a 5-fold `cv`. A path's working sets plan the Gram form there, whose
-  held rows and Grams for the folds (about 5 d^2 doubles) exceed the cap's budget while a path's one Gram fits;
+- wide cv: 2,200 x 2,000 dense on 2 ranks (wide blocks of data tall as a whole), a 5-fold `cv`. A path's working
+  sets plan the Gram form there, whose held rows and Grams for the folds (about 5 d^2 doubles) exceed the cap's
+  budget while a path's one Gram fits;
   the plan must take the matrix-inversion lemma (woodbury, which fits) instead of refusing the run (exit 2), and the
   refit equal scikit-learn's Lasso at the chosen lambda.
 Usage: check_memory_cap.py CADMM WORKDIR
@@ -94,17 +95,19 @@ def tall(cadmm, work, failures):
 
 
 def wide_cv(cadmm, work, failures):
-    rows, d, folds = 600, 4000, 5
-    budget_share = 0.9  # of the node's memory, the plan's (kBudgetShare)
-    # A path's Gram form (its Gram and a polished block, 2 d^2 + 2 * 4,000^2 doubles: 512 MB) fits the budget; cv's
-    # held rows and Grams (5 d^2 + the same blocks, 900 MB) do not; woodbury's rows and kernel (60 MB) do.
-    cap = 768 << 20
-    assert 8 * 4 * d * d < budget_share * cap < 8 * 7 * d * d
+    # Tall as a whole (2,200 rows), wide on each of 2 ranks (1,100 rows x 2,000 features): a path's working sets plan
+    # the Gram form there, whose held rows and Grams for 5 folds exceed the cap's budget while a path's one Gram fits.
+    rows, d, folds, ranks = 2200, 2000, 5, 2
+    cap = 400 << 20
+    budget = 0.9 * cap / ranks  # a rank's share of the node's memory that the plan uses (kBudgetShare)
+    # A path's Gram and a polished block (4 d^2 doubles: 128 MB) fit it; cv's held rows and Grams (about 7 d^2
+    # doubles and the rows: 245 MB) do not; woodbury's rows and kernel (63 MB) do.
+    assert 8 * 4 * d * d < budget < 8 * 7 * d * d
     data, out = os.path.join(work, "wide_data.h5"), os.path.join(work, "wide_cv.h5")
     run_cadmm(cadmm, 1, ["generate", "--rows", str(rows), "--features", str(d), "--correlation", "0.2", "--seed", "5",
                          "--output", data, "--quiet"])
-    rc, stdout, err, peak, oom = capped_run(cap, 1, cadmm, ["cv", "--data", data, "--output", out, "--folds", str(folds),
-                                                            "--n-lambda", "8", "--lambda-min-ratio", "0.1"])
+    rc, stdout, err, peak, oom = capped_run(cap, ranks, cadmm, ["cv", "--data", data, "--output", out, "--folds",
+                                                                str(folds), "--n-lambda", "8", "--lambda-min-ratio", "0.1"])
     print(f"wide cv: memory cap {cap >> 20} MiB: exit {rc}, peak usage of the cgroup {peak >> 20} MiB")
     if rc != 0:
         failures.append(f"wide cv: exit {rc} under a {cap >> 20} MiB cap: {err}\n{oom}")
@@ -113,7 +116,7 @@ def wide_cv(cadmm, work, failures):
     print("wide cv:", reading[0] if reading else "(no reading line)")
     if not reading or "woodbury" not in reading[0]:
         failures.append(f"wide cv: the plan did not take the woodbury form under the cap: {reading}")
-    # The refit's path: its smallest lambda (hundreds of nonzeros; the chosen one may be lambda_max on this data).
+    # The refit's path at its smallest lambda (its most nonzeros).
     with h5py.File(out) as r:
         err_coef = coef_error(data, r["path/coef"][-1], float(r["path/lambda"][-1]))
     print(f"wide cv: the refit path's last coefficients vs scikit-learn: {err_coef:.2e}")

@@ -201,10 +201,13 @@ TEST(Plan, PathKeepsItsRowsOnlyForManyFeaturesWhereTheyFit) {
   EXPECT_EQ(plan_local_form(rows, d, false, std::nullopt, Screen::one_fit, rows_bytes / 2), LocalForm::streamed);
   EXPECT_EQ(plan_local_form(rows, d, false, std::nullopt, Screen::none), LocalForm::gram);
   EXPECT_EQ(plan_local_form(rows, d, true, std::nullopt, Screen::path), LocalForm::cg);
-  // Fewer rows than features: working sets where they serve and fit (a path's or one fit's, as for tall blocks), the
-  // matrix-inversion lemma otherwise.
+  // Fewer rows than features: working sets where they serve and fit (a path's or one fit's, as for tall blocks where
+  // the data are tall as a whole; a path's rows kept where they are wide as a whole), the matrix-inversion lemma
+  // otherwise.
   EXPECT_EQ(plan_local_form(d / 2, d, false, std::nullopt, Screen::path), LocalForm::screened);
-  EXPECT_EQ(plan_local_form(d / 2, d - 1, false, std::nullopt, Screen::path), LocalForm::gram);
+  EXPECT_EQ(plan_local_form(d / 2, d - 1, false, std::nullopt, Screen::path, 0, 2 * d), LocalForm::gram);
+  EXPECT_EQ(plan_local_form(d / 2, d - 1, false, std::nullopt, Screen::path, 0, d - 2), LocalForm::screened);
+  EXPECT_EQ(plan_local_form(d / 2, d - 1, false, std::nullopt, Screen::path), LocalForm::screened);
   EXPECT_EQ(plan_local_form(d / 2, d, false, std::nullopt, Screen::one_fit), LocalForm::screened);
   EXPECT_EQ(plan_local_form(d / 2, d, false, std::nullopt, Screen::none), LocalForm::woodbury);
   EXPECT_EQ(plan_local_form(kScreenMinFeatures / 2, kScreenMinFeatures - 1, false, std::nullopt, Screen::path),
@@ -213,13 +216,13 @@ TEST(Plan, PathKeepsItsRowsOnlyForManyFeaturesWhereTheyFit) {
   EXPECT_EQ(plan_local_form(d / 2, d, false, std::nullopt, Screen::path, wide_bytes / 2), LocalForm::woodbury);
 }
 
-// A wide block's working-set form that does not fit with cv's folds (the Gram form with the rows held: about 5 d^2
+// A wide block's (of data tall as a whole) working-set form that does not fit with cv's folds (the Gram form with the rows held: about 5 d^2
 // doubles whatever the rows) goes back to the matrix-inversion lemma where that fits, rather than refusing the run.
 TEST(Plan, WideBlocksTakeWoodburyWhereTheFoldsGramsDoNotFit) {
   SerialCommunicator comm;
   const std::int64_t d = 4000, rows = 1500, folds = 10;
   DataShape shape;
-  shape.rows = rows, shape.features = d;
+  shape.rows = 10 * rows, shape.features = d;  // tall as a whole, wide on this rank
   PlanRequest request;
   request.screen = Screen::path;
   request.folds = true;

@@ -52,7 +52,7 @@ std::unique_ptr<Accumulator> make_accumulator(LocalForm form, Eigen::Index d, Ei
 }
 
 LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::optional<LocalForm> requested,
-                          Screen screen, double budget) {
+                          Screen screen, double budget, std::int64_t global_rows) {
   if (requested) return *requested;
   if (sparse) return d <= kSparseGramMaxFeatures ? LocalForm::gram : LocalForm::cg;
   if (rows == 0) return LocalForm::woodbury;
@@ -62,9 +62,14 @@ LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::o
   // Fewer rows than features: the matrix-inversion lemma, whose every ADMM iteration reads the rows twice, unless an
   // l1-type fit's working sets serve, from kScreenMinFeatures and where a set's d x d blocks fit: they need no ADMM
   // at most lambdas, and the tall rules below serve them as well. 5,000 x 3,000 on 2 ranks (2,500 rows each): a
-  // solve took 3.96 s in the woodbury form against 0.57 s screened, a 50-lambda cv 77 s against 2.9 s in the Gram
-  // form (1 rank: 0.47 s and 5.4 s).
+  // solve took 3.96 s in the woodbury form against 0.57 s screened, a 100-lambda path 76 s against 4.4 s in the Gram
+  // form (19.4 s screened: its supports pass the polished blocks' size without a Gram). Where the data are wide as a
+  // whole, a path's supports stay below the row count and their last lambdas' systems are singular, which the Gram
+  // form's d x d ADMM works through slowly: there the rows stay (screened) at any d, as they take less memory than
+  // the Gram too. 500 x 5,000 on 2 ranks, 100 lambdas: path 15.1 -> 0.8 s (R-written data of a user's trial; cadmm
+  // generate's: > 900 -> 27 s), 10-fold cv 415 -> 11.4 s.
   if (rows < d && (screen == Screen::none || d < kScreenMinFeatures || !fits)) return LocalForm::woodbury;
+  if (rows < d && screen == Screen::path && std::max(rows, global_rows) < d) return LocalForm::screened;
   if (screen == Screen::path) return d >= kPathScreenMinFeatures && fits ? LocalForm::screened : LocalForm::gram;
   if (screen == Screen::one_fit && d >= kScreenMinFeatures && fits) return LocalForm::screened;
   return screen == Screen::one_fit && d >= kStreamMinFeatures ? LocalForm::streamed : LocalForm::gram;
@@ -239,7 +244,7 @@ RankPlan plan_rank(std::int64_t rows, std::int64_t nnz, const DataShape& shape, 
   r.rows = rows;
   r.nnz = nnz;
   r.requested = request.requested.has_value();
-  r.form = plan_local_form(rows, shape.features, shape.sparse, request.requested, request.screen, budget);
+  r.form = plan_local_form(rows, shape.features, shape.sparse, request.requested, request.screen, budget, shape.rows);
   r.wide_fallback = size_rank(r, shape, pieces, budget);
   return r;
 }
