@@ -5,6 +5,7 @@
 
 #include "cadmm/communicator.hpp"
 #include "cadmm/error.hpp"
+#include "cadmm/plan.hpp"
 #include "core/forms/shifted_sums.hpp"
 #include "core/forms/shifted_system.hpp"
 #include "core/lapack.hpp"
@@ -104,12 +105,11 @@ class GramSums final : public ShiftedSums {
   GramSums(const GramSums&) = default;
   void add_shifted(const RowMatrix& x, double sign) override { lapack::add_gram_upper(gram_, x.data(), x.rows(), sign); }
   void add_sparse(const SparseRows& x, const RowMatrix& y, const double* w) override {
+    add_sparse_gram(x, w);
     const RowMatrix ys = y.rowwise() - y_shift_.transpose();
     for (Eigen::Index i = 0; i < x.rows(); ++i)
       for (SparseRows::InnerIterator a(x, i); a; ++a) {
         const double wa = w ? w[i] * a.value() : a.value();
-        for (SparseRows::InnerIterator b(x, i); b; ++b)
-          if (b.col() >= a.col()) gram_(a.col(), b.col()) += wa * b.value();
         xty_.row(a.col()) += wa * ys.row(i);
         x_sum_[a.col()] += wa;
       }
@@ -120,6 +120,30 @@ class GramSums final : public ShiftedSums {
     } else {
       y_sum_ += ys.colwise().sum().transpose();
       yy_ += ys.squaredNorm();
+    }
+  }
+  // X^T W X of CSR rows: pair by pair of each row's nonzeros, or, from kSparseGramDenseShare of nonzeros, by blocks of
+  // rows scattered into a dense buffer (times sqrt(w)) and added with one dsyrk each.
+  void add_sparse_gram(const SparseRows& x, const double* w) {
+    const Eigen::Index rows = x.rows();
+    if (static_cast<double>(x.nonZeros()) < kSparseGramDenseShare * static_cast<double>(rows) * static_cast<double>(d_)) {
+      for (Eigen::Index i = 0; i < rows; ++i)
+        for (SparseRows::InnerIterator a(x, i); a; ++a) {
+          const double wa = w ? w[i] * a.value() : a.value();
+          for (SparseRows::InnerIterator b(x, i); b; ++b)
+            if (b.col() >= a.col()) gram_(a.col(), b.col()) += wa * b.value();
+        }
+      return;
+    }
+    const Eigen::Index block = std::max<Eigen::Index>(1, (std::int64_t{4} << 20) / (8 * std::max<Eigen::Index>(1, d_)));
+    for (Eigen::Index first = 0; first < rows; first += block) {
+      const Eigen::Index count = std::min(block, rows - first);
+      dense_rows_.setZero(count, d_);
+      for (Eigen::Index i = 0; i < count; ++i) {
+        const double root = w ? std::sqrt(w[first + i]) : 1.0;
+        for (SparseRows::InnerIterator a(x, first + i); a; ++a) dense_rows_(i, a.col()) += root * a.value();
+      }
+      lapack::add_gram_upper(gram_, dense_rows_.data(), count);
     }
   }
   void add_shifted_piece(const ShiftedSums& other) override { gram_ += static_cast<const GramSums&>(other).gram_; }
@@ -137,6 +161,7 @@ class GramSums final : public ShiftedSums {
   }
 
   Matrix gram_;
+  RowMatrix dense_rows_;  // add_sparse_gram's buffer (CSR rows with many nonzeros)
 };
 
 }  // namespace
