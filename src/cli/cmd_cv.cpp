@@ -263,6 +263,21 @@ class FoldLines final : public ProgressSink {
   std::size_t running_ = 0;  // its lambdas fitted so far
 };
 
+// What a user of the chosen lambda should know: a minimum at the grid's end, and glmnet's ungrouped cvsd.
+void warn_about_choice(const CvResult& cv) {
+  const std::size_t m = cv.lambdas.size();
+  if (m > 1 && cv.index_min + 1 == m)
+    warn("lambda_min is the path's smallest lambda (" + fmt(cv.lambdas.back()) + "): the held-out error may fall "
+         "further below it; rerun with a smaller --lambda-min-ratio (or --lambdas) to see its minimum");
+  std::int64_t rows = 0;
+  for (std::int64_t r : cv.fold_rows) rows += r;
+  const auto folds = static_cast<std::int64_t>(cv.fold_rows.size());
+  if (folds > 1 && rows < 3 * folds && rows > folds)
+    warn("the folds hold fewer than 3 rows on average: mse_std comes from the folds' mean errors (glmnet's grouped = "
+         "TRUE), where cv.glmnet switches to the rows' errors (grouped = FALSE), so its cvsd and lambda_1se may differ; "
+         "leave-one-out (--folds " + std::to_string(rows) + ") gives the two alike");
+}
+
 void print_summary(const CvResult& cv, const PathResult& full, const FitResult& final_fit, const CvOptions& o, const ProblemSpec& spec,
                    const Model& model, const std::string& kinds, double planned_bytes, const io::RunFacts& facts,
                    int iterations, int rows_held, int rows_viewed,
@@ -402,6 +417,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   t.peak_bytes = peak_memory(comm);
   if (verbose) print_summary(cv, full, final_fit, o, request.spec, model, kinds, loaded.planned_bytes, facts, lines.iterations,
                              static_cast<int>(held[0]), static_cast<int>(held[1]), t, output);
+  if (root) warn_about_choice(cv);
   if (final_fit.admm.status == Status::diverged)
     throw RuntimeFailure("the refit " + diverged_at(final_fit.admm.state.iteration) + "; the result was written to '" + output + "'");
   return 0;

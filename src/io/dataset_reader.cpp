@@ -98,7 +98,8 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
                                                                                                          : "non-numeric";
     throw DataError(where(path, name) + " has an unsupported element type (" + kind + ", " + std::to_string(8 * size) +
                     " bits); cadmm reads " + (integers ? "integers (int32 or int64)" :
-                    "float32 or float64 (with NumPy: array.astype('float64'); R: storage.mode(X) <- \"double\")"));
+                    "float32 or float64 (with NumPy: array.astype('float64'); an AnnData column: adata.obs[NAME] = "
+                    "adata.obs[NAME].astype('float64'); R: storage.mode(M) <- \"double\")"));
   }
   return ds;
 }
@@ -219,7 +220,8 @@ std::string nonfinite_at(const RowMatrix& m, std::int64_t first) {
     Eigen::Index column = 0;
     while (std::isfinite(m(i, column))) ++column;
     return " contains NaN or Inf at row " + std::to_string(first + i) + " (0-based" +
-           (m.cols() > 1 ? ", column " + std::to_string(column) : std::string()) + ")";
+           (m.cols() > 1 ? ", column " + std::to_string(column) : std::string()) +
+           "): a missing value (NA) or an overflow; drop or fill such rows first (pandas: dropna, R: na.omit)";
   }
   return "";
 }

@@ -1086,6 +1086,29 @@ def cv_keeps_the_full_path_and_predict_chooses_any_lambda():
 
 
 @test
+def cv_warns_where_its_choice_needs_a_caveat():
+    """A lambda_min at the grid's smallest lambda (the error may fall further: found by a trial's ridge cv, whose grid
+    ends at 1e-3 of glmnet's large ridge lambda_max) and folds of fewer than 3 rows on average, where cv.glmnet's
+    cvsd (grouped = FALSE) differs from the folds' one, are warned about; leave-one-out and an inner minimum are not."""
+    X, y = small(n=12, d=4, seed=3)
+    y = X @ np.array([3.0, -2.0, 1.0, 0.5]) + 0.01 * y  # nearly noiseless: the error falls all the way down
+    data = write("caveat.h5", X, y)
+    out = path("caveat.h5.out")
+    _, _, err = cadmm(1, "cv", "--data", data, "--folds", 6, "--lambda-min-ratio", 0.1, "--output", out, "--quiet")
+    with h5py.File(out) as f:
+        assert f["cv/lambda_min"][()] == f["cv/lambda"][-1]
+    assert "lambda_min is the path's smallest lambda" in err, err
+    assert "fewer than 3 rows on average" in err and "--folds 12" in err, err
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((40, 30))
+    data = write("caveat_noise.h5", X, X[:, 0] + rng.standard_normal(40))  # one signal: small lambdas overfit
+    _, _, err = cadmm(1, "cv", "--data", data, "--folds", 40, "--output", out, "--quiet")
+    with h5py.File(out) as f:
+        assert f["cv/lambda_min"][()] != f["cv/lambda"][-1], "the minimum is inside the grid"
+    assert "warning" not in err, err
+
+
+@test
 def the_summary_counts_every_excluded_feature_constant_ones_too():
     # An excluded constant column was counted as constant only: '--exclude 5' printed an empty 'terms' line, and
     # '--exclude 100,1999' said '1 excluded' (found by a single-cell trial).
