@@ -182,6 +182,8 @@ std::unique_ptr<io::DataReader> open_data(const PredictRequest& req, const io::F
     if (!req.offset_dataset.empty()) reader->set_offset(req.offset_dataset, k, false);
     if (!req.weights_dataset.empty()) reader->set_weights(req.weights_dataset);
   });
+  if (const std::string layout = io::layout_warning(reader->layout()); comm.rank() == 0 && !layout.empty())
+    warn(layout);
   if (!y_left_out.empty() && comm.rank() == 0)
     warn("predicting without y (no MSE; name the targets with --y-dataset to score): " + y_left_out);
   if (!model.clamped.empty() && comm.rank() == 0)

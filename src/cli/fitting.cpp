@@ -231,6 +231,7 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
            first + "): the model cannot tell those features apart by name, and predict will not notice them swapped "
            "(anndata: adata.var_names_make_unique())");
   }
+  if (const std::string layout = io::layout_warning(d.layout); comm.rank() == 0 && !layout.empty()) warn(layout);
   collectively(comm, [&] { d.range = reader->partition(comm.rank(), comm.size()); });
   std::int64_t nnz = 0;
   collectively(comm, [&] { nnz = d.layout.sparse ? reader->nnz_in(d.range) : d.range.size() * d.layout.features; });

@@ -1,6 +1,7 @@
 #include "cadmm/settings.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -12,11 +13,15 @@
 namespace cadmm {
 
 Penalty parse_penalty(const std::string& name) {
-  if (name == "l1" || name == "lasso") return Penalty::l1;
-  if (name == "l2" || name == "ridge") return Penalty::l2;
-  if (name == "elasticnet") return Penalty::elasticnet;
-  if (name == "l21") return Penalty::l21;
-  if (name == "group") return Penalty::group;
+  // The names scikit-learn's and glmnet's users bring too, however cased and joined (ElasticNet, elastic_net).
+  std::string flat;
+  for (char c : name)
+    if (c != '_' && c != '-' && c != ' ') flat += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (flat == "l1" || flat == "lasso") return Penalty::l1;
+  if (flat == "l2" || flat == "ridge") return Penalty::l2;
+  if (flat == "elasticnet" || flat == "enet") return Penalty::elasticnet;
+  if (flat == "l21" || flat == "multitask" || flat == "multitasklasso" || flat == "mgaussian") return Penalty::l21;
+  if (flat == "group" || flat == "grouplasso") return Penalty::group;
   throw UsageError("--penalty: unknown penalty '" + name + "' (expected l1, l2, elasticnet, l21 or group)");
 }
 

@@ -90,8 +90,9 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
   if (cls == H5T_COMPOUND)
     throw DataError(where(path, name) + " is a compound (table) dataset, as pandas' to_hdf(format='table'), PyTables "
                     "and R's hdf5r (a data.frame) write: cadmm reads plain 2-D arrays; write it with df.to_hdf(FILE, "
-                    "key='df', format='fixed') and give --x-dataset /df/block0_values --y-column NAME (R: write "
-                    "as.matrix(df) and read it with --x-layout features-by-rows)");
+                    "key='df', format='fixed') and give --x-dataset /df/block0_values --y-column NAME (R: write the "
+                    "features as.matrix(df[, features]) and y as its own vector, and read them with --x-layout "
+                    "features-by-rows --y-dataset NAME)");
   if (ok) check_filters(ds.get(), where(path, name));
   if (!ok) {
     const char* kind = cls == H5T_INTEGER ? "integer" : cls == H5T_STRING ? "string" : cls == H5T_FLOAT ? "float"
@@ -228,6 +229,20 @@ std::string nonfinite_at(const RowMatrix& m, std::int64_t first) {
 
 }  // namespace
 
+std::string layout_warning(const DataLayout& l) {
+  if (l.sparse || l.x_transposed || !l.feature_names.empty()) return "";
+  const std::string what = "'" + l.file + "' " + l.x_name;
+  if (l.table_columns > 0 && l.rows < l.table_columns)
+    return what + " is a table of " + std::to_string(l.rows) + " rows and " + std::to_string(l.table_columns) +
+           " columns: if a column-major writer (R's hdf5r, MATLAB) stored it, its rows are the columns; write the "
+           "features and y apart and read them with --x-layout features-by-rows --y-dataset NAME";
+  if (l.table_columns == 0 && l.rows == l.features)
+    return what + " is square (" + std::to_string(l.rows) + " x " + std::to_string(l.features) + "), so its shape "
+           "cannot tell whether it is stored by rows: if R, Fortran or MATLAB (column-major) wrote it, its rows are the "
+           "features: add --x-layout features-by-rows";
+  return "";
+}
+
 DataReader::DataReader(const std::string& file, const std::string& x_name, const std::string& y_name,
                          MPI_Comm comm, bool y_optional, const DataSelection& select) {
   layout_.file = file;
@@ -303,7 +318,9 @@ DataReader::DataReader(const std::string& file, const std::string& x_name, const
   if (layout_.has_y && layout_.targets == 0) throw DataError(where(file, y_name) + " has no targets");
   if (ys[0] != layout_.rows) {
     // X written by R, Fortran or MATLAB (column-major) looks transposed to HDF5: (d, n) with y's n rows.
-    const bool transposed = !layout_.sparse && !layout_.x_transposed && xs[1] == ys[0];
+    // A one-column y from R alike: (1, n).
+    const bool transposed = !layout_.sparse && !layout_.x_transposed &&
+                            (xs[1] == ys[0] || (ys.size() == 2 && ys[0] == 1 && ys[1] == xs[1]));
     throw DataError("shape mismatch in '" + file + "': " + x_name + " has " + std::to_string(layout_.rows) +
                     " rows but " + layout_.y_name + " has " + std::to_string(ys[0]) +
                     (transposed ? kColumnMajorHint : ""));

@@ -53,6 +53,10 @@ struct DataSelection {
 /// Sink of a block of rows: CSR rows of a sparse X, with their y rows.
 using SparseSink = std::function<void(const SparseRows& x, RowMatrix& y)>;
 
+/// A warning where X's shape cannot tell its layout (dense, without names, as a column-major writer would store it
+/// read by rows: a square X, or a --y-column table with fewer rows than columns), or "" where it can.
+std::string layout_warning(const DataLayout& l);
+
 /// Opens X and y of one file on every rank (MPI-IO, collective open) and reads row ranges independently,
 /// so a rank with no rows never has to take part in a read.
 class DataReader {

@@ -584,6 +584,22 @@ f[["O"]] <- cbind(seq(0, 1, length.out = n), rep(0.5, n)); f[["O1"]] <- cbind(se
     assert not np.allclose(fit_O[1], fit_Y[1])  # the offset moved the intercepts
     same_fit_as_row_major("/O1", (1, 1200), "--offset-dataset", "/O1")
 
+    # Where the shape cannot tell (a square X, found by an R user's trial: t(X) was fitted without a word), a warning
+    # names the option; with it, or with the row-major copy's names, none.
+    Xs = np.random.default_rng(2).standard_normal((30, 30))
+    square = write("square.h5", Xs, Xs[:, 0])
+    _, _, err = cadmm(1, "solve", "--data", square, "--output", path("sq.h5"), "--quiet")
+    assert "is square (30 x 30)" in err and "--x-layout features-by-rows" in err, err
+    _, _, err = cadmm(1, "predict", "--model", path("sq.h5"), "--data", square, "--output", path("sq_p.h5"), "--quiet")
+    assert "is square (30 x 30)" in err, err
+    _, _, err = cadmm(1, "solve", "--data", square, "--x-layout", "features-by-rows", "--output", path("sq.h5"),
+                      "--quiet")
+    assert "warning" not in err, err
+    # R's one-column y matrix is stored (1, n): the refusal names the layout option as for X.
+    with h5py.File(data) as f, h5py.File(path("r_col_y.h5"), "w") as g:
+        g["X"], g["y"] = f["X"][()], f["y"][()][None, :]
+    expect_error(1, 3, "add --x-layout features-by-rows", "solve", "--data", path("r_col_y.h5"), "--output",
+                 path("x.h5"))
 
 if __name__ == "__main__":
     main()
