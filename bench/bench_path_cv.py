@@ -15,6 +15,8 @@ Problems (generated once into --workdir by `cadmm generate ... --seed 7`, reused
   S1  sparse CSR 100,000 x 50,000, 40 nonzeros per row; lambdas to 1e-2 lambda_max (48 MB)
   S2  sparse CSR 3,000 x 6,000, 60 nonzeros per row; lambdas to 1e-3 lambda_max, where the support nears n (2 MB;
       only when named in --problems)
+  N1  dense 500 x 5,000, correlation 0.5: wide as a whole; lambdas to 1e-2 lambda_max, glmnet's default ratio where
+      rows < features (20 MB; only when named in --problems)
   G1  dense 50,000 x 20,000, correlation 0.5; lambdas to 1e-2 lambda_max (8 GB; only when named in --problems:
       glmnet alone holds X twice, 16 GB, as its C++ code copies it; cv.glmnet and LassoCV need more than 20 GB
       and may be reported out of memory on a 24 GB machine; an hour or more in all)
@@ -92,6 +94,7 @@ PROBLEMS = {
     "W1": dict(rows=20_000, features=4_000, min_ratio=1e-3),
     "S1": dict(rows=100_000, features=50_000, nnz_per_row=40, min_ratio=1e-2),
     "S2": dict(rows=3_000, features=6_000, nnz_per_row=60, min_ratio=1e-3),
+    "N1": dict(rows=500, features=5_000, min_ratio=1e-2),
     "G1": dict(rows=50_000, features=20_000, min_ratio=1e-2),
 }
 N_LAMBDA, FOLDS, CORRELATION = 100, 10, 0.5

@@ -51,15 +51,20 @@ Pieces folds_from_dataset(const io::DataReader& reader, RowRange range, const st
                           MpiCommunicator& comm) {
   std::vector<std::int64_t> ids;
   collectively(comm, [&] { ids = reader.read_int_rows(name, range); });
-  double extremes[2] = {-1e300, -1e300};  // max of -id and of id
-  for (std::int64_t v : ids) {
-    extremes[0] = std::max(extremes[0], -static_cast<double>(v));
-    extremes[1] = std::max(extremes[1], static_cast<double>(v));
+  double extremes[3] = {-1e300, -1e300, -1e300};  // max of -id and of id, and of -(the first negative's row)
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const double v = static_cast<double>(ids[i]);
+    extremes[0] = std::max(extremes[0], -v);
+    extremes[1] = std::max(extremes[1], v);
+    if (v < 0) extremes[2] = std::max(extremes[2], -static_cast<double>(range.begin + static_cast<std::int64_t>(i)));
   }
-  comm.max(extremes, 2);
+  comm.max(extremes, 3);
   const std::int64_t lo = static_cast<std::int64_t>(-extremes[0]), hi = static_cast<std::int64_t>(extremes[1]);
   const std::string what = "fold dataset '" + name + "'";
-  if (lo < 0) throw DataError(what + " holds a negative fold number (" + std::to_string(lo) + ")");
+  if (lo < 0)  // R writes an integer NA as the smallest int32
+    throw DataError(what + " holds a negative fold number (" + std::to_string(lo) + ") at row " +
+                    std::to_string(static_cast<std::int64_t>(-extremes[2])) + " (0-based)" +
+                    (lo == -2147483648LL ? ": R's NA, a row without a fold; give every row one" : ""));
   if (lo > 1) throw DataError(what + ": fold numbers must start at 1 (or 0); the smallest is " + std::to_string(lo));
   if (hi - lo + 1 < 2) throw DataError(what + " names only one fold; cross-validation needs at least 2");
   if (hi - lo + 1 > 10000) throw DataError(what + " names " + std::to_string(hi - lo + 1) + " folds (at most 10000)");
@@ -71,6 +76,11 @@ Pieces folds_from_dataset(const io::DataReader& reader, RowRange range, const st
     counts[v - lo] += 1;
   }
   comm.sum(counts.data(), static_cast<std::size_t>(p.count));
+  if (lo == 0 && comm.rank() == 0 && p.count > 2 && 3 * counts[0] < counts.tail(p.count - 1).minCoeff())
+    warn(what + ": fold 0 holds " + std::to_string(static_cast<std::int64_t>(counts[0])) + " rows, the others at least " +
+         std::to_string(static_cast<std::int64_t>(counts.tail(p.count - 1).minCoeff())) + "; numbers 1.." +
+         std::to_string(hi) + " with a few 0s make the 0s a fold of their own (" + std::to_string(p.count) +
+         " folds), where glmnet refuses them");
   for (int f = 0; f < p.count; ++f)
     if (counts[f] == 0)
       throw DataError(what + ": fold " + std::to_string(f + lo) + " is empty (numbers run from " + std::to_string(lo) +

@@ -117,6 +117,7 @@ void print_data(const std::string& file, const io::DataLayout& l) {
 struct PlanTotals {
   double worst = 0;       // the largest rank's planned memory
   bool screened = false;  // some rank plans screened or streamed
+  bool gram = false;      // some rank plans gram (cv's folds then add Grams or held rows)
   double gathered = 0;    // cg: what a rank adds to fit a cv fold alone (0: no rank plans cg)
 };
 
@@ -142,6 +143,7 @@ PlanTotals print_rank_plans(const io::DataReader& reader, int ranks, double budg
     const RankPlan plan = plan_rank(range.size(), nnz, shape, request, budget);
     totals.worst = std::max(totals.worst, plan.memory_bytes);
     totals.screened = totals.screened || plan.form == LocalForm::screened || plan.form == LocalForm::streamed;
+    totals.gram = totals.gram || plan.form == LocalForm::gram;
     if (plan.form == LocalForm::cg) totals.gathered = kGatheredBytesPerEntry * static_cast<double>(shape.nnz);
     std::printf("  %6d %12lld %14lld %10s %14s %12s %12s\n", r, static_cast<long long>(range.size()),
                 static_cast<long long>(nnz), range.size() == 0 ? "idle" : to_string(plan.form).c_str(),
@@ -154,9 +156,11 @@ PlanTotals print_rank_plans(const io::DataReader& reader, int ranks, double budg
 // What the table leaves out (read buffer, cv's Grams, when screened plans apply) and whether the plan fits.
 void print_plan_notes(const PlanTotals& totals, int per_node, double budget) {
   const double share = budget / kBudgetShare;  // the whole share, of which the plans may use kBudgetShare
-  std::printf("  plus a read buffer of 8 MiB per rank (--read-buffer-mb) and about 30 MiB a process (MPI, HDF5, BLAS);\n"
-              "  cv adds (tall blocks) one d x d Gram per fold, or keeps the rank's rows and three more Grams where the\n"
-              "  rows are fewer than (folds - 1) x d\n");
+  std::printf("  plus a read buffer of 8 MiB per rank (--read-buffer-mb) and about 30 MiB a process (MPI, HDF5, BLAS)%s\n",
+              totals.gram ? ";" : "");
+  if (totals.gram)
+    std::printf("  cv adds (gram) one d x d Gram per fold, or keeps the rank's rows and three more Grams where the\n"
+                "  rows are fewer than (folds - 1) x d\n");
   if (totals.screened)
     std::printf("  screened/streamed: one l1, elasticnet or l21 solve runs over working sets (the Grams of the features\n"
                 "  that can be active; setup and flop/iter above are the worst case, all of them); l2 and runs with\n"

@@ -30,6 +30,10 @@ const char* kUsage =
     "  cadmm path --data demo.h5 --n-lambda 50 --output path.h5\n"
     "  mpirun -np 4 cadmm path --data big.h5 --penalty elasticnet --lambdas 1,0.5,0.1 --output path.h5\n\n";
 
+// A deviance ratio as printed to 5 decimals: one that rounds to zero prints 0.00000, not -0.00000 (the null fit's
+// rounding).
+double shown_ratio(double r) { return std::abs(r) < 5e-6 ? 0.0 : r; }
+
 // Progress of a path: one line per lambda (and a resume, as solve prints it).
 class PathLines final : public PrintedProgress {
  public:
@@ -52,7 +56,8 @@ class PathLines final : public PrintedProgress {
     if (!verbose_) return;
     header();
     std::printf("%6zu %12.5e %8d %8lld %18.10e %10.2e %9.5f %8.2fs%s\n", i, f.lambda, f.admm.state.iteration,
-                static_cast<long long>(nonzeros(f.coef)), f.admm.optimality.objective, f.admm.optimality.gap, dev_ratio,
+                static_cast<long long>(nonzeros(f.coef)), f.admm.optimality.objective, f.admm.optimality.gap,
+                shown_ratio(dev_ratio),
                 lap_.lap(), f.admm.status == Status::interrupted ? "  (interrupted: not finished)"
                 : f.admm.status == Status::diverged ? "  (diverged)"
                 : f.admm.descended ? "  (coordinate descent)"
@@ -82,9 +87,9 @@ void print_summary(const PathResult& path, std::size_t asked, const DataModel& d
     descended += f.admm.descended;
   }
   const FitResult& last = path.fits.back();
-  std::printf("\ncadmm path: %zu of %zu lambdas fitted%s, %d ADMM iterations in all; %d solved by the warm active set "
+  std::printf("\ncadmm path: %zu of %zu lambda%s fitted%s, %d ADMM iterations in all; %d solved by the warm active set "
               "alone%s\n",
-              path.fits.size(), asked,
+              path.fits.size(), asked, asked == 1 ? "" : "s",
               path.stopped_early ? (" (--early-stop: deviance ratio stopped changing at index " +
                                     std::to_string(path.fits.size() - 1) + ")").c_str()
                                  : "",
@@ -96,7 +101,7 @@ void print_summary(const PathResult& path, std::size_t asked, const DataModel& d
               path.side_by_side ? "; side by side, each rank fitting every P-th alone over all the rows" : "");
   std::printf("  last fit    objective %.12e, %lld nonzero of %lld, deviance ratio %.5f, duality gap %s\n",
               last.admm.optimality.objective, static_cast<long long>(nonzeros(last.coef)),
-              static_cast<long long>(last.coef.size()), path.dev_ratio.back(), gap_text(last.admm.optimality.gap).c_str());
+              static_cast<long long>(last.coef.size()), shown_ratio(path.dev_ratio.back()), gap_text(last.admm.optimality.gap).c_str());
   print_largest(last.coef, facts.feature_names);
   if (dm.model.working_sets)  // screened or streamed: no single factorization
     std::printf("  data passes 1, then the Hessian's columns of the features that enter, once each (streamed: one "

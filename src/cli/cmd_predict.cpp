@@ -130,16 +130,21 @@ void check_names(const std::vector<std::string>& model, const std::vector<std::s
   if (a == b) {
     message += " (the same names in another order: reorder the data's columns as the model's /feature_names)";
   } else {
-    for (const std::string& name : a)
-      if (!std::binary_search(b.begin(), b.end(), name)) {
-        message += "; the data have no feature '" + name + "'";
-        break;
-      }
-    for (const std::string& name : b)
-      if (!std::binary_search(a.begin(), a.end(), name)) {
-        message += "; the model has no feature '" + name + "'";
-        break;
-      }
+    // What one side lacks: how many, and the first few by name.
+    const auto lacking = [](const std::vector<std::string>& from, const std::vector<std::string>& in,
+                            const std::string& which) -> std::string {
+      std::vector<std::string> missing;
+      for (const std::string& name : from)
+        if (!std::binary_search(in.begin(), in.end(), name)) missing.push_back(name);
+      if (missing.empty()) return "";
+      std::string text = "; " + which + std::to_string(missing.size()) + " of them (";
+      for (std::size_t i = 0; i < std::min<std::size_t>(missing.size(), 5); ++i) text += (i ? ", '" : "'") + missing[i] + "'";
+      return text + (missing.size() > 5 ? ", ...)" : ")");
+    };
+    message += lacking(a, b, "the data lack the model's features, ") + lacking(b, a, "the model lacks the data's, ");
+    message += " (shapes: the model " + std::to_string(model.size()) + " features, the data " +
+               std::to_string(data.size()) + "; with pandas or AnnData, reindex the data's columns to the model's "
+               "/feature_names, filling the missing ones with zeros, if that is what they mean)";
   }
   throw DataError(message);
 }
@@ -254,7 +259,10 @@ void print_summary(const PredictRequest& req, const io::FittedModel& model, cons
     std::printf("  MSE %.6e   R^2 %.6f   (against %s%s)\n", score.mse, score.r2, layout.y_name.c_str(),
                 layout.weights_name.empty() ? "" : (", weighted by " + layout.weights_name).c_str());
   else
-    std::printf("  no y in %s: MSE and R^2 not computed\n", req.data_file.c_str());
+    std::printf("  no y in %s: MSE and R^2 not computed%s\n", req.data_file.c_str(),
+                model.y_dataset.empty() || model.y_dataset == "/y" || model.y_dataset == "y"
+                    ? "" : (" (the model was fitted on " + model.y_dataset + ": give --y-dataset " + model.y_dataset +
+                            " if these data hold it)").c_str());
   std::printf("  output %s (/prediction)\n", req.output.c_str());
 }
 }  // namespace

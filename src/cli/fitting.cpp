@@ -396,6 +396,7 @@ io::RunFacts run_facts(const PreparedData& data, const io::DataLayout& layout, c
   facts.offset_dataset = layout.offset_name;
   facts.weights_dataset = layout.weights_name;
   facts.x_dataset = layout.x_name;
+  if (layout.table_columns == 0) facts.y_dataset = layout.y_name;
   facts.feature_names = layout.feature_names;
   return facts;
 }

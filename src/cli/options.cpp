@@ -652,6 +652,9 @@ LambdaRequest lambda_request_from(const po::variables_map& vm, bool one_lambda) 
 }  // namespace
 
 std::vector<double> number_list(const std::string& text, const std::string& option) {
+  // getline drops the empty field after a last ',': "0.1," would pass as one value.
+  if (const std::size_t last = text.find_last_not_of(" \t"); last != std::string::npos && text[last] == ',')
+    throw UsageError(option + ": '" + text + "' ends with ',': a value is missing");
   std::vector<double> l;
   std::stringstream in(text);
   for (std::string item; std::getline(in, item, ',');) {

@@ -127,7 +127,7 @@ void ProblemSpec::validate_features(long long d) const {
                                   std::to_string(d) + " features)");
   require(static_cast<long long>(exclude.size()) < d || d == 0, "exclude", "every feature is excluded");
   require(penalty != Penalty::group || !groups.empty(), "groups-dataset",
-          "required with --penalty group (each feature's group, 0..G-1)");
+          "required with --penalty group (each feature's group, 0..G-1 or 1..G)");
   if (groups.empty()) return;
   require_value(*this, static_cast<long long>(groups.size()) == d, "groups-dataset",
           std::to_string(groups.size()) + " group ids for " + std::to_string(d) + " features");
@@ -135,7 +135,7 @@ void ProblemSpec::validate_features(long long d) const {
   const int count = *std::max_element(id.begin(), id.end()) + 1;
   require_value(*this, count <= d, "groups-dataset",
           "group id " + std::to_string(count - 1) + " is past the " + std::to_string(d) +
-              " features: groups must be numbered 0..G-1 with none empty");
+              " features: groups must be numbered 0..G-1 (or 1..G) with none empty");
   std::vector<int> size(static_cast<std::size_t>(count), 0);
   for (int g : id) ++size[static_cast<std::size_t>(g)];
   for (int g = 0; g < count; ++g)
@@ -147,8 +147,11 @@ void ProblemSpec::validate_features(long long d) const {
 }
 
 std::vector<int> ProblemSpec::group_ids() const {
+  // Numbered 0..G-1, or 1..G as R's packages number them (grpreg, sparsegl, gglasso): then shifted down by one.
   std::vector<int> id;
   for (double g : groups) id.push_back(static_cast<int>(g));
+  if (!id.empty() && *std::min_element(id.begin(), id.end()) == 1)
+    for (int& g : id) --g;
   return id;
 }
 

@@ -450,11 +450,23 @@ std::optional<Checkpoint> load_checkpoint(const std::string& path, const Checkpo
 }
 
 std::string key_mismatch(const CheckpointKey& a, const CheckpointKey& b) {
-  const auto differ = [](const std::string& field, const auto& x, const auto& y) -> std::string {
+  // Numbers in as few digits as tell them apart (0.7, not 0.69999999999999996).
+  const auto text = [](const auto& v) -> std::string {
     std::ostringstream s;
-    s.precision(17);
-    s << field << " was " << x << ", this run has " << y;
+    if constexpr (std::is_floating_point_v<std::decay_t<decltype(v)>>) {
+      for (int digits = 6; digits <= 17; ++digits) {
+        s.str("");
+        s.precision(digits);
+        s << v;
+        if (std::stod(s.str()) == v || !std::isfinite(v)) break;
+      }
+    } else {
+      s << v;
+    }
     return s.str();
+  };
+  const auto differ = [&](const std::string& field, const auto& x, const auto& y) -> std::string {
+    return field + " was " + text(x) + ", this run has " + text(y);
   };
   // lambda_max is a sum over ranks: another rank count changes its last bits, not the problem.
   const auto same = [](double x, double y) { return std::abs(x - y) <= 1e-9 * std::max(std::abs(x), std::abs(y)); };

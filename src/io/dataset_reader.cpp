@@ -278,7 +278,11 @@ DataReader::DataReader(const std::string& file, const std::string& x_name, const
   if (!select.y_column.empty() && layout_.sparse)
     throw UsageError("--y-column: " + where(file, x_name) + " is a sparse (CSR) matrix, not a table with y among its " +
                      "columns: give y's own dataset with --y-dataset" +
-                     (object_exists(file_.get(), "/obs") ? " (in an AnnData file, /obs/" + select.y_column + ")" : ""));
+                     (!object_exists(file_.get(), "/obs") ? ""
+                      : select.y_column.find(',') == std::string::npos
+                          ? " (in an AnnData file, /obs/" + select.y_column + ")"
+                          : " (several AnnData columns: put them in adata.obsm['Y'] = adata.obs[[...]].to_numpy('float64') "
+                            "and give /obsm/Y)"));
   if (select.features_by_rows && !select.y_column.empty())
     throw UsageError("--y-column with --x-layout features-by-rows: take y from its own dataset (--y-dataset)");
   if (!select.x_columns.empty() && select.y_column.empty())

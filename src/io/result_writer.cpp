@@ -230,6 +230,7 @@ void write_result(const std::string& path, const FitResult& fit, const RunFacts&
   if (!facts.offset_dataset.empty()) f.attribute("offset_dataset", facts.offset_dataset);
   if (!facts.weights_dataset.empty()) f.attribute("weights_dataset", facts.weights_dataset);
   if (!facts.x_dataset.empty()) f.attribute("x_dataset", facts.x_dataset);
+  if (!facts.y_dataset.empty()) f.attribute("y_dataset", facts.y_dataset);
   if (!facts.tied_columns.empty()) {
     std::vector<std::int64_t> pairs;
     for (const auto& [later, first] : facts.tied_columns) pairs.push_back(later), pairs.push_back(first);
@@ -257,6 +258,7 @@ FittedModel read_fitted_model(const std::string& path, const ModelChoice& choice
   if (m.command.empty()) m.command = "solve";
   m.offset_dataset = read_string_attribute(root.get(), "offset_dataset");
   m.x_dataset = read_string_attribute(root.get(), "x_dataset");
+  m.y_dataset = read_string_attribute(root.get(), "y_dataset");
   if (object_exists(f.get(), "feature_names"))
     m.feature_names = read_strings(f.get(), "feature_names", "model file '" + path + "': /feature_names");
   if (!read_number_attribute(root.get(), "lambda", m.lambda)) m.lambda = 0;

@@ -21,6 +21,7 @@ struct RunFacts {
   std::string offset_dataset;      ///< the offset subtracted from y (empty: none)
   std::string weights_dataset;     ///< the rows' weights (empty: none)
   std::string x_dataset;           ///< X's dataset in the data file (predict warns when it reads another layer)
+  std::string y_dataset;           ///< y's dataset (empty: a column of X's table); predict names it where it finds no y
   std::vector<std::string> feature_names;  ///< written as /feature_names (empty: the data named none)
   /// Columns tied to an earlier one (PreparedData::tied_columns), written as /tied_columns (m x 2: later, earlier)
   std::vector<std::pair<Eigen::Index, Eigen::Index>> tied_columns;
@@ -73,6 +74,7 @@ struct FittedModel {
   std::int64_t index = -1;     ///< the path index used (-1: /coef, or a lambda between two fits)
   std::string offset_dataset;  ///< the offset the model was fitted with (empty: none)
   std::string x_dataset;       ///< X's dataset it was fitted on (empty: a file of an older version)
+  std::string y_dataset;       ///< y's dataset it was fitted on (empty: an older version's file, or a table's column)
   std::vector<std::string> feature_names;  ///< /feature_names (empty: the training data named none)
   /// --lambda VALUE outside the path's range, clamped to its nearest end (glmnet's lambda.interp): what was asked and
   /// what was used, for a warning ("" otherwise, and above a path that starts at lambda_max, where W = 0 is exact)

@@ -241,7 +241,7 @@ def bad_inputs(cadmm, ranks, work):
     data = os.path.join(work, f"group_bad_np{ranks}.h5")
     write(data, X, Y, False, {"short": GROUPS[:-1], "gap": np.where(GROUPS == 4, 6, GROUPS), "half": GROUPS + 0.5,
                               "neg": np.where(GROUPS == 4, -1, GROUPS), "gw_short": np.ones(3), "pf": np.ones(12),
-                              "codes": np.where(GROUPS == 4, 1e9, GROUPS)})
+                              "codes": np.where(GROUPS == 4, 1e9, GROUPS), "one_based": GROUPS + 1})
     out = os.path.join(work, f"group_bad_np{ranks}.out.h5")
     group = ["--penalty", "group", "--groups-dataset"]
     cases = [
@@ -257,7 +257,18 @@ def bad_inputs(cadmm, ranks, work):
         (group + ["/missing"], 3, "/missing"),
         (group + ["/codes"], 3, "group id 1000000000 is past the 12 features"),
     ]
-    return expect_refusals(cadmm, ranks, data, out, cases)
+    failures = expect_refusals(cadmm, ranks, data, out, cases)
+    # Groups numbered 1..G, as R's grpreg and sparsegl number them (an R user's trial: "group 0 has no feature"), fit
+    # as 0..G-1 do, bit for bit.
+    fits = []
+    for ids in ("/groups", "/one_based"):
+        run_cadmm(cadmm, ranks, ["solve", "--data", data, "--penalty", "group", "--groups-dataset", ids, "--lambda-ratio",
+                                 "0.2", "--output", out, "--quiet"])
+        with h5py.File(out) as f:
+            fits.append(f["coef"][()].tobytes())
+    if fits[0] != fits[1]:
+        failures.append("groups numbered 1..G fit otherwise than 0..G-1")
+    return failures
 
 
 def main():

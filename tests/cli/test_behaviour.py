@@ -771,7 +771,9 @@ def path_cv_predict_bad_input():
     X, y = small(40, 5)
     data = write("bad_in.h5", X, y, folds=np.arange(40) % 4 + 1, folds_gap=np.where(np.arange(40) % 4 == 2, 4, np.arange(40) % 4 + 1),
                  folds_short=np.arange(39) % 4, folds_half=np.arange(40) % 4 + 1.5, folds_neg=np.arange(40) % 4 - 1,
-                 folds_r=(np.arange(40) % 4 + 1).astype(float))
+                 folds_r=(np.arange(40) % 4 + 1).astype(float),
+                 folds_na=np.where(np.arange(40) == 27, -2**31, np.arange(40) % 4 + 1).astype(np.int32),
+                 folds_zero=np.where(np.isin(np.arange(40), [3, 9]), 0, np.arange(40) % 4 + 1))
     out = path("bad_out.h5")
     expect_error(2, 2, "--lambdas", "path", "--data", data, "--lambdas", "", "--output", out)
     expect_error(2, 2, "--lambdas", "path", "--data", data, "--lambdas", "0.1,-0.2", "--output", out)
@@ -787,7 +789,14 @@ def path_cv_predict_bad_input():
     expect_error(2, 3, "shape (40,)", "cv", "--data", data, "--fold-dataset", "folds_short", "--output", out)
     expect_error(2, 3, "holds 1.500000 at row 0: fold numbers must be whole numbers", "cv", "--data", data,
                  "--fold-dataset", "folds_half", "--output", out)
-    expect_error(2, 3, "negative", "cv", "--data", data, "--fold-dataset", "folds_neg", "--output", out)
+    expect_error(2, 3, "negative fold number (-1) at row 0 (0-based)", "cv", "--data", data, "--fold-dataset",
+                 "folds_neg", "--output", out)
+    # R's integer NA (the smallest int32) is named as such; a few 0s among 1..K make a fold of their own, with a warning.
+    expect_error(2, 3, "at row 27 (0-based): R's NA", "cv", "--data", data, "--fold-dataset", "folds_na", "--output", out)
+    _, _, err = cadmm(2, "cv", "--data", data, "--fold-dataset", "folds_zero", "--n-lambda", 5, "--output",
+                      path("zero_folds.h5"), "--quiet")
+    assert "fold 0 holds 2 rows" in err and "(5 folds)" in err, err
+    expect_error(1, 2, "ends with ','", "path", "--data", data, "--lambdas", "0.1,", "--output", out)
     expect_error(2, 3, "does not exist", "cv", "--data", data, "--fold-dataset", "nope", "--output", out)
     assert not os.path.exists(out)
     model = path("bad_model.h5")
@@ -831,7 +840,7 @@ def predict_says_which_features_differ_reads_r_layout_and_skips_another_y():
     model = path("pn_model.h5")
     cadmm(2, "solve", "--data", data, "--penalty", "l21", "--output", model, "--quiet")
     out = path("pn_out.h5")
-    expect_error(2, 3, "the model has 5, the data 4; the data have no feature 'e'", "predict", "--model", model,
+    expect_error(2, 3, "the model has 5, the data 4; the data lack the model's features, 1 of them ('e')", "predict", "--model", model,
                  "--data", write("pn4.h5", X[:, :4], None, feature_names=names[:4]), "--output", out)
     expect_error(2, 3, "add --x-layout features-by-rows", "predict", "--model", model, "--data",
                  write("pnT.h5", X[:30].T.copy(), None), "--output", out)

@@ -353,8 +353,8 @@ def csv_header_names_the_target_and_the_features_of_every_result():
     with h5py.File(other, "w") as f:
         f["X"], f["y"] = X, y
         f["names"] = np.array([n.encode() for n in ["area, m2", "rooms", "age", "distance"]])
-    expect_error(2, 3, "the data have no feature 'dist'", "predict", "--model", model, "--data", other,
-                 "--feature-names-dataset", "/names", "--output", path("p3.h5"))
+    expect_error(2, 3, "the data lack the model's features, 1 of them ('dist')", "predict", "--model", model, "--data",
+                 other, "--feature-names-dataset", "/names", "--output", path("p3.h5"))
     assert not os.path.exists(path("p2.h5")) and not os.path.exists(path("p3.h5"))
     expect_error(1, 2, "--target-column price: a name needs --header", "convert", "--input", src, "--format", "csv",
                  "--target-column", "price", "--output", path("h.h5"))
