@@ -62,8 +62,8 @@ Pieces folds_from_dataset(const io::DataReader& reader, RowRange range, const st
   const std::int64_t lo = static_cast<std::int64_t>(-extremes[0]), hi = static_cast<std::int64_t>(extremes[1]);
   const std::string what = "fold dataset '" + name + "'";
   if (lo < 0)  // R writes an integer NA as the smallest int32
-    throw DataError(what + " holds a negative fold number (" + std::to_string(lo) + ") at row " +
-                    std::to_string(static_cast<std::int64_t>(-extremes[2])) + " (0-based)" +
+    throw DataError(what + " holds negative fold numbers (the smallest " + std::to_string(lo) + "; the first at row " +
+                    std::to_string(static_cast<std::int64_t>(-extremes[2])) + ", 0-based)" +
                     (lo == -2147483648LL ? ": R's NA, a row without a fold; give every row one" : ""));
   if (lo > 1) throw DataError(what + ": fold numbers must start at 1 (or 0); the smallest is " + std::to_string(lo));
   if (hi - lo + 1 < 2) throw DataError(what + " names only one fold; cross-validation needs at least 2");
@@ -80,7 +80,7 @@ Pieces folds_from_dataset(const io::DataReader& reader, RowRange range, const st
     warn(what + ": fold 0 holds " + std::to_string(static_cast<std::int64_t>(counts[0])) + " rows, the others at least " +
          std::to_string(static_cast<std::int64_t>(counts.tail(p.count - 1).minCoeff())) + "; numbers 1.." +
          std::to_string(hi) + " with a few 0s make the 0s a fold of their own (" + std::to_string(p.count) +
-         " folds), where glmnet refuses them");
+         " folds), where cv.glmnet would hold them out in no fold");
   for (int f = 0; f < p.count; ++f)
     if (counts[f] == 0)
       throw DataError(what + ": fold " + std::to_string(f + lo) + " is empty (numbers run from " + std::to_string(lo) +
@@ -275,8 +275,16 @@ class FoldLines final : public ProgressSink {
 
 // What a user of the chosen lambda should know: a minimum at the grid's end, and glmnet's ungrouped cvsd.
 void warn_about_choice(const CvResult& cv) {
+  // The chosen lambda (the relaxed pair's with --relax) at a grid's end above 0, where the error still fell over the
+  // last step by more than 1e-6 of itself (a flat tail's rounding is no news).
   const std::size_t m = cv.lambdas.size();
-  if (m > 1 && cv.index_min + 1 == m)
+  const bool relaxed = !cv.gammas.empty();
+  const std::size_t chosen = relaxed ? cv.relaxed_min.second : cv.index_min;
+  const auto mean = [&](std::size_t l) {
+    return relaxed ? cv.relaxed_mean(static_cast<Eigen::Index>(cv.relaxed_min.first), static_cast<Eigen::Index>(l))
+                   : cv.mse_mean[static_cast<Eigen::Index>(l)];
+  };
+  if (m > 1 && chosen + 1 == m && cv.lambdas.back() > 0 && mean(m - 2) - mean(m - 1) > 1e-6 * mean(m - 1))
     warn("lambda_min is the path's smallest lambda (" + fmt(cv.lambdas.back()) + "): the held-out error may fall "
          "further below it; rerun with a smaller --lambda-min-ratio (or --lambdas) to see its minimum");
   std::int64_t rows = 0;

@@ -117,7 +117,7 @@ void print_data(const std::string& file, const io::DataLayout& l) {
 struct PlanTotals {
   double worst = 0;       // the largest rank's planned memory
   bool screened = false;  // some rank plans screened or streamed
-  bool gram = false;      // some rank plans gram (cv's folds then add Grams or held rows)
+  bool gram = false;      // some rank's cv would plan gram (its folds then add Grams or held rows)
   double gathered = 0;    // cg: what a rank adds to fit a cv fold alone (0: no rank plans cg)
 };
 
@@ -143,7 +143,9 @@ PlanTotals print_rank_plans(const io::DataReader& reader, int ranks, double budg
     const RankPlan plan = plan_rank(range.size(), nnz, shape, request, budget);
     totals.worst = std::max(totals.worst, plan.memory_bytes);
     totals.screened = totals.screened || plan.form == LocalForm::screened || plan.form == LocalForm::streamed;
-    totals.gram = totals.gram || plan.form == LocalForm::gram;
+    // cv plans as a path does (Screen::path): where that is the Gram form, its folds add Grams or held rows.
+    totals.gram = totals.gram || plan_local_form(range.size(), shape.features, shape.sparse, std::nullopt, Screen::path,
+                                                 budget, shape.rows) == LocalForm::gram;
     if (plan.form == LocalForm::cg) totals.gathered = kGatheredBytesPerEntry * static_cast<double>(shape.nnz);
     std::printf("  %6d %12lld %14lld %10s %14s %12s %12s\n", r, static_cast<long long>(range.size()),
                 static_cast<long long>(nnz), range.size() == 0 ? "idle" : to_string(plan.form).c_str(),
@@ -167,9 +169,10 @@ void print_plan_notes(const PlanTotals& totals, int per_node, double budget) {
                 "  --checkpoint use gram instead (2 d^2 doubles, setup rows x d^2 flops; woodbury on ranks with fewer\n"
                 "  rows than features), and so does a solve whose lambda lets more than %.0f%% of the features leave\n"
                 "  zero in a sample of the rows; a path and a cv keep their rows (screened, the columns of the features\n"
-                "  that enter) from d = %lld where they fit, else gram (woodbury on ranks with fewer rows than features\n"
-                "  where gram would not fit); cv then holds the rows once (each fold a view of them) and keeps the\n"
-                "  folds' columns over all rows in what the memory leaves, up to d^2 doubles\n",
+                "  that enter) from d = %lld where they fit, and from d = 1024 where the data have fewer rows than\n"
+                "  features, else gram (woodbury on ranks with fewer rows than features where gram would not fit); cv\n"
+                "  then holds the rows once (each fold a view of them) and keeps the folds' columns over all rows in\n"
+                "  what the memory leaves, up to d^2 doubles\n",
                 100 * kDenseStart, static_cast<long long>(kPathScreenMinFeatures));
   if (totals.gathered > 0)
     std::printf("  cg: cv gathers each fold's rows into one rank, which fits the fold alone while the others fit theirs,\n"

@@ -481,6 +481,7 @@ io::DataSelection selection_from(const po::variables_map& vm) {
   if (layout != "rows" && layout != "rows-by-features" && layout != "features-by-rows")
     throw UsageError("--x-layout: expected rows (or rows-by-features) or features-by-rows, got '" + layout + "'");
   s.features_by_rows = layout == "features-by-rows";
+  s.layout_given = vm.count("x-layout") > 0 && !vm["x-layout"].defaulted();
   if (s.y_column.empty() != !vm.count("y-column")) throw UsageError("--y-column: give a column's name or number");
   if (vm.count("y-column") && vm.count("y-dataset") && !vm["y-dataset"].defaulted())
     throw UsageError("--y-column and --y-dataset: give one (y is a column of X's table, or a dataset of its own)");

@@ -133,15 +133,16 @@ void ProblemSpec::validate_features(long long d) const {
           std::to_string(groups.size()) + " group ids for " + std::to_string(d) + " features");
   const std::vector<int> id = group_ids();
   const int count = *std::max_element(id.begin(), id.end()) + 1;
+  const int base = static_cast<int>(*std::min_element(groups.begin(), groups.end())) == 1 ? 1 : 0;  // as given
   require_value(*this, count <= d, "groups-dataset",
-          "group id " + std::to_string(count - 1) + " is past the " + std::to_string(d) +
+          "group id " + std::to_string(count - 1 + base) + " is past the " + std::to_string(d) +
               " features: groups must be numbered 0..G-1 (or 1..G) with none empty");
   std::vector<int> size(static_cast<std::size_t>(count), 0);
   for (int g : id) ++size[static_cast<std::size_t>(g)];
   for (int g = 0; g < count; ++g)
     require_value(*this, size[static_cast<std::size_t>(g)] > 0, "groups-dataset",
-            "groups must be numbered 0.." + std::to_string(count - 1) + " with none empty: group " + std::to_string(g) +
-                " has no feature");
+            "groups must be numbered " + std::to_string(base) + ".." + std::to_string(count - 1 + base) +
+                " with none empty: group " + std::to_string(g + base) + " has no feature");
   require_value(*this, group_weights.empty() || static_cast<int>(group_weights.size()) == count, "group-weights-dataset",
           std::to_string(group_weights.size()) + " weights for " + std::to_string(count) + " groups");
 }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
@@ -458,7 +459,7 @@ std::string key_mismatch(const CheckpointKey& a, const CheckpointKey& b) {
         s.str("");
         s.precision(digits);
         s << v;
-        if (std::stod(s.str()) == v || !std::isfinite(v)) break;
+        if (!std::isfinite(v) || std::strtod(s.str().c_str(), nullptr) == v) break;
       }
     } else {
       s << v;

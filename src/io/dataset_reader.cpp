@@ -230,7 +230,10 @@ std::string nonfinite_at(const RowMatrix& m, std::int64_t first) {
 }  // namespace
 
 std::string layout_warning(const DataLayout& l) {
-  if (l.sparse || l.x_transposed || !l.feature_names.empty()) return "";
+  // Names from AnnData's /var or a pandas frame's items come from row-major (Python) writers.
+  const bool python_names = l.names_from.rfind("/var/", 0) == 0 || l.names_from.rfind("/raw/var/", 0) == 0 ||
+                            (l.names_from.size() > 6 && l.names_from.compare(l.names_from.size() - 6, 6, "_items") == 0);
+  if (l.sparse || l.x_transposed || l.layout_given || python_names) return "";
   const std::string what = "'" + l.file + "' " + l.x_name;
   if (l.table_columns > 0 && l.rows < l.table_columns)
     return what + " is a table of " + std::to_string(l.rows) + " rows and " + std::to_string(l.table_columns) +
@@ -291,6 +294,7 @@ DataReader::DataReader(const std::string& file, const std::string& x_name, const
     std::swap(xs[0], xs[1]);
     layout_.x_transposed = true;
   }
+  layout_.layout_given = select.layout_given;
   std::vector<std::int64_t> ys;
   if (!select.y_column.empty()) {  // X and y: columns of one table
     select_table(select, xs[1]);

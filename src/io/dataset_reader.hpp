@@ -35,6 +35,7 @@ struct DataLayout {
   std::vector<std::string> feature_names;  ///< one per feature, empty when the file names none
   std::string names_from;    ///< the dataset they came from
   bool x_transposed = false; ///< X stored (d, n): each rank reads its columns of the stored array
+  bool layout_given = false; ///< --x-layout given (DataSelection::layout_given)
   bool y_transposed = false; ///< with x_transposed, a 2-D Y stored (k, n) alike (read by its columns)
   std::int64_t table_columns = 0;  ///< --y-column: the columns of the stored table (X's and y's)
 
@@ -48,13 +49,15 @@ struct DataSelection {
   std::string y_column;           ///< --y-column NAME|J: y is this column of X's dataset, a table of every column
   std::string x_columns;          ///< --x-columns A,B,...: with --y-column, X is these columns (default: all others)
   bool features_by_rows = false;  ///< --x-layout features-by-rows: X is stored (d, n) (R, Fortran, MATLAB)
+  bool layout_given = false;      ///< --x-layout was given (either way): no warning that the shape cannot tell it
 };
 
 /// Sink of a block of rows: CSR rows of a sparse X, with their y rows.
 using SparseSink = std::function<void(const SparseRows& x, RowMatrix& y)>;
 
-/// A warning where X's shape cannot tell its layout (dense, without names, as a column-major writer would store it
-/// read by rows: a square X, or a --y-column table with fewer rows than columns), or "" where it can.
+/// A warning where X's shape cannot tell its layout (dense, as a column-major writer would store it read by rows: a
+/// square X, or a --y-column table with fewer rows than columns), or "" where it can or need not: --x-layout given,
+/// or names from a Python writer (AnnData's /var, a pandas frame's items).
 std::string layout_warning(const DataLayout& l);
 
 /// Opens X and y of one file on every rank (MPI-IO, collective open) and reads row ranges independently,

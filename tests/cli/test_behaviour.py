@@ -789,10 +789,10 @@ def path_cv_predict_bad_input():
     expect_error(2, 3, "shape (40,)", "cv", "--data", data, "--fold-dataset", "folds_short", "--output", out)
     expect_error(2, 3, "holds 1.500000 at row 0: fold numbers must be whole numbers", "cv", "--data", data,
                  "--fold-dataset", "folds_half", "--output", out)
-    expect_error(2, 3, "negative fold number (-1) at row 0 (0-based)", "cv", "--data", data, "--fold-dataset",
-                 "folds_neg", "--output", out)
+    expect_error(2, 3, "negative fold numbers (the smallest -1; the first at row 0, 0-based)", "cv", "--data", data,
+                 "--fold-dataset", "folds_neg", "--output", out)
     # R's integer NA (the smallest int32) is named as such; a few 0s among 1..K make a fold of their own, with a warning.
-    expect_error(2, 3, "at row 27 (0-based): R's NA", "cv", "--data", data, "--fold-dataset", "folds_na", "--output", out)
+    expect_error(2, 3, "the first at row 27, 0-based): R's NA", "cv", "--data", data, "--fold-dataset", "folds_na", "--output", out)
     _, _, err = cadmm(2, "cv", "--data", data, "--fold-dataset", "folds_zero", "--n-lambda", 5, "--output",
                       path("zero_folds.h5"), "--quiet")
     assert "fold 0 holds 2 rows" in err and "(5 folds)" in err, err
@@ -1078,6 +1078,8 @@ def cv_keeps_the_full_path_and_predict_chooses_any_lambda():
     with h5py.File(relax_out) as c:
         lambdas, coefs, relaxed = c["path/lambda"][()], c["path/coef"][()], c["path/relaxed/coef"][()]
         intercepts, relaxed_b = c["path/intercept"][()], c["path/relaxed/intercept"][()]
+        # The cases below tell the rules apart only where the relaxed choice is not the plain one and blends.
+        assert c["cv/relaxed/lambda_1se"][()] != c["cv/lambda_1se"][()] and gamma < 1, (c["cv/lambda_1se"][()], lam, gamma)
     j = len(lambdas) // 2
     for choice, (at, g) in [(["--lambda", "lambda_1se", "--gamma", "1"], (i, 1.0)),
                             (["--lambda", "lambda_1se", "--gamma", "0"], (i, 1e-5)),
@@ -1108,6 +1110,11 @@ def cv_warns_where_its_choice_needs_a_caveat():
         assert f["cv/lambda_min"][()] == f["cv/lambda"][-1]
     assert "lambda_min is the path's smallest lambda" in err, err
     assert "fewer than 3 rows on average" in err and "--folds 12" in err, err
+    # A grid that ends at 0 has nothing smaller to try.
+    _, _, err = cadmm(1, "cv", "--data", data, "--folds", 12, "--lambdas", "1,0.1,0", "--output", out, "--quiet")
+    with h5py.File(out) as f:
+        assert f["cv/lambda_min"][()] == 0
+    assert "warning" not in err, err
     rng = np.random.default_rng(4)
     X = rng.standard_normal((40, 30))
     data = write("caveat_noise.h5", X, X[:, 0] + rng.standard_normal(40))  # one signal: small lambdas overfit

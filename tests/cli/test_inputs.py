@@ -592,9 +592,9 @@ f[["O"]] <- cbind(seq(0, 1, length.out = n), rep(0.5, n)); f[["O1"]] <- cbind(se
     assert "is square (30 x 30)" in err and "--x-layout features-by-rows" in err, err
     _, _, err = cadmm(1, "predict", "--model", path("sq.h5"), "--data", square, "--output", path("sq_p.h5"), "--quiet")
     assert "is square (30 x 30)" in err, err
-    _, _, err = cadmm(1, "solve", "--data", square, "--x-layout", "features-by-rows", "--output", path("sq.h5"),
-                      "--quiet")
-    assert "warning" not in err, err
+    for layout in ("features-by-rows", "rows"):  # either way, given, it is known
+        _, _, err = cadmm(1, "solve", "--data", square, "--x-layout", layout, "--output", path("sq.h5"), "--quiet")
+        assert "warning" not in err, (layout, err)
     # R's one-column y matrix is stored (1, n): the refusal names the layout option as for X.
     with h5py.File(data) as f, h5py.File(path("r_col_y.h5"), "w") as g:
         g["X"], g["y"] = f["X"][()], f["y"][()][None, :]

@@ -136,14 +136,15 @@ class GramSums final : public ShiftedSums {
       return;
     }
     const Eigen::Index block = std::max<Eigen::Index>(1, (std::int64_t{4} << 20) / (8 * std::max<Eigen::Index>(1, d_)));
+    RowMatrix dense;  // about 4 MB, for this call only (a fold's sums are many)
     for (Eigen::Index first = 0; first < rows; first += block) {
       const Eigen::Index count = std::min(block, rows - first);
-      dense_rows_.setZero(count, d_);
+      dense.setZero(count, d_);
       for (Eigen::Index i = 0; i < count; ++i) {
         const double root = w ? std::sqrt(w[first + i]) : 1.0;
-        for (SparseRows::InnerIterator a(x, first + i); a; ++a) dense_rows_(i, a.col()) += root * a.value();
+        for (SparseRows::InnerIterator a(x, first + i); a; ++a) dense(i, a.col()) += root * a.value();
       }
-      lapack::add_gram_upper(gram_, dense_rows_.data(), count);
+      lapack::add_gram_upper(gram_, dense.data(), count);
     }
   }
   void add_shifted_piece(const ShiftedSums& other) override { gram_ += static_cast<const GramSums&>(other).gram_; }
@@ -161,7 +162,6 @@ class GramSums final : public ShiftedSums {
   }
 
   Matrix gram_;
-  RowMatrix dense_rows_;  // add_sparse_gram's buffer (CSR rows with many nonzeros)
 };
 
 }  // namespace

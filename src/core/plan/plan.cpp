@@ -258,8 +258,7 @@ void Plan::plan_gather(const DataShape& shape) {
 void Plan::set_pieces(int count, const DataShape& shape, Communicator& comm) {
   pieces = count;
   if (count <= 1) return;
-  rank.wide_fallback = size_rank(rank, shape, count, budget);
-  if (rank.wide_fallback) reason = wide_reason(count);
+  if (size_rank(rank, shape, count, budget)) rank.wide_fallback = true, reason = wide_reason(count);
   plan_gather(shape);
   if (rank.form == LocalForm::screened) {
     // The all-row columns the folds share: what the budget leaves, at most the whole d x d.
