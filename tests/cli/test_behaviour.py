@@ -1097,6 +1097,41 @@ def cv_keeps_the_full_path_and_predict_chooses_any_lambda():
 
 
 @test
+def cv_takes_a_fold_whose_rows_all_weigh_zero():
+    """A held-out fold of weight 0 (a site weighted out that is also a fold) is fitted and counts for nothing in the
+    mean error, as cv.glmnet does (it was refused: an R user's trial); mse_mean and mse_std against scikit-learn's
+    weighted Lasso fitted on each fold's training rows, with glmnet's formulas (fold weights, N = the folds)."""
+    from sklearn.linear_model import Lasso
+    rng = np.random.default_rng(11)
+    n, d, K = 90, 6, 3
+    X = rng.standard_normal((n, d))
+    y = X @ np.array([2.0, 0, -1.0, 0, 0.5, 0]) + 0.5 * rng.standard_normal(n)
+    fold = np.arange(n) % K + 1
+    w = rng.uniform(0.5, 2.0, n)
+    w[fold == 2] = 0
+    data = write("zero_fold.h5", X, y, w=w, fold=fold)
+    out = path("zero_fold.h5.out")
+    lambdas = [0.3, 0.1, 0.03]
+    cadmm(2, "cv", "--data", data, "--weights-dataset", "/w", "--fold-dataset", "/fold", "--lambdas",
+          ",".join(map(str, lambdas)), "--output", out, "--quiet")
+    mse = np.full((K, len(lambdas)), np.nan)
+    for f in range(1, K + 1):
+        train, held = fold != f, fold == f
+        if w[held].sum() == 0:
+            continue
+        for i, lam in enumerate(lambdas):
+            fit = Lasso(alpha=lam, tol=1e-12, max_iter=100_000).fit(X[train], y[train], sample_weight=w[train])
+            mse[f - 1, i] = np.average((y[held] - fit.predict(X[held])) ** 2, weights=w[held])
+    fw = np.array([w[fold == f].sum() for f in range(1, K + 1)])
+    good = fw > 0
+    mean = (fw[good] / fw.sum()) @ mse[good]
+    sd = np.sqrt((fw[good] / fw.sum()) @ (mse[good] - mean) ** 2 / (K - 1))
+    with h5py.File(out) as r:
+        assert np.allclose(r["cv/mse_mean"][()], mean, rtol=1e-6), (r["cv/mse_mean"][()], mean)
+        assert np.allclose(r["cv/mse_std"][()], sd, rtol=1e-5), (r["cv/mse_std"][()], sd)
+
+
+@test
 def cv_warns_where_its_choice_needs_a_caveat():
     """A lambda_min at the grid's smallest lambda (the error may fall further: found by a trial's ridge cv, whose grid
     ends at 1e-3 of glmnet's large ridge lambda_max) and folds of fewer than 3 rows on average, where cv.glmnet's

@@ -233,13 +233,21 @@ int FoldAssignment::fold(std::int64_t row) const {
 
 namespace {
 
-// cvm and cvsd of folds x lambdas errors, the folds weighed by w (summing to 1).
+// cvm and cvsd of folds x lambdas errors, the folds weighed by w (summing to 1). A fold of weight 0 (its error 0/0)
+// counts for nothing but the folds' number, as cv.glmnet counts it.
 void fold_stats(const Matrix& mse, const Vector& w, Vector& mean, Vector& sd) {
   const Eigen::Index folds = mse.rows(), m = mse.cols();
-  mean = mse.transpose() * w;
+  const auto weighed = [&](Eigen::Index l, auto&& term) {
+    double total = 0;
+    for (Eigen::Index f = 0; f < folds; ++f)
+      if (w[f] > 0) total += w[f] * term(mse(f, l));
+    return total;
+  };
+  mean.resize(m);
   sd.resize(m);
   for (Eigen::Index l = 0; l < m; ++l) {
-    const double var = (w.array() * (mse.col(l).array() - mean[l]).square()).sum();
+    mean[l] = weighed(l, [](double e) { return e; });
+    const double var = weighed(l, [&](double e) { return (e - mean[l]) * (e - mean[l]); });
     sd[l] = std::sqrt(var / std::max<double>(1.0, static_cast<double>(folds - 1)));
   }
 }
@@ -406,7 +414,8 @@ CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, c
     cv.fold_rows.push_back(static_cast<std::int64_t>(rows[f]));
     cv.fold_weight.push_back(rows[folds + f]);
     if (rows[f] == 0) throw DataError("fold " + std::to_string(f + 1) + " has no rows");
-    if (!(rows[folds + f] > 0)) throw DataError("the weights of fold " + std::to_string(f + 1) + "'s rows sum to zero");
+    // A fold whose rows all weigh 0 is still fitted (its training rows are the others), and its held-out error, 0/0,
+    // weighs nothing in the mean, as in cv.glmnet (a site weighted out that is also a fold).
   }
   const bool all = fit_fold_flags.empty();
   std::vector<int> todo;
