@@ -1,6 +1,7 @@
 #include "io/hdf5_util.hpp"
 
 #include <dlfcn.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -393,8 +394,16 @@ void check_output_path(const std::string& output, const std::string& option, con
       throw UsageError(option + ": '" + output + "' is the input file; it would be replaced");
 }
 
-std::string disk_reason() {
-  return errno == ENOSPC || errno == EDQUOT || errno == EIO ? std::string(": ") + std::strerror(errno) : std::string();
+std::string disk_reason(const std::string& path) {
+  if (errno == ENOSPC || errno == EDQUOT || errno == EIO) return std::string(": ") + std::strerror(errno);
+  if (path.empty()) return "";
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  struct statvfs fs {};
+  if (statvfs(dir.empty() ? "." : dir.c_str(), &fs) != 0) return "";
+  const double free = static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize);
+  return free < (1 << 20) ? ": " + std::string(std::strerror(ENOSPC)) + " (" + std::to_string(static_cast<long long>(free)) +
+                                " bytes free where it is written)"
+                          : "";
 }
 
 namespace {
@@ -410,7 +419,7 @@ AtomicH5File::AtomicH5File(const std::string& path, std::string what)
   errno = 0;
   file_ = Handle(H5Fcreate(tmp_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, file_access().get()), H5Fclose);
   if (!file_.valid()) {
-    const std::string reason = disk_reason();
+    const std::string reason = disk_reason(tmp_);
     std::remove(tmp_.c_str());  // H5Fcreate may have made it before failing (a full disk), and no destructor runs
     throw RuntimeFailure("cannot create " + what_ + " '" + path_ + "' (temporary " + tmp_ + ")" + reason);
   }
@@ -425,7 +434,8 @@ AtomicH5File::~AtomicH5File() {
 
 void AtomicH5File::commit(const std::string& keep_previous) {
   errno = 0;
-  if (!file_.close()) throw RuntimeFailure("writing " + what_ + " '" + path_ + "' failed while closing it" + disk_reason());
+  if (!file_.close())
+    throw RuntimeFailure("writing " + what_ + " '" + path_ + "' failed while closing it" + disk_reason(tmp_));
   std::error_code ec;
   if (!keep_previous.empty() && std::filesystem::exists(path_, ec)) {
     std::filesystem::remove(keep_previous, ec);
@@ -439,9 +449,9 @@ void AtomicH5File::commit(const std::string& keep_previous) {
 }
 
 namespace {
-// file: the file as messages name it ("output file '...'", "checkpoint '...'").
-void check_write(herr_t rc, const std::string& what, const std::string& file) {
-  if (rc < 0) throw RuntimeFailure("writing " + what + " to " + file + " failed" + disk_reason());
+// file: the file as messages name it ("output file '...'", "checkpoint '...'"); path: where it is written.
+void check_write(herr_t rc, const std::string& what, const std::string& file, const std::string& path) {
+  if (rc < 0) throw RuntimeFailure("writing " + what + " to " + file + " failed" + disk_reason(path));
 }
 
 // Creates missing intermediate groups on the way to a dataset.
@@ -470,8 +480,8 @@ void AtomicH5File::write_typed(const std::string& name, const std::vector<std::i
   Handle lcpl = link_props();
   Handle ds(H5Dcreate2(file_.get(), name.c_str(), file_type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
             H5Dclose);
-  if (!ds.valid()) check_write(-1, "dataset " + name, named());
-  check_write(H5Dwrite(ds.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "dataset " + name, named());
+  if (!ds.valid()) check_write(-1, "dataset " + name, named(), tmp_);
+  check_write(H5Dwrite(ds.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "dataset " + name, named(), tmp_);
 }
 
 void AtomicH5File::write_strings(const std::string& name, const std::vector<std::string>& values) {
@@ -490,7 +500,7 @@ void AtomicH5File::create_rows(const std::string& name, std::int64_t rows, std::
   Handle lcpl = link_props();
   Handle ds(H5Dcreate2(file_.get(), name.c_str(), H5T_IEEE_F64LE, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
             H5Dclose);
-  if (!ds.valid()) check_write(-1, "dataset " + name, named());
+  if (!ds.valid()) check_write(-1, "dataset " + name, named(), tmp_);
 }
 
 void AtomicH5File::write_row(const std::string& name, std::int64_t i, std::int64_t cols, const double* data) {
@@ -502,7 +512,7 @@ void AtomicH5File::write_row(const std::string& name, std::int64_t i, std::int64
   Handle mem(H5Screate_simple(1, &n, nullptr), H5Sclose);
   const bool ok = space.valid() && H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) >= 0 &&
                   H5Dwrite(ds.get(), H5T_NATIVE_DOUBLE, mem.get(), space.get(), H5P_DEFAULT, data) >= 0;
-  check_write(ok ? 0 : -1, "row " + std::to_string(i) + " of dataset " + name, named());
+  check_write(ok ? 0 : -1, "row " + std::to_string(i) + " of dataset " + name, named(), tmp_);
 }
 
 namespace {
@@ -513,7 +523,7 @@ void put_attribute(hid_t file, const std::string& object, const std::string& nam
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
   Handle attr(H5Acreate2(obj.get(), name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
   if (!obj.valid() || !attr.valid() || write(attr.get()) < 0)
-    throw RuntimeFailure("writing attribute " + name + " to " + file_name + " failed");
+    throw RuntimeFailure("writing attribute " + name + " to " + file_name + " failed" + disk_reason());
 }
 }  // namespace
 

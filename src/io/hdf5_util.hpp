@@ -16,8 +16,9 @@ void abandon_hdf5();
 /// True after abandon_hdf5().
 bool hdf5_abandoned();
 /// ": No space left on device" (or the quota's, or an I/O error's) when errno says a write failed for the disk's
-/// sake, else "": HDF5's own errors are silenced and say less. Set errno to 0 before the call that failed.
-std::string disk_reason();
+/// sake, else "": HDF5's own errors are silenced and say less. Set errno to 0 before the call that failed. MPI-IO
+/// does not always leave errno set: given the path written, a file system with less than 1 MiB free says so too.
+std::string disk_reason(const std::string& path = "");
 
 /// Owns an hid_t and closes it with the right H5*close.
 class Handle {

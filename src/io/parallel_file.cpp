@@ -88,7 +88,7 @@ void ParallelH5File::write(int index, std::int64_t first, std::int64_t rows, hid
   errno = 0;
   if (H5Dwrite(ds, mem_type, mspace.get(), fspace.get(), H5P_DEFAULT, data) < 0)
     throw RuntimeFailure("writing " + names_[static_cast<std::size_t>(index)] + "[" + std::to_string(first) + ".." +
-                         std::to_string(first + rows - 1) + "] to '" + path_ + "' failed" + disk_reason());
+                         std::to_string(first + rows - 1) + "] to '" + path_ + "' failed" + disk_reason(path_));
 }
 
 void ParallelH5File::put_attribute(const std::string& name, const std::string& object, hid_t file_type, hid_t space,
@@ -97,8 +97,9 @@ void ParallelH5File::put_attribute(const std::string& name, const std::string& o
     Handle obj(H5Oopen(file_.get(), object.c_str(), H5P_DEFAULT), H5Oclose);
     Handle attr(obj.valid() ? H5Acreate2(obj.get(), name.c_str(), file_type, space, H5P_DEFAULT, H5P_DEFAULT) : -1,
                 H5Aclose);
+    errno = 0;
     if (!attr.valid() || H5Awrite(attr.get(), mem_type, data) < 0)
-      throw RuntimeFailure("writing attribute " + name + " to '" + path_ + "' failed");
+      throw RuntimeFailure("writing attribute " + name + " to '" + path_ + "' failed" + disk_reason(path_));
   });
 }
 

@@ -1,5 +1,7 @@
 #include "io/result_writer.hpp"
 
+#include <cerrno>
+
 #include "cadmm/error.hpp"
 #include "cadmm/version.hpp"
 #include "io/hdf5_util.hpp"
@@ -29,9 +31,10 @@ void write_history(AtomicH5File& f, const std::vector<IterationRecord>& h, const
   Handle type = history_type();
   hsize_t n = h.size();
   Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+  errno = 0;
   Handle ds(H5Dcreate2(f.get(), "history", type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
   if (!ds.valid() || (n > 0 && H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, h.data()) < 0))
-    throw RuntimeFailure("writing /history to '" + path + "' failed");
+    throw RuntimeFailure("writing /history to '" + path + "' failed" + disk_reason(path));
 }
 
 std::vector<IterationRecord> read_history(hid_t file, const std::string& path) {
