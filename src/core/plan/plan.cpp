@@ -65,8 +65,8 @@ LocalForm plan_local_form(std::int64_t rows, std::int64_t d, bool sparse, std::o
   // solve took 3.96 s in the woodbury form against 0.57 s screened, a 100-lambda path 76 s against 4.4 s in the Gram
   // form (19.4 s screened: its supports pass the polished blocks' size without a Gram). Where the data are wide as a
   // whole, a path's supports stay below the row count and their last lambdas' systems are singular, which the Gram
-  // form's d x d ADMM works through slowly: there the rows stay (screened) at any d, as they take less memory than
-  // the Gram too. 500 x 5,000 on 2 ranks, 100 lambdas: path 15.1 -> 0.8 s (R-written data of a user's trial; cadmm
+  // form's d x d ADMM works through slowly: there the rows stay (screened) from kScreenMinFeatures, as they take less
+  // memory than the Gram too. 500 x 5,000 on 2 ranks, 100 lambdas: path 15.1 -> 0.8 s (R-written data of a user's trial; cadmm
   // generate's: > 900 -> 27 s), 10-fold cv 415 -> 11.4 s.
   if (rows < d && (screen == Screen::none || d < kScreenMinFeatures || !fits)) return LocalForm::woodbury;
   if (rows < d && screen == Screen::path && std::max(rows, global_rows) < d) return LocalForm::screened;
@@ -232,7 +232,7 @@ bool size_rank(RankPlan& r, const DataShape& shape, int pieces, double budget) {
 }
 
 std::string wide_reason(int pieces) {
-  return std::string("the working sets' ") + (pieces > 1 ? "Grams for " + std::to_string(pieces) + " folds" : "Gram") +
+  return std::string("the working sets' form") + (pieces > 1 ? " with " + std::to_string(pieces) + " folds" : "") +
          " would not fit this rank's memory; fewer rows than features";
 }
 
