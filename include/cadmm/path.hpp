@@ -55,10 +55,14 @@ PathResult fit_path(const Model& model, const Lambdas& lambdas, const SolverSett
 /// the form gathers its rows (the cg form: gathered_model): every rank holds the whole model, and in each round of P
 /// lambdas rank r fits the r-th alone, from its own answer P lambdas before; the fits are then shared, so every rank
 /// returns the same PathResult. Each answer is certified as fit_path's, so the two agree to the solver's tolerance.
-/// nullopt on every rank otherwise (one rank included). Collective.
+/// With observer.checkpoint set, lambda i starts from the recorded answer of lambda i - P, so that a resume (from
+/// resume.done: its state is not read) repeats the path bit for bit at the same P; the checkpoint is then taken
+/// between rounds (every observer.checkpoint_every ADMM iterations, and at an interrupt, by the caller). nullopt on
+/// every rank otherwise (one rank included). Collective.
 std::optional<PathResult> fit_path_side_by_side(const Model& model, const Lambdas& lambdas,
                                                 const SolverSettings& settings, bool early_stop, bool rows_fit,
-                                                Communicator& comm, const PathProgress& progress = {}, const AdmmObserver& observer = {});
+                                                Communicator& comm, const PathProgress& progress = {},
+                                                const AdmmObserver& observer = {}, const PathResume* resume = nullptr);
 
 /// The fold of global row `row` among `folds`: the rows are put in a pseudo-random order by a keyed
 /// permutation of [0, n) and dealt out in turn, so fold sizes differ by at most one and the assignment is a

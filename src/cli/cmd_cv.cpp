@@ -361,7 +361,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   // of them).
   std::optional<ExitOnInterrupt> reading(kReadingData);
   LoadedData loaded =
-      load_data(vm, comm, fold_pieces(o, comm), working_sets_serve(vm, request) ? &request : nullptr, Screen::path);
+      load_data(vm, comm, fold_pieces(o, comm), working_sets_serve(request) ? &request : nullptr, Screen::path);
   t.read = loaded.read_seconds;
   clock.lap();
   // The refit's model, made now: with unpenalized features its lambda_max comes from a fit on them (Model).

@@ -55,11 +55,16 @@ class PathLines final : public PrintedProgress {
     beat_.reset();
     if (!verbose_) return;
     header();
+    if (f.admm.status == Status::interrupted) {  // its point is where it would have started: no fit to show
+      std::printf("%6zu %12.5e %8d %8s %18s %10s %9s %8.2fs  (interrupted: not finished)\n", i, f.lambda,
+                  f.admm.state.iteration, "-", "-", "-", "-", lap_.lap());
+      std::fflush(stdout);
+      return;
+    }
     std::printf("%6zu %12.5e %8d %8lld %18.10e %10.2e %9.5f %8.2fs%s\n", i, f.lambda, f.admm.state.iteration,
                 static_cast<long long>(nonzeros(f.coef)), f.admm.optimality.objective, f.admm.optimality.gap,
                 shown_ratio(dev_ratio),
-                lap_.lap(), f.admm.status == Status::interrupted ? "  (interrupted: not finished)"
-                : f.admm.status == Status::diverged ? "  (diverged)"
+                lap_.lap(), f.admm.status == Status::diverged ? "  (diverged)"
                 : f.admm.descended ? "  (coordinate descent)"
                 : f.admm.polished && f.admm.state.iteration == 0 ? "  (warm active set)" : "");
     std::fflush(stdout);

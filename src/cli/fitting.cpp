@@ -37,6 +37,11 @@ CheckpointOptions checkpoint_from(const po::variables_map& vm) {
   c.resume = vm.count("resume") > 0;
   if (c.resume && c.file.empty()) throw UsageError("--resume: needs --checkpoint FILE");
   if (c.every < 1) throw UsageError("--checkpoint-every: must be >= 1");
+  const std::string form = vm.count("local-solver") ? vm["local-solver"].as<std::string>() : "auto";
+  if (!c.file.empty() && (form == "screened" || form == "streamed"))
+    throw UsageError("--checkpoint: the " + form + " form cannot be checkpointed (its working sets solve restricted "
+                     "problems, whose state is not the full problem's); use --local-solver auto, which plans a form "
+                     "that can, or leave out --checkpoint");
   return c;
 }
 
@@ -237,7 +242,10 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   collectively(comm, [&] { nnz = d.layout.sparse ? reader->nnz_in(d.range) : d.range.size() * d.layout.features; });
   PlanRequest request;
   request.requested = parse_local_solver(vm["local-solver"].as<std::string>());
-  request.screen = fit ? screen : Screen::none;
+  // A checkpoint holds the full problem's exact state, which a working-set form's restricted solves (and the Hessian
+  // columns it keeps) are not: a run that checkpoints plans the plain forms. A path's lambdas still go side by side:
+  // its resume starts again from the finished fits.
+  request.screen = fit && !vm.count("checkpoint") ? screen : Screen::none;
   if (fit) request.lambda = fit->lambda;
   request.folds = static_cast<bool>(piece_map);
   // The plan refuses what cannot fit, and a shape the file cannot back, before anything (fold numbers included) is
@@ -249,7 +257,7 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   }, comm);
   const Pieces pieces = piece_map ? piece_map(*reader, d.range) : Pieces{};
   d.plan.set_pieces(pieces.count, d.layout.shape(), comm);
-  if (pieces.count <= 1 && request.screen == Screen::path) d.plan.plan_gather(d.layout.shape());  // lambdas side by side
+  if (pieces.count <= 1 && fit && screen == Screen::path) d.plan.plan_gather(d.layout.shape());  // lambdas side by side
   d.planned_bytes = d.plan.rank.memory_bytes;
   comm.max(&d.planned_bytes, 1);
   const LocalForm form = d.plan.rank.form;
@@ -313,15 +321,15 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   return d;
 }
 
-bool working_sets_serve(const po::variables_map& vm, const FitRequest& request) {
-  return request.spec.has_l1() && request.spec.groups.empty() && !vm.count("checkpoint");
+bool working_sets_serve(const FitRequest& request) {
+  return request.spec.has_l1() && request.spec.groups.empty();
 }
 
 DataModel load_model(const po::variables_map& vm, const FitRequest& request, MpiCommunicator& comm, Phases& t,
                      Screen screen) {
   const ExitOnInterrupt reading(kReadingData);
   Stopwatch clock;
-  LoadedData loaded = load_data(vm, comm, {}, working_sets_serve(vm, request) ? &request : nullptr, screen);
+  LoadedData loaded = load_data(vm, comm, {}, working_sets_serve(request) ? &request : nullptr, screen);
   t.read = loaded.read_seconds;
   clock.lap();
   DataModel dm;

@@ -120,12 +120,11 @@ struct DataModel {
   bool gathers_rows = false;  ///< this rank's plan holds every row beside its own (RankPlan::gathers_rows)
   std::string kinds;  ///< solver_kinds() of the model
 };
-/// True where working sets can serve the fit: a penalty with an l1 part, no groups (the sets add features one by one)
-/// and no checkpoint (it holds the full problem's exact state).
-bool working_sets_serve(const po::variables_map& vm, const FitRequest& request);
+/// True where working sets (and a path's lambdas side by side) can serve the fit: a penalty with an l1 part and no
+/// groups (the sets add features one by one). A run with --checkpoint plans no working-set form (load_data).
+bool working_sets_serve(const FitRequest& request);
 /// load_data() then prepare() and make_model(); fills t.read and t.setup; collective. screen: what the plan's
-/// working-set forms would serve (solve: one fit; path: its lambdas), where the problem allows them (an l1 part, no
-/// groups, no checkpoint: a checkpoint holds the full problem's exact state).
+/// working-set forms would serve (solve: one fit; path: its lambdas), where working_sets_serve() and no checkpoint.
 DataModel load_model(const po::variables_map& vm, const FitRequest& request, MpiCommunicator& comm, Phases& t,
                      Screen screen);
 

@@ -127,6 +127,44 @@ def path_stopped_twice_then_resumed_is_bitwise():
 
 
 @test
+def a_side_by_side_path_checkpoints_between_rounds_and_resumes_bitwise_after_a_stop_or_kill_9():
+    """Sparse rows on 2 ranks fit a path's lambdas side by side, each rank alone. Without polishing every lambda is an
+    ADMM solve: a SIGTERM inside rank 1's solve keeps its lambda as not begun, and kill -9 of rank 1 leaves the
+    checkpoint the path took between two rounds (--checkpoint-every iterations); each resume repeats the
+    uninterrupted checkpointed run bit for bit."""
+    data = path("sbs.h5")
+    cadmm(2, "generate", "--rows", 4000, "--features", 3000, "--nnz-per-row", 20, "--seed", 9, "--output", data,
+          "--quiet")
+    common = ["path", "--data", data, "--local-solver", "cg", "--n-lambda", 20, "--lambda-min-ratio", 1e-2,
+              "--polish", "false", "--checkpoint-every", 10]
+    fresh = path("sbs_fresh.h5")
+    _, text, _ = cadmm(2, *common, "--output", fresh, "--checkpoint", path("sbs_fresh.ck"))
+    assert "side by side" in text, text
+    with h5py.File(fresh) as f:
+        its = f["path/iterations"][()]
+    # Rank 1 fits the odd lambdas; the largest count among them (a late one's) is where the hook, which acts at that
+    # iteration of any solve of its rank, kills it.
+    late = int(its[1::2].max())
+    assert int(np.argmax(its[1::2])) >= len(its) // 4, its
+    for kind, stop, code in (("term", 15, 1), ("kill", late, 137)):
+        out, ck = path(f"sbs_{kind}.h5"), path(f"sbs_{kind}.ck")
+        for stale in (out, ck, ck + ".prev"):
+            if os.path.exists(stale):
+                os.remove(stale)
+        _, printed, err = cadmm(2, *common, "--output", out, "--checkpoint", ck, expect=code,
+                                env={"CADMM_FAULT": f"{kind}@{stop}:1"})
+        with h5py.File(ck) as c:
+            done = int(c["path_done"][0])
+            assert c.attrs["iteration"] == 0 and 0 < done < len(its), (kind, done, c.attrs["iteration"])
+        if kind == "term":
+            assert "state saved" in err and "(interrupted: not finished)" in printed, err
+        else:  # the last checkpoint was taken between rounds, well after the first
+            assert done >= len(its) // 2, done
+        cadmm(2, *common, "--output", out, "--checkpoint", ck, "--resume")
+        assert_bitwise_equal(out, fresh)
+
+
+@test
 def a_path_resumed_after_its_rho_changes_chooses_its_factorizations_as_the_uninterrupted_one():
     # Correlated, without polishing or acceleration, and every lambda starting from a rho far above the balanced
     # one: ADMM changes rho often enough that 8 lambdas (some 6,700 iterations) make kEigenOverCholesky (20)

@@ -97,14 +97,15 @@ PathResult drive_path(const Model& model, const Lambdas& lambdas, const SolverSe
     done.dev_ratio.push_back(ratio);
     current.clear();
   };
-  // A path that checkpoints runs on the ranks together: its resume repeats it bit for bit, rank count included.
-  if (!store)
-    if (std::optional<PathResult> p =
-            fit_path_side_by_side(model, lambdas, settings, early_stop, gather_rows, comm, each, observer))
-      return std::move(*p);
-  PathResult path = fit_path(model, lambdas, settings, early_stop, comm, each, observer, resume ? &*resume : nullptr);
+  // A path that checkpoints resumes bit for bit at the same rank count, side by side or not.
+  std::optional<PathResult> side = fit_path_side_by_side(model, lambdas, settings, early_stop, gather_rows, comm, each,
+                                                         observer, resume ? &*resume : nullptr);
+  PathResult path = side ? std::move(*side)
+                         : fit_path(model, lambdas, settings, early_stop, comm, each, observer, resume ? &*resume : nullptr);
+  // Side by side, an interrupted lambda is kept as not begun (its rank's iterations so far are not the state's).
   const FitResult& last = path.fits.back();
-  if (last.admm.status == Status::interrupted && store) store->save(last.admm.state, current, &done);
+  if (last.admm.status == Status::interrupted && store)
+    store->save(last.admm.state, path.side_by_side ? std::vector<IterationRecord>{} : current, &done);
   return path;
 }
 

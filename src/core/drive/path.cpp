@@ -40,30 +40,35 @@ bool stop_asked(const AdmmObserver& observer, Communicator& comm) {
   return stop > 0;
 }
 
-// The fit a path reports for lambda when a stop came before it began: the warm start, interrupted.
-FitResult not_begun_fit(const Model& model, double lambda, double lambda_max, const AdmmState& warm) {
+// The fit a path reports for lambda when a stop came before it began: the warm start (none: zero, with zero duals
+// at the starting rho), interrupted, in a complete state a checkpoint can keep.
+FitResult not_begun_fit(const Model& model, double lambda, double lambda_max, AdmmState warm,
+                        const SolverSettings& settings) {
+  const Eigen::Index d = model.data.n_features, k = model.data.n_targets;
+  if (warm.z.size() == 0) warm.z = Matrix::Zero(d, k);
+  if (warm.u.size() == 0) warm.u = Matrix::Zero(d, k);
+  if (warm.rho <= 0) warm.rho = settings.rho.value_or(model.rho_auto);
   FitResult f;
   f.lambda = lambda;
   f.lambda_max = lambda_max;
   f.admm.state = not_begun(warm);
   if (model.local) note_factors(*f.admm.state.loop, *model.local, warm.rho);
   f.admm.status = Status::interrupted;
-  f.coef = warm.z.size() ? Matrix(model.scaling.column.asDiagonal() * warm.z)
-                         : Matrix::Zero(model.data.n_features, model.data.n_targets);
+  f.coef = model.scaling.column.asDiagonal() * warm.z;
   f.intercept = model.data.y_mean - f.coef.transpose() * model.data.x_mean;
   return f;
 }
 
 // Root's fit on every rank: what the path's output, progress and checks read of it (not its iterate).
 void share_fit(FitResult& f, int root, Eigen::Index d, Eigen::Index k, Communicator& comm) {
-  constexpr int kScalars = 17, kRecord = 9;
+  constexpr int kScalars = 18, kRecord = 9;
   const bool mine = comm.rank() == root;
   const AdmmResult& a = f.admm;
   Vector head(kScalars);
   if (mine)
     head << f.lambda, f.lambda_max, f.l1_ratio, a.state.iteration, static_cast<double>(a.status), a.polished,
         a.descended, a.working_set, a.working_set_rounds, a.factors.cholesky, a.factors.eigen, a.r_norm, a.s_norm,
-        a.optimality.objective, a.optimality.rss, a.optimality.gap, static_cast<double>(a.history.size());
+        a.optimality.objective, a.optimality.rss, a.optimality.gap, a.state.rho, static_cast<double>(a.history.size());
   comm.broadcast(head.data(), sizeof(double) * kScalars, root);
   const Eigen::Index records = static_cast<Eigen::Index>(head[kScalars - 1]);
   Vector body(d * k + k + kRecord * records);
@@ -88,6 +93,7 @@ void share_fit(FitResult& f, int root, Eigen::Index d, Eigen::Index k, Communica
   b.factors = FactorLog{static_cast<int>(head[9]), static_cast<int>(head[10])};
   b.r_norm = head[11], b.s_norm = head[12];
   b.optimality = Optimality{head[13], head[14], head[15]};
+  b.state.rho = head[16];
   f.coef = Eigen::Map<const Matrix>(body.data(), d, k);
   f.intercept = body.segment(d * k, k);
   for (Eigen::Index r = 0; r < records; ++r) {
@@ -100,6 +106,25 @@ void share_fit(FitResult& f, int root, Eigen::Index d, Eigen::Index k, Communica
   }
 }
 
+// A recorded fit's z as a checkpoint gives it back (its coefficients over the column scale; an excluded feature's is 0):
+// what a restartable path reads of its earlier lambdas, so that its resume reads the same bits.
+Matrix recorded_z(const Model& model, const FitResult& f) {
+  const Vector& s = model.scaling.column;
+  Matrix z = Matrix::Zero(f.coef.rows(), f.coef.cols());
+  for (Eigen::Index j = 0; j < z.rows(); ++j)
+    if (s[j] > 0) z.row(j) = f.coef.row(j) / s[j];
+  return z;
+}
+
+// Before lambda i of a path that checkpoints (PolishMemory::restartable): its memory as a resume at i would have it,
+// the secant's prior being the answer `back` lambdas before the warm start's (every earlier fit is in path: a
+// resumed path's from its checkpoint).
+void restart_memory(PolishMemory& memory, const Model& model, const PathResult& path, std::size_t i, std::size_t back) {
+  if (i < 2 * back) return memory.restart(Matrix(), 0.0);
+  const FitResult& f = path.fits[i - 2 * back];
+  memory.restart(recorded_z(model, f), f.lambda * f.l1_ratio);
+}
+
 }  // namespace
 
 PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSettings& settings, bool early_stop,
@@ -109,10 +134,11 @@ PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSetting
   const std::vector<double>& lambdas = grid.values;
   PathResult path;
   AdmmState warm;
-  // Polishing keeps its factors from one lambda to the next, unless a checkpoint may resume the path in the middle
-  // (a resumed run must repeat the uninterrupted one bit for bit, and its polishing would start from nothing).
+  // Polishing and coordinate descent keep what they learn from one lambda to the next; where a checkpoint may resume
+  // the path in the middle, only what the resume would have too (a resumed run repeats the uninterrupted one bit for
+  // bit).
   PolishMemory memory;
-  PolishMemory* const kept = observer.checkpoint ? nullptr : &memory;
+  memory.restartable = static_cast<bool>(observer.checkpoint);
   std::size_t first = 0;
   if (resume) {
     path = resume->done;
@@ -135,7 +161,7 @@ PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSetting
     // interrupted at its warm start, which a checkpoint keeps (its resume starts lambda i from there, as this run
     // would have).
     if (i > first && stop_asked(observer, comm)) {
-      path.fits.push_back(not_begun_fit(model, lambdas[i], grid.lambda_max, warm));
+      path.fits.push_back(not_begun_fit(model, lambdas[i], grid.lambda_max, warm, settings));
       path.dev_ratio.push_back(std::numeric_limits<double>::quiet_NaN());  // not fitted
       break;
     }
@@ -143,7 +169,8 @@ PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSetting
     if (!resumed) warm.iteration = 0;  // each lambda counts its own iterations
     const bool has_warm = i > 0 || resumed || lambdas[i] < own_max;
     const double warm_lambda = i > 0 ? lambdas[i - 1] : resumed ? 0.0 : own_max;
-    FitResult f = fit(model, lambdas[i], settings, comm, observer, has_warm ? &warm : nullptr, warm_lambda, kept);
+    if (memory.restartable) restart_memory(memory, model, path, i, 1);
+    FitResult f = fit(model, lambdas[i], settings, comm, observer, has_warm ? &warm : nullptr, warm_lambda, &memory);
     f.lambda_max = grid.lambda_max;
     if (resumed) f.admm.history.insert(f.admm.history.begin(), resume->history.begin(), resume->history.end());
     warm = f.admm.state;
@@ -154,7 +181,8 @@ PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSetting
 
 std::optional<PathResult> fit_path_side_by_side(const Model& model, const Lambdas& grid, const SolverSettings& settings,
                                                 bool early_stop, bool rows_fit, Communicator& comm,
-                                                const PathProgress& progress, const AdmmObserver& observer) {
+                                                const PathProgress& progress, const AdmmObserver& observer,
+                                                const PathResume* resume) {
   settings.validate();
   double fit_here = rows_fit ? 1.0 : 0.0;  // every rank's plan must hold the rows
   comm.sum(&fit_here, 1);
@@ -167,16 +195,32 @@ std::optional<PathResult> fit_path_side_by_side(const Model& model, const Lambda
   const Eigen::Index d = model.data.n_features, k = model.data.n_targets;
   SerialCommunicator alone;
   PolishMemory memory;
+  // A path that checkpoints fits lambda i from the recorded answer of lambda i - P (and its secant from i - 2P), not
+  // from this rank's own state: a function of the checkpoint's finished fits alone, so a resume at any lambda repeats
+  // it bit for bit. Its fits run alone, so they save nothing themselves: the path saves between rounds.
+  memory.restartable = static_cast<bool>(observer.checkpoint);
+  AdmmObserver each_fit = observer;
+  each_fit.checkpoint = nullptr;
+  each_fit.checkpoint_every = 0;
   AdmmState warm;
   const bool l1 = model.data.spec.effective_l1_ratio() > 0;
   const double own_max = l1 && !whole->working_sets ? lambda_max(*whole) : 0.0;
   double warm_lambda = own_max;
   bool has_warm = false;
   PathResult path;
+  if (resume) path = resume->done;
   path.side_by_side = true;
-  for (std::size_t round = 0; round < m; round += ranks) {
-    if (round > 0 && stop_asked(observer, comm)) {
-      path.fits.push_back(not_begun_fit(model, lambdas[round], grid.lambda_max, AdmmState{}));
+  const std::size_t first = path.fits.size();
+  // The not-begun state of lambda i (what a checkpoint taken before it keeps): the last recorded answer, replicated.
+  const auto before = [&](std::size_t i) {
+    AdmmState st;
+    if (i > 0) st.z = recorded_z(model, path.fits[i - 1]);
+    return not_begun_fit(model, lambdas[i], grid.lambda_max, st, settings);
+  };
+  int iterations = 0;  // ADMM iterations since the last checkpoint
+  for (std::size_t round = first; round < m; round += ranks) {
+    if (round > first && stop_asked(observer, comm)) {
+      path.fits.push_back(before(round));
       path.dev_ratio.push_back(std::numeric_limits<double>::quiet_NaN());
       break;
     }
@@ -184,8 +228,15 @@ std::optional<PathResult> fit_path_side_by_side(const Model& model, const Lambda
     FitResult mine;
     collectively(comm, [&] {
       if (i >= m) return;
+      if (memory.restartable) {
+        has_warm = i >= ranks;
+        warm = AdmmState{};
+        if (has_warm) warm.z = recorded_z(model, path.fits[i - ranks]);
+        warm_lambda = has_warm ? lambdas[i - ranks] : own_max;
+        restart_memory(memory, model, path, i, ranks);
+      }
       warm.iteration = 0;
-      mine = fit(*whole, lambdas[i], settings, alone, observer, has_warm || lambdas[i] < own_max ? &warm : nullptr,
+      mine = fit(*whole, lambdas[i], settings, alone, each_fit, has_warm || lambdas[i] < own_max ? &warm : nullptr,
                  warm_lambda, &memory);
       mine.lambda_max = grid.lambda_max;
       warm = mine.admm.state;
@@ -196,9 +247,18 @@ std::optional<PathResult> fit_path_side_by_side(const Model& model, const Lambda
     for (std::size_t r = 0; r < ranks && round + r < m; ++r) {
       FitResult f = r == me ? std::move(mine) : FitResult{};
       share_fit(f, static_cast<int>(r), d, k, comm);
-      if (!ended) ended = record(path, round + r, std::move(f), model.data.y_ss, m, early_stop, progress);
+      iterations += f.admm.state.iteration;
+      if (ended) continue;
+      // An interrupted fit of a path that checkpoints is kept as not begun, from the state every rank can rebuild.
+      if (memory.restartable && f.admm.status == Status::interrupted) f = before(round + r);
+      ended = record(path, round + r, std::move(f), model.data.y_ss, m, early_stop, progress);
     }
     if (ended) break;
+    if (observer.checkpoint && observer.checkpoint_every > 0 && iterations >= observer.checkpoint_every &&
+        round + ranks < m) {
+      observer.checkpoint(before(round + ranks).admm.state);
+      iterations = 0;
+    }
   }
   return path;
 }

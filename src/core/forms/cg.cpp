@@ -193,8 +193,8 @@ class CgSolver final : public LocalSolver {
   }
 
   // The residual b - A z at the last point asked for, and its statistics once asked: a path's coordinate descent
-  // starts each lambda from the residual at the last lambda's answer, where that lambda was certified (and, in a path
-  // that checkpoints and so keeps no PolishMemory, checked again), so one product with the rows serves them all.
+  // starts each lambda from the residual at the last lambda's answer, where that lambda was certified (and, outside a
+  // path or in one that checkpoints, checked again or taken from the rows), so one product with the rows serves them.
   // Keyed by z's bits: what it returns is what the product gives.
   struct Memo {
     Matrix z, r;

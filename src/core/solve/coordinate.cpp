@@ -483,8 +483,8 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
   s.z = z;
   // Along a path the secant through the last two answers predicts this lambda's far closer than the last answer does
   // (on S1 the objective's error at the start falls 30-fold): z moved by t (z - prior), on z's support and keeping its
-  // signs, taken in the first round where it lowers the objective. Kept columns only: a path that checkpoints keeps
-  // none, so that its resume repeats it bit for bit.
+  // signs, taken in the first round where it lowers the objective. Kept columns only (a path's; one that checkpoints
+  // sets the prior from its recorded answers, PolishMemory::restart, so that its resume repeats it bit for bit).
   Matrix secant;
   const double previous = *problem.previous_l1_weight;
   if (kept && kept->prior.rows() == d && kept->prior.cols() == k && kept->prior_l1 > previous && previous > pen.l1_weight) {
@@ -586,8 +586,8 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
       continue;
     }
     // The certificate, from the held residual. A path keeps it (and the point's gradient, which certified_start and
-    // the next lambda's strong rule read) for the next lambda; outside a path (or one that checkpoints, whose resume
-    // starts from the rows) the certificate is confirmed from the rows.
+    // the next lambda's strong rule read) for the next lambda (a path that checkpoints drops them before it: its resume
+    // starts from the rows, PolishMemory::restart); outside a path the certificate is confirmed from the rows.
     Optimality o = descent.optimality(s, grad);
     if (settings.certified(o.gap, o.objective)) {
       if (!kept) {

@@ -27,9 +27,11 @@ void reserve_square(Matrix& a, Index n, Index keep, Index limit) {
 
 class PatternSolver {
  public:
-  // Uses `memory` (a path's, kept across its lambdas) or a memory of its own (this call only).
+  // Uses `memory` (a path's, kept across its lambdas) or a memory of its own (this call only; also in a path that
+  // checkpoints, whose resume would not have the earlier calls' factors).
   PatternSolver(const AdmmProblem& problem, const Matrix& z, Communicator& comm)
-      : p_(problem), z_(z), comm_(comm), memory_(problem.polish_memory ? *problem.polish_memory : own_) {
+      : p_(problem), z_(z), comm_(comm),
+        memory_(problem.polish_memory && !problem.polish_memory->restartable ? *problem.polish_memory : own_) {
     const std::size_t k = static_cast<std::size_t>(z.cols());
     if (memory_.targets.size() != k || memory_.features != z.rows()) {
       memory_.targets.assign(k, TargetSystem{});

@@ -28,7 +28,7 @@ struct TargetSystem {
 /// What polishing keeps from one call to the next on one model: every target's system. A call without one
 /// (AdmmProblem::polish_memory unset) starts from nothing, so its result is a function of its signs and z alone;
 /// with one, also of the calls before it (the same on every rank: they depend on reduced values only). A path keeps
-/// one over its lambdas unless it checkpoints: a resumed path has not made the earlier calls.
+/// one over its lambdas; one that checkpoints keeps it restartable (a resumed path has not made the earlier calls).
 struct PolishMemory {
   std::vector<TargetSystem> targets;
   Eigen::Index features = 0;
@@ -42,6 +42,19 @@ struct PolishMemory {
   std::optional<Evaluated> last;
   /// The columns coordinate descent brought to this rank (src/core/solve/coordinate.hpp), kept for the next lambda.
   OwnedColumns columns;
+  /// A path that checkpoints: its resume must repeat it bit for bit, so what a lambda reads of the earlier ones is only
+  /// what the checkpoint holds as well. The columns stay (they are the data's); polishing keeps no factors; restart()
+  /// clears the rest before each lambda.
+  bool restartable = false;
+  /// Before a restartable path's lambda: forgets the last point and the held residual (taken from the rows again) and
+  /// sets the secant's prior (the answer two lambdas back, as the path recorded it, and its lambda's l1 weight).
+  void restart(Matrix prior, double prior_l1) {
+    last.reset();
+    columns.held = HeldResidual{};
+    columns.held_lambdas = 0;
+    columns.prior = std::move(prior);
+    columns.prior_l1 = prior_l1;
+  }
 };
 
 /// A sign pattern's mark of a coordinate held at a nonzero bound (+kHeld: the upper one, -kHeld: the lower one).
