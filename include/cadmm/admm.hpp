@@ -105,6 +105,7 @@ struct AdmmResult {
   bool descended = false;  ///< z came from coordinate descent (a warm pattern too large to polish), certified alike
   int working_set = 0;     ///< features in the final working set (0: the solve ran on all features)
   int working_set_rounds = 0;  ///< working sets solved (each one ADMM solve plus one full KKT check)
+  int sweeps = 0;              ///< coordinate-descent sweeps (descended)
   FactorLog factors;           ///< the factorizations this solve made (its working sets' included)
   double r_norm = 0, s_norm = 0;  ///< residuals of the last iteration
   Optimality optimality;          ///< objective and duality gap at state.z

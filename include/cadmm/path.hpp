@@ -46,7 +46,9 @@ struct PathResume {
 /// (relative) between neighbours or exceeds 0.999, from the fifth lambda on. With resume, it continues an
 /// interrupted path exactly as the uninterrupted one would have gone on. observer.stop_requested is asked inside
 /// ADMM iterations and, collectively, before every lambda but the first: a stop there ends the path with that lambda
-/// interrupted at its warm start (its state is what a checkpoint keeps).
+/// interrupted at its warm start (its state is what a checkpoint keeps). With observer.checkpoint set, a checkpoint is
+/// also taken between lambdas once observer.checkpoint_every ADMM iterations and coordinate-descent sweeps have
+/// passed since the last.
 PathResult fit_path(const Model& model, const Lambdas& lambdas, const SolverSettings& settings,
                     bool early_stop, Communicator& comm, const PathProgress& progress = {},
                     const AdmmObserver& observer = {}, const PathResume* resume = nullptr);
@@ -57,8 +59,8 @@ PathResult fit_path(const Model& model, const Lambdas& lambdas, const SolverSett
 /// returns the same PathResult. Each answer is certified as fit_path's, so the two agree to the solver's tolerance.
 /// With observer.checkpoint set, lambda i starts from the recorded answer of lambda i - P, so that a resume (from
 /// resume.done: its state is not read) repeats the path bit for bit at the same P; the checkpoint is then taken
-/// between rounds (every observer.checkpoint_every ADMM iterations, and at an interrupt, by the caller). nullopt on
-/// every rank otherwise (one rank included). Collective.
+/// between rounds (once observer.checkpoint_every ADMM iterations and coordinate-descent sweeps have passed, and at an
+/// interrupt, by the caller). nullopt on every rank otherwise (one rank included). Collective.
 std::optional<PathResult> fit_path_side_by_side(const Model& model, const Lambdas& lambdas,
                                                 const SolverSettings& settings, bool early_stop, bool rows_fit,
                                                 Communicator& comm, const PathProgress& progress = {},

@@ -25,7 +25,9 @@ po::options_description checkpoint_options() {
   o.add_options()
     ("checkpoint", po::value<std::string>()->value_name("FILE"),
      "write the solver state here every --checkpoint-every iterations and when interrupted")
-    ("checkpoint-every", po::value<int>()->default_value(100)->value_name("N"), "iterations between checkpoints")
+    ("checkpoint-every", po::value<int>()->default_value(100)->value_name("N"),
+     "ADMM iterations between checkpoints (a path also saves between lambdas once N iterations and "
+     "coordinate-descent sweeps have passed)")
     ("resume", "continue from --checkpoint FILE if it exists (else start from zero)");
   return o;
 }

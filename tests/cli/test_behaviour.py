@@ -277,7 +277,7 @@ def sigterm_between_lambdas_of_a_coordinate_descent_path_checkpoints_and_resumes
     the columns and secant it keeps from lambda to lambda, on 2 side by side (each rank fitting every other lambda
     alone). The signal stops the lambda in its sweeps, the path saves the finished lambdas, and its resume ends with
     the uninterrupted run's fits, bit for bit; a run without checkpoint gives the same fits to the solver's
-    tolerance."""
+    tolerance. After kill -9 the checkpoint taken between lambdas resumes bit for bit too."""
     import signal
     import time
     from mpirun import started
@@ -320,6 +320,30 @@ def sigterm_between_lambdas_of_a_coordinate_descent_path_checkpoints_and_resumes
             # solver's tolerance.
             c, ref = w["path/coef"][()], u["path/coef"][()]
             assert np.abs(c - ref).max() < 1e-6 * np.abs(ref).max(), (ranks, np.abs(c - ref).max())
+        # kill -9 gives no chance to save: what is left is the checkpoint taken between lambdas once
+        # --checkpoint-every sweeps had passed (before, a path of coordinate descent was saved only when stopped).
+        killed = path(f"cd_kill_ck{ranks}.h5")
+        for stale in (killed, killed + ".prev", out):
+            if os.path.exists(stale):
+                os.remove(stale)
+        cmd = ["mpirun", "--timeout", "120", "-np", str(ranks), CADMM] + [str(a) for a in common] + [
+            "--checkpoint", killed, "--checkpoint-every", 50, "--output", out]
+        with started(cmd) as p:
+            deadline, at = time.time() + 60, -1
+            while at < 40 and time.time() < deadline:
+                line = p.stdout.readline()
+                if not line:
+                    break
+                words = line.split()
+                at = int(words[0]) if words and words[0].isdigit() else at
+            assert at >= 40, "the path never reached its 41st lambda"
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate(timeout=60)
+        with h5py.File(killed) as f:
+            assert 1 <= int(f["path_done"][0]) < 60, f"the checkpoint holds {f['path_done'][0]} finished lambdas"
+        cadmm(ranks, *common, "--checkpoint", killed, "--checkpoint-every", 50, "--resume", "--output", out, "--quiet")
+        with h5py.File(out) as r, h5py.File(whole) as w:
+            assert np.array_equal(r["path/coef"][()], w["path/coef"][()]), ranks
 
 
 @test

@@ -403,6 +403,7 @@ bool certified_start(const AdmmProblem& problem, const SolverSettings& settings,
     // would pay a pass over the rows for every Hessian block.
     st.z = std::move(c->w);
     res.optimality = c->optimality;
+    res.sweeps = c->sweeps;
     res.polished = res.descended = true;
   } else if (stopped) {
     // A signal during coordinate descent: the lambda ends as not begun, so that its checkpoint resumes it from the

@@ -592,17 +592,20 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
     if (settings.certified(o.gap, o.objective)) {
       if (!kept) {
         o = evaluate(problem, s.z, comm, &grad);
-        if (settings.certified(o.gap, o.objective)) return Polished{s.z, o};
+        if (settings.certified(o.gap, o.objective)) return Polished{s.z, o, sweeps};
         descent.start(s);  // the held residual has drifted from the rows': held again from them
       } else {
         const double rss = descent.residual_squares(s);  // a kept path's columns live in its polish memory
         problem.polish_memory->last = PolishMemory::Evaluated{s.z, grad, rss, rss + (s.z.array() * grad.array()).sum()};
         kept->held = std::move(s);
-        return Polished{kept->held.z, o};
+        return Polished{kept->held.z, o, sweeps};
       }
     }
     if (polishable)
-      if (std::optional<Polished> p = polish(problem, sign_pattern(pen, s.z), s.z, settings, comm)) return p;
+      if (std::optional<Polished> p = polish(problem, sign_pattern(pen, s.z), s.z, settings, comm)) {
+        p->sweeps = sweeps;
+        return p;
+      }
     // The features outside the set that violate their bound join it; none: the set is right, sweep closer.
     bool grew = false;
     for (Index j = 0; j < d; ++j)

@@ -67,6 +67,7 @@ Eigen::ArrayXXi sign_pattern(const PenaltySpec& pen, const Matrix& z);
 struct Polished {
   Matrix w;
   Optimality optimality;
+  int sweeps = 0;  ///< the coordinate-descent sweeps that found it (0: polishing alone)
 };
 
 /// Solves on the sign pattern `sign` (d x k: -1, 0, +1, +-kHeld; the signs of the iterate z, or a guess grown from them; z
