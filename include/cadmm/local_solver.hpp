@@ -89,6 +89,12 @@ class LocalSolver {
   virtual FactorLog resumable_factorizations(double /*rho*/) const { return {}; }
   /// Restores what resumable_factorizations gave, so that a resumed solve chooses as the uninterrupted one did.
   virtual void resume_factorizations(const FactorLog& /*log*/) const {}
+  /// The working-set forms (screened): what they have learned of the Hessian so far, as a log that replay_columns
+  /// repeats (the batches of columns fetched, in order, and the choice between passes and columns); empty in the other
+  /// forms. A checkpoint keeps it (LoopState::columns) so that a resumed path holds the same columns, to the bit.
+  virtual std::vector<double> columns_log() const { return {}; }
+  /// On a term that has fetched nothing yet: fetches the log's batches as they were fetched and restores the choice.
+  virtual void replay_columns(const std::vector<double>& /*log*/) const {}
   /// The Gram form before any factorization: this term summed over the ranks into root's, consumed; collective,
   /// every rank's term of the Gram form and the same size. Root gets the term of every rank's rows (one rank can then
   /// solve the whole problem alone), the others nullptr. RuntimeFailure in the other forms.

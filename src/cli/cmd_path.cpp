@@ -142,7 +142,7 @@ int run_path(const Args& args, MpiCommunicator& comm) {
   const bool early_stop = bool_option(vm, "early-stop", false);
   const bool relax = relax_from(vm, request.spec);
   const bool verbose = root && !vm.count("quiet");
-  const CheckpointOptions ck = checkpoint_from(vm);
+  const CheckpointOptions ck = checkpoint_from(vm, working_sets_serve(request));
   check_outputs(vm, output, ck.file, comm);
 
   Phases t;

@@ -62,7 +62,7 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   read_feature_datasets(vm, request, comm);
   const std::string output = vm["output"].as<std::string>();
   const bool verbose = root && !vm.count("quiet");
-  const CheckpointOptions ck = checkpoint_from(vm);
+  const CheckpointOptions ck = checkpoint_from(vm, false);
   // Fail now, not after an hour of solving, if the result cannot be written.
   check_outputs(vm, output, ck.file, comm);
 

@@ -32,7 +32,7 @@ po::options_description checkpoint_options() {
   return o;
 }
 
-CheckpointOptions checkpoint_from(const po::variables_map& vm) {
+CheckpointOptions checkpoint_from(const po::variables_map& vm, bool working_sets) {
   CheckpointOptions c;
   c.file = vm.count("checkpoint") ? vm["checkpoint"].as<std::string>() : "";
   c.every = vm["checkpoint-every"].as<int>();
@@ -40,10 +40,12 @@ CheckpointOptions checkpoint_from(const po::variables_map& vm) {
   if (c.resume && c.file.empty()) throw UsageError("--resume: needs --checkpoint FILE");
   if (c.every < 1) throw UsageError("--checkpoint-every: must be >= 1");
   const std::string form = vm.count("local-solver") ? vm["local-solver"].as<std::string>() : "auto";
-  if (!c.file.empty() && (form == "screened" || form == "streamed"))
-    throw UsageError("--checkpoint: the " + form + " form cannot be checkpointed (its working sets solve restricted "
-                     "problems, whose state is not the full problem's); use --local-solver auto, which plans a form "
-                     "that can, or leave out --checkpoint");
+  if (!c.file.empty() && (form == "streamed" || (form == "screened" && !working_sets)))
+    throw UsageError("--checkpoint: the " + form + " form cannot be checkpointed " +
+                     (form == "streamed" ? "(it serves one solve, whose restricted problems' state is not the full problem's)"
+                                         : "here: only a path of an l1-type penalty without feature groups checkpoints its "
+                                           "working sets") +
+                     "; use --local-solver auto, which plans a form that can, or leave out --checkpoint");
   return c;
 }
 
@@ -244,10 +246,10 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   collectively(comm, [&] { nnz = d.layout.sparse ? reader->nnz_in(d.range) : d.range.size() * d.layout.features; });
   PlanRequest request;
   request.requested = parse_local_solver(vm["local-solver"].as<std::string>());
-  // A checkpoint holds the full problem's exact state, which a working-set form's restricted solves (and the Hessian
-  // columns it keeps) are not: a run that checkpoints plans the plain forms. A path's lambdas still go side by side:
-  // its resume starts again from the finished fits.
-  request.screen = fit && !vm.count("checkpoint") ? screen : Screen::none;
+  // A checkpoint holds the full problem's exact state, which a working-set form's restricted solves are not: a solve
+  // that checkpoints plans the plain forms. A path's can (its checkpoints keep the finished lambdas, the columns the
+  // working sets hold and a lambda stopped inside them as not begun), and its lambdas still go side by side.
+  request.screen = fit && (screen == Screen::path || !vm.count("checkpoint")) ? screen : Screen::none;
   if (fit) request.lambda = fit->lambda;
   request.folds = static_cast<bool>(piece_map);
   // The plan refuses what cannot fit, and a shape the file cannot back, before anything (fold numbers included) is

@@ -33,7 +33,8 @@ struct CheckpointOptions {
   bool resume = false;
 };
 /// Reads them; UsageError for --resume without --checkpoint or --checkpoint-every < 1.
-CheckpointOptions checkpoint_from(const po::variables_map& vm);
+/// working_sets: the run may checkpoint a working-set form (a path of an l1-type penalty without feature groups).
+CheckpointOptions checkpoint_from(const po::variables_map& vm, bool working_sets);
 /// The data a run reads, as its key names it (--data as given, the datasets and the shape).
 DataId data_id(const po::variables_map& vm, const io::DataLayout& layout);
 /// The drivers' checkpoint store for these options and key (null without --checkpoint).
@@ -121,10 +122,11 @@ struct DataModel {
   std::string kinds;  ///< solver_kinds() of the model
 };
 /// True where working sets (and a path's lambdas side by side) can serve the fit: a penalty with an l1 part and no
-/// groups (the sets add features one by one). A run with --checkpoint plans no working-set form (load_data).
+/// groups (the sets add features one by one). A solve with --checkpoint plans no working-set form (load_data); a path
+/// may (its checkpoints keep the sets' columns).
 bool working_sets_serve(const FitRequest& request);
 /// load_data() then prepare() and make_model(); fills t.read and t.setup; collective. screen: what the plan's
-/// working-set forms would serve (solve: one fit; path: its lambdas), where working_sets_serve() and no checkpoint.
+/// working-set forms would serve (solve: one fit, without a checkpoint; path: its lambdas), where working_sets_serve().
 DataModel load_model(const po::variables_map& vm, const FitRequest& request, MpiCommunicator& comm, Phases& t,
                      Screen screen);
 

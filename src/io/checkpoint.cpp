@@ -22,6 +22,8 @@ namespace {
 const char* kKind = "cadmm-checkpoint";
 // Format 2 holds the complete loop state; format 1 (z, u, rho only) is refused with a message saying so.
 constexpr std::int64_t kFormat = 2;
+// The working-set forms' kept Hessian columns (LoopState::columns), replicated; only where there are some.
+const char* kColumns = "working_set_columns";
 
 // A chained hash over every field in a fixed order (field by field: struct padding is not content). Each 8-byte
 // word passes through a bijective mix, so a change in any one word always changes the result.
@@ -149,6 +151,8 @@ void hash_header(Checksum& h, const CheckpointKey& k, std::int64_t n_ranks, cons
     h.add(static_cast<std::int64_t>(p.size()));
     h.add(p.data(), sizeof(int) * static_cast<std::size_t>(p.size()));
   });
+  const std::vector<double>& columns = st.loop->columns;  // absent from checkpoints of forms without working sets
+  if (!columns.empty()) h.add(columns.data(), sizeof(double) * columns.size());
   for (const IterationRecord& r : history) {
     h.add(static_cast<std::int64_t>(r.iteration));
     for (double v : {r.r_norm, r.s_norm, r.eps_pri, r.eps_dual, r.rho, r.objective, r.gap, r.seconds}) h.add(v);
@@ -224,6 +228,7 @@ Checkpoint read_header(hid_t f, const std::string& path, std::vector<double>& do
     throw DataError("checkpoint '" + path + "' is inconsistent (sizes or rho)");
   c.state.z = Eigen::Map<const Matrix>(z.data(), d, k);
   visit_patterns(c.state, [&](const char* name, Eigen::ArrayXXi& p) { p = read_pattern(f, name, d, k, path); });
+  if (object_exists(f, kColumns)) c.state.loop->columns = read_doubles(f, kColumns, shape, "checkpoint", path);
   c.history = read_history(f, path);
   key.lambdas = read_doubles(f, "lambdas", shape, "checkpoint", path);
   done = read_doubles(f, "path_done", shape, "checkpoint", path);
@@ -282,6 +287,8 @@ void write_checkpoint(const std::string& path, const CheckpointKey& key, const A
     write_history(*f, history, path);
     f->write_dataset("lambdas", {static_cast<std::int64_t>(key.lambdas.size())}, key.lambdas.data());
     f->write_dataset("path_done", {static_cast<std::int64_t>(done_fits.size())}, done_fits.data());
+    if (const std::vector<double>& columns = st.loop->columns; !columns.empty())
+      f->write_dataset(kColumns, {static_cast<std::int64_t>(columns.size())}, columns.data());
     f->attribute("command", key.command);
     for (const auto& field : fields) f->create_rows(field.name, comm.size(), field.size);
     f->attribute("kind", std::string(kKind));
@@ -404,6 +411,11 @@ void broadcast_replicated(Checkpoint& c, Eigen::Index d, Eigen::Index k, Communi
   visit_patterns(c.state, [&](const char*, Eigen::ArrayXXi& p) {
     comm.broadcast(p.data(), sizeof(int) * static_cast<std::size_t>(p.size()), 0);
   });
+  std::vector<double>& columns = c.state.loop->columns;
+  double columns_size = static_cast<double>(columns.size());
+  comm.broadcast(&columns_size, sizeof columns_size, 0);
+  columns.resize(static_cast<std::size_t>(columns_size));
+  comm.broadcast(columns.data(), sizeof(double) * columns.size(), 0);
   comm.broadcast(c.file, 0);
   comm.broadcast(c.note, 0);
   std::vector<double> done = root ? pack_fits(c.done) : std::vector<double>{};

@@ -393,10 +393,11 @@ def checkpoint_and_resume_give_the_uninterrupted_answer():
     expect_error(2, 3, "lambda", "solve", "--data", data, "--penalty", "elasticnet", "--lambda-ratio", "0.03",
                  "--checkpoint", ck, "--resume", "--output", path("x.h5"))
     expect_error(1, 2, "--resume", "solve", "--data", data, "--resume", "--output", path("x.h5"))
-    # The working-set forms solve restricted problems, whose state no checkpoint can hold: refused before any work (a
-    # stop inside one failed with an internal error).
-    for command in ("solve", "path"):
-        expect_error(2, 2, "cannot be checkpointed", command, "--data", data, "--local-solver", "screened",
+    # The working-set forms solve restricted problems, whose state no checkpoint holds: a solve's, the streamed form's
+    # and a path's where working sets do not serve (ridge) are refused before any work (a stop inside one failed with
+    # an internal error). A path of an l1-type penalty checkpoints them (test_faults).
+    for command, *form in (("solve", "screened"), ("path", "streamed"), ("path", "screened", "--penalty", "l2")):
+        expect_error(2, 2, "cannot be checkpointed", command, "--data", data, "--local-solver", *form,
                      "--checkpoint", path("ck_ws.h5"), "--output", path("x.h5"))
     # --resume without a checkpoint yet starts from zero (the same batch line serves every submission).
     cadmm(2, *common, "--checkpoint", path("ck_new.h5"), "--resume", "--output", path("ck_c.h5"))

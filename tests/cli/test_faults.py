@@ -165,6 +165,48 @@ def a_side_by_side_path_checkpoints_between_rounds_and_resumes_bitwise_after_a_s
 
 
 @test
+def a_working_set_path_checkpoints_its_columns_and_resumes_bitwise_after_a_stop_or_kill_9():
+    """Wide dense data plan a path's working sets (the screened form), whose restricted solves no checkpoint holds: a
+    SIGTERM inside one keeps its lambda as not begun, and kill -9 leaves the checkpoint the path took between lambdas
+    (--checkpoint-every iterations). Both hold the Hessian columns the sets had fetched, which the resume fetches again
+    in the same batches, so each resume repeats the uninterrupted checkpointed run bit for bit (resumed without them,
+    the answers differed from the stopped lambda on, by about 1e-10)."""
+    data = path("ws.h5")
+    cadmm(2, "generate", "--rows", 300, "--features", 2000, "--correlation", 0.5, "--seed", 9, "--output", data,
+          "--quiet")
+    common = ["path", "--data", data, "--n-lambda", 20, "--lambda-min-ratio", 1e-2, "--polish", "false",
+              "--checkpoint-every", 10]
+    fresh, plain = path("ws_fresh.h5"), path("ws_plain.h5")
+    _, text, _ = cadmm(2, *common, "--output", fresh, "--checkpoint", path("ws_fresh.ck"))
+    assert "2 screened" in text, text  # the plan keeps its working sets with a checkpoint
+    cadmm(2, *common, "--output", plain, "--quiet")
+    with h5py.File(fresh) as f, h5py.File(plain) as g:
+        its = f["path/iterations"][()]
+        ref = g["path/coef"][()]
+        assert np.abs(f["path/coef"][()] - ref).max() <= 1e-6 * np.abs(ref).max()
+    # The hook acts at that iteration count of any solve (a lambda's restricted solves count on from one another): the
+    # stop comes inside the middle lambda's last restricted solve, the kill inside a late one.
+    term, late = int(its[len(its) // 2]) - 1, int(its[-4])
+    assert 0 < term < late, its
+    for kind, stop, code in (("term", term, 1), ("kill", late, 137)):
+        out, ck = path(f"ws_{kind}.h5"), path(f"ws_{kind}.ck")
+        for stale in (out, ck, ck + ".prev"):
+            if os.path.exists(stale):
+                os.remove(stale)
+        _, printed, err = cadmm(2, *common, "--output", out, "--checkpoint", ck, expect=code,
+                                env={"CADMM_FAULT": f"{kind}@{stop}:1"})
+        with h5py.File(ck) as c:
+            done = int(c["path_done"][0])
+            assert c.attrs["iteration"] == 0 and len(its) // 2 <= done < len(its), (kind, done, c.attrs["iteration"])
+            assert len(c["working_set_columns"]) > 2, kind  # the columns fetched so far
+        if kind == "term":
+            assert "state saved" in err and "(interrupted: not finished)" in printed, (err, printed)
+            assert done == len(its) // 2, done
+        cadmm(2, *common, "--output", out, "--checkpoint", ck, "--resume")
+        assert_bitwise_equal(out, fresh)
+
+
+@test
 def a_path_resumed_after_its_rho_changes_chooses_its_factorizations_as_the_uninterrupted_one():
     # Correlated, without polishing or acceleration, and every lambda starting from a rho far above the balanced
     # one: ADMM changes rho often enough that 8 lambdas (some 6,700 iterations) make kEigenOverCholesky (20)

@@ -3,6 +3,8 @@
 
 #include <sstream>
 
+#include "core/solve/loop_state.hpp"
+
 namespace cadmm {
 
 std::string CheckpointKey::fold_file_text() const {
@@ -102,10 +104,11 @@ PathResult drive_path(const Model& model, const Lambdas& lambdas, const SolverSe
                                                          observer, resume ? &*resume : nullptr);
   PathResult path = side ? std::move(*side)
                          : fit_path(model, lambdas, settings, early_stop, comm, each, observer, resume ? &*resume : nullptr);
-  // Side by side, an interrupted lambda is kept as not begun (its rank's iterations so far are not the state's).
+  // An interrupted lambda kept as not begun (side by side, or stopped in its working sets) has no iterations yet.
   const FitResult& last = path.fits.back();
+  const bool begun = last.admm.state.loop && last.admm.state.loop->first_iteration != 0;
   if (last.admm.status == Status::interrupted && store)
-    store->save(last.admm.state, path.side_by_side ? std::vector<IterationRecord>{} : current, &done);
+    store->save(last.admm.state, begun ? current : std::vector<IterationRecord>{}, &done);
   return path;
 }
 

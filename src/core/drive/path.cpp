@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "cadmm/error.hpp"
 #include "core/hash.hpp"
@@ -173,6 +174,7 @@ PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSetting
   PolishMemory memory;
   memory.restartable = static_cast<bool>(observer.checkpoint);
   std::size_t first = 0;
+  bool afresh = false;  // a resume at the first lambda, stopped before it began: started as the first run started it
   if (resume) {
     path = resume->done;
     first = path.fits.size();
@@ -180,6 +182,7 @@ PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSetting
     if (warm.loop && warm.loop->first_iteration == 0) {  // stopped before it began: a warm start
       if (model.local) resume_factors(*warm.loop, *model.local);
       warm.loop.reset();
+      if (first == 0) warm = AdmmState{}, afresh = true;
     }
   }
   // z = 0 solves the model's own lambda_max. A grid that starts below it (a fold's: its grid comes from all the
@@ -199,12 +202,19 @@ PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSetting
       path.dev_ratio.push_back(std::numeric_limits<double>::quiet_NaN());  // not fitted
       break;
     }
-    const bool resumed = resume && i == first;
+    const bool resumed = resume && i == first && !afresh;
     if (!resumed) warm.iteration = 0;  // each lambda counts its own iterations
     const bool has_warm = i > 0 || resumed || lambdas[i] < own_max;
     const double warm_lambda = i > 0 ? lambdas[i - 1] : resumed ? 0.0 : own_max;
     if (memory.restartable) restart_memory(memory, model, path, i, 1);
+    // Working sets solve restricted problems, whose state no checkpoint holds: a lambda stopped inside them is kept as
+    // not begun, with the columns its start had (its resume starts it again, as this run did).
+    const std::optional<FitResult> start =
+        memory.restartable && model.working_sets
+            ? std::optional<FitResult>(not_begun_fit(model, lambdas[i], grid.lambda_max, warm, settings))
+            : std::nullopt;
     FitResult f = fit(model, lambdas[i], settings, comm, observer, has_warm ? &warm : nullptr, warm_lambda, &memory);
+    if (start && f.admm.status == Status::interrupted) f = *start;
     f.lambda_max = grid.lambda_max;
     if (resumed) f.admm.history.insert(f.admm.history.begin(), resume->history.begin(), resume->history.end());
     warm = f.admm.state;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "cadmm/error.hpp"
+
 namespace cadmm {
 
 using Index = Eigen::Index;
@@ -90,7 +92,39 @@ std::vector<Index> SubsetGramSolver::missing(const std::vector<Index>& features)
 
 void SubsetGramSolver::fetch_missing(const std::vector<Index>& features) const {
   const std::vector<Index> absent = missing(features);
-  if (!absent.empty()) keep(absent, fetch(absent));
+  if (absent.empty()) return;
+  keep(absent, fetch(absent));
+  fetched_.push_back(static_cast<double>(absent.size()));
+  fetched_.insert(fetched_.end(), absent.begin(), absent.end());
+}
+
+// The log: rent_, bought_, then the batches. A column's bits depend on the product it came from (its batch's size and
+// members choose the kernels' blocking), so a replay fetches the same batches in the same order.
+std::vector<double> SubsetGramSolver::columns_log() const {
+  std::vector<double> log{rent_, bought_ ? 1.0 : 0.0};
+  log.insert(log.end(), fetched_.begin(), fetched_.end());
+  return log;
+}
+
+void SubsetGramSolver::replay_columns(const std::vector<double>& log) const {
+  if (log.empty()) return;
+  const auto bad = [] { throw DataError("the checkpoint's working-set columns do not fit this data (another version?)"); };
+  if (log.size() < 2 || !fetched_.empty()) bad();
+  const Index d = q_.rows();
+  for (std::size_t at = 2; at < log.size();) {
+    const auto count = static_cast<std::size_t>(log[at]);
+    if (!(log[at] >= 1) || at + 1 + count > log.size()) bad();
+    std::vector<Index> batch;
+    for (std::size_t i = at + 1; i <= at + count; ++i) {
+      const auto j = static_cast<Index>(log[i]);
+      if (!(log[i] >= 0 && j < d) || slot_[static_cast<std::size_t>(j)] >= 0) bad();
+      batch.push_back(j);
+    }
+    fetch_missing(batch);
+    at += 1 + count;
+  }
+  rent_ = log[0];
+  bought_ = log[1] != 0;
 }
 
 }  // namespace cadmm

@@ -27,6 +27,8 @@ class SubsetGramSolver : public LocalSolver {
   LocalFit fit_at(const Matrix& z) const final;
   Matrix hessian_block(const std::vector<Eigen::Index>& features) const final;
   Matrix hessian_columns(const std::vector<Eigen::Index>& rows, const std::vector<Eigen::Index>& cols) const final;
+  std::vector<double> columns_log() const final;
+  void replay_columns(const std::vector<double>& log) const final;
   const Matrix& q() const final { return q_; }
   double b_squares() const final { return yy_; }
   std::int64_t rows() const final { return rows_; }
@@ -65,6 +67,7 @@ class SubsetGramSolver : public LocalSolver {
   mutable Eigen::Index kept_ = 0;
   mutable double rent_ = 0;      // passes made instead of fetching, in fetched columns
   mutable bool bought_ = false;  // the columns are the way from now on
+  mutable std::vector<double> fetched_;  // every fetch_missing batch, in order: its size, then its features
   mutable std::unique_ptr<LocalSolver> full_;
 };
 

@@ -35,15 +35,21 @@ struct LoopState {
   int pattern_age = 0, last_try = 0, retry_every = 100;  ///< polishing schedule
   /// This rank's LocalSolver::resumable_factorizations (Choleskys, eigendecompositions): a resume restores them.
   Vector factors = Vector::Zero(2);
+  /// The working-set forms' kept Hessian columns (LocalSolver::columns_log; the same on every rank): a resume replays
+  /// them. Empty in the other forms.
+  std::vector<double> columns;
 };
 
-/// What a checkpoint keeps of the local solver's factorizations (LoopState::factors), and its resume.
+/// What a checkpoint keeps of the local solver's factorizations and columns (LoopState::factors, columns), and its
+/// resume.
 inline void note_factors(LoopState& l, const LocalSolver& local, double rho) {
   const FactorLog f = local.resumable_factorizations(rho);
   l.factors << f.cholesky, f.eigen;
+  l.columns = local.columns_log();
 }
 inline void resume_factors(const LoopState& l, const LocalSolver& local) {
   local.resume_factorizations(FactorLog{static_cast<int>(l.factors[0]), static_cast<int>(l.factors[1])});
+  local.replay_columns(l.columns);
 }
 
 /// A complete state (loop state included) of a d x k solve with this Anderson memory, every array sized as the

@@ -109,6 +109,11 @@ AdmmResult working_set_solve(const AdmmProblem& problem, const SolverSettings& s
     if (any) in = std::move(hand);
   }
 
+  // A restricted solve's state is not the full problem's: it saves no checkpoint (a path that checkpoints keeps a lambda
+  // stopped here as not begun, fit_path), though it still stops when asked.
+  AdmmObserver restricted_observer = observer;
+  restricted_observer.checkpoint = nullptr;
+  restricted_observer.checkpoint_every = 0;
   for (;;) {
     std::vector<Index> set;
     for (Index j = 0; j < d; ++j)
@@ -134,7 +139,7 @@ AdmmResult working_set_solve(const AdmmProblem& problem, const SolverSettings& s
     start.u = full.u(set, Eigen::all);
     start.rho = full.rho;
     start.iteration = full.iteration;
-    AdmmResult r = admm_solve(sub, settings, comm, &start, observer);
+    AdmmResult r = admm_solve(sub, settings, comm, &start, restricted_observer);
 
     full.z.setZero();
     full.z(set, Eigen::all) = r.state.z;
