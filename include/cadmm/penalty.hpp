@@ -77,8 +77,10 @@ struct PenaltySpec {
   /// Fenchel conjugate of lambda P at V; +infinity when V is outside its domain (pure l1 case). An unpenalized
   /// feature's conjugate is the indicator of V_j = 0; an iterate never reaches that exactly, so its coefficient is
   /// taken bounded by |W_jt| <= 2 |z_jt| + radius, which leaves the solution unchanged once the iterate is within
-  /// that of it (z: the current iterate; radius: a scale of the coefficients).
-  double conjugate(const Matrix& v, const Matrix& z, double radius) const;
+  /// that of it (z: the current iterate; radius: a scale of the coefficients). Without a ridge part, an excess of
+  /// |V_jt| over its bound within slack c_j counts as none (the rounding V was computed with); slack < 0: 1e-12
+  /// max(1, lambda).
+  double conjugate(const Matrix& v, const Matrix& z, double radius, double slack = -1) const;
 };
 
 /// Smallest lambda with W = 0, given the gradient at zero q = X^T Y / n of the centered (and scaled) data.

@@ -237,8 +237,8 @@ std::string layout_warning(const DataLayout& l) {
   const std::string what = "'" + l.file + "' " + l.x_name;
   if (l.table_columns > 0 && l.rows < l.table_columns)
     return what + " is a table of " + std::to_string(l.rows) + " rows and " + std::to_string(l.table_columns) +
-           " columns: if a column-major writer (R's hdf5r, MATLAB) stored it, its rows are the columns; write the "
-           "features and y apart and read them with --x-layout features-by-rows --y-dataset NAME";
+           " columns: if a column-major writer (R's hdf5r, MATLAB) stored it, its rows are the columns: add --x-layout "
+           "features-by-rows";
   if (l.table_columns == 0 && l.rows == l.features)
     return what + " is square (" + std::to_string(l.rows) + " x " + std::to_string(l.features) + "), so its shape "
            "cannot tell whether it is stored by rows: if R, Fortran or MATLAB (column-major) wrote it, its rows are the "
@@ -286,8 +286,6 @@ DataReader::DataReader(const std::string& file, const std::string& x_name, const
                           ? " (in an AnnData file, /obs/" + select.y_column + ")"
                           : " (several AnnData columns: put them in adata.obsm['Y'] = adata.obs[[...]].to_numpy('float64') "
                             "and give /obsm/Y)"));
-  if (select.features_by_rows && !select.y_column.empty())
-    throw UsageError("--y-column with --x-layout features-by-rows: take y from its own dataset (--y-dataset)");
   if (!select.x_columns.empty() && select.y_column.empty())
     throw UsageError("--x-columns: only with --y-column (X and y as columns of one table)");
   if (select.features_by_rows) {
@@ -409,17 +407,23 @@ RowRange DataReader::partition(int rank, int ranks) const {
 void DataReader::read_x(std::int64_t first, std::int64_t rows, RowMatrix& x, RowMatrix* y) const {
   const std::string what = where(layout_.file, layout_.x_name);
   const std::int64_t d = layout_.features;
-  if (layout_.x_transposed) {  // the stored (d, n) array's columns [first, first + rows)
-    x = read_stored_columns(x_.get(), first, rows, d, what);
-    return;
-  }
+  // Stored (d, n), as column-major writers store an n x d matrix: its columns [first, first + rows), transposed.
   if (layout_.table_columns == 0) {
-    read_block(x_.get(), first, rows, d, false, x.data(), what);
+    if (layout_.x_transposed)
+      x = read_stored_columns(x_.get(), first, rows, d, what);
+    else
+      read_block(x_.get(), first, rows, d, false, x.data(), what);
     return;
   }
-  // A table: its rows once, then X's columns and y's.
-  RowMatrix table(rows, layout_.table_columns);
-  read_block(x_.get(), first, rows, layout_.table_columns, false, table.data(), what);
+  // A table (R's as.matrix of a data frame, stored (columns, n) when column-major): its rows once, then X's columns
+  // and y's.
+  RowMatrix table;
+  if (layout_.x_transposed) {
+    table = read_stored_columns(x_.get(), first, rows, layout_.table_columns, what);
+  } else {
+    table.resize(rows, layout_.table_columns);
+    read_block(x_.get(), first, rows, layout_.table_columns, false, table.data(), what);
+  }
   for (std::int64_t c = 0; c < d; ++c) x.col(c) = table.col(x_columns_[static_cast<std::size_t>(c)]);
   if (y) {
     y->col(0) = table.col(y_column_);
@@ -577,9 +581,16 @@ std::vector<std::string> DataReader::column_names(const std::string& dataset, st
   if (!dataset.empty()) {
     const std::string what = "--feature-names-dataset: " + where(layout_.file, dataset);
     std::vector<std::string> names = read_strings(file_.get(), dataset, what);
-    if (static_cast<std::int64_t>(names.size()) != count)
+    if (static_cast<std::int64_t>(names.size()) != count) {
+      // As many names as stored rows: a column-major writer's (R's) matrix, its columns stored as rows.
+      const std::vector<std::int64_t> stored = x_.valid() ? dataset_shape(x_.get()) : std::vector<std::int64_t>{};
+      const bool by_rows = !layout_.x_transposed && stored.size() == 2 &&
+                           static_cast<std::int64_t>(names.size()) == stored[0] && stored[0] != stored[1];
       throw DataError(what + " holds " + std::to_string(names.size()) + " names; " + layout_.x_name + " has " +
-                      std::to_string(count) + (layout_.table_columns > 0 ? " columns" : " features"));
+                      std::to_string(count) + (layout_.table_columns > 0 ? " columns" : " features") +
+                      (by_rows ? " and " + std::to_string(stored[0]) + " rows: if R, Fortran or MATLAB (column-major) "
+                                 "wrote it, its rows are the columns: add --x-layout features-by-rows" : ""));
+    }
     layout_.names_from = dataset;
     return names;
   }

@@ -202,6 +202,21 @@ def lambdas_near_zero_converge_to_least_squares():
                     assert r.attrs["status"] == "converged" and r.attrs["iterations"] < 100, what
                     assert np.abs(r["coef"][()] - ols[:-1]).max() <= 1e-9 * np.abs(ols).max(), what
                     assert abs(r["intercept"][()] - ols[-1]) <= 1e-9 * np.abs(ols).max(), what
+    # With bounds and unpenalized features the dual point's conjugate has terms of its own: certified at the answer of
+    # SciPy's bounded least squares (NNLS, BVLS) and NumPy's, on centred data (the intercept is free).
+    from scipy.optimize import lsq_linear, nnls
+    with h5py.File(dense, "a") as f:
+        f["pf"] = np.r_[0.0, 0.0, np.ones(38)]
+    Xc, yc = X - X.mean(0), y - y.mean()
+    for extra, ref in ((["--positive"], nnls(Xc, yc)[0]),
+                       (["--lower-limits", -0.5, "--upper-limits", 0.5],
+                        lsq_linear(Xc, yc, bounds=(-0.5, 0.5), method="bvls", tol=1e-15).x),
+                       (["--penalty-factor-dataset", "/pf"], np.linalg.lstsq(Xc, yc, rcond=None)[0])):
+        cadmm(2, "solve", "--data", dense, "--lambda", 1e-13, "--max-iter", 3000, *extra, "--output", out, "--quiet")
+        with h5py.File(out) as r:
+            what = (extra, r.attrs["status"], r.attrs["iterations"])
+            assert r.attrs["status"] == "converged" and r.attrs["iterations"] < 100, what
+            assert np.abs(r["coef"][()] - ref).max() <= 1e-9 * np.abs(ref).max(), what
 
 
 @test

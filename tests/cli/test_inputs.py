@@ -530,7 +530,8 @@ y <- as.vector(X %*% c(1, 0, 0, -2, 0, 0.5) + 0.3 * rnorm(n))
 f <- H5File$new(commandArgs(TRUE)[1], mode = "w")
 Y <- cbind(y, as.vector(X %*% c(0, 1, 0, 0, 0, 0) + 0.3 * rnorm(n)))
 f[["X"]] <- X; f[["y"]] <- y; f[["Y"]] <- Y; f[["feature_names"]] <- colnames(X)
-f[["O"]] <- cbind(seq(0, 1, length.out = n), rep(0.5, n)); f[["O1"]] <- cbind(seq(0, 1, length.out = n)); f$close_all()
+f[["O"]] <- cbind(seq(0, 1, length.out = n), rep(0.5, n)); f[["O1"]] <- cbind(seq(0, 1, length.out = n))
+T <- as.matrix(data.frame(y = y, X)); f[["T"]] <- T; f[["T_names"]] <- colnames(T); f$close_all()
 """)
     import subprocess
     data = path("from_r.h5")
@@ -554,6 +555,15 @@ f[["O"]] <- cbind(seq(0, 1, length.out = n), rep(0.5, n)); f[["O1"]] <- cbind(se
     sk_coef, sk_intercept = sklearn_lasso(X, y)
     assert np.allclose(a[0], sk_coef, atol=1e-8) and abs(a[1] - sk_intercept) < 1e-8
     assert names_of(path("r_r.h5")) == [f"g{j}" for j in range(1, 7)]
+    # R's as.matrix of a data frame holding y beside X, stored (7, n): --y-column with the same layout reads it, and
+    # the fit equals X and y's bit for bit (it was refused: "take y from its own dataset"). Without the layout the
+    # names' count (7 for 1,200 stored columns) names the option.
+    table = ["--data", data, "--x-dataset", "/T", "--y-column", "y", "--feature-names-dataset", "/T_names"]
+    cadmm(2, "solve", *table, "--x-layout", "features-by-rows", "--output", path("r_t.h5"), "--quiet")
+    t = coef(path("r_t.h5"))
+    assert t[0].tobytes() == a[0].tobytes() and t[1] == a[1]
+    assert names_of(path("r_t.h5")) == [f"g{j}" for j in range(1, 7)]
+    expect_error(2, 3, "add --x-layout features-by-rows", "solve", *table, "--output", path("x.h5"))
     cadmm(2, "predict", "--model", path("r_r.h5"), "--data", data, "--x-layout", "features-by-rows", "--output",
           path("r_pred.h5"), "--quiet")
     with h5py.File(path("r_pred.h5")) as f:

@@ -198,7 +198,8 @@ FitResult fit(const Model& model, double lambda, const SolverSettings& settings,
   ap.polish_memory = polish_memory;
   ap.columns = model.columns;
 
-  // An exact resume continues the solve it was (checkpointed runs plan no working sets).
+  // An exact resume continues the solve it was: one on the full problem (a path's lambdas stopped inside working sets
+  // resume as not begun, fit_path).
   const bool resuming = warm && warm->loop;
   r.admm = model.working_sets && ap.penalty.l1_weight > 0 && ap.penalty.members.empty() && !resuming
                ? working_set_solve(ap, settings, comm, warm, observer)

@@ -180,7 +180,7 @@ PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSetting
     first = path.fits.size();
     warm = resume->next;
     if (warm.loop && warm.loop->first_iteration == 0) {  // stopped before it began: a warm start
-      if (model.local) resume_factors(*warm.loop, *model.local);
+      if (model.local) collectively(comm, [&] { resume_factors(*warm.loop, *model.local); });
       warm.loop.reset();
       if (first == 0) warm = AdmmState{}, afresh = true;
     }
@@ -207,14 +207,15 @@ PathResult fit_path(const Model& model, const Lambdas& grid, const SolverSetting
     const bool has_warm = i > 0 || resumed || lambdas[i] < own_max;
     const double warm_lambda = i > 0 ? lambdas[i - 1] : resumed ? 0.0 : own_max;
     if (memory.restartable) restart_memory(memory, model, path, i, 1);
-    // Working sets solve restricted problems, whose state no checkpoint holds: a lambda stopped inside them is kept as
-    // not begun, with the columns its start had (its resume starts it again, as this run did).
+    // Working sets solve restricted problems, whose state no checkpoint holds: a lambda stopped inside them (its state
+    // has no loop: working_set_solve's) is kept as not begun, with the columns its start had (its resume starts it
+    // again, as this run did). One solved on the full problem (lambda 0) keeps its loop, as in the other forms.
     const std::optional<FitResult> start =
         memory.restartable && model.working_sets
             ? std::optional<FitResult>(not_begun_fit(model, lambdas[i], grid.lambda_max, warm, settings))
             : std::nullopt;
     FitResult f = fit(model, lambdas[i], settings, comm, observer, has_warm ? &warm : nullptr, warm_lambda, &memory);
-    if (start && f.admm.status == Status::interrupted) f = *start;
+    if (start && f.admm.status == Status::interrupted && !f.admm.state.loop) f = *start;
     f.lambda_max = grid.lambda_max;
     if (resumed) f.admm.history.insert(f.admm.history.begin(), resume->history.begin(), resume->history.end());
     warm = f.admm.state;

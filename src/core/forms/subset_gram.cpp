@@ -16,6 +16,7 @@ void SubsetGramSolver::solve(const Matrix& rhs, double rho, Matrix& x, double to
     std::vector<Index> all(static_cast<std::size_t>(q_.rows()));
     for (Index j = 0; j < q_.rows(); ++j) all[static_cast<std::size_t>(j)] = j;
     full_ = restricted(all);
+    full_->resume_factorizations(full_log_);  // a resumed solve's (none otherwise)
   }
   full_->solve(rhs, rho, x, tol);
 }
@@ -109,22 +110,33 @@ std::vector<double> SubsetGramSolver::columns_log() const {
 void SubsetGramSolver::replay_columns(const std::vector<double>& log) const {
   if (log.empty()) return;
   const auto bad = [] { throw DataError("the checkpoint's working-set columns do not fit this data (another version?)"); };
-  if (log.size() < 2 || !fetched_.empty()) bad();
-  const Index d = q_.rows();
-  for (std::size_t at = 2; at < log.size();) {
+  // The model's own setup may have fetched the first batches already (lambda_max past unpenalized features): the log
+  // starts with them.
+  if (log.size() < 2 || log.size() - 2 < fetched_.size() || !std::equal(fetched_.begin(), fetched_.end(), log.begin() + 2))
+    bad();
+  const double d = static_cast<double>(q_.rows());
+  for (std::size_t at = 2 + fetched_.size(); at < log.size();) {
+    if (!(log[at] >= 1 && log[at] <= d) || log.size() - at - 1 < static_cast<std::size_t>(log[at])) bad();
     const auto count = static_cast<std::size_t>(log[at]);
-    if (!(log[at] >= 1) || at + 1 + count > log.size()) bad();
     std::vector<Index> batch;
     for (std::size_t i = at + 1; i <= at + count; ++i) {
-      const auto j = static_cast<Index>(log[i]);
-      if (!(log[i] >= 0 && j < d) || slot_[static_cast<std::size_t>(j)] >= 0) bad();
-      batch.push_back(j);
+      if (!(log[i] >= 0 && log[i] < d) || slot_[static_cast<std::size_t>(log[i])] >= 0) bad();
+      batch.push_back(static_cast<Index>(log[i]));
     }
     fetch_missing(batch);
     at += 1 + count;
   }
   rent_ = log[0];
   bought_ = log[1] != 0;
+}
+
+FactorLog SubsetGramSolver::resumable_factorizations(double rho) const {
+  return full_ ? full_->resumable_factorizations(rho) : FactorLog{};
+}
+
+void SubsetGramSolver::resume_factorizations(const FactorLog& log) const {
+  full_log_ = log;
+  if (full_) full_->resume_factorizations(log);
 }
 
 }  // namespace cadmm

@@ -27,6 +27,8 @@ class SubsetGramSolver : public LocalSolver {
   LocalFit fit_at(const Matrix& z) const final;
   Matrix hessian_block(const std::vector<Eigen::Index>& features) const final;
   Matrix hessian_columns(const std::vector<Eigen::Index>& rows, const std::vector<Eigen::Index>& cols) const final;
+  FactorLog resumable_factorizations(double rho) const final;
+  void resume_factorizations(const FactorLog& log) const final;
   std::vector<double> columns_log() const final;
   void replay_columns(const std::vector<double>& log) const final;
   const Matrix& q() const final { return q_; }
@@ -68,7 +70,8 @@ class SubsetGramSolver : public LocalSolver {
   mutable double rent_ = 0;      // passes made instead of fetching, in fetched columns
   mutable bool bought_ = false;  // the columns are the way from now on
   mutable std::vector<double> fetched_;  // every fetch_missing batch, in order: its size, then its features
-  mutable std::unique_ptr<LocalSolver> full_;
+  mutable std::unique_ptr<LocalSolver> full_;  // the full Gram's term, for a solve on every feature
+  mutable FactorLog full_log_;                  // its factorizations as a resume gave them, until it is made
 };
 
 }  // namespace cadmm

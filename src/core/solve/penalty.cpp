@@ -176,12 +176,12 @@ double conjugate_side(double u, double a, double b, double bound, double slack) 
 }
 }  // namespace
 
-double PenaltySpec::conjugate(const Matrix& v, const Matrix& z, double radius) const {
+double PenaltySpec::conjugate(const Matrix& v, const Matrix& z, double radius, double slack_given) const {
   // g(w) = a c|w| + b e/2 w^2 (+ the bounds' indicator) per coordinate, or per row when grouped. An unbounded
   // penalized entry adds (|v| - a c)_+^2 / (2 l2 e), summed as m^2 / e and divided by 2 l2 once at the end (the
   // order of operations the results of earlier versions came from); bounded and unpenalized entries add their
   // own terms.
-  const double slack = 1e-12 * std::max(1.0, l1_weight);
+  const double slack = slack_given >= 0 ? slack_given : 1e-12 * std::max(1.0, l1_weight);
   double quadratic = 0, other = 0;
   if (!members.empty()) {
     // With u = C z the group's term is a w ||u|| + b/2 ||u||^2, whose conjugate at C^{-1} v is (||C^{-1} v|| - a w)_+^2
