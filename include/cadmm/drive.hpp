@@ -29,6 +29,7 @@ struct CheckpointKey {
   std::vector<double> lambdas;      ///< a path's whole sequence (empty for solve)
   std::int64_t n_rows = 0, n_features = 0, n_targets = 0, fit_intercept = 0, standardize = 0;
   std::string per_feature;          ///< ProblemSpec::per_feature_text (penalty factors, exclusions, bounds)
+  double lambda_max = 0;            ///< the data's (0: not known): other data under the same file name change it
   std::string folds_from;           ///< cv: "K from seed S" or "K from dataset D" (not part of checkpoints)
 
   /// The text cv fold files carry: the data, the problem and the fold assignment.
@@ -37,7 +38,7 @@ struct CheckpointKey {
 
 /// The one function that makes the key of a run, for every command.
 CheckpointKey run_key(const std::string& command, const DataId& data, const ProblemSpec& spec,
-                      const std::vector<double>& lambdas);
+                      const std::vector<double>& lambdas, double lambda_max = 0);
 
 /// Where an interrupted run continues.
 struct Resume {

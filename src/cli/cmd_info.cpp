@@ -165,9 +165,9 @@ void print_plan_notes(const PlanTotals& totals, int per_node, double budget) {
                 "  rows are fewer than (folds - 1) x d\n");
   if (totals.screened)
     std::printf("  screened/streamed: one l1, elasticnet or l21 solve runs over working sets (the Grams of the features\n"
-                "  that can be active; setup and flop/iter above are the worst case, all of them); l2 and runs with\n"
+                "  that can be active; setup and flop/iter above are the worst case, all of them); l2 and solves with\n"
                 "  --checkpoint use gram instead (2 d^2 doubles, setup rows x d^2 flops; woodbury on ranks with fewer\n"
-                "  rows than features), and so does a solve whose lambda lets more than %.0f%% of the features leave\n"
+                "  rows than features; a path checkpoints its working sets), and so does a solve whose lambda lets more than %.0f%% of the features leave\n"
                 "  zero in a sample of the rows; a path and a cv keep their rows (screened, the columns of the features\n"
                 "  that enter) from d = %lld where they fit, and from d = 1024 where the data have fewer rows than\n"
                 "  features, else gram (woodbury on ranks with fewer rows than features where gram would not fit); cv\n"

@@ -109,8 +109,8 @@ void print_summary(const PathResult& path, std::size_t asked, const DataModel& d
               static_cast<long long>(last.coef.size()), shown_ratio(path.dev_ratio.back()), gap_text(last.admm.optimality.gap).c_str());
   print_largest(last.coef, facts.feature_names);
   if (dm.model.working_sets)  // screened or streamed: no single factorization
-    std::printf("  data passes 1, then the Hessian's columns of the features that enter, once each (streamed: one "
-                "more read per batch of them)\n");
+    std::printf("  data passes 1, then the Hessian's columns of the features that enter, once each%s\n",
+                dm.kinds.find("streamed") != std::string::npos ? " (streamed: one more read per batch of them)" : "");
   else
     std::printf("  data passes 1 (one read for every lambda)\n");
   if (!path.relaxed.empty()) {
@@ -149,7 +149,8 @@ int run_path(const Args& args, MpiCommunicator& comm) {
   const DataModel dm = load_model(vm, request, comm, t, Screen::path);
   Stopwatch clock;
   const Lambdas lambdas = resolve_lambdas(request.lambda, dm.model);
-  const auto store = checkpoint_store(ck, run_key("path", data_id(vm, dm.layout), request.spec, lambdas.values), comm);
+  const auto store = checkpoint_store(ck, run_key("path", data_id(vm, dm.layout), request.spec, lambdas.values,
+                                                          lambdas.lambda_max), comm);
   PathLines progress(verbose, vm["progress-seconds"].as<double>(), ck.file, comm.rank());
   const double comm_before = comm.seconds_in_collectives();
   PathResult path =

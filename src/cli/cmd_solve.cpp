@@ -70,7 +70,8 @@ int run_solve(const Args& args, MpiCommunicator& comm) {
   const DataModel dm = load_model(vm, request, comm, t, Screen::one_fit);
   Stopwatch clock;
   const Lambdas lambda = resolve_lambdas(request.lambda, dm.model);
-  const auto store = checkpoint_store(ck, run_key("solve", data_id(vm, dm.layout), request.spec, lambda.values), comm);
+  const auto store = checkpoint_store(ck, run_key("solve", data_id(vm, dm.layout), request.spec, lambda.values,
+                                                          lambda.lambda_max), comm);
   PrintedProgress progress(verbose, vm["progress-seconds"].as<double>(), ck.file, "solve", comm.rank());
   DriveHooks hooks{base_observer(comm.rank()), &progress, store.get()};
   const double comm_before = comm.seconds_in_collectives();

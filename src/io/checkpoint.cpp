@@ -142,6 +142,7 @@ void hash_header(Checksum& h, const CheckpointKey& k, std::int64_t n_ranks, cons
   h.add(k.lambdas.data(), sizeof(double) * k.lambdas.size());
   h.add(done.data(), sizeof(double) * done.size());
   h.add(k.lambda), h.add(k.l1_ratio);
+  if (k.lambda_max > 0) h.add(k.lambda_max);  // absent from checkpoints of earlier versions
   for (std::int64_t v : {k.n_rows, k.n_features, k.n_targets, k.fit_intercept, k.standardize}) h.add(v);
   h.add(n_ranks);
   visit_scalars(st, [&](const char*, const auto& v) { h.add(static_cast<double>(v)); });
@@ -204,6 +205,7 @@ Checkpoint read_header(hid_t f, const std::string& path, std::vector<double>& do
   key.penalty = read_string_attribute(root.get(), "penalty");
   key.per_feature = read_string_attribute(root.get(), "per_feature");
   key.lambda = read_attribute<double>(f, "lambda", H5T_NATIVE_DOUBLE, path);
+  if (!read_number_attribute(root.get(), "lambda_max", key.lambda_max)) key.lambda_max = 0;
   key.l1_ratio = read_attribute<double>(f, "l1_ratio", H5T_NATIVE_DOUBLE, path);
   for (auto [name, field] : {std::pair{"n_rows", &key.n_rows}, {"n_features", &key.n_features},
                              {"n_targets", &key.n_targets}, {"fit_intercept", &key.fit_intercept},
@@ -308,6 +310,7 @@ void write_checkpoint(const std::string& path, const CheckpointKey& key, const A
     f->attribute("penalty", key.penalty);
     if (!key.per_feature.empty()) f->attribute("per_feature", key.per_feature);
     f->attribute("lambda", key.lambda);
+    if (key.lambda_max > 0) f->attribute("lambda_max", key.lambda_max);
     f->attribute("l1_ratio", key.l1_ratio);
     f->attribute("n_rows", key.n_rows);
     f->attribute("n_features", key.n_features);
@@ -491,17 +494,21 @@ std::string key_mismatch(const CheckpointKey& a, const CheckpointKey& b) {
     return differ("data shape (rows, features, targets)", std::to_string(a.n_rows) + "x" + std::to_string(a.n_features) + "x" + std::to_string(a.n_targets),
                   std::to_string(b.n_rows) + "x" + std::to_string(b.n_features) + "x" + std::to_string(b.n_targets));
   if (a.penalty != b.penalty) return differ("penalty", a.penalty, b.penalty);
-  if (!same(a.lambda, b.lambda)) return differ("lambda", a.lambda, b.lambda);
   if (!same(a.l1_ratio, b.l1_ratio)) return differ("l1-ratio", a.l1_ratio, b.l1_ratio);
-  bool same_sequence = a.lambdas.size() == b.lambdas.size();
-  for (std::size_t i = 0; same_sequence && i < a.lambdas.size(); ++i) same_sequence = same(a.lambdas[i], b.lambdas[i]);
-  if (!same_sequence)
-    return differ("lambda sequence (count)", std::to_string(a.lambdas.size()), std::to_string(b.lambdas.size()));
   if (a.fit_intercept != b.fit_intercept) return differ("fit-intercept", a.fit_intercept, b.fit_intercept);
   if (a.standardize != b.standardize) return differ("standardize", a.standardize, b.standardize);
   if (a.per_feature != b.per_feature)
     return differ("per-feature terms (penalty factors, exclude, limits)", a.per_feature.empty() ? "none" : a.per_feature,
                   b.per_feature.empty() ? "none" : b.per_feature);
+  // The same file name, shape and options over other values (the data rewritten, a job's --resume kept): explicit
+  // lambdas would not tell, the finished fits being the old data's. (Checkpoints of earlier versions have none.)
+  if (a.lambda_max > 0 && b.lambda_max > 0 && !same(a.lambda_max, b.lambda_max))
+    return differ("the data's lambda_max (other values in '" + b.data + "'?)", a.lambda_max, b.lambda_max);
+  if (!same(a.lambda, b.lambda)) return differ("lambda", a.lambda, b.lambda);
+  bool same_sequence = a.lambdas.size() == b.lambdas.size();
+  for (std::size_t i = 0; same_sequence && i < a.lambdas.size(); ++i) same_sequence = same(a.lambdas[i], b.lambdas[i]);
+  if (!same_sequence)
+    return differ("lambda sequence (count)", std::to_string(a.lambdas.size()), std::to_string(b.lambdas.size()));
   return {};
 }
 

@@ -217,6 +217,32 @@ def a_working_set_path_checkpoints_its_columns_and_resumes_bitwise_after_a_stop_
 
 
 @test
+def a_path_of_warm_active_sets_saves_between_lambdas_and_its_checkpoint_knows_its_data():
+    """A path whose lambdas the warm active set solves alone (no ADMM iteration, no sweep) counted no work between
+    lambdas and was saved only on a signal: a user's trial killed one (kill -9) at lambda 84 of 100 and found no
+    checkpoint. Each lambda now counts as 10 iterations at least: the finished run has left its last save, and resuming
+    from it repeats the run bit for bit. The same trial rewrote the data under the same name and resumed with explicit
+    lambdas: the old data's fits were kept without a word; the data's lambda_max now tells."""
+    data = path("was.h5")
+    cadmm(2, "generate", "--rows", 2000, "--features", 40, "--seed", 4, "--output", data, "--quiet")
+    common = ["path", "--data", data, "--n-lambda", 30, "--quiet"]
+    fresh, ck = path("was_fresh.h5"), path("was.ck")
+    cadmm(2, *common, "--output", fresh, "--checkpoint", ck)
+    with h5py.File(fresh) as f:
+        assert f["path/iterations"][()].sum() == 0  # the case: no ADMM iteration anywhere
+        lambdas = ",".join(repr(float(v)) for v in f["path/lambda"][()])
+    with h5py.File(ck) as c:
+        done = int(c["path_done"][0])
+        assert 10 <= done < 30, done
+    out = path("was_resumed.h5")
+    cadmm(2, *common, "--output", out, "--checkpoint", ck, "--resume")
+    assert_bitwise_equal(out, fresh)
+    cadmm(2, "generate", "--rows", 2000, "--features", 40, "--seed", 5, "--output", data, "--quiet")
+    expect_error(2, 3, "lambda_max", "path", "--data", data, "--lambdas", lambdas, "--output", out, "--checkpoint", ck,
+                 "--resume")
+
+
+@test
 def a_path_resumed_after_its_rho_changes_chooses_its_factorizations_as_the_uninterrupted_one():
     # Correlated, without polishing or acceleration, and every lambda starting from a rho far above the balanced
     # one: ADMM changes rho often enough that 8 lambdas (some 6,700 iterations) make kEigenOverCholesky (20)

@@ -17,7 +17,7 @@ std::string CheckpointKey::fold_file_text() const {
 }
 
 CheckpointKey run_key(const std::string& command, const DataId& data, const ProblemSpec& spec,
-                      const std::vector<double>& lambdas) {
+                      const std::vector<double>& lambdas, double lambda_max) {
   CheckpointKey key;
   key.command = command;
   key.data = data.file;
@@ -33,6 +33,7 @@ CheckpointKey run_key(const std::string& command, const DataId& data, const Prob
   key.fit_intercept = spec.fit_intercept;
   key.standardize = spec.standardize;
   key.per_feature = spec.per_feature_text();
+  key.lambda_max = lambda_max;
   return key;
 }
 

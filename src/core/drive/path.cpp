@@ -1,6 +1,7 @@
 // Paths and cross-validation over Models (include/cadmm/path.hpp).
 #include "cadmm/path.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -134,9 +135,14 @@ void restart_memory(PolishMemory& memory, const Model& model, const PathResult& 
 // lambda and the full state (on S1, 100,000 x 50,000, about 40 MB and half a second by the end), so it also waits
 // for ten times what the last one took: at most a tenth of the time goes to saving. Rank 0's clock decides.
 class SavesBetweenLambdas {
+  static constexpr int kLambdaWork = 10;
+
  public:
   SavesBetweenLambdas(const AdmmObserver& observer, Communicator& comm) : observer_(observer), comm_(comm) {}
-  void count(const AdmmResult& a) { work_ += a.state.iteration + a.sweeps; }
+  // A lambda counts as kLambdaWork iterations at least: one solved by its warm active set alone (a polish: a
+  // factorization and a gradient) costs about that, and a path of them was otherwise never saved (a user's trial: a
+  // kill -9 at lambda 84 of 100 left no checkpoint).
+  void count(const AdmmResult& a) { work_ += std::max(a.state.iteration + a.sweeps, kLambdaWork); }
   // Before a lambda that is to come: the state it starts from (next()), saved when due. Collective.
   template <class Next>
   void before_next(Next&& next) {
