@@ -589,7 +589,10 @@ std::vector<std::string> DataReader::column_names(const std::string& dataset, st
       throw DataError(what + " holds " + std::to_string(names.size()) + " names; " + layout_.x_name + " has " +
                       std::to_string(count) + (layout_.table_columns > 0 ? " columns" : " features") +
                       (by_rows ? " and " + std::to_string(stored[0]) + " rows: if R, Fortran or MATLAB (column-major) "
-                                 "wrote it, its rows are the columns: add --x-layout features-by-rows" : ""));
+                                 "wrote it, its rows are the columns: add --x-layout features-by-rows"
+                       : layout_.table_columns > 0 && static_cast<std::int64_t>(names.size()) + 1 == count
+                           ? " (a table's names cover every column, y's too: in R, colnames() of the whole matrix)"
+                           : ""));
     }
     layout_.names_from = dataset;
     return names;
