@@ -229,6 +229,19 @@ def max_iter_is_status_with_warning_and_exit_0():
         assert f.attrs["status"] == "max_iter" and f.attrs["converged"] == 0 and f.attrs["iterations"] == 3
 
 
+def progress_reaches(p, index, seconds=60):
+    """Reads a running path's progress lines (p: its Popen) until lambda `index` is printed; False when its output
+    ends or `seconds` pass first."""
+    deadline, at = time.time() + seconds, -1
+    while at < index and time.time() < deadline:
+        line = p.stdout.readline()
+        if not line:
+            break
+        words = line.split()
+        at = int(words[0]) if words and words[0].isdigit() else at
+    return at >= index
+
+
 def run_until_signalled(data, out, extra, command="solve", ready=None):
     """Starts a run that cannot converge, sends SIGTERM to mpirun once ready(stdout line) held (by default: two
     progress rows, i.e. the ranks iterate), as Slurm does at the time limit (mpirun forwards it); returns
@@ -346,14 +359,8 @@ def sigterm_between_lambdas_of_a_coordinate_descent_path_checkpoints_and_resumes
         cmd = ["mpirun", "--timeout", "120", "-np", str(ranks), CADMM] + [str(a) for a in common] + [
             "--checkpoint", ck, "--output", out]
         with started(cmd) as p:
-            deadline, at = time.time() + 60, -1
-            while at < 20 and time.time() < deadline:  # a third of the lambdas done: the slower ones are to come
-                line = p.stdout.readline()
-                if not line:
-                    break
-                words = line.split()
-                at = int(words[0]) if words and words[0].isdigit() else at
-            assert at >= 20, "the path never reached its 21st lambda"
+            # A third of the lambdas done: the slower ones are to come.
+            assert progress_reaches(p, 20), "the path never reached its 21st lambda"
             os.kill(p.pid, signal.SIGTERM)
             printed, err = p.communicate(timeout=60)
         assert p.returncode == 1 and "state saved" in err and err.count("cadmm: error") == 1, (p.returncode, err)
@@ -382,14 +389,7 @@ def sigterm_between_lambdas_of_a_coordinate_descent_path_checkpoints_and_resumes
         cmd = ["mpirun", "--timeout", "120", "-np", str(ranks), CADMM] + [str(a) for a in common] + [
             "--checkpoint", killed, "--checkpoint-every", 50, "--output", out]
         with started(cmd) as p:
-            deadline, at = time.time() + 60, -1
-            while at < 40 and time.time() < deadline:
-                line = p.stdout.readline()
-                if not line:
-                    break
-                words = line.split()
-                at = int(words[0]) if words and words[0].isdigit() else at
-            assert at >= 40, "the path never reached its 41st lambda"
+            assert progress_reaches(p, 40), "the path never reached its 41st lambda"
             os.killpg(p.pid, signal.SIGKILL)
             p.communicate(timeout=60)
         with h5py.File(killed) as f:

@@ -126,6 +126,21 @@ def path_stopped_twice_then_resumed_is_bitwise():
                  "--checkpoint", ck, "--resume")
 
 
+def stopped_then_resumed(common, name, kind, stop, code, fresh, check):
+    """Runs `common` with a new checkpoint, stopped by the fault hook (`kind`@`stop` on rank 1, exit `code`), calls
+    check(the checkpoint, stdout, stderr), then resumes it and asserts the result equals `fresh` bit for bit."""
+    out, ck = path(f"{name}_{kind}.h5"), path(f"{name}_{kind}.ck")
+    for stale in (out, ck, ck + ".prev"):
+        if os.path.exists(stale):
+            os.remove(stale)
+    _, printed, err = cadmm(2, *common, "--output", out, "--checkpoint", ck, expect=code,
+                            env={"CADMM_FAULT": f"{kind}@{stop}:1"})
+    with h5py.File(ck) as c:
+        check(c, printed, err)
+    cadmm(2, *common, "--output", out, "--checkpoint", ck, "--resume")
+    assert_bitwise_equal(out, fresh)
+
+
 @test
 def a_side_by_side_path_checkpoints_between_rounds_and_resumes_bitwise_after_a_stop_or_kill_9():
     """Sparse rows on 2 ranks fit a path's lambdas side by side, each rank alone. Without polishing every lambda is an
@@ -147,21 +162,14 @@ def a_side_by_side_path_checkpoints_between_rounds_and_resumes_bitwise_after_a_s
     late = int(its[1::2].max())
     assert int(np.argmax(its[1::2])) >= len(its) // 4, its
     for kind, stop, code in (("term", 15, 1), ("kill", late, 137)):
-        out, ck = path(f"sbs_{kind}.h5"), path(f"sbs_{kind}.ck")
-        for stale in (out, ck, ck + ".prev"):
-            if os.path.exists(stale):
-                os.remove(stale)
-        _, printed, err = cadmm(2, *common, "--output", out, "--checkpoint", ck, expect=code,
-                                env={"CADMM_FAULT": f"{kind}@{stop}:1"})
-        with h5py.File(ck) as c:
+        def check(c, printed, err):
             done = int(c["path_done"][0])
             assert c.attrs["iteration"] == 0 and 0 < done < len(its), (kind, done, c.attrs["iteration"])
-        if kind == "term":
-            assert "state saved" in err and "(interrupted: not finished)" in printed, err
-        else:  # the last checkpoint was taken between rounds, well after the first
-            assert done >= len(its) // 2, done
-        cadmm(2, *common, "--output", out, "--checkpoint", ck, "--resume")
-        assert_bitwise_equal(out, fresh)
+            if kind == "term":
+                assert "state saved" in err and "(interrupted: not finished)" in printed, err
+            else:  # the last checkpoint was taken between rounds, well after the first
+                assert done >= len(its) // 2, done
+        stopped_then_resumed(common, "sbs", kind, stop, code, fresh, check)
 
 
 @test
@@ -199,21 +207,14 @@ def a_working_set_path_checkpoints_its_columns_and_resumes_bitwise_after_a_stop_
         for kind, stop, code in (("term", term, 1), ("kill", late, 137)):
             if kind not in kinds:
                 continue
-            out, ck = path(f"{name}_{kind}.h5"), path(f"{name}_{kind}.ck")
-            for stale in (out, ck, ck + ".prev"):
-                if os.path.exists(stale):
-                    os.remove(stale)
-            _, printed, err = cadmm(2, *common, "--output", out, "--checkpoint", ck, expect=code,
-                                    env={"CADMM_FAULT": f"{kind}@{stop}:1"})
-            with h5py.File(ck) as c:
+            def check(c, printed, err):
                 done = int(c["path_done"][0])
                 assert c.attrs["iteration"] == 0 and len(its) // 2 <= done < len(its), (kind, done)
                 assert len(c["working_set_columns"]) > 2, kind  # the columns fetched so far
-            if kind == "term":
-                assert "state saved" in err and "(interrupted: not finished)" in printed, (err, printed)
-                assert done == len(its) // 2, done
-            cadmm(2, *common, "--output", out, "--checkpoint", ck, "--resume")
-            assert_bitwise_equal(out, fresh)
+                if kind == "term":
+                    assert "state saved" in err and "(interrupted: not finished)" in printed, (err, printed)
+                    assert done == len(its) // 2, done
+            stopped_then_resumed(common, name, kind, stop, code, fresh, check)
 
 
 @test
