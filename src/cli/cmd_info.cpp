@@ -167,12 +167,12 @@ void print_plan_notes(const PlanTotals& totals, int per_node, double budget) {
     std::printf("  screened/streamed: one l1, elasticnet or l21 solve runs over working sets (the Grams of the features\n"
                 "  that can be active; setup and flop/iter above are the worst case, all of them); l2 and solves with\n"
                 "  --checkpoint use gram instead (2 d^2 doubles, setup rows x d^2 flops; woodbury on ranks with fewer\n"
-                "  rows than features; a path checkpoints its working sets), and so does a solve whose lambda lets more than %.0f%% of the features leave\n"
-                "  zero in a sample of the rows; a path and a cv keep their rows (screened, the columns of the features\n"
-                "  that enter) from d = %lld where they fit, and from d = 1024 where the data have fewer rows than\n"
-                "  features, else gram (woodbury on ranks with fewer rows than features where gram would not fit); cv\n"
-                "  then holds the rows once (each fold a view of them) and keeps the folds' columns over all rows in\n"
-                "  what the memory leaves, up to d^2 doubles\n",
+                "  rows than features; a path checkpoints its working sets), and so does a solve whose lambda lets\n"
+                "  more than %.0f%% of the features leave zero in a sample of the rows; a path and a cv keep their\n"
+                "  rows (screened, the columns of the features that enter) from d = %lld where they fit, and from\n"
+                "  d = 1024 where the data have fewer rows than features, else gram (woodbury on ranks with fewer\n"
+                "  rows than features where gram would not fit); cv then holds the rows once (each fold a view of\n"
+                "  them) and keeps the folds' columns over all rows in what the memory leaves, up to d^2 doubles\n",
                 100 * kDenseStart, static_cast<long long>(kPathScreenMinFeatures));
   if (totals.gathered > 0)
     std::printf("  cg: cv gathers each fold's rows into one rank, which fits the fold alone while the others fit theirs,\n"

@@ -543,7 +543,8 @@ po::options_description solver_options() {
       std::to_string(static_cast<int>(100 * kDenseStart)) + "% of the features leaving zero at that lambda, and in a "
       "path with an l1 part (checkpointed or not): screened from d = " + std::to_string(kPathScreenMinFeatures) +
       " where the rows fit; woodbury for dense rows < d (a path's wide data: screened from d = " +
-      std::to_string(kScreenMinFeatures) + "); gram for sparse d <= " + std::to_string(kSparseGramMaxFeatures) + ", else cg), gram, "
+      std::to_string(kScreenMinFeatures) + "); gram for sparse d <= " + std::to_string(kSparseGramMaxFeatures) +
+      ", else cg), gram, "
       "woodbury, cg (conjugate gradients on CSR rows, inexact ADMM), screened (rows kept, working sets) or streamed "
       "(rows read again from the file for working sets: up to 1.4x faster than gram here when the solution is sparse, "
       "up to 1.4x slower on strongly correlated features; solve and path, dense X)";
