@@ -501,8 +501,11 @@ std::string key_mismatch(const CheckpointKey& a, const CheckpointKey& b) {
     return differ("per-feature terms (penalty factors, exclude, limits)", a.per_feature.empty() ? "none" : a.per_feature,
                   b.per_feature.empty() ? "none" : b.per_feature);
   // The same file name, shape and options over other values (the data rewritten, a job's --resume kept): explicit
-  // lambdas would not tell, the finished fits being the old data's. (Checkpoints of earlier versions have none.)
-  if (a.lambda_max > 0 && b.lambda_max > 0 && !same(a.lambda_max, b.lambda_max))
+  // lambdas would not tell, the finished fits being the old data's. (Checkpoints of earlier versions have none.) With
+  // unpenalized features lambda_max comes from a fit of them, certified to a gap: another rank count moves it more
+  // than its rounding.
+  if (a.lambda_max > 0 && b.lambda_max > 0 &&
+      std::abs(a.lambda_max - b.lambda_max) > 1e-6 * std::max(a.lambda_max, b.lambda_max))
     return differ("the data's lambda_max (other values in '" + b.data + "'?)", a.lambda_max, b.lambda_max);
   if (!same(a.lambda, b.lambda)) return differ("lambda", a.lambda, b.lambda);
   bool same_sequence = a.lambdas.size() == b.lambdas.size();
