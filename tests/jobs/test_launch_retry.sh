@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # jobs/cadmm.sbatch tries a launch again when the launcher failed before any rank ran ("An ORTE daemon has
-# unexpectedly failed after launch", Open MPI's message when a node is too busy to start its daemon in time), at most
-# CADMM_LAUNCH_RETRIES times, and never retries a run that failed in cadmm itself. Run without Slurm: a stand-in
-# mpirun first in PATH fails the first FAILS launches that way, then runs the real one.
+# unexpectedly failed after launch", Open MPI's message when a node is too busy to start its daemon in time) or lost
+# a node's daemon ("ORTE has lost communication with a remote daemon", which Open MPI 4.1 also reports now and then
+# while its daemons wire up: a CI run's 3-node job array hit it), at most CADMM_LAUNCH_RETRIES times, and never retries
+# a run that failed in cadmm itself. Run without Slurm: a stand-in mpirun first in PATH fails the first FAILS launches
+# that way (the second if LOST is set), then runs the real one.
 # Usage: test_launch_retry.sh CADMM WORKDIR REPO
 set -euo pipefail
 CADMM="$1"; WORK="$2"; REPO="$3"
@@ -11,7 +13,10 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 REAL_MPIRUN="$(
 cat > "$WORK/bin/mpirun" <<'STANDIN'
 #!/usr/bin/env bash
 n=$(cat "$COUNT_FILE" 2>/dev/null || echo 0); echo $((n + 1)) > "$COUNT_FILE"
-if [ "$n" -lt "$FAILS" ]; then
+if [ "$n" -lt "$FAILS" ] && [ -n "${LOST:-}" ]; then
+  printf -- '---\nORTE has lost communication with a remote daemon.\n\n  HNP daemon   : [[3770,0],0] on node vm\n---\n' >&2
+  exit 1
+elif [ "$n" -lt "$FAILS" ]; then
   printf -- '---\nAn ORTE daemon has unexpectedly failed after launch and before\ncommunicating back to mpirun.\n---\n' >&2
   exit 1
 fi
@@ -41,4 +46,12 @@ run 9 1 3 solve --data "$data" --output "$WORK/out.h5" --quiet      # always fai
 test ! -f "$WORK/out.h5"
 run 0 3 1 solve --data "$WORK/missing.h5" --output "$WORK/out.h5"   # cadmm's own error (bad data): never retried
 grep -q "does not exist" "$WORK/job.out"
-echo "launch retry: 3 passed, 0 failed"
+export LOST=1
+run 1 0 2 solve --data "$data" --output "$WORK/out.h5" --quiet      # a lost daemon: launched again, solved
+test -f "$WORK/out.h5"
+grep -q "lost a node's daemon and stopped every rank (attempt 1); launching again$" "$WORK/job.out"
+run 2 0 3 path --data "$data" --output "$WORK/out.h5" --checkpoint "$WORK/ck.h5" --quiet  # twice, then from the checkpoint
+grep -q "(attempt 2); launching again from the checkpoint" "$WORK/job.out"
+run 9 1 3 solve --data "$data" --output "$WORK/out.h5" --quiet      # lost every time: 1 + 2 retries, then its exit
+test ! -f "$WORK/out.h5"
+echo "launch retry: 6 passed, 0 failed"
