@@ -75,6 +75,8 @@ class FoldAssignment {
   FoldAssignment(std::uint64_t seed, std::int64_t n, int folds);
   /// Fold (0-based) of a row in [0, n).
   int fold(std::int64_t row) const;
+  std::int64_t rows() const { return n_; }
+  int folds() const { return folds_; }
 
  private:
   std::uint64_t permute(std::uint64_t i) const;

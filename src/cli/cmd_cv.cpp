@@ -28,7 +28,8 @@ const char* kUsage =
     "the same at any rank count) or from --fold-dataset (fold numbers 1..K or 0..K-1, like glmnet's foldid).\n"
     "lambda_min is the largest lambda with the least mean held-out MSE; lambda_1se the largest within one standard\n"
     "error of it (glmnet's rules). Writes /cv/lambda, /cv/mse_mean, /cv/mse_std, /cv/mse (folds x lambdas),\n"
-    "/cv/fold_rows, /cv/nonzero (of the full data's fit at each lambda), /cv/lambda_min, /cv/lambda_1se. The refit is\n"
+    "/cv/fold_rows, /cv/nonzero (of the full data's fit at each lambda), /cv/lambda_min, /cv/lambda_1se, and with\n"
+    "seeded folds /cv/foldid (every row's fold, 1-based: cv.glmnet's foldid, or --fold-dataset elsewhere). The refit is\n"
     "the whole path on all rows, kept in /path as a path file's (cv.glmnet's glmnet.fit); /coef and /intercept are its\n"
     "fit at the chosen lambda (--refit; root attribute lambda_index), and 'cadmm predict --model cv.h5 --lambda\n"
     "lambda_1se' (or lambda_min, a value, --lambda-index I) applies any other without a second run.\n\n"
@@ -427,6 +428,8 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
   extras.lambda_index = complete ? static_cast<std::int64_t>(chosen) : -1;
   extras.cv_refit = o.refit;
   extras.cv_folds_from = o.folds_from();
+  std::optional<FoldAssignment> seeded;  // a fold dataset is the user's already
+  if (o.fold_dataset.empty()) extras.folds = &seeded.emplace(o.seed, loaded.layout.rows, o.folds);
   if (blended) extras.gamma = gamma;
   collectively(comm, [&] {
     if (root) io::write_result(output, final_fit, facts, extras);

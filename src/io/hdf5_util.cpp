@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -482,6 +483,30 @@ void AtomicH5File::write_typed(const std::string& name, const std::vector<std::i
             H5Dclose);
   if (!ds.valid()) check_write(-1, "dataset " + name, named(), tmp_);
   check_write(H5Dwrite(ds.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "dataset " + name, named(), tmp_);
+}
+
+void AtomicH5File::write_labels(const std::string& name, std::int64_t n, std::int64_t max_label,
+                                const std::function<void(std::int64_t, std::int64_t, std::int32_t*)>& fill) {
+  constexpr std::int64_t kBlock = std::int64_t{1} << 20;
+  const hid_t type = max_label <= INT8_MAX ? H5T_STD_I8LE : max_label <= INT16_MAX ? H5T_STD_I16LE : H5T_STD_I32LE;
+  const hsize_t dims = static_cast<hsize_t>(n), chunk = static_cast<hsize_t>(std::clamp<std::int64_t>(n, 1, kBlock));
+  Handle space(H5Screate_simple(1, &dims, nullptr), H5Sclose);
+  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  H5Pset_chunk(dcpl.get(), 1, &chunk);
+  if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) H5Pset_deflate(dcpl.get(), 1);
+  Handle lcpl = link_props();
+  Handle ds(H5Dcreate2(file_.get(), name.c_str(), type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT), H5Dclose);
+  if (!ds.valid()) check_write(-1, "dataset " + name, named(), tmp_);
+  std::vector<std::int32_t> block(static_cast<std::size_t>(std::min(n, kBlock)));
+  for (std::int64_t begin = 0; begin < n; begin += kBlock) {
+    const std::int64_t end = std::min(n, begin + kBlock);
+    fill(begin, end, block.data());
+    const hsize_t start = static_cast<hsize_t>(begin), count = static_cast<hsize_t>(end - begin);
+    Handle mem(H5Screate_simple(1, &count, nullptr), H5Sclose);
+    const bool ok = H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr) >= 0 &&
+                    H5Dwrite(ds.get(), H5T_NATIVE_INT32, mem.get(), space.get(), H5P_DEFAULT, block.data()) >= 0;
+    check_write(ok ? 0 : -1, "dataset " + name, named(), tmp_);
+  }
 }
 
 void AtomicH5File::write_strings(const std::string& name, const std::vector<std::string>& values) {

@@ -4,6 +4,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -133,6 +134,11 @@ class AtomicH5File {
   void create_rows(const std::string& name, std::int64_t rows, std::int64_t cols);
   /// Writes row i (cols values) of a dataset made by create_rows.
   void write_row(const std::string& name, std::int64_t i, std::int64_t cols, const double* data);
+  /// A 1-D integer dataset of n labels in [0, max_label] (fold numbers), stored in the narrowest signed type that
+  /// holds max_label, chunked and deflated; fill(begin, end, out) puts labels [begin, end) into out, a block of at
+  /// most 2^20 at a time, so that n may exceed memory.
+  void write_labels(const std::string& name, std::int64_t n, std::int64_t max_label,
+                    const std::function<void(std::int64_t, std::int64_t, std::int32_t*)>& fill);
   /// A 1-D dataset of variable-length UTF-8 strings (feature names).
   void write_strings(const std::string& name, const std::vector<std::string>& values);
   void attribute(const std::string& name, double value, const std::string& object = "/");

@@ -109,6 +109,10 @@ void write_cv(AtomicH5File& f, const CvResult& cv, const ResultExtras& x) {
   f.write_dataset("cv/mse_std", {m}, cv.mse_std.data());
   f.write_dataset("cv/mse", {folds, m}, mse.data());
   f.write_dataset("cv/fold_rows", {folds}, cv.fold_rows.data());
+  if (x.folds)  // every row's fold, 1-based: cv.glmnet's foldid =, scikit-learn's PredefinedSplit(foldid - 1)
+    f.write_labels("cv/foldid", x.folds->rows(), x.folds->folds(), [&](std::int64_t b, std::int64_t e, std::int32_t* out) {
+      for (std::int64_t r = b; r < e; ++r) out[r - b] = x.folds->fold(r) + 1;
+    });
   if (x.path) {  // glmnet's nzero: the nonzero coefficients of the full data's fit at each lambda
     std::vector<std::int64_t> nonzero;
     for (const FitResult& r : x.path->fits) nonzero.push_back(static_cast<std::int64_t>((r.coef.array() != 0).count()));

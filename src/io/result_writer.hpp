@@ -33,6 +33,7 @@ struct ResultExtras {
   const CvResult* cv = nullptr;      ///< /cv/* datasets
   std::string cv_refit;              ///< lambda_min or lambda_1se (attribute refit)
   std::string cv_folds_from;         ///< how folds were made (attribute folds_from)
+  const FoldAssignment* folds = nullptr;  ///< cv's seeded folds: written as /cv/foldid (1-based, glmnet's foldid)
   double gamma = -1;                 ///< the relaxed blend of /coef (cv --relax; attribute gamma), -1: none
   std::int64_t lambda_index = -1;    ///< cv: /coef's index in /path/lambda (attribute lambda_index), -1: none
 };

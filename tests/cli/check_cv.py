@@ -12,7 +12,8 @@ Case CASE_cg: the same with --local-solver cg (from 2 ranks the folds' rows are 
 Case CASE_screened: the same with --local-solver screened (every rank holds its rows once, each fold's term a view of
 them less the fold's own rows).
 Case seeded: folds from --seed at RANKS ranks and at one rank: the same fold sizes (balanced to one row) and
-the same fold MSE matrix, i.e. the same assignment of rows to folds.
+the same fold MSE matrix, i.e. the same assignment of rows to folds; /cv/foldid (1-based, cv.glmnet's foldid) the same
+at both, and every fold's MSE at every lambda equal to scikit-learn's fit on the folds it names.
 Usage: check_cv.py CADMM CASE RANKS WORKDIR FIXTURE_DIR
 """
 import os
@@ -37,7 +38,20 @@ def sk_fit(X, Y, lam):
 def read(out):
     with h5py.File(out, "r") as r:
         return {k: r[k][()] for k in ["cv/lambda", "cv/mse", "cv/mse_mean", "cv/mse_std", "cv/fold_rows",
-                                        "cv/lambda_min", "cv/lambda_1se", "coef", "intercept"]}
+                                        "cv/lambda_min", "cv/lambda_1se", "coef", "intercept", "cv/foldid"] if k in r}
+
+
+def fold_mse_error(X, Y, foldid, lambdas, mse):
+    """The largest relative difference between mse (folds x lambdas) and the held-out MSE of scikit-learn's fits
+    on the training rows of each fold that foldid (1-based) names."""
+    worst = 0.0
+    for f in range(mse.shape[0]):
+        train, test = foldid != f + 1, foldid == f + 1
+        for i, lam in enumerate(lambdas):
+            c, b = sk_fit(X[train], Y[train], lam)
+            held = ((Y[test] - (X[test] @ c + b).reshape(Y[test].shape)) ** 2).mean()
+            worst = max(worst, abs(mse[f, i] - held) / held)
+    return worst
 
 
 def glmnet_case(cadmm, case, ranks, work, fixtures):
@@ -69,15 +83,9 @@ def glmnet_case(cadmm, case, ranks, work, fixtures):
     if cg and side != (ranks > 1):
         failures.append(f"the summary says folds side by side: {side} at {ranks} ranks")
     # Fold MSEs recomputed directly.
-    worst = 0.0
-    for f in range(5):
-        train, test = foldid != f + 1, foldid == f + 1
-        for i, lam in enumerate(lambdas):
-            c, b = sk_fit(X[train], Y[train], lam)
-            pred = X[test] @ c + b
-            mse = ((Y[test] - pred.reshape(Y[test].shape)) ** 2).mean()
-            rel = abs(r["cv/mse"][f, i] - mse) / mse
-            worst = max(worst, rel)
+    worst = fold_mse_error(X, Y, foldid, lambdas, r["cv/mse"])
+    if "cv/foldid" in r:
+        failures.append("a cv whose folds came from --fold-dataset wrote /cv/foldid (the user's dataset already)")
     if worst > 1e-6:
         failures.append(f"fold MSE differs from the direct computation by {worst:.2e} (relative)")
     # cv.glmnet's answer.
@@ -121,7 +129,21 @@ def seeded_case(cadmm, ranks, work):
     # moves a fold's MSE by about 1/50 of a row's share, ~1e-2 here.
     if rel > 1e-4:
         failures.append(f"fold MSEs differ between 1 and {ranks} ranks by {rel:.2e}: another assignment of rows")
-    print(f"cv seeded np={ranks}: fold sizes {rows.tolist()}, fold MSE diff to 1 rank {rel:.2e}")
+    # Every row's fold, as cv.glmnet's foldid: the same at both rank counts, the fold sizes, and the folds the MSEs
+    # were computed on.
+    foldid = runs[ranks].get("cv/foldid")
+    if foldid is None or foldid.shape != (203,):
+        failures.append(f"/cv/foldid is {None if foldid is None else foldid.shape}, not 203 fold numbers")
+        return failures
+    if not np.array_equal(foldid, runs[1]["cv/foldid"]):
+        failures.append(f"/cv/foldid differs between 1 and {ranks} ranks")
+    if not np.array_equal(np.bincount(foldid, minlength=5)[1:], rows) or foldid.min() != 1:
+        failures.append(f"/cv/foldid's fold sizes {np.bincount(foldid)[1:]} are not /cv/fold_rows {rows}")
+    worst = fold_mse_error(X, Y, foldid, runs[ranks]["cv/lambda"], runs[ranks]["cv/mse"])
+    if worst > 1e-6:
+        failures.append(f"fold MSE differs by {worst:.2e} (relative) from scikit-learn's on the folds /cv/foldid names")
+    print(f"cv seeded np={ranks}: fold sizes {rows.tolist()}, fold MSE diff to 1 rank {rel:.2e}, "
+          f"to scikit-learn on /cv/foldid's folds {worst:.2e}")
     return failures
 
 
