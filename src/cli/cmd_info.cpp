@@ -13,7 +13,9 @@
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "cli/report.hpp"
+#include "io/checkpoint.hpp"
 #include "io/dataset_reader.hpp"
+#include "io/hdf5_util.hpp"
 
 namespace cadmm::cli {
 
@@ -69,7 +71,11 @@ std::optional<InfoRequest> parse_request(const Args& args, MpiCommunicator& comm
   pos.add("file", 1);
   const auto vm = parse("info", args, desc, &pos);
   if (vm.count("help")) {
-    if (comm.rank() == 0) std::cout << "Usage: cadmm info FILE (or --data FILE) [--ranks P] [--read-test]\n\n" << desc << std::endl;
+    if (comm.rank() == 0)
+      std::cout << "Usage: cadmm info FILE (or --data FILE) [--ranks P] [--read-test]\n\n"
+                   "A data file: its X and y as stored and the memory and solver plan for P ranks. A result of solve, path\n"
+                   "or cv: what was fitted and how to use it. A checkpoint: its run and progress, after verifying its\n"
+                   "checksum (a damaged one exits 3).\n\n" << desc << std::endl;
     return std::nullopt;
   }
   if (vm.count("file") && vm.count("data") && vm["file"].as<std::string>() != vm["data"].as<std::string>())
@@ -188,11 +194,141 @@ void print_plan_notes(const PlanTotals& totals, int per_node, double budget) {
                 "  per rank (use more nodes); solve/path/cv refuse such a plan before reading\n",
                 per_node, bytes_text(share).c_str(), bytes_text(totals.worst).c_str());
 }
+
+// What a file is: cadmm's own result and checkpoint files are described as such, anything else as data.
+enum class FileKind { data, result, checkpoint };
+
+FileKind file_kind(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec) || H5Fis_hdf5(path.c_str()) <= 0) return FileKind::data;
+  const io::Handle f = io::open_file_read(path, MPI_COMM_NULL, "file");
+  if (io::read_string_attribute(f.get(), "kind") == "cadmm-checkpoint") return FileKind::checkpoint;
+  const std::string command = io::read_string_attribute(f.get(), "command");
+  const bool fitted = command == "solve" || command == "path" || command == "cv";
+  return fitted && io::object_exists(f.get(), "coef") && !io::object_exists(f.get(), "X") ? FileKind::result
+                                                                                          : FileKind::data;
+}
+
+// A number attribute of the file's root, or a fallback.
+double number(hid_t f, const std::string& name, double otherwise = 0) {
+  double v = otherwise;
+  return io::read_number_attribute(f, name, v) ? v : otherwise;
+}
+
+std::string size_of(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  return ec ? "?" : bytes_text(static_cast<double>(size));
+}
+
+// The problem line both kinds share: penalty, l1_ratio where it matters, intercept and scaling.
+std::string problem_text(hid_t f) {
+  const std::string penalty = io::read_string_attribute(f, "penalty");
+  std::string text = penalty;
+  if (penalty == "elasticnet" || penalty == "group") text += " (l1_ratio " + fmt(number(f, "l1_ratio")) + ")";
+  text += number(f, "fit_intercept", 1) != 0 ? ", intercept fitted" : ", no intercept";
+  if (number(f, "standardize") != 0) text += ", standardized";
+  // The checkpoint's per-feature terms without their values' hashes ("penalty factors 7000 values #e7b8...").
+  std::string terms = io::read_string_attribute(f, "per_feature");
+  for (std::size_t at; (at = terms.find(" #")) != std::string::npos;)
+    terms.erase(at, terms.find_first_not_of("0123456789abcdef", at + 2) - at);
+  if (!terms.empty()) text += "; " + terms;
+  return text;
+}
+
+std::string shape_text(hid_t f) {
+  return std::to_string(static_cast<long long>(number(f, "n_rows"))) + " rows x " +
+         std::to_string(static_cast<long long>(number(f, "n_features"))) + " features, " +
+         std::to_string(static_cast<long long>(number(f, "n_targets", 1))) + " target(s)";
+}
+
+// A solve, path or cv result: what was fitted, how well, and what to do with it.
+void print_result(const std::string& path) {
+  const io::Handle file = io::open_file_read(path, MPI_COMM_NULL, "result file");
+  const hid_t f = file.get();
+  const std::string command = io::read_string_attribute(f, "command");
+  std::vector<std::int64_t> shape;
+  std::printf("%s (%s): a cadmm %s result (cadmm %s)\n", path.c_str(), size_of(path).c_str(), command.c_str(),
+              io::read_string_attribute(f, "version").c_str());
+  std::printf("  data        %s and %s: %s, fitted on %lld rank(s)\n", io::read_string_attribute(f, "x_dataset").c_str(),
+              io::read_string_attribute(f, "y_dataset").c_str(), shape_text(f).c_str(),
+              static_cast<long long>(number(f, "n_ranks", 1)));
+  std::printf("  problem     %s; lambda_max %s\n", problem_text(f).c_str(), fmt(number(f, "lambda_max")).c_str());
+  if (io::object_exists(f, "path/lambda")) {
+    const std::vector<double> lambdas = io::read_doubles(f, "path/lambda", shape, "result file", path);
+    const std::vector<double> converged = io::read_doubles(f, "path/converged", shape, "result file", path);
+    const std::vector<double> nonzero = io::read_doubles(f, "path/nonzero", shape, "result file", path);
+    const auto ok = std::count(converged.begin(), converged.end(), 1.0);
+    std::printf("  path        %zu lambdas %s .. %s: %lld converged%s; nonzero %s .. %s\n", lambdas.size(),
+                fmt(lambdas.front()).c_str(), fmt(lambdas.back()).c_str(), static_cast<long long>(ok),
+                ok < static_cast<long long>(converged.size()) ? " (see /path/converged)" : "",
+                fmt(*std::min_element(nonzero.begin(), nonzero.end())).c_str(),
+                fmt(*std::max_element(nonzero.begin(), nonzero.end())).c_str());
+  }
+  if (io::object_exists(f, "cv/lambda_min")) {
+    const io::Handle cv(H5Gopen2(f, "cv", H5P_DEFAULT), H5Gclose);
+    const double lmin = io::read_doubles(f, "cv/lambda_min", shape, "result file", path).at(0);
+    const double l1se = io::read_doubles(f, "cv/lambda_1se", shape, "result file", path).at(0);
+    std::printf("  cv          %lld folds (%s%s), lambda_min %s, lambda_1se %s; refit at %s\n",
+                static_cast<long long>(number(cv.get(), "folds")), io::read_string_attribute(cv.get(), "folds_from").c_str(),
+                io::object_exists(f, "cv/foldid") ? ", every row's in /cv/foldid" : "", fmt(lmin).c_str(),
+                fmt(l1se).c_str(), io::read_string_attribute(cv.get(), "refit").c_str());
+  }
+  const std::vector<double> coef = io::read_doubles(f, "coef", shape, "result file", path);
+  const auto nonzero = std::count_if(coef.begin(), coef.end(), [](double c) { return c != 0; });
+  std::printf("  /coef       lambda %s: %s, objective %.12e, %lld nonzero of %zu, duality gap %s\n",
+              fmt(number(f, "lambda")).c_str(), io::read_string_attribute(f, "status").c_str(), number(f, "objective"),
+              static_cast<long long>(nonzero), coef.size(), gap_text(number(f, "duality_gap", -1)).c_str());
+  if (io::object_exists(f, "feature_names")) {
+    const std::vector<std::string> names = io::read_strings(f, "feature_names", "result file '" + path + "'");
+    std::string first;
+    for (std::size_t j = 0; j < names.size() && j < 5; ++j) first += (j ? ", " : "") + names[j];
+    std::printf("  names       %s%s\n", first.c_str(), names.size() > 5 ? ", ..." : "");
+  }
+  std::printf("  use         cadmm predict --model %s --data NEW.h5 --output pred.h5%s\n", path.c_str(),
+              command == "solve" ? "" : command == "cv" ? " [--lambda lambda_1se | --lambda-index I]" : " [--lambda-index I | --lambda L]");
+  if (command != "solve") std::printf("              cadmm plot %s\n", path.c_str());
+}
+
+// A checkpoint: what run it belongs to, how far it got, and whether it is intact (every rank's block checksummed).
+void print_checkpoint(const std::string& path) {
+  const io::Checkpoint c = io::verify_checkpoint(path);  // DataError naming what is damaged
+  const io::Handle file = io::open_file_read(path, MPI_COMM_NULL, "checkpoint");
+  const hid_t f = file.get();
+  const std::string command = c.key.command;
+  std::printf("%s (%s): a cadmm checkpoint of `%s` (cadmm %s), intact: its checksum verified\n", path.c_str(),
+              size_of(path).c_str(), command.c_str(), io::read_string_attribute(f, "version").c_str());
+  std::printf("  data        %s (%s and %s): %s; written by %d rank(s)\n", c.key.data.c_str(), c.key.x_dataset.c_str(),
+              c.key.y_dataset.c_str(), shape_text(f).c_str(), c.n_ranks);
+  std::printf("  problem     %s\n", problem_text(f).c_str());
+  const int iteration = static_cast<int>(number(f, "iteration"));
+  if (command == "path") {
+    const std::size_t done = c.done.fits.size(), m = c.key.lambdas.size();
+    std::printf("  progress    %zu of %zu lambdas finished (%s .. %s)%s\n", done, m,
+                m ? fmt(c.key.lambdas.front()).c_str() : "-", m ? fmt(c.key.lambdas.back()).c_str() : "-",
+                done < m && iteration > 0 ? ("; lambda " + std::to_string(done + 1) + " stopped after " +
+                                             std::to_string(iteration) + " ADMM iteration(s)").c_str() : "");
+  } else {
+    std::printf("  progress    lambda %s, stopped after %d ADMM iteration(s)\n", fmt(c.key.lambda).c_str(), iteration);
+  }
+  std::printf("  resume      the same command with --checkpoint %s --resume (at %d rank(s) bit for bit as the\n"
+              "              uninterrupted run; at another count from the same point, its duals restarted)\n",
+              path.c_str(), c.n_ranks);
+}
+
 }  // namespace
 
 int run_info(const Args& args, MpiCommunicator& comm) {
   const std::optional<InfoRequest> req = parse_request(args, comm);
   if (!req) return 0;
+  if (const FileKind kind = file_kind(req->file); kind != FileKind::data) {
+    collectively(comm, [&] {
+      if (comm.rank() != 0) return;
+      if (kind == FileKind::result) print_result(req->file);
+      else print_checkpoint(req->file);
+    });
+    return 0;
+  }
   std::unique_ptr<io::DataReader> reader;
   collectively(comm, [&] {
     reader = std::make_unique<io::DataReader>(req->file, req->x_dataset, req->y_dataset, comm.handle(),

@@ -5,6 +5,7 @@ from the test-only hook CADMM_FAULT=KIND@ITERATION[:RANK]. Usage: test_faults.py
 """
 import os
 import re
+import shutil
 import signal
 import sys
 import time
@@ -273,6 +274,48 @@ def a_path_resumed_after_its_rho_changes_chooses_its_factorizations_as_the_unint
                 del c["rank/factors"]
     expect_error(2, 3, "written by another version of cadmm", *common, "--output", out, "--checkpoint", ck,
                  "--resume")
+
+
+@test
+def info_describes_a_checkpoint_and_a_result_and_finds_a_damaged_checkpoint():
+    """`cadmm info` on cadmm's own files (it read them as data and refused them: 'dataset /X does not exist'): a path
+    checkpoint stopped inside a lambda says how far it got and that its checksum holds; with one value changed it is
+    refused as damaged (exit 3); the finished path's and a cv's results say what was fitted, as h5py reads them."""
+    data = path("info_ck.h5")
+    cadmm(2, "generate", "--rows", 2000, "--features", 100, "--seed", 1, "--correlation", 0.95, "--output", data,
+          "--quiet")
+    common = ["path", "--data", data, "--n-lambda", 8, "--rho", 1000, "--polish", "false", "--anderson-memory", 0,
+              "--max-iter", 3000, "--quiet"]
+    out, ck, damaged = path("info_path.h5"), path("info.ck"), path("info_damaged.ck")
+    for stale in (out, ck, ck + ".prev"):
+        if os.path.exists(stale):
+            os.remove(stale)
+    cadmm(2, *common, "--output", out, "--checkpoint", ck, expect=1, env={"CADMM_FAULT": "term@50:0"})
+    with h5py.File(ck) as c:
+        done, m, its = int(c["path_done"][0]) if c["path_done"].size else 0, c["lambdas"].size, c.attrs["iteration"]
+    _, text, _ = cadmm(1, "info", ck)
+    assert "a cadmm checkpoint of `path`" in text and "checksum verified" in text, text
+    assert f"{done} of {m} lambdas finished" in text and f"lambda {done + 1} stopped after {its} ADMM" in text, text
+    assert "2000 rows x 100 features, 1 target(s); written by 2 rank(s)" in text, text
+    shutil.copy(ck, damaged)
+    with h5py.File(damaged, "r+") as c:
+        z = c["z"][()]
+        z.flat[3] += 1
+        c["z"][...] = z
+    expect_error(2, 3, "damaged", "info", damaged)
+    cadmm(2, *common, "--output", out, "--checkpoint", ck, "--resume")
+    _, text, _ = cadmm(1, "info", out)
+    with h5py.File(out) as f:
+        lam, coef, objective = f["path/lambda"][()], f["coef"][()], f.attrs["objective"]
+    assert "a cadmm path result" in text and f"8 lambdas {lam[0]:.6g} .. {lam[-1]:.6g}: 8 converged" in text, text
+    assert f"{np.count_nonzero(coef)} nonzero of 100" in text and f"objective {objective:.12e}" in text, text
+    cv = path("info_cv.h5")
+    cadmm(2, "cv", "--data", data, "--folds", 4, "--n-lambda", 10, "--output", cv, "--quiet")
+    _, text, _ = cadmm(1, "info", cv)
+    with h5py.File(cv) as f:
+        lmin, l1se = f["cv/lambda_min"][()], f["cv/lambda_1se"][()]
+    assert "a cadmm cv result" in text and f"4 folds (seed 0, every row's in /cv/foldid)" in text, text
+    assert f"lambda_min {lmin:.6g}, lambda_1se {l1se:.6g}; refit at lambda_min" in text, text
 
 
 @test
