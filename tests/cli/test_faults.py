@@ -244,6 +244,16 @@ def a_path_of_warm_active_sets_saves_between_lambdas_and_its_checkpoint_knows_it
                  "--resume")
 
 
+def slow_path(name):
+    """A path's command line over correlated data (written to `name`), without polishing or acceleration and every
+    lambda starting from a rho far above the balanced one: 8 lambdas of some 6,700 ADMM iterations in all."""
+    data = path(name)
+    cadmm(2, "generate", "--rows", 2000, "--features", 100, "--seed", 1, "--correlation", 0.95, "--output", data,
+          "--quiet")
+    return ["path", "--data", data, "--n-lambda", 8, "--rho", 1000, "--polish", "false", "--anderson-memory", 0,
+            "--max-iter", 3000, "--quiet"]
+
+
 @test
 def a_path_resumed_after_its_rho_changes_chooses_its_factorizations_as_the_uninterrupted_one():
     # Correlated, without polishing or acceleration, and every lambda starting from a rho far above the balanced
@@ -251,11 +261,7 @@ def a_path_resumed_after_its_rho_changes_chooses_its_factorizations_as_the_unint
     # Choleskys, then one eigendecomposition. The switch depends on how many were made: a resume that counted from
     # 0 switched lambdas later, and its answers differed from there on (up to 7e-13). (Without --rho the same case
     # needs 40 lambdas and 27,000 iterations, which cost minutes under the sanitizers.)
-    data = path("rho_changes.h5")
-    cadmm(2, "generate", "--rows", 2000, "--features", 100, "--seed", 1, "--correlation", 0.95, "--output", data,
-          "--quiet")
-    common = ["path", "--data", data, "--n-lambda", 8, "--rho", 1000, "--polish", "false", "--anderson-memory", 0,
-              "--max-iter", 3000, "--quiet"]
+    common = slow_path("rho_changes.h5")
     fresh, out, ck = path("rc_fresh.h5"), path("rc.h5"), path("rc.ck")
     _, text, _ = cadmm(2, *[a for a in common if a != "--quiet"], "--output", fresh, "--checkpoint",
                        path("rc_fresh.ck"))
@@ -281,11 +287,8 @@ def info_describes_a_checkpoint_and_a_result_and_finds_a_damaged_checkpoint():
     """`cadmm info` on cadmm's own files (it read them as data and refused them: 'dataset /X does not exist'): a path
     checkpoint stopped inside a lambda says how far it got and that its checksum holds; with one value changed it is
     refused as damaged (exit 3); the finished path's and a cv's results say what was fitted, as h5py reads them."""
-    data = path("info_ck.h5")
-    cadmm(2, "generate", "--rows", 2000, "--features", 100, "--seed", 1, "--correlation", 0.95, "--output", data,
-          "--quiet")
-    common = ["path", "--data", data, "--n-lambda", 8, "--rho", 1000, "--polish", "false", "--anderson-memory", 0,
-              "--max-iter", 3000, "--quiet"]
+    common = slow_path("info_ck.h5")
+    data = common[2]
     out, ck, damaged = path("info_path.h5"), path("info.ck"), path("info_damaged.ck")
     for stale in (out, ck, ck + ".prev"):
         if os.path.exists(stale):
@@ -314,7 +317,7 @@ def info_describes_a_checkpoint_and_a_result_and_finds_a_damaged_checkpoint():
     _, text, _ = cadmm(1, "info", cv)
     with h5py.File(cv) as f:
         lmin, l1se = f["cv/lambda_min"][()], f["cv/lambda_1se"][()]
-    assert "a cadmm cv result" in text and f"4 folds (seed 0, every row's in /cv/foldid)" in text, text
+    assert "a cadmm cv result" in text and "4 folds (seed 0, every row's in /cv/foldid)" in text, text
     assert f"lambda_min {lmin:.6g}, lambda_1se {l1se:.6g}; refit at lambda_min" in text, text
 
 
