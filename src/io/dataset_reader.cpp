@@ -581,7 +581,7 @@ std::vector<std::string> DataReader::column_names(const std::string& dataset, st
   if (!dataset.empty()) {
     const std::string what = "--feature-names-dataset: " + where(layout_.file, dataset);
     std::vector<std::string> names = read_strings(file_.get(), dataset, what);
-    if (static_cast<std::int64_t>(names.size()) != count) {
+    if (static_cast<std::int64_t>(names.size()) != count && !x_names_of_table(names.size(), count)) {
       // As many names as stored rows: a column-major writer's (R's) matrix, its columns stored as rows.
       const std::vector<std::int64_t> stored = x_.valid() ? dataset_shape(x_.get()) : std::vector<std::int64_t>{};
       const bool by_rows = !layout_.x_transposed && stored.size() == 2 &&
@@ -590,9 +590,7 @@ std::vector<std::string> DataReader::column_names(const std::string& dataset, st
                       std::to_string(count) + (layout_.table_columns > 0 ? " columns" : " features") +
                       (by_rows ? " and " + std::to_string(stored[0]) + " rows: if R, Fortran or MATLAB (column-major) "
                                  "wrote it, its rows are the columns: add --x-layout features-by-rows"
-                       : layout_.table_columns > 0 && static_cast<std::int64_t>(names.size()) + 1 == count
-                           ? " (a table's names cover every column, y's too: in R, colnames() of the whole matrix)"
-                           : ""));
+                               : ""));
     }
     layout_.names_from = dataset;
     return names;
@@ -616,7 +614,7 @@ std::vector<std::string> DataReader::column_names(const std::string& dataset, st
     if (!object_exists(file_.get(), c)) continue;
     try {
       std::vector<std::string> names = read_strings(file_.get(), c, where(layout_.file, c));
-      if (static_cast<std::int64_t>(names.size()) != count) continue;
+      if (static_cast<std::int64_t>(names.size()) != count && !x_names_of_table(names.size(), count)) continue;
       layout_.names_from = c;
       return names;
     } catch (const DataError&) {
@@ -626,9 +624,17 @@ std::vector<std::string> DataReader::column_names(const std::string& dataset, st
   return {};
 }
 
+bool DataReader::x_names_of_table(std::size_t names, std::int64_t count) const {
+  return layout_.table_columns > 0 && static_cast<std::int64_t>(names) + 1 == count;
+}
+
 void DataReader::select_table(const DataSelection& select, std::int64_t m) {
   layout_.table_columns = m;
-  const std::vector<std::string> names = column_names(select.names_dataset, m);
+  std::vector<std::string> names = column_names(select.names_dataset, m);
+  // Names of X's columns alone, one fewer than the table's (R's colnames(X) kept apart from y): y's column is chosen
+  // by its number and named by none.
+  std::vector<std::string> x_names;
+  if (x_names_of_table(names.size(), m)) x_names.swap(names);
   // A column by its name, or by its 0-based number.
   const auto column = [&](const std::string& text, const std::string& option) -> std::int64_t {
     const auto at = std::find(names.begin(), names.end(), text);
@@ -642,7 +648,17 @@ void DataReader::select_table(const DataSelection& select, std::int64_t m) {
                      std::to_string(m) + " columns, 0-based" +
                      (names.empty() ? std::string(", no names") : ": " + list + (names.size() > 12 ? ", ..." : "")) + ")");
   };
+  const std::string& y = select.y_column;
+  std::int64_t number = -1;
+  if (!x_names.empty() && std::from_chars(y.data(), y.data() + y.size(), number).ptr != y.data() + y.size())
+    throw UsageError("--y-column: '" + y + "': " + layout_.names_from + " holds " + std::to_string(x_names.size()) +
+                     " names for the table's " + std::to_string(m) +
+                     " columns, X's alone (y's has none), so give y's column by its number (0-based)");
   y_column_ = column(select.y_column, "--y-column");
+  if (!x_names.empty()) {
+    names = std::move(x_names);
+    names.insert(names.begin() + y_column_, std::string());
+  }
   if (select.x_columns.empty()) {
     for (std::int64_t j = 0; j < m; ++j)
       if (j != y_column_) x_columns_.push_back(j);
@@ -660,7 +676,8 @@ void DataReader::select_table(const DataSelection& select, std::int64_t m) {
   }
   if (x_columns_.empty()) throw UsageError("--y-column: the table has no other column to be X");
   layout_.y_name = layout_.x_name + ", column " + std::to_string(y_column_) +
-                   (names.empty() ? "" : " (" + names[static_cast<std::size_t>(y_column_)] + ")");
+                   (names.empty() || names[static_cast<std::size_t>(y_column_)].empty()
+                        ? "" : " (" + names[static_cast<std::size_t>(y_column_)] + ")");
   if (!names.empty())
     for (std::int64_t j : x_columns_) layout_.feature_names.push_back(names[static_cast<std::size_t>(j)]);
 }

@@ -106,8 +106,10 @@ class DataReader {
   // The names of the `count` columns of X's stored dataset: from `dataset` when given (DataError naming it when it is
   // missing, not names, or not one per column), else from where the libraries that wrote the file keep them:
   // AnnData's var index (/var/_index), pandas' column labels beside a block of values (blockN_items beside
-  // blockN_values), /feature_names (cadmm convert); empty when none is found.
+  // blockN_values), /feature_names (cadmm convert); empty when none is found. A table's may name X's columns alone.
   std::vector<std::string> column_names(const std::string& dataset, std::int64_t count);
+  // Whether `names` names are those of a table's X columns alone (one fewer than its `count` columns).
+  bool x_names_of_table(std::size_t names, std::int64_t count) const;
   // --y-column and --x-columns over X's stored (n, m) table.
   void select_table(const DataSelection& select, std::int64_t m);
   // Rows [first, first + rows) of X (and of y when y is a column of X's table, y != nullptr), as the layout says.

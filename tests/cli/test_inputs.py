@@ -564,6 +564,17 @@ T <- as.matrix(data.frame(y = y, X)); f[["T"]] <- T; f[["T_names"]] <- colnames(
     assert t[0].tobytes() == a[0].tobytes() and t[1] == a[1]
     assert names_of(path("r_t.h5")) == [f"g{j}" for j in range(1, 7)]
     expect_error(2, 3, "add --x-layout features-by-rows", "solve", *table, "--output", path("x.h5"))
+    # Names of X's columns alone (colnames(X), 6 for the table's 7 columns), found as /feature_names or named by
+    # --feature-names-dataset, name the features with y's column given by number (they were left out, or refused as
+    # one short); y by a name is refused saying why.
+    for names in ([], ["--feature-names-dataset", "/feature_names"]):
+        cadmm(2, "solve", "--data", data, "--x-dataset", "/T", "--y-column", 0, "--x-layout", "features-by-rows",
+              *names, "--output", path("r_tx.h5"), "--quiet")
+        assert coef(path("r_tx.h5"))[0].tobytes() == a[0].tobytes(), names
+        assert names_of(path("r_tx.h5")) == [f"g{j}" for j in range(1, 7)], names
+    expect_error(2, 2, "holds 6 names for the table's 7 columns, X's alone (y's has none), so give y's column by its "
+                 "number", "solve", "--data", data, "--x-dataset", "/T", "--y-column", "y", "--x-layout",
+                 "features-by-rows", "--output", path("x.h5"))
     cadmm(2, "predict", "--model", path("r_r.h5"), "--data", data, "--x-layout", "features-by-rows", "--output",
           path("r_pred.h5"), "--quiet")
     with h5py.File(path("r_pred.h5")) as f:
