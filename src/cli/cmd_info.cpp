@@ -250,8 +250,9 @@ void print_result(const std::string& path) {
   std::vector<std::int64_t> shape;
   std::printf("%s (%s): a cadmm %s result (cadmm %s)\n", path.c_str(), size_of(path).c_str(), command.c_str(),
               io::read_string_attribute(f, "version").c_str());
-  std::printf("  data        %s and %s: %s, fitted on %lld rank(s)\n", io::read_string_attribute(f, "x_dataset").c_str(),
-              io::read_string_attribute(f, "y_dataset").c_str(), shape_text(f).c_str(),
+  const std::string x = io::read_string_attribute(f, "x_dataset"), y = io::read_string_attribute(f, "y_dataset");
+  const std::string datasets = x.empty() ? "" : x + (y.empty() ? "" : " and " + y) + ": ";
+  std::printf("  data        %s%s, fitted on %lld rank(s)\n", datasets.c_str(), shape_text(f).c_str(),
               static_cast<long long>(number(f, "n_ranks", 1)));
   std::printf("  problem     %s; lambda_max %s\n", problem_text(f).c_str(), fmt(number(f, "lambda_max")).c_str());
   if (io::object_exists(f, "path/lambda")) {
