@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <filesystem>
 #include <optional>
 #include <sstream>
 
@@ -381,7 +382,12 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
     throw UsageError("--fold: " + std::to_string(o.only_fold) + " is past the " + std::to_string(n_folds) + " folds");
   CheckpointKey key = run_key("cv", data_id(vm, loaded.layout), request.spec, lambdas.values);
   key.folds_from = std::to_string(n_folds) + " from " + o.folds_from();
-  const std::string fold_key = key.fold_file_text();  // what fold files must share with the run that collects them
+  // What fold files must share with the run that collects them; the data file by its canonical path, so that an
+  // array's tasks and the collecting job may reach it from other directories or through a symlink.
+  CheckpointKey fold_id = key;
+  std::error_code ec;
+  if (const auto canonical = std::filesystem::weakly_canonical(key.data, ec); !ec) fold_id.data = canonical.string();
+  const std::string fold_key = fold_id.fold_file_text();
   FoldLines lines(verbose, n_folds, lambdas.values.size(), vm["progress-seconds"].as<double>());
   CvPlan plan = cv_plan(o, n_folds, fold_key, comm);
   plan.gather_rows = loaded.plan.rank.gathers_rows;

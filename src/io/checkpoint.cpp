@@ -487,7 +487,9 @@ std::string key_mismatch(const CheckpointKey& a, const CheckpointKey& b) {
   // lambda_max is a sum over ranks: another rank count changes its last bits, not the problem.
   const auto same = [](double x, double y) { return std::abs(x - y) <= 1e-9 * std::max(std::abs(x), std::abs(y)); };
   if (a.command != b.command) return differ("command", a.command, b.command);
-  if (a.data != b.data) return differ("data", a.data, b.data);
+  // The data file however it is spelled (a relative path from the same directory, an absolute one, a symlink).
+  std::error_code ec;
+  if (a.data != b.data && !std::filesystem::equivalent(a.data, b.data, ec)) return differ("data", a.data, b.data);
   if (a.x_dataset != b.x_dataset) return differ("x-dataset", a.x_dataset, b.x_dataset);
   if (a.y_dataset != b.y_dataset) return differ("y-dataset", a.y_dataset, b.y_dataset);
   if (a.n_rows != b.n_rows || a.n_features != b.n_features || a.n_targets != b.n_targets)
