@@ -196,23 +196,27 @@ void print_plan_notes(const PlanTotals& totals, int per_node, double budget) {
 }
 
 // What a file is: cadmm's own result and checkpoint files are described as such, anything else as data.
-enum class FileKind { data, result, checkpoint };
-
-FileKind file_kind(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec) || H5Fis_hdf5(path.c_str()) <= 0) return FileKind::data;
-  const io::Handle f = io::open_file_read(path, MPI_COMM_NULL, "file");
-  if (io::read_string_attribute(f.get(), "kind") == "cadmm-checkpoint") return FileKind::checkpoint;
-  const std::string command = io::read_string_attribute(f.get(), "command");
-  const bool fitted = command == "solve" || command == "path" || command == "cv";
-  return fitted && io::object_exists(f.get(), "coef") && !io::object_exists(f.get(), "X") ? FileKind::result
-                                                                                          : FileKind::data;
-}
+enum class FileKind { data, result, checkpoint, fold, prediction };
 
 // A number attribute of the file's root, or a fallback.
 double number(hid_t f, const std::string& name, double otherwise = 0) {
   double v = otherwise;
   return io::read_number_attribute(f, name, v) ? v : otherwise;
+}
+
+FileKind file_kind(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec) || H5Fis_hdf5(path.c_str()) <= 0) return FileKind::data;
+  const io::Handle file = io::open_file_read(path, MPI_COMM_NULL, "file");
+  const hid_t f = file.get();
+  if (io::read_string_attribute(f, "kind") == "cadmm-checkpoint") return FileKind::checkpoint;
+  const std::string command = io::read_string_attribute(f, "command");
+  if (command == "cv-fold" && io::object_exists(f, "cv/mse")) return FileKind::fold;
+  if (io::object_exists(f, "prediction") && !io::read_string_attribute(f, "model").empty()) return FileKind::prediction;
+  // What cadmm writes with every result: a version, the shape, /coef (a file that only looks like one is data).
+  const bool fitted = (command == "solve" || command == "path" || command == "cv") &&
+                      !io::read_string_attribute(f, "version").empty() && number(f, "n_features") > 0;
+  return fitted && io::object_exists(f, "coef") && !io::object_exists(f, "X") ? FileKind::result : FileKind::data;
 }
 
 std::string size_of(const std::string& path) {
@@ -254,6 +258,11 @@ void print_result(const std::string& path) {
   const std::string datasets = x.empty() ? "" : x + (y.empty() ? "" : " and " + y) + ": ";
   std::printf("  data        %s%s, fitted on %lld rank(s)\n", datasets.c_str(), shape_text(f).c_str(),
               static_cast<long long>(number(f, "n_ranks", 1)));
+  const std::string offset = io::read_string_attribute(f, "offset_dataset");
+  const std::string weights = io::read_string_attribute(f, "weights_dataset");
+  if (!offset.empty() || !weights.empty())
+    std::printf("  rows        %s%s%s\n", offset.empty() ? "" : ("offset " + offset).c_str(),
+                !offset.empty() && !weights.empty() ? ", " : "", weights.empty() ? "" : ("weights " + weights).c_str());
   std::printf("  problem     %s; lambda_max %s\n", problem_text(f).c_str(), fmt(number(f, "lambda_max")).c_str());
   if (io::object_exists(f, "path/lambda")) {
     const std::vector<double> lambdas = io::read_doubles(f, "path/lambda", shape, "result file", path);
@@ -274,20 +283,30 @@ void print_result(const std::string& path) {
                 static_cast<long long>(number(cv.get(), "folds")), io::read_string_attribute(cv.get(), "folds_from").c_str(),
                 io::object_exists(f, "cv/foldid") ? ", every row's in /cv/foldid" : "", fmt(lmin).c_str(),
                 fmt(l1se).c_str(), io::read_string_attribute(cv.get(), "refit").c_str());
+    if (io::object_exists(f, "cv/relaxed/lambda_min")) {  // cv --relax chose a (gamma, lambda) pair
+      const auto at = [&](const std::string& name) { return fmt(io::read_doubles(f, "cv/relaxed/" + name, shape, "result file", path).at(0)); };
+      std::printf("  relaxed     (cv --relax) lambda_min %s at gamma %s, lambda_1se %s at gamma %s\n",
+                  at("lambda_min").c_str(), at("gamma_min").c_str(), at("lambda_1se").c_str(), at("gamma_1se").c_str());
+    }
   }
   const std::vector<double> coef = io::read_doubles(f, "coef", shape, "result file", path);
   const auto nonzero = std::count_if(coef.begin(), coef.end(), [](double c) { return c != 0; });
-  std::printf("  /coef       lambda %s: %s, objective %.12e, %lld nonzero of %zu, duality gap %s\n",
-              fmt(number(f, "lambda")).c_str(), io::read_string_attribute(f, "status").c_str(), number(f, "objective"),
-              static_cast<long long>(nonzero), coef.size(), gap_text(number(f, "duality_gap", -1)).c_str());
+  const double gamma = number(f, "gamma", -1);
+  std::printf("  /coef       lambda %s%s: %s, objective %.12e, %lld nonzero of %zu, duality gap %s\n",
+              fmt(number(f, "lambda")).c_str(), gamma >= 0 ? (", the relaxed blend at gamma " + fmt(gamma)).c_str() : "",
+              io::read_string_attribute(f, "status").c_str(), number(f, "objective"), static_cast<long long>(nonzero),
+              coef.size(), gap_text(number(f, "duality_gap", -1)).c_str());
   if (io::object_exists(f, "feature_names")) {
     const std::vector<std::string> names = io::read_strings(f, "feature_names", "result file '" + path + "'");
     std::string first;
     for (std::size_t j = 0; j < names.size() && j < 5; ++j) first += (j ? ", " : "") + names[j];
     std::printf("  names       %s%s\n", first.c_str(), names.size() > 5 ? ", ..." : "");
   }
-  std::printf("  use         cadmm predict --model %s --data NEW.h5 --output pred.h5%s\n", path.c_str(),
-              command == "solve" ? "" : command == "cv" ? " [--lambda lambda_1se | --lambda-index I]" : " [--lambda-index I | --lambda L]");
+  const std::string other = command != "cv" ? "" : io::read_string_attribute(f, "refit") == "lambda_1se" ? "lambda_min" : "lambda_1se";
+  std::printf("  use         cadmm predict --model %s --data NEW.h5 --output pred.h5%s%s\n", path.c_str(),
+              offset.empty() ? "" : " --offset-dataset NEWOFFSET",
+              command == "solve" ? "" : command == "cv" ? (" [--lambda " + other + " | --lambda-index I]").c_str()
+                                                        : " [--lambda-index I | --lambda L]");
   if (command != "solve") std::printf("              cadmm plot %s\n", path.c_str());
 }
 
@@ -305,16 +324,43 @@ void print_checkpoint(const std::string& path) {
   const int iteration = static_cast<int>(number(f, "iteration"));
   if (command == "path") {
     const std::size_t done = c.done.fits.size(), m = c.key.lambdas.size();
-    std::printf("  progress    %zu of %zu lambdas finished (%s .. %s)%s\n", done, m,
+    std::printf("  progress    %zu of the sequence's %zu lambdas (%s .. %s) finished%s\n", done, m,
                 m ? fmt(c.key.lambdas.front()).c_str() : "-", m ? fmt(c.key.lambdas.back()).c_str() : "-",
-                done < m && iteration > 0 ? ("; lambda " + std::to_string(done + 1) + " stopped after " +
-                                             std::to_string(iteration) + " ADMM iteration(s)").c_str() : "");
+                done < m && iteration > 0 ? ("; the next (index " + std::to_string(done) + ", lambda " +
+                                             fmt(c.key.lambdas[done]) + ") saved after " + std::to_string(iteration) +
+                                             " ADMM iteration(s)").c_str() : "");
   } else {
-    std::printf("  progress    lambda %s, stopped after %d ADMM iteration(s)\n", fmt(c.key.lambda).c_str(), iteration);
+    std::printf("  progress    lambda %s, saved after %d ADMM iteration(s)\n", fmt(c.key.lambda).c_str(), iteration);
   }
-  std::printf("  resume      the same command with --checkpoint %s --resume (at %d rank(s) bit for bit as the\n"
-              "              uninterrupted run; at another count from the same point, its duals restarted)\n",
+  std::printf("  resume      (if its run did not end) the same command with --checkpoint %s --resume: at %d rank(s)\n"
+              "              bit for bit as the uninterrupted run, at another count from the same point\n",
               path.c_str(), c.n_ranks);
+}
+
+// One fold of an array's cv (`cv --fold F`) and a prediction: what they are and where they go.
+void print_other(const std::string& path, FileKind kind) {
+  const io::Handle file = io::open_file_read(path, MPI_COMM_NULL, "file");
+  const hid_t f = file.get();
+  std::vector<std::int64_t> shape;
+  if (kind == FileKind::fold) {
+    const std::vector<double> lambdas = io::read_doubles(f, "cv/lambda", shape, "fold file", path);
+    std::printf("%s (%s): a cadmm cv fold file, fold %lld of %lld (one task of a job array), %zu lambdas\n"
+                "  problem     %s\n"
+                "  use         cadmm cv ... --collect 'FOLD_FILES' with the same data, folds and options\n",
+                path.c_str(), size_of(path).c_str(), static_cast<long long>(number(f, "fold")),
+                static_cast<long long>(number(f, "folds")), lambdas.size(), io::read_string_attribute(f, "key").c_str());
+    return;
+  }
+  const io::Handle ds(H5Dopen2(f, "prediction", H5P_DEFAULT), H5Dclose);
+  shape = ds.valid() ? io::dataset_shape(ds.get()) : std::vector<std::int64_t>{};
+  std::string dims;
+  for (std::size_t i = 0; i < shape.size(); ++i) dims += (i ? " x " : "") + std::to_string(shape[i]);
+  double mse = 0, r2 = 0;
+  const bool scored = io::read_number_attribute(f, "mse", mse) && io::read_number_attribute(f, "r2", r2);
+  std::printf("%s (%s): a cadmm prediction, /prediction %s, of model %s (lambda %s) on %s%s\n", path.c_str(),
+              size_of(path).c_str(), dims.c_str(), io::read_string_attribute(f, "model").c_str(),
+              fmt(number(f, "lambda")).c_str(), io::read_string_attribute(f, "data").c_str(),
+              scored ? ("; MSE " + fmt(mse) + ", R^2 " + fmt(r2)).c_str() : "");
 }
 
 }  // namespace
@@ -326,7 +372,8 @@ int run_info(const Args& args, MpiCommunicator& comm) {
     collectively(comm, [&] {
       if (comm.rank() != 0) return;
       if (kind == FileKind::result) print_result(req->file);
-      else print_checkpoint(req->file);
+      else if (kind == FileKind::checkpoint) print_checkpoint(req->file);
+      else print_other(req->file, kind);
     });
     return 0;
   }

@@ -298,7 +298,8 @@ def info_describes_a_checkpoint_and_a_result_and_finds_a_damaged_checkpoint():
         done, m, its = int(c["path_done"][0]) if c["path_done"].size else 0, c["lambdas"].size, c.attrs["iteration"]
     _, text, _ = cadmm(1, "info", ck)
     assert "a cadmm checkpoint of `path`" in text and "checksum verified" in text, text
-    assert f"{done} of {m} lambdas finished" in text and f"lambda {done + 1} stopped after {its} ADMM" in text, text
+    assert f"{done} of the sequence's {m} lambdas" in text and f"next (index {done}, " in text, text
+    assert f"saved after {its} ADMM iteration(s)" in text, text
     assert "2000 rows x 100 features, 1 target(s); written by 2 rank(s)" in text, text
     shutil.copy(ck, damaged)
     with h5py.File(damaged, "r+") as c:
@@ -323,6 +324,23 @@ def info_describes_a_checkpoint_and_a_result_and_finds_a_damaged_checkpoint():
         lmin, l1se = f["cv/lambda_min"][()], f["cv/lambda_1se"][()]
     assert "a cadmm cv result" in text and "4 folds (seed 0, every row's in /cv/foldid)" in text, text
     assert f"lambda_min {lmin:.6g}, lambda_1se {l1se:.6g}; refit at lambda_min" in text, text
+    # With --relax, the relaxed choice and /coef's blend; a fold file of an array; a prediction with its score.
+    cadmm(2, "cv", "--data", data, "--folds", 4, "--n-lambda", 10, "--relax", "--output", cv, "--quiet")
+    _, text, _ = cadmm(1, "info", cv)
+    with h5py.File(cv) as f:
+        lmin, gmin, gamma = f["cv/relaxed/lambda_min"][()], f["cv/relaxed/gamma_min"][()], f.attrs["gamma"]
+    assert f"relaxed     (cv --relax) lambda_min {lmin:.6g} at gamma {gmin:.6g}" in text, text
+    assert f"the relaxed blend at gamma {gamma:.6g}" in text, text
+    fold = path("info_fold2.h5")
+    cadmm(2, "cv", "--data", data, "--folds", 4, "--n-lambda", 10, "--fold", 2, "--output", fold, "--quiet")
+    _, text, _ = cadmm(1, "info", fold)
+    assert "a cadmm cv fold file, fold 2 of 4" in text and "--collect" in text, text
+    prediction = path("info_pred.h5")
+    cadmm(2, "predict", "--model", cv, "--data", data, "--output", prediction, "--quiet")
+    _, text, _ = cadmm(1, "info", prediction)
+    with h5py.File(prediction) as f:
+        r2 = f.attrs["r2"]
+    assert "a cadmm prediction, /prediction 2000, of model" in text and f"R^2 {r2:.6g}" in text, text
 
 
 @test
