@@ -45,24 +45,28 @@ bool same_object(hid_t a, hid_t b) {
 // indices and fold numbers integers; weights either (frequency weights are counts; read as float64, exact to 2^53).
 enum class Element { floats, integers, numbers };
 
+// " (the file holds /a, /b, ...)": the datasets to give instead of a name that is not there, or not a dataset.
+std::string holdings(hid_t file) {
+  const std::string list = contents(file);
+  return list.empty() ? std::string(" (the file holds no dataset)") : " (the file holds " + list + ")";
+}
+
+// The error for a dataset `name` that the file does not have: what it holds, and where AnnData keeps its columns.
+DataError missing_dataset(hid_t file, const std::string& path, const std::string& name) {
+  // AnnData keeps its per-row columns (a response, weights, fold labels) in /obs.
+  const bool anndata = name.rfind("/obs", 0) != 0 && object_exists(file, "/obs");
+  return DataError(where(path, name) + " does not exist" + holdings(file) +
+                   (anndata ? "; an AnnData file keeps its per-row columns in /obs (--y-dataset /obs/NAME)" : "") +
+                   (name.find(',') != std::string::npos
+                        ? "; several targets are one (n, k) dataset (AnnData: adata.obsm['Y'] = adata.obs[['a', "
+                          "'b']].to_numpy(), then --y-dataset /obsm/Y)"
+                        : ""));
+}
+
 // Opens a numeric dataset of the given element kind.
 Handle open_dataset(hid_t file, const std::string& path, const std::string& name, Element element = Element::floats) {
   const bool integers = element == Element::integers;
-  // A name that is not there, or not a dataset: say what the file holds (the --x-dataset / --y-dataset to give).
-  const auto holds = [&] {
-    const std::string list = contents(file);
-    return list.empty() ? std::string(" (the file holds no dataset)") : " (the file holds " + list + ")";
-  };
-  if (!object_exists(file, name)) {
-    // AnnData keeps its per-row columns (a response, weights, fold labels) in /obs.
-    const bool anndata = name.rfind("/obs", 0) != 0 && object_exists(file, "/obs");
-    throw DataError(where(path, name) + " does not exist" + holds() +
-                    (anndata ? "; an AnnData file keeps its per-row columns in /obs (--y-dataset /obs/NAME)" : "") +
-                    (name.find(',') != std::string::npos
-                         ? "; several targets are one (n, k) dataset (AnnData: adata.obsm['Y'] = adata.obs[['a', "
-                           "'b']].to_numpy(), then --y-dataset /obsm/Y)"
-                         : ""));
-  }
+  if (!object_exists(file, name)) throw missing_dataset(file, path, name);
   Handle obj(H5Oopen(file, name.c_str(), H5P_DEFAULT), H5Oclose);
   if (obj.valid() && H5Iget_type(obj.get()) == H5I_GROUP && read_string_attribute(obj.get(), "encoding-type") == "csc_matrix")
     throw DataError("'" + name + "' in '" + path + "' is a CSC sparse matrix (AnnData csc_matrix); cadmm reads CSR, "
@@ -79,7 +83,7 @@ Handle open_dataset(hid_t file, const std::string& path, const std::string& name
                     "to read them (encoding-type \"csr_matrix\" or \"csc_matrix\", with shape [n, d]: SciPy's and "
                     "AnnData's convention). For CSR rows, with h5py: g.attrs[\"encoding-type\"] = \"csr_matrix\"; "
                     "g.attrs[\"shape\"] = X.shape");
-  if (!obj.valid() || H5Iget_type(obj.get()) != H5I_DATASET) throw DataError(where(path, name) + " is not a dataset" + holds());
+  if (!obj.valid() || H5Iget_type(obj.get()) != H5I_DATASET) throw DataError(where(path, name) + " is not a dataset" + holdings(file));
   Handle ds(H5Dopen2(file, name.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.valid()) throw DataError("cannot open " + where(path, name));
   Handle type(H5Dget_type(ds.get()), H5Tclose);
@@ -684,7 +688,7 @@ void DataReader::select_table(const DataSelection& select, std::int64_t m) {
 
 std::vector<std::int64_t> DataReader::read_int_rows(const std::string& name, RowRange range) const {
   const std::string what = where(layout_.file, name);
-  if (!object_exists(file_.get(), name)) throw DataError(what + " does not exist");
+  if (!object_exists(file_.get(), name)) throw missing_dataset(file_.get(), layout_.file, name);
   // An AnnData categorical column (fold labels as text): its codes 0..K-1 split the rows as its labels do.
   const bool categorical = is_categorical(file_.get(), name);
   const std::string stored = categorical ? name + "/codes" : name;

@@ -890,7 +890,7 @@ def path_cv_predict_bad_input():
                       path("zero_folds.h5"), "--quiet")
     assert "fold 0 holds 2 rows" in err and "(5 folds)" in err, err
     expect_error(1, 2, "ends with ','", "path", "--data", data, "--lambdas", "0.1,", "--output", out)
-    expect_error(2, 3, "does not exist", "cv", "--data", data, "--fold-dataset", "nope", "--output", out)
+    expect_error(2, 3, "does not exist (the file holds /", "cv", "--data", data, "--fold-dataset", "nope", "--output", out)
     assert not os.path.exists(out)
     model = path("bad_model.h5")
     cadmm(2, "path", "--data", data, "--n-lambda", 5, "--output", model, "--quiet")
