@@ -255,7 +255,10 @@ void print_result(const std::string& path) {
   std::printf("%s (%s): a cadmm %s result (cadmm %s)\n", path.c_str(), size_of(path).c_str(), command.c_str(),
               io::read_string_attribute(f, "version").c_str());
   const std::string x = io::read_string_attribute(f, "x_dataset"), y = io::read_string_attribute(f, "y_dataset");
-  const std::string datasets = x.empty() ? "" : x + (y.empty() ? "" : " and " + y) + ": ";
+  const std::string data = io::read_string_attribute(f, "data");
+  const std::string xy = x.empty() ? "" : x + (y.empty() ? "" : " and " + y);
+  const std::string datasets = data.empty() ? (xy.empty() ? "" : xy + ": ")
+                               : data + (xy.empty() ? "" : " (" + xy + ")") + ": ";
   std::printf("  data        %s%s, fitted on %lld rank(s)\n", datasets.c_str(), shape_text(f).c_str(),
               static_cast<long long>(number(f, "n_ranks", 1)));
   const std::string offset = io::read_string_attribute(f, "offset_dataset");

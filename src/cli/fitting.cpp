@@ -407,6 +407,7 @@ io::RunFacts run_facts(const PreparedData& data, const io::DataLayout& layout, c
   facts.solve_seconds = solve_seconds;
   facts.offset_dataset = layout.offset_name;
   facts.weights_dataset = layout.weights_name;
+  facts.data_file = layout.file;
   facts.x_dataset = layout.x_name;
   if (layout.table_columns == 0) facts.y_dataset = layout.y_name;
   facts.feature_names = layout.feature_names;

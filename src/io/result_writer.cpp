@@ -236,6 +236,7 @@ void write_result(const std::string& path, const FitResult& fit, const RunFacts&
   if (s.per_feature()) f.attribute("per_feature", s.per_feature_text());
   if (!facts.offset_dataset.empty()) f.attribute("offset_dataset", facts.offset_dataset);
   if (!facts.weights_dataset.empty()) f.attribute("weights_dataset", facts.weights_dataset);
+  if (!facts.data_file.empty()) f.attribute("data", facts.data_file);
   if (!facts.x_dataset.empty()) f.attribute("x_dataset", facts.x_dataset);
   if (!facts.y_dataset.empty()) f.attribute("y_dataset", facts.y_dataset);
   if (!facts.tied_columns.empty()) {

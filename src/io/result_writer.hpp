@@ -20,6 +20,7 @@ struct RunFacts {
   double solve_seconds = 0;
   std::string offset_dataset;      ///< the offset subtracted from y (empty: none)
   std::string weights_dataset;     ///< the rows' weights (empty: none)
+  std::string data_file;           ///< the data file as the run named it (attribute data)
   std::string x_dataset;           ///< X's dataset in the data file (predict warns when it reads another layer)
   std::string y_dataset;           ///< y's dataset (empty: a column of X's table); predict names it where it finds no y
   std::vector<std::string> feature_names;  ///< written as /feature_names (empty: the data named none)

@@ -316,6 +316,7 @@ def info_describes_a_checkpoint_and_a_result_and_finds_a_damaged_checkpoint():
     with h5py.File(out) as f:
         lam, coef, objective = f["path/lambda"][()], f["coef"][()], f.attrs["objective"]
     assert "a cadmm path result" in text and f"8 lambdas {lam[0]:.6g} .. {lam[-1]:.6g}: 8 converged" in text, text
+    assert f"data        {link} (/X and /y): 2000 rows x 100 features" in text, text
     assert f"{np.count_nonzero(coef)} nonzero of 100" in text and f"objective {objective:.12e}" in text, text
     cv = path("info_cv.h5")
     cadmm(2, "cv", "--data", data, "--folds", 4, "--n-lambda", 10, "--output", cv, "--quiet")
