@@ -93,11 +93,23 @@ std::optional<InfoRequest> parse_request(const Args& args, MpiCommunicator& comm
   return req;
 }
 
+// The file's size, for the first line.
+std::string size_of(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  return ec ? "?" : bytes_text(static_cast<double>(size));
+}
+
+// The first five names, then ", ..." when there are more.
+std::string first_names(const std::vector<std::string>& names) {
+  std::string first;
+  for (std::size_t j = 0; j < names.size() && j < 5; ++j) first += (j ? ", " : "") + names[j];
+  return first + (names.size() > 5 ? ", ..." : "");
+}
+
 // The file, X and y as stored.
 void print_data(const std::string& file, const io::DataLayout& l) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(file, ec);
-  std::printf("%s (%s)\n", file.c_str(), ec ? "?" : bytes_text(static_cast<double>(size)).c_str());
+  std::printf("%s (%s)\n", file.c_str(), size_of(file).c_str());
   std::printf("  X  %s: %lld rows x %lld features, %s, %s\n", l.x_name.c_str(), static_cast<long long>(l.rows),
               static_cast<long long>(l.features), l.x_float32 ? "float32" : "float64",
               l.sparse ? ("sparse CSR, " + std::to_string(l.nnz) + " nonzeros").c_str()
@@ -113,9 +125,7 @@ void print_data(const std::string& file, const io::DataLayout& l) {
   if (l.feature_names.empty()) {
     std::printf("  names  none (--feature-names-dataset PATH names the features)\n");
   } else {
-    std::string first;
-    for (std::size_t j = 0; j < l.feature_names.size() && j < 5; ++j) first += (j ? ", " : "") + l.feature_names[j];
-    std::printf("  names  %s: %s%s\n", l.names_from.c_str(), first.c_str(), l.feature_names.size() > 5 ? ", ..." : "");
+    std::printf("  names  %s: %s\n", l.names_from.c_str(), first_names(l.feature_names).c_str());
   }
 }
 
@@ -219,12 +229,6 @@ FileKind file_kind(const std::string& path) {
   return fitted && io::object_exists(f, "coef") && !io::object_exists(f, "X") ? FileKind::result : FileKind::data;
 }
 
-std::string size_of(const std::string& path) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  return ec ? "?" : bytes_text(static_cast<double>(size));
-}
-
 // The problem line both kinds share: penalty, l1_ratio where it matters, intercept and scaling.
 std::string problem_text(hid_t f) {
   const std::string penalty = io::read_string_attribute(f, "penalty");
@@ -301,9 +305,7 @@ void print_result(const std::string& path) {
               coef.size(), gap_text(number(f, "duality_gap", -1)).c_str());
   if (io::object_exists(f, "feature_names")) {
     const std::vector<std::string> names = io::read_strings(f, "feature_names", "result file '" + path + "'");
-    std::string first;
-    for (std::size_t j = 0; j < names.size() && j < 5; ++j) first += (j ? ", " : "") + names[j];
-    std::printf("  names       %s%s\n", first.c_str(), names.size() > 5 ? ", ..." : "");
+    std::printf("  names       %s\n", first_names(names).c_str());
   }
   const std::string other = command != "cv" ? "" : io::read_string_attribute(f, "refit") == "lambda_1se" ? "lambda_min" : "lambda_1se";
   std::printf("  use         cadmm predict --model %s --data NEW.h5 --output pred.h5%s%s\n", path.c_str(),

@@ -411,23 +411,24 @@ RowRange DataReader::partition(int rank, int ranks) const {
 void DataReader::read_x(std::int64_t first, std::int64_t rows, RowMatrix& x, RowMatrix* y) const {
   const std::string what = where(layout_.file, layout_.x_name);
   const std::int64_t d = layout_.features;
-  // Stored (d, n), as column-major writers store an n x d matrix: its columns [first, first + rows), transposed.
+  // Rows [first, first + rows) of the stored array of `width` columns; stored (width, n), as column-major writers
+  // store an n x width matrix, its columns [first, first + rows), transposed.
+  const auto stored_rows = [&](std::int64_t width, RowMatrix& out) {
+    if (layout_.x_transposed) {
+      out = read_stored_columns(x_.get(), first, rows, width, what);
+    } else {
+      out.resize(rows, width);
+      read_block(x_.get(), first, rows, width, false, out.data(), what);
+    }
+  };
   if (layout_.table_columns == 0) {
-    if (layout_.x_transposed)
-      x = read_stored_columns(x_.get(), first, rows, d, what);
-    else
-      read_block(x_.get(), first, rows, d, false, x.data(), what);
+    stored_rows(d, x);
     return;
   }
   // A table (R's as.matrix of a data frame, stored (columns, n) when column-major): its rows once, then X's columns
   // and y's.
   RowMatrix table;
-  if (layout_.x_transposed) {
-    table = read_stored_columns(x_.get(), first, rows, layout_.table_columns, what);
-  } else {
-    table.resize(rows, layout_.table_columns);
-    read_block(x_.get(), first, rows, layout_.table_columns, false, table.data(), what);
-  }
+  stored_rows(layout_.table_columns, table);
   for (std::int64_t c = 0; c < d; ++c) x.col(c) = table.col(x_columns_[static_cast<std::size_t>(c)]);
   if (y) {
     y->col(0) = table.col(y_column_);
@@ -585,7 +586,7 @@ std::vector<std::string> DataReader::column_names(const std::string& dataset, st
   if (!dataset.empty()) {
     const std::string what = "--feature-names-dataset: " + where(layout_.file, dataset);
     std::vector<std::string> names = read_strings(file_.get(), dataset, what);
-    if (static_cast<std::int64_t>(names.size()) != count && !x_names_of_table(names.size(), count)) {
+    if (!names_fit(names.size(), count)) {
       // As many names as stored rows: a column-major writer's (R's) matrix, its columns stored as rows.
       const std::vector<std::int64_t> stored = x_.valid() ? dataset_shape(x_.get()) : std::vector<std::int64_t>{};
       const bool by_rows = !layout_.x_transposed && stored.size() == 2 &&
@@ -618,7 +619,7 @@ std::vector<std::string> DataReader::column_names(const std::string& dataset, st
     if (!object_exists(file_.get(), c)) continue;
     try {
       std::vector<std::string> names = read_strings(file_.get(), c, where(layout_.file, c));
-      if (static_cast<std::int64_t>(names.size()) != count && !x_names_of_table(names.size(), count)) continue;
+      if (!names_fit(names.size(), count)) continue;
       layout_.names_from = c;
       return names;
     } catch (const DataError&) {
@@ -630,6 +631,10 @@ std::vector<std::string> DataReader::column_names(const std::string& dataset, st
 
 bool DataReader::x_names_of_table(std::size_t names, std::int64_t count) const {
   return layout_.table_columns > 0 && static_cast<std::int64_t>(names) + 1 == count;
+}
+
+bool DataReader::names_fit(std::size_t names, std::int64_t count) const {
+  return static_cast<std::int64_t>(names) == count || x_names_of_table(names, count);
 }
 
 void DataReader::select_table(const DataSelection& select, std::int64_t m) {

@@ -110,6 +110,8 @@ class DataReader {
   std::vector<std::string> column_names(const std::string& dataset, std::int64_t count);
   // Whether `names` names are those of a table's X columns alone (one fewer than its `count` columns).
   bool x_names_of_table(std::size_t names, std::int64_t count) const;
+  // One name a column, or the table's X columns alone.
+  bool names_fit(std::size_t names, std::int64_t count) const;
   // --y-column and --x-columns over X's stored (n, m) table.
   void select_table(const DataSelection& select, std::int64_t m);
   // Rows [first, first + rows) of X (and of y when y is a column of X's table, y != nullptr), as the layout says.
