@@ -26,7 +26,7 @@ using Index = Eigen::Index;
 // 12,000 sweeps a lambda, a tenth of the time of the ADMM that a fixed 1,000 handed it to.
 constexpr int kMinSweeps = 1000;
 constexpr int kMaxRounds = 20;    // strong-set growths and tightenings
-constexpr int kAndersonMemory = 3;  // sweeps between extrapolations
+constexpr int kAndersonMemory = 5;  // sweeps between extrapolations
 constexpr int kSweepsBeforePolish = 30;  // a round's sweeps where the pattern is small enough to polish
 // Lambdas a path's held residual serves (each starting and certified from it) before it is taken from the rows again.
 // Its rounding grows with the updates (on S1 about 1e-14 of its size after ten late lambdas): far below any gap that
@@ -507,24 +507,6 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
   const auto level = [&] { return settled || first_move <= 0 ? tol : std::max(tol, std::sqrt(tol * first_move)); };
   const int limit = std::max(kMinSweeps, settings.max_iter);
   Matrix grad;
-  // The certificate, from the held residual, at the current point: its answer when the gap certifies it. A path keeps
-  // the residual (and the point's gradient, which certified_start and the next lambda's strong rule read) for the next
-  // lambda (a path that checkpoints drops them before it: its resume starts from the rows, PolishMemory::restart);
-  // outside a path the certificate is confirmed from the rows, and o is then theirs.
-  const auto certify = [&](Optimality& o) -> std::optional<Polished> {
-    o = descent.optimality(s, grad);
-    if (!settings.certified(o.gap, o.objective)) return std::nullopt;
-    if (!kept) {
-      o = evaluate(problem, s.z, comm, &grad);
-      if (settings.certified(o.gap, o.objective)) return Polished{s.z, o, sweeps};
-      descent.start(s);  // the held residual has drifted from the rows': held again from them
-      return std::nullopt;
-    }
-    const double rss = descent.residual_squares(s);  // a kept path's columns live in its polish memory
-    problem.polish_memory->last = PolishMemory::Evaluated{s.z, grad, rss, rss + (s.z.array() * grad.array()).sum()};
-    kept->held = std::move(s);
-    return Polished{kept->held.z, o, sweeps};
-  };
   for (int round = 0; round < kMaxRounds && sweeps < limit; ++round) {
     std::vector<Index>& set = descent.set_;
     set.clear();
@@ -586,20 +568,11 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
         const double moved = descent.sweep(s, active, set_pos, size);
         ++sweeps;
         descent.flatten(s.z, after);
-        // Once the set holds every feature that joins, the sweeps that settle end with an extrapolation too.
-        const bool low = moved <= level();
-        if (low && !settled) break;
+        if (moved <= level()) break;
         anderson.record(before, after);
-        if (++since < kAndersonMemory && !low) continue;
+        if (++since < kAndersonMemory) continue;
         anderson.local_products(products.data());  // the whole vector is on every rank: nothing to reduce
-        // Once the set is settled an extrapolated point is usually certified at once (on S1's late lambdas its gap is
-        // 0 where the sweeps before it were at 1e-5 and needed a dozen more to get there): a check of the gap costs
-        // about one sweep.
-        if (anderson.extrapolate(products.data(), next) && descent.try_point(s, next, mine, set_pos) && settled) {
-          Optimality o;
-          if (std::optional<Polished> p = certify(o)) return p;
-        }
-        if (low) break;
+        if (anderson.extrapolate(products.data(), next)) descent.try_point(s, next, mine, set_pos);
         anderson.reset();
         since = 0;
       }
@@ -612,8 +585,22 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
       settled = !descent.add_violators(s, in);
       continue;
     }
-    Optimality o;
-    if (std::optional<Polished> p = certify(o)) return p;
+    // The certificate, from the held residual. A path keeps it (and the point's gradient, which certified_start and
+    // the next lambda's strong rule read) for the next lambda (a path that checkpoints drops them before it: its resume
+    // starts from the rows, PolishMemory::restart); outside a path the certificate is confirmed from the rows.
+    Optimality o = descent.optimality(s, grad);
+    if (settings.certified(o.gap, o.objective)) {
+      if (!kept) {
+        o = evaluate(problem, s.z, comm, &grad);
+        if (settings.certified(o.gap, o.objective)) return Polished{s.z, o, sweeps};
+        descent.start(s);  // the held residual has drifted from the rows': held again from them
+      } else {
+        const double rss = descent.residual_squares(s);  // a kept path's columns live in its polish memory
+        problem.polish_memory->last = PolishMemory::Evaluated{s.z, grad, rss, rss + (s.z.array() * grad.array()).sum()};
+        kept->held = std::move(s);
+        return Polished{kept->held.z, o, sweeps};
+      }
+    }
     if (polishable)
       if (std::optional<Polished> p = polish(problem, sign_pattern(pen, s.z), s.z, settings, comm)) {
         p->sweeps = sweeps;
