@@ -162,7 +162,8 @@ po::options_description cv_options() {
     ("folds", po::value<int>()->default_value(5)->value_name("K"), "number of folds")
     ("seed", po::value<std::uint64_t>()->default_value(0)->value_name("S"), "seed of the fold assignment")
     ("fold-dataset", po::value<std::string>()->value_name("NAME"),
-     "(n,) dataset of fold numbers 1..K or 0..K-1 in the data file, integers or whole floats (overrides --folds/--seed)")
+     "(n,) dataset of fold numbers 1..K or 0..K-1 in the data file (or FILE:PATH in another), integers or whole "
+     "floats (overrides --folds/--seed)")
     ("refit", po::value<std::string>()->default_value("lambda_min")->value_name("RULE"),
      "lambda of the final fit on all rows: lambda_min or lambda_1se (glmnet's lambda.min, lambda.1se)")
     ("fold", po::value<int>()->default_value(0)->value_name("F"),

@@ -53,7 +53,9 @@ po::options_description predict_options() {
     ("config", po::value<std::string>()->value_name("FILE"), "INI file with any of these options")
     ("quiet,q", "print nothing on success")
     ("model", po::value<std::string>()->value_name("FILE"), "result file of solve, path or cv [required]")
-    ("data", po::value<std::string>()->value_name("FILE"), "HDF5 file with X (and optionally y) [required]")
+    ("data", po::value<std::string>()->value_name("FILE"),
+     "HDF5 file with X (and optionally y) [required]; the other dataset options name a dataset of it (/y) or of "
+     "another file as FILE:PATH")
     ("x-dataset", po::value<std::string>()->default_value("/X")->value_name("PATH"), "dataset of X")
     ("offset-dataset", po::value<std::string>()->value_name("PATH"),
      "offsets of the new rows ((n,) or (n, k)), added to the predictions (glmnet's newoffset); needed when the model "

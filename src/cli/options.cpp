@@ -440,7 +440,10 @@ po::options_description general_options() {
 po::options_description data_options() {
   po::options_description o("Data");
   o.add_options()
-    ("data", po::value<std::string>()->value_name("FILE"), "HDF5 file with X (n x d) and y (n or n x k) [required]")
+    ("data", po::value<std::string>()->value_name("FILE"),
+     "HDF5 file with X (n x d) and y (n or n x k) [required]. Every other dataset option (--y-dataset, "
+     "--weights-dataset, --fold-dataset, --penalty-factor-dataset, --lower-limits PATH, ...) names a dataset of this "
+     "file (/y) or of another one as FILE:PATH (folds.h5:/foldid)")
     ("x-dataset", po::value<std::string>()->default_value("/X")->value_name("PATH"), "dataset of X inside the file")
     ("y-dataset", po::value<std::string>()->default_value("/y")->value_name("PATH"), "dataset of y inside the file")
     ("weights-dataset", po::value<std::string>()->value_name("PATH"),

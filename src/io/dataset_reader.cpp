@@ -11,7 +11,11 @@ namespace cadmm::io {
 
 namespace {
 
-std::string where(const std::string& file, const std::string& name) { return "dataset '" + name + "' in '" + file + "'"; }
+// A dataset named by a --*-dataset value (of `file`, or FILE:PATH of another one), for messages.
+std::string where(const std::string& file, const std::string& name) {
+  const DatasetRef ref = dataset_ref(name, file);
+  return "dataset '" + ref.name + "' in '" + ref.file + "'";
+}
 
 // Refuses a dataset whose shape claims far more than the file stores for it (an unwritten or forged extent such as
 // 10^15 rows), before anything is allocated or read. Compression of real data stays far below the factor used
@@ -252,6 +256,9 @@ std::string layout_warning(const DataLayout& l) {
 
 DataReader::DataReader(const std::string& file, const std::string& x_name, const std::string& y_name,
                          MPI_Comm comm, bool y_optional, const DataSelection& select) {
+  if (dataset_ref(x_name, file).file != file)
+    throw UsageError("--x-dataset " + x_name + ": X is read from the --data file; give its file as --data (the other "
+                     "dataset options may name another file as FILE:PATH)");
   layout_.file = file;
   layout_.x_name = x_name;
   layout_.y_name = y_name;
@@ -303,9 +310,11 @@ DataReader::DataReader(const std::string& file, const std::string& x_name, const
     xs[1] = static_cast<std::int64_t>(x_columns_.size());
     ys = {xs[0]};
   } else {
-    layout_.has_y = !y_name.empty() && (!y_optional || object_exists(file_.get(), y_name));
+    std::string y_file, y_path;
+    const hid_t y_source = y_name.empty() ? file_.get() : source(y_name, y_file, y_path);
+    layout_.has_y = !y_name.empty() && (!y_optional || object_exists(y_source, y_path));
     if (layout_.has_y) {
-      y_ = open_dataset(file_.get(), file, y_name);
+      y_ = open_dataset(y_source, y_file, y_path);
       if (same_object(x_.valid() ? x_.get() : data_.get(), y_.get()))
         throw UsageError("--x-dataset and --y-dataset name the same data (" + where(file, y_name) + "): y would be "
                          "among the features; for a table holding every column (pandas' to_hdf, a CSV with its target "
@@ -457,9 +466,21 @@ void DataReader::read_y(std::int64_t first, std::int64_t rows, RowMatrix& y) con
   y -= off;
 }
 
+hid_t DataReader::source(const std::string& value, std::string& path, std::string& name) const {
+  DatasetRef ref = dataset_ref(value, layout_.file);
+  path = std::move(ref.file);
+  name = std::move(ref.name);
+  if (path == layout_.file) return file_.get();
+  auto it = other_files_.find(path);
+  if (it == other_files_.end()) it = other_files_.emplace(path, open_file_read(path, MPI_COMM_NULL, "file")).first;
+  return it->second.get();
+}
+
 void DataReader::set_offset(const std::string& name, std::int64_t targets, bool subtract) {
   const std::string what = where(layout_.file, name);
-  offset_ = open_dataset(file_.get(), layout_.file, name);
+  std::string path, dataset;
+  const hid_t file = source(name, path, dataset);
+  offset_ = open_dataset(file, path, dataset);
   std::vector<std::int64_t> s = dataset_shape(offset_.get());
   // From the same column-major writer as X (R), an (n, k) offset is stored (k, n), as Y is.
   offset_transposed_ = layout_.x_transposed && stored_by_columns(s, layout_.rows);
@@ -495,7 +516,9 @@ void DataReader::read_offset(std::int64_t first, std::int64_t rows, RowMatrix& o
 
 void DataReader::set_weights(const std::string& name) {
   const std::string what = where(layout_.file, name);
-  weights_ = open_dataset(file_.get(), layout_.file, name, Element::numbers);
+  std::string path, dataset;
+  const hid_t file = source(name, path, dataset);
+  weights_ = open_dataset(file, path, dataset, Element::numbers);
   const std::vector<std::int64_t> s = dataset_shape(weights_.get());
   if (s.empty() || s.size() > 2 || s[0] != layout_.rows || (s.size() == 2 && s[1] != 1))
     throw DataError("--weights-dataset: " + what + " must hold one weight per row of X (" + std::to_string(layout_.rows) +
@@ -585,7 +608,9 @@ void DataReader::read_sparse_rows(RowRange range, std::size_t block_bytes, const
 std::vector<std::string> DataReader::column_names(const std::string& dataset, std::int64_t count) {
   if (!dataset.empty()) {
     const std::string what = "--feature-names-dataset: " + where(layout_.file, dataset);
-    std::vector<std::string> names = read_strings(file_.get(), dataset, what);
+    std::string path, name;
+    const hid_t file = source(dataset, path, name);
+    std::vector<std::string> names = read_strings(file, name, what);
     if (!names_fit(names.size(), count)) {
       // As many names as stored rows: a column-major writer's (R's) matrix, its columns stored as rows.
       const std::vector<std::int64_t> stored = x_.valid() ? dataset_shape(x_.get()) : std::vector<std::int64_t>{};
@@ -691,13 +716,15 @@ void DataReader::select_table(const DataSelection& select, std::int64_t m) {
     for (std::int64_t j : x_columns_) layout_.feature_names.push_back(names[static_cast<std::size_t>(j)]);
 }
 
-std::vector<std::int64_t> DataReader::read_int_rows(const std::string& name, RowRange range) const {
-  const std::string what = where(layout_.file, name);
-  if (!object_exists(file_.get(), name)) throw missing_dataset(file_.get(), layout_.file, name);
+std::vector<std::int64_t> DataReader::read_int_rows(const std::string& value, RowRange range) const {
+  const std::string what = where(layout_.file, value);
+  std::string path, name;
+  const hid_t file = source(value, path, name);
+  if (!object_exists(file, name)) throw missing_dataset(file, path, name);
   // An AnnData categorical column (fold labels as text): its codes 0..K-1 split the rows as its labels do.
-  const bool categorical = is_categorical(file_.get(), name);
+  const bool categorical = is_categorical(file, name);
   const std::string stored = categorical ? name + "/codes" : name;
-  Handle ds(H5Dopen2(file_.get(), stored.c_str(), H5P_DEFAULT), H5Dclose);
+  Handle ds(H5Dopen2(file, stored.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.valid()) throw DataError(what + " is not a dataset");
   check_filters(ds.get(), what);
   Handle type(H5Dget_type(ds.get()), H5Tclose);

@@ -354,8 +354,15 @@ std::vector<std::string> read_strings(hid_t file, const std::string& name, const
   return out;
 }
 
-std::vector<double> read_vector_dataset(const std::string& path, const std::string& name, const std::string& option) {
-  Handle file = open_file_read(path, MPI_COMM_NULL);
+DatasetRef dataset_ref(const std::string& value, const std::string& data_file) {
+  const std::size_t at = value.rfind(":/");
+  if (at == std::string::npos || at == 0) return {data_file, value};
+  return {value.substr(0, at), value.substr(at + 1)};
+}
+
+std::vector<double> read_vector_dataset(const std::string& data_file, const std::string& value, const std::string& option) {
+  const auto [path, name] = dataset_ref(value, data_file);
+  Handle file = open_file_read(path, MPI_COMM_NULL, "--" + option + ": file");
   std::vector<std::int64_t> shape;
   const std::vector<double> v = read_doubles(file.get(), name, shape, "--" + option + ": file", path);
   if (shape.size() > 2 || (shape.size() == 2 && shape[0] != 1 && shape[1] != 1))

@@ -100,9 +100,17 @@ bool is_categorical(hid_t file, const std::string& name);
 /// its codes). DataError naming `what` when it is missing, 2-D or of another type.
 std::vector<std::string> read_strings(hid_t file, const std::string& name, const std::string& what);
 
-/// Reads a 1-D numeric dataset (or an (m, 1) / (1, m) one) of the HDF5 file `path` for the option that names it;
-/// DataError naming the option, the dataset and the file when it is missing, not numeric or not a vector.
-std::vector<double> read_vector_dataset(const std::string& path, const std::string& name, const std::string& option);
+/// Reads a 1-D numeric dataset (or an (m, 1) / (1, m) one) for the option that names it: `value`, of the HDF5 file
+/// `data_file` or of the file it names (FILE:PATH, dataset_ref); DataError naming the option, the dataset and the file
+/// when it is missing, not numeric or not a vector.
+std::vector<double> read_vector_dataset(const std::string& data_file, const std::string& value, const std::string& option);
+
+/// Where a --*-dataset value points: PATH, a dataset of the data file, or FILE:PATH (PATH starting with '/'), one of
+/// another HDF5 file (split at the last ":/").
+struct DatasetRef {
+  std::string file, name;
+};
+DatasetRef dataset_ref(const std::string& value, const std::string& data_file);
 
 /// Reads row i of a 2-D numeric dataset of `cols` columns into out; DataError naming what and path when it is
 /// missing, has another shape, or cannot be read.

@@ -622,5 +622,47 @@ T <- as.matrix(data.frame(y = y, X)); f[["T"]] <- T; f[["T_names"]] <- colnames(
     expect_error(1, 3, "add --x-layout features-by-rows", "solve", "--data", path("r_col_y.h5"), "--output",
                  path("x.h5"))
 
+
+@test
+def datasets_of_another_file_as_file_colon_path():
+    """Fold labels, weights, offsets, penalty factors, bounds, names or y kept in a file of their own (an R session's
+    foldid, a pandas export beside X) were refused: every dataset option read the --data file. Each now takes
+    FILE:PATH too, and gives the answer the same datasets give inside the data file, bit for bit, at 1 and 2 ranks
+    (the in-file answers are checked against glmnet and scikit-learn elsewhere); X itself stays --data's."""
+    rng = np.random.default_rng(3)
+    n, d = 400, 30
+    X = rng.standard_normal((n, d))
+    y = X[:, :4] @ [1.0, -2.0, 0.5, 0.8] + rng.standard_normal(n)
+    extra = {"fold": rng.integers(1, 6, n).astype(float), "w": rng.uniform(0.5, 2, n),
+             "off": 0.1 * rng.standard_normal(n), "pf": np.r_[0.0, np.ones(d - 1)], "lo": np.r_[-np.inf, -0.3 * np.ones(d - 1)],
+             "names": np.array([f"gene{j}".encode() for j in range(d)])}
+    inside = write("in_file.h5", X, y, **extra)
+    alone = write("x_alone.h5", X, np.zeros(n))  # a y that must not be read
+    side = path("side file.h5")  # a space in the name, as a user's folders have
+    with h5py.File(side, "w") as f:
+        g = f.create_group("meta")
+        for k, v in {**extra, "y": y}.items():
+            g[k] = v
+    options = ["fold-dataset", "weights-dataset", "offset-dataset", "penalty-factor-dataset", "lower-limits",
+               "feature-names-dataset"]
+    datasets = ["fold", "w", "off", "pf", "lo", "names"]
+    for ranks in (1, 2):
+        outs = []
+        for data, where in ((inside, lambda k: "/" + k), (alone, lambda k: side + ":/meta/" + k)):
+            out = path(f"cv_sides_{len(outs)}.h5")
+            args = [a for o, k in zip(options, datasets) for a in ("--" + o, where(k))]
+            y_arg = [] if data == inside else ["--y-dataset", where("y")]
+            cadmm(ranks, "cv", "--data", data, *args, *y_arg, "--output", out, "--quiet")
+            outs.append(out)
+        with h5py.File(outs[0]) as a, h5py.File(outs[1]) as b:
+            for key in ("coef", "intercept", "path/coef", "cv/mse", "cv/fold_rows"):
+                assert np.array_equal(a[key][()], b[key][()]), (ranks, key)
+            assert list(a["feature_names"][()]) == list(b["feature_names"][()]) == list(extra["names"])
+            assert a["coef"][0] != 0 and (a["coef"][()] >= extra["lo"] - 1e-12).all()  # unpenalized, bounded
+    expect_error(2, 3, "'nowhere.h5' does not exist", "cv", "--data", alone, "--fold-dataset", "nowhere.h5:/fold")
+    expect_error(2, 3, "dataset '/meta/nothing' in '" + side + "' does not exist", "solve", "--data", alone,
+                 "--y-dataset", side + ":/meta/nothing")
+    expect_error(1, 2, "X is read from the --data file", "solve", "--data", alone, "--x-dataset", inside + ":/X")
+
 if __name__ == "__main__":
     main()
