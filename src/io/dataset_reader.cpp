@@ -310,11 +310,10 @@ DataReader::DataReader(const std::string& file, const std::string& x_name, const
     xs[1] = static_cast<std::int64_t>(x_columns_.size());
     ys = {xs[0]};
   } else {
-    std::string y_file, y_path;
-    const hid_t y_source = y_name.empty() ? file_.get() : source(y_name, y_file, y_path);
-    layout_.has_y = !y_name.empty() && (!y_optional || object_exists(y_source, y_path));
+    const Source y_at = source(y_name);
+    layout_.has_y = !y_name.empty() && (!y_optional || object_exists(y_at.file, y_at.ref.name));
     if (layout_.has_y) {
-      y_ = open_dataset(y_source, y_file, y_path);
+      y_ = open_dataset(y_at.file, y_at.ref.file, y_at.ref.name);
       if (same_object(x_.valid() ? x_.get() : data_.get(), y_.get()))
         throw UsageError("--x-dataset and --y-dataset name the same data (" + where(file, y_name) + "): y would be "
                          "among the features; for a table holding every column (pandas' to_hdf, a CSV with its target "
@@ -466,21 +465,18 @@ void DataReader::read_y(std::int64_t first, std::int64_t rows, RowMatrix& y) con
   y -= off;
 }
 
-hid_t DataReader::source(const std::string& value, std::string& path, std::string& name) const {
+DataReader::Source DataReader::source(const std::string& value) const {
   DatasetRef ref = dataset_ref(value, layout_.file);
-  path = std::move(ref.file);
-  name = std::move(ref.name);
-  if (path == layout_.file) return file_.get();
-  auto it = other_files_.find(path);
-  if (it == other_files_.end()) it = other_files_.emplace(path, open_file_read(path, MPI_COMM_NULL, "file")).first;
-  return it->second.get();
+  if (ref.file == layout_.file) return {file_.get(), std::move(ref)};
+  auto it = other_files_.find(ref.file);
+  if (it == other_files_.end()) it = other_files_.emplace(ref.file, open_file_read(ref.file, MPI_COMM_NULL, "file")).first;
+  return {it->second.get(), std::move(ref)};
 }
 
 void DataReader::set_offset(const std::string& name, std::int64_t targets, bool subtract) {
   const std::string what = where(layout_.file, name);
-  std::string path, dataset;
-  const hid_t file = source(name, path, dataset);
-  offset_ = open_dataset(file, path, dataset);
+  const Source at = source(name);
+  offset_ = open_dataset(at.file, at.ref.file, at.ref.name);
   std::vector<std::int64_t> s = dataset_shape(offset_.get());
   // From the same column-major writer as X (R), an (n, k) offset is stored (k, n), as Y is.
   offset_transposed_ = layout_.x_transposed && stored_by_columns(s, layout_.rows);
@@ -516,9 +512,8 @@ void DataReader::read_offset(std::int64_t first, std::int64_t rows, RowMatrix& o
 
 void DataReader::set_weights(const std::string& name) {
   const std::string what = where(layout_.file, name);
-  std::string path, dataset;
-  const hid_t file = source(name, path, dataset);
-  weights_ = open_dataset(file, path, dataset, Element::numbers);
+  const Source at = source(name);
+  weights_ = open_dataset(at.file, at.ref.file, at.ref.name, Element::numbers);
   const std::vector<std::int64_t> s = dataset_shape(weights_.get());
   if (s.empty() || s.size() > 2 || s[0] != layout_.rows || (s.size() == 2 && s[1] != 1))
     throw DataError("--weights-dataset: " + what + " must hold one weight per row of X (" + std::to_string(layout_.rows) +
@@ -608,9 +603,8 @@ void DataReader::read_sparse_rows(RowRange range, std::size_t block_bytes, const
 std::vector<std::string> DataReader::column_names(const std::string& dataset, std::int64_t count) {
   if (!dataset.empty()) {
     const std::string what = "--feature-names-dataset: " + where(layout_.file, dataset);
-    std::string path, name;
-    const hid_t file = source(dataset, path, name);
-    std::vector<std::string> names = read_strings(file, name, what);
+    const Source at = source(dataset);
+    std::vector<std::string> names = read_strings(at.file, at.ref.name, what);
     if (!names_fit(names.size(), count)) {
       // As many names as stored rows: a column-major writer's (R's) matrix, its columns stored as rows.
       const std::vector<std::int64_t> stored = x_.valid() ? dataset_shape(x_.get()) : std::vector<std::int64_t>{};
@@ -718,9 +712,9 @@ void DataReader::select_table(const DataSelection& select, std::int64_t m) {
 
 std::vector<std::int64_t> DataReader::read_int_rows(const std::string& value, RowRange range) const {
   const std::string what = where(layout_.file, value);
-  std::string path, name;
-  const hid_t file = source(value, path, name);
-  if (!object_exists(file, name)) throw missing_dataset(file, path, name);
+  const auto [file, ref] = source(value);
+  const std::string& name = ref.name;
+  if (!object_exists(file, name)) throw missing_dataset(file, ref.file, name);
   // An AnnData categorical column (fold labels as text): its codes 0..K-1 split the rows as its labels do.
   const bool categorical = is_categorical(file, name);
   const std::string stored = categorical ? name + "/codes" : name;

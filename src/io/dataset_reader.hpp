@@ -72,16 +72,19 @@ class DataReader {
   DataReader(const std::string& file, const std::string& x_name, const std::string& y_name, MPI_Comm comm,
               bool y_optional = false, const DataSelection& select = {});
   const DataLayout& layout() const { return layout_; }
-  /// Reads rows of an (n,) dataset (of the data file, or FILE:PATH of another: dataset_ref) holding whole numbers (fold numbers), as integers or floats;
+  /// Reads rows of an (n,) dataset (of the data file, or FILE:PATH of another: dataset_ref) holding whole numbers
+  /// (fold numbers), as integers or floats;
   /// DataError naming it when it is missing, not numeric, not of length n, or holds a fraction, NaN or Inf.
   std::vector<std::int64_t> read_int_rows(const std::string& name, RowRange range) const;
-  /// An offset dataset (of the data file, or FILE:PATH of another), (n,) or (n, targets) (glmnet's offset and newoffset). With subtract, every
+  /// An offset dataset (of the data file, or FILE:PATH of another), (n,) or (n, targets) (glmnet's offset and
+  /// newoffset). With subtract, every
   /// block of y read has it subtracted (the fitting commands fit y - offset). DataError naming it when it is
   /// missing, not numeric or of another shape; a NaN or Inf is reported (by row) when read.
   void set_offset(const std::string& name, std::int64_t targets, bool subtract);
   /// Rows [first, first + rows) of the offset, rows x targets (a 1-D offset repeated for every target).
   void read_offset(std::int64_t first, std::int64_t rows, RowMatrix& out) const;
-  /// A dataset of the rows' weights (of the data file, or FILE:PATH of another), (n,) or (n, 1) (glmnet's weights, scikit-learn's sample_weight).
+  /// A dataset of the rows' weights (of the data file, or FILE:PATH of another), (n,) or (n, 1) (glmnet's weights,
+  /// scikit-learn's sample_weight).
   /// DataError naming it when it is missing, not numeric or of another shape.
   void set_weights(const std::string& name);
   /// Rows [first, first + rows) of the weights; DataError naming the row of a negative, NaN or infinite weight.
@@ -119,9 +122,13 @@ class DataReader {
   void read_x(std::int64_t first, std::int64_t rows, RowMatrix& x, RowMatrix* y) const;
   std::int64_t indptr_at(std::int64_t row) const;
   void read_y(std::int64_t first, std::int64_t rows, RowMatrix& y) const;
-  // The file a --*-dataset value names (dataset_ref): the data file's handle, or another file's, opened on first use
-  // (serially: its reads are each rank's own rows); its path and the dataset's name in it into `path` and `name`.
-  hid_t source(const std::string& value, std::string& path, std::string& name) const;
+  // Where a --*-dataset value points (dataset_ref), with the handle of its file: the data file's, or another file's,
+  // opened on first use (serially: its reads are each rank's own rows).
+  struct Source {
+    hid_t file;
+    DatasetRef ref;
+  };
+  Source source(const std::string& value) const;
   DataLayout layout_;
   Handle file_, x_, y_, offset_, weights_;
   mutable std::map<std::string, Handle> other_files_;  // by path
