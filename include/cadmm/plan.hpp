@@ -78,6 +78,12 @@ constexpr std::int64_t kMaxPolishHeld = 6144;
 /// The largest residual (rows x targets) a path's coordinate descent (the cg form) holds on every rank: 2^27 doubles,
 /// 1 GiB a copy; above it the path's large patterns are left to ADMM.
 constexpr std::int64_t kMaxCoordinateResidual = std::int64_t{1} << 27;
+/// The most values of dense rows (a rank's rows x d) whose columns a bounded fit's coordinate descent takes in the
+/// screened form (12 bytes each held, 32 while they travel: about 0.35 GiB at most, which the plan counts:
+/// PlanRequest::bounded); larger blocks keep to working sets.
+constexpr std::int64_t kMaxDenseDescentValues = std::int64_t{1} << 23;
+/// Whether a screened block of rows x d gives its columns to a bounded fit's coordinate descent (kMaxDenseDescentValues).
+constexpr bool dense_descent(std::int64_t rows, std::int64_t d) { return rows * d <= kMaxDenseDescentValues; }
 /// Bytes a nonzero of the whole data that a rank fitting a cv fold or a path's lambdas of the cg form alone holds
 /// besides its own plan:
 /// the gathered rows (16, while they arrive 16 more), and its coordinate descent's columns (12) and their transit
@@ -157,6 +163,9 @@ struct PlanRequest {
   Screen screen = Screen::none;
   LambdaRequest lambda;                ///< the fit's lambda, for the sample's test
   bool folds = false;                  ///< cross-validation: sums per fold (no streamed form)
+  /// Bounds on the coefficients: a fit on dense rows few enough (the screened form, dense_descent) runs coordinate
+  /// descent on their columns (src/core/solve/working_set.cpp), which the rank's memory then counts.
+  bool bounded = false;
 };
 
 /// One rank's part of the plan.
@@ -168,6 +177,7 @@ struct RankPlan {
   /// woodbury form instead, which fits.
   bool wide_fallback = false;
   bool fold_rows = false;          ///< holds_fold_rows: the rows and one Gram instead of a Gram per fold
+  bool bounded = false;            ///< PlanRequest::bounded: a screened block's columns are counted
   /// The cg form in a cv or a path (plan_gather): rows gathered whole into one rank, where kGatheredBytesPerEntry a
   /// nonzero of the whole data fit beside the rank's own plan. cv then fits its folds side by side, each gathered into
   /// one rank, and a path (and cv's refit) its lambdas, every rank holding every row (no communication inside a fit);

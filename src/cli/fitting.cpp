@@ -252,6 +252,7 @@ LoadedData load_data(const po::variables_map& vm, MpiCommunicator& comm, const P
   request.screen = fit && (screen == Screen::path || !vm.count("checkpoint")) ? screen : Screen::none;
   if (fit) request.lambda = fit->lambda;
   request.folds = static_cast<bool>(piece_map);
+  request.bounded = fit && (!fit->spec.lower_limits.empty() || !fit->spec.upper_limits.empty());
   // The plan refuses what cannot fit, and a shape the file cannot back, before anything (fold numbers included) is
   // allocated; with folds, it checks again once their number is known.
   d.plan = make_plan(d.range.size(), nnz, d.layout.shape(), request, memory_budget(comm.ranks_on_node()), comm);

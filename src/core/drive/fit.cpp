@@ -85,9 +85,12 @@ double auto_rho(const ColumnScaling& scaling, int active_ranks, Eigen::Index d) 
   return mean_eig > 0 && std::isfinite(mean_eig) ? mean_eig : 1.0;
 }
 
-// The model now holds every rank's rows in its local term, which one rank solves alone.
+// The model now holds every rank's rows in its local term, which one rank solves alone. Whether that term gives its
+// columns is its own answer (a summed fold may take another form than the ranks' terms it came from).
 Model alone_with(Model model, std::unique_ptr<LocalSolver> whole) {
   model.local = std::move(whole);
+  LocalColumns probe;
+  model.columns = model.local->sparse_columns({}, probe);
   model.data.active_ranks = 1;
   model.rho_auto = auto_rho(model.scaling, 1, model.data.n_features);
   return model;
@@ -109,7 +112,6 @@ std::optional<Model> gathered_model(const Model& model, Communicator& comm) {
   m.scaling = model.scaling;
   m.form = model.form;
   m.working_sets = model.working_sets;
-  m.columns = model.columns;
   m.max_polish = model.max_polish;
   m.lambda_max = model.lambda_max;
   m.unpenalized = model.unpenalized;

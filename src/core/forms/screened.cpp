@@ -10,6 +10,7 @@
 
 #include "cadmm/error.hpp"
 #include "cadmm/local_solver.hpp"
+#include "cadmm/plan.hpp"
 #include "core/forms/held_rows.hpp"
 #include "core/forms/subset_gram.hpp"
 #include "core/lapack.hpp"
@@ -219,7 +220,39 @@ class ScreenedSolver final : public SubsetGramSolver {
       : SubsetGramSolver(at_times(v, c), c.squaredNorm(), c.rows()), v_(std::move(v)), c_(std::move(c)) {}
 
  private:
-  std::optional<LocalFit> fit_by_pass(const Matrix& z) const override {
+  // A bounded fit's coordinate descent (working_set_solve) takes the columns of rows few enough (dense_descent), their
+  // values centred here: A_j = g_j R (S_T,j - delta_j 1). (delta is this rank's: the centre less its rows' own shift,
+  // so it cannot be the one offset per feature that coordinate descent applies over every rank's rows.)
+  bool sparse_columns(const std::vector<Index>& features, LocalColumns& out) const override {
+    if (!dense_descent(c_.rows(), v_.s->cols())) return false;
+    out = LocalColumns{};
+    const std::size_t m = features.size();
+    if (m == 0) return true;  // the question whether this form gives columns
+    out.offset = Vector::Zero(static_cast<Index>(m));
+    out.start.assign(m + 1, 0);
+    out.row.reserve(m * static_cast<std::size_t>(c_.rows()));
+    out.value.reserve(out.row.capacity());
+    for (std::size_t c = 0; c < m; ++c) {
+      const Index j = features[c];
+      const double g = v_.g.size() ? v_.g[j] : 1.0, centre = v_.delta.size() ? v_.delta[j] : 0.0;
+      Index at = 0;
+      for (const auto& [first, count] : v_.ranges) {
+        const auto column = v_.s->col(j).segment(first, count);
+        for (Index i = 0; i < count; ++i) {
+          const double value = g * (v_.rho.size() ? v_.rho[at + i] : 1.0) * (column[i] - centre);
+          if (value == 0) continue;
+          out.row.push_back(at + i);
+          out.value.push_back(value);
+        }
+        at += count;
+      }
+      out.start[c + 1] = static_cast<std::int64_t>(out.row.size());
+    }
+    return true;
+  }
+  Vector centring_direction() const override { return v_.rho.size() ? v_.rho : Vector::Ones(c_.rows()); }
+
+  Matrix residual(const Matrix& z) const override {
     const Matrix t = v_.g.size() ? Matrix(v_.g.asDiagonal() * z) : z;
     Matrix r = c_;
     Index at = 0;
@@ -242,6 +275,11 @@ class ScreenedSolver final : public SubsetGramSolver {
       else
         r.rowwise() += shift;
     }
+    return r;
+  }
+
+  std::optional<LocalFit> fit_by_pass(const Matrix& z) const override {
+    const Matrix r = residual(z);
     LocalFit f;
     f.grad = at_times(v_, r);
     f.rss = r.squaredNorm();

@@ -81,6 +81,13 @@ bool holds_fold_rows(LocalForm form, std::int64_t rows, std::int64_t d, int piec
          (form == LocalForm::gram && rows < static_cast<std::int64_t>(pieces - 1) * d);
 }
 
+namespace {
+// The residual (rows x targets) a path's coordinate descent holds on every rank, in doubles.
+double descent_residual(std::int64_t global_rows, std::int64_t k) {
+  return std::min(static_cast<double>(global_rows) * static_cast<double>(k), static_cast<double>(kMaxCoordinateResidual));
+}
+}  // namespace
+
 double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std::int64_t k, std::int64_t nnz,
                           int pieces, std::int64_t global_rows) {
   const double m = static_cast<double>(rows), dd = static_cast<double>(d), kk = static_cast<double>(k);
@@ -107,8 +114,8 @@ double local_memory_bytes(LocalForm form, std::int64_t rows, std::int64_t d, std
       // entry) and their entries while they travel (16 bytes sent and received), five copies of the residual, and
       // the polished blocks of the small patterns.
       const double block = static_cast<double>(std::min<std::int64_t>(d, kMaxPolishActive));
-      const double residual = std::min(static_cast<double>(global_rows) * kk, static_cast<double>(kMaxCoordinateResidual));
-      return (2 * 16.0 + 12 + 32) * static_cast<double>(nnz) + 8 * (3 * m * kk + 5 * residual + 2 * block * block + iterates);
+      return (2 * 16.0 + 12 + 32) * static_cast<double>(nnz) +
+             8 * (3 * m * kk + 5 * descent_residual(global_rows, k) + 2 * block * block + iterates);
     }
   }
   return 0;
@@ -216,6 +223,11 @@ bool size_rank(RankPlan& r, const DataShape& shape, int pieces, double budget) {
   const auto size = [&] {
     r.fold_rows = holds_fold_rows(r.form, r.rows, shape.features, pieces);
     r.memory_bytes = local_memory_bytes(r.form, r.rows, shape.features, shape.targets, r.nnz, pieces, shape.rows);
+    // A bounded fit's coordinate descent on a screened block's columns: 12 bytes a value held, 32 while they travel,
+    // and five copies of the residual (as the cg form's).
+    if (r.bounded && r.form == LocalForm::screened && dense_descent(r.rows, shape.features))
+      r.memory_bytes += (12 + 32) * static_cast<double>(r.rows) * static_cast<double>(shape.features) +
+                        8 * 5 * descent_residual(shape.rows, shape.targets);
     r.cost = local_cost(r.form, r.rows, shape.features, shape.targets, r.nnz, shape.sparse);
   };
   size();
@@ -244,6 +256,7 @@ RankPlan plan_rank(std::int64_t rows, std::int64_t nnz, const DataShape& shape, 
   r.rows = rows;
   r.nnz = nnz;
   r.requested = request.requested.has_value();
+  r.bounded = request.bounded;
   r.form = plan_local_form(rows, shape.features, shape.sparse, request.requested, request.screen, budget, shape.rows);
   r.wide_fallback = size_rank(r, shape, pieces, budget);
   return r;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 
@@ -45,7 +46,8 @@ bool residual_fits(const OwnedColumns& c, Index k) {
 void fetch(OwnedColumns& c, const LocalSolver& local, const std::vector<Index>& features, Communicator& comm) {
   const int ranks = comm.size(), me = comm.rank();
   LocalColumns mine;
-  local.sparse_columns(features, mine);
+  if (!local.sparse_columns(features, mine))  // AdmmProblem::columns promised them
+    throw std::logic_error("coordinate descent: a rank's term gives no columns");
   std::vector<std::vector<double>> send(static_cast<std::size_t>(ranks)), recv;
   for (std::size_t i = 0; i < features.size(); ++i) {
     std::vector<double>& out = send[static_cast<std::size_t>(owner(features[i], ranks))];

@@ -6,6 +6,8 @@
 
 #include "cadmm/admm.hpp"
 #include "cadmm/fit.hpp"
+#include "core/solve/coordinate.hpp"
+#include "core/solve/polish.hpp"
 
 namespace cadmm {
 
@@ -90,6 +92,29 @@ AdmmResult working_set_solve(const AdmmProblem& problem, const SolverSettings& s
   AdmmResult res;
   Matrix grad;
   res.optimality = evaluate(problem, full.z, comm, &grad);
+  // With bounds, dense rows few enough to give their columns (the screened form's, dense_descent): along a path,
+  // coordinate descent from the warm start first, as the cg form's. A set's ADMM cannot polish a bounded pattern whose
+  // block is singular (wide data whose support nears the rows: it crept to --max-iter), where coordinate descent
+  // keeps to the bounds at every step. A start it does not certify goes on to working sets.
+  const bool bounded = pen.lower.size() > 0 || pen.upper.size() > 0;
+  if (bounded && sized && problem.columns && settings.polish &&
+      !settings.certified(res.optimality.gap, res.optimality.objective)) {
+    bool stopped = false;
+    std::optional<Polished> c = coordinate_descent(problem, full.z, grad, settings, comm,
+                                                   problem.polish_memory ? &problem.polish_memory->columns : nullptr,
+                                                   observer, &stopped);
+    if (c || stopped) {
+      if (c) {
+        full.z = std::move(c->w);
+        res.optimality = c->optimality;
+        res.sweeps = c->sweeps;
+        res.polished = res.descended = true;
+      }
+      res.status = c ? Status::converged : Status::interrupted;  // interrupted: kept as not begun (fit_path)
+      res.state = std::move(full);
+      return res;
+    }
+  }
   // The start's support, and the features that violate their bound most, as many again (at least min_step).
   std::vector<char> in(static_cast<std::size_t>(d), 0);
   Index support = 0;
