@@ -165,6 +165,27 @@ PreparedData row_sample(const io::DataReader& reader, RowRange range, const io::
   return prepare(std::move(sample).take(), spec, comm);
 }
 
+// Rank 0's `size` values to every rank.
+void broadcast_values(std::vector<double>& values, double size, MpiCommunicator& comm) {
+  comm.broadcast(&size, sizeof size, 0);
+  values.resize(static_cast<std::size_t>(size));
+  comm.broadcast(values.data(), sizeof(double) * values.size(), 0);
+}
+
+// The number of the feature --exclude names; UsageError when the data names no features or not this one.
+long long feature_number(const std::string& name, const io::DataLayout& layout) {
+  const std::vector<std::string>& names = layout.feature_names;
+  if (names.empty())
+    throw UsageError("--exclude: '" + name + "' is not a feature number (0-based, as J,K or J-K), and the data names no "
+                     "features to look it up in (--feature-names-dataset PATH gives their names)");
+  const auto at = std::find(names.begin(), names.end(), name);
+  if (at != names.end()) return static_cast<long long>(at - names.begin());
+  std::string list;
+  for (std::size_t i = 0; i < names.size() && i < 8; ++i) list += (i ? ", " : "") + names[i];
+  throw UsageError("--exclude: no feature is named '" + name + "' in " + layout.names_from + " (" +
+                   std::to_string(names.size()) + " names: " + list + (names.size() > 8 ? ", ..." : "") + ")");
+}
+
 }  // namespace
 
 void read_feature_datasets(const po::variables_map& vm, FitRequest& request, MpiCommunicator& comm) {
@@ -185,10 +206,23 @@ void read_feature_datasets(const po::variables_map& vm, FitRequest& request, Mpi
       values = io::read_vector_dataset(vm["data"].as<std::string>(), name, option);
       size = static_cast<double>(values.size());
     });
-    comm.broadcast(&size, sizeof size, 0);
-    values.resize(static_cast<std::size_t>(size));
-    comm.broadcast(values.data(), sizeof(double) * values.size(), 0);
+    broadcast_values(values, size, comm);
     request.spec.from_data[option] = name;
+  }
+  // --exclude by names: rank 0 reads the data's names of its features (those the fit reads, after --x-columns), and
+  // every rank adds their numbers.
+  if (!request.exclude_names.empty()) {
+    std::vector<double> numbers;
+    double size = 0;
+    collectively(comm, [&] {
+      if (comm.rank() != 0) return;
+      const io::DataReader reader(vm["data"].as<std::string>(), vm["x-dataset"].as<std::string>(),
+                                  vm["y-dataset"].as<std::string>(), MPI_COMM_SELF, true, selection_from(vm));
+      for (const std::string& name : request.exclude_names) numbers.push_back(feature_number(name, reader.layout()));
+      size = static_cast<double>(numbers.size());
+    });
+    broadcast_values(numbers, size, comm);
+    for (double j : numbers) request.spec.exclude.push_back(static_cast<long long>(j));
   }
   // glmnet's rule: a penalty factor of inf keeps its feature out (an exclude), and then counts as 1.
   std::vector<double>& factors = request.spec.penalty_factor;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -511,7 +512,8 @@ po::options_description model_options(bool one_lambda) {
      "dataset of d factors >= 0 in the data file: feature j's penalty is lambda * factor_j * P(w_j); 0 leaves it "
      "unpenalized. Rescaled to sum to d, as glmnet's penalty.factor")
     ("exclude", po::value<std::string>()->value_name("J,K,..."),
-     "features whose coefficients are fixed at 0 (0-based numbers, ranges as J-K), as glmnet's exclude")
+     "features whose coefficients are fixed at 0, as glmnet's exclude: 0-based numbers, ranges as J-K, or the "
+     "features' names (as the data names them: --feature-names-dataset; an item that is not a number is a name)")
     ("lower-limits", po::value<std::string>()->value_name("VALUE|PATH"),
      "lower bound <= 0 on every coefficient (a number), or a dataset of d bounds in the data file; on the original "
      "scale, also with --standardize (glmnet's lower.limits)")
@@ -603,36 +605,36 @@ std::optional<double> whole_number(const std::string& text) {
 
 // --lambdas L1,L2,...: each item a whole number (no trailing text).
 
-// --exclude J,K,...: 0-based numbers, or ranges J-K (inclusive).
-std::vector<long long> feature_list(const std::string& text) {
-  std::vector<long long> out;
+// --exclude J,K,...: 0-based numbers, ranges J-K (inclusive), or names: an item that is neither is a feature's name,
+// looked up in the data's names when they are read (read_feature_datasets).
+void feature_list(const std::string& text, std::vector<long long>& numbers, std::vector<std::string>& names) {
   std::stringstream in(text);
-  const auto number = [&](const std::string& item) {
-    std::size_t used = 0;
+  const auto number = [](const std::string& item) -> std::optional<long long> {
     long long v = -1;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (item.empty() || used != item.size() || v < 0)
-      throw UsageError("--exclude: '" + item + "' is not a feature number (0-based, as J,K or J-K)");
+    const auto r = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (item.empty() || r.ec != std::errc() || r.ptr != item.data() + item.size() || v < 0) return std::nullopt;
     return v;
   };
   for (std::string item; std::getline(in, item, ',');) {
-    item.erase(std::remove_if(item.begin(), item.end(), [](unsigned char c) { return std::isspace(c); }), item.end());
+    // Spaces around an item are dropped (a name keeps those inside it).
+    const std::size_t b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+    item = b == std::string::npos ? std::string() : item.substr(b, e - b + 1);
+    if (item.empty()) throw UsageError("--exclude: an empty item (give 0-based numbers, J-K ranges or names, by commas)");
     const std::size_t dash = item.find('-', 1);
-    if (dash == std::string::npos) {
-      out.push_back(number(item));
-      continue;
+    const std::optional<long long> one = number(item);
+    const std::optional<long long> a = dash == std::string::npos ? std::nullopt : number(item.substr(0, dash));
+    const std::optional<long long> z = dash == std::string::npos ? std::nullopt : number(item.substr(dash + 1));
+    if (one) {
+      numbers.push_back(*one);
+    } else if (a && z) {
+      if (*z < *a || *z - *a > 100000000) throw UsageError("--exclude: range '" + item + "' is empty or too long");
+      for (long long j = *a; j <= *z; ++j) numbers.push_back(j);
+    } else {
+      names.push_back(item);
     }
-    const long long a = number(item.substr(0, dash)), b = number(item.substr(dash + 1));
-    if (b < a || b - a > 100000000) throw UsageError("--exclude: range '" + item + "' is empty or too long");
-    for (long long j = a; j <= b; ++j) out.push_back(j);
   }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
+  std::sort(numbers.begin(), numbers.end());
+  numbers.erase(std::unique(numbers.begin(), numbers.end()), numbers.end());
 }
 
 // --lower-limits / --upper-limits: a number now, or a dataset read with the data (FitRequest::feature_datasets).
@@ -688,7 +690,7 @@ FitRequest fit_request_from(const po::variables_map& vm, bool one_lambda) {
   if (p.penalty != Penalty::group && vm.count("groups-dataset"))
     throw UsageError("--groups-dataset: only applies to --penalty group");
   if (vm.count("group-weights-dataset")) r.datasets.group_weights = vm["group-weights-dataset"].as<std::string>();
-  if (vm.count("exclude")) p.exclude = feature_list(vm["exclude"].as<std::string>());
+  if (vm.count("exclude")) feature_list(vm["exclude"].as<std::string>(), p.exclude, r.exclude_names);
   limits_from(vm, "lower-limits", p.lower_limits, r.datasets.lower_limits);
   limits_from(vm, "upper-limits", p.upper_limits, r.datasets.upper_limits);
   if (bool_option(vm, "positive", false)) {

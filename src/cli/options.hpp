@@ -54,6 +54,9 @@ struct FitRequest {
   } datasets;
   SolverSettings solver;   ///< --rho ... --polish
   LambdaRequest lambda;    ///< --lambda / --lambda-ratio (solve), or --n-lambda, --lambda-min-ratio, --lambdas
+  /// --exclude's items that are not numbers: features' names, added to spec.exclude once the data's names are read
+  /// (read_feature_datasets).
+  std::vector<std::string> exclude_names;
 };
 /// The request of parsed options, every part validated (before any data are read); UsageError naming the option.
 /// one_lambda: solve's --lambda/--lambda-ratio, else path's and cv's sequence options.

@@ -449,11 +449,14 @@ def kill_9_of_one_rank_ends_the_job_without_a_hang():
 
 @test
 def sigterm_ends_generate_and_convert_leaving_no_file():
-    # generate: SIGTERM to mpirun (forwarded to the ranks) once the temporary file exists.
+    # generate: SIGTERM to mpirun (forwarded to the ranks) once the temporary file exists. mpirun sends SIGKILL
+    # odls_base_sigkill_timeout seconds after it (default 1): under load a rank finishing its block write and
+    # removing the file took longer (exit 1, nothing printed), so they get 5 (mpirun waits them out even after the
+    # ranks exit).
     out = path("gen_sig.h5")
     cmd = ["mpirun", "--timeout", "60", "-np", "2", CADMM, "generate", "--rows", 20_000_000, "--features", 50,
            "--output", out, "--quiet"]
-    with started(cmd) as p:
+    with started(cmd, env={**mpi_env(), "OMPI_MCA_odls_base_sigkill_timeout": "5"}) as p:
         for _ in range(400):
             if any(n.startswith("gen_sig.h5.tmp-") for n in os.listdir(path(""))):
                 break

@@ -664,5 +664,33 @@ def datasets_of_another_file_as_file_colon_path():
                  "--y-dataset", side + ":/meta/nothing")
     expect_error(1, 2, "X is read from the --data file", "solve", "--data", alone, "--x-dataset", inside + ":/X")
 
+@test
+def features_excluded_by_their_names():
+    """An AnnData or pandas user knows features by name (a gene, a column); --exclude took 0-based numbers only, and a
+    name (MT-CO1, a range-looking HLA-A among them) was refused as 'not a feature number'. Names now give the same fit
+    as the numbers they stand for, bit for bit, mixed with numbers and ranges, after --x-columns' selection, at 1 and
+    2 ranks (exclusion by number is checked against glmnet in check_terms.py); a name the data lacks is refused."""
+    rng = np.random.default_rng(5)
+    n, d = 300, 12
+    X = rng.standard_normal((n, d))
+    y = X[:, :5] @ [1.0, -2.0, 0.5, 0.8, 1.5] + rng.standard_normal(n)
+    names = ["g0", "HLA-A", "MT-CO1", "3", "g 4"] + [f"g{j}" for j in range(5, d)]
+    data = write("named.h5", X, y, feature_names=np.array([s.encode() for s in names]))
+    for ranks in (1, 2):
+        outs = []
+        for exclude in ("1,2,3,7-8", "HLA-A, MT-CO1 ,3,7-8", "g 4,HLA-A,MT-CO1,3,g7,g8"):
+            out = path(f"named_{len(outs)}.h5")
+            cadmm(ranks, "path", "--data", data, "--exclude", exclude, "--n-lambda", 20, "--output", out, "--quiet")
+            outs.append(out)
+        with h5py.File(outs[0]) as a, h5py.File(outs[1]) as b, h5py.File(outs[2]) as c:
+            assert np.array_equal(a["path/coef"][()], b["path/coef"][()]), ranks
+            assert (a["path/coef"][()][:, [1, 2, 3, 7, 8]] == 0).all() and (a["path/coef"][()][-1, [0, 4]] != 0).all()
+            assert (c["path/coef"][()][:, [1, 2, 3, 4, 7, 8]] == 0).all() and (c["path/coef"][()][-1, 0] != 0)
+    expect_error(1, 2, "no feature is named 'MT-ND1' in /feature_names (12 names: g0, HLA-A,", "solve", "--data", data,
+                 "--exclude", "1,MT-ND1")
+    plain = write("unnamed.h5", X, y)
+    expect_error(1, 2, "'HLA-A' is not a feature number", "solve", "--data", plain, "--exclude", "HLA-A")
+
+
 if __name__ == "__main__":
     main()
