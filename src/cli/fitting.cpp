@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -172,18 +173,41 @@ void broadcast_values(std::vector<double>& values, double size, MpiCommunicator&
   comm.broadcast(values.data(), sizeof(double) * values.size(), 0);
 }
 
-// The number of the feature --exclude names; UsageError when the data names no features or not this one.
-long long feature_number(const std::string& name, const io::DataLayout& layout) {
+// The features --exclude names (every feature of that name, blanks around names ignored); UsageError when the data
+// names no features or not this one.
+std::vector<long long> named_features(const std::string& name, const io::DataLayout& layout) {
   const std::vector<std::string>& names = layout.feature_names;
   if (names.empty())
     throw UsageError("--exclude: '" + name + "' is not a feature number (0-based, as J,K or J-K), and the data names no "
                      "features to look it up in (--feature-names-dataset PATH gives their names)");
-  const auto at = std::find(names.begin(), names.end(), name);
-  if (at != names.end()) return static_cast<long long>(at - names.begin());
+  std::vector<long long> found;
+  std::string alike;  // the first name equal to it but for case, to suggest
+  const auto lower = [](std::string t) {
+    std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return t;
+  };
+  for (std::size_t j = 0; j < names.size(); ++j) {
+    const std::string given = trim(names[j]);
+    if (given == name) found.push_back(static_cast<long long>(j));
+    else if (alike.empty() && lower(given) == lower(name)) alike = names[j];
+  }
+  if (!found.empty()) return found;
   std::string list;
   for (std::size_t i = 0; i < names.size() && i < 8; ++i) list += (i ? ", " : "") + names[i];
-  throw UsageError("--exclude: no feature is named '" + name + "' in " + layout.names_from + " (" +
-                   std::to_string(names.size()) + " names: " + list + (names.size() > 8 ? ", ..." : "") + ")");
+  throw UsageError("--exclude: '" + name + "' is neither a 0-based number, a J-K range nor a feature's name in " +
+                   layout.names_from + " (" + std::to_string(names.size()) + " names: " + list +
+                   (names.size() > 8 ? ", ..." : "") + ")" + (alike.empty() ? "" : "; names match by case: '" + alike + "'?"));
+}
+
+// A number or range of --exclude that is also a feature's name, at another place: the number is what counts.
+void warn_number_named(const std::string& item, const io::DataLayout& layout) {
+  const std::vector<std::string>& names = layout.feature_names;
+  for (std::size_t j = 0; j < names.size(); ++j)
+    if (trim(names[j]) == item && item != std::to_string(j)) {
+      warn("--exclude: '" + item + "' is read as 0-based feature numbers, but feature " + std::to_string(j) +
+           " is named '" + item + "' (numbers are positions): give " + std::to_string(j) + " to exclude that one");
+      return;
+    }
 }
 
 }  // namespace
@@ -209,16 +233,18 @@ void read_feature_datasets(const po::variables_map& vm, FitRequest& request, Mpi
     broadcast_values(values, size, comm);
     request.spec.from_data[option] = name;
   }
-  // --exclude by names: rank 0 reads the data's names of its features (those the fit reads, after --x-columns), and
-  // every rank adds their numbers.
-  if (!request.exclude_names.empty()) {
+  // --exclude: rank 0 reads the data's names of its features (those the fit reads, after --x-columns), and every rank
+  // adds the numbers of the names given.
+  if (!request.exclude_names.empty() || !request.exclude_numbers.empty()) {
     std::vector<double> numbers;
     double size = 0;
     collectively(comm, [&] {
       if (comm.rank() != 0) return;
       const io::DataReader reader(vm["data"].as<std::string>(), vm["x-dataset"].as<std::string>(),
                                   vm["y-dataset"].as<std::string>(), MPI_COMM_SELF, true, selection_from(vm));
-      for (const std::string& name : request.exclude_names) numbers.push_back(feature_number(name, reader.layout()));
+      for (const std::string& item : request.exclude_numbers) warn_number_named(item, reader.layout());
+      for (const std::string& name : request.exclude_names)
+        for (long long j : named_features(name, reader.layout())) numbers.push_back(static_cast<double>(j));
       size = static_cast<double>(numbers.size());
     });
     broadcast_values(numbers, size, comm);

@@ -84,6 +84,11 @@ std::string read_config(const std::string& path) {
 }
 }  // namespace
 
+std::string trim(const std::string& text) {
+  const std::size_t b = text.find_first_not_of(" \t\r\f\v"), e = text.find_last_not_of(" \t\r\f\v");
+  return b == std::string::npos ? "" : text.substr(b, e - b + 1);
+}
+
 namespace {
 
 // The commands that read options (main.cpp dispatches them), the sections an INI file may have.
@@ -290,11 +295,6 @@ constexpr std::pair<const char*, const char*> kAlternatives[] = {
 
 // Long options spelled out (no guessing from a prefix), short ones and --name=value as Boost has them.
 constexpr int kStyle = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-
-std::string trim(const std::string& text) {
-  const std::size_t b = text.find_first_not_of(" \t\r\f\v"), e = text.find_last_not_of(" \t\r\f\v");
-  return b == std::string::npos ? "" : text.substr(b, e - b + 1);
-}
 
 // Stores the options of an INI file's text: 'key = value' lines ('#' starts a comment, ';' a comment line), keys
 // spelled with '-' or '_' alike; lines before any [section] apply to every command, those under [COMMAND] to that one
@@ -511,9 +511,9 @@ po::options_description model_options(bool one_lambda) {
     ("penalty-factor-dataset", po::value<std::string>()->value_name("PATH"),
      "dataset of d factors >= 0 in the data file: feature j's penalty is lambda * factor_j * P(w_j); 0 leaves it "
      "unpenalized. Rescaled to sum to d, as glmnet's penalty.factor")
-    ("exclude", po::value<std::string>()->value_name("J,K,..."),
+    ("exclude", po::value<std::string>()->value_name("J,K-L,NAME"),
      "features whose coefficients are fixed at 0, as glmnet's exclude: 0-based numbers, ranges as J-K, or the "
-     "features' names (as the data names them: --feature-names-dataset; an item that is not a number is a name)")
+     "features' names (an item that is not a number or a range is a name, as the data names its features)")
     ("lower-limits", po::value<std::string>()->value_name("VALUE|PATH"),
      "lower bound <= 0 on every coefficient (a number), or a dataset of d bounds in the data file; on the original "
      "scale, also with --standardize (glmnet's lower.limits)")
@@ -606,20 +606,20 @@ std::optional<double> whole_number(const std::string& text) {
 // --lambdas L1,L2,...: each item a whole number (no trailing text).
 
 // --exclude J,K,...: 0-based numbers, ranges J-K (inclusive), or names: an item that is neither is a feature's name,
-// looked up in the data's names when they are read (read_feature_datasets).
-void feature_list(const std::string& text, std::vector<long long>& numbers, std::vector<std::string>& names) {
-  std::stringstream in(text);
+// looked up in the data's names when they are read (read_feature_datasets, which also warns where a number or range
+// as given is some feature's name).
+void feature_list(const std::string& text, std::vector<long long>& numbers, FitRequest& request) {
   const auto number = [](const std::string& item) -> std::optional<long long> {
     long long v = -1;
     const auto r = std::from_chars(item.data(), item.data() + item.size(), v);
     if (item.empty() || r.ec != std::errc() || r.ptr != item.data() + item.size() || v < 0) return std::nullopt;
     return v;
   };
-  for (std::string item; std::getline(in, item, ',');) {
-    // Spaces around an item are dropped (a name keeps those inside it).
-    const std::size_t b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
-    item = b == std::string::npos ? std::string() : item.substr(b, e - b + 1);
-    if (item.empty()) throw UsageError("--exclude: an empty item (give 0-based numbers, J-K ranges or names, by commas)");
+  for (std::size_t s = 0;;) {
+    const std::size_t comma = std::min(text.find(',', s), text.size());
+    const std::string item = trim(text.substr(s, comma - s));  // a name keeps the spaces inside it
+    if (item.empty())
+      throw UsageError("--exclude: an empty item in '" + text + "' (give 0-based numbers, J-K ranges or names, by commas)");
     const std::size_t dash = item.find('-', 1);
     const std::optional<long long> one = number(item);
     const std::optional<long long> a = dash == std::string::npos ? std::nullopt : number(item.substr(0, dash));
@@ -629,9 +629,10 @@ void feature_list(const std::string& text, std::vector<long long>& numbers, std:
     } else if (a && z) {
       if (*z < *a || *z - *a > 100000000) throw UsageError("--exclude: range '" + item + "' is empty or too long");
       for (long long j = *a; j <= *z; ++j) numbers.push_back(j);
-    } else {
-      names.push_back(item);
     }
+    (one || (a && z) ? request.exclude_numbers : request.exclude_names).push_back(item);
+    if (comma == text.size()) break;
+    s = comma + 1;
   }
   std::sort(numbers.begin(), numbers.end());
   numbers.erase(std::unique(numbers.begin(), numbers.end()), numbers.end());
@@ -690,7 +691,7 @@ FitRequest fit_request_from(const po::variables_map& vm, bool one_lambda) {
   if (p.penalty != Penalty::group && vm.count("groups-dataset"))
     throw UsageError("--groups-dataset: only applies to --penalty group");
   if (vm.count("group-weights-dataset")) r.datasets.group_weights = vm["group-weights-dataset"].as<std::string>();
-  if (vm.count("exclude")) feature_list(vm["exclude"].as<std::string>(), p.exclude, r.exclude_names);
+  if (vm.count("exclude")) feature_list(vm["exclude"].as<std::string>(), p.exclude, r);
   limits_from(vm, "lower-limits", p.lower_limits, r.datasets.lower_limits);
   limits_from(vm, "upper-limits", p.upper_limits, r.datasets.upper_limits);
   if (bool_option(vm, "positive", false)) {

@@ -54,13 +54,17 @@ struct FitRequest {
   } datasets;
   SolverSettings solver;   ///< --rho ... --polish
   LambdaRequest lambda;    ///< --lambda / --lambda-ratio (solve), or --n-lambda, --lambda-min-ratio, --lambdas
-  /// --exclude's items that are not numbers: features' names, added to spec.exclude once the data's names are read
-  /// (read_feature_datasets).
-  std::vector<std::string> exclude_names;
+  /// --exclude's items as given: those that are not numbers or ranges (features' names, added to spec.exclude once
+  /// the data's names are read: read_feature_datasets), and those that are (spec.exclude has their numbers; kept to
+  /// warn where a feature is named as one of them).
+  std::vector<std::string> exclude_names, exclude_numbers;
 };
 /// The request of parsed options, every part validated (before any data are read); UsageError naming the option.
 /// one_lambda: solve's --lambda/--lambda-ratio, else path's and cv's sequence options.
 FitRequest fit_request_from(const po::variables_map& vm, bool one_lambda);
+
+/// text without the blanks (spaces, tabs, line ends) around it.
+std::string trim(const std::string& text);
 
 /// true/false/1/0/yes/no (any case); throws UsageError naming the option otherwise.
 bool parse_bool(const std::string& option, const std::string& text);

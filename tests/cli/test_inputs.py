@@ -686,10 +686,23 @@ def features_excluded_by_their_names():
             assert np.array_equal(a["path/coef"][()], b["path/coef"][()]), ranks
             assert (a["path/coef"][()][:, [1, 2, 3, 7, 8]] == 0).all() and (a["path/coef"][()][-1, [0, 4]] != 0).all()
             assert (c["path/coef"][()][:, [1, 2, 3, 4, 7, 8]] == 0).all() and (c["path/coef"][()][-1, 0] != 0)
-    expect_error(1, 2, "no feature is named 'MT-ND1' in /feature_names (12 names: g0, HLA-A,", "solve", "--data", data,
-                 "--exclude", "1,MT-ND1")
+    expect_error(1, 2, "'MT-ND1' is neither a 0-based number, a J-K range nor a feature's name in /feature_names "
+                 "(12 names: g0, HLA-A,", "solve", "--data", data, "--exclude", "1,MT-ND1")
+    expect_error(1, 2, "names match by case: 'MT-CO1'?", "solve", "--data", data, "--exclude", "mt-co1")
+    for empty in ("1,,2", "1,2,", ""):  # an empty item anywhere is refused, not dropped
+        expect_error(1, 2, "an empty item", "solve", "--data", data, "--exclude", empty)
     plain = write("unnamed.h5", X, y)
     expect_error(1, 2, "'HLA-A' is not a feature number", "solve", "--data", plain, "--exclude", "HLA-A")
+    # A name given to two features excludes both; blanks around a stored name do not count; a number that is also
+    # another feature's name is a position, and the warning says which feature bears the name.
+    odd = ["dup", "dup", " padded ", "7"] + [f"h{j}" for j in range(4, d)]
+    data = write("named_odd.h5", X, y, feature_names=np.array([s.encode() for s in odd]))
+    out = path("named_odd.h5.out")
+    _, _, err = cadmm(1, "solve", "--data", data, "--exclude", "dup,padded,7", "--lambda-ratio", 0.01, "--output", out)
+    with h5py.File(out) as f:
+        coef = f["coef"][()].ravel()
+    assert (coef[[0, 1, 2, 7]] == 0).all() and coef[3] != 0 and coef[4] != 0, coef
+    assert "feature 3 is named '7' (numbers are positions): give 3 to exclude that one" in err, err
 
 
 if __name__ == "__main__":
