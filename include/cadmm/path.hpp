@@ -100,6 +100,10 @@ struct CvResult {
   int data_passes = 1;               ///< passes over X made for every fold and the refit
   FactorLog factors;                 ///< the factorizations the folds' paths made, in all
   bool side_by_side = false;         ///< each fold's terms were summed into one rank, which fitted it alone
+  /// Fold fits that stopped at --max-iter uncertified (their held-out errors are their last iterates'), and the first
+  /// of them: {fold, lambda index}, 0-based.
+  std::size_t unconverged = 0;
+  std::pair<int, std::size_t> first_unconverged{0, 0};
   /// Relaxed fits (cv --relax, glmnet's cv.glmnet(relax = TRUE)): the blends gamma fit + (1 - gamma) relaxed
   /// cross-validated (empty: none), each one's folds x lambdas errors, their means and standard errors (gammas x
   /// lambdas, as mse_mean and mse_std), and the pairs glmnet's rules choose: the largest lambda, then the largest

@@ -276,8 +276,19 @@ class FoldLines final : public ProgressSink {
   std::size_t running_ = 0;  // its lambdas fitted so far
 };
 
-// What a user of the chosen lambda should know: a minimum at the grid's end, and glmnet's ungrouped cvsd.
+// Folds' fits left uncertified at --max-iter (the fold files of --fold say it too).
+void warn_unconverged(const CvResult& cv) {
+  if (cv.unconverged > 0)
+    warn(std::to_string(cv.unconverged) + " fold fit(s) stopped at --max-iter without certifying their duality gap (the "
+         "first: fold " + std::to_string(cv.first_unconverged.first + 1) + ", lambda " +
+         fmt(cv.lambdas[cv.first_unconverged.second]) + ", index " + std::to_string(cv.first_unconverged.second) +
+         "): their held-out errors are those of their last iterates; a larger --max-iter certifies them");
+}
+
+// What a user of the chosen lambda should know: folds' fits left uncertified, a minimum at the grid's end, and glmnet's
+// ungrouped cvsd.
 void warn_about_choice(const CvResult& cv) {
+  warn_unconverged(cv);
   // The chosen lambda (the relaxed pair's with --relax) at a grid's end above 0, where the error still fell over the
   // last step by more than 1e-6 of itself (a flat tail's rounding is no news).
   const std::size_t m = cv.lambdas.size();
@@ -403,6 +414,7 @@ int run_cv(const Args& args, MpiCommunicator& comm) {
     collectively(comm, [&] {
       if (root) io::write_cv_fold(output, cv, o.only_fold - 1, fold_key);
     });
+    if (root) warn_unconverged(cv);
     if (verbose) std::printf("cadmm cv: fold %d of %d written to %s\n", o.only_fold, n_folds, output.c_str());
     return 0;
   }

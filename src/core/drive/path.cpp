@@ -591,6 +591,8 @@ CvResult cross_validate(const LocalDataBuilder& data, const ProblemSpec& spec, c
       if (fits.path.fits.size() != lambdas.size())
         throw RuntimeFailure("fold " + std::to_string(f + 1) + ": the iteration diverged at lambda " +
                              std::to_string(lambdas[fits.path.fits.size() - 1]));
+      for (std::size_t l = 0; l < fits.path.fits.size(); ++l)
+        if (fits.path.fits[l].admm.status == Status::max_iter && cv.unconverged++ == 0) cv.first_unconverged = {f, l};
       // Every lambda's held-out error in one product with the fold's sums, then one reduction for all: the fits,
       // then (relaxed) their blends at each gamma.
       Vector sse = data.piece(f).squared_errors(fits.coefs, fits.intercepts);
