@@ -564,8 +564,14 @@ void print_problem(const ProblemSpec& spec, double lambda_max, const io::RunFact
       add("penalty factors given (rescaled to sum to d), " + std::to_string(zero) + " unpenalized");
     }
     // Every excluded feature, constant ones too (they were counted as constant only: an empty line for one); the
-    // list holds each once (read_feature_datasets).
-    if (!spec.exclude.empty()) add(std::to_string(spec.exclude.size()) + " excluded (coefficient 0)");
+    // list holds each once (read_feature_datasets). The first few by name, as --exclude may give them.
+    if (!spec.exclude.empty()) {
+      std::string which;
+      for (std::size_t i = 0; i < std::min<std::size_t>(6, spec.exclude.size()); ++i)
+        which += (i ? ", " : "") + feature_name(facts.feature_names, static_cast<Eigen::Index>(spec.exclude[i]));
+      add(std::to_string(spec.exclude.size()) + " excluded (coefficient 0): " + which +
+          (spec.exclude.size() > 6 ? ", ..." : ""));
+    }
     const auto bound = [](const std::vector<double>& v, bool low) {
       if (v.empty()) return std::string(low ? "-inf" : "inf");
       return v.size() == 1 ? fmt(v[0]) : std::string("per feature");
