@@ -8,6 +8,7 @@
 
 #include "cadmm/error.hpp"
 #include "core/solve/anderson.hpp"
+#include "core/solve/coordinate.hpp"
 #include "core/solve/loop_state.hpp"
 #include "core/solve/polish.hpp"
 
@@ -406,17 +407,9 @@ bool certified_start(const AdmmProblem& problem, const SolverSettings& settings,
   const Optimality o = evaluate(problem, st.z, comm, &grad);
   if (settings.certified(o.gap, o.objective)) {
     res.optimality = o;
-  } else if (std::optional<Polished> c =
-                 warm && settings.polish ? coordinate_descent(problem, st.z, grad, settings, comm,
-                                                              problem.polish_memory ? &problem.polish_memory->columns : nullptr,
-                                                              observer, &stopped)
-                                         : std::nullopt) {
+  } else if (warm && settings.polish && descend_from(problem, st.z, grad, settings, comm, observer, res, &stopped)) {
     // Sparse rows (the cg form): coordinate descent from the warm start, whatever the pattern's size; polishing
     // would pay a pass over the rows for every Hessian block.
-    st.z = std::move(c->w);
-    res.optimality = c->optimality;
-    res.sweeps = c->sweeps;
-    res.polished = res.descended = true;
   } else if (stopped) {
     // A signal during coordinate descent: the lambda ends as not begun, so that its checkpoint resumes it from the
     // same warm start (src/core/solve/loop_state.hpp).

@@ -621,4 +621,17 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
   return std::nullopt;
 }
 
+bool descend_from(const AdmmProblem& problem, Matrix& z, const Matrix& grad, const SolverSettings& settings,
+                  Communicator& comm, const AdmmObserver& observer, AdmmResult& res, bool* stopped) {
+  std::optional<Polished> c = coordinate_descent(problem, z, grad, settings, comm,
+                                                 problem.polish_memory ? &problem.polish_memory->columns : nullptr,
+                                                 observer, stopped);
+  if (!c) return false;
+  z = std::move(c->w);
+  res.optimality = c->optimality;
+  res.sweeps = c->sweeps;
+  res.polished = res.descended = true;
+  return true;
+}
+
 }  // namespace cadmm

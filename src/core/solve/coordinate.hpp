@@ -55,4 +55,10 @@ std::optional<Polished> coordinate_descent(const AdmmProblem& problem, const Mat
                                            const SolverSettings& settings, Communicator& comm, OwnedColumns* columns,
                                            const AdmmObserver& observer, bool* stopped);
 
+/// coordinate_descent from z as a fit's start (admm_solve's certified start, working_set_solve's bounded one), with
+/// the columns a path keeps in its polish memory: true when it certified, its point then in z and its certificate and
+/// sweeps in res; false otherwise (*stopped set when a signal stopped it).
+bool descend_from(const AdmmProblem& problem, Matrix& z, const Matrix& grad, const SolverSettings& settings,
+                  Communicator& comm, const AdmmObserver& observer, AdmmResult& res, bool* stopped);
+
 }  // namespace cadmm

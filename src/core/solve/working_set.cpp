@@ -7,7 +7,6 @@
 #include "cadmm/admm.hpp"
 #include "cadmm/fit.hpp"
 #include "core/solve/coordinate.hpp"
-#include "core/solve/polish.hpp"
 
 namespace cadmm {
 
@@ -100,17 +99,8 @@ AdmmResult working_set_solve(const AdmmProblem& problem, const SolverSettings& s
   if (bounded && sized && problem.columns && settings.polish &&
       !settings.certified(res.optimality.gap, res.optimality.objective)) {
     bool stopped = false;
-    std::optional<Polished> c = coordinate_descent(problem, full.z, grad, settings, comm,
-                                                   problem.polish_memory ? &problem.polish_memory->columns : nullptr,
-                                                   observer, &stopped);
-    if (c || stopped) {
-      if (c) {
-        full.z = std::move(c->w);
-        res.optimality = c->optimality;
-        res.sweeps = c->sweeps;
-        res.polished = res.descended = true;
-      }
-      res.status = c ? Status::converged : Status::interrupted;  // interrupted: kept as not begun (fit_path)
+    if (descend_from(problem, full.z, grad, settings, comm, observer, res, &stopped) || stopped) {
+      res.status = stopped ? Status::interrupted : Status::converged;  // interrupted: kept as not begun (fit_path)
       res.state = std::move(full);
       return res;
     }
